@@ -1,0 +1,111 @@
+// Package runtime defines what SoulBox needs from a sandbox runtime: the
+// Driver interface, the Spec a sandbox is created from, and the optional
+// abilities a driver may have. Implementations live in subpackages
+// (runtime/oci) and all pass the conformance suite in runtime/runtimetest.
+package runtime
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Driver creates and runs sandboxes on one host.
+//
+// Every method is safe for concurrent use on different sandboxes. A failed
+// Create leaves nothing behind; Destroy removes everything a sandbox owns and
+// may be called on a sandbox in any state, including one whose Create failed
+// half-way.
+type Driver interface {
+	// Name identifies the driver and the runtime it chose ("oci/runc").
+	Name() string
+	// Create prepares a sandbox (root filesystem, cgroups, runtime state)
+	// without starting its main process. Errors: ErrInvalidArgument for a bad
+	// spec, ErrNotFound for an unknown template, ErrAlreadyExists for a
+	// duplicate id.
+	Create(ctx context.Context, spec Spec) (Info, error)
+	// Start starts the sandbox's main process, the agent.
+	Start(ctx context.Context, id string) error
+	// Exec runs a process inside the running sandbox and waits for it.
+	Exec(ctx context.Context, id string, req ExecRequest) (ExecResult, error)
+	// Pause freezes every process of the sandbox in memory.
+	Pause(ctx context.Context, id string) error
+	// Resume thaws a paused sandbox.
+	Resume(ctx context.Context, id string) error
+	// Stop kills every process of the sandbox and keeps its resources, so its
+	// state can still be read. Stopping a stopped sandbox is not an error.
+	Stop(ctx context.Context, id string) error
+	// Destroy stops the sandbox and removes everything it owns: processes,
+	// mounts, cgroups, runtime state and files. It returns ErrNotFound only if
+	// nothing of the sandbox was found.
+	Destroy(ctx context.Context, id string) error
+	// Stats reads the sandbox's current resource usage.
+	Stats(ctx context.Context, id string) (Stats, error)
+	// Info returns the sandbox's current state.
+	Info(ctx context.Context, id string) (Info, error)
+	// List returns every sandbox the driver knows on this host, including
+	// leftovers of a previous process (for reconciliation).
+	List(ctx context.Context) ([]Info, error)
+}
+
+// Checkpointer is the optional ability to save a sandbox's memory and
+// processes to disk and restore them later.
+type Checkpointer interface {
+	Checkpoint(ctx context.Context, id, dir string) error
+	Restore(ctx context.Context, id, dir string) error
+}
+
+// Status is the lifecycle state of a sandbox as the runtime sees it.
+type Status string
+
+// The statuses a driver reports.
+const (
+	StatusCreated Status = "created" // prepared, main process not started
+	StatusRunning Status = "running"
+	StatusPaused  Status = "paused"
+	StatusStopped Status = "stopped" // main process gone, resources kept
+)
+
+// Info describes one sandbox.
+type Info struct {
+	ID        string
+	Template  string
+	Runtime   string // the OCI runtime binary in use: runc, crun or runsc
+	Status    Status
+	Pid       int // host pid of the main process, 0 when not running
+	CreatedAt time.Time
+	Limits    Limits
+	// HostUID is the host uid that root inside the sandbox maps to.
+	HostUID uint32
+}
+
+// ExecRequest is a process to run inside a sandbox.
+type ExecRequest struct {
+	Args []string // Args[0] is looked up in the sandbox's PATH
+	Env  []string // KEY=value, added to the sandbox's defaults
+	Cwd  string   // defaults to the user's home
+	User string   // user name or uid inside the sandbox; default "root"
+
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// ExecResult is how an exec'd process ended.
+type ExecResult struct {
+	ExitCode int // 128+signal when killed by a signal
+}
+
+// Stats is a sandbox's resource usage at one moment.
+type Stats struct {
+	Timestamp     time.Time
+	CPUUsageNanos uint64 // cumulative CPU time of all processes
+	MemoryUsage   uint64 // bytes, including page cache
+	MemoryCache   uint64 // bytes of page cache
+	MemoryLimit   uint64 // bytes
+	OOMKills      uint64 // processes killed by the memory limit so far
+	Pids          uint64 // processes and threads now
+	PidsLimit     uint64
+	DiskUsed      uint64 // bytes used in the writable layer
+	DiskTotal     uint64 // bytes the writable layer may hold
+}

@@ -1,0 +1,193 @@
+package oci
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// cgroupParent is the cgroup every sandbox's cgroup is created under.
+const cgroupParent = "soulbox"
+
+// cgroupLayout is how the host mounts its cgroup hierarchies.
+type cgroupLayout struct {
+	// unified is true on a pure cgroup v2 host.
+	unified bool
+	// mounts maps each v1 controller (and "" for the v2 hierarchy, which a
+	// hybrid host also has) to its mount point.
+	mounts map[string]string
+}
+
+// detectCgroups reads the host's cgroup mounts.
+func detectCgroups() (cgroupLayout, error) {
+	l := cgroupLayout{mounts: map[string]string{}}
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil {
+		return l, fmt.Errorf("read cgroup layout: %w", err)
+	}
+	if st.Type == unix.CGROUP2_SUPER_MAGIC {
+		l.unified = true
+		l.mounts[""] = "/sys/fs/cgroup"
+		return l, nil
+	}
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return l, fmt.Errorf("read cgroup layout: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// mountinfo: id parent major:minor root mountpoint opts ... - fstype source superopts
+		fields := strings.Fields(sc.Text())
+		sep := -1
+		for i, fld := range fields {
+			if fld == "-" {
+				sep = i
+				break
+			}
+		}
+		if sep < 0 || len(fields) < sep+4 {
+			continue
+		}
+		mnt, fstype, super := fields[4], fields[sep+1], fields[sep+3]
+		switch fstype {
+		case "cgroup2":
+			l.mounts[""] = mnt
+		case "cgroup":
+			for _, opt := range strings.Split(super, ",") {
+				switch opt {
+				case "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
+					"net_cls", "net_prio", "perf_event", "hugetlb", "rdma", "misc":
+					l.mounts[opt] = mnt
+				default:
+					if name, ok := strings.CutPrefix(opt, "name="); ok {
+						l.mounts["name="+name] = mnt
+					}
+				}
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return l, fmt.Errorf("read cgroup layout: %w", err)
+	}
+	if l.mounts["memory"] == "" {
+		return l, errors.New("read cgroup layout: no memory controller mounted")
+	}
+	return l, nil
+}
+
+// cgroupsPath is the path handed to the runtime in config.json.
+func cgroupsPath(id string) string { return "/" + cgroupParent + "/" + id }
+
+// dir is the sandbox's directory in the hierarchy holding controller
+// (ignored on a unified host).
+func (l cgroupLayout) dir(controller, id string) string {
+	if l.unified {
+		return filepath.Join(l.mounts[""], cgroupParent, id)
+	}
+	return filepath.Join(l.mounts[controller], cgroupParent, id)
+}
+
+// hierarchies lists every distinct mount point a sandbox cgroup may exist in.
+func (l cgroupLayout) hierarchies() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range l.mounts {
+		if !seen[m] {
+			seen[m] = true
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// leftovers lists the sandbox ids that still have a cgroup in any hierarchy.
+func (l cgroupLayout) leftovers() []string {
+	seen := map[string]bool{}
+	var ids []string
+	for _, h := range l.hierarchies() {
+		entries, _ := os.ReadDir(filepath.Join(h, cgroupParent))
+		for _, e := range entries {
+			if e.IsDir() && !seen[e.Name()] {
+				seen[e.Name()] = true
+				ids = append(ids, e.Name())
+			}
+		}
+	}
+	return ids
+}
+
+// exists reports whether any cgroup of id is left in any hierarchy.
+func (l cgroupLayout) exists(id string) bool {
+	for _, h := range l.hierarchies() {
+		if _, err := os.Stat(filepath.Join(h, cgroupParent, id)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// remove deletes the sandbox's cgroups in every hierarchy, children first.
+// The runtime normally does this; remove covers a runtime that died or
+// failed half-way. It fails if a cgroup still has processes.
+func (l cgroupLayout) remove(id string) error {
+	var errs []error
+	for _, h := range l.hierarchies() {
+		dir := filepath.Join(h, cgroupParent, id)
+		if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		// rmdir works only bottom-up; WalkDir gives top-down order.
+		var dirs []string
+		_ = filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+			if err == nil && e.IsDir() {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+		for i := len(dirs) - 1; i >= 0; i-- {
+			if err := unix.Rmdir(dirs[i]); err != nil && !errors.Is(err, unix.ENOENT) {
+				errs = append(errs, fmt.Errorf("remove cgroup %s: %w", dirs[i], err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// readUint reads a file holding one number; "max" reads as 0.
+func readUint(path string) (uint64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "max" {
+		return 0, nil
+	}
+	return strconv.ParseUint(s, 10, 64)
+}
+
+// readKeyed reads a "key value" per line file such as memory.stat.
+func readKeyed(path string) (map[string]uint64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]uint64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64); err == nil {
+			out[k] = n
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,181 @@
+package oci
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/runtime"
+)
+
+// Create prepares a sandbox and leaves its agent ready to start. On any
+// failure everything acquired so far is released before it returns.
+func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.Info, err error) {
+	if err := spec.Validate(); err != nil {
+		return info, err
+	}
+	limits := spec.Limits.WithDefaults()
+	unlock := d.lock(spec.ID)
+	defer unlock()
+
+	rt, err := d.runtimeFor(spec.Runtime)
+	if err != nil {
+		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	layers, err := d.templates.Layers(ctx, spec.Template)
+	if err != nil {
+		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	if len(layers) == 0 {
+		return info, fmt.Errorf("sandbox %q: template %q has no layers: %w", spec.ID, spec.Template, errdefs.ErrFailedPrecondition)
+	}
+	// The directory is the claim on the id: whoever creates it owns the
+	// sandbox, so a duplicate fails here before touching anything.
+	if err := os.Mkdir(d.sandboxDir(spec.ID), 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return info, fmt.Errorf("sandbox %q: %w", spec.ID, errdefs.ErrAlreadyExists)
+		}
+		return info, fmt.Errorf("sandbox %q: create directory: %w", spec.ID, err)
+	}
+	defer func() {
+		if err != nil {
+			// Cleanup must run even when ctx is what failed us.
+			if cerr := d.teardown(context.WithoutCancel(ctx), spec.ID, rt); cerr != nil {
+				d.log.Error("cleanup after failed create", logx.Sandbox(spec.ID), logx.Err(cerr))
+			}
+		}
+	}()
+
+	slot, hostUID, err := d.takeSlot(spec.ID)
+	if err != nil {
+		return info, err
+	}
+	st := sandboxState{
+		ID: spec.ID, Template: spec.Template, Runtime: rt, Slot: slot, HostUID: hostUID,
+		Layers: len(layers), Limits: limits, CreatedAt: time.Now().UTC(),
+	}
+	if err := d.writeState(st); err != nil {
+		d.releaseSlot(slot, spec.ID)
+		return info, err
+	}
+	if err := d.makeDisk(spec.ID, limits.DiskMB, hostUID); err != nil {
+		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	if err := d.mountRootfs(spec.ID, layers, hostUID); err != nil {
+		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	if err := d.writeIdentity(spec.ID, hostUID); err != nil {
+		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	cfg := ociSpec(bundleSpec{
+		id: spec.ID, rootfs: d.rootfsDir(spec.ID), hostUID: hostUID, limits: limits,
+		env: spec.Env, agentPath: d.agentPath, escalate: spec.AllowPrivilegeEscalation, runtime: rt,
+	})
+	if err := writeJSON(filepath.Join(d.sandboxDir(spec.ID), "config.json"), cfg); err != nil {
+		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	if err := d.createContainer(ctx, rt, spec.ID); err != nil {
+		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	return d.info(ctx, st)
+}
+
+// createContainer runs `<runtime> create`. The runtime hands its own
+// stdio to the agent, so both go to agent.log, passed as the file itself:
+// a pipe would stay open as long as the agent lives and no goroutine of
+// ours has to stay alive to drain it. The runtime's error messages land in
+// the same file, ahead of anything the agent writes.
+func (d *Driver) createContainer(ctx context.Context, rt, id string) error {
+	logPath := filepath.Join(d.sandboxDir(id), "agent.log")
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("create agent log: %w", err)
+	}
+	defer logf.Close()
+	pidFile := filepath.Join(d.sandboxDir(id), "init.pid")
+	cmd := d.runtimeCmd(ctx, rt, "create", "--bundle", d.sandboxDir(id), "--pid-file", pidFile, id)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Run(); err != nil {
+		return runtimeError(rt, []string{"create"}, err, tail(logPath, 4096))
+	}
+	_, err = readPidFile(pidFile)
+	return err
+}
+
+// tail returns up to the last n bytes of a file.
+func tail(path string, n int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > n {
+		_, _ = f.Seek(st.Size()-n, io.SeekStart)
+	}
+	b, _ := io.ReadAll(f)
+	return string(b)
+}
+
+// writeIdentity gives the sandbox its /etc/hostname and /etc/hosts, owned
+// by its root so that it can change them.
+func (d *Driver) writeIdentity(id string, hostUID uint32) error {
+	etc := filepath.Join(d.rootfsDir(id), "etc")
+	files := map[string]string{
+		"hostname": id + "\n",
+		"hosts":    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" + id + "\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(etc, name)
+		// The rootfs is the template plus an empty upper layer at this
+		// point, so no path in it is under the sandbox's control yet.
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return fmt.Errorf("write /etc/%s: %w", name, err)
+		}
+		if err := os.Lchown(p, int(hostUID), int(hostUID)); err != nil {
+			return fmt.Errorf("chown /etc/%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
+}
+
+func readPidFile(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("read pid file: %w", err)
+	}
+	pid, err := strconv.Atoi(string(b))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("pid file %s holds %q", path, b)
+	}
+	return pid, nil
+}
+
+// limitedBuffer keeps the last 64 KiB written to it: enough for an error
+// message, bounded whatever a runtime prints.
+type limitedBuffer struct{ b []byte }
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	l.b = append(l.b, p...)
+	if over := len(l.b) - 64<<10; over > 0 {
+		l.b = l.b[over:]
+	}
+	return len(p), nil
+}
+
+func (l *limitedBuffer) String() string { return string(l.b) }

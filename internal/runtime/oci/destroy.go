@@ -1,0 +1,173 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/runtime"
+)
+
+// Destroy removes everything the sandbox owns. It works on a sandbox in
+// any state, including the remains of a create that failed half-way or of
+// a driver that crashed.
+func (d *Driver) Destroy(ctx context.Context, id string) error {
+	if err := runtime.ValidateID(id); err != nil {
+		return err
+	}
+	unlock := d.lock(id)
+	defer unlock()
+	if !d.anyTrace(ctx, id) {
+		return fmt.Errorf("sandbox %q: %w", id, errdefs.ErrNotFound)
+	}
+	st, err := d.readState(id)
+	rt := st.Runtime
+	if err != nil {
+		rt = "" // unknown: try every runtime
+	}
+	return d.teardown(ctx, id, rt)
+}
+
+// anyTrace reports whether anything of the sandbox exists on the host.
+func (d *Driver) anyTrace(ctx context.Context, id string) bool {
+	if _, err := os.Lstat(d.sandboxDir(id)); err == nil {
+		return true
+	}
+	if d.cgroups.exists(id) {
+		return true
+	}
+	for _, rt := range knownRuntimes {
+		if _, err := d.state(ctx, rt, id); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+var knownRuntimes = []string{"runc", "crun", "runsc"}
+
+// teardown releases the sandbox's resources in dependency order: processes,
+// runtime state, mounts, cgroups, uid range, files. Each step tolerates
+// the absence of what it removes, so teardown is idempotent and works on
+// any partial state; it keeps going after a failed step and reports all.
+func (d *Driver) teardown(ctx context.Context, id, rt string) error {
+	var errs []error
+	runtimes := knownRuntimes
+	if rt != "" {
+		runtimes = []string{rt}
+	}
+	for _, r := range runtimes {
+		if err := d.deleteContainer(ctx, r, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// A runtime that died half-way may have left processes it no longer
+	// knows about; the cgroup still does.
+	if err := d.killCgroup(id); err != nil {
+		errs = append(errs, err)
+	}
+	if err := d.unmountAll(id); err != nil {
+		errs = append(errs, err)
+	}
+	if err := d.cgroups.remove(id); err != nil {
+		errs = append(errs, err)
+	}
+	if st, err := d.readState(id); err == nil {
+		defer d.releaseSlot(st.Slot, id)
+	}
+	if err := os.RemoveAll(d.sandboxDir(id)); err != nil {
+		errs = append(errs, fmt.Errorf("remove sandbox directory: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sandbox %q: teardown: %w", id, err)
+	}
+	return nil
+}
+
+// deleteContainer stops and deletes the runtime's container if it has one.
+func (d *Driver) deleteContainer(ctx context.Context, rt, id string) error {
+	cs, err := d.state(ctx, rt, id)
+	if errors.Is(err, errContainerNotExist) {
+		return nil
+	}
+	if err != nil {
+		if _, lerr := exec.LookPath(rt); lerr != nil {
+			return nil // runtime not installed: it has no container
+		}
+		return err
+	}
+	if cs.Status == "paused" {
+		// A frozen process cannot die: thaw it so SIGKILL lands.
+		if _, err := d.runRuntime(ctx, rt, "resume", id); err != nil {
+			return err
+		}
+	}
+	if _, err := d.runRuntime(ctx, rt, "delete", "--force", id); err != nil && !errors.Is(err, errContainerNotExist) {
+		return err
+	}
+	return nil
+}
+
+// killCgroup SIGKILLs every process left in the sandbox's cgroups and waits
+// until they are gone, thawing a frozen cgroup first.
+func (d *Driver) killCgroup(id string) error {
+	procs := d.cgroupProcs(id)
+	if len(procs) == 0 {
+		return nil
+	}
+	d.thaw(id)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(procs) > 0 {
+		for _, pid := range procs {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("processes %v survived SIGKILL", procs)
+		}
+		time.Sleep(5 * time.Millisecond)
+		procs = d.cgroupProcs(id)
+	}
+	return nil
+}
+
+// cgroupProcs lists the pids in the sandbox's cgroups of every hierarchy.
+func (d *Driver) cgroupProcs(id string) []int {
+	seen := map[int]bool{}
+	var pids []int
+	for _, h := range d.cgroups.hierarchies() {
+		root := filepath.Join(h, cgroupParent, id)
+		_ = filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
+			if err != nil || !e.IsDir() {
+				return nil
+			}
+			b, _ := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+			for _, f := range strings.Fields(string(b)) {
+				if pid, err := strconv.Atoi(f); err == nil && !seen[pid] {
+					seen[pid] = true
+					pids = append(pids, pid)
+				}
+			}
+			return nil
+		})
+	}
+	return pids
+}
+
+// thaw unfreezes the sandbox's cgroup on v1 or v2.
+func (d *Driver) thaw(id string) {
+	if d.cgroups.unified {
+		_ = os.WriteFile(filepath.Join(d.cgroups.dir("", id), "cgroup.freeze"), []byte("0"), 0)
+		return
+	}
+	if d.cgroups.mounts["freezer"] != "" {
+		_ = os.WriteFile(filepath.Join(d.cgroups.dir("freezer", id), "freezer.state"), []byte("THAWED"), 0)
+	}
+}

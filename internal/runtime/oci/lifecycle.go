@@ -1,0 +1,127 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/runtime"
+)
+
+// Start starts the sandbox's agent.
+func (d *Driver) Start(ctx context.Context, id string) error {
+	if err := d.transition(ctx, id, "start", runtime.StatusCreated); err != nil {
+		return err
+	}
+	return d.protectAgent(ctx, id)
+}
+
+// protectAgent makes the agent the last process the OOM killer picks:
+// without it the sandbox is unreachable. Only the host may lower a score,
+// and only once the agent runs: before its exec the runtime's init is not
+// dumpable and its /proc files refuse even the host's root. The processes
+// the agent starts inherit the score; the agent raises theirs back.
+//
+// Lowering needs CAP_SYS_RESOURCE; a server without it (some hosts drop it
+// even from root) runs the agent unprotected, where it is still the
+// smallest process of its cgroup and so the OOM killer's last choice.
+func (d *Driver) protectAgent(ctx context.Context, id string) error {
+	info, err := d.Info(ctx, id)
+	if err != nil {
+		return err
+	}
+	if info.Pid == 0 {
+		return fmt.Errorf("sandbox %q: agent exited right after start: %w", id, errdefs.ErrUnavailable)
+	}
+	err = os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", info.Pid), []byte("-998"), 0)
+	if errors.Is(err, os.ErrPermission) {
+		d.log.Debug("agent not protected from the OOM killer: no CAP_SYS_RESOURCE", logx.Sandbox(id))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sandbox %q: protect agent from the OOM killer: %w", id, err)
+	}
+	return nil
+}
+
+// Pause freezes every process of the sandbox.
+func (d *Driver) Pause(ctx context.Context, id string) error {
+	return d.transition(ctx, id, "pause", runtime.StatusRunning)
+}
+
+// Resume thaws a paused sandbox.
+func (d *Driver) Resume(ctx context.Context, id string) error {
+	return d.transition(ctx, id, "resume", runtime.StatusPaused)
+}
+
+// transition runs one runtime verb that is valid only from state from, so
+// that a client asking for the wrong thing gets ErrFailedPrecondition
+// rather than the runtime's wording.
+func (d *Driver) transition(ctx context.Context, id, verb string, from runtime.Status) error {
+	if err := runtime.ValidateID(id); err != nil {
+		return err
+	}
+	unlock := d.lock(id)
+	defer unlock()
+	st, err := d.readState(id)
+	if err != nil {
+		return err
+	}
+	status, _, err := d.status(ctx, st)
+	if err != nil {
+		return err
+	}
+	if status != from {
+		return fmt.Errorf("sandbox %q is %s, %s needs it %s: %w", id, status, verb, from, errdefs.ErrFailedPrecondition)
+	}
+	if _, err := d.runRuntime(ctx, st.Runtime, verb, id); err != nil {
+		return fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	return nil
+}
+
+// Stop kills every process of the sandbox and waits until they are gone.
+// Its files, mounts and cgroups stay until Destroy.
+func (d *Driver) Stop(ctx context.Context, id string) error {
+	if err := runtime.ValidateID(id); err != nil {
+		return err
+	}
+	unlock := d.lock(id)
+	defer unlock()
+	st, err := d.readState(id)
+	if err != nil {
+		return err
+	}
+	status, _, err := d.status(ctx, st)
+	if err != nil {
+		return err
+	}
+	switch status {
+	case runtime.StatusStopped:
+		return nil
+	case runtime.StatusPaused:
+		d.thaw(id)
+	}
+	// Killing pid 1 of the sandbox's pid namespace kills all of it.
+	if _, err := d.runRuntime(ctx, st.Runtime, "kill", id, "KILL"); err != nil && !errors.Is(err, errContainerNotExist) {
+		return fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	for {
+		status, _, err := d.status(ctx, st)
+		if err != nil {
+			return err
+		}
+		if status == runtime.StatusStopped && len(d.cgroupProcs(id)) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sandbox %q: wait for stop: %w", id, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}

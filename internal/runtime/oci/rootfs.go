@@ -1,0 +1,171 @@
+package oci
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+func (d *Driver) diskImage(id string) string { return filepath.Join(d.sandboxDir(id), "disk.img") }
+func (d *Driver) diskDir(id string) string   { return filepath.Join(d.sandboxDir(id), "disk") }
+func (d *Driver) rootfsDir(id string) string { return filepath.Join(d.sandboxDir(id), "rootfs") }
+func (d *Driver) lowerDir(id string, n int) string {
+	return filepath.Join(d.sandboxDir(id), "lower"+strconv.Itoa(n))
+}
+
+// makeDisk creates the sandbox's writable layer: a sparse ext4 image of
+// sizeMB, mounted at disk/, holding upper/ (owned by the sandbox's root)
+// and work/. The image's size is the sandbox's disk quota.
+func (d *Driver) makeDisk(id string, sizeMB int, hostUID uint32) error {
+	img := d.diskImage(id)
+	f, err := os.OpenFile(img, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create disk image: %w", err)
+	}
+	err = f.Truncate(int64(sizeMB) << 20)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("size disk image: %w", err)
+	}
+	// No journal: the layer dies with the sandbox, so crash consistency
+	// buys nothing. No reserved blocks: the quota is what the user asked.
+	out, err := exec.Command("mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-m", "0",
+		"-E", "nodiscard,lazy_itable_init=1,root_owner=0:0", img).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("format disk image: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	dev, loopFile, err := attachLoop(img)
+	if err != nil {
+		return err
+	}
+	// Closing the last handle of an unmounted auto-clearing loop device
+	// detaches it: this covers the failure paths below too.
+	defer loopFile.Close()
+	if err := os.Mkdir(d.diskDir(id), 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("create disk mount point: %w", err)
+	}
+	if err := unix.Mount(dev, d.diskDir(id), "ext4", unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("mount disk image: %w", err)
+	}
+	upper := filepath.Join(d.diskDir(id), "upper")
+	for _, dir := range []string{upper, filepath.Join(d.diskDir(id), "work")} {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return fmt.Errorf("create overlay directory: %w", err)
+		}
+	}
+	// The overlay's root directory takes its owner from upper/: it must be
+	// the sandbox's root, not the host's.
+	if err := os.Chown(upper, int(hostUID), int(hostUID)); err != nil {
+		return fmt.Errorf("chown upper layer: %w", err)
+	}
+	return nil
+}
+
+// mountRootfs composes the template layers (idmapped to hostUID) and the
+// upper layer into the sandbox's root filesystem.
+func (d *Driver) mountRootfs(id string, layers []string, hostUID uint32) error {
+	userns, err := userNamespace(hostUID)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(userns)
+	lowers := make([]string, len(layers))
+	for i, layer := range layers {
+		lowers[i] = d.lowerDir(id, i)
+		if err := os.Mkdir(lowers[i], 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("create layer mount point: %w", err)
+		}
+		if err := idmapMount(layer, lowers[i], userns); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(d.rootfsDir(id), 0o711); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("create rootfs mount point: %w", err)
+	}
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s",
+		strings.Join(lowers, ":"), filepath.Join(d.diskDir(id), "upper"), filepath.Join(d.diskDir(id), "work"))
+	if err := unix.Mount("overlay", d.rootfsDir(id), "overlay", 0, opts); err != nil {
+		return fmt.Errorf("mount overlay: %w", err)
+	}
+	return nil
+}
+
+// unmountAll lazily unmounts every mount under the sandbox's directory,
+// deepest first. The rootfs overlay goes before the layers and the disk it
+// stands on; the disk's loop device detaches itself.
+func (d *Driver) unmountAll(id string) error {
+	mounts, err := mountsUnder(d.sandboxDir(id))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, m := range mounts {
+		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, fmt.Errorf("unmount %s: %w", m, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// mountsUnder lists the mount points at or below dir, deepest first.
+func mountsUnder(dir string) ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("read mounts: %w", err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mnt := unescapeMountinfo(fields[4])
+		if mnt == dir || strings.HasPrefix(mnt, dir+"/") {
+			out = append(out, mnt)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read mounts: %w", err)
+	}
+	// Deeper paths and later mounts first: the overlay (rootfs) depends on
+	// the layers and the disk, and it sorts after them by name, so sort by
+	// depth, then put rootfs before its siblings.
+	sort.SliceStable(out, func(i, j int) bool {
+		di, dj := strings.Count(out[i], "/"), strings.Count(out[j], "/")
+		if di != dj {
+			return di > dj
+		}
+		return strings.HasSuffix(out[i], "/rootfs") && !strings.HasSuffix(out[j], "/rootfs")
+	})
+	return out, nil
+}
+
+// unescapeMountinfo undoes the octal escapes (\040 for space) of mountinfo.
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

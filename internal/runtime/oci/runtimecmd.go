@@ -1,0 +1,115 @@
+package oci
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// runtimeCmd builds a command of the OCI runtime rt with the driver's
+// state root for it.
+func (d *Driver) runtimeCmd(ctx context.Context, rt string, args ...string) *exec.Cmd {
+	global := []string{"--root", filepath.Join(d.root, rt)}
+	if rt == "runsc" {
+		// systrap is the platform that works without KVM and without
+		// ptrace's syscall gaps.
+		global = append(global, "--platform=systrap")
+	}
+	bin := rt
+	if p, ok := d.runtimeBinaries[rt]; ok {
+		bin = p
+	}
+	return exec.CommandContext(ctx, bin, append(global, args...)...)
+}
+
+// runRuntime runs a runtime command and turns its failure into an error
+// carrying the runtime's own message.
+func (d *Driver) runRuntime(ctx context.Context, rt string, args ...string) ([]byte, error) {
+	cmd := d.runtimeCmd(ctx, rt, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.Bytes(), runtimeError(rt, args, err, stderr.String())
+	}
+	return stdout.Bytes(), nil
+}
+
+// errContainerNotExist marks a runtime answer that the container is gone.
+var errContainerNotExist = errors.New("container does not exist")
+
+func runtimeError(rt string, args []string, err error, stderr string) error {
+	msg := strings.TrimSpace(stderr)
+	if i := strings.LastIndex(msg, "\n"); i >= 0 {
+		msg = msg[i+1:]
+	}
+	verb := ""
+	if len(args) > 0 {
+		verb = args[0]
+	}
+	if strings.Contains(msg, "does not exist") || strings.Contains(msg, "not exist") {
+		return fmt.Errorf("%s %s: %s: %w", rt, verb, msg, errContainerNotExist)
+	}
+	if msg == "" {
+		msg = err.Error()
+	}
+	return fmt.Errorf("%s %s: %s", rt, verb, msg)
+}
+
+// containerState is the part of `<runtime> state` the driver reads.
+type containerState struct {
+	ID     string `json:"id"`
+	Pid    int    `json:"pid"`
+	Status string `json:"status"`
+}
+
+// state asks the runtime about a container; errContainerNotExist when it
+// has none.
+func (d *Driver) state(ctx context.Context, rt, id string) (containerState, error) {
+	var st containerState
+	out, err := d.runRuntime(ctx, rt, "state", id)
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(out, &st); err != nil {
+		return st, fmt.Errorf("%s state %s: %w", rt, id, err)
+	}
+	return st, nil
+}
+
+// listContainers returns the ids of the containers in the runtime's root.
+func (d *Driver) listContainers(ctx context.Context, rt string) ([]string, error) {
+	if _, err := exec.LookPath(rt); err != nil {
+		return nil, nil
+	}
+	out, err := d.runRuntime(ctx, rt, "list", "--format", "json")
+	if err != nil {
+		return nil, err
+	}
+	var cs []containerState
+	if s := strings.TrimSpace(string(out)); s != "" && s != "null" {
+		if err := json.Unmarshal(out, &cs); err != nil {
+			return nil, fmt.Errorf("%s list: %w", rt, err)
+		}
+	}
+	ids := make([]string, 0, len(cs))
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	return ids, nil
+}
+
+// runtimeFor resolves the runtime a spec asks for.
+func (d *Driver) runtimeFor(asked string) (string, error) {
+	if asked == "" || asked == d.runtime {
+		return d.runtime, nil
+	}
+	if err := runtimeUsable(asked, d.cgroups, exec.LookPath); err != nil {
+		return "", err
+	}
+	return asked, nil
+}

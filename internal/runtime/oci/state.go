@@ -1,0 +1,73 @@
+package oci
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/runtime"
+)
+
+// sandboxState is what the driver records on disk about a sandbox, written
+// before any resource is acquired so that a crash at any later point leaves
+// enough to find and release everything.
+type sandboxState struct {
+	ID        string         `json:"id"`
+	Template  string         `json:"template"`
+	Runtime   string         `json:"runtime"`
+	Slot      int            `json:"slot"`
+	HostUID   uint32         `json:"hostUID"`
+	Layers    int            `json:"layers"`
+	Limits    runtime.Limits `json:"limits"`
+	CreatedAt time.Time      `json:"createdAt"`
+}
+
+func (d *Driver) statePath(id string) string {
+	return filepath.Join(d.sandboxDir(id), "state.json")
+}
+
+func (d *Driver) writeState(st sandboxState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	path := d.statePath(st.ID)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write sandbox state: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("write sandbox state: %w", err)
+	}
+	// The state is how a restarted driver finds the sandbox's resources:
+	// it must be on disk before the resources exist.
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write sandbox state: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write sandbox state: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+func (d *Driver) readState(id string) (sandboxState, error) {
+	var st sandboxState
+	b, err := os.ReadFile(d.statePath(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, fmt.Errorf("sandbox %q: %w", id, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return st, fmt.Errorf("sandbox %q: read state: %w", id, err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("sandbox %q: corrupt state: %w", id, err)
+	}
+	return st, nil
+}

@@ -1,0 +1,141 @@
+package runtimetest
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/runtime"
+)
+
+// assertNoLeftovers checks the host, not the driver's word, for anything
+// of the sandbox: processes in its uid range, mounts and cgroups named
+// after it; then asks the driver for anything else it holds.
+func assertNoLeftovers(t *testing.T, d runtime.Driver, info runtime.Info) {
+	t.Helper()
+	ctx := context.Background()
+	id := info.ID
+	if list, err := d.List(ctx); err != nil {
+		t.Errorf("list: %v", err)
+	} else {
+		for _, s := range list {
+			if s.ID == id {
+				t.Errorf("sandbox %s still listed by the driver (%s)", id, s.Status)
+			}
+		}
+	}
+	for _, m := range mountsNaming(id) {
+		t.Errorf("sandbox %s left a mount: %s", id, m)
+	}
+	for _, c := range cgroupsNaming(id) {
+		t.Errorf("sandbox %s left a cgroup: %s", id, c)
+	}
+	if info.HostUID != 0 {
+		// A process killed a moment ago may still be on its way out.
+		deadline := time.Now().Add(2 * time.Second)
+		procs := processesInRange(info.HostUID, info.HostUID+65536)
+		for len(procs) > 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			procs = processesInRange(info.HostUID, info.HostUID+65536)
+		}
+		for _, p := range procs {
+			t.Errorf("sandbox %s left a process: %s", id, p)
+		}
+	}
+	if lc, ok := d.(LeakChecker); ok {
+		for _, l := range lc.Leftovers(ctx, id) {
+			t.Errorf("sandbox %s: driver still holds %s", id, l)
+		}
+	}
+}
+
+// mountsNaming lists host mount points with id as a path component.
+func mountsNaming(id string) []string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return []string{"cannot read mountinfo: " + err.Error()}
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) > 4 && strings.Contains(fields[4]+"/", "/"+id+"/") {
+			out = append(out, fields[4])
+		}
+	}
+	return out
+}
+
+// cgroupsNaming lists cgroup directories named id, up to three levels
+// below any cgroup mount.
+func cgroupsNaming(id string) []string {
+	var out []string
+	for _, mnt := range cgroupMounts() {
+		_ = filepath.WalkDir(mnt, func(p string, e os.DirEntry, err error) error {
+			if err != nil || !e.IsDir() {
+				return nil
+			}
+			if strings.Count(strings.TrimPrefix(p, mnt), "/") > 3 {
+				return filepath.SkipDir
+			}
+			if e.Name() == id {
+				out = append(out, p)
+				return filepath.SkipDir
+			}
+			return nil
+		})
+	}
+	return out
+}
+
+func cgroupMounts() []string {
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if i := strings.Index(line, " - "); i >= 0 {
+			after := strings.Fields(line[i+3:])
+			if len(after) > 0 && (after[0] == "cgroup" || after[0] == "cgroup2") {
+				out = append(out, strings.Fields(line)[4])
+			}
+		}
+	}
+	return out
+}
+
+// processesInRange lists live host processes whose real uid is in
+// [lo, hi). Zombies are dead: they hold a pid until whoever adopted them
+// (the host's init, once the runtime has exited) waits for them, and
+// nothing else.
+func processesInRange(lo, hi uint32) []string {
+	entries, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+		if err != nil {
+			continue
+		}
+		if strings.Contains(string(b), "\nState:\tZ") {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, "Uid:"); ok {
+				f := strings.Fields(rest)
+				if len(f) > 0 {
+					if uid, err := strconv.ParseUint(f[0], 10, 32); err == nil && uint32(uid) >= lo && uint32(uid) < hi {
+						out = append(out, "pid "+e.Name())
+					}
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,124 @@
+package runtime
+
+import (
+	"fmt"
+	"regexp"
+	goruntime "runtime"
+	"strings"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+)
+
+// Spec is what a sandbox is created from.
+type Spec struct {
+	// ID names the sandbox; it is also its hostname. Lowercase letters,
+	// digits and inner dashes, at most 63 characters.
+	ID string
+	// Template names the root filesystem the sandbox starts from.
+	Template string
+	// Runtime picks the OCI runtime ("runc", "crun", "runsc"); empty lets the
+	// driver choose the best one the host supports.
+	Runtime string
+	// Limits bound the sandbox's resources; zero fields take the defaults.
+	Limits Limits
+	// Env is added to the environment of the sandbox's main process.
+	Env map[string]string
+	// AllowPrivilegeEscalation lets processes gain privileges through setuid
+	// binaries such as sudo (no_new_privs off). Off by default.
+	AllowPrivilegeEscalation bool
+}
+
+// Limits bound what a sandbox may use.
+type Limits struct {
+	CPUCount int // CPUs worth of time per period
+	MemoryMB int // memory including page cache; the OOM killer acts inside
+	DiskMB   int // size of the writable layer
+	Pids     int // processes and threads
+}
+
+// The defaults, chosen to match E2B's default sandbox.
+const (
+	DefaultCPUCount = 2
+	DefaultMemoryMB = 512
+	DefaultDiskMB   = 10 * 1024
+	DefaultPids     = 4096
+)
+
+// Bounds that no request may cross: below them a sandbox cannot start its
+// agent; above them the number is a mistake, not a wish.
+const (
+	MinMemoryMB = 32
+	MaxMemoryMB = 1 << 20 // 1 TiB
+	MinDiskMB   = 64
+	MaxDiskMB   = 1 << 20 // 1 TiB, sparse
+	MinPids     = 16
+	MaxPids     = 1 << 22 // the kernel's pid_max ceiling
+)
+
+var idPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// ValidateID checks that id can name a sandbox.
+func ValidateID(id string) error {
+	if !idPattern.MatchString(id) {
+		return fmt.Errorf("sandbox id %q: use 1-63 lowercase letters, digits or inner dashes: %w", id, errdefs.ErrInvalidArgument)
+	}
+	return nil
+}
+
+// WithDefaults returns l with every zero field set to its default.
+func (l Limits) WithDefaults() Limits {
+	if l.CPUCount == 0 {
+		l.CPUCount = min(DefaultCPUCount, goruntime.NumCPU())
+	}
+	if l.MemoryMB == 0 {
+		l.MemoryMB = DefaultMemoryMB
+	}
+	if l.DiskMB == 0 {
+		l.DiskMB = DefaultDiskMB
+	}
+	if l.Pids == 0 {
+		l.Pids = DefaultPids
+	}
+	return l
+}
+
+// Validate checks limits after defaults are applied.
+func (l Limits) Validate() error {
+	bad := func(field string, v, lo, hi int, unit string) error {
+		return fmt.Errorf("%s %d is out of range: use %d to %d%s: %w", field, v, lo, hi, unit, errdefs.ErrInvalidArgument)
+	}
+	if n := goruntime.NumCPU(); l.CPUCount < 1 || l.CPUCount > n {
+		return bad("cpuCount", l.CPUCount, 1, n, " (the host's CPUs)")
+	}
+	if l.MemoryMB < MinMemoryMB || l.MemoryMB > MaxMemoryMB {
+		return bad("memoryMB", l.MemoryMB, MinMemoryMB, MaxMemoryMB, " MiB")
+	}
+	if l.DiskMB < MinDiskMB || l.DiskMB > MaxDiskMB {
+		return bad("diskMB", l.DiskMB, MinDiskMB, MaxDiskMB, " MiB")
+	}
+	if l.Pids < MinPids || l.Pids > MaxPids {
+		return bad("pids", l.Pids, MinPids, MaxPids, "")
+	}
+	return nil
+}
+
+// Validate checks the spec; it does not apply defaults.
+func (s Spec) Validate() error {
+	if err := ValidateID(s.ID); err != nil {
+		return err
+	}
+	if s.Template == "" {
+		return fmt.Errorf("sandbox %q: template is required: %w", s.ID, errdefs.ErrInvalidArgument)
+	}
+	switch s.Runtime {
+	case "", "runc", "crun", "runsc":
+	default:
+		return fmt.Errorf("sandbox %q: runtime %q: use runc, crun or runsc: %w", s.ID, s.Runtime, errdefs.ErrInvalidArgument)
+	}
+	for k := range s.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return fmt.Errorf("sandbox %q: env var name %q: %w", s.ID, k, errdefs.ErrInvalidArgument)
+		}
+	}
+	return s.Limits.WithDefaults().Validate()
+}
