@@ -110,6 +110,16 @@ func (d *Driver) deleteContainer(ctx context.Context, rt, id string) error {
 			return err
 		}
 	}
+	// Kill the sandbox ourselves before asking the runtime to delete it:
+	// runc's forced delete polls for the death of what it killed in
+	// 100 ms steps, which is most of a destroy's time. SIGKILL to pid 1 of
+	// the sandbox's pid namespace takes every process with it.
+	if cs.Pid > 0 && rt != "runsc" {
+		_ = syscall.Kill(cs.Pid, syscall.SIGKILL)
+		if err := d.killCgroup(id); err != nil {
+			return err
+		}
+	}
 	if _, err := d.runRuntime(ctx, rt, "delete", "--force", id); err != nil && !errors.Is(err, errContainerNotExist) {
 		return err
 	}
@@ -132,7 +142,7 @@ func (d *Driver) killCgroup(id string) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("processes %v survived SIGKILL", procs)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 		procs = d.cgroupProcs(id)
 	}
 	return nil

@@ -1,0 +1,96 @@
+package store
+
+import "time"
+
+// SandboxState is where a sandbox is in its lifecycle:
+// starting -> running <-> paused, and from any of them to ended.
+type SandboxState string
+
+// The states. Ended is terminal.
+const (
+	StateStarting SandboxState = "starting"
+	StateRunning  SandboxState = "running"
+	StatePaused   SandboxState = "paused"
+	StateEnded    SandboxState = "ended"
+)
+
+// Valid reports whether s is one of the defined states.
+func (s SandboxState) Valid() bool {
+	switch s {
+	case StateStarting, StateRunning, StatePaused, StateEnded:
+		return true
+	}
+	return false
+}
+
+// EndReason says why a sandbox ended.
+type EndReason string
+
+// The reasons.
+const (
+	// ReasonKilled: a client asked for it.
+	ReasonKilled EndReason = "killed"
+	// ReasonTimeout: the sandbox ran past its EndAt.
+	ReasonTimeout EndReason = "timeout"
+	// ReasonOOM: the sandbox's main process was killed for memory.
+	ReasonOOM EndReason = "oom"
+	// ReasonError: the runtime failed the sandbox.
+	ReasonError EndReason = "error"
+	// ReasonLost: the sandbox was gone when the control plane looked, e.g.
+	// after a host restart.
+	ReasonLost EndReason = "lost"
+)
+
+// Valid reports whether r is one of the defined reasons.
+func (r EndReason) Valid() bool {
+	switch r {
+	case ReasonKilled, ReasonTimeout, ReasonOOM, ReasonError, ReasonLost:
+		return true
+	}
+	return false
+}
+
+// Sandbox is the control plane's record of one sandbox.
+type Sandbox struct {
+	ID         string
+	TemplateID string
+	Alias      string
+	ClientID   string
+
+	State SandboxState
+	// EndReason and EndMessage are set when State is StateEnded.
+	EndReason  EndReason
+	EndMessage string
+
+	CPUCount int
+	MemoryMB int
+	DiskMB   int
+
+	Metadata map[string]string
+	// EnvdAccessToken authenticates calls to the sandbox's agent. It is a
+	// secret: backends keep it where only the server can read it.
+	EnvdAccessToken string
+
+	CreatedAt time.Time
+	// StartedAt is when the sandbox first entered StateRunning; zero before.
+	StartedAt time.Time
+	// EndAt is when the sandbox is scheduled to time out; zero for never.
+	EndAt time.Time
+	// EndedAt is when the sandbox ended; nil until it has.
+	EndedAt *time.Time
+
+	// Runtime names the runtime driver that runs the sandbox ("oci/runc").
+	Runtime string
+}
+
+// SandboxFilter selects sandboxes for ListSandboxes. The zero filter selects
+// every sandbox; each set field narrows the selection.
+type SandboxFilter struct {
+	// States, if not empty, selects sandboxes in any of these states.
+	States []SandboxState
+	// Metadata, if not empty, selects sandboxes whose metadata has every
+	// one of these entries (and possibly more).
+	Metadata map[string]string
+	// TemplateID, if set, selects sandboxes of this template.
+	TemplateID string
+}

@@ -1,0 +1,65 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// insertEvent records an event inside the transaction of the change it
+// describes, so the log and the record never disagree.
+func insertEvent(ctx context.Context, tx *sql.Tx, id string, at time.Time, typ, msg string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO events (sandbox_id, time, type, message) VALUES (?, ?, ?, ?)`,
+		id, dbTime(at), typ, msg); err != nil {
+		return fmt.Errorf("sandbox %q: record %s event: %w", id, typ, err)
+	}
+	return nil
+}
+
+// ListEvents implements store.Store.
+func (s *Store) ListEvents(ctx context.Context, sandboxID string) ([]store.Event, error) {
+	if err := store.ValidateID(sandboxID); err != nil {
+		return nil, err
+	}
+	// The join tells an unknown sandbox (no row) from one without events
+	// (one row of NULLs) in a single snapshot.
+	rows, err := s.r.QueryContext(ctx, `SELECT e.id, e.time, e.type, e.message
+		FROM sandboxes s LEFT JOIN events e ON e.sandbox_id = s.id
+		WHERE s.id = ?
+		ORDER BY e.id`, sandboxID)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox %q: list events: %w", sandboxID, err)
+	}
+	defer rows.Close()
+	var (
+		out   []store.Event
+		found bool
+	)
+	for rows.Next() {
+		found = true
+		var (
+			id       sql.NullInt64
+			at       sql.NullInt64
+			typ, msg sql.NullString
+		)
+		if err := rows.Scan(&id, &at, &typ, &msg); err != nil {
+			return nil, fmt.Errorf("sandbox %q: list events: %w", sandboxID, err)
+		}
+		if !id.Valid {
+			continue
+		}
+		out = append(out, store.Event{
+			ID: id.Int64, SandboxID: sandboxID, Time: fromDB(at.Int64), Type: typ.String, Message: msg.String,
+		})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sandbox %q: list events: %w", sandboxID, err)
+	}
+	if !found {
+		return nil, notFound(sandboxID)
+	}
+	return out, nil
+}

@@ -1,0 +1,244 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// CreateSandbox implements store.Store.
+func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
+	if err := store.ValidateNew(sb); err != nil {
+		return err
+	}
+	created := s.orNow(sb.CreatedAt)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		// ON CONFLICT rather than matching the driver's constraint error:
+		// the duplicate is reported the same way by PostgreSQL.
+		res, err := tx.ExecContext(ctx, `INSERT INTO sandboxes (
+			id, template_id, alias, client_id, state, cpu_count, memory_mb, disk_mb,
+			envd_access_token, runtime, created_at, started_at, end_at
+		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
+			sb.ID, sb.TemplateID, sb.Alias, sb.ClientID, string(sb.State), sb.CPUCount, sb.MemoryMB, sb.DiskMB,
+			sb.EnvdAccessToken, sb.Runtime, dbTime(created), dbNullTime(sb.StartedAt), dbNullTime(sb.EndAt))
+		if err != nil {
+			return fmt.Errorf("sandbox %q: insert: %w", sb.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sandbox %q: insert: %w", sb.ID, err)
+		} else if n == 0 {
+			return fmt.Errorf("sandbox %q: %w", sb.ID, errdefs.ErrAlreadyExists)
+		}
+		for k, v := range sb.Metadata {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sandbox_metadata (sandbox_id, name, value) VALUES (?, ?, ?)`,
+				sb.ID, k, v); err != nil {
+				return fmt.Errorf("sandbox %q: insert metadata %q: %w", sb.ID, k, err)
+			}
+		}
+		return insertEvent(ctx, tx, sb.ID, created, store.EventCreated, "")
+	})
+}
+
+// sandboxColumns are read by querySandboxes, in this order, followed by one
+// metadata entry (NULLs when there is none).
+const sandboxColumns = `s.id, s.template_id, s.alias, s.client_id, s.state, s.end_reason, s.end_message,
+	s.cpu_count, s.memory_mb, s.disk_mb, s.envd_access_token, s.runtime,
+	s.created_at, s.started_at, s.end_at, s.ended_at`
+
+// GetSandbox implements store.Store.
+func (s *Store) GetSandbox(ctx context.Context, id string) (store.Sandbox, error) {
+	if err := store.ValidateID(id); err != nil {
+		return store.Sandbox{}, err
+	}
+	list, err := s.querySandboxes(ctx, `s.id = ?`, id)
+	if err != nil {
+		return store.Sandbox{}, fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	if len(list) == 0 {
+		return store.Sandbox{}, notFound(id)
+	}
+	return list[0], nil
+}
+
+// ListSandboxes implements store.Store.
+func (s *Store) ListSandboxes(ctx context.Context, f store.SandboxFilter) ([]store.Sandbox, error) {
+	if err := store.ValidateFilter(f); err != nil {
+		return nil, err
+	}
+	where := []string{"1 = 1"}
+	var args []any
+	if len(f.States) > 0 {
+		where = append(where, "s.state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
+		for _, st := range f.States {
+			args = append(args, string(st))
+		}
+	}
+	if f.TemplateID != "" {
+		where = append(where, "s.template_id = ?")
+		args = append(args, f.TemplateID)
+	}
+	for k, v := range f.Metadata {
+		where = append(where, `EXISTS (SELECT 1 FROM sandbox_metadata f
+			WHERE f.sandbox_id = s.id AND f.name = ? AND f.value = ?)`)
+		args = append(args, k, v)
+	}
+	list, err := s.querySandboxes(ctx, strings.Join(where, " AND "), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list sandboxes: %w", err)
+	}
+	return list, nil
+}
+
+// querySandboxes reads the sandboxes matching where, with their metadata,
+// in one statement so that records and metadata are one snapshot.
+func (s *Store) querySandboxes(ctx context.Context, where string, args ...any) ([]store.Sandbox, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+sandboxColumns+`, m.name, m.value
+		FROM sandboxes s LEFT JOIN sandbox_metadata m ON m.sandbox_id = s.id
+		WHERE `+where+`
+		ORDER BY s.created_at, s.id, m.name`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Sandbox
+	for rows.Next() {
+		var (
+			sb                    store.Sandbox
+			state, reason         string
+			created               int64
+			started, endAt, ended sql.NullInt64
+			metaName, metaValue   sql.NullString
+		)
+		if err := rows.Scan(&sb.ID, &sb.TemplateID, &sb.Alias, &sb.ClientID, &state, &reason, &sb.EndMessage,
+			&sb.CPUCount, &sb.MemoryMB, &sb.DiskMB, &sb.EnvdAccessToken, &sb.Runtime,
+			&created, &started, &endAt, &ended, &metaName, &metaValue); err != nil {
+			return nil, err
+		}
+		// Rows of one sandbox are adjacent (ordered by id within created_at),
+		// one per metadata entry.
+		if n := len(out); n == 0 || out[n-1].ID != sb.ID {
+			sb.State = store.SandboxState(state)
+			sb.EndReason = store.EndReason(reason)
+			sb.CreatedAt = fromDB(created)
+			sb.StartedAt = fromDBNull(started)
+			sb.EndAt = fromDBNull(endAt)
+			if ended.Valid {
+				t := fromDB(ended.Int64)
+				sb.EndedAt = &t
+			}
+			out = append(out, sb)
+		}
+		if metaName.Valid {
+			cur := &out[len(out)-1]
+			if cur.Metadata == nil {
+				cur.Metadata = map[string]string{}
+			}
+			cur.Metadata[metaName.String] = metaValue.String
+		}
+	}
+	return out, rows.Err()
+}
+
+// currentState reads the sandbox's state inside a write transaction, where
+// it cannot change until the transaction ends.
+func currentState(ctx context.Context, tx *sql.Tx, id string) (store.SandboxState, error) {
+	var st string
+	err := tx.QueryRowContext(ctx, `SELECT state FROM sandboxes WHERE id = ?`, id).Scan(&st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFound(id)
+	}
+	if err != nil {
+		return "", fmt.Errorf("sandbox %q: read state: %w", id, err)
+	}
+	return store.SandboxState(st), nil
+}
+
+// SetState implements store.Store.
+func (s *Store) SetState(ctx context.Context, id string, from []store.SandboxState, to store.SandboxState, ev store.Event) error {
+	if err := store.ValidateTransition(id, from, to, ev); err != nil {
+		return err
+	}
+	at := s.orNow(ev.Time)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		cur, err := currentState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(from, cur) {
+			return fmt.Errorf("sandbox %q is %s, not %s: %w", id, cur, joinStates(from), errdefs.ErrFailedPrecondition)
+		}
+		var started sql.NullInt64 // COALESCE keeps the first start
+		if to == store.StateRunning {
+			started = dbNullTime(at)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sandboxes SET state = ?, started_at = COALESCE(started_at, ?) WHERE id = ?`,
+			string(to), started, id); err != nil {
+			return fmt.Errorf("sandbox %q: set state %s: %w", id, to, err)
+		}
+		return insertEvent(ctx, tx, id, at, ev.Type, ev.Message)
+	})
+}
+
+func joinStates(states []store.SandboxState) string {
+	ss := make([]string, len(states))
+	for i, st := range states {
+		ss[i] = string(st)
+	}
+	return strings.Join(ss, " or ")
+}
+
+// EndSandbox implements store.Store.
+func (s *Store) EndSandbox(ctx context.Context, id string, reason store.EndReason, message string, at time.Time) error {
+	if err := store.ValidateEnd(id, reason); err != nil {
+		return err
+	}
+	at = s.orNow(at)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		cur, err := currentState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cur == store.StateEnded {
+			return fmt.Errorf("sandbox %q already ended: %w", id, errdefs.ErrFailedPrecondition)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sandboxes SET state = ?, end_reason = ?, end_message = ?, ended_at = ?
+			WHERE id = ?`, string(store.StateEnded), string(reason), message, dbTime(at), id); err != nil {
+			return fmt.Errorf("sandbox %q: end: %w", id, err)
+		}
+		msg := string(reason)
+		if message != "" {
+			msg += ": " + message
+		}
+		return insertEvent(ctx, tx, id, at, store.EventEnded, msg)
+	})
+}
+
+// SetEndAt implements store.Store.
+func (s *Store) SetEndAt(ctx context.Context, id string, at time.Time) error {
+	if err := store.ValidateEndAt(id, at); err != nil {
+		return err
+	}
+	now := s.now()
+	return s.write(ctx, func(tx *sql.Tx) error {
+		cur, err := currentState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cur == store.StateEnded {
+			return fmt.Errorf("sandbox %q ended, cannot reschedule its end: %w", id, errdefs.ErrFailedPrecondition)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sandboxes SET end_at = ? WHERE id = ?`, dbTime(at), id); err != nil {
+			return fmt.Errorf("sandbox %q: set end time: %w", id, err)
+		}
+		msg := "ends at " + fromDB(dbTime(at)).Format(time.RFC3339Nano)
+		return insertEvent(ctx, tx, id, now, store.EventTimeoutExtended, msg)
+	})
+}

@@ -1,0 +1,71 @@
+// Package store persists what the control plane knows about sandboxes: one
+// record per sandbox and the log of its lifecycle events. It holds the domain
+// types and the Store interface; backends live in subpackages (store/sqlite)
+// and all pass the conformance suite in store/storetest.
+//
+// The store is the source of truth for a sandbox's state, so every state
+// change is a compare-and-set recorded together with its event: of two
+// control plane goroutines that both saw a running sandbox and race to pause
+// it, one wins and the other is told the state moved, and the event log
+// never disagrees with the record.
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Store is a durable home for sandbox records and their events.
+//
+// Every method is safe for concurrent use. A method that returns nil has made
+// its change durable. Errors are in the errdefs categories: ErrInvalidArgument
+// for bad input (checked before anything is read), ErrNotFound for an unknown
+// sandbox, ErrAlreadyExists for a duplicate id, ErrFailedPrecondition for a
+// change the sandbox's current state does not allow. A failed method changes
+// nothing.
+//
+// Times come back in UTC with at least millisecond precision (a backend may
+// keep more, never less). Where a method takes a time, the zero time means
+// the store's current time unless the method says otherwise.
+type Store interface {
+	// CreateSandbox stores a new sandbox and records a "created" event at
+	// sb.CreatedAt in the same transaction. The sandbox must not be ended
+	// (only EndSandbox ends a sandbox, with a reason); a zero CreatedAt is
+	// the store's current time; a zero EndAt means no end is scheduled.
+	CreateSandbox(ctx context.Context, sb Sandbox) error
+
+	// GetSandbox returns the sandbox with the given id. Metadata with no
+	// entries comes back nil.
+	GetSandbox(ctx context.Context, id string) (Sandbox, error)
+
+	// ListSandboxes returns the sandboxes matching f, ordered by CreatedAt
+	// then ID. An empty result is not an error.
+	ListSandboxes(ctx context.Context, f SandboxFilter) ([]Sandbox, error)
+
+	// SetState moves the sandbox to state to if its current state is one of
+	// from, and records ev in the same transaction; otherwise it fails with
+	// ErrFailedPrecondition and records nothing. The transition happens at
+	// ev.Time, which also becomes StartedAt the first time the sandbox enters
+	// StateRunning. Ended is terminal and belongs to EndSandbox, so it may be
+	// neither in from nor to. ev.SandboxID may be empty; ev.ID is ignored.
+	SetState(ctx context.Context, id string, from []SandboxState, to SandboxState, ev Event) error
+
+	// EndSandbox moves a sandbox in any state but ended to StateEnded with
+	// the reason and message, EndedAt set to at, and records an "ended"
+	// event at at, whose message carries both, in the same transaction.
+	// Ending an ended sandbox fails with ErrFailedPrecondition and keeps
+	// the first end as it was.
+	EndSandbox(ctx context.Context, id string, reason EndReason, message string, at time.Time) error
+
+	// SetEndAt reschedules when the sandbox times out and records a
+	// "timeout_extended" event. at must not be zero; an ended sandbox
+	// cannot be rescheduled (ErrFailedPrecondition).
+	SetEndAt(ctx context.Context, id string, at time.Time) error
+
+	// ListEvents returns the sandbox's events in the order they were
+	// recorded, which is the order of their IDs.
+	ListEvents(ctx context.Context, sandboxID string) ([]Event, error)
+
+	// Close releases the store. Calls after Close fail.
+	Close() error
+}
