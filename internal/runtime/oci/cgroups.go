@@ -2,6 +2,8 @@ package oci
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -12,11 +14,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// cgroupParent is the cgroup every sandbox's cgroup is created under.
-const cgroupParent = "soulbox"
+// cgroupParentFor names the cgroup every sandbox of the driver rooted at
+// root is created under: "soulbox-" and a hash of the root. Two drivers on
+// one host (two servers, or tests beside a server) then never take each
+// other's sandboxes for leftovers of their own.
+func cgroupParentFor(root string) string {
+	sum := sha256.Sum256([]byte(root))
+	return "soulbox-" + hex.EncodeToString(sum[:4])
+}
 
 // cgroupLayout is how the host mounts its cgroup hierarchies.
 type cgroupLayout struct {
+	// parent is the cgroup the driver's sandboxes are created under.
+	parent string
 	// unified is true on a pure cgroup v2 host.
 	unified bool
 	// mounts maps each v1 controller (and "" for the v2 hierarchy, which a
@@ -25,8 +35,8 @@ type cgroupLayout struct {
 }
 
 // detectCgroups reads the host's cgroup mounts.
-func detectCgroups() (cgroupLayout, error) {
-	l := cgroupLayout{mounts: map[string]string{}}
+func detectCgroups(parent string) (cgroupLayout, error) {
+	l := cgroupLayout{parent: parent, mounts: map[string]string{}}
 	var st unix.Statfs_t
 	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil {
 		return l, fmt.Errorf("read cgroup layout: %w", err)
@@ -83,15 +93,15 @@ func detectCgroups() (cgroupLayout, error) {
 }
 
 // cgroupsPath is the path handed to the runtime in config.json.
-func cgroupsPath(id string) string { return "/" + cgroupParent + "/" + id }
+func (l cgroupLayout) cgroupsPath(id string) string { return "/" + l.parent + "/" + id }
 
 // dir is the sandbox's directory in the hierarchy holding controller
 // (ignored on a unified host).
 func (l cgroupLayout) dir(controller, id string) string {
 	if l.unified {
-		return filepath.Join(l.mounts[""], cgroupParent, id)
+		return filepath.Join(l.mounts[""], l.parent, id)
 	}
-	return filepath.Join(l.mounts[controller], cgroupParent, id)
+	return filepath.Join(l.mounts[controller], l.parent, id)
 }
 
 // hierarchies lists every distinct mount point a sandbox cgroup may exist in.
@@ -112,7 +122,7 @@ func (l cgroupLayout) leftovers() []string {
 	seen := map[string]bool{}
 	var ids []string
 	for _, h := range l.hierarchies() {
-		entries, _ := os.ReadDir(filepath.Join(h, cgroupParent))
+		entries, _ := os.ReadDir(filepath.Join(h, l.parent))
 		for _, e := range entries {
 			if e.IsDir() && !seen[e.Name()] {
 				seen[e.Name()] = true
@@ -126,7 +136,7 @@ func (l cgroupLayout) leftovers() []string {
 // exists reports whether any cgroup of id is left in any hierarchy.
 func (l cgroupLayout) exists(id string) bool {
 	for _, h := range l.hierarchies() {
-		if _, err := os.Stat(filepath.Join(h, cgroupParent, id)); err == nil {
+		if _, err := os.Stat(filepath.Join(h, l.parent, id)); err == nil {
 			return true
 		}
 	}
@@ -139,7 +149,7 @@ func (l cgroupLayout) exists(id string) bool {
 func (l cgroupLayout) remove(id string) error {
 	var errs []error
 	for _, h := range l.hierarchies() {
-		dir := filepath.Join(h, cgroupParent, id)
+		dir := filepath.Join(h, l.parent, id)
 		if _, err := os.Stat(dir); err != nil {
 			continue
 		}

@@ -78,6 +78,7 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 	cfg := ociSpec(bundleSpec{
 		id: spec.ID, rootfs: d.rootfsDir(spec.ID), hostUID: hostUID, limits: limits,
 		env: spec.Env, agentPath: d.agentPath, escalate: spec.AllowPrivilegeEscalation, runtime: rt,
+		cgroupsPath: d.cgroups.cgroupsPath(spec.ID),
 	})
 	if err := writeJSON(filepath.Join(d.sandboxDir(spec.ID), "config.json"), cfg); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)

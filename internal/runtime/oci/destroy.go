@@ -153,7 +153,7 @@ func (d *Driver) cgroupProcs(id string) []int {
 	seen := map[int]bool{}
 	var pids []int
 	for _, h := range d.cgroups.hierarchies() {
-		root := filepath.Join(h, cgroupParent, id)
+		root := filepath.Join(h, d.cgroups.parent, id)
 		_ = filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
 			if err != nil || !e.IsDir() {
 				return nil

@@ -58,6 +58,9 @@ type Config struct {
 	// its root to UIDBase + n*65536. Default 1<<24, well clear of
 	// /etc/subuid ranges handed to people.
 	UIDBase uint32
+	// RuntimePaths maps a runtime name to the binary to run for it;
+	// runtimes not in it are looked up on PATH.
+	RuntimePaths map[string]string
 	// Templates resolves template names.
 	Templates Templates
 	// Logger receives the driver's logs.
@@ -101,7 +104,7 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	layout, err := detectCgroups()
+	layout, err := detectCgroups(cgroupParentFor(cfg.Root))
 	if err != nil {
 		return nil, err
 	}
@@ -110,14 +113,15 @@ func New(cfg Config) (*Driver, error) {
 		return nil, err
 	}
 	d := &Driver{
-		root:      cfg.Root,
-		uidBase:   cfg.UIDBase,
-		runtime:   rt,
-		templates: cfg.Templates,
-		log:       cfg.Logger,
-		cgroups:   layout,
-		slots:     map[int]string{},
-		locks:     map[string]*idLock{},
+		root:            cfg.Root,
+		uidBase:         cfg.UIDBase,
+		runtime:         rt,
+		templates:       cfg.Templates,
+		log:             cfg.Logger,
+		cgroups:         layout,
+		runtimeBinaries: cfg.RuntimePaths,
+		slots:           map[int]string{},
+		locks:           map[string]*idLock{},
 	}
 	// Every directory on the way to a rootfs must be searchable by the
 	// sandbox's unprivileged root, which the runtime becomes before it

@@ -8,82 +8,28 @@ import (
 	"testing"
 
 	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/runtime/runtimetest"
-	"github.com/soulbox/soulbox/internal/template"
-	"github.com/soulbox/soulbox/internal/testutil"
 )
 
 var _ runtimetest.LeakChecker = (*Driver)(nil)
 
-// agentBinary is built once per test binary by TestMain.
+// agentBinary is the agent the test drivers start.
 var agentBinary string
 
-func TestMain(m *testing.M) {
-	code := func() int {
-		if os.Geteuid() == 0 {
-			dir, err := os.MkdirTemp("", "soulbox-agent-")
-			if err != nil {
-				panic(err)
-			}
-			defer os.RemoveAll(dir)
-			agentBinary = filepath.Join(dir, "soulbox-agent")
-			cmd := exec.Command("go", "build", "-o", agentBinary, "github.com/soulbox/soulbox/cmd/soulbox-agent")
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				os.Stderr.Write(out)
-				panic(err)
-			}
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { ocitest.Main(m) }
 
-// templateCache is the shared template cache: building base takes minutes,
-// so every test binary and the server share one.
-func templateCache() string {
-	if dir := os.Getenv("SOULBOX_TEMPLATE_CACHE"); dir != "" {
-		return dir
-	}
-	return "/var/lib/soulbox/templates"
-}
-
-// newTestDriver returns a driver with its own root, removed at the end of
-// the test after checking that nothing in it is still mounted.
+// newTestDriver returns a driver with its own root; runtimeBinaries
+// replaces runtime binaries (failpoint wrappers).
 func newTestDriver(t testing.TB, runtimeBinaries map[string]string) *Driver {
 	t.Helper()
-	testutil.RequiresRoot(t)
-	testutil.RequiresBinary(t, "runc")
-	templates, err := template.New(templateCache(), template.Options{Progress: testWriter{t}})
+	root := ocitest.Root(t)
+	agentBinary = ocitest.AgentBinary(t)
+	d, err := New(Config{Root: root, AgentPath: agentBinary, Templates: ocitest.Templates(t), RuntimePaths: runtimeBinaries})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Not t.TempDir: its parents are 0700, which sandbox root, an
-	// unprivileged host uid, cannot traverse.
-	root, err := os.MkdirTemp("/var/lib", "soulbox-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(Config{Root: root, AgentPath: agentBinary, Templates: templates})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.runtimeBinaries = runtimeBinaries
-	t.Cleanup(func() {
-		if mounts, _ := mountsUnder(root); len(mounts) > 0 {
-			t.Errorf("mounts left under the driver root: %v", mounts)
-			return // removing would descend into mounted filesystems
-		}
-		os.RemoveAll(root)
-	})
 	return d
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Logf("%s", p)
-	return len(p), nil
 }
 
 func TestConformance(t *testing.T) {

@@ -58,6 +58,8 @@ type bundleSpec struct {
 	agentPath string // on the host
 	escalate  bool   // AllowPrivilegeEscalation
 	runtime   string
+	// cgroupsPath is the sandbox's cgroup relative to the hierarchy root.
+	cgroupsPath string
 }
 
 // ociSpec writes the runtime-spec config of a sandbox.
@@ -116,7 +118,7 @@ func ociSpec(b bundleSpec) *specs.Spec {
 				{Type: specs.CgroupNamespace},
 				{Type: specs.UserNamespace},
 			},
-			CgroupsPath: cgroupsPath(b.id),
+			CgroupsPath: b.cgroupsPath,
 			Resources: &specs.LinuxResources{
 				// Deny every device but the runtime's defaults (null, zero,
 				// full, random, urandom, tty, ptmx, pts).

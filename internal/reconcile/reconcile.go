@@ -1,0 +1,136 @@
+// Package reconcile brings the store's record of sandboxes and the
+// runtime's reality back into agreement after the server starts, the way
+// a Kubernetes controller does after a restart: a sandbox the store calls
+// live but the runtime has not running is ended with reason "lost" (never
+// silently dropped); a sandbox the runtime has but the store does not
+// know, or knows as ended, is an orphan of a crash and is destroyed.
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// Report says what one reconciliation did.
+type Report struct {
+	Adopted   []string // live in the store and running or paused in the runtime
+	Lost      []string // live in the store, gone or dead in the runtime: ended "lost"
+	Orphans   []string // in the runtime only: destroyed
+	Failed    []string // could not be reconciled; see the logs
+	Duration  time.Duration
+	StartedAt time.Time
+}
+
+// Run reconciles once. It fails only if the store or the runtime cannot
+// be listed; a sandbox that cannot be reconciled is reported in Failed and
+// logged, and the rest go on.
+func Run(ctx context.Context, st store.Store, d runtime.Driver, log *slog.Logger) (Report, error) {
+	rep := Report{StartedAt: time.Now()}
+	live, err := st.ListSandboxes(ctx, store.SandboxFilter{
+		States: []store.SandboxState{store.StateStarting, store.StateRunning, store.StatePaused},
+	})
+	if err != nil {
+		return rep, fmt.Errorf("reconcile: list store: %w", err)
+	}
+	actual, err := d.List(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("reconcile: list runtime: %w", err)
+	}
+	byID := make(map[string]runtime.Info, len(actual))
+	for _, info := range actual {
+		byID[info.ID] = info
+	}
+	known := make(map[string]bool, len(live))
+
+	for _, sb := range live {
+		known[sb.ID] = true
+		info, inRuntime := byID[sb.ID]
+		if inRuntime && adoptable(sb.State, info.Status) {
+			if err := syncState(ctx, st, sb, info.Status); err != nil {
+				rep.Failed = append(rep.Failed, sb.ID)
+				log.Error("reconcile sandbox state", logx.Sandbox(sb.ID), logx.Err(err))
+				continue
+			}
+			rep.Adopted = append(rep.Adopted, sb.ID)
+			log.Info("re-adopted sandbox", logx.Sandbox(sb.ID), slog.String("status", string(info.Status)))
+			continue
+		}
+		why := "not found in the runtime after a server restart"
+		if inRuntime {
+			why = fmt.Sprintf("runtime reports it %s after a server restart (store said %s)", info.Status, sb.State)
+		}
+		if err := end(ctx, st, d, sb.ID, inRuntime, why); err != nil {
+			rep.Failed = append(rep.Failed, sb.ID)
+			log.Error("reconcile lost sandbox", logx.Sandbox(sb.ID), logx.Err(err))
+			continue
+		}
+		rep.Lost = append(rep.Lost, sb.ID)
+		log.Warn("sandbox lost", logx.Sandbox(sb.ID), slog.String("reason", why))
+	}
+
+	for _, info := range actual {
+		if known[info.ID] {
+			continue
+		}
+		// Destroy before anything could hand the id out again.
+		if err := d.Destroy(ctx, info.ID); err != nil && !errdefs.IsNotFound(err) {
+			rep.Failed = append(rep.Failed, info.ID)
+			log.Error("destroy orphaned sandbox", logx.Sandbox(info.ID), logx.Err(err))
+			continue
+		}
+		rep.Orphans = append(rep.Orphans, info.ID)
+		log.Warn("destroyed orphaned sandbox", logx.Sandbox(info.ID), slog.String("status", string(info.Status)))
+	}
+	rep.Duration = time.Since(rep.StartedAt)
+	return rep, nil
+}
+
+// adoptable reports whether a sandbox the store has in state can carry on
+// with the runtime's status. A sandbox still starting when the server died
+// never got its answer to the client; it is lost, not adopted.
+func adoptable(state store.SandboxState, status runtime.Status) bool {
+	switch state {
+	case store.StateRunning, store.StatePaused:
+		return status == runtime.StatusRunning || status == runtime.StatusPaused
+	default:
+		return false
+	}
+}
+
+// syncState records a pause or resume that the runtime did but the store
+// missed because the server died in between.
+func syncState(ctx context.Context, st store.Store, sb store.Sandbox, status runtime.Status) error {
+	want, ev := store.StateRunning, store.EventResumed
+	if status == runtime.StatusPaused {
+		want, ev = store.StatePaused, store.EventPaused
+	}
+	if sb.State == want {
+		return nil
+	}
+	return st.SetState(ctx, sb.ID, []store.SandboxState{sb.State}, want, store.Event{
+		Type: ev, Message: "runtime reported it " + string(status) + " after a server restart",
+	})
+}
+
+// end records the sandbox as lost first, so that the reason is durable
+// even if the destroy after it fails, then releases what is left of it.
+func end(ctx context.Context, st store.Store, d runtime.Driver, id string, inRuntime bool, why string) error {
+	err := st.EndSandbox(ctx, id, store.ReasonLost, why, time.Now())
+	if err != nil && !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		return err
+	}
+	if inRuntime {
+		if err := d.Destroy(ctx, id); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
