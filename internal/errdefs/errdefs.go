@@ -29,3 +29,6 @@ func IsAlreadyExists(err error) bool { return errors.Is(err, ErrAlreadyExists) }
 
 // IsInvalidArgument reports whether err is in the invalid-argument category.
 func IsInvalidArgument(err error) bool { return errors.Is(err, ErrInvalidArgument) }
+
+// IsFailedPrecondition reports whether err is in the failed-precondition category.
+func IsFailedPrecondition(err error) bool { return errors.Is(err, ErrFailedPrecondition) }

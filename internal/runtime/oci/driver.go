@@ -134,6 +134,9 @@ func New(cfg Config) (*Driver, error) {
 			return nil, fmt.Errorf("create driver directory: %w", err)
 		}
 	}
+	if err := checkTraversable(d.root); err != nil {
+		return nil, err
+	}
 	if d.agentPath, err = installAgent(cfg.AgentPath, filepath.Join(d.root, "bin")); err != nil {
 		return nil, err
 	}
@@ -173,5 +176,24 @@ func (d *Driver) lock(id string) (unlock func()) {
 			delete(d.locks, id)
 		}
 		d.mu.Unlock()
+	}
+}
+
+// checkTraversable fails unless every directory above root lets others
+// search it: the runtime mounts a sandbox's root filesystem as the
+// sandbox's root, an unprivileged host uid, which must pass through them.
+func checkTraversable(root string) error {
+	for dir := filepath.Dir(root); ; dir = filepath.Dir(dir) {
+		st, err := os.Stat(dir)
+		if err != nil {
+			return fmt.Errorf("check driver root: %w", err)
+		}
+		if st.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("directory %s (mode %o) is not searchable by other users; sandboxes run as unprivileged host uids and must pass through it to their root filesystems: chmod o+x %s: %w",
+				dir, st.Mode().Perm(), dir, errdefs.ErrFailedPrecondition)
+		}
+		if dir == "/" {
+			return nil
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/runtime/runtimetest"
@@ -124,5 +125,16 @@ func TestReopenFindsSandboxes(t *testing.T) {
 	}
 	if _, hostUID, err := d2.takeSlot("other"); err != nil || hostUID == info.HostUID {
 		t.Errorf("reopened driver handed out uid %d again (err %v)", hostUID, err)
+	}
+}
+
+func TestNewRejectsUntraversableRoot(t *testing.T) {
+	parent := ocitest.Root(t)
+	if err := os.Chmod(parent, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(Config{Root: filepath.Join(parent, "runtime"), AgentPath: ocitest.AgentBinary(t), Templates: ocitest.Templates(t)})
+	if !errdefs.IsFailedPrecondition(err) {
+		t.Fatalf("New under a 0700 directory: %v, want a failed precondition naming the directory", err)
 	}
 }

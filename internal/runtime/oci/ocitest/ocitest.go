@@ -85,6 +85,9 @@ func Root(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Chmod(root, 0o711); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		if mounts := mountsUnder(root); len(mounts) > 0 {
 			t.Errorf("mounts left under the driver root: %v", mounts)

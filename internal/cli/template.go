@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/soulbox/soulbox/internal/server"
+	"github.com/soulbox/soulbox/internal/template"
+)
+
+func newTemplateCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "template",
+		Short: "Manage the templates sandboxes start from",
+	}
+	cmd.AddCommand(newTemplateBuildCmd(), newTemplateListCmd())
+	return cmd
+}
+
+// templateStore opens the template cache of the local server's data dir.
+func templateStore(dataDir, templatesDir, mirror string) (*template.Store, error) {
+	if templatesDir == "" {
+		templatesDir = filepath.Join(dataDir, "templates")
+	}
+	return template.New(templatesDir, template.Options{Mirror: mirror, Progress: os.Stderr})
+}
+
+func newTemplateBuildCmd() *cobra.Command {
+	cfg := server.Defaults().FromEnv(os.Getenv)
+	var rebuild bool
+	cmd := &cobra.Command{
+		Use:   "build [name]",
+		Short: "Build a template into the local server's cache (base by default)",
+		Long: `Build a template into the template cache of the server on this host. A
+template that is already built is kept unless --rebuild is given; running
+sandboxes keep the build they started from until they end.`,
+		Example: `  sudo soulbox template build
+  sudo soulbox template build base --rebuild`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := "base"
+			if len(args) == 1 {
+				name = args[0]
+			}
+			ts, err := templateStore(cfg.DataDir, cfg.TemplatesDir, cfg.DebianMirror)
+			if err != nil {
+				return err
+			}
+			if rebuild {
+				if err := ts.Rebuild(cmd.Context(), name); err != nil {
+					return err
+				}
+			}
+			t, err := ts.Ensure(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s built %s (%d MiB)\n", t.Name, t.Version, t.BuiltAt.Format("2006-01-02 15:04:05"), t.SizeBytes>>20)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "build again even if a build exists")
+	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
+	cmd.Flags().StringVar(&cfg.TemplatesDir, "templates-dir", cfg.TemplatesDir, "template cache (default <data-dir>/templates)")
+	cmd.Flags().StringVar(&cfg.DebianMirror, "debian-mirror", cfg.DebianMirror, "Debian mirror to build from")
+	return cmd
+}
+
+func newTemplateListCmd() *cobra.Command {
+	cfg := server.Defaults().FromEnv(os.Getenv)
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List the templates of the local server and whether they are built",
+		Example: `  soulbox template list`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ts, err := templateStore(cfg.DataDir, cfg.TemplatesDir, cfg.DebianMirror)
+			if err != nil {
+				return err
+			}
+			list, err := ts.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%-10s %-22s %-14s %-6s %s\n", "NAME", "ALIASES", "VERSION", "BUILT", "SIZE")
+			for _, t := range list {
+				size := "-"
+				if t.Built {
+					size = fmt.Sprintf("%d MiB", t.SizeBytes>>20)
+				}
+				fmt.Fprintf(w, "%-10s %-22s %-14s %-6t %s\n", t.Name, fmt.Sprint(t.Aliases), t.Version, t.Built, size)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
+	cmd.Flags().StringVar(&cfg.TemplatesDir, "templates-dir", cfg.TemplatesDir, "template cache (default <data-dir>/templates)")
+	return cmd
+}

@@ -1,0 +1,125 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+)
+
+// Config is everything `soulbox server` can be told. Zero fields take the
+// defaults of Defaults; Validate says which field is wrong.
+type Config struct {
+	// Listen is the address of the API and the sandbox traffic proxy.
+	Listen string
+	// DataDir holds the database, the templates and the sandboxes.
+	DataDir string
+	// TemplatesDir caches built templates; default <DataDir>/templates.
+	TemplatesDir string
+	// Domain is the domain of sandbox hosts, <port>-<id>.<Domain>.
+	Domain string
+	// Runtime forces one OCI runtime (runc, crun, runsc); empty picks the
+	// fastest one the host supports.
+	Runtime string
+	// AgentPath is the soulbox-agent binary; default next to this binary.
+	AgentPath string
+	// DebianMirror is where the base template's packages come from.
+	DebianMirror string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+}
+
+// Defaults returns the configuration the server runs with when told
+// nothing: root keeps its data in /var/lib/soulbox, anyone else in the
+// XDG data directory.
+func Defaults() Config {
+	return Config{
+		Listen:       "127.0.0.1:3000",
+		DataDir:      defaultDataDir(),
+		Domain:       "localhost",
+		DebianMirror: "http://deb.debian.org/debian",
+		LogLevel:     "info",
+	}
+}
+
+func defaultDataDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/soulbox"
+	}
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" {
+		return filepath.Join(x, "soulbox")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "soulbox")
+	}
+	return "soulbox-data"
+}
+
+// FromEnv overrides c with the SOULBOX_* environment variables that are set.
+func (c Config) FromEnv(getenv func(string) string) Config {
+	for _, v := range []struct {
+		name string
+		dst  *string
+	}{
+		{"SOULBOX_LISTEN", &c.Listen},
+		{"SOULBOX_DATA_DIR", &c.DataDir},
+		{"SOULBOX_TEMPLATES_DIR", &c.TemplatesDir},
+		{"SOULBOX_DOMAIN", &c.Domain},
+		{"SOULBOX_RUNTIME", &c.Runtime},
+		{"SOULBOX_AGENT_PATH", &c.AgentPath},
+		{"SOULBOX_DEBIAN_MIRROR", &c.DebianMirror},
+		{"SOULBOX_LOG_LEVEL", &c.LogLevel},
+	} {
+		if s := getenv(v.name); s != "" {
+			*v.dst = s
+		}
+	}
+	return c
+}
+
+// Validate checks every field and names the first wrong one.
+func (c Config) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf(format+": %w", append(args, errdefs.ErrInvalidArgument)...)
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return bad("listen address %q: want host:port, e.g. 127.0.0.1:3000", c.Listen)
+	}
+	if c.DataDir == "" {
+		return bad("data dir is empty")
+	}
+	if c.Domain == "" || strings.ContainsAny(c.Domain, "/: ") {
+		return bad("domain %q: want a DNS name such as localhost or sandbox.example.com", c.Domain)
+	}
+	switch c.Runtime {
+	case "", "runc", "crun", "runsc":
+	default:
+		return bad("runtime %q: want runc, crun or runsc (or nothing to choose automatically)", c.Runtime)
+	}
+	if !strings.HasPrefix(c.DebianMirror, "http://") && !strings.HasPrefix(c.DebianMirror, "https://") {
+		return bad("debian mirror %q: want an http:// or https:// URL", c.DebianMirror)
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return bad("log level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}
+
+// Level is the parsed LogLevel; call after Validate.
+func (c Config) Level() slog.Level {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.LogLevel))
+	return lvl
+}
+
+func (c Config) templatesDir() string {
+	if c.TemplatesDir != "" {
+		return c.TemplatesDir
+	}
+	return filepath.Join(c.DataDir, "templates")
+}

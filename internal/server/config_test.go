@@ -1,0 +1,49 @@
+package server
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+)
+
+func TestConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		modify func(*Config)
+		ok     bool
+	}{
+		{"defaults", func(*Config) {}, true},
+		{"listen without port", func(c *Config) { c.Listen = "127.0.0.1" }, false},
+		{"empty data dir", func(c *Config) { c.DataDir = "" }, false},
+		{"domain with scheme", func(c *Config) { c.Domain = "http://x" }, false},
+		{"unknown runtime", func(c *Config) { c.Runtime = "docker" }, false},
+		{"crun", func(c *Config) { c.Runtime = "crun" }, true},
+		{"mirror without scheme", func(c *Config) { c.DebianMirror = "deb.debian.org" }, false},
+		{"log level", func(c *Config) { c.LogLevel = "loud" }, false},
+		{"debug", func(c *Config) { c.LogLevel = "debug" }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Defaults()
+			tc.modify(&c)
+			err := c.Validate()
+			if tc.ok != (err == nil) {
+				t.Fatalf("Validate() = %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, errdefs.ErrInvalidArgument) {
+				t.Errorf("error %v is not ErrInvalidArgument", err)
+			}
+		})
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	env := map[string]string{"SOULBOX_LISTEN": "0.0.0.0:8080", "SOULBOX_DATA_DIR": "/srv/sb", "SOULBOX_RUNTIME": "runc"}
+	c := Defaults().FromEnv(func(k string) string { return env[k] })
+	if c.Listen != "0.0.0.0:8080" || c.DataDir != "/srv/sb" || c.Runtime != "runc" || c.Domain != "localhost" {
+		t.Errorf("FromEnv: %+v", c)
+	}
+	if got := c.templatesDir(); got != "/srv/sb/templates" {
+		t.Errorf("templatesDir = %q", got)
+	}
+}

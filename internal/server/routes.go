@@ -1,0 +1,63 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"maps"
+	"net/http"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/version"
+)
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", s.health)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errors.New("no route for "+r.Method+" "+r.URL.Path), http.StatusNotFound)
+	})
+	return mux
+}
+
+// healthResponse is the body of GET /health.
+type healthResponse struct {
+	Status    string            `json:"status"`
+	Version   string            `json:"version"`
+	Runtime   string            `json:"runtime"`
+	Templates map[string]string `json:"templates"`
+}
+
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	templates := maps.Clone(s.templateState)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, healthResponse{
+		Status: "ok", Version: version.Version, Runtime: s.driver.Name(), Templates: templates,
+	})
+}
+
+// errorBody is what every error answer carries, as the E2B SDKs parse it.
+type errorBody struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// writeError answers with err's category mapped to a status (see
+// errdefs.HTTPStatus) unless status is given. A server-side failure never
+// shows its internals to the client.
+func writeError(w http.ResponseWriter, err error, status int) {
+	if status == 0 {
+		status = errdefs.HTTPStatus(err)
+	}
+	msg := err.Error()
+	if status >= 500 {
+		msg = http.StatusText(status)
+	}
+	writeJSON(w, status, errorBody{Code: status, Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

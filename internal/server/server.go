@@ -1,0 +1,180 @@
+// Package server assembles `soulbox server`: the store, the template
+// registry, the runtime driver and the HTTP listener, started in that
+// order, reconciled before the first request, and shut down in reverse.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/reconcile"
+	"github.com/soulbox/soulbox/internal/runtime/oci"
+	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlite"
+	"github.com/soulbox/soulbox/internal/template"
+)
+
+// defaultTemplate is built at start so that the first sandbox does not
+// wait minutes for it.
+const defaultTemplate = "base"
+
+// Server is a running SoulBox server.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	store     store.Store
+	templates *template.Store
+	driver    *oci.Driver
+	listener  net.Listener
+	http      *http.Server
+
+	mu            sync.Mutex
+	templateState map[string]string // name -> building, ready, or the build error
+}
+
+// New opens everything the server needs, reconciles the store with the
+// runtime, and binds the listener. Nothing is served until Run.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("soulbox server must run as root: sandboxes need user namespaces, mounts and cgroups: %w", errdefs.ErrFailedPrecondition)
+	}
+	// 0711: sandbox roots are unprivileged host uids that must traverse
+	// the data dir to reach their root filesystems, but not list it.
+	if err := os.MkdirAll(cfg.DataDir, 0o711); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.Chmod(cfg.DataDir, 0o711); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	s = &Server{cfg: cfg, log: log, templateState: map[string]string{}}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if s.store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db")); err != nil {
+		return nil, err
+	}
+	s.templates, err = template.New(cfg.templatesDir(), template.Options{
+		Mirror:   cfg.DebianMirror,
+		Logger:   log,
+		Progress: progressLog{log},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.driver, err = oci.New(oci.Config{
+		Root:      filepath.Join(cfg.DataDir, "runtime"),
+		AgentPath: cfg.AgentPath,
+		Runtime:   cfg.Runtime,
+		Templates: s.templates,
+		Logger:    log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep, err := reconcile.Run(ctx, s.store, s.driver, log)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("reconciled", slog.Int("adopted", len(rep.Adopted)), slog.Int("lost", len(rep.Lost)),
+		slog.Int("orphans", len(rep.Orphans)), slog.Int("failed", len(rep.Failed)), slog.Duration("took", rep.Duration))
+	if s.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// Run serves until ctx is done, then shuts down: the listener stops taking
+// requests and finishes those in flight, then the store closes. Sandboxes
+// keep running; the next start re-adopts them.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.close()
+	go s.ensureTemplate(ctx, defaultTemplate)
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.listener) }()
+	s.log.Info("serving", slog.String("listen", s.Addr()), slog.String("runtime", s.driver.Name()),
+		slog.String("data_dir", s.cfg.DataDir))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.http.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// close releases what New opened, in reverse order; it tolerates a
+// partial New.
+func (s *Server) close() {
+	if s.listener != nil {
+		_ = s.listener.Close()
+	}
+	if s.store != nil {
+		if err := s.store.Close(); err != nil {
+			s.log.Error("close store", logx.Err(err))
+		}
+	}
+}
+
+// ensureTemplate builds a template if it is not cached, recording its state
+// for /health.
+func (s *Server) ensureTemplate(ctx context.Context, name string) {
+	s.setTemplateState(name, "building")
+	start := time.Now()
+	if _, err := s.templates.Ensure(ctx, name); err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("template build failed", logx.Template(name), logx.Err(err))
+		}
+		s.setTemplateState(name, "error: "+err.Error())
+		return
+	}
+	s.log.Info("template ready", logx.Template(name), slog.Duration("took", time.Since(start)))
+	s.setTemplateState(name, "ready")
+}
+
+func (s *Server) setTemplateState(name, state string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.templateState[name] = state
+}
+
+// progressLog turns template build output into log lines.
+type progressLog struct{ log *slog.Logger }
+
+func (p progressLog) Write(b []byte) (int, error) {
+	p.log.Info(string(trimNewline(b)))
+	return len(b), nil
+}
+
+func trimNewline(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
