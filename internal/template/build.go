@@ -116,7 +116,9 @@ func (s *Store) buildLocked(ctx context.Context, canonical string) (Template, er
 
 	// Only now, after the switch, may the previous build go.
 	if old != nil && old.Build != buildID {
-		if err := removeTree(filepath.Join(nameDir, old.Build)); err != nil {
+		if busy, _ := inUse(filepath.Join(nameDir, old.Build)); busy {
+			log.InfoContext(ctx, "keeping previous template build while sandboxes use it", slog.String("build", old.Build))
+		} else if err := removeTree(filepath.Join(nameDir, old.Build)); err != nil {
 			log.WarnContext(ctx, "cannot remove previous template build", slog.String("build", old.Build), logx.Err(err))
 		}
 	}
@@ -152,6 +154,9 @@ func (s *Store) sweep(ctx context.Context, nameDir, keep string) {
 			continue
 		}
 		p := filepath.Join(nameDir, e.Name())
+		if busy, _ := inUse(p); busy {
+			continue // a sandbox still runs on it; a later sweep removes it
+		}
 		s.log.InfoContext(ctx, "removing leftover template build", slog.String("path", p))
 		if err := removeTree(p); err != nil {
 			s.log.WarnContext(ctx, "cannot remove leftover template build", slog.String("path", p), logx.Err(err))

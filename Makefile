@@ -1,0 +1,14 @@
+# Shortcuts; the scripts are the source of truth and need no make.
+.PHONY: build run test bench
+
+build:
+	CGO_ENABLED=0 go build -trimpath -o bin/ ./cmd/soulbox ./cmd/soulbox-agent
+
+run:
+	./scripts/server.sh
+
+test:
+	./scripts/test.sh
+
+bench:
+	go test -run '^$$' -bench . -benchtime 20x -count 5 ./internal/runtime/oci/
