@@ -7,6 +7,7 @@ package runtime
 import (
 	"context"
 	"io"
+	"net"
 	"time"
 )
 
@@ -108,4 +109,11 @@ type Stats struct {
 	PidsLimit     uint64
 	DiskUsed      uint64 // bytes used in the writable layer
 	DiskTotal     uint64 // bytes the writable layer may hold
+}
+
+// Dialer is the optional ability to open a connection to a port inside a
+// sandbox from the host, whatever the sandbox's network setup: the way the
+// server reaches the agent and the ports a sandbox's processes listen on.
+type Dialer interface {
+	DialContext(ctx context.Context, id string, port int) (net.Conn, error)
 }

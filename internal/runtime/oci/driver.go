@@ -80,8 +80,7 @@ type Driver struct {
 	// put failpoint wrappers here.
 	runtimeBinaries map[string]string
 
-	mu    sync.Mutex // guards slots and locks
-	slots map[int]string
+	mu    sync.Mutex // guards locks
 	locks map[string]*idLock
 }
 
@@ -120,7 +119,6 @@ func New(cfg Config) (*Driver, error) {
 		log:             cfg.Logger,
 		cgroups:         layout,
 		runtimeBinaries: cfg.RuntimePaths,
-		slots:           map[int]string{},
 		locks:           map[string]*idLock{},
 	}
 	// Every directory on the way to a rootfs must be searchable by the

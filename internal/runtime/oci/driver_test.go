@@ -123,8 +123,17 @@ func TestReopenFindsSandboxes(t *testing.T) {
 	if err != nil || info.Status != runtime.StatusRunning {
 		t.Fatalf("after reopen: %+v, %v", info, err)
 	}
-	if _, hostUID, err := d2.takeSlot("other"); err != nil || hostUID == info.HostUID {
+	if slot, hostUID, err := d2.takeSlot("other"); err != nil || hostUID == info.HostUID {
 		t.Errorf("reopened driver handed out uid %d again (err %v)", hostUID, err)
+	} else {
+		d2.releaseSlot(slot, "other")
+	}
+	// So does any other driver on the host.
+	d3 := newTestDriver(t, nil)
+	if slot, hostUID, err := d3.takeSlot("third"); err != nil || hostUID == info.HostUID {
+		t.Errorf("another driver handed out uid %d again (err %v)", hostUID, err)
+	} else {
+		d3.releaseSlot(slot, "third")
 	}
 }
 

@@ -29,13 +29,9 @@ func (d *Driver) Leftovers(ctx context.Context, id string) []string {
 	if dev := loopBacking(d.diskImage(id)); dev != "" {
 		out = append(out, "loop device "+dev)
 	}
-	d.mu.Lock()
-	for slot, owner := range d.slots {
-		if owner == id {
-			out = append(out, "uid range slot "+strconv.Itoa(slot))
-		}
+	if uid, ok := d.holdsSlot(id); ok {
+		out = append(out, "uid range from "+strconv.Itoa(uid))
 	}
-	d.mu.Unlock()
 	return out
 }
 

@@ -3,6 +3,7 @@ package runtimetest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -199,4 +200,43 @@ func (s *suite) testConcurrent(t *testing.T) {
 		}
 		assertNoLeftovers(t, s.d, runtime.Info{ID: id})
 	}
+}
+
+func (s *suite) testDial(t *testing.T) {
+	dialer, ok := s.d.(runtime.Dialer)
+	if !ok {
+		t.Skip("driver cannot dial into sandboxes")
+	}
+	info := s.start(t, runtime.Limits{})
+	ctx := context.Background()
+	// The agent listens on 49983; it may take a moment after start.
+	var status string
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		conn, err := dialer.DialContext(ctx, info.ID, 49983)
+		if err == nil {
+			_, _ = conn.Write([]byte("GET /health HTTP/1.0\r\n\r\n"))
+			buf := make([]byte, 64)
+			n, _ := conn.Read(buf)
+			conn.Close()
+			status = string(buf[:n])
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.HasPrefix(status, "HTTP/1.0 204") {
+		t.Fatalf("agent health through dial: %q", status)
+	}
+	// A port nobody listens on is refused, not hung.
+	if conn, err := dialer.DialContext(ctx, info.ID, 9); err == nil {
+		conn.Close()
+		t.Error("dial to a closed port succeeded")
+	}
+	// The host's own loopback services are not what the sandbox's
+	// loopback reaches: a listener on the host is invisible.
+	if _, err := dialer.DialContext(ctx, info.ID, 0); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("port 0: %v", err)
+	}
+	_, err := dialer.DialContext(ctx, newID("x"), 49983)
+	wantErr(t, err, errdefs.ErrNotFound, "dial unknown sandbox")
 }

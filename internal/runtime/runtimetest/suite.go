@@ -58,6 +58,7 @@ func Run(t *testing.T, newDriver func(t *testing.T) runtime.Driver, opts Options
 	t.Run("StopThenDestroy", s.testStopDestroy)
 	t.Run("BadInput", s.testBadInput)
 	t.Run("Concurrent", s.testConcurrent)
+	t.Run("Dial", s.testDial)
 	if opts.NewFaultyDriver != nil {
 		t.Run("FailureHalfWayLeavesNothing", func(t *testing.T) {
 			s.testFaultyCreate(t, opts.NewFaultyDriver(t))
