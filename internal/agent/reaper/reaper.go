@@ -2,6 +2,11 @@
 // of the sandbox's pid namespace it inherits every orphaned process, and
 // it must wait for them or they stay zombies forever, holding pids against
 // the sandbox's pid limit.
+//
+// The reaper is the only place in the agent that waits for children. A
+// process the agent starts itself is registered with Start, and its exit
+// status is delivered on the channel Start returns; os/exec's Wait must not
+// be used for it, since the reaper may have collected it first.
 package reaper
 
 import (
@@ -9,28 +14,46 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
-// Reaped is one process the reaper waited for.
-type Reaped struct {
-	Pid    int
-	Status unix.WaitStatus
+// Reaper waits for every child of the agent.
+type Reaper struct {
+	mu      sync.Mutex
+	waiters map[int]chan unix.WaitStatus
 }
 
-// Run reaps every child that exits until ctx is done. Each reaped process
-// is reported on notify if it is not nil (without blocking the reaper).
-//
-// A process the agent itself started and waits for through os/exec may be
-// reaped here first; the agent's process service must take exit statuses
-// from notify rather than from its own wait4 for that reason.
-func Run(ctx context.Context, notify chan<- Reaped) {
+// New returns a reaper; call Run to start it.
+func New() *Reaper {
+	return &Reaper{waiters: map[int]chan unix.WaitStatus{}}
+}
+
+// Start runs start (which must start exactly one child and return its pid)
+// and registers the child, so that its exit status reaches the returned
+// channel even if the child exits at once. The reaper cannot collect the
+// child between its birth and its registration: both happen under the
+// lock the reaper takes to collect.
+func (r *Reaper) Start(start func() (int, error)) (int, <-chan unix.WaitStatus, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pid, err := start()
+	if err != nil {
+		return 0, nil, err
+	}
+	ch := make(chan unix.WaitStatus, 1)
+	r.waiters[pid] = ch
+	return pid, ch, nil
+}
+
+// Run reaps every child that exits until ctx is done.
+func (r *Reaper) Run(ctx context.Context) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, unix.SIGCHLD)
 	defer signal.Stop(sigs)
 	for {
-		reapAll(notify)
+		r.reapAll()
 		select {
 		case <-ctx.Done():
 			return
@@ -41,7 +64,9 @@ func Run(ctx context.Context, notify chan<- Reaped) {
 
 // reapAll waits for every exited child without blocking. SIGCHLD is not
 // queued, so one signal may stand for many exits.
-func reapAll(notify chan<- Reaped) {
+func (r *Reaper) reapAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
@@ -51,11 +76,9 @@ func reapAll(notify chan<- Reaped) {
 		if err != nil || pid <= 0 {
 			return
 		}
-		if notify != nil {
-			select {
-			case notify <- Reaped{Pid: pid, Status: ws}:
-			default:
-			}
+		if ch, ok := r.waiters[pid]; ok {
+			delete(r.waiters, pid)
+			ch <- ws
 		}
 	}
 }
