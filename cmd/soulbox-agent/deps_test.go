@@ -15,6 +15,9 @@ import (
 var allowedDeps = []string{
 	"github.com/soulbox/soulbox/",
 	"golang.org/x/sys/",
+	"connectrpc.com/connect/",
+	"google.golang.org/protobuf/",
+	"github.com/fsnotify/fsnotify/",
 }
 
 func TestAgentDependencies(t *testing.T) {
