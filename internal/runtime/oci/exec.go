@@ -74,10 +74,15 @@ func (d *Driver) Exec(ctx context.Context, id string, req runtime.ExecRequest) (
 	if err := writeJSON(procFile, proc); err != nil {
 		return res, fmt.Errorf("exec in sandbox %q: %w", id, err)
 	}
+	args := []string{"exec", "--process", procFile, "--pid-file", pidFile}
+	innerPidFile := filepath.Join(dir, "inner-pid")
+	if st.Runtime == "runsc" {
+		args = append(args, runscExecArgs(innerPidFile)...)
+	}
 
 	// Not CommandContext: killing runc would orphan the process inside.
 	// On cancel the process itself is killed, and runc returns.
-	cmd := d.runtimeCmd(context.Background(), st.Runtime, "exec", "--process", procFile, "--pid-file", pidFile, id)
+	cmd := d.runtimeCmd(context.Background(), st.Runtime, append(args, id)...)
 	cmd.Stdin, cmd.Stdout = req.Stdin, req.Stdout
 	var stderr limitedBuffer
 	cmd.Stderr = &stderr
@@ -91,7 +96,9 @@ func (d *Driver) Exec(ctx context.Context, id string, req runtime.ExecRequest) (
 	go func() {
 		select {
 		case <-ctx.Done():
-			if pid, err := readPidFile(pidFile); err == nil {
+			if st.Runtime == "runsc" {
+				d.killRunscExec(id, innerPidFile, done)
+			} else if pid, err := readPidFile(pidFile); err == nil {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
 		case <-done:

@@ -17,6 +17,14 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 	if err := d.transition(ctx, id, "start", runtime.StatusCreated); err != nil {
 		return err
 	}
+	if st, err := d.readState(id); err == nil && st.Runtime == "runsc" {
+		// The pid runsc reports is the Sentry, which holds every process
+		// of the sandbox, the agent's and the memory hog's alike: the
+		// agent is no host process of its own to protect, and shielding
+		// the Sentry would leave the OOM killer only the gofer and the
+		// systrap stubs to pick: a sandbox broken but still running.
+		return d.configureRunscCgroups(ctx, st)
+	}
 	return d.protectAgent(ctx, id)
 }
 
@@ -104,7 +112,15 @@ func (d *Driver) Stop(ctx context.Context, id string) error {
 	case runtime.StatusStopped:
 		return nil
 	case runtime.StatusPaused:
-		d.thaw(id)
+		if st.Runtime == "runsc" {
+			// gVisor pauses inside the Sentry, not with the host's
+			// freezer, and refuses to signal a paused sandbox.
+			if _, err := d.runRuntime(ctx, st.Runtime, "resume", id); err != nil {
+				return fmt.Errorf("sandbox %q: %w", id, err)
+			}
+		} else {
+			d.thaw(id)
+		}
 	}
 	// Killing pid 1 of the sandbox's pid namespace kills all of it.
 	if _, err := d.runRuntime(ctx, st.Runtime, "kill", id, "KILL"); err != nil && !errors.Is(err, errContainerNotExist) {

@@ -16,9 +16,7 @@ import (
 func (d *Driver) runtimeCmd(ctx context.Context, rt string, args ...string) *exec.Cmd {
 	global := []string{"--root", filepath.Join(d.root, rt)}
 	if rt == "runsc" {
-		// systrap is the platform that works without KVM and without
-		// ptrace's syscall gaps.
-		global = append(global, "--platform=systrap")
+		global = append(global, runscFlags...)
 	}
 	bin := rt
 	if p, ok := d.runtimeBinaries[rt]; ok {

@@ -134,5 +134,8 @@ func ociSpec(b bundleSpec) *specs.Spec {
 			RootfsPropagation: "rprivate",
 		},
 	}
+	if b.runtime == "runsc" {
+		adaptSpecForRunsc(s)
+	}
 	return s
 }
