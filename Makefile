@@ -12,3 +12,8 @@ test:
 
 bench:
 	go test -run '^$$' -bench . -benchtime 20x -count 5 ./internal/runtime/oci/
+
+# Regenerate the Go code of the .proto files under api/ (tools pinned in the script).
+.PHONY: generate
+generate:
+	./scripts/generate.sh
