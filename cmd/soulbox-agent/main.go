@@ -1,6 +1,7 @@
 // Command soulbox-agent runs inside every sandbox as its main process:
 // the init that reaps the sandbox's orphans and, on port 49983, the
-// endpoint through which commands and files reach the sandbox.
+// endpoint of E2B's envd protocol through which commands and files reach
+// the sandbox.
 package main
 
 import (
@@ -11,10 +12,16 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/agent/metrics"
+	"github.com/soulbox/soulbox/internal/agent/process"
 	"github.com/soulbox/soulbox/internal/agent/reaper"
+	"github.com/soulbox/soulbox/internal/agent/server"
+	"github.com/soulbox/soulbox/internal/agent/state"
+	"github.com/soulbox/soulbox/internal/agent/users"
 )
 
 // envdPort is the port E2B's SDKs expect the in-sandbox agent on.
@@ -25,19 +32,25 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	go reaper.New().Run(ctx)
+	r := reaper.New()
+	go r.Run(ctx)
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
-		w.WriteHeader(http.StatusNoContent)
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	st := state.New(environ(), users.System)
+	procs := process.NewService(process.NewManager(r, st.Envs), st, log)
+	services := map[string]http.Handler{}
+	path, h := procs.Handler()
+	services[path] = h
+
+	srv := &http.Server{
+		Handler:           server.New(server.Config{State: st, Metrics: metrics.NewReader(), Log: log, Services: services}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort("", envdPort))
 	if err != nil {
 		log.Error("listen", "err", err)
 		os.Exit(1)
 	}
-	log.Info("agent ready", "port", envdPort, "pid", os.Getpid())
+	log.Info("agent ready", "port", envdPort, "pid", os.Getpid(), "version", server.Version)
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -48,4 +61,15 @@ func main() {
 		log.Error("serve", "err", err)
 		os.Exit(1)
 	}
+}
+
+// environ is the agent's own environment, which processes start with.
+func environ() map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
 }

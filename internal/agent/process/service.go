@@ -1,0 +1,129 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+
+	pb "github.com/soulbox/soulbox/api/envd/process"
+	"github.com/soulbox/soulbox/api/envd/process/processconnect"
+	"github.com/soulbox/soulbox/internal/agent/state"
+	"github.com/soulbox/soulbox/internal/errdefs"
+)
+
+var _ processconnect.ProcessHandler = (*Service)(nil)
+
+// Service is envd's Process service over a Manager.
+type Service struct {
+	m     *Manager
+	state *state.State
+	log   *slog.Logger
+	// Keepalive is how often an idle stream gets a keepalive event, so
+	// that proxies between the client and the agent keep it open.
+	Keepalive time.Duration
+}
+
+// NewService returns the service; mount it with Handler.
+func NewService(m *Manager, st *state.State, log *slog.Logger) *Service {
+	return &Service{m: m, state: st, log: log, Keepalive: 30 * time.Second}
+}
+
+// Handler returns the path prefix and handler to mount.
+func (s *Service) Handler(opts ...connect.HandlerOption) (string, http.Handler) {
+	return processconnect.NewProcessHandler(s, opts...)
+}
+
+// selectProc finds the process a selector names.
+func (s *Service) selectProc(sel *pb.ProcessSelector) (*Proc, error) {
+	if sel == nil {
+		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("process selector (pid or tag) is required"))
+	}
+	switch sel.GetSelector().(type) {
+	case *pb.ProcessSelector_Pid:
+		p, err := s.m.Get(int(sel.GetPid()), "")
+		return p, connectError(err)
+	case *pb.ProcessSelector_Tag:
+		if sel.GetTag() == "" {
+			return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("process tag is empty"))
+		}
+		p, err := s.m.Get(0, sel.GetTag())
+		return p, connectError(err)
+	default:
+		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("process selector needs a pid or a tag"))
+	}
+}
+
+// connectError maps the manager's and the user lookup's errors to Connect
+// codes; the message says what to fix.
+func connectError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNotFound), errors.Is(err, errdefs.ErrNotFound):
+		return connect.NewError(connect.CodeNotFound, err)
+	case errors.Is(err, ErrInvalid), errors.Is(err, errdefs.ErrInvalidArgument):
+		return connect.NewError(connect.CodeInvalidArgument, err)
+	default:
+		return connect.NewError(connect.CodeInternal, err)
+	}
+}
+
+// stream sends the events of p to send until p ends or ctx is done. A
+// deadline (the client's Connect-Timeout-Ms) kills the process: that is
+// what a command timeout means. A cancellation (the client went away)
+// leaves it running.
+func (s *Service) stream(ctx context.Context, p *Proc, events <-chan Event, send func(*pb.ProcessEvent) error) error {
+	tick := time.NewTicker(s.Keepalive)
+	defer tick.Stop()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return nil
+			}
+			if err := send(toEvent(ev)); err != nil {
+				return err
+			}
+			if ev.End != nil {
+				return nil
+			}
+			tick.Reset(s.Keepalive)
+		case <-tick.C:
+			if err := send(&pb.ProcessEvent{Event: &pb.ProcessEvent_Keepalive{Keepalive: &pb.ProcessEvent_KeepAlive{}}}); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				s.log.Info("process timed out, killing it", "pid", p.Pid)
+				_ = p.Signal(sigkill)
+				return connect.NewError(connect.CodeDeadlineExceeded, errors.New("command timed out and was killed"))
+			}
+			return connect.NewError(connect.CodeCanceled, ctx.Err())
+		}
+	}
+}
+
+func toEvent(ev Event) *pb.ProcessEvent {
+	if ev.End != nil {
+		end := &pb.ProcessEvent_EndEvent{ExitCode: int32(ev.End.Code), Exited: ev.End.Exited, Status: ev.End.Status}
+		return &pb.ProcessEvent{Event: &pb.ProcessEvent_End{End: end}}
+	}
+	data := &pb.ProcessEvent_DataEvent{}
+	switch ev.Stream {
+	case Stdout:
+		data.Output = &pb.ProcessEvent_DataEvent_Stdout{Stdout: ev.Data}
+	case Stderr:
+		data.Output = &pb.ProcessEvent_DataEvent_Stderr{Stderr: ev.Data}
+	default:
+		data.Output = &pb.ProcessEvent_DataEvent_Pty{Pty: ev.Data}
+	}
+	return &pb.ProcessEvent{Event: &pb.ProcessEvent_Data{Data: data}}
+}
+
+func startEvent(pid int) *pb.ProcessEvent {
+	return &pb.ProcessEvent{Event: &pb.ProcessEvent_Start{Start: &pb.ProcessEvent_StartEvent{Pid: uint32(pid)}}}
+}
