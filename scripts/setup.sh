@@ -52,5 +52,17 @@ minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
 [ "$minor" -ge 21 ] 2>/dev/null || die "Go $(go env GOVERSION) is too old: install Go 1.21 or later and run again"
 export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
 
+# The compatibility tests drive SoulBox with the official E2B SDK for
+# JavaScript, pinned in tests/compat/package-lock.json.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	log "installing nodejs and npm"
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
+fi
+if [ ! -d tests/compat/node_modules/e2b ] || [ tests/compat/package-lock.json -nt tests/compat/node_modules/.package-lock.json ]; then
+	log "installing the E2B SDK for the compatibility tests"
+	npm ci --prefix tests/compat --no-audit --no-fund --loglevel=error
+fi
+
 log "building bin/soulbox and bin/soulbox-agent"
 CGO_ENABLED=0 go build -trimpath -o bin/ ./cmd/soulbox ./cmd/soulbox-agent

@@ -16,5 +16,6 @@ if [ -n "$unformatted" ]; then
 	printf 'gofmt needed:\n%s\n' "$unformatted" >&2
 	exit 1
 fi
+./scripts/check-generated.sh
 go vet ./...
 go test -race -count=1 -timeout 40m "$@" ./...

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"connectrpc.com/connect"
@@ -76,8 +77,9 @@ func connectError(err error) error {
 // deadline (the client's Connect-Timeout-Ms) kills the process: that is
 // what a command timeout means. A cancellation (the client went away)
 // leaves it running.
-func (s *Service) stream(ctx context.Context, p *Proc, events <-chan Event, send func(*pb.ProcessEvent) error) error {
-	tick := time.NewTicker(s.Keepalive)
+func (s *Service) stream(ctx context.Context, h http.Header, p *Proc, events <-chan Event, send func(*pb.ProcessEvent) error) error {
+	every := keepaliveInterval(h, s.Keepalive)
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {
@@ -91,7 +93,7 @@ func (s *Service) stream(ctx context.Context, p *Proc, events <-chan Event, send
 			if ev.End != nil {
 				return nil
 			}
-			tick.Reset(s.Keepalive)
+			tick.Reset(every)
 		case <-tick.C:
 			if err := send(&pb.ProcessEvent{Event: &pb.ProcessEvent_Keepalive{Keepalive: &pb.ProcessEvent_KeepAlive{}}}); err != nil {
 				return err
@@ -105,6 +107,15 @@ func (s *Service) stream(ctx context.Context, p *Proc, events <-chan Event, send
 			return connect.NewError(connect.CodeCanceled, ctx.Err())
 		}
 	}
+}
+
+// keepaliveInterval is the client's Keepalive-Ping-Interval (seconds, as
+// E2B's SDKs send it), else the default.
+func keepaliveInterval(h http.Header, def time.Duration) time.Duration {
+	if n, err := strconv.Atoi(h.Get("Keepalive-Ping-Interval")); err == nil && n > 0 && n <= 3600 {
+		return time.Duration(n) * time.Second
+	}
+	return def
 }
 
 func toEvent(ev Event) *pb.ProcessEvent {

@@ -49,7 +49,7 @@ func (s *Service) Start(ctx context.Context, req *connect.Request[pb.StartReques
 	if err := send(startEvent(p.Pid)); err != nil {
 		return err
 	}
-	return s.stream(ctx, p, events, send)
+	return s.stream(ctx, req.Header(), p, events, send)
 }
 
 // Connect streams the events of a running process from now on.
@@ -64,5 +64,5 @@ func (s *Service) Connect(ctx context.Context, req *connect.Request[pb.ConnectRe
 	if err := send(startEvent(p.Pid)); err != nil {
 		return err
 	}
-	return s.stream(ctx, p, events, send)
+	return s.stream(ctx, req.Header(), p, events, send)
 }

@@ -1,0 +1,98 @@
+// Package compat drives a SoulBox sandbox with the official E2B JavaScript
+// SDK (npm e2b, pinned in package.json). Until the control plane serves
+// E2B's REST API, the SDK runs in its debug mode (E2B_DEBUG=true), which
+// talks to the agent at localhost:49983 directly; this test forwards that
+// port into a real sandbox through the driver's Dialer and runs the
+// node:test files in this directory against it.
+package compat
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/runtime/oci"
+	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
+)
+
+func TestMain(m *testing.M) { ocitest.Main(m) }
+
+func TestE2BSDK(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates a real sandbox")
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed (scripts/setup.sh installs it)")
+	}
+	if _, err := os.Stat("node_modules/e2b"); err != nil {
+		t.Fatal("the e2b SDK is not installed: run npm ci in tests/compat (scripts/setup.sh does)")
+	}
+	d, err := oci.New(oci.Config{Root: ocitest.Root(t), AgentPath: ocitest.AgentBinary(t), Templates: ocitest.Templates(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id := "compat" + time.Now().Format("150405")
+	if _, err := d.Create(ctx, runtime.Spec{ID: id, Template: "base", Limits: runtime.Limits{DiskMB: 2048}}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := d.Destroy(context.Background(), id); err != nil {
+			t.Errorf("destroy: %v", err)
+		}
+	}()
+	if err := d.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+
+	// The SDK's debug mode dials localhost:49983.
+	ln, err := net.Listen("tcp", "127.0.0.1:49983")
+	if err != nil {
+		t.Fatalf("port 49983 is taken on this host: %v", err)
+	}
+	defer ln.Close()
+	go forward(ln, func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, id, 49983) })
+
+	files, _ := filepath.Glob("*.test.mjs")
+	args := append([]string{"--test", "--test-reporter=spec", "--test-concurrency=1"}, files...)
+	cmd := exec.Command("node", args...)
+	cmd.Env = append(os.Environ(), "E2B_DEBUG=true", "E2B_API_KEY=e2b_0000000000000000000000000000000000000000", "SOULBOX_SANDBOX_ID="+id)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("the E2B SDK tests failed: %v", err)
+	}
+}
+
+// forward accepts connections on ln and pipes each to a new connection
+// from dial, until ln is closed.
+func forward(ln net.Listener, dial func(context.Context) (net.Conn, error)) {
+	for {
+		c, err := ln.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil {
+			continue
+		}
+		go func() {
+			defer c.Close()
+			up, err := dial(context.Background())
+			if err != nil {
+				return
+			}
+			defer up.Close()
+			done := make(chan struct{}, 2)
+			go func() { _, _ = io.Copy(up, c); up.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
+			go func() { _, _ = io.Copy(c, up); c.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
+			<-done
+			<-done
+		}()
+	}
+}
