@@ -1,9 +1,8 @@
 // commands.* and pty.* of the official E2B SDK against a SoulBox agent.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Sandbox, CommandExitError, TimeoutError } from 'e2b'
-
-const sbx = await Sandbox.create()
+import { CommandExitError, TimeoutError } from 'e2b'
+import { sbx } from './sandbox.mjs'
 
 test('run: stdout, stderr, exit code', async () => {
   const r = await sbx.commands.run('echo hello; echo err >&2')
@@ -39,7 +38,8 @@ test('run: timeout kills the command and keeps partial output', async () => {
     (e) => e instanceof TimeoutError || /timeout|deadline/i.test(String(e)),
   )
   assert.equal(out.join(''), 'before\n')
-  const ps = await sbx.commands.run('pgrep -x sleep || true')
+  // Killed at the deadline: gone within moments.
+  const ps = await sbx.commands.run('for i in $(seq 20); do pgrep -x sleep >/dev/null || exit 0; sleep 0.05; done; pgrep -x sleep')
   assert.equal(ps.stdout, '')
 })
 
@@ -79,4 +79,10 @@ test('pty: create, sendInput, resize, kill', async () => {
   assert.match(output, /sum=42/)
   assert.equal(await sbx.pty.kill(term.pid), true)
   await assert.rejects(term.wait())
+})
+
+test('a wrong access token is refused', async () => {
+  const { Sandbox } = await import('e2b')
+  const intruder = new Sandbox({ sandboxId: 'debug_sandbox_id', envdVersion: '0.6.13', envdAccessToken: 'wrong', debug: true })
+  await assert.rejects(intruder.commands.run('true'), (e) => /unauth|401|token/i.test(String(e)))
 })

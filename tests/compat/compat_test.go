@@ -9,11 +9,14 @@ package compat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +55,13 @@ func TestE2BSDK(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Secure the agent as the control plane does at create: every SDK call
+	// below must carry the token, and signed URLs are made with it.
+	const token = "compat-access-token"
+	if err := initAgent(ctx, d, id, token); err != nil {
+		t.Fatal(err)
+	}
+
 	// The SDK's debug mode dials localhost:49983.
 	ln, err := net.Listen("tcp", "127.0.0.1:49983")
 	if err != nil {
@@ -63,10 +73,33 @@ func TestE2BSDK(t *testing.T) {
 	files, _ := filepath.Glob("*.test.mjs")
 	args := append([]string{"--test", "--test-reporter=spec", "--test-concurrency=1"}, files...)
 	cmd := exec.Command("node", args...)
-	cmd.Env = append(os.Environ(), "E2B_DEBUG=true", "E2B_API_KEY=e2b_0000000000000000000000000000000000000000", "SOULBOX_SANDBOX_ID="+id)
+	cmd.Env = append(os.Environ(), "E2B_DEBUG=true", "E2B_API_KEY=e2b_0000000000000000000000000000000000000000", "SOULBOX_SANDBOX_ID="+id, "SOULBOX_ACCESS_TOKEN="+token)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("the E2B SDK tests failed: %v", err)
+	}
+}
+
+// initAgent sets the agent's access token through POST /init, retrying
+// while the agent starts.
+func initAgent(ctx context.Context, d *oci.Driver, id, token string) error {
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return d.DialContext(ctx, id, 49983) },
+	}}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := client.Post("http://agent/init", "application/json", strings.NewReader(`{"accessToken":"`+token+`"}`))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusNoContent {
+				return nil
+			}
+			err = fmt.Errorf("/init answered %s", resp.Status)
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

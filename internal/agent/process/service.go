@@ -99,7 +99,7 @@ func (s *Service) stream(ctx context.Context, h http.Header, p *Proc, events <-c
 				return err
 			}
 		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			if timedOut(ctx) {
 				s.log.Info("process timed out, killing it", "pid", p.Pid)
 				_ = p.Signal(sigkill)
 				return connect.NewError(connect.CodeDeadlineExceeded, errors.New("command timed out and was killed"))
@@ -108,6 +108,21 @@ func (s *Service) stream(ctx context.Context, h http.Header, p *Proc, events <-c
 		}
 	}
 }
+
+// timedOut reports whether the stream ended because its deadline passed.
+// A client that enforces the same timeout itself (the SDKs do) may hang up
+// a moment before the server's deadline fires; the context then says
+// canceled, but the deadline is what ended it.
+func timedOut(ctx context.Context) bool {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < deadlineSlack
+}
+
+// deadlineSlack is how close to its deadline a hang-up counts as a timeout.
+const deadlineSlack = 500 * time.Millisecond
 
 // keepaliveInterval is the client's Keepalive-Ping-Interval (seconds, as
 // E2B's SDKs send it), else the default.
