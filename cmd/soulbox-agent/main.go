@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/agent/files"
 	"github.com/soulbox/soulbox/internal/agent/metrics"
 	"github.com/soulbox/soulbox/internal/agent/process"
 	"github.com/soulbox/soulbox/internal/agent/reaper"
@@ -37,7 +38,7 @@ func main() {
 
 	st := state.New(environ(), users.System)
 	procs := process.NewService(process.NewManager(r, st.Envs), st, log)
-	services := map[string]http.Handler{}
+	services := map[string]http.Handler{"/files": files.New(st, log)}
 	path, h := procs.Handler()
 	services[path] = h
 
