@@ -42,6 +42,12 @@ type sandbox struct {
 // newSandbox creates and starts a sandbox from base and waits for its agent.
 func newSandbox(t *testing.T) *sandbox {
 	t.Helper()
+	return newSandboxWith(t, runtime.Limits{DiskMB: 2048})
+}
+
+// newSandboxWith is newSandbox with the given limits.
+func newSandboxWith(t *testing.T, limits runtime.Limits) *sandbox {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
 	}
@@ -51,7 +57,7 @@ func newSandbox(t *testing.T) *sandbox {
 	}
 	ctx := context.Background()
 	id := fmt.Sprintf("e2e%d%x", seq.Add(1), time.Now().UnixNano()&0xfffff)
-	if _, err := d.Create(ctx, runtime.Spec{ID: id, Template: "base", Limits: runtime.Limits{DiskMB: 2048}}); err != nil {
+	if _, err := d.Create(ctx, runtime.Spec{ID: id, Template: "base", Limits: limits}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
