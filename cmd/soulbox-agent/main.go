@@ -16,7 +16,10 @@ import (
 	"syscall"
 	"time"
 
+	"connectrpc.com/connect"
+
 	"github.com/soulbox/soulbox/internal/agent/files"
+	"github.com/soulbox/soulbox/internal/agent/filesystem"
 	"github.com/soulbox/soulbox/internal/agent/metrics"
 	"github.com/soulbox/soulbox/internal/agent/process"
 	"github.com/soulbox/soulbox/internal/agent/reaper"
@@ -38,9 +41,15 @@ func main() {
 
 	st := state.New(environ(), users.System)
 	procs := process.NewService(process.NewManager(r, st.Envs), st, log)
+	fs := filesystem.NewService(st, users.System, log)
+	defer fs.Close()
 	services := map[string]http.Handler{"/files": files.New(st, log)}
-	path, h := procs.Handler()
-	services[path] = h
+	for _, svc := range []interface {
+		Handler(...connect.HandlerOption) (string, http.Handler)
+	}{procs, fs} {
+		path, h := svc.Handler()
+		services[path] = h
+	}
 
 	srv := &http.Server{
 		Handler:           server.New(server.Config{State: st, Metrics: metrics.NewReader(), Log: log, Services: services}),
