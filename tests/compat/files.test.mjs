@@ -62,6 +62,7 @@ test('watchDir reports changes as they happen', async () => {
   assert.ok(names.some((n) => n.endsWith(':new.txt')), `no event for new.txt in ${names}`)
   assert.ok(names.some((n) => n.endsWith(':sub/deep.txt')), `no recursive event in ${names}`)
   assert.ok(names.includes('remove:new.txt'), `no remove in ${names}`)
+  assert.ok(!names.some((n) => n.includes('soulbox-upload')), `upload temp files leaked into ${names}`)
 })
 
 test('uploadUrl and downloadUrl, with and without expiry', async () => {

@@ -22,6 +22,11 @@ import (
 	"github.com/soulbox/soulbox/internal/agent/users"
 )
 
+// TempPrefix starts the names of the temporary files an upload writes
+// before it renames them into place. Watchers leave them out: to a client,
+// an upload is the file appearing under its own name.
+const TempPrefix = ".soulbox-upload-"
+
 // Handler serves GET, HEAD and POST /files.
 type Handler struct {
 	st  *state.State

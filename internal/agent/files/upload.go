@@ -196,14 +196,14 @@ func (up *upload) stage(ctx context.Context, dst string, src io.Reader) *httpErr
 	if herr := up.mkdirs(dir); herr != nil {
 		return herr
 	}
-	tmp, err := os.CreateTemp(dir, ".soulbox-upload-*")
+	tmp, err := os.CreateTemp(dir, TempPrefix+"*")
 	if errors.Is(err, fs.ErrNotExist) {
 		// A concurrent failed upload removed a directory it had
 		// created and this one found: create it again.
 		if herr := up.mkdirs(dir); herr != nil {
 			return herr
 		}
-		tmp, err = os.CreateTemp(dir, ".soulbox-upload-*")
+		tmp, err = os.CreateTemp(dir, TempPrefix+"*")
 	}
 	if err != nil {
 		return fsError(err, "create", dst)

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	pb "github.com/soulbox/soulbox/api/envd/filesystem"
+	"github.com/soulbox/soulbox/internal/agent/files"
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
@@ -250,6 +251,9 @@ var eventOps = []struct {
 // waits for it and then writes inside is seen), one that goes is not.
 func (w *watch) translate(ev fsnotify.Event) []*pb.FilesystemEvent {
 	name := ev.Name
+	if strings.HasPrefix(filepath.Base(name), files.TempPrefix) {
+		return nil // an upload in progress: its file appears when renamed
+	}
 	if w.recursive && ev.Has(fsnotify.Rename) && !ev.Has(fsnotify.Create) && w.movedAway[name] {
 		delete(w.movedAway, name)
 		return nil
