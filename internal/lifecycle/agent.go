@@ -1,0 +1,61 @@
+package lifecycle
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// agentPort is where every sandbox's agent listens.
+const agentPort = 49983
+
+// agentClient talks to the agent of one sandbox through the driver.
+func (m *Manager) agentClient(id string) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return m.driver.DialContext(ctx, id, agentPort)
+			},
+			DisableKeepAlives: true,
+		},
+		Timeout: 10 * time.Second,
+	}
+}
+
+// initAgent waits for the agent to answer, then hands it the sandbox's
+// environment and access token (POST /init), as E2B's orchestrator does.
+func (m *Manager) initAgent(ctx context.Context, id string, envVars map[string]string, token string) error {
+	c := m.agentClient(id)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/health", nil)
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusNoContent {
+				break
+			}
+			err = fmt.Errorf("health answered %s", resp.Status)
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("agent did not come up: %w", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	body, _ := json.Marshal(map[string]any{"envVars": envVars, "accessToken": token, "timestamp": time.Now().UTC()})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://agent/init", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("init agent: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("init agent: %s", resp.Status)
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// CreateRequest is what a client asks a sandbox to be.
+type CreateRequest struct {
+	TemplateID string
+	Timeout    time.Duration // 0: DefaultTimeout
+	Metadata   map[string]string
+	EnvVars    map[string]string
+	CPUCount   int // 0: the default
+	MemoryMB   int // 0: the default
+	// Secure gives the agent an access token (E2B's default).
+	Secure bool
+	// Team owns the sandbox; quotas count per team.
+	Team string
+}
+
+// Create records, creates and starts a sandbox and prepares its agent. The
+// record is durable before the runtime is touched; a failure at any later
+// step ends it with reason error and releases what was made.
+func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox, error) {
+	if req.TemplateID == "" {
+		return store.Sandbox{}, fmt.Errorf("templateID is required: %w", errdefs.ErrInvalidArgument)
+	}
+	// An unknown template is the client's mistake: refuse it before
+	// anything is recorded.
+	if _, err := m.tmpl.Resolve(req.TemplateID); err != nil {
+		return store.Sandbox{}, err
+	}
+	timeout := req.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if timeout < 0 || timeout > m.maxTime {
+		return store.Sandbox{}, fmt.Errorf("timeout %v: use 1 s to %v: %w", timeout, m.maxTime, errdefs.ErrInvalidArgument)
+	}
+	limits := runtime.Limits{CPUCount: req.CPUCount, MemoryMB: req.MemoryMB}.WithDefaults()
+	if err := limits.Validate(); err != nil {
+		return store.Sandbox{}, err
+	}
+	token := ""
+	if req.Secure {
+		token = newToken()
+	}
+	now := time.Now().UTC()
+	sb := store.Sandbox{
+		ID: newID(), TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateStarting,
+		CPUCount: limits.CPUCount, MemoryMB: limits.MemoryMB, DiskMB: limits.DiskMB,
+		Metadata: req.Metadata, EnvdAccessToken: token, CreatedAt: now, EndAt: now.Add(timeout),
+		Runtime: m.driver.Name(),
+	}
+	if err := m.reserve(ctx, sb); err != nil {
+		return store.Sandbox{}, err
+	}
+	log := m.log.With(logx.Sandbox(sb.ID))
+	fail := func(err error) (store.Sandbox, error) {
+		cleanup := context.WithoutCancel(ctx)
+		if derr := m.driver.Destroy(cleanup, sb.ID); derr != nil && !errdefs.IsNotFound(derr) {
+			log.Error("destroy after failed create", logx.Err(derr))
+		}
+		if eerr := m.store.EndSandbox(cleanup, sb.ID, store.ReasonError, err.Error(), time.Now()); eerr != nil {
+			log.Error("record failed create", logx.Err(eerr))
+		}
+		return store.Sandbox{}, err
+	}
+	if _, err := m.driver.Create(ctx, runtime.Spec{ID: sb.ID, Template: req.TemplateID, Limits: limits}); err != nil {
+		return fail(err)
+	}
+	if err := m.driver.Start(ctx, sb.ID); err != nil {
+		return fail(err)
+	}
+	if err := m.initAgent(ctx, sb.ID, req.EnvVars, token); err != nil {
+		return fail(fmt.Errorf("sandbox %s: %w: %w", sb.ID, err, errdefs.ErrUnavailable))
+	}
+	if err := m.store.SetState(ctx, sb.ID, []store.SandboxState{store.StateStarting}, store.StateRunning,
+		store.Event{Type: store.EventStarted}); err != nil {
+		return fail(err)
+	}
+	m.schedule(sb.ID, sb.EndAt)
+	log.Info("sandbox created", logx.Template(req.TemplateID))
+	return m.store.GetSandbox(ctx, sb.ID)
+}
+
+// reserve checks the team's quota and records the sandbox, as one step:
+// two concurrent creates cannot both take the last place.
+func (m *Manager) reserve(ctx context.Context, sb store.Sandbox) error {
+	m.createMu.Lock()
+	defer m.createMu.Unlock()
+	live, err := m.store.ListSandboxes(ctx, store.SandboxFilter{
+		States: []store.SandboxState{store.StateStarting, store.StateRunning, store.StatePaused},
+	})
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, s := range live {
+		if s.ClientID == sb.ClientID {
+			n++
+		}
+	}
+	if n >= m.maxSbx {
+		return fmt.Errorf("your team has %d sandboxes running or paused, the most it may: kill one, or raise the server's --max-sandboxes: %w", n, errdefs.ErrResourceExhausted)
+	}
+	return m.store.CreateSandbox(ctx, sb)
+}

@@ -1,0 +1,53 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// Get returns a sandbox's record.
+func (m *Manager) Get(ctx context.Context, id string) (store.Sandbox, error) {
+	return m.store.GetSandbox(ctx, id)
+}
+
+// Kill ends a live sandbox with reason and destroys it. The end is
+// recorded first: if the server dies before the destroy, the next start
+// finds the sandbox ended in the store and destroys it as an orphan.
+func (m *Manager) Kill(ctx context.Context, id string, reason store.EndReason, message string) error {
+	sb, err := m.store.GetSandbox(ctx, id)
+	if err != nil {
+		return err
+	}
+	if sb.State == store.StateEnded {
+		return fmt.Errorf("sandbox %q: %w", id, errdefs.ErrNotFound)
+	}
+	if err := m.store.EndSandbox(ctx, id, reason, message, time.Now()); err != nil {
+		if errdefs.IsFailedPrecondition(err) { // ended meanwhile
+			return fmt.Errorf("sandbox %q: %w", id, errdefs.ErrNotFound)
+		}
+		return err
+	}
+	m.unschedule(id)
+	m.endSeries(id)
+	if err := m.driver.Destroy(context.WithoutCancel(ctx), id); err != nil && !errdefs.IsNotFound(err) {
+		// Recorded as ended; the next reconciliation destroys the rest.
+		m.log.Error("destroy ended sandbox", logx.Sandbox(id), logx.Err(err))
+	}
+	m.log.Info("sandbox ended", logx.Sandbox(id), "reason", string(reason))
+	return nil
+}
+
+// List returns the sandboxes a filter selects, in creation order.
+func (m *Manager) List(ctx context.Context, f store.SandboxFilter) ([]store.Sandbox, error) {
+	return m.store.ListSandboxes(ctx, f)
+}
+
+// Events returns a sandbox's lifecycle events in order.
+func (m *Manager) Events(ctx context.Context, id string) ([]store.Event, error) {
+	return m.store.ListEvents(ctx, id)
+}

@@ -1,0 +1,69 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// SetTimeout makes a live sandbox end timeout from now.
+func (m *Manager) SetTimeout(ctx context.Context, id string, timeout time.Duration) error {
+	if timeout <= 0 || timeout > m.maxTime {
+		return fmt.Errorf("timeout %v: use 1 s to %v: %w", timeout, m.maxTime, errdefs.ErrInvalidArgument)
+	}
+	sb, err := m.store.GetSandbox(ctx, id)
+	if err != nil {
+		return err
+	}
+	if sb.State == store.StateEnded {
+		return fmt.Errorf("sandbox %q: %w", id, errdefs.ErrNotFound)
+	}
+	at := time.Now().Add(timeout).UTC()
+	if err := m.store.SetEndAt(ctx, id, at); err != nil {
+		return err
+	}
+	m.schedule(id, at)
+	return nil
+}
+
+// schedule (re)arms the timer that ends sandbox id at at.
+func (m *Manager) schedule(id string, at time.Time) {
+	if at.IsZero() {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t, ok := m.timers[id]; ok {
+		t.Stop()
+	}
+	m.timers[id] = time.AfterFunc(time.Until(at), func() { m.expire(id, at) })
+}
+
+func (m *Manager) unschedule(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t, ok := m.timers[id]; ok {
+		t.Stop()
+		delete(m.timers, id)
+	}
+}
+
+// expire ends a sandbox whose time is up, unless its end was moved since
+// the timer was armed.
+func (m *Manager) expire(id string, at time.Time) {
+	ctx := context.Background()
+	sb, err := m.store.GetSandbox(ctx, id)
+	if err != nil || sb.State == store.StateEnded {
+		return
+	}
+	if sb.EndAt.After(at.Add(time.Millisecond)) {
+		return // extended meanwhile; a newer timer is armed
+	}
+	if err := m.Kill(ctx, id, store.ReasonTimeout, "timed out at "+at.Format(time.RFC3339)); err != nil && !errdefs.IsNotFound(err) {
+		m.log.Error("end timed-out sandbox", logx.Sandbox(id), logx.Err(err))
+	}
+}
