@@ -7,6 +7,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/store"
 )
 
@@ -50,4 +51,18 @@ func (m *Manager) List(ctx context.Context, f store.SandboxFilter) ([]store.Sand
 // Events returns a sandbox's lifecycle events in order.
 func (m *Manager) Events(ctx context.Context, id string) ([]store.Event, error) {
 	return m.store.ListEvents(ctx, id)
+}
+
+// AgentLog returns the tail of the sandbox's agent log, when the runtime
+// keeps one; nil otherwise.
+func (m *Manager) AgentLog(ctx context.Context, id string) []byte {
+	lr, ok := m.driver.(runtime.LogReader)
+	if !ok {
+		return nil
+	}
+	b, err := lr.Logs(ctx, id, 256<<10)
+	if err != nil {
+		return nil
+	}
+	return b
 }

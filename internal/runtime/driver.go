@@ -117,3 +117,10 @@ type Stats struct {
 type Dialer interface {
 	DialContext(ctx context.Context, id string, port int) (net.Conn, error)
 }
+
+// LogReader is the optional ability to read what a sandbox's main process
+// (the agent) wrote to its stdout and stderr.
+type LogReader interface {
+	// Logs returns up to the last max bytes of the sandbox's log.
+	Logs(ctx context.Context, id string, max int64) ([]byte, error)
+}
