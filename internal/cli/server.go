@@ -45,5 +45,6 @@ SOULBOX_AGENT_PATH, SOULBOX_DEBIAN_MIRROR, SOULBOX_LOG_LEVEL. Flags win.`,
 	f.StringVar(&cfg.AgentPath, "agent", cfg.AgentPath, "soulbox-agent binary (default: next to this binary)")
 	f.StringVar(&cfg.DebianMirror, "debian-mirror", cfg.DebianMirror, "Debian mirror the base template is built from")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	f.IntVar(&cfg.MaxSandboxes, "max-sandboxes", cfg.MaxSandboxes, "sandboxes one team may run or keep paused at once")
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
@@ -31,6 +32,8 @@ type Config struct {
 	DebianMirror string
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
+	// MaxSandboxes is how many sandboxes a team may run at once.
+	MaxSandboxes int
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -43,6 +46,7 @@ func Defaults() Config {
 		Domain:       "localhost",
 		DebianMirror: "http://deb.debian.org/debian",
 		LogLevel:     "info",
+		MaxSandboxes: 100,
 	}
 }
 
@@ -78,6 +82,10 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 			*v.dst = s
 		}
 	}
+	if s := getenv("SOULBOX_MAX_SANDBOXES"); s != "" {
+		// An unparsable number becomes 0, which Validate names.
+		c.MaxSandboxes, _ = strconv.Atoi(s)
+	}
 	return c
 }
 
@@ -102,6 +110,9 @@ func (c Config) Validate() error {
 	}
 	if !strings.HasPrefix(c.DebianMirror, "http://") && !strings.HasPrefix(c.DebianMirror, "https://") {
 		return bad("debian mirror %q: want an http:// or https:// URL", c.DebianMirror)
+	}
+	if c.MaxSandboxes < 1 || c.MaxSandboxes > 100000 {
+		return bad("max sandboxes %d: use 1 to 100000", c.MaxSandboxes)
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {

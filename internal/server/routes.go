@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 
+	"github.com/soulbox/soulbox/internal/api"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/version"
 )
@@ -13,6 +14,7 @@ import (
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", s.health)
+	api.New(api.Config{Lifecycle: s.lifecycle, Domain: s.cfg.Domain, Log: s.log}).Register(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errors.New("no route for "+r.Method+" "+r.URL.Path), http.StatusNotFound)
 	})

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/reconcile"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
@@ -35,6 +36,7 @@ type Server struct {
 	store     store.Store
 	templates *template.Store
 	driver    *oci.Driver
+	lifecycle *lifecycle.Manager
 	listener  net.Listener
 	http      *http.Server
 
@@ -90,6 +92,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err != nil {
 		return nil, err
 	}
+	s.lifecycle = lifecycle.New(lifecycle.Config{
+		Store: s.store, Driver: s.driver, Templates: s.templates, Log: log,
+		MaxSandboxes: cfg.MaxSandboxes,
+	})
 	log.Info("reconciled", slog.Int("adopted", len(rep.Adopted)), slog.Int("lost", len(rep.Lost)),
 		slog.Int("orphans", len(rep.Orphans)), slog.Int("failed", len(rep.Failed)), slog.Duration("took", rep.Duration))
 	if s.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -108,6 +114,10 @@ func (s *Server) Addr() string { return s.listener.Addr().String() }
 func (s *Server) Run(ctx context.Context) error {
 	defer s.close()
 	go s.ensureTemplate(ctx, defaultTemplate)
+	if err := s.lifecycle.Start(ctx); err != nil {
+		return fmt.Errorf("start lifecycle: %w", err)
+	}
+	defer s.lifecycle.Stop()
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
 	s.log.Info("serving", slog.String("listen", s.Addr()), slog.String("runtime", s.driver.Name()),
@@ -178,3 +188,7 @@ func trimNewline(b []byte) []byte {
 	}
 	return b
 }
+
+// AdminKeyForTests is the admin API key of a server whose tests need one;
+// empty until API keys are enforced.
+func (s *Server) AdminKeyForTests() string { return "" }

@@ -1,0 +1,101 @@
+// Package api is the control plane's REST API in E2B's shape: the paths,
+// bodies and status codes the official E2B SDKs use (see
+// docs/openapi.yaml). Handlers only translate: the lifecycle manager does
+// the work, and errdefs.HTTPStatus maps its errors to codes.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/soulbox/soulbox/internal/agent/server"
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/lifecycle"
+)
+
+// EnvdVersion is the envd protocol version sandboxes report; E2B's SDKs
+// enable features by it.
+const EnvdVersion = server.Version
+
+// Config is what the API is built from.
+type Config struct {
+	Lifecycle *lifecycle.Manager
+	// Domain is reported to clients for sandbox hosts.
+	Domain string
+	// Team returns the team of an authenticated request.
+	Team func(r *http.Request) string
+	Log  *slog.Logger
+}
+
+// API serves the REST routes.
+type API struct {
+	lc     *lifecycle.Manager
+	domain string
+	team   func(r *http.Request) string
+	log    *slog.Logger
+}
+
+// New returns the API.
+func New(cfg Config) *API {
+	team := cfg.Team
+	if team == nil {
+		team = func(*http.Request) string { return "default" }
+	}
+	return &API{lc: cfg.Lifecycle, domain: cfg.Domain, team: team, log: cfg.Log}
+}
+
+// Register adds the API's routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /sandboxes", a.create)
+	mux.HandleFunc("POST /v2/sandboxes", a.create)
+	mux.HandleFunc("GET /sandboxes", a.listV1)
+	mux.HandleFunc("GET /v2/sandboxes", a.list)
+	mux.HandleFunc("GET /sandboxes/metrics", a.metricsMany)
+	mux.HandleFunc("GET /sandboxes/{id}", a.get)
+	mux.HandleFunc("DELETE /sandboxes/{id}", a.kill)
+	mux.HandleFunc("POST /sandboxes/{id}/timeout", a.setTimeout)
+	mux.HandleFunc("POST /sandboxes/{id}/pause", a.pause)
+	mux.HandleFunc("POST /sandboxes/{id}/connect", a.connect)
+	mux.HandleFunc("POST /v2/sandboxes/{id}/connect", a.connect)
+	mux.HandleFunc("POST /sandboxes/{id}/resume", a.connect)
+	mux.HandleFunc("POST /sandboxes/{id}/refreshes", a.refresh)
+	mux.HandleFunc("GET /sandboxes/{id}/metrics", a.metrics)
+	mux.HandleFunc("GET /sandboxes/{id}/logs", a.logs)
+}
+
+// decode reads a JSON body into v. An empty body is an empty object.
+func decode(r *http.Request, v any) error {
+	err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(v)
+	if err == nil || errors.Is(err, io.EOF) {
+		return nil
+	}
+	return fmt.Errorf("invalid JSON body: %v: %w", err, errdefs.ErrInvalidArgument)
+}
+
+// errorBody is every error answer, as E2B's SDKs parse it.
+type errorBody struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// writeError answers with err's category. A server fault is logged and
+// answered without its internals.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := errdefs.HTTPStatus(err)
+	msg := err.Error()
+	if status >= 500 && status != http.StatusServiceUnavailable {
+		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "internal error; the server log has the details"
+	}
+	writeJSON(w, status, errorBody{Code: status, Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

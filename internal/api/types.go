@@ -1,0 +1,114 @@
+package api
+
+import (
+	"time"
+
+	"github.com/soulbox/soulbox/internal/lifecycle"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// sandboxJSON is E2B's Sandbox: the answer to create and connect.
+type sandboxJSON struct {
+	TemplateID         string  `json:"templateID"`
+	SandboxID          string  `json:"sandboxID"`
+	ClientID           string  `json:"clientID"`
+	EnvdVersion        string  `json:"envdVersion"`
+	EnvdAccessToken    *string `json:"envdAccessToken"`
+	TrafficAccessToken *string `json:"trafficAccessToken"`
+	Alias              *string `json:"alias,omitempty"`
+	// Domain null keeps the SDK's getHost on its configured domain.
+	Domain *string `json:"domain"`
+}
+
+func toSandbox(sb store.Sandbox) sandboxJSON {
+	out := sandboxJSON{TemplateID: sb.TemplateID, SandboxID: sb.ID, ClientID: sb.ClientID, EnvdVersion: EnvdVersion}
+	if sb.EnvdAccessToken != "" {
+		tok := sb.EnvdAccessToken
+		out.EnvdAccessToken = &tok
+	}
+	if sb.Alias != "" {
+		alias := sb.Alias
+		out.Alias = &alias
+	}
+	return out
+}
+
+// listedJSON is E2B's ListedSandbox.
+type listedJSON struct {
+	TemplateID  string            `json:"templateID"`
+	SandboxID   string            `json:"sandboxID"`
+	ClientID    string            `json:"clientID"`
+	Alias       *string           `json:"alias,omitempty"`
+	StartedAt   time.Time         `json:"startedAt"`
+	EndAt       time.Time         `json:"endAt"`
+	CPUCount    int               `json:"cpuCount"`
+	MemoryMB    int               `json:"memoryMB"`
+	DiskSizeMB  int               `json:"diskSizeMB"`
+	State       string            `json:"state"`
+	EnvdVersion string            `json:"envdVersion"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+}
+
+func toListed(sb store.Sandbox) listedJSON {
+	started := sb.StartedAt
+	if started.IsZero() {
+		started = sb.CreatedAt
+	}
+	out := listedJSON{
+		TemplateID: sb.TemplateID, SandboxID: sb.ID, ClientID: sb.ClientID, StartedAt: started, EndAt: sb.EndAt,
+		CPUCount: sb.CPUCount, MemoryMB: sb.MemoryMB, DiskSizeMB: sb.DiskMB, State: string(sb.State),
+		EnvdVersion: EnvdVersion, Metadata: sb.Metadata,
+	}
+	if out.State == string(store.StateStarting) {
+		out.State = string(store.StateRunning)
+	}
+	if sb.Alias != "" {
+		alias := sb.Alias
+		out.Alias = &alias
+	}
+	return out
+}
+
+// detailJSON is E2B's SandboxDetail.
+type detailJSON struct {
+	listedJSON
+	EnvdAccessToken     *string       `json:"envdAccessToken,omitempty"`
+	AllowInternetAccess bool          `json:"allowInternetAccess"`
+	Domain              *string       `json:"domain"`
+	Network             *struct{}     `json:"network,omitempty"`
+	Lifecycle           lifecycleJSON `json:"lifecycle"`
+}
+
+type lifecycleJSON struct {
+	AutoResume bool   `json:"autoResume"`
+	OnTimeout  string `json:"onTimeout"`
+}
+
+func toDetail(sb store.Sandbox) detailJSON {
+	d := detailJSON{listedJSON: toListed(sb), Lifecycle: lifecycleJSON{OnTimeout: "kill"}}
+	if sb.EnvdAccessToken != "" {
+		tok := sb.EnvdAccessToken
+		d.EnvdAccessToken = &tok
+	}
+	return d
+}
+
+// metricJSON is E2B's SandboxMetric.
+type metricJSON struct {
+	Timestamp     time.Time `json:"timestamp"`
+	TimestampUnix int64     `json:"timestampUnix"`
+	CPUCount      int       `json:"cpuCount"`
+	CPUUsedPct    float64   `json:"cpuUsedPct"`
+	MemUsed       uint64    `json:"memUsed"`
+	MemTotal      uint64    `json:"memTotal"`
+	MemCache      uint64    `json:"memCache"`
+	DiskUsed      uint64    `json:"diskUsed"`
+	DiskTotal     uint64    `json:"diskTotal"`
+}
+
+func toMetric(m lifecycle.Metric) metricJSON {
+	return metricJSON{
+		Timestamp: m.Timestamp.UTC(), TimestampUnix: m.Timestamp.Unix(), CPUCount: m.CPUCount, CPUUsedPct: m.CPUUsedPct,
+		MemUsed: m.MemUsed, MemTotal: m.MemTotal, MemCache: m.MemCache, DiskUsed: m.DiskUsed, DiskTotal: m.DiskTotal,
+	}
+}
