@@ -21,7 +21,7 @@ func NewRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newTemplateCmd())
+	root.AddCommand(newServerCmd(), newTemplateCmd(), newKeysCmd())
 	return root
 }
 

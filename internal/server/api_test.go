@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/server"
 )
 
@@ -60,6 +61,7 @@ func (c apiClient) want(status int, method, path string, body, out any) http.Hea
 func runServer(t *testing.T, mod func(*server.Config)) (apiClient, server.Config) {
 	t.Helper()
 	cfg := testConfig(t)
+	cfg.AdminKey, _, _ = auth.Generate()
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -70,7 +72,7 @@ func runServer(t *testing.T, mod func(*server.Config)) (apiClient, server.Config
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	c := apiClient{t: t, base: "http://" + srv.Addr(), key: srv.AdminKeyForTests()}
+	c := apiClient{t: t, base: "http://" + srv.Addr(), key: cfg.AdminKey}
 	t.Cleanup(func() {
 		// Kill what the test left, then stop the server.
 		var list []map[string]any
@@ -238,4 +240,17 @@ func TestSandboxAPIBadInput(t *testing.T) {
 	if len(list) != 0 {
 		t.Errorf("bad requests left sandboxes: %+v", list)
 	}
+}
+
+func TestAPIKeyRequired(t *testing.T) {
+	c, _ := runServer(t, nil)
+	for _, key := range []string{"", "e2b_short", "e2b_0000000000000000000000000000000000000000"} {
+		c2 := c
+		c2.key = key
+		code, body, _ := c2.do("GET", "/v2/sandboxes", nil)
+		if code != 401 || !strings.Contains(string(body), `"code":401`) {
+			t.Errorf("key %q: %d %s", key, code, body)
+		}
+	}
+	c.want(200, "GET", "/health", nil, nil) // open
 }

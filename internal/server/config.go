@@ -34,6 +34,9 @@ type Config struct {
 	LogLevel string
 	// MaxSandboxes is how many sandboxes a team may run at once.
 	MaxSandboxes int
+	// AdminKey, when set, is the admin API key (instead of one generated
+	// and written to <DataDir>/admin.key on first start).
+	AdminKey string
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -77,6 +80,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_AGENT_PATH", &c.AgentPath},
 		{"SOULBOX_DEBIAN_MIRROR", &c.DebianMirror},
 		{"SOULBOX_LOG_LEVEL", &c.LogLevel},
+		{"SOULBOX_ADMIN_KEY", &c.AdminKey},
 	} {
 		if s := getenv(v.name); s != "" {
 			*v.dst = s

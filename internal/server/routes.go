@@ -7,18 +7,43 @@ import (
 	"net/http"
 
 	"github.com/soulbox/soulbox/internal/api"
+	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/proxy"
 	"github.com/soulbox/soulbox/internal/version"
 )
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", s.health)
-	api.New(api.Config{Lifecycle: s.lifecycle, Domain: s.cfg.Domain, Log: s.log}).Register(mux)
+	// The API needs a key; /health and unknown routes do not.
+	apiMux := http.NewServeMux()
+	api.New(api.Config{Lifecycle: s.lifecycle, Domain: s.cfg.Domain, Log: s.log, Team: team}).Register(apiMux)
+	mux.Handle("/sandboxes", s.authn.Middleware(apiMux))
+	mux.Handle("/sandboxes/", s.authn.Middleware(apiMux))
+	mux.Handle("/v2/sandboxes", s.authn.Middleware(apiMux))
+	mux.Handle("/v2/sandboxes/", s.authn.Middleware(apiMux))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errors.New("no route for "+r.Method+" "+r.URL.Path), http.StatusNotFound)
 	})
-	return mux
+	// Sandbox traffic and API calls share the listener: the proxy takes
+	// what names a sandbox, the API the rest.
+	px := proxy.New(s.lifecycle, s.driver.DialContext, s.cfg.Domain, s.log)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if px.Match(r) {
+			px.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// team is the team of an authenticated request's key.
+func team(r *http.Request) string {
+	if k, ok := auth.FromContext(r.Context()); ok {
+		return k.Team
+	}
+	return auth.DefaultTeam
 }
 
 // healthResponse is the body of GET /health.

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/logx"
@@ -37,6 +38,7 @@ type Server struct {
 	templates *template.Store
 	driver    *oci.Driver
 	lifecycle *lifecycle.Manager
+	authn     auth.Authenticator
 	listener  net.Listener
 	http      *http.Server
 
@@ -70,6 +72,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if s.store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db")); err != nil {
 		return nil, err
 	}
+	if err := auth.Bootstrap(ctx, s.store, cfg.DataDir, cfg.AdminKey, log); err != nil {
+		return nil, err
+	}
+	s.authn = auth.Authenticator{Store: s.store}
 	s.templates, err = template.New(cfg.templatesDir(), template.Options{
 		Mirror:   cfg.DebianMirror,
 		Logger:   log,
@@ -188,7 +194,3 @@ func trimNewline(b []byte) []byte {
 	}
 	return b
 }
-
-// AdminKeyForTests is the admin API key of a server whose tests need one;
-// empty until API keys are enforced.
-func (s *Server) AdminKeyForTests() string { return "" }

@@ -68,4 +68,19 @@ type Store interface {
 
 	// Close releases the store. Calls after Close fail.
 	Close() error
+
+	APIKeys
+}
+
+// APIKeys stores the control plane's API keys: their hashes, never the keys.
+type APIKeys interface {
+	// CreateAPIKey stores a key; a duplicate id or hash is ErrAlreadyExists.
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// APIKeyByHash finds a key, revoked or not (ErrNotFound).
+	APIKeyByHash(ctx context.Context, hash string) (APIKey, error)
+	// ListAPIKeys returns every key by creation time.
+	ListAPIKeys(ctx context.Context) ([]APIKey, error)
+	// RevokeAPIKey revokes a key at at; a revoked key is
+	// ErrFailedPrecondition and stays as it was.
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
 }

@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { CommandExitError, TimeoutError } from 'e2b'
-import { sbx } from './sandbox.mjs'
+import { sbx, viaServer } from './sandbox.mjs'
 
 test('run: stdout, stderr, exit code', async () => {
   const r = await sbx.commands.run('echo hello; echo err >&2')
@@ -83,6 +83,8 @@ test('pty: create, sendInput, resize, kill', async () => {
 
 test('a wrong access token is refused', async () => {
   const { Sandbox } = await import('e2b')
-  const intruder = new Sandbox({ sandboxId: 'debug_sandbox_id', envdVersion: '0.6.13', envdAccessToken: 'wrong', debug: true })
+  const intruder = viaServer
+    ? new Sandbox({ sandboxId: sbx.sandboxId, envdVersion: '0.6.13', envdAccessToken: 'wrong' })
+    : new Sandbox({ sandboxId: 'debug_sandbox_id', envdVersion: '0.6.13', envdAccessToken: 'wrong', debug: true })
   await assert.rejects(intruder.commands.run('true'), (e) => /unauth|401|token/i.test(String(e)))
 })

@@ -1,9 +1,14 @@
-// Package compat drives a SoulBox sandbox with the official E2B JavaScript
-// SDK (npm e2b, pinned in package.json). Until the control plane serves
-// E2B's REST API, the SDK runs in its debug mode (E2B_DEBUG=true), which
-// talks to the agent at localhost:49983 directly; this test forwards that
-// port into a real sandbox through the driver's Dialer and runs the
-// node:test files in this directory against it.
+// Package compat drives SoulBox with the official E2B JavaScript SDK (npm
+// e2b, pinned in package.json), running the node:test files of this
+// directory twice:
+//
+//   - TestE2BSDKThroughServer: as a user switching from E2B would, with
+//     E2B_API_URL and E2B_SANDBOX_URL pointing at a SoulBox server and an
+//     API key it issued;
+//   - TestE2BSDKAgentOnly: in the SDK's debug mode (E2B_DEBUG=true), which
+//     talks to one agent at localhost:49983; the test forwards that port
+//     into a real sandbox through the driver's Dialer. It pins the agent's
+//     protocol apart from the control plane.
 package compat
 
 import (
@@ -27,16 +32,8 @@ import (
 
 func TestMain(m *testing.M) { ocitest.Main(m) }
 
-func TestE2BSDK(t *testing.T) {
-	if testing.Short() {
-		t.Skip("creates a real sandbox")
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not installed (scripts/setup.sh installs it)")
-	}
-	if _, err := os.Stat("node_modules/e2b"); err != nil {
-		t.Fatal("the e2b SDK is not installed: run npm ci in tests/compat (scripts/setup.sh does)")
-	}
+func TestE2BSDKAgentOnly(t *testing.T) {
+	requireNode(t)
 	d, err := oci.New(oci.Config{Root: ocitest.Root(t), AgentPath: ocitest.AgentBinary(t), Templates: ocitest.Templates(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -70,13 +67,33 @@ func TestE2BSDK(t *testing.T) {
 	defer ln.Close()
 	go forward(ln, func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, id, 49983) })
 
+	runNode(t, "E2B_DEBUG=true", "E2B_API_KEY=e2b_0000000000000000000000000000000000000000", "SOULBOX_ACCESS_TOKEN="+token)
+}
+
+// runNode runs every *.test.mjs file with node's test runner.
+func runNode(t *testing.T, env ...string) {
+	t.Helper()
 	files, _ := filepath.Glob("*.test.mjs")
 	args := append([]string{"--test", "--test-reporter=spec", "--test-concurrency=1"}, files...)
 	cmd := exec.Command("node", args...)
-	cmd.Env = append(os.Environ(), "E2B_DEBUG=true", "E2B_API_KEY=e2b_0000000000000000000000000000000000000000", "SOULBOX_SANDBOX_ID="+id, "SOULBOX_ACCESS_TOKEN="+token)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("the E2B SDK tests failed: %v", err)
+	}
+}
+
+// requireNode skips without node and fails without the pinned SDK.
+func requireNode(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed (scripts/setup.sh installs it)")
+	}
+	if _, err := os.Stat("node_modules/e2b"); err != nil {
+		t.Fatal("the e2b SDK is not installed: run npm ci in tests/compat (scripts/setup.sh does)")
 	}
 }
 

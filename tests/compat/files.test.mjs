@@ -54,7 +54,8 @@ test('watchDir reports changes as they happen', async () => {
   const handle = await sbx.files.watchDir('/home/user/watched', (ev) => events.push(ev), { recursive: true })
   await sbx.files.write('/home/user/watched/new.txt', 'x')
   await sbx.commands.run('mkdir -p /home/user/watched/sub && echo y > /home/user/watched/sub/deep.txt && rm /home/user/watched/new.txt')
-  for (let i = 0; i < 100 && !events.some((e) => e.name === 'sub/deep.txt'); i++) {
+  const done = () => events.some((e) => e.name === 'sub/deep.txt') && events.some((e) => e.type === 'remove' && e.name === 'new.txt')
+  for (let i = 0; i < 100 && !done(); i++) {
     await new Promise((r) => setTimeout(r, 50))
   }
   await handle.stop()

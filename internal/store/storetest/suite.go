@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("ConcurrentLifecycles", s.testConcurrentLifecycles)
 	t.Run("ConcurrentCompareAndSet", s.testConcurrentCAS)
 	t.Run("ConcurrentEnd", s.testConcurrentEnd)
+	t.Run("APIKeys", s.testAPIKeys)
 }
 
 type suite struct {

@@ -1,0 +1,36 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+)
+
+// APIKey is a key that opens the control plane's API. Only its hash is
+// stored; the key itself is shown once, when it is made.
+type APIKey struct {
+	ID   string
+	Name string
+	// Prefix is the start of the key, shown in listings to tell keys apart.
+	Prefix string
+	// Hash is the hex SHA-256 of the whole key.
+	Hash string
+	// Team owns the sandboxes the key creates.
+	Team      string
+	Admin     bool
+	CreatedAt time.Time
+	// RevokedAt is when the key stopped working; nil while it works.
+	RevokedAt *time.Time
+}
+
+// ValidateAPIKey checks a key before it is stored.
+func ValidateAPIKey(k APIKey) error {
+	if k.ID == "" || k.Hash == "" || k.Team == "" {
+		return fmt.Errorf("api key: id, hash and team are required: %w", errdefs.ErrInvalidArgument)
+	}
+	if k.RevokedAt != nil {
+		return fmt.Errorf("api key %q: a new key cannot be revoked: %w", k.ID, errdefs.ErrInvalidArgument)
+	}
+	return nil
+}

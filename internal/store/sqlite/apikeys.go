@@ -1,0 +1,99 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// CreateAPIKey implements store.APIKeys.
+func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
+	if err := store.ValidateAPIKey(k); err != nil {
+		return err
+	}
+	created := s.orNow(k.CreatedAt)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, hash, team, admin, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			k.ID, k.Name, k.Prefix, k.Hash, k.Team, k.Admin, dbTime(created))
+		if err != nil {
+			return fmt.Errorf("api key %q: insert: %w", k.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("api key %q: %w", k.ID, errdefs.ErrAlreadyExists)
+		}
+		return nil
+	})
+}
+
+const apiKeyColumns = `id, name, prefix, hash, team, admin, created_at, revoked_at`
+
+func scanAPIKey(row interface{ Scan(...any) error }) (store.APIKey, error) {
+	var k store.APIKey
+	var created int64
+	var revoked sql.NullInt64
+	if err := row.Scan(&k.ID, &k.Name, &k.Prefix, &k.Hash, &k.Team, &k.Admin, &created, &revoked); err != nil {
+		return k, err
+	}
+	k.CreatedAt = fromDB(created)
+	if revoked.Valid {
+		t := fromDB(revoked.Int64)
+		k.RevokedAt = &t
+	}
+	return k, nil
+}
+
+// APIKeyByHash implements store.APIKeys.
+func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error) {
+	k, err := scanAPIKey(s.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = ?`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, fmt.Errorf("api key: %w", errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return k, fmt.Errorf("api key: %w", err)
+	}
+	return k, nil
+}
+
+// ListAPIKeys implements store.APIKeys.
+func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	defer rows.Close()
+	var out []store.APIKey
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list api keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAPIKey implements store.APIKeys.
+func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
+	at = s.orNow(at)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var revoked sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM api_keys WHERE id = ?`, id).Scan(&revoked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("api key %q: %w", id, errdefs.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("api key %q: %w", id, err)
+		}
+		if revoked.Valid {
+			return fmt.Errorf("api key %q is already revoked: %w", id, errdefs.ErrFailedPrecondition)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ?`, dbTime(at), id)
+		return err
+	})
+}
