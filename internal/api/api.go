@@ -48,8 +48,13 @@ func New(cfg Config) *API {
 	return &API{lc: cfg.Lifecycle, domain: cfg.Domain, team: team, log: cfg.Log}
 }
 
+// Router is where routes are registered (an *http.ServeMux).
+type Router interface {
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // Register adds the API's routes to mux.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux Router) {
 	mux.HandleFunc("POST /sandboxes", a.create)
 	mux.HandleFunc("POST /v2/sandboxes", a.create)
 	mux.HandleFunc("GET /sandboxes", a.listV1)

@@ -253,4 +253,9 @@ func TestAPIKeyRequired(t *testing.T) {
 		}
 	}
 	c.want(200, "GET", "/health", nil, nil) // open
+	var doc map[string]any
+	c.want(200, "GET", "/openapi.json", nil, &doc)
+	if doc["openapi"] != "3.0.3" {
+		t.Errorf("openapi document: %v", doc["openapi"])
+	}
 }
