@@ -90,7 +90,9 @@ func New(sb Sandboxes, dial DialFunc, domain string, log *slog.Logger) *Proxy {
 		// the same socket and cut it ("terminated"). Closing after each
 		// response keeps requests apart for a TCP handshake on loopback.
 		ModifyResponse: func(resp *http.Response) error {
-			resp.Header.Set("Connection", "close")
+			if resp.StatusCode != http.StatusSwitchingProtocols { // websockets keep theirs
+				resp.Header.Set("Connection", "close")
+			}
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

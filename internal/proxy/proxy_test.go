@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -170,3 +171,53 @@ func TestStreamsBothWays(t *testing.T) {
 type zeroReader struct{}
 
 func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestWebsocketUpgrade sends a raw upgrade through the proxy to a backend
+// that switches protocols and echoes: both directions must flow.
+func TestWebsocketUpgrade(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "websocket" {
+			http.Error(w, "want upgrade", 400)
+			return
+		}
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		buf.Flush()
+		line, _ := buf.ReadString('\n')
+		buf.WriteString("echo: " + line)
+		buf.Flush()
+	}))
+	defer backend.Close()
+	dial := func(ctx context.Context, _ string, _ int) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", backend.Listener.Addr().String())
+	}
+	front := httptest.NewServer(New(fakeSandboxes{"s": {ID: "s"}}, dial, "x", slog.New(slog.DiscardHandler)))
+	defer front.Close()
+	conn, err := net.Dial("tcp", front.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nE2b-Sandbox-Id: s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	r := bufio.NewReader(conn)
+	status, _ := r.ReadString('\n')
+	if !strings.Contains(status, "101") {
+		t.Fatalf("status %q", status)
+	}
+	for {
+		line, _ := r.ReadString('\n')
+		if line == "\r\n" || line == "" {
+			break
+		}
+	}
+	fmt.Fprintf(conn, "hello\n")
+	got, _ := r.ReadString('\n')
+	if got != "echo: hello\n" {
+		t.Errorf("through the upgraded connection: %q", got)
+	}
+}

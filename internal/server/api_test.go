@@ -259,3 +259,45 @@ func TestAPIKeyRequired(t *testing.T) {
 		t.Errorf("openapi document: %v", doc["openapi"])
 	}
 }
+
+func TestConcurrentCreates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	c, _ := runServer(t, func(cfg *server.Config) { cfg.MaxSandboxes = 6 })
+	const n = 8 // two more than the quota
+	type result struct {
+		code int
+		id   string
+	}
+	results := make(chan result, n)
+	for range n {
+		go func() {
+			code, b, _ := c.do("POST", "/sandboxes", map[string]any{"templateID": "base"})
+			var sb sandboxJSON
+			_ = json.Unmarshal(b, &sb)
+			results <- result{code, sb.SandboxID}
+		}()
+	}
+	ids := map[string]bool{}
+	refused := 0
+	for range n {
+		r := <-results
+		switch r.code {
+		case 201:
+			ids[r.id] = true
+		case 429:
+			refused++
+		default:
+			t.Errorf("create answered %d", r.code)
+		}
+	}
+	if len(ids) != 6 || refused != 2 {
+		t.Errorf("%d created (distinct), %d refused; want 6 and 2", len(ids), refused)
+	}
+	var list []listedJSON
+	c.want(200, "GET", "/v2/sandboxes", nil, &list)
+	if len(list) != 6 {
+		t.Errorf("%d listed, want 6", len(list))
+	}
+}
