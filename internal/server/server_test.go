@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -125,10 +126,36 @@ func TestKillAndRestart(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = d.Destroy(context.Background(), "kept") })
 
+	var viaAPI string // a sandbox created through the API in round 1
 	for round := 1; round <= 2; round++ {
 		cmd, addr := startServer(t, bin, cfg)
 		var health map[string]any
 		getJSON(t, "http://"+addr+"/health", http.StatusOK, &health)
+		key, err := os.ReadFile(filepath.Join(cfg.DataDir, "admin.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := apiClient{t: t, base: "http://" + addr, key: strings.TrimSpace(string(key))}
+		if round == 1 {
+			var sb sandboxJSON
+			c.want(201, "POST", "/sandboxes", map[string]any{"templateID": "base", "timeout": 600}, &sb)
+			viaAPI = sb.SandboxID
+			t.Cleanup(func() { _ = d.Destroy(context.Background(), viaAPI) })
+		} else {
+			// Created by the killed server: still listed, running and
+			// reachable through the proxy of the new one.
+			var detail listedJSON
+			c.want(200, "GET", "/sandboxes/"+viaAPI, nil, &detail)
+			if detail.State != "running" || time.Until(detail.EndAt) < 8*time.Minute {
+				t.Errorf("re-adopted sandbox %+v", detail)
+			}
+			req, _ := http.NewRequest("GET", "http://"+addr+"/health", nil)
+			req.Header.Set("E2b-Sandbox-Id", viaAPI)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode != http.StatusNoContent {
+				t.Errorf("agent of the re-adopted sandbox through the proxy: %v %v", resp, err)
+			}
+		}
 
 		kept, err := st.GetSandbox(ctx, "kept")
 		if err != nil || kept.State != store.StateRunning {
