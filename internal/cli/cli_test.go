@@ -1,0 +1,151 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
+	"github.com/soulbox/soulbox/internal/server"
+)
+
+func TestMain(m *testing.M) { ocitest.Main(m) }
+
+// cliEnv is a running server and the soulbox binary pointed at it.
+type cliEnv struct {
+	bin, url, key string
+}
+
+func newCLIEnv(t *testing.T) cliEnv {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the CLI and creates real sandboxes")
+	}
+	cfg := server.Defaults()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = ocitest.Root(t)
+	cfg.TemplatesDir = ocitest.TemplateCache()
+	cfg.AgentPath = ocitest.AgentBinary(t)
+	cfg.AdminKey, _, _ = auth.Generate()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	bin := filepath.Join(t.TempDir(), "soulbox")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/soulbox/soulbox/cmd/soulbox").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	e := cliEnv{bin: bin, url: "http://" + srv.Addr(), key: cfg.AdminKey}
+	t.Cleanup(func() {
+		e.run(t, "", "sandbox", "kill", "--all")
+		cancel()
+		<-done
+	})
+	return e
+}
+
+// run runs the CLI with the server in the environment, as a shell set up
+// for the E2B SDKs would have it.
+func (e cliEnv) run(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(e.bin, args...)
+	cmd.Env = append(os.Environ(), "E2B_API_URL="+e.url, "E2B_API_KEY="+e.key, "SOULBOX_API_URL=", "SOULBOX_API_KEY=")
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+func TestSandboxCommands(t *testing.T) {
+	e := newCLIEnv(t)
+	out, errOut, code := e.run(t, "", "sandbox", "create", "--template", "base", "--cpu", "1", "--memory", "512MB", "--timeout", "10m", "--metadata", "app=cli", "--json")
+	if code != 0 {
+		t.Fatalf("create: %d %s", code, errOut)
+	}
+	var sb struct {
+		SandboxID string `json:"sandboxID"`
+	}
+	if err := json.Unmarshal([]byte(out), &sb); err != nil || sb.SandboxID == "" {
+		t.Fatalf("create --json: %q %v", out, err)
+	}
+	other, _, _ := e.run(t, "", "sandbox", "create")
+	other = strings.TrimSpace(other)
+
+	out, _, _ = e.run(t, "", "sandbox", "list", "--metadata", "app=cli", "--state", "running", "--json")
+	var list []struct {
+		SandboxID string `json:"sandboxID"`
+		CPUCount  int    `json:"cpuCount"`
+		MemoryMB  int    `json:"memoryMB"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 || list[0].SandboxID != sb.SandboxID || list[0].CPUCount != 1 || list[0].MemoryMB != 512 {
+		t.Errorf("list --metadata: %q %v", out, err)
+	}
+	if out, _, _ := e.run(t, "", "sandbox", "list"); !strings.Contains(out, sb.SandboxID) || !strings.Contains(out, other) {
+		t.Errorf("table list lacks the sandboxes:\n%s", out)
+	}
+
+	// exec: output, exit code, stdin.
+	out, errOut, code = e.run(t, "", "exec", sb.SandboxID, "--", "bash", "-c", "echo out; echo err >&2; exit 3")
+	if out != "out\n" || errOut != "err\n" || code != 3 {
+		t.Errorf("exec: %q %q %d", out, errOut, code)
+	}
+	out, _, code = e.run(t, "piped input\n", "exec", sb.SandboxID, "--", "tr", "a-z", "A-Z")
+	if out != "PIPED INPUT\n" || code != 0 {
+		t.Errorf("exec with stdin: %q %d", out, code)
+	}
+	out, _, _ = e.run(t, "", "exec", "-u", "root", sb.SandboxID, "--", "id", "-u")
+	if out != "0\n" {
+		t.Errorf("exec -u root: %q", out)
+	}
+
+	// kill one, then the rest.
+	if _, errOut, code := e.run(t, "", "sandbox", "kill", sb.SandboxID); code != 0 {
+		t.Errorf("kill: %d %s", code, errOut)
+	}
+	e.run(t, "", "sandbox", "kill", "--all")
+	if out, _, _ := e.run(t, "", "sandbox", "list", "--json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("after kill --all: %s", out)
+	}
+}
+
+func TestClientErrors(t *testing.T) {
+	e := newCLIEnv(t)
+	for _, tc := range []struct {
+		name string
+		env  cliEnv
+		args []string
+		want string
+	}{
+		{"unknown sandbox", e, []string{"exec", "inosuchsandbox", "--", "true"}, "not found"},
+		{"kill unknown", e, []string{"sandbox", "kill", "inosuchsandbox"}, "not found"},
+		{"wrong key", cliEnv{bin: e.bin, url: e.url, key: "e2b_0000000000000000000000000000000000000000"}, []string{"sandbox", "list"}, "unknown API key"},
+		{"server down", cliEnv{bin: e.bin, url: "http://127.0.0.1:1", key: e.key}, []string{"sandbox", "list"}, "cannot reach the SoulBox server"},
+		{"bad memory", e, []string{"sandbox", "create", "--memory", "lots"}, "use e.g. 512MB"},
+		{"unknown template", e, []string{"sandbox", "create", "--template", "nope"}, "not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errOut, code := tc.env.run(t, "", tc.args...)
+			lines := strings.Split(strings.TrimSpace(errOut), "\n")
+			if code == 0 || len(lines) != 1 || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "goroutine") {
+				t.Errorf("exit %d, stderr %q: want one line containing %q", code, errOut, tc.want)
+			}
+		})
+	}
+}
