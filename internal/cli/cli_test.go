@@ -149,3 +149,86 @@ func TestClientErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestSandboxLifecycleCommands(t *testing.T) {
+	e := newCLIEnv(t)
+	id, errOut, code := e.run(t, "", "sandbox", "create")
+	id = strings.TrimSpace(id)
+	if code != 0 {
+		t.Fatalf("create: %s", errOut)
+	}
+	if _, errOut, code := e.run(t, "", "sandbox", "pause", id); code != 0 {
+		t.Fatalf("pause: %s", errOut)
+	}
+	if out, _, _ := e.run(t, "", "sandbox", "list", "--state", "paused"); !strings.Contains(out, id) {
+		t.Errorf("paused sandbox not listed as paused:\n%s", out)
+	}
+	if _, errOut, code := e.run(t, "", "sandbox", "pause", id); code == 0 || !strings.Contains(errOut, "already paused") {
+		t.Errorf("second pause: %d %s", code, errOut)
+	}
+	if _, errOut, code := e.run(t, "", "sandbox", "resume", id, "--timeout", "20m"); code != 0 {
+		t.Fatalf("resume: %s", errOut)
+	}
+
+	// ps sees a command while exec runs it.
+	bg := exec.Command(e.bin, "exec", id, "--", "sleep", "30")
+	bg.Env = append(os.Environ(), "E2B_API_URL="+e.url, "E2B_API_KEY="+e.key)
+	if err := bg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer bg.Process.Kill()
+	var ps string
+	for i := 0; i < 50 && !strings.Contains(ps, "sleep 30"); i++ {
+		ps, _, _ = e.run(t, "", "ps", id)
+	}
+	if !strings.Contains(ps, "sleep 30") {
+		t.Errorf("ps:\n%s", ps)
+	}
+
+	out, _, code := e.run(t, "", "sandbox", "metrics", id, "--json")
+	var ms []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &ms) != nil || len(ms) == 0 {
+		t.Errorf("metrics: %d %q", code, out)
+	}
+	if out, _, _ := e.run(t, "", "sandbox", "logs", id); !strings.Contains(out, "created") || !strings.Contains(out, "paused") || !strings.Contains(out, "agent ready") {
+		t.Errorf("logs:\n%s", out)
+	}
+}
+
+func TestAuthLogin(t *testing.T) {
+	e := newCLIEnv(t)
+	home := t.TempDir()
+	run := func(env []string, args ...string) (string, string, int) {
+		cmd := exec.Command(e.bin, args...)
+		cmd.Env = append(env, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "PATH="+os.Getenv("PATH"))
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return out.String(), errOut.String(), code
+	}
+	if _, errOut, code := run(nil, "auth", "login", "--server", e.url, "--api-key", "e2b_0000000000000000000000000000000000000000"); code == 0 {
+		t.Errorf("login with a wrong key succeeded: %s", errOut)
+	}
+	if _, errOut, code := run(nil, "auth", "login", "--server", e.url, "--api-key", e.key); code != 0 {
+		t.Fatalf("login: %s", errOut)
+	}
+	fi, err := os.Stat(filepath.Join(home, ".config", "soulbox", "login.json"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("saved login: %v %v", fi, err)
+	}
+	// No environment: the saved login is used.
+	if out, errOut, code := run(nil, "auth", "whoami"); code != 0 || !strings.Contains(out, e.url) || !strings.Contains(out, "accepted") {
+		t.Errorf("whoami: %d %q %q", code, out, errOut)
+	}
+	if _, errOut, code := run(nil, "sandbox", "list"); code != 0 {
+		t.Errorf("list with the saved login: %s", errOut)
+	}
+	run(nil, "auth", "logout")
+	if _, errOut, code := run(nil, "sandbox", "list"); code == 0 || !strings.Contains(errOut, "no API key") {
+		t.Errorf("after logout: %d %s", code, errOut)
+	}
+}

@@ -16,10 +16,11 @@ func newSandboxCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "sandbox",
 		Aliases: []string{"sb"},
-		Short:   "Create, list and kill sandboxes on a SoulBox server",
+		Short:   "Create, list, pause, resume, inspect and kill sandboxes on a SoulBox server",
 	}
 	c.flags(cmd)
-	cmd.AddCommand(newSandboxCreateCmd(c), newSandboxListCmd(c), newSandboxKillCmd(c))
+	cmd.AddCommand(newSandboxCreateCmd(c), newSandboxListCmd(c), newSandboxKillCmd(c),
+		newSandboxPauseCmd(c), newSandboxResumeCmd(c), newSandboxMetricsCmd(c), newSandboxLogsCmd(c))
 	return cmd
 }
 

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -103,4 +104,61 @@ func (c *Client) List(ctx context.Context, o ListOptions) ([]Sandbox, error) {
 		}
 		q.Set("nextToken", next)
 	}
+}
+
+// Pause freezes a running sandbox.
+func (c *Client) Pause(ctx context.Context, id string) error {
+	_, err := c.do(ctx, "POST", "/sandboxes/"+url.PathEscape(id)+"/pause", nil, nil)
+	return err
+}
+
+// Resume resumes a paused sandbox (or finds a running one) and keeps it
+// alive at least timeout more (0: the server's default).
+func (c *Client) Resume(ctx context.Context, id string, timeout time.Duration) (Sandbox, error) {
+	body := map[string]any{}
+	if timeout > 0 {
+		body["timeout"] = int64(timeout.Seconds())
+	}
+	var sb Sandbox
+	_, err := c.do(ctx, "POST", "/sandboxes/"+url.PathEscape(id)+"/connect", body, &sb)
+	return sb, err
+}
+
+// Metric is one sample of a sandbox's resource use.
+type Metric struct {
+	Timestamp  time.Time `json:"timestamp"`
+	CPUCount   int       `json:"cpuCount"`
+	CPUUsedPct float64   `json:"cpuUsedPct"`
+	MemUsed    uint64    `json:"memUsed"`
+	MemTotal   uint64    `json:"memTotal"`
+	DiskUsed   uint64    `json:"diskUsed"`
+	DiskTotal  uint64    `json:"diskTotal"`
+}
+
+// Metrics returns a sandbox's samples.
+func (c *Client) Metrics(ctx context.Context, id string) ([]Metric, error) {
+	var out []Metric
+	_, err := c.do(ctx, "GET", "/sandboxes/"+url.PathEscape(id)+"/metrics", nil, &out)
+	return out, err
+}
+
+// LogEntry is one line of a sandbox's log.
+type LogEntry struct {
+	Timestamp time.Time         `json:"timestamp"`
+	Level     string            `json:"level"`
+	Message   string            `json:"message"`
+	Fields    map[string]string `json:"fields"`
+}
+
+// Logs returns a sandbox's log entries from start on.
+func (c *Client) Logs(ctx context.Context, id string, start time.Time) ([]LogEntry, error) {
+	var out struct {
+		LogEntries []LogEntry `json:"logEntries"`
+	}
+	path := "/sandboxes/" + url.PathEscape(id) + "/logs"
+	if !start.IsZero() {
+		path += "?start=" + strconv.FormatInt(start.UnixMilli(), 10)
+	}
+	_, err := c.do(ctx, "GET", path, nil, &out)
+	return out.LogEntries, err
 }
