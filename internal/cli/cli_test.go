@@ -232,3 +232,76 @@ func TestAuthLogin(t *testing.T) {
 		t.Errorf("after logout: %d %s", code, errOut)
 	}
 }
+
+func TestFilesCommands(t *testing.T) {
+	e := newCLIEnv(t)
+	id, _, _ := e.run(t, "", "sandbox", "create")
+	id = strings.TrimSpace(id)
+	dir := t.TempDir()
+	tree := map[string]string{"a.txt": "alpha", "sub/b.txt": "bravo", "sub/deep/c.txt": "charlie"}
+	for rel, content := range tree {
+		p := filepath.Join(dir, "src", rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(content), 0o644)
+	}
+	// A 100 MB file, not compressible, streamed both ways.
+	big := filepath.Join(dir, "big.bin")
+	f, _ := os.Create(big)
+	chunk := make([]byte, 1<<20)
+	for i := range 100 {
+		for j := range chunk {
+			chunk[j] = byte(i*31 + j*7)
+		}
+		f.Write(chunk)
+	}
+	f.Close()
+
+	if _, errOut, code := e.run(t, "", "files", "upload", id, filepath.Join(dir, "src"), "/home/user/proj"); code != 0 {
+		t.Fatalf("upload tree: %s", errOut)
+	}
+	if _, errOut, code := e.run(t, "", "files", "upload", id, big, "/home/user/big.bin"); code != 0 {
+		t.Fatalf("upload big: %s", errOut)
+	}
+	out, _, _ := e.run(t, "", "exec", id, "--", "bash", "-c", "cd /home/user/proj && cat a.txt sub/b.txt sub/deep/c.txt && stat -c %U sub/deep/c.txt")
+	if out != "alphabravocharlieuser\n" {
+		t.Errorf("tree in the sandbox: %q", out)
+	}
+	back := filepath.Join(dir, "big.back")
+	if _, errOut, code := e.run(t, "", "files", "download", id, "/home/user/big.bin", back); code != 0 {
+		t.Fatalf("download: %s", errOut)
+	}
+	want, _ := os.ReadFile(big)
+	got, _ := os.ReadFile(back)
+	if !bytes.Equal(got, want) {
+		t.Errorf("100 MB round trip differs: %d bytes back of %d", len(got), len(want))
+	}
+
+	// sync: only what changed goes.
+	os.WriteFile(filepath.Join(dir, "src", "sub/b.txt"), []byte("bravo two"), 0o644)
+	os.WriteFile(filepath.Join(dir, "src", "new.txt"), []byte("new"), 0o644)
+	_, errOut, code := e.run(t, "", "files", "sync", id, filepath.Join(dir, "src"), "/home/user/proj")
+	if code != 0 || !strings.Contains(errOut, "2 of 4 files changed") {
+		t.Errorf("sync: %d %s", code, errOut)
+	}
+	out, _, _ = e.run(t, "", "exec", id, "--", "cat", "/home/user/proj/sub/b.txt", "/home/user/proj/new.txt")
+	if out != "bravo twonew" {
+		t.Errorf("after sync: %q", out)
+	}
+	if _, errOut, _ := e.run(t, "", "files", "sync", id, filepath.Join(dir, "src"), "/home/user/proj"); !strings.Contains(errOut, "0 of 4 files changed") {
+		t.Errorf("second sync: %s", errOut)
+	}
+
+	// Bad input: one line, non-zero.
+	for _, args := range [][]string{
+		{"files", "upload", id, filepath.Join(dir, "missing"), "/tmp/x"},
+		{"files", "download", id, "/home/user/nope", filepath.Join(dir, "nope")},
+	} {
+		_, errOut, code := e.run(t, "", args...)
+		if code == 0 || len(strings.Split(strings.TrimSpace(errOut), "\n")) != 1 {
+			t.Errorf("%v: %d %q", args, code, errOut)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nope")); err == nil {
+		t.Error("a failed download left a file")
+	}
+}

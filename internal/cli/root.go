@@ -21,7 +21,7 @@ func NewRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newTemplateCmd(), newKeysCmd(), newSandboxCmd(), newExecCmd(), newPsCmd(), newAuthCmd())
+	root.AddCommand(newServerCmd(), newTemplateCmd(), newKeysCmd(), newSandboxCmd(), newExecCmd(), newPsCmd(), newAuthCmd(), newFilesCmd())
 	return root
 }
 

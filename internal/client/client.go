@@ -65,16 +65,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) (ht
 		return nil, err
 	}
 	if resp.StatusCode >= 300 {
-		e := &Error{Status: resp.StatusCode}
-		var body struct {
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(b, &body) == nil && body.Message != "" {
-			e.Message = body.Message
-		} else {
-			e.Message = strings.TrimSpace(string(b))
-		}
-		return resp.Header, e
+		return resp.Header, apiError(resp.StatusCode, b)
 	}
 	if out != nil && len(b) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {
@@ -82,4 +73,17 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) (ht
 		}
 	}
 	return resp.Header, nil
+}
+
+// apiError reads an error answer: {code, message} when the server sent
+// one, else the body as text.
+func apiError(status int, body []byte) *Error {
+	e := &Error{Status: status, Message: strings.TrimSpace(string(body))}
+	var m struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &m) == nil && m.Message != "" {
+		e.Message = m.Message
+	}
+	return e
 }
