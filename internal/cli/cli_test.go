@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
@@ -183,6 +184,23 @@ func TestSandboxLifecycleCommands(t *testing.T) {
 	}
 	if !strings.Contains(ps, "sleep 30") {
 		t.Errorf("ps:\n%s", ps)
+	}
+	// logs ID PID follows that process until it ends.
+	var pid string
+	for _, line := range strings.Split(ps, "\n") {
+		if strings.Contains(line, "sleep 30") {
+			pid = strings.Fields(line)[0]
+		}
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		e.run(t, "", "exec", "-u", "root", id, "--", "pkill", "-x", "sleep")
+	}()
+	if _, errOut, code := e.run(t, "", "logs", id, pid); code != 0 || !strings.Contains(errOut, "process "+pid+" ended") {
+		t.Errorf("logs %s: %d %s", pid, code, errOut)
+	}
+	if _, errOut, code := e.run(t, "", "logs", id, "999999"); code == 0 || !strings.Contains(errOut, "not found") {
+		t.Errorf("logs of an unknown pid: %d %s", code, errOut)
 	}
 
 	out, _, code := e.run(t, "", "sandbox", "metrics", id, "--json")

@@ -20,7 +20,12 @@ import (
 
 func newFilesCmd() *cobra.Command {
 	c := &conn{}
-	cmd := &cobra.Command{Use: "files", Short: "Copy files and directories into and out of sandboxes"}
+	cmd := &cobra.Command{
+		Use:   "files",
+		Short: "Copy files and directories into and out of sandboxes",
+		Example: `  soulbox files upload <id> ./src /home/user/src
+  soulbox files sync <id> ./src /home/user/src`,
+	}
 	c.flags(cmd)
 	cmd.AddCommand(
 		&cobra.Command{

@@ -23,6 +23,9 @@ func newKeysCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
 		Short: "Create, list and revoke the server's API keys (on the server's host)",
+		Example: `  sudo soulbox keys create ci --team ci
+  sudo soulbox keys list --json
+  sudo soulbox keys revoke key_0123456789abcdef`,
 	}
 	cmd.PersistentFlags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -54,9 +57,10 @@ func newKeysCmd() *cobra.Command {
 	}
 
 	list := &cobra.Command{
-		Use:   "list",
-		Short: "List API keys (never the keys themselves)",
-		Args:  cobra.NoArgs,
+		Use:     "list",
+		Short:   "List API keys (never the keys themselves)",
+		Example: "  sudo soulbox keys list",
+		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			st, err := sqlite.Open(c.Context(), filepath.Join(cfg.DataDir, "soulbox.db"))
 			if err != nil {

@@ -40,7 +40,12 @@ func readLogin() (savedLogin, bool) {
 }
 
 func newAuthCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "auth", Short: "Log in to a SoulBox server from this machine"}
+	cmd := &cobra.Command{
+		Use:   "auth",
+		Short: "Log in to a SoulBox server from this machine",
+		Example: `  soulbox auth login --server http://127.0.0.1:3000 --api-key e2b_...
+  soulbox auth whoami`,
+	}
 	var server, key string
 	login := &cobra.Command{
 		Use:     "login",
@@ -77,9 +82,10 @@ func newAuthCmd() *cobra.Command {
 	login.Flags().StringVar(&server, "server", "", "server URL (default $SOULBOX_API_URL, $E2B_API_URL, http://127.0.0.1:3000)")
 	login.Flags().StringVar(&key, "api-key", "", "API key (default $SOULBOX_API_KEY, $E2B_API_KEY)")
 	logout := &cobra.Command{
-		Use:   "logout",
-		Short: "Forget the saved server and key",
-		Args:  cobra.NoArgs,
+		Use:     "logout",
+		Short:   "Forget the saved server and key",
+		Example: "  soulbox auth logout",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := loginPath()
 			if err != nil {
@@ -93,9 +99,10 @@ func newAuthCmd() *cobra.Command {
 	}
 	c := &conn{}
 	whoami := &cobra.Command{
-		Use:   "whoami",
-		Short: "Show which server and key commands use, and whether the server accepts the key",
-		Args:  cobra.NoArgs,
+		Use:     "whoami",
+		Short:   "Show which server and key commands use, and whether the server accepts the key",
+		Example: "  soulbox auth whoami",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()
 			if err != nil {

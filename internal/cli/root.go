@@ -15,13 +15,18 @@ import (
 // NewRoot returns the root `soulbox` command.
 func NewRoot() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "soulbox",
-		Short:         "Secure, disposable Linux sandboxes for AI agents, compatible with E2B's SDKs",
-		Version:       version.Version,
+		Use:     "soulbox",
+		Short:   "Secure, disposable Linux sandboxes for AI agents, compatible with E2B's SDKs",
+		Version: version.Version,
+		Example: `  sudo soulbox server                      # run the server on this host
+  export E2B_API_URL=http://127.0.0.1:3000 E2B_API_KEY=$(sudo cat /var/lib/soulbox/admin.key)
+  soulbox sandbox create --template base
+  soulbox exec <id> -- python3 -c 'print(42)'
+  soulbox sandbox connect <id>`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newTemplateCmd(), newKeysCmd(), newSandboxCmd(), newExecCmd(), newPsCmd(), newAuthCmd(), newFilesCmd())
+	root.AddCommand(newServerCmd(), newTemplateCmd(), newKeysCmd(), newSandboxCmd(), newExecCmd(), newPsCmd(), newAuthCmd(), newFilesCmd(), newLogsCmd())
 	return root
 }
 

@@ -17,10 +17,14 @@ func newSandboxCmd() *cobra.Command {
 		Use:     "sandbox",
 		Aliases: []string{"sb"},
 		Short:   "Create, list, pause, resume, inspect and kill sandboxes on a SoulBox server",
+		Example: `  soulbox sandbox create --template base --timeout 10m
+  soulbox sandbox list --json
+  soulbox sandbox kill --all`,
 	}
 	c.flags(cmd)
 	cmd.AddCommand(newSandboxCreateCmd(c), newSandboxListCmd(c), newSandboxKillCmd(c),
-		newSandboxPauseCmd(c), newSandboxResumeCmd(c), newSandboxMetricsCmd(c), newSandboxLogsCmd(c))
+		newSandboxPauseCmd(c), newSandboxResumeCmd(c), newSandboxMetricsCmd(c), newSandboxLogsCmd(c),
+		newSandboxConnectCmd(c))
 	return cmd
 }
 

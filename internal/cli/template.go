@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ func newTemplateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "template",
 		Short: "Manage the templates sandboxes start from",
+		Example: `  soulbox template list
+  sudo soulbox template build base --rebuild`,
 	}
 	cmd.AddCommand(newTemplateBuildCmd(), newTemplateListCmd())
 	return cmd
@@ -71,6 +74,7 @@ sandboxes keep the build they started from until they end.`,
 
 func newTemplateListCmd() *cobra.Command {
 	cfg := server.Defaults().FromEnv(os.Getenv)
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:     "list",
 		Short:   "List the templates of the local server and whether they are built",
@@ -84,6 +88,9 @@ func newTemplateListCmd() *cobra.Command {
 			list, err := ts.List(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(list)
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "%-10s %-22s %-14s %-6s %s\n", "NAME", "ALIASES", "VERSION", "BUILT", "SIZE")
@@ -99,5 +106,6 @@ func newTemplateListCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
 	cmd.Flags().StringVar(&cfg.TemplatesDir, "templates-dir", cfg.TemplatesDir, "template cache (default <data-dir>/templates)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
