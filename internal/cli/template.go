@@ -19,7 +19,9 @@ func newTemplateCmd() *cobra.Command {
 		Example: `  soulbox template list
   sudo soulbox template build base --rebuild`,
 	}
-	cmd.AddCommand(newTemplateBuildCmd(), newTemplateListCmd())
+	cmd.AddCommand(newTemplateBuildCmd(), newTemplateListCmd(),
+		notYet("init", "Start a custom template from a Dockerfile (not available yet)"),
+		notYet("push", "Upload a custom template to a server (not available yet)"))
 	return cmd
 }
 
@@ -108,4 +110,22 @@ func newTemplateListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.TemplatesDir, "templates-dir", cfg.TemplatesDir, "template cache (default <data-dir>/templates)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// notYet is a template verb whose feature has not landed: it says so and
+// fails, rather than pretend.
+func notYet(verb, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   verb,
+		Short: short,
+		Long: short + `.
+
+Custom templates (Dockerfile builds, pushing to a server) are not part of
+SoulBox yet: sandboxes start from the built-in template base (alias
+code-interpreter-v1), built with: sudo soulbox template build`,
+		Example: "  sudo soulbox template build base",
+		RunE: func(*cobra.Command, []string) error {
+			return fmt.Errorf("template %s is not available yet: custom templates are not part of SoulBox yet; use the built-in base template", verb)
+		},
+	}
 }
