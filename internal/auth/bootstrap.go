@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/store"
@@ -15,50 +17,148 @@ import (
 // DefaultTeam owns what the bootstrap admin key creates.
 const DefaultTeam = "default"
 
-// Bootstrap makes sure the server can be used: with an empty key store it
-// creates an admin key. envKey (SOULBOX_ADMIN_KEY), when set, is that key
-// (and is added as an admin key if the store does not have it yet, so that
-// a rotated Kubernetes secret works); otherwise a new key is generated,
-// stored, then written to <dataDir>/admin.key (0600) and logged once. The
-// key is durable in the store before it is shown anywhere.
+// AdminKeyFile is the file in the data dir that holds a generated admin key.
+const AdminKeyFile = "admin.key"
+
+// Bootstrap makes sure a new server can be used, and lets a deployment
+// name its admin key:
+//
+//   - envKey (SOULBOX_ADMIN_KEY, surrounding space ignored) must have the
+//     key format. If the store has no key with its hash, it is stored as
+//     an admin key of DefaultTeam, even when other keys exist, so that a
+//     rotated secret (Kubernetes) works on the next start; the old key
+//     stays until revoked. Nothing is written to the data dir.
+//   - Without envKey, a store with no keys at all (revoked ones count)
+//     gets a generated admin key: stored durably first, only then written
+//     to <dataDir>/admin.key (0600) and logged, once.
+//
+// A crash between storing a generated key and writing admin.key is
+// finished by the next Bootstrap, so the key is never lost.
 func Bootstrap(ctx context.Context, st store.APIKeys, dataDir, envKey string, log *slog.Logger) error {
-	if envKey != "" {
-		if !ValidFormat(envKey) {
-			return fmt.Errorf("SOULBOX_ADMIN_KEY: want e2b_ followed by 40 lowercase hex digits: %w", errdefs.ErrInvalidArgument)
+	envKey = strings.TrimSpace(envKey)
+	if envKey != "" && !ValidFormat(envKey) {
+		return fmt.Errorf("SOULBOX_ADMIN_KEY: want e2b_ followed by 40 lowercase hex digits (make one with: echo e2b_$(openssl rand -hex 20)): %w",
+			errdefs.ErrInvalidArgument)
+	}
+	path := filepath.Join(dataDir, AdminKeyFile)
+	if err := finishPending(ctx, st, path, log); err != nil {
+		return err
+	}
+	n, err := st.CountAPIKeys(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case envKey != "":
+		return addEnvKey(ctx, st, envKey, n, log)
+	case n == 0:
+		return generateAdminKey(ctx, st, path, log)
+	}
+	return nil
+}
+
+// addEnvKey stores SOULBOX_ADMIN_KEY unless the store has it.
+func addEnvKey(ctx context.Context, st store.APIKeys, key string, n int, log *slog.Logger) error {
+	k, err := st.APIKeyByHash(ctx, Hash(key))
+	if err == nil {
+		if k.RevokedAt != nil {
+			// A revoke is deliberate; the environment does not undo it.
+			log.Warn("SOULBOX_ADMIN_KEY was revoked and does not open the API; set a new one",
+				slog.String("key.id", k.ID), slog.String("key.prefix", k.Prefix))
 		}
-		_, err := st.APIKeyByHash(ctx, Hash(envKey))
+		return nil
+	}
+	if !errors.Is(err, errdefs.ErrNotFound) {
+		return err
+	}
+	name := "admin"
+	if n > 0 {
+		// Tells it apart from the key it replaces, which the operator
+		// may now revoke.
+		name = "admin (SOULBOX_ADMIN_KEY)"
+	}
+	k = store.APIKey{ID: newID(), Name: name, Prefix: Prefix(key), Hash: Hash(key), Team: DefaultTeam, Admin: true}
+	if err := st.CreateAPIKey(ctx, k); err != nil {
+		return fmt.Errorf("store SOULBOX_ADMIN_KEY: %w", err)
+	}
+	log.Info("stored SOULBOX_ADMIN_KEY as an admin API key", slog.String("key.id", k.ID), slog.String("key.prefix", k.Prefix))
+	return nil
+}
+
+// generateAdminKey makes the first admin key. The order is what makes it
+// safe: the key is written to a pending file (so a crash cannot lose it),
+// stored durably, and only then published as admin.key and logged.
+func generateAdminKey(ctx context.Context, st store.APIKeys, path string, log *slog.Logger) error {
+	key, hash, prefix := Generate()
+	pending := pendingPath(path)
+	if err := writeSecret(pending, key+"\n"); err != nil {
+		return err
+	}
+	k := store.APIKey{ID: newID(), Name: "admin", Prefix: prefix, Hash: hash, Team: DefaultTeam, Admin: true}
+	if err := st.CreateAPIKey(ctx, k); err != nil {
+		_ = os.Remove(pending)
+		return fmt.Errorf("store the admin API key: %w", err)
+	}
+	return publish(pending, path, key, log)
+}
+
+func pendingPath(path string) string { return path + ".pending" }
+
+// finishPending completes a generateAdminKey that a crash interrupted: a
+// pending key the store has is published; one it does not have was never
+// valid and is removed.
+func finishPending(ctx context.Context, st store.APIKeys, path string, log *slog.Logger) error {
+	pending := pendingPath(path)
+	b, err := os.ReadFile(pending)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", pending, err)
+	}
+	key := strings.TrimSpace(string(b))
+	if ValidFormat(key) {
+		_, err := st.APIKeyByHash(ctx, Hash(key))
 		if err == nil {
-			return nil
+			return publish(pending, path, key, log)
 		}
 		if !errors.Is(err, errdefs.ErrNotFound) {
 			return err
 		}
-		return st.CreateAPIKey(ctx, store.APIKey{ID: newID(), Name: "admin (SOULBOX_ADMIN_KEY)", Prefix: Prefix(envKey),
-			Hash: Hash(envKey), Team: DefaultTeam, Admin: true})
 	}
-	keys, err := st.ListAPIKeys(ctx)
-	if err != nil || len(keys) > 0 {
-		return err
+	if err := os.Remove(pending); err != nil {
+		return fmt.Errorf("remove %s: %w", pending, err)
 	}
-	key, hash, prefix := Generate()
-	if err := st.CreateAPIKey(ctx, store.APIKey{ID: newID(), Name: "admin", Prefix: prefix, Hash: hash, Team: DefaultTeam, Admin: true}); err != nil {
-		return err
-	}
-	path := filepath.Join(dataDir, "admin.key")
-	if err := writeSecret(path, key+"\n"); err != nil {
-		return err
-	}
-	log.Warn("created the admin API key; it is shown once here and kept in "+path, slog.String("key", key))
 	return nil
 }
 
-// writeSecret writes a file only root can read, atomically and durably.
-func writeSecret(path, content string) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+// publish moves a stored key's pending file to admin.key and shows the key
+// this once.
+func publish(pending, path, key string, log *slog.Logger) error {
+	if err := os.Rename(pending, path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return err
+	}
+	log.Warn("created the admin API key; it is shown only this once, and kept in "+path+" (readable by root only)",
+		slog.String("key", key), slog.String("file", path))
+	return nil
+}
+
+// writeSecret creates a file only its owner can read, with all of content
+// on disk when it returns. O_EXCL: never through a file or symlink someone
+// left in its place.
+func writeSecret(path, content string) (err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(path)
+		}
+	}()
 	if _, err := f.WriteString(content); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
@@ -70,18 +170,18 @@ func writeSecret(path, content string) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return os.Rename(tmp, path)
+	return syncDir(filepath.Dir(path))
 }
 
-// Create issues a new key for team and returns it; only its hash is kept.
-func Create(ctx context.Context, st store.APIKeys, name, team string, admin bool) (string, store.APIKey, error) {
-	if name == "" || team == "" {
-		return "", store.APIKey{}, fmt.Errorf("a key needs a name and a team: %w", errdefs.ErrInvalidArgument)
+// syncDir makes a directory's entries (a created or renamed file) durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
 	}
-	key, hash, prefix := Generate()
-	k := store.APIKey{ID: newID(), Name: name, Prefix: prefix, Hash: hash, Team: team, Admin: admin}
-	if err := st.CreateAPIKey(ctx, k); err != nil {
-		return "", k, err
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
 	}
-	return key, k, nil
+	return nil
 }

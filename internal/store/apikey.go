@@ -20,6 +20,10 @@ type APIKey struct {
 	Team      string
 	Admin     bool
 	CreatedAt time.Time
+	// LastUsedAt is when the key last opened the API, up to a minute
+	// behind (the authenticator records a use at most once a minute per
+	// key); nil if it never has.
+	LastUsedAt *time.Time
 	// RevokedAt is when the key stopped working; nil while it works.
 	RevokedAt *time.Time
 }

@@ -83,4 +83,10 @@ type APIKeys interface {
 	// RevokeAPIKey revokes a key at at; a revoked key is
 	// ErrFailedPrecondition and stays as it was.
 	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+	// TouchAPIKey records that a key, revoked or not, was used at at. It
+	// only moves LastUsedAt forward: an earlier time changes nothing and is
+	// not an error. An unknown id is ErrNotFound.
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+	// CountAPIKeys counts every key, revoked ones included.
+	CountAPIKeys(ctx context.Context) (int, error)
 }

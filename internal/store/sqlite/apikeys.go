@@ -18,9 +18,9 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 	}
 	created := s.orNow(k.CreatedAt)
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, hash, team, admin, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			k.ID, k.Name, k.Prefix, k.Hash, k.Team, k.Admin, dbTime(created))
+		res, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, hash, team, admin, created_at, last_used_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			k.ID, k.Name, k.Prefix, k.Hash, k.Team, k.Admin, dbTime(created), dbNullTimePtr(k.LastUsedAt))
 		if err != nil {
 			return fmt.Errorf("api key %q: insert: %w", k.ID, err)
 		}
@@ -31,21 +31,35 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 	})
 }
 
-const apiKeyColumns = `id, name, prefix, hash, team, admin, created_at, revoked_at`
+const apiKeyColumns = `id, name, prefix, hash, team, admin, created_at, last_used_at, revoked_at`
 
 func scanAPIKey(row interface{ Scan(...any) error }) (store.APIKey, error) {
 	var k store.APIKey
 	var created int64
-	var revoked sql.NullInt64
-	if err := row.Scan(&k.ID, &k.Name, &k.Prefix, &k.Hash, &k.Team, &k.Admin, &created, &revoked); err != nil {
+	var lastUsed, revoked sql.NullInt64
+	if err := row.Scan(&k.ID, &k.Name, &k.Prefix, &k.Hash, &k.Team, &k.Admin, &created, &lastUsed, &revoked); err != nil {
 		return k, err
 	}
 	k.CreatedAt = fromDB(created)
-	if revoked.Valid {
-		t := fromDB(revoked.Int64)
-		k.RevokedAt = &t
-	}
+	k.LastUsedAt = fromDBPtr(lastUsed)
+	k.RevokedAt = fromDBPtr(revoked)
 	return k, nil
+}
+
+// dbNullTimePtr and fromDBPtr convert the optional times of a key.
+func dbNullTimePtr(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: dbTime(*t), Valid: true}
+}
+
+func fromDBPtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromDB(v.Int64)
+	return &t
 }
 
 // APIKeyByHash implements store.APIKeys.
@@ -96,4 +110,40 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error
 		_, err = tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ?`, dbTime(at), id)
 		return err
 	})
+}
+
+// TouchAPIKey implements store.APIKeys. One UPDATE in the common case: the
+// authenticator calls it at most once a minute per key, but each call is
+// still a durable write.
+func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	at = s.orNow(at)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		// Only forward: of two touches that race, the later time stays.
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ?
+			WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, dbTime(at), id, dbTime(at))
+		if err != nil {
+			return fmt.Errorf("api key %q: touch: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return nil
+		}
+		var one int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM api_keys WHERE id = ?`, id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("api key %q: %w", id, errdefs.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("api key %q: %w", id, err)
+		}
+		return nil // used later already
+	})
+}
+
+// CountAPIKeys implements store.APIKeys.
+func (s *Store) CountAPIKeys(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count api keys: %w", err)
+	}
+	return n, nil
 }

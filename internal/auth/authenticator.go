@@ -1,0 +1,100 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// touchEvery is how often at most a key's last use is written to the
+// store: a durable write per request would cost more than the request.
+const touchEvery = time.Minute
+
+// Authenticator checks keys against the store. A value with Store set is
+// ready to use; it must not be copied once used.
+type Authenticator struct {
+	Store store.APIKeys
+	// Log, if set, hears of failures to record a key's last use, which do
+	// not fail the request.
+	Log *slog.Logger
+
+	now func() time.Time // time.Now unless a test sets it
+
+	mu      sync.Mutex
+	touched map[string]time.Time // key id -> last use written, by this process
+}
+
+// Authenticate returns the record of a presented key, or an error in
+// ErrUnauthenticated whose message says what to fix. Any other error is
+// the store's fault, not the client's.
+func (a *Authenticator) Authenticate(ctx context.Context, key string) (store.APIKey, error) {
+	if key == "" {
+		return store.APIKey{}, fmt.Errorf("missing API key: send it in the X-API-Key header: %w", errdefs.ErrUnauthenticated)
+	}
+	// The message never repeats the key: it is a secret, and messages end
+	// up in logs.
+	if !ValidFormat(key) {
+		return store.APIKey{}, fmt.Errorf("malformed API key: keys are e2b_ followed by 40 lowercase hex digits: %w", errdefs.ErrUnauthenticated)
+	}
+	k, err := a.Store.APIKeyByHash(ctx, Hash(key))
+	if errors.Is(err, errdefs.ErrNotFound) {
+		return store.APIKey{}, fmt.Errorf("unknown API key: %w", errdefs.ErrUnauthenticated)
+	}
+	if err != nil {
+		return store.APIKey{}, fmt.Errorf("look up API key: %w", err)
+	}
+	if k.RevokedAt != nil {
+		return store.APIKey{}, fmt.Errorf("API key %s… was revoked: %w", k.Prefix, errdefs.ErrUnauthenticated)
+	}
+	a.touch(ctx, k)
+	return k, nil
+}
+
+// touch records the key's use unless it was recorded less than touchEvery
+// ago, by this process (the map, which also keeps concurrent requests from
+// all writing) or by another one or before a restart (the record).
+func (a *Authenticator) touch(ctx context.Context, k store.APIKey) {
+	now := time.Now()
+	if a.now != nil {
+		now = a.now()
+	}
+	if k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < touchEvery {
+		return
+	}
+	a.mu.Lock()
+	if last, ok := a.touched[k.ID]; ok && now.Sub(last) < touchEvery {
+		a.mu.Unlock()
+		return
+	}
+	if a.touched == nil {
+		a.touched = map[string]time.Time{}
+	}
+	// Marked before the write, and kept if it fails: a failing store is
+	// not asked again by every request.
+	a.touched[k.ID] = now
+	a.mu.Unlock()
+	// A client that hangs up does not cancel the record of its use.
+	if err := a.Store.TouchAPIKey(context.WithoutCancel(ctx), k.ID, now); err != nil && a.Log != nil {
+		a.Log.Warn("record API key use", slog.String("key.id", k.ID), logx.Err(err))
+	}
+}
+
+type keyCtx struct{}
+
+// NewContext returns ctx carrying the key a request was authenticated with.
+func NewContext(ctx context.Context, k store.APIKey) context.Context {
+	return context.WithValue(ctx, keyCtx{}, k)
+}
+
+// FromContext returns the key a request was authenticated with.
+func FromContext(ctx context.Context) (store.APIKey, bool) {
+	k, ok := ctx.Value(keyCtx{}).(store.APIKey)
+	return k, ok
+}
