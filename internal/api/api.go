@@ -1,6 +1,6 @@
 // Package api is the control plane's REST API in E2B's shape: the paths,
 // bodies and status codes the official E2B SDKs use (see
-// docs/openapi.yaml). Handlers only translate: the lifecycle manager does
+// openapi.json, served at GET /openapi.json). Handlers only translate: the lifecycle manager does
 // the work, and errdefs.HTTPStatus maps its errors to codes.
 package api
 
@@ -70,6 +70,17 @@ func (a *API) Register(mux Router) {
 	mux.HandleFunc("POST /sandboxes/{id}/refreshes", a.refresh)
 	mux.HandleFunc("GET /sandboxes/{id}/metrics", a.metrics)
 	mux.HandleFunc("GET /sandboxes/{id}/logs", a.logs)
+	// Anything else under the API's paths (an unknown path, a method a
+	// path does not take) is answered in the API's error shape too,
+	// instead of the mux's plain text.
+	for _, p := range []string{"/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/"} {
+		mux.HandleFunc(p, a.noRoute)
+	}
+}
+
+func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, errorBody{Code: http.StatusNotFound,
+		Message: "no route for " + r.Method + " " + r.URL.Path + ": see GET /openapi.json"})
 }
 
 // decode reads a JSON body into v. An empty body is an empty object.

@@ -36,7 +36,9 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	New(Config{}).Register(rec)
 	registered := map[string]bool{"GET /health": true} // served by the server itself
 	for _, p := range rec.patterns {
-		registered[p] = true
+		if strings.Contains(p, " ") { // method-less patterns are the catch-alls
+			registered[p] = true
+		}
 	}
 	for r := range registered {
 		if !documented[r] {

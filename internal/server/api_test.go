@@ -220,6 +220,9 @@ func TestSandboxAPIBadInput(t *testing.T) {
 		{"GET", "/v2/sandboxes?nextToken=garbage!!", nil, 400},
 		{"GET", "/v2/sandboxes?metadata=%zz", nil, 400},
 		{"GET", "/sandboxes/x/metrics?start=yesterday", nil, 400},
+		{"PUT", "/sandboxes/x", nil, 404},
+		{"GET", "/sandboxes/x/nothing/here", nil, 404},
+		{"PATCH", "/v2/sandboxes", nil, 404},
 	} {
 		code, b, _ := c.do(tc.method, tc.path, tc.body)
 		if code != tc.want {
