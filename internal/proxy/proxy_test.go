@@ -1,223 +1,433 @@
 package proxy
 
 import (
-	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/soulbox/soulbox/internal/agent/files"
+	"go.uber.org/goleak"
+
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
-type fakeSandboxes map[string]Target
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func (f fakeSandboxes) Lookup(_ context.Context, id string) (Target, error) {
-	if t, ok := f[id]; ok {
+// fakeSandboxes is the lifecycle manager's view of sandboxes. Secured
+// returns every target that is not paused, including any without a token,
+// which the real one leaves out: the proxy must not trust that.
+type fakeSandboxes struct {
+	targets    map[string]Target
+	lookupErr  map[string]error
+	securedErr error
+}
+
+func (f *fakeSandboxes) Lookup(_ context.Context, id string) (Target, error) {
+	if err := f.lookupErr[id]; err != nil {
+		return Target{}, err
+	}
+	if t, ok := f.targets[id]; ok {
 		return t, nil
 	}
 	return Target{}, fmt.Errorf("sandbox %q: %w", id, errdefs.ErrNotFound)
 }
 
-func (f fakeSandboxes) Secured(context.Context) ([]Target, error) {
+func (f *fakeSandboxes) Secured(context.Context) ([]Target, error) {
+	if f.securedErr != nil {
+		return nil, f.securedErr
+	}
 	var out []Target
-	for _, t := range f {
-		if !t.Paused && t.EnvdAccessToken != "" {
+	for _, t := range f.targets {
+		if !t.Paused {
 			out = append(out, t)
 		}
 	}
 	return out, nil
 }
 
-// backends are plain loopback servers standing in for ports in sandboxes.
-func setup(t *testing.T) (*httptest.Server, map[string]string) {
+// fakeDialer stands in for the runtime's dialer: ports inside sandboxes
+// are loopback listeners started by the test. A port nobody serves is
+// dialed at a closed loopback port, so the refusal is the kernel's.
+type fakeDialer struct {
+	backends map[string]string // "id:port" -> address
+	errs     map[string]error  // "id:port" -> error of the dial
+	closed   string            // an address nothing listens on
+}
+
+func newFakeDialer(t *testing.T) *fakeDialer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	return &fakeDialer{backends: map[string]string{}, errs: map[string]error{}, closed: closed}
+}
+
+func (d *fakeDialer) DialContext(ctx context.Context, id string, port int) (net.Conn, error) {
+	key := fmt.Sprintf("%s:%d", id, port)
+	if err := d.errs[key]; err != nil {
+		return nil, err
+	}
+	addr, ok := d.backends[key]
+	if !ok {
+		addr = d.closed
+	}
+	var nd net.Dialer
+	conn, err := nd.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox %q: dial port %d: %w", id, port, err)
+	}
+	return conn, nil
+}
+
+// serve starts a backend for port of sandbox id.
+func (d *fakeDialer) serve(t *testing.T, id string, port int, h http.Handler) {
 	t.Helper()
-	backends := map[string]string{} // "id:port" -> address
-	serve := func(id string, port int, h http.HandlerFunc) {
-		s := httptest.NewServer(h)
-		t.Cleanup(s.Close)
-		backends[fmt.Sprintf("%s:%d", id, port)] = s.Listener.Addr().String()
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	d.backends[fmt.Sprintf("%s:%d", id, port)] = s.Listener.Addr().String()
+}
+
+// echoed is what the echo backends saw.
+type echoed struct {
+	Backend string
+	Method  string
+	URI     string
+	Host    string
+	Header  http.Header
+	Body    string
+}
+
+func echo(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Backend", name)
+		_ = json.NewEncoder(w).Encode(echoed{name, r.Method, r.RequestURI, r.Host, r.Header, string(b)})
 	}
-	echo := func(name string) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			b, _ := io.ReadAll(r.Body)
-			fmt.Fprintf(w, "%s %s %s sid=%q body=%s", name, r.Method, r.URL.RequestURI(), r.Header.Get("E2b-Sandbox-Id"), b)
-		}
+}
+
+const (
+	tokAbc     = "envd-token-abc"
+	tokXyz     = "envd-token-xyz"
+	trafficSec = "traffic-token-sec"
+)
+
+type harness struct {
+	front     *httptest.Server
+	client    *http.Client
+	sandboxes *fakeSandboxes
+	dialer    *fakeDialer
+}
+
+// setup starts a front server that, like the SoulBox server, gives the
+// proxy what it matches and answers 418 "api" for the rest. Sandboxes:
+// abc and xyz (agents, abc also 8080), sec (a traffic token, agent, code
+// interpreter and 8080), paused, open (no envd token), broken (lookups
+// fail) and gone (running in the store, not in the runtime).
+func setup(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{
+		sandboxes: &fakeSandboxes{
+			targets: map[string]Target{
+				"abc":    {ID: "abc", EnvdAccessToken: tokAbc},
+				"xyz":    {ID: "xyz", EnvdAccessToken: tokXyz},
+				"sec":    {ID: "sec", EnvdAccessToken: "envd-token-sec", TrafficAccessToken: trafficSec},
+				"paused": {ID: "paused", EnvdAccessToken: "envd-token-paused", Paused: true},
+				"open":   {ID: "open"},
+				"gone":   {ID: "gone", EnvdAccessToken: "envd-token-gone"},
+			},
+			lookupErr: map[string]error{"broken": errors.New("disk on fire")},
+		},
+		dialer: newFakeDialer(t),
 	}
-	serve("sba", AgentPort, echo("a-agent"))
-	serve("sba", 8080, echo("a-8080"))
-	serve("sbb", AgentPort, echo("b-agent"))
-	sandboxes := fakeSandboxes{
-		"sba": {ID: "sba", EnvdAccessToken: "tok-a"},
-		"sbb": {ID: "sbb", EnvdAccessToken: "tok-b"},
-		"sbp": {ID: "sbp", EnvdAccessToken: "tok-p", Paused: true},
-	}
-	dial := func(ctx context.Context, id string, port int) (net.Conn, error) {
-		addr, ok := backends[fmt.Sprintf("%s:%d", id, port)]
-		if !ok {
-			return nil, fmt.Errorf("connection refused")
-		}
-		var d net.Dialer
-		return d.DialContext(ctx, "tcp", addr)
-	}
-	p := New(sandboxes, dial, "sandbox.test", slog.New(slog.DiscardHandler))
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	d := h.dialer
+	d.serve(t, "abc", AgentPort, echo("abc-agent"))
+	d.serve(t, "abc", 8080, echo("abc-8080"))
+	d.serve(t, "xyz", AgentPort, echo("xyz-agent"))
+	d.serve(t, "sec", AgentPort, echo("sec-agent"))
+	d.serve(t, "sec", CodeInterpreterPort, echo("sec-interpreter"))
+	d.serve(t, "sec", 8080, echo("sec-8080"))
+	d.serve(t, "open", AgentPort, echo("open-agent"))
+	d.serve(t, "paused", AgentPort, echo("paused-agent"))
+	d.errs[fmt.Sprintf("gone:%d", AgentPort)] = fmt.Errorf("sandbox %q is not running: %w", "gone", errdefs.ErrFailedPrecondition)
+
+	p := New(h.sandboxes, d.DialContext, "Sandbox.Test", slog.New(slog.DiscardHandler))
+	h.front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !p.Match(r) {
 			http.Error(w, "api", http.StatusTeapot)
 			return
 		}
 		p.ServeHTTP(w, r)
 	}))
-	t.Cleanup(front.Close)
-	return front, backends
+	t.Cleanup(h.front.Close)
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	h.client = &http.Client{Transport: tr}
+	return h
 }
 
-func get(t *testing.T, front *httptest.Server, method, path, host string, h map[string]string, body string) (int, string) {
+type request struct {
+	method, path, host string
+	header             map[string]string
+	body               io.Reader
+}
+
+type response struct {
+	code   int
+	header http.Header
+	body   string
+	echo   echoed // when a backend answered
+	close  bool
+}
+
+func (h *harness) do(t *testing.T, rq request) response {
 	t.Helper()
-	req, _ := http.NewRequest(method, front.URL+path, strings.NewReader(body))
-	if host != "" {
-		req.Host = host
+	if rq.method == "" {
+		rq.method = http.MethodGet
 	}
-	for k, v := range h {
+	req, err := http.NewRequest(rq.method, h.front.URL+rq.path, rq.body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rq.host != "" {
+		req.Host = rq.host
+	}
+	for k, v := range rq.header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := h.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := response{code: resp.StatusCode, header: resp.Header, body: string(b), close: resp.Close}
+	if resp.Header.Get("X-Backend") != "" && rq.method != http.MethodHead {
+		if err := json.Unmarshal(b, &out.echo); err != nil {
+			t.Fatalf("backend answer %q: %v", b, err)
+		}
+	}
+	return out
 }
 
-func TestRouting(t *testing.T) {
-	front, _ := setup(t)
-	sig := func(path, op, user, tok string) string {
-		return url.QueryEscape(files.Signature(path, op, user, tok, nil))
+// errorBody checks that r is a {code, message} error of status code whose
+// message contains want, and returns the message.
+func errorBody(t *testing.T, r response, code int, want string) string {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("status %d (%s), want %d", r.code, r.body, code)
 	}
+	var e struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &e); err != nil {
+		t.Fatalf("error body %q: %v", r.body, err)
+	}
+	if e.Code != code || !strings.Contains(e.Message, want) {
+		t.Fatalf("error %d %q, want %d containing %q", e.Code, e.Message, code, want)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	return e.Message
+}
+
+func hdr(kv ...string) map[string]string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+func TestRoutes(t *testing.T) {
+	h := setup(t)
 	for _, tc := range []struct {
-		name, method, path, host string
-		headers                  map[string]string
-		wantCode                 int
-		wantPrefix               string
+		name    string
+		req     request
+		backend string
+		uri     string
 	}{
-		{"headers default port", "POST", "/process.Process/List", "", map[string]string{"E2b-Sandbox-Id": "sba"}, 200, `a-agent POST /process.Process/List sid=""`},
-		{"headers user port", "GET", "/x?y=1", "", map[string]string{"E2b-Sandbox-Id": "sba", "E2b-Sandbox-Port": "8080"}, 200, "a-8080 GET /x?y=1"},
-		{"host route", "GET", "/page", "8080-sba.sandbox.test:3000", nil, 200, "a-8080 GET /page"},
-		{"host route case", "GET", "/", "49983-SBB.Sandbox.Test", nil, 200, "b-agent"},
-		{"not sandbox traffic", "GET", "/v2/sandboxes", "localhost", nil, 418, "api"},
-		{"unknown sandbox", "GET", "/", "", map[string]string{"E2b-Sandbox-Id": "nope"}, 502, `{"code":502`},
-		{"paused sandbox", "GET", "/", "", map[string]string{"E2b-Sandbox-Id": "sbp"}, 502, `{"code":502`},
-		{"bad port", "GET", "/", "", map[string]string{"E2b-Sandbox-Id": "sba", "E2b-Sandbox-Port": "0"}, 400, `{"code":400`},
-		{"closed port", "GET", "/", "", map[string]string{"E2b-Sandbox-Id": "sba", "E2b-Sandbox-Port": "9"}, 502, `{"code":502,"message":"port 9 of sandbox sba`},
-		{"signed read goes to b", "GET", "/files?path=/f&signature=" + sig("/f", "read", "", "tok-b"), "", nil, 200, "b-agent GET /files"},
-		{"signed write goes to a", "POST", "/files?path=/f&signature=" + sig("/f", "write", "", "tok-a"), "", nil, 200, "a-agent POST /files"},
-		{"js sdk signs undefined", "GET", "/files?path=/f&signature=" + sig("/f", "read", "undefined", "tok-a"), "", nil, 200, "a-agent GET"},
-		{"forged signature", "GET", "/files?path=/f&signature=" + sig("/f", "read", "", "guess"), "", nil, 401, `{"code":401`},
-		{"paused sandbox never matches", "GET", "/files?path=/f&signature=" + sig("/f", "read", "", "tok-p"), "", nil, 401, `{"code":401`},
+		{"headers, default port", request{method: "POST", path: "/process.Process/List", header: hdr("E2b-Sandbox-Id", "abc")}, "abc-agent", "/process.Process/List"},
+		{"headers, agent port", request{path: "/health", header: hdr("E2b-Sandbox-Id", "xyz", "E2b-Sandbox-Port", "49983")}, "xyz-agent", "/health"},
+		{"headers, user port", request{path: "/x?y=1&z=%2F", header: hdr("e2b-sandbox-id", "abc", "e2b-sandbox-port", "8080")}, "abc-8080", "/x?y=1&z=%2F"},
+		{"host with listener port", request{path: "/page", host: "49983-abc.sandbox.test:3000"}, "abc-agent", "/page"},
+		{"host, user port", request{path: "/", host: "8080-abc.sandbox.test"}, "abc-8080", "/"},
+		{"host, case", request{path: "/", host: "49983-XYZ.SandBox.TEST:3000"}, "xyz-agent", "/"},
+		{"host, trailing dot", request{path: "/", host: "49983-xyz.sandbox.test."}, "xyz-agent", "/"},
+		{"header beats host", request{path: "/", host: "8080-abc.sandbox.test", header: hdr("E2b-Sandbox-Id", "xyz")}, "xyz-agent", "/"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, body := get(t, front, tc.method, tc.path, tc.host, tc.headers, "")
-			if code != tc.wantCode || !strings.HasPrefix(body, tc.wantPrefix) {
-				t.Errorf("%d %q, want %d %q...", code, body, tc.wantCode, tc.wantPrefix)
+			r := h.do(t, tc.req)
+			if r.code != http.StatusOK || r.echo.Backend != tc.backend || r.echo.URI != tc.uri {
+				t.Fatalf("%d %s %s, want 200 from %s for %s (body %s)", r.code, r.echo.Backend, r.echo.URI, tc.backend, tc.uri, r.body)
+			}
+			if tc.req.method != "" && r.echo.Method != tc.req.method {
+				t.Errorf("method %s, want %s", r.echo.Method, tc.req.method)
+			}
+			if !r.close {
+				t.Error("a proxied response must close its connection")
 			}
 		})
 	}
 }
 
-func TestStreamsBothWays(t *testing.T) {
-	release := make(chan struct{})
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n, _ := io.Copy(io.Discard, r.Body)
-		fmt.Fprintf(w, "got %d\n", n)
-		w.(http.Flusher).Flush()
-		<-release // the client must see the first line before this returns
-		fmt.Fprintln(w, "done")
-	}))
-	defer backend.Close()
-	dial := func(ctx context.Context, _ string, _ int) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "tcp", backend.Listener.Addr().String())
+func TestNotSandboxTraffic(t *testing.T) {
+	h := setup(t)
+	for _, tc := range []struct{ name, path, host string }{
+		{"api host", "/v2/sandboxes", "localhost:3000"},
+		{"domain itself", "/", "sandbox.test"},
+		{"no port", "/", "abc.sandbox.test"},
+		{"port not numeric", "/", "web-abc.sandbox.test"},
+		{"no id", "/", "8080-.sandbox.test"},
+		{"nested label", "/", "8080-abc.x.sandbox.test"},
+		{"other domain", "/", "8080-abc.sandbox.test.evil"},
+		{"files without signature", "/files?path=/f", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.do(t, request{path: tc.path, host: tc.host})
+			if r.code != http.StatusTeapot {
+				t.Errorf("%d %s, want the API's 418", r.code, r.body)
+			}
+		})
 	}
-	p := New(fakeSandboxes{"s": {ID: "s"}}, dial, "x", slog.New(slog.DiscardHandler))
-	front := httptest.NewServer(p)
-	defer front.Close()
-	req, _ := http.NewRequest("POST", front.URL+"/", io.LimitReader(zeroReader{}, 64<<20))
-	req.Header.Set("E2b-Sandbox-Id", "s")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	buf := make([]byte, 64)
-	n, _ := resp.Body.Read(buf)
-	if got := string(buf[:n]); got != fmt.Sprintf("got %d\n", 64<<20) {
-		t.Fatalf("first chunk %q", got)
-	}
-	close(release)
-	rest, _ := io.ReadAll(resp.Body)
-	if string(rest) != "done\n" {
-		t.Errorf("rest %q", rest)
+	// Routing header without an id: not traffic either.
+	if r := h.do(t, request{path: "/", header: hdr("E2b-Sandbox-Port", "8080")}); r.code != http.StatusTeapot {
+		t.Errorf("port header alone: %d", r.code)
 	}
 }
 
-type zeroReader struct{}
+func TestHostRoutingNeedsADomain(t *testing.T) {
+	p := New(&fakeSandboxes{}, newFakeDialer(t).DialContext, "", slog.New(slog.DiscardHandler))
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Host = "8080-abc"
+	if p.Match(r) {
+		t.Error("with no domain, no host is a sandbox host")
+	}
+}
 
-func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+func TestErrors(t *testing.T) {
+	h := setup(t)
+	for _, tc := range []struct {
+		name string
+		req  request
+		code int
+		msg  string
+	}{
+		{"unknown sandbox", request{header: hdr("E2b-Sandbox-Id", "nope")}, 502, "sandbox nope not found or not running"},
+		{"unknown sandbox by host", request{host: "49983-nope.sandbox.test"}, 502, "sandbox nope not found or not running"},
+		{"paused", request{header: hdr("E2b-Sandbox-Id", "paused")}, 502, "sandbox paused is paused: connect to it to resume it"},
+		{"port 0", request{header: hdr("E2b-Sandbox-Id", "abc", "E2b-Sandbox-Port", "0")}, 400, `sandbox port "0": use 1-65535`},
+		{"port too big", request{header: hdr("E2b-Sandbox-Id", "abc", "E2b-Sandbox-Port", "65536")}, 400, "use 1-65535"},
+		{"port negative", request{header: hdr("E2b-Sandbox-Id", "abc", "E2b-Sandbox-Port", "-1")}, 400, "use 1-65535"},
+		{"port not numeric", request{header: hdr("E2b-Sandbox-Id", "abc", "E2b-Sandbox-Port", "http")}, 400, "use 1-65535"},
+		{"host port 0", request{host: "0-abc.sandbox.test"}, 400, "use 1-65535"},
+		{"host port too big", request{host: "99999-abc.sandbox.test:3000"}, 400, "use 1-65535"},
+		{"closed port", request{header: hdr("E2b-Sandbox-Id", "abc", "E2b-Sandbox-Port", "9")}, 502, "sandbox abc is running but port 9 is closed"},
+		{"closed port by host", request{host: "3000-xyz.sandbox.test"}, 502, "sandbox xyz is running but port 3000 is closed"},
+		{"ended before the dial", request{header: hdr("E2b-Sandbox-Id", "gone")}, 502, "sandbox gone not found or not running"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errorBody(t, h.do(t, tc.req), tc.code, tc.msg)
+		})
+	}
+	t.Run("lookup fails", func(t *testing.T) {
+		msg := errorBody(t, h.do(t, request{header: hdr("E2b-Sandbox-Id", "broken")}), 500, "internal error")
+		if strings.Contains(msg, "fire") {
+			t.Errorf("the client sees the cause: %q", msg)
+		}
+	})
+}
 
-// TestWebsocketUpgrade sends a raw upgrade through the proxy to a backend
-// that switches protocols and echoes: both directions must flow.
-func TestWebsocketUpgrade(t *testing.T) {
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "websocket" {
-			http.Error(w, "want upgrade", 400)
-			return
+func TestTrafficAccessToken(t *testing.T) {
+	h := setup(t)
+	for _, tc := range []struct {
+		name    string
+		req     request
+		backend string // "" when refused with 403
+		msg     string
+	}{
+		{"user port without token", request{header: hdr("E2b-Sandbox-Id", "sec", "E2b-Sandbox-Port", "8080")}, "", "port 8080 of sandbox sec needs the sandbox's traffic access token"},
+		{"user port, wrong token", request{header: hdr("E2b-Sandbox-Id", "sec", "E2b-Sandbox-Port", "8080", "E2B-Traffic-Access-Token", "guess")}, "", "does not hold the traffic access token of sandbox sec"},
+		{"user port, envd token instead", request{header: hdr("E2b-Sandbox-Id", "sec", "E2b-Sandbox-Port", "8080", "X-Access-Token", "envd-token-sec")}, "", "needs the sandbox's traffic access token"},
+		{"user port by host, wrong token", request{host: "8080-sec.sandbox.test", header: hdr("E2B-Traffic-Access-Token", trafficSec+"x")}, "", "does not hold"},
+		{"user port with token", request{header: hdr("E2b-Sandbox-Id", "sec", "E2b-Sandbox-Port", "8080", "E2B-Traffic-Access-Token", trafficSec)}, "sec-8080", ""},
+		{"user port by host with token", request{host: "8080-sec.sandbox.test", header: hdr("e2b-traffic-access-token", trafficSec)}, "sec-8080", ""},
+		{"agent needs none", request{header: hdr("E2b-Sandbox-Id", "sec")}, "sec-agent", ""},
+		{"code interpreter needs none", request{host: "49999-sec.sandbox.test"}, "sec-interpreter", ""},
+		{"no token set, user port open", request{header: hdr("E2b-Sandbox-Id", "abc", "E2b-Sandbox-Port", "8080")}, "abc-8080", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.do(t, tc.req)
+			if tc.backend == "" {
+				msg := errorBody(t, r, http.StatusForbidden, tc.msg)
+				if strings.Contains(msg, trafficSec) {
+					t.Errorf("the message shows the token: %q", msg)
+				}
+				return
+			}
+			if r.code != http.StatusOK || r.echo.Backend != tc.backend {
+				t.Fatalf("%d %s, want 200 from %s", r.code, r.body, tc.backend)
+			}
+		})
+	}
+}
+
+// TestHeaders checks what the sandbox sees: the routing headers and the
+// traffic token gone, the agent's credentials as sent, X-Forwarded-For
+// set by the proxy (not the client), the Host as the client sent it.
+func TestHeaders(t *testing.T) {
+	h := setup(t)
+	r := h.do(t, request{
+		method: "POST",
+		path:   "/files?path=%2Fhome%2Fuser%2Fa%20b",
+		body:   strings.NewReader("payload"),
+		header: hdr(
+			"E2b-Sandbox-Id", "sec", "E2b-Sandbox-Port", "8080",
+			"E2B-Traffic-Access-Token", trafficSec,
+			"X-Access-Token", "envd-token-sec",
+			"Authorization", "Basic dXNlcjo=",
+			"X-Forwarded-For", "6.6.6.6",
+			"Accept-Encoding", "gzip",
+			"Connect-Timeout-Ms", "60000",
+		),
+	})
+	if r.code != http.StatusOK {
+		t.Fatalf("%d %s", r.code, r.body)
+	}
+	got := r.echo
+	for _, k := range []string{"E2b-Sandbox-Id", "E2b-Sandbox-Port", "E2b-Traffic-Access-Token"} {
+		if v, ok := got.Header[k]; ok {
+			t.Errorf("%s reached the sandbox: %q", k, v)
 		}
-		conn, buf, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
-		buf.Flush()
-		line, _ := buf.ReadString('\n')
-		buf.WriteString("echo: " + line)
-		buf.Flush()
-	}))
-	defer backend.Close()
-	dial := func(ctx context.Context, _ string, _ int) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "tcp", backend.Listener.Addr().String())
 	}
-	front := httptest.NewServer(New(fakeSandboxes{"s": {ID: "s"}}, dial, "x", slog.New(slog.DiscardHandler)))
-	defer front.Close()
-	conn, err := net.Dial("tcp", front.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nE2b-Sandbox-Id: s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
-	r := bufio.NewReader(conn)
-	status, _ := r.ReadString('\n')
-	if !strings.Contains(status, "101") {
-		t.Fatalf("status %q", status)
-	}
-	for {
-		line, _ := r.ReadString('\n')
-		if line == "\r\n" || line == "" {
-			break
+	for k, want := range map[string]string{
+		"X-Access-Token":     "envd-token-sec",
+		"Authorization":      "Basic dXNlcjo=",
+		"X-Forwarded-For":    "127.0.0.1",
+		"Accept-Encoding":    "gzip",
+		"Connect-Timeout-Ms": "60000",
+	} {
+		if v := got.Header.Get(k); v != want {
+			t.Errorf("%s = %q, want %q", k, v, want)
 		}
 	}
-	fmt.Fprintf(conn, "hello\n")
-	got, _ := r.ReadString('\n')
-	if got != "echo: hello\n" {
-		t.Errorf("through the upgraded connection: %q", got)
+	if want := strings.TrimPrefix(h.front.URL, "http://"); got.Host != want {
+		t.Errorf("Host %q, want the client's %q", got.Host, want)
+	}
+	if got.URI != "/files?path=%2Fhome%2Fuser%2Fa%20b" || got.Body != "payload" || got.Method != "POST" {
+		t.Errorf("request %s %s %q", got.Method, got.URI, got.Body)
 	}
 }

@@ -1,0 +1,117 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+)
+
+// upstreamSuffix ends the made-up host of every upstream URL. .invalid
+// never resolves (RFC 2606), and nothing resolves it: the transport's
+// dialer parses it.
+const upstreamSuffix = ".sandbox.invalid"
+
+// newTransport returns the transport into sandboxes.
+//
+// The route travels from the request's context to the dialer in the
+// upstream URL's host, <port>-<id>.sandbox.invalid, rather than in the
+// dial's context: the transport pools connections and hands a finished
+// dial to whichever waiting request has the same host, so the host must
+// be what tells sandboxes apart.
+//
+// Every request gets a fresh connection (DisableKeepAlives). A dial into a
+// sandbox is a setns and a connect on its loopback, well under a
+// millisecond; a pool would add the race every keep-alive proxy has when
+// the upstream closes an idle connection just as a request is sent on it
+// (Node servers do after 5 s), which for a POST, never retried, is a 502
+// the user did nothing to cause, and it would keep connections into
+// sandboxes that have been killed.
+func newTransport(dial DialFunc) *http.Transport {
+	return &http.Transport{
+		// No Proxy: sandbox traffic never goes to $HTTP_PROXY.
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			rt, err := parseUpstream(addr)
+			if err != nil {
+				return nil, err
+			}
+			return dial(ctx, rt.id, rt.port)
+		},
+		DisableKeepAlives:  true,
+		DisableCompression: true, // pass the client's Accept-Encoding and the body as they are
+		// No ResponseHeaderTimeout: a user's server may take its time,
+		// and the client decides how long it waits.
+	}
+}
+
+func (rt route) upstreamHost() string {
+	return strconv.Itoa(rt.port) + "-" + rt.id + upstreamSuffix
+}
+
+// parseUpstream reads the route back from the transport's "host:port".
+func parseUpstream(addr string) (route, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	label, ok := strings.CutSuffix(host, upstreamSuffix)
+	ps, id, ok2 := strings.Cut(label, "-")
+	port, err := strconv.Atoi(ps)
+	if !ok || !ok2 || err != nil || id == "" {
+		return route{}, fmt.Errorf("upstream address %q names no sandbox port", addr)
+	}
+	return route{id: id, port: port}, nil
+}
+
+// rewrite points the outgoing request at the route ServeHTTP chose and
+// drops what only the proxy reads. The agent's own credentials
+// (X-Access-Token, Authorization) pass unchanged: the agent checks them.
+func rewrite(pr *httputil.ProxyRequest) {
+	rt := pr.In.Context().Value(routeKey{}).(route)
+	pr.Out.URL.Scheme = "http"
+	pr.Out.URL.Host = rt.upstreamHost()
+	pr.Out.Host = pr.In.Host
+	for _, h := range []string{headerSandboxID, headerSandboxPort, headerTrafficToken} {
+		pr.Out.Header.Del(h)
+	}
+	pr.SetXForwarded()
+}
+
+// closeAfterResponse closes the client's connection after each proxied
+// response. SDKs abort a stream's request once they have its end event; on
+// a kept-alive connection that abort can land on the next request sent
+// over the same socket and cut it ("terminated"). An upgraded connection
+// (websockets) is left alone: it is the stream.
+func closeAfterResponse(resp *http.Response) error {
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		resp.Header.Set("Connection", "close")
+	}
+	return nil
+}
+
+// upstreamError answers a request the sandbox did not answer. All are
+// 502, which the SDKs show with the message.
+func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	rt, _ := r.Context().Value(routeKey{}).(route)
+	switch {
+	case r.Context().Err() != nil:
+		// The client has gone; nobody reads this.
+		w.WriteHeader(http.StatusBadGateway)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		writeError(w, http.StatusBadGateway, fmt.Sprintf("sandbox %s is running but port %d is closed: nothing listens on it", rt.id, rt.port))
+	case errdefs.IsNotFound(err), errdefs.IsFailedPrecondition(err):
+		// Ended between the lookup and the dial.
+		writeError(w, http.StatusBadGateway, fmt.Sprintf("sandbox %s not found or not running", rt.id))
+	default:
+		p.log.Warn("proxy: sandbox port did not answer", logx.Sandbox(rt.id), "port", rt.port, logx.Err(err))
+		writeError(w, http.StatusBadGateway, fmt.Sprintf("port %d of sandbox %s did not answer: the server log has the details", rt.port, rt.id))
+	}
+}
