@@ -42,23 +42,7 @@ func (s *suite) testForkBomb(t *testing.T) {
 	const limit = 64
 	info := s.start(t, rt.Limits{Pids: limit})
 	// Fork until the kernel refuses, report how far it got, then clean up.
-	out, errOut, code := s.run(t, info.ID, `python3 -c "
-import os, signal, time
-kids = []
-try:
-    while len(kids) < 10000:
-        pid = os.fork()
-        if pid == 0:
-            time.sleep(600)
-            os._exit(0)
-        kids.append(pid)
-    print('unbounded', len(kids))
-except OSError as e:
-    print(len(kids), e.errno)
-for k in kids:
-    os.kill(k, signal.SIGKILL)
-    os.waitpid(k, 0)
-"`)
+	out, errOut, code := s.run(t, info.ID, ForkBombScript)
 	if code != 0 {
 		t.Fatalf("fork bomb script exited %d: %s %s", code, out, errOut)
 	}
@@ -140,6 +124,27 @@ print(r, ctypes.get_errno())
 	// The forbidden operations changed nothing: the sandbox still works.
 	s.mustRun(t, info.ID, "true")
 }
+
+// ForkBombScript forks until the kernel refuses, prints how many children
+// it got and the errno ("unbounded N" if it never was refused), then kills
+// them all. Drivers' own tests use it too.
+const ForkBombScript = `python3 -c "
+import os, signal, time
+kids = []
+try:
+    while len(kids) < 10000:
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(600)
+            os._exit(0)
+        kids.append(pid)
+    print('unbounded', len(kids))
+except OSError as e:
+    print(len(kids), e.errno)
+for k in kids:
+    os.kill(k, signal.SIGKILL)
+    os.waitpid(k, 0)
+"`
 
 type sysnums struct {
 	keyctl, addKey, initModule, finitModule, kexecLoad, bpf, clockSettime int
