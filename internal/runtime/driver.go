@@ -56,6 +56,13 @@ type Checkpointer interface {
 	Restore(ctx context.Context, id, dir string) error
 }
 
+// Updater is the optional ability to change a running sandbox's CPU and
+// memory limits; a warm pool uses it to fit a pooled sandbox to the
+// request that claims it.
+type Updater interface {
+	Update(ctx context.Context, id string, l Limits) error
+}
+
 // Status is the lifecycle state of a sandbox as the runtime sees it.
 type Status string
 
