@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
@@ -34,6 +35,9 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		TemplateID: body.TemplateID, Metadata: body.Metadata, EnvVars: body.EnvVars,
 		CPUCount: body.CPUCount, MemoryMB: body.MemoryMB, Secure: body.Secure == nil || *body.Secure,
 		Team: a.team(r),
+		// SoulBox's own header, for measuring and for clients that want
+		// a sandbox made fresh: Soulbox-Pool: off.
+		NoPool: strings.EqualFold(r.Header.Get("Soulbox-Pool"), "off"),
 	}
 	if body.Timeout != nil {
 		if *body.Timeout <= 0 {

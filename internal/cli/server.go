@@ -46,5 +46,9 @@ SOULBOX_AGENT_PATH, SOULBOX_DEBIAN_MIRROR, SOULBOX_LOG_LEVEL. Flags win.`,
 	f.StringVar(&cfg.DebianMirror, "debian-mirror", cfg.DebianMirror, "Debian mirror the base template is built from")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	f.IntVar(&cfg.MaxSandboxes, "max-sandboxes", cfg.MaxSandboxes, "sandboxes one team may run or keep paused at once")
+	f.IntVar(&cfg.PoolMin, "pool-min", cfg.PoolMin, "warm pool of the default template: fewest sandboxes kept ready")
+	f.IntVar(&cfg.PoolMax, "pool-max", cfg.PoolMax, "warm pool: most sandboxes kept ready (0 turns the pool off)")
+	f.IntVar(&cfg.PoolMemoryMiB, "pool-memory", cfg.PoolMemoryMiB, "warm pool: MiB pooled sandboxes may hold (default an eighth of the host's memory)")
+	f.StringVar(&cfg.PoolPrewarm, "pool-prewarm", cfg.PoolPrewarm, "warm pool: interpreter languages started ahead, comma-separated, or none")
 	return cmd
 }

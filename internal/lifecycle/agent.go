@@ -29,15 +29,23 @@ func (m *Manager) agentClient(id string) *http.Client {
 // initAgent waits for the agent to answer, then hands it the sandbox's
 // environment and access token (POST /init), as E2B's orchestrator does.
 func (m *Manager) initAgent(ctx context.Context, id string, envVars map[string]string, token string) error {
+	if err := m.waitAgent(ctx, id, 15*time.Second); err != nil {
+		return err
+	}
+	return m.postInit(ctx, id, map[string]any{"envVars": envVars, "accessToken": token, "timestamp": time.Now().UTC()})
+}
+
+// waitAgent polls the agent's health until it answers or wait passes.
+func (m *Manager) waitAgent(ctx context.Context, id string, wait time.Duration) error {
 	c := m.agentClient(id)
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(wait)
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/health", nil)
 		resp, err := c.Do(req)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusNoContent {
-				break
+				return nil
 			}
 			err = fmt.Errorf("health answered %s", resp.Status)
 		}
@@ -46,10 +54,14 @@ func (m *Manager) initAgent(ctx context.Context, id string, envVars map[string]s
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	body, _ := json.Marshal(map[string]any{"envVars": envVars, "accessToken": token, "timestamp": time.Now().UTC()})
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://agent/init", bytes.NewReader(body))
+}
+
+// postInit sends the agent an /init body.
+func (m *Manager) postInit(ctx context.Context, id string, body map[string]any) error {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://agent/init", bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
+	resp, err := m.agentClient(id).Do(req)
 	if err != nil {
 		return fmt.Errorf("init agent: %w", err)
 	}

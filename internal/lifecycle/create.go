@@ -23,6 +23,8 @@ type CreateRequest struct {
 	Secure bool
 	// Team owns the sandbox; quotas count per team.
 	Team string
+	// NoPool creates the sandbox cold even when the warm pool has one.
+	NoPool bool
 }
 
 // Create records, creates and starts a sandbox and prepares its agent. The
@@ -51,6 +53,9 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	token := ""
 	if req.Secure {
 		token = newToken()
+	}
+	if sb, handled, err := m.createPooled(ctx, req, limits, token, timeout); handled {
+		return sb, err
 	}
 	now := time.Now().UTC()
 	sb := store.Sandbox{

@@ -57,6 +57,7 @@ type Manager struct {
 	keep    time.Duration
 
 	createMu sync.Mutex // serialises the quota check with the record
+	pool     Pool       // nil: every create is cold
 
 	mu      sync.Mutex
 	timers  map[string]*time.Timer

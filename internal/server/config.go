@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
@@ -37,6 +39,15 @@ type Config struct {
 	// AdminKey, when set, is the admin API key (instead of one generated
 	// and written to <DataDir>/admin.key on first start).
 	AdminKey string
+	// PoolMin and PoolMax bound the warm pool of the default template;
+	// PoolMax 0 turns the pool off.
+	PoolMin, PoolMax int
+	// PoolMemoryMiB bounds the memory pooled sandboxes hold; 0 means an
+	// eighth of the host's memory.
+	PoolMemoryMiB int
+	// PoolPrewarm lists the interpreter languages pooled sandboxes start
+	// ahead, comma-separated; "none" for none.
+	PoolPrewarm string
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -50,6 +61,9 @@ func Defaults() Config {
 		DebianMirror: "http://deb.debian.org/debian",
 		LogLevel:     "info",
 		MaxSandboxes: 100,
+		PoolMin:      1,
+		PoolMax:      16,
+		PoolPrewarm:  "python",
 	}
 }
 
@@ -81,14 +95,28 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_DEBIAN_MIRROR", &c.DebianMirror},
 		{"SOULBOX_LOG_LEVEL", &c.LogLevel},
 		{"SOULBOX_ADMIN_KEY", &c.AdminKey},
+		{"SOULBOX_POOL_PREWARM", &c.PoolPrewarm},
 	} {
 		if s := getenv(v.name); s != "" {
 			*v.dst = s
 		}
 	}
-	if s := getenv("SOULBOX_MAX_SANDBOXES"); s != "" {
-		// An unparsable number becomes 0, which Validate names.
-		c.MaxSandboxes, _ = strconv.Atoi(s)
+	for _, v := range []struct {
+		name string
+		dst  *int
+	}{
+		{"SOULBOX_MAX_SANDBOXES", &c.MaxSandboxes},
+		{"SOULBOX_POOL_MIN", &c.PoolMin},
+		{"SOULBOX_POOL_MAX", &c.PoolMax},
+		{"SOULBOX_POOL_MEMORY_MIB", &c.PoolMemoryMiB},
+	} {
+		if s := getenv(v.name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				n = -1 // Validate names it
+			}
+			*v.dst = n
+		}
 	}
 	return c
 }
@@ -118,11 +146,35 @@ func (c Config) Validate() error {
 	if c.MaxSandboxes < 1 || c.MaxSandboxes > 100000 {
 		return bad("max sandboxes %d: use 1 to 100000", c.MaxSandboxes)
 	}
+	if c.PoolMin < 0 || c.PoolMax < 0 || c.PoolMin > c.PoolMax || c.PoolMax > 10000 {
+		return bad("pool size %d..%d: want 0 <= min <= max <= 10000 (max 0 turns the pool off)", c.PoolMin, c.PoolMax)
+	}
+	if c.PoolMemoryMiB < 0 {
+		return bad("pool memory %d MiB: use 0 (an eighth of the host's memory) or more", c.PoolMemoryMiB)
+	}
+	for _, lang := range c.prewarm() {
+		switch lang {
+		case "python", "javascript", "bash":
+		default:
+			return bad("pool prewarm %q: want a comma-separated list of python, javascript, bash, or none", lang)
+		}
+	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return bad("log level %q: want debug, info, warn or error", c.LogLevel)
 	}
 	return nil
+}
+
+// prewarm is PoolPrewarm as a list.
+func (c Config) prewarm() []string {
+	var out []string
+	for _, lang := range strings.Split(c.PoolPrewarm, ",") {
+		if lang = strings.TrimSpace(lang); lang != "" && lang != "none" {
+			out = append(out, lang)
+		}
+	}
+	return out
 }
 
 // Level is the parsed LogLevel; call after Validate.
@@ -137,4 +189,16 @@ func (c Config) templatesDir() string {
 		return c.TemplatesDir
 	}
 	return filepath.Join(c.DataDir, "templates")
+}
+
+// poolMemoryMiB is PoolMemoryMiB, or an eighth of the host's memory.
+func (c Config) poolMemoryMiB() int {
+	if c.PoolMemoryMiB > 0 {
+		return c.PoolMemoryMiB
+	}
+	var info unix.Sysinfo_t
+	if err := unix.Sysinfo(&info); err != nil {
+		return 1024
+	}
+	return int(uint64(info.Totalram) * uint64(info.Unit) >> 20 / 8)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/soulbox/soulbox/internal/api"
 	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/proxy"
 	"github.com/soulbox/soulbox/internal/version"
 )
@@ -53,15 +54,19 @@ type healthResponse struct {
 	Version   string            `json:"version"`
 	Runtime   string            `json:"runtime"`
 	Templates map[string]string `json:"templates"`
+	// Pool is the warm pool of each pooled template; absent when off.
+	Pool []pool.Stats `json:"pool,omitempty"`
 }
 
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	templates := maps.Clone(s.templateState)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, healthResponse{
-		Status: "ok", Version: version.Version, Runtime: s.driver.Name(), Templates: templates,
-	})
+	h := healthResponse{Status: "ok", Version: version.Version, Runtime: s.driver.Name(), Templates: templates}
+	if s.pool != nil {
+		h.Pool = s.pool.Stats()
+	}
+	writeJSON(w, http.StatusOK, h)
 }
 
 // errorBody is what every error answer carries, as the E2B SDKs parse it.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/reconcile"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/store"
@@ -38,6 +40,7 @@ type Server struct {
 	templates *template.Store
 	driver    *oci.Driver
 	lifecycle *lifecycle.Manager
+	pool      *pool.Pool // nil when off
 	authn     auth.Authenticator
 	listener  net.Listener
 	http      *http.Server
@@ -102,6 +105,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		Store: s.store, Driver: s.driver, Templates: s.templates, Log: log,
 		MaxSandboxes: cfg.MaxSandboxes,
 	})
+	if cfg.PoolMax > 0 {
+		s.pool = pool.New(pool.Config{
+			Templates: []string{defaultTemplate}, Min: cfg.PoolMin, Max: cfg.PoolMax,
+			MemoryBudgetMiB: float64(cfg.poolMemoryMiB()),
+			// Half the CPUs: refills must leave room for the requests.
+			Concurrency: max(1, goruntime.NumCPU()/2),
+		}, s.lifecycle.PoolMaker(cfg.prewarm()), log.With("component", "pool"))
+		s.lifecycle.UsePool(s.pool)
+	}
 	log.Info("reconciled", slog.Int("adopted", len(rep.Adopted)), slog.Int("lost", len(rep.Lost)),
 		slog.Int("orphans", len(rep.Orphans)), slog.Int("failed", len(rep.Failed)), slog.Duration("took", rep.Duration))
 	if s.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -119,7 +131,15 @@ func (s *Server) Addr() string { return s.listener.Addr().String() }
 // keep running; the next start re-adopts them.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.close()
-	go s.ensureTemplate(ctx, defaultTemplate)
+	poolDone := make(chan struct{})
+	defer func() { <-poolDone }() // pooled sandboxes are destroyed before Run returns
+	go func() {
+		defer close(poolDone)
+		// The pool fills once the template it pools exists.
+		if s.ensureTemplate(ctx, defaultTemplate) && s.pool != nil {
+			s.pool.Run(ctx)
+		}
+	}()
 	if err := s.lifecycle.Start(ctx); err != nil {
 		return fmt.Errorf("start lifecycle: %w", err)
 	}
@@ -160,7 +180,7 @@ func (s *Server) close() {
 
 // ensureTemplate builds a template if it is not cached, recording its state
 // for /health.
-func (s *Server) ensureTemplate(ctx context.Context, name string) {
+func (s *Server) ensureTemplate(ctx context.Context, name string) bool {
 	s.setTemplateState(name, "building")
 	start := time.Now()
 	if _, err := s.templates.Ensure(ctx, name); err != nil {
@@ -168,10 +188,11 @@ func (s *Server) ensureTemplate(ctx context.Context, name string) {
 			s.log.Error("template build failed", logx.Template(name), logx.Err(err))
 		}
 		s.setTemplateState(name, "error: "+err.Error())
-		return
+		return false
 	}
 	s.log.Info("template ready", logx.Template(name), slog.Duration("took", time.Since(start)))
 	s.setTemplateState(name, "ready")
+	return true
 }
 
 func (s *Server) setTemplateState(name, state string) {

@@ -31,6 +31,10 @@ func testConfig(t *testing.T) server.Config {
 	cfg.DataDir = ocitest.Root(t)
 	cfg.TemplatesDir = ocitest.TemplateCache()
 	cfg.AgentPath = ocitest.AgentBinary(t)
+	// Tests that want the warm pool turn it on; the others count
+	// sandboxes and must not see it fill.
+	cfg.PoolMax = 0
+	cfg.PoolMin = 0
 	return cfg
 }
 
@@ -194,7 +198,7 @@ func startServer(t *testing.T, bin string, cfg server.Config) (*exec.Cmd, string
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "server", "--listen", addr, "--data-dir", cfg.DataDir,
-		"--templates-dir", cfg.TemplatesDir, "--agent", cfg.AgentPath)
+		"--templates-dir", cfg.TemplatesDir, "--agent", cfg.AgentPath, "--pool-min", "0", "--pool-max", "0")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

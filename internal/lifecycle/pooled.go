@@ -1,0 +1,159 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/pool"
+	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// Pool is the warm pool creates are served from when it has a sandbox
+// of the template.
+type Pool interface {
+	Pooled(template string) bool
+	Claim(template string) (string, bool)
+	Discard(ctx context.Context, template, id string, reason error)
+}
+
+// UsePool makes creates claim from p first. Call before serving.
+func (m *Manager) UsePool(p Pool) { m.pool = p }
+
+// PoolMaker is what a warm pool makes its sandboxes with: created and
+// started with the default limits, agent up, and the interpreter
+// languages in prewarm started ahead (best effort: a template without
+// Python is still pooled).
+func (m *Manager) PoolMaker(prewarm []string) pool.Maker {
+	return &poolMaker{m: m, prewarm: prewarm}
+}
+
+type poolMaker struct {
+	m       *Manager
+	prewarm []string
+}
+
+func (p *poolMaker) Make(ctx context.Context, template string) (_ string, err error) {
+	m := p.m
+	id := newID()
+	limits := runtime.Limits{}.WithDefaults()
+	if _, err := m.driver.Create(ctx, runtime.Spec{ID: id, Template: template, Limits: limits}); err != nil {
+		return "", err
+	}
+	defer func() {
+		if err != nil {
+			if derr := m.driver.Destroy(context.WithoutCancel(ctx), id); derr != nil {
+				m.log.Error("destroy failed pooled sandbox", logx.Sandbox(id), logx.Err(derr))
+			}
+		}
+	}()
+	if err := m.driver.Start(ctx, id); err != nil {
+		return "", err
+	}
+	if err := m.waitAgent(ctx, id, 15*time.Second); err != nil {
+		return "", err
+	}
+	if len(p.prewarm) > 0 {
+		if err := m.postInit(ctx, id, map[string]any{"soulboxPrewarm": p.prewarm}); err != nil {
+			return "", fmt.Errorf("prewarm %v: %w", p.prewarm, err)
+		}
+	}
+	return id, nil
+}
+
+func (p *poolMaker) Destroy(ctx context.Context, id string) error {
+	return p.m.driver.Destroy(ctx, id)
+}
+
+func (p *poolMaker) MemoryMiB(ctx context.Context, id string) float64 {
+	st, err := p.m.driver.Stats(ctx, id)
+	if err != nil {
+		return 0
+	}
+	return float64(st.MemoryUsage) / (1 << 20)
+}
+
+// createPooled serves a create from the warm pool. handled is false when
+// the pool has no sandbox fit for the request, which is then created
+// cold. A pooled sandbox whose agent does not take the request's
+// settings is discarded, never served.
+func (m *Manager) createPooled(ctx context.Context, req CreateRequest, limits runtime.Limits, token string, timeout time.Duration) (sb store.Sandbox, handled bool, err error) {
+	if m.pool == nil || req.NoPool {
+		return sb, false, nil
+	}
+	template, err := m.tmpl.Resolve(req.TemplateID)
+	if err != nil || !m.pool.Pooled(template) {
+		return sb, false, nil
+	}
+	defaults := runtime.Limits{}.WithDefaults()
+	_, canUpdate := m.driver.(runtime.Updater)
+	if limits.DiskMB != defaults.DiskMB || limits.Pids != defaults.Pids || (limits != defaults && !canUpdate) {
+		return sb, false, nil
+	}
+	for {
+		id, ok := m.pool.Claim(template)
+		if !ok {
+			return sb, false, nil
+		}
+		if err := m.personalise(ctx, id, req, limits, defaults, token); err != nil {
+			if ctx.Err() != nil {
+				m.pool.Discard(ctx, template, id, err)
+				return sb, true, ctx.Err()
+			}
+			m.pool.Discard(ctx, template, id, err)
+			continue
+		}
+		sb, err := m.adopt(ctx, id, req, limits, token, timeout)
+		return sb, true, err
+	}
+}
+
+// personalise fits a claimed sandbox to the request: its limits, then its
+// agent's environment and access token.
+func (m *Manager) personalise(ctx context.Context, id string, req CreateRequest, limits, defaults runtime.Limits, token string) error {
+	if limits != defaults {
+		if err := m.driver.(runtime.Updater).Update(ctx, id, limits); err != nil {
+			return err
+		}
+	}
+	// The agent has been up since the pool made the sandbox: no health
+	// polling, and a dead one fails here and is discarded.
+	initCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return m.postInit(initCtx, id, map[string]any{"envVars": req.EnvVars, "accessToken": token, "timestamp": time.Now().UTC()})
+}
+
+// adopt records a personalised pooled sandbox as the request's, under the
+// same quota check as a cold create.
+func (m *Manager) adopt(ctx context.Context, id string, req CreateRequest, limits runtime.Limits, token string, timeout time.Duration) (store.Sandbox, error) {
+	now := time.Now().UTC()
+	sb := store.Sandbox{
+		ID: id, TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateStarting,
+		CPUCount: limits.CPUCount, MemoryMB: limits.MemoryMB, DiskMB: limits.DiskMB,
+		Metadata: req.Metadata, EnvdAccessToken: token, CreatedAt: now, EndAt: now.Add(timeout),
+		Runtime: m.driver.Name(),
+	}
+	destroy := func(cause error) {
+		if derr := m.driver.Destroy(context.WithoutCancel(ctx), id); derr != nil {
+			m.log.Error("destroy pooled sandbox", logx.Sandbox(id), logx.Err(errors.Join(cause, derr)))
+		}
+	}
+	if err := m.reserve(ctx, sb); err != nil {
+		destroy(err)
+		return store.Sandbox{}, err
+	}
+	if err := m.store.SetState(ctx, id, []store.SandboxState{store.StateStarting}, store.StateRunning,
+		store.Event{Type: store.EventStarted, Message: "from the warm pool"}); err != nil {
+		destroy(err)
+		if eerr := m.store.EndSandbox(context.WithoutCancel(ctx), id, store.ReasonError, err.Error(), time.Now()); eerr != nil {
+			m.log.Error("record failed create", logx.Sandbox(id), logx.Err(eerr))
+		}
+		return store.Sandbox{}, err
+	}
+	m.schedule(id, sb.EndAt)
+	m.log.Info("sandbox created", logx.Sandbox(id), logx.Template(req.TemplateID), "pooled", true)
+	return m.store.GetSandbox(ctx, id)
+}
