@@ -10,7 +10,13 @@ run:
 test:
 	./scripts/test.sh
 
+# soulbox bench against a server started for it (README, Performance).
 bench:
+	./scripts/bench.sh
+
+# The runtime driver's own benchmarks, against the raw runc baseline.
+.PHONY: bench-runtime
+bench-runtime:
 	go test -run '^$$' -bench . -benchtime 20x -count 5 ./internal/runtime/oci/
 
 # Regenerate the Go code of the .proto files under api/ (tools pinned in the script).

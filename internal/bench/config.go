@@ -1,0 +1,119 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The measurements, by the names --only takes, in the order Run runs
+// them. The baseline comes first and the cold creates right after it, so
+// that the ratio of the two is taken as close together as possible; cold
+// creates come before warm ones so that they do not compete with a pool
+// refilling what the warm ones took.
+const (
+	RuntimeBaseline = "runtime_baseline"
+	CreateCold      = "create_cold"
+	CreateWarm      = "create_warm"
+	Exec            = "exec"
+	Stdout          = "stdout"
+	Files           = "files"
+	Creates         = "creates"
+	Idle            = "idle"
+)
+
+// Names lists every measurement in the order Run runs them.
+func Names() []string {
+	return []string{RuntimeBaseline, CreateCold, CreateWarm, Exec, Stdout, Files, Creates, Idle}
+}
+
+// Config says what to measure and how much.
+type Config struct {
+	// Template is the template every sandbox is created from.
+	Template string
+	// Iterations is the number of samples of each latency.
+	Iterations int
+	// Concurrency is how many creates are in flight at once while
+	// measuring creates per second, and while starting idle sandboxes.
+	Concurrency int
+	// Duration is how long creates per second is measured.
+	Duration time.Duration
+	// Idle is how many idle sandboxes the memory per sandbox is taken over.
+	Idle int
+	// StdoutBytes is how much a command writes to stdout for the
+	// streaming rate.
+	StdoutBytes int64
+	// FileBytes is the size of the file uploaded and downloaded.
+	FileBytes int64
+	// Only selects measurements by name; empty runs them all.
+	Only []string
+	// TemplatesDir is the template cache on this host, where the runtime
+	// baseline finds the template's root filesystem.
+	TemplatesDir string
+	// Progress receives a line as each measurement starts; nil discards.
+	Progress io.Writer
+}
+
+// Defaults returns the configuration of a full run.
+func Defaults() Config {
+	return Config{
+		Template:    "base",
+		Iterations:  50,
+		Concurrency: 16,
+		Duration:    30 * time.Second,
+		Idle:        50,
+		StdoutBytes: 256 << 20,
+		FileBytes:   128 << 20,
+	}
+}
+
+// Validate names the first field that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.Template == "":
+		return fmt.Errorf("template is empty")
+	case c.Iterations < 1:
+		return fmt.Errorf("iterations %d: use at least 1", c.Iterations)
+	case c.Concurrency < 1:
+		return fmt.Errorf("concurrency %d: use at least 1", c.Concurrency)
+	case c.Duration <= 0:
+		return fmt.Errorf("duration %v: use a positive duration such as 30s", c.Duration)
+	case c.Idle < 1:
+		return fmt.Errorf("idle %d: use at least 1", c.Idle)
+	case c.StdoutBytes < 1:
+		return fmt.Errorf("stdout size %d: use at least 1 byte", c.StdoutBytes)
+	case c.FileBytes < 1:
+		return fmt.Errorf("file size %d: use at least 1 byte", c.FileBytes)
+	}
+	for _, n := range c.Only {
+		if !slices.Contains(Names(), n) {
+			return fmt.Errorf("measurement %q: use one of %s", n, strings.Join(Names(), ", "))
+		}
+	}
+	return nil
+}
+
+// ParseOnly reads a comma-separated list of measurement names, as --only
+// takes it.
+func ParseOnly(s string) ([]string, error) {
+	var out []string
+	for _, n := range strings.Split(s, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if !slices.Contains(Names(), n) {
+			return nil, fmt.Errorf("measurement %q: use one of %s", n, strings.Join(Names(), ", "))
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func (c Config) selected(name string) bool {
+	return len(c.Only) == 0 || slices.Contains(c.Only, name)
+}

@@ -1,0 +1,114 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/client"
+)
+
+// maxConsecutiveFailures ends a latency loop whose attempts keep failing:
+// a broken server should not cost Iterations timeouts.
+const maxConsecutiveFailures = 3
+
+// sample times attempt Iterations times and summarises the attempts that
+// succeeded. Every failure is counted in the report under name; sample
+// fails (with the last failure, which it leaves to the caller to count)
+// only when no attempt succeeded.
+func (r *runner) sample(ctx context.Context, name string, attempt func(ctx context.Context) (time.Duration, error)) (*Percentiles, error) {
+	var samples []time.Duration
+	var pending error
+	inRow := 0
+	for i := 0; i < r.cfg.Iterations && inRow < maxConsecutiveFailures; i++ {
+		d, err := attempt(ctx)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if pending != nil {
+			r.fail(name, pending)
+			pending = nil
+		}
+		if err != nil {
+			pending = err
+			inRow++
+			continue
+		}
+		inRow = 0
+		samples = append(samples, d)
+	}
+	if len(samples) == 0 {
+		return nil, pending
+	}
+	if pending != nil {
+		r.fail(name, pending)
+	}
+	p := Summarize(samples)
+	return &p, nil
+}
+
+// measureCreate times create-to-first-command, from the pool or (cold)
+// bypassing it. The kill after each sample is not timed.
+func measureCreate(ctx context.Context, r *runner, cold bool) error {
+	name := CreateWarm
+	if cold {
+		name = CreateCold
+	}
+	p, err := r.sample(ctx, name, func(ctx context.Context) (time.Duration, error) {
+		if !cold {
+			waitPoolReady(ctx, r.cl, r.cfg.Template)
+		}
+		start := time.Now()
+		sb, err := r.fleet.create(ctx, cold)
+		if err != nil {
+			return 0, err
+		}
+		err = echoHi(ctx, r.cl, sb)
+		took := time.Since(start)
+		if kerr := r.fleet.kill(ctx, sb.SandboxID); kerr != nil {
+			r.fail(name, kerr)
+		}
+		return took, err
+	})
+	if err != nil {
+		return err
+	}
+	if cold {
+		r.rep.CreateColdMs = p
+	} else {
+		r.rep.CreateWarmMs = p
+	}
+	return nil
+}
+
+// measureExec times echo hi in one running sandbox. Its first command is
+// left out: that cost belongs to the create, measured above.
+func measureExec(ctx context.Context, r *runner) error {
+	return withSandbox(ctx, r, Exec, func(sb client.Sandbox) error {
+		p, err := r.sample(ctx, Exec, func(ctx context.Context) (time.Duration, error) {
+			start := time.Now()
+			err := echoHi(ctx, r.cl, sb)
+			return time.Since(start), err
+		})
+		if err != nil {
+			return err
+		}
+		r.rep.ExecMs = p
+		return nil
+	})
+}
+
+// echoHi runs `echo hi` in sb as the E2B SDKs run a command (a login bash
+// through the server's proxy to the agent) and checks what it printed.
+func echoHi(ctx context.Context, cl *client.Client, sb client.Sandbox) error {
+	var out, errOut bytes.Buffer
+	code, err := cl.Exec(ctx, sb, []string{"/bin/bash", "-l", "-c", "echo hi"}, client.ExecOptions{Stdout: &out, Stderr: &errOut})
+	if err != nil {
+		return fmt.Errorf("echo hi in sandbox %s: %w", sb.SandboxID, err)
+	}
+	if code != 0 || out.String() != "hi\n" {
+		return fmt.Errorf("echo hi in sandbox %s: exit code %d, stdout %q, stderr %q", sb.SandboxID, code, out.String(), errOut.String())
+	}
+	return nil
+}

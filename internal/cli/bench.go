@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/soulbox/soulbox/internal/bench"
+	"github.com/soulbox/soulbox/internal/server"
+)
+
+func newBenchCmd() *cobra.Command {
+	c := &conn{}
+	cfg := bench.Defaults()
+	var only string
+	var stdoutMiB, fileMiB int64
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure a server: create latency with and without the pool, exec, streaming, files, creates/s, idle memory",
+		Long: `Measure a SoulBox server the way its users meet it, through its API and
+proxy, and print a table (or, with --json, one JSON object):
+
+  create_cold       create to the end of the first command (echo hi), pool bypassed
+  create_warm       the same, taking from the warm pool if the server has one
+  runtime_baseline  the bare OCI runtime running /bin/true in the template's rootfs;
+                    needs root and the template on this machine (the server's host),
+                    skipped elsewhere
+  exec              echo hi in a running sandbox
+  stdout            MB/s of a command's stdout (MB = 10^6 bytes)
+  files             MB/s of an upload and a download
+  creates           create+kill pairs per second at --concurrency for --duration
+  idle              memory per idle sandbox: its cgroup, per the metrics API, and the
+                    fall of this machine's MemAvailable (valid on the server's host only)
+
+Latencies are nearest-rank p50/p95/p99 in ms. Every sandbox is tagged with
+the metadata key soulbox-bench and killed before the command ends, also on
+Ctrl-C. Any error is printed and makes the exit status non-zero.`,
+		Example: `  soulbox bench
+  soulbox bench --only exec,create_cold,runtime_baseline --iterations 10
+  sudo soulbox bench --json > bench.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			if cfg.Only, err = bench.ParseOnly(only); err != nil {
+				return err
+			}
+			cfg.StdoutBytes, cfg.FileBytes = stdoutMiB<<20, fileMiB<<20
+			cfg.Progress = cmd.ErrOrStderr()
+			rep, err := bench.Run(cmd.Context(), cl, cfg)
+			if rep != nil {
+				out := rep.WriteTable
+				if c.json {
+					out = rep.WriteJSON
+				}
+				if werr := out(cmd.OutOrStdout()); werr != nil && err == nil {
+					err = werr
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if n := len(rep.Errors); n > 0 {
+				names := make([]string, n)
+				for i, f := range rep.Errors {
+					names[i] = f.Measurement
+				}
+				return fmt.Errorf("bench: errors in %s (see the report)", strings.Join(names, ", "))
+			}
+			return nil
+		},
+	}
+	c.flags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&cfg.Template, "template", cfg.Template, "template of every sandbox")
+	f.IntVar(&cfg.Iterations, "iterations", cfg.Iterations, "samples of each latency")
+	f.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "creates in flight at once for creates/s and idle sandboxes")
+	f.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long creates/s is measured")
+	f.IntVar(&cfg.Idle, "idle", cfg.Idle, "idle sandboxes the memory per sandbox is taken over")
+	f.StringVar(&only, "only", "", "comma-separated measurements to run (default all): "+strings.Join(bench.Names(), ","))
+	f.Int64Var(&stdoutMiB, "stdout-mib", cfg.StdoutBytes>>20, "MiB written to stdout for the streaming rate")
+	f.Int64Var(&fileMiB, "file-mib", cfg.FileBytes>>20, "MiB of the file uploaded and downloaded")
+	f.StringVar(&cfg.TemplatesDir, "templates-dir", localTemplatesDir(), "template cache on this machine, for the runtime baseline")
+	return cmd
+}
+
+// localTemplatesDir is where a server on this machine keeps its templates,
+// as `soulbox server` would find it from the same environment.
+func localTemplatesDir() string {
+	cfg := server.Defaults().FromEnv(os.Getenv)
+	if cfg.TemplatesDir != "" {
+		return cfg.TemplatesDir
+	}
+	return filepath.Join(cfg.DataDir, "templates")
+}
