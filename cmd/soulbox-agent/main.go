@@ -1,7 +1,7 @@
 // Command soulbox-agent runs inside every sandbox as its main process:
 // the init that reaps the sandbox's orphans and, on port 49983, the
 // endpoint of E2B's envd protocol through which commands and files reach
-// the sandbox.
+// the sandbox, and on port 49999 its code interpreter.
 package main
 
 import (
@@ -20,6 +20,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/agent/files"
 	"github.com/soulbox/soulbox/internal/agent/filesystem"
+	"github.com/soulbox/soulbox/internal/agent/interpreter"
 	"github.com/soulbox/soulbox/internal/agent/metrics"
 	"github.com/soulbox/soulbox/internal/agent/process"
 	"github.com/soulbox/soulbox/internal/agent/reaper"
@@ -51,24 +52,38 @@ func main() {
 		services[path] = h
 	}
 
-	srv := &http.Server{
-		Handler:           server.New(server.Config{State: st, Metrics: metrics.NewReader(), Log: log, Services: services}),
+	interp := interpreter.NewManager(r, st, log)
+	defer interp.Close()
+
+	envd := &http.Server{
+		Handler: server.New(server.Config{
+			State: st, Metrics: metrics.NewReader(), Log: log, Services: services,
+			AfterInit: interp.AfterInit,
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("", envdPort))
-	if err != nil {
+	code := &http.Server{Handler: interpreter.Handler(interp, st, log), ReadHeaderTimeout: 10 * time.Second}
+	envdLn, err1 := net.Listen("tcp", net.JoinHostPort("", envdPort))
+	codeLn, err2 := net.Listen("tcp", net.JoinHostPort("", interpreter.Port))
+	if err := errors.Join(err1, err2); err != nil {
 		log.Error("listen", "err", err)
 		os.Exit(1)
 	}
-	log.Info("agent ready", "port", envdPort, "pid", os.Getpid(), "version", server.Version)
+	log.Info("agent ready", "port", envdPort, "interpreter_port", interpreter.Port, "pid", os.Getpid(), "version", server.Version)
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
+		_ = code.Shutdown(shutdownCtx)
+		_ = envd.Shutdown(shutdownCtx)
 	}()
+	go serve(code, codeLn, log)
+	serve(envd, envdLn, log)
+}
+
+func serve(srv *http.Server, ln net.Listener, log *slog.Logger) {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("serve", "err", err)
+		log.Error("serve", "addr", ln.Addr().String(), "err", err)
 		os.Exit(1)
 	}
 }

@@ -146,7 +146,7 @@ func (c Config) Validate() error {
 	if c.MaxSandboxes < 1 || c.MaxSandboxes > 100000 {
 		return bad("max sandboxes %d: use 1 to 100000", c.MaxSandboxes)
 	}
-	if c.PoolMin < 0 || c.PoolMax < 0 || c.PoolMin > c.PoolMax || c.PoolMax > 10000 {
+	if c.PoolMin < 0 || c.PoolMax < 0 || (c.PoolMax > 0 && c.PoolMin > c.PoolMax) || c.PoolMax > 10000 {
 		return bad("pool size %d..%d: want 0 <= min <= max <= 10000 (max 0 turns the pool off)", c.PoolMin, c.PoolMax)
 	}
 	if c.PoolMemoryMiB < 0 {

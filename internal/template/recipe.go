@@ -9,7 +9,7 @@ import (
 // baseRevision names the revision of the base setup steps (user, sudoers,
 // cleanup; see base.go). Bump it whenever those steps change so that caches
 // built by the old steps stop counting as current.
-const baseRevision = 1
+const baseRevision = 2
 
 // basePackages are installed into base on top of debootstrap's minbase.
 // They match what E2B's code-interpreter template offers agents: a shell,
@@ -18,6 +18,9 @@ var basePackages = []string{
 	"bash", "coreutils", "procps", "git", "curl", "ca-certificates", "sudo",
 	"python3", "python3-numpy", "python3-pandas", "python3-matplotlib",
 	"python-is-python3", "nodejs", "iproute2", "less",
+	// The code interpreter's Python engine (IPython) and the inline
+	// backend that turns open matplotlib figures into PNG results.
+	"python3-ipython", "python3-matplotlib-inline",
 }
 
 // recipe is everything that decides the content of a template build.

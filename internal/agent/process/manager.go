@@ -101,7 +101,7 @@ func (m *Manager) Start(cfg Config) (*Proc, func(), error) {
 	if st, err := os.Stat(cwd); err != nil || !st.IsDir() {
 		return nil, nil, fmt.Errorf("cwd %q is not a directory: %w", cwd, ErrInvalid)
 	}
-	path, err := lookPath(cfg.Cmd, m.env(cfg))
+	path, err := LookPath(cfg.Cmd, m.env(cfg))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -118,7 +118,7 @@ func (m *Manager) Start(cfg Config) (*Proc, func(), error) {
 		Setsid:  cfg.PTY != nil,
 		Setctty: cfg.PTY != nil,
 	}
-	env := envList(m.env(cfg))
+	env := EnvList(m.env(cfg))
 	pid, exited, err := m.reaper.Start(func() (int, error) {
 		p, err := os.StartProcess(path, append([]string{cfg.Cmd}, cfg.Args...), &os.ProcAttr{
 			Dir: cwd, Env: env, Files: io.child, Sys: attr,
@@ -199,28 +199,38 @@ func exitOf(ws unix.WaitStatus) Exit {
 }
 
 func (m *Manager) env(cfg Config) map[string]string {
-	env := map[string]string{}
+	var base map[string]string
 	if m.BaseEnv != nil {
-		for k, v := range m.BaseEnv() {
-			env[k] = v
-		}
+		base = m.BaseEnv()
 	}
-	env["HOME"] = cfg.User.Home
-	env["USER"] = cfg.User.Name
-	env["LOGNAME"] = cfg.User.Name
+	return Environ(base, cfg.User, cfg.PTY != nil, cfg.Env)
+}
+
+// Environ is the environment a process of user u starts with: base (the
+// agent's and /init's variables), then the login variables of u, then
+// extra. terminal adds a TERM for processes on a terminal.
+func Environ(base map[string]string, u users.User, terminal bool, extra map[string]string) map[string]string {
+	env := map[string]string{}
+	for k, v := range base {
+		env[k] = v
+	}
+	env["HOME"] = u.Home
+	env["USER"] = u.Name
+	env["LOGNAME"] = u.Name
 	if env["PATH"] == "" {
 		env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	}
-	if cfg.PTY != nil && env["TERM"] == "" {
+	if terminal && env["TERM"] == "" {
 		env["TERM"] = "xterm-256color"
 	}
-	for k, v := range cfg.Env {
+	for k, v := range extra {
 		env[k] = v
 	}
 	return env
 }
 
-func envList(env map[string]string) []string {
+// EnvList turns env into the sorted KEY=value list exec takes.
+func EnvList(env map[string]string) []string {
 	out := make([]string, 0, len(env))
 	for k, v := range env {
 		out = append(out, k+"="+v)
@@ -229,8 +239,8 @@ func envList(env map[string]string) []string {
 	return out
 }
 
-// lookPath resolves cmd on the process's PATH, as a shell would.
-func lookPath(cmd string, env map[string]string) (string, error) {
+// LookPath resolves cmd on the process's PATH, as a shell would.
+func LookPath(cmd string, env map[string]string) (string, error) {
 	if strings.Contains(cmd, "/") {
 		return cmd, nil
 	}

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -26,6 +27,8 @@ type Config struct {
 	// Services are mounted as they are: Connect handlers by their path
 	// prefix ("/process.Process/"), the /files handler at "/files".
 	Services map[string]http.Handler
+	// AfterInit, if set, runs after /init is applied and before it answers.
+	AfterInit func(context.Context, state.Init)
 }
 
 // New returns the agent's HTTP handler.
@@ -49,6 +52,9 @@ func New(cfg Config) http.Handler {
 			return
 		}
 		cfg.State.Apply(in)
+		if cfg.AfterInit != nil {
+			cfg.AfterInit(r.Context(), in)
+		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 	for prefix, h := range cfg.Services {

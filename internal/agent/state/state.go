@@ -41,6 +41,9 @@ type Init struct {
 	AccessToken    *string           `json:"accessToken,omitempty"`
 	DefaultUser    *string           `json:"defaultUser,omitempty"`
 	DefaultWorkdir *string           `json:"defaultWorkdir,omitempty"`
+	// Prewarm names interpreter languages to start ahead of their first
+	// execution; SoulBox's warm pool sends it, E2B does not.
+	Prewarm []string `json:"soulboxPrewarm,omitempty"`
 }
 
 // Apply takes an /init request.
