@@ -40,7 +40,11 @@ func (p *poolMaker) Make(ctx context.Context, template string) (_ string, err er
 	m := p.m
 	id := newID()
 	limits := runtime.Limits{}.WithDefaults()
-	if _, err := m.driver.Create(ctx, runtime.Spec{ID: id, Template: template, Limits: limits}); err != nil {
+	spec := runtime.Spec{ID: id, Template: template, Limits: limits}
+	if _, ok := m.driver.(runtime.Prioritizer); ok {
+		spec.Niceness = poolNiceness
+	}
+	if _, err := m.driver.Create(ctx, spec); err != nil {
 		return "", err
 	}
 	defer func() {
@@ -111,9 +115,20 @@ func (m *Manager) createPooled(ctx context.Context, req CreateRequest, limits ru
 	}
 }
 
-// personalise fits a claimed sandbox to the request: its limits, then its
-// agent's environment and access token.
+// poolNiceness is the CPU niceness pooled sandboxes are made and wait at:
+// making them (the runtime, the agent's start, the interpreter's prewarm)
+// yields to the sandboxes in use, whose first command would otherwise
+// compete with the refill its own claim started.
+const poolNiceness = 10
+
+// personalise fits a claimed sandbox to the request: its priority and
+// limits, then its agent's environment and access token.
 func (m *Manager) personalise(ctx context.Context, id string, req CreateRequest, limits, defaults runtime.Limits, token string) error {
+	if p, ok := m.driver.(runtime.Prioritizer); ok {
+		if err := p.SetNiceness(ctx, id, 0); err != nil {
+			return err
+		}
+	}
 	if limits != defaults {
 		if err := m.driver.(runtime.Updater).Update(ctx, id, limits); err != nil {
 			return err

@@ -63,6 +63,12 @@ type Updater interface {
 	Update(ctx context.Context, id string, l Limits) error
 }
 
+// Prioritizer is the optional ability to set the CPU niceness of every
+// process of a running sandbox (see Spec.Niceness).
+type Prioritizer interface {
+	SetNiceness(ctx context.Context, id string, niceness int) error
+}
+
 // Status is the lifecycle state of a sandbox as the runtime sees it.
 type Status string
 

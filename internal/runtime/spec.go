@@ -26,6 +26,10 @@ type Spec struct {
 	// AllowPrivilegeEscalation lets processes gain privileges through setuid
 	// binaries such as sudo (no_new_privs off). Off by default.
 	AllowPrivilegeEscalation bool
+	// Niceness (0 to 19) lowers the CPU priority of the sandbox's start and
+	// processes, for sandboxes made ahead of demand that must leave the
+	// CPU to those in use; Prioritizer.SetNiceness restores it.
+	Niceness int
 }
 
 // Limits bound what a sandbox may use.
@@ -119,6 +123,9 @@ func (s Spec) Validate() error {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
 			return fmt.Errorf("sandbox %q: env var name %q: %w", s.ID, k, errdefs.ErrInvalidArgument)
 		}
+	}
+	if s.Niceness < 0 || s.Niceness > 19 {
+		return fmt.Errorf("sandbox %q: niceness %d: use 0 to 19: %w", s.ID, s.Niceness, errdefs.ErrInvalidArgument)
 	}
 	return s.Limits.WithDefaults().Validate()
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -121,6 +123,20 @@ func TestWarmPool(t *testing.T) {
 		}
 		if want := fmt.Sprintf("hello\n%d\n", 256<<20); out.String() != want {
 			t.Errorf("in the sandbox: %q, want %q", out.String(), want)
+		}
+		// Pooled sandboxes wait at a low CPU priority; a claimed one runs at
+		// the normal one.
+		d, err := oci.New(oci.Config{Root: cfg.DataDir + "/runtime", AgentPath: cfg.AgentPath, Templates: ocitest.Templates(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := niceness(t, d, sb.SandboxID); n != 0 {
+			t.Errorf("claimed sandbox's agent at niceness %d", n)
+		}
+		for _, id := range pooledIDs(t, c, cfg) {
+			if n := niceness(t, d, id); n != 10 {
+				t.Errorf("pooled sandbox %s's agent at niceness %d, want 10", id, n)
+			}
 		}
 		// The token is the claim's own: the pool's agent accepted it.
 		bad := got
@@ -259,4 +275,25 @@ var httpClient = &http.Client{Timeout: time.Minute}
 
 func newRequest(method, url string, body []byte) (*http.Request, error) {
 	return http.NewRequest(method, url, bytes.NewReader(body))
+}
+
+// niceness reads the CPU niceness of a sandbox's agent from the host.
+func niceness(t *testing.T, d *oci.Driver, id string) int {
+	t.Helper()
+	info, err := d.Info(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", info.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses: nice is
+	// the 19th field of the line, the 17th after the name.
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	n, err := strconv.Atoi(fields[16])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

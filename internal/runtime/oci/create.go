@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -83,7 +84,7 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 	if err := writeJSON(filepath.Join(d.sandboxDir(spec.ID), "config.json"), cfg); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
-	if err := d.createContainer(ctx, rt, spec.ID); err != nil {
+	if err := d.createContainer(ctx, rt, spec.ID, spec.Niceness); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
 	return d.info(ctx, st)
@@ -94,7 +95,7 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 // a pipe would stay open as long as the agent lives and no goroutine of
 // ours has to stay alive to drain it. The runtime's error messages land in
 // the same file, ahead of anything the agent writes.
-func (d *Driver) createContainer(ctx context.Context, rt, id string) error {
+func (d *Driver) createContainer(ctx context.Context, rt, id string, niceness int) error {
 	logPath := filepath.Join(d.sandboxDir(id), "agent.log")
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
@@ -103,6 +104,16 @@ func (d *Driver) createContainer(ctx context.Context, rt, id string) error {
 	defer logf.Close()
 	pidFile := filepath.Join(d.sandboxDir(id), "init.pid")
 	cmd := d.runtimeCmd(ctx, rt, "create", "--bundle", d.sandboxDir(id), "--pid-file", pidFile, id)
+	if niceness > 0 {
+		// Through nice(1): the runtime forks the sandbox's first process
+		// at once, and only a niceness set before that is inherited by it
+		// and everything it starts. Without nice the sandbox just starts
+		// at normal priority.
+		if nice, err := exec.LookPath("nice"); err == nil {
+			cmd.Args = append([]string{"nice", "-n", strconv.Itoa(niceness), cmd.Path}, cmd.Args[1:]...)
+			cmd.Path = nice
+		}
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Run(); err != nil {
 		return runtimeError(rt, []string{"create"}, err, tail(logPath, 4096))
