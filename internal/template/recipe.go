@@ -9,7 +9,7 @@ import (
 // baseRevision names the revision of the base setup steps (user, sudoers,
 // cleanup; see base.go). Bump it whenever those steps change so that caches
 // built by the old steps stop counting as current.
-const baseRevision = 2
+const baseRevision = 3
 
 // basePackages are installed into base on top of debootstrap's minbase.
 // They match what E2B's code-interpreter template offers agents: a shell,
