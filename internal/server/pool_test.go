@@ -108,6 +108,9 @@ func TestWarmPool(t *testing.T) {
 		if st := poolStats(t, c); st.Hits != 1 {
 			t.Fatalf("create was not served from the pool: %+v", st)
 		}
+		if code, body, _ := c.do("GET", "/metrics", nil); code != 200 || !strings.Contains(string(body), `soulbox_pool_hits_total{template="base"} 1`+"\n") {
+			t.Errorf("/metrics: %d\n%s", code, body)
+		}
 		got, err := cl.Get(ctx, sb.SandboxID)
 		if err != nil {
 			t.Fatal(err)
