@@ -3,12 +3,7 @@ package oci
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/soulbox/soulbox/internal/runtime"
 )
@@ -71,35 +66,19 @@ func BenchmarkDestroy(b *testing.B) {
 
 // BenchmarkRuncRunBaseline is the floor: `runc run` of /bin/true on the
 // same template rootfs, read-only, with no user namespace, overlay, disk
-// image or seccomp profile of ours.
+// image or seccomp profile of ours (the Baseline soulbox bench runs too).
 func BenchmarkRuncRunBaseline(b *testing.B) {
 	d := newTestDriver(b, nil)
 	layers, err := d.templates.Layers(context.Background(), "base")
 	if err != nil {
 		b.Fatal(err)
 	}
-	bundle := b.TempDir()
-	spec := &specs.Spec{
-		Version: specs.Version,
-		Root:    &specs.Root{Path: layers[0], Readonly: true},
-		Process: &specs.Process{Args: []string{"/bin/true"}, Cwd: "/", Env: []string{"PATH=" + defaultPath}},
-		Mounts: []specs.Mount{
-			{Destination: "/proc", Type: "proc", Source: "proc"},
-			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "mode=755"}},
-		},
-		Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{
-			{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
-			{Type: specs.UTSNamespace}, {Type: specs.MountNamespace},
-		}},
-	}
-	if err := writeJSON(filepath.Join(bundle, "config.json"), spec); err != nil {
+	base, err := NewBaseline(layers[0], "runc", b.TempDir())
+	if err != nil {
 		b.Fatal(err)
 	}
-	root := filepath.Join(b.TempDir(), "runc")
-	for i := 0; b.Loop(); i++ {
-		cmd := exec.Command("runc", "--root", root, "run", "--bundle", bundle, fmt.Sprintf("base%d", i))
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		if err := cmd.Run(); err != nil {
+	for b.Loop() {
+		if _, err := base.Run(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}
