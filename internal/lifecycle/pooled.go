@@ -141,34 +141,29 @@ func (m *Manager) personalise(ctx context.Context, id string, req CreateRequest,
 	return m.postInit(initCtx, id, map[string]any{"envVars": req.EnvVars, "accessToken": token, "timestamp": time.Now().UTC()})
 }
 
-// adopt records a personalised pooled sandbox as the request's, under the
-// same quota check as a cold create.
+// adopt records a personalised pooled sandbox as the request's, running
+// from the start, in one write under the same quota check as a cold
+// create.
 func (m *Manager) adopt(ctx context.Context, id string, req CreateRequest, limits runtime.Limits, token string, timeout time.Duration) (store.Sandbox, error) {
 	now := time.Now().UTC()
 	sb := store.Sandbox{
-		ID: id, TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateStarting,
+		ID: id, TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateRunning,
 		CPUCount: limits.CPUCount, MemoryMB: limits.MemoryMB, DiskMB: limits.DiskMB,
-		Metadata: req.Metadata, EnvdAccessToken: token, CreatedAt: now, EndAt: now.Add(timeout),
+		Metadata: req.Metadata, EnvdAccessToken: token, CreatedAt: now, StartedAt: now, EndAt: now.Add(timeout),
 		Runtime: m.driver.Name(),
 	}
-	destroy := func(cause error) {
-		if derr := m.driver.Destroy(context.WithoutCancel(ctx), id); derr != nil {
-			m.log.Error("destroy pooled sandbox", logx.Sandbox(id), logx.Err(errors.Join(cause, derr)))
-		}
-	}
 	if err := m.reserve(ctx, sb); err != nil {
-		destroy(err)
-		return store.Sandbox{}, err
-	}
-	if err := m.store.SetState(ctx, id, []store.SandboxState{store.StateStarting}, store.StateRunning,
-		store.Event{Type: store.EventStarted, Message: "from the warm pool"}); err != nil {
-		destroy(err)
-		if eerr := m.store.EndSandbox(context.WithoutCancel(ctx), id, store.ReasonError, err.Error(), time.Now()); eerr != nil {
-			m.log.Error("record failed create", logx.Sandbox(id), logx.Err(eerr))
+		if derr := m.driver.Destroy(context.WithoutCancel(ctx), id); derr != nil {
+			m.log.Error("destroy pooled sandbox", logx.Sandbox(id), logx.Err(errors.Join(err, derr)))
 		}
 		return store.Sandbox{}, err
 	}
 	m.schedule(id, sb.EndAt)
 	m.log.Info("sandbox created", logx.Sandbox(id), logx.Template(req.TemplateID), "pooled", true)
-	return m.store.GetSandbox(ctx, id)
+	// What was stored, without reading it back: as GetSandbox returns it,
+	// no metadata is nil.
+	if len(sb.Metadata) == 0 {
+		sb.Metadata = nil
+	}
+	return sb, nil
 }

@@ -29,9 +29,11 @@ import (
 // the store's current time unless the method says otherwise.
 type Store interface {
 	// CreateSandbox stores a new sandbox and records a "created" event at
-	// sb.CreatedAt in the same transaction. The sandbox must not be ended
-	// (only EndSandbox ends a sandbox, with a reason); a zero CreatedAt is
-	// the store's current time; a zero EndAt means no end is scheduled.
+	// sb.CreatedAt in the same transaction, and a "started" event too when
+	// sb is already running (a sandbox from a warm pool has no starting
+	// phase to record). The sandbox must not be ended (only EndSandbox
+	// ends a sandbox, with a reason); a zero CreatedAt is the store's
+	// current time; a zero EndAt means no end is scheduled.
 	CreateSandbox(ctx context.Context, sb Sandbox) error
 
 	// GetSandbox returns the sandbox with the given id. Metadata with no

@@ -43,7 +43,13 @@ func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
 				return fmt.Errorf("sandbox %q: insert metadata %q: %w", sb.ID, k, err)
 			}
 		}
-		return insertEvent(ctx, tx, sb.ID, created, store.EventCreated, "")
+		if err := insertEvent(ctx, tx, sb.ID, created, store.EventCreated, ""); err != nil {
+			return err
+		}
+		if sb.State == store.StateRunning {
+			return insertEvent(ctx, tx, sb.ID, created, store.EventStarted, "")
+		}
+		return nil
 	})
 }
 

@@ -84,3 +84,18 @@ func (s *suite) testEvents(t *testing.T) {
 		seen[e.ID] = true
 	}
 }
+
+// A sandbox stored as running (taken from a warm pool) has both its
+// created and its started event, from the one write.
+func (s *suite) testCreateRunning(t *testing.T) {
+	st := s.open(t)
+	sb := sandbox("created-running")
+	sb.State = store.StateRunning
+	mustCreate(t, st, sb)
+	if got := mustGet(t, st, sb.ID).State; got != store.StateRunning {
+		t.Errorf("state %s, want running", got)
+	}
+	if diff := cmp.Diff([]string{store.EventCreated, store.EventStarted}, eventTypes(mustEvents(t, st, sb.ID))); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}

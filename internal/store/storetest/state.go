@@ -156,10 +156,14 @@ func (s *suite) testEnd(t *testing.T) {
 					t.Errorf("after end (-want +got):\n%s", diff)
 				}
 				evs := mustEvents(t, st, sb.ID)
-				if got := eventTypes(evs); !cmp.Equal(got, []string{store.EventCreated, store.EventEnded}) {
-					t.Fatalf("events %v, want created, ended", got)
+				wantEvents := []string{store.EventCreated, store.EventEnded}
+				if state == store.StateRunning { // created running: started too
+					wantEvents = []string{store.EventCreated, store.EventStarted, store.EventEnded}
 				}
-				if last := evs[1]; !last.Time.Equal(endedAt) || last.SandboxID != sb.ID {
+				if got := eventTypes(evs); !cmp.Equal(got, wantEvents) {
+					t.Fatalf("events %v, want %v", got, wantEvents)
+				}
+				if last := evs[len(evs)-1]; !last.Time.Equal(endedAt) || last.SandboxID != sb.ID {
 					t.Errorf("ended event %+v, want at %v", last, endedAt)
 				}
 			})

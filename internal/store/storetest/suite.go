@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("EndTwice", s.testEndTwice)
 	t.Run("SetEndAt", s.testSetEndAt)
 	t.Run("Events", s.testEvents)
+	t.Run("CreateRunning", s.testCreateRunning)
 	t.Run("InvalidInput", s.testInvalid)
 	t.Run("CanceledContext", s.testCanceled)
 	t.Run("ConcurrentLifecycles", s.testConcurrentLifecycles)
