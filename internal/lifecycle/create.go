@@ -101,6 +101,14 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 func (m *Manager) reserve(ctx context.Context, sb store.Sandbox) error {
 	m.createMu.Lock()
 	defer m.createMu.Unlock()
+	if err := m.checkQuota(ctx, sb.ClientID); err != nil {
+		return err
+	}
+	return m.store.CreateSandbox(ctx, sb)
+}
+
+// checkQuota fails when team has as many sandboxes live as it may.
+func (m *Manager) checkQuota(ctx context.Context, team string) error {
 	live, err := m.store.ListSandboxes(ctx, store.SandboxFilter{
 		States: []store.SandboxState{store.StateStarting, store.StateRunning, store.StatePaused},
 	})
@@ -109,12 +117,12 @@ func (m *Manager) reserve(ctx context.Context, sb store.Sandbox) error {
 	}
 	n := 0
 	for _, s := range live {
-		if s.ClientID == sb.ClientID {
+		if s.ClientID == team {
 			n++
 		}
 	}
 	if n >= m.maxSbx {
 		return fmt.Errorf("your team has %d sandboxes running or paused, the most it may: kill one, or raise the server's --max-sandboxes: %w", n, errdefs.ErrResourceExhausted)
 	}
-	return m.store.CreateSandbox(ctx, sb)
+	return nil
 }

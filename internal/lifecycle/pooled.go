@@ -97,17 +97,21 @@ func (m *Manager) createPooled(ctx context.Context, req CreateRequest, limits ru
 	if limits.DiskMB != defaults.DiskMB || limits.Pids != defaults.Pids || (limits != defaults && !canUpdate) {
 		return sb, false, nil
 	}
+	// A team at its quota must not cost the pool a sandbox, which a claim
+	// does: reserve checks again, under the lock, before recording.
+	if err := m.checkQuota(ctx, req.Team); err != nil {
+		return sb, true, err
+	}
 	for {
 		id, ok := m.pool.Claim(template)
 		if !ok {
 			return sb, false, nil
 		}
 		if err := m.personalise(ctx, id, req, limits, defaults, token); err != nil {
+			m.pool.Discard(ctx, template, id, err)
 			if ctx.Err() != nil {
-				m.pool.Discard(ctx, template, id, err)
 				return sb, true, ctx.Err()
 			}
-			m.pool.Discard(ctx, template, id, err)
 			continue
 		}
 		sb, err := m.adopt(ctx, id, req, limits, token, timeout)

@@ -300,3 +300,21 @@ func niceness(t *testing.T, d *oci.Driver, id string) int {
 	}
 	return n
 }
+
+// A team at its quota gets 429 without costing the pool a sandbox.
+func TestWarmPoolQuota(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	c, _ := runServer(t, func(cfg *server.Config) {
+		cfg.PoolMin, cfg.PoolMax, cfg.PoolPrewarm, cfg.MaxSandboxes = 2, 2, "none", 1
+	})
+	waitPool(t, c, 2)
+	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": "base"}, nil)
+	for range 3 {
+		c.want(429, "POST", "/sandboxes", map[string]any{"templateID": "base"}, nil)
+	}
+	if st := poolStats(t, c); st.Hits != 1 || st.Misses != 0 || st.Discarded != 0 {
+		t.Errorf("refused creates touched the pool: %+v", st)
+	}
+}
