@@ -37,6 +37,9 @@ type Context struct {
 	// with lock held.
 	kernel  *kernel
 	removed bool
+	// lost says why the context's state was lost without a client to
+	// tell; the next execution reports it. Written with lock held.
+	lost string
 }
 
 // Manager owns the contexts of a sandbox.

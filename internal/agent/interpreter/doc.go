@@ -36,6 +36,6 @@
 //   - SIGINT to the process group interrupts the running cell, which ends
 //     with an error and done; between cells the driver ignores it. A cell
 //     that does not stop within interruptGrace costs the context its
-//     driver, replaced on the next execution.
+//     driver, replaced on the next execution, which says so on stderr.
 //   - EOF on fd 3 ends the driver.
 package interpreter

@@ -36,6 +36,11 @@ func (m *Manager) execute(ctx context.Context, c *Context, req request, w Writer
 	if err != nil {
 		return w.Write(errorMsg("ContextStartError", err.Error(), ""))
 	}
+	if c.lost != "" {
+		// The client that lost the state is gone; this one is told.
+		_ = w.Write(outputMsg{Type: "stderr", Text: "[soulbox] " + c.lost + "\n", Timestamp: time.Now().UTC().Format(time.RFC3339Nano)})
+		c.lost = ""
+	}
 	ex := &execution{w: w, done: make(chan int, 1)}
 	detach, err := k.run(req, ex)
 	if err != nil {
@@ -84,6 +89,7 @@ func (m *Manager) interrupt(c *Context, k *kernel, ex *execution) {
 	case <-timer.C:
 		m.log.Warn("interpreter context ignored the interrupt; restarting it", "context", c.ID)
 		k.close()
+		c.lost = fmt.Sprintf("the previous execution ignored its interrupt for %s and took the context's state with it: this is a fresh %s process", interruptGrace, c.Language)
 	}
 }
 

@@ -332,3 +332,30 @@ func TestContextsAPI(t *testing.T) {
 		t.Errorf("contexts after bad requests: %s", body)
 	}
 }
+
+// A cell that ignores the interrupt costs the context its process; the
+// next execution says so and runs in a fresh one.
+func TestStubbornCellLosesTheContext(t *testing.T) {
+	srv, home := newTestServer(t)
+	info, status, body := createContext(t, srv, "bash", home)
+	if status != http.StatusOK {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	run := func(ctx context.Context, code string) result {
+		return execute(t, ctx, srv, map[string]any{"code": code, "context_id": info.ID})
+	}
+	run(context.Background(), "x=1")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	run(ctx, "trap '' INT; while true; do :; done")
+	cancel()
+	ex := run(context.Background(), "echo ${x-gone}")
+	if got := ex.stream("stdout"); got != "gone\n" {
+		t.Errorf("stdout %q: the state should be gone", got)
+	}
+	if got := ex.stream("stderr"); !strings.Contains(got, "ignored its interrupt") {
+		t.Errorf("stderr %q: the loss is not reported", got)
+	}
+	if got := run(context.Background(), "echo again").stream("stderr"); got != "" {
+		t.Errorf("reported twice: %q", got)
+	}
+}
