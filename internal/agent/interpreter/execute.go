@@ -116,6 +116,9 @@ func (e *execution) output(stream, text string) {
 func (e *execution) event(ev event) {
 	switch ev.Type {
 	case "done":
+		// Nothing may follow end_of_execution: output a background task
+		// writes from now on belongs to no execution.
+		e.mute()
 		select {
 		case e.done <- ev.ExecutionCount:
 		default:
