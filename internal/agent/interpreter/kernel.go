@@ -160,9 +160,10 @@ func startKernel(r *reaper.Reaper, cfg kernelConfig) (*kernel, error) {
 	case <-ready:
 		return k, nil
 	case <-k.exited:
+		_ = k.requests.Close()
 		return nil, fmt.Errorf("%s driver exited before it was ready (%s): %s", cfg.Lang.Name, exitStatus(k.status), bytes.TrimSpace(k.stderr.Bytes()))
 	case <-timer.C:
-		k.kill()
+		k.close()
 		return nil, fmt.Errorf("%s driver not ready after %s", cfg.Lang.Name, startTimeout)
 	}
 }
