@@ -30,7 +30,8 @@ func describeMachine(ctx context.Context, cl *client.Client) Machine {
 	if unix.Uname(&u) == nil {
 		m.Kernel = unix.ByteSliceToString(u.Release[:])
 	}
-	m.ServerVersion, m.ServerRuntime = serverHealth(ctx, cl)
+	h, _ := serverHealth(ctx, cl)
+	m.ServerVersion, m.ServerRuntime = h.Version, h.Runtime
 	if h, err := oci.DetectHostRuntime(serverRuntime(m.ServerRuntime)); err == nil {
 		m.Runtime, m.RuntimeVersion, m.CgroupVersion = h.Name, h.Version, h.Cgroups
 	} else if h.Cgroups != "" {
@@ -39,14 +40,27 @@ func describeMachine(ctx context.Context, cl *client.Client) Machine {
 	return m
 }
 
-// serverHealth reads the server's version and runtime from GET /health,
-// which needs no key.
-func serverHealth(ctx context.Context, cl *client.Client) (version, rt string) {
+// health is what the bench reads of the server's GET /health, which
+// needs no key.
+type health struct {
+	Version string      `json:"version"`
+	Runtime string      `json:"runtime"`
+	Pool    []poolStats `json:"pool"`
+}
+
+// poolStats is what the bench reads of a template's pool.
+type poolStats struct {
+	Template string `json:"template"`
+	Ready    int    `json:"ready"`
+}
+
+// serverHealth reads GET /health; ok is false when it could not.
+func serverHealth(ctx context.Context, cl *client.Client) (h health, ok bool) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(cl.BaseURL, "/")+"/health", nil)
 	if err != nil {
-		return "", ""
+		return h, false
 	}
 	hc := cl.HTTP
 	if hc == nil {
@@ -54,17 +68,13 @@ func serverHealth(ctx context.Context, cl *client.Client) (version, rt string) {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return "", ""
+		return h, false
 	}
 	defer resp.Body.Close()
-	var h struct {
-		Version string `json:"version"`
-		Runtime string `json:"runtime"`
-	}
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&h) != nil {
-		return "", ""
+		return health{}, false
 	}
-	return h.Version, h.Runtime
+	return h, true
 }
 
 // memAvailable is this machine's MemAvailable in bytes.

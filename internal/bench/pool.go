@@ -2,9 +2,7 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/client"
@@ -55,9 +53,20 @@ func waitPoolReady(ctx context.Context, cl *client.Client, template string) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
-		pools, ok := serverPools(ctx, cl)
-		st, pooled := pools[template]
-		if !ok || !pooled || st.Ready > 0 {
+		h, ok := serverHealth(ctx, cl)
+		if !ok {
+			return
+		}
+		pooled := false
+		for _, p := range h.Pool {
+			if p.Template == template {
+				pooled = true
+				if p.Ready > 0 {
+					return
+				}
+			}
+		}
+		if !pooled {
 			return
 		}
 		select {
@@ -66,38 +75,4 @@ func waitPoolReady(ctx context.Context, cl *client.Client, template string) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-}
-
-// poolStats is what the bench reads of a template's pool in GET /health.
-type poolStats struct {
-	Template string `json:"template"`
-	Ready    int    `json:"ready"`
-}
-
-// serverPools reads the warm pools from GET /health, by template.
-func serverPools(ctx context.Context, cl *client.Client) (map[string]poolStats, bool) {
-	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(cl.BaseURL, "/")+"/health", nil)
-	if err != nil {
-		return nil, false
-	}
-	hc := cl.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, false
-	}
-	defer resp.Body.Close()
-	var h struct {
-		Pool []poolStats `json:"pool"`
-	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&h) != nil {
-		return nil, false
-	}
-	out := map[string]poolStats{}
-	for _, p := range h.Pool {
-		out[p.Template] = p
-	}
-	return out, true
 }
