@@ -2,7 +2,6 @@ package interpreter
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -127,13 +126,7 @@ func (e *execution) event(ev event) {
 		if e.silent() {
 			return
 		}
-		var fields map[string]json.RawMessage
-		if json.Unmarshal(ev.Raw, &fields) != nil {
-			return
-		}
-		delete(fields, "id")
-		delete(fields, "mark")
-		_ = e.w.Write(fields)
+		_ = e.w.Write(ev.Fields)
 	}
 }
 

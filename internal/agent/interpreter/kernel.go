@@ -39,12 +39,32 @@ type kernelConfig struct {
 
 // event is one line a driver writes on its event pipe.
 type event struct {
-	ID   int64           `json:"id"`
-	Mark int64           `json:"mark"`
-	Type string          `json:"type"`
-	Raw  json.RawMessage `json:"-"`
+	ID   int64
+	Mark int64
+	Type string
+	// Fields are the event's fields but id and mark, as the client gets
+	// them: decoded once, a result's images are not copied again.
+	Fields map[string]json.RawMessage
 	// ExecutionCount is set on "done".
-	ExecutionCount int `json:"execution_count"`
+	ExecutionCount int
+}
+
+// parseEvent reads one event line.
+func parseEvent(line []byte) (event, error) {
+	var ev event
+	if err := json.Unmarshal(line, &ev.Fields); err != nil {
+		return ev, err
+	}
+	for name, dst := range map[string]any{"id": &ev.ID, "mark": &ev.Mark, "type": &ev.Type, "execution_count": &ev.ExecutionCount} {
+		if raw, ok := ev.Fields[name]; ok {
+			if err := json.Unmarshal(raw, dst); err != nil {
+				return ev, fmt.Errorf("event field %s: %w", name, err)
+			}
+		}
+	}
+	delete(ev.Fields, "id")
+	delete(ev.Fields, "mark")
+	return ev, nil
 }
 
 // sink receives what one execution produces.
@@ -176,15 +196,14 @@ func (k *kernel) readEvents(f *os.File, ready chan struct{}, stdout, stderr *out
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), maxEventLine)
 	for sc.Scan() {
-		var ev event
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+		ev, err := parseEvent(sc.Bytes())
+		if err != nil {
 			continue
 		}
 		if ev.Type == "ready" {
 			close(ready)
 			continue
 		}
-		ev.Raw = append(json.RawMessage(nil), sc.Bytes()...)
 		if ev.Mark > 0 {
 			deadline := time.Now().Add(markTimeout)
 			stdout.passed.wait(ev.Mark, time.Until(deadline))
