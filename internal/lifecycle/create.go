@@ -36,7 +36,8 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	}
 	// An unknown template is the client's mistake: refuse it before
 	// anything is recorded.
-	if _, err := m.tmpl.Resolve(req.TemplateID); err != nil {
+	template, err := m.tmpl.Resolve(req.TemplateID)
+	if err != nil {
 		return store.Sandbox{}, err
 	}
 	timeout := req.Timeout
@@ -54,7 +55,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if req.Secure {
 		token = newToken()
 	}
-	if sb, handled, err := m.createPooled(ctx, req, limits, token, timeout); handled {
+	if sb, handled, err := m.createPooled(ctx, req, template, limits, token, timeout); handled {
 		return sb, err
 	}
 	now := time.Now().UTC()

@@ -83,13 +83,10 @@ func (p *poolMaker) MemoryMiB(ctx context.Context, id string) float64 {
 // createPooled serves a create from the warm pool. handled is false when
 // the pool has no sandbox fit for the request, which is then created
 // cold. A pooled sandbox whose agent does not take the request's
-// settings is discarded, never served.
-func (m *Manager) createPooled(ctx context.Context, req CreateRequest, limits runtime.Limits, token string, timeout time.Duration) (sb store.Sandbox, handled bool, err error) {
-	if m.pool == nil || req.NoPool {
-		return sb, false, nil
-	}
-	template, err := m.tmpl.Resolve(req.TemplateID)
-	if err != nil || !m.pool.Pooled(template) {
+// settings is discarded, never served. template is the canonical name
+// req.TemplateID resolved to.
+func (m *Manager) createPooled(ctx context.Context, req CreateRequest, template string, limits runtime.Limits, token string, timeout time.Duration) (sb store.Sandbox, handled bool, err error) {
+	if m.pool == nil || req.NoPool || !m.pool.Pooled(template) {
 		return sb, false, nil
 	}
 	defaults := runtime.Limits{}.WithDefaults()
