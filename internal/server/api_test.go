@@ -57,7 +57,7 @@ func (c apiClient) want(status int, method, path string, body, out any) http.Hea
 	return h
 }
 
-// startServer runs a server in-process for a test.
+// runServer runs a server in-process for a test, with an admin key.
 func runServer(t *testing.T, mod func(*server.Config)) (apiClient, server.Config) {
 	t.Helper()
 	cfg := testConfig(t)
@@ -65,14 +65,8 @@ func runServer(t *testing.T, mod func(*server.Config)) (apiClient, server.Config
 	if mod != nil {
 		mod(&cfg)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	c := apiClient{t: t, base: "http://" + srv.Addr(), key: cfg.AdminKey}
+	addr, stop := serveInProcess(t, cfg)
+	c := apiClient{t: t, base: "http://" + addr, key: cfg.AdminKey}
 	t.Cleanup(func() {
 		// Kill what the test left, then stop the server.
 		var list []map[string]any
@@ -82,10 +76,27 @@ func runServer(t *testing.T, mod func(*server.Config)) (apiClient, server.Config
 		for _, sb := range list {
 			c.do("DELETE", "/sandboxes/"+sb["sandboxID"].(string), nil)
 		}
-		cancel()
-		<-done
+		_ = stop()
 	})
 	return c, cfg
+}
+
+// serveInProcess runs a server for cfg until stop, which waits for Run
+// to return and returns its error.
+func serveInProcess(t *testing.T, cfg server.Config) (addr string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, cfg, discardLogger())
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	return srv.Addr(), func() error {
+		cancel()
+		return <-done
+	}
 }
 
 type sandboxJSON struct {

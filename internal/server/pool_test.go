@@ -251,17 +251,9 @@ func TestWarmPoolDrainsOnStop(t *testing.T) {
 	}
 	cfg := testConfig(t)
 	cfg.PoolMin, cfg.PoolMax, cfg.PoolPrewarm = 2, 2, "none"
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	c := apiClient{t: t, base: "http://" + srv.Addr()}
-	waitPool(t, c, 2)
-	cancel()
-	if err := <-done; err != nil {
+	addr, stop := serveInProcess(t, cfg)
+	waitPool(t, apiClient{t: t, base: "http://" + addr}, 2)
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(cfg.DataDir + "/runtime")
