@@ -48,7 +48,7 @@ func Handler(m *Manager, st *state.State, log *slog.Logger) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%s %s is not a code interpreter route: %w", r.Method, r.URL.Path, errdefs.ErrNotFound))
 	})
-	return mux
+	return authorize(st, mux)
 }
 
 type handler struct {
@@ -66,12 +66,6 @@ type executeRequest struct {
 }
 
 func (h *handler) execute(w http.ResponseWriter, r *http.Request) {
-	// Only /execute carries the access token in E2B's SDKs; the context
-	// routes are reached without it.
-	if !h.state.Authorized(r.Header.Get("X-Access-Token")) {
-		writeError(w, fmt.Errorf("send the sandbox's access token in X-Access-Token: %w", errdefs.ErrUnauthenticated))
-		return
-	}
 	var req executeRequest
 	if err := decode(w, r, &req); err != nil {
 		writeError(w, err)

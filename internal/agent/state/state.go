@@ -24,6 +24,7 @@ type State struct {
 	mu      sync.RWMutex
 	envs    map[string]string
 	token   string
+	traffic string
 	user    string
 	workdir string
 	users   users.Files
@@ -44,6 +45,11 @@ type Init struct {
 	// Prewarm names interpreter languages to start ahead of their first
 	// execution; SoulBox's warm pool sends it, E2B does not.
 	Prewarm []string `json:"soulboxPrewarm,omitempty"`
+	// TrafficAccessToken is the sandbox's traffic access token, set when
+	// its traffic is not public. E2B's code interpreter SDKs send it, and
+	// not the access token, on the interpreter's context routes, so the
+	// interpreter accepts it there. SoulBox's own field; E2B sends none.
+	TrafficAccessToken *string `json:"soulboxTrafficAccessToken,omitempty"`
 }
 
 // Apply takes an /init request.
@@ -55,6 +61,9 @@ func (s *State) Apply(in Init) {
 	}
 	if in.AccessToken != nil {
 		s.token = *in.AccessToken
+	}
+	if in.TrafficAccessToken != nil {
+		s.traffic = *in.TrafficAccessToken
 	}
 	if in.DefaultUser != nil && *in.DefaultUser != "" {
 		s.user = *in.DefaultUser
@@ -93,6 +102,22 @@ func (s *State) Authorized(token string) bool {
 		return true
 	}
 	return subtle.ConstantTimeCompare([]byte(token), []byte(want)) == 1
+}
+
+// TrafficGuarded reports whether a traffic access token is set.
+func (s *State) TrafficGuarded() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.traffic != ""
+}
+
+// TrafficAuthorized reports whether token is the traffic access token;
+// never while none is set.
+func (s *State) TrafficAuthorized(token string) bool {
+	s.mu.RLock()
+	want := s.traffic
+	s.mu.RUnlock()
+	return want != "" && subtle.ConstantTimeCompare([]byte(token), []byte(want)) == 1
 }
 
 // Workdir is the default working directory ("" for the user's home).
