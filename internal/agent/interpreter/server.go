@@ -65,22 +65,28 @@ type executeRequest struct {
 	EnvVars   map[string]string `json:"env_vars"`
 }
 
-func (h *handler) execute(w http.ResponseWriter, r *http.Request) {
+// parseExecute decodes and checks the body of POST /execute.
+func parseExecute(w http.ResponseWriter, r *http.Request) (executeRequest, error) {
 	var req executeRequest
 	if err := decode(w, r, &req); err != nil {
+		return req, err
+	}
+	if req.Code == nil {
+		return req, fmt.Errorf("code is required: %w", errdefs.ErrInvalidArgument)
+	}
+	if req.ContextID != "" && req.Language != "" {
+		return req, fmt.Errorf("give context_id or language, not both: %w", errdefs.ErrInvalidArgument)
+	}
+	return req, nil
+}
+
+func (h *handler) execute(w http.ResponseWriter, r *http.Request) {
+	req, err := parseExecute(w, r)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if req.Code == nil {
-		writeError(w, fmt.Errorf("code is required: %w", errdefs.ErrInvalidArgument))
-		return
-	}
-	if req.ContextID != "" && req.Language != "" {
-		writeError(w, fmt.Errorf("give context_id or language, not both: %w", errdefs.ErrInvalidArgument))
-		return
-	}
 	var c *Context
-	var err error
 	if req.ContextID != "" {
 		c, err = h.m.Get(req.ContextID)
 	} else {
@@ -109,9 +115,22 @@ type createRequest struct {
 	Cwd      string `json:"cwd"`
 }
 
-func (h *handler) createContext(w http.ResponseWriter, r *http.Request) {
+// parseCreate decodes and checks the body of POST /contexts: the language
+// must be one the interpreter has (absent is Python).
+func parseCreate(w http.ResponseWriter, r *http.Request) (createRequest, error) {
 	var req createRequest
 	if err := decode(w, r, &req); err != nil {
+		return req, err
+	}
+	if _, err := lookupLanguage(req.Language); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+func (h *handler) createContext(w http.ResponseWriter, r *http.Request) {
+	req, err := parseCreate(w, r)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
