@@ -51,6 +51,10 @@ func New(cfg Config) http.Handler {
 			writeError(w, http.StatusBadRequest, "invalid /init body: "+err.Error())
 			return
 		}
+		if err := in.Validate(); err != nil {
+			writeError(w, http.StatusBadRequest, "invalid /init body: "+err.Error())
+			return
+		}
 		cfg.State.Apply(in)
 		if cfg.AfterInit != nil {
 			cfg.AfterInit(r.Context(), in)

@@ -7,12 +7,14 @@ package state
 import (
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"maps"
 	"net/http"
 	"strings"
 	"sync"
 
 	"github.com/soulbox/soulbox/internal/agent/users"
+	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
 // DefaultUser is the user requests run as when they name none, as in E2B's
@@ -50,6 +52,21 @@ type Init struct {
 	// not the access token, on the interpreter's context routes, so the
 	// interpreter accepts it there. SoulBox's own field; E2B sends none.
 	TrafficAccessToken *string `json:"soulboxTrafficAccessToken,omitempty"`
+}
+
+// Validate says what makes in unusable: an environment variable no
+// process could be started with (an empty name, a name with = or NUL, a
+// value with NUL) would make every later command fail.
+func (in Init) Validate() error {
+	for k, v := range in.EnvVars {
+		switch {
+		case k == "" || strings.ContainsAny(k, "=\x00"):
+			return fmt.Errorf("environment variable name %q: it must be non-empty, without = or NUL: %w", k, errdefs.ErrInvalidArgument)
+		case strings.ContainsRune(v, 0):
+			return fmt.Errorf("environment variable %q: the value holds a NUL byte: %w", k, errdefs.ErrInvalidArgument)
+		}
+	}
+	return nil
 }
 
 // Apply takes an /init request.
