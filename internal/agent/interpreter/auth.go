@@ -14,33 +14,40 @@ const (
 	trafficTokenHeader = "E2B-Traffic-Access-Token"
 )
 
-// authorize guards every route but GET /health once the sandbox has an
-// access token, as E2B's own code interpreter does:
-//
-//   - X-Access-Token, when sent, must be the access token, on any route.
-//   - /execute needs it: every E2B SDK sends it there.
-//   - The context routes (/contexts, /contexts/{id}/restart, DELETE
-//     /contexts/{id}) also take the sandbox's traffic access token in
-//     E2B-Traffic-Access-Token, because that is all E2B's JavaScript and
-//     async Python SDKs send there. A sandbox whose traffic is private
-//     (it has a traffic token) refuses them without one of the two. A
-//     sandbox whose traffic is public gets no credential from those SDKs
-//     on these routes, so they stay reachable to whoever can reach its
-//     ports, as every other port of a public sandbox is; the cap on
-//     contexts bounds what such a caller can start.
-func authorize(st *state.State, next http.Handler) http.Handler {
+// access says who may call a route once the sandbox has an access token.
+// Every route but GET /health is guarded, as in E2B's own interpreter,
+// and an X-Access-Token that is sent must be the sandbox's on any route.
+type access int
+
+const (
+	// tokenOnly routes need the access token: /execute, where every E2B
+	// SDK sends it.
+	tokenOnly access = iota
+	// tokenOrTraffic routes (the context routes) also take the sandbox's
+	// traffic access token in E2B-Traffic-Access-Token, because that is
+	// all E2B's JavaScript and async Python SDKs send there. A sandbox
+	// whose traffic is private (it has a traffic token) refuses them
+	// without one of the two. A sandbox whose traffic is public gets no
+	// credential from those SDKs there, so they stay reachable to whoever
+	// can reach its ports, as its other ports are; MaxContexts bounds
+	// what such a caller can start.
+	tokenOrTraffic
+)
+
+// guard serves next to the requests a may pass, and 401 to the others.
+func guard(st *state.State, a access, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := check(st, r); err != nil {
+		if err := check(st, r, a); err != nil {
 			writeError(w, err)
 			return
 		}
-		next.ServeHTTP(w, r)
+		next(w, r)
 	})
 }
 
-// check says why r may not pass, or nil.
-func check(st *state.State, r *http.Request) error {
-	if !st.Secured() || (r.Method == http.MethodGet && r.URL.Path == "/health") {
+// check says why r may not call a route guarded by a, or nil.
+func check(st *state.State, r *http.Request, a access) error {
+	if !st.Secured() {
 		return nil
 	}
 	if tok := r.Header.Get(accessTokenHeader); tok != "" {
@@ -49,7 +56,7 @@ func check(st *state.State, r *http.Request) error {
 		}
 		return nil
 	}
-	if r.URL.Path == "/execute" {
+	if a == tokenOnly {
 		return fmt.Errorf("send the sandbox's access token in %s: %w", accessTokenHeader, errdefs.ErrUnauthenticated)
 	}
 	if !st.TrafficGuarded() {

@@ -80,29 +80,31 @@ func FuzzParseCreate(f *testing.F) {
 	})
 }
 
-// FuzzCheck checks the credentials of every interpreter route of a
-// secured sandbox against the rule written apart: GET /health is open; an
-// access token that is sent must be the right one and opens everything;
-// /execute needs it; other routes take the traffic token instead when the
-// sandbox has one, and are open when it has none.
+// FuzzCheck checks the credentials of the interpreter's routes in a
+// secured sandbox against the rule written apart: an access token that
+// is sent must be the right one and opens every route; /execute needs
+// it; the context routes take the traffic token instead when the sandbox
+// has one, and are open when it has none.
 func FuzzCheck(f *testing.F) {
-	f.Add("POST", "/execute", "", "", false)
-	f.Add("POST", "/execute", "access", "", true)
-	f.Add("POST", "/contexts", "", "traffic", true)
-	f.Add("GET", "/contexts", "", "", true)
-	f.Add("DELETE", "/contexts/x", "wrong", "traffic", true)
-	f.Add("GET", "/health", "wrong", "wrong", true)
-	f.Add("POST", "/health", "", "", true)
-	f.Add("POST", "/contexts/x/restart", "", "", false)
-	f.Fuzz(func(t *testing.T, method, path, access, traffic string, guarded bool) {
+	f.Add(uint8(tokenOnly), "", "", false)
+	f.Add(uint8(tokenOnly), "access", "", true)
+	f.Add(uint8(tokenOrTraffic), "", "traffic", true)
+	f.Add(uint8(tokenOrTraffic), "", "", true)
+	f.Add(uint8(tokenOrTraffic), "wrong", "traffic", true)
+	f.Add(uint8(tokenOrTraffic), "", "", false)
+	f.Add(uint8(tokenOnly), "", "traffic", true)
+	f.Fuzz(func(t *testing.T, route uint8, access, traffic string, guarded bool) {
+		a := tokenOnly
+		if route%2 == 1 {
+			a = tokenOrTraffic
+		}
 		st := state.New(nil, users.System)
 		tok, trafficTok := "access", "traffic"
 		st.Apply(state.Init{AccessToken: &tok})
 		if guarded {
 			st.Apply(state.Init{TrafficAccessToken: &trafficTok})
 		}
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		r.Method, r.URL.Path = method, path
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
 		if access != "" {
 			r.Header.Set(accessTokenHeader, access)
 		}
@@ -111,18 +113,16 @@ func FuzzCheck(f *testing.F) {
 		}
 		var want bool
 		switch {
-		case method == http.MethodGet && path == "/health":
-			want = true
 		case access != "":
 			want = access == tok
-		case path == "/execute":
+		case a == tokenOnly:
 			want = false
 		default:
 			want = !guarded || traffic == trafficTok
 		}
-		err := check(st, r)
+		err := check(st, r, a)
 		if (err == nil) != want {
-			t.Fatalf("%s %s with access %q, traffic %q (guarded %v): %v, want allowed=%v", method, path, access, traffic, guarded, err, want)
+			t.Fatalf("route %d with access %q, traffic %q (guarded %v): %v, want allowed=%v", a, access, traffic, guarded, err, want)
 		}
 		if err != nil && errdefs.HTTPStatus(err) != http.StatusUnauthorized {
 			t.Fatalf("refused with status %d, want 401", errdefs.HTTPStatus(err))

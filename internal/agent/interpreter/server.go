@@ -26,29 +26,29 @@ func Handler(m *Manager, st *state.State, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("POST /execute", h.execute)
-	mux.HandleFunc("GET /contexts", func(w http.ResponseWriter, _ *http.Request) {
+	mux.Handle("POST /execute", guard(st, tokenOnly, h.execute))
+	mux.Handle("GET /contexts", guard(st, tokenOrTraffic, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, m.List())
-	})
-	mux.HandleFunc("POST /contexts", h.createContext)
-	mux.HandleFunc("POST /contexts/{id}/restart", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.Handle("POST /contexts", guard(st, tokenOrTraffic, h.createContext))
+	mux.Handle("POST /contexts/{id}/restart", guard(st, tokenOrTraffic, func(w http.ResponseWriter, r *http.Request) {
 		if err := m.Restart(r.Context(), r.PathValue("id")); err != nil {
 			writeError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "restarted"})
-	})
-	mux.HandleFunc("DELETE /contexts/{id}", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.Handle("DELETE /contexts/{id}", guard(st, tokenOrTraffic, func(w http.ResponseWriter, r *http.Request) {
 		if err := m.Remove(r.Context(), r.PathValue("id")); err != nil {
 			writeError(w, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.Handle("/", guard(st, tokenOrTraffic, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%s %s is not a code interpreter route: %w", r.Method, r.URL.Path, errdefs.ErrNotFound))
-	})
-	return authorize(st, mux)
+	}))
+	return mux
 }
 
 type handler struct {
