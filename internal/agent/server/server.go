@@ -64,6 +64,9 @@ func New(cfg Config) http.Handler {
 	for prefix, h := range cfg.Services {
 		mux.Handle(prefix, h)
 	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, r.Method+" "+r.URL.Path+" is not a route of the agent")
+	})
 	return withVersion(authorize(cfg.State, mux))
 }
 

@@ -119,3 +119,19 @@ func TestInitRefusesUnusableVariables(t *testing.T) {
 		t.Errorf("envs after refused /init: %d %s", r.StatusCode, body)
 	}
 }
+
+// A path or method the agent does not serve gets {code, message} like
+// every other error, not the mux's plain text.
+func TestUnknownRoute(t *testing.T) {
+	srv := newServer(t)
+	for _, tc := range []struct{ method, path string }{{"GET", "/nothing"}, {"DELETE", "/envs"}, {"GET", "/files/x"}} {
+		r, body := do(t, tc.method, srv.URL+tc.path, "", "")
+		var e struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		}
+		if r.StatusCode != http.StatusNotFound || json.Unmarshal([]byte(body), &e) != nil || e.Code != 404 || !strings.Contains(e.Message, tc.path) {
+			t.Errorf("%s %s: %d %q, want 404 {code, message} naming the path", tc.method, tc.path, r.StatusCode, body)
+		}
+	}
+}
