@@ -21,7 +21,7 @@ const maxBody = 16 << 20
 
 // Handler serves the code interpreter's HTTP API.
 func Handler(m *Manager, st *state.State, log *slog.Logger) http.Handler {
-	h := &handler{m: m, state: st, log: log}
+	h := &handler{m: m, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -52,9 +52,8 @@ func Handler(m *Manager, st *state.State, log *slog.Logger) http.Handler {
 }
 
 type handler struct {
-	m     *Manager
-	state *state.State
-	log   *slog.Logger
+	m   *Manager
+	log *slog.Logger
 }
 
 // executeRequest is the body of POST /execute.
