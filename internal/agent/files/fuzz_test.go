@@ -348,3 +348,58 @@ func FuzzUpload(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMetadata checks the decoding of X-Metadata-<key> headers, which
+// become extended attributes: refused only with 400; accepted keys are
+// non-empty, lowercase, printable and short enough for an xattr name,
+// values printable, and the whole set fits the block a file keeps them in.
+func FuzzMetadata(f *testing.F) {
+	f.Add("X-Metadata-Owner", "alice", "X-Metadata-Tag", "a b")
+	f.Add("x-metadata-", "v", "Other", "x")
+	f.Add("X-Metadata-K", "\x00", "X-Metadata-k", "dup")
+	f.Add("X-METADATA-"+strings.Repeat("k", 300), "v", "", "")
+	f.Add("X-Metadata-Big", strings.Repeat("v", 5000), "X-Metadata-\xff", "é")
+	f.Fuzz(func(t *testing.T, n1, v1, n2, v2 string) {
+		h := http.Header{}
+		if n1 != "" {
+			h[n1] = []string{v1}
+		}
+		if n2 != "" {
+			h[n2] = append(h[n2], v2)
+		}
+		md, herr := metadataOf(h)
+		if herr != nil {
+			if herr.status != http.StatusBadRequest {
+				t.Fatalf("headers %q refused with %d", h, herr.status)
+			}
+			return
+		}
+		total := 0
+		for k, v := range md {
+			if k == "" || strings.ToLower(k) != k || len(k) > maxKeyLen || !printable(k) || !printable(v) {
+				t.Fatalf("headers %q accepted as metadata %q=%q", h, k, v)
+			}
+			total += len(xattrPrefix) + len(k) + len(v)
+		}
+		if total > maxMetadataLen {
+			t.Fatalf("headers %q accepted as %d bytes of metadata", h, total)
+		}
+	})
+}
+
+// FuzzAcceptsGzip checks the reading of Accept-Encoding: never gzip for a
+// header that does not name it, gzip for one that names it alone.
+func FuzzAcceptsGzip(f *testing.F) {
+	for _, s := range []string{"gzip", "br, gzip;q=0.5", "gzip;q=0", "x-gzip", "identity", "*", "gzip;q=abc", "GZIP ; Q=0.0", ";;,,=", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		got := acceptsGzip(header)
+		if got && !strings.Contains(strings.ToLower(header), "gzip") {
+			t.Fatalf("Accept-Encoding %q taken as gzip", header)
+		}
+		if !acceptsGzip(header+", gzip") && !strings.Contains(strings.ToLower(header), "gzip") {
+			t.Fatalf("Accept-Encoding %q, gzip not taken as gzip", header)
+		}
+	})
+}
