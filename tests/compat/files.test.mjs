@@ -82,5 +82,8 @@ test('uploadUrl and downloadUrl, with and without expiry', async () => {
   assert.equal((await fetch(other)).status, 401)
   // An expired one is refused.
   const expired = await sbx.downloadUrl('/home/user/via-url.txt', { useSignatureExpiration: -10 })
-  assert.equal((await fetch(expired)).status, 401)
+  const refused = await fetch(expired)
+  assert.equal(refused.status, 401)
+  // In envd's words, which E2B's SDKs show.
+  assert.equal((await refused.json()).message, 'signature is already expired')
 })

@@ -36,34 +36,47 @@ type env struct {
 // test user is the one running the tests.
 const testUID = 4321
 
-func newEnv(t *testing.T) *env {
-	t.Helper()
-	root := t.TempDir()
-	// t.TempDir's directories are 0700: the test user must pass them.
+// newHome makes a temporary root holding the home of the test user
+// "tester", and an agent state whose default user it is.
+func newHome(tb testing.TB) (root, home string, st *state.State) {
+	tb.Helper()
+	root = tb.TempDir()
+	// TempDir's directories are 0700: the test user must pass them.
 	for _, d := range []string{root, filepath.Dir(root)} {
 		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	uid, gid := testUID, testUID
 	if os.Geteuid() != 0 {
 		uid, gid = os.Getuid(), os.Getgid()
 	}
-	home := filepath.Join(root, "home", "tester")
+	home = filepath.Join(root, "home", "tester")
 	if err := os.MkdirAll(home, 0o755); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := os.Chown(home, uid, gid); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	passwd := filepath.Join(root, "passwd")
 	group := filepath.Join(root, "group")
-	writeFile(t, passwd, fmt.Sprintf("root:x:0:0:root:/root:/bin/sh\ntester:x:%d:%d::%s:/bin/sh\n", uid, gid, home))
-	writeFile(t, group, fmt.Sprintf("root:x:0:\ntester:x:%d:\nextra:x:5555:tester\n", gid))
-	files := users.Files{Passwd: passwd, Group: group}
-	st := state.New(nil, files)
+	for p, data := range map[string]string{
+		passwd: fmt.Sprintf("root:x:0:0:root:/root:/bin/sh\ntester:x:%d:%d::%s:/bin/sh\n", uid, gid, home),
+		group:  fmt.Sprintf("root:x:0:\ntester:x:%d:\nextra:x:5555:tester\n", gid),
+	} {
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	st = state.New(nil, users.Files{Passwd: passwd, Group: group})
 	name := "tester"
 	st.Apply(state.Init{DefaultUser: &name})
+	return root, home, st
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	root, home, st := newHome(t)
 	u, err := st.User("")
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,14 @@ func Signature(path, operation, username, token string, expires *int64) string {
 	return "v1_" + base64.RawStdEncoding.EncodeToString(sum[:])
 }
 
+// The messages of a refused signature are envd's, word for word: E2B's
+// SDKs show them to their users as they are.
+const (
+	msgMissingSignature = "missing signature query parameter"
+	msgInvalidSignature = "invalid signature"
+	msgExpiredSignature = "signature is already expired"
+)
+
 // authorize lets r through when no token is set, when X-Access-Token holds
 // the token, or when the query carries a valid, unexpired signature for
 // operation. As in envd, a token in the header is final: a wrong one
@@ -44,10 +52,10 @@ func (h *Handler) authorize(r *http.Request, operation string) *httpError {
 	}
 
 	q := r.URL.Query()
-	sig := q.Get("signature")
-	if sig == "" {
-		return errorf(http.StatusUnauthorized, nil, "unauthorized: send the sandbox's access token in X-Access-Token or use a signed URL (signature, signature_expiration)")
+	if !q.Has("signature") {
+		return errorf(http.StatusUnauthorized, nil, msgMissingSignature)
 	}
+	sig := q.Get("signature")
 	var expires *int64
 	if v := q.Get("signature_expiration"); v != "" {
 		exp, err := strconv.ParseInt(v, 10, 64)
@@ -68,11 +76,10 @@ func (h *Handler) authorize(r *http.Request, operation string) *httpError {
 		ok |= subtle.ConstantTimeCompare([]byte(sig), []byte(Signature(path, operation, name, token, expires)))
 	}
 	if ok != 1 {
-		return errorf(http.StatusUnauthorized, nil, "invalid signature: it was not made for this %s of path %q and user with the sandbox's access token", operation, path)
+		return errorf(http.StatusUnauthorized, nil, msgInvalidSignature)
 	}
 	if expires != nil && *expires < time.Now().Unix() {
-		return errorf(http.StatusUnauthorized, nil, "signature expired at %s: request a new signed URL",
-			time.Unix(*expires, 0).UTC().Format(time.RFC3339))
+		return errorf(http.StatusUnauthorized, nil, msgExpiredSignature)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package files
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -54,8 +55,9 @@ func TestAuthorization(t *testing.T) {
 		status int
 		says   string
 	}{
-		{"no auth", "GET", []string{"path", "f.txt"}, nil, 401, "X-Access-Token"},
-		{"no auth upload", "POST", []string{"path", "new.txt"}, nil, 401, "X-Access-Token"},
+		{"no auth", "GET", []string{"path", "f.txt"}, nil, 401, "missing signature query parameter"},
+		{"no auth upload", "POST", []string{"path", "new.txt"}, nil, 401, "missing signature query parameter"},
+		{"empty signature", "GET", []string{"path", "f.txt", "signature", ""}, nil, 401, "invalid signature"},
 		{"wrong header", "GET", []string{"path", "f.txt"}, []string{"X-Access-Token", "nope"}, 401, "does not match"},
 		{"right header", "GET", []string{"path", "f.txt"}, []string{"X-Access-Token", token}, 200, ""},
 		{"right header upload", "POST", []string{"path", "new.txt"}, []string{"X-Access-Token", token}, 200, ""},
@@ -74,7 +76,7 @@ func TestAuthorization(t *testing.T) {
 		{"undefined only when no user", "GET", []string{"path", "f.txt", "username", "tester", "signature", sig("f.txt", "read", "undefined", nil)}, nil, 401, "invalid signature"},
 		{"valid until later", "GET", []string{"path", "f.txt", "signature", sig("f.txt", "read", "", exp(future)), "signature_expiration", itoa(future)}, nil, 200, ""},
 		{"valid until later upload", "POST", []string{"path", "new.txt", "signature", sig("new.txt", "write", "", exp(future)), "signature_expiration", itoa(future)}, nil, 200, ""},
-		{"expired", "GET", []string{"path", "f.txt", "signature", sig("f.txt", "read", "", exp(past)), "signature_expiration", itoa(past)}, nil, 401, "expired"},
+		{"expired", "GET", []string{"path", "f.txt", "signature", sig("f.txt", "read", "", exp(past)), "signature_expiration", itoa(past)}, nil, 401, "signature is already expired"},
 		{"expiry moved", "GET", []string{"path", "f.txt", "signature", sig("f.txt", "read", "", exp(past)), "signature_expiration", itoa(future)}, nil, 401, "invalid signature"},
 		{"expiry dropped", "GET", []string{"path", "f.txt", "signature", sig("f.txt", "read", "", exp(future))}, nil, 401, "invalid signature"},
 		{"bad expiry", "GET", []string{"path", "f.txt", "signature", sig("f.txt", "read", "", nil), "signature_expiration", "soon"}, nil, 400, "signature_expiration"},
@@ -90,6 +92,14 @@ func TestAuthorization(t *testing.T) {
 			}
 			if tc.status != http.StatusOK {
 				wantError(t, resp, body, tc.status, tc.says)
+				if tc.status == http.StatusUnauthorized && strings.Contains(tc.says, "signature") {
+					// E2B's SDKs show envd's words: the message is exactly them.
+					var eb struct{ Message string }
+					_ = json.Unmarshal(body, &eb)
+					if eb.Message != tc.says {
+						t.Errorf("message %q, want exactly %q", eb.Message, tc.says)
+					}
+				}
 				return
 			}
 			if resp.StatusCode != http.StatusOK {

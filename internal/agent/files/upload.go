@@ -7,8 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -50,9 +48,9 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ct := r.Header.Get("Content-Type")
-	mediaType, params, err := mime.ParseMediaType(ct)
-	if err != nil && ct != "" {
-		h.fail(w, r, errorf(http.StatusBadRequest, err, "invalid Content-Type %q", ct))
+	mediaType, params, herr := contentType(ct)
+	if herr != nil {
+		h.fail(w, r, herr)
 		return
 	}
 	body, herr := decodedBody(r)
@@ -64,15 +62,13 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 
 	up := &upload{h: h, u: u, md: md}
 	defer up.abort()
-	query := r.URL.Query()
-	switch {
-	case mediaType == "application/octet-stream":
-		herr = up.raw(r.Context(), query.Get("path"), body)
-	case strings.HasPrefix(mediaType, "multipart/"):
-		herr = up.multipart(r.Context(), query.Get("path"), body, params["boundary"])
-	default:
-		herr = errorf(http.StatusBadRequest, nil, "unsupported Content-Type %q: send multipart/form-data or application/octet-stream", ct)
-	}
+	herr = eachFile(mediaType, params, r.URL.Query().Get("path"), body, func(name string, src io.Reader) *httpError {
+		dst, herr := resolve(u, name)
+		if herr != nil {
+			return herr
+		}
+		return up.stage(r.Context(), dst, src)
+	})
 	if herr == nil {
 		herr = up.commit(r.Context())
 	}
@@ -123,62 +119,6 @@ type staged struct {
 	ino    uint64
 	size   int64
 	entry  Entry
-}
-
-// raw writes an application/octet-stream body to path.
-func (up *upload) raw(ctx context.Context, path string, body io.Reader) *httpError {
-	if path == "" {
-		return errorf(http.StatusBadRequest, nil, "path is required for an application/octet-stream upload: pass the destination as the path query parameter")
-	}
-	dst, herr := resolve(up.u, path)
-	if herr != nil {
-		return herr
-	}
-	return up.stage(ctx, dst, body)
-}
-
-// multipart writes every part named "file" of a multipart body.
-func (up *upload) multipart(ctx context.Context, path string, body io.Reader, boundary string) *httpError {
-	if boundary == "" {
-		return errorf(http.StatusBadRequest, nil, "multipart Content-Type without a boundary")
-	}
-	mr := multipart.NewReader(body, boundary)
-	for {
-		part, err := mr.NextPart()
-		// Only a bare io.EOF is the end of the form: a body without its
-		// closing boundary gives an error wrapping io.EOF.
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return errorf(http.StatusBadRequest, err, "malformed multipart body")
-		}
-		if part.FormName() != "file" {
-			continue // NextPart skips what is left of it
-		}
-		name := path
-		if name == "" {
-			// The file name with its directories: Part.FileName keeps
-			// only the last element.
-			_, params, err := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
-			if err != nil {
-				return errorf(http.StatusBadRequest, err, "malformed Content-Disposition of a multipart file part")
-			}
-			name = params["filename"]
-			if name == "" {
-				return errorf(http.StatusBadRequest, nil, "a file part has no file name: name it, or pass the destination as the path query parameter")
-			}
-		} else if len(up.files) > 0 {
-			return errorf(http.StatusBadRequest, nil, "the path query parameter names one destination but the form has several files: omit path and give each part its destination as file name")
-		}
-		dst, herr := resolve(up.u, name)
-		if herr != nil {
-			return herr
-		}
-		if herr := up.stage(ctx, dst, part); herr != nil {
-			return herr
-		}
-	}
 }
 
 // stage writes src to a temporary file beside dst, owned by the user.

@@ -29,7 +29,10 @@ func resolvePath(p string, u users.User) (string, error) {
 	case !filepath.IsAbs(p):
 		p = filepath.Join(u.Home, p)
 	}
-	return filepath.Clean(p), nil
+	// "/" first: a user whose passwd entry has an empty or relative home
+	// still gets an absolute path, never one taken from the agent's own
+	// working directory.
+	return filepath.Clean("/" + p), nil
 }
 
 // validUTF8 is s with each run of bytes that are not UTF-8 replaced by

@@ -37,3 +37,19 @@ func TestResolvePath(t *testing.T) {
 		}
 	}
 }
+
+// A user whose passwd entry has no home, or a relative one, still gets
+// absolute paths: never ones relative to the agent's working directory.
+func TestResolvePathWithoutAbsoluteHome(t *testing.T) {
+	for _, tc := range []struct{ home, in, want string }{
+		{"", "x", "/x"},
+		{"", "~", "/"},
+		{"rel/home", "a/b", "/rel/home/a/b"},
+		{"rel", "~/c", "/rel/c"},
+	} {
+		got, err := resolvePath(tc.in, users.User{Name: "u", Home: tc.home})
+		if err != nil || got != tc.want {
+			t.Errorf("resolvePath(%q) with home %q = %q, %v; want %q", tc.in, tc.home, got, err, tc.want)
+		}
+	}
+}

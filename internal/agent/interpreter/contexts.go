@@ -15,6 +15,12 @@ import (
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
+// MaxContexts is the most contexts clients may create in one sandbox
+// with POST /contexts; the default context of each language comes on top.
+// Each is a process holding its state in memory: past the cap, creating
+// one is refused (429) until one is removed.
+const MaxContexts = 16
+
 // defaultCwd is where contexts start unless told otherwise, as in E2B.
 const defaultCwd = "/home/user"
 
@@ -68,26 +74,40 @@ func (m *Manager) Create(ctx context.Context, lang, cwd string) (Info, error) {
 	if cwd == "" {
 		cwd = defaultCwd
 	}
-	c := m.newContext(l, cwd)
+	c, err := m.newContext(l, cwd)
+	if err != nil {
+		return Info{}, err
+	}
 	if err := m.lock(ctx, c); err != nil {
+		m.forget(c)
 		return Info{}, err
 	}
 	defer m.unlock(c)
 	if _, err := m.ensureKernel(c); err != nil {
-		m.mu.Lock()
-		delete(m.contexts, c.ID)
-		m.mu.Unlock()
+		m.forget(c)
 		return Info{}, err
 	}
 	return c.Info, nil
 }
 
-func (m *Manager) newContext(l *language, cwd string) *Context {
+// newContext records a context clients create, within MaxContexts.
+func (m *Manager) newContext(l *language, cwd string) (*Context, error) {
 	c := &Context{Info: Info{ID: newID(), Language: l.Name, Cwd: cwd}, created: time.Now(), lock: make(chan struct{}, 1)}
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := len(m.contexts) - len(m.defaults); n >= MaxContexts {
+		return nil, fmt.Errorf("the sandbox has %d code contexts, the most it may have: remove one (DELETE /contexts/{id}) before creating another: %w",
+			n, errdefs.ErrResourceExhausted)
+	}
 	m.contexts[c.ID] = c
+	return c, nil
+}
+
+// forget drops a context that never started.
+func (m *Manager) forget(c *Context) {
+	m.mu.Lock()
+	delete(m.contexts, c.ID)
 	m.mu.Unlock()
-	return c
 }
 
 // Default returns the default context of a language, making it if needed;

@@ -27,6 +27,13 @@ import (
 
 func newTestServer(t *testing.T) (*httptest.Server, string) {
 	t.Helper()
+	srv, home, _ := newTestServerState(t)
+	return srv, home
+}
+
+// newTestServerState is newTestServer with the agent state it reads.
+func newTestServerState(t *testing.T) (*httptest.Server, string, *state.State) {
+	t.Helper()
 	testutil.RequiresRoot(t)
 	home := t.TempDir()
 	etc := t.TempDir()
@@ -45,7 +52,7 @@ func newTestServer(t *testing.T) (*httptest.Server, string) {
 		m.Close()
 		cancel()
 	})
-	return srv, home
+	return srv, home, st
 }
 
 func must(t *testing.T, err error) {

@@ -21,40 +21,39 @@ const maxBody = 16 << 20
 
 // Handler serves the code interpreter's HTTP API.
 func Handler(m *Manager, st *state.State, log *slog.Logger) http.Handler {
-	h := &handler{m: m, state: st, log: log}
+	h := &handler{m: m, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("POST /execute", h.execute)
-	mux.HandleFunc("GET /contexts", func(w http.ResponseWriter, _ *http.Request) {
+	mux.Handle("POST /execute", guard(st, tokenOnly, h.execute))
+	mux.Handle("GET /contexts", guard(st, tokenOrTraffic, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, m.List())
-	})
-	mux.HandleFunc("POST /contexts", h.createContext)
-	mux.HandleFunc("POST /contexts/{id}/restart", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.Handle("POST /contexts", guard(st, tokenOrTraffic, h.createContext))
+	mux.Handle("POST /contexts/{id}/restart", guard(st, tokenOrTraffic, func(w http.ResponseWriter, r *http.Request) {
 		if err := m.Restart(r.Context(), r.PathValue("id")); err != nil {
 			writeError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "restarted"})
-	})
-	mux.HandleFunc("DELETE /contexts/{id}", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.Handle("DELETE /contexts/{id}", guard(st, tokenOrTraffic, func(w http.ResponseWriter, r *http.Request) {
 		if err := m.Remove(r.Context(), r.PathValue("id")); err != nil {
 			writeError(w, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.Handle("/", guard(st, tokenOrTraffic, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%s %s is not a code interpreter route: %w", r.Method, r.URL.Path, errdefs.ErrNotFound))
-	})
+	}))
 	return mux
 }
 
 type handler struct {
-	m     *Manager
-	state *state.State
-	log   *slog.Logger
+	m   *Manager
+	log *slog.Logger
 }
 
 // executeRequest is the body of POST /execute.
@@ -65,28 +64,28 @@ type executeRequest struct {
 	EnvVars   map[string]string `json:"env_vars"`
 }
 
-func (h *handler) execute(w http.ResponseWriter, r *http.Request) {
-	// Only /execute carries the access token in E2B's SDKs; the context
-	// routes are reached without it.
-	if !h.state.Authorized(r.Header.Get("X-Access-Token")) {
-		writeError(w, fmt.Errorf("send the sandbox's access token in X-Access-Token: %w", errdefs.ErrUnauthenticated))
-		return
-	}
+// parseExecute decodes and checks the body of POST /execute.
+func parseExecute(w http.ResponseWriter, r *http.Request) (executeRequest, error) {
 	var req executeRequest
 	if err := decode(w, r, &req); err != nil {
+		return req, err
+	}
+	if req.Code == nil {
+		return req, fmt.Errorf("code is required: %w", errdefs.ErrInvalidArgument)
+	}
+	if req.ContextID != "" && req.Language != "" {
+		return req, fmt.Errorf("give context_id or language, not both: %w", errdefs.ErrInvalidArgument)
+	}
+	return req, nil
+}
+
+func (h *handler) execute(w http.ResponseWriter, r *http.Request) {
+	req, err := parseExecute(w, r)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if req.Code == nil {
-		writeError(w, fmt.Errorf("code is required: %w", errdefs.ErrInvalidArgument))
-		return
-	}
-	if req.ContextID != "" && req.Language != "" {
-		writeError(w, fmt.Errorf("give context_id or language, not both: %w", errdefs.ErrInvalidArgument))
-		return
-	}
 	var c *Context
-	var err error
 	if req.ContextID != "" {
 		c, err = h.m.Get(req.ContextID)
 	} else {
@@ -115,9 +114,22 @@ type createRequest struct {
 	Cwd      string `json:"cwd"`
 }
 
-func (h *handler) createContext(w http.ResponseWriter, r *http.Request) {
+// parseCreate decodes and checks the body of POST /contexts: the language
+// must be one the interpreter has (absent is Python).
+func parseCreate(w http.ResponseWriter, r *http.Request) (createRequest, error) {
 	var req createRequest
 	if err := decode(w, r, &req); err != nil {
+		return req, err
+	}
+	if _, err := lookupLanguage(req.Language); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+func (h *handler) createContext(w http.ResponseWriter, r *http.Request) {
+	req, err := parseCreate(w, r)
+	if err != nil {
 		writeError(w, err)
 		return
 	}

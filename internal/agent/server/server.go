@@ -51,6 +51,10 @@ func New(cfg Config) http.Handler {
 			writeError(w, http.StatusBadRequest, "invalid /init body: "+err.Error())
 			return
 		}
+		if err := in.Validate(); err != nil {
+			writeError(w, http.StatusBadRequest, "invalid /init body: "+err.Error())
+			return
+		}
 		cfg.State.Apply(in)
 		if cfg.AfterInit != nil {
 			cfg.AfterInit(r.Context(), in)
@@ -60,6 +64,9 @@ func New(cfg Config) http.Handler {
 	for prefix, h := range cfg.Services {
 		mux.Handle(prefix, h)
 	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, r.Method+" "+r.URL.Path+" is not a route of the agent")
+	})
 	return withVersion(authorize(cfg.State, mux))
 }
 

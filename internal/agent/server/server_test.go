@@ -101,3 +101,37 @@ func TestRoutesAndAccessToken(t *testing.T) {
 		t.Errorf("malformed init: %d", r.StatusCode)
 	}
 }
+
+// /init refuses a variable no process could be started with, which would
+// make every later command fail, and keeps the state it had.
+func TestInitRefusesUnusableVariables(t *testing.T) {
+	srv := newServer(t)
+	for _, body := range []string{`{"envVars":{"A":"x\u0000y"}}`, `{"envVars":{"A\u0000":"1"}}`, `{"envVars":{"":"1"}}`, `{"envVars":{"A=B":"1"},"accessToken":"t"}`} {
+		r, msg := do(t, "POST", srv.URL+"/init", "", body)
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(msg, "environment variable") {
+			t.Errorf("%s: %d %s, want 400 naming the variable", body, r.StatusCode, msg)
+		}
+	}
+	r, body := do(t, "GET", srv.URL+"/envs", "", "")
+	var envs map[string]string
+	_ = json.Unmarshal([]byte(body), &envs)
+	if r.StatusCode != http.StatusOK || len(envs) != 1 || envs["PATH"] != "/bin" {
+		t.Errorf("envs after refused /init: %d %s", r.StatusCode, body)
+	}
+}
+
+// A path or method the agent does not serve gets {code, message} like
+// every other error, not the mux's plain text.
+func TestUnknownRoute(t *testing.T) {
+	srv := newServer(t)
+	for _, tc := range []struct{ method, path string }{{"GET", "/nothing"}, {"DELETE", "/envs"}, {"GET", "/files/x"}} {
+		r, body := do(t, tc.method, srv.URL+tc.path, "", "")
+		var e struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		}
+		if r.StatusCode != http.StatusNotFound || json.Unmarshal([]byte(body), &e) != nil || e.Code != 404 || !strings.Contains(e.Message, tc.path) {
+			t.Errorf("%s %s: %d %q, want 404 {code, message} naming the path", tc.method, tc.path, r.StatusCode, body)
+		}
+	}
+}

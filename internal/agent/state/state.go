@@ -7,12 +7,14 @@ package state
 import (
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"maps"
 	"net/http"
 	"strings"
 	"sync"
 
 	"github.com/soulbox/soulbox/internal/agent/users"
+	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
 // DefaultUser is the user requests run as when they name none, as in E2B's
@@ -24,6 +26,7 @@ type State struct {
 	mu      sync.RWMutex
 	envs    map[string]string
 	token   string
+	traffic string
 	user    string
 	workdir string
 	users   users.Files
@@ -44,6 +47,26 @@ type Init struct {
 	// Prewarm names interpreter languages to start ahead of their first
 	// execution; SoulBox's warm pool sends it, E2B does not.
 	Prewarm []string `json:"soulboxPrewarm,omitempty"`
+	// TrafficAccessToken is the sandbox's traffic access token, set when
+	// its traffic is not public. E2B's code interpreter SDKs send it, and
+	// not the access token, on the interpreter's context routes, so the
+	// interpreter accepts it there. SoulBox's own field; E2B sends none.
+	TrafficAccessToken *string `json:"soulboxTrafficAccessToken,omitempty"`
+}
+
+// Validate says what makes in unusable: an environment variable no
+// process could be started with (an empty name, a name with = or NUL, a
+// value with NUL) would make every later command fail.
+func (in Init) Validate() error {
+	for k, v := range in.EnvVars {
+		switch {
+		case k == "" || strings.ContainsAny(k, "=\x00"):
+			return fmt.Errorf("environment variable name %q: it must be non-empty, without = or NUL: %w", k, errdefs.ErrInvalidArgument)
+		case strings.ContainsRune(v, 0):
+			return fmt.Errorf("environment variable %q: the value holds a NUL byte: %w", k, errdefs.ErrInvalidArgument)
+		}
+	}
+	return nil
 }
 
 // Apply takes an /init request.
@@ -55,6 +78,9 @@ func (s *State) Apply(in Init) {
 	}
 	if in.AccessToken != nil {
 		s.token = *in.AccessToken
+	}
+	if in.TrafficAccessToken != nil {
+		s.traffic = *in.TrafficAccessToken
 	}
 	if in.DefaultUser != nil && *in.DefaultUser != "" {
 		s.user = *in.DefaultUser
@@ -93,6 +119,22 @@ func (s *State) Authorized(token string) bool {
 		return true
 	}
 	return subtle.ConstantTimeCompare([]byte(token), []byte(want)) == 1
+}
+
+// TrafficGuarded reports whether a traffic access token is set.
+func (s *State) TrafficGuarded() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.traffic != ""
+}
+
+// TrafficAuthorized reports whether token is the traffic access token;
+// never while none is set.
+func (s *State) TrafficAuthorized(token string) bool {
+	s.mu.RLock()
+	want := s.traffic
+	s.mu.RUnlock()
+	return want != "" && subtle.ConstantTimeCompare([]byte(token), []byte(want)) == 1
 }
 
 // Workdir is the default working directory ("" for the user's home).

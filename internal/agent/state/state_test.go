@@ -31,6 +31,21 @@ func TestTokenAndInit(t *testing.T) {
 	}
 }
 
+func TestTrafficToken(t *testing.T) {
+	s := New(nil, users.System)
+	if s.TrafficGuarded() || s.TrafficAuthorized("") || s.TrafficAuthorized("x") {
+		t.Fatal("no traffic token is set: nothing may pass as one")
+	}
+	tok := "traffic"
+	s.Apply(Init{TrafficAccessToken: &tok})
+	if !s.TrafficGuarded() || !s.TrafficAuthorized("traffic") || s.TrafficAuthorized("") || s.TrafficAuthorized("traffi") {
+		t.Error("traffic token not enforced")
+	}
+	if !s.Authorized("") {
+		t.Error("a traffic token must not close the agent: it is not the access token")
+	}
+}
+
 func TestBasicUser(t *testing.T) {
 	for header, want := range map[string]string{
 		"Basic " + base64.StdEncoding.EncodeToString([]byte("root:")): "root",
