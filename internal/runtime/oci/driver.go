@@ -103,6 +103,9 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if _, err := sandboxSeccomp(); err != nil {
+		return nil, fmt.Errorf("oci driver: %w: %w", err, errdefs.ErrFailedPrecondition)
+	}
 	layout, err := detectCgroups(cgroupParentFor(cfg.Root))
 	if err != nil {
 		return nil, err

@@ -75,6 +75,8 @@ func ociSpec(b bundleSpec) *specs.Spec {
 	}
 
 	caps := append([]string(nil), sandboxCaps...)
+	// New has checked that the profile resolves.
+	filter, _ := sandboxSeccomp()
 	memory := int64(b.limits.MemoryMB) << 20
 	pids := int64(b.limits.Pids)
 	quota := int64(b.limits.CPUCount) * 100000
@@ -127,7 +129,7 @@ func ociSpec(b bundleSpec) *specs.Spec {
 				CPU:     &specs.LinuxCPU{Quota: &quota, Period: &period},
 				Pids:    &specs.LinuxPids{Limit: &pids},
 			},
-			Seccomp:       seccompProfile(caps),
+			Seccomp:       filter,
 			MaskedPaths:   maskedPaths,
 			ReadonlyPaths: readonlyPaths,
 			// A sandbox's mounts never propagate back to the host.
