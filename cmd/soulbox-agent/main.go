@@ -21,6 +21,7 @@ import (
 	"github.com/soulbox/soulbox/internal/agent/files"
 	"github.com/soulbox/soulbox/internal/agent/filesystem"
 	"github.com/soulbox/soulbox/internal/agent/interpreter"
+	"github.com/soulbox/soulbox/internal/agent/logcap"
 	"github.com/soulbox/soulbox/internal/agent/metrics"
 	"github.com/soulbox/soulbox/internal/agent/process"
 	"github.com/soulbox/soulbox/internal/agent/reaper"
@@ -29,11 +30,20 @@ import (
 	"github.com/soulbox/soulbox/internal/agent/users"
 )
 
+// agentLogMax caps agent.log; agentLogKeep of the newest output survives
+// each truncation.
+const (
+	agentLogMax  = 4 << 20
+	agentLogKeep = 1 << 20
+)
+
 // envdPort is the port E2B's SDKs expect the in-sandbox agent on.
 const envdPort = "49983"
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	// stderr is the sandbox's agent.log on the host: capped, so a sandbox
+	// that lives for weeks does not fill the host's disk with it.
+	log := slog.New(slog.NewJSONHandler(logcap.New(os.Stderr, agentLogMax, agentLogKeep), nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
