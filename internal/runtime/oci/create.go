@@ -62,6 +62,7 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 	st := sandboxState{
 		ID: spec.ID, Template: spec.Template, Runtime: rt, Slot: slot, HostUID: hostUID,
 		Layers: len(layers), Limits: limits, CreatedAt: time.Now().UTC(),
+		NoNewPrivileges: spec.NoNewPrivileges,
 	}
 	if err := d.writeState(st); err != nil {
 		d.releaseSlot(slot, spec.ID)
@@ -78,7 +79,7 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 	}
 	cfg := ociSpec(bundleSpec{
 		id: spec.ID, rootfs: d.rootfsDir(spec.ID), hostUID: hostUID, limits: limits,
-		env: spec.Env, agentPath: d.agentPath, escalate: spec.AllowPrivilegeEscalation, runtime: rt,
+		env: spec.Env, agentPath: d.agentPath, noNewPriv: spec.NoNewPrivileges, runtime: rt,
 		cgroupsPath: d.cgroups.cgroupsPath(spec.ID),
 	})
 	if err := writeJSON(filepath.Join(d.sandboxDir(spec.ID), "config.json"), cfg); err != nil {

@@ -16,8 +16,8 @@ import (
 )
 
 // Exec runs a process in the running sandbox through the runtime's exec,
-// with the same capabilities, seccomp profile and no_new_privs as the
-// agent. Cancelling ctx kills the process.
+// with the same capabilities, seccomp profile and no_new_privs setting as
+// the agent. Cancelling ctx kills the process.
 func (d *Driver) Exec(ctx context.Context, id string, req runtime.ExecRequest) (runtime.ExecResult, error) {
 	var res runtime.ExecResult
 	if err := runtime.ValidateID(id); err != nil {
@@ -63,7 +63,7 @@ func (d *Driver) Exec(ctx context.Context, id string, req runtime.ExecRequest) (
 		Capabilities: &specs.LinuxCapabilities{
 			Bounding: caps, Effective: caps, Permitted: caps,
 		},
-		NoNewPrivileges: true,
+		NoNewPrivileges: st.NoNewPrivileges,
 	}
 	dir, err := os.MkdirTemp(d.sandboxDir(id), "exec-")
 	if err != nil {

@@ -56,7 +56,7 @@ type bundleSpec struct {
 	limits    runtime.Limits
 	env       map[string]string
 	agentPath string // on the host
-	escalate  bool   // AllowPrivilegeEscalation
+	noNewPriv bool   // Spec.NoNewPrivileges
 	runtime   string
 	// cgroupsPath is the sandbox's cgroup relative to the hierarchy root.
 	cgroupsPath string
@@ -96,7 +96,7 @@ func ociSpec(b bundleSpec) *specs.Spec {
 				Effective: caps,
 				Permitted: caps,
 			},
-			NoNewPrivileges: !b.escalate,
+			NoNewPrivileges: b.noNewPriv,
 		},
 		Mounts: []specs.Mount{
 			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},

@@ -24,6 +24,8 @@ type sandboxState struct {
 	Layers    int            `json:"layers"`
 	Limits    runtime.Limits `json:"limits"`
 	CreatedAt time.Time      `json:"createdAt"`
+	// NoNewPrivileges is Spec.NoNewPrivileges, which Exec applies too.
+	NoNewPrivileges bool `json:"noNewPrivileges,omitempty"`
 }
 
 func (d *Driver) statePath(id string) string {

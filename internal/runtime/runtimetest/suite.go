@@ -52,6 +52,7 @@ func Run(t *testing.T, newDriver func(t *testing.T) runtime.Driver, opts Options
 	t.Run("MemoryLimitOOMKillsInside", s.testOOM)
 	t.Run("PidsLimitStopsForkBomb", s.testForkBomb)
 	t.Run("ForbiddenOperations", s.testForbidden)
+	t.Run("SudoAsUser", s.testSudo)
 	t.Run("DiskQuota", s.testDiskQuota)
 	t.Run("PauseResume", s.testPauseResume)
 	t.Run("Stats", s.testStats)
