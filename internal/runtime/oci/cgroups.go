@@ -170,6 +170,37 @@ func (l cgroupLayout) remove(id string) error {
 	return errors.Join(errs...)
 }
 
+// parentDirs lists the driver's parent cgroup in every hierarchy where it
+// exists.
+func (l cgroupLayout) parentDirs() []string {
+	var out []string
+	for _, h := range l.hierarchies() {
+		if p := filepath.Join(h, l.parent); dirExists(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// removeParent removes the driver's parent cgroup from every hierarchy
+// where it holds no sandbox any more; where it still does, rmdir fails
+// (EBUSY) and it stays.
+func (l cgroupLayout) removeParent() error {
+	var errs []error
+	for _, p := range l.parentDirs() {
+		err := unix.Rmdir(p)
+		if err != nil && !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
 // readUint reads a file holding one number; "max" reads as 0.
 func readUint(path string) (uint64, error) {
 	b, err := os.ReadFile(path)

@@ -85,7 +85,10 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 	if err := writeJSON(filepath.Join(d.sandboxDir(spec.ID), "config.json"), cfg); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
-	if err := d.createContainer(ctx, rt, spec.ID, spec.Niceness); err != nil {
+	d.parentMu.RLock()
+	err = d.createContainer(ctx, rt, spec.ID, spec.Niceness)
+	d.parentMu.RUnlock()
+	if err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
 	return d.info(ctx, st)

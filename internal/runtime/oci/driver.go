@@ -82,6 +82,11 @@ type Driver struct {
 
 	mu    sync.Mutex // guards locks
 	locks map[string]*idLock
+
+	// parentMu is held shared while a runtime creates a sandbox's cgroups
+	// under the driver's parent, and exclusively to remove that parent
+	// once empty, so the removal never pulls it from under a create.
+	parentMu sync.RWMutex
 }
 
 type idLock struct {

@@ -2,7 +2,6 @@ package ocitest
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -17,22 +16,4 @@ func mountsUnder(dir string) []string {
 		}
 	}
 	return out
-}
-
-// removeEmptyCgroupParents removes the drivers' parent cgroups
-// (soulbox-<hash>) that hold no sandbox any more. rmdir of a cgroup fails
-// while it has children or processes, so a live driver's parent survives.
-func removeEmptyCgroupParents() {
-	b, _ := os.ReadFile("/proc/self/mountinfo")
-	for _, line := range strings.Split(string(b), "\n") {
-		i := strings.Index(line, " - cgroup")
-		if i < 0 {
-			continue
-		}
-		mnt := strings.Fields(line)[4]
-		parents, _ := filepath.Glob(filepath.Join(mnt, "soulbox-*"))
-		for _, p := range parents {
-			_ = os.Remove(p)
-		}
-	}
 }
