@@ -27,6 +27,7 @@ import (
 	"github.com/soulbox/soulbox/internal/agent/reaper"
 	"github.com/soulbox/soulbox/internal/agent/server"
 	"github.com/soulbox/soulbox/internal/agent/state"
+	"github.com/soulbox/soulbox/internal/agent/usercgroup"
 	"github.com/soulbox/soulbox/internal/agent/users"
 )
 
@@ -48,6 +49,17 @@ func main() {
 	defer stop()
 
 	r := reaper.New()
+	if v, ok := os.LookupEnv(usercgroup.Env); ok {
+		// The sandbox's processes start in their own cgroup, where
+		// they cannot take the agent's room.
+		m, err := usercgroup.Parse(v)
+		if err != nil {
+			log.Error("sandbox processes share the agent's cgroup", slog.Any("err", err))
+		} else {
+			r.StartIn(m.Enter)
+		}
+		os.Unsetenv(usercgroup.Env)
+	}
 	go r.Run(ctx)
 
 	st := state.New(environ(), users.System)

@@ -74,7 +74,8 @@ func (d *Driver) Exec(ctx context.Context, id string, req runtime.ExecRequest) (
 	if err := writeJSON(procFile, proc); err != nil {
 		return res, fmt.Errorf("exec in sandbox %q: %w", id, err)
 	}
-	args := []string{"exec", "--process", procFile, "--pid-file", pidFile}
+	// In the sandbox's user cgroup, as the agent starts processes.
+	args := append([]string{"exec", "--process", procFile, "--pid-file", pidFile}, d.userExecArgs(id)...)
 	innerPidFile := filepath.Join(dir, "inner-pid")
 	if st.Runtime == "runsc" {
 		args = append(args, runscExecArgs(innerPidFile)...)

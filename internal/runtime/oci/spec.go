@@ -60,6 +60,8 @@ type bundleSpec struct {
 	runtime   string
 	// cgroupsPath is the sandbox's cgroup relative to the hierarchy root.
 	cgroupsPath string
+	// userCgroups tells the agent its cgroup files (usercgroup.go).
+	userCgroups string
 }
 
 // ociSpec writes the runtime-spec config of a sandbox.
@@ -72,6 +74,9 @@ func ociSpec(b bundleSpec) *specs.Spec {
 	sort.Strings(keys)
 	for _, k := range keys {
 		env = append(env, k+"="+b.env[k])
+	}
+	if b.userCgroups != "" {
+		env = append(env, userCgroupEnv+"="+b.userCgroups)
 	}
 
 	caps := append([]string(nil), sandboxCaps...)

@@ -51,6 +51,7 @@ func Run(t *testing.T, newDriver func(t *testing.T) runtime.Driver, opts Options
 	t.Run("TemplateLayerIsReadOnly", s.testTemplateUnchanged)
 	t.Run("MemoryLimitOOMKillsInside", s.testOOM)
 	t.Run("PidsLimitStopsForkBomb", s.testForkBomb)
+	t.Run("ForkBombLeavesAgentRoom", s.testForkBombHeadroom)
 	t.Run("ForbiddenOperations", s.testForbidden)
 	t.Run("SudoAsUser", s.testSudo)
 	t.Run("DiskQuota", s.testDiskQuota)
