@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/soulbox/soulbox/internal/mountinfo"
 )
 
 // cgroupParentFor names the cgroup every sandbox of the driver rooted at
@@ -46,45 +47,27 @@ func detectCgroups(parent string) (cgroupLayout, error) {
 		l.mounts[""] = "/sys/fs/cgroup"
 		return l, nil
 	}
-	f, err := os.Open("/proc/self/mountinfo")
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		return l, fmt.Errorf("read cgroup layout: %w", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// mountinfo: id parent major:minor root mountpoint opts ... - fstype source superopts
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, fld := range fields {
-			if fld == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || len(fields) < sep+4 {
-			continue
-		}
-		mnt, fstype, super := fields[4], fields[sep+1], fields[sep+3]
-		switch fstype {
+	for _, m := range mounts {
+		switch m.FSType {
 		case "cgroup2":
-			l.mounts[""] = mnt
+			l.mounts[""] = m.Point
 		case "cgroup":
-			for _, opt := range strings.Split(super, ",") {
+			for _, opt := range m.SuperOptions {
 				switch opt {
 				case "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
 					"net_cls", "net_prio", "perf_event", "hugetlb", "rdma", "misc":
-					l.mounts[opt] = mnt
+					l.mounts[opt] = m.Point
 				default:
 					if name, ok := strings.CutPrefix(opt, "name="); ok {
-						l.mounts["name="+name] = mnt
+						l.mounts["name="+name] = m.Point
 					}
 				}
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return l, fmt.Errorf("read cgroup layout: %w", err)
 	}
 	if l.mounts["memory"] == "" {
 		return l, errors.New("read cgroup layout: no memory controller mounted")
