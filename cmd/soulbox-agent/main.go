@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"golang.org/x/sys/unix"
 
 	"github.com/soulbox/soulbox/internal/agent/files"
 	"github.com/soulbox/soulbox/internal/agent/filesystem"
@@ -45,6 +46,13 @@ func main() {
 	// stderr is the sandbox's agent.log on the host: capped, so a sandbox
 	// that lives for weeks does not fill the host's disk with it.
 	log := slog.New(slog.NewJSONHandler(logcap.New(os.Stderr, agentLogMax, agentLogKeep), nil))
+	// Not dumpable: the sandbox's processes, root among them (user has
+	// sudo), run as the agent's uid, which would let them ptrace it and
+	// use what it holds (its access token, its cgroup files). The
+	// processes it starts become dumpable again at exec.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		log.Error("agent stays dumpable", slog.Any("err", err))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
