@@ -12,7 +12,7 @@ command -v apt-get >/dev/null || die "this script supports Debian and Ubuntu (ap
 
 # Debian packages: the OCI runtimes, debootstrap for the base template,
 # e2fsprogs for sandbox disk images, and the tools the tests drive.
-packages=(runc crun debootstrap debian-archive-keyring uidmap e2fsprogs iproute2 procps ca-certificates curl git util-linux gcc)
+packages=(runc crun debootstrap debian-archive-keyring gpg uidmap e2fsprogs iproute2 procps ca-certificates curl git util-linux gcc)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -17,27 +17,57 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"golang.org/x/sys/unix"
 
 	"github.com/soulbox/soulbox/internal/agent/files"
 	"github.com/soulbox/soulbox/internal/agent/filesystem"
 	"github.com/soulbox/soulbox/internal/agent/interpreter"
+	"github.com/soulbox/soulbox/internal/agent/logcap"
 	"github.com/soulbox/soulbox/internal/agent/metrics"
 	"github.com/soulbox/soulbox/internal/agent/process"
 	"github.com/soulbox/soulbox/internal/agent/reaper"
 	"github.com/soulbox/soulbox/internal/agent/server"
 	"github.com/soulbox/soulbox/internal/agent/state"
+	"github.com/soulbox/soulbox/internal/agent/usercgroup"
 	"github.com/soulbox/soulbox/internal/agent/users"
+)
+
+// agentLogMax caps agent.log; agentLogKeep of the newest output survives
+// each truncation.
+const (
+	agentLogMax  = 4 << 20
+	agentLogKeep = 1 << 20
 )
 
 // envdPort is the port E2B's SDKs expect the in-sandbox agent on.
 const envdPort = "49983"
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	// stderr is the sandbox's agent.log on the host: capped, so a sandbox
+	// that lives for weeks does not fill the host's disk with it.
+	log := slog.New(slog.NewJSONHandler(logcap.New(os.Stderr, agentLogMax, agentLogKeep), nil))
+	// Not dumpable: the sandbox's processes, root among them (user has
+	// sudo), run as the agent's uid, which would let them ptrace it and
+	// use what it holds (its access token, its cgroup files). The
+	// processes it starts become dumpable again at exec.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		log.Error("agent stays dumpable", slog.Any("err", err))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
 	r := reaper.New()
+	if v, ok := os.LookupEnv(usercgroup.Env); ok {
+		// The sandbox's processes start in their own cgroup, where
+		// they cannot take the agent's room.
+		m, err := usercgroup.Parse(v)
+		if err != nil {
+			log.Error("sandbox processes share the agent's cgroup", slog.Any("err", err))
+		} else {
+			r.StartIn(m.Enter)
+		}
+		os.Unsetenv(usercgroup.Env)
+	}
 	go r.Run(ctx)
 
 	st := state.New(environ(), users.System)

@@ -124,6 +124,14 @@ type Stats struct {
 	DiskTotal     uint64 // bytes the writable layer may hold
 }
 
+// UserKiller is implemented by drivers that keep the sandbox's processes
+// apart from its agent and can end them all.
+type UserKiller interface {
+	// KillUserProcesses kills every process of the sandbox but its
+	// agent, however full the sandbox's pid and memory limits are.
+	KillUserProcesses(ctx context.Context, id string) error
+}
+
 // Dialer is the optional ability to open a connection to a port inside a
 // sandbox from the host, whatever the sandbox's network setup: the way the
 // server reaches the agent and the ports a sandbox's processes listen on.

@@ -23,9 +23,12 @@ type Spec struct {
 	Limits Limits
 	// Env is added to the environment of the sandbox's main process.
 	Env map[string]string
-	// AllowPrivilegeEscalation lets processes gain privileges through setuid
-	// binaries such as sudo (no_new_privs off). Off by default.
-	AllowPrivilegeEscalation bool
+	// NoNewPrivileges sets no_new_privs on every process of the sandbox, so
+	// setuid binaries such as sudo no longer raise privileges. Off by
+	// default: as in E2B's sandboxes, `user` may sudo to the sandbox's
+	// root, which is an unprivileged host uid held in by the user
+	// namespace, the capability set and seccomp.
+	NoNewPrivileges bool
 	// Niceness (0 to 19) lowers the CPU priority of the sandbox's start and
 	// processes, for sandboxes made ahead of demand that must leave the
 	// CPU to those in use; Prioritizer.SetNiceness restores it.

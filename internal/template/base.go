@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
 // The unprivileged user agents work as, matching E2B's sandboxes.
@@ -23,11 +25,11 @@ func (s *Store) buildBase(ctx context.Context, rootfs string) error {
 	defer out.Flush()
 	r := s.recipes["base"]
 
-	out.Printf("debootstrap %s from %s", r.Suite, s.mirror)
-	err := run(ctx, out, "debootstrap",
-		"--variant="+r.Variant,
-		"--include="+strings.Join(r.Packages, ","),
-		r.Suite, rootfs, s.mirror)
+	if err := checkKeyring(s.keyring); err != nil {
+		return err
+	}
+	out.Printf("debootstrap %s from %s, verified with %s", r.Suite, s.mirror, s.keyring)
+	err := run(ctx, out, "debootstrap", debootstrapArgs(r, rootfs, s.mirror, s.keyring)...)
 	if err != nil {
 		// debootstrap's log says why; it goes away with the failed build.
 		printLogTail(out, filepath.Join(rootfs, "debootstrap", "debootstrap.log"), 30)
@@ -37,6 +39,37 @@ func (s *Store) buildBase(ctx context.Context, rootfs string) error {
 		return err
 	}
 	return verifyBase(rootfs)
+}
+
+// debootstrapArgs are the arguments of the debootstrap that builds r into
+// rootfs. The Release file must carry a valid signature by a key of
+// keyring (--force-check-gpg turns debootstrap's warning about an
+// unverifiable Release into a refusal); the packages are then checked
+// against the hashes it lists, so nothing unsigned reaches the template.
+func debootstrapArgs(r recipe, rootfs, mirror, keyring string) []string {
+	return []string{
+		"--variant=" + r.Variant,
+		"--include=" + strings.Join(r.Packages, ","),
+		"--keyring=" + keyring,
+		"--force-check-gpg",
+		r.Suite, rootfs, mirror,
+	}
+}
+
+// checkKeyring fails unless keyring is a readable, non-empty file:
+// debootstrap would otherwise skip the signature check with a warning.
+func checkKeyring(keyring string) error {
+	st, err := os.Stat(keyring)
+	if err == nil && !st.Mode().IsRegular() {
+		err = errors.New("not a regular file")
+	} else if err == nil && st.Size() == 0 {
+		err = errors.New("empty")
+	}
+	if err != nil {
+		return fmt.Errorf("archive keyring %s: %v: install debian-archive-keyring (or pass the keyring of your mirror) so the template's packages can be verified: %w",
+			keyring, err, errdefs.ErrFailedPrecondition)
+	}
+	return nil
 }
 
 // configureBase runs the setup steps after debootstrap. Changing them means

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/soulbox/soulbox/internal/mountinfo"
 )
 
 // inUse reports whether some mount on this host shows a part of dir: a
@@ -31,16 +33,15 @@ func inUse(dir string) (bool, error) {
 		return false, fmt.Errorf("stat %s: %w", dir, err)
 	}
 	dev := fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev))
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := mountinfo.Read()
 	if err != nil {
-		return false, fmt.Errorf("read mount table: %w", err)
+		return false, err
 	}
 	type entry struct{ root, point string }
 	var same []entry // mounts of dir's filesystem
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 5 && f[2] == dev {
-			same = append(same, entry{unescapeMountinfo(f[3]), unescapeMountinfo(f[4])})
+	for _, m := range mounts {
+		if m.Dev == dev {
+			same = append(same, entry{m.Root, m.Point})
 		}
 	}
 	// Where dir sits inside its filesystem: through the mount whose mount

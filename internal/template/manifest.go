@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/soulbox/soulbox/internal/durable"
 )
 
 const manifestFile = "manifest.json"
@@ -78,42 +80,8 @@ func writeManifest(nameDir string, m *manifest) error {
 	if err != nil {
 		return fmt.Errorf("encode template manifest: %w", err)
 	}
-	f, err := os.CreateTemp(nameDir, ".manifest-*")
-	if err != nil {
+	if err := durable.WriteFile(filepath.Join(nameDir, manifestFile), append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write template manifest: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op once renamed
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("write template manifest: %w", err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("write template manifest: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync template manifest: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write template manifest: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(nameDir, manifestFile)); err != nil {
-		return fmt.Errorf("install template manifest: %w", err)
-	}
-	return syncDir(nameDir)
-}
-
-// syncDir makes renames in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -1,16 +1,14 @@
 package template
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/soulbox/soulbox/internal/mountinfo"
 )
 
 // debootstrap mounts /proc and /sys (and in some containers binds /dev
@@ -21,69 +19,17 @@ import (
 
 // mountsUnder returns the mount points at or below dir, deepest first.
 func mountsUnder(dir string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, fmt.Errorf("read mount table: %w", err)
-	}
-	defer f.Close()
-	points, err := parseMountinfo(f)
-	if err != nil {
-		return nil, err
-	}
 	// mountinfo shows resolved paths; dir may contain a symlink.
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = real
 	}
-	dir = filepath.Clean(dir)
-	var out []string
-	for _, p := range points {
-		if p == dir || strings.HasPrefix(p, dir+"/") {
-			out = append(out, p)
-		}
+	out, err := mountinfo.Under(filepath.Clean(dir))
+	if err != nil {
+		return nil, err
 	}
 	// Deeper paths first, so a mount goes before the one it sits on.
 	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
 	return slices.Compact(out), nil
-}
-
-// parseMountinfo returns the mount point field of every line of a
-// /proc/<pid>/mountinfo table.
-func parseMountinfo(r io.Reader) ([]string, error) {
-	var out []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for sc.Scan() {
-		// id parent major:minor root mountpoint options ...
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		out = append(out, unescapeMountinfo(fields[4]))
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read mount table: %w", err)
-	}
-	return out, nil
-}
-
-// unescapeMountinfo undoes the kernel's octal escaping (\040 for a space,
-// \011, \012, \134) of paths in the mount table.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // unmountUnder lazily unmounts everything at or below dir. Lazy, because a

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -14,22 +12,6 @@ import (
 
 	"github.com/soulbox/soulbox/internal/testutil"
 )
-
-func TestParseMountinfo(t *testing.T) {
-	table := `22 27 0:21 / /proc rw,relatime - proc proc rw
-36 27 0:30 / /var/lib/with\040space/x rw - tmpfs tmpfs rw
-37 27 0:31 / /back\134slash rw shared:1 - tmpfs tmpfs rw
-garbage
-`
-	got, err := parseMountinfo(strings.NewReader(table))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"/proc", "/var/lib/with space/x", `/back\slash`}
-	if !slices.Equal(got, want) {
-		t.Errorf("parseMountinfo = %q; want %q", got, want)
-	}
-}
 
 // mountingBuild mounts a tmpfs where debootstrap mounts /proc, as a killed
 // debootstrap would leave it, then returns err.

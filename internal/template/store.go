@@ -18,6 +18,9 @@ import (
 const (
 	DefaultMirror = "http://deb.debian.org/debian"
 	DefaultSuite  = "bookworm"
+	// DefaultKeyring is where Debian's debian-archive-keyring package puts
+	// the keys that sign Debian's archives.
+	DefaultKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
 )
 
 // Options configure a Store. Zero fields take the defaults.
@@ -26,6 +29,10 @@ type Options struct {
 	Mirror string
 	// Suite is the Debian release templates are built from.
 	Suite string
+	// Keyring holds the keys the mirror's Release file must be signed
+	// with (an OpenPGP keyring, as gpgv reads); a build without it is
+	// refused rather than run unverified.
+	Keyring string
 	// Logger receives build start and finish; nil discards.
 	Logger *slog.Logger
 	// Progress receives the output of build commands line by line, each
@@ -54,11 +61,12 @@ type Template struct {
 // Store is the template registry and build cache. It is safe for concurrent
 // use, also by several processes sharing one directory.
 type Store struct {
-	dir    string
-	mirror string
-	suite  string
-	log    *slog.Logger
-	out    *syncWriter
+	dir     string
+	mirror  string
+	suite   string
+	keyring string
+	log     *slog.Logger
+	out     *syncWriter
 	// recipes maps canonical names to what they are built from.
 	recipes map[string]recipe
 	// build replaces the recipe's build in tests; nil runs the real one.
@@ -84,6 +92,9 @@ func New(dir string, opts Options) (*Store, error) {
 	if opts.Suite == "" {
 		opts.Suite = DefaultSuite
 	}
+	if opts.Keyring == "" {
+		opts.Keyring = DefaultKeyring
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -94,6 +105,7 @@ func New(dir string, opts Options) (*Store, error) {
 		dir:     abs,
 		mirror:  opts.Mirror,
 		suite:   opts.Suite,
+		keyring: opts.Keyring,
 		log:     opts.Logger,
 		out:     &syncWriter{w: opts.Progress},
 		recipes: map[string]recipe{"base": baseRecipe(opts.Suite)},

@@ -19,6 +19,18 @@ test('run: envs, cwd, user', async () => {
   assert.equal(root.stdout, '0\n')
 })
 
+// E2B's own SDK test: a command's envs do not reach the next command, and
+// user has passwordless sudo (as in E2B's templates) to show it.
+test('run: scoped envs do not leak; sudo works for user', async () => {
+  const r = await sbx.commands.run('echo $FOO', { envs: { FOO: 'bar' } })
+  assert.equal(r.stdout.trim(), 'bar')
+  const r2 = await sbx.commands.run('sudo echo "$FOO"')
+  assert.equal(r2.exitCode, 0)
+  assert.equal(r2.stdout.trim(), '')
+  const r3 = await sbx.commands.run('sudo id -u')
+  assert.equal(r3.stdout, '0\n')
+})
+
 test('run: onStdout and onStderr stream as output is produced', async () => {
   const out = []
   const err = []

@@ -23,6 +23,17 @@ import (
 type Reaper struct {
 	mu      sync.Mutex
 	waiters map[int]chan unix.WaitStatus
+	// enter, if set, is called before every start and its leave after.
+	enter func() (leave func(), err error)
+}
+
+// StartIn makes every later Start run between enter and the leave it
+// returns: the agent uses it to fork its children into the sandbox's
+// user cgroup. A failing enter fails the Start. Call it before Run.
+func (r *Reaper) StartIn(enter func() (leave func(), err error)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.enter = enter
 }
 
 // New returns a reaper; call Run to start it.
@@ -38,6 +49,13 @@ func New() *Reaper {
 func (r *Reaper) Start(start func() (int, error)) (int, <-chan unix.WaitStatus, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.enter != nil {
+		leave, err := r.enter()
+		if err != nil {
+			return 0, nil, err
+		}
+		defer leave()
+	}
 	pid, err := start()
 	if err != nil {
 		return 0, nil, err

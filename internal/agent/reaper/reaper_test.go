@@ -2,9 +2,11 @@ package reaper
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -61,4 +63,26 @@ func TestReapsUnregisteredChildren(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("unregistered child was not reaped")
+}
+
+// StartIn wraps every start: enter before it, leave after, and a failing
+// enter starts nothing.
+func TestStartInWrapsStarts(t *testing.T) {
+	r := New()
+	var log []string
+	r.StartIn(func() (func(), error) {
+		log = append(log, "enter")
+		return func() { log = append(log, "leave") }, nil
+	})
+	if _, _, err := r.Start(func() (int, error) { log = append(log, "start"); return 1 << 30, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(log, ","); got != "enter,start,leave" {
+		t.Errorf("order %s", got)
+	}
+	r.StartIn(func() (func(), error) { return nil, errors.New("no cgroup") })
+	started := false
+	if _, _, err := r.Start(func() (int, error) { started = true; return 1, nil }); err == nil || started {
+		t.Errorf("failing enter: err %v, started %v", err, started)
+	}
 }

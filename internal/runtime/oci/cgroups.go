@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/soulbox/soulbox/internal/mountinfo"
 )
 
 // cgroupParentFor names the cgroup every sandbox of the driver rooted at
@@ -46,45 +47,27 @@ func detectCgroups(parent string) (cgroupLayout, error) {
 		l.mounts[""] = "/sys/fs/cgroup"
 		return l, nil
 	}
-	f, err := os.Open("/proc/self/mountinfo")
+	mounts, err := mountinfo.Read()
 	if err != nil {
 		return l, fmt.Errorf("read cgroup layout: %w", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// mountinfo: id parent major:minor root mountpoint opts ... - fstype source superopts
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, fld := range fields {
-			if fld == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || len(fields) < sep+4 {
-			continue
-		}
-		mnt, fstype, super := fields[4], fields[sep+1], fields[sep+3]
-		switch fstype {
+	for _, m := range mounts {
+		switch m.FSType {
 		case "cgroup2":
-			l.mounts[""] = mnt
+			l.mounts[""] = m.Point
 		case "cgroup":
-			for _, opt := range strings.Split(super, ",") {
+			for _, opt := range m.SuperOptions {
 				switch opt {
 				case "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
 					"net_cls", "net_prio", "perf_event", "hugetlb", "rdma", "misc":
-					l.mounts[opt] = mnt
+					l.mounts[opt] = m.Point
 				default:
 					if name, ok := strings.CutPrefix(opt, "name="); ok {
-						l.mounts["name="+name] = mnt
+						l.mounts["name="+name] = m.Point
 					}
 				}
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return l, fmt.Errorf("read cgroup layout: %w", err)
 	}
 	if l.mounts["memory"] == "" {
 		return l, errors.New("read cgroup layout: no memory controller mounted")
@@ -168,6 +151,37 @@ func (l cgroupLayout) remove(id string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// parentDirs lists the driver's parent cgroup in every hierarchy where it
+// exists.
+func (l cgroupLayout) parentDirs() []string {
+	var out []string
+	for _, h := range l.hierarchies() {
+		if p := filepath.Join(h, l.parent); dirExists(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// removeParent removes the driver's parent cgroup from every hierarchy
+// where it holds no sandbox any more; where it still does, rmdir fails
+// (EBUSY) and it stays.
+func (l cgroupLayout) removeParent() error {
+	var errs []error
+	for _, p := range l.parentDirs() {
+		err := unix.Rmdir(p)
+		if err != nil && !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 // readUint reads a file holding one number; "max" reads as 0.

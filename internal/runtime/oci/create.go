@@ -62,6 +62,7 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 	st := sandboxState{
 		ID: spec.ID, Template: spec.Template, Runtime: rt, Slot: slot, HostUID: hostUID,
 		Layers: len(layers), Limits: limits, CreatedAt: time.Now().UTC(),
+		NoNewPrivileges: spec.NoNewPrivileges,
 	}
 	if err := d.writeState(st); err != nil {
 		d.releaseSlot(slot, spec.ID)
@@ -76,15 +77,25 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 	if err := d.writeIdentity(spec.ID, hostUID); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
+	// The parent cgroup must not be removed (by the teardown of the
+	// driver's last other sandbox) between here and the runtime's create.
+	d.parentMu.RLock()
+	defer d.parentMu.RUnlock()
+	userFiles, userFDs, err := d.prepareUserCgroup(spec.ID, rt, limits)
+	if err != nil {
+		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	defer closeFiles(userFiles)
 	cfg := ociSpec(bundleSpec{
 		id: spec.ID, rootfs: d.rootfsDir(spec.ID), hostUID: hostUID, limits: limits,
-		env: spec.Env, agentPath: d.agentPath, escalate: spec.AllowPrivilegeEscalation, runtime: rt,
+		env: spec.Env, agentPath: d.agentPath, noNewPriv: spec.NoNewPrivileges, runtime: rt,
 		cgroupsPath: d.cgroups.cgroupsPath(spec.ID),
+		userCgroups: userFDs,
 	})
 	if err := writeJSON(filepath.Join(d.sandboxDir(spec.ID), "config.json"), cfg); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
-	if err := d.createContainer(ctx, rt, spec.ID, spec.Niceness); err != nil {
+	if err := d.createContainer(ctx, rt, spec.ID, spec.Niceness, userFiles); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
 	return d.info(ctx, st)
@@ -95,7 +106,9 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 // a pipe would stay open as long as the agent lives and no goroutine of
 // ours has to stay alive to drain it. The runtime's error messages land in
 // the same file, ahead of anything the agent writes.
-func (d *Driver) createContainer(ctx context.Context, rt, id string, niceness int) error {
+//
+// extra are handed to the agent as its fds 3, 4, ...
+func (d *Driver) createContainer(ctx context.Context, rt, id string, niceness int, extra []*os.File) error {
 	logPath := filepath.Join(d.sandboxDir(id), "agent.log")
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
@@ -103,7 +116,12 @@ func (d *Driver) createContainer(ctx context.Context, rt, id string, niceness in
 	}
 	defer logf.Close()
 	pidFile := filepath.Join(d.sandboxDir(id), "init.pid")
-	cmd := d.runtimeCmd(ctx, rt, "create", "--bundle", d.sandboxDir(id), "--pid-file", pidFile, id)
+	args := []string{"create", "--bundle", d.sandboxDir(id), "--pid-file", pidFile}
+	if len(extra) > 0 {
+		args = append(args, "--preserve-fds", strconv.Itoa(len(extra)))
+	}
+	cmd := d.runtimeCmd(ctx, rt, append(args, id)...)
+	cmd.ExtraFiles = extra
 	if niceness > 0 {
 		// Through nice(1): the runtime forks the sandbox's first process
 		// at once, and only a niceness set before that is inherited by it

@@ -79,6 +79,8 @@ func (d *Driver) teardown(ctx context.Context, id, rt string) error {
 	}
 	if err := d.cgroups.remove(id); err != nil {
 		errs = append(errs, err)
+	} else if err := d.removeCgroupParent(); err != nil {
+		errs = append(errs, err)
 	}
 	if st, err := d.readState(id); err == nil {
 		defer d.releaseSlot(st.Slot, id)
@@ -180,4 +182,15 @@ func (d *Driver) thaw(id string) {
 	if d.cgroups.mounts["freezer"] != "" {
 		_ = os.WriteFile(filepath.Join(d.cgroups.dir("freezer", id), "freezer.state"), []byte("THAWED"), 0)
 	}
+}
+
+// removeCgroupParent removes the driver's parent cgroup once its last
+// sandbox is gone, unless a create is under way (it will need the parent;
+// the next teardown tries again).
+func (d *Driver) removeCgroupParent() error {
+	if !d.parentMu.TryLock() {
+		return nil
+	}
+	defer d.parentMu.Unlock()
+	return d.cgroups.removeParent()
 }

@@ -82,6 +82,11 @@ type Driver struct {
 
 	mu    sync.Mutex // guards locks
 	locks map[string]*idLock
+
+	// parentMu is held shared while a runtime creates a sandbox's cgroups
+	// under the driver's parent, and exclusively to remove that parent
+	// once empty, so the removal never pulls it from under a create.
+	parentMu sync.RWMutex
 }
 
 type idLock struct {
@@ -102,6 +107,9 @@ func New(cfg Config) (*Driver, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if _, err := sandboxSeccomp(); err != nil {
+		return nil, fmt.Errorf("oci driver: %w: %w", err, errdefs.ErrFailedPrecondition)
 	}
 	layout, err := detectCgroups(cgroupParentFor(cfg.Root))
 	if err != nil {

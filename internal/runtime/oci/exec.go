@@ -16,8 +16,8 @@ import (
 )
 
 // Exec runs a process in the running sandbox through the runtime's exec,
-// with the same capabilities, seccomp profile and no_new_privs as the
-// agent. Cancelling ctx kills the process.
+// with the same capabilities, seccomp profile and no_new_privs setting as
+// the agent. Cancelling ctx kills the process.
 func (d *Driver) Exec(ctx context.Context, id string, req runtime.ExecRequest) (runtime.ExecResult, error) {
 	var res runtime.ExecResult
 	if err := runtime.ValidateID(id); err != nil {
@@ -63,7 +63,7 @@ func (d *Driver) Exec(ctx context.Context, id string, req runtime.ExecRequest) (
 		Capabilities: &specs.LinuxCapabilities{
 			Bounding: caps, Effective: caps, Permitted: caps,
 		},
-		NoNewPrivileges: true,
+		NoNewPrivileges: st.NoNewPrivileges,
 	}
 	dir, err := os.MkdirTemp(d.sandboxDir(id), "exec-")
 	if err != nil {
@@ -74,7 +74,8 @@ func (d *Driver) Exec(ctx context.Context, id string, req runtime.ExecRequest) (
 	if err := writeJSON(procFile, proc); err != nil {
 		return res, fmt.Errorf("exec in sandbox %q: %w", id, err)
 	}
-	args := []string{"exec", "--process", procFile, "--pid-file", pidFile}
+	// In the sandbox's user cgroup, as the agent starts processes.
+	args := append([]string{"exec", "--process", procFile, "--pid-file", pidFile}, d.userExecArgs(id)...)
 	innerPidFile := filepath.Join(dir, "inner-pid")
 	if st.Runtime == "runsc" {
 		args = append(args, runscExecArgs(innerPidFile)...)

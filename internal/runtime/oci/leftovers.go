@@ -26,6 +26,12 @@ func (d *Driver) Leftovers(ctx context.Context, id string) []string {
 	if d.cgroups.exists(id) {
 		out = append(out, "cgroups")
 	}
+	// Once the driver has no sandbox, its parent cgroup must be gone too.
+	if parents := d.cgroups.parentDirs(); len(parents) > 0 {
+		if entries, err := os.ReadDir(d.sandboxesDir()); err == nil && len(entries) == 0 && len(d.cgroups.parentDirs()) > 0 {
+			out = append(out, "empty cgroup parent "+strings.Join(parents, ", "))
+		}
+	}
 	if dev := loopBacking(d.diskImage(id)); dev != "" {
 		out = append(out, "loop device "+dev)
 	}

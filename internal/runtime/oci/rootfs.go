@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/soulbox/soulbox/internal/mountinfo"
 )
 
 func (d *Driver) diskImage(id string) string { return filepath.Join(d.sandboxDir(id), "disk.img") }
@@ -117,26 +118,9 @@ func (d *Driver) unmountAll(id string) error {
 
 // mountsUnder lists the mount points at or below dir, deepest first.
 func mountsUnder(dir string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	out, err := mountinfo.Under(dir)
 	if err != nil {
-		return nil, fmt.Errorf("read mounts: %w", err)
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		mnt := unescapeMountinfo(fields[4])
-		if mnt == dir || strings.HasPrefix(mnt, dir+"/") {
-			out = append(out, mnt)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read mounts: %w", err)
+		return nil, err
 	}
 	// Deeper paths and later mounts first: the overlay (rootfs) depends on
 	// the layers and the disk, and it sorts after them by name, so sort by
@@ -149,23 +133,4 @@ func mountsUnder(dir string) ([]string, error) {
 		return strings.HasSuffix(out[i], "/rootfs") && !strings.HasSuffix(out[j], "/rootfs")
 	})
 	return out, nil
-}
-
-// unescapeMountinfo undoes the octal escapes (\040 for space) of mountinfo.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

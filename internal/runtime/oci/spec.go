@@ -56,10 +56,12 @@ type bundleSpec struct {
 	limits    runtime.Limits
 	env       map[string]string
 	agentPath string // on the host
-	escalate  bool   // AllowPrivilegeEscalation
+	noNewPriv bool   // Spec.NoNewPrivileges
 	runtime   string
 	// cgroupsPath is the sandbox's cgroup relative to the hierarchy root.
 	cgroupsPath string
+	// userCgroups tells the agent its cgroup files (usercgroup.go).
+	userCgroups string
 }
 
 // ociSpec writes the runtime-spec config of a sandbox.
@@ -73,8 +75,13 @@ func ociSpec(b bundleSpec) *specs.Spec {
 	for _, k := range keys {
 		env = append(env, k+"="+b.env[k])
 	}
+	if b.userCgroups != "" {
+		env = append(env, userCgroupEnv+"="+b.userCgroups)
+	}
 
 	caps := append([]string(nil), sandboxCaps...)
+	// New has checked that the profile resolves.
+	filter, _ := sandboxSeccomp()
 	memory := int64(b.limits.MemoryMB) << 20
 	pids := int64(b.limits.Pids)
 	quota := int64(b.limits.CPUCount) * 100000
@@ -94,7 +101,7 @@ func ociSpec(b bundleSpec) *specs.Spec {
 				Effective: caps,
 				Permitted: caps,
 			},
-			NoNewPrivileges: !b.escalate,
+			NoNewPrivileges: b.noNewPriv,
 		},
 		Mounts: []specs.Mount{
 			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
@@ -127,7 +134,7 @@ func ociSpec(b bundleSpec) *specs.Spec {
 				CPU:     &specs.LinuxCPU{Quota: &quota, Period: &period},
 				Pids:    &specs.LinuxPids{Limit: &pids},
 			},
-			Seccomp:       seccompProfile(caps),
+			Seccomp:       filter,
 			MaskedPaths:   maskedPaths,
 			ReadonlyPaths: readonlyPaths,
 			// A sandbox's mounts never propagate back to the host.

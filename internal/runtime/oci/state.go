@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/durable"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
 )
@@ -24,6 +25,8 @@ type sandboxState struct {
 	Layers    int            `json:"layers"`
 	Limits    runtime.Limits `json:"limits"`
 	CreatedAt time.Time      `json:"createdAt"`
+	// NoNewPrivileges is Spec.NoNewPrivileges, which Exec applies too.
+	NoNewPrivileges bool `json:"noNewPrivileges,omitempty"`
 }
 
 func (d *Driver) statePath(id string) string {
@@ -35,26 +38,13 @@ func (d *Driver) writeState(st sandboxState) error {
 	if err != nil {
 		return err
 	}
-	path := d.statePath(st.ID)
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("write sandbox state: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("write sandbox state: %w", err)
-	}
 	// The state is how a restarted driver finds the sandbox's resources:
-	// it must be on disk before the resources exist.
-	if err := f.Sync(); err != nil {
-		f.Close()
+	// it must be on disk, and its name in the directory, before the
+	// resources exist.
+	if err := durable.WriteFile(d.statePath(st.ID), b, 0o600); err != nil {
 		return fmt.Errorf("write sandbox state: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write sandbox state: %w", err)
-	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 func (d *Driver) readState(id string) (sandboxState, error) {

@@ -52,8 +52,12 @@ func (d *Driver) statsV1(id string, s *runtime.Stats) error {
 	if st, err := readKeyed(filepath.Join(mem, "memory.stat")); err == nil {
 		s.MemoryCache = st["total_cache"]
 	}
-	if oc, err := readKeyed(filepath.Join(mem, "memory.oom_control")); err == nil {
-		s.OOMKills = oc["oom_kill"]
+	// cgroup v1 counts an OOM kill only in the cgroup whose limit was hit:
+	// the sandbox's or its user cgroup's.
+	for _, dir := range []string{mem, filepath.Join(mem, userCgroupName)} {
+		if oc, err := readKeyed(filepath.Join(dir, "memory.oom_control")); err == nil {
+			s.OOMKills += oc["oom_kill"]
+		}
 	}
 	pids := d.cgroups.dir("pids", id)
 	if s.Pids, err = readUint(filepath.Join(pids, "pids.current")); err != nil {

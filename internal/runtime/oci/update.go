@@ -42,6 +42,13 @@ func (d *Driver) Update(ctx context.Context, id string, l runtime.Limits) error 
 		id); err != nil {
 		return fmt.Errorf("sandbox %q: update limits: %w", id, err)
 	}
+	if d.userCgroupExists(id) {
+		for _, c := range userControllers {
+			if err := d.writeUserLimit(c, id, l); err != nil {
+				return fmt.Errorf("sandbox %q: update limits: %w", id, err)
+			}
+		}
+	}
 	st.Limits = l
 	return d.writeState(st)
 }

@@ -1,7 +1,6 @@
 package runtimetest
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/mountinfo"
 	"github.com/soulbox/soulbox/internal/runtime"
 )
 
@@ -56,17 +56,14 @@ func assertNoLeftovers(t *testing.T, d runtime.Driver, info runtime.Info) {
 
 // mountsNaming lists host mount points with id as a path component.
 func mountsNaming(id string) []string {
-	f, err := os.Open("/proc/self/mountinfo")
+	mounts, err := mountinfo.Read()
 	if err != nil {
-		return []string{"cannot read mountinfo: " + err.Error()}
+		return []string{err.Error()}
 	}
-	defer f.Close()
 	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && strings.Contains(fields[4]+"/", "/"+id+"/") {
-			out = append(out, fields[4])
+	for _, m := range mounts {
+		if strings.Contains(m.Point+"/", "/"+id+"/") {
+			out = append(out, m.Point)
 		}
 	}
 	return out
@@ -95,14 +92,11 @@ func cgroupsNaming(id string) []string {
 }
 
 func cgroupMounts() []string {
-	b, _ := os.ReadFile("/proc/self/mountinfo")
+	mounts, _ := mountinfo.Read()
 	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		if i := strings.Index(line, " - "); i >= 0 {
-			after := strings.Fields(line[i+3:])
-			if len(after) > 0 && (after[0] == "cgroup" || after[0] == "cgroup2") {
-				out = append(out, strings.Fields(line)[4])
-			}
+	for _, m := range mounts {
+		if m.FSType == "cgroup" || m.FSType == "cgroup2" {
+			out = append(out, m.Point)
 		}
 	}
 	return out

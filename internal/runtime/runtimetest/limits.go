@@ -107,6 +107,8 @@ print(r, ctypes.get_errno())
 		{"kexec_load", sys(nr.kexecLoad, ", 0, 0, 0, 0"), "-1 1"},
 		{"bpf", sys(nr.bpf, ", 0, 0, 0"), "-1 1"},
 		{"clock_settime", sys(nr.clockSettime, ", 0, 0"), "-1 1"},
+		// The agent (pid 1) cannot be traced, even by the sandbox's root.
+		{"ptrace agent", sys(nr.ptrace, ", 16, 1, 0, 0"), "-1 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, code := s.run(t, info.ID, tc.script)
@@ -147,10 +149,10 @@ for k in kids:
 "`
 
 type sysnums struct {
-	keyctl, addKey, initModule, finitModule, kexecLoad, bpf, clockSettime int
+	keyctl, addKey, initModule, finitModule, kexecLoad, bpf, clockSettime, ptrace int
 }
 
 var syscallNumbers = map[string]sysnums{
-	"amd64": {keyctl: 250, addKey: 248, initModule: 175, finitModule: 313, kexecLoad: 246, bpf: 321, clockSettime: 227},
-	"arm64": {keyctl: 219, addKey: 217, initModule: 105, finitModule: 273, kexecLoad: 104, bpf: 280, clockSettime: 112},
+	"amd64": {keyctl: 250, addKey: 248, initModule: 175, finitModule: 313, kexecLoad: 246, bpf: 321, clockSettime: 227, ptrace: 101},
+	"arm64": {keyctl: 219, addKey: 217, initModule: 105, finitModule: 273, kexecLoad: 104, bpf: 280, clockSettime: 112, ptrace: 117},
 }

@@ -94,7 +94,6 @@ func Root(t testing.TB) string {
 			return // removing would descend into mounted filesystems
 		}
 		os.RemoveAll(root)
-		removeEmptyCgroupParents()
 	})
 	return root
 }
