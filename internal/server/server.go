@@ -75,7 +75,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if s.store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db")); err != nil {
 		return nil, err
 	}
-	if err := auth.Bootstrap(ctx, s.store, cfg.DataDir, cfg.AdminKey, log); err != nil {
+	if err := auth.Bootstrap(ctx, s.store, cfg.DataDir, cfg.AdminKey, cfg.ShowKey, log); err != nil {
 		return nil, err
 	}
 	s.authn = auth.Authenticator{Store: s.store, Log: log}
