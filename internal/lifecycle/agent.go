@@ -8,17 +8,16 @@ import (
 	"net"
 	"net/http"
 	"time"
-)
 
-// agentPort is where every sandbox's agent listens.
-const agentPort = 49983
+	"github.com/soulbox/soulbox/internal/envd"
+)
 
 // agentClient talks to the agent of one sandbox through the driver.
 func (m *Manager) agentClient(id string) *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return m.driver.DialContext(ctx, id, agentPort)
+				return m.driver.DialContext(ctx, id, envd.Port)
 			},
 			DisableKeepAlives: true,
 		},
