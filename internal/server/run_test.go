@@ -18,7 +18,7 @@ func TestRunFailsWithoutHanging(t *testing.T) {
 		t.Skip("starts a server with a warm pool of real sandboxes")
 	}
 	for _, tc := range []struct {
-		name   string
+		name    string
 		breakIt func(s *Server)
 	}{
 		{"ServeFails", func(s *Server) { _ = s.listener.Close() }},
