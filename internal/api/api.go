@@ -6,14 +6,10 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 
 	"github.com/soulbox/soulbox/internal/envd"
-	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/httperr"
 	"github.com/soulbox/soulbox/internal/lifecycle"
 )
@@ -81,15 +77,6 @@ func (a *API) Register(mux Router) {
 
 func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
 	httperr.WriteBody(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path+": see GET /openapi.json")
-}
-
-// decode reads a JSON body into v. An empty body is an empty object.
-func decode(r *http.Request, v any) error {
-	err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(v)
-	if err == nil || errors.Is(err, io.EOF) {
-		return nil
-	}
-	return fmt.Errorf("invalid JSON body: %v: %w", err, errdefs.ErrInvalidArgument)
 }
 
 // writeError answers with err's category (see httperr): a server fault

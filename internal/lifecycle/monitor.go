@@ -107,11 +107,17 @@ func toMetric(sb store.Sandbox, prev, cur runtime.Stats) Metric {
 }
 
 // Metrics returns the samples of a sandbox between start and end (zero
-// times: unbounded), or its current usage when it has none yet.
+// times: unbounded), or its current usage when it has none yet and the
+// range takes in the present. A range that ends before the sandbox
+// existed has no samples.
 func (m *Manager) Metrics(ctx context.Context, id string, start, end time.Time) ([]Metric, error) {
 	sb, err := m.store.GetSandbox(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	now := time.Now()
+	if !end.IsZero() && end.Before(sb.CreatedAt.Truncate(time.Second)) {
+		return nil, nil
 	}
 	m.mu.Lock()
 	var out []Metric
@@ -123,7 +129,8 @@ func (m *Manager) Metrics(ctx context.Context, id string, start, end time.Time) 
 		}
 	}
 	m.mu.Unlock()
-	if out == nil && sb.State == store.StateRunning {
+	present := (start.IsZero() || !start.After(now)) && (end.IsZero() || !end.Before(now.Truncate(time.Second)))
+	if out == nil && sb.State == store.StateRunning && present {
 		if st, err := m.driver.Stats(ctx, id); err == nil {
 			out = []Metric{toMetric(sb, runtime.Stats{}, st)}
 		}
