@@ -79,7 +79,6 @@ func (a *API) metricsMany(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"sandboxes": out})
 }
 
-
 // maxMetricsIDs is how many sandboxes one GET /sandboxes/metrics names at
 // most, as in E2B.
 const maxMetricsIDs = 100
