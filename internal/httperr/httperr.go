@@ -11,6 +11,7 @@
 package httperr
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -25,6 +26,10 @@ type Body struct {
 	Code    int    `json:"code"`
 	Message string `json:"message"`
 }
+
+// StatusClientClosed answers a request its client canceled (nginx's 499):
+// nobody may be there to read it, and it is not a server fault.
+const StatusClientClosed = 499
 
 // InternalMessage is what a client is told of a server fault.
 const InternalMessage = "internal error; the server log has the details"
@@ -55,6 +60,12 @@ func Resolve(err error) (status int, msg string, logIt bool) {
 	var he *Error
 	if errors.As(err, &he) {
 		return he.Status, he.Message, he.Cause != nil
+	}
+	if errors.Is(err, context.Canceled) {
+		// The client went away (or hung up its half of the connection)
+		// while the request was served: not the server's fault, nor
+		// worth an error in its log.
+		return StatusClientClosed, "the request was canceled by the client", false
 	}
 	status = errdefs.HTTPStatus(err)
 	if status >= 500 && status != http.StatusServiceUnavailable {

@@ -2,6 +2,7 @@ package httperr
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +30,7 @@ func TestWrite(t *testing.T) {
 		{"Unavailable", fmt.Errorf("template base is building: %w", errdefs.ErrUnavailable), 503, "template base is building: unavailable", false},
 		// A fault of the server hides its cause and logs it.
 		{"Fault", errors.New("sqlite: /var/lib/soulbox/soulbox.db: disk I/O error"), 500, InternalMessage, true},
+		{"ClientGone", fmt.Errorf("look up API key: %w", context.Canceled), 499, "the request was canceled by the client", false},
 		{"Explicit", Status(502, "sandbox abc is not running"), 502, "sandbox abc is not running", false},
 		{"ExplicitWithCause", &Error{Status: 502, Message: "the sandbox did not answer", Cause: errors.New("dial 10.0.0.2: refused")}, 502, "the sandbox did not answer", true},
 	} {
