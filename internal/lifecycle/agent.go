@@ -55,6 +55,20 @@ func (m *Manager) waitAgent(ctx context.Context, id string, wait time.Duration) 
 	}
 }
 
+// probeAgent asks the agent's GET /health once, within ctx.
+func (m *Manager) probeAgent(ctx context.Context, id string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/health", nil)
+	resp, err := m.agentClient(id).Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("health answered %s", resp.Status)
+	}
+	return nil
+}
+
 // postInit sends the agent an /init body.
 func (m *Manager) postInit(ctx context.Context, id string, body map[string]any) error {
 	b, _ := json.Marshal(body)

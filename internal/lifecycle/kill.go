@@ -35,7 +35,12 @@ func (m *Manager) Kill(ctx context.Context, id string, reason store.EndReason, m
 	}
 	m.unschedule(id)
 	m.endSeries(id)
-	if err := m.driver.Destroy(context.WithoutCancel(ctx), id); err != nil && !errdefs.IsNotFound(err) {
+	m.resetProbe(id)
+	// The destroy outlives the caller's cancellation (the end is
+	// recorded; what remains must go) but not a hung runtime.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), destroyDeadline)
+	defer cancel()
+	if err := m.driver.Destroy(dctx, id); err != nil && !errdefs.IsNotFound(err) {
 		// Recorded as ended; the next reconciliation destroys the rest.
 		m.log.Error("destroy ended sandbox", logx.Sandbox(id), logx.Err(err))
 	}
