@@ -93,7 +93,7 @@ func newMonitorEnv(t *testing.T) monitorEnv {
 	e := monitorEnv{st: st, d: &faultDriver{Driver: real}, log: &syncBuffer{}}
 	e.m = lifecycle.New(lifecycle.Config{Store: st, Driver: e.d, Templates: templates,
 		Log:         slog.New(slog.NewTextHandler(e.log, nil)),
-		SampleEvery: 100 * time.Millisecond})
+		SampleEvery: 100 * time.Millisecond, ProbeTimeout: 300 * time.Millisecond, ProbeFailures: 3})
 	t.Cleanup(func() {
 		e.m.Stop()
 		live, _ := st.ListSandboxes(context.Background(), store.SandboxFilter{States: []store.SandboxState{store.StateRunning, store.StatePaused}})
