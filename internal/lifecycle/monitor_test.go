@@ -29,6 +29,15 @@ type faultDriver struct {
 	statsErr  atomic.Bool
 	mu        sync.Mutex
 	destroyed []bool // whether each Destroy's context had a deadline
+	created   []bool // whether each Create's context had a deadline
+}
+
+func (d *faultDriver) Create(ctx context.Context, spec runtime.Spec) (runtime.Info, error) {
+	_, ok := ctx.Deadline()
+	d.mu.Lock()
+	d.created = append(d.created, ok)
+	d.mu.Unlock()
+	return d.Driver.Create(ctx, spec)
 }
 
 func (d *faultDriver) Info(ctx context.Context, id string) (runtime.Info, error) {
@@ -231,5 +240,24 @@ func TestTimeoutKillHasDeadline(t *testing.T) {
 			t.Fatal("the timed-out sandbox was never destroyed")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestPoolMakeHasDeadline: a refill of the warm pool cannot wait on a hung
+// runtime for ever, and neither can giving a pooled sandbox back.
+func TestPoolMakeHasDeadline(t *testing.T) {
+	e := newMonitorEnv(t)
+	maker := e.m.PoolMaker(nil)
+	id, err := maker.Make(context.Background(), "base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := maker.Destroy(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	e.d.mu.Lock()
+	defer e.d.mu.Unlock()
+	if len(e.d.created) != 1 || !e.d.created[0] || len(e.d.destroyed) != 1 || !e.d.destroyed[0] {
+		t.Errorf("create had a deadline: %v, destroy: %v; want both", e.d.created, e.d.destroyed)
 	}
 }
