@@ -78,8 +78,12 @@ const maxBody = 1 << 20
 // object. A number that does not fit its field, or a value of the wrong
 // type, is refused with the field's name and bounds.
 func decodeBody(r io.Reader, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r, maxBody+1))
+	body := &cappedReader{r: r, left: maxBody}
+	dec := json.NewDecoder(body)
 	err := dec.Decode(v)
+	if body.over {
+		return fmt.Errorf("body larger than %d bytes: %w", maxBody, errdefs.ErrInvalidArgument)
+	}
 	if errors.Is(err, io.EOF) {
 		return nil
 	}
@@ -96,14 +100,41 @@ func decodeBody(r io.Reader, v any) error {
 	if err != nil {
 		return fmt.Errorf("invalid JSON body: %v: %w", err, errdefs.ErrInvalidArgument)
 	}
-	if dec.InputOffset() > maxBody {
-		return fmt.Errorf("body larger than %d bytes: %w", maxBody, errdefs.ErrInvalidArgument)
-	}
 	// One value only: trailing data is a malformed request.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if body.over {
+			return fmt.Errorf("body larger than %d bytes: %w", maxBody, errdefs.ErrInvalidArgument)
+		}
 		return fmt.Errorf("invalid JSON body: data after the object: %w", errdefs.ErrInvalidArgument)
 	}
 	return nil
+}
+
+// cappedReader reads at most left bytes of r and notes an attempt to read
+// more.
+type cappedReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// Anything beyond the cap is too much; a body that ends exactly
+		// at it is not.
+		var one [1]byte
+		if n, _ := c.r.Read(one[:]); n > 0 {
+			c.over = true
+			return 0, errors.New("body too large")
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 // jsonKind names a Go kind the way a JSON client thinks of it.

@@ -47,6 +47,8 @@ func TestDecodersRefuseOutOfBounds(t *testing.T) {
 		{"CreateMemoryNegative", body(`{"templateID":"base","memoryMB":-1}`), []string{"memoryMB"}},
 		{"CreateWrongType", body(`{"templateID":5}`), []string{"templateID", "a string"}},
 		{"CreateTrailing", body(`{"templateID":"base"} {}`), []string{"after the object"}},
+		{"CreateTooLarge", body(`{"templateID":"base","metadata":{"k":"` + strings.Repeat("x", maxBody) + `"}}`), []string{"body larger than 1048576 bytes"}},
+		{"CreateTooLargeAfterObject", body(`{"templateID":"base"}` + strings.Repeat(" ", maxBody)), []string{"body larger than 1048576 bytes"}},
 		{"TimeoutOverflow", timeout(`{"timeout":9223372036854775807}`), []string{"timeout", "1 to 86400"}},
 		{"TimeoutNegative", timeout(`{"timeout":-5}`), []string{"timeout", "1 to 86400"}},
 		{"TimeoutMissing", timeout(`{}`), []string{"timeout", "required"}},
