@@ -74,18 +74,18 @@ func TestMalformedRequests(t *testing.T) {
 		"/sandboxes", "/v2/sandboxes", "/sandboxes/" + id, "/sandboxes/" + id + "/timeout", "/sandboxes/" + id + "/refreshes",
 		"/sandboxes/" + id + "/connect", "/v2/sandboxes/" + id + "/connect", "/sandboxes/" + id + "/resume",
 		"/sandboxes/" + id + "/metrics", "/sandboxes/" + id + "/logs", "/sandboxes/metrics",
-		"/sandboxes/nosuch/timeout", "/sandboxes/nosuch/connect", "/sandboxes/%2e%2e/pause", "/sandboxes/" + strings.Repeat("x", 5000),
+		"/sandboxes/nosuch/timeout", "/sandboxes/nosuch/connect", "/sandboxes/nosuch/pause", "/sandboxes/%2e%2e/pause", "/sandboxes/%00/pause", "/sandboxes/" + strings.Repeat("x", 5000),
 		"/sandboxes//pause", "/v2/sandboxes/x/y/z", "/sandboxes/" + id + "/pause/extra", "/openapi.json", "/health", "/metrics", "/nope",
 	}
 	for _, p := range paths {
 		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"} {
-			if strings.HasSuffix(p, "/pause") && m == "POST" || (m == "DELETE" && p == "/sandboxes/"+id) {
+			if strings.HasPrefix(p, "/sandboxes/"+id) && (m == "DELETE" || strings.HasSuffix(p, "/pause") && m == "POST") {
 				continue // acts on the sandbox the rest of the test uses
 			}
 			check(m, p, nil)
 		}
 		for _, b := range bodies {
-			if strings.HasSuffix(p, "/pause") {
+			if strings.HasPrefix(p, "/sandboxes/"+id) && strings.HasSuffix(p, "/pause") {
 				continue
 			}
 			check("POST", p, []byte(b))
