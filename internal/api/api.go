@@ -1,25 +1,22 @@
 // Package api is the control plane's REST API in E2B's shape: the paths,
 // bodies and status codes the official E2B SDKs use (see
 // openapi.json, served at GET /openapi.json). Handlers only translate: the lifecycle manager does
-// the work, and errdefs.HTTPStatus maps its errors to codes.
+// the work, and httperr maps its errors to codes.
 package api
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 
-	"github.com/soulbox/soulbox/internal/agent/server"
-	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/envd"
+	"github.com/soulbox/soulbox/internal/httperr"
 	"github.com/soulbox/soulbox/internal/lifecycle"
 )
 
 // EnvdVersion is the envd protocol version sandboxes report; E2B's SDKs
 // enable features by it.
-const EnvdVersion = server.Version
+const EnvdVersion = envd.Version
 
 // Config is what the API is built from.
 type Config struct {
@@ -79,35 +76,13 @@ func (a *API) Register(mux Router) {
 }
 
 func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusNotFound, errorBody{Code: http.StatusNotFound,
-		Message: "no route for " + r.Method + " " + r.URL.Path + ": see GET /openapi.json"})
+	httperr.WriteBody(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path+": see GET /openapi.json")
 }
 
-// decode reads a JSON body into v. An empty body is an empty object.
-func decode(r *http.Request, v any) error {
-	err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(v)
-	if err == nil || errors.Is(err, io.EOF) {
-		return nil
-	}
-	return fmt.Errorf("invalid JSON body: %v: %w", err, errdefs.ErrInvalidArgument)
-}
-
-// errorBody is every error answer, as E2B's SDKs parse it.
-type errorBody struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-}
-
-// writeError answers with err's category. A server fault is logged and
-// answered without its internals.
+// writeError answers with err's category (see httperr): a server fault
+// is logged and answered without its internals.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status := errdefs.HTTPStatus(err)
-	msg := err.Error()
-	if status >= 500 && status != http.StatusServiceUnavailable {
-		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		msg = "internal error; the server log has the details"
-	}
-	writeJSON(w, status, errorBody{Code: status, Message: msg})
+	httperr.Write(w, r, a.log, err)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

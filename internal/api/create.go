@@ -1,12 +1,11 @@
 package api
 
 import (
-	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/lifecycle"
 )
 
@@ -26,8 +25,8 @@ type createBody struct {
 }
 
 func (a *API) create(w http.ResponseWriter, r *http.Request) {
-	var body createBody
-	if err := decode(r, &body); err != nil {
+	body, err := decodeCreate(r.Body)
+	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -40,15 +39,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		NoPool: strings.EqualFold(r.Header.Get("Soulbox-Pool"), "off"),
 	}
 	if body.Timeout != nil {
-		if *body.Timeout <= 0 {
-			a.writeError(w, r, fmt.Errorf("timeout %d: use a positive number of seconds: %w", *body.Timeout, errdefs.ErrInvalidArgument))
-			return
-		}
 		req.Timeout = time.Duration(*body.Timeout) * time.Second
-	}
-	if body.CPUCount < 0 || body.MemoryMB < 0 {
-		a.writeError(w, r, fmt.Errorf("cpuCount and memoryMB must be positive: %w", errdefs.ErrInvalidArgument))
-		return
 	}
 	sb, err := a.lc.Create(r.Context(), req)
 	if err != nil {
@@ -56,4 +47,23 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, toSandbox(sb))
+}
+
+// decodeCreate reads a create body and checks its numbers against their
+// documented bounds, before anything is converted (a timeout in seconds
+// that overflows a time.Duration must be refused, not wrapped).
+func decodeCreate(r io.Reader) (createBody, error) {
+	var body createBody
+	if err := decodeBody(r, &body); err != nil {
+		return body, err
+	}
+	if body.Timeout != nil {
+		if err := timeoutBound.check(*body.Timeout); err != nil {
+			return body, err
+		}
+	}
+	if err := cpuBound.check(int64(body.CPUCount)); err != nil {
+		return body, err
+	}
+	return body, memoryBound.check(int64(body.MemoryMB))
 }

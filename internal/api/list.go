@@ -14,23 +14,20 @@ import (
 	"github.com/soulbox/soulbox/internal/store"
 )
 
-// listV1 is the old GET /sandboxes: the team's running sandboxes.
+// listV1 is the old GET /sandboxes: the team's running sandboxes, newest
+// first.
 func (a *API) listV1(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r)
+	lq, err := parseListQuery(r.URL.RawQuery)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	md, err := parseMetadata(q.Get("metadata"))
+	sbs, err := a.teamSandboxes(r, store.SandboxFilter{States: []store.SandboxState{store.StateStarting, store.StateRunning}, Metadata: lq.metadata})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	sbs, err := a.teamSandboxes(r, store.SandboxFilter{States: []store.SandboxState{store.StateStarting, store.StateRunning}, Metadata: md})
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+	sortByStart(sbs, true)
 	out := make([]listedJSON, 0, len(sbs))
 	for _, sb := range sbs {
 		out = append(out, toListed(sb))
@@ -38,72 +35,86 @@ func (a *API) listV1(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// list is GET /v2/sandboxes: filters by metadata, state and template,
-// ordered by start, paginated with nextToken / X-Next-Token.
-func (a *API) list(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r)
+// listQuery is what GET /v2/sandboxes's query asks for.
+type listQuery struct {
+	metadata      map[string]string
+	states        []store.SandboxState
+	template      string
+	asc           bool // oldest first; E2B lists newest first
+	after, before time.Time
+	limit         int
+	cursor        *cursor
+}
+
+// parseListQuery reads the list's query string strictly: a malformed one
+// is the client's mistake, not an empty filter.
+func parseListQuery(raw string) (lq listQuery, err error) {
+	q, err := url.ParseQuery(raw)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return lq, fmt.Errorf("query string: %v: %w", err, errdefs.ErrInvalidArgument)
 	}
-	md, err := parseMetadata(q.Get("metadata"))
+	if lq.metadata, err = parseMetadata(q.Get("metadata")); err != nil {
+		return lq, err
+	}
+	if lq.states, err = parseStates(q.Get("state")); err != nil {
+		return lq, err
+	}
+	lq.template = q.Get("template")
+	limit, err := limitBound.query(q, limitBound.max)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return lq, err
 	}
-	states, err := parseStates(q.Get("state"))
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	limit := 100
-	if s := q.Get("limit"); s != "" {
-		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > 100 {
-			a.writeError(w, r, fmt.Errorf("limit %q: use 1 to 100: %w", s, errdefs.ErrInvalidArgument))
-			return
-		}
-	}
-	desc := false
+	lq.limit = int(limit)
 	switch q.Get("order") {
-	case "", "asc":
-	case "desc":
-		desc = true
+	case "", "desc":
+	case "asc":
+		lq.asc = true
 	default:
-		a.writeError(w, r, fmt.Errorf("order %q: use asc or desc: %w", q.Get("order"), errdefs.ErrInvalidArgument))
-		return
+		return lq, fmt.Errorf("order %q: use desc (newest first, the default) or asc: %w", q.Get("order"), errdefs.ErrInvalidArgument)
 	}
-	var after time.Time
-	if s := q.Get("startedAfter"); s != "" {
-		if after, err = time.Parse(time.RFC3339, s); err != nil {
-			a.writeError(w, r, fmt.Errorf("startedAfter %q: use RFC 3339: %w", s, errdefs.ErrInvalidArgument))
-			return
+	for _, p := range []struct {
+		name string
+		t    *time.Time
+	}{{"startedAfter", &lq.after}, {"startedBefore", &lq.before}} {
+		if s := q.Get(p.name); s != "" {
+			if *p.t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+				return lq, fmt.Errorf("%s %q: use an RFC 3339 time such as 2026-01-02T15:04:05Z: %w", p.name, s, errdefs.ErrInvalidArgument)
+			}
 		}
 	}
-	cursor, err := parseToken(q.Get("nextToken"))
+	lq.cursor, err = parseToken(q.Get("nextToken"))
+	return lq, err
+}
+
+// list is GET /v2/sandboxes: filters by metadata, state, template and
+// start time (startedAfter, startedBefore: exclusive), newest start first
+// (order=asc: oldest), paginated with nextToken / X-Next-Token, as E2B
+// lists.
+func (a *API) list(w http.ResponseWriter, r *http.Request) {
+	lq, err := parseListQuery(r.URL.RawQuery)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	sbs, err := a.teamSandboxes(r, store.SandboxFilter{States: states, Metadata: md, TemplateID: q.Get("template")})
+	sbs, err := a.teamSandboxes(r, store.SandboxFilter{States: lq.states, Metadata: lq.metadata, TemplateID: lq.template})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	if desc {
-		slices.Reverse(sbs)
-	}
+	sortByStart(sbs, !lq.asc)
 	var page []listedJSON
 	var last store.Sandbox
 	next := ""
 	for _, sb := range sbs {
-		if !after.IsZero() && !sb.CreatedAt.After(after) {
+		at := startedAt(sb)
+		if (!lq.after.IsZero() && !at.After(lq.after)) || (!lq.before.IsZero() && !at.Before(lq.before)) {
 			continue
 		}
-		if cursor != nil && !cursor.before(sb, desc) {
+		if lq.cursor != nil && !lq.cursor.before(sb, !lq.asc) {
 			continue
 		}
-		if len(page) == limit {
-			next = makeToken(last.ID, last.CreatedAt)
+		if len(page) == lq.limit {
+			next = makeToken(last.ID, startedAt(last))
 			break
 		}
 		page = append(page, toListed(sb))
@@ -116,6 +127,31 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 		page = []listedJSON{}
 	}
 	writeJSON(w, http.StatusOK, page)
+}
+
+// startedAt is when a sandbox started as its client sees it: when it was
+// handed out (a pooled sandbox is made earlier, for nobody), or when it
+// was created if it has not run yet.
+func startedAt(sb store.Sandbox) time.Time {
+	if sb.StartedAt.IsZero() {
+		return sb.CreatedAt
+	}
+	return sb.StartedAt
+}
+
+// sortByStart orders sandboxes by start time, then id, newest first if
+// desc.
+func sortByStart(sbs []store.Sandbox, desc bool) {
+	slices.SortStableFunc(sbs, func(x, y store.Sandbox) int {
+		c := startedAt(x).Compare(startedAt(y))
+		if c == 0 {
+			c = strings.Compare(x.ID, y.ID)
+		}
+		if desc {
+			return -c
+		}
+		return c
+	})
 }
 
 // team_ lists the sandboxes of the request's team.
@@ -132,16 +168,6 @@ func (a *API) teamSandboxes(r *http.Request, f store.SandboxFilter) ([]store.San
 		}
 	}
 	return out, nil
-}
-
-// query parses the query string strictly: a malformed one is the
-// client's mistake, not an empty filter.
-func query(r *http.Request) (url.Values, error) {
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, fmt.Errorf("query string: %v: %w", err, errdefs.ErrInvalidArgument)
-	}
-	return q, nil
 }
 
 // parseMetadata reads E2B's metadata filter: "k=v&k2=v2", URL-encoded,
@@ -194,22 +220,24 @@ func parseStates(raw string) ([]store.SandboxState, error) {
 	return out, nil
 }
 
-// cursor is the position after which a page starts.
+// cursor is the position after which a page starts: the start time and
+// id of the last sandbox of the page before.
 type cursor struct {
-	created time.Time
+	started time.Time
 	id      string
 }
 
 // before reports whether sb comes after the cursor in the list's order.
 func (c *cursor) before(sb store.Sandbox, desc bool) bool {
+	at := startedAt(sb)
 	if desc {
-		return sb.CreatedAt.Before(c.created) || (sb.CreatedAt.Equal(c.created) && sb.ID < c.id)
+		return at.Before(c.started) || (at.Equal(c.started) && sb.ID < c.id)
 	}
-	return sb.CreatedAt.After(c.created) || (sb.CreatedAt.Equal(c.created) && sb.ID > c.id)
+	return at.After(c.started) || (at.Equal(c.started) && sb.ID > c.id)
 }
 
-func makeToken(id string, created time.Time) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(created.UnixNano(), 10) + ":" + id))
+func makeToken(id string, started time.Time) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(started.UnixNano(), 10) + ":" + id))
 }
 
 func parseToken(tok string) (*cursor, error) {
@@ -226,5 +254,5 @@ func parseToken(tok string) (*cursor, error) {
 	if !ok || err != nil || id == "" {
 		return nil, bad
 	}
-	return &cursor{created: time.Unix(0, n).UTC(), id: id}, nil
+	return &cursor{started: time.Unix(0, n).UTC(), id: id}, nil
 }

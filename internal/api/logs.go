@@ -2,11 +2,15 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/store"
 )
 
 // logsJSON is E2B's SandboxLogs.
@@ -31,7 +35,11 @@ type logEntry struct {
 // (JSON lines with time, level and msg), oldest first, from ?start= (unix
 // milliseconds) and at most ?limit= entries.
 func (a *API) logs(w http.ResponseWriter, r *http.Request) {
-	sb, err := a.owned(r)
+	start, limit, err := parseLogsQuery(r.URL.RawQuery)
+	var sb store.Sandbox
+	if err == nil {
+		sb, err = a.owned(r)
+	}
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -63,17 +71,6 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request) {
 			Fields: map[string]string{"source": "agent", "sandboxID": sb.ID}})
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].Timestamp.Before(entries[j].Timestamp) })
-	start, limit := int64(0), 1000
-	if s := r.URL.Query().Get("start"); s != "" {
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			start = n
-		}
-	}
-	if s := r.URL.Query().Get("limit"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n > 0 && n < limit {
-			limit = n
-		}
-	}
 	out := logsJSON{Logs: []logLine{}, LogEntries: []logEntry{}}
 	for _, e := range entries {
 		if e.Timestamp.UnixMilli() < start || len(out.LogEntries) == limit {
@@ -83,4 +80,18 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request) {
 		out.Logs = append(out.Logs, logLine{Timestamp: e.Timestamp, Line: e.Message})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// parseLogsQuery reads ?start= (unix milliseconds, default 0) and ?limit=
+// (default and most 1000).
+func parseLogsQuery(raw string) (start int64, limit int, err error) {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return 0, 0, fmt.Errorf("query string: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	if start, err = logStartBound.query(q, 0); err != nil {
+		return 0, 0, err
+	}
+	n, err := logLimitBound.query(q, logLimitBound.max)
+	return start, int(n), err
 }

@@ -3,7 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"strconv"
+	"net/url"
 	"strings"
 	"time"
 
@@ -11,11 +11,7 @@ import (
 )
 
 func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
-	start, err := unixParam(r, "start")
-	var end time.Time
-	if err == nil {
-		end, err = unixParam(r, "end")
-	}
+	start, end, err := parseMetricsRange(r.URL.RawQuery)
 	if err == nil {
 		_, err = a.owned(r)
 	}
@@ -35,15 +31,43 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// parseMetricsRange reads ?start=&end= in unix seconds (each optional:
+// zero times are unbounded); start after end is refused.
+func parseMetricsRange(raw string) (start, end time.Time, err error) {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return start, end, fmt.Errorf("query string: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	s, err := startBound.query(q, -1)
+	if err != nil {
+		return start, end, err
+	}
+	e, err := endBound.query(q, -1)
+	if err != nil {
+		return start, end, err
+	}
+	if s >= 0 && e >= 0 && s > e {
+		return start, end, fmt.Errorf("start %d is after end %d: %w", s, e, errdefs.ErrInvalidArgument)
+	}
+	if s >= 0 {
+		start = time.Unix(s, 0)
+	}
+	if e >= 0 {
+		end = time.Unix(e, 0)
+	}
+	return start, end, nil
+}
+
 // metricsMany is GET /sandboxes/metrics?sandbox_ids=a,b: the latest
 // sample of each of the team's sandboxes named.
 func (a *API) metricsMany(w http.ResponseWriter, r *http.Request) {
-	ids := strings.Split(r.URL.Query().Get("sandbox_ids"), ",")
+	ids, err := parseSandboxIDs(r.URL.RawQuery)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	out := map[string]metricJSON{}
 	for _, id := range ids {
-		if id == "" {
-			continue
-		}
 		sb, err := a.lc.Get(r.Context(), id)
 		if err != nil || sb.ClientID != a.team(r) {
 			continue
@@ -55,14 +79,24 @@ func (a *API) metricsMany(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"sandboxes": out})
 }
 
-func unixParam(r *http.Request, name string) (time.Time, error) {
-	s := r.URL.Query().Get(name)
-	if s == "" {
-		return time.Time{}, nil
+// maxMetricsIDs is how many sandboxes one GET /sandboxes/metrics names at
+// most, as in E2B.
+const maxMetricsIDs = 100
+
+// parseSandboxIDs reads ?sandbox_ids=a,b (empty entries skipped).
+func parseSandboxIDs(raw string) ([]string, error) {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, fmt.Errorf("query string: %v: %w", err, errdefs.ErrInvalidArgument)
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return time.Time{}, fmt.Errorf("%s %q: use unix seconds: %w", name, s, errdefs.ErrInvalidArgument)
+	var ids []string
+	for _, id := range strings.Split(q.Get("sandbox_ids"), ",") {
+		if id != "" {
+			ids = append(ids, id)
+		}
 	}
-	return time.Unix(n, 0), nil
+	if len(ids) > maxMetricsIDs {
+		return nil, fmt.Errorf("sandbox_ids names %d sandboxes: use at most %d: %w", len(ids), maxMetricsIDs, errdefs.ErrInvalidArgument)
+	}
+	return ids, nil
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -49,26 +50,45 @@ type timeoutBody struct {
 	Timeout *int64 `json:"timeout"`
 }
 
-func (b timeoutBody) duration(required bool) (time.Duration, error) {
+// decodeTimeout reads a {timeout} body: absent is 0 unless required, and a
+// value must be within timeoutBound.
+func decodeTimeout(r io.Reader, required bool) (time.Duration, error) {
+	var b timeoutBody
+	if err := decodeBody(r, &b); err != nil {
+		return 0, err
+	}
 	if b.Timeout == nil {
 		if required {
 			return 0, fmt.Errorf("timeout (seconds) is required: %w", errdefs.ErrInvalidArgument)
 		}
 		return 0, nil
 	}
-	if *b.Timeout <= 0 {
-		return 0, fmt.Errorf("timeout %d: use a positive number of seconds: %w", *b.Timeout, errdefs.ErrInvalidArgument)
+	if err := timeoutBound.check(*b.Timeout); err != nil {
+		return 0, err
 	}
 	return time.Duration(*b.Timeout) * time.Second, nil
 }
 
-func (a *API) setTimeout(w http.ResponseWriter, r *http.Request) {
-	var body timeoutBody
-	err := decode(r, &body)
-	var d time.Duration
-	if err == nil {
-		d, err = body.duration(true)
+// decodeRefresh reads a refresh body, {duration} seconds (absent or 0:
+// 60).
+func decodeRefresh(r io.Reader) (time.Duration, error) {
+	var b struct {
+		Duration *int64 `json:"duration"`
 	}
+	if err := decodeBody(r, &b); err != nil {
+		return 0, err
+	}
+	if b.Duration == nil || *b.Duration == 0 {
+		return 60 * time.Second, nil
+	}
+	if err := durationBound.check(*b.Duration); err != nil {
+		return 0, err
+	}
+	return time.Duration(*b.Duration) * time.Second, nil
+}
+
+func (a *API) setTimeout(w http.ResponseWriter, r *http.Request) {
+	d, err := decodeTimeout(r.Body, true)
 	var sb store.Sandbox
 	if err == nil {
 		sb, err = a.owned(r)
@@ -85,19 +105,12 @@ func (a *API) setTimeout(w http.ResponseWriter, r *http.Request) {
 
 // refresh is the SDK's keep-alive: {duration} seconds more.
 func (a *API) refresh(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Duration *int64 `json:"duration"`
-	}
-	err := decode(r, &body)
+	d, err := decodeRefresh(r.Body)
 	var sb store.Sandbox
 	if err == nil {
 		sb, err = a.owned(r)
 	}
 	if err == nil {
-		d := 60 * time.Second
-		if body.Duration != nil && *body.Duration > 0 {
-			d = time.Duration(*body.Duration) * time.Second
-		}
 		if time.Until(sb.EndAt) < d {
 			err = a.lc.SetTimeout(r.Context(), sb.ID, d)
 		}
@@ -124,12 +137,7 @@ func (a *API) pause(w http.ResponseWriter, r *http.Request) {
 
 // connect resumes a paused sandbox (201) or finds a running one (200).
 func (a *API) connect(w http.ResponseWriter, r *http.Request) {
-	var body timeoutBody
-	err := decode(r, &body)
-	var d time.Duration
-	if err == nil {
-		d, err = body.duration(false)
-	}
+	d, err := decodeTimeout(r.Body, false)
 	var sb store.Sandbox
 	if err == nil {
 		sb, err = a.owned(r)

@@ -50,12 +50,8 @@ type listedJSON struct {
 }
 
 func toListed(sb store.Sandbox) listedJSON {
-	started := sb.StartedAt
-	if started.IsZero() {
-		started = sb.CreatedAt
-	}
 	out := listedJSON{
-		TemplateID: sb.TemplateID, SandboxID: sb.ID, ClientID: sb.ClientID, StartedAt: started, EndAt: sb.EndAt,
+		TemplateID: sb.TemplateID, SandboxID: sb.ID, ClientID: sb.ClientID, StartedAt: startedAt(sb), EndAt: sb.EndAt,
 		CPUCount: sb.CPUCount, MemoryMB: sb.MemoryMB, DiskSizeMB: sb.DiskMB, State: string(sb.State),
 		EnvdVersion: EnvdVersion, Metadata: sb.Metadata,
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -31,18 +32,21 @@ const AdminKeyFile = "admin.key"
 //     stays until revoked. Nothing is written to the data dir.
 //   - Without envKey, a store with no keys at all (revoked ones count)
 //     gets a generated admin key: stored durably first, only then written
-//     to <dataDir>/admin.key (0600) and logged, once.
+//     to <dataDir>/admin.key (0600). The key itself is written to show
+//     once, when show is not nil (the caller passes its terminal, never a
+//     log); the log only says where the key file is. A key is a secret and
+//     logs are kept, shipped and read by many.
 //
 // A crash between storing a generated key and writing admin.key is
 // finished by the next Bootstrap, so the key is never lost.
-func Bootstrap(ctx context.Context, st store.APIKeys, dataDir, envKey string, log *slog.Logger) error {
+func Bootstrap(ctx context.Context, st store.APIKeys, dataDir, envKey string, show io.Writer, log *slog.Logger) error {
 	envKey = strings.TrimSpace(envKey)
 	if envKey != "" && !ValidFormat(envKey) {
 		return fmt.Errorf("SOULBOX_ADMIN_KEY: want e2b_ followed by 40 lowercase hex digits (make one with: echo e2b_$(openssl rand -hex 20)): %w",
 			errdefs.ErrInvalidArgument)
 	}
 	path := filepath.Join(dataDir, AdminKeyFile)
-	if err := finishPending(ctx, st, path, log); err != nil {
+	if err := finishPending(ctx, st, path, show, log); err != nil {
 		return err
 	}
 	n, err := st.CountAPIKeys(ctx)
@@ -53,7 +57,7 @@ func Bootstrap(ctx context.Context, st store.APIKeys, dataDir, envKey string, lo
 	case envKey != "":
 		return addEnvKey(ctx, st, envKey, n, log)
 	case n == 0:
-		return generateAdminKey(ctx, st, path, log)
+		return generateAdminKey(ctx, st, path, show, log)
 	}
 	return nil
 }
@@ -88,8 +92,8 @@ func addEnvKey(ctx context.Context, st store.APIKeys, key string, n int, log *sl
 
 // generateAdminKey makes the first admin key. The order is what makes it
 // safe: the key is written to a pending file (so a crash cannot lose it),
-// stored durably, and only then published as admin.key and logged.
-func generateAdminKey(ctx context.Context, st store.APIKeys, path string, log *slog.Logger) error {
+// stored durably, and only then published as admin.key and shown.
+func generateAdminKey(ctx context.Context, st store.APIKeys, path string, show io.Writer, log *slog.Logger) error {
 	key, hash, prefix := Generate()
 	pending := pendingPath(path)
 	if err := writeSecret(pending, key+"\n"); err != nil {
@@ -100,7 +104,7 @@ func generateAdminKey(ctx context.Context, st store.APIKeys, path string, log *s
 		_ = os.Remove(pending)
 		return fmt.Errorf("store the admin API key: %w", err)
 	}
-	return publish(pending, path, key, log)
+	return publish(pending, path, key, show, log)
 }
 
 func pendingPath(path string) string { return path + ".pending" }
@@ -108,7 +112,7 @@ func pendingPath(path string) string { return path + ".pending" }
 // finishPending completes a generateAdminKey that a crash interrupted: a
 // pending key the store has is published; one it does not have was never
 // valid and is removed.
-func finishPending(ctx context.Context, st store.APIKeys, path string, log *slog.Logger) error {
+func finishPending(ctx context.Context, st store.APIKeys, path string, show io.Writer, log *slog.Logger) error {
 	pending := pendingPath(path)
 	b, err := os.ReadFile(pending)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -121,7 +125,7 @@ func finishPending(ctx context.Context, st store.APIKeys, path string, log *slog
 	if ValidFormat(key) {
 		_, err := st.APIKeyByHash(ctx, Hash(key))
 		if err == nil {
-			return publish(pending, path, key, log)
+			return publish(pending, path, key, show, log)
 		}
 		if !errors.Is(err, errdefs.ErrNotFound) {
 			return err
@@ -133,17 +137,19 @@ func finishPending(ctx context.Context, st store.APIKeys, path string, log *slog
 	return nil
 }
 
-// publish moves a stored key's pending file to admin.key and shows the key
-// this once.
-func publish(pending, path, key string, log *slog.Logger) error {
+// publish moves a stored key's pending file to admin.key, shows the key
+// this once on show (if any) and logs where the file is, never the key.
+func publish(pending, path, key string, show io.Writer, log *slog.Logger) error {
 	if err := os.Rename(pending, path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := durable.SyncDir(filepath.Dir(path)); err != nil {
 		return err
 	}
-	log.Warn("created the admin API key; it is shown only this once, and kept in "+path+" (readable by root only)",
-		slog.String("key", key), slog.String("file", path))
+	if show != nil {
+		fmt.Fprintf(show, "SoulBox admin API key (shown only this once; also kept in %s, readable by root only):\n\n    %s\n\n", path, key)
+	}
+	log.Warn("created the admin API key; read it from its file (readable by root only)", slog.String("file", path))
 	return nil
 }
 

@@ -55,8 +55,8 @@ func TestBootstrapGenerates(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	st := openStore(t)
-	var logs bytes.Buffer
-	if err := Bootstrap(ctx, st, dir, "", logTo(&logs)); err != nil {
+	var logs, terminal bytes.Buffer
+	if err := Bootstrap(ctx, st, dir, "", &terminal, logTo(&logs)); err != nil {
 		t.Fatal(err)
 	}
 	key := readAdminKey(t, dir)
@@ -64,17 +64,25 @@ func TestBootstrapGenerates(t *testing.T) {
 	if err != nil || !k.Admin || k.Team != DefaultTeam || k.Name != "admin" {
 		t.Errorf("admin key %q: %+v, %v", key, k, err)
 	}
-	// Shown once, saying where it is kept.
+	// Shown once on the terminal, saying where it is kept; the log only
+	// points to the file.
 	path := filepath.Join(dir, AdminKeyFile)
-	if strings.Count(logs.String(), key) != 1 || !strings.Contains(logs.String(), path) {
-		t.Errorf("log does not show the key once with its file:\n%s", logs.String())
+	if strings.Count(terminal.String(), key) != 1 || !strings.Contains(terminal.String(), path) {
+		t.Errorf("terminal does not show the key once with its file:\n%s", terminal.String())
+	}
+	if strings.Contains(logs.String(), key) || strings.Contains(logs.String(), key[4:]) || !strings.Contains(logs.String(), path) {
+		t.Errorf("log holds the key or does not name its file:\n%s", logs.String())
 	}
 	noFile(t, pendingPath(path))
 
 	// A second start creates nothing and shows nothing.
 	logs.Reset()
-	if err := Bootstrap(ctx, st, dir, "", logTo(&logs)); err != nil {
+	terminal.Reset()
+	if err := Bootstrap(ctx, st, dir, "", &terminal, logTo(&logs)); err != nil {
 		t.Fatal(err)
+	}
+	if terminal.Len() != 0 {
+		t.Errorf("second start showed:\n%s", terminal.String())
 	}
 	if keys := listKeys(t, st); len(keys) != 1 {
 		t.Errorf("%d keys after a second bootstrap, want 1", len(keys))
@@ -84,6 +92,21 @@ func TestBootstrapGenerates(t *testing.T) {
 	}
 	if logs.Len() != 0 {
 		t.Errorf("second start logged:\n%s", logs.String())
+	}
+}
+
+func TestBootstrapWithoutTerminal(t *testing.T) {
+	// Output that is not a terminal (a service's journal, a pipe) never
+	// sees the key: the log points to the file.
+	ctx := context.Background()
+	dir := t.TempDir()
+	var logs bytes.Buffer
+	if err := Bootstrap(ctx, openStore(t), dir, "", nil, logTo(&logs)); err != nil {
+		t.Fatal(err)
+	}
+	key := readAdminKey(t, dir)
+	if strings.Contains(logs.String(), key[4:]) || !strings.Contains(logs.String(), filepath.Join(dir, AdminKeyFile)) {
+		t.Errorf("log holds the key or does not name its file:\n%s", logs.String())
 	}
 }
 
@@ -97,7 +120,7 @@ func TestBootstrapRevokedKeysCount(t *testing.T) {
 	if err := st.RevokeAPIKey(ctx, k.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := Bootstrap(ctx, st, dir, "", logTo(new(bytes.Buffer))); err != nil {
+	if err := Bootstrap(ctx, st, dir, "", nil, logTo(new(bytes.Buffer))); err != nil {
 		t.Fatal(err)
 	}
 	if len(listKeys(t, st)) != 1 {
@@ -113,7 +136,7 @@ func TestBootstrapEnvKey(t *testing.T) {
 	env, _, _ := Generate()
 	var logs bytes.Buffer
 	// With a trailing newline, as `kubectl create secret --from-file` keeps it.
-	if err := Bootstrap(ctx, st, dir, env+"\n", logTo(&logs)); err != nil {
+	if err := Bootstrap(ctx, st, dir, env+"\n", nil, logTo(&logs)); err != nil {
 		t.Fatal(err)
 	}
 	a := &Authenticator{Store: st}
@@ -126,7 +149,7 @@ func TestBootstrapEnvKey(t *testing.T) {
 	}
 
 	// The same key again: nothing new.
-	if err := Bootstrap(ctx, st, dir, env, logTo(&logs)); err != nil {
+	if err := Bootstrap(ctx, st, dir, env, nil, logTo(&logs)); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(listKeys(t, st)); n != 1 {
@@ -136,7 +159,7 @@ func TestBootstrapEnvKey(t *testing.T) {
 	// A rotated secret: added beside the old key, which still works
 	// until revoked.
 	rotated, _, _ := Generate()
-	if err := Bootstrap(ctx, st, dir, rotated, logTo(&logs)); err != nil {
+	if err := Bootstrap(ctx, st, dir, rotated, nil, logTo(&logs)); err != nil {
 		t.Fatal(err)
 	}
 	keys := listKeys(t, st)
@@ -155,7 +178,7 @@ func TestBootstrapEnvKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs.Reset()
-	if err := Bootstrap(ctx, st, dir, env, logTo(&logs)); err != nil {
+	if err := Bootstrap(ctx, st, dir, env, nil, logTo(&logs)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Authenticate(ctx, env); !errors.Is(err, errdefs.ErrUnauthenticated) {
@@ -171,7 +194,7 @@ func TestBootstrapInvalidEnvKey(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t)
 	for _, env := range []string{"e2b_nothex", "secret", "E2B_0123456789ABCDEF0123456789ABCDEF01234567", "e2b_0123"} {
-		err := Bootstrap(ctx, st, dir, env, logTo(new(bytes.Buffer)))
+		err := Bootstrap(ctx, st, dir, env, nil, logTo(new(bytes.Buffer)))
 		if !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "SOULBOX_ADMIN_KEY") {
 			t.Errorf("SOULBOX_ADMIN_KEY=%q: %v, want an invalid argument naming the variable", env, err)
 		}
@@ -198,7 +221,7 @@ func TestBootstrapStoreFailureShowsNothing(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	var logs bytes.Buffer
-	err := Bootstrap(ctx, createFails{openStore(t)}, dir, "", logTo(&logs))
+	err := Bootstrap(ctx, createFails{openStore(t)}, dir, "", nil, logTo(&logs))
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("bootstrap: %v, want the store's error", err)
 	}
@@ -227,7 +250,7 @@ func TestBootstrapAfterCrash(t *testing.T) {
 		if err := writeSecret(pendingPath(path), key+"\n"); err != nil {
 			t.Fatal(err)
 		}
-		if err := Bootstrap(ctx, st, dir, "", logTo(&logs)); err != nil {
+		if err := Bootstrap(ctx, st, dir, "", nil, logTo(&logs)); err != nil {
 			t.Fatal(err)
 		}
 		if got := readAdminKey(t, dir); got != key {
@@ -249,7 +272,7 @@ func TestBootstrapAfterCrash(t *testing.T) {
 		if err := writeSecret(pendingPath(path), stale+"\n"); err != nil {
 			t.Fatal(err)
 		}
-		if err := Bootstrap(ctx, st, dir, "", logTo(&logs)); err != nil {
+		if err := Bootstrap(ctx, st, dir, "", nil, logTo(&logs)); err != nil {
 			t.Fatal(err)
 		}
 		key := readAdminKey(t, dir)

@@ -1,13 +1,10 @@
 package auth
 
 import (
-	"encoding/json"
-	"log/slog"
 	"net/http"
 	"strings"
 
-	"github.com/soulbox/soulbox/internal/errdefs"
-	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/httperr"
 )
 
 // Middleware lets through requests with a valid key, with the key in their
@@ -20,28 +17,13 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k, err := a.Authenticate(r.Context(), keyFromRequest(r))
 		if err != nil {
-			status, msg := errdefs.HTTPStatus(err), err.Error()
-			if status >= 500 {
-				// The store's trouble is the operator's to read, not
-				// the client's.
-				if a.Log != nil {
-					a.Log.Error("authenticate", slog.String("path", r.URL.Path), logx.Err(err))
-				}
-				msg = http.StatusText(status)
-			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
-			_ = json.NewEncoder(w).Encode(errorBody{Code: status, Message: msg})
+			// The store's trouble is the operator's to read, not the
+			// client's: httperr logs it and hides it.
+			httperr.Write(w, r, a.Log, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), k)))
 	})
-}
-
-// errorBody is the control plane's error shape (see E2B-PROTOCOL.md).
-type errorBody struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
 }
 
 // keyFromRequest returns the presented key: X-API-Key wins over a bearer

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"github.com/soulbox/soulbox/internal/httperr"
+
 	"context"
 	"encoding/json"
 	"net/http"
@@ -77,7 +79,7 @@ func TestMiddlewareStoreFailure(t *testing.T) {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	// A server fault, with no internals shown.
-	checkErrorBody(t, w, 500, "Internal Server Error")
+	checkErrorBody(t, w, 500, httperr.InternalMessage)
 	if strings.Contains(w.Body.String(), "fire") {
 		t.Errorf("the store's error reached the client: %s", w.Body)
 	}

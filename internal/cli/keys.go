@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/server"
 	"github.com/soulbox/soulbox/internal/store/sqlite"
 )
@@ -37,14 +38,22 @@ func newKeysCmd() *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 	}
 	team := create.Flags().String("team", auth.DefaultTeam, "team that owns the key's sandboxes")
-	admin := create.Flags().Bool("admin", false, "an admin key")
+	// --admin is refused rather than accepted and ignored: every key acts
+	// on its own team's sandboxes and nothing more, so an "admin" key
+	// would promise rights it does not have. The flag stays (hidden) so
+	// that scripts using it learn why instead of "unknown flag".
+	admin := create.Flags().Bool("admin", false, "refused: keys have no admin rights")
+	_ = create.Flags().MarkHidden("admin")
 	create.RunE = func(c *cobra.Command, args []string) error {
+		if *admin {
+			return fmt.Errorf("--admin: an admin key would have no more rights than a team key (every key acts on its own team's sandboxes), so none is made; create a key with --team instead: %w", errdefs.ErrInvalidArgument)
+		}
 		st, err := sqlite.Open(c.Context(), filepath.Join(cfg.DataDir, "soulbox.db"))
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		key, k, err := auth.Create(c.Context(), st, args[0], *team, *admin)
+		key, k, err := auth.Create(c.Context(), st, args[0], *team, false)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/soulbox/soulbox/internal/server"
 )
@@ -29,6 +30,12 @@ SOULBOX_AGENT_PATH, SOULBOX_DEBIAN_MIRROR, SOULBOX_LOG_LEVEL. Flags win.`,
 				return err
 			}
 			log := newLogger(cfg.Level())
+			// A generated admin key is shown on a terminal only: output
+			// that is not one (a journal, a pipe) is a log, and keys are
+			// never logged; the log points to the key file instead.
+			if _, err := unix.IoctlGetTermios(int(os.Stdout.Fd()), unix.TCGETS); err == nil {
+				cfg.ShowKey = cmd.OutOrStdout()
+			}
 			srv, err := server.New(cmd.Context(), cfg, log)
 			if err != nil {
 				return err

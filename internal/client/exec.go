@@ -5,12 +5,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"connectrpc.com/connect"
 
 	pb "github.com/soulbox/soulbox/api/envd/process"
 	"github.com/soulbox/soulbox/api/envd/process/processconnect"
+	"github.com/soulbox/soulbox/internal/envd"
 )
 
 // ExecOptions say how to run a command in a sandbox.
@@ -96,7 +98,7 @@ func streamErr(err error) error {
 func (c *Client) sandboxHeaders(sb Sandbox, user string) connect.Interceptor {
 	return headerInterceptor(func(h http.Header) {
 		h.Set("E2b-Sandbox-Id", sb.SandboxID)
-		h.Set("E2b-Sandbox-Port", "49983")
+		h.Set("E2b-Sandbox-Port", strconv.Itoa(envd.Port))
 		if sb.EnvdAccessToken != "" {
 			h.Set("X-Access-Token", sb.EnvdAccessToken)
 		}

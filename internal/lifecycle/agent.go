@@ -8,17 +8,16 @@ import (
 	"net"
 	"net/http"
 	"time"
-)
 
-// agentPort is where every sandbox's agent listens.
-const agentPort = 49983
+	"github.com/soulbox/soulbox/internal/envd"
+)
 
 // agentClient talks to the agent of one sandbox through the driver.
 func (m *Manager) agentClient(id string) *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return m.driver.DialContext(ctx, id, agentPort)
+				return m.driver.DialContext(ctx, id, envd.Port)
 			},
 			DisableKeepAlives: true,
 		},
@@ -54,6 +53,20 @@ func (m *Manager) waitAgent(ctx context.Context, id string, wait time.Duration) 
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// probeAgent asks the agent's GET /health once, within ctx.
+func (m *Manager) probeAgent(ctx context.Context, id string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/health", nil)
+	resp, err := m.agentClient(id).Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("health answered %s", resp.Status)
+	}
+	return nil
 }
 
 // postInit sends the agent an /init body.

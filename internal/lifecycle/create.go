@@ -71,7 +71,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	log := m.log.With(logx.Sandbox(sb.ID))
 	fail := func(err error) (store.Sandbox, error) {
 		cleanup := context.WithoutCancel(ctx)
-		if derr := m.driver.Destroy(cleanup, sb.ID); derr != nil && !errdefs.IsNotFound(derr) {
+		if derr := m.destroy(cleanup, sb.ID); derr != nil && !errdefs.IsNotFound(derr) {
 			log.Error("destroy after failed create", logx.Err(derr))
 		}
 		if eerr := m.store.EndSandbox(cleanup, sb.ID, store.ReasonError, err.Error(), time.Now()); eerr != nil {

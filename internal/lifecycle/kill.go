@@ -35,12 +35,23 @@ func (m *Manager) Kill(ctx context.Context, id string, reason store.EndReason, m
 	}
 	m.unschedule(id)
 	m.endSeries(id)
-	if err := m.driver.Destroy(context.WithoutCancel(ctx), id); err != nil && !errdefs.IsNotFound(err) {
+	m.resetProbe(id)
+	if err := m.destroy(ctx, id); err != nil && !errdefs.IsNotFound(err) {
 		// Recorded as ended; the next reconciliation destroys the rest.
 		m.log.Error("destroy ended sandbox", logx.Sandbox(id), logx.Err(err))
 	}
 	m.log.Info("sandbox ended", logx.Sandbox(id), "reason", string(reason))
 	return nil
+}
+
+// destroy releases a sandbox the control plane is done with. It outlives
+// the caller's cancellation (what remains must go) but not a hung
+// runtime: what a failed destroy leaves, the next start's reconciliation
+// destroys.
+func (m *Manager) destroy(ctx context.Context, id string) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), destroyDeadline)
+	defer cancel()
+	return m.driver.Destroy(dctx, id)
 }
 
 // List returns the sandboxes a filter selects, in creation order.

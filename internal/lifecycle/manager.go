@@ -43,7 +43,25 @@ type Config struct {
 	// Retention is how long metrics are kept after a sandbox ends; 0
 	// means 15 minutes.
 	Retention time.Duration
+	// ProbeTimeout is how long the monitor waits for a running sandbox's
+	// agent to answer GET /health; 0 means 2 s.
+	ProbeTimeout time.Duration
+	// ProbeFailures is how many health checks in a row a running
+	// sandbox's agent may fail before the sandbox is ended with reason
+	// error; 0 means 3.
+	ProbeFailures int
 }
+
+// The deadlines of background work: no timer or monitor pass waits on
+// the runtime or the store for ever.
+const (
+	// destroyDeadline bounds a destroy after the end is recorded.
+	destroyDeadline = time.Minute
+	// expireDeadline bounds ending a timed-out sandbox, destroy included.
+	expireDeadline = destroyDeadline + 30*time.Second
+	// sampleDeadline bounds one sandbox's checks in a monitor pass.
+	sampleDeadline = 10 * time.Second
+)
 
 // Manager runs the sandboxes of one server.
 type Manager struct {
@@ -55,13 +73,19 @@ type Manager struct {
 	maxTime time.Duration
 	every   time.Duration
 	keep    time.Duration
+	probeTO time.Duration
+	probeN  int
 
 	createMu sync.Mutex // serialises the quota check with the record
 	pool     Pool       // nil: every create is cold
 
-	mu      sync.Mutex
-	timers  map[string]*time.Timer
-	metrics map[string]*series
+	mu         sync.Mutex
+	timers     map[string]*time.Timer
+	metrics    map[string]*series
+	probeFails map[string]int // running sandbox -> health checks failed in a row
+	stopped    bool           // Stop was called: no more background work starts
+	stopMon    context.CancelFunc
+	bg         sync.WaitGroup // the monitor and timers that fired
 }
 
 // DefaultTimeout is a sandbox's lifetime when the request names none, as
@@ -74,7 +98,8 @@ func New(cfg Config) *Manager {
 	m := &Manager{
 		store: cfg.Store, driver: cfg.Driver, tmpl: cfg.Templates, log: cfg.Log,
 		maxSbx: cfg.MaxSandboxes, maxTime: cfg.MaxTimeout, every: cfg.SampleEvery, keep: cfg.Retention,
-		timers: map[string]*time.Timer{}, metrics: map[string]*series{},
+		probeTO: cfg.ProbeTimeout, probeN: cfg.ProbeFailures,
+		timers: map[string]*time.Timer{}, metrics: map[string]*series{}, probeFails: map[string]int{},
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100
@@ -88,6 +113,12 @@ func New(cfg Config) *Manager {
 	if m.keep == 0 {
 		m.keep = 15 * time.Minute
 	}
+	if m.probeTO == 0 {
+		m.probeTO = 2 * time.Second
+	}
+	if m.probeN == 0 {
+		m.probeN = 3
+	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
@@ -95,7 +126,7 @@ func New(cfg Config) *Manager {
 }
 
 // Start schedules the timeout of every live sandbox and runs the monitor
-// until ctx is done.
+// until ctx is done or Stop is called.
 func (m *Manager) Start(ctx context.Context) error {
 	live, err := m.store.ListSandboxes(ctx, store.SandboxFilter{States: []store.SandboxState{store.StateRunning, store.StatePaused}})
 	if err != nil {
@@ -104,16 +135,45 @@ func (m *Manager) Start(ctx context.Context) error {
 	for _, sb := range live {
 		m.schedule(sb.ID, sb.EndAt)
 	}
-	go m.monitor(ctx)
+	monCtx, cancel := context.WithCancel(ctx)
+	m.mu.Lock()
+	m.stopMon = cancel
+	m.bg.Add(1)
+	m.mu.Unlock()
+	go func() {
+		defer m.bg.Done()
+		m.monitor(monCtx)
+	}()
 	return nil
 }
 
-// Stop cancels every timer (the sandboxes keep running).
+// Stop cancels every timer and the monitor and waits for the background
+// work under way (a timed-out sandbox being ended, a monitor pass) to
+// finish; each has a deadline. The sandboxes keep running.
 func (m *Manager) Stop() {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.stopped = true
 	for id, t := range m.timers {
 		t.Stop()
 		delete(m.timers, id)
 	}
+	if m.stopMon != nil {
+		m.stopMon()
+	}
+	m.mu.Unlock()
+	m.bg.Wait()
+}
+
+// background runs fn as background work Stop waits for, unless Stop was
+// called.
+func (m *Manager) background(fn func()) {
+	m.mu.Lock()
+	if m.stopped {
+		m.mu.Unlock()
+		return
+	}
+	m.bg.Add(1)
+	m.mu.Unlock()
+	defer m.bg.Done()
+	fn()
 }

@@ -2,7 +2,9 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
@@ -34,7 +36,10 @@ type series struct {
 const maxSamples = 24 * 60 * 60 / 5
 
 // monitor samples every running sandbox, and ends those whose agent died
-// on its own: with reason oom when the memory limit killed it, else error.
+// on its own (with reason oom when the memory limit killed it, else
+// error) or stopped answering its health check ProbeFailures times in a
+// row (reason error). Every step has a deadline and every failure is
+// logged with the sandbox's id.
 func (m *Manager) monitor(ctx context.Context) {
 	tick := time.NewTicker(m.every)
 	defer tick.Stop()
@@ -44,37 +49,75 @@ func (m *Manager) monitor(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		live, err := m.store.ListSandboxes(ctx, store.SandboxFilter{States: []store.SandboxState{store.StateRunning, store.StatePaused}})
-		if err != nil {
-			continue
-		}
-		for _, sb := range live {
-			m.sample(ctx, sb)
-		}
-		m.expireSeries()
+		m.monitorPass(ctx)
 	}
 }
 
+// monitorPass checks each live sandbox once.
+func (m *Manager) monitorPass(ctx context.Context) {
+	listCtx, cancel := context.WithTimeout(ctx, sampleDeadline)
+	live, err := m.store.ListSandboxes(listCtx, store.SandboxFilter{States: []store.SandboxState{store.StateRunning, store.StatePaused}})
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			m.log.Error("monitor: list live sandboxes", logx.Err(err))
+		}
+		return
+	}
+	for _, sb := range live {
+		if ctx.Err() != nil {
+			return
+		}
+		sctx, cancel := context.WithTimeout(ctx, sampleDeadline)
+		m.sample(sctx, sb)
+		cancel()
+	}
+	m.expireSeries()
+}
+
 func (m *Manager) sample(ctx context.Context, sb store.Sandbox) {
+	log := m.log.With(logx.Sandbox(sb.ID))
 	info, err := m.driver.Info(ctx, sb.ID)
-	if err == nil && info.Status == runtime.StatusStopped {
-		st, _ := m.driver.Stats(ctx, sb.ID)
+	if err != nil {
+		// Gone from the runtime while the store calls it live: ended as
+		// lost, with the runtime's answer as the message. A sandbox
+		// ended meanwhile is not found in the store either, and skipped.
+		if errdefs.IsNotFound(err) {
+			m.end(ctx, sb.ID, store.ReasonLost, "gone from the runtime: "+err.Error())
+			return
+		}
+		if ctx.Err() == nil || errors.Is(err, context.DeadlineExceeded) {
+			log.Error("monitor: runtime info", logx.Err(err))
+		}
+		return
+	}
+	if info.Status == runtime.StatusStopped {
+		st, err := m.driver.Stats(ctx, sb.ID)
+		if err != nil {
+			log.Warn("monitor: stats of a stopped sandbox", logx.Err(err))
+		}
 		reason, msg := store.ReasonError, "the sandbox's main process exited"
 		if st.OOMKills > 0 {
 			reason, msg = store.ReasonOOM, fmt.Sprintf("killed by the memory limit (%d MiB)", sb.MemoryMB)
 		}
-		if err := m.Kill(ctx, sb.ID, reason, msg); err != nil && !errdefs.IsNotFound(err) {
-			m.log.Error("end dead sandbox", logx.Sandbox(sb.ID), logx.Err(err))
-		}
+		m.end(ctx, sb.ID, reason, msg)
 		return
 	}
-	if err != nil || sb.State != store.StateRunning {
+	if sb.State != store.StateRunning || info.Status != runtime.StatusRunning {
+		m.resetProbe(sb.ID)
 		return
 	}
 	st, err := m.driver.Stats(ctx, sb.ID)
 	if err != nil {
-		return
+		log.Warn("monitor: stats", logx.Err(err))
+	} else {
+		m.record(sb, st)
 	}
+	m.probe(ctx, sb)
+}
+
+// record appends a sample to the sandbox's series.
+func (m *Manager) record(sb store.Sandbox, st runtime.Stats) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.metrics[sb.ID]
@@ -87,6 +130,46 @@ func (m *Manager) sample(ctx context.Context, sb store.Sandbox) {
 		s.samples = s.samples[len(s.samples)-maxSamples:]
 	}
 	s.last = st
+}
+
+// probe checks that a running sandbox's agent answers /health. An agent
+// that failed ProbeFailures checks in a row cannot serve the sandbox's
+// users (every command and file call goes through it), so the sandbox is
+// ended with reason error and the last failure as its message: the API
+// then reports it gone, as E2B does for a sandbox that died, instead of
+// listing it running while nothing works.
+func (m *Manager) probe(ctx context.Context, sb store.Sandbox) {
+	pctx, cancel := context.WithTimeout(ctx, m.probeTO)
+	err := m.probeAgent(pctx, sb.ID)
+	cancel()
+	if err == nil {
+		m.resetProbe(sb.ID)
+		return
+	}
+	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return // the monitor is stopping: not the agent's fault
+	}
+	m.mu.Lock()
+	m.probeFails[sb.ID]++
+	n := m.probeFails[sb.ID]
+	m.mu.Unlock()
+	m.log.Warn("monitor: agent health check failed", logx.Sandbox(sb.ID), slog.Int("in_a_row", n), logx.Err(err))
+	if n >= m.probeN {
+		m.end(ctx, sb.ID, store.ReasonError, fmt.Sprintf("the agent stopped answering: %d health checks in a row failed, the last with: %v", n, err))
+	}
+}
+
+func (m *Manager) resetProbe(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.probeFails, id)
+}
+
+// end ends a sandbox for the monitor, logging a failure with its id.
+func (m *Manager) end(ctx context.Context, id string, reason store.EndReason, msg string) {
+	if err := m.Kill(context.WithoutCancel(ctx), id, reason, msg); err != nil && !errdefs.IsNotFound(err) {
+		m.log.Error("monitor: end sandbox", logx.Sandbox(id), slog.String("reason", string(reason)), slog.String("why", msg), logx.Err(err))
+	}
 }
 
 // toMetric turns cumulative CPU time into the share of the sandbox's CPUs
@@ -107,11 +190,17 @@ func toMetric(sb store.Sandbox, prev, cur runtime.Stats) Metric {
 }
 
 // Metrics returns the samples of a sandbox between start and end (zero
-// times: unbounded), or its current usage when it has none yet.
+// times: unbounded), or its current usage when it has none yet and the
+// range takes in the present. A range that ends before the sandbox
+// existed has no samples.
 func (m *Manager) Metrics(ctx context.Context, id string, start, end time.Time) ([]Metric, error) {
 	sb, err := m.store.GetSandbox(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	now := time.Now()
+	if !end.IsZero() && end.Before(sb.CreatedAt.Truncate(time.Second)) {
+		return nil, nil
 	}
 	m.mu.Lock()
 	var out []Metric
@@ -123,7 +212,8 @@ func (m *Manager) Metrics(ctx context.Context, id string, start, end time.Time) 
 		}
 	}
 	m.mu.Unlock()
-	if out == nil && sb.State == store.StateRunning {
+	present := (start.IsZero() || !start.After(now)) && (end.IsZero() || !end.Before(now.Truncate(time.Second)))
+	if out == nil && sb.State == store.StateRunning && present {
 		if st, err := m.driver.Stats(ctx, id); err == nil {
 			out = []Metric{toMetric(sb, runtime.Stats{}, st)}
 		}

@@ -36,8 +36,14 @@ type poolMaker struct {
 	prewarm []string
 }
 
+// makeDeadline bounds making one pooled sandbox: a refill never waits on
+// a hung runtime for ever.
+const makeDeadline = 2 * time.Minute
+
 func (p *poolMaker) Make(ctx context.Context, template string) (_ string, err error) {
 	m := p.m
+	ctx, cancel := context.WithTimeout(ctx, makeDeadline)
+	defer cancel()
 	id := newID()
 	limits := runtime.Limits{}.WithDefaults()
 	spec := runtime.Spec{ID: id, Template: template, Limits: limits}
@@ -49,7 +55,7 @@ func (p *poolMaker) Make(ctx context.Context, template string) (_ string, err er
 	}
 	defer func() {
 		if err != nil {
-			if derr := m.driver.Destroy(context.WithoutCancel(ctx), id); derr != nil {
+			if derr := m.destroy(ctx, id); derr != nil {
 				m.log.Error("destroy failed pooled sandbox", logx.Sandbox(id), logx.Err(derr))
 			}
 		}
@@ -69,7 +75,7 @@ func (p *poolMaker) Make(ctx context.Context, template string) (_ string, err er
 }
 
 func (p *poolMaker) Destroy(ctx context.Context, id string) error {
-	return p.m.driver.Destroy(ctx, id)
+	return p.m.destroy(ctx, id)
 }
 
 func (p *poolMaker) MemoryMiB(ctx context.Context, id string) float64 {
@@ -154,7 +160,7 @@ func (m *Manager) adopt(ctx context.Context, id string, req CreateRequest, limit
 		Runtime: m.driver.Name(),
 	}
 	if err := m.reserve(ctx, sb); err != nil {
-		if derr := m.driver.Destroy(context.WithoutCancel(ctx), id); derr != nil {
+		if derr := m.destroy(ctx, id); derr != nil {
 			m.log.Error("destroy pooled sandbox", logx.Sandbox(id), logx.Err(errors.Join(err, derr)))
 		}
 		return store.Sandbox{}, err

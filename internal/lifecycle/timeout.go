@@ -40,7 +40,7 @@ func (m *Manager) schedule(id string, at time.Time) {
 	if t, ok := m.timers[id]; ok {
 		t.Stop()
 	}
-	m.timers[id] = time.AfterFunc(time.Until(at), func() { m.expire(id, at) })
+	m.timers[id] = time.AfterFunc(time.Until(at), func() { m.background(func() { m.expire(id, at) }) })
 }
 
 func (m *Manager) unschedule(id string) {
@@ -53,11 +53,21 @@ func (m *Manager) unschedule(id string) {
 }
 
 // expire ends a sandbox whose time is up, unless its end was moved since
-// the timer was armed.
+// the timer was armed. It has a deadline: a runtime that hangs cannot hold
+// a timer (or Stop, which waits for it) for ever; the end is recorded
+// before the destroy, and a destroy that fails is finished by the next
+// start's reconciliation.
 func (m *Manager) expire(id string, at time.Time) {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), expireDeadline)
+	defer cancel()
 	sb, err := m.store.GetSandbox(ctx, id)
-	if err != nil || sb.State == store.StateEnded {
+	if err != nil {
+		if !errdefs.IsNotFound(err) {
+			m.log.Error("end timed-out sandbox: read its record", logx.Sandbox(id), logx.Err(err))
+		}
+		return
+	}
+	if sb.State == store.StateEnded {
 		return
 	}
 	if sb.EndAt.After(at.Add(time.Millisecond)) {

@@ -2,7 +2,9 @@
 // runtime's reality back into agreement after the server starts, the way
 // a Kubernetes controller does after a restart: a sandbox the store calls
 // live but the runtime has not running is ended with reason "lost" (never
-// silently dropped); a sandbox the runtime has but the store does not
+// silently dropped); a paused or running one whose runtime state differs
+// is paused or resumed as the store recorded (a crash came between the
+// record and the act); a sandbox the runtime has but the store does not
 // know, or knows as ended, is an orphan of a crash and is destroyed.
 package reconcile
 
@@ -54,7 +56,7 @@ func Run(ctx context.Context, st store.Store, d runtime.Driver, log *slog.Logger
 		known[sb.ID] = true
 		info, inRuntime := byID[sb.ID]
 		if inRuntime && adoptable(sb.State, info.Status) {
-			if err := syncState(ctx, st, sb, info.Status); err != nil {
+			if err := syncState(ctx, st, d, sb, info.Status, log); err != nil {
 				rep.Failed = append(rep.Failed, sb.ID)
 				log.Error("reconcile sandbox state", logx.Sandbox(sb.ID), logx.Err(err))
 				continue
@@ -105,18 +107,33 @@ func adoptable(state store.SandboxState, status runtime.Status) bool {
 	}
 }
 
-// syncState records a pause or resume that the runtime did but the store
-// missed because the server died in between.
-func syncState(ctx context.Context, st store.Store, sb store.Sandbox, status runtime.Status) error {
+// syncState makes the runtime follow the store's record. Pause and resume
+// are recorded before the runtime acts, so a crash in between leaves the
+// record ahead of the runtime: the act is completed here. If the runtime
+// cannot do it, the record follows the runtime instead, with an event
+// saying why.
+func syncState(ctx context.Context, st store.Store, d runtime.Driver, sb store.Sandbox, status runtime.Status, log *slog.Logger) error {
+	var act func(context.Context, string) error
+	switch {
+	case sb.State == store.StatePaused && status == runtime.StatusRunning:
+		act = d.Pause
+	case sb.State == store.StateRunning && status == runtime.StatusPaused:
+		act = d.Resume
+	default:
+		return nil
+	}
+	err := act(ctx, sb.ID)
+	if err == nil {
+		log.Info("completed a recorded state change after a server restart", logx.Sandbox(sb.ID), slog.String("state", string(sb.State)))
+		return nil
+	}
 	want, ev := store.StateRunning, store.EventResumed
 	if status == runtime.StatusPaused {
 		want, ev = store.StatePaused, store.EventPaused
 	}
-	if sb.State == want {
-		return nil
-	}
+	log.Warn("could not complete a recorded state change; recording the runtime's", logx.Sandbox(sb.ID), logx.Err(err))
 	return st.SetState(ctx, sb.ID, []store.SandboxState{sb.State}, want, store.Event{
-		Type: ev, Message: "runtime reported it " + string(status) + " after a server restart",
+		Type: ev, Message: fmt.Sprintf("runtime reported it %s after a server restart and could not be made %s: %v", status, sb.State, err),
 	})
 }
 

@@ -59,9 +59,24 @@ func TestRun(t *testing.T) {
 
 	record("alive", store.StateRunning) // running in both: adopted
 	run("alive")
-	record("paused", store.StateRunning) // paused by the runtime, not recorded: adopted as paused
+	record("paused", store.StateRunning) // paused in both: adopted as paused
 	run("paused")
 	if err := d.Pause(ctx, "paused"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetState(ctx, "paused", []store.SandboxState{store.StateRunning}, store.StatePaused, store.Event{Type: store.EventPaused}); err != nil {
+		t.Fatal(err)
+	}
+	// A pause and a resume are recorded before the runtime acts; the
+	// server died in between: the act is completed.
+	record("pausing", store.StateRunning)
+	run("pausing")
+	if err := st.SetState(ctx, "pausing", []store.SandboxState{store.StateRunning}, store.StatePaused, store.Event{Type: store.EventPaused}); err != nil {
+		t.Fatal(err)
+	}
+	record("resuming", store.StateRunning)
+	run("resuming")
+	if err := d.Pause(ctx, "resuming"); err != nil {
 		t.Fatal(err)
 	}
 	record("vanished", store.StateRunning) // gone from the runtime: lost
@@ -79,7 +94,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	sortAll := func(s []string) []string { slices.Sort(s); return s }
-	if got := sortAll(rep.Adopted); !slices.Equal(got, []string{"alive", "paused"}) {
+	if got := sortAll(rep.Adopted); !slices.Equal(got, []string{"alive", "paused", "pausing", "resuming"}) {
 		t.Errorf("adopted %v", got)
 	}
 	if got := sortAll(rep.Lost); !slices.Equal(got, []string{"dead", "halfway", "vanished"}) {
@@ -89,13 +104,18 @@ func TestRun(t *testing.T) {
 		t.Errorf("orphans %v failed %v", rep.Orphans, rep.Failed)
 	}
 
-	for id, want := range map[string]store.SandboxState{"alive": store.StateRunning, "paused": store.StatePaused} {
+	for id, want := range map[string]store.SandboxState{"alive": store.StateRunning, "paused": store.StatePaused,
+		"pausing": store.StatePaused, "resuming": store.StateRunning} {
 		sb, err := st.GetSandbox(ctx, id)
 		if err != nil || sb.State != want {
 			t.Errorf("%s: state %s (%v), want %s", id, sb.State, err, want)
 		}
-		if info, err := d.Info(ctx, id); err != nil || info.Status == runtime.StatusStopped {
-			t.Errorf("%s no longer runs after reconcile: %+v %v", id, info, err)
+		wantStatus := runtime.StatusRunning
+		if want == store.StatePaused {
+			wantStatus = runtime.StatusPaused
+		}
+		if info, err := d.Info(ctx, id); err != nil || info.Status != wantStatus {
+			t.Errorf("%s after reconcile: runtime says %+v %v, want %s", id, info, err, wantStatus)
 		}
 	}
 	for _, id := range []string{"vanished", "dead", "halfway"} {
@@ -119,10 +139,10 @@ func TestRun(t *testing.T) {
 
 	// A second run finds nothing to do.
 	rep, err = reconcile.Run(ctx, st, d, slog.New(slog.DiscardHandler))
-	if err != nil || len(rep.Lost)+len(rep.Orphans)+len(rep.Failed) > 0 || len(rep.Adopted) != 2 {
+	if err != nil || len(rep.Lost)+len(rep.Orphans)+len(rep.Failed) > 0 || len(rep.Adopted) != 4 {
 		t.Errorf("second run: %+v %v", rep, err)
 	}
-	for _, id := range []string{"alive", "paused"} {
+	for _, id := range []string{"alive", "paused", "pausing", "resuming"} {
 		if err := d.Destroy(ctx, id); err != nil {
 			t.Error(err)
 		}

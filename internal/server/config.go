@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -39,6 +40,9 @@ type Config struct {
 	// AdminKey, when set, is the admin API key (instead of one generated
 	// and written to <DataDir>/admin.key on first start).
 	AdminKey string
+	// ShowKey, when set, is where a generated admin key is shown once (the
+	// terminal `soulbox server` runs in). The key is never logged.
+	ShowKey io.Writer `json:"-"`
 	// PoolMin and PoolMax bound the warm pool of the default template;
 	// PoolMax 0 turns the pool off.
 	PoolMin, PoolMax int

@@ -3,12 +3,32 @@ package server
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/soulbox/soulbox/internal/httperr"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/store"
 )
 
-// metrics serves the warm pool's state in Prometheus' text format, for
-// scraping; GET /health carries the same for people.
-func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
+// metrics serves, in Prometheus' text format, the live sandboxes by state
+// and, when it is on, the warm pool's state (GET /health carries the
+// pool's for people).
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	states := []store.SandboxState{store.StateStarting, store.StateRunning, store.StatePaused}
+	live, err := s.store.ListSandboxes(r.Context(), store.SandboxFilter{States: states})
+	if err != nil {
+		s.log.Error("metrics: list sandboxes", logx.Err(err))
+		httperr.Write(w, r, nil, err)
+		return
+	}
+	count := map[store.SandboxState]int{}
+	for _, sb := range live {
+		count[sb.State]++
+	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	fmt.Fprintf(w, "# HELP soulbox_sandboxes Sandboxes of every team by state.\n# TYPE soulbox_sandboxes gauge\n")
+	for _, st := range states {
+		fmt.Fprintf(w, "soulbox_sandboxes{state=%q} %d\n", st, count[st])
+	}
 	if s.pool == nil {
 		return
 	}

@@ -2,13 +2,12 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"maps"
 	"net/http"
 
 	"github.com/soulbox/soulbox/internal/api"
 	"github.com/soulbox/soulbox/internal/auth"
-	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/httperr"
 	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/proxy"
 	"github.com/soulbox/soulbox/internal/version"
@@ -27,7 +26,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/v2/sandboxes", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes/", s.authn.Middleware(apiMux))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, errors.New("no route for "+r.Method+" "+r.URL.Path), http.StatusNotFound)
+		httperr.WriteBody(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 	})
 	// Sandbox traffic and API calls share the listener: the proxy takes
 	// what names a sandbox, the API the rest.
@@ -68,26 +67,6 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 		h.Pool = s.pool.Stats()
 	}
 	writeJSON(w, http.StatusOK, h)
-}
-
-// errorBody is what every error answer carries, as the E2B SDKs parse it.
-type errorBody struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-}
-
-// writeError answers with err's category mapped to a status (see
-// errdefs.HTTPStatus) unless status is given. A server-side failure never
-// shows its internals to the client.
-func writeError(w http.ResponseWriter, err error, status int) {
-	if status == 0 {
-		status = errdefs.HTTPStatus(err)
-	}
-	msg := err.Error()
-	if status >= 500 {
-		msg = http.StatusText(status)
-	}
-	writeJSON(w, status, errorBody{Code: status, Message: msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -75,7 +75,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if s.store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db")); err != nil {
 		return nil, err
 	}
-	if err := auth.Bootstrap(ctx, s.store, cfg.DataDir, cfg.AdminKey, log); err != nil {
+	if err := auth.Bootstrap(ctx, s.store, cfg.DataDir, cfg.AdminKey, cfg.ShowKey, log); err != nil {
 		return nil, err
 	}
 	s.authn = auth.Authenticator{Store: s.store, Log: log}
@@ -129,18 +129,28 @@ func (s *Server) Addr() string { return s.listener.Addr().String() }
 // Run serves until ctx is done, then shuts down: the listener stops taking
 // requests and finishes those in flight, then the store closes. Sandboxes
 // keep running; the next start re-adopts them.
+//
+// A failure to start or to serve ends Run with the reason, after the
+// background work (template build, warm pool, monitor) has stopped and
+// the pooled sandboxes are destroyed: it cannot wait on a context only
+// the caller would cancel.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.close()
+	// bg ends the background work when Run returns, for any reason.
+	bg, stopBG := context.WithCancel(ctx)
 	poolDone := make(chan struct{})
-	defer func() { <-poolDone }() // pooled sandboxes are destroyed before Run returns
+	defer func() {
+		stopBG()
+		<-poolDone // pooled sandboxes are destroyed before Run returns
+	}()
 	go func() {
 		defer close(poolDone)
 		// The pool fills once the template it pools exists.
-		if s.ensureTemplate(ctx, defaultTemplate) && s.pool != nil {
-			s.pool.Run(ctx)
+		if s.ensureTemplate(bg, defaultTemplate) && s.pool != nil {
+			s.pool.Run(bg)
 		}
 	}()
-	if err := s.lifecycle.Start(ctx); err != nil {
+	if err := s.lifecycle.Start(bg); err != nil {
 		return fmt.Errorf("start lifecycle: %w", err)
 	}
 	defer s.lifecycle.Stop()

@@ -40,7 +40,8 @@ test('list with metadata and state filters, paginated', { skip }, async () => {
       assert.ok(page.length <= 2)
       seen.push(...page.map((s) => s.sandboxId))
     }
-    assert.deepEqual(seen.sort(), made.map((s) => s.sandboxId).sort())
+    // Newest first, as E2B lists.
+    assert.deepEqual(seen, made.map((s) => s.sandboxId).reverse())
     const paused = await Sandbox.list({ query: { metadata: { tag }, state: ['paused'] } }).nextItems()
     assert.equal(paused.length, 0)
   } finally {

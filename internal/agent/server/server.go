@@ -13,11 +13,12 @@ import (
 
 	"github.com/soulbox/soulbox/internal/agent/metrics"
 	"github.com/soulbox/soulbox/internal/agent/state"
+	"github.com/soulbox/soulbox/internal/envd"
 )
 
 // Version is the envd protocol version the agent reports. E2B's SDKs
 // enable features by it; 0.6.13 or later unlocks all of them.
-const Version = "0.6.13"
+const Version = envd.Version
 
 // Config is what the agent's endpoint is built from.
 type Config struct {

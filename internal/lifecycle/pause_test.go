@@ -1,0 +1,108 @@
+package lifecycle_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/soulbox/soulbox/internal/lifecycle"
+	"github.com/soulbox/soulbox/internal/runtime/oci"
+	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
+	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlite"
+)
+
+// observingDriver is the real driver, noting what the store says when the
+// runtime is asked to pause or resume, and failing those acts on request.
+type observingDriver struct {
+	*oci.Driver
+	st   store.Store
+	seen []store.SandboxState
+	fail bool
+}
+
+func (d *observingDriver) observe(ctx context.Context, id string) error {
+	sb, _ := d.st.GetSandbox(ctx, id)
+	d.seen = append(d.seen, sb.State)
+	if d.fail {
+		return errors.New("injected runtime failure")
+	}
+	return nil
+}
+
+func (d *observingDriver) Pause(ctx context.Context, id string) error {
+	if err := d.observe(ctx, id); err != nil {
+		return err
+	}
+	return d.Driver.Pause(ctx, id)
+}
+
+func (d *observingDriver) Resume(ctx context.Context, id string) error {
+	if err := d.observe(ctx, id); err != nil {
+		return err
+	}
+	return d.Driver.Resume(ctx, id)
+}
+
+// TestPauseResumeRecordFirst: the store records a pause or resume before
+// the runtime is asked to do it (a crash in between is completed by
+// reconciliation), and a runtime that refuses leaves the record as it was.
+func TestPauseResumeRecordFirst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	ctx := context.Background()
+	templates := ocitest.Templates(t)
+	real, err := oci.New(oci.Config{Root: ocitest.Root(t), AgentPath: ocitest.AgentBinary(t), Templates: templates})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	d := &observingDriver{Driver: real, st: st}
+	m := lifecycle.New(lifecycle.Config{Store: st, Driver: d, Templates: templates})
+	sb, err := m.Create(ctx, lifecycle.CreateRequest{TemplateID: "base", Team: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Kill(ctx, sb.ID, store.ReasonKilled, "test over")
+
+	if err := m.Pause(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.Connect(ctx, sb.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.seen) != 2 || d.seen[0] != store.StatePaused || d.seen[1] != store.StateRunning {
+		t.Errorf("the runtime acted while the store said %v, want [paused running] (recorded first)", d.seen)
+	}
+
+	// The runtime refuses: the record goes back, with an event saying why.
+	d.fail = true
+	if err := m.Pause(ctx, sb.ID); err == nil {
+		t.Fatal("pause succeeded with a failing runtime")
+	}
+	if got, _ := st.GetSandbox(ctx, sb.ID); got.State != store.StateRunning {
+		t.Errorf("after a failed pause the record says %s, want running", got.State)
+	}
+	evs, _ := st.ListEvents(ctx, sb.ID)
+	if last := evs[len(evs)-1]; last.Type != store.EventResumed || last.Message == "" {
+		t.Errorf("last event %+v, want resumed with the pause's failure", last)
+	}
+	d.fail = false
+	if err := m.Pause(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	d.fail = true
+	if _, _, err := m.Connect(ctx, sb.ID, 0); err == nil {
+		t.Fatal("resume succeeded with a failing runtime")
+	}
+	if got, _ := st.GetSandbox(ctx, sb.ID); got.State != store.StatePaused {
+		t.Errorf("after a failed resume the record says %s, want paused", got.State)
+	}
+	d.fail = false
+}
