@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"github.com/soulbox/soulbox/internal/agent/state"
 	"github.com/soulbox/soulbox/internal/agent/usercgroup"
 	"github.com/soulbox/soulbox/internal/agent/users"
+	"github.com/soulbox/soulbox/internal/envd"
 )
 
 // agentLogMax caps agent.log; agentLogKeep of the newest output survives
@@ -38,9 +40,6 @@ const (
 	agentLogMax  = 4 << 20
 	agentLogKeep = 1 << 20
 )
-
-// envdPort is the port E2B's SDKs expect the in-sandbox agent on.
-const envdPort = "49983"
 
 func main() {
 	// stderr is the sandbox's agent.log on the host: capped, so a sandbox
@@ -85,7 +84,7 @@ func main() {
 	interp := interpreter.NewManager(r, st, log)
 	defer interp.Close()
 
-	envd := &http.Server{
+	envdSrv := &http.Server{
 		Handler: server.New(server.Config{
 			State: st, Metrics: metrics.NewReader(), Log: log, Services: services,
 			AfterInit: interp.AfterInit,
@@ -93,22 +92,22 @@ func main() {
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	code := &http.Server{Handler: interpreter.Handler(interp, st, log), ReadHeaderTimeout: 10 * time.Second}
-	envdLn, err1 := net.Listen("tcp", net.JoinHostPort("", envdPort))
-	codeLn, err2 := net.Listen("tcp", net.JoinHostPort("", interpreter.Port))
+	envdLn, err1 := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(envd.Port)))
+	codeLn, err2 := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(envd.CodeInterpreterPort)))
 	if err := errors.Join(err1, err2); err != nil {
 		log.Error("listen", "err", err)
 		os.Exit(1)
 	}
-	log.Info("agent ready", "port", envdPort, "interpreter_port", interpreter.Port, "pid", os.Getpid(), "version", server.Version)
+	log.Info("agent ready", "port", envd.Port, "interpreter_port", envd.CodeInterpreterPort, "pid", os.Getpid(), "version", server.Version)
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = code.Shutdown(shutdownCtx)
-		_ = envd.Shutdown(shutdownCtx)
+		_ = envdSrv.Shutdown(shutdownCtx)
 	}()
 	go serve(code, codeLn, log)
-	serve(envd, envdLn, log)
+	serve(envdSrv, envdLn, log)
 }
 
 func serve(srv *http.Server, ln net.Listener, log *slog.Logger) {

@@ -13,9 +13,6 @@ import (
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
-// Port is where E2B's code interpreter SDKs expect the interpreter.
-const Port = "49999"
-
 // maxBody bounds a request body: code cells are text.
 const maxBody = 16 << 20
 
