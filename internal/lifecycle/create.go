@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/envd"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/runtime"
@@ -46,6 +47,9 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	}
 	if timeout < 0 || timeout > m.maxTime {
 		return store.Sandbox{}, fmt.Errorf("timeout %v: use 1 s to %v: %w", timeout, m.maxTime, errdefs.ErrInvalidArgument)
+	}
+	if err := envd.CheckEnv(req.EnvVars); err != nil {
+		return store.Sandbox{}, fmt.Errorf("envVars: %w", err)
 	}
 	limits := runtime.Limits{CPUCount: req.CPUCount, MemoryMB: req.MemoryMB}.WithDefaults()
 	if err := limits.Validate(); err != nil {

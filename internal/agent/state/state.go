@@ -7,14 +7,13 @@ package state
 import (
 	"crypto/subtle"
 	"encoding/base64"
-	"fmt"
 	"maps"
 	"net/http"
 	"strings"
 	"sync"
 
 	"github.com/soulbox/soulbox/internal/agent/users"
-	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/envd"
 )
 
 // DefaultUser is the user requests run as when they name none, as in E2B's
@@ -58,15 +57,7 @@ type Init struct {
 // process could be started with (an empty name, a name with = or NUL, a
 // value with NUL) would make every later command fail.
 func (in Init) Validate() error {
-	for k, v := range in.EnvVars {
-		switch {
-		case k == "" || strings.ContainsAny(k, "=\x00"):
-			return fmt.Errorf("environment variable name %q: it must be non-empty, without = or NUL: %w", k, errdefs.ErrInvalidArgument)
-		case strings.ContainsRune(v, 0):
-			return fmt.Errorf("environment variable %q: the value holds a NUL byte: %w", k, errdefs.ErrInvalidArgument)
-		}
-	}
-	return nil
+	return envd.CheckEnv(in.EnvVars)
 }
 
 // Apply takes an /init request.
