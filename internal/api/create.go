@@ -55,5 +55,5 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, toSandbox(sb))
+	writeJSON(w, http.StatusCreated, toSandbox(sb, a.domain))
 }
