@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,8 +14,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // pebbleVersion is the ACME test server the ACME tests run against,
@@ -54,57 +58,64 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// pebble is a running Pebble: its directory URL, the certificate of its
-// own HTTPS listener, and the root its issued certificates chain to.
+// pebble is a Pebble on loopback: its directory URL, the certificate
+// of its own HTTPS listener, and, once started, the root its issued
+// certificates chain to.
 type pebble struct {
 	directory string
 	tlsCert   string
 	roots     *x509.CertPool
 	stop      func()
+
+	api, mgmt int
+	dir, key  string
 }
 
-// startPebble runs Pebble on loopback, validating every challenge without
-// contacting the names (PEBBLE_VA_ALWAYS_VALID): the names of the test
-// resolve nowhere.
-func startPebble(t *testing.T) pebble {
+func newPebble(t *testing.T) *pebble {
 	t.Helper()
-	bin := pebbleBinary(t)
-	dir := t.TempDir()
-	cert, key := writePair(t, dir, "pebble-", "localhost")
-	api, mgmt := freePort(t), freePort(t)
+	p := &pebble{api: freePort(t), mgmt: freePort(t), dir: t.TempDir()}
+	p.tlsCert, p.key = writePair(t, p.dir, "pebble-", "localhost")
+	p.directory = fmt.Sprintf("https://localhost:%d/dir", p.api)
+	return p
+}
+
+// start runs Pebble. It validates tls-alpn-01 challenges for real: it
+// resolves every name to 127.0.0.1 through the test's DNS server and
+// connects to tlsPort there, where the listener under test answers.
+func (p *pebble) start(t *testing.T, tlsPort int) {
+	t.Helper()
 	conf := map[string]any{"pebble": map[string]any{
-		"listenAddress":           fmt.Sprintf("127.0.0.1:%d", api),
-		"managementListenAddress": fmt.Sprintf("127.0.0.1:%d", mgmt),
-		"certificate":             cert, "privateKey": key,
-		"httpPort": freePort(t), "tlsPort": freePort(t),
+		"listenAddress":           fmt.Sprintf("127.0.0.1:%d", p.api),
+		"managementListenAddress": fmt.Sprintf("127.0.0.1:%d", p.mgmt),
+		"certificate":             p.tlsCert, "privateKey": p.key,
+		"httpPort": freePort(t), "tlsPort": tlsPort,
 		"externalAccountBindingRequired": false,
 	}}
 	b, _ := json.Marshal(conf)
-	confFile := filepath.Join(dir, "pebble.json")
+	confFile := filepath.Join(p.dir, "pebble.json")
 	if err := os.WriteFile(confFile, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-config", confFile)
-	cmd.Env = append(os.Environ(), "PEBBLE_VA_ALWAYS_VALID=1", "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
+	cmd := exec.Command(pebbleBinary(t), "-config", confFile, "-dnsserver", loopbackDNS(t))
+	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
 	cmd.Stdout, cmd.Stderr = testWriter{t}, testWriter{t}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	stopped := false
-	stop := func() {
+	p.stop = func() {
 		if !stopped {
 			stopped = true
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 		}
 	}
-	t.Cleanup(stop)
+	t.Cleanup(p.stop)
 
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: poolOf(t, cert)}}}
-	p := pebble{directory: fmt.Sprintf("https://localhost:%d/dir", api), tlsCert: cert, stop: stop}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: poolOf(t, p.tlsCert)}}}
 	var rootPEM []byte
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		res, err := client.Get(fmt.Sprintf("https://localhost:%d/roots/0", mgmt))
+		res, err := client.Get(fmt.Sprintf("https://localhost:%d/roots/0", p.mgmt))
 		if err == nil {
 			rootPEM, _ = io.ReadAll(res.Body)
 			res.Body.Close()
@@ -121,7 +132,72 @@ func startPebble(t *testing.T) pebble {
 	if !p.roots.AppendCertsFromPEM(rootPEM) {
 		t.Fatalf("pebble's root is not PEM: %q", rootPEM)
 	}
-	return p
+}
+
+// loopbackDNS answers every A query with 127.0.0.1 and every other with
+// no records, over TCP (as Pebble asks), until the test ends: the names
+// of the test exist nowhere else.
+func loopbackDNS(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				for {
+					var n uint16
+					if err := binary.Read(c, binary.BigEndian, &n); err != nil {
+						return
+					}
+					q := make([]byte, n)
+					if _, err := io.ReadFull(c, q); err != nil {
+						return
+					}
+					a := dnsAnswer(q)
+					if a == nil {
+						return
+					}
+					if _, err := c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(a))), a...)); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func dnsAnswer(query []byte) []byte {
+	var parser dnsmessage.Parser
+	h, err := parser.Start(query)
+	if err != nil {
+		return nil
+	}
+	q, err := parser.Question()
+	if err != nil {
+		return nil
+	}
+	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true})
+	_ = b.StartQuestions()
+	_ = b.Question(q)
+	_ = b.StartAnswers()
+	if q.Type == dnsmessage.TypeA {
+		_ = b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60},
+			dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}})
+	}
+	msg, err := b.Finish()
+	if err != nil {
+		return nil
+	}
+	return msg
 }
 
 type testWriter struct{ t *testing.T }
@@ -135,7 +211,7 @@ func TestACMEAgainstPebble(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs Pebble")
 	}
-	p := startPebble(t)
+	p := newPebble(t)
 	dir := t.TempDir()
 	cfg := Config{Mode: ModeACME, ACMEDirectory: p.directory, ACMEEmail: "ops@sb.test", ACMECAFile: p.tlsCert}
 	names := Names{Domain: "sb.test", Sandbox: func(_ context.Context, id string) bool { return id == "live" }}
@@ -144,6 +220,9 @@ func TestACMEAgainstPebble(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := serve(t, tc)
+	_, port, _ := net.SplitHostPort(addr)
+	tlsPort, _ := strconv.Atoi(port)
+	p.start(t, tlsPort)
 	for _, name := range []string{"api.sb.test", "sb.test", "8080-live.sb.test"} {
 		leaf, err := handshake(addr, name, p.roots)
 		if err != nil {

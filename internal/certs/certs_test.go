@@ -73,7 +73,9 @@ func serve(t *testing.T, tc *tls.Config) string {
 			}
 			go func() {
 				defer c.Close()
-				_ = c.(*tls.Conn).Handshake()
+				if err := c.(*tls.Conn).Handshake(); err != nil {
+					t.Logf("server handshake: %v", err)
+				}
 				_, _ = io.WriteString(c, "ok")
 			}()
 		}
