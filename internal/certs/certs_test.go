@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -257,5 +258,33 @@ func TestNamesCheck(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("check(%q, strict %v) = %v, want ok %v", tc.name, tc.strict, err, tc.ok)
 		}
+	}
+}
+
+// Names a client makes up cost memory only up to a bound.
+func TestSelfSignedCacheIsBounded(t *testing.T) {
+	ca, err := openLocalCA(t.TempDir(), Names{Domain: "sb.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for i := range maxLeaves + 10 {
+		name := fmt.Sprintf("%d-made-up.sb.test", i+1)
+		c, err := ca.getCertificate(&tls.ClientHelloInfo{ServerName: name, Conn: conn})
+		if err != nil || c.Leaf.DNSNames[0] != name {
+			t.Fatalf("certificate for %s: %v", name, err)
+		}
+	}
+	if n := len(ca.leaves); n > maxLeaves {
+		t.Errorf("%d certificates kept, want at most %d", n, maxLeaves)
 	}
 }

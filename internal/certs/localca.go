@@ -32,6 +32,11 @@ const (
 // valid; it is signed again, in memory, when less than a day is left.
 const leafLifetime = 30 * 24 * time.Hour
 
+// maxLeaves bounds the certificates kept in memory: every sandbox host
+// has its own, and a client can ask for any number of names. Past it the
+// cache starts afresh; signing again costs well under a millisecond.
+const maxLeaves = 4096
+
 // localCA is a certificate authority kept on disk that signs one
 // certificate per server name as clients ask for it. A certificate per
 // name rather than one wildcard: clients refuse a wildcard one label under
@@ -173,6 +178,9 @@ func (ca *localCA) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate,
 	c, err := ca.sign(name)
 	if err != nil {
 		return nil, err
+	}
+	if len(ca.leaves) >= maxLeaves {
+		clear(ca.leaves)
 	}
 	ca.leaves[name] = c
 	return c, nil
