@@ -20,12 +20,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/certs"
+	"github.com/soulbox/soulbox/internal/certs/certstest"
 	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
@@ -307,5 +309,76 @@ func writeKeyPair(t *testing.T, certFile, keyFile string) {
 		os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644),
 		os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// With --tls=acme the server asks the ACME authority for the API host and
+// for the hosts of sandboxes that exist, and for nothing else.
+func TestACMETLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Pebble and creates a real sandbox")
+	}
+	p := certstest.NewPebble(t)
+	cfg := testConfig(t)
+	cfg.AdminKey, _, _ = auth.Generate()
+	cfg.Domain = "sb.test"
+	cfg.HTTPSListen = "off"
+	cfg.TLS = certs.Config{Mode: certs.ModeACME, ACMEDirectory: p.Directory, ACMECAFile: p.TLSCert, ACMEEmail: "ops@sb.test"}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, cfg, discardLogger())
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	_, port, _ := net.SplitHostPort(srv.Addr())
+	tlsPort, _ := strconv.Atoi(port)
+	p.Start(t, tlsPort) // validates on the server's listener
+	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: p.Roots},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, srv.Addr())
+		},
+	}}
+	req, _ := http.NewRequest("POST", "https://api.sb.test/sandboxes", strings.NewReader(`{"templateID":"base"}`))
+	req.Header.Set("X-API-Key", cfg.AdminKey)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("create over HTTPS with an ACME certificate: %v", err)
+	}
+	var sb struct {
+		SandboxID string `json:"sandboxID"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&sb)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("create = %d", res.StatusCode)
+	}
+	t.Cleanup(func() {
+		req, _ := http.NewRequest("DELETE", "https://api.sb.test/sandboxes/"+sb.SandboxID, nil)
+		req.Header.Set("X-API-Key", cfg.AdminKey)
+		if res, err := hc.Do(req); err == nil {
+			res.Body.Close()
+		}
+	})
+	// A port without a listener: the proxy answers, over a certificate
+	// issued for this sandbox's host.
+	res, err = hc.Get("https://8080-" + sb.SandboxID + ".sb.test/")
+	if err != nil {
+		t.Fatalf("sandbox host of a live sandbox: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadGateway {
+		t.Errorf("closed port = %d, want 502", res.StatusCode)
+	}
+	if res, err := hc.Get("https://8080-nosuchsandbox.sb.test/"); err == nil {
+		res.Body.Close()
+		t.Error("a certificate was issued for the host of a sandbox that does not exist")
 	}
 }
