@@ -288,3 +288,48 @@ func TestSelfSignedCacheIsBounded(t *testing.T) {
 		t.Errorf("%d certificates kept, want at most %d", n, maxLeaves)
 	}
 }
+
+// A renewed certificate written over the files is served without a
+// restart; a renewal that does not load leaves the previous one served.
+func TestFilesReload(t *testing.T) {
+	defer func(d time.Duration) { reloadEvery = d }(reloadEvery)
+	reloadEvery = 0
+	dir := t.TempDir()
+	cert, key := writePair(t, dir, "", "*.sb.test", "sb.test")
+	tc, err := New(Config{CertFile: cert, KeyFile: key}, t.TempDir(), Names{Domain: "sb.test"}, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, tc)
+	first, err := handshake(addr, "api.sb.test", poolOf(t, cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	renewed := t.TempDir()
+	rcert, rkey := writePair(t, renewed, "", "*.sb.test", "sb.test")
+	for _, f := range [][2]string{{rcert, cert}, {rkey, key}} {
+		b, _ := os.ReadFile(f[0])
+		if err := os.WriteFile(f[1], b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	second, err := handshake(addr, "api.sb.test", poolOf(t, cert))
+	if err != nil {
+		t.Fatalf("after the renewal: %v", err)
+	}
+	if second.SerialNumber.Cmp(first.SerialNumber) == 0 {
+		t.Fatal("the renewed certificate is not served")
+	}
+
+	// A half-written renewal: the key of another certificate.
+	_, otherKey := writePair(t, renewed, "other-", "sb.test")
+	b, _ := os.ReadFile(otherKey)
+	if err := os.WriteFile(key, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	third, err := handshake(addr, "api.sb.test", poolOf(t, cert))
+	if err != nil || third.SerialNumber.Cmp(second.SerialNumber) != 0 {
+		t.Fatalf("after a broken renewal: %v, serial %v; want the previous certificate", err, third)
+	}
+}
