@@ -6,6 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Sandbox } from 'e2b'
+import { Sandbox as CodeInterpreter } from '@e2b/code-interpreter'
 
 test('over HTTPS: create, run a command, reach a port by getHost', async () => {
   const port = process.env.SOULBOX_PORT ? `:${process.env.SOULBOX_PORT}` : ''
@@ -28,6 +29,16 @@ test('over HTTPS: create, run a command, reach a port by getHost', async () => {
       if (!body) await new Promise((r) => setTimeout(r, 100))
     }
     assert.match(body, /from the sandbox/, `GET ${url}: ${last?.cause ?? last}`)
+  } finally {
+    await sbx.kill()
+  }
+})
+
+test('over HTTPS: the code interpreter on port 49999', async () => {
+  const sbx = await CodeInterpreter.create({ timeoutMs: 120_000 })
+  try {
+    const ex = await sbx.runCode('6 * 7')
+    assert.equal(ex.text, '42')
   } finally {
     await sbx.kill()
   }
