@@ -333,3 +333,32 @@ func TestFilesReload(t *testing.T) {
 		t.Fatalf("after a broken renewal: %v, serial %v; want the previous certificate", err, third)
 	}
 }
+
+// A client that sends an address as the server name (RFC 6066 forbids
+// it; some do) gets a certificate for the address it reached, whatever
+// address it sent.
+func TestSelfSignedAddressAsName(t *testing.T) {
+	ca, err := openLocalCA(t.TempDir(), Names{Domain: "sb.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, sent := range []string{"127.0.0.1", "10.9.8.7"} {
+		c, err := ca.getCertificate(&tls.ClientHelloInfo{ServerName: sent, Conn: conn})
+		if err != nil {
+			t.Fatalf("server name %s: %v", sent, err)
+		}
+		if ips := c.Leaf.IPAddresses; len(ips) != 1 || !ips[0].Equal(net.IPv4(127, 0, 0, 1)) || len(c.Leaf.DNSNames) != 0 {
+			t.Errorf("server name %s: certificate for %v %v, want 127.0.0.1 only", sent, ips, c.Leaf.DNSNames)
+		}
+	}
+}

@@ -158,7 +158,10 @@ func writeFileSync(path string, data []byte, mode os.FileMode) error {
 // address it reached.
 func (ca *localCA) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	name := hello.ServerName
-	if name == "" {
+	if name == "" || net.ParseIP(name) != nil {
+		// No name (the client dialled an address), or an address sent as
+		// one, against RFC 6066: the address the client reached.
+		name = ""
 		if a, ok := hello.Conn.LocalAddr().(*net.TCPAddr); ok {
 			name = a.IP.String()
 		}
