@@ -181,6 +181,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.HTTPSListen); err != nil {
 			return bad("https listen address %q: want host:port, e.g. 0.0.0.0:443, or off", c.HTTPSListen)
 		}
+		if !c.TLS.Enabled() {
+			return bad("https listen address %q needs TLS: add --tls or --tls-cert and --tls-key", c.HTTPSListen)
+		}
 	}
 	return c.TLS.Validate()
 }

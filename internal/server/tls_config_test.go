@@ -40,8 +40,14 @@ func TestConfigHTTPSListen(t *testing.T) {
 		}
 	}
 	c := Defaults()
+	c.TLS.Mode = "self-signed"
 	c.HTTPSListen = "443"
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "https listen") {
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "want host:port") {
 		t.Errorf("Validate(https-listen 443) = %v, want it to ask for host:port", err)
+	}
+	c = Defaults()
+	c.HTTPSListen = "0.0.0.0:443"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "needs TLS") {
+		t.Errorf("Validate(https-listen without TLS) = %v, want it to ask for TLS", err)
 	}
 }
