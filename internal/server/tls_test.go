@@ -138,6 +138,10 @@ func TestSelfSignedTLS(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(string(b), `"domain":"sb.test"`) {
 		t.Errorf("GET /sandboxes/{id} = %d %s, want domain \"sb.test\"", code, b)
 	}
+	code, b = do("POST", "https://api.sb.test/sandboxes/"+sb.SandboxID+"/connect", map[string]any{"timeout": 300})
+	if code != http.StatusOK || !strings.Contains(string(b), `"domain":"sb.test"`) {
+		t.Errorf("connect = %d %s, want domain \"sb.test\"", code, b)
+	}
 
 	d, err := oci.New(oci.Config{Root: filepath.Join(cfg.DataDir, "runtime"), AgentPath: cfg.AgentPath, Templates: ocitest.Templates(t)})
 	if err != nil {
