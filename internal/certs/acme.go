@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/acme"
@@ -20,6 +21,9 @@ import (
 // keeps them and the account key in dir. Only the server's names are
 // asked for, sandbox hosts only for sandboxes that exist.
 func fromACME(cfg Config, dir string, names Names) (*tls.Config, error) {
+	if d := names.domain(); d == "localhost" || strings.HasSuffix(d, ".localhost") {
+		return nil, fmt.Errorf("tls acme: no ACME authority issues certificates for %s: set --domain to a public domain that points at this host, or use --tls=self-signed: %w", d, errdefs.ErrInvalidArgument)
+	}
 	client := &acme.Client{DirectoryURL: cfg.acmeDirectory(), UserAgent: "soulbox"}
 	if cfg.ACMECAFile != "" {
 		pemBytes, err := os.ReadFile(cfg.ACMECAFile)

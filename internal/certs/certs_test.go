@@ -362,3 +362,12 @@ func TestSelfSignedAddressAsName(t *testing.T) {
 		}
 	}
 }
+
+func TestACMERefusesLocalhost(t *testing.T) {
+	for _, d := range []string{"localhost", "sb.localhost"} {
+		_, err := New(Config{Mode: ModeACME, ACMEDirectory: "https://acme.test/dir"}, t.TempDir(), Names{Domain: d}, discard())
+		if err == nil || !strings.Contains(err.Error(), "--domain") || !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("acme for domain %s: %v, want an invalid argument asking for --domain", d, err)
+		}
+	}
+}
