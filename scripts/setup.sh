@@ -11,8 +11,10 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 command -v apt-get >/dev/null || die "this script supports Debian and Ubuntu (apt-get not found)"
 
 # Debian packages: the OCI runtimes, debootstrap for the base template,
-# e2fsprogs for sandbox disk images, and the tools the tests drive.
-packages=(runc crun debootstrap debian-archive-keyring gpg uidmap e2fsprogs iproute2 procps ca-certificates curl git util-linux gcc)
+# e2fsprogs for sandbox disk images, libnss-myhostname so that sandbox
+# hosts <port>-<id>.localhost resolve to loopback, and the tools the
+# tests drive.
+packages=(runc crun debootstrap debian-archive-keyring gpg uidmap e2fsprogs iproute2 procps ca-certificates curl git util-linux gcc libnss-myhostname)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,6 +23,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 	log "installing ${missing[*]}"
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+# The package's install script adds myhostname to the hosts line of
+# /etc/nsswitch.conf; a hand-edited file may still lack it. After files,
+# before dns: *.localhost never reaches a DNS server.
+if [ -f /etc/nsswitch.conf ] && ! grep -Eq '^hosts:.*[[:space:]]myhostname([[:space:]]|$)' /etc/nsswitch.conf; then
+	log "enabling myhostname in /etc/nsswitch.conf (*.localhost resolves to loopback)"
+	if grep -Eq '^hosts:.*[[:space:]]files([[:space:]]|$)' /etc/nsswitch.conf; then
+		sed -i -E '/^hosts:/ s/([[:space:]])files([[:space:]]|$)/\1files myhostname\2/' /etc/nsswitch.conf
+	else
+		sed -i -E '/^hosts:/ s/$/ myhostname/' /etc/nsswitch.conf
+	fi
 fi
 
 # gVisor (runsc), the stronger isolation tier, from bookworm-backports

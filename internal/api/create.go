@@ -46,7 +46,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, toSandbox(sb))
+	writeJSON(w, http.StatusCreated, toSandbox(sb, a.domain))
 }
 
 // decodeCreate reads a create body and checks its numbers against their

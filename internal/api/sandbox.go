@@ -30,7 +30,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toDetail(sb))
+	writeJSON(w, http.StatusOK, toDetail(sb, a.domain))
 }
 
 func (a *API) kill(w http.ResponseWriter, r *http.Request) {
@@ -154,5 +154,5 @@ func (a *API) connect(w http.ResponseWriter, r *http.Request) {
 	if resumed {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, toSandbox(sb))
+	writeJSON(w, status, toSandbox(sb, a.domain))
 }

@@ -16,12 +16,15 @@ type sandboxJSON struct {
 	EnvdAccessToken    *string `json:"envdAccessToken"`
 	TrafficAccessToken *string `json:"trafficAccessToken"`
 	Alias              *string `json:"alias,omitempty"`
-	// Domain null keeps the SDK's getHost on its configured domain.
+	// Domain is the server's domain of sandbox hosts: the SDKs build a
+	// port's host <port>-<id>.<domain> from it. With E2B_SANDBOX_URL set
+	// they still send the agent's traffic there; only getHost uses it.
 	Domain *string `json:"domain"`
 }
 
-func toSandbox(sb store.Sandbox) sandboxJSON {
-	out := sandboxJSON{TemplateID: sb.TemplateID, SandboxID: sb.ID, ClientID: sb.ClientID, EnvdVersion: EnvdVersion}
+func toSandbox(sb store.Sandbox, domain string) sandboxJSON {
+	out := sandboxJSON{TemplateID: sb.TemplateID, SandboxID: sb.ID, ClientID: sb.ClientID, EnvdVersion: EnvdVersion,
+		Domain: optional(domain)}
 	if sb.EnvdAccessToken != "" {
 		tok := sb.EnvdAccessToken
 		out.EnvdAccessToken = &tok
@@ -80,8 +83,8 @@ type lifecycleJSON struct {
 	OnTimeout  string `json:"onTimeout"`
 }
 
-func toDetail(sb store.Sandbox) detailJSON {
-	d := detailJSON{listedJSON: toListed(sb), Lifecycle: lifecycleJSON{OnTimeout: "kill"}}
+func toDetail(sb store.Sandbox, domain string) detailJSON {
+	d := detailJSON{listedJSON: toListed(sb), Lifecycle: lifecycleJSON{OnTimeout: "kill"}, Domain: optional(domain)}
 	if sb.EnvdAccessToken != "" {
 		tok := sb.EnvdAccessToken
 		d.EnvdAccessToken = &tok
@@ -107,4 +110,12 @@ func toMetric(m lifecycle.Metric) metricJSON {
 		Timestamp: m.Timestamp.UTC(), TimestampUnix: m.Timestamp.Unix(), CPUCount: m.CPUCount, CPUUsedPct: m.CPUUsedPct,
 		MemUsed: m.MemUsed, MemTotal: m.MemTotal, MemCache: m.MemCache, DiskUsed: m.DiskUsed, DiskTotal: m.DiskTotal,
 	}
+}
+
+// optional is s, or nil (JSON null) when empty.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

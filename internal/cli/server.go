@@ -21,9 +21,19 @@ few minutes; later starts reuse it.
 
 Every flag can also be set in the environment: SOULBOX_LISTEN,
 SOULBOX_DATA_DIR, SOULBOX_TEMPLATES_DIR, SOULBOX_DOMAIN, SOULBOX_RUNTIME,
-SOULBOX_AGENT_PATH, SOULBOX_DEBIAN_MIRROR, SOULBOX_LOG_LEVEL. Flags win.`,
+SOULBOX_AGENT_PATH, SOULBOX_DEBIAN_MIRROR, SOULBOX_LOG_LEVEL, SOULBOX_TLS,
+SOULBOX_TLS_CERT, SOULBOX_TLS_KEY, SOULBOX_HTTPS_LISTEN, SOULBOX_ACME_DIRECTORY,
+SOULBOX_ACME_EMAIL, SOULBOX_ACME_CA. Flags win.
+
+With TLS on, --listen serves HTTPS for the API and the sandbox hosts
+<port>-<id>.<domain>, and so does port 443 of the same host (--https-listen):
+the E2B SDKs reach https://api.<domain> and sandbox hosts there, so clients
+need only E2B_DOMAIN and E2B_API_KEY.`,
 		Example: `  sudo soulbox server
-  sudo soulbox server --listen 0.0.0.0:3000 --data-dir /srv/soulbox`,
+  sudo soulbox server --listen 0.0.0.0:3000 --data-dir /srv/soulbox
+  sudo soulbox server --tls=self-signed
+  sudo soulbox server --listen :443 --domain sb.example.com --tls-cert fullchain.pem --tls-key key.pem
+  sudo soulbox server --listen :443 --domain sb.example.com --tls=acme --acme-email ops@example.com`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.Validate(); err != nil {
@@ -56,6 +66,13 @@ SOULBOX_AGENT_PATH, SOULBOX_DEBIAN_MIRROR, SOULBOX_LOG_LEVEL. Flags win.`,
 	f.IntVar(&cfg.PoolMin, "pool-min", cfg.PoolMin, "warm pool of the default template: fewest sandboxes kept ready")
 	f.IntVar(&cfg.PoolMax, "pool-max", cfg.PoolMax, "warm pool: most sandboxes kept ready (0 turns the pool off)")
 	f.IntVar(&cfg.PoolMemoryMiB, "pool-memory", cfg.PoolMemoryMiB, "warm pool: MiB pooled sandboxes may hold (default an eighth of the host's memory)")
+	f.StringVar(&cfg.TLS.Mode, "tls", cfg.TLS.Mode, "off, self-signed (a local CA in <data-dir>/tls) or acme (default off, or files with --tls-cert)")
+	f.StringVar(&cfg.TLS.CertFile, "tls-cert", cfg.TLS.CertFile, "PEM certificate chain for the API host and *.<domain>")
+	f.StringVar(&cfg.TLS.KeyFile, "tls-key", cfg.TLS.KeyFile, "PEM private key of --tls-cert")
+	f.StringVar(&cfg.HTTPSListen, "https-listen", cfg.HTTPSListen, "with TLS, also serve API and sandbox hosts here (default <listen host>:443; off for none)")
+	f.StringVar(&cfg.TLS.ACMEDirectory, "acme-directory", cfg.TLS.ACMEDirectory, "ACME directory URL for --tls=acme (default Let's Encrypt)")
+	f.StringVar(&cfg.TLS.ACMEEmail, "acme-email", cfg.TLS.ACMEEmail, "contact email of the ACME account")
+	f.StringVar(&cfg.TLS.ACMECAFile, "acme-ca", cfg.TLS.ACMECAFile, "PEM roots the ACME directory's own certificate chains to (a private ACME server)")
 	f.StringVar(&cfg.PoolPrewarm, "pool-prewarm", cfg.PoolPrewarm, "warm pool: interpreter languages started ahead, comma-separated, or none")
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/soulbox/soulbox/internal/certs"
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
@@ -52,6 +53,12 @@ type Config struct {
 	// PoolPrewarm lists the interpreter languages pooled sandboxes start
 	// ahead, comma-separated; "none" for none.
 	PoolPrewarm string
+	// TLS says where the listener's certificates come from; off by default.
+	TLS certs.Config
+	// HTTPSListen is where, with TLS on, the API and sandbox hosts are
+	// also served, for clients that know only the domain; empty means
+	// port 443 of Listen's host, "off" none.
+	HTTPSListen string
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -100,6 +107,13 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_LOG_LEVEL", &c.LogLevel},
 		{"SOULBOX_ADMIN_KEY", &c.AdminKey},
 		{"SOULBOX_POOL_PREWARM", &c.PoolPrewarm},
+		{"SOULBOX_TLS", &c.TLS.Mode},
+		{"SOULBOX_HTTPS_LISTEN", &c.HTTPSListen},
+		{"SOULBOX_TLS_CERT", &c.TLS.CertFile},
+		{"SOULBOX_TLS_KEY", &c.TLS.KeyFile},
+		{"SOULBOX_ACME_DIRECTORY", &c.TLS.ACMEDirectory},
+		{"SOULBOX_ACME_EMAIL", &c.TLS.ACMEEmail},
+		{"SOULBOX_ACME_CA", &c.TLS.ACMECAFile},
 	} {
 		if s := getenv(v.name); s != "" {
 			*v.dst = s
@@ -167,7 +181,15 @@ func (c Config) Validate() error {
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return bad("log level %q: want debug, info, warn or error", c.LogLevel)
 	}
-	return nil
+	if c.HTTPSListen != "" && c.HTTPSListen != "off" {
+		if _, _, err := net.SplitHostPort(c.HTTPSListen); err != nil {
+			return bad("https listen address %q: want host:port, e.g. 0.0.0.0:443, or off", c.HTTPSListen)
+		}
+		if !c.TLS.Enabled() {
+			return bad("https listen address %q needs TLS: add --tls or --tls-cert and --tls-key", c.HTTPSListen)
+		}
+	}
+	return c.TLS.Validate()
 }
 
 // prewarm is PoolPrewarm as a list.
@@ -193,6 +215,22 @@ func (c Config) templatesDir() string {
 		return c.TemplatesDir
 	}
 	return filepath.Join(c.DataDir, "templates")
+}
+
+// httpsListen is the second listener's address, "" for none: none
+// without TLS, when told off, or when Listen is already on 443.
+func (c Config) httpsListen() string {
+	if !c.TLS.Enabled() || c.HTTPSListen == "off" {
+		return ""
+	}
+	if c.HTTPSListen != "" {
+		return c.HTTPSListen
+	}
+	host, port, _ := net.SplitHostPort(c.Listen)
+	if port == "443" {
+		return ""
+	}
+	return net.JoinHostPort(host, "443")
 }
 
 // poolMemoryMiB is PoolMemoryMiB, or an eighth of the host's memory.

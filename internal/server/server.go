@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/certs"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/logx"
@@ -43,7 +44,10 @@ type Server struct {
 	pool      *pool.Pool // nil when off
 	authn     auth.Authenticator
 	listener  net.Listener
-	http      *http.Server
+	// httpsListener serves sandbox hosts on 443 beside listener when TLS
+	// is on; nil otherwise.
+	httpsListener net.Listener
+	http          *http.Server
 
 	mu            sync.Mutex
 	templateState map[string]string // name -> building, ready, or the build error
@@ -67,6 +71,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	s = &Server{cfg: cfg, log: log, templateState: map[string]string{}}
+	// TLS first: a wrong certificate or key stops the start before
+	// anything is opened or bound.
+	tlsConfig, err := certs.New(cfg.TLS, filepath.Join(cfg.DataDir, "tls"), certs.Names{Domain: cfg.Domain, Sandbox: s.sandboxExists}, log)
+	if err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -116,11 +126,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	log.Info("reconciled", slog.Int("adopted", len(rep.Adopted)), slog.Int("lost", len(rep.Lost)),
 		slog.Int("orphans", len(rep.Orphans)), slog.Int("failed", len(rep.Failed)), slog.Duration("took", rep.Duration))
-	if s.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	if err := s.listen(tlsConfig); err != nil {
+		return nil, err
 	}
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return s, nil
+}
+
+// sandboxExists tells the ACME host policy which sandbox hosts deserve a
+// certificate.
+func (s *Server) sandboxExists(ctx context.Context, id string) bool {
+	if s.lifecycle == nil {
+		return false
+	}
+	_, err := s.lifecycle.Lookup(ctx, id)
+	return err == nil
 }
 
 // Addr is the address the server listens on.
@@ -154,9 +174,13 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("start lifecycle: %w", err)
 	}
 	defer s.lifecycle.Stop()
-	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.listener) }()
-	s.log.Info("serving", slog.String("listen", s.Addr()), slog.String("runtime", s.driver.Name()),
+	listeners := s.listeners()
+	errc := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func() { errc <- s.http.Serve(l) }()
+	}
+	s.log.Info("serving", slog.String("listen", s.Addr()), slog.Bool("tls", s.cfg.TLS.Enabled()),
+		slog.String("https_listen", s.HTTPSAddr()), slog.String("runtime", s.driver.Name()),
 		slog.String("data_dir", s.cfg.DataDir))
 	select {
 	case err := <-errc:
@@ -169,8 +193,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.http.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	for range listeners {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
 	return nil
 }
@@ -178,8 +204,8 @@ func (s *Server) Run(ctx context.Context) error {
 // close releases what New opened, in reverse order; it tolerates a
 // partial New.
 func (s *Server) close() {
-	if s.listener != nil {
-		_ = s.listener.Close()
+	for _, l := range s.listeners() {
+		_ = l.Close()
 	}
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {

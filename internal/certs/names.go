@@ -1,0 +1,45 @@
+package certs
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+)
+
+// Names says which server names get a certificate.
+type Names struct {
+	// Domain is the domain of sandbox hosts, <port>-<id>.<Domain>; the
+	// domain itself and api.<Domain> name the API.
+	Domain string
+	// Sandbox, when set, reports whether a sandbox exists; an ACME
+	// authority is only asked for the hosts of sandboxes that do, so that
+	// made-up names cannot spend the authority's rate limits.
+	Sandbox func(ctx context.Context, id string) bool
+}
+
+func (n Names) domain() string { return strings.Trim(strings.ToLower(n.Domain), ".") }
+
+// check says whether name is one of the server's: the domain, api.<domain>,
+// or a sandbox host <port>-<id>.<domain>. A sandbox host must name a
+// sandbox Sandbox knows when strict.
+func (n Names) check(ctx context.Context, name string, strict bool) error {
+	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	d := n.domain()
+	if name == d || name == "api."+d {
+		return nil
+	}
+	label, ok := strings.CutSuffix(name, "."+d)
+	if !ok || label == "" || strings.Contains(label, ".") {
+		return fmt.Errorf("server name %q is not %s or a host one label under it: %w", name, d, errdefs.ErrPermissionDenied)
+	}
+	port, id, ok := strings.Cut(label, "-")
+	if !ok || port == "" || id == "" || strings.Trim(port, "0123456789") != "" {
+		return fmt.Errorf("server name %q is not a sandbox host <port>-<id>.%s: %w", name, d, errdefs.ErrPermissionDenied)
+	}
+	if strict && n.Sandbox != nil && !n.Sandbox(ctx, id) {
+		return fmt.Errorf("server name %q: no sandbox %s: %w", name, id, errdefs.ErrNotFound)
+	}
+	return nil
+}
