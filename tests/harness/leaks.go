@@ -111,6 +111,9 @@ func (s *Server) Leftovers(live map[string]bool) []string {
 		}
 	}
 	for _, c := range slotClaims(s.RuntimeRoot()) {
+		// The driver hands out a stale claim's range again after a grace
+		// period, but the claim is its own record that the range is
+		// taken (Leftovers reports it too): an ended sandbox keeps none.
 		if !live[c.id] {
 			out = append(out, fmt.Sprintf("uid range %s claimed for sandbox %s", c.file, c.id))
 		}
