@@ -33,6 +33,10 @@ def sc(nr, *args):
 // denied is how the kernel or a tool says no.
 const denied = `(?i)operation not permitted|permission denied|read-only file system|EPERM|EACCES|ENOSYS|must be superuser|must be root|not allowed|cannot`
 
+// kernelDenied is the kernel's refusal only (a tool such as sudo that
+// refuses by itself does not count).
+const kernelDenied = `(?i)operation not permitted|permission denied|read-only file system|must be superuser`
+
 // deniedOrAbsent also accepts a kernel interface this host's kernel
 // lacks (the host check still compares the host's own file, if any).
 const deniedOrAbsent = denied + `|(?i)no such file`
@@ -132,6 +136,14 @@ sc(164, tv, None)`), want: `EPERM`},
 		{name: "adjtimex-offset", script: pySyscall(`
 tx = ctypes.create_string_buffer(struct.pack("Iq", 1, 500000), 208)
 sc(159, tx)`), want: `EPERM`},
+
+		// sudo: user may become root inside its sandbox, as in E2B's
+		// templates; root inside is still refused what these need. The
+		// kernel's refusal is what must answer, not sudo's.
+		{name: "sudo-mount", users: []string{"user"}, script: "sudo -n mount -t tmpfs NONCE /mnt", want: kernelDenied},
+		{name: "sudo-unshare-userns", users: []string{"user"}, script: "sudo -n unshare -U -r id", want: kernelDenied},
+		{name: "sudo-core-pattern", users: []string{"user"}, script: "sudo -n sh -c 'echo \"|/tmp/NONCE\" > /proc/sys/kernel/core_pattern'", want: kernelDenied},
+		{name: "sudo-date-set", users: []string{"user"}, script: "sudo -n date -s '2001-01-01 00:00:00'", want: kernelDenied},
 
 		// Other sandboxes and the host's secrets.
 		{name: "read-other-sandbox-by-host-path", script: `cat {{VICTIM}}/home/user/secret.txt`, want: `(?i)no such file`},

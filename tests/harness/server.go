@@ -75,7 +75,8 @@ type Server struct {
 	DataDir string
 	Agent   string
 	Addr    string
-	// Key is the admin API key.
+	// Key is the admin API key, read from the file the first start
+	// writes.
 	Key string
 	// Client talks to the server as the SDKs do.
 	Client *client.Client
@@ -90,10 +91,9 @@ type Server struct {
 // New prepares a server with a fresh data dir and starts it.
 func New(t testing.TB, opts Options) *Server {
 	t.Helper()
-	key, _, _ := auth.Generate()
-	s := &Server{t: t, opts: opts, Bin: Binary(t), DataDir: ocitest.Root(t), Agent: ocitest.AgentBinary(t), Key: key}
+	s := &Server{t: t, opts: opts, Bin: Binary(t), DataDir: ocitest.Root(t), Agent: ocitest.AgentBinary(t)}
 	s.Addr = freeAddr(t)
-	s.Client = &client.Client{BaseURL: "http://" + s.Addr, APIKey: key}
+	s.Client = &client.Client{BaseURL: "http://" + s.Addr}
 	var err error
 	if s.log, err = os.Create(filepath.Join(t.TempDir(), "server.log")); err != nil {
 		t.Fatal(err)
@@ -105,6 +105,13 @@ func New(t testing.TB, opts Options) *Server {
 		s.log.Close()
 	})
 	s.Start()
+	// The admin key the first start generated, as an operator reads it.
+	b, err := os.ReadFile(filepath.Join(s.DataDir, auth.AdminKeyFile))
+	if err != nil {
+		t.Fatalf("admin key: %v", err)
+	}
+	s.Key = strings.TrimSpace(string(b))
+	s.Client.APIKey = s.Key
 	return s
 }
 
@@ -135,7 +142,12 @@ func (s *Server) Start() {
 		args = append(args, "--max-sandboxes", fmt.Sprint(s.opts.MaxSandboxes))
 	}
 	cmd := exec.Command(s.Bin, args...)
-	cmd.Env = append(os.Environ(), "SOULBOX_ADMIN_KEY="+s.Key)
+	// Only the flags configure it, whatever this process's environment.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SOULBOX_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		s.t.Fatal(err)
