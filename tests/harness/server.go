@@ -103,6 +103,15 @@ func New(t testing.TB, opts Options) *Server {
 			s.Stop()
 		}
 		s.log.Close()
+		// A stopped server leaves its sandboxes for the next start; there
+		// is none, and a suite that failed half-way may have left some.
+		d := s.driver()
+		list, _ := d.List(context.Background())
+		for _, info := range list {
+			if err := d.Destroy(context.Background(), info.ID); err != nil {
+				t.Errorf("destroy %s after the test: %v", info.ID, err)
+			}
+		}
 	})
 	s.Start()
 	// The admin key the first start generated, as an operator reads it.
@@ -112,6 +121,7 @@ func New(t testing.TB, opts Options) *Server {
 	}
 	s.Key = strings.TrimSpace(string(b))
 	s.Client.APIKey = s.Key
+	s.driver() // now, before goroutines of the suite share it
 	return s
 }
 
