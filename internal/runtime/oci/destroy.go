@@ -82,9 +82,10 @@ func (d *Driver) teardown(ctx context.Context, id, rt string) error {
 	} else if err := d.removeCgroupParent(); err != nil {
 		errs = append(errs, err)
 	}
-	if st, err := d.readState(id); err == nil {
-		defer d.releaseSlot(st.Slot, id)
-	}
+	// The claim is found by its content, not only through state.json: a
+	// crash during the RemoveAll below can take state.json and leave the
+	// claim, which a later teardown must still release.
+	defer d.releaseClaims(id)
 	if err := os.RemoveAll(d.sandboxDir(id)); err != nil {
 		errs = append(errs, fmt.Errorf("remove sandbox directory: %w", err))
 	}

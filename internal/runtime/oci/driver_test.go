@@ -147,3 +147,36 @@ func TestNewRejectsUntraversableRoot(t *testing.T) {
 		t.Fatalf("New under a 0700 directory: %v, want a failed precondition naming the directory", err)
 	}
 }
+
+// A crash in the middle of a teardown can take state.json with the
+// sandbox directory while the container and its uid range claim are still
+// there. The next destroy, with the runtime unknown, must still find and
+// remove both: no runtime's "never had it" is an error, and the claim is
+// found by its content.
+func TestDestroyAfterStateLost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	d := newTestDriver(t, nil)
+	ctx := context.Background()
+	const id = "statelost1"
+	if _, err := d.Create(ctx, runtime.Spec{ID: id, Template: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(ctx, id); err != nil {
+		d.Destroy(ctx, id)
+		t.Fatal(err)
+	}
+	if err := os.Remove(d.statePath(id)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Destroy(ctx, id); err != nil {
+		t.Fatalf("destroy without state.json: %v", err)
+	}
+	if first, ok := d.holdsSlot(id); ok {
+		t.Errorf("uid range from %d is still claimed for %s", first, id)
+	}
+	if left := d.Leftovers(ctx, id); len(left) > 0 {
+		t.Errorf("leftovers after destroy: %v", left)
+	}
+}

@@ -49,7 +49,10 @@ func runtimeError(rt string, args []string, err error, stderr string) error {
 	if len(args) > 0 {
 		verb = args[0]
 	}
-	if strings.Contains(msg, "does not exist") || strings.Contains(msg, "not exist") {
+	// runc says "does not exist"; crun, asked about a container it never
+	// had, cannot open its state file.
+	if strings.Contains(msg, "does not exist") || strings.Contains(msg, "not exist") ||
+		(verb == "state" || verb == "delete" || verb == "kill") && strings.Contains(msg, "No such file or directory") {
 		return fmt.Errorf("%s %s: %s: %w", rt, verb, msg, errContainerNotExist)
 	}
 	if msg == "" {

@@ -96,6 +96,21 @@ func (d *Driver) releaseSlot(slot int, id string) {
 	}
 }
 
+// releaseClaims drops every claim held for this driver's id.
+func (d *Driver) releaseClaims(id string) {
+	for {
+		first, ok := d.holdsSlot(id)
+		if !ok {
+			return
+		}
+		d.releaseSlot(int((uint32(first)-d.uidBase)/idRange), id)
+		if again, ok := d.holdsSlot(id); ok && again == first {
+			d.log.Error("release uid range: claim stays", "host_uid", first, "sandbox.id", id)
+			return
+		}
+	}
+}
+
 // holdsSlot reports which range (by its first host uid), if any, is
 // claimed for this driver's id.
 func (d *Driver) holdsSlot(id string) (int, bool) {
