@@ -25,6 +25,8 @@ type CreateRequest struct {
 	Team string
 	// NoPool creates the sandbox cold even when the warm pool has one.
 	NoPool bool
+	// Network is the sandbox's egress policy; the zero value is open.
+	Network runtime.NetworkPolicy
 }
 
 // Create records, creates and starts a sandbox and prepares its agent. The
@@ -49,6 +51,9 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	}
 	limits := runtime.Limits{CPUCount: req.CPUCount, MemoryMB: req.MemoryMB}.WithDefaults()
 	if err := limits.Validate(); err != nil {
+		return store.Sandbox{}, err
+	}
+	if err := req.Network.Validate(); err != nil {
 		return store.Sandbox{}, err
 	}
 	token := ""
@@ -79,7 +84,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 		}
 		return store.Sandbox{}, err
 	}
-	if _, err := m.driver.Create(ctx, runtime.Spec{ID: sb.ID, Template: req.TemplateID, Limits: limits}); err != nil {
+	if _, err := m.driver.Create(ctx, runtime.Spec{ID: sb.ID, Template: req.TemplateID, Limits: limits, Network: req.Network}); err != nil {
 		return fail(err)
 	}
 	if err := m.driver.Start(ctx, sb.ID); err != nil {

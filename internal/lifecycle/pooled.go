@@ -91,6 +91,10 @@ func (m *Manager) createPooled(ctx context.Context, req CreateRequest, template 
 	}
 	defaults := runtime.Limits{}.WithDefaults()
 	_, canUpdate := m.driver.(runtime.Updater)
+	_, canPolice := m.driver.(runtime.NetworkPolicer)
+	if !canPolice && !req.Network.IsOpen() {
+		return sb, false, nil
+	}
 	if limits.DiskMB != defaults.DiskMB || limits.Pids != defaults.Pids || (limits != defaults && !canUpdate) {
 		return sb, false, nil
 	}
@@ -132,6 +136,13 @@ func (m *Manager) personalise(ctx context.Context, id string, req CreateRequest,
 	}
 	if limits != defaults {
 		if err := m.driver.(runtime.Updater).Update(ctx, id, limits); err != nil {
+			return err
+		}
+	}
+	// Pooled sandboxes are made with the open policy; a stricter one is
+	// applied before the sandbox is anyone's.
+	if !req.Network.IsOpen() {
+		if err := m.driver.(runtime.NetworkPolicer).SetNetworkPolicy(ctx, id, req.Network); err != nil {
 			return err
 		}
 	}

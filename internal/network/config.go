@@ -34,13 +34,16 @@ type Config struct {
 	Log *slog.Logger
 }
 
-// DefaultPools are the ranges tried, in order, when Config.Pool is zero.
-var DefaultPools = []netip.Prefix{
-	netip.MustParsePrefix("10.211.0.0/16"),
-	netip.MustParsePrefix("10.223.0.0/16"),
-	netip.MustParsePrefix("172.29.0.0/16"),
-	netip.MustParsePrefix("192.168.211.0/24"),
-}
+// DefaultPools are the ranges tried, in order, when Config.Pool is zero:
+// 10.200.0.0/16 to 10.254.0.0/16, so that several servers on one host
+// and the host's own networks each find one free.
+var DefaultPools = func() []netip.Prefix {
+	var out []netip.Prefix
+	for b := 200; b <= 254; b++ {
+		out = append(out, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(b), 0, 0}), 16))
+	}
+	return out
+}()
 
 var tagPattern = regexp.MustCompile(`^[a-z0-9]{1,6}$`)
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/network"
 )
 
 // Config is everything `soulbox server` can be told. Zero fields take the
@@ -48,6 +50,18 @@ type Config struct {
 	// PoolPrewarm lists the interpreter languages pooled sandboxes start
 	// ahead, comma-separated; "none" for none.
 	PoolPrewarm string
+	// Network is "on" (sandboxes get a link, NAT, DNS and egress
+	// policies) or "off" (loopback only).
+	Network string
+	// NetworkPool is the IPv4 range sandbox links are cut from; empty
+	// picks a private /16 no host route overlaps.
+	NetworkPool string
+	// NetworkUplink is the interface sandbox traffic leaves by; empty
+	// means the interface of the host's default route.
+	NetworkUplink string
+	// NetworkDNS is the resolver sandboxes' DNS is forwarded to ("ip" or
+	// "ip:port"); empty means the first nameserver of /etc/resolv.conf.
+	NetworkDNS string
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -64,6 +78,7 @@ func Defaults() Config {
 		PoolMin:      1,
 		PoolMax:      16,
 		PoolPrewarm:  "python",
+		Network:      "on",
 	}
 }
 
@@ -96,6 +111,10 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_LOG_LEVEL", &c.LogLevel},
 		{"SOULBOX_ADMIN_KEY", &c.AdminKey},
 		{"SOULBOX_POOL_PREWARM", &c.PoolPrewarm},
+		{"SOULBOX_NETWORK", &c.Network},
+		{"SOULBOX_NETWORK_POOL", &c.NetworkPool},
+		{"SOULBOX_NETWORK_UPLINK", &c.NetworkUplink},
+		{"SOULBOX_NETWORK_DNS", &c.NetworkDNS},
 	} {
 		if s := getenv(v.name); s != "" {
 			*v.dst = s
@@ -159,11 +178,29 @@ func (c Config) Validate() error {
 			return bad("pool prewarm %q: want a comma-separated list of python, javascript, bash, or none", lang)
 		}
 	}
+	if err := c.networkConfig().Validate(); err != nil {
+		return err
+	}
+	if c.Network != "on" && c.Network != "off" {
+		return bad("network %q: want on or off", c.Network)
+	}
+	if c.NetworkPool != "" {
+		if _, err := netip.ParsePrefix(c.NetworkPool); err != nil {
+			return bad("network pool %q: want an IPv4 CIDR block such as 10.200.0.0/16", c.NetworkPool)
+		}
+	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return bad("log level %q: want debug, info, warn or error", c.LogLevel)
 	}
 	return nil
+}
+
+// networkConfig is the configuration of the node's network manager; its
+// tag keeps the kernel objects of servers with different data dirs apart.
+func (c Config) networkConfig() network.Config {
+	pool, _ := netip.ParsePrefix(c.NetworkPool)
+	return network.Config{Pool: pool, Uplink: c.NetworkUplink, Upstream: c.NetworkDNS, Tag: network.TagFor(c.DataDir)}
 }
 
 // prewarm is PoolPrewarm as a list.

@@ -20,6 +20,7 @@ import (
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/network"
 	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/reconcile"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
@@ -39,6 +40,7 @@ type Server struct {
 	store     store.Store
 	templates *template.Store
 	driver    *oci.Driver
+	network   *network.Manager // nil when off
 	lifecycle *lifecycle.Manager
 	pool      *pool.Pool // nil when off
 	authn     auth.Authenticator
@@ -87,12 +89,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Network == "on" {
+		nc := cfg.networkConfig()
+		nc.Log = log.With("component", "network")
+		if s.network, err = network.New(ctx, nc); err != nil {
+			return nil, err
+		}
+	}
 	s.driver, err = oci.New(oci.Config{
 		Root:      filepath.Join(cfg.DataDir, "runtime"),
 		AgentPath: cfg.AgentPath,
 		Runtime:   cfg.Runtime,
 		Templates: s.templates,
 		Logger:    log,
+		Network:   s.network,
 	})
 	if err != nil {
 		return nil, err
@@ -170,6 +180,9 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) close() {
 	if s.listener != nil {
 		_ = s.listener.Close()
+	}
+	if s.network != nil {
+		_ = s.network.Close()
 	}
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {
