@@ -12,8 +12,9 @@ import (
 
 // createBody is E2B's NewSandbox, plus cpuCount and memoryMB, which E2B
 // users ask for and E2B does not offer. Fields E2B has and SoulBox does not
-// act on yet (network rules, autoPause, mcp, volumeMounts) are accepted
-// and ignored so that every SDK version can create sandboxes.
+// act on yet (autoPause, mcp, volumeMounts) are accepted
+// and ignored so that every SDK version can create sandboxes;
+// allow_internet_access and network are applied (see network.go).
 type createBody struct {
 	TemplateID          string            `json:"templateID"`
 	Timeout             *int64            `json:"timeout"`
@@ -21,13 +22,15 @@ type createBody struct {
 	EnvVars             map[string]string `json:"envVars"`
 	Secure              *bool             `json:"secure"`
 	AllowInternetAccess *bool             `json:"allow_internet_access"`
+	Network             *networkBody      `json:"network"`
 	CPUCount            int               `json:"cpuCount"`
 	MemoryMB            int               `json:"memoryMB"`
 }
 
 func (a *API) create(w http.ResponseWriter, r *http.Request) {
 	var body createBody
-	if err := decode(r, &body); err != nil {
+	err := decode(r, &body)
+	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -45,6 +48,10 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		req.Timeout = time.Duration(*body.Timeout) * time.Second
+	}
+	if req.Network, err = networkPolicy(body.AllowInternetAccess, body.Network); err != nil {
+		a.writeError(w, r, err)
+		return
 	}
 	if body.CPUCount < 0 || body.MemoryMB < 0 {
 		a.writeError(w, r, fmt.Errorf("cpuCount and memoryMB must be positive: %w", errdefs.ErrInvalidArgument))

@@ -77,6 +77,7 @@ func runServer(t *testing.T, mod func(*server.Config)) (apiClient, server.Config
 			c.do("DELETE", "/sandboxes/"+sb["sandboxID"].(string), nil)
 		}
 		_ = stop()
+		removeNetwork(t, cfg)
 	})
 	return c, cfg
 }

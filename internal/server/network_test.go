@@ -1,0 +1,222 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/nftables"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/soulbox/soulbox/internal/client"
+	"github.com/soulbox/soulbox/internal/network"
+	"github.com/soulbox/soulbox/internal/network/fakenet"
+	"github.com/soulbox/soulbox/internal/server"
+)
+
+// networkServer runs a server whose sandboxes reach a fake internet: its
+// uplink and upstream resolver are the world's.
+func networkServer(t *testing.T, link string, pool int) (apiClient, server.Config, *fakenet.World) {
+	t.Helper()
+	w := fakenet.New(t, link, netip.MustParsePrefix("203.0.113.0/24"), []string{"outside.test", "other.test"})
+	c, cfg := runServer(t, func(cfg *server.Config) {
+		cfg.NetworkUplink, cfg.NetworkDNS, cfg.NetworkPool = w.Uplink, w.DNS, "10.252.0.0/24"
+		cfg.PoolMin, cfg.PoolMax, cfg.PoolPrewarm = pool, pool, "none"
+	})
+	return c, cfg, w
+}
+
+// fetch runs curl in the sandbox; the body, or "" when it failed.
+func fetch(t *testing.T, c apiClient, sb sandboxJSON, url string) string {
+	t.Helper()
+	cl := &client.Client{BaseURL: c.base, APIKey: c.key}
+	got, err := cl.Get(context.Background(), sb.SandboxID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.EnvdAccessToken = *sb.EnvdAccessToken
+	var out bytes.Buffer
+	code, err := cl.Exec(context.Background(), got, []string{"curl", "-sS", "-m", "2", url}, client.ExecOptions{Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Logf("curl %s in %s: exit %d: %s", url, sb.SandboxID, code, out.String())
+		return ""
+	}
+	return out.String()
+}
+
+func create(t *testing.T, c apiClient, body map[string]any) sandboxJSON {
+	t.Helper()
+	body["templateID"] = "base"
+	var sb sandboxJSON
+	c.want(201, "POST", "/sandboxes", body, &sb)
+	return sb
+}
+
+func TestSandboxNetworkThroughServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	c, cfg, w := networkServer(t, "fwsv0", 1)
+	waitPool(t, c, 1)
+	out, other := w.Servers[0], w.Servers[1]
+	reaches := func(sb sandboxJSON, a netip.Addr) bool {
+		return strings.HasPrefix(fetch(t, c, sb, "http://"+a.String()+"/"), fakenet.Hello(a))
+	}
+
+	t.Run("internet by default, by IP and by name", func(t *testing.T) {
+		sb := create(t, c, map[string]any{}) // from the warm pool
+		if !reaches(sb, out) {
+			t.Error("the outside world is unreachable by IP")
+		}
+		if body := fetch(t, c, sb, "http://outside.test/"); !strings.HasPrefix(body, fakenet.Hello(out)) {
+			t.Errorf("by name: %q", body)
+		}
+	})
+	for _, pooled := range []bool{true, false} {
+		name := map[bool]string{true: "pooled", false: "cold"}[pooled]
+		t.Run("allow_internet_access false, "+name, func(t *testing.T) {
+			if pooled {
+				waitPool(t, c, 1)
+			}
+			body := map[string]any{"allow_internet_access": false}
+			var sb sandboxJSON
+			if pooled {
+				sb = create(t, c, body)
+			} else {
+				sb = createNoPool(t, c, body)
+			}
+			if reaches(sb, out) {
+				t.Error("reached the outside world")
+			}
+			if fetch(t, c, sb, "http://outside.test/") != "" {
+				t.Error("reached the outside world by name")
+			}
+		})
+	}
+	t.Run("allowOut beats denyOut", func(t *testing.T) {
+		sb := create(t, c, map[string]any{"network": map[string]any{
+			"denyOut": []string{"0.0.0.0/0"}, "allowOut": []string{out.String()},
+		}})
+		if !reaches(sb, out) || reaches(sb, other) {
+			t.Errorf("reaches allowed %v, denied %v", reaches(sb, out), reaches(sb, other))
+		}
+	})
+	t.Run("denyOut a CIDR", func(t *testing.T) {
+		sb := create(t, c, map[string]any{"network": map[string]any{"denyOut": []string{other.String() + "/32"}}})
+		if !reaches(sb, out) || reaches(sb, other) {
+			t.Errorf("reaches %s %v, denied %s %v", out, reaches(sb, out), other, reaches(sb, other))
+		}
+	})
+	t.Run("bad input changes nothing", func(t *testing.T) {
+		many := make([]string, 1001)
+		for i := range many {
+			many[i] = "10.0.0.1"
+		}
+		for _, tc := range []struct {
+			body map[string]any
+			want string
+		}{
+			{map[string]any{"network": map[string]any{"allowOut": []string{"10.0.0.0/33"}}}, "10.0.0.0/33"},
+			{map[string]any{"network": map[string]any{"denyOut": []string{"1.2.3"}}}, "1.2.3"},
+			{map[string]any{"network": map[string]any{"denyOut": []string{"example.com"}}}, "not domains"},
+			{map[string]any{"network": map[string]any{"allowOut": []string{"*.example.com"}}}, "domain rules are not supported yet"},
+			{map[string]any{"network": map[string]any{"allowOut": []string{"2001:db8::/32"}}}, "IPv6"},
+			{map[string]any{"network": map[string]any{"denyOut": many}}, "at most 1000"},
+			{map[string]any{"network": map[string]any{"allowPublicTraffic": false}}, "allowPublicTraffic"},
+		} {
+			tc.body["templateID"] = "base"
+			code, b, _ := c.do("POST", "/sandboxes", tc.body)
+			var e struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+			}
+			_ = json.Unmarshal(b, &e)
+			if code != 400 || e.Code != 400 || !strings.Contains(e.Message, tc.want) {
+				t.Errorf("%v: %d %s, want 400 naming %q", tc.body["network"], code, b, tc.want)
+			}
+		}
+	})
+	t.Run("kill leaves no network object", func(t *testing.T) {
+		sb := create(t, c, map[string]any{"network": map[string]any{"denyOut": []string{"10.0.0.0/8"}}})
+		if left := networkObjects(t, cfg, sb.SandboxID); len(left) != 2 {
+			t.Fatalf("a live sandbox's objects %v: the check sees too little", left)
+		}
+		c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
+		if left := networkObjects(t, cfg, sb.SandboxID); len(left) > 0 {
+			t.Fatalf("after kill: %v", left)
+		}
+	})
+}
+
+func createNoPool(t *testing.T, c apiClient, body map[string]any) sandboxJSON {
+	t.Helper()
+	body["templateID"] = "base"
+	b, _ := json.Marshal(body)
+	code, resp := postWithHeader(t, c, "/sandboxes", b, "Soulbox-Pool", "off")
+	if code != 201 {
+		t.Fatalf("create: %d %s", code, resp)
+	}
+	var sb sandboxJSON
+	if err := json.Unmarshal([]byte(resp), &sb); err != nil {
+		t.Fatal(err)
+	}
+	return sb
+}
+
+// networkObjects lists the host-side link and nftables table of a sandbox
+// of the server with cfg.
+func networkObjects(t *testing.T, cfg server.Config, id string) []string {
+	t.Helper()
+	var out []string
+	links, err := netlink.LinkList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range links {
+		if l.Attrs().Alias == "soulbox:"+id {
+			out = append(out, "link "+l.Attrs().Name)
+		}
+	}
+	nc, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := nc.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range tables {
+		if tb.Name == "sb-"+network.TagFor(cfg.DataDir)+"-"+id {
+			out = append(out, "table "+tb.Name)
+		}
+	}
+	return out
+}
+
+// removeNetwork removes what a stopped test server's network manager
+// keeps for sandboxes that outlive it (its shared nftables table and
+// namespace directory), once the test has killed them all.
+func removeNetwork(t *testing.T, cfg server.Config) {
+	nc, err := nftables.New()
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	tb := &nftables.Table{Name: "soulbox-" + network.TagFor(cfg.DataDir), Family: nftables.TableFamilyIPv4}
+	nc.AddTable(tb)
+	nc.DelTable(tb)
+	if err := nc.Flush(); err != nil {
+		t.Error(err)
+	}
+	dir := "/run/soulbox/netns-" + network.TagFor(cfg.DataDir)
+	_ = unix.Unmount(dir, unix.MNT_DETACH)
+	_ = os.Remove(dir)
+}
