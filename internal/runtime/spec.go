@@ -47,6 +47,9 @@ type NetworkPolicy struct {
 	DenyOut  []netip.Prefix
 }
 
+// IsOpen reports whether the policy is the default one, with no rules.
+func (p NetworkPolicy) IsOpen() bool { return len(p.AllowOut) == 0 && len(p.DenyOut) == 0 }
+
 // BlocksAll reports whether the policy allows no destination at all; such
 // a sandbox gets no DNS either.
 func (p NetworkPolicy) BlocksAll() bool {
