@@ -49,10 +49,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Timeout = time.Duration(*body.Timeout) * time.Second
 	}
-	if req.Network, err = networkPolicy(body.AllowInternetAccess, body.Network); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+	req.Network = networkRequest(body.AllowInternetAccess, body.Network)
 	if body.CPUCount < 0 || body.MemoryMB < 0 {
 		a.writeError(w, r, fmt.Errorf("cpuCount and memoryMB must be positive: %w", errdefs.ErrInvalidArgument))
 		return

@@ -30,6 +30,10 @@ func toSandbox(sb store.Sandbox) sandboxJSON {
 		alias := sb.Alias
 		out.Alias = &alias
 	}
+	if sb.TrafficAccessToken != "" {
+		tok := sb.TrafficAccessToken
+		out.TrafficAccessToken = &tok
+	}
 	return out
 }
 
@@ -75,7 +79,7 @@ type detailJSON struct {
 	EnvdAccessToken     *string       `json:"envdAccessToken,omitempty"`
 	AllowInternetAccess bool          `json:"allowInternetAccess"`
 	Domain              *string       `json:"domain"`
-	Network             *struct{}     `json:"network,omitempty"`
+	Network             *networkJSON  `json:"network,omitempty"`
 	Lifecycle           lifecycleJSON `json:"lifecycle"`
 }
 
@@ -86,6 +90,7 @@ type lifecycleJSON struct {
 
 func toDetail(sb store.Sandbox) detailJSON {
 	d := detailJSON{listedJSON: toListed(sb), Lifecycle: lifecycleJSON{OnTimeout: "kill"}}
+	d.Network, d.AllowInternetAccess = toNetworkJSON(sb.Network)
 	if sb.EnvdAccessToken != "" {
 		tok := sb.EnvdAccessToken
 		d.EnvdAccessToken = &tok

@@ -21,7 +21,8 @@ few minutes; later starts reuse it.
 Every flag can also be set in the environment: SOULBOX_LISTEN,
 SOULBOX_DATA_DIR, SOULBOX_TEMPLATES_DIR, SOULBOX_DOMAIN, SOULBOX_RUNTIME,
 SOULBOX_AGENT_PATH, SOULBOX_DEBIAN_MIRROR, SOULBOX_LOG_LEVEL, SOULBOX_NETWORK,
-SOULBOX_NETWORK_POOL, SOULBOX_NETWORK_UPLINK, SOULBOX_NETWORK_DNS. Flags win.`,
+SOULBOX_NETWORK_POOL, SOULBOX_NETWORK_UPLINK, SOULBOX_NETWORK_DNS,
+SOULBOX_PUBLIC_TRAFFIC. Flags win.`,
 		Example: `  sudo soulbox server
   sudo soulbox server --listen 0.0.0.0:3000 --data-dir /srv/soulbox`,
 		Args: cobra.NoArgs,
@@ -55,5 +56,6 @@ SOULBOX_NETWORK_POOL, SOULBOX_NETWORK_UPLINK, SOULBOX_NETWORK_DNS. Flags win.`,
 	f.StringVar(&cfg.NetworkPool, "network-pool", cfg.NetworkPool, "IPv4 range sandbox links are cut from, a /30 each (default: a private /16 no host route overlaps)")
 	f.StringVar(&cfg.NetworkUplink, "network-uplink", cfg.NetworkUplink, "interface sandbox traffic leaves by, masqueraded (default: the default route's)")
 	f.StringVar(&cfg.NetworkDNS, "network-dns", cfg.NetworkDNS, "resolver sandbox DNS is forwarded to, ip[:port] (default: the first nameserver of /etc/resolv.conf)")
+	f.BoolVar(&cfg.PublicTraffic, "public-traffic", cfg.PublicTraffic, "sandbox ports reachable without the traffic access token unless a create says otherwise (E2B's default; --public-traffic=false for shared hosts)")
 	return cmd
 }

@@ -43,6 +43,9 @@ type Config struct {
 	// Retention is how long metrics are kept after a sandbox ends; 0
 	// means 15 minutes.
 	Retention time.Duration
+	// PrivateTraffic makes sandbox ports require the traffic access token
+	// unless a create asks for public traffic (E2B's default is public).
+	PrivateTraffic bool
 }
 
 // Manager runs the sandboxes of one server.
@@ -55,6 +58,8 @@ type Manager struct {
 	maxTime time.Duration
 	every   time.Duration
 	keep    time.Duration
+	// privateTraffic: see Config.PrivateTraffic.
+	privateTraffic bool
 
 	createMu sync.Mutex // serialises the quota check with the record
 	pool     Pool       // nil: every create is cold
@@ -74,7 +79,8 @@ func New(cfg Config) *Manager {
 	m := &Manager{
 		store: cfg.Store, driver: cfg.Driver, tmpl: cfg.Templates, log: cfg.Log,
 		maxSbx: cfg.MaxSandboxes, maxTime: cfg.MaxTimeout, every: cfg.SampleEvery, keep: cfg.Retention,
-		timers: map[string]*time.Timer{}, metrics: map[string]*series{},
+		privateTraffic: cfg.PrivateTraffic,
+		timers:         map[string]*time.Timer{}, metrics: map[string]*series{},
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100
@@ -104,6 +110,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	for _, sb := range live {
 		m.schedule(sb.ID, sb.EndAt)
 	}
+	m.restoreNetworks(ctx, live)
 	go m.monitor(ctx)
 	return nil
 }

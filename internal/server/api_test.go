@@ -77,7 +77,6 @@ func runServer(t *testing.T, mod func(*server.Config)) (apiClient, server.Config
 			c.do("DELETE", "/sandboxes/"+sb["sandboxID"].(string), nil)
 		}
 		_ = stop()
-		removeNetwork(t, cfg)
 	})
 	return c, cfg
 }
@@ -106,6 +105,8 @@ type sandboxJSON struct {
 	ClientID        string  `json:"clientID"`
 	EnvdVersion     string  `json:"envdVersion"`
 	EnvdAccessToken *string `json:"envdAccessToken"`
+	// TrafficAccessToken guards user ports of a private sandbox.
+	TrafficAccessToken *string `json:"trafficAccessToken"`
 }
 
 type listedJSON struct {

@@ -62,6 +62,11 @@ type Config struct {
 	// NetworkDNS is the resolver sandboxes' DNS is forwarded to ("ip" or
 	// "ip:port"); empty means the first nameserver of /etc/resolv.conf.
 	NetworkDNS string
+	// PublicTraffic is the default of a create's
+	// network.allowPublicTraffic: true (E2B's default) lets anyone who
+	// knows a sandbox's id reach its ports through the server; false makes
+	// them require the sandbox's traffic access token (for shared hosts).
+	PublicTraffic bool
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -69,16 +74,17 @@ type Config struct {
 // XDG data directory.
 func Defaults() Config {
 	return Config{
-		Listen:       "127.0.0.1:3000",
-		DataDir:      defaultDataDir(),
-		Domain:       "localhost",
-		DebianMirror: "http://deb.debian.org/debian",
-		LogLevel:     "info",
-		MaxSandboxes: 100,
-		PoolMin:      1,
-		PoolMax:      16,
-		PoolPrewarm:  "python",
-		Network:      "on",
+		Listen:        "127.0.0.1:3000",
+		DataDir:       defaultDataDir(),
+		Domain:        "localhost",
+		DebianMirror:  "http://deb.debian.org/debian",
+		LogLevel:      "info",
+		MaxSandboxes:  100,
+		PoolMin:       1,
+		PoolMax:       16,
+		PoolPrewarm:   "python",
+		Network:       "on",
+		PublicTraffic: true,
 	}
 }
 
@@ -119,6 +125,10 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		if s := getenv(v.name); s != "" {
 			*v.dst = s
 		}
+	}
+	if s := getenv("SOULBOX_PUBLIC_TRAFFIC"); s != "" {
+		// Anything but a boolean is taken as false: the safe reading.
+		c.PublicTraffic, _ = strconv.ParseBool(s)
 	}
 	for _, v := range []struct {
 		name string

@@ -5,13 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 
 	"github.com/soulbox/soulbox/internal/client"
 	"github.com/soulbox/soulbox/internal/network"
@@ -130,7 +128,7 @@ func TestSandboxNetworkThroughServer(t *testing.T) {
 			{map[string]any{"network": map[string]any{"allowOut": []string{"*.example.com"}}}, "domain rules are not supported yet"},
 			{map[string]any{"network": map[string]any{"allowOut": []string{"2001:db8::/32"}}}, "IPv6"},
 			{map[string]any{"network": map[string]any{"denyOut": many}}, "at most 1000"},
-			{map[string]any{"network": map[string]any{"allowPublicTraffic": false}}, "allowPublicTraffic"},
+			{map[string]any{"network": map[string]any{"maskRequestHost": "bad host/x"}}, "maskRequestHost"},
 		} {
 			tc.body["templateID"] = "base"
 			code, b, _ := c.do("POST", "/sandboxes", tc.body)
@@ -143,6 +141,57 @@ func TestSandboxNetworkThroughServer(t *testing.T) {
 				t.Errorf("%v: %d %s, want 400 naming %q", tc.body["network"], code, b, tc.want)
 			}
 		}
+	})
+	t.Run("GET shows the network", func(t *testing.T) {
+		sb := create(t, c, map[string]any{"allow_internet_access": false, "network": map[string]any{"allowOut": []string{out.String()}}})
+		var d struct {
+			AllowInternetAccess bool `json:"allowInternetAccess"`
+			Network             struct {
+				AllowOut           []string `json:"allowOut"`
+				AllowPublicTraffic bool     `json:"allowPublicTraffic"`
+			} `json:"network"`
+		}
+		c.want(200, "GET", "/sandboxes/"+sb.SandboxID, nil, &d)
+		if d.AllowInternetAccess || len(d.Network.AllowOut) != 1 || d.Network.AllowOut[0] != out.String() || !d.Network.AllowPublicTraffic {
+			t.Errorf("detail %+v", d)
+		}
+	})
+	t.Run("PUT network replaces the rules", func(t *testing.T) {
+		sb := create(t, c, map[string]any{})
+		path := "/sandboxes/" + sb.SandboxID + "/network"
+		c.want(204, "PUT", path, map[string]any{"denyOut": []string{"0.0.0.0/0"}}, nil)
+		if reaches(sb, out) {
+			t.Error("reached the outside after denyOut 0.0.0.0/0")
+		}
+		c.want(204, "PUT", path, map[string]any{"denyOut": []string{"0.0.0.0/0"}, "allowOut": []string{out.String()}}, nil)
+		if !reaches(sb, out) || reaches(sb, other) {
+			t.Error("allowOut after an update")
+		}
+		for _, bad := range []map[string]any{
+			{"allowOut": []string{"300.1.1.1"}},
+			{"denyOut": []string{"example.com"}},
+			{"allowOut": []string{"example.com"}},
+			{"rules": map[string]any{}},
+		} {
+			if code, b, _ := c.do("PUT", path, bad); code != 400 {
+				t.Errorf("PUT %v: %d %s", bad, code, b)
+			}
+		}
+		if !reaches(sb, out) || reaches(sb, other) {
+			t.Error("a refused update changed the rules")
+		}
+		c.want(204, "PUT", path, map[string]any{}, nil) // an omitted field clears it
+		if !reaches(sb, other) {
+			t.Error("an empty update left the rules")
+		}
+		var d struct {
+			AllowInternetAccess bool `json:"allowInternetAccess"`
+		}
+		c.want(200, "GET", "/sandboxes/"+sb.SandboxID, nil, &d)
+		if !d.AllowInternetAccess {
+			t.Error("allowInternetAccess false after an empty update")
+		}
+		c.want(404, "PUT", "/sandboxes/nosuchsandbox/network", map[string]any{}, nil)
 	})
 	t.Run("kill leaves no network object", func(t *testing.T) {
 		sb := create(t, c, map[string]any{"network": map[string]any{"denyOut": []string{"10.0.0.0/8"}}})
@@ -199,24 +248,4 @@ func networkObjects(t *testing.T, cfg server.Config, id string) []string {
 		}
 	}
 	return out
-}
-
-// removeNetwork removes what a stopped test server's network manager
-// keeps for sandboxes that outlive it (its shared nftables table and
-// namespace directory), once the test has killed them all.
-func removeNetwork(t *testing.T, cfg server.Config) {
-	nc, err := nftables.New()
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	tb := &nftables.Table{Name: "soulbox-" + network.TagFor(cfg.DataDir), Family: nftables.TableFamilyIPv4}
-	nc.AddTable(tb)
-	nc.DelTable(tb)
-	if err := nc.Flush(); err != nil {
-		t.Error(err)
-	}
-	dir := "/run/soulbox/netns-" + network.TagFor(cfg.DataDir)
-	_ = unix.Unmount(dir, unix.MNT_DETACH)
-	_ = os.Remove(dir)
 }
