@@ -127,22 +127,55 @@ func (m *Manager) Close() error {
 	return nil
 }
 
-// Uninstall removes the shared nftables table and unmounts the namespace
-// directory, after Close, on a host where no sandbox of this manager is
-// left.
-func (m *Manager) Uninstall() error {
+// Uninstall removes every network object of this manager's tag, the
+// sandboxes' (policy tables, links, namespaces) and the shared table, and
+// unmounts the namespace directory: for a host where no sandbox of this
+// manager is meant to run any more. Call it after Close.
+func (m *Manager) Uninstall() error { return uninstall(m.cfg.Tag, m.cfg.NetnsDir) }
+
+// Uninstall is Manager.Uninstall for the manager of tag with the default
+// namespace directory, when that manager is gone (a stopped server).
+func Uninstall(tag string) error {
+	return uninstall(tag, Config{Tag: tag}.withDefaults().NetnsDir)
+}
+
+func uninstall(tag, netnsDir string) error {
+	var errs []error
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("open nftables: %w", err)
 	}
-	t := &nftables.Table{Name: sharedTableName(m.cfg.Tag), Family: nftables.TableFamilyIPv4}
+	ids, err := policyTables(c, tag)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, id := range ids {
+		deletePolicy(c, tag, id)
+	}
+	t := &nftables.Table{Name: sharedTableName(tag), Family: nftables.TableFamilyIPv4}
 	c.AddTable(t)
 	c.DelTable(t)
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("delete nftables table %s: %w", t.Name, err)
+		errs = append(errs, fmt.Errorf("delete nftables tables of %s: %w", tag, err))
 	}
-	_ = unix.Unmount(m.cfg.NetnsDir, unix.MNT_DETACH)
-	return nil
+	if links, err := netlink.LinkList(); err == nil {
+		for _, l := range links {
+			if _, ok := linkSlot(tag, l.Attrs().Name); ok {
+				if err := netlink.LinkDel(l); err != nil {
+					errs = append(errs, fmt.Errorf("delete link %s: %w", l.Attrs().Name, err))
+				}
+			}
+		}
+	}
+	entries, _ := os.ReadDir(netnsDir)
+	for _, e := range entries {
+		if err := removeNetns(filepath.Join(netnsDir, e.Name())); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	_ = unix.Unmount(netnsDir, unix.MNT_DETACH)
+	_ = os.Remove(netnsDir)
+	return errors.Join(errs...)
 }
 
 // NetnsPath is where the namespace of sandbox id is mounted.
