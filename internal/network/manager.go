@@ -36,7 +36,7 @@ type Manager struct {
 
 // Attachment is a sandbox's prepared network.
 type Attachment struct {
-	// NetnsPath is the bind-mounted namespace the sandbox joins.
+	// NetnsPath is where the sandbox's namespace is bind-mounted.
 	NetnsPath string
 	// Address is the sandbox's own address on its link.
 	Address netip.Addr
@@ -205,9 +205,11 @@ func (m *Manager) adoptLinks() error {
 	return nil
 }
 
-// Setup prepares the network of sandbox id with policy p. On failure
-// nothing of it is left.
-func (m *Manager) Setup(ctx context.Context, id string, p runtime.NetworkPolicy) (a Attachment, err error) {
+// Setup gives sandbox id its network with policy p, in the network
+// namespace at netns (a sandbox's /proc/<pid>/ns/net), or in a new one
+// when netns is empty; either is bind-mounted at NetnsPath(id). On
+// failure nothing of it is left.
+func (m *Manager) Setup(ctx context.Context, id, netns string, p runtime.NetworkPolicy) (a Attachment, err error) {
 	if err := runtime.ValidateID(id); err != nil {
 		return a, err
 	}
@@ -236,7 +238,7 @@ func (m *Manager) Setup(ctx context.Context, id string, p runtime.NetworkPolicy)
 	}()
 	host, sbx := m.addrs.addrs(slot)
 	a = Attachment{NetnsPath: m.NetnsPath(id), Address: sbx, Gateway: host}
-	if err := createNetns(a.NetnsPath); err != nil {
+	if err := mountNetns(a.NetnsPath, netns); err != nil {
 		return a, fmt.Errorf("sandbox %q: %w", id, err)
 	}
 	name := linkName(m.cfg.Tag, slot)

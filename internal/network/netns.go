@@ -10,11 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sandboxSysctls are set inside every sandbox's namespace, which its user
-// namespace does not own: root inside has no CAP_NET_BIND_SERVICE over
-// it, so low ports are opened to every uid; ping works through ICMP
-// sockets for every group (raw sockets stay unavailable); IPv6 is off, so
-// no traffic escapes the IPv4 policy.
+// sandboxSysctls are set inside every sandbox's namespace: low ports are
+// open to every uid, not only to root; ping works through ICMP sockets
+// for every group (raw sockets stay unavailable); IPv6 is off, so no
+// traffic escapes the IPv4 policy.
 var sandboxSysctls = []struct{ key, value string }{
 	{"net/ipv4/ip_unprivileged_port_start", "0"},
 	{"net/ipv4/ping_group_range", "0 2147483647"},
@@ -43,11 +42,12 @@ func prepareNetnsDir(dir string) error {
 	return nil
 }
 
-// createNetns makes a new network namespace with the sandbox sysctls and
-// loopback up, and bind-mounts it at path. The thread that creates it
-// never returns to the pool of threads: it is left locked and ends with
-// its goroutine.
-func createNetns(path string) error {
+// mountNetns bind-mounts a network namespace at path after setting the
+// sandbox sysctls in it: the namespace at from (such as a sandbox's
+// /proc/<pid>/ns/net), or a new one when from is empty. The thread that
+// enters it never returns to the pool of threads: it is left locked and
+// ends with its goroutine.
+func mountNetns(path, from string) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
 	if err != nil {
 		return fmt.Errorf("create netns file: %w", err)
@@ -56,10 +56,24 @@ func createNetns(path string) error {
 	errc := make(chan error, 1)
 	go func() {
 		goruntime.LockOSThread()
-		// No UnlockOSThread: the thread is in the new namespace for good.
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("unshare network namespace: %w", err)
-			return
+		// No UnlockOSThread: the thread is in the namespace for good.
+		if from == "" {
+			if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+				errc <- fmt.Errorf("unshare network namespace: %w", err)
+				return
+			}
+		} else {
+			fd, err := unix.Open(from, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				errc <- fmt.Errorf("open network namespace: %w", err)
+				return
+			}
+			err = unix.Setns(fd, unix.CLONE_NEWNET)
+			unix.Close(fd)
+			if err != nil {
+				errc <- fmt.Errorf("enter network namespace: %w", err)
+				return
+			}
 		}
 		for _, s := range sandboxSysctls {
 			if err := os.WriteFile(filepath.Join("/proc/sys", s.key), []byte(s.value), 0); err != nil {

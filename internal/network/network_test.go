@@ -87,7 +87,7 @@ func TestSandboxNetwork(t *testing.T) {
 	ctx := context.Background()
 	out, other := w.Servers[0], w.Servers[1]
 
-	a, err := m.Setup(ctx, "net-a", runtime.NetworkPolicy{})
+	a, err := m.Setup(ctx, "net-a", "", runtime.NetworkPolicy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestSandboxNetwork(t *testing.T) {
 		}
 	})
 	t.Run("other sandbox blocked", func(t *testing.T) {
-		b, err := m.Setup(ctx, "net-b", runtime.NetworkPolicy{})
+		b, err := m.Setup(ctx, "net-b", "", runtime.NetworkPolicy{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,13 +199,13 @@ func TestTeardownLeavesNothing(t *testing.T) {
 	m := newManager(t, w)
 	ctx := context.Background()
 
-	if _, err := m.Setup(ctx, "tear-a", runtime.NetworkPolicy{DenyOut: prefixes("10.0.0.0/8")}); err != nil {
+	if _, err := m.Setup(ctx, "tear-a", "", runtime.NetworkPolicy{DenyOut: prefixes("10.0.0.0/8")}); err != nil {
 		t.Fatal(err)
 	}
 	if left := m.Leftovers(ctx, "tear-a"); len(left) < 4 {
 		t.Fatalf("leftovers of a live sandbox %v: the leak check sees too little", left)
 	}
-	if _, err := m.Setup(ctx, "tear-a", runtime.NetworkPolicy{}); err == nil {
+	if _, err := m.Setup(ctx, "tear-a", "", runtime.NetworkPolicy{}); err == nil {
 		t.Fatal("a second setup of the same id succeeded")
 	}
 	if err := m.Teardown(ctx, "tear-a"); err != nil {
@@ -219,7 +219,7 @@ func TestTeardownLeavesNothing(t *testing.T) {
 	}
 
 	t.Run("a restarted manager adopts, lists and removes", func(t *testing.T) {
-		a, err := m.Setup(ctx, "tear-b", runtime.NetworkPolicy{})
+		a, err := m.Setup(ctx, "tear-b", "", runtime.NetworkPolicy{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,7 +233,7 @@ func TestTeardownLeavesNothing(t *testing.T) {
 		if err != nil || len(ids) != 1 || ids[0] != "tear-b" {
 			t.Fatalf("list after restart: %v, %v", ids, err)
 		}
-		if c, err := m2.Setup(ctx, "tear-c", runtime.NetworkPolicy{}); err != nil || c.Address == a.Address {
+		if c, err := m2.Setup(ctx, "tear-c", "", runtime.NetworkPolicy{}); err != nil || c.Address == a.Address {
 			t.Fatalf("setup after restart: %+v, %v (tear-b has %s)", c, err, a.Address)
 		}
 		for _, id := range []string{"tear-b", "tear-c"} {
@@ -246,7 +246,7 @@ func TestTeardownLeavesNothing(t *testing.T) {
 		}
 	})
 	t.Run("teardown after a partial setup", func(t *testing.T) {
-		a, err := m.Setup(ctx, "tear-d", runtime.NetworkPolicy{})
+		a, err := m.Setup(ctx, "tear-d", "", runtime.NetworkPolicy{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -76,20 +76,19 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 	if err := d.writeIdentity(spec.ID, hostUID); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
-	netnsPath, err := d.setupNetwork(ctx, spec)
-	if err != nil {
-		return info, err
-	}
 	cfg := ociSpec(bundleSpec{
 		id: spec.ID, rootfs: d.rootfsDir(spec.ID), hostUID: hostUID, limits: limits,
 		env: spec.Env, agentPath: d.agentPath, escalate: spec.AllowPrivilegeEscalation, runtime: rt,
-		cgroupsPath: d.cgroups.cgroupsPath(spec.ID), netnsPath: netnsPath,
+		cgroupsPath: d.cgroups.cgroupsPath(spec.ID),
 	})
 	if err := writeJSON(filepath.Join(d.sandboxDir(spec.ID), "config.json"), cfg); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
 	if err := d.createContainer(ctx, rt, spec.ID, spec.Niceness); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	if err := d.setupNetwork(ctx, spec, rt); err != nil {
+		return info, err
 	}
 	return d.info(ctx, st)
 }

@@ -49,7 +49,10 @@ func runtimeError(rt string, args []string, err error, stderr string) error {
 	if len(args) > 0 {
 		verb = args[0]
 	}
-	if strings.Contains(msg, "does not exist") || strings.Contains(msg, "not exist") {
+	// crun has no message of its own for an unknown container: it fails
+	// to open the container's status file.
+	if strings.Contains(msg, "does not exist") || strings.Contains(msg, "not exist") ||
+		(strings.Contains(msg, "/status") && strings.Contains(msg, "No such file or directory")) {
 		return fmt.Errorf("%s %s: %s: %w", rt, verb, msg, errContainerNotExist)
 	}
 	if msg == "" {

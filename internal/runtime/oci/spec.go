@@ -60,23 +60,6 @@ type bundleSpec struct {
 	runtime   string
 	// cgroupsPath is the sandbox's cgroup relative to the hierarchy root.
 	cgroupsPath string
-	// netnsPath is a prepared network namespace to join; empty makes a
-	// new one with loopback only.
-	netnsPath string
-}
-
-// joinedNetnsSysfs replaces the /sys mount of a sandbox that joins a
-// network namespace the host made: the kernel lets only the user
-// namespace owning the network namespace mount sysfs, so /sys is the
-// host's, bound recursively read-only (as runtimes do for containers in
-// the host's network namespace), under the same masked paths.
-func joinedNetnsSysfs(s *specs.Spec) {
-	for i, m := range s.Mounts {
-		if m.Destination == "/sys" {
-			s.Mounts[i] = specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys",
-				Options: []string{"rbind", "nosuid", "noexec", "nodev", "rro"}}
-		}
-	}
 }
 
 // ociSpec writes the runtime-spec config of a sandbox.
@@ -128,7 +111,7 @@ func ociSpec(b bundleSpec) *specs.Spec {
 			GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: b.hostUID, Size: idRange}},
 			Namespaces: []specs.LinuxNamespace{
 				{Type: specs.PIDNamespace},
-				{Type: specs.NetworkNamespace, Path: b.netnsPath},
+				{Type: specs.NetworkNamespace},
 				{Type: specs.IPCNamespace},
 				{Type: specs.UTSNamespace},
 				{Type: specs.MountNamespace},
@@ -150,9 +133,6 @@ func ociSpec(b bundleSpec) *specs.Spec {
 			// A sandbox's mounts never propagate back to the host.
 			RootfsPropagation: "rprivate",
 		},
-	}
-	if b.netnsPath != "" {
-		joinedNetnsSysfs(s)
 	}
 	if b.runtime == "runsc" {
 		adaptSpecForRunsc(s)
