@@ -120,10 +120,17 @@ func (m *Manager) Pool() netip.Prefix { return m.pool }
 func (m *Manager) Uplink() string { return m.uplink }
 
 // Close stops the DNS forwarder. The sandboxes' links, namespaces and
-// tables stay for the sandboxes that keep running; the next Manager
-// adopts them.
+// tables stay for the sandboxes that keep running, with the shared table
+// their NAT needs; the next Manager adopts them. With no sandbox left,
+// nothing of the manager stays on the host.
 func (m *Manager) Close() error {
 	m.dns.close()
+	m.mu.Lock()
+	idle := len(m.slots) == 0
+	m.mu.Unlock()
+	if idle {
+		return m.Uninstall()
+	}
 	return nil
 }
 

@@ -218,6 +218,25 @@ func TestTeardownLeavesNothing(t *testing.T) {
 		t.Fatalf("second teardown: %v", err)
 	}
 
+	t.Run("teardown after a partial setup", func(t *testing.T) {
+		a, err := m.Setup(ctx, "tear-d", "", runtime.NetworkPolicy{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fakenet.DoAt(a.NetnsPath, func() error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		// The link gone (as if setup died before it), then the teardown.
+		if err := exec(t, "ip", "link", "del", "sbnt-1"); err != nil {
+			t.Log(err)
+		}
+		if err := m.Teardown(ctx, "tear-d"); err != nil {
+			t.Fatal(err)
+		}
+		if left := m.Leftovers(ctx, "tear-d"); len(left) > 0 {
+			t.Fatalf("after teardown: %v", left)
+		}
+	})
 	t.Run("a restarted manager adopts, lists and removes", func(t *testing.T) {
 		a, err := m.Setup(ctx, "tear-b", "", runtime.NetworkPolicy{})
 		if err != nil {
@@ -243,25 +262,6 @@ func TestTeardownLeavesNothing(t *testing.T) {
 			if left := m2.Leftovers(ctx, id); len(left) > 0 {
 				t.Fatalf("%s after teardown: %v", id, left)
 			}
-		}
-	})
-	t.Run("teardown after a partial setup", func(t *testing.T) {
-		a, err := m.Setup(ctx, "tear-d", "", runtime.NetworkPolicy{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := fakenet.DoAt(a.NetnsPath, func() error { return nil }); err != nil {
-			t.Fatal(err)
-		}
-		// The link gone (as if setup died before it), then the teardown.
-		if err := exec(t, "ip", "link", "del", "sbnt-1"); err != nil {
-			t.Log(err)
-		}
-		if err := m.Teardown(ctx, "tear-d"); err != nil {
-			t.Fatal(err)
-		}
-		if left := m.Leftovers(ctx, "tear-d"); len(left) > 0 {
-			t.Fatalf("after teardown: %v", left)
 		}
 	})
 }
