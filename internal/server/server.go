@@ -69,9 +69,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	s = &Server{cfg: cfg, log: log, templateState: map[string]string{}}
+	partial := s // the returns below set s to nil
 	defer func() {
 		if err != nil {
-			s.close()
+			partial.close()
 		}
 	}()
 	if s.store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db")); err != nil {
