@@ -5,16 +5,20 @@ import (
 	"context"
 	"encoding/json"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 
+	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/client"
 	"github.com/soulbox/soulbox/internal/network"
 	"github.com/soulbox/soulbox/internal/network/fakenet"
 	"github.com/soulbox/soulbox/internal/server"
+	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlite"
 )
 
 // networkServer runs a server whose sandboxes reach a fake internet: its
@@ -248,4 +252,83 @@ func networkObjects(t *testing.T, cfg server.Config, id string) []string {
 		}
 	}
 	return out
+}
+
+// TestNetworkRestoredAfterRestart: a policy recorded in the store but not
+// applied (a crash between the two) is applied when the server starts.
+func TestNetworkRestoredAfterRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	w := fakenet.New(t, "fwsv1", netip.MustParsePrefix("203.0.113.0/24"), []string{"outside.test"})
+	cfg := testConfig(t)
+	cfg.AdminKey, _, _ = auth.Generate()
+	cfg.NetworkUplink, cfg.NetworkDNS, cfg.NetworkPool = w.Uplink, w.DNS, "10.252.1.0/24"
+	addr, stop := serveInProcess(t, cfg)
+	c := apiClient{t: t, base: "http://" + addr, key: cfg.AdminKey}
+	sb := create(t, c, map[string]any{"timeout": 600})
+	out := w.Servers[0]
+	if !strings.HasPrefix(fetch(t, c, sb, "http://"+out.String()+"/"), fakenet.Hello(out)) {
+		t.Fatal("no internet before the restart")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(cfg.DataDir, "soulbox.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.SetNetwork(context.Background(), sb.SandboxID, store.NetworkConfig{AllowInternetAccess: false, AllowPublicTraffic: true})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, stop = serveInProcess(t, cfg)
+	c.base = "http://" + addr
+	if body := fetch(t, c, sb, "http://"+out.String()+"/"); body != "" {
+		t.Errorf("the recorded policy was not applied at start: %q", body)
+	}
+	c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
+	if err := stop(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestConfigNetworkFields(t *testing.T) {
+	for _, mod := range []func(*server.Config){
+		func(c *server.Config) { c.Network = "maybe" },
+		func(c *server.Config) { c.NetworkPool = "10.0.0.0/33" },
+		func(c *server.Config) { c.NetworkPool = "10.0.0.1/24" },
+		func(c *server.Config) { c.NetworkDNS = "resolver.example" },
+	} {
+		c := server.Defaults()
+		mod(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("accepted %+v", c)
+		}
+	}
+	c := server.Defaults().FromEnv(func(k string) string {
+		return map[string]string{"SOULBOX_PUBLIC_TRAFFIC": "false", "SOULBOX_NETWORK_POOL": "10.9.0.0/16", "SOULBOX_NETWORK": "off"}[k]
+	})
+	if c.PublicTraffic || c.NetworkPool != "10.9.0.0/16" || c.Network != "off" {
+		t.Errorf("FromEnv: %+v", c)
+	}
+	if !server.Defaults().PublicTraffic || server.Defaults().Network != "on" {
+		t.Error("defaults: public traffic and networking are on, as in E2B")
+	}
+}
+
+// A start that fails half-way (here at the network, after the store is
+// open) reports the error and releases what it opened; it used to panic.
+func TestNewFailsCleanlyOnAnOverlappingPool(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs root")
+	}
+	cfg := testConfig(t)
+	cfg.NetworkUplink, cfg.NetworkDNS = "lo", "127.0.0.1"
+	cfg.NetworkPool = "127.0.0.0/16" // the host's loopback routes overlap it
+	srv, err := server.New(context.Background(), cfg, discardLogger())
+	if err == nil || srv != nil || !strings.Contains(err.Error(), "overlaps the host route") {
+		t.Fatalf("New = %v, %v; want the overlap named", srv, err)
+	}
 }
