@@ -87,6 +87,23 @@ func TestSandboxIngress(t *testing.T) {
 			t.Errorf("connect: trafficAccessToken %v", again.TrafficAccessToken)
 		}
 	})
+	t.Run("user binds a low port and opens an ICMP socket", func(t *testing.T) {
+		sb := create(t, c, map[string]any{})
+		got, err := cl.Get(context.Background(), sb.SandboxID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.EnvdAccessToken = *sb.EnvdAccessToken
+		var out strings.Builder
+		script := `import socket, os
+s = socket.socket(); s.bind(("0.0.0.0", 80))
+i = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+print(os.getuid(), "ok")`
+		code, err := cl.Exec(context.Background(), got, []string{"python3", "-c", script}, client.ExecOptions{Stdout: &out, Stderr: &out})
+		if err != nil || code != 0 || out.String() != "1000 ok\n" {
+			t.Errorf("as user: %d %v %q", code, err, out.String())
+		}
+	})
 	t.Run("public by default", func(t *testing.T) {
 		sb := create(t, c, map[string]any{})
 		if sb.TrafficAccessToken != nil {
