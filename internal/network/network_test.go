@@ -116,25 +116,27 @@ func TestSandboxNetwork(t *testing.T) {
 			t.Fatalf("metadata address answered %q", body)
 		}
 	})
-	t.Run("host blocked", func(t *testing.T) {
-		ln, err := net.Listen("tcp4", "0.0.0.0:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Write([]byte("HTTP/1.0 200 OK\r\n\r\nhost"))
-				c.Close()
+	// A server on the host, on every address: the sandbox must reach it
+	// by none of them, whatever its policy.
+	hostLn, err := net.Listen("tcp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hostLn.Close()
+	go func() {
+		for {
+			c, err := hostLn.Accept()
+			if err != nil {
+				return
 			}
-		}()
-		port := ln.Addr().(*net.TCPAddr).Port
+			c.Write([]byte("HTTP/1.0 200 OK\r\n\r\nhost"))
+			c.Close()
+		}
+	}()
+	hostPort := uint16(hostLn.Addr().(*net.TCPAddr).Port)
+	t.Run("host blocked", func(t *testing.T) {
 		for _, h := range []netip.Addr{a.Gateway, w.HostAddr} {
-			if body, err := get(t, a, netip.AddrPortFrom(h, uint16(port)).String()); err == nil {
+			if body, err := get(t, a, netip.AddrPortFrom(h, hostPort).String()); err == nil {
 				t.Errorf("host address %s answered %q", h, body)
 			}
 		}
@@ -184,6 +186,9 @@ func TestSandboxNetwork(t *testing.T) {
 				if body, err := get(t, a, b.String()); err == nil {
 					t.Errorf("%s reachable: %q", b, body)
 				}
+			}
+			if body, err := get(t, a, netip.AddrPortFrom(w.HostAddr, hostPort).String()); err == nil {
+				t.Errorf("the host answered: %q", body)
 			}
 			got, err := resolve(t, a, "other.test")
 			if works := err == nil && got == other.String(); works != c.dnsWorks {
