@@ -18,7 +18,7 @@ import (
 )
 
 var (
-	worldPrefix = netip.MustParsePrefix("198.51.100.0/24")
+	worldPrefix = netip.MustParsePrefix("198.51.100.0/25")
 	metadata    = netip.MustParseAddr("169.254.169.254")
 	testPool    = netip.MustParsePrefix("10.251.0.0/24")
 )
@@ -200,7 +200,7 @@ func TestSandboxNetwork(t *testing.T) {
 
 func TestTeardownLeavesNothing(t *testing.T) {
 	testutil.RequiresRoot(t)
-	w := fakenet.New(t, "fwnt1", netip.MustParsePrefix("198.51.100.128/25"), []string{"x.test"})
+	w := fakenet.New(t, "fwnt1", netip.MustParsePrefix("198.51.100.128/26"), []string{"x.test"})
 	m := newManager(t, w)
 	ctx := context.Background()
 

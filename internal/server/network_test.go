@@ -25,7 +25,7 @@ import (
 // uplink and upstream resolver are the world's.
 func networkServer(t *testing.T, link string, pool int) (apiClient, server.Config, *fakenet.World) {
 	t.Helper()
-	w := fakenet.New(t, link, netip.MustParsePrefix("203.0.113.0/24"), []string{"outside.test", "other.test"})
+	w := fakenet.New(t, link, netip.MustParsePrefix("203.0.113.0/25"), []string{"outside.test", "other.test"})
 	c, cfg := runServer(t, func(cfg *server.Config) {
 		cfg.NetworkUplink, cfg.NetworkDNS, cfg.NetworkPool = w.Uplink, w.DNS, "10.252.0.0/24"
 		cfg.PoolMin, cfg.PoolMax, cfg.PoolPrewarm = pool, pool, "none"
@@ -260,7 +260,7 @@ func TestNetworkRestoredAfterRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
 	}
-	w := fakenet.New(t, "fwsv1", netip.MustParsePrefix("203.0.113.0/24"), []string{"outside.test"})
+	w := fakenet.New(t, "fwsv1", netip.MustParsePrefix("203.0.113.0/25"), []string{"outside.test"})
 	cfg := testConfig(t)
 	cfg.AdminKey, _, _ = auth.Generate()
 	cfg.NetworkUplink, cfg.NetworkDNS, cfg.NetworkPool = w.Uplink, w.DNS, "10.252.1.0/24"

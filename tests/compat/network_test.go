@@ -19,7 +19,7 @@ import (
 // reach a fake internet, never the real one.
 func TestE2BSDKNetwork(t *testing.T) {
 	requireNode(t)
-	w := fakenet.New(t, "fwcp0", netip.MustParsePrefix("198.51.100.0/24"), []string{"outside.test", "other.test"})
+	w := fakenet.New(t, "fwcp0", netip.MustParsePrefix("203.0.113.128/25"), []string{"outside.test", "other.test"})
 	cfg := server.Defaults()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = ocitest.Root(t)

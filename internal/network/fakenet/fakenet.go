@@ -49,16 +49,17 @@ type World struct {
 // header.
 func Hello(addr netip.Addr) string { return "hello from " + addr.String() }
 
-// New builds a world on prefix (a /24 of a documentation range such as
-// 198.51.100.0/24) with one HTTP server per name, reached from the host
-// through a veth named link. extra addresses (e.g. 169.254.169.254) get a
+// New builds a world on prefix (a /24 to /26 of a documentation range
+// such as 198.51.100.0/24; tests that may run at once take disjoint ones,
+// as the host routes the whole prefix) with one HTTP server per name,
+// reached from the host through a veth named link. extra addresses (e.g. 169.254.169.254) get a
 // server and a host route too. Everything is removed when the test ends.
 func New(t testing.TB, link string, prefix netip.Prefix, names []string, extra ...netip.Addr) *World {
 	t.Helper()
 	w := &World{Uplink: link}
 	t.Cleanup(w.close)
 	base := prefix.Masked().Addr().As4()
-	at := func(last byte) netip.Addr { b := base; b[3] = last; return netip.AddrFrom4(b) }
+	at := func(n byte) netip.Addr { b := base; b[3] += n; return netip.AddrFrom4(b) }
 	w.HostAddr = at(1)
 	worldAddr := at(2)
 	for i := range names {
@@ -111,7 +112,7 @@ func New(t testing.TB, link string, prefix netip.Prefix, names []string, extra .
 	}
 	// The host reaches the world's servers through the link.
 	gw := net.IP(worldAddr.AsSlice())
-	must(t, netlink.RouteAdd(&netlink.Route{LinkIndex: host.Attrs().Index, Dst: &net.IPNet{IP: net.IP(at(0).AsSlice()), Mask: net.CIDRMask(24, 32)}, Gw: gw}))
+	must(t, netlink.RouteAdd(&netlink.Route{LinkIndex: host.Attrs().Index, Dst: ipnet(prefix.Masked().Addr(), prefix.Bits()), Gw: gw}))
 	for _, a := range extra {
 		must(t, netlink.RouteAdd(&netlink.Route{LinkIndex: host.Attrs().Index, Dst: ipnet(a, 32), Gw: gw}))
 	}
