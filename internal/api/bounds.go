@@ -77,9 +77,19 @@ const maxBody = 1 << 20
 // decodeBody reads a JSON object from r into v. An empty body is an empty
 // object. A number that does not fit its field, or a value of the wrong
 // type, is refused with the field's name and bounds.
-func decodeBody(r io.Reader, v any) error {
+func decodeBody(r io.Reader, v any) error { return decodeJSON(r, v, false) }
+
+// decodeStrictBody is decodeBody refusing fields v does not have, for
+// bodies where a field the server does not know must not be dropped
+// silently (a network rule).
+func decodeStrictBody(r io.Reader, v any) error { return decodeJSON(r, v, true) }
+
+func decodeJSON(r io.Reader, v any, strict bool) error {
 	body := &cappedReader{r: r, left: maxBody}
 	dec := json.NewDecoder(body)
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	err := dec.Decode(v)
 	if body.over {
 		return fmt.Errorf("body larger than %d bytes: %w", maxBody, errdefs.ErrInvalidArgument)

@@ -11,8 +11,9 @@ import (
 
 // createBody is E2B's NewSandbox, plus cpuCount and memoryMB, which E2B
 // users ask for and E2B does not offer. Fields E2B has and SoulBox does not
-// act on yet (network rules, autoPause, mcp, volumeMounts) are accepted
-// and ignored so that every SDK version can create sandboxes.
+// act on yet (autoPause, mcp, volumeMounts) are accepted
+// and ignored so that every SDK version can create sandboxes;
+// allow_internet_access and network are applied (see network.go).
 type createBody struct {
 	TemplateID          string            `json:"templateID"`
 	Timeout             *int64            `json:"timeout"`
@@ -20,6 +21,7 @@ type createBody struct {
 	EnvVars             map[string]string `json:"envVars"`
 	Secure              *bool             `json:"secure"`
 	AllowInternetAccess *bool             `json:"allow_internet_access"`
+	Network             *networkBody      `json:"network"`
 	CPUCount            int               `json:"cpuCount"`
 	MemoryMB            int               `json:"memoryMB"`
 }
@@ -41,6 +43,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 	if body.Timeout != nil {
 		req.Timeout = time.Duration(*body.Timeout) * time.Second
 	}
+	req.Network = networkRequest(body.AllowInternetAccess, body.Network)
 	sb, err := a.lc.Create(r.Context(), req)
 	if err != nil {
 		a.writeError(w, r, err)

@@ -33,6 +33,10 @@ func toSandbox(sb store.Sandbox, domain string) sandboxJSON {
 		alias := sb.Alias
 		out.Alias = &alias
 	}
+	if sb.TrafficAccessToken != "" {
+		tok := sb.TrafficAccessToken
+		out.TrafficAccessToken = &tok
+	}
 	return out
 }
 
@@ -74,7 +78,7 @@ type detailJSON struct {
 	EnvdAccessToken     *string       `json:"envdAccessToken,omitempty"`
 	AllowInternetAccess bool          `json:"allowInternetAccess"`
 	Domain              *string       `json:"domain"`
-	Network             *struct{}     `json:"network,omitempty"`
+	Network             *networkJSON  `json:"network,omitempty"`
 	Lifecycle           lifecycleJSON `json:"lifecycle"`
 }
 
@@ -85,6 +89,7 @@ type lifecycleJSON struct {
 
 func toDetail(sb store.Sandbox, domain string) detailJSON {
 	d := detailJSON{listedJSON: toListed(sb), Lifecycle: lifecycleJSON{OnTimeout: "kill"}, Domain: optional(domain)}
+	d.Network, d.AllowInternetAccess = toNetworkJSON(sb.Network)
 	if sb.EnvdAccessToken != "" {
 		tok := sb.EnvdAccessToken
 		d.EnvdAccessToken = &tok

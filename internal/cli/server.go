@@ -23,7 +23,8 @@ Every flag can also be set in the environment: SOULBOX_LISTEN,
 SOULBOX_DATA_DIR, SOULBOX_TEMPLATES_DIR, SOULBOX_DOMAIN, SOULBOX_RUNTIME,
 SOULBOX_AGENT_PATH, SOULBOX_DEBIAN_MIRROR, SOULBOX_LOG_LEVEL, SOULBOX_TLS,
 SOULBOX_TLS_CERT, SOULBOX_TLS_KEY, SOULBOX_HTTPS_LISTEN, SOULBOX_ACME_DIRECTORY,
-SOULBOX_ACME_EMAIL, SOULBOX_ACME_CA. Flags win.
+SOULBOX_ACME_EMAIL, SOULBOX_ACME_CA, SOULBOX_NETWORK, SOULBOX_NETWORK_POOL,
+SOULBOX_NETWORK_UPLINK, SOULBOX_NETWORK_DNS, SOULBOX_PUBLIC_TRAFFIC. Flags win.
 
 With TLS on, --listen serves HTTPS for the API and the sandbox hosts
 <port>-<id>.<domain>, and so does port 443 of the same host (--https-listen):
@@ -74,5 +75,10 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.StringVar(&cfg.TLS.ACMEEmail, "acme-email", cfg.TLS.ACMEEmail, "contact email of the ACME account")
 	f.StringVar(&cfg.TLS.ACMECAFile, "acme-ca", cfg.TLS.ACMECAFile, "PEM roots the ACME directory's own certificate chains to (a private ACME server)")
 	f.StringVar(&cfg.PoolPrewarm, "pool-prewarm", cfg.PoolPrewarm, "warm pool: interpreter languages started ahead, comma-separated, or none")
+	f.StringVar(&cfg.Network, "network", cfg.Network, "sandbox networking: on (internet through NAT, DNS, egress policies) or off (loopback only)")
+	f.StringVar(&cfg.NetworkPool, "network-pool", cfg.NetworkPool, "IPv4 range sandbox links are cut from, a /30 each (default: a private /16 no host route overlaps)")
+	f.StringVar(&cfg.NetworkUplink, "network-uplink", cfg.NetworkUplink, "interface sandbox traffic leaves by, masqueraded (default: the default route's)")
+	f.StringVar(&cfg.NetworkDNS, "network-dns", cfg.NetworkDNS, "resolver sandbox DNS is forwarded to, ip[:port] (default: the first nameserver of /etc/resolv.conf)")
+	f.BoolVar(&cfg.PublicTraffic, "public-traffic", cfg.PublicTraffic, "sandbox ports reachable without the traffic access token unless a create says otherwise (E2B's default; --public-traffic=false for shared hosts)")
 	return cmd
 }

@@ -26,6 +26,10 @@ type CreateRequest struct {
 	Team string
 	// NoPool creates the sandbox cold even when the warm pool has one.
 	NoPool bool
+	// Network is the sandbox's network; nil takes the defaults.
+	Network *NetworkRequest
+
+	net resolvedNetwork // Network, resolved by Create
 }
 
 // Create records, creates and starts a sandbox and prepares its agent. The
@@ -55,6 +59,9 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if err := limits.Validate(); err != nil {
 		return store.Sandbox{}, err
 	}
+	if req.net, err = m.resolveNetwork(req.Network); err != nil {
+		return store.Sandbox{}, err
+	}
 	token := ""
 	if req.Secure {
 		token = newToken()
@@ -67,7 +74,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 		ID: newID(), TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateStarting,
 		CPUCount: limits.CPUCount, MemoryMB: limits.MemoryMB, DiskMB: limits.DiskMB,
 		Metadata: req.Metadata, EnvdAccessToken: token, CreatedAt: now, EndAt: now.Add(timeout),
-		Runtime: m.driver.Name(),
+		Runtime: m.driver.Name(), Network: req.net.cfg, TrafficAccessToken: req.net.trafficToken,
 	}
 	if err := m.reserve(ctx, sb); err != nil {
 		return store.Sandbox{}, err
@@ -83,7 +90,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 		}
 		return store.Sandbox{}, err
 	}
-	if _, err := m.driver.Create(ctx, runtime.Spec{ID: sb.ID, Template: req.TemplateID, Limits: limits}); err != nil {
+	if _, err := m.driver.Create(ctx, runtime.Spec{ID: sb.ID, Template: req.TemplateID, Limits: limits, Network: req.net.policy}); err != nil {
 		return fail(err)
 	}
 	if err := m.driver.Start(ctx, sb.ID); err != nil {

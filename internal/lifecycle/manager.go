@@ -50,6 +50,9 @@ type Config struct {
 	// sandbox's agent may fail before the sandbox is ended with reason
 	// error; 0 means 3.
 	ProbeFailures int
+	// PrivateTraffic makes sandbox ports require the traffic access token
+	// unless a create asks for public traffic (E2B's default is public).
+	PrivateTraffic bool
 }
 
 // The deadlines of background work: no timer or monitor pass waits on
@@ -75,6 +78,8 @@ type Manager struct {
 	keep    time.Duration
 	probeTO time.Duration
 	probeN  int
+	// privateTraffic: see Config.PrivateTraffic.
+	privateTraffic bool
 
 	createMu sync.Mutex // serialises the quota check with the record
 	pool     Pool       // nil: every create is cold
@@ -98,7 +103,7 @@ func New(cfg Config) *Manager {
 	m := &Manager{
 		store: cfg.Store, driver: cfg.Driver, tmpl: cfg.Templates, log: cfg.Log,
 		maxSbx: cfg.MaxSandboxes, maxTime: cfg.MaxTimeout, every: cfg.SampleEvery, keep: cfg.Retention,
-		probeTO: cfg.ProbeTimeout, probeN: cfg.ProbeFailures,
+		probeTO: cfg.ProbeTimeout, probeN: cfg.ProbeFailures, privateTraffic: cfg.PrivateTraffic,
 		timers: map[string]*time.Timer{}, metrics: map[string]*series{}, probeFails: map[string]int{},
 	}
 	if m.maxSbx == 0 {
@@ -135,6 +140,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	for _, sb := range live {
 		m.schedule(sb.ID, sb.EndAt)
 	}
+	m.restoreNetworks(ctx, live)
 	monCtx, cancel := context.WithCancel(ctx)
 	m.mu.Lock()
 	m.stopMon = cancel

@@ -97,6 +97,10 @@ func (m *Manager) createPooled(ctx context.Context, req CreateRequest, template 
 	}
 	defaults := runtime.Limits{}.WithDefaults()
 	_, canUpdate := m.driver.(runtime.Updater)
+	_, canPolice := m.driver.(runtime.NetworkPolicer)
+	if !canPolice && !req.net.policy.IsOpen() {
+		return sb, false, nil
+	}
 	if limits.DiskMB != defaults.DiskMB || limits.Pids != defaults.Pids || (limits != defaults && !canUpdate) {
 		return sb, false, nil
 	}
@@ -141,6 +145,13 @@ func (m *Manager) personalise(ctx context.Context, id string, req CreateRequest,
 			return err
 		}
 	}
+	// Pooled sandboxes are made with the open policy; a stricter one is
+	// applied before the sandbox is anyone's.
+	if !req.net.policy.IsOpen() {
+		if err := m.driver.(runtime.NetworkPolicer).SetNetworkPolicy(ctx, id, req.net.policy); err != nil {
+			return err
+		}
+	}
 	// The agent has been up since the pool made the sandbox: no health
 	// polling, and a dead one fails here and is discarded.
 	initCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -157,7 +168,7 @@ func (m *Manager) adopt(ctx context.Context, id string, req CreateRequest, limit
 		ID: id, TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateRunning,
 		CPUCount: limits.CPUCount, MemoryMB: limits.MemoryMB, DiskMB: limits.DiskMB,
 		Metadata: req.Metadata, EnvdAccessToken: token, CreatedAt: now, StartedAt: now, EndAt: now.Add(timeout),
-		Runtime: m.driver.Name(),
+		Runtime: m.driver.Name(), Network: req.net.cfg, TrafficAccessToken: req.net.trafficToken,
 	}
 	if err := m.reserve(ctx, sb); err != nil {
 		if derr := m.destroy(ctx, id); derr != nil {

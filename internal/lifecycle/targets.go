@@ -17,11 +17,19 @@ func (m *Manager) Lookup(ctx context.Context, id string) (proxy.Target, error) {
 	if err != nil {
 		return proxy.Target{}, err
 	}
+	t := proxy.Target{ID: sb.ID, EnvdAccessToken: sb.EnvdAccessToken}
+	if sb.Network != nil {
+		if !sb.Network.AllowPublicTraffic {
+			t.TrafficAccessToken = sb.TrafficAccessToken
+		}
+		t.MaskRequestHost = sb.Network.MaskRequestHost
+	}
 	switch sb.State {
 	case store.StateRunning:
-		return proxy.Target{ID: sb.ID, EnvdAccessToken: sb.EnvdAccessToken}, nil
+		return t, nil
 	case store.StatePaused:
-		return proxy.Target{ID: sb.ID, EnvdAccessToken: sb.EnvdAccessToken, Paused: true}, nil
+		t.Paused = true
+		return t, nil
 	default:
 		return proxy.Target{}, fmt.Errorf("sandbox %q is %s: %w", id, sb.State, errdefs.ErrNotFound)
 	}

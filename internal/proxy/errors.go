@@ -16,6 +16,7 @@ type routeError struct {
 	status int
 	msg    string
 	cause  error
+	body   any // answered instead of {code, message} when set
 }
 
 func (e *routeError) Error() string { return e.msg }
@@ -42,15 +43,48 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if re.cause != nil {
 		p.log.Error("proxy", "method", r.Method, "path", r.URL.Path, logx.Err(re.cause))
 	}
+	if re.body != nil {
+		writeJSON(w, re.status, re.body)
+		return
+	}
 	writeError(w, re.status, re.msg)
+}
+
+// gatewayBody is the body of E2B's edge for a sandbox it cannot reach,
+// field for field: the SDKs tell a dead sandbox from a network blip by
+// it.
+type gatewayBody struct {
+	Message   string `json:"message"`
+	SandboxID string `json:"sandboxId"`
+	Port      int    `json:"port,omitempty"`
+	Code      int    `json:"code"`
+}
+
+// sandboxNotFound is E2B's 502 for a sandbox that does not exist or ended.
+func sandboxNotFound(id string) *routeError {
+	const msg = "The sandbox was not found"
+	return &routeError{status: http.StatusBadGateway, msg: msg,
+		body: gatewayBody{Message: msg, SandboxID: id, Code: http.StatusBadGateway}}
+}
+
+// portClosed is E2B's 502 for a running sandbox with nothing listening on
+// the port.
+func portClosed(id string, port int) *routeError {
+	const msg = "The sandbox is running but port is not open"
+	return &routeError{status: http.StatusBadGateway, msg: msg,
+		body: gatewayBody{Message: msg, SandboxID: id, Port: port, Code: http.StatusBadGateway}}
 }
 
 // writeError writes the {code, message} body every SoulBox error has.
 func writeError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(struct {
+	writeJSON(w, status, struct {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
 	}{status, msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }

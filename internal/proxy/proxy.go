@@ -44,7 +44,11 @@ type Target struct {
 	// token themselves): requests must carry it in
 	// E2B-Traffic-Access-Token. Empty leaves user ports open, as in E2B.
 	TrafficAccessToken string
-	Paused             bool
+	// MaskRequestHost, when set, is the Host header requests to user
+	// ports arrive with, "${PORT}" replaced by the port (E2B's
+	// maskRequestHost).
+	MaskRequestHost string
+	Paused          bool
 }
 
 // Sandboxes finds targets.

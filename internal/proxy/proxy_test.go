@@ -143,6 +143,7 @@ func setup(t *testing.T) *harness {
 				"paused": {ID: "paused", EnvdAccessToken: "envd-token-paused", Paused: true},
 				"open":   {ID: "open"},
 				"gone":   {ID: "gone", EnvdAccessToken: "envd-token-gone"},
+				"mask":   {ID: "mask", MaskRequestHost: "app.internal:${PORT}"},
 			},
 			lookupErr: map[string]error{"broken": errors.New("disk on fire")},
 		},
@@ -157,6 +158,8 @@ func setup(t *testing.T) *harness {
 	d.serve(t, "sec", 8080, echo("sec-8080"))
 	d.serve(t, "open", AgentPort, echo("open-agent"))
 	d.serve(t, "paused", AgentPort, echo("paused-agent"))
+	d.serve(t, "mask", AgentPort, echo("mask-agent"))
+	d.serve(t, "mask", 8080, echo("mask-8080"))
 	d.errs[fmt.Sprintf("gone:%d", AgentPort)] = fmt.Errorf("sandbox %q is not running: %w", "gone", errdefs.ErrFailedPrecondition)
 
 	p := New(h.sandboxes, d.DialContext, "Sandbox.Test", slog.New(slog.DiscardHandler))
@@ -326,8 +329,6 @@ func TestErrors(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"unknown sandbox", request{header: hdr("E2b-Sandbox-Id", "nope")}, 502, "sandbox nope not found or not running"},
-		{"unknown sandbox by host", request{host: "49983-nope.sandbox.test"}, 502, "sandbox nope not found or not running"},
 		{"paused", request{header: hdr("E2b-Sandbox-Id", "paused")}, 502, "sandbox paused is paused: connect to it to resume it"},
 		{"port 0", request{header: hdr("E2b-Sandbox-Id", "abc", "E2b-Sandbox-Port", "0")}, 400, `sandbox port "0": use 1-65535`},
 		{"port too big", request{header: hdr("E2b-Sandbox-Id", "abc", "E2b-Sandbox-Port", "65536")}, 400, "use 1-65535"},
@@ -335,12 +336,29 @@ func TestErrors(t *testing.T) {
 		{"port not numeric", request{header: hdr("E2b-Sandbox-Id", "abc", "E2b-Sandbox-Port", "http")}, 400, "use 1-65535"},
 		{"host port 0", request{host: "0-abc.sandbox.test"}, 400, "use 1-65535"},
 		{"host port too big", request{host: "99999-abc.sandbox.test:3000"}, 400, "use 1-65535"},
-		{"closed port", request{header: hdr("E2b-Sandbox-Id", "abc", "E2b-Sandbox-Port", "9")}, 502, "sandbox abc is running but port 9 is closed"},
-		{"closed port by host", request{host: "3000-xyz.sandbox.test"}, 502, "sandbox xyz is running but port 3000 is closed"},
-		{"ended before the dial", request{header: hdr("E2b-Sandbox-Id", "gone")}, 502, "sandbox gone not found or not running"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			errorBody(t, h.do(t, tc.req), tc.code, tc.msg)
+		})
+	}
+	// The SDKs tell a dead sandbox from a closed port by E2B's bodies,
+	// which are not {code, message}.
+	for _, tc := range []struct {
+		name string
+		req  request
+		body string
+	}{
+		{"unknown sandbox", request{header: hdr("E2b-Sandbox-Id", "nope")}, `{"message":"The sandbox was not found","sandboxId":"nope","code":502}`},
+		{"unknown sandbox by host", request{host: "49983-nope.sandbox.test"}, `{"message":"The sandbox was not found","sandboxId":"nope","code":502}`},
+		{"ended before the dial", request{header: hdr("E2b-Sandbox-Id", "gone")}, `{"message":"The sandbox was not found","sandboxId":"gone","code":502}`},
+		{"closed port", request{header: hdr("E2b-Sandbox-Id", "abc", "E2b-Sandbox-Port", "9")}, `{"message":"The sandbox is running but port is not open","sandboxId":"abc","port":9,"code":502}`},
+		{"closed port by host", request{host: "3000-xyz.sandbox.test"}, `{"message":"The sandbox is running but port is not open","sandboxId":"xyz","port":3000,"code":502}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.do(t, tc.req)
+			if r.code != http.StatusBadGateway || strings.TrimSpace(r.body) != tc.body {
+				t.Errorf("%d %s, want 502 %s", r.code, r.body, tc.body)
+			}
 		})
 	}
 	t.Run("lookup fails", func(t *testing.T) {

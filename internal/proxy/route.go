@@ -16,6 +16,8 @@ import (
 type route struct {
 	id   string
 	port int
+	// host, when set, replaces the Host header the sandbox sees.
+	host string
 }
 
 type routeKey struct{}
@@ -62,7 +64,7 @@ func (p *Proxy) route(r *http.Request) (route, error) {
 	t, err := p.sandboxes.Lookup(r.Context(), rt.id)
 	switch {
 	case errdefs.IsNotFound(err):
-		return rt, errorf(http.StatusBadGateway, "sandbox %s not found or not running", rt.id)
+		return rt, sandboxNotFound(rt.id)
 	case err != nil:
 		return rt, internalError(fmt.Errorf("look up sandbox %q: %w", rt.id, err))
 	}
@@ -71,6 +73,9 @@ func (p *Proxy) route(r *http.Request) (route, error) {
 	}
 	if t.Paused {
 		return rt, errorf(http.StatusBadGateway, "sandbox %s is paused: connect to it to resume it", rt.id)
+	}
+	if t.MaskRequestHost != "" && rt.port != AgentPort && rt.port != CodeInterpreterPort {
+		rt.host = strings.ReplaceAll(t.MaskRequestHost, "${PORT}", strconv.Itoa(rt.port))
 	}
 	return rt, nil
 }

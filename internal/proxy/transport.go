@@ -72,17 +72,36 @@ func parseUpstream(addr string) (route, error) {
 }
 
 // rewrite points the outgoing request at the route ServeHTTP chose and
-// drops what only the proxy reads. The agent's own credentials
-// (X-Access-Token, Authorization) pass unchanged: the agent checks them.
+// drops what only the proxy reads, and SoulBox's own credentials, which
+// a sandbox must never see: the API key (X-API-Key, or a bearer token in
+// the key's form). The agent's credentials (X-Access-Token, Basic
+// Authorization) pass unchanged: the agent checks them.
 func rewrite(pr *httputil.ProxyRequest) {
 	rt := pr.In.Context().Value(routeKey{}).(route)
 	pr.Out.URL.Scheme = "http"
 	pr.Out.URL.Host = rt.upstreamHost()
 	pr.Out.Host = pr.In.Host
-	for _, h := range []string{headerSandboxID, headerSandboxPort, headerTrafficToken} {
+	if rt.host != "" {
+		pr.Out.Host = rt.host
+	}
+	for _, h := range []string{headerSandboxID, headerSandboxPort, headerTrafficToken, "X-Api-Key"} {
 		pr.Out.Header.Del(h)
 	}
+	if isAPIKeyBearer(pr.Out.Header.Get("Authorization")) {
+		pr.Out.Header.Del("Authorization")
+	}
 	pr.SetXForwarded()
+}
+
+// isAPIKeyBearer reports whether an Authorization value is a bearer token
+// shaped like a SoulBox API key (e2b_ and 40 hex digits).
+func isAPIKeyBearer(v string) bool {
+	scheme, tok, ok := strings.Cut(v, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	hex, ok := strings.CutPrefix(strings.TrimSpace(tok), "e2b_")
+	return ok && len(hex) == 40 && strings.Trim(strings.ToLower(hex), "0123456789abcdef") == ""
 }
 
 // closeAfterResponse closes the client's connection after each proxied
@@ -106,10 +125,10 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 		// The client has gone; nobody reads this.
 		w.WriteHeader(http.StatusBadGateway)
 	case errors.Is(err, syscall.ECONNREFUSED):
-		writeError(w, http.StatusBadGateway, fmt.Sprintf("sandbox %s is running but port %d is closed: nothing listens on it", rt.id, rt.port))
+		p.fail(w, r, portClosed(rt.id, rt.port))
 	case errdefs.IsNotFound(err), errdefs.IsFailedPrecondition(err):
 		// Ended between the lookup and the dial.
-		writeError(w, http.StatusBadGateway, fmt.Sprintf("sandbox %s not found or not running", rt.id))
+		p.fail(w, r, sandboxNotFound(rt.id))
 	default:
 		p.log.Warn("proxy: sandbox port did not answer", logx.Sandbox(rt.id), "port", rt.port, logx.Err(err))
 		writeError(w, http.StatusBadGateway, fmt.Sprintf("port %d of sandbox %s did not answer: the server log has the details", rt.port, rt.id))

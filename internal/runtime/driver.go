@@ -63,6 +63,13 @@ type Updater interface {
 	Update(ctx context.Context, id string, l Limits) error
 }
 
+// NetworkPolicer is the optional ability to replace a running sandbox's
+// egress policy (see Spec.Network) at once: new connections follow the
+// new policy, established ones are kept.
+type NetworkPolicer interface {
+	SetNetworkPolicy(ctx context.Context, id string, p NetworkPolicy) error
+}
+
 // Prioritizer is the optional ability to set the CPU niceness of every
 // process of a running sandbox (see Spec.Niceness).
 type Prioritizer interface {

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	goruntime "runtime"
 	"strings"
@@ -33,6 +34,59 @@ type Spec struct {
 	// processes, for sandboxes made ahead of demand that must leave the
 	// CPU to those in use; Prioritizer.SetNiceness restores it.
 	Niceness int
+	// Network is the sandbox's egress policy, for drivers that give
+	// sandboxes a network (see NetworkPolicer); the zero value lets the
+	// sandbox reach the internet.
+	Network NetworkPolicy
+}
+
+// NetworkPolicy says where a sandbox's new outbound connections may go,
+// as E2B defines it: a destination in AllowOut is allowed, else one in
+// DenyOut is dropped, else it is allowed. Whatever the policy, the host
+// itself, other sandboxes and link-local (cloud metadata) addresses are
+// unreachable. E2B's allow_internet_access=false is DenyOut 0.0.0.0/0.
+type NetworkPolicy struct {
+	AllowOut []netip.Prefix
+	DenyOut  []netip.Prefix
+}
+
+// IsOpen reports whether the policy is the default one, with no rules.
+func (p NetworkPolicy) IsOpen() bool { return len(p.AllowOut) == 0 && len(p.DenyOut) == 0 }
+
+// BlocksAll reports whether the policy allows no destination at all; such
+// a sandbox gets no DNS either.
+func (p NetworkPolicy) BlocksAll() bool {
+	if len(p.AllowOut) > 0 {
+		return false
+	}
+	for _, d := range p.DenyOut {
+		if d.Bits() == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// MaxNetworkRules caps AllowOut and DenyOut each: every entry is a rule
+// checked on a new connection.
+const MaxNetworkRules = 1000
+
+// Validate checks that the policy's prefixes are IPv4 and within the cap.
+func (p NetworkPolicy) Validate() error {
+	for _, l := range []struct {
+		name string
+		list []netip.Prefix
+	}{{"allowOut", p.AllowOut}, {"denyOut", p.DenyOut}} {
+		if len(l.list) > MaxNetworkRules {
+			return fmt.Errorf("%s has %d entries: at most %d: %w", l.name, len(l.list), MaxNetworkRules, errdefs.ErrInvalidArgument)
+		}
+		for _, e := range l.list {
+			if !e.IsValid() || !e.Addr().Is4() {
+				return fmt.Errorf("%s entry %q: only IPv4 addresses and CIDR blocks are supported: %w", l.name, e, errdefs.ErrInvalidArgument)
+			}
+		}
+	}
+	return nil
 }
 
 // Limits bound what a sandbox may use.
@@ -129,6 +183,9 @@ func (s Spec) Validate() error {
 	}
 	if s.Niceness < 0 || s.Niceness > 19 {
 		return fmt.Errorf("sandbox %q: niceness %d: use 0 to 19: %w", s.ID, s.Niceness, errdefs.ErrInvalidArgument)
+	}
+	if err := s.Network.Validate(); err != nil {
+		return fmt.Errorf("sandbox %q: %w", s.ID, err)
 	}
 	return s.Limits.WithDefaults().Validate()
 }

@@ -105,6 +105,8 @@ type sandboxJSON struct {
 	ClientID        string  `json:"clientID"`
 	EnvdVersion     string  `json:"envdVersion"`
 	EnvdAccessToken *string `json:"envdAccessToken"`
+	// TrafficAccessToken guards user ports of a private sandbox.
+	TrafficAccessToken *string `json:"trafficAccessToken"`
 }
 
 type listedJSON struct {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/certs"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/network"
 )
 
 // Config is everything `soulbox server` can be told. Zero fields take the
@@ -59,6 +61,23 @@ type Config struct {
 	// also served, for clients that know only the domain; empty means
 	// port 443 of Listen's host, "off" none.
 	HTTPSListen string
+	// Network is "on" (sandboxes get a link, NAT, DNS and egress
+	// policies) or "off" (loopback only).
+	Network string
+	// NetworkPool is the IPv4 range sandbox links are cut from; empty
+	// picks a private /16 no host route overlaps.
+	NetworkPool string
+	// NetworkUplink is the interface sandbox traffic leaves by; empty
+	// means the interface of the host's default route.
+	NetworkUplink string
+	// NetworkDNS is the resolver sandboxes' DNS is forwarded to ("ip" or
+	// "ip:port"); empty means the first nameserver of /etc/resolv.conf.
+	NetworkDNS string
+	// PublicTraffic is the default of a create's
+	// network.allowPublicTraffic: true (E2B's default) lets anyone who
+	// knows a sandbox's id reach its ports through the server; false makes
+	// them require the sandbox's traffic access token (for shared hosts).
+	PublicTraffic bool
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -66,15 +85,17 @@ type Config struct {
 // XDG data directory.
 func Defaults() Config {
 	return Config{
-		Listen:       "127.0.0.1:3000",
-		DataDir:      defaultDataDir(),
-		Domain:       "localhost",
-		DebianMirror: "http://deb.debian.org/debian",
-		LogLevel:     "info",
-		MaxSandboxes: 100,
-		PoolMin:      1,
-		PoolMax:      16,
-		PoolPrewarm:  "python",
+		Listen:        "127.0.0.1:3000",
+		DataDir:       defaultDataDir(),
+		Domain:        "localhost",
+		DebianMirror:  "http://deb.debian.org/debian",
+		LogLevel:      "info",
+		MaxSandboxes:  100,
+		PoolMin:       1,
+		PoolMax:       16,
+		PoolPrewarm:   "python",
+		Network:       "on",
+		PublicTraffic: true,
 	}
 }
 
@@ -114,10 +135,18 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_ACME_DIRECTORY", &c.TLS.ACMEDirectory},
 		{"SOULBOX_ACME_EMAIL", &c.TLS.ACMEEmail},
 		{"SOULBOX_ACME_CA", &c.TLS.ACMECAFile},
+		{"SOULBOX_NETWORK", &c.Network},
+		{"SOULBOX_NETWORK_POOL", &c.NetworkPool},
+		{"SOULBOX_NETWORK_UPLINK", &c.NetworkUplink},
+		{"SOULBOX_NETWORK_DNS", &c.NetworkDNS},
 	} {
 		if s := getenv(v.name); s != "" {
 			*v.dst = s
 		}
+	}
+	if s := getenv("SOULBOX_PUBLIC_TRAFFIC"); s != "" {
+		// Anything but a boolean is taken as false: the safe reading.
+		c.PublicTraffic, _ = strconv.ParseBool(s)
 	}
 	for _, v := range []struct {
 		name string
@@ -177,6 +206,17 @@ func (c Config) Validate() error {
 			return bad("pool prewarm %q: want a comma-separated list of python, javascript, bash, or none", lang)
 		}
 	}
+	if err := c.networkConfig().Validate(); err != nil {
+		return err
+	}
+	if c.Network != "on" && c.Network != "off" {
+		return bad("network %q: want on or off", c.Network)
+	}
+	if c.NetworkPool != "" {
+		if _, err := netip.ParsePrefix(c.NetworkPool); err != nil {
+			return bad("network pool %q: want an IPv4 CIDR block such as 10.200.0.0/16", c.NetworkPool)
+		}
+	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return bad("log level %q: want debug, info, warn or error", c.LogLevel)
@@ -190,6 +230,13 @@ func (c Config) Validate() error {
 		}
 	}
 	return c.TLS.Validate()
+}
+
+// networkConfig is the configuration of the node's network manager; its
+// tag keeps the kernel objects of servers with different data dirs apart.
+func (c Config) networkConfig() network.Config {
+	pool, _ := netip.ParsePrefix(c.NetworkPool)
+	return network.Config{Pool: pool, Uplink: c.NetworkUplink, Upstream: c.NetworkDNS, Tag: network.TagFor(c.DataDir)}
 }
 
 // prewarm is PoolPrewarm as a list.

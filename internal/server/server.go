@@ -21,6 +21,7 @@ import (
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/network"
 	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/reconcile"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
@@ -40,6 +41,7 @@ type Server struct {
 	store     store.Store
 	templates *template.Store
 	driver    *oci.Driver
+	network   *network.Manager // nil when off
 	lifecycle *lifecycle.Manager
 	pool      *pool.Pool // nil when off
 	authn     auth.Authenticator
@@ -77,9 +79,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err != nil {
 		return nil, err
 	}
+	partial := s // the returns below set s to nil
 	defer func() {
 		if err != nil {
-			s.close()
+			partial.close()
 		}
 	}()
 	if s.store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db")); err != nil {
@@ -97,12 +100,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Network == "on" {
+		nc := cfg.networkConfig()
+		nc.Log = log.With("component", "network")
+		if s.network, err = network.New(ctx, nc); err != nil {
+			return nil, err
+		}
+	}
 	s.driver, err = oci.New(oci.Config{
 		Root:      filepath.Join(cfg.DataDir, "runtime"),
 		AgentPath: cfg.AgentPath,
 		Runtime:   cfg.Runtime,
 		Templates: s.templates,
 		Logger:    log,
+		Network:   s.network,
 	})
 	if err != nil {
 		return nil, err
@@ -113,7 +124,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	s.lifecycle = lifecycle.New(lifecycle.Config{
 		Store: s.store, Driver: s.driver, Templates: s.templates, Log: log,
-		MaxSandboxes: cfg.MaxSandboxes,
+		MaxSandboxes: cfg.MaxSandboxes, PrivateTraffic: !cfg.PublicTraffic,
 	})
 	if cfg.PoolMax > 0 {
 		s.pool = pool.New(pool.Config{
@@ -206,6 +217,9 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) close() {
 	for _, l := range s.listeners() {
 		_ = l.Close()
+	}
+	if s.network != nil {
+		_ = s.network.Close()
 	}
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {

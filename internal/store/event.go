@@ -23,5 +23,6 @@ const (
 	EventPaused          = "paused"
 	EventResumed         = "resumed"
 	EventTimeoutExtended = "timeout_extended"
+	EventNetworkUpdated  = "network_updated"
 	EventEnded           = "ended"
 )

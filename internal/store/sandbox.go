@@ -81,6 +81,23 @@ type Sandbox struct {
 
 	// Runtime names the runtime driver that runs the sandbox ("oci/runc").
 	Runtime string
+
+	// Network is the sandbox's network configuration; nil means E2B's
+	// defaults (internet access, no rules, public traffic).
+	Network *NetworkConfig
+	// TrafficAccessToken guards the sandbox's user ports when
+	// Network.AllowPublicTraffic is false. A secret, like EnvdAccessToken.
+	TrafficAccessToken string
+}
+
+// NetworkConfig is a sandbox's network as E2B describes it
+// (NewSandbox.allow_internet_access and SandboxNetworkConfig).
+type NetworkConfig struct {
+	AllowInternetAccess bool     `json:"allowInternetAccess"`
+	AllowOut            []string `json:"allowOut,omitempty"`
+	DenyOut             []string `json:"denyOut,omitempty"`
+	AllowPublicTraffic  bool     `json:"allowPublicTraffic"`
+	MaskRequestHost     string   `json:"maskRequestHost,omitempty"`
 }
 
 // SandboxFilter selects sandboxes for ListSandboxes. The zero filter selects

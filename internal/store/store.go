@@ -64,6 +64,11 @@ type Store interface {
 	// cannot be rescheduled (ErrFailedPrecondition).
 	SetEndAt(ctx context.Context, id string, at time.Time) error
 
+	// SetNetwork replaces the network configuration of a sandbox that has
+	// not ended (ErrFailedPrecondition otherwise) and records a
+	// "network_updated" event in the same transaction.
+	SetNetwork(ctx context.Context, id string, n NetworkConfig) error
+
 	// ListEvents returns the sandbox's events in the order they were
 	// recorded, which is the order of their IDs.
 	ListEvents(ctx context.Context, sandboxID string) ([]Event, error)

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -111,7 +110,7 @@ func TestProxyToRealSandbox(t *testing.T) {
 
 	t.Run("closed port", func(t *testing.T) {
 		resp, b := do("GET", "/", "9-"+id+".sandbox.test:3000", nil, "E2B-Traffic-Access-Token", traffic)
-		if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(b), "port 9 is closed") {
+		if resp.StatusCode != http.StatusBadGateway || string(b) != `{"message":"The sandbox is running but port is not open","sandboxId":"`+id+`","port":9,"code":502}`+"\n" {
 			t.Errorf("%d %s", resp.StatusCode, b)
 		}
 	})

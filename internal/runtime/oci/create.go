@@ -98,6 +98,9 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 	if err := d.createContainer(ctx, rt, spec.ID, spec.Niceness, userFiles); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
+	if err := d.setupNetwork(ctx, spec, rt); err != nil {
+		return info, err
+	}
 	return d.info(ctx, st)
 }
 

@@ -44,6 +44,9 @@ func (d *Driver) anyTrace(ctx context.Context, id string) bool {
 	if d.cgroups.exists(id) {
 		return true
 	}
+	if d.network != nil && len(d.network.Leftovers(ctx, id)) > 0 {
+		return true
+	}
 	for _, rt := range knownRuntimes {
 		if _, err := d.state(ctx, rt, id); err == nil {
 			return true
@@ -73,6 +76,11 @@ func (d *Driver) teardown(ctx context.Context, id, rt string) error {
 	// knows about; the cgroup still does.
 	if err := d.killCgroup(id); err != nil {
 		errs = append(errs, err)
+	}
+	if d.network != nil {
+		if err := d.network.Teardown(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := d.unmountAll(id); err != nil {
 		errs = append(errs, err)

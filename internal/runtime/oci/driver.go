@@ -32,6 +32,7 @@ import (
 	"sync"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/network"
 	"github.com/soulbox/soulbox/internal/runtime"
 )
 
@@ -65,6 +66,10 @@ type Config struct {
 	Templates Templates
 	// Logger receives the driver's logs.
 	Logger *slog.Logger
+	// Network, when set, gives every sandbox a link, NAT, DNS and an
+	// egress policy (runtime.Spec.Network); without it a sandbox's network
+	// namespace has loopback only.
+	Network *network.Manager
 }
 
 // Driver runs sandboxes as OCI containers.
@@ -79,6 +84,7 @@ type Driver struct {
 	// runtimeBinaries overrides the binary run for a runtime name; tests
 	// put failpoint wrappers here.
 	runtimeBinaries map[string]string
+	network         *network.Manager // nil: loopback only
 
 	mu    sync.Mutex // guards locks
 	locks map[string]*idLock
@@ -127,6 +133,7 @@ func New(cfg Config) (*Driver, error) {
 		log:             cfg.Logger,
 		cgroups:         layout,
 		runtimeBinaries: cfg.RuntimePaths,
+		network:         cfg.Network,
 		locks:           map[string]*idLock{},
 	}
 	// Every directory on the way to a rootfs must be searchable by the

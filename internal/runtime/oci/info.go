@@ -80,6 +80,15 @@ func (d *Driver) List(ctx context.Context) ([]runtime.Info, error) {
 	for _, id := range d.cgroups.leftovers() {
 		ids[id] = true
 	}
+	if d.network != nil {
+		nids, err := d.network.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range nids {
+			ids[id] = true
+		}
+	}
 	out := make([]runtime.Info, 0, len(ids))
 	for id := range ids {
 		st, err := d.readState(id)

@@ -9,7 +9,7 @@ import (
 
 // Leftovers (runtimetest.LeakChecker) lists what the driver still holds for id: its directory, a
 // runtime container, mounts under its directory, cgroups, a loop device
-// backed by its disk image, a uid range.
+// backed by its disk image, a uid range, network objects.
 func (d *Driver) Leftovers(ctx context.Context, id string) []string {
 	var out []string
 	if _, err := os.Lstat(d.sandboxDir(id)); err == nil {
@@ -34,6 +34,9 @@ func (d *Driver) Leftovers(ctx context.Context, id string) []string {
 	}
 	if dev := loopBacking(d.diskImage(id)); dev != "" {
 		out = append(out, "loop device "+dev)
+	}
+	if d.network != nil {
+		out = append(out, d.network.Leftovers(ctx, id)...)
 	}
 	if uid, ok := d.holdsSlot(id); ok {
 		out = append(out, "uid range from "+strconv.Itoa(uid))

@@ -65,10 +65,18 @@ func (s *suite) testIsolation(t *testing.T) {
 		}
 	})
 	t.Run("NetworkIsolated", func(t *testing.T) {
-		// A new network namespace: loopback only.
-		out := s.mustRun(t, info.ID, "ls /sys/class/net")
-		if strings.TrimSpace(out) != "lo" {
-			t.Errorf("network devices = %q, want only lo", out)
+		// A network namespace of its own: loopback only, or loopback and
+		// its link; /sys shows none of the host's devices.
+		want := "lo"
+		if s.opts.Network {
+			want = "eth0 lo"
+		}
+		out := s.mustRun(t, info.ID, "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ' '")
+		if strings.TrimSpace(out) != want {
+			t.Errorf("network devices = %q, want %q", out, want)
+		}
+		if out := s.mustRun(t, info.ID, "ls /sys/class/net | grep -vx -e lo -e eth0 || true"); strings.TrimSpace(out) != "" {
+			t.Errorf("/sys/class/net shows devices that are not the sandbox's: %q", out)
 		}
 	})
 	t.Run("ReadOnlyAndMaskedKernelPaths", func(t *testing.T) {

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
+	"github.com/vishvananda/netlink"
+
 	"github.com/soulbox/soulbox/internal/mountinfo"
 	"github.com/soulbox/soulbox/internal/runtime"
 )
@@ -46,6 +49,9 @@ func assertNoLeftovers(t *testing.T, d runtime.Driver, info runtime.Info) {
 		for _, p := range procs {
 			t.Errorf("sandbox %s left a process: %s", id, p)
 		}
+	}
+	for _, n := range networkObjectsNaming(id) {
+		t.Errorf("sandbox %s left %s", id, n)
 	}
 	if lc, ok := d.(LeakChecker); ok {
 		for _, l := range lc.Leftovers(ctx, id) {
@@ -127,6 +133,30 @@ func processesInRange(lo, hi uint32) []string {
 					if uid, err := strconv.ParseUint(f[0], 10, 32); err == nil && uint32(uid) >= lo && uint32(uid) < hi {
 						out = append(out, "pid "+e.Name())
 					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// networkObjectsNaming lists host links whose alias names the sandbox (as
+// SoulBox's network manager labels the host side of a sandbox's link) and
+// nftables tables whose name ends with its id.
+func networkObjectsNaming(id string) []string {
+	var out []string
+	if links, err := netlink.LinkList(); err == nil {
+		for _, l := range links {
+			if strings.HasSuffix(l.Attrs().Alias, ":"+id) {
+				out = append(out, "link "+l.Attrs().Name)
+			}
+		}
+	}
+	if c, err := nftables.New(); err == nil {
+		if tables, err := c.ListTables(); err == nil {
+			for _, tb := range tables {
+				if strings.HasSuffix(tb.Name, "-"+id) {
+					out = append(out, "nftables table "+tb.Name)
 				}
 			}
 		}

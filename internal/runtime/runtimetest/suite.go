@@ -32,6 +32,9 @@ type Options struct {
 	// runtime fails half-way through Create. The suite checks that the
 	// failure is reported and leaves nothing behind.
 	NewFaultyDriver func(t *testing.T) runtime.Driver
+	// Network says the driver gives sandboxes a link (eth0) besides
+	// loopback.
+	Network bool
 }
 
 // LeakChecker is what a driver can tell about its own leftovers beyond

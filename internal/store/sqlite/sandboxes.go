@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -24,11 +25,12 @@ func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
 		// the duplicate is reported the same way by PostgreSQL.
 		res, err := tx.ExecContext(ctx, `INSERT INTO sandboxes (
 			id, template_id, alias, client_id, state, cpu_count, memory_mb, disk_mb,
-			envd_access_token, runtime, created_at, started_at, end_at
-		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			envd_access_token, runtime, created_at, started_at, end_at, network, traffic_access_token
+		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
 			sb.ID, sb.TemplateID, sb.Alias, sb.ClientID, string(sb.State), sb.CPUCount, sb.MemoryMB, sb.DiskMB,
-			sb.EnvdAccessToken, sb.Runtime, dbTime(created), dbNullTime(sb.StartedAt), dbNullTime(sb.EndAt))
+			sb.EnvdAccessToken, sb.Runtime, dbTime(created), dbNullTime(sb.StartedAt), dbNullTime(sb.EndAt),
+			dbNetwork(sb.Network), sb.TrafficAccessToken)
 		if err != nil {
 			return fmt.Errorf("sandbox %q: insert: %w", sb.ID, err)
 		}
@@ -57,7 +59,7 @@ func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
 // metadata entry (NULLs when there is none).
 const sandboxColumns = `s.id, s.template_id, s.alias, s.client_id, s.state, s.end_reason, s.end_message,
 	s.cpu_count, s.memory_mb, s.disk_mb, s.envd_access_token, s.runtime,
-	s.created_at, s.started_at, s.end_at, s.ended_at`
+	s.created_at, s.started_at, s.end_at, s.ended_at, s.network, s.traffic_access_token`
 
 // GetSandbox implements store.Store.
 func (s *Store) GetSandbox(ctx context.Context, id string) (store.Sandbox, error) {
@@ -122,10 +124,11 @@ func (s *Store) querySandboxes(ctx context.Context, where string, args ...any) (
 			created               int64
 			started, endAt, ended sql.NullInt64
 			metaName, metaValue   sql.NullString
+			network               sql.NullString
 		)
 		if err := rows.Scan(&sb.ID, &sb.TemplateID, &sb.Alias, &sb.ClientID, &state, &reason, &sb.EndMessage,
 			&sb.CPUCount, &sb.MemoryMB, &sb.DiskMB, &sb.EnvdAccessToken, &sb.Runtime,
-			&created, &started, &endAt, &ended, &metaName, &metaValue); err != nil {
+			&created, &started, &endAt, &ended, &network, &sb.TrafficAccessToken, &metaName, &metaValue); err != nil {
 			return nil, err
 		}
 		// Rows of one sandbox are adjacent (ordered by id within created_at),
@@ -139,6 +142,12 @@ func (s *Store) querySandboxes(ctx context.Context, where string, args ...any) (
 			if ended.Valid {
 				t := fromDB(ended.Int64)
 				sb.EndedAt = &t
+			}
+			if network.Valid {
+				sb.Network = new(store.NetworkConfig)
+				if err := json.Unmarshal([]byte(network.String), sb.Network); err != nil {
+					return nil, fmt.Errorf("sandbox %q: network column: %w", sb.ID, err)
+				}
 			}
 			out = append(out, sb)
 		}
@@ -247,4 +256,34 @@ func (s *Store) SetEndAt(ctx context.Context, id string, at time.Time) error {
 		msg := "ends at " + fromDB(dbTime(at)).Format(time.RFC3339Nano)
 		return insertEvent(ctx, tx, id, now, store.EventTimeoutExtended, msg)
 	})
+}
+
+// SetNetwork implements store.Store.
+func (s *Store) SetNetwork(ctx context.Context, id string, n store.NetworkConfig) error {
+	if err := store.ValidateID(id); err != nil {
+		return err
+	}
+	now := s.now()
+	return s.write(ctx, func(tx *sql.Tx) error {
+		cur, err := currentState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cur == store.StateEnded {
+			return fmt.Errorf("sandbox %q ended, its network cannot change: %w", id, errdefs.ErrFailedPrecondition)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sandboxes SET network = ? WHERE id = ?`, dbNetwork(&n), id); err != nil {
+			return fmt.Errorf("sandbox %q: set network: %w", id, err)
+		}
+		return insertEvent(ctx, tx, id, now, store.EventNetworkUpdated, "")
+	})
+}
+
+// dbNetwork is the network column's value: JSON, or NULL for the defaults.
+func dbNetwork(n *store.NetworkConfig) sql.NullString {
+	if n == nil {
+		return sql.NullString{}
+	}
+	b, _ := json.Marshal(n) // plain strings and bools: cannot fail
+	return sql.NullString{String: string(b), Valid: true}
 }

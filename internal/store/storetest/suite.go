@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("EndSandbox", s.testEnd)
 	t.Run("EndTwice", s.testEndTwice)
 	t.Run("SetEndAt", s.testSetEndAt)
+	t.Run("SetNetwork", s.testSetNetwork)
 	t.Run("Events", s.testEvents)
 	t.Run("CreateRunning", s.testCreateRunning)
 	t.Run("InvalidInput", s.testInvalid)
@@ -89,6 +90,9 @@ func sandbox(id string) store.Sandbox {
 		CreatedAt:       t0,
 		EndAt:           at(5 * time.Minute),
 		Runtime:         "oci/runc",
+		Network: &store.NetworkConfig{AllowInternetAccess: false, AllowOut: []string{"10.1.0.0/16", "192.0.2.7/32"},
+			DenyOut: []string{"0.0.0.0/0"}, AllowPublicTraffic: false, MaskRequestHost: "localhost:${PORT}"},
+		TrafficAccessToken: "traffic-" + id,
 	}
 }
 

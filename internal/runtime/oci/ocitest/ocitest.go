@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/soulbox/soulbox/internal/network"
 	"github.com/soulbox/soulbox/internal/template"
 	"github.com/soulbox/soulbox/internal/testutil"
 )
@@ -94,6 +95,11 @@ func Root(t testing.TB) string {
 			return // removing would descend into mounted filesystems
 		}
 		os.RemoveAll(root)
+		// A server on this root gave its sandboxes networks tagged after
+		// it; remove what a test left (nothing of a driver without one).
+		if err := network.Uninstall(network.TagFor(root)); err != nil {
+			t.Errorf("network objects left by the test: %v", err)
+		}
 	})
 	return root
 }

@@ -1,0 +1,198 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// NetworkRequest is a sandbox's network as a client asks for it, in E2B's
+// terms (NewSandbox.allow_internet_access and SandboxNetworkConfig); nil
+// fields take the defaults.
+type NetworkRequest struct {
+	AllowInternetAccess *bool
+	AllowOut, DenyOut   []string
+	AllowPublicTraffic  *bool
+	MaskRequestHost     string
+}
+
+// resolvedNetwork is what Create makes of a NetworkRequest.
+type resolvedNetwork struct {
+	cfg          *store.NetworkConfig // nil: every default
+	policy       runtime.NetworkPolicy
+	trafficToken string
+}
+
+// resolveNetwork applies the defaults to r, checks it and derives the
+// egress policy and, for private traffic, a traffic access token.
+func (m *Manager) resolveNetwork(r *NetworkRequest) (resolvedNetwork, error) {
+	var rn resolvedNetwork
+	if r == nil && !m.privateTraffic {
+		return rn, nil
+	}
+	if r == nil {
+		r = &NetworkRequest{}
+	}
+	cfg := store.NetworkConfig{
+		AllowInternetAccess: r.AllowInternetAccess == nil || *r.AllowInternetAccess,
+		AllowOut:            r.AllowOut, DenyOut: r.DenyOut,
+		AllowPublicTraffic: !m.privateTraffic, MaskRequestHost: r.MaskRequestHost,
+	}
+	if r.AllowPublicTraffic != nil {
+		cfg.AllowPublicTraffic = *r.AllowPublicTraffic
+	}
+	if err := validateMaskHost(cfg.MaskRequestHost); err != nil {
+		return rn, err
+	}
+	p, err := PolicyOf(&cfg)
+	if err != nil {
+		return rn, err
+	}
+	rn.cfg, rn.policy = &cfg, p
+	if !cfg.AllowPublicTraffic {
+		rn.trafficToken = newToken()
+	}
+	return rn, nil
+}
+
+// domainPattern matches what E2B accepts as a domain entry: a host name,
+// optionally behind "*.".
+var domainPattern = regexp.MustCompile(`^(\*\.)?([a-zA-Z0-9-]+\.)*[a-zA-Z][a-zA-Z0-9-]*\.?$`)
+
+// PolicyOf is the egress policy of a network configuration, checked: the
+// error names the first entry that cannot be part of one.
+func PolicyOf(n *store.NetworkConfig) (runtime.NetworkPolicy, error) {
+	var p runtime.NetworkPolicy
+	if n == nil {
+		return p, nil
+	}
+	bad := func(format string, args ...any) (runtime.NetworkPolicy, error) {
+		return runtime.NetworkPolicy{}, fmt.Errorf(format+": %w", append(args, errdefs.ErrInvalidArgument)...)
+	}
+	for _, l := range []struct {
+		name string
+		in   []string
+		out  *[]netip.Prefix
+	}{{"allowOut", n.AllowOut, &p.AllowOut}, {"denyOut", n.DenyOut, &p.DenyOut}} {
+		if len(l.in) > runtime.MaxNetworkRules {
+			return bad("network.%s has %d entries: at most %d", l.name, len(l.in), runtime.MaxNetworkRules)
+		}
+		for _, e := range l.in {
+			pfx, err := parseDestination(e)
+			if err == nil {
+				*l.out = append(*l.out, pfx)
+				continue
+			}
+			switch {
+			case domainPattern.MatchString(e) && l.name == "denyOut":
+				return bad("network.denyOut entry %q: deny rules take IPv4 addresses and CIDR blocks, not domains", e)
+			case domainPattern.MatchString(e):
+				return bad("network.allowOut entry %q: domain rules are not supported yet; use an IPv4 address or CIDR block", e)
+			default:
+				return bad("network.%s entry %q: %v", l.name, e, err)
+			}
+		}
+	}
+	if !n.AllowInternetAccess {
+		// E2B: the same as denyOut 0.0.0.0/0.
+		p.DenyOut = append(p.DenyOut, netip.MustParsePrefix("0.0.0.0/0"))
+	}
+	return p, nil
+}
+
+// parseDestination reads an IPv4 address or CIDR block.
+func parseDestination(s string) (netip.Prefix, error) {
+	var pfx netip.Prefix
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return pfx, fmt.Errorf("not a CIDR block such as 10.0.0.0/8")
+		}
+		pfx = p
+	} else {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return pfx, fmt.Errorf("not an IPv4 address or CIDR block")
+		}
+		pfx = netip.PrefixFrom(a, a.BitLen())
+	}
+	if !pfx.Addr().Is4() {
+		return pfx, fmt.Errorf("IPv6 is not supported: sandboxes have IPv4 only")
+	}
+	return pfx.Masked(), nil
+}
+
+// maskHostPattern is a host, optionally with a port, in which ${PORT}
+// stands for the port the request was for.
+var maskHostPattern = regexp.MustCompile(`^([a-zA-Z0-9.-]|\$\{PORT\})+(:([0-9]|\$\{PORT\})+)?$`)
+
+func validateMaskHost(h string) error {
+	if h == "" {
+		return nil
+	}
+	if len(h) > 253 || !maskHostPattern.MatchString(h) {
+		return fmt.Errorf("network.maskRequestHost %q: use a host name, optionally with :port, where ${PORT} stands for the requested port: %w", h, errdefs.ErrInvalidArgument)
+	}
+	return nil
+}
+
+// UpdateNetwork replaces the egress rules of a live sandbox, as E2B's PUT
+// /sandboxes/{id}/network: an omitted field clears it (allowInternetAccess
+// back to true). The change is recorded before it is applied; the
+// sandbox's ingress settings are kept.
+func (m *Manager) UpdateNetwork(ctx context.Context, id string, r NetworkRequest) (store.Sandbox, error) {
+	sb, err := m.live(ctx, id)
+	if err != nil {
+		return sb, err
+	}
+	cfg := store.NetworkConfig{
+		AllowInternetAccess: r.AllowInternetAccess == nil || *r.AllowInternetAccess,
+		AllowOut:            r.AllowOut, DenyOut: r.DenyOut, AllowPublicTraffic: true,
+	}
+	if sb.Network != nil {
+		cfg.AllowPublicTraffic, cfg.MaskRequestHost = sb.Network.AllowPublicTraffic, sb.Network.MaskRequestHost
+	}
+	p, err := PolicyOf(&cfg)
+	if err != nil {
+		return sb, err
+	}
+	np, ok := m.driver.(runtime.NetworkPolicer)
+	if !ok {
+		return sb, fmt.Errorf("the %s runtime cannot change a sandbox's network: %w", m.driver.Name(), errdefs.ErrFailedPrecondition)
+	}
+	if err := m.store.SetNetwork(ctx, id, cfg); err != nil {
+		return sb, err
+	}
+	if err := np.SetNetworkPolicy(ctx, id, p); err != nil {
+		return sb, fmt.Errorf("sandbox %q: apply network policy (recorded; applied again at the next start): %w", id, err)
+	}
+	return m.store.GetSandbox(ctx, id)
+}
+
+// restoreNetworks applies the recorded policy of every live sandbox, so
+// that one recorded but not applied before a crash takes effect.
+func (m *Manager) restoreNetworks(ctx context.Context, live []store.Sandbox) {
+	np, ok := m.driver.(runtime.NetworkPolicer)
+	if !ok {
+		return
+	}
+	for _, sb := range live {
+		if sb.Network == nil {
+			continue
+		}
+		p, err := PolicyOf(sb.Network)
+		if err == nil {
+			err = np.SetNetworkPolicy(ctx, sb.ID, p)
+		}
+		if err != nil {
+			m.log.Error("restore network policy", logx.Sandbox(sb.ID), logx.Err(err))
+		}
+	}
+}

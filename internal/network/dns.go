@@ -1,0 +1,136 @@
+package network
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+)
+
+// forwarder is the DNS resolver sandboxes use. Their queries to port 53
+// of their gateway are redirected by nftables to its port, which it
+// listens on for UDP and TCP; it answers only addresses of the pool, so
+// it is no open resolver for the host's other networks.
+type forwarder struct {
+	port     uint16
+	upstream string
+	pool     netip.Prefix
+	log      *slog.Logger
+	servers  []*dns.Server
+	udp, tcp *dns.Client
+}
+
+func startForwarder(upstream string, pool netip.Prefix, log *slog.Logger) (*forwarder, error) {
+	f := &forwarder{
+		upstream: upstream, pool: pool, log: log,
+		udp: &dns.Client{Net: "udp", Timeout: 5 * time.Second},
+		tcp: &dns.Client{Net: "tcp", Timeout: 5 * time.Second},
+	}
+	// The port is the kernel's pick for UDP, then the same for TCP; a
+	// clash on TCP tries again.
+	var pc net.PacketConn
+	var ln net.Listener
+	for try := 0; ; try++ {
+		var err error
+		if pc, err = net.ListenPacket("udp4", "0.0.0.0:0"); err != nil {
+			return nil, fmt.Errorf("dns forwarder: %w", err)
+		}
+		port := pc.LocalAddr().(*net.UDPAddr).Port
+		if ln, err = net.Listen("tcp4", "0.0.0.0:"+strconv.Itoa(port)); err == nil {
+			f.port = uint16(port)
+			break
+		}
+		pc.Close()
+		if try == 10 {
+			return nil, fmt.Errorf("dns forwarder: no port free for both UDP and TCP: %w", err)
+		}
+	}
+	h := dns.HandlerFunc(f.serve)
+	f.servers = []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: ln, Handler: h}}
+	for _, s := range f.servers {
+		started := make(chan struct{})
+		s.NotifyStartedFunc = func() { close(started) }
+		go func() {
+			if err := s.ActivateAndServe(); err != nil {
+				log.Error("dns forwarder stopped", logx.Err(err))
+			}
+		}()
+		<-started
+	}
+	return f, nil
+}
+
+func (f *forwarder) close() {
+	for _, s := range f.servers {
+		_ = s.Shutdown()
+	}
+}
+
+func (f *forwarder) serve(w dns.ResponseWriter, q *dns.Msg) {
+	if !f.fromPool(w.RemoteAddr()) {
+		m := new(dns.Msg)
+		m.SetRcode(q, dns.RcodeRefused)
+		_ = w.WriteMsg(m)
+		return
+	}
+	c := f.udp
+	if _, ok := w.RemoteAddr().(*net.TCPAddr); ok {
+		c = f.tcp
+	}
+	r, _, err := c.Exchange(q, f.upstream)
+	if err == nil && r.Truncated && c == f.udp {
+		r, _, err = f.tcp.Exchange(q, f.upstream)
+	}
+	if err != nil {
+		f.log.Debug("dns upstream", slog.String("upstream", f.upstream), logx.Err(err))
+		m := new(dns.Msg)
+		m.SetRcode(q, dns.RcodeServerFailure)
+		_ = w.WriteMsg(m)
+		return
+	}
+	r.Id = q.Id
+	_ = w.WriteMsg(r)
+}
+
+func (f *forwarder) fromPool(a net.Addr) bool {
+	var ip net.IP
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		ip = a.IP
+	case *net.TCPAddr:
+		ip = a.IP
+	}
+	addr, ok := netip.AddrFromSlice(ip)
+	return ok && f.pool.Contains(addr.Unmap())
+}
+
+// resolveUpstream returns the upstream resolver as ip:port: the configured
+// one, or the first nameserver of /etc/resolv.conf.
+func resolveUpstream(s string) (string, error) {
+	if s != "" {
+		return upstreamAddr(s)
+	}
+	cc, err := dns.ClientConfigFromFile("/etc/resolv.conf")
+	if err != nil || len(cc.Servers) == 0 {
+		return "", fmt.Errorf("no nameserver in /etc/resolv.conf to forward sandbox DNS to; set the upstream resolver: %w", errdefs.ErrFailedPrecondition)
+	}
+	return upstreamAddr(cc.Servers[0])
+}
+
+// upstreamAddr parses "ip" or "ip:port" (port 53 by default).
+func upstreamAddr(s string) (string, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.String(), nil
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.AddrPortFrom(a, 53).String(), nil
+	}
+	return "", fmt.Errorf("upstream resolver %q: use an IP address, optionally with :port: %w", s, errdefs.ErrInvalidArgument)
+}

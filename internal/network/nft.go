@@ -1,0 +1,208 @@
+package network
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+
+	"github.com/soulbox/soulbox/internal/runtime"
+)
+
+// metadataRange is link-local IPv4, where clouds serve instance metadata
+// and credentials: never reachable from a sandbox.
+var metadataRange = netip.MustParsePrefix("169.254.0.0/16")
+
+func sharedTableName(tag string) string      { return "soulbox-" + tag }
+func sandboxTablePrefix(tag string) string   { return "sb-" + tag + "-" }
+func sandboxTableName(tag, id string) string { return sandboxTablePrefix(tag) + id }
+
+// ifname pads an interface name as the kernel stores it, for an exact
+// match.
+func ifname(n string) []byte {
+	b := make([]byte, unix.IFNAMSIZ)
+	copy(b, n)
+	return b
+}
+
+func cmpIf(key expr.MetaKey, op expr.CmpOp, data []byte) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: key, Register: 1},
+		&expr.Cmp{Op: op, Register: 1, Data: data},
+	}
+}
+
+// daddrIn matches an IPv4 destination (or source, offset 12) in p.
+func addrIn(offset uint32, p netip.Prefix) []expr.Any {
+	mask := make([]byte, 4)
+	for i := 0; i < p.Bits(); i++ {
+		mask[i/8] |= 0x80 >> (i % 8)
+	}
+	net := p.Masked().Addr().As4()
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask, Xor: []byte{0, 0, 0, 0}},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: net[:]},
+	}
+}
+
+func daddrIn(p netip.Prefix) []expr.Any { return addrIn(16, p) }
+func saddrIn(p netip.Prefix) []expr.Any { return addrIn(12, p) }
+
+func ctEstablished() []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Register: 1, Key: expr.CtKeySTATE},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(expr.CtStateBitESTABLISHED | expr.CtStateBitRELATED),
+			Xor:  binaryutil.NativeEndian.PutUint32(0)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(0)},
+	}
+}
+
+func l4dport(proto byte, port uint16) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(port)},
+	}
+}
+
+func verdict(k expr.VerdictKind) expr.Any { return &expr.Verdict{Kind: k} }
+
+func join(parts ...[]expr.Any) []expr.Any {
+	var out []expr.Any
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// sharedRules is what every sandbox of this manager gets whatever its
+// policy, in one table rebuilt at every start (the DNS port changes):
+//
+//   - masquerade of the pool out of the uplink;
+//   - DNS to the link's host side redirected to the forwarder's port;
+//   - from a sandbox to the host itself: only that DNS and replies;
+//   - from a sandbox through the host: never to link-local/metadata
+//     addresses or to the pool (other sandboxes);
+//   - into a sandbox through the host: replies only.
+type sharedRules struct {
+	tag     string
+	pool    netip.Prefix
+	uplink  string
+	dnsPort uint16
+}
+
+func (s sharedRules) install(c *nftables.Conn) error {
+	t := &nftables.Table{Name: sharedTableName(s.tag), Family: nftables.TableFamilyIPv4}
+	// Adding then deleting makes the delete succeed whether or not the
+	// table exists; the table is then built fresh, all in one batch.
+	c.AddTable(t)
+	c.DelTable(t)
+	c.AddTable(t)
+	accept := nftables.ChainPolicyAccept
+	post := c.AddChain(&nftables.Chain{Name: "postrouting", Table: t, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
+	pre := c.AddChain(&nftables.Chain{Name: "prerouting", Table: t, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest})
+	input := c.AddChain(&nftables.Chain{Name: "input", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+	fwd := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+
+	links := []byte("sb" + s.tag + "-") // a prefix: no padding
+	fromSandbox := cmpIf(expr.MetaKeyIIFNAME, expr.CmpOpEq, links)
+	toSandbox := cmpIf(expr.MetaKeyOIFNAME, expr.CmpOpEq, links)
+	add := func(ch *nftables.Chain, e []expr.Any) { c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: e}) }
+
+	add(post, join(saddrIn(s.pool), cmpIf(expr.MetaKeyOIFNAME, expr.CmpOpEq, ifname(s.uplink)), []expr.Any{&expr.Masq{}}))
+	for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
+		add(pre, join(fromSandbox, l4dport(proto, 53), []expr.Any{
+			&expr.Immediate{Register: 1, Data: binaryutil.BigEndian.PutUint16(s.dnsPort)},
+			&expr.Redir{RegisterProtoMin: 1, Flags: unix.NF_NAT_RANGE_PROTO_SPECIFIED},
+		}))
+	}
+	add(input, join(fromSandbox, ctEstablished(), []expr.Any{verdict(expr.VerdictAccept)}))
+	for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
+		add(input, join(fromSandbox, l4dport(proto, s.dnsPort), []expr.Any{verdict(expr.VerdictAccept)}))
+	}
+	add(input, join(fromSandbox, []expr.Any{verdict(expr.VerdictDrop)}))
+	add(fwd, join(fromSandbox, daddrIn(metadataRange), []expr.Any{verdict(expr.VerdictDrop)}))
+	add(fwd, join(fromSandbox, daddrIn(s.pool), []expr.Any{verdict(expr.VerdictDrop)}))
+	add(fwd, join(toSandbox, ctEstablished(), []expr.Any{verdict(expr.VerdictAccept)}))
+	add(fwd, join(toSandbox, []expr.Any{verdict(expr.VerdictDrop)}))
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("install nftables table %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// policyTable is one sandbox's egress policy: a forward chain that looks
+// only at packets from the sandbox's link and, for new connections,
+// accepts what AllowOut lists, drops what DenyOut lists, accepts the rest.
+func policyTable(tag, id string) *nftables.Table {
+	return &nftables.Table{Name: sandboxTableName(tag, id), Family: nftables.TableFamilyIPv4}
+}
+
+// writePolicy queues the table's creation (create) or the replacement of
+// its rules in c; the caller flushes, so the whole change is one
+// transaction.
+func writePolicy(c *nftables.Conn, tag, id, link string, p runtime.NetworkPolicy, create bool) {
+	t := policyTable(tag, id)
+	accept := nftables.ChainPolicyAccept
+	ch := &nftables.Chain{Name: "egress", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityRef(10), Policy: &accept}
+	// host sees what the sandbox sends to the host itself, which the
+	// shared table limits to DNS: a sandbox that may reach nothing gets
+	// no DNS either, so names cannot carry data out.
+	host := &nftables.Chain{Name: "host", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityRef(10), Policy: &accept}
+	if create {
+		c.AddTable(t)
+		c.AddChain(ch)
+		c.AddChain(host)
+	} else {
+		c.FlushChain(ch)
+		c.FlushChain(host)
+	}
+	if p.BlocksAll() {
+		c.AddRule(&nftables.Rule{Table: t, Chain: host, Exprs: join(
+			cmpIf(expr.MetaKeyIIFNAME, expr.CmpOpEq, ifname(link)), []expr.Any{verdict(expr.VerdictDrop)})})
+	}
+	add := func(e []expr.Any) { c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: e}) }
+	add(join(cmpIf(expr.MetaKeyIIFNAME, expr.CmpOpNeq, ifname(link)), []expr.Any{verdict(expr.VerdictAccept)}))
+	add(join(ctEstablished(), []expr.Any{verdict(expr.VerdictAccept)}))
+	for _, a := range p.AllowOut {
+		add(join(daddrIn(a), []expr.Any{verdict(expr.VerdictAccept)}))
+	}
+	for _, d := range p.DenyOut {
+		add(join(daddrIn(d), []expr.Any{verdict(expr.VerdictDrop)}))
+	}
+}
+
+// deletePolicy queues the removal of the sandbox's table.
+func deletePolicy(c *nftables.Conn, tag, id string) {
+	t := policyTable(tag, id)
+	c.AddTable(t) // so that the delete succeeds when it is absent
+	c.DelTable(t)
+}
+
+// policyTables lists the ids that have a policy table of this tag.
+func policyTables(c *nftables.Conn, tag string) ([]string, error) {
+	ts, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return nil, fmt.Errorf("list nftables tables: %w", err)
+	}
+	var ids []string
+	for _, t := range ts {
+		if id, ok := strings.CutPrefix(t.Name, sandboxTablePrefix(tag)); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}

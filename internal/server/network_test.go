@@ -1,0 +1,334 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/nftables"
+	"github.com/vishvananda/netlink"
+
+	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/client"
+	"github.com/soulbox/soulbox/internal/network"
+	"github.com/soulbox/soulbox/internal/network/fakenet"
+	"github.com/soulbox/soulbox/internal/server"
+	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlite"
+)
+
+// networkServer runs a server whose sandboxes reach a fake internet: its
+// uplink and upstream resolver are the world's.
+func networkServer(t *testing.T, link string, pool int) (apiClient, server.Config, *fakenet.World) {
+	t.Helper()
+	w := fakenet.New(t, link, netip.MustParsePrefix("203.0.113.0/25"), []string{"outside.test", "other.test"})
+	c, cfg := runServer(t, func(cfg *server.Config) {
+		cfg.NetworkUplink, cfg.NetworkDNS, cfg.NetworkPool = w.Uplink, w.DNS, "10.252.0.0/24"
+		cfg.PoolMin, cfg.PoolMax, cfg.PoolPrewarm = pool, pool, "none"
+	})
+	return c, cfg, w
+}
+
+// fetch runs curl in the sandbox; the body, or "" when it failed.
+func fetch(t *testing.T, c apiClient, sb sandboxJSON, url string) string {
+	t.Helper()
+	cl := &client.Client{BaseURL: c.base, APIKey: c.key}
+	got, err := cl.Get(context.Background(), sb.SandboxID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.EnvdAccessToken = *sb.EnvdAccessToken
+	var out bytes.Buffer
+	code, err := cl.Exec(context.Background(), got, []string{"curl", "-sS", "-m", "2", url}, client.ExecOptions{Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Logf("curl %s in %s: exit %d: %s", url, sb.SandboxID, code, out.String())
+		return ""
+	}
+	return out.String()
+}
+
+func create(t *testing.T, c apiClient, body map[string]any) sandboxJSON {
+	t.Helper()
+	body["templateID"] = "base"
+	var sb sandboxJSON
+	c.want(201, "POST", "/sandboxes", body, &sb)
+	return sb
+}
+
+func TestSandboxNetworkThroughServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	c, cfg, w := networkServer(t, "fwsv0", 1)
+	waitPool(t, c, 1)
+	out, other := w.Servers[0], w.Servers[1]
+	reaches := func(sb sandboxJSON, a netip.Addr) bool {
+		return strings.HasPrefix(fetch(t, c, sb, "http://"+a.String()+"/"), fakenet.Hello(a))
+	}
+
+	t.Run("internet by default, by IP and by name", func(t *testing.T) {
+		sb := create(t, c, map[string]any{}) // from the warm pool
+		if !reaches(sb, out) {
+			t.Error("the outside world is unreachable by IP")
+		}
+		if body := fetch(t, c, sb, "http://outside.test/"); !strings.HasPrefix(body, fakenet.Hello(out)) {
+			t.Errorf("by name: %q", body)
+		}
+	})
+	for _, pooled := range []bool{true, false} {
+		name := map[bool]string{true: "pooled", false: "cold"}[pooled]
+		t.Run("allow_internet_access false, "+name, func(t *testing.T) {
+			if pooled {
+				waitPool(t, c, 1)
+			}
+			body := map[string]any{"allow_internet_access": false}
+			var sb sandboxJSON
+			if pooled {
+				sb = create(t, c, body)
+			} else {
+				sb = createNoPool(t, c, body)
+			}
+			if reaches(sb, out) {
+				t.Error("reached the outside world")
+			}
+			if fetch(t, c, sb, "http://outside.test/") != "" {
+				t.Error("reached the outside world by name")
+			}
+		})
+	}
+	t.Run("allowOut beats denyOut", func(t *testing.T) {
+		sb := create(t, c, map[string]any{"network": map[string]any{
+			"denyOut": []string{"0.0.0.0/0"}, "allowOut": []string{out.String()},
+		}})
+		if !reaches(sb, out) || reaches(sb, other) {
+			t.Errorf("reaches allowed %v, denied %v", reaches(sb, out), reaches(sb, other))
+		}
+	})
+	t.Run("denyOut a CIDR", func(t *testing.T) {
+		sb := create(t, c, map[string]any{"network": map[string]any{"denyOut": []string{other.String() + "/32"}}})
+		if !reaches(sb, out) || reaches(sb, other) {
+			t.Errorf("reaches %s %v, denied %s %v", out, reaches(sb, out), other, reaches(sb, other))
+		}
+	})
+	t.Run("bad input changes nothing", func(t *testing.T) {
+		many := make([]string, 1001)
+		for i := range many {
+			many[i] = "10.0.0.1"
+		}
+		for _, tc := range []struct {
+			body map[string]any
+			want string
+		}{
+			{map[string]any{"network": map[string]any{"allowOut": []string{"10.0.0.0/33"}}}, "10.0.0.0/33"},
+			{map[string]any{"network": map[string]any{"denyOut": []string{"1.2.3"}}}, "1.2.3"},
+			{map[string]any{"network": map[string]any{"denyOut": []string{"example.com"}}}, "not domains"},
+			{map[string]any{"network": map[string]any{"allowOut": []string{"*.example.com"}}}, "domain rules are not supported yet"},
+			{map[string]any{"network": map[string]any{"allowOut": []string{"2001:db8::/32"}}}, "IPv6"},
+			{map[string]any{"network": map[string]any{"denyOut": many}}, "at most 1000"},
+			{map[string]any{"network": map[string]any{"maskRequestHost": "bad host/x"}}, "maskRequestHost"},
+		} {
+			tc.body["templateID"] = "base"
+			code, b, _ := c.do("POST", "/sandboxes", tc.body)
+			var e struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+			}
+			_ = json.Unmarshal(b, &e)
+			if code != 400 || e.Code != 400 || !strings.Contains(e.Message, tc.want) {
+				t.Errorf("%v: %d %s, want 400 naming %q", tc.body["network"], code, b, tc.want)
+			}
+		}
+	})
+	t.Run("GET shows the network", func(t *testing.T) {
+		sb := create(t, c, map[string]any{"allow_internet_access": false, "network": map[string]any{"allowOut": []string{out.String()}}})
+		var d struct {
+			AllowInternetAccess bool `json:"allowInternetAccess"`
+			Network             struct {
+				AllowOut           []string `json:"allowOut"`
+				AllowPublicTraffic bool     `json:"allowPublicTraffic"`
+			} `json:"network"`
+		}
+		c.want(200, "GET", "/sandboxes/"+sb.SandboxID, nil, &d)
+		if d.AllowInternetAccess || len(d.Network.AllowOut) != 1 || d.Network.AllowOut[0] != out.String() || !d.Network.AllowPublicTraffic {
+			t.Errorf("detail %+v", d)
+		}
+	})
+	t.Run("PUT network replaces the rules", func(t *testing.T) {
+		sb := create(t, c, map[string]any{})
+		path := "/sandboxes/" + sb.SandboxID + "/network"
+		c.want(204, "PUT", path, map[string]any{"denyOut": []string{"0.0.0.0/0"}}, nil)
+		if reaches(sb, out) {
+			t.Error("reached the outside after denyOut 0.0.0.0/0")
+		}
+		c.want(204, "PUT", path, map[string]any{"denyOut": []string{"0.0.0.0/0"}, "allowOut": []string{out.String()}}, nil)
+		if !reaches(sb, out) || reaches(sb, other) {
+			t.Error("allowOut after an update")
+		}
+		for _, bad := range []map[string]any{
+			{"allowOut": []string{"300.1.1.1"}},
+			{"denyOut": []string{"example.com"}},
+			{"allowOut": []string{"example.com"}},
+			{"rules": map[string]any{}},
+		} {
+			if code, b, _ := c.do("PUT", path, bad); code != 400 {
+				t.Errorf("PUT %v: %d %s", bad, code, b)
+			}
+		}
+		if !reaches(sb, out) || reaches(sb, other) {
+			t.Error("a refused update changed the rules")
+		}
+		c.want(204, "PUT", path, map[string]any{}, nil) // an omitted field clears it
+		if !reaches(sb, other) {
+			t.Error("an empty update left the rules")
+		}
+		var d struct {
+			AllowInternetAccess bool `json:"allowInternetAccess"`
+		}
+		c.want(200, "GET", "/sandboxes/"+sb.SandboxID, nil, &d)
+		if !d.AllowInternetAccess {
+			t.Error("allowInternetAccess false after an empty update")
+		}
+		c.want(404, "PUT", "/sandboxes/nosuchsandbox/network", map[string]any{}, nil)
+	})
+	t.Run("kill leaves no network object", func(t *testing.T) {
+		sb := create(t, c, map[string]any{"network": map[string]any{"denyOut": []string{"10.0.0.0/8"}}})
+		if left := networkObjects(t, cfg, sb.SandboxID); len(left) != 2 {
+			t.Fatalf("a live sandbox's objects %v: the check sees too little", left)
+		}
+		c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
+		if left := networkObjects(t, cfg, sb.SandboxID); len(left) > 0 {
+			t.Fatalf("after kill: %v", left)
+		}
+	})
+}
+
+func createNoPool(t *testing.T, c apiClient, body map[string]any) sandboxJSON {
+	t.Helper()
+	body["templateID"] = "base"
+	b, _ := json.Marshal(body)
+	code, resp := postWithHeader(t, c, "/sandboxes", b, "Soulbox-Pool", "off")
+	if code != 201 {
+		t.Fatalf("create: %d %s", code, resp)
+	}
+	var sb sandboxJSON
+	if err := json.Unmarshal([]byte(resp), &sb); err != nil {
+		t.Fatal(err)
+	}
+	return sb
+}
+
+// networkObjects lists the host-side link and nftables table of a sandbox
+// of the server with cfg.
+func networkObjects(t *testing.T, cfg server.Config, id string) []string {
+	t.Helper()
+	var out []string
+	links, err := netlink.LinkList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range links {
+		if l.Attrs().Alias == "soulbox:"+id {
+			out = append(out, "link "+l.Attrs().Name)
+		}
+	}
+	nc, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := nc.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range tables {
+		if tb.Name == "sb-"+network.TagFor(cfg.DataDir)+"-"+id {
+			out = append(out, "table "+tb.Name)
+		}
+	}
+	return out
+}
+
+// TestNetworkRestoredAfterRestart: a policy recorded in the store but not
+// applied (a crash between the two) is applied when the server starts.
+func TestNetworkRestoredAfterRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	w := fakenet.New(t, "fwsv1", netip.MustParsePrefix("203.0.113.0/25"), []string{"outside.test"})
+	cfg := testConfig(t)
+	cfg.AdminKey, _, _ = auth.Generate()
+	cfg.NetworkUplink, cfg.NetworkDNS, cfg.NetworkPool = w.Uplink, w.DNS, "10.252.1.0/24"
+	addr, stop := serveInProcess(t, cfg)
+	c := apiClient{t: t, base: "http://" + addr, key: cfg.AdminKey}
+	sb := create(t, c, map[string]any{"timeout": 600})
+	out := w.Servers[0]
+	if !strings.HasPrefix(fetch(t, c, sb, "http://"+out.String()+"/"), fakenet.Hello(out)) {
+		t.Fatal("no internet before the restart")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(cfg.DataDir, "soulbox.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.SetNetwork(context.Background(), sb.SandboxID, store.NetworkConfig{AllowInternetAccess: false, AllowPublicTraffic: true})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, stop = serveInProcess(t, cfg)
+	c.base = "http://" + addr
+	if body := fetch(t, c, sb, "http://"+out.String()+"/"); body != "" {
+		t.Errorf("the recorded policy was not applied at start: %q", body)
+	}
+	c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
+	if err := stop(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestConfigNetworkFields(t *testing.T) {
+	for _, mod := range []func(*server.Config){
+		func(c *server.Config) { c.Network = "maybe" },
+		func(c *server.Config) { c.NetworkPool = "10.0.0.0/33" },
+		func(c *server.Config) { c.NetworkPool = "10.0.0.1/24" },
+		func(c *server.Config) { c.NetworkDNS = "resolver.example" },
+	} {
+		c := server.Defaults()
+		mod(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("accepted %+v", c)
+		}
+	}
+	c := server.Defaults().FromEnv(func(k string) string {
+		return map[string]string{"SOULBOX_PUBLIC_TRAFFIC": "false", "SOULBOX_NETWORK_POOL": "10.9.0.0/16", "SOULBOX_NETWORK": "off"}[k]
+	})
+	if c.PublicTraffic || c.NetworkPool != "10.9.0.0/16" || c.Network != "off" {
+		t.Errorf("FromEnv: %+v", c)
+	}
+	if !server.Defaults().PublicTraffic || server.Defaults().Network != "on" {
+		t.Error("defaults: public traffic and networking are on, as in E2B")
+	}
+}
+
+// A start that fails half-way (here at the network, after the store is
+// open) reports the error and releases what it opened; it used to panic.
+func TestNewFailsCleanlyOnAnOverlappingPool(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs root")
+	}
+	cfg := testConfig(t)
+	cfg.NetworkUplink, cfg.NetworkDNS = "lo", "127.0.0.1"
+	cfg.NetworkPool = "127.0.0.0/16" // the host's loopback routes overlap it
+	srv, err := server.New(context.Background(), cfg, discardLogger())
+	if err == nil || srv != nil || !strings.Contains(err.Error(), "overlaps the host route") {
+		t.Fatalf("New = %v, %v; want the overlap named", srv, err)
+	}
+}
