@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/soulbox/soulbox/internal/httperr"
 	"github.com/soulbox/soulbox/internal/logx"
 )
 
@@ -47,7 +48,7 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, re.status, re.body)
 		return
 	}
-	writeError(w, re.status, re.msg)
+	httperr.WriteBody(w, re.status, re.msg)
 }
 
 // gatewayBody is the body of E2B's edge for a sandbox it cannot reach,
@@ -73,14 +74,6 @@ func portClosed(id string, port int) *routeError {
 	const msg = "The sandbox is running but port is not open"
 	return &routeError{status: http.StatusBadGateway, msg: msg,
 		body: gatewayBody{Message: msg, SandboxID: id, Port: port, Code: http.StatusBadGateway}}
-}
-
-// writeError writes the {code, message} body every SoulBox error has.
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	}{status, msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

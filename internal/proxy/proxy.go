@@ -21,12 +21,6 @@ import (
 	"github.com/soulbox/soulbox/internal/runtime"
 )
 
-// Ports of the services every sandbox runs.
-const (
-	AgentPort           = 49983 // the agent (envd protocol)
-	CodeInterpreterPort = 49999 // the code interpreter
-)
-
 // Headers of E2B's routing protocol, in canonical form.
 const (
 	headerSandboxID    = "E2b-Sandbox-Id"

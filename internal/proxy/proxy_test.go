@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/soulbox/soulbox/internal/envd"
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
@@ -150,17 +151,17 @@ func setup(t *testing.T) *harness {
 		dialer: newFakeDialer(t),
 	}
 	d := h.dialer
-	d.serve(t, "abc", AgentPort, echo("abc-agent"))
+	d.serve(t, "abc", envd.Port, echo("abc-agent"))
 	d.serve(t, "abc", 8080, echo("abc-8080"))
-	d.serve(t, "xyz", AgentPort, echo("xyz-agent"))
-	d.serve(t, "sec", AgentPort, echo("sec-agent"))
-	d.serve(t, "sec", CodeInterpreterPort, echo("sec-interpreter"))
+	d.serve(t, "xyz", envd.Port, echo("xyz-agent"))
+	d.serve(t, "sec", envd.Port, echo("sec-agent"))
+	d.serve(t, "sec", envd.CodeInterpreterPort, echo("sec-interpreter"))
 	d.serve(t, "sec", 8080, echo("sec-8080"))
-	d.serve(t, "open", AgentPort, echo("open-agent"))
-	d.serve(t, "paused", AgentPort, echo("paused-agent"))
-	d.serve(t, "mask", AgentPort, echo("mask-agent"))
+	d.serve(t, "open", envd.Port, echo("open-agent"))
+	d.serve(t, "paused", envd.Port, echo("paused-agent"))
+	d.serve(t, "mask", envd.Port, echo("mask-agent"))
 	d.serve(t, "mask", 8080, echo("mask-8080"))
-	d.errs[fmt.Sprintf("gone:%d", AgentPort)] = fmt.Errorf("sandbox %q is not running: %w", "gone", errdefs.ErrFailedPrecondition)
+	d.errs[fmt.Sprintf("gone:%d", envd.Port)] = fmt.Errorf("sandbox %q is not running: %w", "gone", errdefs.ErrFailedPrecondition)
 
 	p := New(h.sandboxes, d.DialContext, "Sandbox.Test", slog.New(slog.DiscardHandler))
 	h.front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/soulbox/soulbox/internal/envd"
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
@@ -36,7 +37,7 @@ func (p *Proxy) route(r *http.Request) (route, error) {
 	var rt route
 	switch {
 	case r.Header.Get(headerSandboxID) != "":
-		rt.id, rt.port = r.Header.Get(headerSandboxID), AgentPort
+		rt.id, rt.port = r.Header.Get(headerSandboxID), envd.Port
 		if s := r.Header.Get(headerSandboxPort); s != "" {
 			port, err := parsePort(s)
 			if err != nil {
@@ -58,7 +59,7 @@ func (p *Proxy) route(r *http.Request) (route, error) {
 			return rt, err
 		}
 		// Looked up again below: the sandbox may have been paused since.
-		rt.id, rt.port = t.ID, AgentPort
+		rt.id, rt.port = t.ID, envd.Port
 	}
 
 	t, err := p.sandboxes.Lookup(r.Context(), rt.id)
@@ -74,7 +75,7 @@ func (p *Proxy) route(r *http.Request) (route, error) {
 	if t.Paused {
 		return rt, errorf(http.StatusBadGateway, "sandbox %s is paused: connect to it to resume it", rt.id)
 	}
-	if t.MaskRequestHost != "" && rt.port != AgentPort && rt.port != CodeInterpreterPort {
+	if t.MaskRequestHost != "" && rt.port != envd.Port && rt.port != envd.CodeInterpreterPort {
 		rt.host = strings.ReplaceAll(t.MaskRequestHost, "${PORT}", strconv.Itoa(rt.port))
 	}
 	return rt, nil
@@ -116,7 +117,7 @@ func parsePort(s string) (int, error) {
 // ports. The agent and the code interpreter check the envd access token
 // themselves, so their ports are exempt, as in E2B.
 func checkTrafficToken(r *http.Request, t Target, port int) error {
-	if t.TrafficAccessToken == "" || port == AgentPort || port == CodeInterpreterPort {
+	if t.TrafficAccessToken == "" || port == envd.Port || port == envd.CodeInterpreterPort {
 		return nil
 	}
 	got := r.Header.Get(headerTrafficToken)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/httperr"
 	"github.com/soulbox/soulbox/internal/logx"
 )
 
@@ -131,6 +132,6 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 		p.fail(w, r, sandboxNotFound(rt.id))
 	default:
 		p.log.Warn("proxy: sandbox port did not answer", logx.Sandbox(rt.id), "port", rt.port, logx.Err(err))
-		writeError(w, http.StatusBadGateway, fmt.Sprintf("port %d of sandbox %s did not answer: the server log has the details", rt.port, rt.id))
+		httperr.WriteBody(w, http.StatusBadGateway, fmt.Sprintf("port %d of sandbox %s did not answer: the server log has the details", rt.port, rt.id))
 	}
 }
