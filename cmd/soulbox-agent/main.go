@@ -93,8 +93,8 @@ func main() {
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	code := &http.Server{Handler: interpreter.Handler(interp, st, log), ReadHeaderTimeout: 10 * time.Second}
-	envdLn, err1 := net.Listen("tcp", net.JoinHostPort("", envdPort))
-	codeLn, err2 := net.Listen("tcp", net.JoinHostPort("", interpreter.Port))
+	envdLn, err1 := listen(envdPort)
+	codeLn, err2 := listen(interpreter.Port)
 	if err := errors.Join(err1, err2); err != nil {
 		log.Error("listen", "err", err)
 		os.Exit(1)
@@ -109,6 +109,15 @@ func main() {
 	}()
 	go serve(code, codeLn, log)
 	serve(envd, envdLn, log)
+}
+
+// listen listens on a TCP port of every address. Plain TCP, not the
+// Multipath TCP Go chooses by default where the kernel has it: a sandbox
+// is checkpointed with CRIU, which cannot save an MPTCP socket.
+func listen(port string) (net.Listener, error) {
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	return lc.Listen(context.Background(), "tcp", net.JoinHostPort("", port))
 }
 
 func serve(srv *http.Server, ln net.Listener, log *slog.Logger) {
