@@ -12,7 +12,7 @@ command -v apt-get >/dev/null || die "this script supports Debian and Ubuntu (ap
 
 # Debian packages: the OCI runtimes, debootstrap for the base template,
 # e2fsprogs for sandbox disk images, and the tools the tests drive.
-packages=(runc crun debootstrap debian-archive-keyring gpg uidmap e2fsprogs iproute2 procps ca-certificates curl git util-linux gcc)
+packages=(runc crun debootstrap debian-archive-keyring gpg uidmap e2fsprogs iproute2 iptables procps ca-certificates curl git util-linux gcc)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -42,15 +42,16 @@ SRC
 		log "runsc not installed: the gVisor tier will be unavailable"
 fi
 
-# CRIU, which runc checkpoints and restores sandboxes with. Kernels of the
-# 6.x line need CRIU 4.1 or later; older distributions ship 3.x, which
-# fails there. It is built once from Debian's source of a newer suite
-# (checked against the signed source index), kept under the data dir and
-# linked as /usr/local/sbin/criu; a host whose criu is recent enough
-# already skips all of it. Optional: without it sandboxes cannot be paused
-# to disk.
-criu_min=4.1
-criu_suite=${SOULBOX_CRIU_SUITE:-trixie}
+# CRIU, which runc checkpoints and restores sandboxes with. Linux 6.16 and
+# later need CRIU 4.2 or later (3.x fails on 6.x kernels; 4.1 cannot save
+# a TCP socket there), which Debian has only in unstable so far. It is
+# built once from that source (checked against the signed source index),
+# kept under the data dir and linked as /usr/local/sbin/criu; a host whose
+# criu is recent enough skips all of it. CRIU locks a sandbox's network
+# with iptables while it saves it. Optional: without it sandboxes cannot
+# be paused to disk.
+criu_min=4.2
+criu_suite=${SOULBOX_CRIU_SUITE:-sid}
 criu_cache=${SOULBOX_DATA_DIR:-/var/lib/soulbox}/criu
 criu_version() { "$1" --version 2>/dev/null | sed -n 's/^Version: *//p'; }
 criu_recent() { # $1: a criu binary
@@ -102,6 +103,14 @@ SRC
 	rm -rf "$work"
 	ln -sfn "$criu_cache/$ver/criu" /usr/local/sbin/criu
 }
+build_criu_once() {
+	build_criu
+	local rc=$?
+	# The source entry was for this build only: apt need not fetch the
+	# source index of unstable on every later update.
+	rm -f /etc/apt/sources.list.d/soulbox-criu-src.sources
+	return $rc
+}
 if ! criu_recent /usr/local/sbin/criu; then
 	mkdir -p "$criu_cache"
 	cached=$(ls -d "$criu_cache"/*/criu 2>/dev/null | sort -V | tail -n1 || true)
@@ -109,7 +118,7 @@ if ! criu_recent /usr/local/sbin/criu; then
 		ln -sfn "$cached" /usr/local/sbin/criu
 	else
 		log "building criu >= $criu_min from Debian $criu_suite's source (a few minutes)"
-		build_criu || log "criu not built: sandboxes cannot be paused to disk"
+		build_criu_once || log "criu not built: sandboxes cannot be paused to disk"
 	fi
 fi
 
