@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
 )
 
@@ -46,7 +47,7 @@ func startCheckpointable(t *testing.T, d *Driver, id string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := d.Destroy(context.Background(), id); err != nil {
+		if err := d.Destroy(context.Background(), id); err != nil && !errdefs.IsNotFound(err) {
 			t.Errorf("destroy: %v", err)
 		}
 		if left := d.Leftovers(context.Background(), id); len(left) > 0 {
@@ -214,5 +215,43 @@ func TestCheckpointFailureKeepsSandbox(t *testing.T) {
 	}
 	if got := counterGet(t, d, id, 0); got != "2" {
 		t.Errorf("GET after the failed checkpoint = %q, want 2", got)
+	}
+}
+
+// A paused sandbox checkpoints as a running one does and comes back
+// running; a checkpointed sandbox that is never restored is destroyed
+// without leftovers.
+func TestCheckpointPausedThenDestroy(t *testing.T) {
+	d := newTestDriver(t, nil)
+	ctx := context.Background()
+	id := "ckptpause1"
+	startCheckpointable(t, d, id)
+	if err := d.Pause(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "c")
+	if err := d.Checkpoint(ctx, id, dir); err != nil {
+		t.Fatalf("checkpoint of a paused sandbox: %v", err)
+	}
+	if err := d.Restore(ctx, id, dir); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := d.Info(ctx, id); err != nil || info.Status != runtime.StatusRunning {
+		t.Fatalf("after restore: %+v, %v", info, err)
+	}
+	if got := counterGet(t, d, id, 0); got != "2" {
+		t.Errorf("GET after restore = %q, want 2", got)
+	}
+
+	other := "ckptpause2"
+	startCheckpointable(t, d, other)
+	if err := d.Checkpoint(ctx, other, filepath.Join(t.TempDir(), "o")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Destroy(ctx, other); err != nil {
+		t.Fatalf("destroy of a checkpointed sandbox: %v", err)
+	}
+	if left := d.Leftovers(ctx, other); len(left) > 0 {
+		t.Errorf("left after destroying a checkpointed sandbox: %v", left)
 	}
 }

@@ -2,62 +2,28 @@ package oci
 
 import (
 	"fmt"
-	goruntime "runtime"
-
-	"golang.org/x/sys/unix"
+	"os"
+	"path/filepath"
 )
 
-// loopbackUp brings up the loopback interface of the network namespace
-// ns. CRIU restores a sandbox's own network namespace with its sockets
-// but leaves its loopback down, so nothing, inside or dialled in from the
-// host, could reach the listening sockets it restored.
-func loopbackUp(ns int) error {
-	errc := make(chan error, 1)
-	go func() {
-		goruntime.LockOSThread()
-		self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			goruntime.UnlockOSThread()
-			errc <- fmt.Errorf("open own network namespace: %w", err)
-			return
-		}
-		defer unix.Close(self)
-		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
-			goruntime.UnlockOSThread()
-			errc <- fmt.Errorf("enter network namespace: %w", err)
-			return
-		}
-		err = setUp("lo")
-		// A thread that cannot go back stays locked and dies with its
-		// goroutine, so no other goroutine runs in the sandbox's network.
-		if unix.Setns(self, unix.CLONE_NEWNET) == nil {
-			goruntime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
-}
+// loopbackScript is a CRIU action script that brings up the loopback of
+// the network namespace CRIU has just made for a restore. CRIU saves a
+// sandbox's own network namespace with its sockets but recreates its
+// loopback down, and it runs the script once the namespaces exist and
+// before it puts the sockets back: an established connection over
+// loopback can only be restored onto a loopback that is up, and a
+// listening socket is of use only if something can reach it.
+const loopbackScript = `#!/bin/sh
+[ "$CRTOOLS_SCRIPT_ACTION" = setup-namespaces ] || exit 0
+exec nsenter --target "$CRTOOLS_INIT_PID" --net ip link set lo up
+`
 
-// setUp sets IFF_UP on the interface name of the current network namespace.
-func setUp(name string) error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("bring %s up: %w", name, err)
+// writeLoopbackScript writes loopbackScript into the sandbox's directory
+// and returns its path.
+func (d *Driver) writeLoopbackScript(id string) (string, error) {
+	path := filepath.Join(d.sandboxDir(id), "criu-loopback.sh")
+	if err := os.WriteFile(path, []byte(loopbackScript), 0o700); err != nil {
+		return "", fmt.Errorf("write CRIU action script: %w", err)
 	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq(name)
-	if err != nil {
-		return fmt.Errorf("bring %s up: %w", name, err)
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("bring %s up: %w", name, err)
-	}
-	if ifr.Uint16()&unix.IFF_UP != 0 {
-		return nil
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("bring %s up: %w", name, err)
-	}
-	return nil
+	return path, nil
 }

@@ -104,7 +104,11 @@ func (d *Driver) restore(ctx context.Context, st sandboxState, dir string, meta 
 	if err != nil {
 		return fmt.Errorf("sandbox %q: restore: %w", id, err)
 	}
-	if err := d.writeCRIUConfig(id, inherit); err != nil {
+	script, err := d.writeLoopbackScript(id)
+	if err != nil {
+		return fmt.Errorf("sandbox %q: restore: %w", id, err)
+	}
+	if err := d.writeCRIUConfig(id, append(inherit, "action-script "+script)); err != nil {
 		return fmt.Errorf("sandbox %q: %w", id, err)
 	}
 	work := filepath.Join(d.sandboxDir(id), "criu-work")
@@ -140,14 +144,6 @@ func (d *Driver) restore(ctx context.Context, st sandboxState, dir string, meta 
 	st.Restored = true
 	if err := d.writeState(st); err != nil {
 		return fmt.Errorf("sandbox %q: %w", id, err)
-	}
-	nsfd, err := d.netns(id)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(nsfd)
-	if err := loopbackUp(nsfd); err != nil {
-		return fmt.Errorf("sandbox %q: restore: %w", id, err)
 	}
 	return nil
 }

@@ -65,6 +65,21 @@ func (s *suite) testCheckpointRestore(t *testing.T) {
 		t.Fatalf("second GET = %q, want 2", got)
 	}
 
+	// A connection left open to the agent across the checkpoint (as the
+	// server's proxy leaves them) is saved and restored too, not a
+	// reason to fail.
+	idle, err := dialer.DialContext(ctx, id, 49983)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	if _, err := fmt.Fprint(idle, "GET /health HTTP/1.1\r\nHost: sandbox\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.ReadResponse(bufio.NewReader(idle), nil); err != nil || resp.StatusCode != 204 {
+		t.Fatalf("health over the kept connection: %v, %v", resp, err)
+	}
+
 	dir := filepath.Join(t.TempDir(), "ckpt")
 	if err := c.Checkpoint(ctx, id, dir); err != nil {
 		if errors.Is(err, errdefs.ErrFailedPrecondition) {
@@ -110,7 +125,7 @@ func (s *suite) testCheckpointRestore(t *testing.T) {
 	// A second checkpoint either works or is refused up front; either
 	// way the sandbox is not lost.
 	dir2 := filepath.Join(t.TempDir(), "ckpt2")
-	err := c.Checkpoint(ctx, id, dir2)
+	err = c.Checkpoint(ctx, id, dir2)
 	switch {
 	case err == nil:
 		if err := c.Restore(ctx, id, dir2); err != nil {
