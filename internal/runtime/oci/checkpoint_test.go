@@ -3,6 +3,7 @@ package oci
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -245,8 +247,27 @@ func TestCheckpointPausedThenDestroy(t *testing.T) {
 
 	other := "ckptpause2"
 	startCheckpointable(t, d, other)
-	if err := d.Checkpoint(ctx, other, filepath.Join(t.TempDir(), "o")); err != nil {
+	odir := filepath.Join(t.TempDir(), "o")
+	if err := d.Checkpoint(ctx, other, odir); err != nil {
 		t.Fatal(err)
+	}
+	// A description naming a host file that is not the sandbox's is
+	// refused before anything is reopened or lent.
+	meta, err := readCheckpoint(odir)
+	if err != nil || len(meta.External) == 0 {
+		t.Fatalf("checkpoint description: %+v, %v; want the agent's files", meta, err)
+	}
+	meta.External[0].Path = "/etc/shadow"
+	b, _ := json.Marshal(meta)
+	if err := os.WriteFile(filepath.Join(odir, checkpointMetaFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Restore(ctx, other, odir); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("restore from a description naming /etc/shadow: %v", err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat("/etc/shadow", &st); err != nil || st.Uid != 0 {
+		t.Errorf("/etc/shadow owner %d, %v", st.Uid, err)
 	}
 	if err := d.Destroy(ctx, other); err != nil {
 		t.Fatalf("destroy of a checkpointed sandbox: %v", err)

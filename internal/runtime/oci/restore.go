@@ -57,6 +57,13 @@ func (d *Driver) Restore(ctx context.Context, id, dir string) error {
 	if meta.Sandbox != id {
 		return fmt.Errorf("checkpoint %s is of sandbox %q, not %q: %w", dir, meta.Sandbox, id, errdefs.ErrInvalidArgument)
 	}
+	// Restore reopens these files and lends them to the sandbox's root:
+	// only the sandbox's own, whatever the description says.
+	for _, ef := range meta.External {
+		if !d.ownsHostPath(id, filepath.Clean(ef.Path)) || ef.Path != filepath.Clean(ef.Path) {
+			return fmt.Errorf("checkpoint %s names %s, which is not the sandbox's: %w", dir, ef.Path, errdefs.ErrInvalidArgument)
+		}
+	}
 	if !d.rootfsMounted(id) {
 		return fmt.Errorf("sandbox %q: its root filesystem is not mounted (the host restarted?): %w", id, errdefs.ErrFailedPrecondition)
 	}
