@@ -98,12 +98,14 @@ func (d *Driver) Checkpoint(ctx context.Context, id, dir string) (err error) {
 		}
 	}()
 
-	ext, err := d.externalFiles(id, d.cgroupProcs(id))
-	if err != nil {
-		return fmt.Errorf("sandbox %q: checkpoint: %w: %w", id, err, errdefs.ErrFailedPrecondition)
-	}
-	if err := d.writeCRIUConfig(id, dumpOptions(ext)); err != nil {
-		return fmt.Errorf("sandbox %q: %w", id, err)
+	var ext []externalFile
+	if st.Runtime == "runc" {
+		if ext, err = d.externalFiles(id, d.cgroupProcs(id)); err != nil {
+			return fmt.Errorf("sandbox %q: checkpoint: %w: %w", id, err, errdefs.ErrFailedPrecondition)
+		}
+		if err := d.writeCRIUConfig(id, dumpOptions(ext)); err != nil {
+			return fmt.Errorf("sandbox %q: %w", id, err)
+		}
 	}
 	// The writable layer must be on disk before the processes that wrote
 	// it are gone for good.
@@ -120,9 +122,12 @@ func (d *Driver) Checkpoint(ctx context.Context, id, dir string) (err error) {
 	meta := checkpointMeta{Sandbox: id, Runtime: st.Runtime, CreatedAt: time.Now().UTC(), External: ext}
 	// Not cancelled with ctx: CRIU killed half-way through a dump could
 	// leave the sandbox's processes frozen with no one to thaw them.
-	if _, err := d.runRuntime(context.WithoutCancel(ctx), st.Runtime, "--criu", criu, "checkpoint",
-		"--image-path", images, "--work-path", work,
-		"--manage-cgroups-mode", "soft", "--tcp-established", "--file-locks", id); err != nil {
+	args := []string{"checkpoint", "--image-path", images, id}
+	if st.Runtime == "runc" {
+		args = []string{"--criu", criu, "checkpoint", "--image-path", images, "--work-path", work,
+			"--manage-cgroups-mode", "soft", "--tcp-established", "--file-locks", id}
+	}
+	if _, err := d.runRuntime(context.WithoutCancel(ctx), st.Runtime, args...); err != nil {
 		// CRIU's own words are in its log, not in runc's message.
 		err = fmt.Errorf("sandbox %q: %w (CRIU: %s): %w", id, err, criuErrors(filepath.Join(work, "dump.log"), 3), errdefs.ErrUnavailable)
 		if now, _, serr := d.status(ctx, st); serr == nil && (now == runtime.StatusRunning || now == runtime.StatusPaused) {
@@ -151,11 +156,16 @@ func (d *Driver) bringBack(ctx context.Context, st sandboxState, partial string,
 	return fmt.Errorf("%w (the sandbox was restored and runs on)", cause)
 }
 
-// checkpointable returns the CRIU to use, or why the sandbox cannot be
+// checkpointable returns the CRIU to use (none for runsc, which saves the
+// sandbox from inside its Sentry), or why the sandbox cannot be
 // checkpointed.
 func (d *Driver) checkpointable(st sandboxState) (string, error) {
-	if st.Runtime != "runc" {
-		return "", fmt.Errorf("sandbox %q: checkpoint is supported for runc sandboxes, not %s: %w", st.ID, st.Runtime, errdefs.ErrFailedPrecondition)
+	switch st.Runtime {
+	case "runsc":
+		return "", nil
+	case "runc":
+	default:
+		return "", fmt.Errorf("sandbox %q: checkpoint is supported for runc and runsc sandboxes, not %s: %w", st.ID, st.Runtime, errdefs.ErrFailedPrecondition)
 	}
 	var cfg struct {
 		Annotations map[string]string `json:"annotations"`

@@ -74,6 +74,9 @@ func (d *Driver) Restore(ctx context.Context, id, dir string) error {
 // is left running and the sandbox stays stopped, its checkpoint intact.
 func (d *Driver) restore(ctx context.Context, st sandboxState, dir string, meta checkpointMeta) (err error) {
 	id := st.ID
+	if st.Runtime == "runsc" {
+		return d.restoreRunsc(ctx, st, dir)
+	}
 	criu, err := criuBinary()
 	if err != nil {
 		return err
