@@ -103,7 +103,7 @@ func (d *Driver) Checkpoint(ctx context.Context, id, dir string) (err error) {
 		if ext, err = d.externalFiles(id, d.cgroupProcs(id)); err != nil {
 			return fmt.Errorf("sandbox %q: checkpoint: %w: %w", id, err, errdefs.ErrFailedPrecondition)
 		}
-		if err := d.writeCRIUConfig(id, dumpOptions(ext)); err != nil {
+		if err := d.writeCRIUConfig(id, append(dumpOptions(ext), d.cgroupYardOption())); err != nil {
 			return fmt.Errorf("sandbox %q: %w", id, err)
 		}
 	}

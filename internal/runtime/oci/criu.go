@@ -119,3 +119,12 @@ func (d *Driver) writeCRIUConfig(id string, lines []string) error {
 	}
 	return nil
 }
+
+// cgroupYardOption points CRIU at the host's own cgroup mounts. Without it
+// CRIU mounts every hierarchy again under its work directory, in the
+// host's mount namespace, for as long as it runs: a program reading the
+// mount table meanwhile (another driver starting) may take those mounts
+// for the host's and lose its cgroups when CRIU removes them.
+func (d *Driver) cgroupYardOption() string {
+	return "cgroup-yard " + cgroupRoot
+}

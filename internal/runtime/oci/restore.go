@@ -118,7 +118,7 @@ func (d *Driver) restore(ctx context.Context, st sandboxState, dir string, meta 
 	if err != nil {
 		return fmt.Errorf("sandbox %q: restore: %w", id, err)
 	}
-	if err := d.writeCRIUConfig(id, append(inherit, "action-script "+script)); err != nil {
+	if err := d.writeCRIUConfig(id, append(inherit, "action-script "+script, d.cgroupYardOption())); err != nil {
 		return fmt.Errorf("sandbox %q: %w", id, err)
 	}
 	work := filepath.Join(d.sandboxDir(id), "criu-work")
