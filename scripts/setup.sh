@@ -11,10 +11,10 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 command -v apt-get >/dev/null || die "this script supports Debian and Ubuntu (apt-get not found)"
 
 # Debian packages: the OCI runtimes, debootstrap for the base template,
-# e2fsprogs for sandbox disk images, libnss-myhostname so that sandbox
+# e2fsprogs for sandbox disk images, iptables for CRIU's network lock, libnss-myhostname so that sandbox
 # hosts <port>-<id>.localhost resolve to loopback, and the tools the
 # tests drive.
-packages=(runc crun debootstrap debian-archive-keyring gpg uidmap e2fsprogs iproute2 procps ca-certificates curl git util-linux gcc libnss-myhostname)
+packages=(runc crun debootstrap debian-archive-keyring gpg uidmap e2fsprogs iproute2 iptables procps ca-certificates curl git util-linux gcc libnss-myhostname)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -54,6 +54,86 @@ SRC
 	log "installing runsc (gVisor) from bookworm-backports"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q -t bookworm-backports runsc ||
 		log "runsc not installed: the gVisor tier will be unavailable"
+fi
+
+# CRIU, which runc checkpoints and restores sandboxes with. Linux 6.16 and
+# later need CRIU 4.2 or later (3.x fails on 6.x kernels; 4.1 cannot save
+# a TCP socket there), which Debian has only in unstable so far. It is
+# built once from that source (checked against the signed source index),
+# kept under the data dir and linked as /usr/local/sbin/criu; a host whose
+# criu is recent enough skips all of it. CRIU locks a sandbox's network
+# with iptables while it saves it. Optional: without it sandboxes cannot
+# be paused to disk.
+criu_min=4.2
+criu_suite=${SOULBOX_CRIU_SUITE:-sid}
+criu_cache=${SOULBOX_DATA_DIR:-/var/lib/soulbox}/criu
+criu_version() { "$1" --version 2>/dev/null | sed -n 's/^Version: *//p'; }
+criu_recent() { # $1: a criu binary
+	local v
+	v=$(criu_version "$1")
+	[ -n "$v" ] && [ "$(printf '%s\n%s\n' "$criu_min" "$v" | sort -V | head -n1)" = "$criu_min" ]
+}
+build_criu() {
+	local list=/etc/apt/sources.list.d/soulbox-criu-src.sources
+	if [ ! -e "$list" ]; then
+		cat > "$list" <<SRC
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: $criu_suite
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+	fi
+	apt-get update -q || return 1
+	local ver orig sum
+	ver=$(apt-cache showsrc criu | sed -n 's/^Version: //p' | sort -V | tail -n1)
+	[ -n "$ver" ] || { log "no criu source in $criu_suite"; return 1; }
+	# The upstream tarball's name and SHA-256 from the newest version's
+	# Checksums-Sha256 field.
+	read -r sum orig < <(apt-cache showsrc criu | awk -v v="$ver" '
+		/^Version: / { ok = ($2 == v) }
+		/^[^ ]/ { sha = ($1 == "Checksums-Sha256:") }
+		ok && sha && $3 ~ /^criu_.*\.orig\.tar\./ { print $1, $3; exit }') || true
+	[ -n "$orig" ] || { log "criu $ver: no upstream tarball in the source index"; return 1; }
+	# What building criu itself needs (not its documentation).
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		dpkg-dev make gcc pkgconf libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler \
+		protobuf-compiler python3-protobuf libnl-3-dev libcap-dev libnet1-dev libbsd-dev \
+		libnftables-dev libgnutls28-dev uuid-dev || return 1
+	local work
+	work=$(mktemp -d "$criu_cache/build.XXXXXX") || return 1
+	(
+		cd "$work" &&
+		apt-get source -q --download-only "criu=$ver" >/dev/null 2>&1
+		# The .dsc is not always on the mirror; the upstream tarball is
+		# all the build needs, and its sum comes from the signed index.
+		[ -e "$orig" ] || { log "criu $ver: $orig not downloaded"; exit 1; }
+		echo "$sum  $orig" | sha256sum -c --quiet || { log "criu $ver: $orig fails its checksum"; exit 1; }
+		tar xf "$orig" && cd criu-* && make -j"$(nproc)" criu >build.log 2>&1 ||
+			{ log "criu build failed; see $work"; exit 1; }
+		./criu/criu check >/dev/null || { log "criu $ver built but \`criu check\` fails on this kernel"; exit 1; }
+		mkdir -p "$criu_cache/$ver" && install -m 0755 criu/criu "$criu_cache/$ver/criu"
+	) || return 1
+	rm -rf "$work"
+	ln -sfn "$criu_cache/$ver/criu" /usr/local/sbin/criu
+}
+build_criu_once() {
+	build_criu
+	local rc=$?
+	# The source entry was for this build only: apt need not fetch the
+	# source index of unstable on every later update.
+	rm -f /etc/apt/sources.list.d/soulbox-criu-src.sources
+	return $rc
+}
+if ! criu_recent /usr/local/sbin/criu; then
+	mkdir -p "$criu_cache"
+	cached=$(ls -d "$criu_cache"/*/criu 2>/dev/null | sort -V | tail -n1 || true)
+	if [ -n "$cached" ] && criu_recent "$cached"; then
+		ln -sfn "$cached" /usr/local/sbin/criu
+	else
+		log "building criu >= $criu_min from Debian $criu_suite's source (a few minutes)"
+		build_criu_once || log "criu not built: sandboxes cannot be paused to disk"
+	fi
 fi
 
 # Go: the module needs the version in go.mod. A Go of 1.21 or later fetches

@@ -92,8 +92,8 @@ func main() {
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	code := &http.Server{Handler: interpreter.Handler(interp, st, log), ReadHeaderTimeout: 10 * time.Second}
-	envdLn, err1 := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(envd.Port)))
-	codeLn, err2 := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(envd.CodeInterpreterPort)))
+	envdLn, err1 := listen(envd.Port)
+	codeLn, err2 := listen(envd.CodeInterpreterPort)
 	if err := errors.Join(err1, err2); err != nil {
 		log.Error("listen", "err", err)
 		os.Exit(1)
@@ -108,6 +108,15 @@ func main() {
 	}()
 	go serve(code, codeLn, log)
 	serve(envdSrv, envdLn, log)
+}
+
+// listen listens on a TCP port of every address. Plain TCP, not the
+// Multipath TCP Go chooses by default where the kernel has it: a sandbox
+// is checkpointed with CRIU, which cannot save an MPTCP socket.
+func listen(port int) (net.Listener, error) {
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	return lc.Listen(context.Background(), "tcp", net.JoinHostPort("", strconv.Itoa(port)))
 }
 
 func serve(srv *http.Server, ln net.Listener, log *slog.Logger) {

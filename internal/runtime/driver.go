@@ -52,8 +52,26 @@ type Driver interface {
 // Checkpointer is the optional ability to save a sandbox's memory and
 // processes to disk and restore them later.
 type Checkpointer interface {
+	// Checkpoint saves the running or paused sandbox's processes, memory,
+	// open files and listening sockets into dir, which must not exist and
+	// appears only once complete, and stops the sandbox: its processes
+	// end and the memory they held is released; its filesystem is kept.
+	// Errors: ErrFailedPrecondition when the sandbox is not running or
+	// the host cannot checkpoint it, ErrAlreadyExists when dir exists.
+	// On failure the sandbox keeps running.
 	Checkpoint(ctx context.Context, id, dir string) error
+	// Restore brings a checkpointed sandbox back from dir: the same
+	// processes under the same id, on the same filesystem. dir is kept.
+	// Errors: ErrNotFound when dir holds no complete checkpoint,
+	// ErrFailedPrecondition when the sandbox is not stopped.
 	Restore(ctx context.Context, id, dir string) error
+}
+
+// Recreator is the optional ability to boot a stopped (or checkpointed)
+// sandbox again from the filesystem it kept: a fresh agent and no other
+// process, the same id, writable layer and identity. Start it afterwards.
+type Recreator interface {
+	Recreate(ctx context.Context, id string) error
 }
 
 // Updater is the optional ability to change a running sandbox's CPU and

@@ -35,16 +35,21 @@ type cgroupLayout struct {
 	mounts map[string]string
 }
 
-// detectCgroups reads the host's cgroup mounts.
+// cgroupRoot is where the host mounts its cgroup hierarchies.
+const cgroupRoot = "/sys/fs/cgroup"
+
+// detectCgroups reads the host's cgroup mounts. Only those under
+// cgroupRoot count: a hierarchy mounted again elsewhere for a while (CRIU
+// does so under its work directory unless given a yard) is not the host's.
 func detectCgroups(parent string) (cgroupLayout, error) {
 	l := cgroupLayout{parent: parent, mounts: map[string]string{}}
 	var st unix.Statfs_t
-	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil {
+	if err := unix.Statfs(cgroupRoot, &st); err != nil {
 		return l, fmt.Errorf("read cgroup layout: %w", err)
 	}
 	if st.Type == unix.CGROUP2_SUPER_MAGIC {
 		l.unified = true
-		l.mounts[""] = "/sys/fs/cgroup"
+		l.mounts[""] = cgroupRoot
 		return l, nil
 	}
 	mounts, err := mountinfo.Read()
@@ -52,6 +57,9 @@ func detectCgroups(parent string) (cgroupLayout, error) {
 		return l, fmt.Errorf("read cgroup layout: %w", err)
 	}
 	for _, m := range mounts {
+		if !strings.HasPrefix(m.Point, cgroupRoot+"/") {
+			continue
+		}
 		switch m.FSType {
 		case "cgroup2":
 			l.mounts[""] = m.Point

@@ -90,7 +90,7 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 		id: spec.ID, rootfs: d.rootfsDir(spec.ID), hostUID: hostUID, limits: limits,
 		env: spec.Env, agentPath: d.agentPath, noNewPriv: spec.NoNewPrivileges, runtime: rt,
 		cgroupsPath: d.cgroups.cgroupsPath(spec.ID),
-		userCgroups: userFDs,
+		userCgroups: userFDs, criuConfig: d.criuConfigPath(spec.ID),
 	})
 	if err := writeJSON(filepath.Join(d.sandboxDir(spec.ID), "config.json"), cfg); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)

@@ -20,6 +20,9 @@
 //	sandboxes/<id>/rootfs/     the overlay the container runs in
 //	sandboxes/<id>/config.json the runtime-spec bundle config
 //	sandboxes/<id>/agent.log   the agent's stdout and stderr
+//	sandboxes/<id>/criu.conf   CRIU's options for a checkpoint or restore
+//	sandboxes/<id>/criu-loopback.sh  CRIU's action script on restore
+//	sandboxes/<id>/criu-work/  CRIU's logs while one runs
 package oci
 
 import (

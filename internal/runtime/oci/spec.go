@@ -62,6 +62,9 @@ type bundleSpec struct {
 	cgroupsPath string
 	// userCgroups tells the agent its cgroup files (usercgroup.go).
 	userCgroups string
+	// criuConfig is the CRIU configuration file runc reads on checkpoint
+	// and restore (criu.go).
+	criuConfig string
 }
 
 // ociSpec writes the runtime-spec config of a sandbox.
@@ -88,9 +91,10 @@ func ociSpec(b bundleSpec) *specs.Spec {
 	period := uint64(100000)
 
 	s := &specs.Spec{
-		Version:  specs.Version,
-		Hostname: b.id,
-		Root:     &specs.Root{Path: b.rootfs},
+		Version:     specs.Version,
+		Annotations: map[string]string{criuConfigAnnotation: b.criuConfig},
+		Hostname:    b.id,
+		Root:        &specs.Root{Path: b.rootfs},
 		Process: &specs.Process{
 			Args: []string{agentPathInSandbox},
 			Env:  env,

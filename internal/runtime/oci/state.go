@@ -27,6 +27,9 @@ type sandboxState struct {
 	CreatedAt time.Time      `json:"createdAt"`
 	// NoNewPrivileges is Spec.NoNewPrivileges, which Exec applies too.
 	NoNewPrivileges bool `json:"noNewPrivileges,omitempty"`
+	// Restored is set while the sandbox runs processes restored from a
+	// checkpoint, which cannot be checkpointed again (checkpoint.go).
+	Restored bool `json:"restored,omitempty"`
 }
 
 func (d *Driver) statePath(id string) string {

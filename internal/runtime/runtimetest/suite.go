@@ -64,6 +64,9 @@ func Run(t *testing.T, newDriver func(t *testing.T) runtime.Driver, opts Options
 	t.Run("BadInput", s.testBadInput)
 	t.Run("Concurrent", s.testConcurrent)
 	t.Run("Dial", s.testDial)
+	t.Run("CheckpointRestore", s.testCheckpointRestore)
+	t.Run("CheckpointBadInput", s.testCheckpointBadInput)
+	t.Run("Recreate", s.testRecreate)
 	if opts.NewFaultyDriver != nil {
 		t.Run("FailureHalfWayLeavesNothing", func(t *testing.T) {
 			s.testFaultyCreate(t, opts.NewFaultyDriver(t))

@@ -1,0 +1,77 @@
+package oci
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/runtime"
+)
+
+var _ runtime.Recreator = (*Driver)(nil)
+
+// Recreate makes a stopped sandbox's container again from its bundle: the
+// root filesystem with its writable layer as the sandbox left it, the
+// same config, fresh cgroups. The sandbox is then created, as after
+// Create, and Start boots a fresh agent in it. Its processes of before
+// are gone; its files are not.
+func (d *Driver) Recreate(ctx context.Context, id string) (err error) {
+	if err := runtime.ValidateID(id); err != nil {
+		return err
+	}
+	unlock := d.lock(id)
+	defer unlock()
+	st, err := d.readState(id)
+	if err != nil {
+		return err
+	}
+	status, _, err := d.status(ctx, st)
+	if err != nil {
+		return err
+	}
+	if status != runtime.StatusStopped {
+		return fmt.Errorf("sandbox %q is %s, recreate needs it stopped: %w", id, status, errdefs.ErrFailedPrecondition)
+	}
+	if !d.rootfsMounted(id) {
+		return fmt.Errorf("sandbox %q: its root filesystem is not mounted (the host restarted?): %w", id, errdefs.ErrFailedPrecondition)
+	}
+	// The stopped container's record and cgroups go first; a pid of the
+	// old run must not linger in the new cgroups.
+	if err := d.deleteContainer(ctx, st.Runtime, id); err != nil {
+		return fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	if err := d.killCgroup(id); err != nil {
+		return fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	if err := d.cgroups.remove(id); err != nil {
+		return fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	d.parentMu.RLock()
+	defer d.parentMu.RUnlock()
+	defer func() {
+		if err != nil {
+			if cerr := d.deleteContainer(context.WithoutCancel(ctx), st.Runtime, id); cerr != nil {
+				d.log.Warn("clean up after failed recreate", logx.Sandbox(id), logx.Err(cerr))
+			}
+			_ = d.cgroups.remove(id)
+		}
+	}()
+	// The config hands the agent its cgroup files at fixed fds; they are
+	// opened again on the new cgroups in the same order.
+	userFiles, _, err := d.prepareUserCgroup(id, st.Runtime, st.Limits)
+	if err != nil {
+		return fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	defer closeFiles(userFiles)
+	if st.Restored {
+		st.Restored = false
+		if err := d.writeState(st); err != nil {
+			return fmt.Errorf("sandbox %q: %w", id, err)
+		}
+	}
+	if err := d.createContainer(ctx, st.Runtime, id, 0, userFiles); err != nil {
+		return fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	return nil
+}
