@@ -130,12 +130,12 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) (ht
 	req.Header.Set("X-API-Key", c.apiKey)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, transportError(ctx, c.apiURL, err)
+		return nil, transportError(ctx, apiName(c.apiURL), err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, transportError(ctx, c.apiURL, err)
+		return nil, transportError(ctx, apiName(c.apiURL), err)
 	}
 	if resp.StatusCode >= 300 {
 		return resp.Header, httpError(resp.StatusCode, resp.Header, b)

@@ -183,6 +183,11 @@ func transportError(ctx context.Context, server string, err error) error {
 	return &Error{Message: fmt.Sprintf("cannot reach %s: %v", server, err), kind: ErrUnavailable, cause: err}
 }
 
+// apiName names the control plane in errors.
+func apiName(url string) string {
+	return "the SoulBox server at " + url
+}
+
 // ExitError is the error of a command that ended with a non-zero exit
 // code, as os/exec's ExitError. Its Result holds the output.
 type ExitError struct {
