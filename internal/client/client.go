@@ -6,7 +6,6 @@ package client
 
 import (
 	"net/http"
-	"sync"
 
 	"github.com/soulbox/soulbox/sdk/go/soulbox"
 )
@@ -19,10 +18,6 @@ type Client struct {
 	APIKey string
 	// HTTP is the HTTP client; nil uses a default one.
 	HTTP *http.Client
-
-	once sync.Once
-	sdk  *soulbox.Client
-	err  error
 }
 
 // Error is an error answer of the server; errors.Is matches the SDK's
@@ -30,16 +25,14 @@ type Client struct {
 type Error = soulbox.Error
 
 // api is the SDK's client for BaseURL and APIKey, which the CLI resolved
-// already: the environment is not read again.
+// already: the environment is not read again. Making one is cheap (no
+// request), and a Client stays a plain value its users may copy.
 func (c *Client) api() (*soulbox.Client, error) {
-	c.once.Do(func() {
-		c.sdk, c.err = soulbox.New(soulbox.Options{
-			APIURL:     c.BaseURL,
-			SandboxURL: c.BaseURL,
-			APIKey:     c.APIKey,
-			HTTPClient: c.HTTP,
-			Getenv:     func(string) string { return "" },
-		})
+	return soulbox.New(soulbox.Options{
+		APIURL:     c.BaseURL,
+		SandboxURL: c.BaseURL,
+		APIKey:     c.APIKey,
+		HTTPClient: c.HTTP,
+		Getenv:     func(string) string { return "" },
 	})
-	return c.sdk, c.err
 }

@@ -9,34 +9,39 @@ import (
 
 // Sandbox is a sandbox as the API describes it.
 type Sandbox struct {
-	SandboxID   string            `json:"sandboxID"`
-	TemplateID  string            `json:"templateID"`
-	ClientID    string            `json:"clientID"`
-	EnvdVersion string            `json:"envdVersion"`
-	State       string            `json:"state,omitempty"`
-	CPUCount    int               `json:"cpuCount,omitempty"`
-	MemoryMB    int               `json:"memoryMB,omitempty"`
-	DiskSizeMB  int               `json:"diskSizeMB,omitempty"`
-	StartedAt   time.Time         `json:"startedAt,omitzero"`
-	EndAt       time.Time         `json:"endAt,omitzero"`
-	Metadata    map[string]string `json:"metadata,omitempty"`
-
-	h *soulbox.Sandbox // the SDK's handle, with the access token
+	SandboxID   string `json:"sandboxID"`
+	TemplateID  string `json:"templateID"`
+	ClientID    string `json:"clientID"`
+	EnvdVersion string `json:"envdVersion"`
+	// EnvdAccessToken guards the sandbox's agent; Create and Get fill it.
+	EnvdAccessToken string            `json:"envdAccessToken,omitempty"`
+	State           string            `json:"state,omitempty"`
+	CPUCount        int               `json:"cpuCount,omitempty"`
+	MemoryMB        int               `json:"memoryMB,omitempty"`
+	DiskSizeMB      int               `json:"diskSizeMB,omitempty"`
+	StartedAt       time.Time         `json:"startedAt,omitzero"`
+	EndAt           time.Time         `json:"endAt,omitzero"`
+	Metadata        map[string]string `json:"metadata,omitempty"`
 }
 
 func fromInfo(i soulbox.SandboxInfo, h *soulbox.Sandbox) Sandbox {
-	return Sandbox{SandboxID: i.SandboxID, TemplateID: i.TemplateID, ClientID: i.ClientID, EnvdVersion: i.EnvdVersion, State: i.State,
-		CPUCount: i.CPUCount, MemoryMB: i.MemoryMB, DiskSizeMB: i.DiskSizeMB, StartedAt: i.StartedAt, EndAt: i.EndAt, Metadata: i.Metadata, h: h}
+	token := ""
+	if h != nil {
+		token = h.AccessToken()
+	}
+	return Sandbox{EnvdAccessToken: token, SandboxID: i.SandboxID, TemplateID: i.TemplateID, ClientID: i.ClientID, EnvdVersion: i.EnvdVersion, State: i.State,
+		CPUCount: i.CPUCount, MemoryMB: i.MemoryMB, DiskSizeMB: i.DiskSizeMB, StartedAt: i.StartedAt, EndAt: i.EndAt, Metadata: i.Metadata}
 }
 
-// handle is the SDK's handle on sb, fetched when sb came from List.
+// handle is the SDK's handle on sb, with sb's token, or with the one the
+// API gives when sb has none (it came from List).
 func (c *Client) handle(ctx context.Context, sb Sandbox) (*soulbox.Sandbox, error) {
-	if sb.h != nil {
-		return sb.h, nil
-	}
 	api, err := c.api()
 	if err != nil {
 		return nil, err
+	}
+	if sb.EnvdAccessToken != "" {
+		return api.Handle(sb.SandboxID, sb.EnvdAccessToken), nil
 	}
 	return api.Get(ctx, sb.SandboxID)
 }

@@ -137,6 +137,12 @@ func (c *Client) Get(ctx context.Context, id string) (*Sandbox, error) {
 	return c.sandbox(sj), nil
 }
 
+// Handle returns a handle on sandbox id with the access token Create or
+// Get reported, without asking the API: for a program that kept both.
+func (c *Client) Handle(id, accessToken string) *Sandbox {
+	return c.sandbox(sandboxJSON{SandboxInfo: SandboxInfo{SandboxID: id}, EnvdAccessToken: accessToken})
+}
+
 // GetInfo returns what the API knows of sandbox id, running or paused.
 func (c *Client) GetInfo(ctx context.Context, id string) (SandboxInfo, error) {
 	var sj sandboxJSON
@@ -225,6 +231,11 @@ func (c *Client) sandbox(sj sandboxJSON) *Sandbox {
 	sb.Files = &Files{sb: sb}
 	return sb
 }
+
+// AccessToken is the token that guards the sandbox's agent ("" for a
+// sandbox created with Secure false). Keep it secret: it opens the
+// sandbox's commands and files without the API key.
+func (sb *Sandbox) AccessToken() string { return sb.accessToken }
 
 // Info is what the API said of the sandbox when this handle was made.
 func (sb *Sandbox) Info() SandboxInfo { return sb.info }
