@@ -56,6 +56,7 @@ SOULBOX_AGENT_PATH, SOULBOX_DEBIAN_MIRROR, SOULBOX_LOG_LEVEL. Flags win.`,
 	f.IntVar(&cfg.PoolMin, "pool-min", cfg.PoolMin, "warm pool of the default template: fewest sandboxes kept ready")
 	f.IntVar(&cfg.PoolMax, "pool-max", cfg.PoolMax, "warm pool: most sandboxes kept ready (0 turns the pool off)")
 	f.IntVar(&cfg.PoolMemoryMiB, "pool-memory", cfg.PoolMemoryMiB, "warm pool: MiB pooled sandboxes may hold (default an eighth of the host's memory)")
+	f.BoolVar(&cfg.MCP, "mcp", cfg.MCP, "also serve MCP (streamable HTTP) on /mcp, authenticated with the API keys")
 	f.StringVar(&cfg.PoolPrewarm, "pool-prewarm", cfg.PoolPrewarm, "warm pool: interpreter languages started ahead, comma-separated, or none")
 	return cmd
 }

@@ -52,6 +52,9 @@ type Config struct {
 	// PoolPrewarm lists the interpreter languages pooled sandboxes start
 	// ahead, comma-separated; "none" for none.
 	PoolPrewarm string
+	// MCP serves the MCP server over streamable HTTP on /mcp,
+	// authenticated with the API keys.
+	MCP bool
 }
 
 // Defaults returns the configuration the server runs with when told

@@ -27,6 +27,8 @@ type Server struct {
 	APIKey string
 	// Domain is the domain of sandbox hosts.
 	Domain string
+	// DataDir is the server's data directory (its database is there).
+	DataDir string
 
 	cancel context.CancelFunc
 	done   chan error
@@ -91,7 +93,7 @@ func Run(mod func(*server.Config)) (*Server, error) {
 		os.RemoveAll(root)
 		return nil, err
 	}
-	s := &Server{URL: "http://" + srv.Addr(), APIKey: cfg.AdminKey, Domain: cfg.Domain, cancel: cancel, done: make(chan error, 1), root: root, agent: dir}
+	s := &Server{URL: "http://" + srv.Addr(), APIKey: cfg.AdminKey, Domain: cfg.Domain, DataDir: root, cancel: cancel, done: make(chan error, 1), root: root, agent: dir}
 	go func() { s.done <- srv.Run(ctx) }()
 	return s, nil
 }
