@@ -1,38 +1,24 @@
-// Package mcpserver is SoulBox's Model Context Protocol server: tools
-// that let an assistant (Claude Desktop, Claude Code, Cursor, any MCP
-// client) create sandboxes, run code and commands in them, move files and
-// expose ports. It drives sandboxes through the public Go SDK, so it
-// needs nothing but a server URL and an API key; `soulbox mcp` serves it
-// over stdio and `soulbox server --mcp` over streamable HTTP on /mcp.
+// Package mcpserver is SoulBox's Model Context Protocol server: the tools
+// of sdk/go/soulbox/tools (create sandboxes, run code and commands, move
+// files, expose ports) for assistants such as Claude Desktop, Claude Code
+// and Cursor, and sandboxes' files as resources. It drives sandboxes
+// through the public Go SDK, so it needs nothing but a server URL and an
+// API key; `soulbox mcp` serves it over stdio and `soulbox server --mcp`
+// over streamable HTTP on /mcp.
 //
-// Each MCP session keeps a default sandbox: tools called without a
-// sandbox_id use it, and the first such call creates it, so an assistant
-// does not have to juggle IDs.
+// Each MCP session has its own tools.Runner, and so its own default
+// sandbox: tools called without a sandbox_id use it, and the first such
+// call creates it.
 package mcpserver
 
 import (
 	"context"
-	"fmt"
-	"sync"
-	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/soulbox/soulbox/internal/version"
 	"github.com/soulbox/soulbox/sdk/go/soulbox"
-)
-
-// Limits on what a model may send and get back; a call past them is a
-// tool error that says the limit.
-const (
-	// maxCode bounds the code of run_code and the command of run_command.
-	maxCode = 256 << 10
-	// maxFileWrite bounds the content of write_file.
-	maxFileWrite = 8 << 20
-	// maxText bounds each text stream returned to the model.
-	maxText = 64 << 10
-	// maxFileRead bounds what read_file returns.
-	maxFileRead = 1 << 20
+	"github.com/soulbox/soulbox/sdk/go/soulbox/tools"
 )
 
 // New returns the MCP server of one session, acting with client.
@@ -42,66 +28,36 @@ func New(client *soulbox.Client) *mcp.Server {
 			"Use run_code for Python/JavaScript (state persists between calls; charts come back as images), run_command for shell commands, " +
 			"and the file tools to move data in and out. Tools without sandbox_id use this session's sandbox, created on first use.",
 	})
-	ss := &session{client: client, sandboxes: map[string]*soulbox.Sandbox{}}
-	addTools(s, ss)
-	addResources(s, ss)
+	r := tools.NewRunner(client)
+	for _, t := range tools.Definitions() {
+		name := t.Name
+		s.AddTool(&mcp.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema, Annotations: annotations(t)},
+			func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return toMCP(r.Call(ctx, name, req.Params.Arguments)), nil
+			})
+	}
+	addResources(s, r)
 	return s
 }
 
-// session is the state of one MCP session: its default sandbox and the
-// handles it has opened.
-type session struct {
-	client *soulbox.Client
-
-	mu        sync.Mutex
-	def       string // default sandbox ID
-	sandboxes map[string]*soulbox.Sandbox
+func annotations(t tools.Tool) *mcp.ToolAnnotations {
+	a := &mcp.ToolAnnotations{ReadOnlyHint: t.ReadOnly}
+	if t.Destructive {
+		yes := true
+		a.DestructiveHint = &yes
+	}
+	return a
 }
 
-// sandbox returns the handle of id, or of the session's default sandbox
-// (created when there is none) when id is empty.
-func (ss *session) sandbox(ctx context.Context, id string) (*soulbox.Sandbox, error) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if id == "" {
-		id = ss.def
+// toMCP is a tool's result as MCP content: its text, its images, and its
+// data as structured content.
+func toMCP(res tools.Result) *mcp.CallToolResult {
+	out := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: res.Text}}, IsError: res.IsError}
+	for _, img := range res.Images {
+		out.Content = append(out.Content, &mcp.ImageContent{Data: img.Data, MIMEType: img.MIMEType})
 	}
-	if sb, ok := ss.sandboxes[id]; ok {
-		return sb, nil
+	if res.Structured != nil {
+		out.StructuredContent = res.Structured
 	}
-	if id == "" {
-		sb, err := ss.client.Create(ctx, "", soulbox.CreateOptions{Timeout: 15 * time.Minute, Metadata: map[string]string{"created-by": "mcp"}})
-		if err != nil {
-			return nil, fmt.Errorf("create the session's sandbox: %w", err)
-		}
-		ss.sandboxes[sb.ID] = sb
-		ss.def = sb.ID
-		return sb, nil
-	}
-	sb, err := ss.client.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	ss.sandboxes[id] = sb
-	return sb, nil
-}
-
-// adopt makes sb known to the session and, when def, its default.
-func (ss *session) adopt(sb *soulbox.Sandbox, def bool) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	ss.sandboxes[sb.ID] = sb
-	if def {
-		ss.def = sb.ID
-	}
-}
-
-// forget drops a killed sandbox.
-func (ss *session) forget(id string) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	delete(ss.sandboxes, id)
-	if ss.def == id {
-		ss.def = ""
-	}
+	return out
 }

@@ -2,29 +2,30 @@ package mcpserver
 
 import (
 	"context"
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-)
 
-func decodeB64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+	"github.com/soulbox/soulbox/sdk/go/soulbox/tools"
+)
 
 // addResources exposes sandboxes' files as resources:
 // soulbox://sandbox/<id>/<path>.
-func addResources(s *mcp.Server, ss *session) {
+func addResources(s *mcp.Server, r *tools.Runner) {
 	s.AddResourceTemplate(&mcp.ResourceTemplate{
 		Name:        "sandbox-file",
 		Title:       "A file in a sandbox",
 		Description: "The content of a file of a sandbox; path is absolute without its leading slash.",
 		URITemplate: "soulbox://sandbox/{sandbox_id}/{+path}",
-	}, ss.readResource)
+	}, func(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+		return readResource(ctx, r, req)
+	})
 }
 
-func (ss *session) readResource(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+func readResource(ctx context.Context, r *tools.Runner, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
 	u, err := url.Parse(req.Params.URI)
 	if err != nil || u.Scheme != "soulbox" || u.Host != "sandbox" {
 		return nil, mcp.ResourceNotFoundError(req.Params.URI)
@@ -33,7 +34,7 @@ func (ss *session) readResource(ctx context.Context, req *mcp.ReadResourceReques
 	if !ok || id == "" || path == "" {
 		return nil, mcp.ResourceNotFoundError(req.Params.URI)
 	}
-	sb, err := ss.sandbox(ctx, id)
+	sb, err := r.Sandbox(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +42,7 @@ func (ss *session) readResource(ctx context.Context, req *mcp.ReadResourceReques
 	if err != nil {
 		return nil, mcp.ResourceNotFoundError(req.Params.URI)
 	}
-	if st.Size > maxFileRead {
+	if st.Size > tools.MaxFileRead {
 		return nil, &sizeError{}
 	}
 	b, err := sb.Files.ReadFile(ctx, "/"+path, nil)

@@ -67,7 +67,7 @@ func Run(t *testing.T, cs *mcp.ClientSession, apiURL, apiKey string) {
 			t.Errorf("run_command = %+v", out)
 		}
 		var list []string
-		for info, err := range sdk.List(ctx, &soulbox.ListOptions{Metadata: map[string]string{"created-by": "mcp"}}) {
+		for info, err := range sdk.List(ctx, &soulbox.ListOptions{Metadata: map[string]string{"created-by": "soulbox-tools"}}) {
 			if err != nil {
 				t.Fatal(err)
 			}
