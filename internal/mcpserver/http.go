@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -21,15 +22,25 @@ const sessionHeader = "Mcp-Session-Id"
 // client newClient makes. A session answers only requests with that same
 // key, so a session ID alone does not lend another key's sandboxes.
 func Handler(key func(*http.Request) string, newClient func(apiKey string) (*soulbox.Client, error)) http.Handler {
-	h := &handler{key: key, sessions: map[string][32]byte{}}
+	h := &handler{key: key, sessions: map[string]owner{}}
 	h.mcp = mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
 		c, err := newClient(key(r))
 		if err != nil {
 			return nil
 		}
 		return New(c)
-	}, nil)
+	}, &mcp.StreamableHTTPOptions{SessionTimeout: sessionIdle})
 	return h
+}
+
+// sessionIdle is how long an MCP session lives without requests; its
+// default sandbox lives on until its own timeout.
+const sessionIdle = time.Hour
+
+// owner is the key that opened a session, and when it was last used.
+type owner struct {
+	key  [32]byte // SHA-256 of the API key
+	seen time.Time
 }
 
 type handler struct {
@@ -37,20 +48,30 @@ type handler struct {
 	mcp *mcp.StreamableHTTPHandler
 
 	mu       sync.Mutex
-	sessions map[string][32]byte // session ID -> hash of its key
+	sessions map[string]owner // by session ID
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sum := sha256.Sum256([]byte(h.key(r)))
 	if id := r.Header.Get(sessionHeader); id != "" {
 		h.mu.Lock()
-		owner, ok := h.sessions[id]
+		o, ok := h.sessions[id]
+		if ok {
+			o.seen = time.Now()
+			h.sessions[id] = o
+		}
 		h.mu.Unlock()
-		if ok && subtle.ConstantTimeCompare(owner[:], sum[:]) != 1 {
+		if !ok {
+			// Unknown here is unknown: never let a session through that
+			// this handler cannot tie to a key.
+			httperr.WriteBody(w, http.StatusNotFound, "unknown or expired MCP session: initialize a new one")
+			return
+		}
+		if subtle.ConstantTimeCompare(o.key[:], sum[:]) != 1 {
 			httperr.WriteBody(w, http.StatusForbidden, "this MCP session belongs to another API key")
 			return
 		}
-		if ok && r.Method == http.MethodDelete {
+		if r.Method == http.MethodDelete {
 			defer func() {
 				h.mu.Lock()
 				delete(h.sessions, id)
@@ -62,8 +83,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mcp.ServeHTTP(&recorder{ResponseWriter: w, record: func(id string) {
 		h.mu.Lock()
-		h.sessions[id] = sum
-		h.mu.Unlock()
+		defer h.mu.Unlock()
+		now := time.Now()
+		// Sessions the transport closed for idleness are forgotten here too.
+		for sid, o := range h.sessions {
+			if now.Sub(o.seen) > sessionIdle {
+				delete(h.sessions, sid)
+			}
+		}
+		h.sessions[id] = owner{key: sum, seen: now}
 	}}, r)
 }
 

@@ -74,18 +74,26 @@ func TestStreamableHTTP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req, _ := http.NewRequest("POST", endpoint, strings.NewReader(`{"jsonrpc":"2.0","id":9,"method":"tools/list"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Mcp-Session-Id", cs.ID())
-		req.Header.Set("X-API-Key", other)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusForbidden {
-			t.Errorf("another key on this session: HTTP %d, want 403", resp.StatusCode)
+		for _, tc := range []struct {
+			session, key string
+			want         int
+		}{
+			{cs.ID(), other, http.StatusForbidden},
+			{"no-such-session", s.APIKey, http.StatusNotFound},
+		} {
+			req, _ := http.NewRequest("POST", endpoint, strings.NewReader(`{"jsonrpc":"2.0","id":9,"method":"tools/list"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("Mcp-Session-Id", tc.session)
+			req.Header.Set("X-API-Key", tc.key)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("session %q with another key: HTTP %d, want %d", tc.session, resp.StatusCode, tc.want)
+			}
 		}
 	})
 
