@@ -28,8 +28,10 @@ type Options struct {
 	APIKey string
 	// SandboxURL receives sandbox traffic (commands, files, code), routed
 	// by the E2b-Sandbox-Id header. Default: $E2B_SANDBOX_URL, else the
-	// API URL for a SoulBox server. With E2B_DOMAIN set and no sandbox
-	// URL, traffic goes to https://<port>-<id>.<domain> as on E2B.
+	// API URL when no domain is set (a SoulBox server takes both on one
+	// listener). With a domain and no sandbox URL, traffic goes to each
+	// sandbox's own host, <port>-<id>.<domain>, on the API URL's scheme
+	// and port (https://49983-<id>.e2b.app on E2B).
 	SandboxURL string
 	// Domain is the domain of sandbox hosts, <port>-<id>.<domain>.
 	// Default: $E2B_DOMAIN, else the server's, else localhost.

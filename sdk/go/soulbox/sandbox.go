@@ -281,28 +281,36 @@ func (sb *Sandbox) Host(port int) string {
 }
 
 // URL is the URL that reaches a server listening on port in the sandbox:
-// the sandbox host on the scheme and port of the client's sandbox URL
-// (https on E2B).
+// the sandbox host on the scheme and port of the client's sandbox URL,
+// else of its API URL (https on E2B).
 func (sb *Sandbox) URL(port int) string {
+	return sb.hostURL(port)
+}
+
+// hostURL is <scheme>://<port>-<id>.<domain>[:<port of the server>].
+func (sb *Sandbox) hostURL(port int) string {
+	ref := sb.c.sandboxURL
+	if ref == "" {
+		ref = sb.c.apiURL
+	}
 	scheme, hostPort := "https", ""
-	if sb.c.sandboxURL != "" {
-		if u, err := url.Parse(sb.c.sandboxURL); err == nil {
-			scheme = u.Scheme
-			if p := u.Port(); p != "" {
-				hostPort = ":" + p
-			}
+	if u, err := url.Parse(ref); err == nil {
+		scheme = u.Scheme
+		if p := u.Port(); p != "" {
+			hostPort = ":" + p
 		}
 	}
 	return scheme + "://" + sb.Host(port) + hostPort
 }
 
 // base is where sandbox traffic to port goes, and whether it needs the
-// routing headers (a shared sandbox URL) or not (a per-sandbox host).
+// routing headers (a shared sandbox URL) or not (a per-sandbox host, as
+// on E2B).
 func (sb *Sandbox) base(port int) (string, bool) {
 	if sb.c.sandboxURL != "" {
 		return sb.c.sandboxURL, true
 	}
-	return "https://" + sb.Host(port), false
+	return sb.hostURL(port), false
 }
 
 // setHeaders routes a request to port of the sandbox with its tokens and

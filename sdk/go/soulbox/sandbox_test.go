@@ -3,7 +3,9 @@ package soulbox_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"testing"
 	"time"
@@ -205,5 +207,38 @@ func TestRateLimited(t *testing.T) {
 	var se *soulbox.Error
 	if !errors.Is(err, soulbox.ErrRateLimited) || !errors.As(err, &se) || se.Status != http.StatusTooManyRequests {
 		t.Errorf("Create over the quota = %v, want ErrRateLimited (429)", err)
+	}
+}
+
+// TestSandboxHosts reaches sandboxes the way E2B's cloud is reached: no
+// shared sandbox URL and no routing headers, each request to the
+// sandbox's own host <port>-<id>.<domain>, which SoulBox's proxy routes
+// too. The HTTP client resolves every name to the server, as DNS would.
+func TestSandboxHosts(t *testing.T) {
+	ctx := context.Background()
+	u, _ := url.Parse(srv.URL)
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, u.Host)
+	}
+	c, err := soulbox.New(soulbox.Options{APIURL: srv.URL, APIKey: srv.APIKey, Domain: srv.Domain,
+		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dial}}, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := newSandbox(t, c, soulbox.CreateOptions{})
+	if want := "http://8080-" + sb.ID + "." + srv.Domain + ":" + u.Port(); sb.URL(8080) != want {
+		t.Errorf("URL(8080) = %q, want %q", sb.URL(8080), want)
+	}
+	if r, err := sb.Commands.Run(ctx, "echo via host", nil); err != nil || r.Stdout != "via host\n" {
+		t.Fatalf("Run through the sandbox host = %+v, %v", r, err)
+	}
+	if _, err := sb.Files.WriteFile(ctx, "/tmp/h.txt", []byte("h"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := sb.Files.ReadFile(ctx, "/tmp/h.txt", nil); err != nil || string(b) != "h" {
+		t.Errorf("ReadFile through the sandbox host = %q, %v", b, err)
+	}
+	if ex, err := sb.RunCode(ctx, "2 ** 10", nil); err != nil || ex.Text() != "1024" {
+		t.Errorf("RunCode through the sandbox host = %+v, %v", ex, err)
 	}
 }
