@@ -230,7 +230,9 @@ func (c *Commands) Connect(ctx context.Context, pid uint32, o *RunOptions) (*Com
 		return nil, wrap(ctx, streamErr(stream.Err()))
 	}
 	h := newHandle(c.sb, proc, pid, o, cancel)
+	h.attached = true
 	go pump(h, stream)
+	go h.watch(ctx)
 	return h, nil
 }
 
@@ -250,6 +252,7 @@ type CommandHandle struct {
 	result         *CommandResult
 	err            error
 	ctxErr         error // the context ended first; the command was killed
+	attached       bool  // made by Connect: the context's end detaches
 	detached       bool
 }
 
@@ -321,19 +324,20 @@ func (h *CommandHandle) output(d *pb.ProcessEvent_DataEvent) {
 	}
 }
 
-// watch kills the command when ctx ends before it does.
+// watch kills the command when ctx ends before it does (or, for a handle
+// of Connect, records that the context ended).
 func (h *CommandHandle) watch(ctx context.Context) {
 	select {
 	case <-h.done:
 	case <-ctx.Done():
 		h.mu.Lock()
-		detached := h.detached
+		detached, attached := h.detached, h.attached
 		if !detached {
 			h.ctxErr = ctxError(ctx)
 		}
 		h.mu.Unlock()
-		if detached {
-			return
+		if detached || attached {
+			return // the stream ends with ctx; the process runs on
 		}
 		kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		_ = signal(kctx, h.proc, h.PID, SIGKILL)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -118,6 +119,25 @@ func TestCommands(t *testing.T) {
 		if err != nil || r.ExitCode != 0 || !strings.HasSuffix(out.String(), "10\n") {
 			t.Errorf("Connect after Disconnect: %+v %v, output %q", r, err, out.String())
 		}
+		// Cancelling a Connect's context detaches; the process runs on.
+		h3, err := sb.Commands.Start(ctx, "sleep 30", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h3.Disconnect()
+		cctx, cancel := context.WithCancel(ctx)
+		h4, err := sb.Commands.Connect(cctx, h3.PID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if _, err := h4.Wait(); !errors.Is(err, context.Canceled) {
+			t.Errorf("Wait after cancelling Connect's context = %v, want context.Canceled", err)
+		}
+		if procs, _ := sb.Commands.List(ctx); !slices.ContainsFunc(procs, func(p soulbox.ProcessInfo) bool { return p.PID == h3.PID }) {
+			t.Errorf("cancelling Connect's context ended the process")
+		}
+		sb.Commands.Kill(ctx, h3.PID)
 		if _, err := sb.Commands.Connect(ctx, 999999, nil); !errors.Is(err, soulbox.ErrNotFound) {
 			t.Errorf("Connect to no process = %v, want ErrNotFound", err)
 		}
