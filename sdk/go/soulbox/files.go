@@ -171,14 +171,15 @@ func (f *Files) WriteFiles(ctx context.Context, files []WriteEntry, o *FileOptio
 	if len(files) == 0 {
 		return nil, nil
 	}
+	for i, e := range files {
+		if e.Path == "" || e.Data == nil {
+			return nil, &Error{kind: ErrInvalidArgument, Message: fmt.Sprintf("batch entry %d: needs a Path and Data", i)}
+		}
+	}
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
 		for _, e := range files {
-			if e.Path == "" {
-				pw.CloseWithError(&Error{kind: ErrInvalidArgument, Message: "a batch entry has no path"})
-				return
-			}
 			part, err := mw.CreateFormFile("file", e.Path)
 			if err == nil {
 				_, err = io.Copy(part, e.Data)

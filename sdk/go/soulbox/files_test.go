@@ -76,6 +76,9 @@ func TestFiles(t *testing.T) {
 		if _, err := f.ReadFile(ctx, "/tmp/batch/c.txt", nil); !errors.Is(err, soulbox.ErrNotFound) {
 			t.Errorf("ReadFile of a removed file = %v, want ErrNotFound", err)
 		}
+		if _, err := f.WriteFiles(ctx, []soulbox.WriteEntry{{Path: "/tmp/a"}}, nil); !errors.Is(err, soulbox.ErrInvalidArgument) {
+			t.Errorf("WriteFiles with no Data = %v", err)
+		}
 		if _, err := f.Write(ctx, "", strings.NewReader("x"), nil); !errors.Is(err, soulbox.ErrInvalidArgument) {
 			t.Errorf("Write with no path = %v", err)
 		}
