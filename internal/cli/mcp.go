@@ -3,7 +3,6 @@ package cli
 import (
 	"os"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/cobra"
 
 	"github.com/soulbox/soulbox/internal/mcpserver"
@@ -17,7 +16,8 @@ func newMCPCmd() *cobra.Command {
 		Short: "Serve SoulBox's MCP tools on stdin/stdout, for Claude Desktop, Claude Code, Cursor and other MCP clients",
 		Long: `Serve the Model Context Protocol on stdin and stdout: tools to create
 sandboxes, run code and commands, read, write and list files, download a URL
-into a sandbox, expose a port, and kill sandboxes. The server and key are
+into a sandbox, expose a port, and kill sandboxes. The session's own
+sandbox (made on first use) is killed when the session ends. The server and key are
 found as by every other command (--server/--api-key, SOULBOX_API_URL /
 SOULBOX_API_KEY, E2B_API_URL / E2B_API_KEY, soulbox auth login).
 
@@ -37,7 +37,7 @@ A server started with --mcp serves the same tools over streamable HTTP on
 			if err != nil {
 				return err
 			}
-			return mcpserver.New(api).Run(cmd.Context(), &mcp.StdioTransport{})
+			return mcpserver.RunStdio(cmd.Context(), api)
 		},
 	}
 	c.flags(cmd)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -24,11 +25,18 @@ func TestMCPStdio(t *testing.T) {
 		t.Fatal(err)
 	}
 	mcptest.Run(t, cs, e.url, e.key)
+	// A new default sandbox, which the end of the session takes with it.
+	if res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "run_command", Arguments: map[string]any{"command": "true"}}); err != nil || res.IsError {
+		t.Fatalf("run_command: %v %+v", err, res)
+	}
 	if err := cs.Close(); err != nil {
 		t.Errorf("close: %v", err)
 	}
 	if cmd.ProcessState == nil || !cmd.ProcessState.Success() {
 		t.Errorf("soulbox mcp did not exit cleanly when its stdin closed: %v", cmd.ProcessState)
+	}
+	if out, _, _ := e.run(t, "", "sandbox", "list", "--metadata", "created-by=soulbox-tools", "--json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("sandboxes of the ended session: %s", out)
 	}
 }
 

@@ -13,6 +13,8 @@ package mcpserver
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -23,6 +25,22 @@ import (
 
 // New returns the MCP server of one session, acting with client.
 func New(client *soulbox.Client) *mcp.Server {
+	s, _ := newServer(client)
+	return s
+}
+
+// RunStdio serves one session on stdin/stdout until the client closes it
+// or ctx ends, then kills the session's default sandbox: a client that
+// starts the server per conversation leaves nothing running behind it.
+func RunStdio(ctx context.Context, client *soulbox.Client) error {
+	s, r := newServer(client)
+	err := s.Run(ctx, &mcp.StdioTransport{})
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return errors.Join(err, r.Close(cctx))
+}
+
+func newServer(client *soulbox.Client) (*mcp.Server, *tools.Runner) {
 	s := mcp.NewServer(&mcp.Implementation{Name: "soulbox", Title: "SoulBox sandboxes", Version: version.Version}, &mcp.ServerOptions{
 		Instructions: "SoulBox runs code in secure, disposable Linux sandboxes (Debian with Python 3 incl. numpy, pandas, matplotlib, and Node.js). " +
 			"Use run_code for Python/JavaScript (state persists between calls; charts come back as images), run_command for shell commands, " +
@@ -37,7 +55,7 @@ func New(client *soulbox.Client) *mcp.Server {
 			})
 	}
 	addResources(s, r)
-	return s
+	return s, r
 }
 
 func annotations(t tools.Tool) *mcp.ToolAnnotations {
