@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/mountinfo"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/server"
 )
@@ -106,6 +107,10 @@ func (s *Server) Stop() error {
 	s.cancel()
 	err := errors.Join(kerr, <-s.done)
 	os.RemoveAll(s.agent)
+	if mounts, merr := mountinfo.Under(s.root); merr != nil || len(mounts) > 0 {
+		// Removing would descend into mounted filesystems.
+		return errors.Join(err, merr, fmt.Errorf("mounts left under %s: %v", s.root, mounts))
+	}
 	os.RemoveAll(s.root)
 	return err
 }
