@@ -294,3 +294,40 @@ func ExampleError() {
 	}
 	// Output: not found, HTTP 404
 }
+
+// Another program (or a later run) reaches a sandbox by its ID; Connect
+// resumes it if it was paused.
+func ExampleClient_Connect() {
+	ctx := context.Background()
+	client, _ := soulbox.New(soulbox.Options{})
+	first, _ := client.Create(ctx, "", soulbox.CreateOptions{})
+	defer first.Kill(ctx)
+	first.Files.WriteFile(ctx, "/tmp/shared", []byte("left by the first handle"), nil)
+	first.Pause(ctx)
+
+	sb, err := client.Connect(ctx, first.ID, 5*time.Minute)
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, _ := sb.Files.ReadFile(ctx, "/tmp/shared", nil)
+	fmt.Println(string(b))
+	// Output: left by the first handle
+}
+
+// A background command keeps running when its handle disconnects;
+// Commands.Connect follows it again by PID.
+func ExampleCommands_Connect() {
+	ctx := context.Background()
+	client, _ := soulbox.New(soulbox.Options{})
+	sb, _ := client.Create(ctx, "", soulbox.CreateOptions{})
+	defer sb.Kill(ctx)
+
+	h, _ := sb.Commands.Start(ctx, "sleep 0.5; echo finished", nil)
+	h.Disconnect()
+	again, err := sb.Commands.Connect(ctx, h.PID, &soulbox.RunOptions{Stdout: os.Stdout})
+	if err != nil {
+		log.Fatal(err)
+	}
+	again.Wait()
+	// Output: finished
+}
