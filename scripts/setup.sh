@@ -157,6 +157,11 @@ if [ ! -d tests/compat/node_modules/e2b ] || [ tests/compat/package-lock.json -n
 	log "installing the E2B SDK for the compatibility tests"
 	npm ci --prefix tests/compat --no-audit --no-fund --loglevel=error
 fi
+# The LangChain example's test runs its tools, pinned in its package-lock.json.
+if [ ! -d examples/langchain-js/node_modules/@langchain/core ] || [ examples/langchain-js/package-lock.json -nt examples/langchain-js/node_modules/.package-lock.json ]; then
+	log "installing the LangChain example's packages"
+	npm ci --prefix examples/langchain-js --no-audit --no-fund --loglevel=error
+fi
 
 log "building bin/soulbox and bin/soulbox-agent"
 CGO_ENABLED=0 go build -trimpath -o bin/ ./cmd/soulbox ./cmd/soulbox-agent

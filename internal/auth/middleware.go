@@ -15,7 +15,7 @@ import (
 // is not called.
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		k, err := a.Authenticate(r.Context(), keyFromRequest(r))
+		k, err := a.Authenticate(r.Context(), KeyFromRequest(r))
 		if err != nil {
 			// The store's trouble is the operator's to read, not the
 			// client's: httperr logs it and hides it.
@@ -26,9 +26,9 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// keyFromRequest returns the presented key: X-API-Key wins over a bearer
+// KeyFromRequest returns the presented key: X-API-Key wins over a bearer
 // token; the scheme name is case-insensitive (RFC 9110).
-func keyFromRequest(r *http.Request) string {
+func KeyFromRequest(r *http.Request) string {
 	if key := strings.TrimSpace(r.Header.Get("X-API-Key")); key != "" {
 		return key
 	}

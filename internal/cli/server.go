@@ -74,6 +74,7 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.StringVar(&cfg.TLS.ACMEDirectory, "acme-directory", cfg.TLS.ACMEDirectory, "ACME directory URL for --tls=acme (default Let's Encrypt)")
 	f.StringVar(&cfg.TLS.ACMEEmail, "acme-email", cfg.TLS.ACMEEmail, "contact email of the ACME account")
 	f.StringVar(&cfg.TLS.ACMECAFile, "acme-ca", cfg.TLS.ACMECAFile, "PEM roots the ACME directory's own certificate chains to (a private ACME server)")
+	f.BoolVar(&cfg.MCP, "mcp", cfg.MCP, "also serve MCP (streamable HTTP) on /mcp, authenticated with the API keys")
 	f.StringVar(&cfg.PoolPrewarm, "pool-prewarm", cfg.PoolPrewarm, "warm pool: interpreter languages started ahead, comma-separated, or none")
 	f.StringVar(&cfg.Network, "network", cfg.Network, "sandbox networking: on (internet through NAT, DNS, egress policies) or off (loopback only)")
 	f.StringVar(&cfg.NetworkPool, "network-pool", cfg.NetworkPool, "IPv4 range sandbox links are cut from, a /30 each (default: a private /16 no host route overlaps)")

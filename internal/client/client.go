@@ -1,16 +1,13 @@
-// Package client talks to a SoulBox server the way the E2B SDKs do: the
-// REST API for sandboxes, and sandbox traffic (the agent's envd protocol)
-// through the server's proxy. The CLI is built on it.
+// Package client is what the CLI asks of a SoulBox server, in the shapes
+// its commands print. It is built on the public Go SDK
+// (sdk/go/soulbox), which does the talking: the REST API for sandboxes
+// and sandbox traffic through the server's proxy.
 package client
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"strings"
+
+	"github.com/soulbox/soulbox/sdk/go/soulbox"
 )
 
 // Client is a connection to one server with one API key.
@@ -19,71 +16,23 @@ type Client struct {
 	BaseURL string
 	// APIKey is sent as X-API-Key.
 	APIKey string
-	// HTTP is the HTTP client; nil uses http.DefaultClient.
+	// HTTP is the HTTP client; nil uses a default one.
 	HTTP *http.Client
 }
 
-// Error is an error answer of the server: its status and message.
-type Error struct {
-	Status  int
-	Message string
-}
+// Error is an error answer of the server; errors.Is matches the SDK's
+// categories (soulbox.ErrNotFound, ...).
+type Error = soulbox.Error
 
-func (e *Error) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status) }
-
-func (c *Client) http() *http.Client {
-	if c.HTTP != nil {
-		return c.HTTP
-	}
-	return http.DefaultClient
-}
-
-// do sends a JSON request and decodes a JSON answer into out (if not nil).
-// It returns the response headers.
-func (c *Client) do(ctx context.Context, method, path string, body, out any) (http.Header, error) {
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, r)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-API-Key", c.APIKey)
-	resp, err := c.http().Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach the SoulBox server at %s: %w", c.BaseURL, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		return resp.Header, apiError(resp.StatusCode, b)
-	}
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			return resp.Header, fmt.Errorf("%s %s: unexpected answer: %w", method, path, err)
-		}
-	}
-	return resp.Header, nil
-}
-
-// apiError reads an error answer: {code, message} when the server sent
-// one, else the body as text.
-func apiError(status int, body []byte) *Error {
-	e := &Error{Status: status, Message: strings.TrimSpace(string(body))}
-	var m struct {
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(body, &m) == nil && m.Message != "" {
-		e.Message = m.Message
-	}
-	return e
+// api is the SDK's client for BaseURL and APIKey, which the CLI resolved
+// already: the environment is not read again. Making one is cheap (no
+// request), and a Client stays a plain value its users may copy.
+func (c *Client) api() (*soulbox.Client, error) {
+	return soulbox.New(soulbox.Options{
+		APIURL:     c.BaseURL,
+		SandboxURL: c.BaseURL,
+		APIKey:     c.APIKey,
+		HTTPClient: c.HTTP,
+		Getenv:     func(string) string { return "" },
+	})
 }

@@ -2,12 +2,10 @@ package client
 
 import (
 	"context"
-	"strings"
+	"errors"
+	"io"
 
-	"connectrpc.com/connect"
-
-	pb "github.com/soulbox/soulbox/api/envd/process"
-	"github.com/soulbox/soulbox/api/envd/process/processconnect"
+	"github.com/soulbox/soulbox/sdk/go/soulbox"
 )
 
 // Process is a process running in a sandbox, started through the agent.
@@ -21,14 +19,36 @@ type Process struct {
 
 // Processes lists the processes the sandbox's agent runs.
 func (c *Client) Processes(ctx context.Context, sb Sandbox) ([]Process, error) {
-	proc := processconnect.NewProcessClient(c.http(), strings.TrimRight(c.BaseURL, "/"), connect.WithInterceptors(c.sandboxHeaders(sb, "")))
-	res, err := proc.List(ctx, connect.NewRequest(&pb.ListRequest{}))
+	h, err := c.handle(ctx, sb)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Process, 0, len(res.Msg.GetProcesses()))
-	for _, p := range res.Msg.GetProcesses() {
-		out = append(out, Process{Pid: p.GetPid(), Tag: p.GetTag(), Cmd: p.GetConfig().GetCmd(), Args: p.GetConfig().GetArgs(), Cwd: p.GetConfig().GetCwd()})
+	list, err := h.Commands.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Process, 0, len(list))
+	for _, p := range list {
+		out = append(out, Process{Pid: p.PID, Tag: p.Tag, Cmd: p.Cmd, Args: p.Args, Cwd: p.Cwd})
 	}
 	return out, nil
+}
+
+// Attach streams the output of a running process from now on until it
+// ends, and returns its exit code (-1 when killed by a signal).
+func (c *Client) Attach(ctx context.Context, sb Sandbox, pid uint32, stdout, stderr io.Writer) (int, error) {
+	h, err := c.handle(ctx, sb)
+	if err != nil {
+		return 0, err
+	}
+	cmd, err := h.Commands.Connect(ctx, pid, &soulbox.RunOptions{Stdout: stdout, Stderr: stderr})
+	if err != nil {
+		return 0, err
+	}
+	res, err := cmd.Wait()
+	var exit *soulbox.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		return 0, err
+	}
+	return res.ExitCode, nil
 }

@@ -2,18 +2,18 @@ package client
 
 import (
 	"context"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/soulbox/soulbox/sdk/go/soulbox"
 )
 
 // Sandbox is a sandbox as the API describes it.
 type Sandbox struct {
-	SandboxID       string            `json:"sandboxID"`
-	TemplateID      string            `json:"templateID"`
-	ClientID        string            `json:"clientID"`
-	EnvdVersion     string            `json:"envdVersion"`
+	SandboxID   string `json:"sandboxID"`
+	TemplateID  string `json:"templateID"`
+	ClientID    string `json:"clientID"`
+	EnvdVersion string `json:"envdVersion"`
+	// EnvdAccessToken guards the sandbox's agent; Create and Get fill it.
 	EnvdAccessToken string            `json:"envdAccessToken,omitempty"`
 	State           string            `json:"state,omitempty"`
 	CPUCount        int               `json:"cpuCount,omitempty"`
@@ -22,6 +22,28 @@ type Sandbox struct {
 	StartedAt       time.Time         `json:"startedAt,omitzero"`
 	EndAt           time.Time         `json:"endAt,omitzero"`
 	Metadata        map[string]string `json:"metadata,omitempty"`
+}
+
+func fromInfo(i soulbox.SandboxInfo, h *soulbox.Sandbox) Sandbox {
+	token := ""
+	if h != nil {
+		token = h.AccessToken()
+	}
+	return Sandbox{EnvdAccessToken: token, SandboxID: i.SandboxID, TemplateID: i.TemplateID, ClientID: i.ClientID, EnvdVersion: i.EnvdVersion, State: i.State,
+		CPUCount: i.CPUCount, MemoryMB: i.MemoryMB, DiskSizeMB: i.DiskSizeMB, StartedAt: i.StartedAt, EndAt: i.EndAt, Metadata: i.Metadata}
+}
+
+// handle is the SDK's handle on sb, with sb's token, or with the one the
+// API gives when sb has none (it came from List).
+func (c *Client) handle(ctx context.Context, sb Sandbox) (*soulbox.Sandbox, error) {
+	api, err := c.api()
+	if err != nil {
+		return nil, err
+	}
+	if sb.EnvdAccessToken != "" {
+		return api.Handle(sb.SandboxID, sb.EnvdAccessToken), nil
+	}
+	return api.Get(ctx, sb.SandboxID)
 }
 
 // CreateOptions are what a sandbox is created with; zero fields take the
@@ -37,38 +59,40 @@ type CreateOptions struct {
 
 // Create creates a sandbox and returns it with its access token.
 func (c *Client) Create(ctx context.Context, o CreateOptions) (Sandbox, error) {
-	body := map[string]any{"templateID": o.Template}
-	if o.Timeout > 0 {
-		body["timeout"] = int64(o.Timeout.Seconds())
+	api, err := c.api()
+	if err != nil {
+		return Sandbox{}, err
 	}
-	if o.CPUCount > 0 {
-		body["cpuCount"] = o.CPUCount
+	if o.Template == "" {
+		o.Template = soulbox.DefaultTemplate
 	}
-	if o.MemoryMB > 0 {
-		body["memoryMB"] = o.MemoryMB
+	h, err := api.Create(ctx, o.Template, soulbox.CreateOptions{Timeout: o.Timeout, CPUCount: o.CPUCount, MemoryMB: o.MemoryMB, Metadata: o.Metadata, EnvVars: o.EnvVars})
+	if err != nil {
+		return Sandbox{}, err
 	}
-	if len(o.Metadata) > 0 {
-		body["metadata"] = o.Metadata
-	}
-	if len(o.EnvVars) > 0 {
-		body["envVars"] = o.EnvVars
-	}
-	var sb Sandbox
-	_, err := c.do(ctx, "POST", "/sandboxes", body, &sb)
-	return sb, err
+	return fromInfo(h.Info(), h), nil
 }
 
 // Get returns a sandbox with its details and access token.
 func (c *Client) Get(ctx context.Context, id string) (Sandbox, error) {
-	var sb Sandbox
-	_, err := c.do(ctx, "GET", "/sandboxes/"+url.PathEscape(id), nil, &sb)
-	return sb, err
+	api, err := c.api()
+	if err != nil {
+		return Sandbox{}, err
+	}
+	h, err := api.Get(ctx, id)
+	if err != nil {
+		return Sandbox{}, err
+	}
+	return fromInfo(h.Info(), h), nil
 }
 
 // Kill ends a sandbox.
 func (c *Client) Kill(ctx context.Context, id string) error {
-	_, err := c.do(ctx, "DELETE", "/sandboxes/"+url.PathEscape(id), nil, nil)
-	return err
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	return api.Kill(ctx, id)
 }
 
 // ListOptions filter List.
@@ -79,86 +103,63 @@ type ListOptions struct {
 
 // List returns every sandbox the filters select, following pagination.
 func (c *Client) List(ctx context.Context, o ListOptions) ([]Sandbox, error) {
-	q := url.Values{}
-	if len(o.States) > 0 {
-		q.Set("state", strings.Join(o.States, ","))
-	}
-	if len(o.Metadata) > 0 {
-		md := url.Values{}
-		for k, v := range o.Metadata {
-			md.Set(k, v)
-		}
-		q.Set("metadata", md.Encode())
+	api, err := c.api()
+	if err != nil {
+		return nil, err
 	}
 	var all []Sandbox
-	for {
-		var page []Sandbox
-		h, err := c.do(ctx, "GET", "/v2/sandboxes?"+q.Encode(), nil, &page)
+	for info, err := range api.List(ctx, &soulbox.ListOptions{States: o.States, Metadata: o.Metadata}) {
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, page...)
-		next := h.Get("X-Next-Token")
-		if next == "" {
-			return all, nil
-		}
-		q.Set("nextToken", next)
+		all = append(all, fromInfo(info, nil))
 	}
+	return all, nil
 }
 
 // Pause freezes a running sandbox.
 func (c *Client) Pause(ctx context.Context, id string) error {
-	_, err := c.do(ctx, "POST", "/sandboxes/"+url.PathEscape(id)+"/pause", nil, nil)
-	return err
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	return api.Pause(ctx, id)
 }
 
 // Resume resumes a paused sandbox (or finds a running one) and keeps it
 // alive at least timeout more (0: the server's default).
 func (c *Client) Resume(ctx context.Context, id string, timeout time.Duration) (Sandbox, error) {
-	body := map[string]any{}
-	if timeout > 0 {
-		body["timeout"] = int64(timeout.Seconds())
+	api, err := c.api()
+	if err != nil {
+		return Sandbox{}, err
 	}
-	var sb Sandbox
-	_, err := c.do(ctx, "POST", "/sandboxes/"+url.PathEscape(id)+"/connect", body, &sb)
-	return sb, err
+	h, err := api.Connect(ctx, id, timeout)
+	if err != nil {
+		return Sandbox{}, err
+	}
+	return fromInfo(h.Info(), h), nil
 }
 
 // Metric is one sample of a sandbox's resource use.
-type Metric struct {
-	Timestamp  time.Time `json:"timestamp"`
-	CPUCount   int       `json:"cpuCount"`
-	CPUUsedPct float64   `json:"cpuUsedPct"`
-	MemUsed    uint64    `json:"memUsed"`
-	MemTotal   uint64    `json:"memTotal"`
-	DiskUsed   uint64    `json:"diskUsed"`
-	DiskTotal  uint64    `json:"diskTotal"`
-}
+type Metric = soulbox.Metric
 
 // Metrics returns a sandbox's samples.
 func (c *Client) Metrics(ctx context.Context, id string) ([]Metric, error) {
-	var out []Metric
-	_, err := c.do(ctx, "GET", "/sandboxes/"+url.PathEscape(id)+"/metrics", nil, &out)
-	return out, err
+	api, err := c.api()
+	if err != nil {
+		return nil, err
+	}
+	return api.Metrics(ctx, id, time.Time{}, time.Time{})
 }
 
 // LogEntry is one line of a sandbox's log.
-type LogEntry struct {
-	Timestamp time.Time         `json:"timestamp"`
-	Level     string            `json:"level"`
-	Message   string            `json:"message"`
-	Fields    map[string]string `json:"fields"`
-}
+type LogEntry = soulbox.LogEntry
 
 // Logs returns a sandbox's log entries from start on.
 func (c *Client) Logs(ctx context.Context, id string, start time.Time) ([]LogEntry, error) {
-	var out struct {
-		LogEntries []LogEntry `json:"logEntries"`
+	api, err := c.api()
+	if err != nil {
+		return nil, err
 	}
-	path := "/sandboxes/" + url.PathEscape(id) + "/logs"
-	if !start.IsZero() {
-		path += "?start=" + strconv.FormatInt(start.UnixMilli(), 10)
-	}
-	_, err := c.do(ctx, "GET", path, nil, &out)
-	return out.LogEntries, err
+	return api.Logs(ctx, id, start)
 }

@@ -78,6 +78,9 @@ type Config struct {
 	// knows a sandbox's id reach its ports through the server; false makes
 	// them require the sandbox's traffic access token (for shared hosts).
 	PublicTraffic bool
+	// MCP serves the MCP server over streamable HTTP on /mcp,
+	// authenticated with the API keys.
+	MCP bool
 }
 
 // Defaults returns the configuration the server runs with when told

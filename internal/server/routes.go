@@ -25,6 +25,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/sandboxes/", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes/", s.authn.Middleware(apiMux))
+	if s.cfg.MCP {
+		mux.Handle("/mcp", s.mcpHandler())
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.WriteBody(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 	})
