@@ -76,9 +76,10 @@ const (
 	MaxNetworkConnections = 1000000
 )
 
-// IsOpen reports whether the policy is the default one, with no rules.
+// IsOpen reports whether the policy is the default one, with no rules
+// and no limits.
 func (p NetworkPolicy) IsOpen() bool {
-	return len(p.AllowOut) == 0 && len(p.DenyOut) == 0 && len(p.AllowDomains) == 0
+	return len(p.AllowOut) == 0 && len(p.DenyOut) == 0 && len(p.AllowDomains) == 0 && p.Limits == NetworkLimits{}
 }
 
 // FiltersDomains reports whether domain rules decide anything: there are
@@ -144,12 +145,17 @@ func (p NetworkPolicy) Validate() error {
 			return fmt.Errorf("allowOut entry %q: not a lowercase host name or *.wildcard: %w", d, errdefs.ErrInvalidArgument)
 		}
 	}
-	for _, l := range []struct {
+	return p.Limits.Validate()
+}
+
+// Validate checks the limits against their bounds.
+func (l NetworkLimits) Validate() error {
+	for _, f := range []struct {
 		name   string
 		v, max int
-	}{{"egressMbps", p.Limits.EgressMbps, MaxNetworkMbps}, {"ingressMbps", p.Limits.IngressMbps, MaxNetworkMbps}, {"maxConnections", p.Limits.MaxConnections, MaxNetworkConnections}} {
-		if l.v < 0 || l.v > l.max {
-			return fmt.Errorf("%s %d: want 0 (unlimited) to %d: %w", l.name, l.v, l.max, errdefs.ErrInvalidArgument)
+	}{{"egressMbps", l.EgressMbps, MaxNetworkMbps}, {"ingressMbps", l.IngressMbps, MaxNetworkMbps}, {"maxConnections", l.MaxConnections, MaxNetworkConnections}} {
+		if f.v < 0 || f.v > f.max {
+			return fmt.Errorf("%s %d: want 0 (unlimited) to %d: %w", f.name, f.v, f.max, errdefs.ErrInvalidArgument)
 		}
 	}
 	return nil
