@@ -88,6 +88,17 @@ func (m *Manager) resolveNetwork(r *NetworkRequest) (resolvedNetwork, error) {
 	return rn, nil
 }
 
+// pooledNetwork is the policy pooled sandboxes are made with: no rules,
+// the server's network limits.
+func (m *Manager) pooledNetwork() runtime.NetworkPolicy {
+	return runtime.NetworkPolicy{Limits: m.netLimits}
+}
+
+// isPooledNetwork reports whether p is what a pooled sandbox has already.
+func (m *Manager) isPooledNetwork(p runtime.NetworkPolicy) bool {
+	return len(p.AllowOut) == 0 && len(p.DenyOut) == 0 && len(p.AllowDomains) == 0 && p.Limits == m.netLimits
+}
+
 // domainPattern matches what E2B accepts as a domain entry: a host name,
 // optionally behind "*.".
 var domainPattern = regexp.MustCompile(`^(\*\.)?([a-zA-Z0-9-]+\.)*[a-zA-Z][a-zA-Z0-9-]*\.?$`)

@@ -391,3 +391,45 @@ func TestNewFailsCleanlyOnAnOverlappingPool(t *testing.T) {
 		t.Fatalf("New = %v, %v; want the overlap named", srv, err)
 	}
 }
+
+// The server's network limits are every sandbox's, pooled ones included,
+// and the most a create may ask for.
+func TestNetworkLimitDefaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	w := fakenet.New(t, "fwsv2", netip.MustParsePrefix("203.0.113.0/25"), []string{"outside.test"})
+	c, cfg := runServer(t, func(cfg *server.Config) {
+		cfg.NetworkUplink, cfg.NetworkDNS, cfg.NetworkPool = w.Uplink, w.DNS, "10.252.2.0/24"
+		cfg.PoolMin, cfg.PoolMax, cfg.PoolPrewarm = 1, 1, "none"
+		cfg.NetworkIngressMbps, cfg.NetworkMaxConnections = 100, 20
+	})
+	waitPool(t, c, 1)
+	limits := func(sb sandboxJSON) (in, conns int) {
+		var d struct {
+			Network struct {
+				IngressMbps    int `json:"ingressMbps"`
+				MaxConnections int `json:"maxConnections"`
+			} `json:"network"`
+		}
+		c.want(200, "GET", "/sandboxes/"+sb.SandboxID, nil, &d)
+		return d.Network.IngressMbps, d.Network.MaxConnections
+	}
+	sb := create(t, c, map[string]any{}) // from the pool
+	if in, conns := limits(sb); in != 100 || conns != 20 {
+		t.Errorf("a pooled sandbox's limits: %d Mbit/s, %d connections; want the server's 100, 20", in, conns)
+	}
+	if left := networkObjects(t, cfg, sb.SandboxID); !strings.Contains(strings.Join(left, ","), "tbf") {
+		t.Errorf("a pooled sandbox has no bandwidth cap: %v", left)
+	}
+	sb = create(t, c, map[string]any{"network": map[string]any{"ingressMbps": 50, "maxConnections": 5}})
+	if in, conns := limits(sb); in != 50 || conns != 5 {
+		t.Errorf("limits asked for: %d, %d; want 50, 5", in, conns)
+	}
+	for field, v := range map[string]int{"ingressMbps": 101, "maxConnections": 21} {
+		code, b, _ := c.do("POST", "/sandboxes", map[string]any{"templateID": "base", "network": map[string]any{field: v}})
+		if code != 400 || !strings.Contains(string(b), "network."+field) || !strings.Contains(string(b), "this server's limit") {
+			t.Errorf("%s %d over the server's limit: %d %s", field, v, code, b)
+		}
+	}
+}
