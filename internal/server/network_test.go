@@ -309,7 +309,8 @@ func networkObjects(t *testing.T, cfg server.Config, id string) []string {
 }
 
 // TestNetworkRestoredAfterRestart: a policy recorded in the store but not
-// applied (a crash between the two) is applied when the server starts.
+// applied (a crash between the two) is applied when the server starts,
+// domain rules through the new server's proxy.
 func TestNetworkRestoredAfterRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
@@ -332,7 +333,7 @@ func TestNetworkRestoredAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = st.SetNetwork(context.Background(), sb.SandboxID, store.NetworkConfig{AllowInternetAccess: false, AllowPublicTraffic: true})
+	err = st.SetNetwork(context.Background(), sb.SandboxID, store.NetworkConfig{AllowInternetAccess: false, AllowOut: []string{"outside.test"}, AllowPublicTraffic: true})
 	st.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -341,6 +342,10 @@ func TestNetworkRestoredAfterRestart(t *testing.T) {
 	c.base = "http://" + addr
 	if body := fetch(t, c, sb, "http://"+out.String()+"/"); body != "" {
 		t.Errorf("the recorded policy was not applied at start: %q", body)
+	}
+	// The domain rule goes through the new server's egress proxy.
+	if body := fetch(t, c, sb, "http://outside.test/"); !strings.HasPrefix(body, fakenet.Hello(out)) {
+		t.Errorf("the recorded domain rule after a restart: %q", body)
 	}
 	c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
 	if err := stop(); err != nil {
