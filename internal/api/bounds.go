@@ -36,12 +36,18 @@ var (
 	endBound   = bound{"end", 0, 253402300799, " (unix seconds)"}
 	// Unix milliseconds, the same range.
 	logStartBound = bound{"start", 0, 253402300799999, " (unix milliseconds)"}
+	// Network limits (SoulBox extensions); a server with a limit of its
+	// own also refuses more than it.
+	egressBound  = bound{"egressMbps", 1, runtime.MaxNetworkMbps, " Mbit/s"}
+	ingressBound = bound{"ingressMbps", 1, runtime.MaxNetworkMbps, " Mbit/s"}
+	connBound    = bound{"maxConnections", 1, runtime.MaxNetworkConnections, ""}
 )
 
 // bodyBounds are the bounds of body fields by JSON name, for the message
 // of a number the decoder cannot hold.
 var bodyBounds = map[string]bound{
 	"timeout": timeoutBound, "duration": durationBound, "cpuCount": cpuBound, "memoryMB": memoryBound,
+	"network.egressMbps": egressBound, "network.ingressMbps": ingressBound, "network.maxConnections": connBound,
 }
 
 func (b bound) err(got string) error {

@@ -143,6 +143,9 @@ func TestOpenAPIBounds(t *testing.T) {
 		{endBound, get(doc, "paths", "/sandboxes/{id}/metrics", "get", "parameters", "end", "schema")},
 		{logStartBound, get(doc, "paths", "/sandboxes/{id}/logs", "get", "parameters", "start", "schema")},
 		{logLimitBound, get(doc, "paths", "/sandboxes/{id}/logs", "get", "parameters", "limit", "schema")},
+		{egressBound, get(doc, "components", "schemas", "SandboxNetworkConfig", "properties", "egressMbps")},
+		{ingressBound, get(doc, "components", "schemas", "SandboxNetworkConfig", "properties", "ingressMbps")},
+		{connBound, get(doc, "components", "schemas", "SandboxNetworkConfig", "properties", "maxConnections")},
 	} {
 		if tc.schema == nil {
 			t.Errorf("%s: not in openapi.json", tc.b.field)

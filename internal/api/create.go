@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -67,6 +68,18 @@ func decodeCreate(r io.Reader) (createBody, error) {
 	}
 	if err := cpuBound.check(int64(body.CPUCount)); err != nil {
 		return body, err
+	}
+	if n := body.Network; n != nil {
+		for _, l := range []struct {
+			b bound
+			v *int
+		}{{egressBound, n.EgressMbps}, {ingressBound, n.IngressMbps}, {connBound, n.MaxConnections}} {
+			if l.v != nil {
+				if err := l.b.check(int64(*l.v)); err != nil {
+					return body, fmt.Errorf("network.%w", err)
+				}
+			}
+		}
 	}
 	return body, memoryBound.check(int64(body.MemoryMB))
 }

@@ -13,6 +13,10 @@ type networkBody struct {
 	DenyOut            []string `json:"denyOut"`
 	AllowPublicTraffic *bool    `json:"allowPublicTraffic"`
 	MaskRequestHost    *string  `json:"maskRequestHost"`
+	// SoulBox extensions: the sandbox's network limits.
+	EgressMbps     *int `json:"egressMbps"`
+	IngressMbps    *int `json:"ingressMbps"`
+	MaxConnections *int `json:"maxConnections"`
 }
 
 // networkRequest merges NewSandbox.allow_internet_access and network; nil
@@ -27,6 +31,7 @@ func networkRequest(allowInternet *bool, n *networkBody) *lifecycle.NetworkReque
 		if n.MaskRequestHost != nil {
 			req.MaskRequestHost = *n.MaskRequestHost
 		}
+		req.EgressMbps, req.IngressMbps, req.MaxConnections = n.EgressMbps, n.IngressMbps, n.MaxConnections
 	}
 	return req
 }
@@ -66,13 +71,17 @@ type networkJSON struct {
 	DenyOut            []string `json:"denyOut,omitempty"`
 	AllowPublicTraffic bool     `json:"allowPublicTraffic"`
 	MaskRequestHost    *string  `json:"maskRequestHost,omitempty"`
+	EgressMbps         int      `json:"egressMbps,omitempty"`
+	IngressMbps        int      `json:"ingressMbps,omitempty"`
+	MaxConnections     int      `json:"maxConnections,omitempty"`
 }
 
 func toNetworkJSON(n *store.NetworkConfig) (net *networkJSON, allowInternet bool) {
 	if n == nil {
 		return nil, true
 	}
-	out := &networkJSON{AllowOut: n.AllowOut, DenyOut: n.DenyOut, AllowPublicTraffic: n.AllowPublicTraffic}
+	out := &networkJSON{AllowOut: n.AllowOut, DenyOut: n.DenyOut, AllowPublicTraffic: n.AllowPublicTraffic,
+		EgressMbps: n.EgressMbps, IngressMbps: n.IngressMbps, MaxConnections: n.MaxConnections}
 	if n.MaskRequestHost != "" {
 		h := n.MaskRequestHost
 		out.MaskRequestHost = &h

@@ -80,6 +80,9 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.StringVar(&cfg.NetworkPool, "network-pool", cfg.NetworkPool, "IPv4 range sandbox links are cut from, a /30 each (default: a private /16 no host route overlaps)")
 	f.StringVar(&cfg.NetworkUplink, "network-uplink", cfg.NetworkUplink, "interface sandbox traffic leaves by, masqueraded (default: the default route's)")
 	f.StringVar(&cfg.NetworkDNS, "network-dns", cfg.NetworkDNS, "resolver sandbox DNS is forwarded to, ip[:port] (default: the first nameserver of /etc/resolv.conf)")
+	f.IntVar(&cfg.NetworkEgressMbps, "network-egress-mbps", cfg.NetworkEgressMbps, "cap on what each sandbox sends, Mbit/s, and the most a create may ask for (0: unlimited)")
+	f.IntVar(&cfg.NetworkIngressMbps, "network-ingress-mbps", cfg.NetworkIngressMbps, "cap on what each sandbox receives, Mbit/s, and the most a create may ask for (0: unlimited)")
+	f.IntVar(&cfg.NetworkMaxConnections, "network-max-connections", cfg.NetworkMaxConnections, "cap on each sandbox's concurrent outbound TCP connections, and the most a create may ask for (0: unlimited)")
 	f.BoolVar(&cfg.PublicTraffic, "public-traffic", cfg.PublicTraffic, "sandbox ports reachable without the traffic access token unless a create says otherwise (E2B's default; --public-traffic=false for shared hosts)")
 	return cmd
 }

@@ -53,6 +53,9 @@ type Config struct {
 	// PrivateTraffic makes sandbox ports require the traffic access token
 	// unless a create asks for public traffic (E2B's default is public).
 	PrivateTraffic bool
+	// NetworkLimits are every sandbox's network limits unless a create
+	// asks for less; a non-zero one is also the most a create may ask.
+	NetworkLimits runtime.NetworkLimits
 }
 
 // The deadlines of background work: no timer or monitor pass waits on
@@ -80,6 +83,7 @@ type Manager struct {
 	probeN  int
 	// privateTraffic: see Config.PrivateTraffic.
 	privateTraffic bool
+	netLimits      runtime.NetworkLimits
 
 	createMu sync.Mutex // serialises the quota check with the record
 	pool     Pool       // nil: every create is cold
@@ -104,7 +108,8 @@ func New(cfg Config) *Manager {
 		store: cfg.Store, driver: cfg.Driver, tmpl: cfg.Templates, log: cfg.Log,
 		maxSbx: cfg.MaxSandboxes, maxTime: cfg.MaxTimeout, every: cfg.SampleEvery, keep: cfg.Retention,
 		probeTO: cfg.ProbeTimeout, probeN: cfg.ProbeFailures, privateTraffic: cfg.PrivateTraffic,
-		timers: map[string]*time.Timer{}, metrics: map[string]*series{}, probeFails: map[string]int{},
+		netLimits: cfg.NetworkLimits,
+		timers:    map[string]*time.Timer{}, metrics: map[string]*series{}, probeFails: map[string]int{},
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100

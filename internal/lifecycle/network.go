@@ -21,6 +21,9 @@ type NetworkRequest struct {
 	AllowOut, DenyOut   []string
 	AllowPublicTraffic  *bool
 	MaskRequestHost     string
+	// EgressMbps, IngressMbps and MaxConnections override the server's
+	// network limits for one create (SoulBox extensions).
+	EgressMbps, IngressMbps, MaxConnections *int
 }
 
 // resolvedNetwork is what Create makes of a NetworkRequest.
@@ -34,7 +37,7 @@ type resolvedNetwork struct {
 // egress policy and, for private traffic, a traffic access token.
 func (m *Manager) resolveNetwork(r *NetworkRequest) (resolvedNetwork, error) {
 	var rn resolvedNetwork
-	if r == nil && !m.privateTraffic {
+	if r == nil && !m.privateTraffic && m.netLimits == (runtime.NetworkLimits{}) {
 		return rn, nil
 	}
 	if r == nil {
@@ -51,6 +54,29 @@ func (m *Manager) resolveNetwork(r *NetworkRequest) (resolvedNetwork, error) {
 	if err := validateMaskHost(cfg.MaskRequestHost); err != nil {
 		return rn, err
 	}
+	for _, l := range []struct {
+		name      string
+		req       *int
+		def, most int
+		dst       *int
+	}{
+		{"egressMbps", r.EgressMbps, m.netLimits.EgressMbps, runtime.MaxNetworkMbps, &cfg.EgressMbps},
+		{"ingressMbps", r.IngressMbps, m.netLimits.IngressMbps, runtime.MaxNetworkMbps, &cfg.IngressMbps},
+		{"maxConnections", r.MaxConnections, m.netLimits.MaxConnections, runtime.MaxNetworkConnections, &cfg.MaxConnections},
+	} {
+		*l.dst = l.def
+		if l.req == nil {
+			continue
+		}
+		most := l.most
+		if l.def > 0 {
+			most = l.def
+		}
+		if *l.req < 1 || *l.req > most {
+			return rn, fmt.Errorf("network.%s %d: want 1 to %d (this server's limit): %w", l.name, *l.req, most, errdefs.ErrInvalidArgument)
+		}
+		*l.dst = *l.req
+	}
 	p, err := PolicyOf(&cfg)
 	if err != nil {
 		return rn, err
@@ -60,6 +86,17 @@ func (m *Manager) resolveNetwork(r *NetworkRequest) (resolvedNetwork, error) {
 		rn.trafficToken = newToken()
 	}
 	return rn, nil
+}
+
+// pooledNetwork is the policy pooled sandboxes are made with: no rules,
+// the server's network limits.
+func (m *Manager) pooledNetwork() runtime.NetworkPolicy {
+	return runtime.NetworkPolicy{Limits: m.netLimits}
+}
+
+// isPooledNetwork reports whether p is what a pooled sandbox has already.
+func (m *Manager) isPooledNetwork(p runtime.NetworkPolicy) bool {
+	return len(p.AllowOut) == 0 && len(p.DenyOut) == 0 && len(p.AllowDomains) == 0 && p.Limits == m.netLimits
 }
 
 // domainPattern matches what E2B accepts as a domain entry: a host name,
@@ -90,21 +127,48 @@ func PolicyOf(n *store.NetworkConfig) (runtime.NetworkPolicy, error) {
 				*l.out = append(*l.out, pfx)
 				continue
 			}
+			looksLikeName := domainPattern.MatchString(e) && !strings.Contains(e, "/")
 			switch {
-			case domainPattern.MatchString(e) && l.name == "denyOut":
+			case looksLikeName && l.name == "denyOut":
 				return bad("network.denyOut entry %q: deny rules take IPv4 addresses and CIDR blocks, not domains", e)
-			case domainPattern.MatchString(e):
-				return bad("network.allowOut entry %q: domain rules are not supported yet; use an IPv4 address or CIDR block", e)
+			case looksLikeName:
+				d, err := parseDomain(e)
+				if err != nil {
+					return bad("network.allowOut entry %q: %v", e, err)
+				}
+				p.AllowDomains = append(p.AllowDomains, d)
+			case l.name == "allowOut":
+				return bad("network.allowOut entry %q: %v, nor a domain such as example.com or *.example.com", e, err)
 			default:
 				return bad("network.%s entry %q: %v", l.name, e, err)
 			}
 		}
 	}
+	p.Limits = runtime.NetworkLimits{EgressMbps: n.EgressMbps, IngressMbps: n.IngressMbps, MaxConnections: n.MaxConnections}
 	if !n.AllowInternetAccess {
 		// E2B: the same as denyOut 0.0.0.0/0.
 		p.DenyOut = append(p.DenyOut, netip.MustParsePrefix("0.0.0.0/0"))
 	}
 	return p, nil
+}
+
+// parseDomain reads a host name or *.wildcard as E2B takes it, in the
+// form of runtime.NetworkPolicy.AllowDomains.
+func parseDomain(s string) (string, error) {
+	d := strings.ToLower(strings.TrimSuffix(s, "."))
+	name := strings.TrimPrefix(d, "*.")
+	if len(d) > 253 {
+		return "", fmt.Errorf("a domain has at most 253 characters")
+	}
+	if strings.Contains(name, "*") {
+		return "", fmt.Errorf("a wildcard is only a leading \"*.\", as in *.example.com")
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return "", fmt.Errorf("label %q: use 1 to 63 letters, digits or inner hyphens", label)
+		}
+	}
+	return d, nil
 }
 
 // parseDestination reads an IPv4 address or CIDR block.
@@ -146,7 +210,7 @@ func validateMaskHost(h string) error {
 // UpdateNetwork replaces the egress rules of a live sandbox, as E2B's PUT
 // /sandboxes/{id}/network: an omitted field clears it (allowInternetAccess
 // back to true). The change is recorded before it is applied; the
-// sandbox's ingress settings are kept.
+// sandbox's ingress settings and network limits are kept.
 func (m *Manager) UpdateNetwork(ctx context.Context, id string, r NetworkRequest) (store.Sandbox, error) {
 	sb, err := m.live(ctx, id)
 	if err != nil {
@@ -156,8 +220,9 @@ func (m *Manager) UpdateNetwork(ctx context.Context, id string, r NetworkRequest
 		AllowInternetAccess: r.AllowInternetAccess == nil || *r.AllowInternetAccess,
 		AllowOut:            r.AllowOut, DenyOut: r.DenyOut, AllowPublicTraffic: true,
 	}
-	if sb.Network != nil {
-		cfg.AllowPublicTraffic, cfg.MaskRequestHost = sb.Network.AllowPublicTraffic, sb.Network.MaskRequestHost
+	if n := sb.Network; n != nil {
+		cfg.AllowPublicTraffic, cfg.MaskRequestHost = n.AllowPublicTraffic, n.MaskRequestHost
+		cfg.EgressMbps, cfg.IngressMbps, cfg.MaxConnections = n.EgressMbps, n.IngressMbps, n.MaxConnections
 	}
 	p, err := PolicyOf(&cfg)
 	if err != nil {

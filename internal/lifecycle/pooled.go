@@ -46,7 +46,7 @@ func (p *poolMaker) Make(ctx context.Context, template string) (_ string, err er
 	defer cancel()
 	id := newID()
 	limits := runtime.Limits{}.WithDefaults()
-	spec := runtime.Spec{ID: id, Template: template, Limits: limits}
+	spec := runtime.Spec{ID: id, Template: template, Limits: limits, Network: m.pooledNetwork()}
 	if _, ok := m.driver.(runtime.Prioritizer); ok {
 		spec.Niceness = poolNiceness
 	}
@@ -98,7 +98,7 @@ func (m *Manager) createPooled(ctx context.Context, req CreateRequest, template 
 	defaults := runtime.Limits{}.WithDefaults()
 	_, canUpdate := m.driver.(runtime.Updater)
 	_, canPolice := m.driver.(runtime.NetworkPolicer)
-	if !canPolice && !req.net.policy.IsOpen() {
+	if !canPolice && !m.isPooledNetwork(req.net.policy) {
 		return sb, false, nil
 	}
 	if limits.DiskMB != defaults.DiskMB || limits.Pids != defaults.Pids || (limits != defaults && !canUpdate) {
@@ -145,9 +145,10 @@ func (m *Manager) personalise(ctx context.Context, id string, req CreateRequest,
 			return err
 		}
 	}
-	// Pooled sandboxes are made with the open policy; a stricter one is
-	// applied before the sandbox is anyone's.
-	if !req.net.policy.IsOpen() {
+	// Pooled sandboxes are made with the open policy and the server's
+	// network limits; another policy is applied before the sandbox is
+	// anyone's.
+	if !m.isPooledNetwork(req.net.policy) {
 		if err := m.driver.(runtime.NetworkPolicer).SetNetworkPolicy(ctx, id, req.net.policy); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -25,11 +26,14 @@ type forwarder struct {
 	log      *slog.Logger
 	servers  []*dns.Server
 	udp, tcp *dns.Client
+	// onAnswer sees every answer for a sandbox at src before the sandbox
+	// does: it records the addresses of allowed domains.
+	onAnswer func(src netip.Addr, r *dns.Msg)
 }
 
-func startForwarder(upstream string, pool netip.Prefix, log *slog.Logger) (*forwarder, error) {
+func startForwarder(upstream string, pool netip.Prefix, log *slog.Logger, onAnswer func(netip.Addr, *dns.Msg)) (*forwarder, error) {
 	f := &forwarder{
-		upstream: upstream, pool: pool, log: log,
+		upstream: upstream, pool: pool, log: log, onAnswer: onAnswer,
 		udp: &dns.Client{Net: "udp", Timeout: 5 * time.Second},
 		tcp: &dns.Client{Net: "tcp", Timeout: 5 * time.Second},
 	}
@@ -96,7 +100,55 @@ func (f *forwarder) serve(w dns.ResponseWriter, q *dns.Msg) {
 		return
 	}
 	r.Id = q.Id
+	if f.onAnswer != nil {
+		f.onAnswer(remoteAddr(w.RemoteAddr()), r)
+	}
 	_ = w.WriteMsg(r)
+}
+
+// lookup resolves name's IPv4 addresses through the upstream resolver,
+// for the egress proxy.
+func (f *forwarder) lookup(ctx context.Context, name string) ([]netip.Addr, error) {
+	q := new(dns.Msg)
+	q.SetQuestion(dns.Fqdn(name), dns.TypeA)
+	r, _, err := f.udp.ExchangeContext(ctx, q, f.upstream)
+	if err == nil && r.Truncated {
+		r, _, err = f.tcp.ExchangeContext(ctx, q, f.upstream)
+	}
+	if err != nil {
+		return nil, err
+	}
+	addrs, _ := answerAddrs(r)
+	return addrs, nil
+}
+
+// answerAddrs returns the A records of r and their smallest TTL.
+func answerAddrs(r *dns.Msg) ([]netip.Addr, uint32) {
+	var out []netip.Addr
+	var ttl uint32
+	for _, rr := range r.Answer {
+		if a, ok := rr.(*dns.A); ok {
+			if ip, ok := netip.AddrFromSlice(a.A.To4()); ok {
+				out = append(out, ip)
+				if ttl == 0 || a.Hdr.Ttl < ttl {
+					ttl = a.Hdr.Ttl
+				}
+			}
+		}
+	}
+	return out, ttl
+}
+
+func remoteAddr(a net.Addr) netip.Addr {
+	var ip net.IP
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		ip = a.IP
+	case *net.TCPAddr:
+		ip = a.IP
+	}
+	addr, _ := netip.AddrFromSlice(ip)
+	return addr.Unmap()
 }
 
 func (f *forwarder) fromPool(a net.Addr) bool {

@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/nftables"
+	"github.com/miekg/dns"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
@@ -29,9 +31,12 @@ type Manager struct {
 	log      *slog.Logger
 	dns      *forwarder
 
-	mu    sync.Mutex
-	addrs *addrPool
-	slots map[string]int // sandbox id -> slot
+	proxy *egressProxy
+
+	mu       sync.Mutex
+	addrs    *addrPool
+	slots    map[string]int                   // sandbox id -> slot
+	policies map[string]runtime.NetworkPolicy // sandbox id -> its policy
 }
 
 // Attachment is a sandbox's prepared network.
@@ -54,7 +59,7 @@ func New(ctx context.Context, cfg Config) (m *Manager, err error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	m = &Manager{cfg: cfg, log: cfg.Log, slots: map[string]int{}}
+	m = &Manager{cfg: cfg, log: cfg.Log, slots: map[string]int{}, policies: map[string]runtime.NetworkPolicy{}}
 	ours := func(name string) bool { _, ok := linkSlot(cfg.Tag, name); return ok }
 	if cfg.Pool.IsValid() {
 		if err := checkRoutes(cfg.Pool, ours); err != nil {
@@ -92,7 +97,7 @@ func New(ctx context.Context, cfg Config) (m *Manager, err error) {
 	if err := m.adoptLinks(); err != nil {
 		return nil, err
 	}
-	if m.dns, err = startForwarder(m.upstream, m.pool, m.log); err != nil {
+	if m.dns, err = startForwarder(m.upstream, m.pool, m.log, m.recordAnswer); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -100,11 +105,20 @@ func New(ctx context.Context, cfg Config) (m *Manager, err error) {
 			m.dns.close()
 		}
 	}()
+	if m.proxy, err = startProxy(m.pool, m.log, m.policyAt, m.dns.lookup); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			m.proxy.close()
+		}
+	}()
 	c, err := nftables.New()
 	if err != nil {
 		return nil, fmt.Errorf("open nftables: %w", err)
 	}
-	rules := sharedRules{tag: cfg.Tag, pool: m.pool, uplink: m.uplink, dnsPort: m.dns.port}
+	rules := sharedRules{tag: cfg.Tag, pool: m.pool, uplink: m.uplink, dnsPort: m.dns.port,
+		proxyPorts: []uint16{m.proxy.httpPort(), m.proxy.tlsPort()}}
 	if err := rules.install(c); err != nil {
 		return nil, err
 	}
@@ -125,6 +139,7 @@ func (m *Manager) Uplink() string { return m.uplink }
 // nothing of the manager stays on the host.
 func (m *Manager) Close() error {
 	m.dns.close()
+	m.proxy.close()
 	m.mu.Lock()
 	idle := len(m.slots) == 0
 	m.mu.Unlock()
@@ -256,11 +271,66 @@ func (m *Manager) Setup(ctx context.Context, id, netns string, p runtime.Network
 	if err != nil {
 		return a, fmt.Errorf("open nftables: %w", err)
 	}
-	writePolicy(c, m.cfg.Tag, id, name, p, true)
+	m.mu.Lock()
+	m.policies[id] = p
+	m.mu.Unlock()
+	writePolicy(c, m.cfg.Tag, id, name, p, m.proxyPorts())
 	if err := c.Flush(); err != nil {
 		return a, fmt.Errorf("sandbox %q: install network policy: %w", id, err)
 	}
+	if p.Limits != (runtime.NetworkLimits{}) {
+		if err := applyLimits(name, a.NetnsPath, p.Limits); err != nil {
+			return a, fmt.Errorf("sandbox %q: %w", id, err)
+		}
+	}
 	return a, nil
+}
+
+func (m *Manager) proxyPorts() proxyPorts {
+	return proxyPorts{http: m.proxy.httpPort(), tls: m.proxy.tlsPort()}
+}
+
+// policyAt returns the sandbox whose link has address src, and its
+// policy.
+func (m *Manager) policyAt(src netip.Addr) (string, runtime.NetworkPolicy, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	slot, ok := m.addrs.slotOf(src)
+	if !ok {
+		return "", runtime.NetworkPolicy{}, false
+	}
+	id := m.addrs.used[slot]
+	p, ok := m.policies[id]
+	return id, p, ok
+}
+
+// dnsGrace is added to a recorded address's TTL: a client connects just
+// after its lookup, and a TTL of 0 still needs that moment.
+const dnsGrace = 5 * time.Second
+
+// recordAnswer adds the addresses of an answer for an allowed domain to
+// the asking sandbox's dns set, before the sandbox sees the answer.
+func (m *Manager) recordAnswer(src netip.Addr, r *dns.Msg) {
+	if len(r.Question) != 1 {
+		return
+	}
+	id, p, ok := m.policyAt(src)
+	if !ok || !p.FiltersDomains() || !p.AllowsName(r.Question[0].Name) {
+		return
+	}
+	addrs, ttl := answerAddrs(r)
+	if len(addrs) == 0 {
+		return
+	}
+	c, err := nftables.New()
+	if err == nil {
+		if err = addDNSAddrs(c, m.cfg.Tag, id, addrs, time.Duration(ttl)*time.Second+dnsGrace); err == nil {
+			err = c.Flush()
+		}
+	}
+	if err != nil {
+		m.log.Warn("record resolved addresses", logx.Sandbox(id), slog.String("name", r.Question[0].Name), logx.Err(err))
+	}
 }
 
 // SetPolicy replaces the egress policy of sandbox id in one nftables
@@ -279,9 +349,18 @@ func (m *Manager) SetPolicy(ctx context.Context, id string, p runtime.NetworkPol
 	if err != nil {
 		return fmt.Errorf("open nftables: %w", err)
 	}
-	writePolicy(c, m.cfg.Tag, id, linkName(m.cfg.Tag, slot), p, false)
+	m.mu.Lock()
+	old, known := m.policies[id]
+	m.policies[id] = p
+	m.mu.Unlock()
+	writePolicy(c, m.cfg.Tag, id, linkName(m.cfg.Tag, slot), p, m.proxyPorts())
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("sandbox %q: replace network policy: %w", id, err)
+	}
+	if !known || old.Limits != p.Limits {
+		if err := applyLimits(linkName(m.cfg.Tag, slot), m.NetnsPath(id), p.Limits); err != nil {
+			return fmt.Errorf("sandbox %q: %w", id, err)
+		}
 	}
 	return nil
 }
@@ -307,10 +386,14 @@ func (m *Manager) Teardown(ctx context.Context, id string) error {
 	if err := removeNetns(m.NetnsPath(id)); err != nil {
 		errs = append(errs, err)
 	}
+	m.proxy.cut(id)
 	m.mu.Lock()
-	if slot, ok := m.slots[id]; ok && len(errs) == 0 {
-		m.addrs.release(slot)
-		delete(m.slots, id)
+	if slot, ok := m.slots[id]; ok {
+		if len(errs) == 0 {
+			m.addrs.release(slot)
+			delete(m.slots, id)
+			delete(m.policies, id)
+		}
 	}
 	m.mu.Unlock()
 	if err := errors.Join(errs...); err != nil {
@@ -399,7 +482,13 @@ func (m *Manager) Leftovers(ctx context.Context, id string) []string {
 		host, _ := m.addrs.addrs(slot)
 		out = append(out, "address lease "+host.String())
 	}
+	if _, ok := m.policies[id]; ok {
+		out = append(out, "egress policy in memory")
+	}
 	m.mu.Unlock()
+	if n := m.proxy.active(id); n > 0 {
+		out = append(out, fmt.Sprintf("%d egress proxy connections", n))
+	}
 	return out
 }
 

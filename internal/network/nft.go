@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -96,6 +97,9 @@ type sharedRules struct {
 	pool    netip.Prefix
 	uplink  string
 	dnsPort uint16
+	// proxyPorts are the egress proxy's listeners, which connections
+	// redirected by a sandbox's policy reach.
+	proxyPorts []uint16
 }
 
 func (s sharedRules) install(c *nftables.Conn) error {
@@ -131,6 +135,9 @@ func (s sharedRules) install(c *nftables.Conn) error {
 	for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
 		add(input, join(fromSandbox, l4dport(proto, s.dnsPort), []expr.Any{verdict(expr.VerdictAccept)}))
 	}
+	for _, port := range s.proxyPorts {
+		add(input, join(fromSandbox, l4dport(unix.IPPROTO_TCP, port), []expr.Any{verdict(expr.VerdictAccept)}))
+	}
 	add(input, join(fromSandbox, []expr.Any{verdict(expr.VerdictDrop)}))
 	add(fwd, join(fromSandbox, daddrIn(metadataRange), []expr.Any{verdict(expr.VerdictDrop)}))
 	add(fwd, join(fromSandbox, daddrIn(s.pool), []expr.Any{verdict(expr.VerdictDrop)}))
@@ -149,10 +156,23 @@ func policyTable(tag, id string) *nftables.Table {
 	return &nftables.Table{Name: sandboxTableName(tag, id), Family: nftables.TableFamilyIPv4}
 }
 
-// writePolicy queues the table's creation (create) or the replacement of
-// its rules in c; the caller flushes, so the whole change is one
-// transaction.
-func writePolicy(c *nftables.Conn, tag, id, link string, p runtime.NetworkPolicy, create bool) {
+// dnsSetName is the set of addresses the sandbox's resolver answered for
+// its allowed domains, each for the answer's TTL plus dnsGrace.
+const dnsSetName = "dns"
+
+// writePolicy queues the creation or the replacement of the sandbox's
+// table in c; the caller flushes, so the whole change is one transaction.
+// Adding a table, chain or set that exists changes nothing, so a table of
+// an older layout gains what it lacks.
+//
+//   - chain egress (forward): new connections from the link to AllowOut
+//     and to the dns set are accepted, to DenyOut dropped, the rest
+//     accepted;
+//   - chain host (input): with nothing allowed, not even DNS;
+//   - chain redirect (nat prerouting): with domain rules, connections to
+//     ports 80 and 443 not in AllowOut go to the egress proxy;
+//   - chain limit (prerouting): the cap on concurrent TCP connections.
+func writePolicy(c *nftables.Conn, tag, id, link string, p runtime.NetworkPolicy, proxy proxyPorts) {
 	t := policyTable(tag, id)
 	accept := nftables.ChainPolicyAccept
 	ch := &nftables.Chain{Name: "egress", Table: t, Type: nftables.ChainTypeFilter,
@@ -162,17 +182,22 @@ func writePolicy(c *nftables.Conn, tag, id, link string, p runtime.NetworkPolicy
 	// no DNS either, so names cannot carry data out.
 	host := &nftables.Chain{Name: "host", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityRef(10), Policy: &accept}
-	if create {
-		c.AddTable(t)
-		c.AddChain(ch)
-		c.AddChain(host)
-	} else {
-		c.FlushChain(ch)
-		c.FlushChain(host)
+	redirect := &nftables.Chain{Name: "redirect", Table: t, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRef(-90)}
+	limit := &nftables.Chain{Name: "limit", Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRef(-150), Policy: &accept}
+	set := &nftables.Set{Table: t, Name: dnsSetName, KeyType: nftables.TypeIPAddr, HasTimeout: true, Size: maxDNSAddrs}
+	c.AddTable(t)
+	for _, x := range []*nftables.Chain{ch, host, redirect, limit} {
+		c.AddChain(x)
+		c.FlushChain(x)
 	}
+	_ = c.AddSet(set, nil)
+	c.FlushSet(set)
+
+	fromLink := cmpIf(expr.MetaKeyIIFNAME, expr.CmpOpEq, ifname(link))
 	if p.BlocksAll() {
-		c.AddRule(&nftables.Rule{Table: t, Chain: host, Exprs: join(
-			cmpIf(expr.MetaKeyIIFNAME, expr.CmpOpEq, ifname(link)), []expr.Any{verdict(expr.VerdictDrop)})})
+		c.AddRule(&nftables.Rule{Table: t, Chain: host, Exprs: join(fromLink, []expr.Any{verdict(expr.VerdictDrop)})})
 	}
 	add := func(e []expr.Any) { c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: e}) }
 	add(join(cmpIf(expr.MetaKeyIIFNAME, expr.CmpOpNeq, ifname(link)), []expr.Any{verdict(expr.VerdictAccept)}))
@@ -180,9 +205,60 @@ func writePolicy(c *nftables.Conn, tag, id, link string, p runtime.NetworkPolicy
 	for _, a := range p.AllowOut {
 		add(join(daddrIn(a), []expr.Any{verdict(expr.VerdictAccept)}))
 	}
+	if p.FiltersDomains() {
+		add([]expr.Any{
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+			&expr.Lookup{SourceRegister: 1, SetName: set.Name},
+			verdict(expr.VerdictAccept),
+		})
+	}
 	for _, d := range p.DenyOut {
 		add(join(daddrIn(d), []expr.Any{verdict(expr.VerdictDrop)}))
 	}
+
+	if p.FiltersDomains() && proxy.http != 0 {
+		nat := func(e []expr.Any) { c.AddRule(&nftables.Rule{Table: t, Chain: redirect, Exprs: join(fromLink, e)}) }
+		for _, a := range p.AllowOut {
+			nat(join(daddrIn(a), []expr.Any{verdict(expr.VerdictAccept)}))
+		}
+		for _, r := range []struct{ from, to uint16 }{{80, proxy.http}, {443, proxy.tls}} {
+			nat(join(l4dport(unix.IPPROTO_TCP, r.from), []expr.Any{
+				&expr.Immediate{Register: 1, Data: binaryutil.BigEndian.PutUint16(r.to)},
+				&expr.Redir{RegisterProtoMin: 1, Flags: unix.NF_NAT_RANGE_PROTO_SPECIFIED},
+			}))
+		}
+	}
+
+	if n := p.Limits.MaxConnections; n > 0 {
+		c.AddRule(&nftables.Rule{Table: t, Chain: limit, Exprs: join(fromLink, []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+			&expr.Ct{Register: 1, Key: expr.CtKeySTATE},
+			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+				Mask: binaryutil.NativeEndian.PutUint32(expr.CtStateBitNEW),
+				Xor:  binaryutil.NativeEndian.PutUint32(0)},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(0)},
+			&expr.Connlimit{Count: uint32(n), Flags: expr.NFT_CONNLIMIT_F_INV},
+			verdict(expr.VerdictDrop),
+		})})
+	}
+}
+
+// proxyPorts are the egress proxy's listeners; zero when there is none.
+type proxyPorts struct{ http, tls uint16 }
+
+// maxDNSAddrs caps the addresses a sandbox's dns set holds.
+const maxDNSAddrs = 4096
+
+// addDNSAddrs queues the addition of addresses to the sandbox's dns set.
+func addDNSAddrs(c *nftables.Conn, tag, id string, addrs []netip.Addr, ttl time.Duration) error {
+	set := &nftables.Set{Table: policyTable(tag, id), Name: dnsSetName, KeyType: nftables.TypeIPAddr, HasTimeout: true}
+	var els []nftables.SetElement
+	for _, a := range addrs {
+		b := a.As4()
+		els = append(els, nftables.SetElement{Key: b[:], Timeout: ttl})
+	}
+	return c.SetAddElements(set, els)
 }
 
 // deletePolicy queues the removal of the sandbox's table.

@@ -46,6 +46,23 @@ func (p *addrPool) take(id string) (int, error) {
 
 func (p *addrPool) release(slot int) { delete(p.used, slot) }
 
+// slotOf returns the slot in use whose sandbox side is a.
+func (p *addrPool) slotOf(a netip.Addr) (int, bool) {
+	if !p.prefix.Contains(a) {
+		return 0, false
+	}
+	off := a.As4()
+	base := p.prefix.Addr().As4()
+	v := (uint32(off[0])<<24 | uint32(off[1])<<16 | uint32(off[2])<<8 | uint32(off[3])) -
+		(uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3]))
+	if v%4 != 2 {
+		return 0, false
+	}
+	slot := int(v / 4)
+	_, ok := p.used[slot]
+	return slot, ok
+}
+
 // addrs returns the host-side and sandbox-side addresses of a slot.
 func (p *addrPool) addrs(slot int) (host, sandbox netip.Addr) {
 	b := p.prefix.Addr().As4()

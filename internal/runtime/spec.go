@@ -48,15 +48,66 @@ type Spec struct {
 type NetworkPolicy struct {
 	AllowOut []netip.Prefix
 	DenyOut  []netip.Prefix
+	// AllowDomains are host names ("example.com") and wildcards
+	// ("*.example.com", any name below example.com), lowercase without a
+	// trailing dot, allowed for HTTP (by Host) on port 80 and TLS (by
+	// SNI) on port 443, and on other ports at the addresses the sandbox's
+	// resolver answered for them. Like AllowOut, they win over DenyOut.
+	AllowDomains []string
+	// Limits are the sandbox's bandwidth and connection caps; zero fields
+	// are unlimited.
+	Limits NetworkLimits
 }
 
-// IsOpen reports whether the policy is the default one, with no rules.
-func (p NetworkPolicy) IsOpen() bool { return len(p.AllowOut) == 0 && len(p.DenyOut) == 0 }
+// NetworkLimits cap what a sandbox may use of the network.
+type NetworkLimits struct {
+	// EgressMbps caps what the sandbox sends, in megabits per second.
+	EgressMbps int
+	// IngressMbps caps what the sandbox receives, in megabits per second.
+	IngressMbps int
+	// MaxConnections caps the sandbox's concurrent outbound TCP
+	// connections; a new one over it is refused.
+	MaxConnections int
+}
+
+// Bounds of NetworkLimits fields other than zero.
+const (
+	MaxNetworkMbps        = 100000
+	MaxNetworkConnections = 1000000
+)
+
+// IsOpen reports whether the policy is the default one, with no rules
+// and no limits.
+func (p NetworkPolicy) IsOpen() bool {
+	return len(p.AllowOut) == 0 && len(p.DenyOut) == 0 && len(p.AllowDomains) == 0 && p.Limits == NetworkLimits{}
+}
+
+// FiltersDomains reports whether domain rules decide anything: there are
+// some, and a deny they can win over.
+func (p NetworkPolicy) FiltersDomains() bool { return len(p.AllowDomains) > 0 && len(p.DenyOut) > 0 }
+
+// AllowsName reports whether host name matches one of AllowDomains.
+func (p NetworkPolicy) AllowsName(name string) bool {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if name == "" {
+		return false
+	}
+	for _, d := range p.AllowDomains {
+		if suffix, ok := strings.CutPrefix(d, "*"); ok {
+			if strings.HasSuffix(name, suffix) {
+				return true
+			}
+		} else if name == d {
+			return true
+		}
+	}
+	return false
+}
 
 // BlocksAll reports whether the policy allows no destination at all; such
 // a sandbox gets no DNS either.
 func (p NetworkPolicy) BlocksAll() bool {
-	if len(p.AllowOut) > 0 {
+	if len(p.AllowOut) > 0 || len(p.AllowDomains) > 0 {
 		return false
 	}
 	for _, d := range p.DenyOut {
@@ -86,8 +137,33 @@ func (p NetworkPolicy) Validate() error {
 			}
 		}
 	}
+	if len(p.AllowOut)+len(p.AllowDomains) > MaxNetworkRules {
+		return fmt.Errorf("allowOut has %d entries: at most %d: %w", len(p.AllowOut)+len(p.AllowDomains), MaxNetworkRules, errdefs.ErrInvalidArgument)
+	}
+	for _, d := range p.AllowDomains {
+		if len(d) > 253 || !domainPattern.MatchString(d) {
+			return fmt.Errorf("allowOut entry %q: not a lowercase host name or *.wildcard: %w", d, errdefs.ErrInvalidArgument)
+		}
+	}
+	return p.Limits.Validate()
+}
+
+// Validate checks the limits against their bounds.
+func (l NetworkLimits) Validate() error {
+	for _, f := range []struct {
+		name   string
+		v, max int
+	}{{"egressMbps", l.EgressMbps, MaxNetworkMbps}, {"ingressMbps", l.IngressMbps, MaxNetworkMbps}, {"maxConnections", l.MaxConnections, MaxNetworkConnections}} {
+		if f.v < 0 || f.v > f.max {
+			return fmt.Errorf("%s %d: want 0 (unlimited) to %d: %w", f.name, f.v, f.max, errdefs.ErrInvalidArgument)
+		}
+	}
 	return nil
 }
+
+// domainPattern is a lowercase host name of at most 253 characters,
+// optionally behind "*.", without a trailing dot.
+var domainPattern = regexp.MustCompile(`^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // Limits bound what a sandbox may use.
 type Limits struct {

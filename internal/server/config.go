@@ -16,6 +16,7 @@ import (
 	"github.com/soulbox/soulbox/internal/certs"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/network"
+	"github.com/soulbox/soulbox/internal/runtime"
 )
 
 // Config is everything `soulbox server` can be told. Zero fields take the
@@ -81,6 +82,12 @@ type Config struct {
 	// MCP serves the MCP server over streamable HTTP on /mcp,
 	// authenticated with the API keys.
 	MCP bool
+	// NetworkEgressMbps, NetworkIngressMbps and NetworkMaxConnections
+	// are every sandbox's network limits (0: unlimited) and the most a
+	// create may ask for.
+	NetworkEgressMbps     int
+	NetworkIngressMbps    int
+	NetworkMaxConnections int
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -159,6 +166,9 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_POOL_MIN", &c.PoolMin},
 		{"SOULBOX_POOL_MAX", &c.PoolMax},
 		{"SOULBOX_POOL_MEMORY_MIB", &c.PoolMemoryMiB},
+		{"SOULBOX_NETWORK_EGRESS_MBPS", &c.NetworkEgressMbps},
+		{"SOULBOX_NETWORK_INGRESS_MBPS", &c.NetworkIngressMbps},
+		{"SOULBOX_NETWORK_MAX_CONNECTIONS", &c.NetworkMaxConnections},
 	} {
 		if s := getenv(v.name); s != "" {
 			n, err := strconv.Atoi(s)
@@ -198,6 +208,9 @@ func (c Config) Validate() error {
 	}
 	if c.PoolMin < 0 || c.PoolMax < 0 || (c.PoolMax > 0 && c.PoolMin > c.PoolMax) || c.PoolMax > 10000 {
 		return bad("pool size %d..%d: want 0 <= min <= max <= 10000 (max 0 turns the pool off)", c.PoolMin, c.PoolMax)
+	}
+	if err := c.networkLimits().Validate(); err != nil {
+		return fmt.Errorf("server network limits: %w", err)
 	}
 	if c.PoolMemoryMiB < 0 {
 		return bad("pool memory %d MiB: use 0 (an eighth of the host's memory) or more", c.PoolMemoryMiB)
@@ -293,4 +306,9 @@ func (c Config) poolMemoryMiB() int {
 		return 1024
 	}
 	return int(uint64(info.Totalram) * uint64(info.Unit) >> 20 / 8)
+}
+
+// networkLimits are the server's network limits for every sandbox.
+func (c Config) networkLimits() runtime.NetworkLimits {
+	return runtime.NetworkLimits{EgressMbps: c.NetworkEgressMbps, IngressMbps: c.NetworkIngressMbps, MaxConnections: c.NetworkMaxConnections}
 }

@@ -98,6 +98,11 @@ type NetworkConfig struct {
 	DenyOut             []string `json:"denyOut,omitempty"`
 	AllowPublicTraffic  bool     `json:"allowPublicTraffic"`
 	MaskRequestHost     string   `json:"maskRequestHost,omitempty"`
+	// EgressMbps, IngressMbps and MaxConnections are the sandbox's
+	// network limits (SoulBox extensions); 0 is unlimited.
+	EgressMbps     int `json:"egressMbps,omitempty"`
+	IngressMbps    int `json:"ingressMbps,omitempty"`
+	MaxConnections int `json:"maxConnections,omitempty"`
 }
 
 // SandboxFilter selects sandboxes for ListSandboxes. The zero filter selects

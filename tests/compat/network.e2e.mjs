@@ -72,6 +72,21 @@ test('allowPublicTraffic: false needs the traffic access token', () =>
     assert.equal((await get({})).status, 403)
   }))
 
+test('allowOut by domain and wildcard with denyOut all traffic', () =>
+  withSandbox({ network: { denyOut: ({ allTraffic }) => [allTraffic], allowOut: [WORLD_NAME] } }, async (sbx) => {
+    assert.ok((await fetchIn(sbx, `http://${WORLD_NAME}/`))?.startsWith(hello(WORLD_IP)))
+    assert.ok((await fetchIn(sbx, `-k https://${WORLD_NAME}/`))?.startsWith(hello(WORLD_IP)))
+    assert.equal(await fetchIn(sbx, `http://other.test/`), null)
+    assert.equal(await fetchIn(sbx, `-k https://other.test/`), null)
+    await sbx.updateNetwork({ denyOut: ['0.0.0.0/0'], allowOut: ['*.test'] })
+    assert.ok((await fetchIn(sbx, `http://other.test/`))?.startsWith(hello(OTHER_IP)))
+    assert.ok((await fetchIn(sbx, `-k https://${WORLD_NAME}/`))?.startsWith(hello(WORLD_IP)))
+  }))
+
+test('a malformed domain is refused, naming it', async () => {
+  await assert.rejects(Sandbox.create('base', { network: { allowOut: ['bad_name.test'] } }), /bad_name\.test/)
+})
+
 test('a domain in denyOut is refused', async () => {
   await assert.rejects(Sandbox.create('base', { network: { denyOut: ['example.com'] } }), /not domains/)
 })

@@ -2,19 +2,30 @@
 // of its own, so that tests of sandbox networking never send a packet
 // off the machine: a veth from the host (the uplink the server is told
 // to use), HTTP servers on addresses the host routes to it, and a DNS
-// server that knows their names.
+// server that knows their names; each server address also speaks HTTPS
+// with a certificate of a CA made for the world, and has TCP echo, sink
+// and source services.
 package fakenet
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/netip"
 	goruntime "runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 	"github.com/vishvananda/netlink"
@@ -39,6 +50,11 @@ type World struct {
 	// Extra are addresses outside the prefix the host also routes to the
 	// world, each with an HTTP server (for metadata-like addresses).
 	Extra []netip.Addr
+	// CAs trusts the certificate of the HTTPS server every address of
+	// Servers has on port 443, valid for every name given to New.
+	CAs *x509.CertPool
+	// CACertPEM is the PEM of the certificate in CAs.
+	CACertPEM []byte
 
 	ns      netns.NsHandle
 	closers []func()
@@ -124,6 +140,12 @@ func New(t testing.TB, link string, prefix netip.Prefix, names []string, extra .
 		go srv.Serve(ln)
 		w.closers = append(w.closers, func() { _ = srv.Close() })
 	}
+	w.serveTLS(t, names)
+	for _, a := range w.Servers {
+		w.serveTCP(t, netip.AddrPortFrom(a, EchoPort), func(c net.Conn) { _, _ = io.Copy(c, c) })
+		w.serveTCP(t, netip.AddrPortFrom(a, SinkPort), sink)
+		w.serveTCP(t, netip.AddrPortFrom(a, SourcePort), source)
+	}
 	zone := map[string]netip.Addr{}
 	for i, n := range names {
 		zone[dns.Fqdn(strings.ToLower(n))] = w.Servers[i]
@@ -145,6 +167,92 @@ func New(t testing.TB, link string, prefix netip.Prefix, names []string, extra .
 	go ds.ActivateAndServe()
 	w.closers = append(w.closers, func() { _ = ds.Shutdown() })
 	return w
+}
+
+// Ports of the TCP services of every address of Servers.
+const (
+	// EchoPort sends back what it receives.
+	EchoPort = 7
+	// SinkPort reads until the client half-closes, then answers the
+	// number of bytes it read, in decimal.
+	SinkPort = 9
+	// SourcePort reads a decimal count and a newline, then sends that
+	// many bytes and closes.
+	SourcePort = 19
+)
+
+func sink(c net.Conn) {
+	n, _ := io.Copy(io.Discard, c)
+	fmt.Fprintf(c, "%d\n", n)
+}
+
+func source(c net.Conn) {
+	var n int64
+	if _, err := fmt.Fscanf(c, "%d\n", &n); err != nil {
+		return
+	}
+	_, _ = io.CopyN(c, zeros{}, n)
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+func (w *World) serveTCP(t testing.TB, at netip.AddrPort, fn func(net.Conn)) {
+	ln, err := w.Listen("tcp", at.String())
+	must(t, err)
+	w.closers = append(w.closers, func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				fn(c)
+			}()
+		}
+	}()
+}
+
+// serveTLS starts the HTTPS servers, with a certificate for names signed
+// by a CA made for this world.
+func (w *World) serveTLS(t testing.TB, names []string) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fakenet test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	must(t, err)
+	ca, err = x509.ParseCertificate(caDER)
+	must(t, err)
+	w.CAs = x509.NewCertPool()
+	w.CAs.AddCert(ca)
+	w.CACertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "fakenet"}, DNSNames: names,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, a := range w.Servers {
+		leaf.IPAddresses = append(leaf.IPAddresses, net.IP(a.AsSlice()))
+	}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	must(t, err)
+	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	for _, a := range w.Servers {
+		ln, err := w.Listen("tcp", netip.AddrPortFrom(a, 443).String())
+		must(t, err)
+		srv := &http.Server{Handler: hello(a), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
+		go srv.ServeTLS(ln, "", "")
+		w.closers = append(w.closers, func() { _ = srv.Close() })
+	}
 }
 
 func hello(a netip.Addr) http.Handler {

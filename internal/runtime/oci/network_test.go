@@ -53,8 +53,12 @@ func TestNetworkOrphansAreListedAndDestroyed(t *testing.T) {
 	}
 	d := newNetworkedDriver(t, "10.250.2.0/24", nil)
 	ctx := context.Background()
-	// A crash after the network was set up and before anything else.
-	if _, err := d.network.Setup(ctx, "orphan-net", "", runtime.NetworkPolicy{}); err != nil {
+	// A crash after the network was set up and before anything else,
+	// with every kind of network state: domain rules (the proxy's
+	// redirect, the dns set), bandwidth caps and a connection cap.
+	p := runtime.NetworkPolicy{AllowDomains: []string{"x.test"}, DenyOut: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")},
+		Limits: runtime.NetworkLimits{EgressMbps: 10, IngressMbps: 10, MaxConnections: 5}}
+	if _, err := d.network.Setup(ctx, "orphan-net", "", p); err != nil {
 		t.Fatal(err)
 	}
 	list, err := d.List(ctx)

@@ -1,0 +1,333 @@
+package network_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/network"
+	"github.com/soulbox/soulbox/internal/network/fakenet"
+	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/testutil"
+)
+
+// fetch asks for scheme://name/ from inside the sandbox, connecting to
+// addr (as a client that resolved name to addr would), trusting the
+// world's CA for https.
+func fetch(t *testing.T, w *fakenet.World, a network.Attachment, scheme, name string, addr netip.Addr) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	port := "80"
+	if scheme == "https" {
+		port = "443"
+	}
+	tr := &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{RootCAs: w.CAs},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialIn(ctx, a, net.JoinHostPort(addr.String(), port))
+		}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+name+"/", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+func dialIn(ctx context.Context, a network.Attachment, addr string) (net.Conn, error) {
+	var c net.Conn
+	err := fakenet.DoAt(a.NetnsPath, func() (err error) {
+		var d net.Dialer
+		c, err = d.DialContext(ctx, "tcp4", addr)
+		return err
+	})
+	return c, err
+}
+
+// echo checks the echo service at addr from inside the sandbox.
+func echo(a network.Attachment, addr netip.Addr) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c, err := dialIn(ctx, a, netip.AddrPortFrom(addr, fakenet.EchoPort).String())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("ping\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || line != "ping\n" {
+		return fmt.Errorf("echo answered %q, %v", line, err)
+	}
+	return nil
+}
+
+func TestDomainRules(t *testing.T) {
+	testutil.RequiresRoot(t)
+	names := []string{"exact.test", "api.wild.test", "other.test", "wild.test"}
+	w := fakenet.New(t, "fwnt2", netip.MustParsePrefix("198.51.100.192/26"), names)
+	m := newManager(t, w)
+	ctx := context.Background()
+	exact, wild, other, apex := w.Servers[0], w.Servers[1], w.Servers[2], w.Servers[3]
+	all := prefixes("0.0.0.0/0")
+	policy := runtime.NetworkPolicy{AllowDomains: []string{"exact.test", "*.wild.test"}, DenyOut: all}
+
+	a, err := m.Setup(ctx, "dom-a", "", policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Teardown(ctx, "dom-a")
+
+	reach := func(t *testing.T, scheme, name string, addr netip.Addr) {
+		t.Helper()
+		body, err := fetch(t, w, a, scheme, name, addr)
+		if err != nil || !strings.HasPrefix(body, fakenet.Hello(addr)) {
+			t.Errorf("%s://%s at %s: %q, %v; want the hello of %s", scheme, name, addr, body, err, addr)
+		}
+	}
+	refused := func(t *testing.T, scheme, name string, addr netip.Addr) {
+		t.Helper()
+		if body, err := fetch(t, w, a, scheme, name, addr); err == nil {
+			t.Errorf("%s://%s at %s answered %q", scheme, name, addr, body)
+		}
+	}
+	for _, scheme := range []string{"http", "https"} {
+		t.Run(scheme, func(t *testing.T) {
+			reach(t, scheme, "exact.test", exact)
+			reach(t, scheme, "api.wild.test", wild)
+			reach(t, scheme, "EXACT.test", exact)
+			refused(t, scheme, "other.test", other)
+			// A wildcard is for the names below its domain only.
+			refused(t, scheme, "wild.test", apex)
+		})
+	}
+	t.Run("an allowed name does not open another address", func(t *testing.T) {
+		// Host exact.test sent to other.test's address reaches exact.test.
+		body, err := fetch(t, w, a, "http", "exact.test", other)
+		if err != nil || !strings.HasPrefix(body, fakenet.Hello(exact)) {
+			t.Fatalf("got %q, %v; want the hello of %s", body, err, exact)
+		}
+	})
+	t.Run("other ports at resolved addresses", func(t *testing.T) {
+		if err := echo(a, exact); err == nil {
+			t.Fatal("echo of exact.test reachable before the sandbox resolved it")
+		}
+		if got, err := resolve(t, a, "exact.test"); err != nil || got != exact.String() {
+			t.Fatalf("resolve exact.test: %q, %v", got, err)
+		}
+		if got, err := resolve(t, a, "other.test"); err != nil || got != other.String() {
+			t.Fatalf("resolve other.test: %q, %v", got, err)
+		}
+		if err := echo(a, exact); err != nil {
+			t.Errorf("echo of resolved exact.test: %v", err)
+		}
+		if err := echo(a, other); err == nil {
+			t.Error("echo of other.test, resolved but not allowed, reachable")
+		}
+	})
+	t.Run("allow beats deny", func(t *testing.T) {
+		p := policy
+		p.AllowOut = prefixes(other.String() + "/32")
+		if err := m.SetPolicy(ctx, "dom-a", p); err != nil {
+			t.Fatal(err)
+		}
+		reach(t, "http", "other.test", other)
+		reach(t, "https", "other.test", other)
+		if err := echo(a, other); err != nil {
+			t.Errorf("echo of an allowed address: %v", err)
+		}
+		reach(t, "https", "exact.test", exact)
+	})
+	t.Run("runtime update", func(t *testing.T) {
+		p := runtime.NetworkPolicy{AllowDomains: []string{"other.test"}, DenyOut: all}
+		if err := m.SetPolicy(ctx, "dom-a", p); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, "http", "exact.test", exact)
+		refused(t, "https", "api.wild.test", wild)
+		reach(t, "https", "other.test", other)
+		if err := echo(a, exact); err == nil {
+			t.Error("an address recorded under the old rules stays open")
+		}
+		if err := m.SetPolicy(ctx, "dom-a", policy); err != nil {
+			t.Fatal(err)
+		}
+		reach(t, "http", "exact.test", exact)
+		refused(t, "https", "other.test", other)
+	})
+	t.Run("the host stays blocked through the proxy", func(t *testing.T) {
+		for _, h := range []netip.Addr{a.Gateway, w.HostAddr} {
+			if body, err := fetch(t, w, a, "http", "exact.test", h); err == nil && !strings.HasPrefix(body, fakenet.Hello(exact)) {
+				t.Errorf("%s answered %q", h, body)
+			}
+		}
+	})
+	t.Run("no proxy connection left after teardown", func(t *testing.T) {
+		if err := m.SetPolicy(ctx, "dom-a", policy); err != nil {
+			t.Fatal(err)
+		}
+		c, err := dialIn(ctx, a, netip.AddrPortFrom(exact, 80).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, _ = c.Write([]byte("GET / HTTP/1.1\r\n")) // the head is never finished
+		time.Sleep(100 * time.Millisecond)
+		if left := m.Leftovers(ctx, "dom-a"); !strings.Contains(strings.Join(left, ","), "egress proxy") {
+			t.Fatalf("leftovers %v: the leak check does not see a proxied connection", left)
+		}
+		if err := m.Teardown(ctx, "dom-a"); err != nil {
+			t.Fatal(err)
+		}
+		if left := m.Leftovers(ctx, "dom-a"); len(left) > 0 {
+			t.Fatalf("after teardown: %v", left)
+		}
+	})
+}
+
+func TestConnectionCap(t *testing.T) {
+	testutil.RequiresRoot(t)
+	w := fakenet.New(t, "fwnt3", netip.MustParsePrefix("198.51.100.160/27"), []string{"x.test"})
+	m := newManager(t, w)
+	ctx := context.Background()
+	a, err := m.Setup(ctx, "cap-a", "", runtime.NetworkPolicy{Limits: runtime.NetworkLimits{MaxConnections: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Teardown(ctx, "cap-a")
+	dst := netip.AddrPortFrom(w.Servers[0], fakenet.EchoPort).String()
+	dial := func() (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
+		defer cancel()
+		return dialIn(ctx, a, dst)
+	}
+	var open []net.Conn
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 3; i++ {
+		c, err := dial()
+		if err != nil {
+			t.Fatalf("connection %d of 3: %v", i+1, err)
+		}
+		open = append(open, c)
+	}
+	if c, err := dial(); err == nil {
+		c.Close()
+		t.Fatal("a fourth connection opened with a cap of 3")
+	}
+	open[0].Close()
+	open = open[1:]
+	time.Sleep(200 * time.Millisecond) // the close handshake
+	// The closed one leaves the count once conntrack sees it closed.
+	c, err := dial()
+	if err != nil {
+		t.Fatalf("after closing one of 3: %v", err)
+	}
+	open = append(open, c)
+	t.Run("raised at runtime", func(t *testing.T) {
+		if err := m.SetPolicy(ctx, "cap-a", runtime.NetworkPolicy{Limits: runtime.NetworkLimits{MaxConnections: 10}}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := dial()
+		if err != nil {
+			t.Fatalf("a connection under the raised cap: %v", err)
+		}
+		c.Close()
+	})
+}
+
+// transfer moves n bytes between the sandbox and the world and returns
+// the rate in Mbit/s: up is sandbox to world.
+func transfer(t *testing.T, a network.Attachment, srv netip.Addr, n int64, up bool) float64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	port := uint16(fakenet.SourcePort)
+	if up {
+		port = fakenet.SinkPort
+	}
+	c, err := dialIn(ctx, a, netip.AddrPortFrom(srv, port).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	start := time.Now()
+	var got int64
+	if up {
+		if _, err := io.CopyN(c, zeroReader{}, n); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.(*net.TCPConn).CloseWrite()
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ = strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+	} else {
+		fmt.Fprintf(c, "%d\n", n)
+		got, _ = io.Copy(io.Discard, c)
+	}
+	d := time.Since(start)
+	if got != n {
+		t.Fatalf("moved %d bytes of %d", got, n)
+	}
+	return float64(n*8) / d.Seconds() / 1e6
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+func TestBandwidthCap(t *testing.T) {
+	testutil.RequiresRoot(t)
+	w := fakenet.New(t, "fwnt4", netip.MustParsePrefix("198.51.100.144/28"), []string{"x.test"})
+	m := newManager(t, w)
+	ctx := context.Background()
+	const egress, ingress = 40, 20
+	a, err := m.Setup(ctx, "bw-a", "", runtime.NetworkPolicy{Limits: runtime.NetworkLimits{EgressMbps: egress, IngressMbps: ingress}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Teardown(ctx, "bw-a")
+	srv := w.Servers[0]
+	within := func(t *testing.T, what string, got float64, want int) {
+		t.Helper()
+		t.Logf("%s: %.1f Mbit/s, cap %d", what, got, want)
+		if got < 0.8*float64(want) || got > 1.2*float64(want) {
+			t.Errorf("%s: %.1f Mbit/s, want %d ±20%%", what, got, want)
+		}
+	}
+	// Each transfer takes about 2 s at its cap.
+	within(t, "egress", transfer(t, a, srv, egress*125000*2, true), egress)
+	within(t, "ingress", transfer(t, a, srv, ingress*125000*2, false), ingress)
+
+	t.Run("changed and removed at runtime", func(t *testing.T) {
+		if err := m.SetPolicy(ctx, "bw-a", runtime.NetworkPolicy{Limits: runtime.NetworkLimits{EgressMbps: 10}}); err != nil {
+			t.Fatal(err)
+		}
+		within(t, "egress", transfer(t, a, srv, 10*125000*2, true), 10)
+		if rate := transfer(t, a, srv, ingress*125000*2, false); rate < 2*ingress {
+			t.Errorf("ingress after its cap was removed: %.1f Mbit/s", rate)
+		}
+	})
+}
