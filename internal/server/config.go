@@ -48,6 +48,10 @@ type Config struct {
 	// PoolPrewarm lists the interpreter languages pooled sandboxes start
 	// ahead, comma-separated; "none" for none.
 	PoolPrewarm string
+	// RegistryMirrors are tried before Docker Hub when a template build
+	// pulls a Docker Hub image, comma-separated URLs, as Docker's
+	// registry-mirrors ("http://" ones without TLS).
+	RegistryMirrors string
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -96,6 +100,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_LOG_LEVEL", &c.LogLevel},
 		{"SOULBOX_ADMIN_KEY", &c.AdminKey},
 		{"SOULBOX_POOL_PREWARM", &c.PoolPrewarm},
+		{"SOULBOX_REGISTRY_MIRRORS", &c.RegistryMirrors},
 	} {
 		if s := getenv(v.name); s != "" {
 			*v.dst = s
@@ -139,6 +144,11 @@ func (c Config) Validate() error {
 	case "", "runc", "crun", "runsc":
 	default:
 		return bad("runtime %q: want runc, crun or runsc (or nothing to choose automatically)", c.Runtime)
+	}
+	for _, m := range c.registryMirrors() {
+		if !strings.HasPrefix(m, "http://") && !strings.HasPrefix(m, "https://") {
+			return bad("registry mirror %q: want an http:// or https:// URL", m)
+		}
 	}
 	if !strings.HasPrefix(c.DebianMirror, "http://") && !strings.HasPrefix(c.DebianMirror, "https://") {
 		return bad("debian mirror %q: want an http:// or https:// URL", c.DebianMirror)

@@ -26,6 +26,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/sandboxes/", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes/", s.authn.Middleware(apiMux))
+	s.templateRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errors.New("no route for "+r.Method+" "+r.URL.Path), http.StatusNotFound)
 	})

@@ -17,7 +17,10 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/builder"
+	"github.com/soulbox/soulbox/internal/catalog"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/layer"
 	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/pool"
@@ -38,6 +41,9 @@ type Server struct {
 	log       *slog.Logger
 	store     store.Store
 	templates *template.Store
+	catalog   *catalog.Catalog
+	layers    *layer.Store
+	stacks    *builder.Stacks
 	driver    *oci.Driver
 	lifecycle *lifecycle.Manager
 	pool      *pool.Pool // nil when off
@@ -87,22 +93,26 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err != nil {
 		return nil, err
 	}
+	if err := s.openCatalog(ctx); err != nil {
+		return nil, err
+	}
 	s.driver, err = oci.New(oci.Config{
 		Root:      filepath.Join(cfg.DataDir, "runtime"),
 		AgentPath: cfg.AgentPath,
 		Runtime:   cfg.Runtime,
-		Templates: s.templates,
+		Templates: s.catalog,
 		Logger:    log,
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.useBuilder(s.driver)
 	rep, err := reconcile.Run(ctx, s.store, s.driver, log)
 	if err != nil {
 		return nil, err
 	}
 	s.lifecycle = lifecycle.New(lifecycle.Config{
-		Store: s.store, Driver: s.driver, Templates: s.templates, Log: log,
+		Store: s.store, Driver: s.driver, Templates: s.catalog, Log: log,
 		MaxSandboxes: cfg.MaxSandboxes,
 	})
 	if cfg.PoolMax > 0 {
@@ -170,6 +180,9 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) close() {
 	if s.listener != nil {
 		_ = s.listener.Close()
+	}
+	if s.catalog != nil {
+		s.catalog.Close()
 	}
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {
