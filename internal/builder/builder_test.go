@@ -47,7 +47,7 @@ type env struct {
 	files    map[string][]byte
 }
 
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	root := ocitest.Root(t)
 	tpl := ocitest.Templates(t)
@@ -90,7 +90,7 @@ func (e *env) request(id string, steps ...builder.Step) builder.Request {
 	}
 }
 
-func gzTar(t *testing.T, files map[string]string) []byte {
+func gzTar(t testing.TB, files map[string]string) []byte {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)
@@ -227,4 +227,31 @@ func TestBuildFailures(t *testing.T) {
 			t.Errorf("%s: %v, want step 1 to fail", bad.Type, err)
 		}
 	}
+}
+
+// BenchmarkBuild measures a build from a small registry image with one RUN
+// step (cold: forced) and the same build fully cached.
+func BenchmarkBuild(b *testing.B) {
+	e := setup(b)
+	ctx := context.Background()
+	steps := []builder.Step{{Type: "RUN", Args: []string{"echo hi > /tmp/hi"}}}
+	if _, err := e.b.Build(ctx, e.request("warm", steps...), nolog); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("image+RUN", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			req := e.request(fmt.Sprintf("cold%d", i), steps...)
+			req.Force = true
+			if _, err := e.b.Build(ctx, req, nolog); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := e.b.Build(ctx, e.request("cached", steps...), nolog); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
