@@ -156,11 +156,8 @@ func (c *Catalog) checkSpec(ctx context.Context, team string, spec BuildSpec) (b
 func (c *Catalog) run(ctx context.Context, b store.TemplateBuild, base builder.Base, spec BuildSpec) {
 	log := c.log.With(logx.Template(b.TemplateID), slog.String("build", b.ID))
 	bg := context.WithoutCancel(ctx)
-	logf := func(level, step, msg string) {
-		if err := c.store.AppendBuildLogs(bg, b.ID, []store.BuildLogEntry{{Level: level, Step: step, Message: msg}}); err != nil {
-			log.Warn("build log", logx.Err(err))
-		}
-	}
+	blog := newBuildLog(c.store, b.ID, log)
+	logf := blog.add
 	start := time.Now()
 	log.Info("template build started")
 	c.buildMu.RLock()
@@ -193,6 +190,9 @@ func (c *Catalog) run(ctx context.Context, b store.TemplateBuild, base builder.B
 		logf("info", "finalize", fmt.Sprintf("build finished in %s (%d steps cached)", time.Since(start).Round(time.Millisecond), res.Cached))
 		log.Info("template built", slog.Duration("took", time.Since(start)), slog.Int("cached", res.Cached))
 	}
+	// The whole log is stored before the status says the build ended:
+	// the SDK stops reading logs once it sees the end.
+	blog.close()
 	if err := c.store.FinishBuild(bg, done, spec.Tags, time.Time{}); err != nil {
 		log.Error("record template build", logx.Err(err))
 	}
