@@ -201,4 +201,3 @@ func parseFlags(flags []string) (map[string]string, error) {
 	}
 	return out, nil
 }
-
