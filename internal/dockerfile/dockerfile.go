@@ -18,7 +18,8 @@ import (
 const DefaultImage = "e2bdev/base"
 
 // Step is one build step in E2B's shape. For COPY, Args are source,
-// destination, owner and mode (the last two may be empty).
+// destination, owner and mode (the last two may be empty). Line is 0 for
+// the steps every Dockerfile gets (see Parse).
 type Step struct {
 	Type string
 	Args []string
@@ -43,7 +44,11 @@ func Parse(r io.Reader) (Recipe, error) {
 	if err != nil {
 		return Recipe{}, fmt.Errorf("Dockerfile: %v: %w", err, errdefs.ErrInvalidArgument)
 	}
-	var rec Recipe
+	// As E2B's SDKs do: steps run as root in / unless the Dockerfile says
+	// otherwise, as in Docker; the sandbox's user and directory are E2B's
+	// (user, /home/user) unless the Dockerfile sets them.
+	rec := Recipe{Steps: []Step{{Type: "USER", Args: []string{"root"}}, {Type: "WORKDIR", Args: []string{"/"}}}}
+	userSet, workdirSet := false, false
 	var entrypoint, cmd string
 	froms := 0
 	for _, n := range res.AST.Children {
@@ -126,11 +131,13 @@ func Parse(r io.Reader) (Recipe, error) {
 				return bad("WORKDIR takes one path")
 			}
 			rec.Steps = append(rec.Steps, Step{Type: "WORKDIR", Args: args, Line: line})
+			workdirSet = true
 		case "user":
 			if len(args) != 1 {
 				return bad("USER takes one user")
 			}
 			rec.Steps = append(rec.Steps, Step{Type: "USER", Args: args, Line: line})
+			userSet = true
 		case "cmd":
 			cmd = command(n, args)
 		case "entrypoint":
@@ -141,6 +148,12 @@ func Parse(r io.Reader) (Recipe, error) {
 			}
 			return bad("%s is not supported (FROM, RUN, COPY, ADD, ENV, ARG, WORKDIR, USER, CMD, ENTRYPOINT are)", strings.ToUpper(instr))
 		}
+	}
+	if !userSet {
+		rec.Steps = append(rec.Steps, Step{Type: "USER", Args: []string{"user"}})
+	}
+	if !workdirSet {
+		rec.Steps = append(rec.Steps, Step{Type: "WORKDIR", Args: []string{"/home/user"}})
 	}
 	if rec.FromImage == "" {
 		rec.FromImage = DefaultImage

@@ -30,6 +30,8 @@ CMD ["http.server", "8000"]
 	want := Recipe{
 		FromImage: "python:3.12-slim",
 		Steps: []Step{
+			{Type: "USER", Args: []string{"root"}},
+			{Type: "WORKDIR", Args: []string{"/"}},
 			{Type: "ENV", Args: []string{"VERSION", "1.2"}, Line: 4},
 			{Type: "ENV", Args: []string{"APP_ENV", "dev", "MODE", "two words"}, Line: 5},
 			{Type: "WORKDIR", Args: []string{"/app"}, Line: 6},
@@ -50,6 +52,16 @@ func TestParseWithoutFromUsesE2BBase(t *testing.T) {
 	rec, err := Parse(strings.NewReader("RUN true\n"))
 	if err != nil || rec.FromImage != DefaultImage {
 		t.Errorf("%+v, %v", rec, err)
+	}
+	// Steps run as root in /, sandboxes as user in /home/user, as E2B's
+	// SDKs arrange for Dockerfiles.
+	want := []Step{
+		{Type: "USER", Args: []string{"root"}}, {Type: "WORKDIR", Args: []string{"/"}},
+		{Type: "RUN", Args: []string{"true"}, Line: 1},
+		{Type: "USER", Args: []string{"user"}}, {Type: "WORKDIR", Args: []string{"/home/user"}},
+	}
+	if d := cmp.Diff(want, rec.Steps); d != "" {
+		t.Errorf("steps (-want +got):\n%s", d)
 	}
 }
 

@@ -1,7 +1,9 @@
 package compat
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -11,6 +13,8 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/builder/imagetest"
+	soulboxcli "github.com/soulbox/soulbox/internal/cli"
+	"github.com/soulbox/soulbox/internal/client"
 	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/server"
@@ -73,5 +77,84 @@ func TestE2BTemplateBuildThroughServer(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("the E2B SDK template tests failed: %v", err)
+	}
+	t.Run("DockerfileThroughCLI", func(t *testing.T) {
+		testDockerfileCLI(t, url, strings.TrimSpace(string(key)))
+	})
+}
+
+// testDockerfileCLI builds a template with `soulbox template build
+// --dockerfile` and creates a sandbox from it.
+func testDockerfileCLI(t *testing.T, url, key string) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("hello.txt", "copied from the context\n")
+	good := write("Dockerfile", `FROM tiny:1
+LABEL purpose=test
+ENV GREETING="from a dockerfile"
+WORKDIR /srv
+COPY hello.txt ./
+RUN echo "$GREETING" > /srv/greeting
+USER root
+CMD ["sleep", "100000"]
+`)
+	cli := func(args ...string) (string, string, error) {
+		var out, errOut bytes.Buffer
+		root := soulboxcli.NewRoot()
+		root.SetArgs(append(args, "--server", url, "--api-key", key))
+		root.SetOut(&out)
+		root.SetErr(&errOut)
+		err := root.ExecuteContext(context.Background())
+		return out.String(), errOut.String(), err
+	}
+	out, logs, err := cli("template", "build", "df-tpl:v1", "--dockerfile", good, "--json")
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, logs)
+	}
+	if !strings.Contains(out, `"status":"ready"`) || !strings.Contains(logs, "uploaded hello.txt") || !strings.Contains(logs, "RUN echo") {
+		t.Errorf("build output %q, log:\n%s", out, logs)
+	}
+	// A second build finds the files on the server and every step cached.
+	_, logs, err = cli("template", "build", "df-tpl:v1", "--dockerfile", good)
+	if err != nil || !strings.Contains(logs, "hello.txt already on the server") || strings.Count(logs, "CACHED") != 3 {
+		t.Errorf("rebuild: %v\n%s", err, logs)
+	}
+
+	c := &client.Client{BaseURL: url, APIKey: key}
+	sb, err := c.Create(context.Background(), client.CreateOptions{Template: "df-tpl:v1", Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Kill(context.Background(), sb.SandboxID)
+	var got bytes.Buffer
+	code, err := c.Exec(context.Background(), sb, []string{"/bin/sh", "-c", "cat /srv/greeting /srv/hello.txt; id -un; pwd; for f in /proc/[0-9]*/cmdline; do cat $f; echo; done"},
+		client.ExecOptions{Stdout: &got, Stderr: &got})
+	if err != nil || code != 0 {
+		t.Fatalf("exec: %d, %v\n%s", code, err, got.String())
+	}
+	for _, want := range []string{"from a dockerfile\n", "copied from the context\n", "root\n", "/srv\n", "sleep 100000"} {
+		if !strings.Contains(strings.ReplaceAll(got.String(), "\x00", " "), want) {
+			t.Errorf("sandbox of the Dockerfile template: %q lacks %q", got.String(), want)
+		}
+	}
+
+	// A Dockerfile the builder cannot follow is refused with its line, and
+	// registers nothing.
+	bad := write("Dockerfile.bad", "FROM tiny:1\nRUN true\nHEALTHCHECK CMD true\n")
+	if _, _, err := cli("template", "build", "df-bad", "--dockerfile", bad); err == nil || !strings.Contains(err.Error(), "line 3: HEALTHCHECK is not supported") {
+		t.Errorf("bad Dockerfile: %v", err)
+	}
+	if _, _, err := cli("template", "build", "df-bad", "--dockerfile", write("Dockerfile.syntax", "FROM tiny:1\nENV ONLYNAME\n")); err == nil || !strings.Contains(err.Error(), "ENV must have two arguments") {
+		t.Errorf("Dockerfile syntax error: %v", err)
+	}
+	var e *client.Error
+	if _, _, err := c.TemplateFiles(context.Background(), "df-bad", strings.Repeat("a", 64)); !errors.As(err, &e) || e.Status != 404 {
+		t.Errorf("a refused Dockerfile registered its template: %v", err)
 	}
 }
