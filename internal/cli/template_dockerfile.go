@@ -200,4 +200,3 @@ func packFiles(contextDir, src string) (string, []byte, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), buf.Bytes(), nil
 }
-
