@@ -214,6 +214,20 @@ func TestBuildFailures(t *testing.T) {
 			t.Log(err)
 		})
 	}
+	t.Run("registry credentials", func(t *testing.T) {
+		host := imagetest.ServeWithAuth(t, "alice", "s3cret")
+		image := imagetest.PushWithAuth(t, host, "alice", "s3cret", "private/tiny:1", imagetest.TinyLayer(t, e.base[0]))
+		req := e.request("f4")
+		req.Base = builder.Base{Image: image, Registry: &builder.Registry{Username: "alice", Password: "wrong"}}
+		_, err := e.b.Build(ctx, req, nolog)
+		if !errors.As(err, &se) || se.Step != "base" || !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "UNAUTHORIZED") {
+			t.Fatalf("wrong password: %v", err)
+		}
+		req.Base.Registry.Password = "s3cret"
+		if _, err := e.b.Build(ctx, req, nolog); err != nil {
+			t.Fatalf("right password: %v", err)
+		}
+	})
 	if _, err := os.Stat("/etc/evil"); err == nil {
 		t.Fatal("an image layer wrote /etc/evil on the host")
 	}
