@@ -16,12 +16,12 @@ func newTemplateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "template",
 		Short: "Manage the templates sandboxes start from",
-		Example: `  soulbox template list
+		Example: `  soulbox template init && soulbox template build my-app --dockerfile Dockerfile
+  soulbox template list
   sudo soulbox template build base --rebuild`,
 	}
-	cmd.AddCommand(newTemplateBuildCmd(), newTemplateListCmd(),
-		notYet("init", "Start a custom template from a Dockerfile (not available yet)"),
-		notYet("push", "Upload a custom template to a server (not available yet)"))
+	cmd.AddCommand(newTemplateBuildCmd(), newTemplateListCmd(), newTemplateGetCmd(), newTemplateDeleteCmd(),
+		newTemplateInitCmd())
 	return cmd
 }
 
@@ -103,13 +103,23 @@ from until they end.`,
 
 func newTemplateListCmd() *cobra.Command {
 	cfg := server.Defaults().FromEnv(os.Getenv)
-	var asJSON bool
+	var local bool
+	var c conn
 	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List the templates of the local server and whether they are built",
-		Example: `  soulbox template list`,
-		Args:    cobra.NoArgs,
+		Use:   "list",
+		Short: "List the server's templates with their status and size",
+		Long: `List the templates of the server (yours and the public ones) with their
+latest build's status and the disk their own layers use. With --local, list
+instead the default template's cache on this host and whether it is built.`,
+		Example: `  soulbox template list
+  soulbox template list --json
+  sudo soulbox template list --local`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			asJSON := c.json
+			if !local {
+				return listRemote(cmd, &c)
+			}
 			ts, err := templateStore(cfg.DataDir, cfg.TemplatesDir, cfg.DebianMirror)
 			if err != nil {
 				return err
@@ -135,24 +145,7 @@ func newTemplateListCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
 	cmd.Flags().StringVar(&cfg.TemplatesDir, "templates-dir", cfg.TemplatesDir, "template cache (default <data-dir>/templates)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&local, "local", false, "list the local template cache instead of the server's templates")
+	c.flags(cmd)
 	return cmd
-}
-
-// notYet is a template verb whose feature has not landed: it says so and
-// fails, rather than pretend.
-func notYet(verb, short string) *cobra.Command {
-	return &cobra.Command{
-		Use:   verb,
-		Short: short,
-		Long: short + `.
-
-Custom templates (Dockerfile builds, pushing to a server) are not part of
-SoulBox yet: sandboxes start from the built-in template base (alias
-code-interpreter-v1), built with: sudo soulbox template build`,
-		Example: "  sudo soulbox template build base",
-		RunE: func(*cobra.Command, []string) error {
-			return fmt.Errorf("template %s is not available yet: custom templates are not part of SoulBox yet; use the built-in base template", verb)
-		},
-	}
 }

@@ -105,3 +105,59 @@ func (c *Client) TemplateBuildStatus(ctx context.Context, templateID, buildID st
 		url.PathEscape(templateID), url.PathEscape(buildID), logsOffset), nil, &out)
 	return out, err
 }
+
+// Template is a template as GET /templates lists it.
+type Template struct {
+	TemplateID  string    `json:"templateID"`
+	BuildID     string    `json:"buildID"`
+	Names       []string  `json:"names"`
+	Public      bool      `json:"public"`
+	CPUCount    int       `json:"cpuCount"`
+	MemoryMB    int       `json:"memoryMB"`
+	BuildCount  int       `json:"buildCount"`
+	BuildStatus string    `json:"buildStatus"`
+	SizeBytes   int64     `json:"sizeBytes"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+// TemplateBuild is one build as GET /templates/{id} lists it.
+type TemplateBuild struct {
+	BuildID    string     `json:"buildID"`
+	Status     string     `json:"status"`
+	Reason     string     `json:"reason,omitempty"`
+	SizeBytes  int64      `json:"sizeBytes"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+}
+
+// TemplateDetail is GET /templates/{id}.
+type TemplateDetail struct {
+	TemplateID string          `json:"templateID"`
+	Names      []string        `json:"names"`
+	Public     bool            `json:"public"`
+	SizeBytes  int64           `json:"sizeBytes"`
+	CreatedAt  time.Time       `json:"createdAt"`
+	UpdatedAt  time.Time       `json:"updatedAt"`
+	Builds     []TemplateBuild `json:"builds"`
+}
+
+// ListTemplates is GET /templates.
+func (c *Client) ListTemplates(ctx context.Context) ([]Template, error) {
+	var out []Template
+	_, err := c.do(ctx, http.MethodGet, "/templates", nil, &out)
+	return out, err
+}
+
+// GetTemplate is GET /templates/{id} (an id or a name).
+func (c *Client) GetTemplate(ctx context.Context, idOrName string) (TemplateDetail, error) {
+	var out TemplateDetail
+	_, err := c.do(ctx, http.MethodGet, "/templates/"+url.PathEscape(idOrName), nil, &out)
+	return out, err
+}
+
+// DeleteTemplate is DELETE /templates/{id} (an id or a name).
+func (c *Client) DeleteTemplate(ctx context.Context, idOrName string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/templates/"+url.PathEscape(idOrName), nil, nil)
+	return err
+}

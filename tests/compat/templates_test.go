@@ -3,11 +3,13 @@ package compat
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,7 +109,10 @@ CMD ["sleep", "100000"]
 	cli := func(args ...string) (string, string, error) {
 		var out, errOut bytes.Buffer
 		root := soulboxcli.NewRoot()
-		root.SetArgs(append(args, "--server", url, "--api-key", key))
+		if args[1] != "init" {
+			args = append(args, "--server", url, "--api-key", key)
+		}
+		root.SetArgs(args)
 		root.SetOut(&out)
 		root.SetErr(&errOut)
 		err := root.ExecuteContext(context.Background())
@@ -131,7 +136,6 @@ CMD ["sleep", "100000"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Kill(context.Background(), sb.SandboxID)
 	var got bytes.Buffer
 	code, err := c.Exec(context.Background(), sb, []string{"/bin/sh", "-c", "cat /srv/greeting /srv/hello.txt; id -un; pwd; for f in /proc/[0-9]*/cmdline; do cat $f; echo; done"},
 		client.ExecOptions{Stdout: &got, Stderr: &got})
@@ -142,6 +146,50 @@ CMD ["sleep", "100000"]
 		if !strings.Contains(strings.ReplaceAll(got.String(), "\x00", " "), want) {
 			t.Errorf("sandbox of the Dockerfile template: %q lacks %q", got.String(), want)
 		}
+	}
+
+	// list, get and delete, with sizes; deleting is refused while the
+	// sandbox runs.
+	out, _, err = cli("template", "list", "--json")
+	if err != nil || !strings.Contains(out, `"df-tpl"`) || !strings.Contains(out, `"base"`) {
+		t.Errorf("template list: %v\n%s", err, out)
+	}
+	var listed []client.Template
+	if err := json.Unmarshal([]byte(out), &listed); err != nil {
+		t.Fatal(err)
+	}
+	for _, tpl := range listed {
+		if slices.Contains(tpl.Names, "df-tpl") && (tpl.SizeBytes <= 0 || tpl.BuildCount != 2 || tpl.BuildStatus != "ready") {
+			t.Errorf("df-tpl listed as %+v", tpl)
+		}
+	}
+	if out, _, err = cli("template", "get", "df-tpl", "--json"); err != nil || strings.Count(out, `"status":"ready"`) != 2 {
+		t.Errorf("template get: %v\n%s", err, out)
+	}
+	if _, _, err := cli("template", "delete", "df-tpl"); err == nil || !strings.Contains(err.Error(), "running") {
+		t.Errorf("deleting a template in use: %v", err)
+	}
+	if err := c.Kill(context.Background(), sb.SandboxID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cli("template", "delete", "df-tpl"); err != nil {
+		t.Errorf("delete: %v", err)
+	}
+	if _, _, err := cli("template", "get", "df-tpl"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("get after delete: %v", err)
+	}
+
+	// template init writes a Dockerfile that builds (on E2B's default
+	// image name, which is SoulBox's base).
+	initDir := filepath.Join(dir, "starter")
+	if _, _, err := cli("template", "init", initDir); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cli("template", "init", initDir); err == nil {
+		t.Error("init over an existing Dockerfile succeeded")
+	}
+	if _, logs, err := cli("template", "build", "starter", "--dockerfile", filepath.Join(initDir, "Dockerfile")); err != nil {
+		t.Fatalf("build the starter: %v\n%s", err, logs)
 	}
 
 	// A Dockerfile the builder cannot follow is refused with its line, and
