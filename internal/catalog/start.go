@@ -160,13 +160,16 @@ func (c *Catalog) run(ctx context.Context, b store.TemplateBuild, base builder.B
 	logf := blog.add
 	start := time.Now()
 	log.Info("template build started")
+	// Held until the outcome is recorded: until then the layers the build
+	// made or reused are referred to by no build, and must not be
+	// collected.
 	c.buildMu.RLock()
+	defer c.buildMu.RUnlock()
 	res, err := c.builder.Build(ctx, builder.Request{
 		ID: b.ID, Base: base, Steps: spec.Steps, Force: spec.Force, Files: c.openFiles,
 		Limits:  runtime.Limits{CPUCount: b.CPUCount, MemoryMB: b.MemoryMB},
 		Timeout: c.timeout,
 	}, logf)
-	c.buildMu.RUnlock()
 	done := b
 	if err != nil {
 		done.Status = store.BuildError

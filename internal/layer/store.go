@@ -36,12 +36,14 @@ func ValidDigest(d string) bool { return digestRE.MatchString(d) }
 
 // New returns the store in dir, creating it.
 func New(dir string) (*Store, error) {
-	// 0755: sandbox roots are unprivileged host uids that read layers
-	// through idmapped mounts.
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// 0700: layers hold what untrusted builds made, setuid-root files
+	// included, owned by the sandboxes' own ids; no user of the host may
+	// reach them. Sandboxes see them only through the idmapped mounts the
+	// driver makes as root.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("layer store %s: %w", dir, err)
 	}
-	if err := os.Chmod(dir, 0o755); err != nil {
+	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("layer store %s: %w", dir, err)
 	}
 	return &Store{dir: dir}, nil

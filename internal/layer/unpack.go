@@ -29,6 +29,9 @@ type UnpackOptions struct {
 	Rename func(name string, isDir bool) (string, bool)
 	// Owner, when set, owns every entry instead of the archive's owners.
 	Owner *[2]int
+	// Mode, when not negative, replaces the permissions of every file
+	// (not directory) unpacked.
+	Mode int64
 }
 
 // Unpack writes the tar stream r into the layer directory dir, refusing
@@ -200,6 +203,11 @@ func unpackEntry(r io.Reader, hdr *tar.Header, dir string, opts UnpackOptions) e
 		return nil
 	default:
 		return fmt.Errorf("archive entry %q has unsupported type %q: %w", hdr.Name, hdr.Typeflag, errdefs.ErrInvalidArgument)
+	}
+	if opts.Mode >= 0 && opts.Rename != nil && hdr.Typeflag != tar.TypeDir {
+		h := *hdr
+		h.Mode = opts.Mode
+		hdr = &h
 	}
 	return setAttrs(target, hdr, uid, gid)
 }
