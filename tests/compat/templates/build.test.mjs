@@ -98,6 +98,19 @@ test('tags resolve to their build', async () => {
   }
 })
 
+test('fromDockerfile: the SDK parses a Dockerfile into the same steps', async () => {
+  const t = Template({ fileContextPath: dir }).fromDockerfile(
+    `FROM ${process.env.TINY_IMAGE}\nENV WHO=dockerfile\nCOPY hello.txt /srv/\nRUN echo "$WHO" > /srv/who\n`)
+  await build(t, `${name}-df`)
+  const sbx = await Sandbox.create(`${name}-df`, { timeoutMs: 60_000 })
+  try {
+    assert.equal((await sbx.commands.run('cat /srv/who /srv/hello.txt')).stdout, 'dockerfile\nhello from the host\n')
+    assert.equal((await sbx.commands.run('id -un; pwd')).stdout, 'user\n/home/user\n')
+  } finally {
+    await sbx.kill()
+  }
+})
+
 test('a failing step names the step, its exit code and its last lines', async () => {
   const t = Template().fromImage(process.env.TINY_IMAGE).runCmd('echo first; echo second-line; exit 7')
   await assert.rejects(build(t, `${name}-fail`), (e) => {
