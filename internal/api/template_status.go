@@ -68,7 +68,7 @@ func (t *Templates) buildStatus(w http.ResponseWriter, r *http.Request) {
 		"logs": lines, "logEntries": logEntries(logs),
 	}
 	if b.Status == store.BuildError {
-		reason := map[string]any{"message": b.Reason, "logEntries": []logEntryBody{}}
+		reason := map[string]any{"message": b.Reason, "logEntries": logEntries(t.cat.StepTail(r.Context(), b.ID, b.ReasonStep, 20))}
 		if b.ReasonStep != "" {
 			reason["step"] = b.ReasonStep
 		}

@@ -265,3 +265,26 @@ func (c *Catalog) Alias(ctx context.Context, team, alias string) (store.Template
 	}
 	return t, nil
 }
+
+// StepTail returns the last n log entries of one step of a build, for a
+// failed build's reason; none when the step is unknown or the log
+// unreadable.
+func (c *Catalog) StepTail(ctx context.Context, buildID, step string, n int) []store.BuildLogEntry {
+	if step == "" {
+		return nil
+	}
+	logs, err := c.store.BuildLogs(ctx, buildID, 0, 1<<20)
+	if err != nil {
+		return nil
+	}
+	var out []store.BuildLogEntry
+	for _, l := range logs {
+		if l.Step == step {
+			out = append(out, l)
+		}
+	}
+	if len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return out
+}

@@ -119,6 +119,13 @@ test('a failing step names the step, its exit code and its last lines', async ()
     assert.match(e.message, /second-line/)
     return true
   })
+  // The status's reason carries the step's last lines as log entries.
+  const list = (await rest('GET', '/templates')).body
+  const failed = list.find((x) => x.names.includes(`${name}-fail`))
+  const status = await rest('GET', `/templates/${failed.templateID}/builds/${failed.buildID}/status`)
+  assert.equal(status.body.status, 'error')
+  assert.equal(status.body.reason.step, '1')
+  assert.ok(status.body.reason.logEntries.some((e) => e.message === 'second-line'), JSON.stringify(status.body.reason))
 })
 
 test('an unknown base image fails the build with the pull error', async () => {
@@ -138,6 +145,15 @@ test('bad input is refused and changes nothing', async () => {
   const bad = await rest('GET', `/templates/${templateID}/files/not-a-hash`)
   assert.equal(bad.status, 400)
   assert.match(bad.body.message, /64 hex/)
+  // An upload that is no tar archive is refused and not kept.
+  const hash = 'b'.repeat(64)
+  const link = await rest('GET', `/templates/${templateID}/files/${hash}`)
+  assert.equal(link.status, 201)
+  assert.equal(link.body.present, false)
+  const put = await fetch(link.body.url, { method: 'PUT', body: 'this is not a tar archive, just words' })
+  assert.equal(put.status, 400)
+  assert.match((await put.json()).message, /not a valid tar archive/)
+  assert.equal((await rest('GET', `/templates/${templateID}/files/${hash}`)).body.present, false)
   // A step type the builder does not know, refused before the build starts.
   const req = await rest('POST', '/v3/templates', { name: `${name}-badstep` })
   assert.equal(req.status, 202)
