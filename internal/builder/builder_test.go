@@ -41,6 +41,7 @@ func (r resolver) Layers(ctx context.Context, name string) ([]string, error) {
 
 type env struct {
 	b        *builder.Node
+	driver   *oci.Driver
 	layers   *layer.Store
 	registry string
 	base     []string
@@ -68,6 +69,7 @@ func setup(t testing.TB) *env {
 	imagetest.Push(t, host, "library/tiny:1", []string{"PATH=/usr/bin:/bin", "FROM_IMAGE=yes"}, imagetest.TinyLayer(t, base[0]))
 	return &env{
 		b:        builder.New(builder.Config{Layers: ls, Driver: d, Stacks: stacks, Mirrors: []string{"http://" + host}}),
+		driver:   d,
 		layers:   ls,
 		registry: host,
 		base:     base,
@@ -268,4 +270,29 @@ func BenchmarkBuild(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestBuildTimeout stops a step that outlasts the build's timeout, says
+// so, and leaves no build sandbox behind.
+func TestBuildTimeout(t *testing.T) {
+	e := setup(t)
+	// The image is pulled first, so the timeout falls on the step.
+	if _, err := e.b.Build(context.Background(), e.request("t0"), nolog); err != nil {
+		t.Fatal(err)
+	}
+	req := e.request("t1", builder.Step{Type: "RUN", Args: []string{"sleep 600 & sleep 600"}})
+	req.Timeout = 8 * time.Second
+	start := time.Now()
+	_, err := e.b.Build(context.Background(), req, nolog)
+	var se *builder.StepError
+	if !errors.As(err, &se) || se.Step != "1" || !strings.Contains(err.Error(), "longer than its timeout of 8s") {
+		t.Fatalf("build past its timeout: %v", err)
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Errorf("the timeout took %v to act", d)
+	}
+	left, err := e.driver.List(context.Background())
+	if err != nil || len(left) != 0 {
+		t.Errorf("build sandboxes left behind: %v, %v", left, err)
+	}
 }

@@ -95,6 +95,20 @@ func (n *Node) runStep(ctx context.Context, req Request, stack []string, parent 
 	if err := n.driver.Start(ctx, id); err != nil {
 		return "", false, fmt.Errorf("build sandbox: %w", err)
 	}
+	// Exec kills the step's shell when ctx ends, but what the shell
+	// started keeps the output open and Exec waiting: a timeout or a
+	// cancel stops the whole build sandbox instead.
+	execDone := make(chan struct{})
+	defer close(execDone)
+	go func() {
+		select {
+		case <-ctx.Done():
+			if err := n.driver.Stop(context.WithoutCancel(ctx), id); err != nil {
+				n.log.Warn("stop build sandbox", "sandbox.id", id, "error", err)
+			}
+		case <-execDone:
+		}
+	}()
 	out := &stepOutput{log: log, step: step}
 	script := st.Args[0]
 	if set.Workdir != "" {
