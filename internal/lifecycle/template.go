@@ -84,15 +84,19 @@ func (m *Manager) initSandbox(ctx context.Context, id, ref string, envVars map[s
 	return m.waitReady(ctx, id, set.ReadyCmd, envList, set.Workdir, user)
 }
 
+// readyLog is where the ready command's output goes inside the sandbox.
+const readyLog = "/tmp/.soulbox-ready.log"
+
 // waitReady runs the ready command until it exits 0, or fails with its
-// last exit code and output once ReadyTimeout has passed.
+// last exit code and output once ReadyTimeout has passed. The output goes
+// to a file in the sandbox, not through the exec: a process the command
+// leaves behind would otherwise hold the exec open.
 func (m *Manager) waitReady(ctx context.Context, id, cmd string, env []string, cwd, user string) error {
 	deadline := time.Now().Add(ReadyTimeout)
+	script := "(" + cmd + ") >" + readyLog + " 2>&1 </dev/null"
 	for {
-		var out bytes.Buffer
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		res, err := m.driver.Exec(tctx, id, runtime.ExecRequest{Args: []string{"/bin/sh", "-c", cmd}, Env: env, Cwd: cwd, User: user,
-			Stdout: &out, Stderr: &out})
+		res, err := m.driver.Exec(tctx, id, runtime.ExecRequest{Args: []string{"/bin/sh", "-c", script}, Env: env, Cwd: cwd, User: user})
 		cancel()
 		if err == nil && res.ExitCode == 0 {
 			return nil
@@ -105,12 +109,8 @@ func (m *Manager) waitReady(ctx context.Context, id, cmd string, env []string, c
 			if err != nil {
 				why = err.Error()
 			}
-			tail := strings.TrimSpace(out.String())
-			if len(tail) > 500 {
-				tail = tail[len(tail)-500:]
-			}
 			return fmt.Errorf("the template's ready command %q did not succeed within %v (last: %s, output %q): %w",
-				cmd, ReadyTimeout, why, tail, errdefs.ErrFailedPrecondition)
+				cmd, ReadyTimeout, why, m.readyOutput(ctx, id, user), errdefs.ErrFailedPrecondition)
 		}
 		select {
 		case <-ctx.Done():
@@ -118,4 +118,20 @@ func (m *Manager) waitReady(ctx context.Context, id, cmd string, env []string, c
 		case <-time.After(readyInterval):
 		}
 	}
+}
+
+// readyOutput returns the end of the ready command's last output, if the
+// sandbox has cat to read it with.
+func (m *Manager) readyOutput(ctx context.Context, id, user string) string {
+	var out bytes.Buffer
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := m.driver.Exec(tctx, id, runtime.ExecRequest{Args: []string{"cat", readyLog}, User: user, Stdout: &out}); err != nil {
+		return ""
+	}
+	tail := strings.TrimSpace(out.String())
+	if len(tail) > 500 {
+		tail = tail[len(tail)-500:]
+	}
+	return tail
 }

@@ -134,8 +134,14 @@ test('an unknown base image fails the build with the pull error', async () => {
 })
 
 test('a ready command that never succeeds fails the create with a reason', async () => {
-  await build(Template().fromImage(process.env.TINY_IMAGE).setReadyCmd('exit 3'), `${name}-never`)
-  await assert.rejects(Sandbox.create(`${name}-never`), /ready command "exit 3" did not succeed/)
+  // Its output is reported; a process it leaves behind holding the
+  // output does not hang the create.
+  const ready = 'sleep 1000 & echo not-yet; exit 3'
+  await build(Template().fromImage(process.env.TINY_IMAGE).setReadyCmd(ready), `${name}-never`)
+  await assert.rejects(Sandbox.create(`${name}-never`), (e) => {
+    assert.match(e.message, /ready command ".*" did not succeed within 5s \(last: exit code 3, output \\?"not-yet/)
+    return true
+  })
 })
 
 test('bad input is refused and changes nothing', async () => {
