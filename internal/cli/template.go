@@ -20,7 +20,7 @@ func newTemplateCmd() *cobra.Command {
   soulbox template list
   sudo soulbox template build base --rebuild`,
 	}
-	cmd.AddCommand(newTemplateBuildCmd(), newTemplateListCmd(), newTemplateGetCmd(), newTemplateDeleteCmd(),
+	cmd.AddCommand(newTemplateBuildCmd(), newTemplateListCmd(), newTemplateGetCmd(), newTemplateDeleteCmd(), newTemplateTagCmd(),
 		newTemplateInitCmd())
 	return cmd
 }

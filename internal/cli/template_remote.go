@@ -169,3 +169,33 @@ func newTemplateInitCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
 	return cmd
 }
+
+// newTemplateTagCmd is `soulbox template tag NAME[:TAG] NEWTAG...`.
+func newTemplateTagCmd() *cobra.Command {
+	var c conn
+	cmd := &cobra.Command{
+		Use:   "tag NAME[:TAG] NEWTAG...",
+		Short: "Point more tags at a build of a template",
+		Long: `Point NEWTAG (one or more) at the build NAME:TAG names (NAME alone means
+its default tag); sandboxes created from NAME:NEWTAG start from that build.`,
+		Example: `  soulbox template tag my-app:v1 stable`,
+		Args:    cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			buildID, err := cl.AssignTemplateTags(cmd.Context(), args[0], args[1:])
+			if err != nil {
+				return err
+			}
+			if c.json {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"buildID": buildID, "tags": args[1:]})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s -> build %s\n", strings.Join(args[1:], ", "), buildID)
+			return nil
+		},
+	}
+	c.flags(cmd)
+	return cmd
+}

@@ -161,3 +161,13 @@ func (c *Client) DeleteTemplate(ctx context.Context, idOrName string) error {
 	_, err := c.do(ctx, http.MethodDelete, "/templates/"+url.PathEscape(idOrName), nil, nil)
 	return err
 }
+
+// AssignTemplateTags is POST /templates/tags: tags point at the build
+// target ("name" or "name:tag") names. It returns that build's id.
+func (c *Client) AssignTemplateTags(ctx context.Context, target string, tags []string) (string, error) {
+	var out struct {
+		BuildID string `json:"buildID"`
+	}
+	_, err := c.do(ctx, http.MethodPost, "/templates/tags", map[string]any{"target": target, "tags": tags}, &out)
+	return out.BuildID, err
+}

@@ -131,8 +131,16 @@ CMD ["sleep", "100000"]
 		t.Errorf("rebuild: %v\n%s", err, logs)
 	}
 
+	// template tag points another tag at the build; sandboxes start from it.
+	if out, _, err := cli("template", "tag", "df-tpl:v1", "stable", "--json"); err != nil || !strings.Contains(out, `"stable"`) {
+		t.Errorf("template tag: %v\n%s", err, out)
+	}
+	if _, _, err := cli("template", "tag", "df-tpl:nope", "x"); err == nil || !strings.Contains(err.Error(), `no tag "nope"`) {
+		t.Errorf("tagging an unknown tag: %v", err)
+	}
+
 	c := &client.Client{BaseURL: url, APIKey: key}
-	sb, err := c.Create(context.Background(), client.CreateOptions{Template: "df-tpl:v1", Timeout: time.Minute})
+	sb, err := c.Create(context.Background(), client.CreateOptions{Template: "df-tpl:stable", Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
