@@ -62,6 +62,7 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.StringVar(&cfg.Runtime, "runtime", cfg.Runtime, "OCI runtime: runc, crun or runsc (default: fastest the host supports)")
 	f.StringVar(&cfg.AgentPath, "agent", cfg.AgentPath, "soulbox-agent binary (default: next to this binary)")
 	f.StringVar(&cfg.DebianMirror, "debian-mirror", cfg.DebianMirror, "Debian mirror the base template is built from")
+	f.StringVar(&cfg.RegistryMirrors, "registry-mirrors", cfg.RegistryMirrors, "registry mirrors tried first for Docker Hub images in template builds, comma-separated URLs")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	f.IntVar(&cfg.MaxSandboxes, "max-sandboxes", cfg.MaxSandboxes, "sandboxes one team may run or keep paused at once")
 	f.IntVar(&cfg.PoolMin, "pool-min", cfg.PoolMin, "warm pool of the default template: fewest sandboxes kept ready")

@@ -16,12 +16,12 @@ func newTemplateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "template",
 		Short: "Manage the templates sandboxes start from",
-		Example: `  soulbox template list
+		Example: `  soulbox template init && soulbox template build my-app --dockerfile Dockerfile
+  soulbox template list
   sudo soulbox template build base --rebuild`,
 	}
-	cmd.AddCommand(newTemplateBuildCmd(), newTemplateListCmd(),
-		notYet("init", "Start a custom template from a Dockerfile (not available yet)"),
-		notYet("push", "Upload a custom template to a server (not available yet)"))
+	cmd.AddCommand(newTemplateBuildCmd(), newTemplateListCmd(), newTemplateGetCmd(), newTemplateDeleteCmd(), newTemplateTagCmd(),
+		newTemplateInitCmd())
 	return cmd
 }
 
@@ -36,16 +36,38 @@ func templateStore(dataDir, templatesDir, mirror string) (*template.Store, error
 func newTemplateBuildCmd() *cobra.Command {
 	cfg := server.Defaults().FromEnv(os.Getenv)
 	var rebuild bool
+	var df dockerfileBuild
+	var c conn
 	cmd := &cobra.Command{
 		Use:   "build [name]",
-		Short: "Build a template into the local server's cache (base by default)",
-		Long: `Build a template into the template cache of the server on this host. A
-template that is already built is kept unless --rebuild is given; running
-sandboxes keep the build they started from until they end.`,
-		Example: `  sudo soulbox template build
+		Short: "Build a template from a Dockerfile on a server, or base into the local cache",
+		Long: `With --dockerfile, build template NAME (or NAME:TAG) on the server from a
+Dockerfile: the files its COPY steps name are uploaded from the build
+context (the Dockerfile's directory unless --context), and the build's log
+is shown as it runs. FROM, RUN, COPY, ADD of local files, ENV, ARG, WORKDIR,
+USER, CMD and ENTRYPOINT (the start command) are supported; LABEL,
+MAINTAINER and EXPOSE are ignored; anything else is refused with its line.
+
+Without --dockerfile, build the default template base into the template
+cache of the server on this host. A template that is already built is kept
+unless --rebuild is given; running sandboxes keep the build they started
+from until they end.`,
+		Example: `  soulbox template build my-app:v1 --dockerfile ./Dockerfile
+  sudo soulbox template build
   sudo soulbox template build base --rebuild`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if df.file != "" {
+				if len(args) != 1 {
+					return fmt.Errorf("name the template to build: soulbox template build NAME --dockerfile %s", df.file)
+				}
+				cl, err := c.client()
+				if err != nil {
+					return err
+				}
+				df.name, df.asJSON, df.out, df.errOut = args[0], c.json, cmd.OutOrStdout(), cmd.ErrOrStderr()
+				return df.run(cmd.Context(), cl)
+			}
 			name := "base"
 			if len(args) == 1 {
 				name = args[0]
@@ -68,6 +90,11 @@ sandboxes keep the build they started from until they end.`,
 		},
 	}
 	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "build again even if a build exists")
+	cmd.Flags().StringVar(&df.file, "dockerfile", "", "build NAME on the server from this Dockerfile")
+	cmd.Flags().StringVar(&df.contextDir, "context", "", "directory COPY sources are relative to (default: the Dockerfile's)")
+	cmd.Flags().StringSliceVar(&df.tags, "tag", nil, "more tags for the build (repeatable)")
+	cmd.Flags().BoolVar(&df.force, "force", false, "rebuild every step instead of using cached layers")
+	c.flags(cmd)
 	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
 	cmd.Flags().StringVar(&cfg.TemplatesDir, "templates-dir", cfg.TemplatesDir, "template cache (default <data-dir>/templates)")
 	cmd.Flags().StringVar(&cfg.DebianMirror, "debian-mirror", cfg.DebianMirror, "Debian mirror to build from")
@@ -76,13 +103,23 @@ sandboxes keep the build they started from until they end.`,
 
 func newTemplateListCmd() *cobra.Command {
 	cfg := server.Defaults().FromEnv(os.Getenv)
-	var asJSON bool
+	var local bool
+	var c conn
 	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List the templates of the local server and whether they are built",
-		Example: `  soulbox template list`,
-		Args:    cobra.NoArgs,
+		Use:   "list",
+		Short: "List the server's templates with their status and size",
+		Long: `List the templates of the server (yours and the public ones) with their
+latest build's status and the disk their own layers use. With --local, list
+instead the default template's cache on this host and whether it is built.`,
+		Example: `  soulbox template list
+  soulbox template list --json
+  sudo soulbox template list --local`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			asJSON := c.json
+			if !local {
+				return listRemote(cmd, &c)
+			}
 			ts, err := templateStore(cfg.DataDir, cfg.TemplatesDir, cfg.DebianMirror)
 			if err != nil {
 				return err
@@ -108,24 +145,7 @@ func newTemplateListCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
 	cmd.Flags().StringVar(&cfg.TemplatesDir, "templates-dir", cfg.TemplatesDir, "template cache (default <data-dir>/templates)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&local, "local", false, "list the local template cache instead of the server's templates")
+	c.flags(cmd)
 	return cmd
-}
-
-// notYet is a template verb whose feature has not landed: it says so and
-// fails, rather than pretend.
-func notYet(verb, short string) *cobra.Command {
-	return &cobra.Command{
-		Use:   verb,
-		Short: short,
-		Long: short + `.
-
-Custom templates (Dockerfile builds, pushing to a server) are not part of
-SoulBox yet: sandboxes start from the built-in template base (alias
-code-interpreter-v1), built with: sudo soulbox template build`,
-		Example: "  sudo soulbox template build base",
-		RunE: func(*cobra.Command, []string) error {
-			return fmt.Errorf("template %s is not available yet: custom templates are not part of SoulBox yet; use the built-in base template", verb)
-		},
-	}
 }

@@ -88,6 +88,10 @@ type Config struct {
 	NetworkEgressMbps     int
 	NetworkIngressMbps    int
 	NetworkMaxConnections int
+	// RegistryMirrors are tried before Docker Hub when a template build
+	// pulls a Docker Hub image, comma-separated URLs, as Docker's
+	// registry-mirrors ("http://" ones without TLS).
+	RegistryMirrors string
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -149,6 +153,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_NETWORK_POOL", &c.NetworkPool},
 		{"SOULBOX_NETWORK_UPLINK", &c.NetworkUplink},
 		{"SOULBOX_NETWORK_DNS", &c.NetworkDNS},
+		{"SOULBOX_REGISTRY_MIRRORS", &c.RegistryMirrors},
 	} {
 		if s := getenv(v.name); s != "" {
 			*v.dst = s
@@ -199,6 +204,11 @@ func (c Config) Validate() error {
 	case "", "runc", "crun", "runsc":
 	default:
 		return bad("runtime %q: want runc, crun or runsc (or nothing to choose automatically)", c.Runtime)
+	}
+	for _, m := range c.registryMirrors() {
+		if !strings.HasPrefix(m, "http://") && !strings.HasPrefix(m, "https://") {
+			return bad("registry mirror %q: want an http:// or https:// URL", m)
+		}
 	}
 	if !strings.HasPrefix(c.DebianMirror, "http://") && !strings.HasPrefix(c.DebianMirror, "https://") {
 		return bad("debian mirror %q: want an http:// or https:// URL", c.DebianMirror)

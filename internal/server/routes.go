@@ -28,6 +28,7 @@ func (s *Server) routes() http.Handler {
 	if s.cfg.MCP {
 		mux.Handle("/mcp", s.mcpHandler())
 	}
+	s.templateRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.WriteBody(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 	})

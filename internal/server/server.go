@@ -17,8 +17,11 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/builder"
+	"github.com/soulbox/soulbox/internal/catalog"
 	"github.com/soulbox/soulbox/internal/certs"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/layer"
 	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/network"
@@ -40,6 +43,9 @@ type Server struct {
 	log       *slog.Logger
 	store     store.Store
 	templates *template.Store
+	catalog   *catalog.Catalog
+	layers    *layer.Store
+	stacks    *builder.Stacks
 	driver    *oci.Driver
 	network   *network.Manager // nil when off
 	lifecycle *lifecycle.Manager
@@ -100,6 +106,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err != nil {
 		return nil, err
 	}
+	if err := s.openCatalog(ctx); err != nil {
+		return nil, err
+	}
 	if cfg.Network == "on" {
 		nc := cfg.networkConfig()
 		nc.Log = log.With("component", "network")
@@ -111,19 +120,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		Root:      filepath.Join(cfg.DataDir, "runtime"),
 		AgentPath: cfg.AgentPath,
 		Runtime:   cfg.Runtime,
-		Templates: s.templates,
+		Templates: s.catalog,
 		Logger:    log,
 		Network:   s.network,
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.useBuilder(s.driver)
 	rep, err := reconcile.Run(ctx, s.store, s.driver, log)
 	if err != nil {
 		return nil, err
 	}
 	s.lifecycle = lifecycle.New(lifecycle.Config{
-		Store: s.store, Driver: s.driver, Templates: s.templates, Log: log,
+		Store: s.store, Driver: s.driver, Templates: s.catalog, Log: log,
 		MaxSandboxes: cfg.MaxSandboxes, PrivateTraffic: !cfg.PublicTraffic,
 		NetworkLimits: cfg.networkLimits(),
 	})
@@ -221,6 +231,9 @@ func (s *Server) close() {
 	}
 	if s.network != nil {
 		_ = s.network.Close()
+	}
+	if s.catalog != nil {
+		s.catalog.Close()
 	}
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {

@@ -77,6 +77,7 @@ type Store interface {
 	Close() error
 
 	APIKeys
+	Templates
 }
 
 // APIKeys stores the control plane's API keys: their hashes, never the keys.

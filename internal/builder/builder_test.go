@@ -1,0 +1,298 @@
+package builder_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/builder"
+	"github.com/soulbox/soulbox/internal/builder/imagetest"
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/layer"
+	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/runtime/oci"
+	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
+	"github.com/soulbox/soulbox/internal/template"
+)
+
+func TestMain(m *testing.M) { ocitest.Main(m) }
+
+// resolver finds build sandboxes' stacks first, then the shared templates.
+type resolver struct {
+	stacks *builder.Stacks
+	tpl    *template.Store
+}
+
+func (r resolver) Layers(ctx context.Context, name string) ([]string, error) {
+	if l, ok := r.stacks.Layers(name); ok {
+		return l, nil
+	}
+	return r.tpl.Layers(ctx, name)
+}
+
+type env struct {
+	b        *builder.Node
+	driver   *oci.Driver
+	layers   *layer.Store
+	registry string
+	base     []string
+	files    map[string][]byte
+}
+
+func setup(t testing.TB) *env {
+	t.Helper()
+	root := ocitest.Root(t)
+	tpl := ocitest.Templates(t)
+	base, err := tpl.Layers(context.Background(), "base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stacks := &builder.Stacks{}
+	d, err := oci.New(oci.Config{Root: filepath.Join(root, "runtime"), AgentPath: ocitest.AgentBinary(t), Templates: resolver{stacks, tpl}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := layer.New(filepath.Join(root, "layers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := imagetest.Serve(t)
+	imagetest.Push(t, host, "library/tiny:1", []string{"PATH=/usr/bin:/bin", "FROM_IMAGE=yes"}, imagetest.TinyLayer(t, base[0]))
+	return &env{
+		b:        builder.New(builder.Config{Layers: ls, Driver: d, Stacks: stacks, Mirrors: []string{"http://" + host}}),
+		driver:   d,
+		layers:   ls,
+		registry: host,
+		base:     base,
+		files:    map[string][]byte{},
+	}
+}
+
+func (e *env) request(id string, steps ...builder.Step) builder.Request {
+	return builder.Request{
+		ID: id, Base: builder.Base{Image: "tiny:1"}, Steps: steps,
+		Files: func(hash string) (io.ReadCloser, error) {
+			b, ok := e.files[hash]
+			if !ok {
+				return nil, fmt.Errorf("files %s: %w", hash, errdefs.ErrNotFound)
+			}
+			return io.NopCloser(bytes.NewReader(b)), nil
+		},
+		Limits:  runtime.Limits{MemoryMB: 256, DiskMB: 256},
+		Timeout: 2 * time.Minute,
+	}
+}
+
+func gzTar(t testing.TB, files map[string]string) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for name, body := range files {
+		tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))})
+		tw.Write([]byte(body))
+	}
+	tw.Close()
+	zw.Close()
+	return buf.Bytes()
+}
+
+// read returns a file of the built template as a sandbox would see it.
+func read(t *testing.T, layers []string, path string) string {
+	t.Helper()
+	for _, l := range layers {
+		if b, err := os.ReadFile(filepath.Join(l, path)); err == nil {
+			return string(b)
+		}
+	}
+	t.Fatalf("%s not in the template", path)
+	return ""
+}
+
+func nolog(string, string, string) {}
+
+func TestBuildFromImageStepsAndCache(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	e.files["h1"] = gzTar(t, map[string]string{"hello.txt": "hello from the host\n"})
+	steps := []builder.Step{
+		{Type: "ENV", Args: []string{"GREETING", "hi there"}},
+		{Type: "WORKDIR", Args: []string{"/app"}},
+		{Type: "RUN", Args: []string{`echo "$GREETING $FROM_IMAGE" > out.txt; id -un > whoami.txt; pwd > pwd.txt`}},
+		{Type: "RUN", Args: []string{"id -u > /root/uid.txt", "root"}},
+		{Type: "COPY", Args: []string{"hello.txt", "/app/"}, FilesHash: "h1"},
+		{Type: "USER", Args: []string{"root"}},
+	}
+	var logs []string
+	res, err := e.b.Build(ctx, e.request("b1", steps...), func(level, step, msg string) { logs = append(logs, step+": "+msg) })
+	if err != nil {
+		t.Fatalf("build: %v\nlog:\n%s", err, strings.Join(logs, "\n"))
+	}
+	for path, want := range map[string]string{
+		"app/out.txt":    "hi there yes\n",
+		"app/whoami.txt": "user\n", // RUN runs as the template's user by default
+		"app/pwd.txt":    "/app\n",
+		"root/uid.txt":   "0\n",
+		"app/hello.txt":  "hello from the host\n",
+	} {
+		if got := read(t, res.Layers, path); got != want {
+			t.Errorf("%s = %q, want %q", path, got, want)
+		}
+	}
+	if res.Settings.User != "root" || res.Settings.Workdir != "/app" || res.Settings.Env["GREETING"] != "hi there" {
+		t.Errorf("settings %+v", res.Settings)
+	}
+	if res.Cached != 0 {
+		t.Errorf("first build reports %d cached steps", res.Cached)
+	}
+
+	again, err := e.b.Build(ctx, e.request("b2", steps...), nolog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Cached != 4 { // WORKDIR, two RUNs, COPY
+		t.Errorf("unchanged rebuild: %d steps cached, want 4", again.Cached)
+	}
+	if strings.Join(again.Layers, ",") != strings.Join(res.Layers, ",") {
+		t.Errorf("cached rebuild has other layers:\n%v\n%v", again.Layers, res.Layers)
+	}
+	forced := e.request("b3", steps...)
+	forced.Force = true
+	f, err := e.b.Build(ctx, forced, nolog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Cached != 0 || f.Layers[0] == res.Layers[0] {
+		t.Errorf("forced build: %d cached, top layer %s (was %s)", f.Cached, f.Layers[0], res.Layers[0])
+	}
+	// A changed step rebuilds from there on.
+	steps[3] = builder.Step{Type: "RUN", Args: []string{"id -u > /root/uid2.txt", "root"}}
+	changed, err := e.b.Build(ctx, e.request("b4", steps...), nolog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed.Cached != 2 {
+		t.Errorf("rebuild after changing step 4: %d cached, want 2", changed.Cached)
+	}
+}
+
+func TestBuildFailures(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	imagetest.Push(t, e.registry, "bad/escape:1", nil, imagetest.Layer(t, imagetest.Entry{Name: "../../etc/evil", Type: tar.TypeReg, Body: "x"}))
+	imagetest.Push(t, e.registry, "bad/device:1", nil, imagetest.Layer(t, imagetest.Entry{Name: "dev/kmem", Type: tar.TypeChar}))
+
+	var logs []string
+	req := e.request("f1", builder.Step{Type: "RUN", Args: []string{"echo first; echo second >&2; exit 3"}})
+	_, err := e.b.Build(ctx, req, func(_, step, msg string) { logs = append(logs, step+": "+msg) })
+	var se *builder.StepError
+	if !errors.As(err, &se) || se.Step != "1" || se.ExitCode != 3 || !strings.Contains(strings.Join(se.Tail, "\n"), "second") {
+		t.Fatalf("failing RUN: %#v (%v)", se, err)
+	}
+	if !strings.Contains(strings.Join(logs, "\n"), "1: first") {
+		t.Errorf("step output not in the log: %q", logs)
+	}
+
+	for name, image := range map[string]string{
+		"unknown image": e.registry + "/nope/missing:1",
+		"dotdot layer":  e.registry + "/bad/escape:1",
+		"device layer":  e.registry + "/bad/device:1",
+	} {
+		t.Run(name, func(t *testing.T) {
+			req := e.request("f2")
+			req.Base.Image = image
+			_, err := e.b.Build(ctx, req, nolog)
+			if !errors.As(err, &se) || se.Step != "base" || !errdefs.IsInvalidArgument(err) {
+				t.Fatalf("build: %v, want an invalid base", err)
+			}
+			t.Log(err)
+		})
+	}
+	t.Run("registry credentials", func(t *testing.T) {
+		host := imagetest.ServeWithAuth(t, "alice", "s3cret")
+		image := imagetest.PushWithAuth(t, host, "alice", "s3cret", "private/tiny:1", imagetest.TinyLayer(t, e.base[0]))
+		req := e.request("f4")
+		req.Base = builder.Base{Image: image, Registry: &builder.Registry{Username: "alice", Password: "wrong"}}
+		_, err := e.b.Build(ctx, req, nolog)
+		if !errors.As(err, &se) || se.Step != "base" || !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "UNAUTHORIZED") {
+			t.Fatalf("wrong password: %v", err)
+		}
+		req.Base.Registry.Password = "s3cret"
+		if _, err := e.b.Build(ctx, req, nolog); err != nil {
+			t.Fatalf("right password: %v", err)
+		}
+	})
+	if _, err := os.Stat("/etc/evil"); err == nil {
+		t.Fatal("an image layer wrote /etc/evil on the host")
+	}
+	for _, bad := range []builder.Step{
+		{Type: "USER", Args: []string{"nobody-here"}},
+		{Type: "COPY", Args: []string{"x", "/x"}, FilesHash: "missing"},
+		{Type: "HEALTHCHECK", Args: []string{"x"}},
+	} {
+		_, err := e.b.Build(ctx, e.request("f3", bad), nolog)
+		if !errors.As(err, &se) || se.Step != "1" {
+			t.Errorf("%s: %v, want step 1 to fail", bad.Type, err)
+		}
+	}
+}
+
+// BenchmarkBuild measures a build from a small registry image with one RUN
+// step (cold: forced) and the same build fully cached.
+func BenchmarkBuild(b *testing.B) {
+	e := setup(b)
+	ctx := context.Background()
+	steps := []builder.Step{{Type: "RUN", Args: []string{"echo hi > /tmp/hi"}}}
+	if _, err := e.b.Build(ctx, e.request("warm", steps...), nolog); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("image+RUN", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			req := e.request(fmt.Sprintf("cold%d", i), steps...)
+			req.Force = true
+			if _, err := e.b.Build(ctx, req, nolog); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := e.b.Build(ctx, e.request("cached", steps...), nolog); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestBuildTimeout stops a step that outlasts the build's timeout, says
+// so, and leaves no build sandbox behind.
+func TestBuildTimeout(t *testing.T) {
+	e := setup(t)
+	// The image is pulled first, so the timeout falls on the step.
+	if _, err := e.b.Build(context.Background(), e.request("t0"), nolog); err != nil {
+		t.Fatal(err)
+	}
+	req := e.request("t1", builder.Step{Type: "RUN", Args: []string{"sleep 600 & sleep 600"}})
+	req.Timeout = 8 * time.Second
+	start := time.Now()
+	_, err := e.b.Build(context.Background(), req, nolog)
+	var se *builder.StepError
+	if !errors.As(err, &se) || se.Step != "1" || !strings.Contains(err.Error(), "longer than its timeout of 8s") {
+		t.Fatalf("build past its timeout: %v", err)
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Errorf("the timeout took %v to act", d)
+	}
+	left, err := e.driver.List(context.Background())
+	if err != nil || len(left) != 0 {
+		t.Errorf("build sandboxes left behind: %v, %v", left, err)
+	}
+}

@@ -1,0 +1,300 @@
+package builder
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/layer"
+	"github.com/soulbox/soulbox/internal/runtime"
+)
+
+// tailLines is how many last lines of a failed step's output its error
+// carries.
+const tailLines = 10
+
+// cacheLookup returns the digest for k and whether it is cached; a forced
+// step gets a fresh digest so the layers it replaces stay intact for the
+// templates that use them.
+func (n *Node) cacheLookup(k string, force bool, buildID string) (string, bool) {
+	if !force && n.layers.Has(k) {
+		return k, true
+	}
+	if force {
+		return key(k, "forced", buildID), false
+	}
+	return k, false
+}
+
+// workdir makes sure the working directory exists, owned by the current
+// user, in a layer of its own when the template lacks it.
+func (n *Node) workdir(stack []string, parent string, set Settings, force bool) (string, bool, error) {
+	if _, fi, ok := lookupInStack(stack, set.Workdir); ok {
+		if !fi.IsDir() {
+			return "", false, fmt.Errorf("WORKDIR %s exists and is not a directory: %w", set.Workdir, errdefs.ErrInvalidArgument)
+		}
+		return "", false, nil
+	}
+	uid, gid, err := lookupOwner(stack, set.User)
+	if err != nil {
+		return "", false, err
+	}
+	digest, cached := n.cacheLookup(key(parent, "WORKDIR", set.Workdir, set.User), force, "")
+	if cached {
+		return digest, true, nil
+	}
+	err = n.layers.Install(digest, func(dir string) error {
+		return mkdirAllIn(dir, stack, set.Workdir, uid, gid)
+	})
+	return digest, false, err
+}
+
+// runStep runs a RUN step's command in a build sandbox on stack and keeps
+// what it changed as a layer.
+func (n *Node) runStep(ctx context.Context, req Request, stack []string, parent string, st Step, set Settings, force bool, step string, log Log) (string, bool, error) {
+	if len(st.Args) < 1 || len(st.Args) > 2 || strings.TrimSpace(st.Args[0]) == "" {
+		return "", false, fmt.Errorf("RUN takes a command and optionally a user: %w", errdefs.ErrInvalidArgument)
+	}
+	user := set.User
+	if len(st.Args) == 2 && st.Args[1] != "" {
+		user = st.Args[1]
+	}
+	if _, _, err := lookupOwner(stack, user); err != nil {
+		return "", false, err
+	}
+	k := key(append([]string{parent, "RUN", st.Args[0], user, set.Workdir}, envList(set.Env)...)...)
+	digest, cached := n.cacheLookup(k, force, req.ID)
+	if cached {
+		return digest, true, nil
+	}
+	id, err := sandboxID()
+	if err != nil {
+		return "", false, err
+	}
+	name := stackPrefix + id
+	n.stacks.add(name, stack)
+	defer n.stacks.remove(name)
+	defer func() {
+		if err := n.driver.Destroy(context.WithoutCancel(ctx), id); err != nil && !errdefs.IsNotFound(err) {
+			n.log.Error("destroy build sandbox", "sandbox.id", id, "error", err)
+		}
+	}()
+	if _, err := n.driver.Create(ctx, runtime.Spec{ID: id, Template: name, Limits: req.Limits}); err != nil {
+		return "", false, fmt.Errorf("build sandbox: %w", err)
+	}
+	if err := n.driver.Start(ctx, id); err != nil {
+		return "", false, fmt.Errorf("build sandbox: %w", err)
+	}
+	// Exec kills the step's shell when ctx ends, but what the shell
+	// started keeps the output open and Exec waiting: a timeout or a
+	// cancel stops the whole build sandbox instead.
+	execDone := make(chan struct{})
+	defer close(execDone)
+	go func() {
+		select {
+		case <-ctx.Done():
+			if err := n.driver.Stop(context.WithoutCancel(ctx), id); err != nil {
+				n.log.Warn("stop build sandbox", "sandbox.id", id, "error", err)
+			}
+		case <-execDone:
+		}
+	}()
+	out := &stepOutput{log: log, step: step}
+	script := st.Args[0]
+	if set.Workdir != "" {
+		script = "cd " + shellQuote(set.Workdir) + " && " + script
+	}
+	res, err := n.driver.Exec(ctx, id, runtime.ExecRequest{
+		Args: []string{"/bin/sh", "-c", script}, Env: envList(set.Env), User: user,
+		Stdout: out, Stderr: out,
+	})
+	out.flush()
+	if err != nil {
+		return "", false, fmt.Errorf("run %q: %w", st.Args[0], causeOf(ctx, err))
+	}
+	if res.ExitCode != 0 {
+		return "", false, &StepError{ExitCode: res.ExitCode, Tail: out.tail(), Err: fmt.Errorf("command exited with code %d: %w", res.ExitCode, errdefs.ErrFailedPrecondition)}
+	}
+	if err := n.driver.Stop(ctx, id); err != nil {
+		return "", false, fmt.Errorf("stop build sandbox: %w", err)
+	}
+	upper, hostUID, err := n.driver.WritableLayer(ctx, id)
+	if err != nil {
+		return "", false, err
+	}
+	err = n.layers.Install(digest, func(dir string) error { return capture(upper, dir, hostUID) })
+	return digest, false, err
+}
+
+// copyStep unpacks the files uploaded for a COPY step into a layer.
+// Args are E2B's: source, destination, owner (may be empty: the current
+// user), mode (octal, may be empty: as uploaded).
+func (n *Node) copyStep(ctx context.Context, req Request, stack []string, parent string, st Step, set Settings, force bool) (string, bool, error) {
+	if len(st.Args) < 2 || st.Args[0] == "" || st.Args[1] == "" {
+		return "", false, fmt.Errorf("COPY takes a source and a destination: %w", errdefs.ErrInvalidArgument)
+	}
+	if st.FilesHash == "" {
+		return "", false, fmt.Errorf("COPY %s: filesHash is required: %w", st.Args[0], errdefs.ErrInvalidArgument)
+	}
+	src, dest := path.Clean(strings.TrimPrefix(st.Args[0], "./")), st.Args[1]
+	if !path.IsAbs(dest) {
+		base := set.Workdir
+		if base == "" {
+			base = "/"
+		}
+		dest = path.Join(base, dest) + map[bool]string{true: "/"}[strings.HasSuffix(st.Args[1], "/")]
+	}
+	owner := set.User
+	if len(st.Args) > 2 && st.Args[2] != "" {
+		owner = st.Args[2]
+	}
+	uid, gid, err := lookupOwner(stack, owner)
+	if err != nil {
+		return "", false, err
+	}
+	var mode int64 = -1
+	if len(st.Args) > 3 && st.Args[3] != "" {
+		if mode, err = strconv.ParseInt(st.Args[3], 8, 32); err != nil || mode < 0 || mode > 0o7777 {
+			return "", false, fmt.Errorf("COPY mode %q: want octal such as 0644: %w", st.Args[3], errdefs.ErrInvalidArgument)
+		}
+	}
+	k := key(parent, "COPY", src, dest, owner, strconv.FormatInt(mode, 8), st.FilesHash)
+	digest, cached := n.cacheLookup(k, force, req.ID)
+	if cached {
+		return digest, true, nil
+	}
+	rc, err := req.Files(st.FilesHash)
+	if err != nil {
+		return "", false, err
+	}
+	defer rc.Close()
+	err = n.layers.Install(digest, func(dir string) error {
+		r, err := maybeGunzip(rc)
+		if err != nil {
+			return err
+		}
+		destDir := strings.HasSuffix(dest, "/")
+		destClean := strings.TrimPrefix(path.Clean(dest), "/")
+		matched := false
+		rename := func(name string, isDir bool) (string, bool) {
+			var out string
+			switch {
+			case name == src && isDir:
+				out = destClean
+			case name == src && destDir:
+				out = path.Join(destClean, path.Base(name))
+			case name == src:
+				out = destClean
+			case strings.HasPrefix(name, src+"/"):
+				out = path.Join(destClean, strings.TrimPrefix(name, src+"/"))
+			case src == ".":
+				out = path.Join(destClean, name)
+			default:
+				if ok, _ := path.Match(src, name); ok {
+					out = path.Join(destClean, path.Base(name))
+				} else {
+					return "", false
+				}
+			}
+			matched = true
+			if out == "" {
+				out = "."
+			}
+			return out, true
+		}
+		if err := mkdirAllIn(dir, stack, path.Dir("/"+destClean), uid, gid); err != nil {
+			return err
+		}
+		if err := layer.Unpack(r, dir, layer.UnpackOptions{Rename: rename, Owner: &[2]int{uid, gid}, Mode: mode}); err != nil {
+			return fmt.Errorf("COPY %s: %w", st.Args[0], err)
+		}
+		if !matched {
+			return fmt.Errorf("COPY %s: the uploaded files hold nothing under %q: %w", st.Args[0], src, errdefs.ErrInvalidArgument)
+		}
+		return ctx.Err()
+	})
+	return digest, false, err
+}
+
+// maybeGunzip decompresses r if it is gzipped; the SDK gzips by default.
+func maybeGunzip(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReader(r)
+	magic, _ := br.Peek(2)
+	if bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("uploaded files: %v: %w", err, errdefs.ErrInvalidArgument)
+		}
+		return zr, nil
+	}
+	return br, nil
+}
+
+func sandboxID() (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "build-" + hex.EncodeToString(b), nil
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// stepOutput sends a RUN step's output to the build log line by line and
+// keeps its last lines for the error.
+type stepOutput struct {
+	log  Log
+	step string
+	mu   sync.Mutex
+	buf  []byte
+	last []string
+}
+
+func (o *stepOutput) Write(b []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.buf = append(o.buf, b...)
+	for {
+		i := bytes.IndexByte(o.buf, '\n')
+		if i < 0 {
+			break
+		}
+		o.line(string(o.buf[:i]))
+		o.buf = o.buf[i+1:]
+	}
+	return len(b), nil
+}
+
+func (o *stepOutput) line(l string) {
+	l = strings.TrimRight(l, "\r")
+	o.log("info", o.step, l)
+	o.last = append(o.last, l)
+	if len(o.last) > tailLines {
+		o.last = o.last[1:]
+	}
+}
+
+func (o *stepOutput) flush() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.buf) > 0 {
+		o.line(string(o.buf))
+		o.buf = nil
+	}
+}
+
+func (o *stepOutput) tail() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.last...)
+}

@@ -1,0 +1,173 @@
+// Package layer keeps the read-only root-filesystem layers templates are
+// stacked from, on disk and shared: each layer is a directory named by its
+// digest (an OCI layer's diff id, or the hash of what a build step was
+// given: its parent, the step and the files it copied), so two templates
+// that share a base or a step share its directory. Layers are written once,
+// into a hidden directory renamed into place when complete, and never
+// changed after.
+//
+// A layer is in overlayfs's own format, so the runtime can stack layers as
+// lower directories as they are: a deleted file is a 0:0 character device,
+// a directory that hides what lies below carries trusted.overlay.opaque.
+package layer
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+)
+
+// Store is a directory of layers.
+type Store struct {
+	dir string
+}
+
+// digestRE is what a layer digest looks like: an algorithm and a hex hash.
+var digestRE = regexp.MustCompile(`^(sha256|sha512|key)-[0-9a-f]{16,128}$`)
+
+// ValidDigest reports whether d can name a layer directory.
+func ValidDigest(d string) bool { return digestRE.MatchString(d) }
+
+// New returns the store in dir, creating it.
+func New(dir string) (*Store, error) {
+	// 0700: layers hold what untrusted builds made, setuid-root files
+	// included, owned by the sandboxes' own ids; no user of the host may
+	// reach them. Sandboxes see them only through the idmapped mounts the
+	// driver makes as root.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("layer store %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("layer store %s: %w", dir, err)
+	}
+	return &Store{dir: dir}, nil
+}
+
+// Dir is the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Path is where layer digest is (or would be).
+func (s *Store) Path(digest string) string { return filepath.Join(s.dir, digest) }
+
+// Has reports whether layer digest is installed.
+func (s *Store) Has(digest string) bool {
+	fi, err := os.Lstat(s.Path(digest))
+	return err == nil && fi.IsDir()
+}
+
+// Install makes layer digest by calling fill with an empty directory, then
+// moving that directory into place. An installed layer is kept as it is:
+// fill is not called. A failed fill leaves nothing.
+func (s *Store) Install(digest string, fill func(dir string) error) error {
+	if !ValidDigest(digest) {
+		return fmt.Errorf("layer digest %q: %w", digest, errdefs.ErrInvalidArgument)
+	}
+	if s.Has(digest) {
+		return nil
+	}
+	tmp, err := os.MkdirTemp(s.dir, ".new-")
+	if err != nil {
+		return fmt.Errorf("layer %s: %w", digest, err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("layer %s: %w", digest, err)
+	}
+	if err := fill(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, s.Path(digest)); err != nil {
+		os.RemoveAll(tmp)
+		if s.Has(digest) { // another build installed it meanwhile
+			return nil
+		}
+		return fmt.Errorf("layer %s: %w", digest, err)
+	}
+	return nil
+}
+
+// Sweep removes leftovers of installs that never finished (a crash).
+func (s *Store) Sweep() error {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("layer store: %w", err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".new-") {
+			if err := os.RemoveAll(filepath.Join(s.dir, e.Name())); err != nil {
+				return fmt.Errorf("layer store: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// List returns the digests of every installed layer.
+func (s *Store) List() ([]string, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("layer store: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && ValidDigest(e.Name()) {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// Remove deletes layer digest.
+func (s *Store) Remove(digest string) error {
+	if !ValidDigest(digest) {
+		return fmt.Errorf("layer digest %q: %w", digest, errdefs.ErrInvalidArgument)
+	}
+	if err := os.RemoveAll(s.Path(digest)); err != nil {
+		return fmt.Errorf("remove layer %s: %w", digest, err)
+	}
+	return nil
+}
+
+// Size returns the bytes layer digest occupies on disk.
+func (s *Store) Size(digest string) (int64, error) {
+	return DiskUsage(s.Path(digest))
+}
+
+// DiskUsage returns the bytes the tree at root occupies on disk, counting
+// hard-linked files once.
+func DiskUsage(root string) (int64, error) {
+	type inode struct{ dev, ino uint64 }
+	seen := map[inode]bool{}
+	var total int64
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return nil
+		}
+		k := inode{uint64(st.Dev), st.Ino}
+		if seen[k] {
+			return nil
+		}
+		seen[k] = true
+		total += st.Blocks * 512
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("disk usage of %s: %w", root, err)
+	}
+	return total, nil
+}

@@ -1,0 +1,61 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"strings"
+
+	"github.com/soulbox/soulbox/internal/api"
+	"github.com/soulbox/soulbox/internal/builder"
+	"github.com/soulbox/soulbox/internal/catalog"
+	"github.com/soulbox/soulbox/internal/layer"
+	"github.com/soulbox/soulbox/internal/runtime/oci"
+)
+
+// registryMirrors lists the configured registry mirrors.
+func (c Config) registryMirrors() []string {
+	var out []string
+	for _, m := range strings.Split(c.RegistryMirrors, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// openCatalog opens the template registry with its layer store; the
+// builder joins once the driver exists (useBuilder), because the driver
+// resolves templates through the catalog.
+func (s *Server) openCatalog(ctx context.Context) error {
+	layers, err := layer.New(filepath.Join(s.cfg.templatesDir(), "layers"))
+	if err != nil {
+		return err
+	}
+	s.layers, s.stacks = layers, &builder.Stacks{}
+	s.catalog, err = catalog.New(ctx, catalog.Config{
+		Store: s.store, Base: s.templates, Stacks: s.stacks, Layers: layers,
+		Dir: filepath.Join(s.cfg.DataDir, "template-files"), Log: s.log.With("component", "templates"),
+	})
+	return err
+}
+
+// useBuilder gives the catalog a builder on the server's driver.
+func (s *Server) useBuilder(d *oci.Driver) {
+	s.catalog.UseBuilder(builder.New(builder.Config{
+		Layers: s.layers, Driver: d, Stacks: s.stacks, Mirrors: s.cfg.registryMirrors(),
+		Logger: s.log.With("component", "builder"),
+	}))
+}
+
+// templateRoutes adds E2B's template build API: its paths need an API
+// key, except the upload URLs, which carry their own token.
+func (s *Server) templateRoutes(mux *http.ServeMux) {
+	tm := http.NewServeMux()
+	t := api.NewTemplates(api.TemplatesConfig{Catalog: s.catalog, Team: team, Log: s.log})
+	t.Register(tm)
+	for _, p := range []string{"/templates", "/templates/", "/v2/templates/", "/v3/templates"} {
+		mux.Handle(p, s.authn.Middleware(tm))
+	}
+	t.RegisterUploads(mux)
+}
