@@ -44,8 +44,12 @@ const userCgroupName = "user"
 // "user=3,4;home=5,6", the child's tasks files and its own cgroup's.
 const userCgroupEnv = "SOULBOX_CGROUP_FDS"
 
-// userControllers are the v1 hierarchies the child is made in.
-var userControllers = []string{"pids", "memory"}
+// userControllers are the v1 hierarchies the child is made in. In cpu the
+// child has no limit of its own: being one group, the user's processes
+// together weigh as much as one of the agent's threads in the scheduler,
+// so thousands of them (a fork bomb's) cannot starve the agent of the
+// sandbox's CPU and make its health checks time out.
+var userControllers = []string{"pids", "memory", "cpu"}
 
 // agentPids is what the agent keeps for itself of the sandbox's pids limit:
 // its threads (a dozen), a kill's shell, the interpreter's start.
@@ -156,7 +160,10 @@ func (d *Driver) userExecArgs(id string) []string {
 	}
 	var args []string
 	for _, c := range userControllers {
-		args = append(args, "--cgroup", c+":"+userCgroupName)
+		// A sandbox made before a controller was added has no child there.
+		if dirExists(filepath.Join(d.cgroups.dir(c, id), userCgroupName)) {
+			args = append(args, "--cgroup", c+":"+userCgroupName)
+		}
 	}
 	return args
 }
