@@ -181,6 +181,10 @@ var _ runtime.UserKiller = (*Driver)(nil)
 // limits are: it forks nothing inside the sandbox. Killed processes stay
 // as zombies (holding their pids) until the agent reaps them, so a fork
 // bomb cannot refill the child while it is emptied.
+//
+// The agent itself is listed in the child while it starts a process (the
+// starting thread is in the child for the fork, and cgroup.procs lists a
+// process if any of its threads is there): it is skipped by its pid.
 func (d *Driver) KillUserProcesses(ctx context.Context, id string) error {
 	if err := runtime.ValidateID(id); err != nil {
 		return err
@@ -192,6 +196,13 @@ func (d *Driver) KillUserProcesses(ctx context.Context, id string) error {
 	if !d.userCgroupExists(id) {
 		return fmt.Errorf("sandbox %q: its processes are not apart from its agent (runtime %s): %w", id, st.Runtime, errdefs.ErrFailedPrecondition)
 	}
+	cs, err := d.state(ctx, st.Runtime, id)
+	if err != nil {
+		return fmt.Errorf("sandbox %q: kill user processes: %w", id, err)
+	}
+	if cs.Pid <= 0 {
+		return fmt.Errorf("sandbox %q is not running: %w", id, errdefs.ErrFailedPrecondition)
+	}
 	procs := filepath.Join(d.cgroups.dir("pids", id), userCgroupName, "cgroup.procs")
 	for {
 		pids, err := readPids(procs)
@@ -200,6 +211,9 @@ func (d *Driver) KillUserProcesses(ctx context.Context, id string) error {
 		}
 		live := 0
 		for _, pid := range pids {
+			if pid == cs.Pid {
+				continue
+			}
 			if err := syscall.Kill(pid, syscall.SIGKILL); err == nil && !isZombie(pid) {
 				live++
 			}
