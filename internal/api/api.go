@@ -62,6 +62,7 @@ func (a *API) Register(mux Router) {
 	mux.HandleFunc("POST /sandboxes/{id}/timeout", a.setTimeout)
 	mux.HandleFunc("PUT /sandboxes/{id}/network", a.updateNetwork)
 	mux.HandleFunc("POST /sandboxes/{id}/pause", a.pause)
+	mux.HandleFunc("POST /sandboxes/{id}/processes/kill", a.killProcesses)
 	mux.HandleFunc("POST /sandboxes/{id}/connect", a.connect)
 	mux.HandleFunc("POST /v2/sandboxes/{id}/connect", a.connect)
 	mux.HandleFunc("POST /sandboxes/{id}/resume", a.connect)

@@ -24,7 +24,7 @@ func newSandboxCmd() *cobra.Command {
 	c.flags(cmd)
 	cmd.AddCommand(newSandboxCreateCmd(c), newSandboxListCmd(c), newSandboxKillCmd(c),
 		newSandboxPauseCmd(c), newSandboxResumeCmd(c), newSandboxMetricsCmd(c), newSandboxLogsCmd(c),
-		newSandboxConnectCmd(c))
+		newSandboxConnectCmd(c), newSandboxKillProcessesCmd(c))
 	return cmd
 }
 

@@ -170,7 +170,7 @@ func (r *run) round(round int) string {
 		// around the moment its timer fires.
 		sb, err := c.Create(ctx, client.CreateOptions{Template: "base", Timeout: time.Second})
 		if err != nil {
-			r.t.Fatalf("round %d: create for timeout: %v", round, err)
+			r.t.Fatalf("round %d: create for timeout: %v; server log:\n%s", round, err, tail(r.srv.Log(), 40))
 		}
 		r.srv.Observe(sb.SandboxID)
 		r.acked[sb.SandboxID] = ack{"create", round}
@@ -246,13 +246,13 @@ func (r *run) setup(round int, then string) {
 	ctx := context.Background()
 	sb, err := r.srv.Client.Create(ctx, client.CreateOptions{Template: "base", Timeout: 30 * time.Minute})
 	if err != nil {
-		r.t.Fatalf("round %d: create: %v", round, err)
+		r.t.Fatalf("round %d: create: %v; server log:\n%s", round, err, tail(r.srv.Log(), 40))
 	}
 	r.srv.Observe(sb.SandboxID)
 	r.acked[sb.SandboxID] = ack{"create", round}
 	if then == "pause" {
 		if err := r.srv.Client.Pause(ctx, sb.SandboxID); err != nil {
-			r.t.Fatalf("round %d: pause: %v", round, err)
+			r.t.Fatalf("round %d: pause: %v; server log:\n%s", round, err, tail(r.srv.Log(), 40))
 		}
 		r.acked[sb.SandboxID] = ack{"pause", round}
 	}

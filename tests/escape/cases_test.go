@@ -114,7 +114,7 @@ sc(313, fd, b"", 0)`), want: `EPERM|ENOSYS`},
 
 		// Exhaustion: contained by the sandbox's limits, in a sandbox of
 		// its own each.
-		{name: "fork-bomb", fresh: true, script: `timeout 5 bash -c ':(){ :|:& };:' >/dev/null 2>&1; sleep 1; echo "fork bomb over"; exit 1`, want: `fork bomb over`, host: pidsWithinLimit},
+		{name: "fork-bomb", fresh: true, files: forkBomb, host: pidsWithinLimit},
 		{name: "memory-4GiB", fresh: true, script: `python3 -c 'b = bytearray(4 << 30); print("allocated", len(b))'`, want: `(?i)killed|memoryerror|cannot allocate|^$`, host: memoryWithinLimit},
 		{name: "disk-fallocate-past-quota", fresh: true, script: `fallocate -l 64G "$HOME/NONCE"`, want: `(?i)no space left`},
 		{name: "disk-fill", fresh: true, users: []string{"user"}, script: `avail=$(df -B1 --output=avail "$HOME" | tail -1); fallocate -l $((avail - 4096)) "$HOME/fill" && dd if=/dev/zero of="$HOME/more" bs=1M count=64 conv=fsync`, want: `(?i)no space left`, host: diskWithinQuota},

@@ -149,8 +149,9 @@ type attempt struct {
 	// sandbox's root filesystem on the host).
 	script string
 	want   string
-	// files, if set, instead makes requests to /files and returns why
-	// the attack worked, or "".
+	// files, if set, instead makes the attempt itself through the API
+	// (requests to /files, or a sequence of commands and API calls) and
+	// returns why the attack worked, or "".
 	files func(t *testing.T, e *env, sb client.Sandbox, user, nonce string) string
 	// host, if set, checks something more on the host afterwards and
 	// returns what it found wrong, or "".

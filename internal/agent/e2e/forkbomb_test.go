@@ -20,12 +20,12 @@ func TestForkBombThroughAgent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	r, err := s.run(ctx, t, "user", bash(`grep -E ':(pids|memory):' /proc/self/cgroup | sort -t: -k2; timeout 5 bash -c ':(){ :|:& };:' >/dev/null 2>&1; echo done`))
+	r, err := s.run(ctx, t, "user", bash(`grep -E ':(cpu|cpu,cpuacct|pids|memory):' /proc/self/cgroup | sort -t: -k2; timeout 5 bash -c ':(){ :|:& };:' >/dev/null 2>&1; echo done`))
 	if err != nil {
 		t.Fatalf("fork bomb: %v", err)
 	}
-	if !regexp.MustCompile(`(?m)^\d+:memory:/user\n\d+:pids:/user\ndone\n$`).MatchString(r.stdout) {
-		t.Errorf("command's cgroups and end: %q (stderr %q); want memory and pids in /user", r.stdout, r.stderr)
+	if !regexp.MustCompile(`(?m)^\d+:cpu(,cpuacct)?:/user\n\d+:memory:/user\n\d+:pids:/user\ndone\n$`).MatchString(r.stdout) {
+		t.Errorf("command's cgroups and end: %q (stderr %q); want cpu, memory and pids in /user", r.stdout, r.stderr)
 	}
 
 	for range 3 {

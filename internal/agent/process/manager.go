@@ -19,7 +19,16 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrInvalid  = errors.New("invalid argument")
+	// ErrLimit: the sandbox has no room for another process.
+	ErrLimit = errors.New("resource exhausted")
 )
+
+// limitAdvice says what to do when the sandbox's processes fill its
+// process limit: the agent, apart from them, still answers, and the host
+// can end them all.
+const limitAdvice = "the sandbox's processes have reached its process limit: " +
+	"end some of them, or kill every process of the sandbox but its agent " +
+	"(POST /sandboxes/{sandboxID}/processes/kill, `soulbox sandbox kill-processes ID`)"
 
 // Config is what a process is started from.
 type Config struct {
@@ -262,6 +271,9 @@ func startError(err error) error {
 	}
 	if errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EACCES) {
 		return fmt.Errorf("%v: %w", err, ErrInvalid)
+	}
+	if errors.Is(err, unix.EAGAIN) {
+		return fmt.Errorf("%v: %s: %w", err, limitAdvice, ErrLimit)
 	}
 	return err
 }

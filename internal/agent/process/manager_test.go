@@ -2,12 +2,15 @@ package process
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"golang.org/x/sys/unix"
 
 	"github.com/soulbox/soulbox/internal/agent/reaper"
@@ -234,4 +237,21 @@ func liveInGroup(pgid int) []string {
 		}
 	}
 	return out
+}
+
+// A start the kernel refuses for lack of pids (the sandbox's processes
+// fill its limit) is answered resource_exhausted, saying what to do,
+// instead of an internal error.
+func TestStartAtTheProcessLimitSaysWhatToDo(t *testing.T) {
+	fork := &os.SyscallError{Syscall: "fork/exec /bin/bash", Err: unix.EAGAIN}
+	err := connectError(fmt.Errorf("start bash: %w", startError(fork)))
+	var ce *connect.Error
+	if !errors.As(err, &ce) || ce.Code() != connect.CodeResourceExhausted {
+		t.Fatalf("got %v, want resource_exhausted", err)
+	}
+	for _, want := range []string{"process limit", "/processes/kill", "kill-processes"} {
+		if !strings.Contains(ce.Message(), want) {
+			t.Errorf("message %q does not say %q", ce.Message(), want)
+		}
+	}
 }

@@ -68,6 +68,8 @@ func connectError(err error) error {
 		return connect.NewError(connect.CodeNotFound, err)
 	case errors.Is(err, ErrInvalid), errors.Is(err, errdefs.ErrInvalidArgument):
 		return connect.NewError(connect.CodeInvalidArgument, err)
+	case errors.Is(err, ErrLimit), errors.Is(err, errdefs.ErrResourceExhausted):
+		return connect.NewError(connect.CodeResourceExhausted, err)
 	default:
 		return connect.NewError(connect.CodeInternal, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -99,8 +100,20 @@ func (d *Driver) Exec(ctx context.Context, id string, req runtime.ExecRequest) (
 		case <-ctx.Done():
 			if st.Runtime == "runsc" {
 				d.killRunscExec(id, innerPidFile, done)
-			} else if pid, err := readPidFile(pidFile); err == nil {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
+				return
+			}
+			// A cancel can come before the runtime wrote the pid file
+			// (a slow runtime on a busy host): wait for it.
+			for {
+				if pid, err := readPidFile(pidFile); err == nil {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+					return
+				}
+				select {
+				case <-done:
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
 			}
 		case <-done:
 		}

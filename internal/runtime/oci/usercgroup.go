@@ -44,8 +44,12 @@ const userCgroupName = "user"
 // "user=3,4;home=5,6", the child's tasks files and its own cgroup's.
 const userCgroupEnv = "SOULBOX_CGROUP_FDS"
 
-// userControllers are the v1 hierarchies the child is made in.
-var userControllers = []string{"pids", "memory"}
+// userControllers are the v1 hierarchies the child is made in. In cpu the
+// child has no limit of its own: being one group, the user's processes
+// together weigh as much as one of the agent's threads in the scheduler,
+// so thousands of them (a fork bomb's) cannot starve the agent of the
+// sandbox's CPU and make its health checks time out.
+var userControllers = []string{"pids", "memory", "cpu"}
 
 // agentPids is what the agent keeps for itself of the sandbox's pids limit:
 // its threads (a dozen), a kill's shell, the interpreter's start.
@@ -156,7 +160,10 @@ func (d *Driver) userExecArgs(id string) []string {
 	}
 	var args []string
 	for _, c := range userControllers {
-		args = append(args, "--cgroup", c+":"+userCgroupName)
+		// A sandbox made before a controller was added has no child there.
+		if dirExists(filepath.Join(d.cgroups.dir(c, id), userCgroupName)) {
+			args = append(args, "--cgroup", c+":"+userCgroupName)
+		}
 	}
 	return args
 }
@@ -174,6 +181,10 @@ var _ runtime.UserKiller = (*Driver)(nil)
 // limits are: it forks nothing inside the sandbox. Killed processes stay
 // as zombies (holding their pids) until the agent reaps them, so a fork
 // bomb cannot refill the child while it is emptied.
+//
+// The agent itself is listed in the child while it starts a process (the
+// starting thread is in the child for the fork, and cgroup.procs lists a
+// process if any of its threads is there): it is skipped by its pid.
 func (d *Driver) KillUserProcesses(ctx context.Context, id string) error {
 	if err := runtime.ValidateID(id); err != nil {
 		return err
@@ -185,6 +196,13 @@ func (d *Driver) KillUserProcesses(ctx context.Context, id string) error {
 	if !d.userCgroupExists(id) {
 		return fmt.Errorf("sandbox %q: its processes are not apart from its agent (runtime %s): %w", id, st.Runtime, errdefs.ErrFailedPrecondition)
 	}
+	cs, err := d.state(ctx, st.Runtime, id)
+	if err != nil {
+		return fmt.Errorf("sandbox %q: kill user processes: %w", id, err)
+	}
+	if cs.Pid <= 0 {
+		return fmt.Errorf("sandbox %q is not running: %w", id, errdefs.ErrFailedPrecondition)
+	}
 	procs := filepath.Join(d.cgroups.dir("pids", id), userCgroupName, "cgroup.procs")
 	for {
 		pids, err := readPids(procs)
@@ -193,6 +211,9 @@ func (d *Driver) KillUserProcesses(ctx context.Context, id string) error {
 		}
 		live := 0
 		for _, pid := range pids {
+			if pid == cs.Pid {
+				continue
+			}
 			if err := syscall.Kill(pid, syscall.SIGKILL); err == nil && !isZombie(pid) {
 				live++
 			}

@@ -156,6 +156,15 @@ func (c *Client) Kill(ctx context.Context, id string) error {
 	return err
 }
 
+// KillProcesses kills every process of running sandbox id but its agent
+// and returns once they are gone (POST /sandboxes/{id}/processes/kill, a
+// SoulBox extension): the way back for a sandbox whose processes fill its
+// limits, such as a fork bomb's orphans.
+func (c *Client) KillProcesses(ctx context.Context, id string) error {
+	_, err := c.do(ctx, "POST", "/sandboxes/"+url.PathEscape(id)+"/processes/kill", nil, nil)
+	return err
+}
+
 // Pause freezes sandbox id with its memory; Connect resumes it.
 func (c *Client) Pause(ctx context.Context, id string) error {
 	_, err := c.do(ctx, "POST", "/sandboxes/"+url.PathEscape(id)+"/pause", map[string]any{}, nil)
