@@ -67,7 +67,11 @@ func New(ctx context.Context, cfg Config) (m *Manager, err error) {
 		}
 		m.pool = cfg.Pool
 	} else {
-		for _, p := range DefaultPools {
+		candidates := DefaultPools
+		if p, ok := poolInUse(ours); ok {
+			candidates = append([]netip.Prefix{p}, DefaultPools...)
+		}
+		for _, p := range candidates {
 			if checkRoutes(p, ours) == nil {
 				m.pool = p
 				break

@@ -299,3 +299,47 @@ func exec(t *testing.T, name string, args ...string) error {
 	t.Helper()
 	return osexec.Command(name, args...).Run()
 }
+
+// A restarted server takes the default pool its sandboxes' addresses come
+// from again, even when a default pool before it came free meanwhile:
+// adopted sandboxes keep their addresses, which must stay in the pool.
+func TestRestartKeepsDefaultPool(t *testing.T) {
+	testutil.RequiresRoot(t)
+	w := fakenet.New(t, "fwnt3", netip.MustParsePrefix("198.51.100.192/27"), []string{"y.test"})
+	ctx := context.Background()
+	start := func(tag, dir string) *network.Manager {
+		t.Helper()
+		m, err := network.New(ctx, network.Config{Uplink: w.Uplink, Upstream: w.DNS, Tag: tag, NetnsDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close(); _ = m.Uninstall() })
+		return m
+	}
+	first := start("rpa", t.TempDir()+"/netns")
+	if _, err := first.Setup(ctx, "hold-a", "", runtime.NetworkPolicy{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir() + "/netns"
+	second := start("rpb", dir)
+	if second.Pool() == first.Pool() {
+		t.Fatalf("two servers took the pool %s", first.Pool())
+	}
+	if _, err := second.Setup(ctx, "keep-b", "", runtime.NetworkPolicy{}); err != nil {
+		t.Fatal(err)
+	}
+	pool := second.Pool()
+	second.Close() // keeps keep-b's network: it has a sandbox
+	if err := first.Teardown(ctx, "hold-a"); err != nil {
+		t.Fatal(err)
+	}
+	first.Close() // idle: removes everything of its tag, so its pool is free
+
+	again := start("rpb", dir)
+	if again.Pool() != pool {
+		t.Errorf("after a restart the pool is %s; its sandbox's addresses are in %s", again.Pool(), pool)
+	}
+	if err := again.Teardown(ctx, "keep-b"); err != nil {
+		t.Error(err)
+	}
+}

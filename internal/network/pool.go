@@ -122,3 +122,36 @@ func checkRoutes(pool netip.Prefix, ours func(name string) bool) error {
 	}
 	return nil
 }
+
+// poolInUse returns the default pool the addresses of this server's own
+// links (a previous run's sandboxes) come from. A restarted server must
+// take the same pool again: its adopted sandboxes keep their addresses,
+// while the first free default pool may since have gone to another
+// server.
+func poolInUse(ours func(name string) bool) (netip.Prefix, bool) {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	for _, l := range links {
+		if !ours(l.Attrs().Name) {
+			continue
+		}
+		addrs, err := netlink.AddrList(l, netlink.FAMILY_V4)
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			ip, ok := netip.AddrFromSlice(a.IP)
+			if !ok {
+				continue
+			}
+			for _, p := range DefaultPools {
+				if p.Contains(ip.Unmap()) {
+					return p, true
+				}
+			}
+		}
+	}
+	return netip.Prefix{}, false
+}
