@@ -57,6 +57,13 @@ func (b Bounds) Validate() error {
 	case b.Max > MaxSize:
 		return fmt.Errorf("pool max %d: use at most %d", b.Max, MaxSize)
 	}
+	for _, lang := range b.Prewarm {
+		switch lang {
+		case "python", "javascript", "bash":
+		default:
+			return fmt.Errorf("pool prewarm %q: want python, javascript or bash", lang)
+		}
+	}
 	return nil
 }
 

@@ -1,0 +1,180 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/client"
+	"github.com/soulbox/soulbox/internal/pool"
+	"github.com/soulbox/soulbox/internal/server"
+)
+
+// templatePoolStats is the pool of template id in /health, if it has one.
+func templatePoolStats(t *testing.T, c apiClient, id string) (pool.Stats, bool) {
+	t.Helper()
+	var h healthJSON
+	c.want(200, "GET", "/health", nil, &h)
+	for _, st := range h.Pool {
+		if st.Template == id {
+			return st, true
+		}
+	}
+	return pool.Stats{}, false
+}
+
+func waitTemplatePool(t *testing.T, c apiClient, id string, ready int) pool.Stats {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st, _ := templatePoolStats(t, c, id)
+		if st.Ready >= ready {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pool of %s never had %d ready: %+v", id, ready, st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// buildTemplate builds name from the default template with steps,
+// through E2B's build API, and returns its id once the build is ready.
+func buildTemplate(t *testing.T, c apiClient, name string, spec map[string]any) string {
+	t.Helper()
+	var req struct {
+		TemplateID string `json:"templateID"`
+		BuildID    string `json:"buildID"`
+	}
+	c.want(202, "POST", "/v3/templates", map[string]any{"name": name, "cpuCount": 1, "memoryMB": 512}, &req)
+	c.want(202, "POST", "/v2/templates/"+req.TemplateID+"/builds/"+req.BuildID, spec, nil)
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		var st struct {
+			Status string `json:"status"`
+			Reason any    `json:"reason"`
+		}
+		c.want(200, "GET", "/templates/"+req.TemplateID+"/builds/"+req.BuildID+"/status", nil, &st)
+		switch st.Status {
+		case "ready":
+			return req.TemplateID
+		case "error":
+			t.Fatalf("build of %s failed: %v", name, st.Reason)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("build of %s still %s", name, st.Status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+type poolJSON struct {
+	TemplateID string   `json:"templateID"`
+	Min        int      `json:"min"`
+	Max        int      `json:"max"`
+	Prewarm    []string `json:"prewarm"`
+	Source     string   `json:"source"`
+	Ready      int      `json:"ready"`
+	Hits       uint64   `json:"hits"`
+}
+
+// A template built through the API is pooled as the configuration says,
+// with its start command already running and ready; a create from it is
+// a pool hit; the API changes its pool; deleting it drains the pool and
+// leaves no sandbox behind.
+func TestTemplatePool(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a template and creates real sandboxes")
+	}
+	c, cfg := runServer(t, func(cfg *server.Config) {
+		cfg.PoolPrewarm = "none"
+		cfg.PoolTemplates = "pooled-app=1:2"
+	})
+	id := buildTemplate(t, c, "pooled-app", map[string]any{
+		"fromTemplate": "base",
+		"steps":        []map[string]any{{"type": "RUN", "args": []string{"echo built > /home/user/marker"}}},
+		"startCmd":     "sleep 1; date +%s%N > /home/user/started; exec sleep 100000",
+		"readyCmd":     "test -s /home/user/started",
+	})
+	waitTemplatePool(t, c, id, 1)
+	if _, ok := templatePoolStats(t, c, "base"); ok {
+		t.Error("the default template is pooled with its bounds at 0")
+	}
+	var p poolJSON
+	c.want(200, "GET", "/templates/pooled-app/pool", nil, &p)
+	if p.TemplateID != id || p.Min != 1 || p.Max != 2 || p.Source != "config" || p.Ready < 1 {
+		t.Errorf("pool before any create: %+v", p)
+	}
+
+	var sb sandboxJSON
+	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": "pooled-app", "timeout": 120}, &sb)
+	st, _ := templatePoolStats(t, c, id)
+	if st.Hits != 1 || st.Misses != 0 {
+		t.Fatalf("create from the template was not a pool hit: %+v", st)
+	}
+	cl := &client.Client{BaseURL: c.base, APIKey: c.key}
+	ctx := context.Background()
+	got, err := cl.Get(ctx, sb.SandboxID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.EnvdAccessToken = *sb.EnvdAccessToken
+	var out bytes.Buffer
+	// The build's file is there, and the start command ran before the
+	// create: the claim paid no start or ready wait.
+	code, err := cl.Exec(ctx, got, []string{"sh", "-c", "cat /home/user/marker; test -s /home/user/started && echo started; pgrep -x sleep >/dev/null && echo running"}, client.ExecOptions{Stdout: &out})
+	if err != nil || code != 0 {
+		t.Fatalf("exec: %d %v", code, err)
+	}
+	if out.String() != "built\nstarted\nrunning\n" {
+		t.Errorf("in the pooled sandbox: %q", out.String())
+	}
+
+	t.Run("bad bounds change nothing", func(t *testing.T) {
+		for _, body := range []map[string]any{
+			{"min": 3, "max": 1}, {"max": -1}, {"min": 1}, {"max": 2, "mini": 1},
+			{"max": 2, "prewarm": []string{"cobol"}}, {"max": pool.MaxSize + 1},
+		} {
+			code, b, _ := c.do("PUT", "/templates/pooled-app/pool", body)
+			if code != 400 || !strings.Contains(string(b), `"message"`) {
+				t.Errorf("PUT %v: %d %s", body, code, b)
+			}
+		}
+		c.want(404, "PUT", "/templates/no-such-template/pool", map[string]any{"max": 1}, nil)
+		c.want(404, "GET", "/templates/no-such-template/pool", nil, nil)
+		var p poolJSON
+		c.want(200, "GET", "/templates/pooled-app/pool", nil, &p)
+		if p.Source != "config" || p.Min != 1 || p.Max != 2 {
+			t.Errorf("pool after bad input: %+v", p)
+		}
+	})
+
+	t.Run("set through the API", func(t *testing.T) {
+		var p poolJSON
+		c.want(200, "PUT", "/templates/pooled-app/pool", map[string]any{"min": 2, "max": 3}, &p)
+		if p.Source != "api" || p.Min != 2 || p.Max != 3 {
+			t.Errorf("PUT answered %+v", p)
+		}
+		waitTemplatePool(t, c, id, 2)
+		c.want(200, "DELETE", "/templates/pooled-app/pool", nil, &p)
+		if p.Source != "config" || p.Min != 1 || p.Max != 2 {
+			t.Errorf("DELETE answered %+v", p)
+		}
+	})
+
+	// A template sandboxes run from is not deleted, and keeps its pool.
+	c.want(409, "DELETE", "/templates/pooled-app", nil, nil)
+	if _, ok := templatePoolStats(t, c, id); !ok {
+		t.Fatal("a refused delete dropped the pool")
+	}
+	c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
+	c.want(204, "DELETE", "/templates/pooled-app", nil, nil)
+	if st, ok := templatePoolStats(t, c, id); ok {
+		t.Errorf("deleted template still pooled: %+v", st)
+	}
+	if ids := pooledIDs(t, c, cfg); len(ids) != 0 {
+		t.Errorf("sandboxes left in the runtime after the template's delete: %v", ids)
+	}
+}
