@@ -13,7 +13,7 @@ import (
 )
 
 // templatePoolStats is the pool of template id in /health, if it has one.
-func templatePoolStats(t *testing.T, c apiClient, id string) (pool.Stats, bool) {
+func templatePoolStats(t testing.TB, c apiClient, id string) (pool.Stats, bool) {
 	t.Helper()
 	var h healthJSON
 	c.want(200, "GET", "/health", nil, &h)
@@ -25,7 +25,7 @@ func templatePoolStats(t *testing.T, c apiClient, id string) (pool.Stats, bool) 
 	return pool.Stats{}, false
 }
 
-func waitTemplatePool(t *testing.T, c apiClient, id string, ready int) pool.Stats {
+func waitTemplatePool(t testing.TB, c apiClient, id string, ready int) pool.Stats {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -42,7 +42,7 @@ func waitTemplatePool(t *testing.T, c apiClient, id string, ready int) pool.Stat
 
 // buildTemplate builds name from the default template with steps,
 // through E2B's build API, and returns its id once the build is ready.
-func buildTemplate(t *testing.T, c apiClient, name string, spec map[string]any) string {
+func buildTemplate(t testing.TB, c apiClient, name string, spec map[string]any) string {
 	t.Helper()
 	var req struct {
 		TemplateID string `json:"templateID"`
@@ -66,7 +66,7 @@ func buildTemplate(t *testing.T, c apiClient, name string, spec map[string]any) 
 		if time.Now().After(deadline) {
 			t.Fatalf("build of %s still %s", name, st.Status)
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -162,6 +162,51 @@ func TestTemplatePool(t *testing.T) {
 		if p.Source != "config" || p.Min != 1 || p.Max != 2 {
 			t.Errorf("DELETE answered %+v", p)
 		}
+	})
+
+	t.Run("a rebuild replaces the pooled sandboxes", func(t *testing.T) {
+		old := map[string]bool{}
+		for _, id := range pooledIDs(t, c, cfg) {
+			old[id] = true
+		}
+		buildTemplate(t, c, "pooled-app", map[string]any{
+			"fromTemplate": "base",
+			"steps":        []map[string]any{{"type": "RUN", "args": []string{"echo rebuilt > /home/user/marker"}}},
+		})
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			ids := pooledIDs(t, c, cfg)
+			fresh := len(ids) > 0
+			for _, id := range ids {
+				fresh = fresh && !old[id]
+			}
+			if st, _ := templatePoolStats(t, c, id); fresh && st.Ready >= 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("pool still holds sandboxes of the old build: %v (old %v)", ids, old)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		before, _ := templatePoolStats(t, c, id)
+		var sb2 sandboxJSON
+		c.want(201, "POST", "/sandboxes", map[string]any{"templateID": "pooled-app", "timeout": 60}, &sb2)
+		if st, _ := templatePoolStats(t, c, id); st.Hits != before.Hits+1 {
+			t.Errorf("create after the rebuild was not a pool hit: %+v", st)
+		}
+		got, err := cl.Get(ctx, sb2.SandboxID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.EnvdAccessToken = *sb2.EnvdAccessToken
+		var out bytes.Buffer
+		if code, err := cl.Exec(ctx, got, []string{"cat", "/home/user/marker"}, client.ExecOptions{Stdout: &out}); err != nil || code != 0 {
+			t.Fatalf("exec: %d %v", code, err)
+		}
+		if out.String() != "rebuilt\n" {
+			t.Errorf("pooled sandbox after the rebuild has %q", out.String())
+		}
+		c.want(204, "DELETE", "/sandboxes/"+sb2.SandboxID, nil, nil)
 	})
 
 	// A template sandboxes run from is not deleted, and keeps its pool.
