@@ -24,7 +24,10 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkTemplates -benchtime 1x ./internal/server/
 func BenchmarkTemplates(b *testing.B) {
-	c, cfg := runServer(b, func(cfg *server.Config) { cfg.PoolPrewarm = "none" })
+	c, cfg := runServer(b, func(cfg *server.Config) {
+		privateTemplates(b, cfg)
+		cfg.PoolPrewarm = "none"
+	})
 	nonce := make([]byte, 4)
 	_, _ = rand.Read(nonce)
 	tag := hex.EncodeToString(nonce)
@@ -36,8 +39,6 @@ func BenchmarkTemplates(b *testing.B) {
 		}
 	}
 	const rounds = 15
-	// The layers live in the shared template cache: the templates go
-	// when the benchmark ends, and with them the layers only they use.
 	b.Cleanup(func() {
 		for _, n := range []string{"bench-cached", "bench-cold", "bench-warm"} {
 			c.do("DELETE", "/templates/"+n, nil)

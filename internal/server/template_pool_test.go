@@ -3,14 +3,34 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/client"
+	"github.com/soulbox/soulbox/internal/mountinfo"
 	"github.com/soulbox/soulbox/internal/pool"
+	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/server"
 )
+
+// privateTemplates gives cfg a template directory of its own, with the
+// default template linked from the shared cache: deleting a template
+// collects every layer its server's store does not refer to, which in
+// the shared cache would be other tests' too.
+func privateTemplates(t testing.TB, cfg *server.Config) {
+	t.Helper()
+	dir := filepath.Join(cfg.DataDir, "templates")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(ocitest.TemplateCache(), "base"), filepath.Join(dir, "base")); err != nil {
+		t.Fatal(err)
+	}
+	cfg.TemplatesDir = dir
+}
 
 // templatePoolStats is the pool of template id in /health, if it has one.
 func templatePoolStats(t testing.TB, c apiClient, id string) (pool.Stats, bool) {
@@ -89,6 +109,7 @@ func TestTemplatePool(t *testing.T) {
 		t.Skip("builds a template and creates real sandboxes")
 	}
 	c, cfg := runServer(t, func(cfg *server.Config) {
+		privateTemplates(t, cfg)
 		cfg.PoolPrewarm = "none"
 		cfg.PoolTemplates = "pooled-app=1:2"
 	})
@@ -221,5 +242,12 @@ func TestTemplatePool(t *testing.T) {
 	}
 	if ids := pooledIDs(t, c, cfg); len(ids) != 0 {
 		t.Errorf("sandboxes left in the runtime after the template's delete: %v", ids)
+	}
+	if mounts, err := mountinfo.Under(cfg.DataDir); err != nil || len(mounts) != 0 {
+		t.Errorf("mounts left after the template's delete: %v %v", mounts, err)
+	}
+	// Its layers went with it: nothing else used them.
+	if layers, _ := os.ReadDir(filepath.Join(cfg.TemplatesDir, "layers")); len(layers) != 0 {
+		t.Errorf("%d layers left after the template's delete", len(layers))
 	}
 }
