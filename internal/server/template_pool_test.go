@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/client"
 	"github.com/soulbox/soulbox/internal/mountinfo"
 	"github.com/soulbox/soulbox/internal/pool"
@@ -250,4 +251,45 @@ func TestTemplatePool(t *testing.T) {
 	if layers, _ := os.ReadDir(filepath.Join(cfg.TemplatesDir, "layers")); len(layers) != 0 {
 		t.Errorf("%d layers left after the template's delete", len(layers))
 	}
+}
+
+// Bounds set through the API are stored: a restarted server pools the
+// template as they say, without being told again.
+func TestTemplatePoolSurvivesRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a template and creates real sandboxes")
+	}
+	cfg := testConfig(t)
+	cfg.AdminKey, _, _ = auth.Generate()
+	cfg.PoolPrewarm = "none"
+	privateTemplates(t, &cfg)
+	addr, stop := serveInProcess(t, cfg)
+	c := apiClient{t: t, base: "http://" + addr, key: cfg.AdminKey}
+	id := buildTemplate(t, c, "kept-pool", map[string]any{
+		"fromTemplate": "base",
+		"steps":        []map[string]any{{"type": "RUN", "args": []string{"true"}}},
+	})
+	if _, ok := templatePoolStats(t, c, id); ok {
+		t.Fatal("pooled with no bounds configured")
+	}
+	c.want(200, "PUT", "/templates/kept-pool/pool", map[string]any{"min": 1, "max": 1}, nil)
+	waitTemplatePool(t, c, id, 1)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	addr, stop = serveInProcess(t, cfg)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	c.base = "http://" + addr
+	var p poolJSON
+	c.want(200, "GET", "/templates/kept-pool/pool", nil, &p)
+	if p.Source != "api" || p.Min != 1 || p.Max != 1 {
+		t.Errorf("pool after a restart: %+v", p)
+	}
+	waitTemplatePool(t, c, id, 1)
+	c.want(204, "DELETE", "/templates/kept-pool", nil, nil)
 }
