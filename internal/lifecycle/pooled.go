@@ -93,7 +93,7 @@ func (p *poolMaker) Make(ctx context.Context, template string, prewarm []string)
 	}
 	if len(body) > 0 {
 		if err := m.postInit(ctx, id, body); err != nil {
-			return "", fmt.Errorf("prewarm %v: %w", prewarm, err)
+			return "", fmt.Errorf("init pooled sandbox (prewarm %v): %w", prewarm, err)
 		}
 	}
 	if hasSettings {
