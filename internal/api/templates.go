@@ -16,14 +16,17 @@ type TemplatesConfig struct {
 	// Team returns the team of an authenticated request.
 	Team func(r *http.Request) string
 	Log  *slog.Logger
+	// Pools shows templates' warm pools; nil when the server has none.
+	Pools PoolView
 }
 
 // Templates serves E2B's template build API: templates, builds, their
 // files, logs, tags and aliases.
 type Templates struct {
-	cat  *catalog.Catalog
-	team func(r *http.Request) string
-	api  *API // for the shared error writer
+	cat   *catalog.Catalog
+	team  func(r *http.Request) string
+	api   *API // for the shared error writer
+	pools PoolView
 }
 
 // NewTemplates returns the template API.
@@ -36,7 +39,7 @@ func NewTemplates(cfg TemplatesConfig) *Templates {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Templates{cat: cfg.Catalog, team: team, api: &API{log: log}}
+	return &Templates{cat: cfg.Catalog, team: team, api: &API{log: log}, pools: cfg.Pools}
 }
 
 // UploadPrefix is the path upload URLs start with. Uploads carry their own
@@ -61,6 +64,9 @@ func (t *Templates) Register(mux Router) {
 	// GET /templates/{id}/tags and GET /templates/aliases/{alias} overlap
 	// as patterns ("aliases/tags"); one handler tells them apart.
 	mux.HandleFunc("GET /templates/{a}/{b}", t.tagsOrAlias)
+	mux.HandleFunc("GET /templates/{id}/pool", t.getPool)
+	mux.HandleFunc("PUT /templates/{id}/pool", t.setPool)
+	mux.HandleFunc("DELETE /templates/{id}/pool", t.resetPool)
 	for _, p := range []string{"/templates", "/templates/", "/v2/templates/", "/v3/templates"} {
 		mux.HandleFunc(p, t.api.noRoute)
 	}

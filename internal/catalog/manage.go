@@ -157,6 +157,10 @@ func (c *Catalog) Delete(ctx context.Context, team, idOrName string) error {
 		}
 	}
 	c.mu.Unlock()
+	// Pooled sandboxes are in no store row, but they use the layers.
+	if c.pools != nil {
+		c.pools.Removed(ctx, t.ID)
+	}
 	if err := c.store.DeleteTemplate(ctx, t.ID); err != nil {
 		return err
 	}

@@ -164,7 +164,6 @@ func (c *Catalog) run(ctx context.Context, b store.TemplateBuild, base builder.B
 	// made or reused are referred to by no build, and must not be
 	// collected.
 	c.buildMu.RLock()
-	defer c.buildMu.RUnlock()
 	res, err := c.builder.Build(ctx, builder.Request{
 		ID: b.ID, Base: base, Steps: spec.Steps, Force: spec.Force, Files: c.openFiles,
 		Limits:  runtime.Limits{CPUCount: b.CPUCount, MemoryMB: b.MemoryMB},
@@ -196,8 +195,18 @@ func (c *Catalog) run(ctx context.Context, b store.TemplateBuild, base builder.B
 	// The whole log is stored before the status says the build ended:
 	// the SDK stops reading logs once it sees the end.
 	blog.close()
-	if err := c.store.FinishBuild(bg, done, spec.Tags, time.Time{}); err != nil {
+	err = c.store.FinishBuild(bg, done, spec.Tags, time.Time{})
+	c.buildMu.RUnlock()
+	if err != nil {
 		log.Error("record template build", logx.Err(err))
+		return
+	}
+	// The template's pool is filled from the new build, after its status
+	// is ready: a create meanwhile is served cold.
+	if done.Status == store.BuildReady && c.pools != nil {
+		if t, err := c.store.GetTemplate(bg, b.TemplateID); err == nil {
+			c.pools.Rebuilt(bg, t)
+		}
 	}
 }
 

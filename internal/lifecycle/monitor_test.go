@@ -247,8 +247,8 @@ func TestTimeoutKillHasDeadline(t *testing.T) {
 // runtime for ever, and neither can giving a pooled sandbox back.
 func TestPoolMakeHasDeadline(t *testing.T) {
 	e := newMonitorEnv(t)
-	maker := e.m.PoolMaker(nil)
-	id, err := maker.Make(context.Background(), "base")
+	maker := e.m.PoolMaker()
+	id, err := maker.Make(context.Background(), "base", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

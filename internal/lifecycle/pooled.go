@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/catalog"
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/runtime"
@@ -24,23 +26,26 @@ type Pool interface {
 func (m *Manager) UsePool(p Pool) { m.pool = p }
 
 // PoolMaker is what a warm pool makes its sandboxes with: created and
-// started with the default limits, agent up, and the interpreter
-// languages in prewarm started ahead (best effort: a template without
-// Python is still pooled).
-func (m *Manager) PoolMaker(prewarm []string) pool.Maker {
-	return &poolMaker{m: m, prewarm: prewarm}
+// started with the default limits, agent up with the template's
+// environment, user and working directory, the interpreter languages in
+// prewarm started ahead (best effort: a template without Python is still
+// pooled), and the template's start command running and ready, so a
+// claim waits for none of it. As in E2B, where the start command runs
+// before the template is snapshotted, it does not see the create's
+// environment variables.
+func (m *Manager) PoolMaker() pool.Maker {
+	return &poolMaker{m: m}
 }
 
 type poolMaker struct {
-	m       *Manager
-	prewarm []string
+	m *Manager
 }
 
 // makeDeadline bounds making one pooled sandbox: a refill never waits on
 // a hung runtime for ever.
 const makeDeadline = 2 * time.Minute
 
-func (p *poolMaker) Make(ctx context.Context, template string) (_ string, err error) {
+func (p *poolMaker) Make(ctx context.Context, template string, prewarm []string) (_ string, err error) {
 	m := p.m
 	ctx, cancel := context.WithTimeout(ctx, makeDeadline)
 	defer cancel()
@@ -66,9 +71,34 @@ func (p *poolMaker) Make(ctx context.Context, template string) (_ string, err er
 	if err := m.waitAgent(ctx, id, 15*time.Second); err != nil {
 		return "", err
 	}
-	if len(p.prewarm) > 0 {
-		if err := m.postInit(ctx, id, map[string]any{"soulboxPrewarm": p.prewarm}); err != nil {
-			return "", fmt.Errorf("prewarm %v: %w", p.prewarm, err)
+	body := map[string]any{}
+	if len(prewarm) > 0 {
+		body["soulboxPrewarm"] = prewarm
+	}
+	ts, hasSettings := m.tmpl.(TemplateSettings)
+	var set catalog.Sandbox
+	if hasSettings {
+		if set, err = ts.SandboxSettings(ctx, template); err != nil {
+			return "", err
+		}
+		if len(set.Env) > 0 {
+			body["envVars"] = set.Env
+		}
+		if set.User != "" {
+			body["defaultUser"] = set.User
+		}
+		if set.Workdir != "" {
+			body["defaultWorkdir"] = set.Workdir
+		}
+	}
+	if len(body) > 0 {
+		if err := m.postInit(ctx, id, body); err != nil {
+			return "", fmt.Errorf("init pooled sandbox (prewarm %v): %w", prewarm, err)
+		}
+	}
+	if hasSettings {
+		if err := m.startTemplate(ctx, id, set, set.Env); err != nil {
+			return "", err
 		}
 	}
 	return id, nil
@@ -93,6 +123,10 @@ func (p *poolMaker) MemoryMiB(ctx context.Context, id string) float64 {
 // req.TemplateID resolved to.
 func (m *Manager) createPooled(ctx context.Context, req CreateRequest, template string, limits runtime.Limits, token string, timeout time.Duration) (sb store.Sandbox, handled bool, err error) {
 	if m.pool == nil || req.NoPool || !m.pool.Pooled(template) {
+		return sb, false, nil
+	}
+	// A pool holds sandboxes of its template's default build.
+	if _, tag, ok := strings.Cut(req.TemplateID, ":"); ok && tag != store.DefaultTag {
 		return sb, false, nil
 	}
 	defaults := runtime.Limits{}.WithDefaults()

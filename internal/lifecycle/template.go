@@ -58,6 +58,12 @@ func (m *Manager) initSandbox(ctx context.Context, id, ref string, envVars map[s
 	if err := m.postInit(ctx, id, body); err != nil {
 		return err
 	}
+	return m.startTemplate(ctx, id, set, env)
+}
+
+// startTemplate runs the start command of a template with settings set
+// in sandbox id, with environment env, and waits for its ready command.
+func (m *Manager) startTemplate(ctx context.Context, id string, set catalog.Sandbox, env map[string]string) error {
 	user := set.User
 	if user == "" {
 		user = "user"

@@ -11,10 +11,12 @@
 package pool
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -22,8 +24,9 @@ import (
 // Maker makes and destroys pooled sandboxes.
 type Maker interface {
 	// Make creates and starts a sandbox of template, ready to be
-	// personalised, and returns its id.
-	Make(ctx context.Context, template string) (string, error)
+	// personalised, with the interpreter languages in prewarm started
+	// ahead, and returns its id.
+	Make(ctx context.Context, template string, prewarm []string) (string, error)
 	// Destroy removes a sandbox the pool made.
 	Destroy(ctx context.Context, id string) error
 	// MemoryMiB is what a pooled sandbox of template holds in memory, 0
@@ -31,12 +34,49 @@ type Maker interface {
 	MemoryMiB(ctx context.Context, id string) float64
 }
 
+// Bounds are one template's pool settings.
+type Bounds struct {
+	// Min and Max bound the pool's size; between them it follows demand.
+	Min int `json:"min"`
+	Max int `json:"max"`
+	// Prewarm lists the interpreter languages pooled sandboxes start
+	// ahead.
+	Prewarm []string `json:"prewarm,omitempty"`
+}
+
+// MaxSize bounds any one template's pool.
+const MaxSize = 10000
+
+// Validate says which bound is wrong.
+func (b Bounds) Validate() error {
+	switch {
+	case b.Min < 0 || b.Max < 0:
+		return fmt.Errorf("pool size bounds %d..%d: use non-negative numbers", b.Min, b.Max)
+	case b.Max < b.Min:
+		return fmt.Errorf("pool min %d is above max %d", b.Min, b.Max)
+	case b.Max > MaxSize:
+		return fmt.Errorf("pool max %d: use at most %d", b.Max, MaxSize)
+	}
+	for _, lang := range b.Prewarm {
+		switch lang {
+		case "python", "javascript", "bash":
+		default:
+			return fmt.Errorf("pool prewarm %q: want python, javascript or bash", lang)
+		}
+	}
+	return nil
+}
+
 // Config bounds the pool.
 type Config struct {
-	// Templates are pooled; others are always created cold.
+	// Templates are pooled from the start with Min, Max and Prewarm;
+	// Set adds more.
 	Templates []string
-	// Min and Max bound each template's pool.
+	// Min and Max bound each of Templates' pools.
 	Min, Max int
+	// Prewarm is the interpreter languages Templates' sandboxes start
+	// ahead.
+	Prewarm []string
 	// MemoryBudgetMiB bounds the memory all pooled sandboxes may hold.
 	MemoryBudgetMiB float64
 	// Concurrency is how many refills run at once, across templates.
@@ -66,15 +106,10 @@ func (c Config) withDefaults() Config {
 
 // Validate says which bound is wrong.
 func (c Config) Validate() error {
-	switch {
-	case c.Min < 0 || c.Max < 0:
-		return fmt.Errorf("pool size bounds %d..%d: use non-negative numbers", c.Min, c.Max)
-	case c.Max < c.Min:
-		return fmt.Errorf("pool min %d is above max %d", c.Min, c.Max)
-	case c.MemoryBudgetMiB < 0:
+	if c.MemoryBudgetMiB < 0 {
 		return fmt.Errorf("pool memory budget %v MiB: use 0 or more", c.MemoryBudgetMiB)
 	}
-	return nil
+	return Bounds{Min: c.Min, Max: c.Max}.Validate()
 }
 
 // Pool is the set of per-template pools of one server.
@@ -92,6 +127,12 @@ type Pool struct {
 
 // bucket is one template's pool.
 type bucket struct {
+	bounds Bounds
+	// fills counts the refills in flight, which Remove and Replace wait
+	// for; stop, closed by them, cancels those refills.
+	fills sync.WaitGroup
+	stop  chan struct{}
+
 	ready   []entry
 	filling int
 	// demand since the last tick, and its smoothed rate per second
@@ -122,7 +163,7 @@ func New(cfg Config, maker Maker, log *slog.Logger) *Pool {
 		templates: map[string]*bucket{},
 	}
 	for _, t := range cfg.Templates {
-		p.templates[t] = &bucket{target: cfg.Min, refill: time.Second}
+		p.templates[t] = newBucket(Bounds{Min: cfg.Min, Max: cfg.Max, Prewarm: cfg.Prewarm})
 	}
 	return p
 }
@@ -175,6 +216,10 @@ func (p *Pool) Discard(ctx context.Context, template, id string, reason error) {
 	}
 }
 
+func newBucket(b Bounds) *bucket {
+	return &bucket{bounds: b, target: b.Min, refill: time.Second, stop: make(chan struct{})}
+}
+
 func (p *Pool) kick() {
 	select {
 	case p.wake <- struct{}{}:
@@ -217,14 +262,14 @@ func (p *Pool) Run(ctx context.Context) {
 			select {
 			case p.fills <- struct{}{}:
 			case <-ctx.Done():
-				p.unfill(job.template)
+				p.unfill(job.b)
 				return
 			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				defer func() { <-p.fills }()
-				p.fill(ctx, job.template)
+				p.fill(ctx, job.template, job.b)
 			}()
 		}
 	}
@@ -233,6 +278,7 @@ func (p *Pool) Run(ctx context.Context) {
 // job is a refill of template, or the destruction of an idle sandbox.
 type job struct {
 	template string
+	b        *bucket
 	shrink   string
 }
 
@@ -246,7 +292,8 @@ func (p *Pool) plan(now time.Time) []job {
 		have := len(b.ready) + b.filling
 		for ; have < b.target && b.filling < p.cfg.Concurrency; have++ {
 			b.filling++
-			jobs = append(jobs, job{template: name})
+			b.fills.Add(1)
+			jobs = append(jobs, job{template: name, b: b})
 		}
 		switch {
 		case len(b.ready) <= b.target:
@@ -264,10 +311,11 @@ func (p *Pool) plan(now time.Time) []job {
 	return jobs
 }
 
-func (p *Pool) unfill(template string) {
+func (p *Pool) unfill(b *bucket) {
 	p.mu.Lock()
-	p.templates[template].filling--
+	b.filling--
 	p.mu.Unlock()
+	b.fills.Done()
 }
 
 // claimGrace is how long a refill waits after a claim: the claimed
@@ -275,8 +323,20 @@ func (p *Pool) unfill(template string) {
 // refill started at once would compete with it for the CPU.
 const claimGrace = 30 * time.Millisecond
 
-// fill makes one sandbox for template's pool.
-func (p *Pool) fill(ctx context.Context, template string) {
+// fill makes one sandbox for template's pool b. A pool removed or
+// replaced meanwhile (its stop closed) gets nothing: the sandbox is
+// destroyed.
+func (p *Pool) fill(ctx context.Context, template string, b *bucket) {
+	defer b.fills.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-b.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	p.mu.Lock()
 	wait := claimGrace - time.Since(p.lastClaim)
 	p.mu.Unlock()
@@ -287,14 +347,13 @@ func (p *Pool) fill(ctx context.Context, template string) {
 		}
 	}
 	start := time.Now()
-	id, err := p.maker.Make(ctx, template)
+	id, err := p.maker.Make(ctx, template, b.bounds.Prewarm)
 	took := time.Since(start)
 	var mem float64
 	if err == nil {
 		mem = p.maker.MemoryMiB(ctx, id)
 	}
 	p.mu.Lock()
-	b := p.templates[template]
 	b.filling--
 	if err != nil {
 		b.failures++
@@ -313,7 +372,7 @@ func (p *Pool) fill(ctx context.Context, template string) {
 	if mem > 0 {
 		b.memMiB = smoothF(b.memMiB, mem, 0.3)
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || closed(b.stop) {
 		p.mu.Unlock()
 		if err := p.maker.Destroy(context.WithoutCancel(ctx), id); err != nil {
 			p.log.Error("destroy pooled sandbox", "sandbox.id", id, "err", err)
@@ -326,7 +385,8 @@ func (p *Pool) fill(ctx context.Context, template string) {
 
 // retarget folds the demand of the last tick into each template's rate
 // and sets its target: enough sandboxes to cover the creates expected
-// while one refill runs, within [Min, Max] and the memory budget.
+// while one refill runs, within the template's [Min, Max], then fits the
+// targets into the memory budget (fairShare).
 func (p *Pool) retarget(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -336,11 +396,33 @@ func (p *Pool) retarget(now time.Time) {
 		b.demand = 0
 		b.rate = b.rate + alpha*(perSec-b.rate)
 		want := int(math.Ceil(b.rate * b.refill.Seconds() * 1.5))
-		want = max(p.cfg.Min, min(p.cfg.Max, want))
-		if p.cfg.MemoryBudgetMiB > 0 && b.memMiB > 0 {
-			want = min(want, int(p.cfg.MemoryBudgetMiB/b.memMiB/float64(len(p.templates))))
+		b.target = max(0, max(b.bounds.Min, min(b.bounds.Max, want)))
+	}
+	if p.cfg.MemoryBudgetMiB > 0 {
+		fairShare(p.cfg.MemoryBudgetMiB, p.templates)
+	}
+}
+
+// fairShare cuts the targets of pools whose sandboxes' memory is known
+// down to a max-min fair share of budget: pools wanting less than an
+// equal share keep what they want, and what they leave is split equally
+// among the others. One busy template cannot starve the rest, and an
+// idle one holds no memory it does not use.
+func fairShare(budget float64, pools map[string]*bucket) {
+	var measured []*bucket
+	for _, b := range pools {
+		if b.memMiB > 0 && b.target > 0 {
+			measured = append(measured, b)
 		}
-		b.target = max(0, want)
+	}
+	slices.SortFunc(measured, func(x, y *bucket) int {
+		return cmp.Compare(float64(x.target)*x.memMiB, float64(y.target)*y.memMiB)
+	})
+	left := budget
+	for i, b := range measured {
+		share := left / float64(len(measured)-i)
+		b.target = min(b.target, int(share/b.memMiB))
+		left -= float64(b.target) * b.memMiB
 	}
 }
 
@@ -366,6 +448,16 @@ func (p *Pool) drain(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+}
+
+// closed reports whether ch is closed.
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 func smooth(old, sample time.Duration, alpha float64) time.Duration {

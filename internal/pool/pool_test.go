@@ -29,7 +29,7 @@ func newFakeMaker(delay time.Duration) *fakeMaker {
 	return &fakeMaker{delay: delay, live: map[string]bool{}}
 }
 
-func (f *fakeMaker) Make(ctx context.Context, template string) (string, error) {
+func (f *fakeMaker) Make(ctx context.Context, template string, _ []string) (string, error) {
 	select {
 	case <-time.After(f.delay):
 	case <-ctx.Done():

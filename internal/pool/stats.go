@@ -5,6 +5,8 @@ import "sort"
 // Stats is the state of one template's pool, for /health and metrics.
 type Stats struct {
 	Template  string  `json:"template"`
+	Min       int     `json:"min"`
+	Max       int     `json:"max"`
 	Ready     int     `json:"ready"`
 	Filling   int     `json:"filling"`
 	Target    int     `json:"target"`
@@ -24,7 +26,7 @@ func (p *Pool) Stats() []Stats {
 	out := make([]Stats, 0, len(p.templates))
 	for name, b := range p.templates {
 		out = append(out, Stats{
-			Template: name, Ready: len(b.ready), Filling: b.filling, Target: b.target,
+			Template: name, Min: b.bounds.Min, Max: b.bounds.Max, Ready: len(b.ready), Filling: b.filling, Target: b.target,
 			Hits: b.hits, Misses: b.misses, Discarded: b.discarded, Failures: b.failures,
 			RatePerS: b.rate, RefillMs: float64(b.refill.Microseconds()) / 1000, MemoryMiB: b.memMiB,
 		})

@@ -17,7 +17,7 @@ import (
 
 // apiClient calls the server's REST API as the SDKs do.
 type apiClient struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	key  string
 }
@@ -58,7 +58,7 @@ func (c apiClient) want(status int, method, path string, body, out any) http.Hea
 }
 
 // runServer runs a server in-process for a test, with an admin key.
-func runServer(t *testing.T, mod func(*server.Config)) (apiClient, server.Config) {
+func runServer(t testing.TB, mod func(*server.Config)) (apiClient, server.Config) {
 	t.Helper()
 	cfg := testConfig(t)
 	cfg.AdminKey, _, _ = auth.Generate()
@@ -83,7 +83,7 @@ func runServer(t *testing.T, mod func(*server.Config)) (apiClient, server.Config
 
 // serveInProcess runs a server for cfg until stop, which waits for Run
 // to return and returns its error.
-func serveInProcess(t *testing.T, cfg server.Config) (addr string, stop func() error) {
+func serveInProcess(t testing.TB, cfg server.Config) (addr string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg, discardLogger())

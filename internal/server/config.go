@@ -48,7 +48,7 @@ type Config struct {
 	// terminal `soulbox server` runs in). The key is never logged.
 	ShowKey io.Writer `json:"-"`
 	// PoolMin and PoolMax bound the warm pool of the default template;
-	// PoolMax 0 turns the pool off.
+	// PoolMax 0 pools none of it.
 	PoolMin, PoolMax int
 	// PoolMemoryMiB bounds the memory pooled sandboxes hold; 0 means an
 	// eighth of the host's memory.
@@ -56,6 +56,13 @@ type Config struct {
 	// PoolPrewarm lists the interpreter languages pooled sandboxes start
 	// ahead, comma-separated; "none" for none.
 	PoolPrewarm string
+	// PoolTemplates bounds the warm pools of other templates, by name or
+	// id: "name=min:max,other=min:max". Bounds set through the API take
+	// precedence.
+	PoolTemplates string
+	// PoolDefault ("min:max") bounds the pool of every template neither
+	// PoolTemplates nor the API bounds; empty pools none of them.
+	PoolDefault string
 	// TLS says where the listener's certificates come from; off by default.
 	TLS certs.Config
 	// HTTPSListen is where, with TLS on, the API and sandbox hosts are
@@ -142,6 +149,8 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_LOG_LEVEL", &c.LogLevel},
 		{"SOULBOX_ADMIN_KEY", &c.AdminKey},
 		{"SOULBOX_POOL_PREWARM", &c.PoolPrewarm},
+		{"SOULBOX_POOL_TEMPLATES", &c.PoolTemplates},
+		{"SOULBOX_POOL_DEFAULT", &c.PoolDefault},
 		{"SOULBOX_TLS", &c.TLS.Mode},
 		{"SOULBOX_HTTPS_LISTEN", &c.HTTPSListen},
 		{"SOULBOX_TLS_CERT", &c.TLS.CertFile},
@@ -217,7 +226,15 @@ func (c Config) Validate() error {
 		return bad("max sandboxes %d: use 1 to 100000", c.MaxSandboxes)
 	}
 	if c.PoolMin < 0 || c.PoolMax < 0 || (c.PoolMax > 0 && c.PoolMin > c.PoolMax) || c.PoolMax > 10000 {
-		return bad("pool size %d..%d: want 0 <= min <= max <= 10000 (max 0 turns the pool off)", c.PoolMin, c.PoolMax)
+		return bad("pool size %d..%d: want 0 <= min <= max <= 10000 (max 0 pools none)", c.PoolMin, c.PoolMax)
+	}
+	if _, err := c.poolTemplates(); err != nil {
+		return bad("%v", err)
+	}
+	if c.PoolDefault != "" {
+		if _, err := parseBounds(c.PoolDefault); err != nil {
+			return bad("pool default %q: %v", c.PoolDefault, err)
+		}
 	}
 	if err := c.networkLimits().Validate(); err != nil {
 		return fmt.Errorf("server network limits: %w", err)

@@ -22,6 +22,14 @@ func TestConfigValidate(t *testing.T) {
 		{"mirror without scheme", func(c *Config) { c.DebianMirror = "deb.debian.org" }, false},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, false},
 		{"debug", func(c *Config) { c.LogLevel = "debug" }, true},
+		{"pool templates", func(c *Config) { c.PoolTemplates = "py=1:4, node=0:2" }, true},
+		{"pool templates without bounds", func(c *Config) { c.PoolTemplates = "py" }, false},
+		{"pool templates without name", func(c *Config) { c.PoolTemplates = "=1:2" }, false},
+		{"pool templates min above max", func(c *Config) { c.PoolTemplates = "py=3:1" }, false},
+		{"pool templates not numbers", func(c *Config) { c.PoolTemplates = "py=a:b" }, false},
+		{"pool default", func(c *Config) { c.PoolDefault = "0:2" }, true},
+		{"pool default one number", func(c *Config) { c.PoolDefault = "2" }, false},
+		{"pool default negative", func(c *Config) { c.PoolDefault = "-1:2" }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Defaults()
@@ -38,8 +46,12 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestConfigFromEnv(t *testing.T) {
-	env := map[string]string{"SOULBOX_LISTEN": "0.0.0.0:8080", "SOULBOX_DATA_DIR": "/srv/sb", "SOULBOX_RUNTIME": "runc"}
+	env := map[string]string{"SOULBOX_LISTEN": "0.0.0.0:8080", "SOULBOX_DATA_DIR": "/srv/sb", "SOULBOX_RUNTIME": "runc",
+		"SOULBOX_POOL_TEMPLATES": "py=1:4", "SOULBOX_POOL_DEFAULT": "0:2"}
 	c := Defaults().FromEnv(func(k string) string { return env[k] })
+	if c.PoolTemplates != "py=1:4" || c.PoolDefault != "0:2" {
+		t.Errorf("pool from env: %q %q", c.PoolTemplates, c.PoolDefault)
+	}
 	if c.Listen != "0.0.0.0:8080" || c.DataDir != "/srv/sb" || c.Runtime != "runc" || c.Domain != "localhost" {
 		t.Errorf("FromEnv: %+v", c)
 	}

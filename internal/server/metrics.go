@@ -29,10 +29,11 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	for _, st := range states {
 		fmt.Fprintf(w, "soulbox_sandboxes{state=%q} %d\n", st, count[st])
 	}
-	if s.pool == nil {
+	// The pool families appear once a template is pooled.
+	stats := s.pool.Stats()
+	if len(stats) == 0 {
 		return
 	}
-	stats := s.pool.Stats()
 	family := func(name, typ, help string, value func(i int) float64) {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
 		for i, st := range stats {

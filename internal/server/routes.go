@@ -58,7 +58,7 @@ type healthResponse struct {
 	Version   string            `json:"version"`
 	Runtime   string            `json:"runtime"`
 	Templates map[string]string `json:"templates"`
-	// Pool is the warm pool of each pooled template; absent when off.
+	// Pool is the warm pool of each pooled template; absent when none is.
 	Pool []pool.Stats `json:"pool,omitempty"`
 }
 
@@ -67,7 +67,7 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	templates := maps.Clone(s.templateState)
 	s.mu.Unlock()
 	h := healthResponse{Status: "ok", Version: version.Version, Runtime: s.driver.Name(), Templates: templates}
-	if s.pool != nil {
+	if s.pool != nil { // nil only in a partial New
 		h.Pool = s.pool.Stats()
 	}
 	writeJSON(w, http.StatusOK, h)

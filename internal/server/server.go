@@ -49,7 +49,8 @@ type Server struct {
 	driver    *oci.Driver
 	network   *network.Manager // nil when off
 	lifecycle *lifecycle.Manager
-	pool      *pool.Pool // nil when off
+	pool      *pool.Pool
+	pools     *templatePools
 	authn     auth.Authenticator
 	listener  net.Listener
 	// httpsListener serves sandbox hosts on 443 beside listener when TLS
@@ -137,15 +138,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		MaxSandboxes: cfg.MaxSandboxes, PrivateTraffic: !cfg.PublicTraffic,
 		NetworkLimits: cfg.networkLimits(),
 	})
-	if cfg.PoolMax > 0 {
-		s.pool = pool.New(pool.Config{
-			Templates: []string{defaultTemplate}, Min: cfg.PoolMin, Max: cfg.PoolMax,
-			MemoryBudgetMiB: float64(cfg.poolMemoryMiB()),
-			// Half the CPUs: refills must leave room for the requests.
-			Concurrency: max(1, goruntime.NumCPU()/2),
-		}, s.lifecycle.PoolMaker(cfg.prewarm()), log.With("component", "pool"))
-		s.lifecycle.UsePool(s.pool)
-	}
+	// The pool always runs: which templates it pools, and how many
+	// sandboxes of each, the configuration and the template API decide.
+	s.pool = pool.New(pool.Config{
+		MemoryBudgetMiB: float64(cfg.poolMemoryMiB()),
+		// Half the CPUs: refills must leave room for the requests.
+		Concurrency: max(1, goruntime.NumCPU()/2),
+	}, s.lifecycle.PoolMaker(), log.With("component", "pool"))
+	s.lifecycle.UsePool(s.pool)
+	s.pools = newTemplatePools(cfg, s.pool, s.catalog, log.With("component", "pool"))
+	s.catalog.UsePools(s.pools)
+	s.pools.start(ctx)
 	log.Info("reconciled", slog.Int("adopted", len(rep.Adopted)), slog.Int("lost", len(rep.Lost)),
 		slog.Int("orphans", len(rep.Orphans)), slog.Int("failed", len(rep.Failed)), slog.Duration("took", rep.Duration))
 	if err := s.listen(tlsConfig); err != nil {
@@ -187,8 +190,8 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	go func() {
 		defer close(poolDone)
-		// The pool fills once the template it pools exists.
-		if s.ensureTemplate(bg, defaultTemplate) && s.pool != nil {
+		// The pool fills once the default template exists.
+		if s.ensureTemplate(bg, defaultTemplate) {
 			s.pool.Run(bg)
 		}
 	}()

@@ -25,7 +25,7 @@ import (
 
 func TestMain(m *testing.M) { ocitest.Main(m) }
 
-func testConfig(t *testing.T) server.Config {
+func testConfig(t testing.TB) server.Config {
 	cfg := server.Defaults()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = ocitest.Root(t)

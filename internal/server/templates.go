@@ -52,7 +52,7 @@ func (s *Server) useBuilder(d *oci.Driver) {
 // key, except the upload URLs, which carry their own token.
 func (s *Server) templateRoutes(mux *http.ServeMux) {
 	tm := http.NewServeMux()
-	t := api.NewTemplates(api.TemplatesConfig{Catalog: s.catalog, Team: team, Log: s.log})
+	t := api.NewTemplates(api.TemplatesConfig{Catalog: s.catalog, Team: team, Log: s.log, Pools: s.pools})
 	t.Register(tm)
 	for _, p := range []string{"/templates", "/templates/", "/v2/templates/", "/v3/templates"} {
 		mux.Handle(p, s.authn.Middleware(tm))

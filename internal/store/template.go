@@ -34,6 +34,16 @@ type Template struct {
 	MemoryMB  int
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Pool is the template's warm pool as set through the API; nil leaves
+	// it to the server's configuration.
+	Pool *TemplatePool
+}
+
+// TemplatePool bounds a template's warm pool.
+type TemplatePool struct {
+	Min     int      `json:"min"`
+	Max     int      `json:"max"`
+	Prewarm []string `json:"prewarm,omitempty"`
 }
 
 // TemplateBuild is one build of a template: what it was asked to be and,
@@ -99,6 +109,8 @@ type Templates interface {
 	ListTemplates(ctx context.Context, team string) ([]Template, error)
 	// SetTemplatePublic changes whether other teams may use the template.
 	SetTemplatePublic(ctx context.Context, id string, public bool, at time.Time) error
+	// SetTemplatePool sets (nil: clears) the template's warm pool bounds.
+	SetTemplatePool(ctx context.Context, id string, pool *TemplatePool, at time.Time) error
 	// DeleteTemplate removes a template with its names, builds, tags and
 	// logs.
 	DeleteTemplate(ctx context.Context, id string) error

@@ -58,15 +58,22 @@ func insertName(ctx context.Context, tx *sql.Tx, id, name string, pos int) error
 	return nil
 }
 
-const templateColumns = `id, team, public, cpu_count, memory_mb, created_at, updated_at`
+const templateColumns = `id, team, public, cpu_count, memory_mb, created_at, updated_at, pool`
 
 func scanTemplate(row interface{ Scan(...any) error }) (store.Template, error) {
 	var t store.Template
 	var created, updated int64
-	if err := row.Scan(&t.ID, &t.Team, &t.Public, &t.CPUCount, &t.MemoryMB, &created, &updated); err != nil {
+	var pool sql.NullString
+	if err := row.Scan(&t.ID, &t.Team, &t.Public, &t.CPUCount, &t.MemoryMB, &created, &updated, &pool); err != nil {
 		return t, err
 	}
 	t.CreatedAt, t.UpdatedAt = fromDB(created), fromDB(updated)
+	if pool.Valid {
+		t.Pool = &store.TemplatePool{}
+		if err := json.Unmarshal([]byte(pool.String), t.Pool); err != nil {
+			return t, fmt.Errorf("template %q: pool: %w", t.ID, err)
+		}
+	}
 	return t, nil
 }
 
@@ -137,6 +144,28 @@ func (s *Store) SetTemplatePublic(ctx context.Context, id string, public bool, a
 		res, err := tx.ExecContext(ctx, `UPDATE templates SET public = ?, updated_at = ? WHERE id = ?`, public, dbTime(s.orNow(at)), id)
 		if err != nil {
 			return fmt.Errorf("template %q: update: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("template %q: %w", id, errdefs.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// SetTemplatePool implements store.Templates.
+func (s *Store) SetTemplatePool(ctx context.Context, id string, pool *store.TemplatePool, at time.Time) error {
+	var val sql.NullString
+	if pool != nil {
+		b, err := json.Marshal(pool)
+		if err != nil {
+			return fmt.Errorf("template %q: pool: %w", id, err)
+		}
+		val = sql.NullString{String: string(b), Valid: true}
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE templates SET pool = ?, updated_at = ? WHERE id = ?`, val, dbTime(s.orNow(at)), id)
+		if err != nil {
+			return fmt.Errorf("template %q: update pool: %w", id, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("template %q: %w", id, errdefs.ErrNotFound)

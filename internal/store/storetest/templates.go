@@ -20,6 +20,7 @@ func (s *suite) testTemplates(t *testing.T) {
 	t.Run("Tags", s.testTags)
 	t.Run("DeleteCascades", s.testTemplateDelete)
 	t.Run("ListVisibility", s.testTemplateList)
+	t.Run("Pool", s.testTemplatePool)
 }
 
 func newTemplate(id string, names ...string) store.Template {
@@ -318,6 +319,39 @@ func (s *suite) testTemplateList(t *testing.T) {
 		t.Errorf("everyone (-want +got):\n%s", d)
 	}
 	if err := st.SetTemplatePublic(ctx, "nope", true, at(3*time.Second)); !errdefs.IsNotFound(err) {
+		t.Errorf("unknown template: %v", err)
+	}
+}
+
+func (s *suite) testTemplatePool(t *testing.T) {
+	st, ctx := s.open(t), context.Background()
+	if err := st.CreateTemplate(ctx, newTemplate("tpl1", "py")); err != nil {
+		t.Fatal(err)
+	}
+	want := &store.TemplatePool{Min: 2, Max: 5, Prewarm: []string{"python"}}
+	if err := st.SetTemplatePool(ctx, "tpl1", want, at(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetTemplate(ctx, "py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got.Pool); d != "" {
+		t.Errorf("pool (-want +got):\n%s", d)
+	}
+	if !got.UpdatedAt.Equal(at(time.Second)) {
+		t.Errorf("updated at %v", got.UpdatedAt)
+	}
+	if l, err := st.ListTemplates(ctx, ""); err != nil || len(l) != 1 || l[0].Pool == nil || l[0].Pool.Max != 5 {
+		t.Errorf("listed %+v, %v", l, err)
+	}
+	if err := st.SetTemplatePool(ctx, "tpl1", nil, at(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.GetTemplate(ctx, "tpl1"); got.Pool != nil {
+		t.Errorf("cleared pool reads back as %+v", got.Pool)
+	}
+	if err := st.SetTemplatePool(ctx, "nope", want, at(time.Second)); !errdefs.IsNotFound(err) {
 		t.Errorf("unknown template: %v", err)
 	}
 }

@@ -1,0 +1,51 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/pool"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// Pools is the warm pool the catalog keeps in step with its templates.
+type Pools interface {
+	// Rebuilt is told after a build of t succeeded: sandboxes pooled from
+	// an older build are replaced.
+	Rebuilt(ctx context.Context, t store.Template)
+	// Changed is told after t's pool bounds changed.
+	Changed(ctx context.Context, t store.Template)
+	// Removed is told before the template id is deleted, and returns once
+	// no pooled sandbox uses its layers.
+	Removed(ctx context.Context, id string)
+}
+
+// UsePools keeps p in step with the templates. Call before serving.
+func (c *Catalog) UsePools(p Pools) { c.pools = p }
+
+// SetPool sets the warm pool bounds of a template team owns; nil clears
+// them, leaving the pool to the server's configuration. The bounds are
+// stored before the pool changes.
+func (c *Catalog) SetPool(ctx context.Context, team, idOrName string, p *store.TemplatePool) (store.Template, error) {
+	t, err := c.owned(ctx, team, idOrName)
+	if err != nil {
+		return t, err
+	}
+	if p != nil {
+		if err := (pool.Bounds{Min: p.Min, Max: p.Max, Prewarm: p.Prewarm}).Validate(); err != nil {
+			return t, fmt.Errorf("template %q: %w: %w", idOrName, err, errdefs.ErrInvalidArgument)
+		}
+	}
+	if err := c.store.SetTemplatePool(ctx, t.ID, p, time.Time{}); err != nil {
+		return t, err
+	}
+	if t, err = c.store.GetTemplate(ctx, t.ID); err != nil {
+		return t, err
+	}
+	if c.pools != nil {
+		c.pools.Changed(ctx, t)
+	}
+	return t, nil
+}
