@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/nftables"
@@ -214,7 +215,11 @@ func writePolicy(c *nftables.Conn, tag, id, link string, p runtime.NetworkPolicy
 		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRef(-90)}
 	limit := &nftables.Chain{Name: "limit", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRef(-150), Policy: &accept}
-	set := &nftables.Set{Table: t, Name: dnsSetName, KeyType: nftables.TypeIPAddr, HasTimeout: true, Size: maxDNSAddrs}
+	// The set's transaction id is ours: left zero, the library takes one
+	// from a package counter it does not guard, a data race between two
+	// sandboxes' policies written at once.
+	set := &nftables.Set{Table: t, Name: dnsSetName, KeyType: nftables.TypeIPAddr, HasTimeout: true, Size: maxDNSAddrs,
+		ID: setIDs.Add(1)}
 	c.AddTable(t)
 	for _, x := range []*nftables.Chain{ch, host, redirect, limit} {
 		c.AddChain(x)
@@ -278,6 +283,9 @@ func writePolicy(c *nftables.Conn, tag, id, link string, p runtime.NetworkPolicy
 
 // proxyPorts are the egress proxy's listeners; zero when there is none.
 type proxyPorts struct{ http, tls uint16 }
+
+// setIDs hands out the transaction ids of the sets this package adds.
+var setIDs atomic.Uint32
 
 // maxDNSAddrs caps the addresses a sandbox's dns set holds.
 const maxDNSAddrs = 4096
