@@ -27,6 +27,7 @@ import (
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/store"
 	"github.com/soulbox/soulbox/internal/store/sqlite"
+	"github.com/soulbox/soulbox/internal/telemetry"
 	"github.com/soulbox/soulbox/internal/template"
 )
 
@@ -45,6 +46,7 @@ type Server struct {
 	lifecycle *lifecycle.Manager
 	pool      *pool.Pool // nil when off
 	authn     auth.Authenticator
+	metrics   *telemetry.Metrics
 	listener  net.Listener
 	// httpsListener serves sandbox hosts on 443 beside listener when TLS
 	// is on; nil otherwise.
@@ -85,9 +87,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 			partial.close()
 		}
 	}()
-	if s.store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db")); err != nil {
+	s.metrics = telemetry.New()
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db"))
+	if err != nil {
 		return nil, err
 	}
+	s.store = s.metrics.Store(db)
 	if err := auth.Bootstrap(ctx, s.store, cfg.DataDir, cfg.AdminKey, cfg.ShowKey, log); err != nil {
 		return nil, err
 	}
@@ -118,12 +123,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err != nil {
 		return nil, err
 	}
-	rep, err := reconcile.Run(ctx, s.store, s.driver, log)
+	driver := s.metrics.Driver(s.driver)
+	rep, err := reconcile.Run(ctx, s.store, driver, log)
 	if err != nil {
 		return nil, err
 	}
 	s.lifecycle = lifecycle.New(lifecycle.Config{
-		Store: s.store, Driver: s.driver, Templates: s.templates, Log: log,
+		Store: s.store, Driver: driver, Templates: s.templates, Log: log,
 		MaxSandboxes: cfg.MaxSandboxes, PrivateTraffic: !cfg.PublicTraffic,
 	})
 	if cfg.PoolMax > 0 {
@@ -133,7 +139,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 			// Half the CPUs: refills must leave room for the requests.
 			Concurrency: max(1, goruntime.NumCPU()/2),
 		}, s.lifecycle.PoolMaker(cfg.prewarm()), log.With("component", "pool"))
-		s.lifecycle.UsePool(s.pool)
+		s.lifecycle.UsePool(s.metrics.Pool(s.pool))
+		if err := s.metrics.Register(telemetry.PoolCollector(s.pool.Stats)); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.metrics.Register(telemetry.SandboxCollector(s.store, log)); err != nil {
+		return nil, err
 	}
 	log.Info("reconciled", slog.Int("adopted", len(rep.Adopted)), slog.Int("lost", len(rep.Lost)),
 		slog.Int("orphans", len(rep.Orphans)), slog.Int("failed", len(rep.Failed)), slog.Duration("took", rep.Duration))
