@@ -34,7 +34,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	rec := &recordingMux{}
 	New(Config{}).Register(rec)
-	registered := map[string]bool{"GET /health": true, "GET /metrics": true} // served by the server itself
+	registered := map[string]bool{"GET /health": true, "GET /ready": true, "GET /metrics": true} // served by the server itself
 	for _, p := range rec.patterns {
 		if strings.Contains(p, " ") { // method-less patterns are the catch-alls
 			registered[p] = true

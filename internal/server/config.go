@@ -81,6 +81,9 @@ type Config struct {
 	// MCP serves the MCP server over streamable HTTP on /mcp,
 	// authenticated with the API keys.
 	MCP bool
+	// ReadyMinFreeMB is the free space, in MiB, the data dir's filesystem
+	// must have for GET /ready to answer ready; 0 does not check.
+	ReadyMinFreeMB int
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -99,6 +102,9 @@ func Defaults() Config {
 		PoolPrewarm:   "python",
 		Network:       "on",
 		PublicTraffic: true,
+		// A cold create writes a sandbox's directories and an overlay;
+		// below a GiB the next creates and pauses start to fail.
+		ReadyMinFreeMB: 1024,
 	}
 }
 
@@ -159,6 +165,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_POOL_MIN", &c.PoolMin},
 		{"SOULBOX_POOL_MAX", &c.PoolMax},
 		{"SOULBOX_POOL_MEMORY_MIB", &c.PoolMemoryMiB},
+		{"SOULBOX_READY_MIN_FREE_MB", &c.ReadyMinFreeMB},
 	} {
 		if s := getenv(v.name); s != "" {
 			n, err := strconv.Atoi(s)
@@ -195,6 +202,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSandboxes < 1 || c.MaxSandboxes > 100000 {
 		return bad("max sandboxes %d: use 1 to 100000", c.MaxSandboxes)
+	}
+	if c.ReadyMinFreeMB < 0 || c.ReadyMinFreeMB > 1<<30 {
+		return bad("ready min free %d MB: use 0 (no check) to %d", c.ReadyMinFreeMB, 1<<30)
 	}
 	if c.PoolMin < 0 || c.PoolMax < 0 || (c.PoolMax > 0 && c.PoolMin > c.PoolMax) || c.PoolMax > 10000 {
 		return bad("pool size %d..%d: want 0 <= min <= max <= 10000 (max 0 turns the pool off)", c.PoolMin, c.PoolMax)
