@@ -179,6 +179,8 @@ func TestMetricsAfterWorkload(t *testing.T) {
 		{"soulbox_pool_hits_total", lbl{"template": "base"}, 1, true},
 		{"soulbox_pool_target", lbl{"template": "base"}, 1, true},
 		{"soulbox_sandboxes", lbl{"state": "running"}, 1, true},
+		{"soulbox_data_dir_free_bytes", nil, 1, false},
+		{"soulbox_data_dir_size_bytes", nil, 1, false},
 		{"go_goroutines", nil, 1, false},
 		{"process_resident_memory_bytes", nil, 1, false},
 	}
