@@ -22,11 +22,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /openapi.json", api.ServeOpenAPI)
 	// The API needs a key; /health, /ready, /metrics and unknown routes do not.
 	apiMux := http.NewServeMux()
-	api.New(api.Config{Lifecycle: s.lifecycle, Domain: s.cfg.Domain, Log: s.log, Team: team}).Register(apiMux)
+	api.New(api.Config{Lifecycle: s.lifecycle, Domain: s.cfg.Domain, Log: s.log, Team: team, Events: s.store, Stop: s.stopStreams}).Register(apiMux)
 	mux.Handle("/sandboxes", s.authn.Middleware(apiMux))
 	mux.Handle("/sandboxes/", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes/", s.authn.Middleware(apiMux))
+	mux.Handle("/events", s.authn.Middleware(apiMux))
 	if s.cfg.MCP {
 		mux.Handle("/mcp", s.mcpHandler())
 	}
@@ -55,7 +56,7 @@ func routeOf(mux, apiMux *http.ServeMux) telemetry.RouteFunc {
 		switch p {
 		case "/":
 			return ""
-		case "/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/":
+		case "/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/", "/events":
 			_, p = apiMux.Handler(r)
 		}
 		return telemetry.PatternPath(p)

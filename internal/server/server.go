@@ -47,7 +47,10 @@ type Server struct {
 	pool      *pool.Pool // nil when off
 	authn     auth.Authenticator
 	metrics   *telemetry.Metrics
-	listener  net.Listener
+	// stopStreams is closed when shutdown starts, to end the event
+	// streams the shutdown would otherwise wait for.
+	stopStreams chan struct{}
+	listener    net.Listener
 	// httpsListener serves sandbox hosts on 443 beside listener when TLS
 	// is on; nil otherwise.
 	httpsListener net.Listener
@@ -74,7 +77,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err := os.Chmod(cfg.DataDir, 0o711); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	s = &Server{cfg: cfg, log: log, templateState: map[string]string{}}
+	s = &Server{cfg: cfg, log: log, templateState: map[string]string{}, stopStreams: make(chan struct{})}
 	// TLS first: a wrong certificate or key stops the start before
 	// anything is opened or bound.
 	tlsConfig, err := certs.New(cfg.TLS, filepath.Join(cfg.DataDir, "tls"), certs.Names{Domain: cfg.Domain, Sandbox: s.sandboxExists}, log)
@@ -153,6 +156,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		return nil, err
 	}
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	s.http.RegisterOnShutdown(func() { close(s.stopStreams) })
 	return s, nil
 }
 
