@@ -25,7 +25,7 @@ SOULBOX_AGENT_PATH, SOULBOX_DEBIAN_MIRROR, SOULBOX_LOG_LEVEL, SOULBOX_TLS,
 SOULBOX_TLS_CERT, SOULBOX_TLS_KEY, SOULBOX_HTTPS_LISTEN, SOULBOX_ACME_DIRECTORY,
 SOULBOX_ACME_EMAIL, SOULBOX_ACME_CA, SOULBOX_NETWORK, SOULBOX_NETWORK_POOL,
 SOULBOX_NETWORK_UPLINK, SOULBOX_NETWORK_DNS, SOULBOX_PUBLIC_TRAFFIC,
-SOULBOX_READY_MIN_FREE_MB. Flags win.
+SOULBOX_READY_MIN_FREE_MB, SOULBOX_METRICS. Flags win.
 
 With TLS on, --listen serves HTTPS for the API and the sandbox hosts
 <port>-<id>.<domain>, and so does port 443 of the same host (--https-listen):
@@ -76,6 +76,7 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.StringVar(&cfg.TLS.ACMEEmail, "acme-email", cfg.TLS.ACMEEmail, "contact email of the ACME account")
 	f.StringVar(&cfg.TLS.ACMECAFile, "acme-ca", cfg.TLS.ACMECAFile, "PEM roots the ACME directory's own certificate chains to (a private ACME server)")
 	f.IntVar(&cfg.ReadyMinFreeMB, "ready-min-free-mb", cfg.ReadyMinFreeMB, "GET /ready fails when the data dir's filesystem has less free MiB (0: no check)")
+	f.BoolVar(&cfg.Metrics, "metrics", cfg.Metrics, "record Prometheus metrics and serve them on /metrics, without a key (--metrics=false: no endpoint)")
 	f.BoolVar(&cfg.MCP, "mcp", cfg.MCP, "also serve MCP (streamable HTTP) on /mcp, authenticated with the API keys")
 	f.StringVar(&cfg.PoolPrewarm, "pool-prewarm", cfg.PoolPrewarm, "warm pool: interpreter languages started ahead, comma-separated, or none")
 	f.StringVar(&cfg.Network, "network", cfg.Network, "sandbox networking: on (internet through NAT, DNS, egress policies) or off (loopback only)")

@@ -81,6 +81,10 @@ type Config struct {
 	// MCP serves the MCP server over streamable HTTP on /mcp,
 	// authenticated with the API keys.
 	MCP bool
+	// Metrics records and serves the Prometheus metrics on GET /metrics
+	// (on by default); off, nothing is recorded and /metrics is a 404,
+	// for hosts where the unauthenticated endpoint must not exist.
+	Metrics bool
 	// ReadyMinFreeMB is the free space, in MiB, the data dir's filesystem
 	// must have for GET /ready to answer ready; 0 does not check.
 	ReadyMinFreeMB int
@@ -105,6 +109,7 @@ func Defaults() Config {
 		// A cold create writes a sandbox's directories and an overlay;
 		// below a GiB the next creates and pauses start to fail.
 		ReadyMinFreeMB: 1024,
+		Metrics:        true,
 	}
 }
 
@@ -152,6 +157,11 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		if s := getenv(v.name); s != "" {
 			*v.dst = s
 		}
+	}
+	if s := getenv("SOULBOX_METRICS"); s != "" {
+		// Anything but a boolean is taken as false: no endpoint without a
+		// clear yes.
+		c.Metrics, _ = strconv.ParseBool(s)
 	}
 	if s := getenv("SOULBOX_PUBLIC_TRAFFIC"); s != "" {
 		// Anything but a boolean is taken as false: the safe reading.

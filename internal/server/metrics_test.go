@@ -210,3 +210,16 @@ func jsonDecode(resp *http.Response, v any) error {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestMetricsOff: --metrics=false leaves no /metrics endpoint, and the
+// server works without the wrappers.
+func TestMetricsOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates a real sandbox")
+	}
+	c, _ := runServer(t, func(cfg *server.Config) { cfg.Metrics = false })
+	c.want(404, "GET", "/metrics", nil, nil)
+	var sb sandboxJSON
+	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": "base"}, &sb)
+	c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
+}

@@ -90,7 +90,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 			partial.close()
 		}
 	}()
-	s.metrics = telemetry.New()
+	if cfg.Metrics {
+		s.metrics = telemetry.New()
+	}
 	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db"))
 	if err != nil {
 		return nil, err

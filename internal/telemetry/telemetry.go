@@ -101,8 +101,11 @@ func New() *Metrics {
 }
 
 // Register adds collectors that read their values at scrape time (the
-// pool's and the store's gauges).
+// pool's and the store's gauges); on a nil *Metrics it does nothing.
 func (m *Metrics) Register(cs ...prometheus.Collector) error {
+	if m == nil {
+		return nil
+	}
 	for _, c := range cs {
 		if err := m.reg.Register(c); err != nil {
 			return err
