@@ -50,6 +50,8 @@ type Server struct {
 	// stopStreams is closed when shutdown starts, to end the event
 	// streams the shutdown would otherwise wait for.
 	stopStreams chan struct{}
+	// stopTracing flushes and stops the span exporter; nil when off.
+	stopTracing func(context.Context) error
 	listener    net.Listener
 	// httpsListener serves sandbox hosts on 443 beside listener when TLS
 	// is on; nil otherwise.
@@ -92,6 +94,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}()
 	if cfg.Metrics {
 		s.metrics = telemetry.New()
+		if s.stopTracing, err = s.metrics.StartTracing(ctx); err != nil {
+			return nil, err
+		}
 	}
 	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db"))
 	if err != nil {
@@ -238,6 +243,13 @@ func (s *Server) close() {
 	}
 	if s.network != nil {
 		_ = s.network.Close()
+	}
+	if s.stopTracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.stopTracing(ctx); err != nil {
+			s.log.Warn("flush traces", logx.Err(err))
+		}
+		cancel()
 	}
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {

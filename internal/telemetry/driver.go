@@ -5,6 +5,8 @@ import (
 	"net"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/soulbox/soulbox/internal/runtime"
 )
 
@@ -43,68 +45,86 @@ func (d *timedDriver) observe(call string, start time.Time, err error) {
 	d.m.runtimeDuration.WithLabelValues(call, result(err)).Observe(time.Since(start).Seconds())
 }
 
+// trace starts the span of one call on sandbox id.
+func (d *timedDriver) trace(ctx context.Context, call, id string) (context.Context, func(error)) {
+	return d.m.span(ctx, "runtime."+call, trace.SpanKindInternal, sandboxAttr(id))
+}
+
 func (d *timedDriver) Create(ctx context.Context, spec runtime.Spec) (_ runtime.Info, err error) {
-	defer func(t time.Time) { d.observe("create", t, err) }(time.Now())
+	ctx, end := d.trace(ctx, "create", spec.ID)
+	defer func(t time.Time) { end(err); d.observe("create", t, err) }(time.Now())
 	return d.Driver.Create(ctx, spec)
 }
 
 func (d *timedDriver) Start(ctx context.Context, id string) (err error) {
-	defer func(t time.Time) { d.observe("start", t, err) }(time.Now())
+	ctx, end := d.trace(ctx, "start", id)
+	defer func(t time.Time) { end(err); d.observe("start", t, err) }(time.Now())
 	return d.Driver.Start(ctx, id)
 }
 
 func (d *timedDriver) Exec(ctx context.Context, id string, req runtime.ExecRequest) (_ runtime.ExecResult, err error) {
-	defer func(t time.Time) { d.observe("exec", t, err) }(time.Now())
+	ctx, end := d.trace(ctx, "exec", id)
+	defer func(t time.Time) { end(err); d.observe("exec", t, err) }(time.Now())
 	return d.Driver.Exec(ctx, id, req)
 }
 
 func (d *timedDriver) Pause(ctx context.Context, id string) (err error) {
-	defer func(t time.Time) { d.observe("pause", t, err) }(time.Now())
+	ctx, end := d.trace(ctx, "pause", id)
+	defer func(t time.Time) { end(err); d.observe("pause", t, err) }(time.Now())
 	return d.Driver.Pause(ctx, id)
 }
 
 func (d *timedDriver) Resume(ctx context.Context, id string) (err error) {
-	defer func(t time.Time) { d.observe("resume", t, err) }(time.Now())
+	ctx, end := d.trace(ctx, "resume", id)
+	defer func(t time.Time) { end(err); d.observe("resume", t, err) }(time.Now())
 	return d.Driver.Resume(ctx, id)
 }
 
 func (d *timedDriver) Stop(ctx context.Context, id string) (err error) {
-	defer func(t time.Time) { d.observe("stop", t, err) }(time.Now())
+	ctx, end := d.trace(ctx, "stop", id)
+	defer func(t time.Time) { end(err); d.observe("stop", t, err) }(time.Now())
 	return d.Driver.Stop(ctx, id)
 }
 
 func (d *timedDriver) Destroy(ctx context.Context, id string) (err error) {
-	defer func(t time.Time) { d.observe("destroy", t, err) }(time.Now())
+	ctx, end := d.trace(ctx, "destroy", id)
+	defer func(t time.Time) { end(err); d.observe("destroy", t, err) }(time.Now())
 	return d.Driver.Destroy(ctx, id)
 }
 
 func (d *timedDriver) Checkpoint(ctx context.Context, id, dir string) (err error) {
-	defer func(t time.Time) { d.observe("checkpoint", t, err) }(time.Now())
+	ctx, end := d.trace(ctx, "checkpoint", id)
+	defer func(t time.Time) { end(err); d.observe("checkpoint", t, err) }(time.Now())
 	return d.Driver.Checkpoint(ctx, id, dir)
 }
 
 func (d *timedDriver) Restore(ctx context.Context, id, dir string) (err error) {
-	defer func(t time.Time) { d.observe("restore", t, err) }(time.Now())
+	ctx, end := d.trace(ctx, "restore", id)
+	defer func(t time.Time) { end(err); d.observe("restore", t, err) }(time.Now())
 	return d.Driver.Restore(ctx, id, dir)
 }
 
 func (d *timedDriver) Recreate(ctx context.Context, id string) (err error) {
-	defer func(t time.Time) { d.observe("recreate", t, err) }(time.Now())
+	ctx, end := d.trace(ctx, "recreate", id)
+	defer func(t time.Time) { end(err); d.observe("recreate", t, err) }(time.Now())
 	return d.Driver.Recreate(ctx, id)
 }
 
 func (d *timedDriver) Update(ctx context.Context, id string, l runtime.Limits) (err error) {
-	defer func(t time.Time) { d.observe("update", t, err) }(time.Now())
+	ctx, end := d.trace(ctx, "update", id)
+	defer func(t time.Time) { end(err); d.observe("update", t, err) }(time.Now())
 	return d.Driver.Update(ctx, id, l)
 }
 
 func (d *timedDriver) SetNetworkPolicy(ctx context.Context, id string, p runtime.NetworkPolicy) (err error) {
-	defer func(t time.Time) { d.observe("set_network_policy", t, err) }(time.Now())
+	ctx, end := d.trace(ctx, "set_network_policy", id)
+	defer func(t time.Time) { end(err); d.observe("set_network_policy", t, err) }(time.Now())
 	return d.Driver.SetNetworkPolicy(ctx, id, p)
 }
 
 func (d *timedDriver) KillUserProcesses(ctx context.Context, id string) (err error) {
-	defer func(t time.Time) { d.observe("kill_user_processes", t, err) }(time.Now())
+	ctx, end := d.trace(ctx, "kill_user_processes", id)
+	defer func(t time.Time) { end(err); d.observe("kill_user_processes", t, err) }(time.Now())
 	return d.Driver.KillUserProcesses(ctx, id)
 }
 

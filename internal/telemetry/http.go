@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/soulbox/soulbox/internal/envd"
 )
 
@@ -33,14 +36,16 @@ func (m *Metrics) HTTP(route RouteFunc, next http.Handler) http.Handler {
 		start := time.Now()
 		obs := &createObservation{}
 		rw := &recorder{ResponseWriter: w}
-		next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), createKey{}, obs)))
-		took := time.Since(start).Seconds()
 		rt := route(r)
 		if rt == "" {
 			rt = unmatched
 		}
-		code := strconv.Itoa(rw.status())
 		method := methodLabel(r.Method)
+		ctx, sp := m.serverSpan(r, method+" "+rt)
+		next.ServeHTTP(rw, r.WithContext(context.WithValue(ctx, createKey{}, obs)))
+		took := time.Since(start).Seconds()
+		endServerSpan(sp, rw.status(), attribute.String("http.route", rt))
+		code := strconv.Itoa(rw.status())
 		m.httpRequests.WithLabelValues(rt, method, code).Inc()
 		m.httpDuration.WithLabelValues(rt, method, code).Observe(took)
 		if tmpl, warm, ok := obs.get(); ok && rw.status() < 300 {
@@ -67,8 +72,16 @@ func (m *Metrics) Proxy(target func(r *http.Request) string, next http.Handler) 
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = body
 		}
+		t := target(r)
+		ctx, sp := m.serverSpan(r, "proxy "+t)
+		if m.tracer != nil {
+			// The sandbox sees this span as its caller.
+			propagator.Inject(ctx, propagation.HeaderCarrier(r.Header))
+			r = r.WithContext(ctx)
+		}
 		next.ServeHTTP(rw, r)
-		t, code := target(r), strconv.Itoa(rw.status())
+		endServerSpan(sp, rw.status(), attribute.String("soulbox.proxy.target", t))
+		code := strconv.Itoa(rw.status())
 		m.proxyRequests.WithLabelValues(t, code).Inc()
 		m.proxyDuration.WithLabelValues(t, code).Observe(time.Since(start).Seconds())
 		m.proxyBytes.WithLabelValues(t, "in", code).Add(float64(body.n.Load()))

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Metrics holds the server's collectors and the registry they are served
@@ -33,6 +34,9 @@ type Metrics struct {
 
 	storeDuration   *prometheus.HistogramVec
 	runtimeDuration *prometheus.HistogramVec
+
+	// tracer records spans once StartTracing has set it; nil: no spans.
+	tracer trace.Tracer
 }
 
 // latencyBuckets span a warm create's milliseconds to a cold template's
