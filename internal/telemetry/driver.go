@@ -47,6 +47,9 @@ func (d *timedDriver) observe(call string, start time.Time, err error) {
 
 // trace starts the span of one call on sandbox id.
 func (d *timedDriver) trace(ctx context.Context, call, id string) (context.Context, func(error)) {
+	if d.m.tracer == nil {
+		return ctx, noEnd
+	}
 	return d.m.span(ctx, "runtime."+call, trace.SpanKindInternal, sandboxAttr(id))
 }
 

@@ -41,10 +41,16 @@ func (m *Metrics) HTTP(route RouteFunc, next http.Handler) http.Handler {
 			rt = unmatched
 		}
 		method := methodLabel(r.Method)
-		ctx, sp := m.serverSpan(r, method+" "+rt)
+		var name string
+		if m.tracer != nil {
+			name = method + " " + rt
+		}
+		ctx, sp := m.serverSpan(r, name)
 		next.ServeHTTP(rw, r.WithContext(context.WithValue(ctx, createKey{}, obs)))
 		took := time.Since(start).Seconds()
-		endServerSpan(sp, rw.status(), attribute.String("http.route", rt))
+		if sp.IsRecording() {
+			endServerSpan(sp, rw.status(), attribute.String("http.route", rt))
+		}
 		code := strconv.Itoa(rw.status())
 		m.httpRequests.WithLabelValues(rt, method, code).Inc()
 		m.httpDuration.WithLabelValues(rt, method, code).Observe(took)
@@ -80,7 +86,9 @@ func (m *Metrics) Proxy(target func(r *http.Request) string, next http.Handler) 
 			r = r.WithContext(ctx)
 		}
 		next.ServeHTTP(rw, r)
-		endServerSpan(sp, rw.status(), attribute.String("soulbox.proxy.target", t))
+		if sp.IsRecording() {
+			endServerSpan(sp, rw.status(), attribute.String("soulbox.proxy.target", t))
+		}
 		code := strconv.Itoa(rw.status())
 		m.proxyRequests.WithLabelValues(t, code).Inc()
 		m.proxyDuration.WithLabelValues(t, code).Observe(time.Since(start).Seconds())

@@ -34,15 +34,18 @@ func (s *timedStore) observe(op string, start time.Time, err error) {
 func (s *timedStore) CreateSandbox(ctx context.Context, sb store.Sandbox) (err error) {
 	// The request's span is the create's: it gets the sandbox's id.
 	request := trace.SpanFromContext(ctx)
-	ctx, end := s.m.span(ctx, "store.create_sandbox", trace.SpanKindInternal, sandboxAttr(sb.ID))
+	ctx, end := s.m.span(ctx, "store.create_sandbox", trace.SpanKindInternal)
 	defer func(t time.Time) { end(err); s.observe("create_sandbox", t, err) }(time.Now())
 	err = s.Store.CreateSandbox(ctx, sb)
 	if err == nil {
 		// A sandbox recorded as running at once came from the warm pool.
 		warm := sb.State == store.StateRunning
 		noteCreate(ctx, sb.TemplateID, warm)
-		request.SetAttributes(sandboxAttr(sb.ID),
-			attribute.String("sandbox.template", sb.TemplateID), attribute.Bool("sandbox.warm", warm))
+		if request.IsRecording() {
+			request.SetAttributes(sandboxAttr(sb.ID),
+				attribute.String("sandbox.template", sb.TemplateID), attribute.Bool("sandbox.warm", warm))
+			trace.SpanFromContext(ctx).SetAttributes(sandboxAttr(sb.ID))
+		}
 	}
 	return err
 }

@@ -75,7 +75,7 @@ var propagator = propagation.TraceContext{}
 // span starts a span when tracing is on; end records err on it.
 func (m *Metrics) span(ctx context.Context, name string, kind trace.SpanKind, attrs ...attribute.KeyValue) (context.Context, func(err error)) {
 	if m == nil || m.tracer == nil {
-		return ctx, func(error) {}
+		return ctx, noEnd
 	}
 	ctx, sp := m.tracer.Start(ctx, name, trace.WithSpanKind(kind), trace.WithAttributes(attrs...))
 	return ctx, func(err error) {
@@ -87,19 +87,25 @@ func (m *Metrics) span(ctx context.Context, name string, kind trace.SpanKind, at
 	}
 }
 
+// noEnd ends no span.
+func noEnd(error) {}
+
 // serverSpan starts the span of an incoming request, a child of the
 // caller's traceparent when it sent one.
 func (m *Metrics) serverSpan(r *http.Request, name string) (context.Context, trace.Span) {
-	ctx := propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 	if m.tracer == nil {
-		return ctx, trace.SpanFromContext(ctx)
+		return r.Context(), trace.SpanFromContext(r.Context())
 	}
+	ctx := propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 	return m.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(attribute.String("http.request.method", r.Method)))
 }
 
 // endServerSpan records the response's status on sp and ends it.
 func endServerSpan(sp trace.Span, status int, attrs ...attribute.KeyValue) {
+	if !sp.IsRecording() {
+		return
+	}
 	sp.SetAttributes(append(attrs, attribute.Int("http.response.status_code", status))...)
 	if status >= 500 {
 		sp.SetStatus(codes.Error, http.StatusText(status))
