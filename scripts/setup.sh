@@ -25,6 +25,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 
+# promtool, from the distribution's prometheus package, runs the unit
+# tests of the alerting rules in deploy/prometheus. Without recommends:
+# the tests need no exporters, and no Prometheus server is started here.
+if ! command -v promtool >/dev/null; then
+	log "installing prometheus (for promtool)"
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus
+fi
+
 # The package's install script adds myhostname to the hosts line of
 # /etc/nsswitch.conf; a hand-edited file may still lack it. After files,
 # before dns: *.localhost never reaches a DNS server.

@@ -26,6 +26,11 @@ type Config struct {
 	// Team returns the team of an authenticated request.
 	Team func(r *http.Request) string
 	Log  *slog.Logger
+	// Events is the lifecycle event log GET /events streams.
+	Events EventLog
+	// Stop, when closed, ends the event streams: the server is shutting
+	// down and waits for every request to end.
+	Stop <-chan struct{}
 }
 
 // API serves the REST routes.
@@ -34,6 +39,9 @@ type API struct {
 	domain string
 	team   func(r *http.Request) string
 	log    *slog.Logger
+	// eventLog is nil when the API was built without one.
+	eventLog EventLog
+	stop     <-chan struct{}
 }
 
 // New returns the API.
@@ -42,7 +50,7 @@ func New(cfg Config) *API {
 	if team == nil {
 		team = func(*http.Request) string { return "default" }
 	}
-	return &API{lc: cfg.Lifecycle, domain: cfg.Domain, team: team, log: cfg.Log}
+	return &API{lc: cfg.Lifecycle, domain: cfg.Domain, team: team, log: cfg.Log, eventLog: cfg.Events, stop: cfg.Stop}
 }
 
 // Router is where routes are registered (an *http.ServeMux).
@@ -69,10 +77,11 @@ func (a *API) Register(mux Router) {
 	mux.HandleFunc("POST /sandboxes/{id}/refreshes", a.refresh)
 	mux.HandleFunc("GET /sandboxes/{id}/metrics", a.metrics)
 	mux.HandleFunc("GET /sandboxes/{id}/logs", a.logs)
+	mux.HandleFunc("GET /events", a.events)
 	// Anything else under the API's paths (an unknown path, a method a
 	// path does not take) is answered in the API's error shape too,
 	// instead of the mux's plain text.
-	for _, p := range []string{"/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/"} {
+	for _, p := range []string{"/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/", "/events"} {
 		mux.HandleFunc(p, a.noRoute)
 	}
 }

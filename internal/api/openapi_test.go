@@ -37,7 +37,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	tm := NewTemplates(TemplatesConfig{})
 	tm.Register(rec)
 	tm.RegisterUploads(rec)
-	registered := map[string]bool{"GET /health": true, "GET /metrics": true} // served by the server itself
+	registered := map[string]bool{"GET /health": true, "GET /ready": true, "GET /metrics": true} // served by the server itself
 	for _, p := range rec.patterns {
 		switch {
 		case p == "GET /templates/{a}/{b}": // one handler for two paths

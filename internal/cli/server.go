@@ -24,7 +24,8 @@ SOULBOX_DATA_DIR, SOULBOX_TEMPLATES_DIR, SOULBOX_DOMAIN, SOULBOX_RUNTIME,
 SOULBOX_AGENT_PATH, SOULBOX_DEBIAN_MIRROR, SOULBOX_LOG_LEVEL, SOULBOX_TLS,
 SOULBOX_TLS_CERT, SOULBOX_TLS_KEY, SOULBOX_HTTPS_LISTEN, SOULBOX_ACME_DIRECTORY,
 SOULBOX_ACME_EMAIL, SOULBOX_ACME_CA, SOULBOX_NETWORK, SOULBOX_NETWORK_POOL,
-SOULBOX_NETWORK_UPLINK, SOULBOX_NETWORK_DNS, SOULBOX_PUBLIC_TRAFFIC. Flags win.
+SOULBOX_NETWORK_UPLINK, SOULBOX_NETWORK_DNS, SOULBOX_PUBLIC_TRAFFIC,
+SOULBOX_READY_MIN_FREE_MB, SOULBOX_METRICS. Flags win.
 
 With TLS on, --listen serves HTTPS for the API and the sandbox hosts
 <port>-<id>.<domain>, and so does port 443 of the same host (--https-listen):
@@ -75,6 +76,8 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.StringVar(&cfg.TLS.ACMEDirectory, "acme-directory", cfg.TLS.ACMEDirectory, "ACME directory URL for --tls=acme (default Let's Encrypt)")
 	f.StringVar(&cfg.TLS.ACMEEmail, "acme-email", cfg.TLS.ACMEEmail, "contact email of the ACME account")
 	f.StringVar(&cfg.TLS.ACMECAFile, "acme-ca", cfg.TLS.ACMECAFile, "PEM roots the ACME directory's own certificate chains to (a private ACME server)")
+	f.IntVar(&cfg.ReadyMinFreeMB, "ready-min-free-mb", cfg.ReadyMinFreeMB, "GET /ready fails when the data dir's filesystem has less free MiB (0: no check)")
+	f.BoolVar(&cfg.Metrics, "metrics", cfg.Metrics, "record Prometheus metrics and serve them on /metrics, without a key (--metrics=false: no endpoint)")
 	f.BoolVar(&cfg.MCP, "mcp", cfg.MCP, "also serve MCP (streamable HTTP) on /mcp, authenticated with the API keys")
 	f.StringVar(&cfg.PoolTemplates, "pool-templates", cfg.PoolTemplates, "warm pool: other templates' pool bounds, name=min:max,... (the template API's bounds win)")
 	f.StringVar(&cfg.PoolDefault, "pool-default", cfg.PoolDefault, "warm pool: min:max for every template neither --pool-templates nor the API bounds (default none pooled)")

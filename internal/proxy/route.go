@@ -129,3 +129,24 @@ func checkTrafficToken(r *http.Request, t Target, port int) error {
 	}
 	return errorf(http.StatusForbidden, "the E2B-Traffic-Access-Token header does not hold the traffic access token of sandbox %s", t.ID)
 }
+
+// Port is the sandbox port sandbox traffic r names, the agent's when it
+// names none, or 0 when the port it names is not one. It only reads the
+// request: whether the sandbox exists is ServeHTTP's to judge.
+func (p *Proxy) Port(r *http.Request) int {
+	s := r.Header.Get(headerSandboxPort)
+	if r.Header.Get(headerSandboxID) == "" {
+		s = ""
+		if _, ps, ok := p.hostRoute(r.Host); ok {
+			s = ps
+		}
+	}
+	if s == "" {
+		return envd.Port
+	}
+	port, err := parsePort(s)
+	if err != nil {
+		return 0
+	}
+	return port
+}

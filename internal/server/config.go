@@ -99,6 +99,13 @@ type Config struct {
 	// pulls a Docker Hub image, comma-separated URLs, as Docker's
 	// registry-mirrors ("http://" ones without TLS).
 	RegistryMirrors string
+	// Metrics records and serves the Prometheus metrics on GET /metrics
+	// (on by default); off, nothing is recorded and /metrics is a 404,
+	// for hosts where the unauthenticated endpoint must not exist.
+	Metrics bool
+	// ReadyMinFreeMB is the free space, in MiB, the data dir's filesystem
+	// must have for GET /ready to answer ready; 0 does not check.
+	ReadyMinFreeMB int
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -117,6 +124,10 @@ func Defaults() Config {
 		PoolPrewarm:   "python",
 		Network:       "on",
 		PublicTraffic: true,
+		// A cold create writes a sandbox's directories and an overlay;
+		// below a GiB the next creates and pauses start to fail.
+		ReadyMinFreeMB: 1024,
+		Metrics:        true,
 	}
 }
 
@@ -168,6 +179,11 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 			*v.dst = s
 		}
 	}
+	if s := getenv("SOULBOX_METRICS"); s != "" {
+		// Anything but a boolean is taken as false: no endpoint without a
+		// clear yes.
+		c.Metrics, _ = strconv.ParseBool(s)
+	}
 	if s := getenv("SOULBOX_PUBLIC_TRAFFIC"); s != "" {
 		// Anything but a boolean is taken as false: the safe reading.
 		c.PublicTraffic, _ = strconv.ParseBool(s)
@@ -183,6 +199,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_NETWORK_EGRESS_MBPS", &c.NetworkEgressMbps},
 		{"SOULBOX_NETWORK_INGRESS_MBPS", &c.NetworkIngressMbps},
 		{"SOULBOX_NETWORK_MAX_CONNECTIONS", &c.NetworkMaxConnections},
+		{"SOULBOX_READY_MIN_FREE_MB", &c.ReadyMinFreeMB},
 	} {
 		if s := getenv(v.name); s != "" {
 			n, err := strconv.Atoi(s)
@@ -224,6 +241,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSandboxes < 1 || c.MaxSandboxes > 100000 {
 		return bad("max sandboxes %d: use 1 to 100000", c.MaxSandboxes)
+	}
+	if c.ReadyMinFreeMB < 0 || c.ReadyMinFreeMB > 1<<30 {
+		return bad("ready min free %d MB: use 0 (no check) to %d", c.ReadyMinFreeMB, 1<<30)
 	}
 	if c.PoolMin < 0 || c.PoolMax < 0 || (c.PoolMax > 0 && c.PoolMin > c.PoolMax) || c.PoolMax > 10000 {
 		return bad("pool size %d..%d: want 0 <= min <= max <= 10000 (max 0 pools none)", c.PoolMin, c.PoolMax)

@@ -10,21 +10,26 @@ import (
 	"github.com/soulbox/soulbox/internal/httperr"
 	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/proxy"
+	"github.com/soulbox/soulbox/internal/telemetry"
 	"github.com/soulbox/soulbox/internal/version"
 )
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", s.health)
-	mux.HandleFunc("GET /metrics", s.metrics)
+	mux.HandleFunc("GET /ready", s.ready)
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", s.metrics.Handler())
+	}
 	mux.HandleFunc("GET /openapi.json", api.ServeOpenAPI)
-	// The API needs a key; /health, /metrics and unknown routes do not.
+	// The API needs a key; /health, /ready, /metrics and unknown routes do not.
 	apiMux := http.NewServeMux()
-	api.New(api.Config{Lifecycle: s.lifecycle, Domain: s.cfg.Domain, Log: s.log, Team: team}).Register(apiMux)
+	api.New(api.Config{Lifecycle: s.lifecycle, Domain: s.cfg.Domain, Log: s.log, Team: team, Events: s.store, Stop: s.stopStreams}).Register(apiMux)
 	mux.Handle("/sandboxes", s.authn.Middleware(apiMux))
 	mux.Handle("/sandboxes/", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes/", s.authn.Middleware(apiMux))
+	mux.Handle("/events", s.authn.Middleware(apiMux))
 	if s.cfg.MCP {
 		mux.Handle("/mcp", s.mcpHandler())
 	}
@@ -35,13 +40,30 @@ func (s *Server) routes() http.Handler {
 	// Sandbox traffic and API calls share the listener: the proxy takes
 	// what names a sandbox, the API the rest.
 	px := proxy.New(s.lifecycle, s.driver.DialContext, s.cfg.Domain, s.log)
+	pxh := s.metrics.Proxy(func(r *http.Request) string { return telemetry.PortTarget(px.Port(r)) }, px)
+	apih := s.metrics.HTTP(routeOf(mux, apiMux), mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if px.Match(r) {
-			px.ServeHTTP(w, r)
+			pxh.ServeHTTP(w, r)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		apih.ServeHTTP(w, r)
 	})
+}
+
+// routeOf names the route pattern of an API request for metrics: the
+// API's own pattern for what mux hands to apiMux.
+func routeOf(mux, apiMux *http.ServeMux) telemetry.RouteFunc {
+	return func(r *http.Request) string {
+		_, p := mux.Handler(r)
+		switch p {
+		case "/":
+			return ""
+		case "/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/", "/events":
+			_, p = apiMux.Handler(r)
+		}
+		return telemetry.PatternPath(p)
+	}
 }
 
 // team is the team of an authenticated request's key.

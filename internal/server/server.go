@@ -30,6 +30,7 @@ import (
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/store"
 	"github.com/soulbox/soulbox/internal/store/sqlite"
+	"github.com/soulbox/soulbox/internal/telemetry"
 	"github.com/soulbox/soulbox/internal/template"
 )
 
@@ -52,7 +53,13 @@ type Server struct {
 	pool      *pool.Pool
 	pools     *templatePools
 	authn     auth.Authenticator
-	listener  net.Listener
+	metrics   *telemetry.Metrics
+	// stopStreams is closed when shutdown starts, to end the event
+	// streams the shutdown would otherwise wait for.
+	stopStreams chan struct{}
+	// stopTracing flushes and stops the span exporter; nil when off.
+	stopTracing func(context.Context) error
+	listener    net.Listener
 	// httpsListener serves sandbox hosts on 443 beside listener when TLS
 	// is on; nil otherwise.
 	httpsListener net.Listener
@@ -79,7 +86,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err := os.Chmod(cfg.DataDir, 0o711); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	s = &Server{cfg: cfg, log: log, templateState: map[string]string{}}
+	s = &Server{cfg: cfg, log: log, templateState: map[string]string{}, stopStreams: make(chan struct{})}
 	// TLS first: a wrong certificate or key stops the start before
 	// anything is opened or bound.
 	tlsConfig, err := certs.New(cfg.TLS, filepath.Join(cfg.DataDir, "tls"), certs.Names{Domain: cfg.Domain, Sandbox: s.sandboxExists}, log)
@@ -92,9 +99,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 			partial.close()
 		}
 	}()
-	if s.store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db")); err != nil {
+	if cfg.Metrics {
+		s.metrics = telemetry.New()
+		if s.stopTracing, err = s.metrics.StartTracing(ctx); err != nil {
+			return nil, err
+		}
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db"))
+	if err != nil {
 		return nil, err
 	}
+	s.store = s.metrics.Store(db)
 	if err := auth.Bootstrap(ctx, s.store, cfg.DataDir, cfg.AdminKey, cfg.ShowKey, log); err != nil {
 		return nil, err
 	}
@@ -129,12 +144,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		return nil, err
 	}
 	s.useBuilder(s.driver)
-	rep, err := reconcile.Run(ctx, s.store, s.driver, log)
+	driver := s.metrics.Driver(s.driver)
+	rep, err := reconcile.Run(ctx, s.store, driver, log)
 	if err != nil {
 		return nil, err
 	}
 	s.lifecycle = lifecycle.New(lifecycle.Config{
-		Store: s.store, Driver: s.driver, Templates: s.catalog, Log: log,
+		Store: s.store, Driver: driver, Templates: s.catalog, Log: log,
 		MaxSandboxes: cfg.MaxSandboxes, PrivateTraffic: !cfg.PublicTraffic,
 		NetworkLimits: cfg.networkLimits(),
 	})
@@ -145,16 +161,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		// Half the CPUs: refills must leave room for the requests.
 		Concurrency: max(1, goruntime.NumCPU()/2),
 	}, s.lifecycle.PoolMaker(), log.With("component", "pool"))
-	s.lifecycle.UsePool(s.pool)
+	s.lifecycle.UsePool(s.metrics.Pool(s.pool))
 	s.pools = newTemplatePools(cfg, s.pool, s.catalog, log.With("component", "pool"))
 	s.catalog.UsePools(s.pools)
 	s.pools.start(ctx)
+	if err := s.metrics.Register(telemetry.PoolCollector(s.pool.Stats)); err != nil {
+		return nil, err
+	}
+	if err := s.metrics.Register(telemetry.SandboxCollector(s.store, log), telemetry.DiskCollector(cfg.DataDir)); err != nil {
+		return nil, err
+	}
 	log.Info("reconciled", slog.Int("adopted", len(rep.Adopted)), slog.Int("lost", len(rep.Lost)),
 		slog.Int("orphans", len(rep.Orphans)), slog.Int("failed", len(rep.Failed)), slog.Duration("took", rep.Duration))
 	if err := s.listen(tlsConfig); err != nil {
 		return nil, err
 	}
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	s.http.RegisterOnShutdown(func() { close(s.stopStreams) })
 	return s, nil
 }
 
@@ -234,6 +257,13 @@ func (s *Server) close() {
 	}
 	if s.network != nil {
 		_ = s.network.Close()
+	}
+	if s.stopTracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.stopTracing(ctx); err != nil {
+			s.log.Warn("flush traces", logx.Err(err))
+		}
+		cancel()
 	}
 	if s.catalog != nil {
 		s.catalog.Close()

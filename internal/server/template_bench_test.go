@@ -131,12 +131,6 @@ func BenchmarkTemplates(b *testing.B) {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func mib(n int64) float64        { return float64(n) / (1 << 20) }
 
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
 func dirSet(b *testing.B, dir string) map[string]bool {
 	entries, err := os.ReadDir(dir)
 	if err != nil {

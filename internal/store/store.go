@@ -73,6 +73,12 @@ type Store interface {
 	// recorded, which is the order of their IDs.
 	ListEvents(ctx context.Context, sandboxID string) ([]Event, error)
 
+	// EventsAfter returns the events recorded after the event f.After (0:
+	// from the first) of the sandboxes f.Team owns (every team's when
+	// empty), at most f.Limit, in the order of their IDs: a reader that
+	// passes the last ID it saw resumes where it left off.
+	EventsAfter(ctx context.Context, f EventFilter) ([]Event, error)
+
 	// Close releases the store. Calls after Close fail.
 	Close() error
 

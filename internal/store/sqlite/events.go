@@ -63,3 +63,34 @@ func (s *Store) ListEvents(ctx context.Context, sandboxID string) ([]store.Event
 	}
 	return out, nil
 }
+
+// EventsAfter implements store.Store.
+func (s *Store) EventsAfter(ctx context.Context, f store.EventFilter) ([]store.Event, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT e.id, e.sandbox_id, e.time, e.type, e.message
+		FROM events e JOIN sandboxes s ON s.id = e.sandbox_id
+		WHERE e.id > ? AND (? = '' OR s.client_id = ?)
+		ORDER BY e.id LIMIT ?`, f.After, f.Team, f.Team, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list events after %d: %w", f.After, err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var (
+			ev store.Event
+			at int64
+		)
+		if err := rows.Scan(&ev.ID, &ev.SandboxID, &at, &ev.Type, &ev.Message); err != nil {
+			return nil, fmt.Errorf("list events after %d: %w", f.After, err)
+		}
+		ev.Time = fromDB(at)
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list events after %d: %w", f.After, err)
+	}
+	return out, nil
+}

@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("SetEndAt", s.testSetEndAt)
 	t.Run("SetNetwork", s.testSetNetwork)
 	t.Run("Events", s.testEvents)
+	t.Run("EventsAfter", s.testEventsAfter)
 	t.Run("CreateRunning", s.testCreateRunning)
 	t.Run("InvalidInput", s.testInvalid)
 	t.Run("CanceledContext", s.testCanceled)

@@ -1,0 +1,154 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/httperr"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// EventLog is the store's lifecycle event log, which GET /events streams.
+type EventLog interface {
+	EventsAfter(ctx context.Context, f store.EventFilter) ([]store.Event, error)
+	GetSandbox(ctx context.Context, id string) (store.Sandbox, error)
+}
+
+// How GET /events follows the log: the store is read every eventsPoll
+// for what was recorded since, eventsPage events at a time, and an idle
+// stream gets a comment every eventsKeepalive so that proxies keep it.
+const (
+	eventsPoll      = 250 * time.Millisecond
+	eventsPage      = 200
+	eventsKeepalive = 15 * time.Second
+)
+
+// eventJSON is the data of one server-sent event.
+type eventJSON struct {
+	ID        int64     `json:"id"`
+	SandboxID string    `json:"sandboxID"`
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	Message   string    `json:"message,omitempty"`
+	// Reason is why an ended sandbox ended: killed, timeout, oom, error
+	// or lost.
+	Reason string `json:"reason,omitempty"`
+}
+
+// events streams the caller's team's sandbox lifecycle events as
+// server-sent events (id: the event id, event: its type, data: JSON),
+// oldest first, from after the Last-Event-ID header or ?lastEventId=
+// (0 or none: from the first), then as they are recorded; ?follow=false
+// ends the stream once it has caught up.
+func (a *API) events(w http.ResponseWriter, r *http.Request) {
+	after, follow, err := parseEventsQuery(r)
+	if err != nil {
+		httperr.Write(w, r, a.log, err)
+		return
+	}
+	if a.eventLog == nil {
+		httperr.Write(w, r, a.log, fmt.Errorf("the event log is not available: %w", errdefs.ErrUnavailable))
+		return
+	}
+	ctx, team := r.Context(), a.team(r)
+	// The first read answers errors with a status; later ones can only
+	// end the stream.
+	first, err := a.eventLog.EventsAfter(ctx, store.EventFilter{After: after, Team: team, Limit: eventsPage})
+	if err != nil {
+		httperr.Write(w, r, a.log, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	poll, keepalive := time.NewTicker(eventsPoll), time.NewTicker(eventsKeepalive)
+	defer poll.Stop()
+	defer keepalive.Stop()
+	evs := first
+	for {
+		for _, ev := range evs {
+			if err := a.writeEvent(ctx, w, ev); err != nil {
+				return
+			}
+			after = ev.ID
+		}
+		if len(evs) > 0 {
+			if rc.Flush() != nil {
+				return
+			}
+			keepalive.Reset(eventsKeepalive)
+		}
+		if len(evs) < eventsPage {
+			if !follow {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-a.stop:
+				return
+			case <-keepalive.C:
+				if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil || rc.Flush() != nil {
+					return
+				}
+				continue
+			case <-poll.C:
+			}
+		}
+		if evs, err = a.eventLog.EventsAfter(ctx, store.EventFilter{After: after, Team: team, Limit: eventsPage}); err != nil {
+			if ctx.Err() == nil {
+				a.log.Error("events stream: read the event log", logx.Err(err))
+				b, _ := json.Marshal(map[string]string{"message": "reading the event log failed: reconnect with Last-Event-ID to resume"})
+				fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
+			}
+			return
+		}
+	}
+}
+
+func (a *API) writeEvent(ctx context.Context, w http.ResponseWriter, ev store.Event) error {
+	data := eventJSON{ID: ev.ID, SandboxID: ev.SandboxID, Type: ev.Type, Timestamp: ev.Time, Message: ev.Message}
+	if ev.Type == store.EventEnded {
+		if sb, err := a.eventLog.GetSandbox(ctx, ev.SandboxID); err == nil {
+			data.Reason = string(sb.EndReason)
+		}
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, b)
+	return err
+}
+
+// parseEventsQuery reads where a stream resumes and whether it follows.
+func parseEventsQuery(r *http.Request) (after int64, follow bool, err error) {
+	q := r.URL.Query()
+	id, name := r.Header.Get("Last-Event-ID"), "Last-Event-ID"
+	if id == "" {
+		id, name = q.Get("lastEventId"), "lastEventId"
+	}
+	if id != "" {
+		after, err = strconv.ParseInt(id, 10, 64)
+		if err != nil || after < 0 {
+			return 0, false, fmt.Errorf("%s %q: use the id of an event received, a non-negative integer: %w", name, id, errdefs.ErrInvalidArgument)
+		}
+	}
+	follow = true
+	if s := q.Get("follow"); s != "" {
+		if follow, err = strconv.ParseBool(s); err != nil {
+			return 0, false, fmt.Errorf("follow %q: use true or false: %w", s, errdefs.ErrInvalidArgument)
+		}
+	}
+	return after, follow, nil
+}
