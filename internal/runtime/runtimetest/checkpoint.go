@@ -95,7 +95,7 @@ func (s *suite) testCheckpointRestore(t *testing.T) {
 	for _, cg := range cgroupsNaming(id) {
 		t.Errorf("checkpointed sandbox still has cgroup %s", cg)
 	}
-	if procs := processesInRange(info.HostUID, info.HostUID+65536); len(procs) > 0 {
+	if procs := processesInRange(info.HostUID, info.HostUID+65536, id); len(procs) > 0 {
 		t.Errorf("checkpointed sandbox still has processes: %v", procs)
 	}
 	if _, err := os.Stat(dir + ".partial"); !errors.Is(err, os.ErrNotExist) {

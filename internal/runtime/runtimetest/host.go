@@ -16,7 +16,7 @@ func HostLeftovers(id string, hostUID uint32) []string {
 		out = append(out, "cgroup "+c)
 	}
 	if hostUID != 0 {
-		for _, p := range processesInRange(hostUID, hostUID+65536) {
+		for _, p := range processesInRange(hostUID, hostUID+65536, id) {
 			out = append(out, fmt.Sprintf("process %s (uid range from %d)", p, hostUID))
 		}
 	}

@@ -41,10 +41,10 @@ func assertNoLeftovers(t *testing.T, d runtime.Driver, info runtime.Info) {
 	if info.HostUID != 0 {
 		// A process killed a moment ago may still be on its way out.
 		deadline := time.Now().Add(2 * time.Second)
-		procs := processesInRange(info.HostUID, info.HostUID+65536)
+		procs := processesInRange(info.HostUID, info.HostUID+65536, id)
 		for len(procs) > 0 && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
-			procs = processesInRange(info.HostUID, info.HostUID+65536)
+			procs = processesInRange(info.HostUID, info.HostUID+65536, id)
 		}
 		for _, p := range procs {
 			t.Errorf("sandbox %s left a process: %s", id, p)
@@ -109,10 +109,13 @@ func cgroupMounts() []string {
 }
 
 // processesInRange lists live host processes whose real uid is in
-// [lo, hi). Zombies are dead: they hold a pid until whoever adopted them
-// (the host's init, once the runtime has exited) waits for them, and
-// nothing else.
-func processesInRange(lo, hi uint32) []string {
+// [lo, hi), left by sandbox id. Zombies are dead: they hold a pid until
+// whoever adopted them (the host's init, once the runtime has exited)
+// waits for them, and nothing else. A uid range is free again once its
+// sandbox is destroyed, and another test process on the host may have
+// given it to a sandbox of its own since: a process in a cgroup of
+// another sandbox is that one's, not a leak of id's.
+func processesInRange(lo, hi uint32, id string) []string {
 	entries, _ := os.ReadDir("/proc")
 	var out []string
 	for _, e := range entries {
@@ -124,6 +127,9 @@ func processesInRange(lo, hi uint32) []string {
 			continue
 		}
 		if strings.Contains(string(b), "\nState:\tZ") {
+			continue
+		}
+		if cg, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cgroup")); err == nil && inOtherSandbox(string(cg), id) {
 			continue
 		}
 		for _, line := range strings.Split(string(b), "\n") {
@@ -162,4 +168,23 @@ func networkObjectsNaming(id string) []string {
 		}
 	}
 	return out
+}
+
+// inOtherSandbox reports whether a /proc/<pid>/cgroup text places the
+// process in the cgroup of a sandbox other than id: a path with a
+// component soulbox-<hash> followed by a sandbox id.
+func inOtherSandbox(cgroups, id string) bool {
+	for _, line := range strings.Split(cgroups, "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		comps := strings.Split(parts[2], "/")
+		for i, c := range comps {
+			if strings.HasPrefix(c, "soulbox-") && i+1 < len(comps) && comps[i+1] != "" {
+				return comps[i+1] != id
+			}
+		}
+	}
+	return false
 }
