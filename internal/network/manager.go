@@ -105,7 +105,7 @@ func New(ctx context.Context, cfg Config) (m *Manager, err error) {
 			m.dns.close()
 		}
 	}()
-	if m.proxy, err = startProxy(m.pool, m.log, m.policyAt, m.dns.lookup); err != nil {
+	if m.proxy, err = startProxy(m.pool, m.uplink, cfg.PrivateOut, m.log, m.policyAt, m.dns.lookup); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -274,7 +274,7 @@ func (m *Manager) Setup(ctx context.Context, id, netns string, p runtime.Network
 	m.mu.Lock()
 	m.policies[id] = p
 	m.mu.Unlock()
-	writePolicy(c, m.cfg.Tag, id, name, p, m.proxyPorts())
+	writePolicy(c, m.cfg.Tag, id, name, p, m.proxyPorts(), m.cfg.PrivateOut)
 	if err := c.Flush(); err != nil {
 		return a, fmt.Errorf("sandbox %q: install network policy: %w", id, err)
 	}
@@ -353,7 +353,7 @@ func (m *Manager) SetPolicy(ctx context.Context, id string, p runtime.NetworkPol
 	old, known := m.policies[id]
 	m.policies[id] = p
 	m.mu.Unlock()
-	writePolicy(c, m.cfg.Tag, id, linkName(m.cfg.Tag, slot), p, m.proxyPorts())
+	writePolicy(c, m.cfg.Tag, id, linkName(m.cfg.Tag, slot), p, m.proxyPorts(), m.cfg.PrivateOut)
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("sandbox %q: replace network policy: %w", id, err)
 	}

@@ -18,6 +18,19 @@ import (
 // and credentials: never reachable from a sandbox.
 var metadataRange = netip.MustParsePrefix("169.254.0.0/16")
 
+// privateRanges are the IPv4 ranges of an operator's own networks
+// (RFC 1918, shared CGNAT space RFC 6598, benchmarking RFC 2544), which
+// sandboxes do not reach through the uplink unless a policy's AllowOut
+// names them or Config.PrivateOut allows them all: like E2B's, they
+// reach the internet, not the host's LAN.
+var privateRanges = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+}
+
 func sharedTableName(tag string) string      { return "soulbox-" + tag }
 func sandboxTablePrefix(tag string) string   { return "sb-" + tag + "-" }
 func sandboxTableName(tag, id string) string { return sandboxTablePrefix(tag) + id }
@@ -89,8 +102,10 @@ func join(parts ...[]expr.Any) []expr.Any {
 //   - masquerade of the pool out of the uplink;
 //   - DNS to the link's host side redirected to the forwarder's port;
 //   - from a sandbox to the host itself: only that DNS and replies;
-//   - from a sandbox through the host: never to link-local/metadata
-//     addresses or to the pool (other sandboxes);
+//   - from a sandbox through the host: only out of the uplink (never to
+//     another host interface: a container bridge, a VPN, a second NIC),
+//     never to link-local/metadata addresses or to the pool (other
+//     sandboxes);
 //   - into a sandbox through the host: replies only.
 type sharedRules struct {
 	tag     string
@@ -139,6 +154,7 @@ func (s sharedRules) install(c *nftables.Conn) error {
 		add(input, join(fromSandbox, l4dport(unix.IPPROTO_TCP, port), []expr.Any{verdict(expr.VerdictAccept)}))
 	}
 	add(input, join(fromSandbox, []expr.Any{verdict(expr.VerdictDrop)}))
+	add(fwd, join(fromSandbox, cmpIf(expr.MetaKeyOIFNAME, expr.CmpOpNeq, ifname(s.uplink)), []expr.Any{verdict(expr.VerdictDrop)}))
 	add(fwd, join(fromSandbox, daddrIn(metadataRange), []expr.Any{verdict(expr.VerdictDrop)}))
 	add(fwd, join(fromSandbox, daddrIn(s.pool), []expr.Any{verdict(expr.VerdictDrop)}))
 	add(fwd, join(toSandbox, ctEstablished(), []expr.Any{verdict(expr.VerdictAccept)}))
@@ -166,13 +182,13 @@ const dnsSetName = "dns"
 // an older layout gains what it lacks.
 //
 //   - chain egress (forward): new connections from the link to AllowOut
-//     and to the dns set are accepted, to DenyOut dropped, the rest
-//     accepted;
+//     and to the dns set are accepted, to privateRanges (unless
+//     privateOut) and DenyOut dropped, the rest accepted;
 //   - chain host (input): with nothing allowed, not even DNS;
 //   - chain redirect (nat prerouting): with domain rules, connections to
 //     ports 80 and 443 not in AllowOut go to the egress proxy;
 //   - chain limit (prerouting): the cap on concurrent TCP connections.
-func writePolicy(c *nftables.Conn, tag, id, link string, p runtime.NetworkPolicy, proxy proxyPorts) {
+func writePolicy(c *nftables.Conn, tag, id, link string, p runtime.NetworkPolicy, proxy proxyPorts, privateOut bool) {
 	t := policyTable(tag, id)
 	accept := nftables.ChainPolicyAccept
 	ch := &nftables.Chain{Name: "egress", Table: t, Type: nftables.ChainTypeFilter,
@@ -211,6 +227,11 @@ func writePolicy(c *nftables.Conn, tag, id, link string, p runtime.NetworkPolicy
 			&expr.Lookup{SourceRegister: 1, SetName: set.Name},
 			verdict(expr.VerdictAccept),
 		})
+	}
+	if !privateOut {
+		for _, d := range privateRanges {
+			add(join(daddrIn(d), []expr.Any{verdict(expr.VerdictDrop)}))
+		}
 	}
 	for _, d := range p.DenyOut {
 		add(join(daddrIn(d), []expr.Any{verdict(expr.VerdictDrop)}))
