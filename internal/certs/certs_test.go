@@ -253,8 +253,13 @@ func TestNamesCheck(t *testing.T) {
 		{"8080-live.other.test", false, false},
 		{"8080-live.a.sb.test", false, false},
 		{"sb.test.evil", false, false},
+		{"0-live.sb.test", false, false},
+		{"65536-live.sb.test", false, false},
+		{"08080-live.sb.test", false, false},
+		{"99999999999999999999-live.sb.test", false, false},
+		{"65535-live.sb.test", true, true},
 	} {
-		err := n.check(context.Background(), tc.name, tc.strict)
+		_, err := n.check(context.Background(), tc.name, tc.strict)
 		if (err == nil) != tc.ok {
 			t.Errorf("check(%q, strict %v) = %v, want ok %v", tc.name, tc.strict, err, tc.ok)
 		}

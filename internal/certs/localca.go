@@ -166,7 +166,7 @@ func (ca *localCA) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate,
 			name = a.IP.String()
 		}
 	} else if name != "localhost" {
-		if err := ca.names.check(hello.Context(), name, false); err != nil {
+		if _, err := ca.names.check(hello.Context(), name, false); err != nil {
 			return nil, err
 		}
 	}
