@@ -102,6 +102,8 @@ func join(parts ...[]expr.Any) []expr.Any {
 //   - masquerade of the pool out of the uplink;
 //   - DNS to the link's host side redirected to the forwarder's port;
 //   - from a sandbox to the host itself: only that DNS and replies;
+//   - to the forwarder's and the egress proxy's ports: only from a
+//     sandbox link;
 //   - from a sandbox through the host: only out of the uplink (never to
 //     another host interface: a container bridge, a VPN, a second NIC),
 //     never to link-local/metadata addresses or to the pool (other
@@ -154,6 +156,15 @@ func (s sharedRules) install(c *nftables.Conn) error {
 		add(input, join(fromSandbox, l4dport(unix.IPPROTO_TCP, port), []expr.Any{verdict(expr.VerdictAccept)}))
 	}
 	add(input, join(fromSandbox, []expr.Any{verdict(expr.VerdictDrop)}))
+	// The forwarder and the egress proxy listen on every address, for
+	// sandboxes only: from anywhere else their ports are closed.
+	notFromSandbox := cmpIf(expr.MetaKeyIIFNAME, expr.CmpOpNeq, links)
+	for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
+		add(input, join(notFromSandbox, l4dport(proto, s.dnsPort), []expr.Any{verdict(expr.VerdictDrop)}))
+	}
+	for _, port := range s.proxyPorts {
+		add(input, join(notFromSandbox, l4dport(unix.IPPROTO_TCP, port), []expr.Any{verdict(expr.VerdictDrop)}))
+	}
 	add(fwd, join(fromSandbox, cmpIf(expr.MetaKeyOIFNAME, expr.CmpOpNeq, ifname(s.uplink)), []expr.Any{verdict(expr.VerdictDrop)}))
 	add(fwd, join(fromSandbox, daddrIn(metadataRange), []expr.Any{verdict(expr.VerdictDrop)}))
 	add(fwd, join(fromSandbox, daddrIn(s.pool), []expr.Any{verdict(expr.VerdictDrop)}))
