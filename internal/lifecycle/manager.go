@@ -99,7 +99,8 @@ type Manager struct {
 	metrics    map[string]*series
 	probeFails map[string]probeFailure // running sandbox -> its current run of failed health checks
 	unresp     time.Duration
-	stopped    bool // Stop was called: no more background work starts
+	netLocks   map[string]*netLock // sandbox -> its network update lock, while one waits or runs
+	stopped    bool                // Stop was called: no more background work starts
 	stopMon    context.CancelFunc
 	bg         sync.WaitGroup // the monitor and timers that fired
 }
@@ -117,6 +118,7 @@ func New(cfg Config) *Manager {
 		probeTO: cfg.ProbeTimeout, probeN: cfg.ProbeFailures, privateTraffic: cfg.PrivateTraffic,
 		netLimits: cfg.NetworkLimits,
 		timers:    map[string]*time.Timer{}, metrics: map[string]*series{}, probeFails: map[string]probeFailure{}, unresp: cfg.UnresponsiveAfter,
+		netLocks: map[string]*netLock{},
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100
