@@ -13,6 +13,7 @@ package usercgroup
 import (
 	"errors"
 	"fmt"
+	"os"
 	goruntime "runtime"
 	"strconv"
 	"strings"
@@ -28,9 +29,12 @@ type Mover struct {
 	user, home []int
 }
 
-// Parse reads the value of Env and takes ownership of the files it names
-// (close-on-exec, so no started process inherits them).
+// Parse reads the value of Env and takes ownership of the files it names.
+// Every file the agent inherited (fd 3 and up) is made close-on-exec
+// first, whatever the value holds, so no started process inherits the
+// cgroup files even when the value is malformed.
 func Parse(v string) (*Mover, error) {
+	closeInheritedOnExec()
 	m := &Mover{}
 	for _, part := range strings.Split(v, ";") {
 		name, list, ok := strings.Cut(part, "=")
@@ -46,7 +50,6 @@ func Parse(v string) (*Mover, error) {
 			if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
 				return nil, fmt.Errorf("%s: fd %d: %w", Env, fd, err)
 			}
-			unix.CloseOnExec(fd)
 			fds = append(fds, fd)
 		}
 		switch name {
@@ -62,6 +65,19 @@ func Parse(v string) (*Mover, error) {
 		return nil, fmt.Errorf("%s: %q needs as many user as home fds", Env, v)
 	}
 	return m, nil
+}
+
+// closeInheritedOnExec sets close-on-exec on every open fd from 3 up.
+func closeInheritedOnExec() {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= 3 {
+			unix.CloseOnExec(fd)
+		}
+	}
 }
 
 // Enter locks the calling goroutine to its thread and moves the thread
