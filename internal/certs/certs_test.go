@@ -376,3 +376,31 @@ func TestACMERefusesLocalhost(t *testing.T) {
 		}
 	}
 }
+
+// The local authority is constrained to the server's names: a leaf it
+// signed for any other name is refused by clients that trust it, so its
+// key cannot vouch for another site.
+func TestLocalCANameConstraints(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := openLocalCA(dir, Names{Domain: "sb.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.cert)
+	for name, ok := range map[string]bool{"sb.test": true, "8080-x.sb.test": true, "localhost": true, "example.com": false, "sb.test.evil": false} {
+		c, err := ca.sign(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: roots})
+		if (err == nil) != ok {
+			t.Errorf("leaf for %q: verify = %v, want ok %v", name, err, ok)
+		}
+	}
+	// Another domain for the same authority is refused at start, saying
+	// what to do.
+	if _, err := openLocalCA(dir, Names{Domain: "other.test"}); err == nil || !strings.Contains(err.Error(), "aside") {
+		t.Errorf("an authority for sb.test opened for other.test: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -83,6 +84,10 @@ func openLocalCA(dir string, names Names) (*localCA, error) {
 			return nil, fmt.Errorf("tls: %s is not a certificate authority: %w", certPath, errdefs.ErrFailedPrecondition)
 		}
 		ca.key = signer
+		if p := ca.cert.PermittedDNSDomains; len(p) > 0 && !slices.Contains(p, ca.names.domain()) {
+			return nil, fmt.Errorf("tls: the local authority %s is for %v, not %s: move %s aside to make one for the new domain (clients must then trust it again): %w",
+				certPath, p, ca.names.domain(), dir, errdefs.ErrFailedPrecondition)
+		}
 	}
 	var err error
 	if ca.leafK, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
@@ -106,6 +111,10 @@ func (ca *localCA) create(certPath, keyPath string) error {
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		MaxPathLenZero:        true,
+		// Clients that trust this authority trust it for the server's
+		// names only: its key cannot vouch for anyone else's domain.
+		PermittedDNSDomainsCritical: true,
+		PermittedDNSDomains:         permittedDomains(ca.names.domain()),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -126,6 +135,15 @@ func (ca *localCA) create(certPath, keyPath string) error {
 	ca.key = key
 	ca.cert, err = x509.ParseCertificate(der)
 	return err
+}
+
+// permittedDomains are the name constraints of an authority for domain:
+// the domain and the names under it, and localhost.
+func permittedDomains(domain string) []string {
+	if domain == "localhost" {
+		return []string{"localhost"}
+	}
+	return []string{domain, "localhost"}
 }
 
 // writeFileSync writes a file whole under a temporary name, syncs it and
