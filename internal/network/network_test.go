@@ -281,9 +281,24 @@ func TestTeardownLeavesNothing(t *testing.T) {
 		if err := fakenet.DoAt(a.NetnsPath, func() error { return nil }); err != nil {
 			t.Fatal(err)
 		}
-		// The link gone (as if setup died before it), then the teardown.
-		if err := exec(t, "ip", "link", "del", "sbnt-1"); err != nil {
-			t.Log(err)
+		// The sandbox's own link gone (as if setup died before making
+		// it), then the teardown.
+		var link string
+		for _, l := range m.Leftovers(ctx, "tear-d") {
+			if name, ok := strings.CutPrefix(l, "link "); ok {
+				link = name
+			}
+		}
+		if link == "" {
+			t.Fatal("tear-d has no link among its leftovers")
+		}
+		if err := exec(t, "ip", "link", "del", link); err != nil {
+			t.Fatalf("delete link %s: %v", link, err)
+		}
+		for _, l := range m.Leftovers(ctx, "tear-d") {
+			if strings.HasPrefix(l, "link ") {
+				t.Fatalf("after deleting %s, tear-d still has %s", link, l)
+			}
 		}
 		if err := m.Teardown(ctx, "tear-d"); err != nil {
 			t.Fatal(err)
