@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/durable"
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
@@ -126,11 +127,11 @@ func (ca *localCA) create(certPath, keyPath string) error {
 	}
 	// The key first: a certificate on disk without its key would be a
 	// half-made authority the next start refuses.
-	if err := writeFileSync(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return err
+	if err := durable.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return fmt.Errorf("tls: %w", err)
 	}
-	if err := writeFileSync(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return err
+	if err := durable.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return fmt.Errorf("tls: %w", err)
 	}
 	ca.key = key
 	ca.cert, err = x509.ParseCertificate(der)
@@ -144,31 +145,6 @@ func permittedDomains(domain string) []string {
 		return []string{"localhost"}
 	}
 	return []string{domain, "localhost"}
-}
-
-// writeFileSync writes a file whole under a temporary name, syncs it and
-// renames it into place, so a crash leaves either nothing or all of it.
-func writeFileSync(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return fmt.Errorf("tls: write %s: %w", path, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("tls: write %s: %w", path, err)
-	}
-	return nil
 }
 
 // getCertificate signs (or reuses) a certificate for the name the client

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/envd"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/httperr"
@@ -102,14 +103,10 @@ func rewrite(pr *httputil.ProxyRequest) {
 }
 
 // isAPIKeyBearer reports whether an Authorization value is a bearer token
-// shaped like a SoulBox API key (e2b_ and 40 hex digits).
+// in the form of a SoulBox API key.
 func isAPIKeyBearer(v string) bool {
 	scheme, tok, ok := strings.Cut(v, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	hex, ok := strings.CutPrefix(strings.TrimSpace(tok), "e2b_")
-	return ok && len(hex) == 40 && strings.Trim(strings.ToLower(hex), "0123456789abcdef") == ""
+	return ok && strings.EqualFold(scheme, "Bearer") && auth.ValidFormat(strings.TrimSpace(tok))
 }
 
 // closeAfterResponse closes the client's connection after each proxied
