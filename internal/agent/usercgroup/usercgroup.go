@@ -1,6 +1,7 @@
 // Package usercgroup starts the sandbox's processes in the cgroup the host
 // made for them, apart from the agent. The host creates a child cgroup,
-// "user", with pids and memory limits below the sandbox's, and hands the
+// "user", with pids and memory limits below the sandbox's (and in the cpu
+// hierarchy, so that all user processes are one group there), and hands the
 // agent open `tasks` files (cgroup v1) of the child and of the agent's own
 // cgroup, named in SOULBOX_CGROUP_FDS as "user=3,4;home=5,6". To start a
 // process the agent moves the starting thread into the child, forks there
