@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/client"
+	"github.com/soulbox/soulbox/internal/server"
 )
 
 // hostServer is a server in the sandbox on port 8000 that answers with
@@ -157,4 +158,26 @@ func tokenOf(sb sandboxJSON) string {
 		return ""
 	}
 	return *sb.TrafficAccessToken
+}
+
+// A private sandbox handed out by the warm pool guards the interpreter's
+// context routes as a cold one does: the claim's /init carries the
+// traffic token.
+func TestPooledPrivateSandboxGuardsContexts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	c, _ := runServer(t, func(cfg *server.Config) { cfg.PoolMin, cfg.PoolMax = 1, 1 })
+	waitPool(t, c, 1)
+	sb := create(t, c, map[string]any{"network": map[string]any{"allowPublicTraffic": false}})
+	if st := poolStats(t, c); st.Hits != 1 {
+		t.Fatalf("the create was not served from the pool: %+v", st)
+	}
+	body := `{"language":"python"}`
+	if code, out := proxiedDo(t, c, "POST", "/contexts", body, sb.SandboxID, "49999"); code != 401 {
+		t.Errorf("POST /contexts without a token: %d %s, want 401", code, out)
+	}
+	if code, out := proxiedDo(t, c, "POST", "/contexts", body, sb.SandboxID, "49999", "E2B-Traffic-Access-Token", tokenOf(sb)); code != 200 {
+		t.Errorf("POST /contexts with the traffic token: %d %s", code, out)
+	}
 }
