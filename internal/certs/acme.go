@@ -41,11 +41,18 @@ func fromACME(cfg Config, dir string, names Names) (*tls.Config, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("tls: create %s: %w", dir, err)
 	}
+	budget := newOrders()
 	m := &autocert.Manager{
 		Prompt: autocert.AcceptTOS,
 		Cache:  autocert.DirCache(dir),
+		// autocert asks the policy only before ordering a certificate it
+		// has in neither memory nor cache: the order budget is spent there.
 		HostPolicy: func(ctx context.Context, host string) error {
-			return names.check(ctx, host, true)
+			id, err := names.check(ctx, host, true)
+			if err != nil {
+				return err
+			}
+			return budget.take(id)
 		},
 		Client: client,
 		Email:  cfg.ACMEEmail,

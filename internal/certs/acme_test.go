@@ -37,6 +37,18 @@ func TestACMEAgainstPebble(t *testing.T) {
 			t.Errorf("certificate for %q names %v", name, leaf.DNSNames)
 		}
 	}
+	// A sandbox's ports get OrdersPerSandbox certificates in all (8080's
+	// was the first); then the authority is asked for no more.
+	for i := 1; i < OrdersPerSandbox; i++ {
+		if _, err := handshake(addr, strconv.Itoa(8080+i)+"-live.sb.test", p.Roots); err != nil {
+			t.Fatalf("order %d of a sandbox: %v", i+1, err)
+		}
+	}
+	for _, name := range []string{"9999-live.sb.test", "08080-live.sb.test", "70000-live.sb.test", "0-live.sb.test"} {
+		if _, err := handshake(addr, name, p.Roots); err == nil {
+			t.Errorf("a certificate was issued for %q", name)
+		}
+	}
 	for _, name := range []string{"8080-gone.sb.test", "example.com", "www.sb.test", ""} {
 		if _, err := handshake(addr, name, p.Roots); err == nil {
 			t.Errorf("a certificate was issued for %q, not a name the server may ask for", name)

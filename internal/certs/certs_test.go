@@ -253,8 +253,13 @@ func TestNamesCheck(t *testing.T) {
 		{"8080-live.other.test", false, false},
 		{"8080-live.a.sb.test", false, false},
 		{"sb.test.evil", false, false},
+		{"0-live.sb.test", false, false},
+		{"65536-live.sb.test", false, false},
+		{"08080-live.sb.test", false, false},
+		{"99999999999999999999-live.sb.test", false, false},
+		{"65535-live.sb.test", true, true},
 	} {
-		err := n.check(context.Background(), tc.name, tc.strict)
+		_, err := n.check(context.Background(), tc.name, tc.strict)
 		if (err == nil) != tc.ok {
 			t.Errorf("check(%q, strict %v) = %v, want ok %v", tc.name, tc.strict, err, tc.ok)
 		}
@@ -369,5 +374,33 @@ func TestACMERefusesLocalhost(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "--domain") || !errors.Is(err, errdefs.ErrInvalidArgument) {
 			t.Errorf("acme for domain %s: %v, want an invalid argument asking for --domain", d, err)
 		}
+	}
+}
+
+// The local authority is constrained to the server's names: a leaf it
+// signed for any other name is refused by clients that trust it, so its
+// key cannot vouch for another site.
+func TestLocalCANameConstraints(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := openLocalCA(dir, Names{Domain: "sb.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.cert)
+	for name, ok := range map[string]bool{"sb.test": true, "8080-x.sb.test": true, "localhost": true, "example.com": false, "sb.test.evil": false} {
+		c, err := ca.sign(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: roots})
+		if (err == nil) != ok {
+			t.Errorf("leaf for %q: verify = %v, want ok %v", name, err, ok)
+		}
+	}
+	// Another domain for the same authority is refused at start, saying
+	// what to do.
+	if _, err := openLocalCA(dir, Names{Domain: "other.test"}); err == nil || !strings.Contains(err.Error(), "aside") {
+		t.Errorf("an authority for sb.test opened for other.test: %v", err)
 	}
 }

@@ -16,9 +16,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/durable"
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
@@ -83,6 +85,10 @@ func openLocalCA(dir string, names Names) (*localCA, error) {
 			return nil, fmt.Errorf("tls: %s is not a certificate authority: %w", certPath, errdefs.ErrFailedPrecondition)
 		}
 		ca.key = signer
+		if p := ca.cert.PermittedDNSDomains; len(p) > 0 && !slices.Contains(p, ca.names.domain()) {
+			return nil, fmt.Errorf("tls: the local authority %s is for %v, not %s: move %s aside to make one for the new domain (clients must then trust it again): %w",
+				certPath, p, ca.names.domain(), dir, errdefs.ErrFailedPrecondition)
+		}
 	}
 	var err error
 	if ca.leafK, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
@@ -106,6 +112,10 @@ func (ca *localCA) create(certPath, keyPath string) error {
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		MaxPathLenZero:        true,
+		// Clients that trust this authority trust it for the server's
+		// names only: its key cannot vouch for anyone else's domain.
+		PermittedDNSDomainsCritical: true,
+		PermittedDNSDomains:         permittedDomains(ca.names.domain()),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -117,40 +127,24 @@ func (ca *localCA) create(certPath, keyPath string) error {
 	}
 	// The key first: a certificate on disk without its key would be a
 	// half-made authority the next start refuses.
-	if err := writeFileSync(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return err
+	if err := durable.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return fmt.Errorf("tls: %w", err)
 	}
-	if err := writeFileSync(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return err
+	if err := durable.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return fmt.Errorf("tls: %w", err)
 	}
 	ca.key = key
 	ca.cert, err = x509.ParseCertificate(der)
 	return err
 }
 
-// writeFileSync writes a file whole under a temporary name, syncs it and
-// renames it into place, so a crash leaves either nothing or all of it.
-func writeFileSync(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return fmt.Errorf("tls: write %s: %w", path, err)
+// permittedDomains are the name constraints of an authority for domain:
+// the domain and the names under it, and localhost.
+func permittedDomains(domain string) []string {
+	if domain == "localhost" {
+		return []string{"localhost"}
 	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("tls: write %s: %w", path, err)
-	}
-	return nil
+	return []string{domain, "localhost"}
 }
 
 // getCertificate signs (or reuses) a certificate for the name the client
@@ -166,7 +160,7 @@ func (ca *localCA) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate,
 			name = a.IP.String()
 		}
 	} else if name != "localhost" {
-		if err := ca.names.check(hello.Context(), name, false); err != nil {
+		if _, err := ca.names.check(hello.Context(), name, false); err != nil {
 			return nil, err
 		}
 	}

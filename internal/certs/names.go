@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/sandboxhost"
 )
 
 // Names says which server names get a certificate.
@@ -22,24 +23,27 @@ type Names struct {
 func (n Names) domain() string { return strings.Trim(strings.ToLower(n.Domain), ".") }
 
 // check says whether name is one of the server's: the domain, api.<domain>,
-// or a sandbox host <port>-<id>.<domain>. A sandbox host must name a
-// sandbox Sandbox knows when strict.
-func (n Names) check(ctx context.Context, name string, strict bool) error {
+// or a sandbox host <port>-<id>.<domain>, whose sandbox id it returns. A
+// sandbox host must name a sandbox Sandbox knows when strict.
+func (n Names) check(ctx context.Context, name string, strict bool) (string, error) {
 	name = strings.TrimSuffix(strings.ToLower(name), ".")
 	d := n.domain()
 	if name == d || name == "api."+d {
-		return nil
+		return "", nil
 	}
 	label, ok := strings.CutSuffix(name, "."+d)
 	if !ok || label == "" || strings.Contains(label, ".") {
-		return fmt.Errorf("server name %q is not %s or a host one label under it: %w", name, d, errdefs.ErrPermissionDenied)
+		return "", fmt.Errorf("server name %q is not %s or a host one label under it: %w", name, d, errdefs.ErrPermissionDenied)
 	}
-	port, id, ok := strings.Cut(label, "-")
-	if !ok || port == "" || id == "" || strings.Trim(port, "0123456789") != "" {
-		return fmt.Errorf("server name %q is not a sandbox host <port>-<id>.%s: %w", name, d, errdefs.ErrPermissionDenied)
+	port, id, ok := sandboxhost.SplitLabel(label)
+	if !ok {
+		return "", fmt.Errorf("server name %q is not a sandbox host <port>-<id>.%s: %w", name, d, errdefs.ErrPermissionDenied)
+	}
+	if _, ok := sandboxhost.ParsePort(port); !ok {
+		return "", fmt.Errorf("server name %q: port %q is not 1-65535 written without leading zeros: %w", name, port, errdefs.ErrPermissionDenied)
 	}
 	if strict && n.Sandbox != nil && !n.Sandbox(ctx, id) {
-		return fmt.Errorf("server name %q: no sandbox %s: %w", name, id, errdefs.ErrNotFound)
+		return "", fmt.Errorf("server name %q: no sandbox %s: %w", name, id, errdefs.ErrNotFound)
 	}
-	return nil
+	return id, nil
 }

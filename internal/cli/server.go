@@ -85,6 +85,7 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.StringVar(&cfg.Network, "network", cfg.Network, "sandbox networking: on (internet through NAT, DNS, egress policies) or off (loopback only)")
 	f.StringVar(&cfg.NetworkPool, "network-pool", cfg.NetworkPool, "IPv4 range sandbox links are cut from, a /30 each (default: a private /16 no host route overlaps)")
 	f.StringVar(&cfg.NetworkUplink, "network-uplink", cfg.NetworkUplink, "interface sandbox traffic leaves by, masqueraded (default: the default route's)")
+	f.BoolVar(&cfg.NetworkPrivateOut, "network-private-out", cfg.NetworkPrivateOut, "let sandboxes reach private IPv4 ranges (10/8, 172.16/12, 192.168/16, 100.64/10, 198.18/15) through the uplink without allowOut naming them")
 	f.StringVar(&cfg.NetworkDNS, "network-dns", cfg.NetworkDNS, "resolver sandbox DNS is forwarded to, ip[:port] (default: the first nameserver of /etc/resolv.conf)")
 	f.IntVar(&cfg.NetworkEgressMbps, "network-egress-mbps", cfg.NetworkEgressMbps, "cap on what each sandbox sends, Mbit/s, and the most a create may ask for (0: unlimited)")
 	f.IntVar(&cfg.NetworkIngressMbps, "network-ingress-mbps", cfg.NetworkIngressMbps, "cap on what each sandbox receives, Mbit/s, and the most a create may ask for (0: unlimited)")

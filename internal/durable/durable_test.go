@@ -3,6 +3,7 @@ package durable
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -44,5 +45,15 @@ func TestWriteFileFailsCleanly(t *testing.T) {
 	}
 	if err := SyncDir(filepath.Join(dir, "none")); err == nil {
 		t.Error("syncing a missing directory succeeded")
+	}
+}
+
+func TestSyncFS(t *testing.T) {
+	dir := t.TempDir()
+	if err := SyncFS(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := SyncFS(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("SyncFS of a missing path: %v", err)
 	}
 }

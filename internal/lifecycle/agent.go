@@ -26,12 +26,24 @@ func (m *Manager) agentClient(id string) *http.Client {
 }
 
 // initAgent waits for the agent to answer, then hands it the sandbox's
-// environment and access token (POST /init), as E2B's orchestrator does.
-func (m *Manager) initAgent(ctx context.Context, id string, envVars map[string]string, token string) error {
+// environment and tokens (POST /init), as E2B's orchestrator does.
+func (m *Manager) initAgent(ctx context.Context, id string, envVars map[string]string, token, traffic string) error {
 	if err := m.waitAgent(ctx, id, 15*time.Second); err != nil {
 		return err
 	}
-	return m.postInit(ctx, id, map[string]any{"envVars": envVars, "accessToken": token, "timestamp": time.Now().UTC()})
+	return m.postInit(ctx, id, initBody(envVars, token, traffic))
+}
+
+// initBody is the /init body giving a sandbox's agent its environment,
+// its access token and, when its traffic is private, its traffic access
+// token, without which the interpreter's context routes would not know
+// the traffic is private.
+func initBody(envVars map[string]string, token, traffic string) map[string]any {
+	body := map[string]any{"envVars": envVars, "accessToken": token, "timestamp": time.Now().UTC()}
+	if traffic != "" {
+		body["soulboxTrafficAccessToken"] = traffic
+	}
+	return body
 }
 
 // waitAgent polls the agent's health until it answers or wait passes.

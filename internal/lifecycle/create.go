@@ -96,7 +96,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if err := m.driver.Start(ctx, sb.ID); err != nil {
 		return fail(err)
 	}
-	if err := m.initSandbox(ctx, sb.ID, req.TemplateID, req.EnvVars, token); err != nil {
+	if err := m.initSandbox(ctx, sb.ID, req.TemplateID, req.EnvVars, token, req.net.trafficToken); err != nil {
 		return fail(fmt.Errorf("sandbox %s: %w: %w", sb.ID, err, errdefs.ErrUnavailable))
 	}
 	if err := m.store.SetState(ctx, sb.ID, []store.SandboxState{store.StateStarting}, store.StateRunning,

@@ -47,9 +47,15 @@ type Config struct {
 	// agent to answer GET /health; 0 means 2 s.
 	ProbeTimeout time.Duration
 	// ProbeFailures is how many health checks in a row a running
-	// sandbox's agent may fail before the sandbox is ended with reason
-	// error; 0 means 3.
+	// sandbox's agent must fail, over at least UnresponsiveAfter, before
+	// the sandbox is ended with reason error; 0 means 3.
 	ProbeFailures int
+	// UnresponsiveAfter is how long a running sandbox's agent must go
+	// without answering before the sandbox is ended; 0 means 2 minutes. A
+	// sandbox whose CPUs are saturated, or a busy host, answers late, and
+	// ending it loses its files: the first failure only records an
+	// "unresponsive" event.
+	UnresponsiveAfter time.Duration
 	// PrivateTraffic makes sandbox ports require the traffic access token
 	// unless a create asks for public traffic (E2B's default is public).
 	PrivateTraffic bool
@@ -91,8 +97,10 @@ type Manager struct {
 	mu         sync.Mutex
 	timers     map[string]*time.Timer
 	metrics    map[string]*series
-	probeFails map[string]int // running sandbox -> health checks failed in a row
-	stopped    bool           // Stop was called: no more background work starts
+	probeFails map[string]probeFailure // running sandbox -> its current run of failed health checks
+	unresp     time.Duration
+	netLocks   map[string]*netLock // sandbox -> its network update lock, while one waits or runs
+	stopped    bool                // Stop was called: no more background work starts
 	stopMon    context.CancelFunc
 	bg         sync.WaitGroup // the monitor and timers that fired
 }
@@ -109,7 +117,8 @@ func New(cfg Config) *Manager {
 		maxSbx: cfg.MaxSandboxes, maxTime: cfg.MaxTimeout, every: cfg.SampleEvery, keep: cfg.Retention,
 		probeTO: cfg.ProbeTimeout, probeN: cfg.ProbeFailures, privateTraffic: cfg.PrivateTraffic,
 		netLimits: cfg.NetworkLimits,
-		timers:    map[string]*time.Timer{}, metrics: map[string]*series{}, probeFails: map[string]int{},
+		timers:    map[string]*time.Timer{}, metrics: map[string]*series{}, probeFails: map[string]probeFailure{}, unresp: cfg.UnresponsiveAfter,
+		netLocks: map[string]*netLock{},
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100
@@ -128,6 +137,9 @@ func New(cfg Config) *Manager {
 	}
 	if m.probeN == 0 {
 		m.probeN = 3
+	}
+	if m.unresp == 0 {
+		m.unresp = 2 * time.Minute
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)

@@ -37,8 +37,8 @@ const maxSamples = 24 * 60 * 60 / 5
 
 // monitor samples every running sandbox, and ends those whose agent died
 // on its own (with reason oom when the memory limit killed it, else
-// error) or stopped answering its health check ProbeFailures times in a
-// row (reason error). Every step has a deadline and every failure is
+// error) or has not answered its health check for UnresponsiveAfter
+// (reason error). Every step has a deadline and every failure is
 // logged with the sandbox's id.
 func (m *Manager) monitor(ctx context.Context) {
 	tick := time.NewTicker(m.every)
@@ -132,37 +132,77 @@ func (m *Manager) record(sb store.Sandbox, st runtime.Stats) {
 	s.last = st
 }
 
+// probeFailure is a run of failed health checks of one sandbox.
+type probeFailure struct {
+	n     int
+	since time.Time
+}
+
+// EventUnresponsive is recorded when a running sandbox's agent first
+// fails its health check, EventResponsive when it answers again.
+const (
+	EventUnresponsive = "unresponsive"
+	EventResponsive   = "responsive"
+)
+
 // probe checks that a running sandbox's agent answers /health. An agent
-// that failed ProbeFailures checks in a row cannot serve the sandbox's
-// users (every command and file call goes through it), so the sandbox is
-// ended with reason error and the last failure as its message: the API
-// then reports it gone, as E2B does for a sandbox that died, instead of
-// listing it running while nothing works.
+// that has not answered for UnresponsiveAfter (and at least ProbeFailures
+// checks in a row) cannot serve the sandbox's users (every command and
+// file call goes through it), so the sandbox is ended with reason error
+// and the last failure as its message: the API then reports it gone, as
+// E2B does for a sandbox that died, instead of listing it running while
+// nothing works. A shorter silence (a sandbox saturating its CPUs, a busy
+// host) only records an unresponsive event, and a responsive one when it
+// ends.
 func (m *Manager) probe(ctx context.Context, sb store.Sandbox) {
 	pctx, cancel := context.WithTimeout(ctx, m.probeTO)
 	err := m.probeAgent(pctx, sb.ID)
 	cancel()
 	if err == nil {
-		m.resetProbe(sb.ID)
+		if m.resetProbe(sb.ID) {
+			m.recordEvent(ctx, sb.ID, EventResponsive, "the agent answers its health check again")
+		}
 		return
 	}
 	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return // the monitor is stopping: not the agent's fault
 	}
+	now := time.Now()
 	m.mu.Lock()
-	m.probeFails[sb.ID]++
-	n := m.probeFails[sb.ID]
+	f, ok := m.probeFails[sb.ID]
+	if !ok {
+		f.since = now
+	}
+	f.n++
+	m.probeFails[sb.ID] = f
 	m.mu.Unlock()
-	m.log.Warn("monitor: agent health check failed", logx.Sandbox(sb.ID), slog.Int("in_a_row", n), logx.Err(err))
-	if n >= m.probeN {
-		m.end(ctx, sb.ID, store.ReasonError, fmt.Sprintf("the agent stopped answering: %d health checks in a row failed, the last with: %v", n, err))
+	m.log.Warn("monitor: agent health check failed", logx.Sandbox(sb.ID), slog.Int("in_a_row", f.n), logx.Err(err))
+	if f.n == 1 {
+		m.recordEvent(ctx, sb.ID, EventUnresponsive, fmt.Sprintf("the agent did not answer its health check: %v; the sandbox is ended if it does not answer for %s", err, m.unresp))
+	}
+	if f.n >= m.probeN && now.Sub(f.since) >= m.unresp {
+		m.end(ctx, sb.ID, store.ReasonError, fmt.Sprintf("the agent stopped answering: no health check answered for %s (%d in a row failed), the last with: %v",
+			now.Sub(f.since).Round(time.Second), f.n, err))
 	}
 }
 
-func (m *Manager) resetProbe(id string) {
+// recordEvent adds an event to a running sandbox's log; a sandbox that is
+// no longer running gets none.
+func (m *Manager) recordEvent(ctx context.Context, id, typ, msg string) {
+	err := m.store.SetState(context.WithoutCancel(ctx), id, []store.SandboxState{store.StateRunning}, store.StateRunning, store.Event{Type: typ, Message: msg})
+	if err != nil && !errdefs.IsNotFound(err) && !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		m.log.Error("monitor: record event", logx.Sandbox(id), slog.String("event", typ), logx.Err(err))
+	}
+}
+
+// resetProbe forgets a sandbox's failed checks, reporting whether it had
+// any.
+func (m *Manager) resetProbe(id string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	_, had := m.probeFails[id]
 	delete(m.probeFails, id)
+	return had
 }
 
 // end ends a sandbox for the monitor, logging a failure with its id.

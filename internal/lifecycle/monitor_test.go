@@ -102,7 +102,7 @@ func newMonitorEnv(t *testing.T) monitorEnv {
 	e := monitorEnv{st: st, d: &faultDriver{Driver: real}, log: &syncBuffer{}}
 	e.m = lifecycle.New(lifecycle.Config{Store: st, Driver: e.d, Templates: templates,
 		Log:         slog.New(slog.NewTextHandler(e.log, nil)),
-		SampleEvery: 100 * time.Millisecond, ProbeTimeout: 300 * time.Millisecond, ProbeFailures: 3})
+		SampleEvery: 100 * time.Millisecond, ProbeTimeout: 300 * time.Millisecond, ProbeFailures: 3, UnresponsiveAfter: 3 * time.Second})
 	t.Cleanup(func() {
 		e.m.Stop()
 		live, _ := st.ListSandboxes(context.Background(), store.SandboxFilter{States: []store.SandboxState{store.StateRunning, store.StatePaused}})
@@ -169,6 +169,45 @@ func TestUnresponsiveAgentEnds(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the ended sandbox is still in the runtime")
 		}
+	}
+}
+
+// TestBriefSilenceKeepsTheSandbox: an agent that does not answer for less
+// than UnresponsiveAfter (a sandbox saturating its CPUs, a busy host)
+// keeps its sandbox, and its log says what happened.
+func TestBriefSilenceKeepsTheSandbox(t *testing.T) {
+	e := newMonitorEnv(t)
+	ctx := context.Background()
+	sb, err := e.m.Create(ctx, lifecycle.CreateRequest{TemplateID: "base", Team: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := e.d.Info(ctx, sb.ID)
+	if err != nil || info.Pid <= 0 {
+		t.Fatalf("info: %+v %v", info, err)
+	}
+	if err := syscall.Kill(info.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // several failed checks
+	if err := syscall.Kill(info.Pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond) // past the window from the first failure
+	if got, _ := e.st.GetSandbox(ctx, sb.ID); got.State != store.StateRunning {
+		t.Fatalf("a sandbox silent for 1.5 s was ended: %s %q", got.EndReason, got.EndMessage)
+	}
+	evs, err := e.st.ListEvents(ctx, sb.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range evs {
+		types = append(types, ev.Type)
+	}
+	joined := strings.Join(types, ",")
+	if !strings.Contains(joined, lifecycle.EventUnresponsive+","+lifecycle.EventResponsive) {
+		t.Errorf("events %v: want %s then %s", types, lifecycle.EventUnresponsive, lifecycle.EventResponsive)
 	}
 }
 

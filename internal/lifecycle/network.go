@@ -3,9 +3,11 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/logx"
@@ -232,13 +234,78 @@ func (m *Manager) UpdateNetwork(ctx context.Context, id string, r NetworkRequest
 	if !ok {
 		return sb, fmt.Errorf("the %s runtime cannot change a sandbox's network: %w", m.driver.Name(), errdefs.ErrFailedPrecondition)
 	}
+	// One update of a sandbox at a time: the policy applied is the one
+	// recorded last.
+	unlock := m.lockNetwork(id)
+	defer unlock()
 	if err := m.store.SetNetwork(ctx, id, cfg); err != nil {
 		return sb, err
 	}
-	if err := np.SetNetworkPolicy(ctx, id, p); err != nil {
-		return sb, fmt.Errorf("sandbox %q: apply network policy (recorded; applied again at the next start): %w", id, err)
+	if err := m.applyNetwork(ctx, np, sb, p); err != nil {
+		return sb, err
 	}
 	return m.store.GetSandbox(ctx, id)
+}
+
+// EventNetworkFailedClosed is recorded when a recorded network policy
+// could not be applied and the sandbox was cut off instead.
+const EventNetworkFailedClosed = "network_failed_closed"
+
+// applyNetwork applies a recorded policy, once more if the first try
+// fails. If both fail, the sandbox is not left under its old, maybe wider,
+// policy: it gets one that lets nothing out (fail closed), with an event
+// saying so, until the recorded one is applied (a later update, or the
+// server's next start).
+func (m *Manager) applyNetwork(ctx context.Context, np runtime.NetworkPolicer, sb store.Sandbox, p runtime.NetworkPolicy) error {
+	err := np.SetNetworkPolicy(ctx, sb.ID, p)
+	if err == nil {
+		return nil
+	}
+	m.log.Warn("apply network policy, trying again", logx.Sandbox(sb.ID), logx.Err(err))
+	if err = np.SetNetworkPolicy(ctx, sb.ID, p); err == nil {
+		return nil
+	}
+	closed := runtime.NetworkPolicy{DenyOut: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, Limits: p.Limits}
+	cerr := np.SetNetworkPolicy(context.WithoutCancel(ctx), sb.ID, closed)
+	msg := fmt.Sprintf("the recorded network policy could not be applied (%v); the sandbox reaches nothing until it is", err)
+	if cerr != nil {
+		msg = fmt.Sprintf("the recorded network policy could not be applied (%v), nor one denying all traffic (%v)", err, cerr)
+	}
+	m.log.Error("apply network policy", logx.Sandbox(sb.ID), slog.String("why", msg))
+	if eerr := m.store.SetState(context.WithoutCancel(ctx), sb.ID, []store.SandboxState{sb.State}, sb.State,
+		store.Event{Type: EventNetworkFailedClosed, Message: msg}); eerr != nil {
+		m.log.Error("record network failure", logx.Sandbox(sb.ID), logx.Err(eerr))
+	}
+	return fmt.Errorf("sandbox %q: %s: %w", sb.ID, msg, errdefs.ErrUnavailable)
+}
+
+// netLock is one sandbox's network update lock and how many hold or
+// wait for it.
+type netLock struct {
+	mu sync.Mutex
+	n  int
+}
+
+// lockNetwork serialises the network updates of sandbox id; the returned
+// function unlocks.
+func (m *Manager) lockNetwork(id string) func() {
+	m.mu.Lock()
+	l := m.netLocks[id]
+	if l == nil {
+		l = &netLock{}
+		m.netLocks[id] = l
+	}
+	l.n++
+	m.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		m.mu.Lock()
+		if l.n--; l.n == 0 {
+			delete(m.netLocks, id)
+		}
+		m.mu.Unlock()
+	}
 }
 
 // restoreNetworks applies the recorded policy of every live sandbox, so

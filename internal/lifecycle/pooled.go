@@ -191,7 +191,7 @@ func (m *Manager) personalise(ctx context.Context, id string, req CreateRequest,
 	// polling, and a dead one fails here and is discarded.
 	initCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return m.postInit(initCtx, id, map[string]any{"envVars": req.EnvVars, "accessToken": token, "timestamp": time.Now().UTC()})
+	return m.postInit(initCtx, id, initBody(req.EnvVars, token, req.net.trafficToken))
 }
 
 // adopt records a personalised pooled sandbox as the request's, running

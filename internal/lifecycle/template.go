@@ -31,10 +31,10 @@ const readyInterval = 200 * time.Millisecond
 // the template's settings under the request's, then runs the template's
 // start command and waits for its ready command, as E2B does: the
 // sandbox is handed out only once it is ready.
-func (m *Manager) initSandbox(ctx context.Context, id, ref string, envVars map[string]string, token string) error {
+func (m *Manager) initSandbox(ctx context.Context, id, ref string, envVars map[string]string, token, traffic string) error {
 	ts, ok := m.tmpl.(TemplateSettings)
 	if !ok {
-		return m.initAgent(ctx, id, envVars, token)
+		return m.initAgent(ctx, id, envVars, token, traffic)
 	}
 	set, err := ts.SandboxSettings(ctx, ref)
 	if err != nil {
@@ -48,7 +48,7 @@ func (m *Manager) initSandbox(ctx context.Context, id, ref string, envVars map[s
 	if err := m.waitAgent(ctx, id, 15*time.Second); err != nil {
 		return err
 	}
-	body := map[string]any{"envVars": env, "accessToken": token, "timestamp": time.Now().UTC()}
+	body := initBody(env, token, traffic)
 	if set.User != "" {
 		body["defaultUser"] = set.User
 	}

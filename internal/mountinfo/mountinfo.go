@@ -15,6 +15,9 @@ import (
 
 // Mount is one line of the table.
 type Mount struct {
+	// ID is the mount's id, unique in its namespace (and what a file's
+	// fdinfo names as its mnt_id).
+	ID int
 	// Dev is the filesystem's device, "major:minor".
 	Dev string
 	// Root is the path inside the filesystem that is mounted (not "/" for
@@ -33,7 +36,16 @@ type Mount struct {
 
 // Read returns the calling process's mount table.
 func Read() ([]Mount, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	return read("/proc/self/mountinfo")
+}
+
+// ReadPid returns the mount table of process pid's mount namespace.
+func ReadPid(pid int) ([]Mount, error) {
+	return read(fmt.Sprintf("/proc/%d/mountinfo", pid))
+}
+
+func read(path string) ([]Mount, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read mount table: %w", err)
 	}
@@ -62,8 +74,9 @@ func Parse(r io.Reader) ([]Mount, error) {
 		if sep < 0 || len(f) < sep+3 {
 			continue
 		}
+		id, _ := strconv.Atoi(f[0])
 		m := Mount{
-			Dev: f[2], Root: Unescape(f[3]), Point: Unescape(f[4]),
+			ID: id, Dev: f[2], Root: Unescape(f[3]), Point: Unescape(f[4]),
 			FSType: f[sep+1], Source: Unescape(f[sep+2]),
 		}
 		if len(f) > sep+3 {

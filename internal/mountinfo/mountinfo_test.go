@@ -1,6 +1,7 @@
 package mountinfo
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -21,11 +22,11 @@ garbage line
 		t.Fatal(err)
 	}
 	want := []Mount{
-		{Dev: "0:21", Root: "/", Point: "/proc", FSType: "proc", Source: "proc", SuperOptions: []string{"rw"}},
-		{Dev: "0:26", Root: "/", Point: "/sys/fs/cgroup/pids", FSType: "cgroup", Source: "cgroup", SuperOptions: []string{"rw", "pids"}},
-		{Dev: "0:27", Root: "/", Point: "/sys/fs/cgroup/cpu,cpuacct", FSType: "cgroup", Source: "cgroup", SuperOptions: []string{"rw", "cpu", "cpuacct"}},
-		{Dev: "7:3", Root: "/data/sub", Point: "/mnt/with space", FSType: "ext4", Source: "/dev/loop3", SuperOptions: []string{"rw"}},
-		{Dev: "0:50", Root: "/", Point: "/sys/fs/cgroup/unified", FSType: "cgroup2", Source: "cgroup2", SuperOptions: []string{"rw", "nsdelegate"}},
+		{ID: 22, Dev: "0:21", Root: "/", Point: "/proc", FSType: "proc", Source: "proc", SuperOptions: []string{"rw"}},
+		{ID: 30, Dev: "0:26", Root: "/", Point: "/sys/fs/cgroup/pids", FSType: "cgroup", Source: "cgroup", SuperOptions: []string{"rw", "pids"}},
+		{ID: 31, Dev: "0:27", Root: "/", Point: "/sys/fs/cgroup/cpu,cpuacct", FSType: "cgroup", Source: "cgroup", SuperOptions: []string{"rw", "cpu", "cpuacct"}},
+		{ID: 40, Dev: "7:3", Root: "/data/sub", Point: "/mnt/with space", FSType: "ext4", Source: "/dev/loop3", SuperOptions: []string{"rw"}},
+		{ID: 41, Dev: "0:50", Root: "/", Point: "/sys/fs/cgroup/unified", FSType: "cgroup2", Source: "cgroup2", SuperOptions: []string{"rw", "nsdelegate"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Parse (-want +got):\n%s", diff)
@@ -57,5 +58,23 @@ func TestReadHasRoot(t *testing.T) {
 	}
 	if under, err := Under("/"); err != nil || len(under) != len(ms) {
 		t.Errorf("Under(/) = %d mounts (%v), want all %d", len(under), err, len(ms))
+	}
+}
+
+// A process's table is its mount namespace's: ours, for ourselves.
+func TestReadPidIsReadForSelf(t *testing.T) {
+	self, err := Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPid, err := ReadPid(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(self) == 0 || len(self) != len(byPid) || self[0].ID == 0 || self[0].ID != byPid[0].ID {
+		t.Errorf("Read: %d mounts (first id %d), ReadPid: %d", len(self), self[0].ID, len(byPid))
+	}
+	if _, err := ReadPid(-1); err == nil {
+		t.Error("ReadPid(-1) succeeded")
 	}
 }

@@ -19,6 +19,11 @@ type Config struct {
 	// Uplink is the interface sandbox traffic leaves the host by, with
 	// masquerade NAT; empty means the interface of the default route.
 	Uplink string
+	// PrivateOut lets sandboxes reach private IPv4 ranges (RFC 1918,
+	// CGNAT, benchmarking) through the uplink without their AllowOut
+	// naming them. False, the default, keeps them on the internet and off
+	// the operator's networks.
+	PrivateOut bool
 	// Upstream is the resolver ("ip" or "ip:port") the DNS forwarder asks;
 	// empty means the first nameserver of /etc/resolv.conf.
 	Upstream string

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -17,8 +18,12 @@ import (
 
 // forwarder is the DNS resolver sandboxes use. Their queries to port 53
 // of their gateway are redirected by nftables to its port, which it
-// listens on for UDP and TCP; it answers only addresses of the pool, so
-// it is no open resolver for the host's other networks.
+// listens on for UDP and TCP. The shared table drops what reaches that
+// port from anything but a sandbox link, and the forwarder answers only
+// addresses of the pool, so it is no open resolver for the host's other
+// networks; each sandbox address gets dnsRate queries a second (burst
+// dnsBurst), past which it is refused, so one sandbox cannot make the
+// host flood its upstream.
 type forwarder struct {
 	port     uint16
 	upstream string
@@ -29,13 +34,53 @@ type forwarder struct {
 	// onAnswer sees every answer for a sandbox at src before the sandbox
 	// does: it records the addresses of allowed domains.
 	onAnswer func(src netip.Addr, r *dns.Msg)
+	limits   *sourceLimits
+}
+
+// Queries a sandbox may send a second, and at once.
+const (
+	dnsRate  = 100
+	dnsBurst = 200
+)
+
+// sourceLimits is a token bucket per source address. Sources are pool
+// addresses only, so the map is bounded by the pool.
+type sourceLimits struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	buckets map[netip.Addr]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// allow spends one query of src, or says it has none left.
+func (l *sourceLimits) allow(src netip.Addr) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	b, ok := l.buckets[src]
+	if !ok {
+		b = &bucket{tokens: dnsBurst, last: now}
+		l.buckets[src] = b
+	}
+	b.tokens = min(dnsBurst, b.tokens+now.Sub(b.last).Seconds()*dnsRate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 func startForwarder(upstream string, pool netip.Prefix, log *slog.Logger, onAnswer func(netip.Addr, *dns.Msg)) (*forwarder, error) {
 	f := &forwarder{
 		upstream: upstream, pool: pool, log: log, onAnswer: onAnswer,
-		udp: &dns.Client{Net: "udp", Timeout: 5 * time.Second},
-		tcp: &dns.Client{Net: "tcp", Timeout: 5 * time.Second},
+		limits: &sourceLimits{now: time.Now, buckets: map[netip.Addr]*bucket{}},
+		udp:    &dns.Client{Net: "udp", Timeout: 5 * time.Second},
+		tcp:    &dns.Client{Net: "tcp", Timeout: 5 * time.Second},
 	}
 	// The port is the kernel's pick for UDP, then the same for TCP; a
 	// clash on TCP tries again.
@@ -78,7 +123,7 @@ func (f *forwarder) close() {
 }
 
 func (f *forwarder) serve(w dns.ResponseWriter, q *dns.Msg) {
-	if !f.fromPool(w.RemoteAddr()) {
+	if !f.fromPool(w.RemoteAddr()) || !f.limits.allow(remoteAddr(w.RemoteAddr())) {
 		m := new(dns.Msg)
 		m.SetRcode(q, dns.RcodeRefused)
 		_ = w.WriteMsg(m)

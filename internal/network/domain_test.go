@@ -81,7 +81,7 @@ func echo(a network.Attachment, addr netip.Addr) error {
 func TestDomainRules(t *testing.T) {
 	testutil.RequiresRoot(t)
 	names := []string{"exact.test", "api.wild.test", "other.test", "wild.test"}
-	w := fakenet.New(t, "fwnt2", netip.MustParsePrefix("198.51.100.192/26"), names)
+	w := fakenet.New(t, "fwnt2", netip.MustParsePrefix("198.51.100.192/26"), names, lanAddr)
 	m := newManager(t, w)
 	ctx := context.Background()
 	exact, wild, other, apex := w.Servers[0], w.Servers[1], w.Servers[2], w.Servers[3]
@@ -177,6 +177,24 @@ func TestDomainRules(t *testing.T) {
 				t.Errorf("%s answered %q", h, body)
 			}
 		}
+	})
+	t.Run("through the proxy only out of the uplink and not to private ranges", func(t *testing.T) {
+		// Domain rules with a denyOut that names neither address: the
+		// proxy decides on the address, as forwarding would.
+		p := runtime.NetworkPolicy{AllowDomains: []string{"exact.test"}, DenyOut: prefixes(other.String() + "/32")}
+		if err := m.SetPolicy(ctx, "dom-a", p); err != nil {
+			t.Fatal(err)
+		}
+		defer m.SetPolicy(ctx, "dom-a", policy)
+		side := fakenet.New(t, "fwnt5", netip.MustParsePrefix("198.51.100.160/27"), []string{"side.test"})
+		for _, h := range []netip.Addr{lanAddr, side.Servers[0]} {
+			refused(t, "http", "unnamed.test", h)
+		}
+		p.AllowOut = prefixes(lanAddr.String() + "/32")
+		if err := m.SetPolicy(ctx, "dom-a", p); err != nil {
+			t.Fatal(err)
+		}
+		reach(t, "http", "unnamed.test", lanAddr)
 	})
 	t.Run("no proxy connection left after teardown", func(t *testing.T) {
 		if err := m.SetPolicy(ctx, "dom-a", policy); err != nil {

@@ -95,29 +95,29 @@ func New(ctx context.Context, cfg Config) (m *Manager, err error) {
 	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0); err != nil {
 		return nil, fmt.Errorf("enable IPv4 forwarding: %w", err)
 	}
-	if err := prepareNetnsDir(cfg.NetnsDir); err != nil {
-		return nil, err
-	}
 	if err := m.adoptLinks(); err != nil {
 		return nil, err
 	}
 	if m.dns, err = startForwarder(m.upstream, m.pool, m.log, m.recordAnswer); err != nil {
 		return nil, err
 	}
+	// m is nil by the time a failed New's deferred calls run.
+	dns := m.dns
 	defer func() {
 		if err != nil {
-			m.dns.close()
+			dns.close()
 		}
 	}()
-	if m.proxy, err = startProxy(m.pool, m.log, m.policyAt, m.dns.lookup); err != nil {
+	if m.proxy, err = startProxy(m.pool, m.uplink, cfg.PrivateOut, m.log, m.policyAt, m.dns.lookup); err != nil {
 		return nil, err
 	}
+	proxy := m.proxy
 	defer func() {
 		if err != nil {
-			m.proxy.close()
+			proxy.close()
 		}
 	}()
-	c, err := nftables.New()
+	c, err := openNftables()
 	if err != nil {
 		return nil, fmt.Errorf("open nftables: %w", err)
 	}
@@ -126,10 +126,19 @@ func New(ctx context.Context, cfg Config) (m *Manager, err error) {
 	if err := rules.install(c); err != nil {
 		return nil, err
 	}
+	// Last, and undone by itself when it fails: a New that fails leaves
+	// no mount behind.
+	if err := prepareNetnsDir(cfg.NetnsDir); err != nil {
+		return nil, err
+	}
 	m.log.Info("network ready", slog.String("pool", m.pool.String()), slog.String("uplink", m.uplink),
 		slog.String("upstream", m.upstream), slog.Int("adopted_links", len(m.slots)))
 	return m, nil
 }
+
+// openNftables opens the netlink connection for nftables; a variable so
+// that tests can make New fail late.
+var openNftables = func() (*nftables.Conn, error) { return nftables.New() }
 
 // Pool is the range sandbox addresses come from.
 func (m *Manager) Pool() netip.Prefix { return m.pool }
@@ -278,7 +287,7 @@ func (m *Manager) Setup(ctx context.Context, id, netns string, p runtime.Network
 	m.mu.Lock()
 	m.policies[id] = p
 	m.mu.Unlock()
-	writePolicy(c, m.cfg.Tag, id, name, p, m.proxyPorts())
+	writePolicy(c, m.cfg.Tag, id, name, p, m.proxyPorts(), m.cfg.PrivateOut)
 	if err := c.Flush(); err != nil {
 		return a, fmt.Errorf("sandbox %q: install network policy: %w", id, err)
 	}
@@ -357,7 +366,7 @@ func (m *Manager) SetPolicy(ctx context.Context, id string, p runtime.NetworkPol
 	old, known := m.policies[id]
 	m.policies[id] = p
 	m.mu.Unlock()
-	writePolicy(c, m.cfg.Tag, id, linkName(m.cfg.Tag, slot), p, m.proxyPorts())
+	writePolicy(c, m.cfg.Tag, id, linkName(m.cfg.Tag, slot), p, m.proxyPorts(), m.cfg.PrivateOut)
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("sandbox %q: replace network policy: %w", id, err)
 	}

@@ -34,7 +34,9 @@ func prepareNetnsDir(dir string) error {
 		if err := unix.Mount(dir, dir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("bind netns directory %s: %w", dir, err)
 		}
-		err = unix.Mount("", dir, "none", unix.MS_SHARED|unix.MS_REC, "")
+		if err = unix.Mount("", dir, "none", unix.MS_SHARED|unix.MS_REC, ""); err != nil {
+			_ = unix.Unmount(dir, unix.MNT_DETACH) // the bind this call made
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("share netns directory %s: %w", dir, err)

@@ -22,15 +22,23 @@ import (
 var (
 	worldPrefix = netip.MustParsePrefix("198.51.100.0/25")
 	metadata    = netip.MustParseAddr("169.254.169.254")
-	testPool    = netip.MustParsePrefix("10.251.0.0/24")
+	// lanAddr is a private address the host routes through the uplink,
+	// as an operator's LAN would be.
+	lanAddr  = netip.MustParseAddr("10.99.88.10")
+	testPool = netip.MustParsePrefix("10.251.0.0/24")
 )
 
 func newManager(t *testing.T, w *fakenet.World) *network.Manager {
 	t.Helper()
-	dir := t.TempDir() + "/netns"
-	m, err := network.New(context.Background(), network.Config{
-		Pool: testPool, Uplink: w.Uplink, Upstream: w.DNS, Tag: "nt", NetnsDir: dir,
-	})
+	return newManagerWith(t, network.Config{Uplink: w.Uplink, Upstream: w.DNS})
+}
+
+// newManagerWith starts a manager of cfg with the tests' pool, tag and a
+// fresh namespace directory.
+func newManagerWith(t *testing.T, cfg network.Config) *network.Manager {
+	t.Helper()
+	cfg.Pool, cfg.Tag, cfg.NetnsDir = testPool, "nt", t.TempDir()+"/netns"
+	m, err := network.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +102,7 @@ func resolve(t *testing.T, a network.Attachment, name string) (string, error) {
 
 func TestSandboxNetwork(t *testing.T) {
 	testutil.RequiresRoot(t)
-	w := fakenet.New(t, "fwnt0", worldPrefix, []string{"outside.test", "other.test"}, metadata)
+	w := fakenet.New(t, "fwnt0", worldPrefix, []string{"outside.test", "other.test"}, metadata, lanAddr)
 	m := newManager(t, w)
 	ctx := context.Background()
 	out, other := w.Servers[0], w.Servers[1]
@@ -166,6 +174,27 @@ func TestSandboxNetwork(t *testing.T) {
 		refused(t, "sandbox b", body, err)
 	})
 
+	t.Run("only out of the uplink", func(t *testing.T) {
+		// A second host interface (a container bridge, a VPN, a second
+		// NIC), with a server the host routes to: never through a sandbox.
+		side := fakenet.New(t, "fwnt5", netip.MustParsePrefix("198.51.100.128/26"), []string{"side.test"})
+		if body, err := get(t, a, side.Servers[0].String()); err == nil {
+			t.Errorf("a server behind another host interface answered %q", body)
+		}
+	})
+	t.Run("private ranges only when allowOut names them", func(t *testing.T) {
+		if body, err := get(t, a, lanAddr.String()); err == nil {
+			t.Errorf("a private address answered by default: %q", body)
+		}
+		if err := m.SetPolicy(ctx, "net-a", runtime.NetworkPolicy{AllowOut: prefixes("10.99.88.0/24")}); err != nil {
+			t.Fatal(err)
+		}
+		defer m.SetPolicy(ctx, "net-a", runtime.NetworkPolicy{})
+		if _, err := get(t, a, lanAddr.String()); err != nil {
+			t.Errorf("a private address allowOut names: %v", err)
+		}
+	})
+
 	cases := []struct {
 		name      string
 		policy    runtime.NetworkPolicy
@@ -205,6 +234,27 @@ func TestSandboxNetwork(t *testing.T) {
 	}
 }
 
+func TestPrivateOut(t *testing.T) {
+	testutil.RequiresRoot(t)
+	w := fakenet.New(t, "fwnt1", netip.MustParsePrefix("198.51.100.128/26"), []string{"x.test"}, lanAddr)
+	m := newManagerWith(t, network.Config{Uplink: w.Uplink, Upstream: w.DNS, PrivateOut: true})
+	ctx := context.Background()
+	a, err := m.Setup(ctx, "priv-a", "", runtime.NetworkPolicy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Teardown(ctx, "priv-a")
+	if _, err := get(t, a, lanAddr.String()); err != nil {
+		t.Errorf("with PrivateOut, a private address is unreachable: %v", err)
+	}
+	if err := m.SetPolicy(ctx, "priv-a", runtime.NetworkPolicy{DenyOut: prefixes("10.99.88.0/24")}); err != nil {
+		t.Fatal(err)
+	}
+	if body, err := get(t, a, lanAddr.String()); err == nil {
+		t.Errorf("denyOut of a private range under PrivateOut: %q", body)
+	}
+}
+
 func TestTeardownLeavesNothing(t *testing.T) {
 	testutil.RequiresRoot(t)
 	w := fakenet.New(t, "fwnt1", netip.MustParsePrefix("198.51.100.128/26"), []string{"x.test"})
@@ -238,9 +288,24 @@ func TestTeardownLeavesNothing(t *testing.T) {
 		if err := fakenet.DoAt(a.NetnsPath, func() error { return nil }); err != nil {
 			t.Fatal(err)
 		}
-		// The link gone (as if setup died before it), then the teardown.
-		if err := exec(t, "ip", "link", "del", "sbnt-1"); err != nil {
-			t.Log(err)
+		// The sandbox's own link gone (as if setup died before making
+		// it), then the teardown.
+		var link string
+		for _, l := range m.Leftovers(ctx, "tear-d") {
+			if name, ok := strings.CutPrefix(l, "link "); ok {
+				link = name
+			}
+		}
+		if link == "" {
+			t.Fatal("tear-d has no link among its leftovers")
+		}
+		if err := exec(t, "ip", "link", "del", link); err != nil {
+			t.Fatalf("delete link %s: %v", link, err)
+		}
+		for _, l := range m.Leftovers(ctx, "tear-d") {
+			if strings.HasPrefix(l, "link ") {
+				t.Fatalf("after deleting %s, tear-d still has %s", link, l)
+			}
 		}
 		if err := m.Teardown(ctx, "tear-d"); err != nil {
 			t.Fatal(err)

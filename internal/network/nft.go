@@ -19,6 +19,19 @@ import (
 // and credentials: never reachable from a sandbox.
 var metadataRange = netip.MustParsePrefix("169.254.0.0/16")
 
+// privateRanges are the IPv4 ranges of an operator's own networks
+// (RFC 1918, shared CGNAT space RFC 6598, benchmarking RFC 2544), which
+// sandboxes do not reach through the uplink unless a policy's AllowOut
+// names them or Config.PrivateOut allows them all: like E2B's, they
+// reach the internet, not the host's LAN.
+var privateRanges = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+}
+
 func sharedTableName(tag string) string      { return "soulbox-" + tag }
 func sandboxTablePrefix(tag string) string   { return "sb-" + tag + "-" }
 func sandboxTableName(tag, id string) string { return sandboxTablePrefix(tag) + id }
@@ -112,8 +125,12 @@ func join(parts ...[]expr.Any) []expr.Any {
 //   - masquerade of the pool out of the uplink;
 //   - DNS to the link's host side redirected to the forwarder's port;
 //   - from a sandbox to the host itself: only that DNS and replies;
-//   - from a sandbox through the host: never to link-local/metadata
-//     addresses or to the pool (other sandboxes);
+//   - to the forwarder's and the egress proxy's ports: only from a
+//     sandbox link;
+//   - from a sandbox through the host: only out of the uplink (never to
+//     another host interface: a container bridge, a VPN, a second NIC),
+//     never to link-local/metadata addresses or to the pool (other
+//     sandboxes);
 //   - what a sandbox may not send is refused (see refuse), not dropped;
 //   - into a sandbox through the host: replies only.
 type sharedRules struct {
@@ -165,6 +182,18 @@ func (s sharedRules) install(c *nftables.Conn) error {
 	for _, r := range refuse(fromSandbox) {
 		add(input, r)
 	}
+	// The forwarder and the egress proxy listen on every address, for
+	// sandboxes only: from anywhere else their ports are closed.
+	notFromSandbox := cmpIf(expr.MetaKeyIIFNAME, expr.CmpOpNeq, links)
+	for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
+		add(input, join(notFromSandbox, l4dport(proto, s.dnsPort), []expr.Any{verdict(expr.VerdictDrop)}))
+	}
+	for _, port := range s.proxyPorts {
+		add(input, join(notFromSandbox, l4dport(unix.IPPROTO_TCP, port), []expr.Any{verdict(expr.VerdictDrop)}))
+	}
+	for _, r := range refuse(join(fromSandbox, cmpIf(expr.MetaKeyOIFNAME, expr.CmpOpNeq, ifname(s.uplink)))) {
+		add(fwd, r)
+	}
 	for _, dst := range []netip.Prefix{metadataRange, s.pool} {
 		for _, r := range refuse(join(fromSandbox, daddrIn(dst))) {
 			add(fwd, r)
@@ -195,13 +224,13 @@ const dnsSetName = "dns"
 // an older layout gains what it lacks.
 //
 //   - chain egress (forward): new connections from the link to AllowOut
-//     and to the dns set are accepted, to DenyOut dropped, the rest
-//     accepted;
+//     and to the dns set are accepted, to privateRanges (unless
+//     privateOut) and DenyOut refused, the rest accepted;
 //   - chain host (input): with nothing allowed, not even DNS;
 //   - chain redirect (nat prerouting): with domain rules, connections to
 //     ports 80 and 443 not in AllowOut go to the egress proxy;
 //   - chain limit (prerouting): the cap on concurrent TCP connections.
-func writePolicy(c *nftables.Conn, tag, id, link string, p runtime.NetworkPolicy, proxy proxyPorts) {
+func writePolicy(c *nftables.Conn, tag, id, link string, p runtime.NetworkPolicy, proxy proxyPorts, privateOut bool) {
 	t := policyTable(tag, id)
 	accept := nftables.ChainPolicyAccept
 	ch := &nftables.Chain{Name: "egress", Table: t, Type: nftables.ChainTypeFilter,
@@ -246,6 +275,13 @@ func writePolicy(c *nftables.Conn, tag, id, link string, p runtime.NetworkPolicy
 			&expr.Lookup{SourceRegister: 1, SetName: set.Name},
 			verdict(expr.VerdictAccept),
 		})
+	}
+	if !privateOut {
+		for _, d := range privateRanges {
+			for _, r := range refuse(daddrIn(d)) {
+				add(r)
+			}
+		}
 	}
 	for _, d := range p.DenyOut {
 		for _, r := range refuse(daddrIn(d)) {

@@ -42,7 +42,12 @@ type egressProxy struct {
 	policyOf func(src netip.Addr) (id string, p runtime.NetworkPolicy, ok bool)
 	resolve  func(ctx context.Context, name string) ([]netip.Addr, error)
 	pool     netip.Prefix
-	log      *slog.Logger
+	// uplink is the only interface the proxy dials out of, as forwarded
+	// sandbox traffic; privateOut, whether private ranges are open to
+	// addresses no rule names.
+	uplink     string
+	privateOut bool
+	log        *slog.Logger
 
 	mu     sync.Mutex
 	conns  map[net.Conn]string // -> the sandbox's id
@@ -50,9 +55,9 @@ type egressProxy struct {
 	wg     sync.WaitGroup
 }
 
-func startProxy(pool netip.Prefix, log *slog.Logger, policyOf func(netip.Addr) (string, runtime.NetworkPolicy, bool),
+func startProxy(pool netip.Prefix, uplink string, privateOut bool, log *slog.Logger, policyOf func(netip.Addr) (string, runtime.NetworkPolicy, bool),
 	resolve func(context.Context, string) ([]netip.Addr, error)) (*egressProxy, error) {
-	p := &egressProxy{policyOf: policyOf, resolve: resolve, pool: pool, log: log, conns: map[net.Conn]string{}}
+	p := &egressProxy{policyOf: policyOf, resolve: resolve, pool: pool, uplink: uplink, privateOut: privateOut, log: log, conns: map[net.Conn]string{}}
 	var err error
 	if p.http, err = net.Listen("tcp4", "0.0.0.0:0"); err != nil {
 		return nil, fmt.Errorf("egress proxy: %w", err)
@@ -191,7 +196,7 @@ func (p *egressProxy) handle(c *net.TCPConn, id string, pol runtime.NetworkPolic
 			return
 		}
 	case prefixesContain(pol.AllowOut, dst.Addr()):
-	case prefixesContain(pol.DenyOut, dst.Addr()):
+	case prefixesContain(pol.DenyOut, dst.Addr()), !p.privateOut && prefixesContain(privateRanges, dst.Addr()):
 		p.log.Debug("egress proxy: refused", logx.Sandbox(id), slog.String("name", name), slog.String("dst", dst.String()))
 		return
 	}
@@ -209,7 +214,8 @@ func (p *egressProxy) handle(c *net.TCPConn, id string, pol runtime.NetworkPolic
 }
 
 // alwaysBlocked is what no policy opens: the pool (other sandboxes),
-// link-local addresses and the host's own addresses.
+// link-local addresses, the host's own addresses and whatever is not
+// routed out of the uplink.
 func (p *egressProxy) alwaysBlocked(a netip.Addr) bool {
 	if !a.Is4() || p.pool.Contains(a) || metadataRange.Contains(a) || a.IsLoopback() || a.IsUnspecified() || a.IsMulticast() {
 		return true
@@ -220,6 +226,9 @@ func (p *egressProxy) alwaysBlocked(a netip.Addr) bool {
 	}
 	for _, r := range routes {
 		if r.Type == unix.RTN_LOCAL || r.Type == unix.RTN_BROADCAST {
+			return true
+		}
+		if l, err := netlink.LinkByIndex(r.LinkIndex); err != nil || l.Attrs().Name != p.uplink {
 			return true
 		}
 	}

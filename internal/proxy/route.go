@@ -10,6 +10,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/envd"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/sandboxhost"
 )
 
 // route is where a request goes. ServeHTTP puts it in the request's
@@ -97,20 +98,17 @@ func (p *Proxy) hostRoute(host string) (id, port string, ok bool) {
 	if !ok || strings.Contains(label, ".") {
 		return "", "", false
 	}
-	port, id, ok = strings.Cut(label, "-")
-	if !ok || port == "" || id == "" || strings.Trim(port, "0123456789") != "" {
-		return "", "", false
-	}
-	return id, port, true
+	port, id, ok = sandboxhost.SplitLabel(label)
+	return id, port, ok
 }
 
 // parsePort accepts a TCP port, 1-65535, in decimal.
 func parsePort(s string) (int, error) {
-	n, err := strconv.ParseUint(s, 10, 16)
-	if err != nil || n == 0 {
-		return 0, errorf(http.StatusBadRequest, "sandbox port %q: use 1-65535", s)
+	n, ok := sandboxhost.ParsePort(s)
+	if !ok {
+		return 0, errorf(http.StatusBadRequest, "sandbox port %q: use 1-65535, in decimal without leading zeros", s)
 	}
-	return int(n), nil
+	return n, nil
 }
 
 // checkTrafficToken enforces a sandbox's traffic access token on its user

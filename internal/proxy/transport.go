@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/envd"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/httperr"
 	"github.com/soulbox/soulbox/internal/logx"
@@ -76,7 +78,8 @@ func parseUpstream(addr string) (route, error) {
 // drops what only the proxy reads, and SoulBox's own credentials, which
 // a sandbox must never see: the API key (X-API-Key, or a bearer token in
 // the key's form). The agent's credentials (X-Access-Token, Basic
-// Authorization) pass unchanged: the agent checks them.
+// Authorization, and the traffic token on the interpreter's port) pass
+// unchanged: the agent checks them.
 func rewrite(pr *httputil.ProxyRequest) {
 	rt := pr.In.Context().Value(routeKey{}).(route)
 	pr.Out.URL.Scheme = "http"
@@ -85,8 +88,13 @@ func rewrite(pr *httputil.ProxyRequest) {
 	if rt.host != "" {
 		pr.Out.Host = rt.host
 	}
-	for _, h := range []string{headerSandboxID, headerSandboxPort, headerTrafficToken, "X-Api-Key"} {
+	for _, h := range []string{headerSandboxID, headerSandboxPort, "X-Api-Key"} {
 		pr.Out.Header.Del(h)
+	}
+	// The code interpreter checks the traffic token itself (its context
+	// routes take it); a user's server never sees it.
+	if rt.port != envd.CodeInterpreterPort {
+		pr.Out.Header.Del(headerTrafficToken)
 	}
 	if isAPIKeyBearer(pr.Out.Header.Get("Authorization")) {
 		pr.Out.Header.Del("Authorization")
@@ -95,14 +103,10 @@ func rewrite(pr *httputil.ProxyRequest) {
 }
 
 // isAPIKeyBearer reports whether an Authorization value is a bearer token
-// shaped like a SoulBox API key (e2b_ and 40 hex digits).
+// in the form of a SoulBox API key.
 func isAPIKeyBearer(v string) bool {
 	scheme, tok, ok := strings.Cut(v, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	hex, ok := strings.CutPrefix(strings.TrimSpace(tok), "e2b_")
-	return ok && len(hex) == 40 && strings.Trim(strings.ToLower(hex), "0123456789abcdef") == ""
+	return ok && strings.EqualFold(scheme, "Bearer") && auth.ValidFormat(strings.TrimSpace(tok))
 }
 
 // closeAfterResponse closes the client's connection after each proxied

@@ -78,6 +78,10 @@ type Config struct {
 	// NetworkUplink is the interface sandbox traffic leaves by; empty
 	// means the interface of the host's default route.
 	NetworkUplink string
+	// NetworkPrivateOut lets sandboxes reach private IPv4 ranges (the
+	// operator's networks) through the uplink without a create's allowOut
+	// naming them; false by default.
+	NetworkPrivateOut bool
 	// NetworkDNS is the resolver sandboxes' DNS is forwarded to ("ip" or
 	// "ip:port"); empty means the first nameserver of /etc/resolv.conf.
 	NetworkDNS string
@@ -183,6 +187,10 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		// Anything but a boolean is taken as false: no endpoint without a
 		// clear yes.
 		c.Metrics, _ = strconv.ParseBool(s)
+	}
+	if s := getenv("SOULBOX_NETWORK_PRIVATE_OUT"); s != "" {
+		// Anything but a boolean is taken as false: the safe reading.
+		c.NetworkPrivateOut, _ = strconv.ParseBool(s)
 	}
 	if s := getenv("SOULBOX_PUBLIC_TRAFFIC"); s != "" {
 		// Anything but a boolean is taken as false: the safe reading.
@@ -299,7 +307,7 @@ func (c Config) Validate() error {
 // tag keeps the kernel objects of servers with different data dirs apart.
 func (c Config) networkConfig() network.Config {
 	pool, _ := netip.ParsePrefix(c.NetworkPool)
-	return network.Config{Pool: pool, Uplink: c.NetworkUplink, Upstream: c.NetworkDNS, Tag: network.TagFor(c.DataDir)}
+	return network.Config{Pool: pool, Uplink: c.NetworkUplink, Upstream: c.NetworkDNS, PrivateOut: c.NetworkPrivateOut, Tag: network.TagFor(c.DataDir)}
 }
 
 // prewarm is PoolPrewarm as a list.

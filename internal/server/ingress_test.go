@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/client"
+	"github.com/soulbox/soulbox/internal/server"
 )
 
 // hostServer is a server in the sandbox on port 8000 that answers with
@@ -24,7 +25,15 @@ http.server.HTTPServer(("0.0.0.0", 8000), H).serve_forever()
 
 func proxied(t *testing.T, c apiClient, id string, port string, header ...string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", c.base+"/", nil)
+	return proxiedDo(t, c, "GET", "/", "", id, port, header...)
+}
+
+// proxiedDo sends method path with body to port of sandbox id through
+// the proxy.
+func proxiedDo(t *testing.T, c apiClient, method, path, body, id, port string, header ...string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("E2b-Sandbox-Id", id)
 	req.Header.Set("E2b-Sandbox-Port", port)
 	for i := 0; i+1 < len(header); i += 2 {
@@ -87,6 +96,23 @@ func TestSandboxIngress(t *testing.T) {
 			t.Errorf("connect: trafficAccessToken %v", again.TrafficAccessToken)
 		}
 	})
+	t.Run("private traffic guards the interpreter's contexts", func(t *testing.T) {
+		sb := create(t, c, map[string]any{"network": map[string]any{"allowPublicTraffic": false}})
+		tok := tokenOf(sb)
+		if tok == "" {
+			t.Fatal("no trafficAccessToken in the create response")
+		}
+		body := `{"language":"python"}`
+		if code, out := proxiedDo(t, c, "POST", "/contexts", body, sb.SandboxID, "49999"); code != 401 {
+			t.Errorf("POST /contexts without a token: %d %s, want 401", code, out)
+		}
+		if code, out := proxiedDo(t, c, "POST", "/contexts", body, sb.SandboxID, "49999", "E2B-Traffic-Access-Token", "wrong"); code != 401 {
+			t.Errorf("POST /contexts with a wrong traffic token: %d %s, want 401", code, out)
+		}
+		if code, out := proxiedDo(t, c, "POST", "/contexts", body, sb.SandboxID, "49999", "E2B-Traffic-Access-Token", tok); code != 200 || !strings.Contains(out, `"id"`) {
+			t.Errorf("POST /contexts with the traffic token: %d %s", code, out)
+		}
+	})
 	t.Run("user binds a low port and opens an ICMP socket", func(t *testing.T) {
 		sb := create(t, c, map[string]any{})
 		got, err := cl.Get(context.Background(), sb.SandboxID)
@@ -132,4 +158,26 @@ func tokenOf(sb sandboxJSON) string {
 		return ""
 	}
 	return *sb.TrafficAccessToken
+}
+
+// A private sandbox handed out by the warm pool guards the interpreter's
+// context routes as a cold one does: the claim's /init carries the
+// traffic token.
+func TestPooledPrivateSandboxGuardsContexts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	c, _ := runServer(t, func(cfg *server.Config) { cfg.PoolMin, cfg.PoolMax = 1, 1 })
+	waitPool(t, c, 1)
+	sb := create(t, c, map[string]any{"network": map[string]any{"allowPublicTraffic": false}})
+	if st := poolStats(t, c); st.Hits != 1 {
+		t.Fatalf("the create was not served from the pool: %+v", st)
+	}
+	body := `{"language":"python"}`
+	if code, out := proxiedDo(t, c, "POST", "/contexts", body, sb.SandboxID, "49999"); code != 401 {
+		t.Errorf("POST /contexts without a token: %d %s, want 401", code, out)
+	}
+	if code, out := proxiedDo(t, c, "POST", "/contexts", body, sb.SandboxID, "49999", "E2B-Traffic-Access-Token", tokenOf(sb)); code != 200 {
+		t.Errorf("POST /contexts with the traffic token: %d %s", code, out)
+	}
 }

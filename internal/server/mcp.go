@@ -1,33 +1,34 @@
 package server
 
 import (
-	"net"
 	"net/http"
 
 	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/inproc"
 	"github.com/soulbox/soulbox/internal/mcpserver"
 	"github.com/soulbox/soulbox/sdk/go/soulbox"
 )
 
+// selfURL is the made-up origin of the MCP sessions' requests to this
+// server; .invalid never resolves, and nothing dials it.
+const selfURL = "http://soulbox.invalid"
+
 // mcpHandler serves MCP on /mcp (Config.MCP): behind the API's key check,
 // each session drives sandboxes through this server's own API with the
-// key its client presented, so it sees and may do what that key may.
+// key its client presented, so it sees and may do what that key may. Its
+// requests go to the server's handler in process, not through the
+// listener, so they work whatever the listener speaks (TLS included).
 func (s *Server) mcpHandler() http.Handler {
+	hc := &http.Client{Transport: inproc.Transport{Handler: s.selfHandler, RemoteAddr: "127.0.0.1:0"}}
 	return s.authn.Middleware(mcpserver.Handler(auth.KeyFromRequest, func(key string) (*soulbox.Client, error) {
-		self := "http://" + loopback(s.Addr())
-		return soulbox.New(soulbox.Options{APIURL: self, SandboxURL: self, APIKey: key, Domain: s.cfg.Domain, Getenv: func(string) string { return "" }})
+		return soulbox.New(soulbox.Options{APIURL: selfURL, SandboxURL: selfURL, APIKey: key, Domain: s.cfg.Domain, HTTPClient: hc, Getenv: func(string) string { return "" }})
 	}))
 }
 
-// loopback is addr with an unspecified host (0.0.0.0, ::) replaced by the
-// loopback address, which a listener on every address also answers.
-func loopback(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
+// selfHandler is the handler the server's listeners serve, once made.
+func (s *Server) selfHandler() http.Handler {
+	if s.http == nil {
+		return nil
 	}
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return net.JoinHostPort(host, port)
+	return s.http.Handler
 }

@@ -9,8 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/soulbox/soulbox/internal/durable"
 	"github.com/soulbox/soulbox/internal/logx"
 )
 
@@ -89,7 +88,7 @@ func (s *Store) buildLocked(ctx context.Context, canonical string) (Template, er
 		return Template{}, fmt.Errorf("build template %q: %w", canonical, err)
 	}
 	// The manifest must not reach the disk before the files it vouches for.
-	if err := syncFS(tmp); err != nil {
+	if err := durable.SyncFS(tmp); err != nil {
 		return Template{}, fmt.Errorf("build template %q: %w", canonical, err)
 	}
 	buildID := newBuildID(nameDir, version)
@@ -176,17 +175,4 @@ func newBuildID(nameDir, version string) string {
 		}
 		id = version + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
-}
-
-// syncFS flushes the file system holding path.
-func syncFS(path string) error {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Syncfs(fd); err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	return nil
 }

@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/soulbox/soulbox/internal/mountinfo"
 	"github.com/soulbox/soulbox/internal/runtime/runtimetest"
 )
 
@@ -176,18 +176,9 @@ func childOf(dir, p string) string {
 }
 
 func mountsUnder(dir string) []string {
-	f, err := os.Open("/proc/self/mountinfo")
+	out, err := mountinfo.Under(dir)
 	if err != nil {
 		return []string{"cannot read mountinfo: " + err.Error()}
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && (fields[4] == dir || strings.HasPrefix(fields[4], dir+"/")) {
-			out = append(out, fields[4])
-		}
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 // Package usercgroup starts the sandbox's processes in the cgroup the host
 // made for them, apart from the agent. The host creates a child cgroup,
-// "user", with pids and memory limits below the sandbox's, and hands the
+// "user", with pids and memory limits below the sandbox's (and in the cpu
+// hierarchy, so that all user processes are one group there), and hands the
 // agent open `tasks` files (cgroup v1) of the child and of the agent's own
 // cgroup, named in SOULBOX_CGROUP_FDS as "user=3,4;home=5,6". To start a
 // process the agent moves the starting thread into the child, forks there
@@ -13,6 +14,7 @@ package usercgroup
 import (
 	"errors"
 	"fmt"
+	"os"
 	goruntime "runtime"
 	"strconv"
 	"strings"
@@ -28,9 +30,12 @@ type Mover struct {
 	user, home []int
 }
 
-// Parse reads the value of Env and takes ownership of the files it names
-// (close-on-exec, so no started process inherits them).
+// Parse reads the value of Env and takes ownership of the files it names.
+// Every file the agent inherited (fd 3 and up) is made close-on-exec
+// first, whatever the value holds, so no started process inherits the
+// cgroup files even when the value is malformed.
 func Parse(v string) (*Mover, error) {
+	closeInheritedOnExec()
 	m := &Mover{}
 	for _, part := range strings.Split(v, ";") {
 		name, list, ok := strings.Cut(part, "=")
@@ -46,7 +51,6 @@ func Parse(v string) (*Mover, error) {
 			if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
 				return nil, fmt.Errorf("%s: fd %d: %w", Env, fd, err)
 			}
-			unix.CloseOnExec(fd)
 			fds = append(fds, fd)
 		}
 		switch name {
@@ -62,6 +66,19 @@ func Parse(v string) (*Mover, error) {
 		return nil, fmt.Errorf("%s: %q needs as many user as home fds", Env, v)
 	}
 	return m, nil
+}
+
+// closeInheritedOnExec sets close-on-exec on every open fd from 3 up.
+func closeInheritedOnExec() {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= 3 {
+			unix.CloseOnExec(fd)
+		}
+	}
 }
 
 // Enter locks the calling goroutine to its thread and moves the thread

@@ -9,6 +9,28 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// A malformed value still leaves no inherited file to started processes.
+func TestParseClosesOnExecEvenWhenRefusing(t *testing.T) {
+	var fds []int
+	for range 2 {
+		fd, err := unix.Open(os.DevNull, unix.O_WRONLY, 0) // no O_CLOEXEC, as inherited
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		fds = append(fds, fd)
+	}
+	v := "user=" + strconv.Itoa(fds[0]) + ",x;home=" + strconv.Itoa(fds[1])
+	if _, err := Parse(v); err == nil {
+		t.Fatalf("Parse(%q) accepted", v)
+	}
+	for _, fd := range fds {
+		if flags, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); flags&unix.FD_CLOEXEC == 0 {
+			t.Errorf("fd %d is inherited by started processes after a refused value", fd)
+		}
+	}
+}
+
 func TestParseRefusesBadValues(t *testing.T) {
 	f, err := os.CreateTemp(t.TempDir(), "tasks")
 	if err != nil {

@@ -268,6 +268,13 @@ func (w *World) Listen(network, addr string) (net.Listener, error) {
 	return ln, err
 }
 
+// Dial connects from inside the world.
+func (w *World) Dial(network, addr string) (net.Conn, error) {
+	var c net.Conn
+	err := Do(w.ns, func() (err error) { c, err = net.DialTimeout(network, addr, time.Second); return err })
+	return c, err
+}
+
 // ListenPacket opens a packet listener inside the world.
 func (w *World) ListenPacket(network, addr string) (net.PacketConn, error) {
 	var pc net.PacketConn

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/soulbox/soulbox/internal/durable"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/logx"
@@ -109,7 +107,7 @@ func (d *Driver) Checkpoint(ctx context.Context, id, dir string) (err error) {
 	}
 	// The writable layer must be on disk before the processes that wrote
 	// it are gone for good.
-	if err := syncFS(d.diskDir(id)); err != nil {
+	if err := durable.SyncFS(d.diskDir(id)); err != nil {
 		return fmt.Errorf("sandbox %q: sync writable layer: %w", id, err)
 	}
 	work := filepath.Join(d.sandboxDir(id), "criu-work")
@@ -241,16 +239,6 @@ func readCheckpoint(dir string) (checkpointMeta, error) {
 		return m, fmt.Errorf("checkpoint %s is corrupt: %w: %w", dir, err, errdefs.ErrFailedPrecondition)
 	}
 	return m, nil
-}
-
-// syncFS flushes the filesystem holding path.
-func syncFS(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return unix.Syncfs(int(f.Fd()))
 }
 
 // syncTree fsyncs every file and directory under root, root last.

@@ -81,7 +81,7 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 	// driver's last other sandbox) between here and the runtime's create.
 	d.parentMu.RLock()
 	defer d.parentMu.RUnlock()
-	userFiles, userFDs, err := d.prepareUserCgroup(spec.ID, rt, limits)
+	userFiles, userFDs, err := d.prepareUserCgroup(spec.ID, rt, limits, 0)
 	if err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}

@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/soulbox/soulbox/internal/mountinfo"
 )
 
 // externalFile is a file a sandbox's process holds open that lives outside
@@ -87,22 +88,13 @@ func (d *Driver) ownsHostPath(id, path string) bool {
 
 // mountIDs returns the ids of the mounts in pid's mount namespace.
 func mountIDs(pid int) (map[int]bool, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	ms, err := mountinfo.ReadPid(pid)
 	if err != nil {
 		return nil, fmt.Errorf("read the sandbox's mounts: %w", err)
 	}
-	defer f.Close()
 	ids := map[int]bool{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		first, _, _ := strings.Cut(sc.Text(), " ")
-		if n, err := strconv.Atoi(first); err == nil {
-			ids[n] = true
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read the sandbox's mounts: %w", err)
+	for _, m := range ms {
+		ids[m.ID] = true
 	}
 	return ids, nil
 }

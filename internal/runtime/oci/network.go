@@ -3,8 +3,11 @@ package oci
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/soulbox/soulbox/internal/runtime"
 )
@@ -36,22 +39,45 @@ func (d *Driver) setupNetwork(ctx context.Context, spec runtime.Spec, rt string)
 		return fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
 	// The runtime's init waits for start, so nothing of the sandbox has
-	// run and no path in its root is under its control yet. The
-	// template's file may be a symlink, which must not be followed on the
-	// host side: it is replaced, not written through.
-	p := filepath.Join(d.rootfsDir(spec.ID), "etc", "resolv.conf")
-	if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("sandbox %q: replace /etc/resolv.conf: %w", spec.ID, err)
+	// run yet; the template's /etc or resolv.conf may still be a symlink.
+	if err := writeResolvConf(d.rootfsDir(spec.ID), a.Gateway); err != nil {
+		return fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err == nil {
-		_, err = f.WriteString("nameserver " + a.Gateway.String() + "\n")
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
+	return nil
+}
+
+// writeResolvConf points the sandbox's resolver at gw. Paths resolve
+// inside rootfs (openat2 RESOLVE_IN_ROOT, as readInRoot): a template's
+// /etc that is a symlink to a host path leads back into the sandbox. The
+// file itself is replaced, never written through.
+func writeResolvConf(rootfs string, gw netip.Addr) error {
+	root, err := unix.Open(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open sandbox root: %w", err)
+	}
+	defer unix.Close(root)
+	etc, err := unix.Openat2(root, "etc", &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
+	})
+	if err != nil {
+		return fmt.Errorf("open /etc in sandbox: %w", err)
+	}
+	defer unix.Close(etc)
+	if err := unix.Unlinkat(etc, "resolv.conf", 0); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("replace /etc/resolv.conf: %w", err)
+	}
+	fd, err := unix.Openat(etc, "resolv.conf", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return fmt.Errorf("write /etc/resolv.conf: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "resolv.conf")
+	_, err = f.WriteString("nameserver " + gw.String() + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("sandbox %q: write /etc/resolv.conf: %w", spec.ID, err)
+		return fmt.Errorf("write /etc/resolv.conf: %w", err)
 	}
 	return nil
 }

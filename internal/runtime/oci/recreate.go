@@ -58,8 +58,9 @@ func (d *Driver) Recreate(ctx context.Context, id string) (err error) {
 		}
 	}()
 	// The config hands the agent its cgroup files at fixed fds; they are
-	// opened again on the new cgroups in the same order.
-	userFiles, _, err := d.prepareUserCgroup(id, st.Runtime, st.Limits)
+	// opened again on the new cgroups in the same order, as many as the
+	// config names (a sandbox made before the cpu child has two).
+	userFiles, _, err := d.prepareUserCgroup(id, st.Runtime, st.Limits, d.configUserControllers(id))
 	if err != nil {
 		return fmt.Errorf("sandbox %q: %w", id, err)
 	}

@@ -96,7 +96,7 @@ func (d *Driver) restore(ctx context.Context, st sandboxState, dir string, meta 
 	}()
 	// The child cgroup with its limits, before CRIU puts the user
 	// processes back into it and the agent's files are reopened on it.
-	userFiles, _, err := d.prepareUserCgroup(id, st.Runtime, st.Limits)
+	userFiles, _, err := d.prepareUserCgroup(id, st.Runtime, st.Limits, d.configUserControllers(id))
 	if err != nil {
 		return fmt.Errorf("sandbox %q: restore: %w", id, err)
 	}

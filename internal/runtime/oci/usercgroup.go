@@ -17,7 +17,8 @@ import (
 
 // This file keeps the agent able to work whatever the sandbox's processes
 // do. Every process but the agent runs in a child cgroup, "user", of the
-// sandbox's cgroup, with pids and memory limits below the sandbox's own:
+// sandbox's cgroup, with pids and memory limits below the sandbox's own
+// (and in the cpu hierarchy, to share CPU with the agent as one group):
 // a fork bomb or a runaway allocation fills the child, and the agent,
 // outside it, still has room to fork, to answer, and to be told to kill
 // them (KillUserProcesses).
@@ -44,11 +45,11 @@ const userCgroupName = "user"
 // "user=3,4;home=5,6", the child's tasks files and its own cgroup's.
 const userCgroupEnv = "SOULBOX_CGROUP_FDS"
 
-// userControllers are the v1 hierarchies the child is made in. In cpu the
-// child has no limit of its own: being one group, the user's processes
-// together weigh as much as one of the agent's threads in the scheduler,
-// so thousands of them (a fork bomb's) cannot starve the agent of the
-// sandbox's CPU and make its health checks time out.
+// userControllers are the v1 hierarchies the child is made in, in the
+// order of the agent's files. In cpu the child has no limit: it makes all
+// user processes one group that shares the sandbox's CPU with the agent,
+// so a sandbox whose processes saturate its CPUs still has an agent that
+// answers. Sandboxes made before cpu was added have the first two only.
 var userControllers = []string{"pids", "memory", "cpu"}
 
 // agentPids is what the agent keeps for itself of the sandbox's pids limit:
@@ -82,12 +83,17 @@ func (d *Driver) hasUserCgroups(rt string) bool {
 }
 
 // prepareUserCgroup makes the sandbox's cgroup (the runtime fills in its
-// limits and joins it) and its child with the child's limits, and opens
-// the files the agent is handed. It returns nothing for sandboxes without
-// the child. The caller closes the files.
-func (d *Driver) prepareUserCgroup(id, rt string, l runtime.Limits) (files []*os.File, env string, err error) {
+// limits and joins it) and its child with the child's limits, in the
+// first n of userControllers (all when n is 0), and opens the files the
+// agent is handed. It returns nothing for sandboxes without the child.
+// The caller closes the files.
+func (d *Driver) prepareUserCgroup(id, rt string, l runtime.Limits, n int) (files []*os.File, env string, err error) {
 	if !d.hasUserCgroups(rt) {
 		return nil, "", nil
+	}
+	controllers := userControllers
+	if n > 0 && n < len(controllers) {
+		controllers = controllers[:n]
 	}
 	var user, home []*os.File
 	defer func() {
@@ -96,7 +102,7 @@ func (d *Driver) prepareUserCgroup(id, rt string, l runtime.Limits) (files []*os
 			closeFiles(home)
 		}
 	}()
-	for _, c := range userControllers {
+	for _, c := range controllers {
 		dir := d.cgroups.dir(c, id)
 		child := filepath.Join(dir, userCgroupName)
 		if err := os.MkdirAll(child, 0o755); err != nil {
@@ -166,6 +172,21 @@ func (d *Driver) userExecArgs(id string) []string {
 		}
 	}
 	return args
+}
+
+// configUserControllers is how many controllers the agent of sandbox id
+// was handed files of, read from its config; 0 when unknown.
+func (d *Driver) configUserControllers(id string) int {
+	b, err := os.ReadFile(filepath.Join(d.sandboxDir(id), "config.json"))
+	if err != nil {
+		return 0
+	}
+	i := strings.Index(string(b), userCgroupEnv+"=user=")
+	if i < 0 {
+		return 0
+	}
+	v, _, _ := strings.Cut(string(b[i+len(userCgroupEnv+"=user="):]), ";")
+	return len(strings.Split(v, ","))
 }
 
 func closeFiles(fs []*os.File) {

@@ -112,7 +112,14 @@ func (c *Commands) Exec(ctx context.Context, argv []string, o *RunOptions) (*Com
 		// command runs until it ends or ctx does (then it is killed).
 		creq.Header().Set("Connect-Timeout-Ms", strconv.FormatInt(o.Timeout.Milliseconds(), 10))
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, wrap(ctx, err)
+	}
+	// The stream outlives ctx once the command has started (watch kills
+	// the command when ctx ends), but until the start event ctx ending
+	// abandons the start.
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stopWatch := context.AfterFunc(ctx, cancel)
 	stream, err := proc.Start(sctx, creq)
 	if err != nil {
 		cancel()
@@ -123,6 +130,9 @@ func (c *Commands) Exec(ctx context.Context, argv []string, o *RunOptions) (*Com
 		stream.Close()
 		return nil, wrap(ctx, streamErr(stream.Err()))
 	}
+	// Should ctx have ended just as the command started, its stream is
+	// cancelled and watch, seeing ctx done, kills the command.
+	stopWatch()
 	pid := stream.Msg().GetEvent().GetStart().GetPid()
 	h := newHandle(c.sb, proc, pid, o, cancel)
 	go pump(h, stream)

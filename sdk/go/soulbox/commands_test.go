@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -208,5 +209,61 @@ func TestPTY(t *testing.T) {
 	s := out.String()
 	if !strings.Contains(s, "30 100") || !strings.Contains(s, "40 120") || !strings.Contains(s, "/dev/pts/") {
 		t.Errorf("terminal output lacks the sizes and tty:\n%q", s)
+	}
+}
+
+// slowStart holds the requests that start processes for a while, as a
+// slow network would, minding their context.
+type slowStart struct{ hold time.Duration }
+
+func (s slowStart) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/process.Process/Start") {
+		select {
+		case <-time.After(s.hold):
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// A context that ends before the command has started ends Exec at once,
+// and the command never runs.
+func TestExecHonoursContextBeforeStart(t *testing.T) {
+	c := newClient(t)
+	sb := newSandbox(t, c, soulbox.CreateOptions{})
+	slow, err := soulbox.New(soulbox.Options{HTTPClient: &http.Client{Transport: slowStart{hold: 3 * time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbSlow, err := slow.Connect(context.Background(), sb.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if h, err := sb.Commands.Start(cancelled, "touch /tmp/ran-cancelled", nil); err == nil {
+		h.Wait()
+		t.Error("Start with a cancelled context started the command")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	h, err := sbSlow.Commands.Start(ctx, "touch /tmp/ran-late", nil)
+	if err == nil {
+		h.Wait()
+		t.Errorf("Start past its deadline returned a handle after %v", time.Since(start))
+	} else if !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "deadline") {
+		t.Errorf("Start past its deadline: %v", err)
+	}
+	time.Sleep(3 * time.Second) // past the hold: a request let through would have run by now
+	r, err := sb.Commands.Run(context.Background(), "ls /tmp/ran-cancelled /tmp/ran-late 2>&1; true", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(r.Stdout, "No such file") != 2 {
+		t.Errorf("a command whose context ended before it started ran: %q", r.Stdout)
 	}
 }
