@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/durable"
+	"github.com/soulbox/soulbox/internal/layer"
 	"github.com/soulbox/soulbox/internal/logx"
 )
 
@@ -83,7 +84,7 @@ func (s *Store) buildLocked(ctx context.Context, canonical string) (Template, er
 		return Template{}, fmt.Errorf("build template %q: %w", canonical, buildErr)
 	}
 
-	size, err := diskUsage(rootfs)
+	size, err := layer.DiskUsage(rootfs)
 	if err != nil {
 		return Template{}, fmt.Errorf("build template %q: %w", canonical, err)
 	}
