@@ -72,6 +72,10 @@ type Checkpointer interface {
 // process, the same id, writable layer and identity. Start it afterwards.
 type Recreator interface {
 	Recreate(ctx context.Context, id string) error
+	// Release frees what a stopped sandbox holds besides its files (the
+	// runtime's record, its cgroups and the memory charged to them) until
+	// Recreate. Errors: ErrFailedPrecondition when it is not stopped.
+	Release(ctx context.Context, id string) error
 }
 
 // Updater is the optional ability to change a running sandbox's CPU and

@@ -71,3 +71,20 @@ func (d *Driver) SetNetworkPolicy(ctx context.Context, id string, p runtime.Netw
 	}
 	return d.network.SetPolicy(ctx, id, p)
 }
+
+// reattachNetwork hands the sandbox's network, kept while it was stopped,
+// to the network namespace its runtime has just made again (a CRIU
+// restore or a recreate makes a new one, with loopback only).
+func (d *Driver) reattachNetwork(ctx context.Context, st sandboxState) error {
+	if d.network == nil || st.Runtime == "runsc" {
+		return nil
+	}
+	pid, err := readPidFile(filepath.Join(d.sandboxDir(st.ID), "init.pid"))
+	if err != nil {
+		return fmt.Errorf("sandbox %q: %w", st.ID, err)
+	}
+	if _, err := d.network.Reattach(ctx, st.ID, fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
+		return fmt.Errorf("sandbox %q: reattach network: %w", st.ID, err)
+	}
+	return nil
+}
