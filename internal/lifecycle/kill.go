@@ -51,6 +51,7 @@ func (m *Manager) Kill(ctx context.Context, id string, reason store.EndReason, m
 func (m *Manager) destroy(ctx context.Context, id string) error {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), destroyDeadline)
 	defer cancel()
+	m.removeCheckpoint(id)
 	return m.driver.Destroy(dctx, id)
 }
 

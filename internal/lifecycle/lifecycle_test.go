@@ -173,10 +173,10 @@ func TestPauseConnectAndQuota(t *testing.T) {
 	if _, err := e.m.Create(ctx, lifecycle.CreateRequest{TemplateID: "base", Team: "other"}); err != nil {
 		t.Errorf("another team's quota is its own: %v", err)
 	}
-	if err := e.m.Pause(ctx, a.ID); err != nil {
+	if err := e.m.Pause(ctx, a.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.m.Pause(ctx, a.ID); !errdefs.IsAlreadyExists(err) {
+	if err := e.m.Pause(ctx, a.ID, false); !errdefs.IsAlreadyExists(err) {
 		t.Errorf("second pause: %v", err)
 	}
 	sb, resumed, err := e.m.Connect(ctx, a.ID, time.Hour)

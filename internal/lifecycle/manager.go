@@ -53,6 +53,9 @@ type Config struct {
 	// PrivateTraffic makes sandbox ports require the traffic access token
 	// unless a create asks for public traffic (E2B's default is public).
 	PrivateTraffic bool
+	// CheckpointDir is where sandboxes paused with their memory keep
+	// their checkpoints; empty: pausing with memory is refused.
+	CheckpointDir string
 }
 
 // The deadlines of background work: no timer or monitor pass waits on
@@ -80,6 +83,7 @@ type Manager struct {
 	probeN  int
 	// privateTraffic: see Config.PrivateTraffic.
 	privateTraffic bool
+	checkpoints    string // see Config.CheckpointDir
 
 	createMu sync.Mutex // serialises the quota check with the record
 	pool     Pool       // nil: every create is cold
@@ -88,6 +92,7 @@ type Manager struct {
 	timers     map[string]*time.Timer
 	metrics    map[string]*series
 	probeFails map[string]int // running sandbox -> health checks failed in a row
+	inTransit  map[string]int // sandbox -> pauses and resumes under way
 	stopped    bool           // Stop was called: no more background work starts
 	stopMon    context.CancelFunc
 	bg         sync.WaitGroup // the monitor and timers that fired
@@ -105,6 +110,7 @@ func New(cfg Config) *Manager {
 		maxSbx: cfg.MaxSandboxes, maxTime: cfg.MaxTimeout, every: cfg.SampleEvery, keep: cfg.Retention,
 		probeTO: cfg.ProbeTimeout, probeN: cfg.ProbeFailures, privateTraffic: cfg.PrivateTraffic,
 		timers: map[string]*time.Timer{}, metrics: map[string]*series{}, probeFails: map[string]int{},
+		inTransit: map[string]int{}, checkpoints: cfg.CheckpointDir,
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100
@@ -138,9 +144,12 @@ func (m *Manager) Start(ctx context.Context) error {
 		return err
 	}
 	for _, sb := range live {
-		m.schedule(sb.ID, sb.EndAt)
+		if sb.State == store.StateRunning { // a paused sandbox does not time out
+			m.schedule(sb.ID, sb.EndAt)
+		}
 	}
 	m.restoreNetworks(ctx, live)
+	m.sweepCheckpoints(live)
 	monCtx, cancel := context.WithCancel(ctx)
 	m.mu.Lock()
 	m.stopMon = cancel

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
@@ -31,18 +32,25 @@ func (d *observingDriver) observe(ctx context.Context, id string) error {
 	return nil
 }
 
-func (d *observingDriver) Pause(ctx context.Context, id string) error {
+func (d *observingDriver) Checkpoint(ctx context.Context, id, dir string) error {
 	if err := d.observe(ctx, id); err != nil {
 		return err
 	}
-	return d.Driver.Pause(ctx, id)
+	return d.Driver.Checkpoint(ctx, id, dir)
 }
 
-func (d *observingDriver) Resume(ctx context.Context, id string) error {
+func (d *observingDriver) Recreate(ctx context.Context, id string) error {
 	if err := d.observe(ctx, id); err != nil {
 		return err
 	}
-	return d.Driver.Resume(ctx, id)
+	return d.Driver.Recreate(ctx, id)
+}
+
+func (d *observingDriver) Restore(ctx context.Context, id, dir string) error {
+	if err := d.observe(ctx, id); err != nil {
+		return err
+	}
+	return d.Driver.Restore(ctx, id, dir)
 }
 
 // TestPauseResumeRecordFirst: the store records a pause or resume before
@@ -64,14 +72,14 @@ func TestPauseResumeRecordFirst(t *testing.T) {
 	}
 	defer st.Close()
 	d := &observingDriver{Driver: real, st: st}
-	m := lifecycle.New(lifecycle.Config{Store: st, Driver: d, Templates: templates})
+	m := lifecycle.New(lifecycle.Config{Store: st, Driver: d, Templates: templates, CheckpointDir: t.TempDir()})
 	sb, err := m.Create(ctx, lifecycle.CreateRequest{TemplateID: "base", Team: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Kill(ctx, sb.ID, store.ReasonKilled, "test over")
 
-	if err := m.Pause(ctx, sb.ID); err != nil {
+	if err := m.Pause(ctx, sb.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := m.Connect(ctx, sb.ID, 0); err != nil {
@@ -83,7 +91,7 @@ func TestPauseResumeRecordFirst(t *testing.T) {
 
 	// The runtime refuses: the record goes back, with an event saying why.
 	d.fail = true
-	if err := m.Pause(ctx, sb.ID); err == nil {
+	if err := m.Pause(ctx, sb.ID, true); err == nil {
 		t.Fatal("pause succeeded with a failing runtime")
 	}
 	if got, _ := st.GetSandbox(ctx, sb.ID); got.State != store.StateRunning {
@@ -94,7 +102,15 @@ func TestPauseResumeRecordFirst(t *testing.T) {
 		t.Errorf("last event %+v, want resumed with the pause's failure", last)
 	}
 	d.fail = false
-	if err := m.Pause(ctx, sb.ID); err != nil {
+	// A restored sandbox cannot be checkpointed again: refused, and it
+	// runs on.
+	if err := m.Pause(ctx, sb.ID, true); !errdefs.IsFailedPrecondition(err) {
+		t.Fatalf("second pause with memory: %v, want a failed precondition", err)
+	}
+	if got, _ := st.GetSandbox(ctx, sb.ID); got.State != store.StateRunning {
+		t.Errorf("after a refused pause the record says %s, want running", got.State)
+	}
+	if err := m.Pause(ctx, sb.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	d.fail = true

@@ -67,8 +67,8 @@ func (m *Manager) expire(id string, at time.Time) {
 		}
 		return
 	}
-	if sb.State == store.StateEnded {
-		return
+	if sb.State == store.StateEnded || sb.State == store.StatePaused {
+		return // a paused sandbox does not time out
 	}
 	if sb.EndAt.After(at.Add(time.Millisecond)) {
 		return // extended meanwhile; a newer timer is armed

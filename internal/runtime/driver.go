@@ -92,6 +92,14 @@ type NetworkPolicer interface {
 	SetNetworkPolicy(ctx context.Context, id string, p NetworkPolicy) error
 }
 
+// NetworkRepairer is the optional ability to give a created or running
+// sandbox its network back if its runtime made it a new network
+// namespace the server did not see to (a restore finished while the
+// server was down); a no-op when the network is in place.
+type NetworkRepairer interface {
+	RepairNetwork(ctx context.Context, id string) error
+}
+
 // Prioritizer is the optional ability to set the CPU niceness of every
 // process of a running sandbox (see Spec.Niceness).
 type Prioritizer interface {

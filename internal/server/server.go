@@ -125,6 +125,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	s.lifecycle = lifecycle.New(lifecycle.Config{
 		Store: s.store, Driver: s.driver, Templates: s.templates, Log: log,
 		MaxSandboxes: cfg.MaxSandboxes, PrivateTraffic: !cfg.PublicTraffic,
+		CheckpointDir: filepath.Join(cfg.DataDir, "checkpoints"),
 	})
 	if cfg.PoolMax > 0 {
 		s.pool = pool.New(pool.Config{
