@@ -85,8 +85,9 @@ type Manager struct {
 	privateTraffic bool
 	checkpoints    string // see Config.CheckpointDir
 
-	createMu sync.Mutex // serialises the quota check with the record
-	pool     Pool       // nil: every create is cold
+	createMu     sync.Mutex // serialises the quota check with the record
+	autoResumeMu sync.Mutex // one auto-resume at a time: requests that arrive together resume once
+	pool         Pool       // nil: every create is cold
 
 	mu         sync.Mutex
 	timers     map[string]*time.Timer
