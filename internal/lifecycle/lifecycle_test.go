@@ -38,7 +38,7 @@ func newEnv(t *testing.T, maxSandboxes int) env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	m := lifecycle.New(lifecycle.Config{Store: st, Driver: d, Templates: templates, MaxSandboxes: maxSandboxes, SampleEvery: 100 * time.Millisecond})
+	m := lifecycle.New(lifecycle.Config{Store: st, Driver: d, Templates: templates, MaxSandboxes: maxSandboxes, SampleEvery: 100 * time.Millisecond, CheckpointDir: t.TempDir()})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() {
 		cancel()

@@ -94,7 +94,8 @@ type Manager struct {
 	metrics    map[string]*series
 	probeFails map[string]int // running sandbox -> health checks failed in a row
 	inTransit  map[string]int // sandbox -> pauses and resumes under way
-	stopped    bool           // Stop was called: no more background work starts
+	opLocks    map[string]*sync.Mutex
+	stopped    bool // Stop was called: no more background work starts
 	stopMon    context.CancelFunc
 	bg         sync.WaitGroup // the monitor and timers that fired
 }
@@ -111,7 +112,7 @@ func New(cfg Config) *Manager {
 		maxSbx: cfg.MaxSandboxes, maxTime: cfg.MaxTimeout, every: cfg.SampleEvery, keep: cfg.Retention,
 		probeTO: cfg.ProbeTimeout, probeN: cfg.ProbeFailures, privateTraffic: cfg.PrivateTraffic,
 		timers: map[string]*time.Timer{}, metrics: map[string]*series{}, probeFails: map[string]int{},
-		inTransit: map[string]int{}, checkpoints: cfg.CheckpointDir,
+		inTransit: map[string]int{}, opLocks: map[string]*sync.Mutex{}, checkpoints: cfg.CheckpointDir,
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100

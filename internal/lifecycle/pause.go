@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
@@ -34,6 +35,7 @@ const (
 // start's reconciliation completes the pause. A runtime that refuses puts
 // the record back, with an event saying why, and the sandbox runs on.
 func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
+	defer m.opLock(id)()
 	sb, err := m.live(ctx, id)
 	if err != nil {
 		return err
@@ -86,6 +88,22 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	m.unschedule(id)
 	m.resetProbe(id)
 	return nil
+}
+
+// opLock serialises the pauses and resumes of sandbox id: a connect
+// that arrives while a pause is under way (recorded paused, checkpoint
+// not complete) waits for it rather than resuming a sandbox the
+// checkpoint is about to stop.
+func (m *Manager) opLock(id string) (unlock func()) {
+	m.mu.Lock()
+	l, ok := m.opLocks[id]
+	if !ok {
+		l = &sync.Mutex{}
+		m.opLocks[id] = l
+	}
+	m.mu.Unlock()
+	l.Lock()
+	return l.Unlock
 }
 
 // checkpointDir is where sandbox id's checkpoint lives while it is paused.
@@ -145,6 +163,7 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 	if timeout < 0 || timeout > m.maxTime {
 		return sb, false, fmt.Errorf("timeout %v: use 1 s to %v: %w", timeout, m.maxTime, errdefs.ErrInvalidArgument)
 	}
+	defer m.opLock(id)()
 	sb, err = m.live(ctx, id)
 	if err != nil {
 		return sb, false, err

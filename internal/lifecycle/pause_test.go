@@ -5,9 +5,11 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/lifecycle"
+	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/store"
@@ -121,4 +123,39 @@ func TestPauseResumeRecordFirst(t *testing.T) {
 		t.Errorf("after a failed resume the record says %s, want paused", got.State)
 	}
 	d.fail = false
+}
+
+// TestConnectDuringPause: a connect that arrives while a pause to disk
+// is under way (already recorded paused) waits for it and then resumes
+// the sandbox, rather than finding the runtime still running, calling it
+// resumed, and leaving it stopped once the checkpoint completes.
+func TestConnectDuringPause(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	sb, err := e.m.Create(ctx, lifecycle.CreateRequest{TemplateID: "base", Team: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paused := make(chan error, 1)
+	go func() { paused <- e.m.Pause(ctx, sb.ID, true) }()
+	for {
+		got, _ := e.st.GetSandbox(ctx, sb.ID)
+		if got.State == store.StatePaused {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	got, _, err := e.m.Connect(ctx, sb.ID, time.Minute)
+	if perr := <-paused; perr != nil {
+		t.Fatalf("pause: %v", perr)
+	}
+	if err != nil || got.State != store.StateRunning {
+		t.Fatalf("connect during the pause: %+v, %v", got, err)
+	}
+	if info, err := e.driver.Info(ctx, sb.ID); err != nil || info.Status != runtime.StatusRunning {
+		t.Fatalf("recorded running, the runtime says %+v, %v", info, err)
+	}
+	if res, err := e.driver.Exec(ctx, sb.ID, runtime.ExecRequest{Args: []string{"true"}}); err != nil || res.ExitCode != 0 {
+		t.Errorf("exec after connect: %+v, %v", res, err)
+	}
 }

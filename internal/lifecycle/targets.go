@@ -75,7 +75,8 @@ func (m *Manager) autoResume(ctx context.Context, sb store.Sandbox, t proxy.Targ
 	for m.isInTransit(sb.ID) {
 		select {
 		case <-ctx.Done():
-			return proxy.Target{}, fmt.Errorf("auto-resume sandbox %q: still pausing: %w", sb.ID, errdefs.ErrUnavailable)
+			t.Paused = true // still pausing
+			return t, nil
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -86,7 +87,11 @@ func (m *Manager) autoResume(ctx context.Context, sb store.Sandbox, t proxy.Targ
 	m.autoResumeMu.Lock()
 	defer m.autoResumeMu.Unlock()
 	if _, _, err := m.Connect(ctx, sb.ID, DefaultTimeout); err != nil {
-		return proxy.Target{}, fmt.Errorf("auto-resume sandbox %q: %w", sb.ID, err)
+		// Still paused (or ended since): answered as such, not as the
+		// server's fault.
+		m.log.Warn("auto-resume failed", logx.Sandbox(sb.ID), logx.Err(err))
+		t.Paused = true
+		return t, nil
 	}
 	m.log.Info("auto-resumed for a request", logx.Sandbox(sb.ID))
 	return t, nil
