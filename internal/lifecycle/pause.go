@@ -81,7 +81,7 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	if err != nil {
 		m.undo(ctx, id, store.StatePaused, store.StateRunning, store.EventResumed, "pause failed: "+err.Error())
 		if errdefs.IsFailedPrecondition(err) {
-			return fmt.Errorf("sandbox %q cannot be paused with its memory: %w", id, err)
+			return fmt.Errorf("sandbox %q cannot be paused with its memory (memory false keeps its files): %w", id, err)
 		}
 		return fmt.Errorf("pause sandbox %q: %w", id, err)
 	}
@@ -180,6 +180,7 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 			m.undo(ctx, id, store.StateRunning, store.StatePaused, store.EventPaused, "resume failed: "+err.Error())
 			return sb, false, fmt.Errorf("resume sandbox %q: %w", id, err)
 		}
+		m.reapplyPolicy(ctx, sb)
 		resumed = true
 	}
 	// Connecting never shortens a sandbox's life; a resumed one lives
@@ -325,4 +326,20 @@ func (m *Manager) resumeNote(ctx context.Context, id string) string {
 		return "its checkpoint never completed (the server stopped during the pause): booted again from its filesystem, its processes are gone"
 	}
 	return ""
+}
+
+// reapplyPolicy sets a resumed sandbox's recorded egress policy again: a
+// network made anew on the way (its link lost to a crash) starts closed.
+func (m *Manager) reapplyPolicy(ctx context.Context, sb store.Sandbox) {
+	np, ok := m.driver.(runtime.NetworkPolicer)
+	if !ok {
+		return
+	}
+	p, err := PolicyOf(sb.Network)
+	if err == nil {
+		err = np.SetNetworkPolicy(ctx, sb.ID, p)
+	}
+	if err != nil {
+		m.log.Error("set the network policy of a resumed sandbox", logx.Sandbox(sb.ID), logx.Err(err))
+	}
 }

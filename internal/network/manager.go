@@ -433,12 +433,19 @@ func isZeroMask(m []byte) bool {
 // sandbox's runtime made in place of the namespace it had. The link is
 // made again in the same slot, so the sandbox keeps its addresses and
 // the policy table, which names the link, applies unchanged.
+//
+// A sandbox whose link is gone (a server killed half-way through an
+// earlier Reattach) gets a new network instead, with a policy that
+// allows nothing: the caller sets the sandbox's own policy next.
 func (m *Manager) Reattach(ctx context.Context, id, netns string) (a Attachment, err error) {
 	m.mu.Lock()
 	slot, ok := m.slots[id]
 	m.mu.Unlock()
 	if !ok {
-		return a, fmt.Errorf("sandbox %q has no network: %w", id, errdefs.ErrNotFound)
+		if err := m.Teardown(ctx, id); err != nil {
+			return a, err
+		}
+		return m.Setup(ctx, id, netns, runtime.NetworkPolicy{DenyOut: []netip.Prefix{netip.PrefixFrom(netip.IPv4Unspecified(), 0)}})
 	}
 	host, sbx := m.addrs.addrs(slot)
 	a = Attachment{NetnsPath: m.NetnsPath(id), Address: sbx, Gateway: host}
