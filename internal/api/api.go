@@ -73,7 +73,7 @@ func (a *API) Register(mux Router) {
 	mux.HandleFunc("POST /sandboxes/{id}/processes/kill", a.killProcesses)
 	mux.HandleFunc("POST /sandboxes/{id}/connect", a.connect)
 	mux.HandleFunc("POST /v2/sandboxes/{id}/connect", a.connect)
-	mux.HandleFunc("POST /sandboxes/{id}/resume", a.connect)
+	mux.HandleFunc("POST /sandboxes/{id}/resume", a.resume)
 	mux.HandleFunc("POST /sandboxes/{id}/refreshes", a.refresh)
 	mux.HandleFunc("GET /sandboxes/{id}/metrics", a.metrics)
 	mux.HandleFunc("GET /sandboxes/{id}/logs", a.logs)

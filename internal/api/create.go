@@ -8,13 +8,15 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/lifecycle"
+	"github.com/soulbox/soulbox/internal/store"
 )
 
 // createBody is E2B's NewSandbox, plus cpuCount and memoryMB, which E2B
 // users ask for and E2B does not offer. Fields E2B has and SoulBox does not
-// act on yet (autoPause, mcp, volumeMounts) are accepted
-// and ignored so that every SDK version can create sandboxes;
-// allow_internet_access and network are applied (see network.go).
+// act on yet (mcp, volumeMounts) are accepted and ignored so that every
+// SDK version can create sandboxes; allow_internet_access and network are
+// applied (see network.go), and autoPause, autoPauseMemory and
+// autoResume.enabled become the sandbox's lifecycle.
 type createBody struct {
 	TemplateID          string            `json:"templateID"`
 	Timeout             *int64            `json:"timeout"`
@@ -25,6 +27,11 @@ type createBody struct {
 	Network             *networkBody      `json:"network"`
 	CPUCount            int               `json:"cpuCount"`
 	MemoryMB            int               `json:"memoryMB"`
+	AutoPause           bool              `json:"autoPause"`
+	AutoPauseMemory     *bool             `json:"autoPauseMemory"`
+	AutoResume          *struct {
+		Enabled bool `json:"enabled"`
+	} `json:"autoResume"`
 }
 
 func (a *API) create(w http.ResponseWriter, r *http.Request) {
@@ -45,6 +52,11 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		req.Timeout = time.Duration(*body.Timeout) * time.Second
 	}
 	req.Network = networkRequest(body.AllowInternetAccess, body.Network)
+	req.Lifecycle = store.Lifecycle{
+		AutoPause:               body.AutoPause,
+		AutoPauseFilesystemOnly: body.AutoPauseMemory != nil && !*body.AutoPauseMemory,
+		AutoResume:              body.AutoResume != nil && body.AutoResume.Enabled,
+	}
 	sb, err := a.lc.Create(r.Context(), req)
 	if err != nil {
 		a.writeError(w, r, err)

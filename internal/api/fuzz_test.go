@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/url"
 	"testing"
 
@@ -58,6 +59,23 @@ func FuzzDecodeRefresh(f *testing.F) {
 		}
 		if d <= 0 || d.Seconds() > float64(durationBound.max) {
 			t.Fatalf("%q: accepted %v", body, d)
+		}
+	})
+}
+
+// FuzzDecodePause: a pause body is refused as a client's mistake or read
+// as memory true unless it says "memory": false.
+func FuzzDecodePause(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		memory, err := decodePause(bytes.NewReader(body))
+		if refused(t, body, err) {
+			return
+		}
+		var b struct {
+			Memory *bool `json:"memory"`
+		}
+		if json.Unmarshal(body, &b) == nil && b.Memory != nil && *b.Memory != memory {
+			t.Fatalf("%q: memory %v", body, memory)
 		}
 	})
 }

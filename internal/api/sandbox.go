@@ -122,17 +122,52 @@ func (a *API) refresh(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// pause freezes the sandbox in memory; see lifecycle.Manager.Pause.
+// decodePause reads E2B's SandboxPauseRequest: {memory}, true when
+// absent.
+func decodePause(r io.Reader) (memory bool, err error) {
+	var b struct {
+		Memory *bool `json:"memory"`
+	}
+	if err := decodeBody(r, &b); err != nil {
+		return false, err
+	}
+	return b.Memory == nil || *b.Memory, nil
+}
+
+// pause pauses the sandbox to disk, with its memory or its filesystem
+// only; see lifecycle.Manager.Pause.
 func (a *API) pause(w http.ResponseWriter, r *http.Request) {
-	sb, err := a.owned(r)
+	memory, err := decodePause(r.Body)
+	var sb store.Sandbox
 	if err == nil {
-		err = a.lc.Pause(r.Context(), sb.ID)
+		sb, err = a.owned(r)
+	}
+	if err == nil {
+		err = a.lc.Pause(r.Context(), sb.ID, memory)
 	}
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// resume resumes a paused sandbox (201); a running one is a 409, as in
+// E2B.
+func (a *API) resume(w http.ResponseWriter, r *http.Request) {
+	d, err := decodeTimeout(r.Body, false)
+	var sb store.Sandbox
+	if err == nil {
+		sb, err = a.owned(r)
+	}
+	if err == nil {
+		sb, err = a.lc.Resume(r.Context(), sb.ID, d)
+	}
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, toSandbox(sb, a.domain))
 }
 
 // connect resumes a paused sandbox (201) or finds a running one (200).

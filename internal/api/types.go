@@ -88,7 +88,10 @@ type lifecycleJSON struct {
 }
 
 func toDetail(sb store.Sandbox, domain string) detailJSON {
-	d := detailJSON{listedJSON: toListed(sb), Lifecycle: lifecycleJSON{OnTimeout: "kill"}, Domain: optional(domain)}
+	d := detailJSON{listedJSON: toListed(sb), Lifecycle: lifecycleJSON{OnTimeout: "kill", AutoResume: sb.Lifecycle.AutoResume}, Domain: optional(domain)}
+	if sb.Lifecycle.AutoPause {
+		d.Lifecycle.OnTimeout = "pause"
+	}
 	d.Network, d.AllowInternetAccess = toNetworkJSON(sb.Network)
 	if sb.EnvdAccessToken != "" {
 		tok := sb.EnvdAccessToken

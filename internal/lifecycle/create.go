@@ -28,6 +28,9 @@ type CreateRequest struct {
 	NoPool bool
 	// Network is the sandbox's network; nil takes the defaults.
 	Network *NetworkRequest
+	// Lifecycle is what happens at the timeout (kill or pause) and to
+	// traffic while paused.
+	Lifecycle store.Lifecycle
 
 	net resolvedNetwork // Network, resolved by Create
 }
@@ -52,6 +55,12 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if timeout < 0 || timeout > m.maxTime {
 		return store.Sandbox{}, fmt.Errorf("timeout %v: use 1 s to %v: %w", timeout, m.maxTime, errdefs.ErrInvalidArgument)
 	}
+	if req.Lifecycle.AutoResume && !req.Lifecycle.AutoPause {
+		return store.Sandbox{}, fmt.Errorf("autoResume needs autoPause: a sandbox killed at its timeout cannot be resumed: %w", errdefs.ErrInvalidArgument)
+	}
+	if req.Lifecycle.AutoResume && req.Lifecycle.AutoPauseFilesystemOnly {
+		return store.Sandbox{}, fmt.Errorf("autoResume needs autoPauseMemory: a sandbox paused with its filesystem only is resumed by an explicit connect, not by traffic: %w", errdefs.ErrInvalidArgument)
+	}
 	if err := envd.CheckEnv(req.EnvVars); err != nil {
 		return store.Sandbox{}, fmt.Errorf("envVars: %w", err)
 	}
@@ -75,6 +84,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 		CPUCount: limits.CPUCount, MemoryMB: limits.MemoryMB, DiskMB: limits.DiskMB,
 		Metadata: req.Metadata, EnvdAccessToken: token, CreatedAt: now, EndAt: now.Add(timeout),
 		Runtime: m.driver.Name(), Network: req.net.cfg, TrafficAccessToken: req.net.trafficToken,
+		Lifecycle: req.Lifecycle,
 	}
 	if err := m.reserve(ctx, sb); err != nil {
 		return store.Sandbox{}, err

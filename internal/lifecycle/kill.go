@@ -36,6 +36,9 @@ func (m *Manager) Kill(ctx context.Context, id string, reason store.EndReason, m
 	m.unschedule(id)
 	m.endSeries(id)
 	m.resetProbe(id)
+	m.mu.Lock()
+	delete(m.opLocks, id) // ended: no pause or resume will want it
+	m.mu.Unlock()
 	if err := m.destroy(ctx, id); err != nil && !errdefs.IsNotFound(err) {
 		// Recorded as ended; the next reconciliation destroys the rest.
 		m.log.Error("destroy ended sandbox", logx.Sandbox(id), logx.Err(err))
@@ -51,6 +54,7 @@ func (m *Manager) Kill(ctx context.Context, id string, reason store.EndReason, m
 func (m *Manager) destroy(ctx context.Context, id string) error {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), destroyDeadline)
 	defer cancel()
+	m.removeCheckpoint(id)
 	return m.driver.Destroy(dctx, id)
 }
 

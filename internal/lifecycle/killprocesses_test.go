@@ -55,7 +55,7 @@ func TestKillProcesses(t *testing.T) {
 		t.Errorf("state after the kill: %s", got.State)
 	}
 
-	if err := e.m.Pause(ctx, sb.ID); err != nil {
+	if err := e.m.Pause(ctx, sb.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.m.KillProcesses(ctx, sb.ID); !errdefs.IsFailedPrecondition(err) || !strings.Contains(err.Error(), "resume") {

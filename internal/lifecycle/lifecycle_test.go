@@ -38,7 +38,7 @@ func newEnv(t *testing.T, maxSandboxes int) env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	m := lifecycle.New(lifecycle.Config{Store: st, Driver: d, Templates: templates, MaxSandboxes: maxSandboxes, SampleEvery: 100 * time.Millisecond})
+	m := lifecycle.New(lifecycle.Config{Store: st, Driver: d, Templates: templates, MaxSandboxes: maxSandboxes, SampleEvery: 100 * time.Millisecond, CheckpointDir: t.TempDir()})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() {
 		cancel()
@@ -173,10 +173,10 @@ func TestPauseConnectAndQuota(t *testing.T) {
 	if _, err := e.m.Create(ctx, lifecycle.CreateRequest{TemplateID: "base", Team: "other"}); err != nil {
 		t.Errorf("another team's quota is its own: %v", err)
 	}
-	if err := e.m.Pause(ctx, a.ID); err != nil {
+	if err := e.m.Pause(ctx, a.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.m.Pause(ctx, a.ID); !errdefs.IsAlreadyExists(err) {
+	if err := e.m.Pause(ctx, a.ID, false); !errdefs.IsAlreadyExists(err) {
 		t.Errorf("second pause: %v", err)
 	}
 	sb, resumed, err := e.m.Connect(ctx, a.ID, time.Hour)

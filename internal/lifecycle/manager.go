@@ -62,6 +62,9 @@ type Config struct {
 	// NetworkLimits are every sandbox's network limits unless a create
 	// asks for less; a non-zero one is also the most a create may ask.
 	NetworkLimits runtime.NetworkLimits
+	// CheckpointDir is where sandboxes paused with their memory keep
+	// their checkpoints; empty: pausing with memory is refused.
+	CheckpointDir string
 }
 
 // The deadlines of background work: no timer or monitor pass waits on
@@ -90,9 +93,11 @@ type Manager struct {
 	// privateTraffic: see Config.PrivateTraffic.
 	privateTraffic bool
 	netLimits      runtime.NetworkLimits
+	checkpoints    string // see Config.CheckpointDir
 
-	createMu sync.Mutex // serialises the quota check with the record
-	pool     Pool       // nil: every create is cold
+	createMu     sync.Mutex // serialises the quota check with the record
+	autoResumeMu sync.Mutex // one auto-resume at a time: requests that arrive together resume once
+	pool         Pool       // nil: every create is cold
 
 	mu         sync.Mutex
 	timers     map[string]*time.Timer
@@ -100,7 +105,9 @@ type Manager struct {
 	probeFails map[string]probeFailure // running sandbox -> its current run of failed health checks
 	unresp     time.Duration
 	netLocks   map[string]*netLock // sandbox -> its network update lock, while one waits or runs
-	stopped    bool                // Stop was called: no more background work starts
+	inTransit  map[string]int      // sandbox -> pauses and resumes under way
+	opLocks    map[string]*sync.Mutex
+	stopped    bool // Stop was called: no more background work starts
 	stopMon    context.CancelFunc
 	bg         sync.WaitGroup // the monitor and timers that fired
 }
@@ -118,7 +125,8 @@ func New(cfg Config) *Manager {
 		probeTO: cfg.ProbeTimeout, probeN: cfg.ProbeFailures, privateTraffic: cfg.PrivateTraffic,
 		netLimits: cfg.NetworkLimits,
 		timers:    map[string]*time.Timer{}, metrics: map[string]*series{}, probeFails: map[string]probeFailure{}, unresp: cfg.UnresponsiveAfter,
-		netLocks: map[string]*netLock{},
+		netLocks:  map[string]*netLock{},
+		inTransit: map[string]int{}, opLocks: map[string]*sync.Mutex{}, checkpoints: cfg.CheckpointDir,
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100
@@ -155,9 +163,12 @@ func (m *Manager) Start(ctx context.Context) error {
 		return err
 	}
 	for _, sb := range live {
-		m.schedule(sb.ID, sb.EndAt)
+		if sb.State == store.StateRunning { // a paused sandbox does not time out
+			m.schedule(sb.ID, sb.EndAt)
+		}
 	}
 	m.restoreNetworks(ctx, live)
+	m.sweepCheckpoints(live)
 	monCtx, cancel := context.WithCancel(ctx)
 	m.mu.Lock()
 	m.stopMon = cancel

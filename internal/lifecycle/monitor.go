@@ -77,6 +77,9 @@ func (m *Manager) monitorPass(ctx context.Context) {
 
 func (m *Manager) sample(ctx context.Context, sb store.Sandbox) {
 	log := m.log.With(logx.Sandbox(sb.ID))
+	if m.isInTransit(sb.ID) {
+		return // being paused or resumed: the runtime's state is in between
+	}
 	info, err := m.driver.Info(ctx, sb.ID)
 	if err != nil {
 		// Gone from the runtime while the store calls it live: ended as
@@ -90,6 +93,9 @@ func (m *Manager) sample(ctx context.Context, sb store.Sandbox) {
 			log.Error("monitor: runtime info", logx.Err(err))
 		}
 		return
+	}
+	if info.Status == runtime.StatusStopped && sb.State == store.StatePaused {
+		return // paused to disk
 	}
 	if info.Status == runtime.StatusStopped {
 		st, err := m.driver.Stats(ctx, sb.ID)

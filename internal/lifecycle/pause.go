@@ -2,23 +2,40 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/store"
 )
 
-// Pause freezes a running sandbox in memory (its processes stop; its
-// memory stays). Pausing to disk is not done yet: a paused sandbox lives
-// as long as the server's host and counts against the team's quota.
+// The messages of the paused event, which say how a sandbox was paused.
+const (
+	pausedMemory     = "paused to disk with its memory"
+	pausedFilesystem = "paused with its filesystem only; resume boots it again"
+)
+
+// Pause pauses a running sandbox to disk. With memory, its processes,
+// memory, open files and listening sockets are checkpointed under the
+// server's checkpoint directory and its cgroups (and the memory charged
+// to them) released; resume restores the same processes. Without, its
+// processes are stopped and its writable layer kept; resume boots a
+// fresh agent on it. Either way the sandbox keeps its id, address and
+// files, no longer times out, and still counts against its team's
+// sandbox limit.
 //
 // The pause is recorded before the runtime acts, as every state change:
 // a crash in between leaves the record ahead of the runtime, and the next
 // start's reconciliation completes the pause. A runtime that refuses puts
-// the record back, with an event saying why.
-func (m *Manager) Pause(ctx context.Context, id string) error {
+// the record back, with an event saying why, and the sandbox runs on.
+func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
+	defer m.opLock(id)()
 	sb, err := m.live(ctx, id)
 	if err != nil {
 		return err
@@ -26,18 +43,92 @@ func (m *Manager) Pause(ctx context.Context, id string) error {
 	if sb.State == store.StatePaused {
 		return fmt.Errorf("sandbox %q is already paused: %w", id, errdefs.ErrAlreadyExists)
 	}
+	cp, canCheckpoint := m.driver.(runtime.Checkpointer)
+	if memory && (!canCheckpoint || m.checkpoints == "") {
+		return fmt.Errorf("this server cannot pause a sandbox with its memory; pause with memory false: %w", errdefs.ErrFailedPrecondition)
+	}
+	if !memory {
+		if _, ok := m.driver.(runtime.Recreator); !ok {
+			return fmt.Errorf("this server cannot boot a sandbox again from its filesystem; pause with memory: %w", errdefs.ErrFailedPrecondition)
+		}
+	}
+	if memory {
+		if err := os.MkdirAll(m.checkpoints, 0o711); err != nil {
+			return fmt.Errorf("checkpoint directory: %w", err)
+		}
+	}
+	done := m.transit(id)
+	defer done()
+	msg := pausedFilesystem
+	if memory {
+		msg = pausedMemory
+	}
 	if err := m.store.SetState(ctx, id, []store.SandboxState{store.StateRunning}, store.StatePaused,
-		store.Event{Type: store.EventPaused}); err != nil {
+		store.Event{Type: store.EventPaused, Message: msg}); err != nil {
 		if errdefs.IsFailedPrecondition(err) { // paused or ended meanwhile
 			return fmt.Errorf("sandbox %q is no longer running: %w", id, errdefs.ErrFailedPrecondition)
 		}
 		return err
 	}
-	if err := m.driver.Pause(ctx, id); err != nil {
+	if memory {
+		err = cp.Checkpoint(ctx, id, m.checkpointDir(id))
+	} else if err = m.driver.Stop(ctx, id); err == nil {
+		// Its processes are gone: paused, whatever the release says.
+		if rerr := m.driver.(runtime.Recreator).Release(ctx, id); rerr != nil {
+			m.log.Warn("release a sandbox paused with its filesystem", logx.Sandbox(id), logx.Err(rerr))
+		}
+	}
+	if err != nil {
 		m.undo(ctx, id, store.StatePaused, store.StateRunning, store.EventResumed, "pause failed: "+err.Error())
+		if errdefs.IsFailedPrecondition(err) {
+			return fmt.Errorf("sandbox %q cannot be paused with its memory (memory false keeps its files): %w", id, err)
+		}
 		return fmt.Errorf("pause sandbox %q: %w", id, err)
 	}
+	m.unschedule(id)
+	m.resetProbe(id)
 	return nil
+}
+
+// opLock serialises the pauses and resumes of sandbox id: a connect
+// that arrives while a pause is under way (recorded paused, checkpoint
+// not complete) waits for it rather than resuming a sandbox the
+// checkpoint is about to stop.
+func (m *Manager) opLock(id string) (unlock func()) {
+	m.mu.Lock()
+	l, ok := m.opLocks[id]
+	if !ok {
+		l = &sync.Mutex{}
+		m.opLocks[id] = l
+	}
+	m.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// checkpointDir is where sandbox id's checkpoint lives while it is paused.
+func (m *Manager) checkpointDir(id string) string { return filepath.Join(m.checkpoints, id) }
+
+// transit marks sandbox id as changing state, so the monitor leaves it
+// alone meanwhile (a sandbox being resumed is stopped in the runtime
+// while the store already calls it running).
+func (m *Manager) transit(id string) (done func()) {
+	m.mu.Lock()
+	m.inTransit[id]++
+	m.mu.Unlock()
+	return func() {
+		m.mu.Lock()
+		if m.inTransit[id]--; m.inTransit[id] <= 0 {
+			delete(m.inTransit, id)
+		}
+		m.mu.Unlock()
+	}
+}
+
+func (m *Manager) isInTransit(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.inTransit[id] > 0
 }
 
 // undo puts back a state recorded for an act the runtime then refused.
@@ -49,6 +140,20 @@ func (m *Manager) undo(ctx context.Context, id string, from, to store.SandboxSta
 	}
 }
 
+// Resume resumes a paused sandbox (see Connect); a running one is a
+// conflict, as in E2B.
+func (m *Manager) Resume(ctx context.Context, id string, timeout time.Duration) (store.Sandbox, error) {
+	sb, err := m.live(ctx, id)
+	if err != nil {
+		return sb, err
+	}
+	if sb.State != store.StatePaused {
+		return sb, fmt.Errorf("sandbox %q is already running: %w", id, errdefs.ErrFailedPrecondition)
+	}
+	sb, _, err = m.Connect(ctx, id, timeout)
+	return sb, err
+}
+
 // Connect resumes a paused sandbox, or finds a running one, and makes it
 // live at least timeout from now. resumed reports which it was.
 func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration) (sb store.Sandbox, resumed bool, err error) {
@@ -58,24 +163,29 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 	if timeout < 0 || timeout > m.maxTime {
 		return sb, false, fmt.Errorf("timeout %v: use 1 s to %v: %w", timeout, m.maxTime, errdefs.ErrInvalidArgument)
 	}
+	defer m.opLock(id)()
 	sb, err = m.live(ctx, id)
 	if err != nil {
 		return sb, false, err
 	}
 	if sb.State == store.StatePaused {
+		done := m.transit(id)
+		defer done()
 		// Recorded first, as Pause.
 		if err := m.store.SetState(ctx, id, []store.SandboxState{store.StatePaused}, store.StateRunning,
-			store.Event{Type: store.EventResumed}); err != nil {
+			store.Event{Type: store.EventResumed, Message: m.resumeNote(ctx, id)}); err != nil {
 			return sb, false, err
 		}
-		if err := m.driver.Resume(ctx, id); err != nil {
+		if err := m.wake(ctx, sb); err != nil {
 			m.undo(ctx, id, store.StateRunning, store.StatePaused, store.EventPaused, "resume failed: "+err.Error())
 			return sb, false, fmt.Errorf("resume sandbox %q: %w", id, err)
 		}
+		m.reapplyPolicy(ctx, sb)
 		resumed = true
 	}
-	// Connecting never shortens a sandbox's life.
-	if at := time.Now().Add(timeout); at.After(sb.EndAt) {
+	// Connecting never shortens a sandbox's life; a resumed one lives
+	// timeout from now.
+	if at := time.Now().Add(timeout); resumed || at.After(sb.EndAt) {
 		if err := m.store.SetEndAt(ctx, id, at.UTC()); err != nil {
 			return sb, resumed, err
 		}
@@ -83,6 +193,70 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 	}
 	sb, err = m.store.GetSandbox(ctx, id)
 	return sb, resumed, err
+}
+
+// wake brings a paused sandbox back the way it was paused, which the
+// runtime tells: frozen in memory (a pause completed by reconciliation)
+// is thawed; stopped with a complete checkpoint is restored from it, and
+// the checkpoint removed; stopped without one boots again from its
+// filesystem with a fresh agent.
+func (m *Manager) wake(ctx context.Context, sb store.Sandbox) error {
+	info, err := m.driver.Info(ctx, sb.ID)
+	if err != nil {
+		return err
+	}
+	switch info.Status {
+	case runtime.StatusCreated: // a boot from the filesystem cut short
+		if nr, ok := m.driver.(runtime.NetworkRepairer); ok {
+			if err := nr.RepairNetwork(ctx, sb.ID); err != nil {
+				return err
+			}
+		}
+		if err := m.driver.Start(ctx, sb.ID); err != nil {
+			return err
+		}
+		return m.initAgent(ctx, sb.ID, nil, sb.EnvdAccessToken, sb.TrafficAccessToken)
+	case runtime.StatusPaused:
+		return m.driver.Resume(ctx, sb.ID)
+	case runtime.StatusRunning:
+		return nil
+	}
+	dir := m.checkpointDir(sb.ID)
+	cp, ok := m.driver.(runtime.Checkpointer)
+	if _, serr := os.Stat(dir); ok && m.checkpoints != "" && serr == nil {
+		// The directory appears only once the checkpoint is complete.
+		if err := cp.Restore(ctx, sb.ID, dir); err != nil {
+			return err
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			m.log.Warn("remove used checkpoint", logx.Sandbox(sb.ID), logx.Err(err))
+		}
+		return nil
+	}
+	rc, ok := m.driver.(runtime.Recreator)
+	if !ok {
+		return fmt.Errorf("this server cannot boot a sandbox again: %w", errdefs.ErrFailedPrecondition)
+	}
+	if err := rc.Recreate(ctx, sb.ID); err != nil {
+		return err
+	}
+	if err := m.driver.Start(ctx, sb.ID); err != nil {
+		return err
+	}
+	return m.initAgent(ctx, sb.ID, nil, sb.EnvdAccessToken, sb.TrafficAccessToken)
+}
+
+// removeCheckpoint deletes what a paused sandbox kept on disk for its
+// resume, once it has ended.
+func (m *Manager) removeCheckpoint(id string) {
+	if m.checkpoints == "" {
+		return
+	}
+	for _, p := range []string{m.checkpointDir(id), m.checkpointDir(id) + ".partial"} {
+		if err := os.RemoveAll(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			m.log.Warn("remove checkpoint", logx.Sandbox(id), logx.Err(err))
+		}
+	}
 }
 
 // live returns a sandbox that is running or paused; others are not found.
@@ -95,4 +269,77 @@ func (m *Manager) live(ctx context.Context, id string) (store.Sandbox, error) {
 		return sb, fmt.Errorf("sandbox %q is %s: %w", id, sb.State, errdefs.ErrNotFound)
 	}
 	return sb, nil
+}
+
+// sweepCheckpoints removes the checkpoints no paused sandbox owns: those
+// of sandboxes ended while the server was down, and pauses cut short.
+func (m *Manager) sweepCheckpoints(live []store.Sandbox) {
+	if m.checkpoints == "" {
+		return
+	}
+	if err := os.MkdirAll(m.checkpoints, 0o711); err != nil {
+		m.log.Error("make checkpoint directory", logx.Err(err))
+		return
+	}
+	paused := map[string]bool{}
+	for _, sb := range live {
+		if sb.State == store.StatePaused {
+			paused[sb.ID] = true
+		}
+	}
+	entries, err := os.ReadDir(m.checkpoints)
+	if err != nil {
+		m.log.Error("read checkpoint directory", logx.Err(err))
+		return
+	}
+	for _, e := range entries {
+		if !paused[e.Name()] {
+			if err := os.RemoveAll(filepath.Join(m.checkpoints, e.Name())); err != nil {
+				m.log.Warn("remove unowned checkpoint", "name", e.Name(), logx.Err(err))
+			}
+		}
+	}
+}
+
+// resumeNote says, for the resumed event, when a sandbox paused with its
+// memory is booted from its filesystem instead: its checkpoint never
+// completed (the server stopped during the pause).
+func (m *Manager) resumeNote(ctx context.Context, id string) string {
+	evs, err := m.store.ListEvents(ctx, id)
+	if err != nil || m.checkpoints == "" {
+		return ""
+	}
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].Type != store.EventPaused {
+			continue
+		}
+		if evs[i].Message != pausedMemory {
+			return ""
+		}
+		info, err := m.driver.Info(ctx, id)
+		if err != nil || info.Status != runtime.StatusStopped {
+			return ""
+		}
+		if _, err := os.Stat(m.checkpointDir(id)); err == nil {
+			return ""
+		}
+		return "its checkpoint never completed (the server stopped during the pause): booted again from its filesystem, its processes are gone"
+	}
+	return ""
+}
+
+// reapplyPolicy sets a resumed sandbox's recorded egress policy again: a
+// network made anew on the way (its link lost to a crash) starts closed.
+func (m *Manager) reapplyPolicy(ctx context.Context, sb store.Sandbox) {
+	np, ok := m.driver.(runtime.NetworkPolicer)
+	if !ok {
+		return
+	}
+	p, err := PolicyOf(sb.Network)
+	if err == nil {
+		err = np.SetNetworkPolicy(ctx, sb.ID, p)
+	}
+	if err != nil {
+		m.log.Error("set the network policy of a resumed sandbox", logx.Sandbox(sb.ID), logx.Err(err))
+	}
 }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/lifecycle"
+	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/store"
@@ -31,18 +34,25 @@ func (d *observingDriver) observe(ctx context.Context, id string) error {
 	return nil
 }
 
-func (d *observingDriver) Pause(ctx context.Context, id string) error {
+func (d *observingDriver) Checkpoint(ctx context.Context, id, dir string) error {
 	if err := d.observe(ctx, id); err != nil {
 		return err
 	}
-	return d.Driver.Pause(ctx, id)
+	return d.Driver.Checkpoint(ctx, id, dir)
 }
 
-func (d *observingDriver) Resume(ctx context.Context, id string) error {
+func (d *observingDriver) Recreate(ctx context.Context, id string) error {
 	if err := d.observe(ctx, id); err != nil {
 		return err
 	}
-	return d.Driver.Resume(ctx, id)
+	return d.Driver.Recreate(ctx, id)
+}
+
+func (d *observingDriver) Restore(ctx context.Context, id, dir string) error {
+	if err := d.observe(ctx, id); err != nil {
+		return err
+	}
+	return d.Driver.Restore(ctx, id, dir)
 }
 
 // TestPauseResumeRecordFirst: the store records a pause or resume before
@@ -64,14 +74,14 @@ func TestPauseResumeRecordFirst(t *testing.T) {
 	}
 	defer st.Close()
 	d := &observingDriver{Driver: real, st: st}
-	m := lifecycle.New(lifecycle.Config{Store: st, Driver: d, Templates: templates})
+	m := lifecycle.New(lifecycle.Config{Store: st, Driver: d, Templates: templates, CheckpointDir: t.TempDir()})
 	sb, err := m.Create(ctx, lifecycle.CreateRequest{TemplateID: "base", Team: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Kill(ctx, sb.ID, store.ReasonKilled, "test over")
 
-	if err := m.Pause(ctx, sb.ID); err != nil {
+	if err := m.Pause(ctx, sb.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := m.Connect(ctx, sb.ID, 0); err != nil {
@@ -83,7 +93,7 @@ func TestPauseResumeRecordFirst(t *testing.T) {
 
 	// The runtime refuses: the record goes back, with an event saying why.
 	d.fail = true
-	if err := m.Pause(ctx, sb.ID); err == nil {
+	if err := m.Pause(ctx, sb.ID, true); err == nil {
 		t.Fatal("pause succeeded with a failing runtime")
 	}
 	if got, _ := st.GetSandbox(ctx, sb.ID); got.State != store.StateRunning {
@@ -94,7 +104,15 @@ func TestPauseResumeRecordFirst(t *testing.T) {
 		t.Errorf("last event %+v, want resumed with the pause's failure", last)
 	}
 	d.fail = false
-	if err := m.Pause(ctx, sb.ID); err != nil {
+	// A restored sandbox cannot be checkpointed again: refused, and it
+	// runs on.
+	if err := m.Pause(ctx, sb.ID, true); !errdefs.IsFailedPrecondition(err) {
+		t.Fatalf("second pause with memory: %v, want a failed precondition", err)
+	}
+	if got, _ := st.GetSandbox(ctx, sb.ID); got.State != store.StateRunning {
+		t.Errorf("after a refused pause the record says %s, want running", got.State)
+	}
+	if err := m.Pause(ctx, sb.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	d.fail = true
@@ -105,4 +123,39 @@ func TestPauseResumeRecordFirst(t *testing.T) {
 		t.Errorf("after a failed resume the record says %s, want paused", got.State)
 	}
 	d.fail = false
+}
+
+// TestConnectDuringPause: a connect that arrives while a pause to disk
+// is under way (already recorded paused) waits for it and then resumes
+// the sandbox, rather than finding the runtime still running, calling it
+// resumed, and leaving it stopped once the checkpoint completes.
+func TestConnectDuringPause(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	sb, err := e.m.Create(ctx, lifecycle.CreateRequest{TemplateID: "base", Team: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paused := make(chan error, 1)
+	go func() { paused <- e.m.Pause(ctx, sb.ID, true) }()
+	for {
+		got, _ := e.st.GetSandbox(ctx, sb.ID)
+		if got.State == store.StatePaused {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	got, _, err := e.m.Connect(ctx, sb.ID, time.Minute)
+	if perr := <-paused; perr != nil {
+		t.Fatalf("pause: %v", perr)
+	}
+	if err != nil || got.State != store.StateRunning {
+		t.Fatalf("connect during the pause: %+v, %v", got, err)
+	}
+	if info, err := e.driver.Info(ctx, sb.ID); err != nil || info.Status != runtime.StatusRunning {
+		t.Fatalf("recorded running, the runtime says %+v, %v", info, err)
+	}
+	if res, err := e.driver.Exec(ctx, sb.ID, runtime.ExecRequest{Args: []string{"true"}}); err != nil || res.ExitCode != 0 {
+		t.Errorf("exec after connect: %+v, %v", res, err)
+	}
 }

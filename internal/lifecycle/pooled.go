@@ -204,6 +204,7 @@ func (m *Manager) adopt(ctx context.Context, id string, req CreateRequest, limit
 		CPUCount: limits.CPUCount, MemoryMB: limits.MemoryMB, DiskMB: limits.DiskMB,
 		Metadata: req.Metadata, EnvdAccessToken: token, CreatedAt: now, StartedAt: now, EndAt: now.Add(timeout),
 		Runtime: m.driver.Name(), Network: req.net.cfg, TrafficAccessToken: req.net.trafficToken,
+		Lifecycle: req.Lifecycle,
 	}
 	if err := m.reserve(ctx, sb); err != nil {
 		if derr := m.destroy(ctx, id); derr != nil {

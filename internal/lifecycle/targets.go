@@ -3,9 +3,13 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/proxy"
+	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/store"
 )
 
@@ -28,6 +32,9 @@ func (m *Manager) Lookup(ctx context.Context, id string) (proxy.Target, error) {
 	case store.StateRunning:
 		return t, nil
 	case store.StatePaused:
+		if sb.Lifecycle.AutoResume {
+			return m.autoResume(ctx, sb, t)
+		}
 		t.Paused = true
 		return t, nil
 	default:
@@ -49,4 +56,55 @@ func (m *Manager) Secured(ctx context.Context) ([]proxy.Target, error) {
 		}
 	}
 	return out, nil
+}
+
+// autoResumeWait bounds how long a request through the proxy waits for
+// its paused sandbox to resume.
+const autoResumeWait = 30 * time.Second
+
+// autoResume resumes a paused sandbox that asked for it (E2B's
+// autoResume) for a request through the proxy, which waits for it. Only
+// a pause with memory is resumed so; one with the filesystem only would
+// lose its processes to a stray request, and answers as paused, as E2B
+// documents. Requests that arrive together resume it once.
+func (m *Manager) autoResume(ctx context.Context, sb store.Sandbox, t proxy.Target) (proxy.Target, error) {
+	ctx, cancel := context.WithTimeout(ctx, autoResumeWait)
+	defer cancel()
+	// A pause under way is recorded before its checkpoint completes: let
+	// it finish first.
+	for m.isInTransit(sb.ID) {
+		select {
+		case <-ctx.Done():
+			t.Paused = true // still pausing
+			return t, nil
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if !m.pausedWithMemory(ctx, sb.ID) {
+		t.Paused = true
+		return t, nil
+	}
+	m.autoResumeMu.Lock()
+	defer m.autoResumeMu.Unlock()
+	if _, _, err := m.Connect(ctx, sb.ID, DefaultTimeout); err != nil {
+		// Still paused (or ended since): answered as such, not as the
+		// server's fault.
+		m.log.Warn("auto-resume failed", logx.Sandbox(sb.ID), logx.Err(err))
+		t.Paused = true
+		return t, nil
+	}
+	m.log.Info("auto-resumed for a request", logx.Sandbox(sb.ID))
+	return t, nil
+}
+
+// pausedWithMemory reports whether paused sandbox id keeps its processes:
+// a complete checkpoint, or frozen in the runtime.
+func (m *Manager) pausedWithMemory(ctx context.Context, id string) bool {
+	if m.checkpoints != "" {
+		if _, err := os.Stat(m.checkpointDir(id)); err == nil {
+			return true
+		}
+	}
+	info, err := m.driver.Info(ctx, id)
+	return err == nil && info.Status == runtime.StatusPaused
 }

@@ -67,13 +67,38 @@ func (m *Manager) expire(id string, at time.Time) {
 		}
 		return
 	}
-	if sb.State == store.StateEnded {
-		return
+	if sb.State == store.StateEnded || sb.State == store.StatePaused {
+		return // a paused sandbox does not time out
 	}
 	if sb.EndAt.After(at.Add(time.Millisecond)) {
 		return // extended meanwhile; a newer timer is armed
 	}
+	if sb.Lifecycle.AutoPause && m.autoPause(ctx, sb) {
+		return
+	}
 	if err := m.Kill(ctx, id, store.ReasonTimeout, "timed out at "+at.Format(time.RFC3339)); err != nil && !errdefs.IsNotFound(err) {
 		m.log.Error("end timed-out sandbox", logx.Sandbox(id), logx.Err(err))
 	}
+}
+
+// autoPause pauses a sandbox at its timeout (E2B's autoPause), with its
+// memory unless it asked for its filesystem only. A sandbox the runtime
+// cannot checkpoint (runc: one restored before) is paused with its
+// filesystem only, which keeps its files: better than the kill the
+// timeout would otherwise be. Reports whether it is paused.
+func (m *Manager) autoPause(ctx context.Context, sb store.Sandbox) bool {
+	memory := !sb.Lifecycle.AutoPauseFilesystemOnly
+	err := m.Pause(ctx, sb.ID, memory)
+	if err != nil && memory && errdefs.IsFailedPrecondition(err) {
+		m.log.Warn("auto-pause with memory refused; pausing with the filesystem only", logx.Sandbox(sb.ID), logx.Err(err))
+		err = m.Pause(ctx, sb.ID, false)
+	}
+	if err != nil {
+		if now, gerr := m.store.GetSandbox(ctx, sb.ID); gerr == nil && now.State != store.StateRunning {
+			return true // ended or paused meanwhile
+		}
+		m.log.Error("auto-pause at the timeout failed; killing", logx.Sandbox(sb.ID), logx.Err(err))
+		return false
+	}
+	return true
 }

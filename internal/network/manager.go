@@ -529,3 +529,41 @@ func isZeroMask(m []byte) bool {
 	}
 	return true
 }
+
+// Reattach gives sandbox id's network, kept with its address and policy,
+// to the network namespace at netns: the one a restored (or recreated)
+// sandbox's runtime made in place of the namespace it had. The link is
+// made again in the same slot, so the sandbox keeps its addresses and
+// the policy table, which names the link, applies unchanged.
+//
+// A sandbox whose link is gone (a server killed half-way through an
+// earlier Reattach) gets a new network instead, with a policy that
+// allows nothing: the caller sets the sandbox's own policy next.
+func (m *Manager) Reattach(ctx context.Context, id, netns string) (a Attachment, err error) {
+	m.mu.Lock()
+	slot, ok := m.slots[id]
+	m.mu.Unlock()
+	if !ok {
+		if err := m.Teardown(ctx, id); err != nil {
+			return a, err
+		}
+		return m.Setup(ctx, id, netns, runtime.NetworkPolicy{DenyOut: []netip.Prefix{netip.PrefixFrom(netip.IPv4Unspecified(), 0)}})
+	}
+	host, sbx := m.addrs.addrs(slot)
+	a = Attachment{NetnsPath: m.NetnsPath(id), Address: sbx, Gateway: host}
+	for _, l := range m.linksOf(id) {
+		if err := netlink.LinkDel(l); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return a, fmt.Errorf("sandbox %q: delete link %s: %w", id, l.Attrs().Name, err)
+		}
+	}
+	if err := removeNetns(a.NetnsPath); err != nil {
+		return a, fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	if err := mountNetns(a.NetnsPath, netns); err != nil {
+		return a, fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	if err := makeLink(a, linkName(m.cfg.Tag, slot), id); err != nil {
+		return a, fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	return a, nil
+}

@@ -55,7 +55,26 @@ func Run(ctx context.Context, st store.Store, d runtime.Driver, log *slog.Logger
 	for _, sb := range live {
 		known[sb.ID] = true
 		info, inRuntime := byID[sb.ID]
+		if inRuntime && resumeCutShort(ctx, st, sb, info.Status) {
+			// The resume was recorded, then the server stopped before
+			// the runtime finished it: paused again, with the reason.
+			if err := st.SetState(ctx, sb.ID, []store.SandboxState{store.StateRunning}, store.StatePaused, store.Event{
+				Type: store.EventPaused, Message: "the resume was cut short by a server restart; paused again",
+			}); err != nil {
+				rep.Failed = append(rep.Failed, sb.ID)
+				log.Error("reconcile a resume cut short", logx.Sandbox(sb.ID), logx.Err(err))
+				continue
+			}
+			rep.Adopted = append(rep.Adopted, sb.ID)
+			log.Warn("a resume was cut short; the sandbox is paused again", logx.Sandbox(sb.ID))
+			continue
+		}
 		if inRuntime && adoptable(sb.State, info.Status) {
+			if nr, ok := d.(runtime.NetworkRepairer); ok {
+				if err := nr.RepairNetwork(ctx, sb.ID); err != nil {
+					log.Error("repair the network of an adopted sandbox", logx.Sandbox(sb.ID), logx.Err(err))
+				}
+			}
 			if err := syncState(ctx, st, d, sb, info.Status, log); err != nil {
 				rep.Failed = append(rep.Failed, sb.ID)
 				log.Error("reconcile sandbox state", logx.Sandbox(sb.ID), logx.Err(err))
@@ -100,8 +119,13 @@ func Run(ctx context.Context, st store.Store, d runtime.Driver, log *slog.Logger
 // never got its answer to the client; it is lost, not adopted.
 func adoptable(state store.SandboxState, status runtime.Status) bool {
 	switch state {
-	case store.StateRunning, store.StatePaused:
+	case store.StateRunning:
 		return status == runtime.StatusRunning || status == runtime.StatusPaused
+	case store.StatePaused:
+		// Stopped: paused to disk (with a checkpoint, or its filesystem
+		// only, or a pause to disk cut short, which resumes from the
+		// filesystem); created: a boot from the filesystem cut short.
+		return status != ""
 	default:
 		return false
 	}
@@ -150,4 +174,16 @@ func end(ctx context.Context, st store.Store, d runtime.Driver, id string, inRun
 		}
 	}
 	return nil
+}
+
+// resumeCutShort reports whether sandbox sb, recorded running, was being
+// resumed when the server stopped: its last event is the resume and the
+// runtime has it stopped (not restored yet) or created (booted from its
+// filesystem, not started yet).
+func resumeCutShort(ctx context.Context, st store.Store, sb store.Sandbox, status runtime.Status) bool {
+	if sb.State != store.StateRunning || (status != runtime.StatusStopped && status != runtime.StatusCreated) {
+		return false
+	}
+	evs, err := st.ListEvents(ctx, sb.ID)
+	return err == nil && len(evs) > 0 && evs[len(evs)-1].Type == store.EventResumed
 }

@@ -72,6 +72,10 @@ type Checkpointer interface {
 // process, the same id, writable layer and identity. Start it afterwards.
 type Recreator interface {
 	Recreate(ctx context.Context, id string) error
+	// Release frees what a stopped sandbox holds besides its files (the
+	// runtime's record, its cgroups and the memory charged to them) until
+	// Recreate. Errors: ErrFailedPrecondition when it is not stopped.
+	Release(ctx context.Context, id string) error
 }
 
 // Updater is the optional ability to change a running sandbox's CPU and
@@ -86,6 +90,14 @@ type Updater interface {
 // new policy, established ones are kept.
 type NetworkPolicer interface {
 	SetNetworkPolicy(ctx context.Context, id string, p NetworkPolicy) error
+}
+
+// NetworkRepairer is the optional ability to give a created or running
+// sandbox its network back if its runtime made it a new network
+// namespace the server did not see to (a restore finished while the
+// server was down); a no-op when the network is in place.
+type NetworkRepairer interface {
+	RepairNetwork(ctx context.Context, id string) error
 }
 
 // Prioritizer is the optional ability to set the CPU niceness of every

@@ -153,6 +153,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		Store: s.store, Driver: driver, Templates: s.catalog, Log: log,
 		MaxSandboxes: cfg.MaxSandboxes, PrivateTraffic: !cfg.PublicTraffic,
 		NetworkLimits: cfg.networkLimits(),
+		CheckpointDir: filepath.Join(cfg.DataDir, "checkpoints"),
 	})
 	// The pool always runs: which templates it pools, and how many
 	// sandboxes of each, the configuration and the template API decide.

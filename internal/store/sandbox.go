@@ -88,6 +88,23 @@ type Sandbox struct {
 	// TrafficAccessToken guards the sandbox's user ports when
 	// Network.AllowPublicTraffic is false. A secret, like EnvdAccessToken.
 	TrafficAccessToken string
+
+	// Lifecycle is what happens at the timeout and to traffic while the
+	// sandbox is paused; the zero value is E2B's default (killed).
+	Lifecycle Lifecycle
+}
+
+// Lifecycle is E2B's NewSandbox autoPause, autoPauseMemory and
+// autoResume.enabled.
+type Lifecycle struct {
+	// AutoPause pauses the sandbox at its timeout instead of killing it.
+	AutoPause bool `json:"autoPause,omitempty"`
+	// AutoPauseFilesystemOnly makes that pause keep the filesystem only
+	// (E2B's autoPauseMemory false).
+	AutoPauseFilesystemOnly bool `json:"autoPauseFilesystemOnly,omitempty"`
+	// AutoResume resumes the paused sandbox when traffic reaches it
+	// through the proxy (a pause with memory only).
+	AutoResume bool `json:"autoResume,omitempty"`
 }
 
 // NetworkConfig is a sandbox's network as E2B describes it

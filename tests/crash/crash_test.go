@@ -338,6 +338,10 @@ func (r *run) problems() []string {
 	rtLive := map[string]string{}
 	for _, info := range list {
 		rtLive[info.ID] = string(info.Status)
+		if storeLive[info.ID] == "paused" && (info.Status == runtime.StatusStopped || info.Status == runtime.StatusCreated) {
+			// Paused to disk: its processes are checkpointed or gone.
+			rtLive[info.ID] = string(runtime.StatusPaused)
+		}
 	}
 	want := map[string]string{}
 	for id, s := range storeLive {

@@ -138,6 +138,7 @@ func (s *Server) strayFiles(live map[string]bool) []string {
 	known := map[string]bool{
 		"soulbox.db": true, "soulbox.db-wal": true, "soulbox.db-shm": true, "admin.key": true,
 		"runtime": true, "runtime/bin": true, "runtime/bin/soulbox-agent": true, "runtime/sandboxes": true,
+		"checkpoints": true,
 	}
 	_ = filepath.WalkDir(s.DataDir, func(p string, e os.DirEntry, err error) error {
 		if err != nil {
@@ -150,6 +151,8 @@ func (s *Server) strayFiles(live map[string]bool) []string {
 			return nil
 		case len(parts) >= 3 && parts[0] == "runtime" && parts[1] == "sandboxes" && live[parts[2]]:
 			return filepath.SkipDir // a live sandbox's own files
+		case len(parts) >= 2 && parts[0] == "checkpoints" && live[parts[1]]:
+			return filepath.SkipDir // a paused sandbox's checkpoint
 		case len(parts) == 2 && parts[0] == "runtime" && runtimeState(parts[1]):
 			return nil // the runtime's --root
 		case len(parts) >= 3 && parts[0] == "runtime" && runtimeState(parts[1]) && live[parts[2]]:

@@ -159,6 +159,7 @@ func New(cfg Config) (*Driver, error) {
 	if err := d.loadSlots(); err != nil {
 		return nil, err
 	}
+	d.settle()
 	return d, nil
 }
 

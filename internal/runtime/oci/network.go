@@ -97,3 +97,51 @@ func (d *Driver) SetNetworkPolicy(ctx context.Context, id string, p runtime.Netw
 	}
 	return d.network.SetPolicy(ctx, id, p)
 }
+
+// reattachNetwork hands the sandbox's network, kept while it was stopped,
+// to the network namespace its runtime has just made again (a CRIU
+// restore or a recreate makes a new one, with loopback only), unless it
+// is there already.
+func (d *Driver) reattachNetwork(ctx context.Context, st sandboxState) error {
+	if d.network == nil || st.Runtime == "runsc" {
+		return nil
+	}
+	pid, err := readPidFile(filepath.Join(d.sandboxDir(st.ID), "init.pid"))
+	if err != nil {
+		return fmt.Errorf("sandbox %q: %w", st.ID, err)
+	}
+	ns := fmt.Sprintf("/proc/%d/ns/net", pid)
+	var now, kept unix.Stat_t
+	if unix.Stat(ns, &now) == nil && unix.Stat(d.network.NetnsPath(st.ID), &kept) == nil && now.Ino == kept.Ino && now.Dev == kept.Dev {
+		return nil
+	}
+	if _, err := d.network.Reattach(ctx, st.ID, ns); err != nil {
+		return fmt.Errorf("sandbox %q: reattach network: %w", st.ID, err)
+	}
+	return nil
+}
+
+var _ runtime.NetworkRepairer = (*Driver)(nil)
+
+// RepairNetwork gives a created or running sandbox its network back when
+// its namespace is not the one the network manager keeps: a restore or
+// recreate the server did not see to its end.
+func (d *Driver) RepairNetwork(ctx context.Context, id string) error {
+	if err := runtime.ValidateID(id); err != nil {
+		return err
+	}
+	unlock := d.lock(id)
+	defer unlock()
+	st, err := d.readState(id)
+	if err != nil {
+		return err
+	}
+	status, _, err := d.status(ctx, st)
+	if err != nil {
+		return err
+	}
+	if status == runtime.StatusStopped {
+		return nil // kept as it is until the sandbox runs again
+	}
+	return d.reattachNetwork(ctx, st)
+}

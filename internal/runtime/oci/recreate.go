@@ -74,5 +74,34 @@ func (d *Driver) Recreate(ctx context.Context, id string) (err error) {
 	if err := d.createContainer(ctx, st.Runtime, id, 0, userFiles); err != nil {
 		return fmt.Errorf("sandbox %q: %w", id, err)
 	}
+	if err := d.reattachNetwork(ctx, st); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Release deletes a stopped sandbox's runtime record and cgroups, as a
+// checkpoint does, so the memory charged to them (the page cache of its
+// writable layer) is released; Recreate makes them again.
+func (d *Driver) Release(ctx context.Context, id string) error {
+	if err := runtime.ValidateID(id); err != nil {
+		return err
+	}
+	unlock := d.lock(id)
+	defer unlock()
+	st, err := d.readState(id)
+	if err != nil {
+		return err
+	}
+	status, _, err := d.status(ctx, st)
+	if err != nil {
+		return err
+	}
+	if status != runtime.StatusStopped {
+		return fmt.Errorf("sandbox %q is %s, release needs it stopped: %w", id, status, errdefs.ErrFailedPrecondition)
+	}
+	d.parentMu.RLock()
+	defer d.parentMu.RUnlock()
+	d.releaseStopped(ctx, st)
 	return nil
 }

@@ -151,6 +151,9 @@ func (d *Driver) restore(ctx context.Context, st sandboxState, dir string, meta 
 	if status != runtime.StatusRunning {
 		return fmt.Errorf("sandbox %q is %s right after restore: %w", id, status, errdefs.ErrUnavailable)
 	}
+	if err := d.reattachNetwork(ctx, st); err != nil {
+		return err
+	}
 	st.Restored = true
 	if err := d.writeState(st); err != nil {
 		return fmt.Errorf("sandbox %q: %w", id, err)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,6 +118,7 @@ func (s *suite) testCheckpointRestore(t *testing.T) {
 	if got := s.mustRun(t, id, "cat /root/kept.txt; hostname"); got != "kept\n"+id {
 		t.Errorf("files and identity after restore = %q", got)
 	}
+	s.wantNetwork(t, id, "after restore")
 	// The agent answers again on its own port.
 	if got := httpStatus(t, dialer, id, 49983, "/health"); got != 204 {
 		t.Errorf("agent health after restore: status %d", got)
@@ -152,8 +154,17 @@ func (s *suite) testRecreate(t *testing.T) {
 	s.mustRun(t, id, "echo kept > /root/kept.txt; setsid sleep 1000 </dev/null >/dev/null 2>&1 &")
 	wantErr(t, r.Recreate(ctx, id), errdefs.ErrFailedPrecondition, "recreate of a running sandbox")
 	wantErr(t, r.Recreate(ctx, newID("x")), errdefs.ErrNotFound, "recreate of an unknown sandbox")
+	wantErr(t, r.Release(ctx, id), errdefs.ErrFailedPrecondition, "release of a running sandbox")
 	if err := s.d.Stop(ctx, id); err != nil {
 		t.Fatal(err)
+	}
+	// Released, a stopped sandbox holds no cgroup (nor the memory charged
+	// to it) until it is recreated.
+	if err := r.Release(ctx, id); err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	for _, cg := range cgroupsNaming(id) {
+		t.Errorf("released sandbox still has cgroup %s", cg)
 	}
 	if err := r.Recreate(ctx, id); err != nil {
 		t.Fatalf("recreate: %v", err)
@@ -166,6 +177,27 @@ func (s *suite) testRecreate(t *testing.T) {
 	}
 	if got := s.mustRun(t, id, "cat /root/kept.txt; hostname; pgrep -x sleep || echo none"); got != "kept\n"+id+"\nnone" {
 		t.Errorf("after a cold boot: %q; want the file, the same hostname and no old process", got)
+	}
+	s.wantNetwork(t, id, "after recreate")
+}
+
+// wantNetwork checks that sandbox id has its network devices (loopback,
+// and its link when the driver gives one), up: a restored or recreated
+// sandbox gets a new network namespace, to which its link must move.
+func (s *suite) wantNetwork(t *testing.T, id, when string) {
+	t.Helper()
+	want := "lo"
+	if s.opts.Network {
+		want = "eth0 lo"
+	}
+	out := s.mustRun(t, id, "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ' '")
+	if strings.TrimSpace(out) != want {
+		t.Errorf("network devices %s = %q, want %q", when, out, want)
+	}
+	if s.opts.Network {
+		if out := s.mustRun(t, id, "ip -4 route show default"); !strings.Contains(out, "dev eth0") {
+			t.Errorf("default route %s = %q, want one via eth0", when, out)
+		}
 	}
 }
 

@@ -17,10 +17,10 @@ func (s *suite) testSetNetwork(t *testing.T) {
 	// A sandbox created without a network configuration has none: the
 	// defaults.
 	plain := sandbox("net-plain")
-	plain.Network, plain.TrafficAccessToken = nil, ""
+	plain.Network, plain.TrafficAccessToken, plain.Lifecycle = nil, "", store.Lifecycle{}
 	mustCreate(t, st, plain)
-	if got := mustGet(t, st, plain.ID); got.Network != nil || got.TrafficAccessToken != "" {
-		t.Fatalf("defaults came back as %+v, token %q", got.Network, got.TrafficAccessToken)
+	if got := mustGet(t, st, plain.ID); got.Network != nil || got.TrafficAccessToken != "" || got.Lifecycle != (store.Lifecycle{}) {
+		t.Fatalf("defaults came back as %+v, token %q, lifecycle %+v", got.Network, got.TrafficAccessToken, got.Lifecycle)
 	}
 
 	n := store.NetworkConfig{AllowInternetAccess: true, DenyOut: []string{"10.0.0.0/8"}, AllowPublicTraffic: true}

@@ -95,6 +95,7 @@ func sandbox(id string) store.Sandbox {
 		Network: &store.NetworkConfig{AllowInternetAccess: false, AllowOut: []string{"10.1.0.0/16", "192.0.2.7/32"},
 			DenyOut: []string{"0.0.0.0/0"}, AllowPublicTraffic: false, MaskRequestHost: "localhost:${PORT}"},
 		TrafficAccessToken: "traffic-" + id,
+		Lifecycle:          store.Lifecycle{AutoPause: true, AutoResume: true},
 	}
 }
 
