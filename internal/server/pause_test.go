@@ -66,7 +66,7 @@ func TestPauseToDiskAcrossRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
 	}
-	w := fakenet.New(t, "fwps1", netip.MustParsePrefix("198.51.100.192/26"), []string{"outside.test"})
+	w := fakenet.New(t, "fwps1", netip.MustParsePrefix("203.0.113.0/25"), []string{"outside.test"})
 	cfg := testConfig(t)
 	cfg.AdminKey, _, _ = auth.Generate()
 	cfg.NetworkUplink, cfg.NetworkDNS, cfg.NetworkPool = w.Uplink, w.DNS, "10.252.2.0/24"
