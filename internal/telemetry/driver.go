@@ -20,6 +20,7 @@ type Driver interface {
 	runtime.Recreator
 	runtime.Updater
 	runtime.NetworkPolicer
+	runtime.NetworkRepairer
 	runtime.Prioritizer
 	runtime.UserKiller
 	runtime.LogReader
@@ -111,6 +112,18 @@ func (d *timedDriver) Recreate(ctx context.Context, id string) (err error) {
 	ctx, end := d.trace(ctx, "recreate", id)
 	defer func(t time.Time) { end(err); d.observe("recreate", t, err) }(time.Now())
 	return d.Driver.Recreate(ctx, id)
+}
+
+func (d *timedDriver) Release(ctx context.Context, id string) (err error) {
+	ctx, end := d.trace(ctx, "release", id)
+	defer func(t time.Time) { end(err); d.observe("release", t, err) }(time.Now())
+	return d.Driver.Release(ctx, id)
+}
+
+func (d *timedDriver) RepairNetwork(ctx context.Context, id string) (err error) {
+	ctx, end := d.trace(ctx, "repair_network", id)
+	defer func(t time.Time) { end(err); d.observe("repair_network", t, err) }(time.Now())
+	return d.Driver.RepairNetwork(ctx, id)
 }
 
 func (d *timedDriver) Update(ctx context.Context, id string, l runtime.Limits) (err error) {
