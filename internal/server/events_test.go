@@ -123,7 +123,9 @@ func TestEventsStream(t *testing.T) {
 	c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
 
 	var got []sseEvent
-	for _, want := range []string{"created", "started", "paused", "resumed", "ended"} {
+	// A resumed sandbox lives the connect's timeout from now: its end is
+	// moved (timeout_extended) after it resumed.
+	for _, want := range []string{"created", "started", "paused", "resumed", "timeout_extended", "ended"} {
 		ev := next(t, mine, sb.SandboxID)
 		if ev.typ != want || ev.data.Type != want || ev.id != ev.data.ID || ev.data.Timestamp.IsZero() {
 			t.Fatalf("event %+v, want %s", ev, want)
@@ -133,7 +135,7 @@ func TestEventsStream(t *testing.T) {
 		}
 		got = append(got, ev)
 	}
-	if r := got[4].data.Reason; r != "killed" {
+	if r := got[5].data.Reason; r != "killed" {
 		t.Errorf("ended with reason %q, want killed", r)
 	}
 
@@ -144,11 +146,11 @@ func TestEventsStream(t *testing.T) {
 	for ev := range resumed {
 		types = append(types, ev.typ)
 	}
-	if strings.Join(types, ",") != "resumed,ended" {
-		t.Errorf("resumed after paused: %v, want resumed,ended", types)
+	if strings.Join(types, ",") != "resumed,timeout_extended,ended" {
+		t.Errorf("resumed after paused: %v, want resumed,timeout_extended,ended", types)
 	}
 	// The query parameter works for clients that cannot set headers.
-	_, byQuery := openEvents(t, ctx, c.base, c.key, "", "?follow=false&lastEventId="+strconv.FormatInt(got[3].id, 10))
+	_, byQuery := openEvents(t, ctx, c.base, c.key, "", "?follow=false&lastEventId="+strconv.FormatInt(got[4].id, 10))
 	if ev, ok := <-byQuery; !ok || ev.typ != "ended" {
 		t.Errorf("after resumed by query: %+v %v", ev, ok)
 	}

@@ -100,8 +100,10 @@ func TestMetricsWithoutPool(t *testing.T) {
 	if v := value(fams, "soulbox_sandboxes", lbl{"state": "paused"}); v != 1 {
 		t.Errorf("paused sandboxes after a pause = %v, want 1", v)
 	}
-	if v := value(fams, "soulbox_runtime_call_duration_seconds", lbl{"call": "pause", "result": "ok"}); v != 1 {
-		t.Errorf("runtime pause calls = %v, want 1", v)
+	// A pause keeps the memory by default, as E2B's: the runtime
+	// checkpoints the sandbox to disk.
+	if v := value(fams, "soulbox_runtime_call_duration_seconds", lbl{"call": "checkpoint", "result": "ok"}); v != 1 {
+		t.Errorf("runtime checkpoint calls = %v, want 1", v)
 	}
 	if v := value(fams, "soulbox_sandbox_create_duration_seconds", lbl{"template": "base", "start": "cold"}); v != 1 {
 		t.Errorf("cold creates timed = %v, want 1", v)
