@@ -241,6 +241,14 @@ func (c *Commands) Connect(ctx context.Context, pid uint32, o *RunOptions) (*Com
 	}
 	h := newHandle(c.sb, proc, pid, o, cancel)
 	h.attached = true
+	// The stream runs under ctx: when ctx ends, the stream may end
+	// before watch has recorded why, and Wait must still say it was ctx.
+	h.ctxEnded = func() error {
+		if ctx.Err() == nil {
+			return nil
+		}
+		return ctxError(ctx)
+	}
 	go pump(h, stream)
 	go h.watch(ctx)
 	return h, nil
@@ -261,8 +269,9 @@ type CommandHandle struct {
 	stdout, stderr bytes.Buffer
 	result         *CommandResult
 	err            error
-	ctxErr         error // the context ended first; the command was killed
-	attached       bool  // made by Connect: the context's end detaches
+	ctxErr         error        // the context ended first; the command was killed
+	attached       bool         // made by Connect: the context's end detaches
+	ctxEnded       func() error // of Connect: why its context ended, or nil
 	detached       bool
 }
 
@@ -299,6 +308,10 @@ func pump[T interface{ GetEvent() *pb.ProcessEvent }](h *CommandHandle, s stream
 	h.mu.Lock()
 	if h.detached {
 		h.err = &Error{kind: ErrConflict, Message: "disconnected from the command; it still runs"}
+	} else if cerr := h.endedCtx(); cerr != nil {
+		if h.ctxErr == nil {
+			h.ctxErr = cerr
+		}
 	} else {
 		h.err = wrap(context.Background(), streamErr(s.Err()))
 	}
@@ -332,6 +345,14 @@ func (h *CommandHandle) output(d *pb.ProcessEvent_DataEvent) {
 			h.o.OnStderr(b)
 		}
 	}
+}
+
+// endedCtx is why the context of a Connect handle ended, or nil.
+func (h *CommandHandle) endedCtx() error {
+	if h.ctxEnded == nil {
+		return nil
+	}
+	return h.ctxEnded()
 }
 
 // watch kills the command when ctx ends before it does (or, for a handle
