@@ -212,6 +212,19 @@ func (c *Catalog) Resolve(ref string) (string, error) {
 	return t.ID, nil
 }
 
+// Usable says whether team may start sandboxes from the template ref
+// names: its own templates, public ones and the server's (no team). A
+// private template of another team is ErrNotFound, as if it did not
+// exist, so its name tells nothing.
+func (c *Catalog) Usable(ctx context.Context, team, ref string) error {
+	name, _, err := splitTag(ref)
+	if err != nil {
+		return err
+	}
+	_, err = c.visible(ctx, team, name)
+	return err
+}
+
 // Layers returns the layers of the template ref names, topmost first: the
 // runtime driver's template resolver. Build sandboxes' stacks come first.
 func (c *Catalog) Layers(ctx context.Context, ref string) ([]string, error) {

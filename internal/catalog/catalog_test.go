@@ -97,3 +97,27 @@ func TestInterruptedBuildFailsAtRestart(t *testing.T) {
 		t.Errorf("the template did not survive the restart: %v", err)
 	}
 }
+
+// A team may start sandboxes from its own templates, public ones and the
+// server's, never from another team's private one, which it is told does
+// not exist.
+func TestUsableByTeam(t *testing.T) {
+	c, st := open(t, filepath.Join(t.TempDir(), "soulbox.db"))
+	defer st.Close()
+	ctx := context.Background()
+	tpl, _, _, err := c.RequestBuild(ctx, catalog.BuildRequest{Team: "team-a", Name: "secret-app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"secret-app", "secret-app:default", tpl.ID} {
+		if err := c.Usable(ctx, "team-a", ref); err != nil {
+			t.Errorf("its own team, %q: %v", ref, err)
+		}
+		if err := c.Usable(ctx, "team-b", ref); !errdefs.IsNotFound(err) {
+			t.Errorf("another team, %q: %v, want not found", ref, err)
+		}
+	}
+	if err := c.Usable(ctx, "team-b", "base"); err != nil {
+		t.Errorf("the server's base template: %v", err)
+	}
+}

@@ -48,6 +48,11 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if err != nil {
 		return store.Sandbox{}, err
 	}
+	if ta, ok := m.tmpl.(TemplateAccess); ok {
+		if err := ta.Usable(ctx, req.Team, req.TemplateID); err != nil {
+			return store.Sandbox{}, err
+		}
+	}
 	timeout := req.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout

@@ -20,6 +20,13 @@ type TemplateSettings interface {
 	SandboxSettings(ctx context.Context, ref string) (catalog.Sandbox, error)
 }
 
+// TemplateAccess is the optional ability of a template resolver to say
+// whether a team may start sandboxes from a template: a private template
+// of another team is refused as not found.
+type TemplateAccess interface {
+	Usable(ctx context.Context, team, ref string) error
+}
+
 // ReadyTimeout bounds how long a sandbox's ready command may take to
 // succeed before the create fails.
 var ReadyTimeout = 2 * time.Minute
