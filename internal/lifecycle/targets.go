@@ -15,11 +15,44 @@ import (
 
 var _ proxy.Sandboxes = (*Manager)(nil)
 
-// Lookup finds a live sandbox for the traffic proxy.
+// Lookup finds a live sandbox for the traffic proxy. It never resumes
+// one: a paused sandbox with auto-resume is marked so, and the proxy
+// calls AutoResume once the request may reach it.
 func (m *Manager) Lookup(ctx context.Context, id string) (proxy.Target, error) {
+	sb, t, err := m.target(ctx, id)
+	if err != nil {
+		return t, err
+	}
+	if sb.State == store.StatePaused {
+		t.Paused, t.AutoResume = true, sb.Lifecycle.AutoResume
+	}
+	return t, nil
+}
+
+var _ proxy.AutoResumer = (*Manager)(nil)
+
+// AutoResume resumes a paused sandbox that asked for it (E2B's
+// autoResume) for a request through the proxy, and returns it running.
+func (m *Manager) AutoResume(ctx context.Context, id string) (proxy.Target, error) {
+	sb, t, err := m.target(ctx, id)
+	if err != nil {
+		return t, err
+	}
+	if sb.State == store.StatePaused {
+		if !sb.Lifecycle.AutoResume {
+			t.Paused = true
+			return t, nil
+		}
+		return m.autoResume(ctx, sb, t)
+	}
+	return t, nil
+}
+
+// target is the proxy's view of a live sandbox.
+func (m *Manager) target(ctx context.Context, id string) (store.Sandbox, proxy.Target, error) {
 	sb, err := m.store.GetSandbox(ctx, id)
 	if err != nil {
-		return proxy.Target{}, err
+		return sb, proxy.Target{}, err
 	}
 	t := proxy.Target{ID: sb.ID, EnvdAccessToken: sb.EnvdAccessToken}
 	if sb.Network != nil {
@@ -29,16 +62,10 @@ func (m *Manager) Lookup(ctx context.Context, id string) (proxy.Target, error) {
 		t.MaskRequestHost = sb.Network.MaskRequestHost
 	}
 	switch sb.State {
-	case store.StateRunning:
-		return t, nil
-	case store.StatePaused:
-		if sb.Lifecycle.AutoResume {
-			return m.autoResume(ctx, sb, t)
-		}
-		t.Paused = true
-		return t, nil
+	case store.StateRunning, store.StatePaused:
+		return sb, t, nil
 	default:
-		return proxy.Target{}, fmt.Errorf("sandbox %q is %s: %w", id, sb.State, errdefs.ErrNotFound)
+		return sb, proxy.Target{}, fmt.Errorf("sandbox %q is %s: %w", id, sb.State, errdefs.ErrNotFound)
 	}
 }
 

@@ -43,6 +43,18 @@ type Target struct {
 	// maskRequestHost).
 	MaskRequestHost string
 	Paused          bool
+	// AutoResume marks a paused sandbox that traffic resumes (E2B's
+	// autoResume): the proxy asks its AutoResumer to, once the request
+	// has passed the traffic token check.
+	AutoResume bool
+}
+
+// AutoResumer is the optional ability of Sandboxes to resume a paused
+// sandbox for a request and return it running. The proxy calls it only
+// for a request allowed to reach the sandbox, so an unauthenticated one
+// cannot wake a private sandbox.
+type AutoResumer interface {
+	AutoResume(ctx context.Context, id string) (Target, error)
 }
 
 // Sandboxes finds targets.

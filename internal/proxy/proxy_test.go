@@ -28,6 +28,14 @@ type fakeSandboxes struct {
 	targets    map[string]Target
 	lookupErr  map[string]error
 	securedErr error
+	resumed    []string // ids AutoResume was asked for
+}
+
+func (f *fakeSandboxes) AutoResume(_ context.Context, id string) (Target, error) {
+	f.resumed = append(f.resumed, id)
+	t := f.targets[id]
+	t.Paused, t.AutoResume = false, false
+	return t, nil
 }
 
 func (f *fakeSandboxes) Lookup(_ context.Context, id string) (Target, error) {
@@ -448,5 +456,37 @@ func TestHeaders(t *testing.T) {
 	}
 	if got.URI != "/files?path=%2Fhome%2Fuser%2Fa%20b" || got.Body != "payload" || got.Method != "POST" {
 		t.Errorf("request %s %s %q", got.Method, got.URI, got.Body)
+	}
+}
+
+// A paused sandbox that traffic resumes is resumed only for a request
+// that passed its traffic token check: an outsider cannot wake it.
+func TestAutoResumeAfterTokenCheck(t *testing.T) {
+	sbs := &fakeSandboxes{targets: map[string]Target{
+		"sleepy": {ID: "sleepy", TrafficAccessToken: "tok-sleepy", Paused: true, AutoResume: true},
+	}}
+	p := New(sbs, func(ctx context.Context, id string, port int) (net.Conn, error) {
+		return nil, fmt.Errorf("sandbox %q: %w", id, errdefs.ErrNotFound)
+	}, "sandbox.test", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	do := func(token string) int {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("E2b-Sandbox-Id", "sleepy")
+		r.Header.Set("E2b-Sandbox-Port", "8080")
+		if token != "" {
+			r.Header.Set("E2B-Traffic-Access-Token", token)
+		}
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, r)
+		return w.Code
+	}
+	if code := do(""); code != http.StatusForbidden || len(sbs.resumed) != 0 {
+		t.Errorf("without the token: %d, resumed %v; want 403 and no resume", code, sbs.resumed)
+	}
+	if code := do("wrong"); code != http.StatusForbidden || len(sbs.resumed) != 0 {
+		t.Errorf("with a wrong token: %d, resumed %v; want 403 and no resume", code, sbs.resumed)
+	}
+	do("tok-sleepy")
+	if len(sbs.resumed) != 1 {
+		t.Errorf("with the token: resumed %v, want it resumed once", sbs.resumed)
 	}
 }

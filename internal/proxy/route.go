@@ -73,6 +73,15 @@ func (p *Proxy) route(r *http.Request) (route, error) {
 	if err := checkTrafficToken(r, t, rt.port); err != nil {
 		return rt, err
 	}
+	if ar, ok := p.sandboxes.(AutoResumer); ok && t.Paused && t.AutoResume {
+		t, err = ar.AutoResume(r.Context(), rt.id)
+		switch {
+		case errdefs.IsNotFound(err):
+			return rt, sandboxNotFound(rt.id)
+		case err != nil:
+			return rt, internalError(fmt.Errorf("resume sandbox %q: %w", rt.id, err))
+		}
+	}
 	if t.Paused {
 		return rt, errorf(http.StatusBadGateway, "sandbox %s is paused: connect to it to resume it", rt.id)
 	}
