@@ -139,6 +139,9 @@ func (s *Server) strayFiles(live map[string]bool) []string {
 		"soulbox.db": true, "soulbox.db-wal": true, "soulbox.db-shm": true, "admin.key": true,
 		"runtime": true, "runtime/bin": true, "runtime/bin/soulbox-agent": true, "runtime/sandboxes": true,
 		"checkpoints": true,
+		// The template catalog's store of uploaded build files: the
+		// directory is the server's; a file in it, no suite's.
+		"template-files": true,
 	}
 	_ = filepath.WalkDir(s.DataDir, func(p string, e os.DirEntry, err error) error {
 		if err != nil {
