@@ -70,19 +70,11 @@ func (d *Driver) Resume(ctx context.Context, id string) error {
 // that a client asking for the wrong thing gets ErrFailedPrecondition
 // rather than the runtime's wording.
 func (d *Driver) transition(ctx context.Context, id, verb string, from runtime.Status) error {
-	if err := runtime.ValidateID(id); err != nil {
+	st, status, unlock, err := d.lockedState(ctx, id)
+	if err != nil {
 		return err
 	}
-	unlock := d.lock(id)
 	defer unlock()
-	st, err := d.readState(id)
-	if err != nil {
-		return err
-	}
-	status, _, err := d.status(ctx, st)
-	if err != nil {
-		return err
-	}
 	if status != from {
 		return fmt.Errorf("sandbox %q is %s, %s needs it %s: %w", id, status, verb, from, errdefs.ErrFailedPrecondition)
 	}
@@ -95,19 +87,11 @@ func (d *Driver) transition(ctx context.Context, id, verb string, from runtime.S
 // Stop kills every process of the sandbox and waits until they are gone.
 // Its files, mounts and cgroups stay until Destroy.
 func (d *Driver) Stop(ctx context.Context, id string) error {
-	if err := runtime.ValidateID(id); err != nil {
+	st, status, unlock, err := d.lockedState(ctx, id)
+	if err != nil {
 		return err
 	}
-	unlock := d.lock(id)
 	defer unlock()
-	st, err := d.readState(id)
-	if err != nil {
-		return err
-	}
-	status, _, err := d.status(ctx, st)
-	if err != nil {
-		return err
-	}
 	switch status {
 	case runtime.StatusStopped:
 		return nil

@@ -127,19 +127,11 @@ var _ runtime.NetworkRepairer = (*Driver)(nil)
 // its namespace is not the one the network manager keeps: a restore or
 // recreate the server did not see to its end.
 func (d *Driver) RepairNetwork(ctx context.Context, id string) error {
-	if err := runtime.ValidateID(id); err != nil {
+	st, status, unlock, err := d.lockedState(ctx, id)
+	if err != nil {
 		return err
 	}
-	unlock := d.lock(id)
 	defer unlock()
-	st, err := d.readState(id)
-	if err != nil {
-		return err
-	}
-	status, _, err := d.status(ctx, st)
-	if err != nil {
-		return err
-	}
 	if status == runtime.StatusStopped {
 		return nil // kept as it is until the sandbox runs again
 	}

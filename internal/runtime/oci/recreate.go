@@ -17,19 +17,11 @@ var _ runtime.Recreator = (*Driver)(nil)
 // Create, and Start boots a fresh agent in it. Its processes of before
 // are gone; its files are not.
 func (d *Driver) Recreate(ctx context.Context, id string) (err error) {
-	if err := runtime.ValidateID(id); err != nil {
+	st, status, unlock, err := d.lockedState(ctx, id)
+	if err != nil {
 		return err
 	}
-	unlock := d.lock(id)
 	defer unlock()
-	st, err := d.readState(id)
-	if err != nil {
-		return err
-	}
-	status, _, err := d.status(ctx, st)
-	if err != nil {
-		return err
-	}
 	if status != runtime.StatusStopped {
 		return fmt.Errorf("sandbox %q is %s, recreate needs it stopped: %w", id, status, errdefs.ErrFailedPrecondition)
 	}
@@ -84,19 +76,11 @@ func (d *Driver) Recreate(ctx context.Context, id string) (err error) {
 // checkpoint does, so the memory charged to them (the page cache of its
 // writable layer) is released; Recreate makes them again.
 func (d *Driver) Release(ctx context.Context, id string) error {
-	if err := runtime.ValidateID(id); err != nil {
+	st, status, unlock, err := d.lockedState(ctx, id)
+	if err != nil {
 		return err
 	}
-	unlock := d.lock(id)
 	defer unlock()
-	st, err := d.readState(id)
-	if err != nil {
-		return err
-	}
-	status, _, err := d.status(ctx, st)
-	if err != nil {
-		return err
-	}
 	if status != runtime.StatusStopped {
 		return fmt.Errorf("sandbox %q is %s, release needs it stopped: %w", id, status, errdefs.ErrFailedPrecondition)
 	}

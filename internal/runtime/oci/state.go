@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,4 +64,23 @@ func (d *Driver) readState(id string) (sandboxState, error) {
 		return st, fmt.Errorf("sandbox %q: corrupt state: %w", id, err)
 	}
 	return st, nil
+}
+
+// lockedState checks id, takes the sandbox's lock and reads its state
+// and status: the start of every operation that acts on one sandbox
+// according to its status. The caller runs unlock; on an error nothing
+// is held.
+func (d *Driver) lockedState(ctx context.Context, id string) (st sandboxState, status runtime.Status, unlock func(), err error) {
+	if err := runtime.ValidateID(id); err != nil {
+		return st, "", nil, err
+	}
+	unlock = d.lock(id)
+	if st, err = d.readState(id); err == nil {
+		status, _, err = d.status(ctx, st)
+	}
+	if err != nil {
+		unlock()
+		return st, "", nil, err
+	}
+	return st, status, unlock, nil
 }
