@@ -1,8 +1,10 @@
 package mcpserver
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/httperr"
 	"github.com/soulbox/soulbox/sdk/go/soulbox"
+	"github.com/soulbox/soulbox/sdk/go/soulbox/tools"
 )
 
 // sessionHeader is the streamable HTTP transport's session header.
@@ -21,21 +24,63 @@ const sessionHeader = "Mcp-Session-Id"
 // MCP session acts with the key of the request that opened it, through a
 // client newClient makes. A session answers only requests with that same
 // key, so a session ID alone does not lend another key's sandboxes.
-func Handler(key func(*http.Request) string, newClient func(apiKey string) (*soulbox.Client, error)) http.Handler {
-	h := &handler{key: key, sessions: map[string]owner{}}
+//
+// When a session ends, by the client's DELETE or by idling for
+// sessionIdle, its default sandbox is killed, as the stdio server does at
+// exit. Close waits for those kills when the server stops.
+func Handler(key func(*http.Request) string, newClient func(apiKey string) (*soulbox.Client, error)) *HTTPHandler {
+	h := &HTTPHandler{key: key, sessions: map[string]owner{}}
 	h.mcp = mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
 		c, err := newClient(key(r))
 		if err != nil {
 			return nil
 		}
-		return New(c)
+		s, _ := newServer(c, h.killAtEnd)
+		return s
 	}, &mcp.StreamableHTTPOptions{SessionTimeout: sessionIdle})
 	return h
 }
 
-// sessionIdle is how long an MCP session lives without requests; its
-// default sandbox lives on until its own timeout.
+// sessionIdle is how long an MCP session lives without requests.
 const sessionIdle = time.Hour
+
+// killAtEnd kills the session's default sandbox once the session ends.
+// Sessions still open when the server stops keep theirs: it lives until
+// its own timeout, like any sandbox across a restart.
+func (h *HTTPHandler) killAtEnd(ss *mcp.ServerSession, r *tools.Runner) {
+	go func() {
+		_ = ss.Wait()
+		h.mu.Lock()
+		if h.closed {
+			h.mu.Unlock()
+			return
+		}
+		h.ending.Add(1)
+		h.mu.Unlock()
+		defer h.ending.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := r.Close(ctx); err != nil {
+			slog.Warn("mcp: killing an ended session's default sandbox", "err", err)
+		}
+	}()
+}
+
+// Close stops killing the sandboxes of sessions that end from now on and
+// waits, until ctx ends, for the kills already under way.
+func (h *HTTPHandler) Close(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	done := make(chan struct{})
+	go func() { h.ending.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // owner is the key that opened a session, and when it was last used.
 type owner struct {
@@ -43,15 +88,18 @@ type owner struct {
 	seen time.Time
 }
 
-type handler struct {
+// HTTPHandler serves MCP sessions over streamable HTTP.
+type HTTPHandler struct {
 	key func(*http.Request) string
 	mcp *mcp.StreamableHTTPHandler
 
 	mu       sync.Mutex
 	sessions map[string]owner // by session ID
+	closed   bool             // Close was called
+	ending   sync.WaitGroup   // kills of ended sessions' sandboxes
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sum := sha256.Sum256([]byte(h.key(r)))
 	if id := r.Header.Get(sessionHeader); id != "" {
 		h.mu.Lock()

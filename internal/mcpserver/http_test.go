@@ -2,10 +2,12 @@ package mcpserver_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/soulbox/soulbox/internal/server"
 	"github.com/soulbox/soulbox/internal/server/servertest"
 	"github.com/soulbox/soulbox/internal/store/sqlite"
+	"github.com/soulbox/soulbox/sdk/go/soulbox"
 )
 
 // keyTransport presents an API key on every request.
@@ -111,5 +114,48 @@ func TestNotServedUnlessAsked(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("/mcp without --mcp: HTTP %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestSessionEndKillsDefaultSandbox: an HTTP client that closes its MCP
+// session leaves no default sandbox running behind it.
+func TestSessionEndKillsDefaultSandbox(t *testing.T) {
+	s := servertest.Start(t, func(c *server.Config) { c.MCP = true })
+	ctx := context.Background()
+	cs, err := connect(ctx, s.URL+"/mcp", s.APIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "run_command", Arguments: map[string]any{"command": "true"}})
+	if err != nil || res.IsError {
+		t.Fatalf("run_command: %v %+v", err, res)
+	}
+	sdk, err := soulbox.New(soulbox.Options{APIURL: s.URL, APIKey: s.APIKey, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for info, err := range sdk.List(ctx, &soulbox.ListOptions{Metadata: map[string]string{"created-by": "soulbox-tools"}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, info.SandboxID)
+	}
+	if len(ids) != 1 {
+		t.Fatalf("the session made sandboxes %v, want one", ids)
+	}
+	if err := cs.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := sdk.GetInfo(ctx, ids[0])
+		if errors.Is(err, soulbox.ErrNotFound) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the default sandbox %s outlived its closed session by 30 s (GetInfo: %v)", ids[0], err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -25,7 +25,7 @@ import (
 
 // New returns the MCP server of one session, acting with client.
 func New(client *soulbox.Client) *mcp.Server {
-	s, _ := newServer(client)
+	s, _ := newServer(client, nil)
 	return s
 }
 
@@ -33,20 +33,27 @@ func New(client *soulbox.Client) *mcp.Server {
 // or ctx ends, then kills the session's default sandbox: a client that
 // starts the server per conversation leaves nothing running behind it.
 func RunStdio(ctx context.Context, client *soulbox.Client) error {
-	s, r := newServer(client)
+	s, r := newServer(client, nil)
 	err := s.Run(ctx, &mcp.StdioTransport{})
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	return errors.Join(err, r.Close(cctx))
 }
 
-func newServer(client *soulbox.Client) (*mcp.Server, *tools.Runner) {
+// newServer makes one session's server and its runner. onInit, if set,
+// is called when the client has initialized the session.
+func newServer(client *soulbox.Client, onInit func(*mcp.ServerSession, *tools.Runner)) (*mcp.Server, *tools.Runner) {
+	r := tools.NewRunner(client)
+	var init func(context.Context, *mcp.InitializedRequest)
+	if onInit != nil {
+		init = func(_ context.Context, req *mcp.InitializedRequest) { onInit(req.Session, r) }
+	}
 	s := mcp.NewServer(&mcp.Implementation{Name: "soulbox", Title: "SoulBox sandboxes", Version: version.Version}, &mcp.ServerOptions{
 		Instructions: "SoulBox runs code in secure, disposable Linux sandboxes (Debian with Python 3 incl. numpy, pandas, matplotlib, and Node.js). " +
 			"Use run_code for Python/JavaScript (state persists between calls; charts come back as images), run_command for shell commands, " +
 			"and the file tools to move data in and out. Tools without sandbox_id use this session's sandbox, created on first use.",
+		InitializedHandler: init,
 	})
-	r := tools.NewRunner(client)
 	for _, t := range tools.Definitions() {
 		name := t.Name
 		s.AddTool(&mcp.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema, Annotations: annotations(t)},

@@ -18,11 +18,14 @@ const selfURL = "http://soulbox.invalid"
 // key its client presented, so it sees and may do what that key may. Its
 // requests go to the server's handler in process, not through the
 // listener, so they work whatever the listener speaks (TLS included).
+// Run closes it after the listeners stop, so that the kills of ended
+// sessions' sandboxes, which go in process, finish before the server does.
 func (s *Server) mcpHandler() http.Handler {
 	hc := &http.Client{Transport: inproc.Transport{Handler: s.selfHandler, RemoteAddr: "127.0.0.1:0"}}
-	return s.authn.Middleware(mcpserver.Handler(auth.KeyFromRequest, func(key string) (*soulbox.Client, error) {
+	s.mcp = mcpserver.Handler(auth.KeyFromRequest, func(key string) (*soulbox.Client, error) {
 		return soulbox.New(soulbox.Options{APIURL: selfURL, SandboxURL: selfURL, APIKey: key, Domain: s.cfg.Domain, HTTPClient: hc, Getenv: func(string) string { return "" }})
-	}))
+	})
+	return s.authn.Middleware(s.mcp)
 }
 
 // selfHandler is the handler the server's listeners serve, once made.

@@ -24,6 +24,7 @@ import (
 	"github.com/soulbox/soulbox/internal/layer"
 	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/mcpserver"
 	"github.com/soulbox/soulbox/internal/network"
 	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/reconcile"
@@ -48,7 +49,8 @@ type Server struct {
 	layers    *layer.Store
 	stacks    *builder.Stacks
 	driver    *oci.Driver
-	network   *network.Manager // nil when off
+	network   *network.Manager       // nil when off
+	mcp       *mcpserver.HTTPHandler // nil unless Config.MCP
 	lifecycle *lifecycle.Manager
 	pool      *pool.Pool
 	pools     *templatePools
@@ -241,6 +243,11 @@ func (s *Server) Run(ctx context.Context) error {
 	defer cancel()
 	if err := s.http.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if s.mcp != nil {
+		if err := s.mcp.Close(shutdownCtx); err != nil {
+			s.log.Warn("mcp: sandbox kills of ended sessions did not finish", logx.Err(err))
+		}
 	}
 	for range listeners {
 		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
