@@ -126,16 +126,20 @@ type Config struct {
 	// Mirrors are tried before Docker Hub for Docker Hub images, as
 	// Docker's registry-mirrors ("http://127.0.0.1:5000").
 	Mirrors []string
-	Logger  *slog.Logger
+	// MaxLayerBytes bounds one image layer, uncompressed; 0 means
+	// DefaultMaxLayerBytes.
+	MaxLayerBytes int64
+	Logger        *slog.Logger
 }
 
 // Node is the builder that runs on this host.
 type Node struct {
-	layers  *layer.Store
-	driver  Driver
-	stacks  *Stacks
-	mirrors []string
-	log     *slog.Logger
+	layers   *layer.Store
+	driver   Driver
+	stacks   *Stacks
+	mirrors  []string
+	maxLayer int64
+	log      *slog.Logger
 }
 
 var _ Builder = (*Node)(nil)
@@ -146,7 +150,11 @@ func New(cfg Config) *Node {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &Node{layers: cfg.Layers, driver: cfg.Driver, stacks: cfg.Stacks, mirrors: cfg.Mirrors, log: l}
+	maxLayer := cfg.MaxLayerBytes
+	if maxLayer <= 0 {
+		maxLayer = DefaultMaxLayerBytes
+	}
+	return &Node{layers: cfg.Layers, driver: cfg.Driver, stacks: cfg.Stacks, mirrors: cfg.Mirrors, maxLayer: maxLayer, log: l}
 }
 
 // key hashes the parts of a cache key into a layer digest.

@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
-	"github.com/soulbox/soulbox/internal/layer"
 )
 
 // fetchImage finds image, trying the mirrors first for Docker Hub images
@@ -94,29 +93,11 @@ func (n *Node) pullImage(ctx context.Context, image string, reg *Registry, log L
 	}
 	var paths []string
 	for _, l := range layers {
-		diff, err := l.DiffID()
+		id, err := n.installImageLayer(ctx, image, l, log)
 		if err != nil {
-			return nil, Settings{}, fmt.Errorf("image %q: %w", image, err)
+			return nil, Settings{}, err
 		}
-		digest := diff.Algorithm + "-" + diff.Hex
-		if !n.layers.Has(digest) {
-			log("info", "base", "unpacking layer "+diff.String())
-			err = n.layers.Install(digest, func(dir string) error {
-				rc, err := l.Uncompressed()
-				if err != nil {
-					return fmt.Errorf("layer %s: %w", diff, err)
-				}
-				defer rc.Close()
-				if err := layer.Unpack(rc, dir, layer.UnpackOptions{}); err != nil {
-					return fmt.Errorf("image %q, layer %s: %w", image, diff, err)
-				}
-				return ctx.Err()
-			})
-			if err != nil {
-				return nil, Settings{}, err
-			}
-		}
-		paths = append([]string{n.layers.Path(digest)}, paths...)
+		paths = append([]string{n.layers.Path(id)}, paths...)
 	}
 	cfg := Settings{Env: map[string]string{}}
 	if cf, err := img.ConfigFile(); err == nil && cf != nil {
