@@ -35,11 +35,11 @@ const DefaultMaxLayerBytes = 8 << 30
 func (n *Node) installImageLayer(ctx context.Context, image string, l v1.Layer, log Log) (string, error) {
 	diff, err := l.DiffID()
 	if err != nil {
-		return "", fmt.Errorf("image %q: layer diff id: %w", image, err)
+		return "", n.pullError(ctx, image, "layer diff id", err)
 	}
 	sum, err := l.Digest()
 	if err != nil {
-		return "", fmt.Errorf("image %q: layer digest: %w", image, err)
+		return "", n.pullError(ctx, image, "layer digest", err)
 	}
 	if diff.Algorithm != "sha256" || sum.Algorithm != "sha256" {
 		return "", fmt.Errorf("image %q: layer %s (diff id %s): only sha256 digests are supported: %w", image, sum, diff, errdefs.ErrInvalidArgument)
@@ -52,7 +52,7 @@ func (n *Node) installImageLayer(ctx context.Context, image string, l v1.Layer, 
 	err = n.layers.Install(id, func(dir string) error {
 		rc, err := l.Compressed()
 		if err != nil {
-			return fmt.Errorf("image %q: layer %s: %w", image, sum, err)
+			return n.pullError(ctx, image, "layer "+sum.String(), err)
 		}
 		defer rc.Close()
 		zsum := sha256.New()
@@ -74,7 +74,7 @@ func (n *Node) installImageLayer(ctx context.Context, image string, l v1.Layer, 
 			return fmt.Errorf("image %q, layer %s: %w", image, diff, err)
 		}
 		if _, err := io.Copy(io.Discard, br); err != nil {
-			return fmt.Errorf("image %q, layer %s: %w", image, sum, err)
+			return n.pullError(ctx, image, "layer "+sum.String(), err)
 		}
 		if got := hexOf(zsum); got != sum.Hex {
 			return fmt.Errorf("image %q: layer %s: the downloaded layer hashes to sha256:%s: %w", image, sum, got, errdefs.ErrInvalidArgument)
