@@ -81,7 +81,9 @@ type Catalog struct {
 	uploads map[string]upload // upload URL tokens
 	// buildMu serialises layer removal with builds that may reuse layers.
 	buildMu sync.RWMutex
-	pools   Pools // nil without a warm pool
+	// useMu makes deletes exclusive with creates resolving a template.
+	useMu sync.RWMutex
+	pools Pools // nil without a warm pool
 }
 
 // New opens the catalog: the default template is registered if missing,
