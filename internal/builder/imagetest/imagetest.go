@@ -146,8 +146,6 @@ func Push(t testing.TB, host, repoTag string, env []string, layers ...[]byte) st
 	return ref.String()
 }
 
-
-
 // ServeWithAuth starts a registry that wants HTTP basic credentials user
 // and password for every request, and returns its host:port.
 func ServeWithAuth(t testing.TB, user, password string) string {
