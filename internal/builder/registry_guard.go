@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"syscall"
 	"time"
 
@@ -86,8 +87,30 @@ func (n *Node) guardedTransport() http.RoundTripper {
 		}}
 	tr := remote.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = d.DialContext
+	// Through a proxy the dialer sees only the proxy's address (which
+	// must itself be public or allowed): the registry's host is resolved
+	// and checked here before the proxy is asked to reach it.
+	tr.Proxy = func(req *http.Request) (*url.URL, error) {
+		u, err := proxyFor(req)
+		if u == nil || err != nil {
+			return u, err
+		}
+		addrs, err := net.DefaultResolver.LookupNetIP(req.Context(), "ip", req.URL.Hostname())
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range addrs {
+			if !n.allowed(a) {
+				return nil, fmt.Errorf("registry address %s: %w", a, errPrivateRegistry)
+			}
+		}
+		return u, nil
+	}
 	return tr
 }
+
+// proxyFor is the HTTP proxy of a request, as the environment says.
+var proxyFor = http.ProxyFromEnvironment
 
 // pullError is what a build reports of a failed pull: the image and the
 // kind of failure. The registry's own words are logged, not passed on:
