@@ -105,6 +105,9 @@ func New(ctx context.Context, cfg Config) (*Catalog, error) {
 	if err := os.MkdirAll(c.files, 0o700); err != nil {
 		return nil, fmt.Errorf("template files directory: %w", err)
 	}
+	if err := sweepUploads(c.files); err != nil {
+		return nil, err
+	}
 	if n, err := c.store.FailUnfinishedBuilds(ctx, "the server stopped while the build ran; start it again", time.Time{}); err != nil {
 		return nil, err
 	} else if n > 0 {

@@ -225,3 +225,19 @@ func (c *Catalog) openFiles(team, hash string) (io.ReadCloser, error) {
 	}
 	return f, err
 }
+
+// sweepUploads removes what uploads a previous process was receiving
+// when it stopped.
+func sweepUploads(dir string) error {
+	left, err := filepath.Glob(filepath.Join(dir, "*", ".upload-*"))
+	if err != nil {
+		return err
+	}
+	root, _ := filepath.Glob(filepath.Join(dir, ".upload-*"))
+	for _, f := range append(left, root...) {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("template files: %w", err)
+		}
+	}
+	return nil
+}

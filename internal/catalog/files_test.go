@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -215,5 +216,44 @@ func TestUploadLimits(t *testing.T) {
 	}
 	if got := contentOf(t, c, "team-a"); got != "ok" {
 		t.Errorf("files: %q", got)
+	}
+}
+
+// What an upload was receiving when the server stopped is removed at the
+// next start.
+func TestUnfinishedUploadsSweptAtStart(t *testing.T) {
+	c, st, files := openLimited(t, catalog.Limits{})
+	ctx := context.Background()
+	a, _, _, err := c.RequestBuild(ctx, catalog.BuildRequest{Team: "team-a", Name: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := uploadURL(t, c, "team-a", a.ID)
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- c.Upload(ctx, tok, pr) }()
+	pw.Write(tarOf(t, false, map[string]string{"f": "partial"})[:100])
+	for i := 0; len(leftovers(t, files)) == 0 && i < 100; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	left := leftovers(t, files)
+	if len(left) != 1 {
+		t.Fatalf("an upload in progress: %v", left)
+	}
+	// A crash: the partial file stays behind a process that is gone.
+	keep := left[0] + ".copy"
+	if err := os.Link(left[0], keep); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(keep, filepath.Join(filepath.Dir(left[0]), ".upload-crashed")); err != nil {
+		t.Fatal(err)
+	}
+	pw.CloseWithError(errors.New("gone"))
+	<-done
+	if _, err := catalog.New(ctx, catalog.Config{Store: st, Base: baseLayers{}, Dir: files}); err != nil {
+		t.Fatal(err)
+	}
+	if left := leftovers(t, files); len(left) != 0 {
+		t.Fatalf("after a restart: %v", left)
 	}
 }
