@@ -1,7 +1,11 @@
 package api
 
 import (
+	"errors"
 	"net/http"
+
+	"github.com/soulbox/soulbox/internal/catalog"
+	"github.com/soulbox/soulbox/internal/httperr"
 )
 
 // fileUpload is GET /templates/{id}/files/{hash}: E2B's
@@ -24,9 +28,13 @@ func (t *Templates) fileUpload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"present": false, "url": scheme + "://" + r.Host + UploadPrefix + token})
 }
 
-// upload is the PUT of an upload URL.
+// upload is the PUT of an upload URL. An archive over the size limits is
+// answered 413.
 func (t *Templates) upload(w http.ResponseWriter, r *http.Request) {
 	if err := t.cat.Upload(r.Context(), r.PathValue("token"), r.Body); err != nil {
+		if errors.Is(err, catalog.ErrTooLarge) {
+			err = httperr.Status(http.StatusRequestEntityTooLarge, err.Error())
+		}
 		t.api.writeError(w, r, err)
 		return
 	}

@@ -65,7 +65,8 @@ func (t *Templates) getPool(w http.ResponseWriter, r *http.Request) {
 
 // setPool is PUT /templates/{id}/pool, SoulBox's: sets the template's
 // warm pool bounds ({min, max, prewarm}; max 0 pools none), stored before
-// the pool changes.
+// the pool changes. Above the per-team ceiling only an admin key may go
+// (403 otherwise).
 func (t *Templates) setPool(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Min     *int     `json:"min"`
@@ -94,7 +95,7 @@ func (t *Templates) resetPool(w http.ResponseWriter, r *http.Request) {
 }
 
 func (t *Templates) savePool(w http.ResponseWriter, r *http.Request, p *store.TemplatePool) {
-	tpl, err := t.cat.SetPool(r.Context(), t.team(r), r.PathValue("id"), p)
+	tpl, err := t.cat.SetPool(r.Context(), t.team(r), t.admin(r), r.PathValue("id"), p)
 	if err != nil {
 		t.api.writeError(w, r, err)
 		return

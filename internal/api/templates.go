@@ -15,7 +15,9 @@ type TemplatesConfig struct {
 	Catalog *catalog.Catalog
 	// Team returns the team of an authenticated request.
 	Team func(r *http.Request) string
-	Log  *slog.Logger
+	// Admin reports whether a request carries an admin key; nil: never.
+	Admin func(r *http.Request) bool
+	Log   *slog.Logger
 	// Pools shows templates' warm pools; nil when the server has none.
 	Pools PoolView
 }
@@ -25,6 +27,7 @@ type TemplatesConfig struct {
 type Templates struct {
 	cat   *catalog.Catalog
 	team  func(r *http.Request) string
+	admin func(r *http.Request) bool
 	api   *API // for the shared error writer
 	pools PoolView
 }
@@ -39,7 +42,11 @@ func NewTemplates(cfg TemplatesConfig) *Templates {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Templates{cat: cfg.Catalog, team: team, api: &API{log: log}, pools: cfg.Pools}
+	admin := cfg.Admin
+	if admin == nil {
+		admin = func(*http.Request) bool { return false }
+	}
+	return &Templates{cat: cfg.Catalog, team: team, admin: admin, api: &API{log: log}, pools: cfg.Pools}
 }
 
 // UploadPrefix is the path upload URLs start with. Uploads carry their own

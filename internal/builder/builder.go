@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -126,16 +127,25 @@ type Config struct {
 	// Mirrors are tried before Docker Hub for Docker Hub images, as
 	// Docker's registry-mirrors ("http://127.0.0.1:5000").
 	Mirrors []string
-	Logger  *slog.Logger
+	// MaxLayerBytes bounds one image layer, uncompressed; 0 means
+	// DefaultMaxLayerBytes.
+	MaxLayerBytes int64
+	// AllowNets are private or reserved ranges registries named by builds
+	// may be at all the same (a registry on the host's network). Builds
+	// reach no other such address; mirrors are exempt.
+	AllowNets []netip.Prefix
+	Logger    *slog.Logger
 }
 
 // Node is the builder that runs on this host.
 type Node struct {
-	layers  *layer.Store
-	driver  Driver
-	stacks  *Stacks
-	mirrors []string
-	log     *slog.Logger
+	layers    *layer.Store
+	driver    Driver
+	stacks    *Stacks
+	mirrors   []string
+	maxLayer  int64
+	allowNets []netip.Prefix
+	log       *slog.Logger
 }
 
 var _ Builder = (*Node)(nil)
@@ -146,7 +156,11 @@ func New(cfg Config) *Node {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &Node{layers: cfg.Layers, driver: cfg.Driver, stacks: cfg.Stacks, mirrors: cfg.Mirrors, log: l}
+	maxLayer := cfg.MaxLayerBytes
+	if maxLayer <= 0 {
+		maxLayer = DefaultMaxLayerBytes
+	}
+	return &Node{layers: cfg.Layers, driver: cfg.Driver, stacks: cfg.Stacks, mirrors: cfg.Mirrors, maxLayer: maxLayer, allowNets: cfg.AllowNets, log: l}
 }
 
 // key hashes the parts of a cache key into a layer digest.

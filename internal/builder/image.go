@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
-	"github.com/soulbox/soulbox/internal/layer"
 )
 
 // fetchImage finds image, trying the mirrors first for Docker Hub images
@@ -33,8 +32,8 @@ func (n *Node) fetchImage(ctx context.Context, image string, reg *Registry) (v1.
 	} else {
 		opts = append(opts, remote.WithAuth(authn.Anonymous))
 	}
-	var tried []string
 	if ref.Context().RegistryStr() == name.DefaultRegistry {
+		// Mirrors are the operator's: they may be on private addresses.
 		for _, m := range n.mirrors {
 			mref, err := mirrored(ref, m)
 			if err != nil {
@@ -47,16 +46,12 @@ func (n *Node) fetchImage(ctx context.Context, image string, reg *Registry) (v1.
 			if ctx.Err() != nil {
 				return nil, "", ctx.Err()
 			}
-			tried = append(tried, fmt.Sprintf("mirror %s: %v", m, err))
+			n.log.Info("registry mirror failed, trying the next source", "image", image, "mirror", m, "error", err)
 		}
 	}
-	img, err := remote.Image(ref, opts...)
+	img, err := remote.Image(ref, append(opts, remote.WithTransport(n.guardedTransport()))...)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, "", ctx.Err()
-		}
-		tried = append(tried, err.Error())
-		return nil, "", fmt.Errorf("pull image %q: %s: %w", image, strings.Join(tried, "; "), errdefs.ErrInvalidArgument)
+		return nil, "", n.pullError(ctx, image, "manifest", err)
 	}
 	return img, ref.String(), nil
 }
@@ -90,33 +85,15 @@ func (n *Node) pullImage(ctx context.Context, image string, reg *Registry, log L
 	log("info", "base", "pulling "+from)
 	layers, err := img.Layers()
 	if err != nil {
-		return nil, Settings{}, fmt.Errorf("image %q: %w", image, err)
+		return nil, Settings{}, n.pullError(ctx, image, "layers", err)
 	}
 	var paths []string
 	for _, l := range layers {
-		diff, err := l.DiffID()
+		id, err := n.installImageLayer(ctx, image, l, log)
 		if err != nil {
-			return nil, Settings{}, fmt.Errorf("image %q: %w", image, err)
+			return nil, Settings{}, err
 		}
-		digest := diff.Algorithm + "-" + diff.Hex
-		if !n.layers.Has(digest) {
-			log("info", "base", "unpacking layer "+diff.String())
-			err = n.layers.Install(digest, func(dir string) error {
-				rc, err := l.Uncompressed()
-				if err != nil {
-					return fmt.Errorf("layer %s: %w", diff, err)
-				}
-				defer rc.Close()
-				if err := layer.Unpack(rc, dir, layer.UnpackOptions{}); err != nil {
-					return fmt.Errorf("image %q, layer %s: %w", image, diff, err)
-				}
-				return ctx.Err()
-			})
-			if err != nil {
-				return nil, Settings{}, err
-			}
-		}
-		paths = append([]string{n.layers.Path(digest)}, paths...)
+		paths = append([]string{n.layers.Path(id)}, paths...)
 	}
 	cfg := Settings{Env: map[string]string{}}
 	if cf, err := img.ConfigFile(); err == nil && cf != nil {
@@ -127,7 +104,7 @@ func (n *Node) pullImage(ctx context.Context, image string, reg *Registry, log L
 		cfg.Workdir = cf.Config.WorkingDir
 		cfg.User = cf.Config.User
 	} else if err != nil {
-		return nil, Settings{}, fmt.Errorf("image %q: config: %w", image, err)
+		return nil, Settings{}, n.pullError(ctx, image, "configuration", err)
 	}
 	if len(paths) == 0 {
 		return nil, Settings{}, fmt.Errorf("image %q has no layers: %w", image, errors.Join(errdefs.ErrInvalidArgument))

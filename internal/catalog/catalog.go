@@ -10,6 +10,7 @@ package catalog
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -56,7 +57,9 @@ type Config struct {
 	Dir string
 	// BuildTimeout bounds one build; 0 means 30 minutes.
 	BuildTimeout time.Duration
-	Log          *slog.Logger
+	// Limits bound what teams may ask; zero fields take the defaults.
+	Limits Limits
+	Log    *slog.Logger
 }
 
 // Catalog is the template registry.
@@ -68,6 +71,7 @@ type Catalog struct {
 	layers  *layer.Store
 	files   string
 	timeout time.Duration
+	limits  Limits
 	log     *slog.Logger
 
 	mu      sync.Mutex
@@ -77,7 +81,9 @@ type Catalog struct {
 	uploads map[string]upload // upload URL tokens
 	// buildMu serialises layer removal with builds that may reuse layers.
 	buildMu sync.RWMutex
-	pools   Pools // nil without a warm pool
+	// useMu makes deletes exclusive with creates resolving a template.
+	useMu sync.RWMutex
+	pools Pools // nil without a warm pool
 }
 
 // New opens the catalog: the default template is registered if missing,
@@ -85,7 +91,7 @@ type Catalog struct {
 func New(ctx context.Context, cfg Config) (*Catalog, error) {
 	c := &Catalog{
 		store: cfg.Store, base: cfg.Base, builder: cfg.Builder, stacks: cfg.Stacks, layers: cfg.Layers,
-		files: cfg.Dir, timeout: cfg.BuildTimeout, log: cfg.Log, cancel: map[string]context.CancelFunc{}, uploads: map[string]upload{},
+		files: cfg.Dir, timeout: cfg.BuildTimeout, limits: cfg.Limits.withDefaults(), log: cfg.Log, cancel: map[string]context.CancelFunc{}, uploads: map[string]upload{},
 	}
 	if c.timeout == 0 {
 		c.timeout = 30 * time.Minute
@@ -98,6 +104,9 @@ func New(ctx context.Context, cfg Config) (*Catalog, error) {
 	}
 	if err := os.MkdirAll(c.files, 0o700); err != nil {
 		return nil, fmt.Errorf("template files directory: %w", err)
+	}
+	if err := sweepUploads(c.files); err != nil {
+		return nil, err
 	}
 	if n, err := c.store.FailUnfinishedBuilds(ctx, "the server stopped while the build ran; start it again", time.Time{}); err != nil {
 		return nil, err
@@ -272,5 +281,10 @@ func newID(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-// filesPath is where the archive uploaded for hash is kept.
-func (c *Catalog) filesPath(hash string) string { return filepath.Join(c.files, hash+".tar") }
+// filesPath is where the archive team uploaded for hash is kept: each
+// team has its own directory, named by a hash of the team so that any
+// team name makes a safe file name.
+func (c *Catalog) filesPath(team, hash string) string {
+	t := sha256.Sum256([]byte(team))
+	return filepath.Join(c.files, "team-"+hex.EncodeToString(t[:16]), hash+".tar")
+}

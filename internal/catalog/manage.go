@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -123,9 +124,21 @@ func (c *Catalog) SetPublic(ctx context.Context, team, idOrName string, public b
 }
 
 // Delete removes a template, its builds and tags, and frees the layers no
-// other template uses. A template sandboxes still run from is refused, as
-// is the default template.
+// other template uses. A template sandboxes still run from is refused
+// (the error lists the caller's sandboxes and counts other teams'), as is
+// the default template. Delete and the start of a create are exclusive
+// (Hold): a create either finds the template and records its sandbox
+// before the delete looks, or finds no template.
 func (c *Catalog) Delete(ctx context.Context, team, idOrName string) error {
+	c.useMu.Lock()
+	locked := true
+	unlock := func() {
+		if locked {
+			locked = false
+			c.useMu.Unlock()
+		}
+	}
+	defer unlock()
 	t, err := c.owned(ctx, team, idOrName)
 	if err != nil {
 		return err
@@ -138,16 +151,29 @@ func (c *Catalog) Delete(ctx context.Context, team, idOrName string) error {
 	if err != nil {
 		return err
 	}
-	var users []string
+	var mine []string
+	others := 0
 	for _, sb := range live {
 		name, _, _ := strings.Cut(sb.TemplateID, ":")
-		if name == t.ID || contains(t.Names, name) {
-			users = append(users, sb.ID)
+		if name != t.ID && !contains(t.Names, name) {
+			continue
+		}
+		if sb.ClientID == team {
+			mine = append(mine, sb.ID)
+		} else {
+			others++
 		}
 	}
-	if len(users) > 0 {
+	if n := len(mine) + others; n > 0 {
+		var who []string
+		if len(mine) > 0 {
+			who = append(who, "yours: "+strings.Join(mine, ", "))
+		}
+		if others > 0 {
+			who = append(who, fmt.Sprintf("%d of other teams", others))
+		}
 		return fmt.Errorf("template %q has %d sandboxes running or paused (%s): kill them first: %w",
-			idOrName, len(users), strings.Join(users, ", "), errdefs.ErrFailedPrecondition)
+			idOrName, n, strings.Join(who, "; "), errdefs.ErrFailedPrecondition)
 	}
 	c.mu.Lock()
 	builds, _ := c.store.ListBuilds(ctx, t.ID)
@@ -157,17 +183,28 @@ func (c *Catalog) Delete(ctx context.Context, team, idOrName string) error {
 		}
 	}
 	c.mu.Unlock()
+	if err := c.store.DeleteTemplate(ctx, t.ID); err != nil {
+		return err
+	}
+	// From here a create finds no template: the rest need not hold
+	// creates back.
+	unlock()
 	// Pooled sandboxes are in no store row, but they use the layers.
 	if c.pools != nil {
 		c.pools.Removed(ctx, t.ID)
-	}
-	if err := c.store.DeleteTemplate(ctx, t.ID); err != nil {
-		return err
 	}
 	if err := c.collect(ctx); err != nil {
 		c.log.Warn("free template layers", "error", err)
 	}
 	return nil
+}
+
+// Hold keeps templates from being deleted until release is called:
+// lifecycle.TemplateHold, held by a create from resolving its template
+// until its sandbox is recorded.
+func (c *Catalog) Hold() (release func()) {
+	c.useMu.RLock()
+	return c.useMu.RUnlock
 }
 
 func contains(names []string, n string) bool {
@@ -199,7 +236,8 @@ func (c *Catalog) collect(ctx context.Context) error {
 		}
 		for _, b := range builds {
 			for _, l := range b.Layers {
-				used[l] = true
+				// By layer id, however the path was written down.
+				used[filepath.Base(filepath.Clean(l))] = true
 			}
 		}
 	}
@@ -208,7 +246,7 @@ func (c *Catalog) collect(ctx context.Context) error {
 		return err
 	}
 	for _, d := range all {
-		if !used[c.layers.Path(d)] {
+		if !used[d] {
 			if err := c.layers.Remove(d); err != nil {
 				return err
 			}

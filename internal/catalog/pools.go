@@ -27,8 +27,11 @@ func (c *Catalog) UsePools(p Pools) { c.pools = p }
 
 // SetPool sets the warm pool bounds of a template team owns; nil clears
 // them, leaving the pool to the server's configuration. The bounds are
-// stored before the pool changes.
-func (c *Catalog) SetPool(ctx context.Context, team, idOrName string, p *store.TemplatePool) (store.Template, error) {
+// stored before the pool changes. Pooled sandboxes hold the server's
+// memory, which the pools of all templates share, so a key that is not an
+// admin key may ask for at most Limits.PoolTeamMax sandboxes (none when
+// that is negative); an admin key may ask for what the pool allows.
+func (c *Catalog) SetPool(ctx context.Context, team string, admin bool, idOrName string, p *store.TemplatePool) (store.Template, error) {
 	t, err := c.owned(ctx, team, idOrName)
 	if err != nil {
 		return t, err
@@ -36,6 +39,10 @@ func (c *Catalog) SetPool(ctx context.Context, team, idOrName string, p *store.T
 	if p != nil {
 		if err := (pool.Bounds{Min: p.Min, Max: p.Max, Prewarm: p.Prewarm}).Validate(); err != nil {
 			return t, fmt.Errorf("template %q: %w: %w", idOrName, err, errdefs.ErrInvalidArgument)
+		}
+		if ceiling := max(c.limits.PoolTeamMax, 0); !admin && p.Max > ceiling {
+			return t, fmt.Errorf("template %q: pool max %d is above %d, the most a team's key may set; ask an admin key for more: %w",
+				idOrName, p.Max, ceiling, errdefs.ErrPermissionDenied)
 		}
 	}
 	if err := c.store.SetTemplatePool(ctx, t.ID, p, time.Time{}); err != nil {

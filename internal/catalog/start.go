@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -80,7 +81,7 @@ func (c *Catalog) StartBuild(ctx context.Context, team, templateID, buildID stri
 			c.mu.Unlock()
 			cancel()
 		}()
-		c.run(bctx, b, base, spec)
+		c.run(bctx, t.Team, b, base, spec)
 	}()
 	return nil
 }
@@ -108,7 +109,7 @@ func (c *Catalog) checkSpec(ctx context.Context, team string, spec BuildSpec) (b
 			return bad("step %d: type %q is not supported (RUN, COPY, ENV, WORKDIR, USER are)", i+1, st.Type)
 		}
 		if strings.EqualFold(st.Type, "COPY") {
-			rc, err := c.openFiles(st.FilesHash)
+			rc, err := c.openFiles(team, st.FilesHash)
 			if err != nil {
 				return bad("step %d (COPY %s): %v", i+1, strings.Join(st.Args, " "), err)
 			}
@@ -153,7 +154,7 @@ func (c *Catalog) checkSpec(ctx context.Context, team string, spec BuildSpec) (b
 
 // run builds and records the outcome. It never returns an error: whatever
 // happens ends in the build's status.
-func (c *Catalog) run(ctx context.Context, b store.TemplateBuild, base builder.Base, spec BuildSpec) {
+func (c *Catalog) run(ctx context.Context, team string, b store.TemplateBuild, base builder.Base, spec BuildSpec) {
 	log := c.log.With(logx.Template(b.TemplateID), slog.String("build", b.ID))
 	bg := context.WithoutCancel(ctx)
 	blog := newBuildLog(c.store, b.ID, log)
@@ -165,7 +166,8 @@ func (c *Catalog) run(ctx context.Context, b store.TemplateBuild, base builder.B
 	// collected.
 	c.buildMu.RLock()
 	res, err := c.builder.Build(ctx, builder.Request{
-		ID: b.ID, Base: base, Steps: spec.Steps, Force: spec.Force, Files: c.openFiles,
+		ID: b.ID, Base: base, Steps: spec.Steps, Force: spec.Force,
+		Files:   func(hash string) (io.ReadCloser, error) { return c.openFiles(team, hash) },
 		Limits:  runtime.Limits{CPUCount: b.CPUCount, MemoryMB: b.MemoryMB},
 		Timeout: c.timeout,
 	}, logf)

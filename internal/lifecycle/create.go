@@ -42,6 +42,10 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if req.TemplateID == "" {
 		return store.Sandbox{}, fmt.Errorf("templateID is required: %w", errdefs.ErrInvalidArgument)
 	}
+	// A delete of the template waits until this create has resolved it
+	// and recorded its sandbox, which the delete then sees.
+	release := m.holdTemplates()
+	defer release()
 	// An unknown template is the client's mistake: refuse it before
 	// anything is recorded.
 	template, err := m.tmpl.Resolve(req.TemplateID)
@@ -94,6 +98,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if err := m.reserve(ctx, sb); err != nil {
 		return store.Sandbox{}, err
 	}
+	release()
 	log := m.log.With(logx.Sandbox(sb.ID))
 	fail := func(err error) (store.Sandbox, error) {
 		cleanup := context.WithoutCancel(ctx)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/catalog"
@@ -25,6 +26,26 @@ type TemplateSettings interface {
 // of another team is refused as not found.
 type TemplateAccess interface {
 	Usable(ctx context.Context, team, ref string) error
+}
+
+// TemplateHold is the optional ability of a template resolver to keep
+// templates from being deleted while a create resolves one and records
+// its sandbox: Hold returns once no delete runs, and deletes wait until
+// release is called. A delete that runs after it sees the sandbox's
+// record (and refuses), so it never frees layers a new sandbox starts
+// from.
+type TemplateHold interface {
+	Hold() (release func())
+}
+
+// holdTemplates holds the templates if the resolver can; the release it
+// returns may be called more than once.
+func (m *Manager) holdTemplates() func() {
+	h, ok := m.tmpl.(TemplateHold)
+	if !ok {
+		return func() {}
+	}
+	return sync.OnceFunc(h.Hold())
 }
 
 // ReadyTimeout bounds how long a sandbox's ready command may take to

@@ -103,6 +103,9 @@ type Config struct {
 	// pulls a Docker Hub image, comma-separated URLs, as Docker's
 	// registry-mirrors ("http://" ones without TLS).
 	RegistryMirrors string
+	// TemplateLimits bound the template build API and where builds pull
+	// from.
+	TemplateLimits TemplateLimits
 	// Metrics records and serves the Prometheus metrics on GET /metrics
 	// (on by default); off, nothing is recorded and /metrics is a 404,
 	// for hosts where the unauthenticated endpoint must not exist.
@@ -132,6 +135,7 @@ func Defaults() Config {
 		// below a GiB the next creates and pauses start to fail.
 		ReadyMinFreeMB: 1024,
 		Metrics:        true,
+		TemplateLimits: defaultTemplateLimits(),
 	}
 }
 
@@ -217,6 +221,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 			*v.dst = n
 		}
 	}
+	c.TemplateLimits = c.TemplateLimits.fromEnv(getenv)
 	return c
 }
 
@@ -243,6 +248,9 @@ func (c Config) Validate() error {
 		if !strings.HasPrefix(m, "http://") && !strings.HasPrefix(m, "https://") {
 			return bad("registry mirror %q: want an http:// or https:// URL", m)
 		}
+	}
+	if err := c.TemplateLimits.validate(); err != nil {
+		return bad("%v", err)
 	}
 	if !strings.HasPrefix(c.DebianMirror, "http://") && !strings.HasPrefix(c.DebianMirror, "https://") {
 		return bad("debian mirror %q: want an http:// or https:// URL", c.DebianMirror)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/soulbox/soulbox/internal/api"
+	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/catalog"
 	"github.com/soulbox/soulbox/internal/layer"
@@ -35,24 +36,33 @@ func (s *Server) openCatalog(ctx context.Context) error {
 	s.layers, s.stacks = layers, &builder.Stacks{}
 	s.catalog, err = catalog.New(ctx, catalog.Config{
 		Store: s.store, Base: s.templates, Stacks: s.stacks, Layers: layers,
-		Dir: filepath.Join(s.cfg.DataDir, "template-files"), Log: s.log.With("component", "templates"),
+		Dir: filepath.Join(s.cfg.DataDir, "template-files"), Limits: s.cfg.TemplateLimits.catalogLimits(),
+		Log: s.log.With("component", "templates"),
 	})
 	return err
 }
 
 // useBuilder gives the catalog a builder on the server's driver.
 func (s *Server) useBuilder(d *oci.Driver) {
+	allow, _ := s.cfg.TemplateLimits.allowNets() // checked by Validate
 	s.catalog.UseBuilder(builder.New(builder.Config{
 		Layers: s.layers, Driver: d, Stacks: s.stacks, Mirrors: s.cfg.registryMirrors(),
+		MaxLayerBytes: int64(s.cfg.TemplateLimits.MaxLayerMB) << 20, AllowNets: allow,
 		Logger: s.log.With("component", "builder"),
 	}))
+}
+
+// adminKey reports whether r was authenticated with an admin key.
+func adminKey(r *http.Request) bool {
+	k, ok := auth.FromContext(r.Context())
+	return ok && k.Admin
 }
 
 // templateRoutes adds E2B's template build API: its paths need an API
 // key, except the upload URLs, which carry their own token.
 func (s *Server) templateRoutes(mux *http.ServeMux) {
 	tm := http.NewServeMux()
-	t := api.NewTemplates(api.TemplatesConfig{Catalog: s.catalog, Team: team, Log: s.log, Pools: s.pools})
+	t := api.NewTemplates(api.TemplatesConfig{Catalog: s.catalog, Team: team, Admin: adminKey, Log: s.log, Pools: s.pools})
 	t.Register(tm)
 	for _, p := range []string{"/templates", "/templates/", "/v2/templates/", "/v3/templates"} {
 		mux.Handle(p, s.authn.Middleware(tm))

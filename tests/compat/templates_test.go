@@ -46,6 +46,9 @@ func TestE2BTemplateBuildThroughServer(t *testing.T) {
 	cfg.AgentPath = ocitest.AgentBinary(t)
 	cfg.PoolMax = 0
 	cfg.RegistryMirrors = "http://" + host
+	// Images named with the registry's own address are pulled from it
+	// too, which a server refuses for private addresses unless allowed.
+	cfg.TemplateLimits.RegistryAllowNets = "127.0.0.0/8"
 	// The default template comes from the shared cache: link its recipe's
 	// directory rather than building it again.
 	if err := os.MkdirAll(cfg.TemplatesDir, 0o755); err != nil {

@@ -146,8 +146,6 @@ func Push(t testing.TB, host, repoTag string, env []string, layers ...[]byte) st
 	return ref.String()
 }
 
-var _ v1.Image = empty.Image
-
 // ServeWithAuth starts a registry that wants HTTP basic credentials user
 // and password for every request, and returns its host:port.
 func ServeWithAuth(t testing.TB, user, password string) string {
@@ -185,6 +183,48 @@ func PushWithAuth(t testing.TB, host, user, password, repoTag string, layers ...
 		t.Fatal(err)
 	}
 	if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: user, Password: password})); err != nil {
+		t.Fatal(err)
+	}
+	return ref.String()
+}
+
+// DiffID is the diff id of an uncompressed layer archive: its SHA-256.
+func DiffID(layer []byte) v1.Hash {
+	h, _, err := v1.SHA256(bytes.NewReader(layer))
+	if err != nil {
+		panic(err)
+	}
+	return h
+}
+
+// PushForged stores, as repo:tag, an image of one layer whose
+// configuration claims diff id claimed for it instead of the layer's own:
+// what an image planting its files under another image's layer would send.
+func PushForged(t testing.TB, host, repoTag string, claimed v1.Hash, layer []byte) string {
+	t.Helper()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.RootFS.DiffIDs = []v1.Hash{claimed}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(host+"/"+repoTag, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
 		t.Fatal(err)
 	}
 	return ref.String()
