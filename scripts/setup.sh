@@ -34,6 +34,16 @@ if ! command -v promtool >/dev/null; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus
 fi
 
+# PostgreSQL's server binaries (initdb, pg_ctl, postgres), for the store's
+# PostgreSQL backend: its tests start a throwaway cluster of their own in a
+# temporary directory, as the postgres user this package creates. The
+# distribution's own cluster is not needed by anything here.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+	log "installing postgresql (for the PostgreSQL store's tests)"
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql
+fi
+
 # The package's install script adds myhostname to the hosts line of
 # /etc/nsswitch.conf; a hand-edited file may still lack it. After files,
 # before dns: *.localhost never reaches a DNS server.
