@@ -165,6 +165,15 @@ minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
 [ "$minor" -ge 21 ] 2>/dev/null || die "Go $(go env GOVERSION) is too old: install Go 1.21 or later and run again"
 export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
 
+# helm lints and renders the chart in deploy/helm (its tests decode every
+# object with the Kubernetes API's types); built from the Go module proxy,
+# pinned, once.
+helm_version=v3.21.4
+if ! helm version --short 2>/dev/null | grep -q "^${helm_version%.*}"; then
+	log "building helm $helm_version (for the chart's tests)"
+	GOBIN=/usr/local/bin go install "helm.sh/helm/v3/cmd/helm@$helm_version"
+fi
+
 # The compatibility tests drive SoulBox with the official E2B SDK for
 # JavaScript, pinned in tests/compat/package-lock.json.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
