@@ -94,3 +94,23 @@ func serveHealth(t *testing.T, srv *server.Server) {
 		t.Errorf("run: %v", err)
 	}
 }
+
+func TestBadStoreRefused(t *testing.T) {
+	for _, spec := range []string{"mysql://db/soulbox", "/var/lib/soulbox/soulbox.db"} {
+		cfg := server.Defaults()
+		cfg.Store = spec
+		err := cfg.Validate()
+		if !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "want a postgres:// URL") {
+			t.Errorf("store %q: %v, want invalid argument saying what a store is", spec, err)
+		}
+	}
+	cfg := server.Defaults().FromEnv(func(name string) string {
+		if name == "SOULBOX_STORE" {
+			return "postgres://db/soulbox"
+		}
+		return ""
+	})
+	if cfg.Store != "postgres://db/soulbox" {
+		t.Errorf("SOULBOX_STORE gave store %q", cfg.Store)
+	}
+}
