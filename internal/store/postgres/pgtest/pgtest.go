@@ -1,5 +1,5 @@
 // Package pgtest starts throwaway PostgreSQL clusters for tests: initdb and
-// pg_ctl from the distribution's packages (scripts/setup.sh installs them)
+// postgres from the distribution's packages (scripts/setup.sh installs them)
 // in a temporary directory, listening on a Unix socket only, removed when
 // the test ends. Without PostgreSQL a test skips, except under CI=true,
 // where it fails: CI must never pass by not testing a backend.
@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -67,10 +68,38 @@ func Start(t testing.TB) *Cluster {
 		}
 	}
 	run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C")
-	// No TCP listener: tests reach it through the socket in dir only.
-	run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-o",
-		fmt.Sprintf("-c listen_addresses='' -k %s -c max_connections=300", dir), "start")
-	t.Cleanup(func() { run("pg_ctl", "-D", data, "-m", "fast", "-w", "stop") })
+	// The server is this process's child, not pg_ctl's daemon: when the
+	// test binary dies (a timeout, a panic), the kernel sends it SIGQUIT
+	// and no cluster is left behind. No TCP listener: tests reach it
+	// through the socket in dir only.
+	logf, err := os.Create(filepath.Join(dir, "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	srv := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", dir,
+		"-c", "listen_addresses=", "-c", "max_connections=300")
+	srv.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
+	srv.Stdout, srv.Stderr = logf, logf
+	if err := srv.Start(); err != nil {
+		t.Fatalf("start postgres: %v", err)
+	}
+	exited := make(chan struct{}) // closed when the server has exited
+	go func() { _ = srv.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		// SIGINT is PostgreSQL's fast shutdown: clients are disconnected.
+		_ = srv.Process.Signal(syscall.SIGINT)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = srv.Process.Kill()
+			<-exited
+		}
+	})
+	if err := c.waitReady(exited); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+		t.Fatalf("postgres did not start: %v\n%s", err, log)
+	}
 	return c
 }
 
@@ -85,6 +114,27 @@ func (c *Cluster) NewDatabase(t testing.TB) string {
 	name := fmt.Sprintf("t%d", c.n.Add(1))
 	c.Exec(t, "postgres", "CREATE DATABASE "+name)
 	return c.URL(name)
+}
+
+// waitReady waits until the server takes connections, or exits.
+func (c *Cluster) waitReady(exited <-chan struct{}) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		conn, err := pgx.Connect(ctx, c.URL("postgres"))
+		cancel()
+		if err == nil {
+			return conn.Close(context.Background())
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("exited")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // Exec runs one statement as the superuser in database db.
