@@ -34,6 +34,16 @@ if ! command -v promtool >/dev/null; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus
 fi
 
+# PostgreSQL's server binaries (initdb, pg_ctl, postgres), for the store's
+# PostgreSQL backend: its tests start a throwaway cluster of their own in a
+# temporary directory, as the postgres user this package creates. The
+# distribution's own cluster is not needed by anything here.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+	log "installing postgresql (for the PostgreSQL store's tests)"
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql
+fi
+
 # The package's install script adds myhostname to the hosts line of
 # /etc/nsswitch.conf; a hand-edited file may still lack it. After files,
 # before dns: *.localhost never reaches a DNS server.
@@ -154,6 +164,15 @@ command -v go >/dev/null || die "Go is not installed: install Go 1.21 or later (
 minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
 [ "$minor" -ge 21 ] 2>/dev/null || die "Go $(go env GOVERSION) is too old: install Go 1.21 or later and run again"
 export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
+
+# helm lints and renders the chart in deploy/helm (its tests decode every
+# object with the Kubernetes API's types); built from the Go module proxy,
+# pinned, once.
+helm_version=v3.21.4
+if ! helm version --short 2>/dev/null | grep -q "^${helm_version%.*}"; then
+	log "building helm $helm_version (for the chart's tests)"
+	GOBIN=/usr/local/bin go install "helm.sh/helm/v3/cmd/helm@$helm_version"
+fi
 
 # The compatibility tests drive SoulBox with the official E2B SDK for
 # JavaScript, pinned in tests/compat/package-lock.json.

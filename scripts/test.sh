@@ -26,3 +26,6 @@ go vet ./...
 suites='^github.com/soulbox/soulbox/tests/(escape|crash|soak)$'
 go test -race -count=1 -timeout 40m "$@" $(go list ./... | grep -Ev "$suites")
 go test -count=1 -p 1 -timeout 40m "$@" $(go list ./... | grep -E "$suites")
+# The Helm chart's tests are a module of their own (deploy/helm), so that
+# the Kubernetes API types stay out of the server's dependencies.
+(cd deploy/helm && go vet ./... && go test -count=1 ./...)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,12 +11,13 @@ import (
 	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/server"
-	"github.com/soulbox/soulbox/internal/store/sqlite"
+	"github.com/soulbox/soulbox/internal/store/backend"
 )
 
-// newKeysCmd manages API keys in the local server's store; it is an admin
-// tool for the server's host (the store is SQLite in the data dir, shared
-// safely with a running server through WAL).
+// newKeysCmd manages API keys in the server's store; it is an admin tool
+// for the server's host (the store is SQLite in the data dir, shared safely
+// with a running server through WAL, or the PostgreSQL database --store
+// names).
 func newKeysCmd() *cobra.Command {
 	cfg := server.Defaults().FromEnv(os.Getenv)
 	var asJSON bool
@@ -29,6 +29,7 @@ func newKeysCmd() *cobra.Command {
   sudo soulbox keys revoke key_0123456789abcdef`,
 	}
 	cmd.PersistentFlags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
+	cmd.PersistentFlags().StringVar(&cfg.Store, "store", cfg.Store, "the server's postgres:// store URL (default: SQLite in the data dir)")
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
 
 	create := &cobra.Command{
@@ -48,7 +49,7 @@ func newKeysCmd() *cobra.Command {
 		if *admin {
 			return fmt.Errorf("--admin: an admin key would have no more rights than a team key (every key acts on its own team's sandboxes), so none is made; create a key with --team instead: %w", errdefs.ErrInvalidArgument)
 		}
-		st, err := sqlite.Open(c.Context(), filepath.Join(cfg.DataDir, "soulbox.db"))
+		st, err := backend.Open(c.Context(), cfg.Store, cfg.DataDir)
 		if err != nil {
 			return err
 		}
@@ -71,7 +72,7 @@ func newKeysCmd() *cobra.Command {
 		Example: "  sudo soulbox keys list",
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			st, err := sqlite.Open(c.Context(), filepath.Join(cfg.DataDir, "soulbox.db"))
+			st, err := backend.Open(c.Context(), cfg.Store, cfg.DataDir)
 			if err != nil {
 				return err
 			}
@@ -102,7 +103,7 @@ func newKeysCmd() *cobra.Command {
 		Example: "  sudo soulbox keys revoke key_0123456789abcdef",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			st, err := sqlite.Open(c.Context(), filepath.Join(cfg.DataDir, "soulbox.db"))
+			st, err := backend.Open(c.Context(), cfg.Store, cfg.DataDir)
 			if err != nil {
 				return err
 			}

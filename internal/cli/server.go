@@ -58,6 +58,7 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address of the API and sandbox traffic")
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the database, templates and sandboxes")
+	f.StringVar(&cfg.Store, "store", cfg.Store, "postgres:// URL of a PostgreSQL database (default: SQLite in the data dir)")
 	f.StringVar(&cfg.TemplatesDir, "templates-dir", cfg.TemplatesDir, "template cache (default <data-dir>/templates)")
 	f.StringVar(&cfg.Domain, "domain", cfg.Domain, "domain of sandbox hosts, <port>-<id>.<domain>")
 	f.StringVar(&cfg.Runtime, "runtime", cfg.Runtime, "OCI runtime: runc, crun or runsc (default: fastest the host supports)")

@@ -17,6 +17,7 @@ import (
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/network"
 	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/store/backend"
 )
 
 // Config is everything `soulbox server` can be told. Zero fields take the
@@ -26,6 +27,9 @@ type Config struct {
 	Listen string
 	// DataDir holds the database, the templates and the sandboxes.
 	DataDir string
+	// Store is where sandboxes, keys and templates are recorded: empty for
+	// SQLite in DataDir, or a postgres:// URL.
+	Store string
 	// TemplatesDir caches built templates; default <DataDir>/templates.
 	TemplatesDir string
 	// Domain is the domain of sandbox hosts, <port>-<id>.<Domain>.
@@ -160,6 +164,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 	}{
 		{"SOULBOX_LISTEN", &c.Listen},
 		{"SOULBOX_DATA_DIR", &c.DataDir},
+		{"SOULBOX_STORE", &c.Store},
 		{"SOULBOX_TEMPLATES_DIR", &c.TemplatesDir},
 		{"SOULBOX_DOMAIN", &c.Domain},
 		{"SOULBOX_RUNTIME", &c.Runtime},
@@ -235,6 +240,9 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return bad("data dir is empty")
+	}
+	if err := backend.Validate(c.Store); err != nil {
+		return err
 	}
 	if c.Domain == "" || strings.ContainsAny(c.Domain, "/: ") {
 		return bad("domain %q: want a DNS name such as localhost or sandbox.example.com", c.Domain)

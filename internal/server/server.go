@@ -30,7 +30,6 @@ import (
 	"github.com/soulbox/soulbox/internal/reconcile"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/store"
-	"github.com/soulbox/soulbox/internal/store/sqlite"
 	"github.com/soulbox/soulbox/internal/telemetry"
 	"github.com/soulbox/soulbox/internal/template"
 )
@@ -69,6 +68,10 @@ type Server struct {
 
 	mu            sync.Mutex
 	templateState map[string]string // name -> building, ready, or the build error
+
+	// lease is the server's hold on a shared store (nil for SQLite); Run
+	// stops when it is lost.
+	lease store.Lease
 }
 
 // New opens everything the server needs, reconciles the store with the
@@ -107,10 +110,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 			return nil, err
 		}
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db"))
+	db, lease, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	s.lease = lease
 	s.store = s.metrics.Store(db)
 	if err := auth.Bootstrap(ctx, s.store, cfg.DataDir, cfg.AdminKey, cfg.ShowKey, log); err != nil {
 		return nil, err
@@ -205,7 +209,7 @@ func (s *Server) Addr() string { return s.listener.Addr().String() }
 // background work (template build, warm pool, monitor) has stopped and
 // the pooled sandboxes are destroyed: it cannot wait on a context only
 // the caller would cancel.
-func (s *Server) Run(ctx context.Context) error {
+func (s *Server) Run(ctx context.Context) (err error) {
 	defer s.close()
 	// bg ends the background work when Run returns, for any reason.
 	bg, stopBG := context.WithCancel(ctx)
@@ -233,9 +237,18 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("serving", slog.String("listen", s.Addr()), slog.Bool("tls", s.cfg.TLS.Enabled()),
 		slog.String("https_listen", s.HTTPSAddr()), slog.String("runtime", s.driver.Name()),
 		slog.String("data_dir", s.cfg.DataDir))
+	var leaseLost <-chan struct{} // nil, never ready, without a lease
+	if s.lease != nil {
+		leaseLost = s.lease.Lost()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
+	case <-leaseLost:
+		// Another server may lead now: this one must not fire timeouts
+		// or reconcile beside it. Stop as on a signal, and say why.
+		s.log.Error("lost the store's leadership (its database connection broke); shutting down")
+		defer func() { err = errors.Join(err, fmt.Errorf("lost the store's leadership: %w", errdefs.ErrUnavailable)) }()
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down")
@@ -275,6 +288,11 @@ func (s *Server) close() {
 	}
 	if s.catalog != nil {
 		s.catalog.Close()
+	}
+	if s.lease != nil {
+		if err := s.lease.Release(); err != nil {
+			s.log.Warn("release store leadership", logx.Err(err))
+		}
 	}
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {

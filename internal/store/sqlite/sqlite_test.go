@@ -14,7 +14,6 @@ import (
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/store"
-	"github.com/soulbox/soulbox/internal/store/storetest"
 )
 
 // Every test closes what it opens; a pool left open shows up here as a
@@ -28,12 +27,6 @@ func openAt(t *testing.T, path string) *Store {
 		t.Fatalf("open %s: %v", path, err)
 	}
 	return s
-}
-
-func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		return openAt(t, filepath.Join(t.TempDir(), "soulbox.db"))
-	})
 }
 
 func TestSurvivesReopen(t *testing.T) {

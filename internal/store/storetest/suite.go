@@ -1,15 +1,14 @@
 // Package storetest is the conformance suite every store.Store backend must
-// pass. Backends call Run from their own tests:
+// pass. TestStore in this package runs it against each backend as a subtest
+// named after it (TestStore/sqlite/..., TestStore/postgres/...); a new
+// backend adds itself to the list in backends_test.go:
 //
-//	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) store.Store {
+//	{"sqlite", func(testing.TB) func(t testing.TB) store.Store {
+//		return func(t testing.TB) store.Store {
 //			s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "soulbox.db"))
-//			if err != nil {
-//				t.Fatal(err)
-//			}
-//			return s
-//		})
-//	}
+//			...
+//		}
+//	}},
 //
 // What the suite cannot see through the interface (durability across a
 // restart, file permissions, schema versions) is each backend's own test.

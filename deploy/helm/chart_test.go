@@ -1,0 +1,331 @@
+// Package helm_test renders the chart in soulbox/ with `helm template` and
+// decodes every object strictly into the Kubernetes API's own Go types, so
+// a misspelt or misplaced field fails here rather than in a cluster (no
+// cluster runs in these tests). It is a module of its own so that the
+// Kubernetes API packages stay out of the server's go.mod: the binary
+// never imports them, and developers and CI of the main module need not
+// fetch them.
+package helm_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+const chart = "soulbox"
+
+// helm finds the helm binary scripts/setup.sh installs; CI must have it.
+func helm(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("helm")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("helm is required in CI (scripts/setup.sh installs it)")
+		}
+		t.Skip("helm not installed (scripts/setup.sh installs it)")
+	}
+	return p
+}
+
+// objects is one rendering of the chart, decoded.
+type objects struct {
+	sts     *appsv1.StatefulSet
+	svc     *corev1.Service
+	ing     *networkingv1.Ingress
+	pdb     *policyv1.PodDisruptionBudget
+	secrets []*corev1.Secret
+}
+
+func render(t *testing.T, sets ...string) objects {
+	t.Helper()
+	args := []string{"template", "rel", chart}
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	out, err := exec.Command(helm(t), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("helm %v: %v\n%s", args, err, out)
+	}
+	var o objects
+	for _, doc := range bytes.Split(out, []byte("\n---\n")) {
+		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
+			continue
+		}
+		var tm metav1.TypeMeta
+		if err := yaml.Unmarshal(doc, &tm); err != nil {
+			t.Fatalf("decode %s: %v", doc, err)
+		}
+		var obj any
+		switch tm.APIVersion + "/" + tm.Kind {
+		case "apps/v1/StatefulSet":
+			o.sts = new(appsv1.StatefulSet)
+			obj = o.sts
+		case "v1/Service":
+			o.svc = new(corev1.Service)
+			obj = o.svc
+		case "networking.k8s.io/v1/Ingress":
+			o.ing = new(networkingv1.Ingress)
+			obj = o.ing
+		case "policy/v1/PodDisruptionBudget":
+			o.pdb = new(policyv1.PodDisruptionBudget)
+			obj = o.pdb
+		case "v1/Secret":
+			s := new(corev1.Secret)
+			o.secrets = append(o.secrets, s)
+			obj = s
+		default:
+			t.Fatalf("unexpected object %s %s:\n%s", tm.APIVersion, tm.Kind, doc)
+		}
+		// Strict: an unknown or duplicate field is an error, not dropped.
+		if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+			t.Fatalf("%s: %v\n%s", tm.Kind, err, doc)
+		}
+	}
+	if o.sts == nil || o.svc == nil {
+		t.Fatalf("no StatefulSet or Service rendered:\n%s", out)
+	}
+	return o
+}
+
+func stripComments(doc []byte) []byte {
+	var b bytes.Buffer
+	for _, l := range bytes.Split(doc, []byte("\n")) {
+		if !bytes.HasPrefix(bytes.TrimSpace(l), []byte("#")) {
+			b.Write(l)
+			b.WriteByte('\n')
+		}
+	}
+	return b.Bytes()
+}
+
+func env(c corev1.Container, name string) *corev1.EnvVar {
+	for i := range c.Env {
+		if c.Env[i].Name == name {
+			return &c.Env[i]
+		}
+	}
+	return nil
+}
+
+func TestLint(t *testing.T) {
+	out, err := exec.Command(helm(t), "lint", "--strict", chart, "--set", "image.repository=registry.example/soulbox").CombinedOutput()
+	if err != nil {
+		t.Fatalf("helm lint: %v\n%s", err, out)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	o := render(t, "image.repository=registry.example/soulbox")
+	pod := o.sts.Spec.Template
+	if *o.sts.Spec.Replicas != 1 {
+		t.Errorf("replicas %d: one server per database", *o.sts.Spec.Replicas)
+	}
+	c := pod.Spec.Containers[0]
+	if c.Image != "registry.example/soulbox:0.1.0" || !slices.Equal(c.Args, []string{"server"}) {
+		t.Errorf("image %q, args %q", c.Image, c.Args)
+	}
+	if c.SecurityContext == nil || c.SecurityContext.Privileged == nil || !*c.SecurityContext.Privileged {
+		t.Error("the server must be privileged: it runs runc with user namespaces, mounts and cgroups")
+	}
+	if p := c.LivenessProbe.HTTPGet; p == nil || p.Path != "/health" || p.Port.StrVal != "http" {
+		t.Errorf("liveness probe %+v, want GET /health on http", c.LivenessProbe)
+	}
+	if p := c.ReadinessProbe.HTTPGet; p == nil || p.Path != "/ready" || p.Port.StrVal != "http" {
+		t.Errorf("readiness probe %+v, want GET /ready on http", c.ReadinessProbe)
+	}
+	if len(c.Ports) != 1 || c.Ports[0].Name != "http" || c.Ports[0].ContainerPort != 3000 ||
+		env(c, "SOULBOX_LISTEN") == nil || env(c, "SOULBOX_LISTEN").Value != "0.0.0.0:3000" {
+		t.Errorf("ports %+v, listen %+v: the server must listen on the container port", c.Ports, env(c, "SOULBOX_LISTEN"))
+	}
+	if e := env(c, "SOULBOX_DOMAIN"); e == nil || e.Value != "sandbox.example.com" {
+		t.Errorf("SOULBOX_DOMAIN %+v", e)
+	}
+	if env(c, "SOULBOX_STORE") != nil || env(c, "SOULBOX_ADMIN_KEY") != nil || len(o.secrets) != 0 {
+		t.Errorf("defaults set a store or key: %+v, secrets %d", c.Env, len(o.secrets))
+	}
+	// The data dir: a hostPath by default, mounted where the server keeps it.
+	if len(pod.Spec.Volumes) != 1 || pod.Spec.Volumes[0].HostPath == nil || pod.Spec.Volumes[0].HostPath.Path != "/var/lib/soulbox" {
+		t.Errorf("volumes %+v, want the hostPath /var/lib/soulbox", pod.Spec.Volumes)
+	}
+	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != env(c, "SOULBOX_DATA_DIR").Value || c.VolumeMounts[0].Name != "data" {
+		t.Errorf("mounts %+v, data dir %+v", c.VolumeMounts, env(c, "SOULBOX_DATA_DIR"))
+	}
+	// Service, PodDisruptionBudget and Ingress reach this pod.
+	if !matches(o.svc.Spec.Selector, pod.Labels) || o.svc.Spec.Ports[0].TargetPort.StrVal != "http" {
+		t.Errorf("service %+v does not reach the pod (labels %v)", o.svc.Spec, pod.Labels)
+	}
+	if o.pdb == nil || !matches(o.pdb.Spec.Selector.MatchLabels, pod.Labels) || o.pdb.Spec.MaxUnavailable.IntValue() != 0 {
+		t.Errorf("pdb %+v", o.pdb)
+	}
+	if o.ing == nil {
+		t.Fatal("no ingress")
+	}
+	var hosts []string
+	for _, r := range o.ing.Spec.Rules {
+		hosts = append(hosts, r.Host)
+		b := r.HTTP.Paths[0].Backend.Service
+		if b.Name != o.svc.Name || b.Port.Name != o.svc.Spec.Ports[0].Name {
+			t.Errorf("ingress rule %s goes to %s:%s, not the service", r.Host, b.Name, b.Port.Name)
+		}
+	}
+	if !slices.Equal(hosts, []string{"sandbox.example.com", "*.sandbox.example.com"}) {
+		t.Errorf("ingress hosts %q, want the API domain and the sandbox wildcard", hosts)
+	}
+	if len(o.ing.Spec.TLS) != 0 {
+		t.Errorf("TLS without a secret: %+v", o.ing.Spec.TLS)
+	}
+	checkEnvRead(t, c)
+}
+
+func TestPostgresPVCAndTLS(t *testing.T) {
+	o := render(t, "image.repository=registry.example/soulbox", "image.tag=dev",
+		"postgres.url=postgres://soulbox:pw@db.internal/soulbox?sslmode=verify-full",
+		"adminKey=e2b_0123456789abcdef0123456789abcdef01234567",
+		"persistence.type=pvc", "persistence.size=20Gi", "persistence.storageClassName=fast",
+		"ingress.tlsSecretName=wildcard-tls", "ingress.className=nginx", "domain=sb.example.org")
+	c := o.sts.Spec.Template.Spec.Containers[0]
+	if c.Image != "registry.example/soulbox:dev" {
+		t.Errorf("image %q", c.Image)
+	}
+	if len(o.secrets) != 1 {
+		t.Fatalf("%d secrets, want the chart's one", len(o.secrets))
+	}
+	s := o.secrets[0]
+	if s.StringData["store-url"] != "postgres://soulbox:pw@db.internal/soulbox?sslmode=verify-full" ||
+		s.StringData["admin-key"] != "e2b_0123456789abcdef0123456789abcdef01234567" {
+		t.Errorf("secret data %v", s.StringData)
+	}
+	for name, key := range map[string]string{"SOULBOX_STORE": "store-url", "SOULBOX_ADMIN_KEY": "admin-key"} {
+		e := env(c, name)
+		if e == nil || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil ||
+			e.ValueFrom.SecretKeyRef.Name != s.Name || e.ValueFrom.SecretKeyRef.Key != key {
+			t.Errorf("%s: %+v, want secret %s key %s", name, e, s.Name, key)
+		}
+	}
+	if len(o.sts.Spec.Template.Spec.Volumes) != 0 || len(o.sts.Spec.VolumeClaimTemplates) != 1 {
+		t.Fatalf("volumes %+v, claims %+v: want one claim", o.sts.Spec.Template.Spec.Volumes, o.sts.Spec.VolumeClaimTemplates)
+	}
+	pvc := o.sts.Spec.VolumeClaimTemplates[0]
+	if pvc.Name != c.VolumeMounts[0].Name || pvc.Spec.Resources.Requests.Storage().String() != "20Gi" ||
+		pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != "fast" {
+		t.Errorf("claim %+v", pvc)
+	}
+	if len(o.ing.Spec.TLS) != 1 || o.ing.Spec.TLS[0].SecretName != "wildcard-tls" ||
+		!slices.Equal(o.ing.Spec.TLS[0].Hosts, []string{"sb.example.org", "*.sb.example.org"}) {
+		t.Errorf("ingress tls %+v", o.ing.Spec.TLS)
+	}
+	if o.ing.Spec.IngressClassName == nil || *o.ing.Spec.IngressClassName != "nginx" {
+		t.Errorf("ingress class %v", o.ing.Spec.IngressClassName)
+	}
+	checkEnvRead(t, c)
+}
+
+func TestExistingSecret(t *testing.T) {
+	o := render(t, "image.repository=registry.example/soulbox", "existingSecret=soulbox-creds",
+		"postgres.urlFromSecret=true", "ingress.enabled=false", "podDisruptionBudget.enabled=false")
+	if len(o.secrets) != 0 || o.ing != nil || o.pdb != nil {
+		t.Errorf("rendered %d secrets, ingress %v, pdb %v; want none", len(o.secrets), o.ing != nil, o.pdb != nil)
+	}
+	c := o.sts.Spec.Template.Spec.Containers[0]
+	for name, key := range map[string]string{"SOULBOX_STORE": "store-url", "SOULBOX_ADMIN_KEY": "admin-key"} {
+		e := env(c, name)
+		if e == nil || e.ValueFrom.SecretKeyRef.Name != "soulbox-creds" || e.ValueFrom.SecretKeyRef.Key != key {
+			t.Errorf("%s: %+v, want soulbox-creds key %s", name, e, key)
+		}
+	}
+}
+
+// TestBadValues: values the server could not run with are refused at
+// render time, saying which.
+func TestBadValues(t *testing.T) {
+	for _, c := range []struct {
+		sets []string
+		want string
+	}{
+		{nil, "image.repository is required"},
+		{[]string{"image.repository=r/s", "persistence.type=nfs"}, "persistence.type: want hostPath or pvc"},
+		{[]string{"image.repository=r/s", "postgres.url=postgres://db/x", "postgres.urlFromSecret=true", "existingSecret=s"}, "set one"},
+		{[]string{"image.repository=r/s", "postgres.urlFromSecret=true"}, "needs existingSecret"},
+	} {
+		args := []string{"template", "rel", chart}
+		for _, s := range c.sets {
+			args = append(args, "--set", s)
+		}
+		out, err := exec.Command(helm(t), args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("%v: err %v, output:\n%s\nwant an error saying %q", c.sets, err, out, c.want)
+		}
+	}
+}
+
+// TestValuesRead: every value the chart offers is read by a template.
+func TestValuesRead(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(chart, "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values map[string]any
+	if err := yaml.Unmarshal(raw, &values); err != nil {
+		t.Fatal(err)
+	}
+	var templates []byte
+	files, _ := filepath.Glob(filepath.Join(chart, "templates", "*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		templates = append(templates, b...)
+	}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		if m, ok := v.(map[string]any); ok && len(m) > 0 {
+			for k, sub := range m {
+				walk(prefix+"."+k, sub)
+			}
+			return
+		}
+		if !bytes.Contains(templates, []byte(".Values"+prefix)) {
+			t.Errorf("value %s is read by no template", strings.TrimPrefix(prefix, "."))
+		}
+	}
+	walk("", values)
+}
+
+// checkEnvRead: every variable the chart sets is one the server reads.
+func checkEnvRead(t *testing.T, c corev1.Container) {
+	t.Helper()
+	config, err := os.ReadFile("../../internal/server/config.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range c.Env {
+		if !bytes.Contains(config, []byte(`"`+e.Name+`"`)) {
+			t.Errorf("the chart sets %s, which the server does not read", e.Name)
+		}
+	}
+}
+
+func matches(selector, labels map[string]string) bool {
+	if len(selector) == 0 {
+		return false
+	}
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}

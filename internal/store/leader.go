@@ -1,0 +1,27 @@
+package store
+
+import "context"
+
+// Leader is an optional ability of a store that several processes share
+// (found by type assertion): it elects one holder of a named leadership at
+// a time, so that work that must happen once, such as firing a sandbox's
+// timeout, is done by one process however many run. A store of one process
+// (SQLite) does not need it.
+type Leader interface {
+	// TryLead takes the leadership name if no one holds it, and fails
+	// with ErrFailedPrecondition at once if someone does.
+	TryLead(ctx context.Context, name string) (Lease, error)
+	// Lead waits until it holds the leadership name, or ctx ends.
+	Lead(ctx context.Context, name string) (Lease, error)
+}
+
+// Lease is a held leadership.
+type Lease interface {
+	// Lost is closed when the leadership ends without Release: the
+	// store lost its hold (its connection broke), and another process may
+	// lead from then on. Work done as leader must stop.
+	Lost() <-chan struct{}
+	// Release gives the leadership up. It is safe to call more than once
+	// and after Lost.
+	Release() error
+}

@@ -1,0 +1,188 @@
+// Package pgtest starts throwaway PostgreSQL clusters for tests: initdb and
+// postgres from the distribution's packages (scripts/setup.sh installs them)
+// in a temporary directory, listening on a Unix socket only, removed when
+// the test ends. Without PostgreSQL a test skips, except under CI=true,
+// where it fails: CI must never pass by not testing a backend.
+package pgtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Cluster is a running PostgreSQL server of one test.
+type Cluster struct {
+	dir  string // data, socket and log below it
+	sock string
+	n    atomic.Int64
+}
+
+// Start starts a cluster for t and stops it when t ends. As root, the
+// cluster runs as the postgres user, since PostgreSQL refuses to run as
+// root.
+func Start(t testing.TB) *Cluster {
+	t.Helper()
+	bin, err := binDir()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL is required in CI: %v", err)
+		}
+		t.Skipf("PostgreSQL not installed (scripts/setup.sh installs it): %v", err)
+	}
+	cred, uid, gid, err := credential()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not t.TempDir: its parents are 0700 root, which the postgres user
+	// could not traverse. The path stays short for the socket's sake.
+	dir, err := os.MkdirTemp("", "soulbox-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	c := &Cluster{dir: dir, sock: dir}
+	data := filepath.Join(dir, "data")
+	run := func(name string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(bin, name), args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			log, _ := os.ReadFile(filepath.Join(dir, "log"))
+			t.Fatalf("%s %v: %v\n%s\n%s", name, args, err, out, log)
+		}
+	}
+	run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C")
+	// The server is this process's child, not pg_ctl's daemon: when the
+	// test binary dies (a timeout, a panic), the kernel sends it SIGQUIT
+	// and no cluster is left behind. No TCP listener: tests reach it
+	// through the socket in dir only.
+	logf, err := os.Create(filepath.Join(dir, "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	srv := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", dir,
+		"-c", "listen_addresses=", "-c", "max_connections=300")
+	srv.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
+	srv.Stdout, srv.Stderr = logf, logf
+	if err := srv.Start(); err != nil {
+		t.Fatalf("start postgres: %v", err)
+	}
+	exited := make(chan struct{}) // closed when the server has exited
+	go func() { _ = srv.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		// SIGINT is PostgreSQL's fast shutdown: clients are disconnected.
+		_ = srv.Process.Signal(syscall.SIGINT)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = srv.Process.Kill()
+			<-exited
+		}
+	})
+	if err := c.waitReady(exited); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+		t.Fatalf("postgres did not start: %v\n%s", err, log)
+	}
+	return c
+}
+
+// URL is the connection URL of database db in the cluster.
+func (c *Cluster) URL(db string) string {
+	return fmt.Sprintf("postgres:///%s?host=%s&user=postgres&sslmode=disable", db, c.sock)
+}
+
+// NewDatabase creates an empty database and returns its URL.
+func (c *Cluster) NewDatabase(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("t%d", c.n.Add(1))
+	c.Exec(t, "postgres", "CREATE DATABASE "+name)
+	return c.URL(name)
+}
+
+// waitReady waits until the server takes connections, or exits.
+func (c *Cluster) waitReady(exited <-chan struct{}) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		conn, err := pgx.Connect(ctx, c.URL("postgres"))
+		cancel()
+		if err == nil {
+			return conn.Close(context.Background())
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("exited")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Exec runs one statement as the superuser in database db.
+func (c *Cluster) Exec(t testing.TB, db, sql string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, c.URL(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// binDir finds the newest PostgreSQL's binaries: Debian keeps initdb and
+// pg_ctl out of PATH, under /usr/lib/postgresql/<major>/bin.
+func binDir() (string, error) {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	slices.SortFunc(dirs, func(a, b string) int { return major(a) - major(b) })
+	for _, d := range slices.Backward(dirs) {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d, nil
+		}
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	return "", fmt.Errorf("initdb not found under /usr/lib/postgresql/*/bin or in PATH")
+}
+
+func major(binDir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return n
+}
+
+// credential is who the cluster runs as: the postgres user when this is
+// root, this user otherwise (nil credential).
+func credential() (*syscall.Credential, int, int, error) {
+	if os.Geteuid() != 0 {
+		return nil, os.Geteuid(), os.Getegid(), nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("running as root, PostgreSQL needs the postgres user: %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, uid, gid, nil
+}

@@ -1,0 +1,309 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// CreateSandbox implements store.Store.
+func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
+	if err := store.ValidateNew(sb); err != nil {
+		return err
+	}
+	created := s.orNow(sb.CreatedAt)
+	return s.write(ctx, func(tx pgx.Tx) error {
+		// ON CONFLICT rather than matching the constraint error, as in
+		// the SQLite backend: a concurrent insert of the same id waits for
+		// the first to commit, then inserts nothing.
+		res, err := tx.Exec(ctx, `INSERT INTO sandboxes (
+			id, template_id, alias, client_id, state, cpu_count, memory_mb, disk_mb,
+			envd_access_token, runtime, created_at, started_at, end_at, network, traffic_access_token, lifecycle
+		) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+		ON CONFLICT (id) DO NOTHING`,
+			sb.ID, sb.TemplateID, sb.Alias, sb.ClientID, string(sb.State), sb.CPUCount, sb.MemoryMB, sb.DiskMB,
+			sb.EnvdAccessToken, sb.Runtime, dbTime(created), dbNullTime(sb.StartedAt), dbNullTime(sb.EndAt),
+			dbNetwork(sb.Network), sb.TrafficAccessToken, dbLifecycle(sb.Lifecycle))
+		if err != nil {
+			return fmt.Errorf("sandbox %q: insert: %w", sb.ID, err)
+		}
+		if res.RowsAffected() == 0 {
+			return fmt.Errorf("sandbox %q: %w", sb.ID, errdefs.ErrAlreadyExists)
+		}
+		for k, v := range sb.Metadata {
+			if _, err := tx.Exec(ctx, `INSERT INTO sandbox_metadata (sandbox_id, name, value) VALUES ($1, $2, $3)`,
+				sb.ID, k, v); err != nil {
+				return fmt.Errorf("sandbox %q: insert metadata %q: %w", sb.ID, k, err)
+			}
+		}
+		if err := insertEvent(ctx, tx, sb.ID, created, store.EventCreated, ""); err != nil {
+			return err
+		}
+		if sb.State == store.StateRunning {
+			return insertEvent(ctx, tx, sb.ID, created, store.EventStarted, "")
+		}
+		return nil
+	})
+}
+
+// sandboxColumns are read by querySandboxes, in this order, followed by one
+// metadata entry (NULLs when there is none).
+const sandboxColumns = `s.id, s.template_id, s.alias, s.client_id, s.state, s.end_reason, s.end_message,
+	s.cpu_count, s.memory_mb, s.disk_mb, s.envd_access_token, s.runtime,
+	s.created_at, s.started_at, s.end_at, s.ended_at, s.network, s.traffic_access_token, s.lifecycle`
+
+// GetSandbox implements store.Store.
+func (s *Store) GetSandbox(ctx context.Context, id string) (store.Sandbox, error) {
+	if err := store.ValidateID(id); err != nil {
+		return store.Sandbox{}, err
+	}
+	list, err := s.querySandboxes(ctx, `s.id = $1`, id)
+	if err != nil {
+		return store.Sandbox{}, fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	if len(list) == 0 {
+		return store.Sandbox{}, notFound(id)
+	}
+	return list[0], nil
+}
+
+// ListSandboxes implements store.Store.
+func (s *Store) ListSandboxes(ctx context.Context, f store.SandboxFilter) ([]store.Sandbox, error) {
+	if err := store.ValidateFilter(f); err != nil {
+		return nil, err
+	}
+	where := []string{"1 = 1"}
+	var args []any
+	if len(f.States) > 0 {
+		states := make([]string, len(f.States))
+		for i, st := range f.States {
+			states[i] = string(st)
+		}
+		args = append(args, states)
+		where = append(where, fmt.Sprintf("s.state = ANY($%d)", len(args)))
+	}
+	if f.TemplateID != "" {
+		args = append(args, f.TemplateID)
+		where = append(where, fmt.Sprintf("s.template_id = $%d", len(args)))
+	}
+	for k, v := range f.Metadata {
+		args = append(args, k, v)
+		where = append(where, fmt.Sprintf(`EXISTS (SELECT 1 FROM sandbox_metadata f
+			WHERE f.sandbox_id = s.id AND f.name = $%d AND f.value = $%d)`, len(args)-1, len(args)))
+	}
+	list, err := s.querySandboxes(ctx, strings.Join(where, " AND "), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list sandboxes: %w", err)
+	}
+	return list, nil
+}
+
+// querySandboxes reads the sandboxes matching where, with their metadata,
+// in one statement so that records and metadata are one snapshot.
+func (s *Store) querySandboxes(ctx context.Context, where string, args ...any) ([]store.Sandbox, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sandboxColumns+`, m.name, m.value
+		FROM sandboxes s LEFT JOIN sandbox_metadata m ON m.sandbox_id = s.id
+		WHERE `+where+`
+		ORDER BY s.created_at, s.id, m.name`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Sandbox
+	for rows.Next() {
+		var (
+			sb                    store.Sandbox
+			state, reason         string
+			created               int64
+			started, endAt, ended sql.NullInt64
+			metaName, metaValue   sql.NullString
+			network, lifecycle    sql.NullString
+		)
+		if err := rows.Scan(&sb.ID, &sb.TemplateID, &sb.Alias, &sb.ClientID, &state, &reason, &sb.EndMessage,
+			&sb.CPUCount, &sb.MemoryMB, &sb.DiskMB, &sb.EnvdAccessToken, &sb.Runtime,
+			&created, &started, &endAt, &ended, &network, &sb.TrafficAccessToken, &lifecycle, &metaName, &metaValue); err != nil {
+			return nil, err
+		}
+		// Rows of one sandbox are adjacent (ordered by id within created_at),
+		// one per metadata entry.
+		if n := len(out); n == 0 || out[n-1].ID != sb.ID {
+			sb.State = store.SandboxState(state)
+			sb.EndReason = store.EndReason(reason)
+			sb.CreatedAt = fromDB(created)
+			sb.StartedAt = fromDBNull(started)
+			sb.EndAt = fromDBNull(endAt)
+			if ended.Valid {
+				t := fromDB(ended.Int64)
+				sb.EndedAt = &t
+			}
+			if network.Valid {
+				sb.Network = new(store.NetworkConfig)
+				if err := json.Unmarshal([]byte(network.String), sb.Network); err != nil {
+					return nil, fmt.Errorf("sandbox %q: network column: %w", sb.ID, err)
+				}
+			}
+			if lifecycle.Valid {
+				if err := json.Unmarshal([]byte(lifecycle.String), &sb.Lifecycle); err != nil {
+					return nil, fmt.Errorf("sandbox %q: lifecycle column: %w", sb.ID, err)
+				}
+			}
+			out = append(out, sb)
+		}
+		if metaName.Valid {
+			cur := &out[len(out)-1]
+			if cur.Metadata == nil {
+				cur.Metadata = map[string]string{}
+			}
+			cur.Metadata[metaName.String] = metaValue.String
+		}
+	}
+	return out, rows.Err()
+}
+
+// currentState reads the sandbox's state inside a write transaction and
+// locks its row, so that it cannot change until the transaction ends: a
+// concurrent compare-and-set waits here and then reads the state this one
+// left.
+func currentState(ctx context.Context, tx pgx.Tx, id string) (store.SandboxState, error) {
+	var st string
+	err := tx.QueryRow(ctx, `SELECT state FROM sandboxes WHERE id = $1 FOR UPDATE`, id).Scan(&st)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", notFound(id)
+	}
+	if err != nil {
+		return "", fmt.Errorf("sandbox %q: read state: %w", id, err)
+	}
+	return store.SandboxState(st), nil
+}
+
+// SetState implements store.Store.
+func (s *Store) SetState(ctx context.Context, id string, from []store.SandboxState, to store.SandboxState, ev store.Event) error {
+	if err := store.ValidateTransition(id, from, to, ev); err != nil {
+		return err
+	}
+	at := s.orNow(ev.Time)
+	return s.write(ctx, func(tx pgx.Tx) error {
+		cur, err := currentState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(from, cur) {
+			return fmt.Errorf("sandbox %q is %s, not %s: %w", id, cur, joinStates(from), errdefs.ErrFailedPrecondition)
+		}
+		var started sql.NullInt64 // COALESCE keeps the first start
+		if to == store.StateRunning {
+			started = dbNullTime(at)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE sandboxes SET state = $1, started_at = COALESCE(started_at, $2) WHERE id = $3`,
+			string(to), started, id); err != nil {
+			return fmt.Errorf("sandbox %q: set state %s: %w", id, to, err)
+		}
+		return insertEvent(ctx, tx, id, at, ev.Type, ev.Message)
+	})
+}
+
+func joinStates(states []store.SandboxState) string {
+	ss := make([]string, len(states))
+	for i, st := range states {
+		ss[i] = string(st)
+	}
+	return strings.Join(ss, " or ")
+}
+
+// EndSandbox implements store.Store.
+func (s *Store) EndSandbox(ctx context.Context, id string, reason store.EndReason, message string, at time.Time) error {
+	if err := store.ValidateEnd(id, reason); err != nil {
+		return err
+	}
+	at = s.orNow(at)
+	return s.write(ctx, func(tx pgx.Tx) error {
+		cur, err := currentState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cur == store.StateEnded {
+			return fmt.Errorf("sandbox %q already ended: %w", id, errdefs.ErrFailedPrecondition)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE sandboxes SET state = $1, end_reason = $2, end_message = $3, ended_at = $4
+			WHERE id = $5`, string(store.StateEnded), string(reason), message, dbTime(at), id); err != nil {
+			return fmt.Errorf("sandbox %q: end: %w", id, err)
+		}
+		msg := string(reason)
+		if message != "" {
+			msg += ": " + message
+		}
+		return insertEvent(ctx, tx, id, at, store.EventEnded, msg)
+	})
+}
+
+// SetEndAt implements store.Store.
+func (s *Store) SetEndAt(ctx context.Context, id string, at time.Time) error {
+	if err := store.ValidateEndAt(id, at); err != nil {
+		return err
+	}
+	now := s.now()
+	return s.write(ctx, func(tx pgx.Tx) error {
+		cur, err := currentState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cur == store.StateEnded {
+			return fmt.Errorf("sandbox %q ended, cannot reschedule its end: %w", id, errdefs.ErrFailedPrecondition)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE sandboxes SET end_at = $1 WHERE id = $2`, dbTime(at), id); err != nil {
+			return fmt.Errorf("sandbox %q: set end time: %w", id, err)
+		}
+		msg := "ends at " + fromDB(dbTime(at)).Format(time.RFC3339Nano)
+		return insertEvent(ctx, tx, id, now, store.EventTimeoutExtended, msg)
+	})
+}
+
+// SetNetwork implements store.Store.
+func (s *Store) SetNetwork(ctx context.Context, id string, n store.NetworkConfig) error {
+	if err := store.ValidateID(id); err != nil {
+		return err
+	}
+	now := s.now()
+	return s.write(ctx, func(tx pgx.Tx) error {
+		cur, err := currentState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cur == store.StateEnded {
+			return fmt.Errorf("sandbox %q ended, its network cannot change: %w", id, errdefs.ErrFailedPrecondition)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE sandboxes SET network = $1 WHERE id = $2`, dbNetwork(&n), id); err != nil {
+			return fmt.Errorf("sandbox %q: set network: %w", id, err)
+		}
+		return insertEvent(ctx, tx, id, now, store.EventNetworkUpdated, "")
+	})
+}
+
+// dbNetwork is the network column's value: JSON, or NULL for the defaults.
+func dbNetwork(n *store.NetworkConfig) sql.NullString {
+	if n == nil {
+		return sql.NullString{}
+	}
+	b, _ := json.Marshal(n) // plain strings and bools: cannot fail
+	return sql.NullString{String: string(b), Valid: true}
+}
+
+// dbLifecycle is the lifecycle column's value: JSON, or NULL for the
+// defaults.
+func dbLifecycle(l store.Lifecycle) sql.NullString {
+	if l == (store.Lifecycle{}) {
+		return sql.NullString{}
+	}
+	b, _ := json.Marshal(l) // bools: cannot fail
+	return sql.NullString{String: string(b), Valid: true}
+}
