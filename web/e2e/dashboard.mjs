@@ -1,0 +1,163 @@
+// Drives the dashboard in headless Chromium (the system's, through
+// playwright-core) against a running SoulBox server, as a user would.
+// tests/dashboard runs it with:
+//   SOULBOX_URL       the server, e.g. http://127.0.0.1:3000
+//   SOULBOX_API_KEY   a key the server issued
+//   CHROMIUM          the Chromium binary
+//   ARTIFACTS         a directory for the screenshots
+// It exits non-zero, saying which step failed, when one does.
+import { chromium } from 'playwright-core'
+import { Sandbox, Template } from 'e2b'
+import path from 'node:path'
+
+const { SOULBOX_URL: url, SOULBOX_API_KEY: key, CHROMIUM: executablePath, ARTIFACTS: artifacts } = process.env
+for (const [k, v] of Object.entries({ SOULBOX_URL: url, SOULBOX_API_KEY: key, CHROMIUM: executablePath, ARTIFACTS: artifacts }))
+  if (!v) throw new Error(`${k} is not set`)
+
+const sdk = { apiKey: key, apiUrl: url, sandboxUrl: url, domain: 'localhost', requestTimeoutMs: 60_000 }
+const problems = []
+let step = 'start'
+const shot = (page, name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true })
+
+// terminalRows is what the terminal shows, one string per row.
+const terminalRows = (page) => page.$$eval('#terminal .xterm-rows > div', (rows) => rows.map((r) => r.textContent.trim()))
+
+async function typeInTerminal(page, text) {
+  await page.click('#terminal')
+  await page.keyboard.type(text)
+  await page.keyboard.press('Enter')
+}
+
+// waitForRow waits until a row of the terminal satisfies pred.
+async function waitForRow(page, pred, what) {
+  const deadline = Date.now() + 20_000
+  let rows = []
+  while (Date.now() < deadline) {
+    rows = await terminalRows(page)
+    if (rows.some(pred)) return
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`${what}: the terminal shows ${JSON.stringify(rows.filter(Boolean))}`)
+}
+
+const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'], timeout: 30_000 })
+let sbx
+const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+try {
+  page.setDefaultTimeout(20_000)
+  page.on('pageerror', (e) => problems.push(`page error during ${step}: ${e.message}`))
+  page.on('console', (m) => {
+    // The browser reports each refused request (the wrong keys below) as
+    // a console error of its own; the app's own errors are what count.
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console error during ${step}: ${m.text()}`)
+  })
+
+  step = 'the root sends the browser to the dashboard'
+  await page.goto(url + '/')
+  if (!page.url().endsWith('/dashboard/')) throw new Error(`/ led to ${page.url()}`)
+  await page.waitForSelector('#apikey')
+  await shot(page, '01-sign-in')
+
+  step = 'a wrong key is refused with a clear message'
+  await page.fill('#apikey', 'e2b_' + '0'.repeat(40))
+  await page.click('button[type=submit]')
+  const refused = await page.locator('[role=alert]').textContent()
+  if (!/refused/.test(refused)) throw new Error(`the wrong key showed ${JSON.stringify(refused)}`)
+  await shot(page, '02-wrong-key')
+  if (await page.evaluate(() => sessionStorage.length) !== 0) throw new Error('a refused key was kept')
+
+  step = 'sign in'
+  await page.fill('#apikey', key)
+  await page.click('button[type=submit]')
+  await page.waitForSelector('#sandboxes')
+  if (page.url().includes(key)) throw new Error('the key is in the URL')
+
+  // A template build runs meanwhile, for its log below.
+  const built = Template.build(Template().fromTemplate('base').runCmd('echo built-for-the-dashboard'), 'dashboard-test', sdk)
+  built.catch(() => {}) // awaited below
+
+  step = 'a sandbox created by the SDK appears in the list'
+  sbx = await Sandbox.create('base', { ...sdk, metadata: { purpose: 'dashboard-test' }, timeoutMs: 300_000 })
+  await page.waitForSelector(`tr[data-sandbox="${sbx.sandboxId}"]`)
+  const state = await page.textContent(`tr[data-sandbox="${sbx.sandboxId}"] .state`)
+  if (state !== 'running') throw new Error(`listed as ${state}`)
+  await shot(page, '03-sandboxes')
+
+  step = 'open its terminal and run echo hi'
+  await page.click(`tr[data-sandbox="${sbx.sandboxId}"] a`)
+  await page.waitForSelector('text=Terminal: connected', { timeout: 30_000 })
+  await typeInTerminal(page, 'echo hi')
+  await waitForRow(page, (t) => t === 'hi', 'echo hi')
+  await shot(page, '04-terminal')
+
+  step = 'upload a file and see it with ls'
+  await page.click('role=tab[name="Files"]')
+  await page.waitForSelector('#files table')
+  const content = 'uploaded from the dashboard\n'.repeat(1000)
+  await page.setInputFiles('#files input[type=file]', { name: 'from-dashboard.txt', mimeType: 'text/plain', buffer: Buffer.from(content) })
+  await page.waitForSelector('text=uploaded from-dashboard.txt')
+  await page.waitForSelector('#files >> text=from-dashboard.txt')
+  await shot(page, '05-files')
+  const inside = await sbx.files.read('/home/user/from-dashboard.txt')
+  if (inside !== content) throw new Error(`the sandbox holds ${inside.length} bytes, not the ${content.length} uploaded`)
+  await page.click('role=tab[name="Terminal"]')
+  await typeInTerminal(page, 'ls -l /home/user')
+  await waitForRow(page, (t) => t.startsWith('-') && t.endsWith(' from-dashboard.txt'), 'ls')
+
+  step = 'the metrics chart gains points'
+  const points = () => page.$eval('#metrics-chart', (e) => Number(e.dataset.points))
+  await page.waitForFunction(() => Number(document.querySelector('#metrics-chart')?.dataset.points) >= 1, null, { timeout: 20_000 })
+  const before = await points()
+  await page.waitForFunction((n) => Number(document.querySelector('#metrics-chart')?.dataset.points) > n, before, { timeout: 20_000 })
+  await shot(page, '06-sandbox-detail')
+
+  step = 'kill it and see the end reason'
+  await page.click('button:has-text("Kill")')
+  await page.waitForSelector('#end-reason')
+  const reason = await page.textContent('#end-reason')
+  if (!/killed/.test(reason)) throw new Error(`the end shows ${JSON.stringify(reason)}`)
+  await shot(page, '07-ended')
+  sbx = undefined
+
+  step = 'templates and a build log'
+  await page.click('nav >> text=Templates')
+  await page.waitForSelector('#templates tbody tr')
+  await built
+  await page.reload()
+  await page.click('#templates tbody tr:has-text("dashboard-test") >> text=view')
+  await page.waitForSelector('#build-log')
+  await page.waitForFunction(() => /built-for-the-dashboard/.test(document.querySelector('#build-log pre')?.textContent ?? ''))
+  await shot(page, '08-templates')
+
+  step = 'API keys'
+  await page.click('nav >> text=API keys')
+  await page.waitForSelector('#keys-missing, #keys')
+  if (await page.$('#keys')) {
+    await page.fill('form.filters input', 'dashboard-test')
+    await page.click('text=Create key')
+    const shown = await page.textContent('#created-key pre')
+    if (!/^e2b_[0-9a-f]{40}$/.test(shown.trim())) throw new Error(`the new key shows as ${JSON.stringify(shown)}`)
+    await page.click('text=I have copied it')
+    if ((await page.content()).includes(shown.trim())) throw new Error('the key is still on the page after it was dismissed')
+  }
+  await shot(page, '09-keys')
+
+  step = 'an expired session goes back to sign-in with the reason'
+  await page.evaluate(() => sessionStorage.setItem('soulbox.apiKey', 'e2b_' + 'f'.repeat(40)))
+  await page.goto(url + '/dashboard/#/sandboxes')
+  await page.waitForSelector('#apikey')
+  const why = await page.textContent('[role=status]')
+  if (!/signed out/.test(why)) throw new Error(`the sign-in page says ${JSON.stringify(why)}`)
+  await shot(page, '10-signed-out')
+
+  if (problems.length) throw new Error(problems.join('\n'))
+  console.log(`dashboard: every step passed; screenshots in ${artifacts}`)
+} catch (e) {
+  console.error(`dashboard: step "${step}" failed: ${e.stack ?? e}`)
+  await shot(page, 'failed').catch(() => {})
+  if (problems.length) console.error(problems.join('\n'))
+  process.exitCode = 1
+} finally {
+  if (sbx) await sbx.kill().catch(() => {})
+  await browser.close()
+}
