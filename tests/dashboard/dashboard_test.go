@@ -6,7 +6,9 @@
 package dashboard
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -34,24 +36,13 @@ func TestDashboardInBrowser(t *testing.T) {
 	cfg.DataDir = ocitest.Root(t)
 	cfg.TemplatesDir = ocitest.TemplateCache()
 	cfg.AgentPath = ocitest.AgentBinary(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	}()
+	stop := start(t, &cfg)
+	defer func() { stop() }()
 	key, err := os.ReadFile(filepath.Join(cfg.DataDir, "admin.key"))
 	if err != nil {
 		t.Fatalf("the server wrote no admin key: %v", err)
 	}
-	url := "http://" + srv.Addr()
+	url := "http://" + cfg.Listen
 	requireBuilt(t, url)
 
 	artifacts := os.Getenv("SOULBOX_ARTIFACTS")
@@ -66,16 +57,65 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Bounded: every step has its own timeout in the script; this one
 	// ends a browser that hangs regardless.
-	nctx, ncancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer ncancel()
-	cmd := exec.CommandContext(nctx, "node", "e2e/dashboard.mjs")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "e2e/dashboard.mjs")
 	cmd.Dir = web
 	cmd.Env = append(os.Environ(), "SOULBOX_URL="+url, "SOULBOX_API_KEY="+strings.TrimSpace(string(key)),
 		"CHROMIUM="+chromium, "ARTIFACTS="+artifacts)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Stderr = os.Stderr
 	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Run(); err != nil {
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The script asks for the server to go away and come back on the
+	// same address, to see the page through a restart.
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := sc.Text()
+		fmt.Println(line)
+		switch line {
+		case "soulbox: stop the server":
+			stop()
+			stop = func() {}
+			fmt.Fprintln(in, "stopped")
+		case "soulbox: start the server":
+			stop = start(t, &cfg)
+			fmt.Fprintln(in, "started")
+		}
+	}
+	if err := cmd.Wait(); err != nil {
 		t.Fatalf("the browser steps failed (screenshots in %s): %v", artifacts, err)
+	}
+}
+
+// start runs a server for cfg and sets cfg.Listen to the address it
+// took, so that a second start comes back on the same one. The returned
+// function stops it.
+func start(t *testing.T, cfg *server.Config) func() {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, *cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	cfg.Listen = srv.Addr()
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
 	}
 }
 

@@ -5,10 +5,14 @@
 //   SOULBOX_API_KEY   a key the server issued
 //   CHROMIUM          the Chromium binary
 //   ARTIFACTS         a directory for the screenshots
+// It asks that runner to stop and start the server by printing
+// "soulbox: stop the server" and "soulbox: start the server", and waits
+// for a line on stdin when done.
 // It exits non-zero, saying which step failed, when one does.
 import { chromium } from 'playwright-core'
 import { Sandbox, Template } from 'e2b'
 import path from 'node:path'
+import readline from 'node:readline'
 
 const { SOULBOX_URL: url, SOULBOX_API_KEY: key, CHROMIUM: executablePath, ARTIFACTS: artifacts } = process.env
 for (const [k, v] of Object.entries({ SOULBOX_URL: url, SOULBOX_API_KEY: key, CHROMIUM: executablePath, ARTIFACTS: artifacts }))
@@ -38,6 +42,14 @@ async function waitForRow(page, pred, what) {
     await new Promise((r) => setTimeout(r, 200))
   }
   throw new Error(`${what}: the terminal shows ${JSON.stringify(rows.filter(Boolean))}`)
+}
+
+const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]()
+async function ask(request) {
+  console.log(request)
+  const { value, done } = await lines.next()
+  if (done) throw new Error(`no answer to ${JSON.stringify(request)}`)
+  return value
 }
 
 const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'], timeout: 30_000 })
@@ -90,6 +102,24 @@ try {
   await waitForRow(page, (t) => t === 'hi', 'echo hi')
   await shot(page, '04-terminal')
 
+  step = 'keystroke echo latency'
+  // From a key press in the browser to its echo on screen, through the
+  // proxy, the agent's PTY and back: printed, not asserted.
+  const echoes = []
+  for (let i = 1; i <= 20; i++) {
+    const t0 = performance.now()
+    await page.keyboard.press('x')
+    await page.waitForFunction(
+      (n) => [...document.querySelectorAll('#terminal .xterm-rows > div')].some((r) => r.textContent.trimEnd().endsWith('$ ' + 'x'.repeat(n))),
+      i,
+      { polling: 'raf', timeout: 10_000 },
+    )
+    echoes.push(performance.now() - t0)
+  }
+  await page.keyboard.press('Control+U')
+  echoes.sort((a, b) => a - b)
+  console.log(`dashboard: keystroke echo over ${echoes.length} keys: median ${echoes[10].toFixed(1)} ms, max ${echoes.at(-1).toFixed(1)} ms`)
+
   step = 'upload a file and see it with ls'
   await page.click('role=tab[name="Files"]')
   await page.waitForSelector('#files table')
@@ -110,6 +140,9 @@ try {
   const before = await points()
   await page.waitForFunction((n) => Number(document.querySelector('#metrics-chart')?.dataset.points) > n, before, { timeout: 20_000 })
   await shot(page, '06-sandbox-detail')
+  await page.emulateMedia({ colorScheme: 'dark' })
+  await shot(page, '06-sandbox-detail-dark')
+  await page.emulateMedia({ colorScheme: 'light' })
 
   step = 'kill it and see the end reason'
   await page.click('button:has-text("Kill")')
@@ -119,6 +152,22 @@ try {
   await shot(page, '07-ended')
   sbx = undefined
 
+  step = 'the server restarting during use'
+  await page.click('nav >> text=Sandboxes')
+  await page.waitForSelector('#sandboxes')
+  await ask('soulbox: stop the server')
+  await page.waitForSelector('text=the server cannot be reached', { timeout: 15_000 })
+  if (!(await page.isVisible('#sandboxes'))) throw new Error('the list went away while the server was down')
+  await shot(page, '08-server-down')
+  await page.waitForFunction(() => /cannot be reached/.test(document.querySelector('.live')?.textContent ?? ''), null, { timeout: 15_000 })
+  await ask('soulbox: start the server')
+  // Back by itself: the stream live again and the list reloaded.
+  await page.waitForFunction(
+    () => document.querySelector('.live')?.textContent === 'live' && !document.querySelector('[role=alert]'),
+    null,
+    { timeout: 20_000 },
+  )
+
   step = 'templates and a build log'
   await page.click('nav >> text=Templates')
   await page.waitForSelector('#templates tbody tr')
@@ -127,7 +176,7 @@ try {
   await page.click('#templates tbody tr:has-text("dashboard-test") >> text=view')
   await page.waitForSelector('#build-log')
   await page.waitForFunction(() => /built-for-the-dashboard/.test(document.querySelector('#build-log pre')?.textContent ?? ''))
-  await shot(page, '08-templates')
+  await shot(page, '09-templates')
 
   step = 'API keys'
   await page.click('nav >> text=API keys')
@@ -140,7 +189,7 @@ try {
     await page.click('text=I have copied it')
     if ((await page.content()).includes(shown.trim())) throw new Error('the key is still on the page after it was dismissed')
   }
-  await shot(page, '09-keys')
+  await shot(page, '10-keys')
 
   step = 'an expired session goes back to sign-in with the reason'
   await page.evaluate(() => sessionStorage.setItem('soulbox.apiKey', 'e2b_' + 'f'.repeat(40)))
@@ -148,7 +197,7 @@ try {
   await page.waitForSelector('#apikey')
   const why = await page.textContent('[role=status]')
   if (!/signed out/.test(why)) throw new Error(`the sign-in page says ${JSON.stringify(why)}`)
-  await shot(page, '10-signed-out')
+  await shot(page, '11-signed-out')
 
   if (problems.length) throw new Error(problems.join('\n'))
   console.log(`dashboard: every step passed; screenshots in ${artifacts}`)
@@ -160,4 +209,6 @@ try {
 } finally {
   if (sbx) await sbx.kill().catch(() => {})
   await browser.close()
+  lines.return?.()
+  process.stdin.destroy()
 }

@@ -130,7 +130,8 @@ export interface SandboxEvent {
 
 // streamEvents reads GET /events (server-sent events) with the key in a
 // header, which EventSource cannot send, and calls onEvent for each until
-// signal aborts. It resumes after the last id when the stream drops.
+// signal aborts. It resumes after the last id when the stream drops,
+// calling onStatus with what went wrong, and with null once it is back.
 export async function streamEvents(
   signal: AbortSignal,
   onEvent: (ev: SandboxEvent) => void,
@@ -164,6 +165,8 @@ export async function streamEvents(
           }
         }
       }
+      // The server ended the stream: it is shutting down or restarting.
+      if (!signal.aborted) onStatus('the server closed the event stream; reconnecting')
     } catch (e) {
       if (signal.aborted) return
       onStatus(e instanceof Error ? e.message : String(e))

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { Metric } from '../api'
@@ -13,7 +13,20 @@ export function MetricsChart({ points }: { points: Metric[] }) {
     points.map((p) => p.memUsed / 2 ** 20),
     points.map((p) => p.diskUsed / 2 ** 20),
   ]
+  // Canvas colours cannot follow CSS by themselves: the chart is drawn
+  // again with the page's colours when the colour scheme changes.
+  const [scheme, setScheme] = useState(0)
   useEffect(() => {
+    const mq = matchMedia('(prefers-color-scheme: dark)')
+    const f = () => setScheme((n) => n + 1)
+    mq.addEventListener('change', f)
+    return () => mq.removeEventListener('change', f)
+  }, [])
+  useEffect(() => {
+    const css = getComputedStyle(document.documentElement)
+    const fg = css.getPropertyValue('--fg').trim() || '#1b1f24'
+    const line = css.getPropertyValue('--line').trim() || '#d8dde3'
+    const axis = { stroke: fg, grid: { stroke: line }, ticks: { stroke: line } }
     const width = () => Math.max(300, el.current!.clientWidth)
     plot.current = new uPlot(
       {
@@ -25,7 +38,7 @@ export function MetricsChart({ points }: { points: Metric[] }) {
           { label: 'Memory MiB', stroke: '#1c7ed6', scale: 'MiB' },
           { label: 'Disk MiB', stroke: '#2f9e44', scale: 'MiB' },
         ],
-        axes: [{}, { scale: '%', label: 'CPU %' }, { scale: 'MiB', side: 1, label: 'MiB', grid: { show: false } }],
+        axes: [axis, { ...axis, scale: '%', label: 'CPU %' }, { ...axis, scale: 'MiB', side: 1, label: 'MiB', grid: { show: false } }],
         scales: { '%': { range: [0, 100] } },
       },
       data(),
@@ -39,7 +52,7 @@ export function MetricsChart({ points }: { points: Metric[] }) {
       plot.current = null
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [])
+  }, [scheme])
   useEffect(() => {
     plot.current?.setData(data())
     // eslint-disable-next-line react-hooks/exhaustive-deps

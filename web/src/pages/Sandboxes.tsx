@@ -55,7 +55,12 @@ export function Sandboxes() {
             setTick((t) => t + 1)
           }, 300)
       },
-      setLive,
+      (status) => {
+        setLive(status)
+        // Back after a drop: what changed meanwhile may predate the
+        // events still to come.
+        if (status === null) setTick((t) => t + 1)
+      },
     )
     const clock = window.setInterval(() => setNow(Date.now()), 1000)
     return () => {
