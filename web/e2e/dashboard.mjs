@@ -93,6 +93,8 @@ try {
   await page.waitForSelector(`tr[data-sandbox="${sbx.sandboxId}"]`)
   const state = await page.textContent(`tr[data-sandbox="${sbx.sandboxId}"] .state`)
   if (state !== 'running') throw new Error(`listed as ${state}`)
+  // Its CPU and memory sparklines once the server has a sample.
+  await page.waitForSelector(`tr[data-sandbox="${sbx.sandboxId}"] .spark svg`, { timeout: 20_000 })
   await shot(page, '03-sandboxes')
 
   step = 'open its terminal and run echo hi'
@@ -134,14 +136,26 @@ try {
   await typeInTerminal(page, 'ls -l /home/user')
   await waitForRow(page, (t) => t.startsWith('-') && t.endsWith(' from-dashboard.txt'), 'ls')
 
+  step = 'a process started by the SDK is listed and killed from the page'
+  const bg = await sbx.commands.run('sleep 600', { background: true })
+  await page.click('role=tab[name="Processes"]')
+  const row = `#processes tr[data-pid="${bg.pid}"]`
+  await page.waitForSelector(`${row} >> text=sleep 600`)
+  await shot(page, '06-processes')
+  await page.click(`${row} button`)
+  await page.waitForSelector(row, { state: 'detached' })
+  const left = (await sbx.commands.list()).map((p) => p.pid)
+  if (left.includes(bg.pid)) throw new Error(`process ${bg.pid} still runs: ${left}`)
+  await page.click('role=tab[name="Terminal"]')
+
   step = 'the metrics chart gains points'
   const points = () => page.$eval('#metrics-chart', (e) => Number(e.dataset.points))
   await page.waitForFunction(() => Number(document.querySelector('#metrics-chart')?.dataset.points) >= 1, null, { timeout: 20_000 })
   const before = await points()
   await page.waitForFunction((n) => Number(document.querySelector('#metrics-chart')?.dataset.points) > n, before, { timeout: 20_000 })
-  await shot(page, '06-sandbox-detail')
+  await shot(page, '07-sandbox-detail')
   await page.emulateMedia({ colorScheme: 'dark' })
-  await shot(page, '06-sandbox-detail-dark')
+  await shot(page, '07-sandbox-detail-dark')
   await page.emulateMedia({ colorScheme: 'light' })
 
   step = 'kill it and see the end reason'
@@ -149,7 +163,7 @@ try {
   await page.waitForSelector('#end-reason')
   const reason = await page.textContent('#end-reason')
   if (!/killed/.test(reason)) throw new Error(`the end shows ${JSON.stringify(reason)}`)
-  await shot(page, '07-ended')
+  await shot(page, '08-ended')
   sbx = undefined
 
   step = 'the server restarting during use'
@@ -158,7 +172,7 @@ try {
   await ask('soulbox: stop the server')
   await page.waitForSelector('text=the server cannot be reached', { timeout: 15_000 })
   if (!(await page.isVisible('#sandboxes'))) throw new Error('the list went away while the server was down')
-  await shot(page, '08-server-down')
+  await shot(page, '09-server-down')
   await page.waitForFunction(() => /cannot be reached/.test(document.querySelector('.live')?.textContent ?? ''), null, { timeout: 15_000 })
   await ask('soulbox: start the server')
   // Back by itself: the stream live again and the list reloaded.
@@ -176,7 +190,7 @@ try {
   await page.click('#templates tbody tr:has-text("dashboard-test") >> text=view')
   await page.waitForSelector('#build-log')
   await page.waitForFunction(() => /built-for-the-dashboard/.test(document.querySelector('#build-log pre')?.textContent ?? ''))
-  await shot(page, '09-templates')
+  await shot(page, '10-templates')
 
   step = 'API keys'
   await page.click('nav >> text=API keys')
@@ -189,7 +203,14 @@ try {
     await page.click('text=I have copied it')
     if ((await page.content()).includes(shown.trim())) throw new Error('the key is still on the page after it was dismissed')
   }
-  await shot(page, '10-keys')
+  await shot(page, '11-keys')
+
+  step = 'node health'
+  await page.click('nav >> text=Health')
+  await page.waitForSelector('#checks >> text=store')
+  const ready = await page.textContent('#ready')
+  if (ready !== 'ready') throw new Error(`the node shows as ${JSON.stringify(ready)}`)
+  await shot(page, '12-health')
 
   step = 'an expired session goes back to sign-in with the reason'
   await page.evaluate(() => sessionStorage.setItem('soulbox.apiKey', 'e2b_' + 'f'.repeat(40)))
@@ -197,7 +218,7 @@ try {
   await page.waitForSelector('#apikey')
   const why = await page.textContent('[role=status]')
   if (!/signed out/.test(why)) throw new Error(`the sign-in page says ${JSON.stringify(why)}`)
-  await shot(page, '11-signed-out')
+  await shot(page, '13-signed-out')
 
   if (problems.length) throw new Error(problems.join('\n'))
   console.log(`dashboard: every step passed; screenshots in ${artifacts}`)

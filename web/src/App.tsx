@@ -6,6 +6,7 @@ import { SignIn } from './pages/SignIn'
 import { Sandboxes } from './pages/Sandboxes'
 import { Templates } from './pages/Templates'
 import { Keys } from './pages/Keys'
+import { HealthPage } from './pages/Health'
 
 // The detail page carries the SDK, xterm.js and uPlot: loaded when a
 // sandbox is first opened, not with the list.
@@ -15,6 +16,7 @@ const nav = [
   ['sandboxes', 'Sandboxes'],
   ['templates', 'Templates'],
   ['keys', 'API keys'],
+  ['health', 'Health'],
 ] as const
 
 export function App() {
@@ -43,6 +45,7 @@ export function App() {
   if (page === 'sandboxes' && route[1]) body = <SandboxDetail key={route[1]} id={route[1]} />
   else if (page === 'templates') body = <Templates />
   else if (page === 'keys') body = <Keys />
+  else if (page === 'health') body = <HealthPage />
   else body = <Sandboxes />
   return (
     <>

@@ -4,7 +4,11 @@ import 'uplot/dist/uPlot.min.css'
 import type { Metric } from '../api'
 
 // MetricsChart draws CPU % and memory/disk use (MiB) over time with uPlot.
-export function MetricsChart({ points }: { points: Metric[] }) {
+export function MetricsChart({ points, windowS }: { points: Metric[]; windowS: number }) {
+  // The time axis spans the chosen window (or, for the whole life, the
+  // points with a minute at least), so that one point is not a year wide.
+  const span = useRef(windowS)
+  span.current = windowS
   const el = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
   const data = (): uPlot.AlignedData => [
@@ -39,7 +43,17 @@ export function MetricsChart({ points }: { points: Metric[] }) {
           { label: 'Disk MiB', stroke: '#2f9e44', scale: 'MiB' },
         ],
         axes: [axis, { ...axis, scale: '%', label: 'CPU %' }, { ...axis, scale: 'MiB', side: 1, label: 'MiB', grid: { show: false } }],
-        scales: { '%': { range: [0, 100] } },
+        scales: {
+          x: {
+            time: true,
+            range: (_u, min, max) => {
+              const now = Date.now() / 1000
+              if (span.current) return [now - span.current, now]
+              return max - min < 60 ? [max - 60, max] : [min, max]
+            },
+          },
+          '%': { range: [0, 100] },
+        },
       },
       data(),
       el.current!,

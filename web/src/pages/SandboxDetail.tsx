@@ -5,6 +5,7 @@ import { agentOf } from '../sandbox'
 import { go } from '../route'
 import { Terminal } from '../components/Terminal'
 import { Files } from '../components/Files'
+import { Processes } from '../components/Processes'
 import { MetricsChart } from '../components/MetricsChart'
 
 const ranges = [
@@ -23,7 +24,7 @@ export function SandboxDetail({ id }: { id: string }) {
   const [logs, setLogs] = useState<LogEntry[]>([])
   const [metrics, setMetrics] = useState<Metric[]>([])
   const [range, setRange] = useState<number>(300)
-  const [tab, setTab] = useState<'terminal' | 'files'>('terminal')
+  const [tab, setTab] = useState<'terminal' | 'files' | 'processes'>('terminal')
   const [events, setEvents] = useState<SandboxEvent[]>([])
   const [live, setLive] = useState<string | null>(null)
 
@@ -153,7 +154,7 @@ export function SandboxDetail({ id }: { id: string }) {
         ))}
         <span className="hint">{metrics.length} points</span>
       </div>
-      <MetricsChart points={metrics} />
+      <MetricsChart points={metrics} windowS={range} />
 
       {agent && sb && (
         <>
@@ -164,6 +165,9 @@ export function SandboxDetail({ id }: { id: string }) {
             <button role="tab" aria-selected={tab === 'files'} onClick={() => setTab('files')}>
               Files
             </button>
+            <button role="tab" aria-selected={tab === 'processes'} onClick={() => setTab('processes')}>
+              Processes
+            </button>
           </div>
           {/* Both stay mounted: switching tabs keeps the shell. */}
           <div hidden={tab !== 'terminal'}>
@@ -171,6 +175,9 @@ export function SandboxDetail({ id }: { id: string }) {
           </div>
           <div hidden={tab !== 'files'}>
             <Files agent={agent} sb={sb} />
+          </div>
+          <div hidden={tab !== 'processes'}>
+            <Processes agent={agent} shown={tab === 'processes'} />
           </div>
         </>
       )}

@@ -1,5 +1,6 @@
-import { FormEvent, useCallback, useEffect, useState } from 'react'
-import { ListedSandbox, request, send, streamEvents } from '../api'
+import { FormEvent, useCallback, useEffect, useRef, useState } from 'react'
+import { getJSON, ListedSandbox, Metric, request, send, streamEvents } from '../api'
+import { Spark } from '../components/Spark'
 import { age, errText } from '../format'
 import { go } from '../route'
 
@@ -20,6 +21,10 @@ export function Sandboxes() {
   const [tick, setTick] = useState(0)
   const [now, setNow] = useState(Date.now())
   const [selected, setSelected] = useState<Set<string>>(new Set())
+  // Recent CPU and memory use of the listed sandboxes, from their latest
+  // samples (GET /sandboxes/metrics) taken every 5 s while the page is open.
+  const history = useRef(new Map<string, { at: number; cpu: number; mem: number }[]>())
+  const [, setSamples] = useState(0)
 
   const load = useCallback(async () => {
     const q = new URLSearchParams({ limit: String(pageSize) })
@@ -69,6 +74,33 @@ export function Sandboxes() {
       if (pending !== undefined) clearTimeout(pending)
     }
   }, [])
+
+  const ids = rows.map((r) => r.sandboxID).join(',')
+  useEffect(() => {
+    if (!ids) return
+    let stop = false
+    async function sample() {
+      try {
+        const m = await getJSON<{ sandboxes: Record<string, Metric> }>(`/sandboxes/metrics?sandbox_ids=${encodeURIComponent(ids)}`)
+        if (stop) return
+        for (const [id, x] of Object.entries(m.sandboxes ?? {})) {
+          const h = history.current.get(id) ?? []
+          if (h.length && h[h.length - 1].at === x.timestampUnix) continue
+          h.push({ at: x.timestampUnix, cpu: x.cpuUsedPct, mem: x.memTotal ? (100 * x.memUsed) / x.memTotal : 0 })
+          history.current.set(id, h.slice(-24))
+        }
+        setSamples((n) => n + 1)
+      } catch {
+        // the list shows the API's errors; sparklines just wait
+      }
+    }
+    sample()
+    const t = window.setInterval(sample, 5000)
+    return () => {
+      stop = true
+      clearInterval(t)
+    }
+  }, [ids])
 
   function applyFilters(e: FormEvent) {
     e.preventDefault()
@@ -163,6 +195,8 @@ export function Sandboxes() {
             <th>Template</th>
             <th>Age</th>
             <th>Ends in</th>
+            <th>CPU</th>
+            <th>Memory</th>
             <th>Metadata</th>
             <th>Actions</th>
           </tr>
@@ -187,6 +221,12 @@ export function Sandboxes() {
               <td>{sb.alias ?? sb.templateID}</td>
               <td>{age(sb.startedAt, now)}</td>
               <td>{sb.state === 'running' ? age(new Date(now).toISOString(), Date.parse(sb.endAt)) : '—'}</td>
+              <td>
+                <Spark label="CPU" max={100} values={(history.current.get(sb.sandboxID) ?? []).map((h) => h.cpu)} />
+              </td>
+              <td>
+                <Spark label="memory" max={100} values={(history.current.get(sb.sandboxID) ?? []).map((h) => h.mem)} />
+              </td>
               <td className="meta">
                 {Object.entries(sb.metadata ?? {})
                   .map(([k, v]) => `${k}=${v}`)
