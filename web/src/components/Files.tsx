@@ -15,6 +15,9 @@ function join(dir: string, name: string) {
   return dir.endsWith('/') ? dir + name : `${dir}/${name}`
 }
 
+// maxEdit is the largest file the page opens in its editor.
+const maxEdit = 1 << 20
+
 function parent(dir: string) {
   const p = dir.replace(/\/+$/, '').split('/').slice(0, -1).join('/')
   return p || '/'
@@ -29,6 +32,8 @@ export function Files({ agent, sb }: { agent: Sandbox; sb: SandboxDetail }) {
   const [entries, setEntries] = useState<Entry[]>([])
   const [error, setError] = useState<string | null>(null)
   const [progress, setProgress] = useState<string | null>(null)
+  const [watching, setWatching] = useState(false)
+  const [editing, setEditing] = useState<{ path: string; text: string } | null>(null)
 
   const load = useCallback(async () => {
     try {
@@ -45,6 +50,75 @@ export function Files({ agent, sb }: { agent: Sandbox; sb: SandboxDetail }) {
     setTyped(dir)
     load()
   }, [dir, load])
+
+  // The agent reports changes in the directory shown; the list follows
+  // them, coalesced, without a refresh.
+  useEffect(() => {
+    let stopped = false
+    let handle: { stop(): Promise<void> } | undefined
+    let pending: number | undefined
+    agent.files
+      .watchDir(
+        dir,
+        () => {
+          if (pending === undefined)
+            pending = window.setTimeout(() => {
+              pending = undefined
+              load()
+            }, 200)
+        },
+        {
+          timeoutMs: 0,
+          onExit: () => {
+            if (!stopped) setWatching(false)
+          },
+        },
+      )
+      .then((h) => {
+        if (stopped) h.stop()
+        else {
+          handle = h
+          setWatching(true)
+        }
+      })
+      .catch(() => setWatching(false))
+    return () => {
+      stopped = true
+      setWatching(false)
+      if (pending !== undefined) clearTimeout(pending)
+      handle?.stop()
+    }
+  }, [agent, dir, load])
+
+  async function edit(e: Entry) {
+    if (e.size > maxEdit) {
+      setError(`${e.path} is ${bytes(e.size)}: the page edits files up to ${bytes(maxEdit)}; download it instead`)
+      return
+    }
+    try {
+      const text = await agent.files.read(e.path)
+      if (text.includes('\u0000')) {
+        setError(`${e.path} is not a text file: download it instead`)
+        return
+      }
+      setEditing({ path: e.path, text })
+      setError(null)
+    } catch (err) {
+      setError(`read ${e.path}: ${errText(err)}`)
+    }
+  }
+
+  async function save() {
+    if (!editing) return
+    try {
+      await agent.files.write(editing.path, editing.text)
+      setProgress(`saved ${editing.path}`)
+      setEditing(null)
+      load()
+    } catch (err) {
+      setError(`save ${editing.path}: ${errText(err)}`)
+    }
+  }
 
   function upload(file: File) {
     const path = join(dir, file.name)
@@ -113,6 +187,9 @@ export function Files({ agent, sb }: { agent: Sandbox; sb: SandboxDetail }) {
         <button type="button" onClick={load}>
           Refresh
         </button>
+        <span className="hint" role="status">
+          {watching ? 'watching for changes' : 'not watching'}
+        </span>
         <label className="upload">
           Upload <input type="file" aria-label="Upload a file" onChange={(e) => e.target.files?.[0] && upload(e.target.files[0])} />
         </label>
@@ -126,6 +203,24 @@ export function Files({ agent, sb }: { agent: Sandbox; sb: SandboxDetail }) {
         <p className="error" role="alert">
           {error}
         </p>
+      )}
+      {editing && (
+        <div className="panel" id="editor">
+          <label htmlFor="editor-text">
+            Editing <code>{editing.path}</code>
+          </label>
+          <textarea
+            id="editor-text"
+            value={editing.text}
+            onChange={(e) => setEditing({ ...editing, text: e.target.value })}
+            rows={16}
+            spellCheck={false}
+          />
+          <div className="actions">
+            <button onClick={save}>Save</button>
+            <button onClick={() => setEditing(null)}>Cancel</button>
+          </div>
+        </div>
       )}
       <table className="list">
         <tbody>
@@ -143,9 +238,14 @@ export function Files({ agent, sb }: { agent: Sandbox; sb: SandboxDetail }) {
               <td>{e.type === 'dir' ? '' : bytes(e.size)}</td>
               <td>
                 {e.type !== 'dir' && (
-                  <button className="link" onClick={() => download(e)}>
-                    download
-                  </button>
+                  <>
+                    <button className="link" onClick={() => download(e)}>
+                      download
+                    </button>{' '}
+                    <button className="link" onClick={() => edit(e)} aria-label={`edit ${e.name}`}>
+                      edit
+                    </button>
+                  </>
                 )}
               </td>
             </tr>
