@@ -54,7 +54,9 @@ async function ask(request) {
 
 const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'], timeout: 30_000 })
 let sbx
-const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url })
+const page = await context.newPage()
 try {
   page.setDefaultTimeout(20_000)
   page.on('pageerror', (e) => problems.push(`page error during ${step}: ${e.message}`))
@@ -103,6 +105,15 @@ try {
   await typeInTerminal(page, 'echo hi')
   await waitForRow(page, (t) => t === 'hi', 'echo hi')
   await shot(page, '04-terminal')
+
+  step = 'copy from the terminal with Ctrl+Shift+C'
+  const hiRow = page.locator('#terminal .xterm-rows > div', { hasText: /^hi\s*$/ })
+  // xterm.js selects on its screen layer, above the rows.
+  const box = await hiRow.first().boundingBox()
+  await page.mouse.dblclick(box.x + 4, box.y + box.height / 2)
+  await page.keyboard.press('Control+Shift+C')
+  const copied = await page.evaluate(() => navigator.clipboard.readText())
+  if (copied.trim() !== 'hi') throw new Error(`the clipboard holds ${JSON.stringify(copied)}`)
 
   step = 'keystroke echo latency'
   // From a key press in the browser to its echo on screen, through the

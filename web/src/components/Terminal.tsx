@@ -47,6 +47,15 @@ export function Terminal({ agent }: { agent: Sandbox }) {
     const resize = term.onResize(({ cols, rows }) => {
       if (pid !== undefined) agent.pty.resize(pid, { cols, rows }).catch(() => {})
     })
+    // Ctrl+C belongs to the shell; Ctrl+Shift+C copies the selection, as
+    // in desktop terminals (Ctrl+V and Ctrl+Shift+V paste by themselves).
+    term.attachCustomKeyEventHandler((e) => {
+      if (e.type === 'keydown' && e.ctrlKey && e.shiftKey && e.code === 'KeyC' && term.hasSelection()) {
+        navigator.clipboard?.writeText(term.getSelection()).catch(() => {})
+        return false
+      }
+      return true
+    })
     const ro = new ResizeObserver(() => fit.fit())
     ro.observe(el.current!)
     agent.pty

@@ -2,7 +2,6 @@ import { useEffect, useMemo, useState } from 'react'
 import { APIError, getJSON, LogEntry, Metric, SandboxDetail as Detail, send, streamEvents, SandboxEvent } from '../api'
 import { age, errText } from '../format'
 import { agentOf } from '../sandbox'
-import { go } from '../route'
 import { Terminal } from '../components/Terminal'
 import { Files } from '../components/Files'
 import { Processes } from '../components/Processes'
@@ -139,7 +138,7 @@ export function SandboxDetail({ id }: { id: string }) {
           >
             Set timeout
           </button>
-          <button className="danger" onClick={() => act('kill').then(() => setTimeout(() => go('sandboxes', id), 0))}>
+          <button className="danger" onClick={() => act('kill')}>
             Kill
           </button>
         </div>
