@@ -86,9 +86,38 @@ try {
   await page.waitForSelector('#sandboxes')
   if (page.url().includes(key)) throw new Error('the key is in the URL')
 
-  // A template build runs meanwhile, for its log below.
-  const built = Template.build(Template().fromTemplate('base').runCmd('echo built-for-the-dashboard'), 'dashboard-test', sdk)
+  // A template build, whose log the page follows while it runs: the
+  // sleep keeps it building long enough to be seen doing so. The output
+  // is computed, so that the log's copy of the command does not match it.
+  const built = Template.build(
+    Template().fromTemplate('base').runCmd('echo started-$((40+2)); sleep 12; echo built-$((40+2))'),
+    'dashboard-test',
+    sdk,
+  )
   built.catch(() => {}) // awaited below
+
+  step = 'templates and a build log'
+  await page.click('nav >> text=Templates')
+  await page.waitForSelector('#templates tbody tr:has-text("dashboard-test")', { timeout: 30_000 })
+  await page.click('#templates tbody tr:has-text("dashboard-test") >> text=view')
+  await page.waitForSelector('#build-log')
+  const seenWhile = await page.textContent('#build-status')
+  if (seenWhile !== 'building' && seenWhile !== 'waiting') throw new Error(`the build was already ${seenWhile} when its log was opened`)
+  await page.waitForSelector('#build-log >> text=RUN echo started', { timeout: 30_000 })
+  if (/built-42/.test(await page.textContent('#build-log pre'))) throw new Error('the log did not follow: its end was there from the start')
+  await page.waitForFunction(
+    () =>
+      /started-42[^]*built-42/.test(document.querySelector('#build-log pre')?.textContent ?? '') &&
+      document.querySelector('#build-status')?.textContent === 'ready',
+    null,
+    { timeout: 60_000 },
+  )
+  await built
+  console.log(`dashboard: the build log was opened while the build was ${seenWhile} and followed to ready`)
+  await shot(page, '02b-templates')
+
+  await page.click('nav >> text=Sandboxes')
+  await page.waitForSelector('#sandboxes')
 
   step = 'a sandbox created by the SDK appears in the list'
   sbx = await Sandbox.create('base', { ...sdk, metadata: { purpose: 'dashboard-test' }, timeoutMs: 300_000 })
@@ -204,16 +233,6 @@ try {
     null,
     { timeout: 20_000 },
   )
-
-  step = 'templates and a build log'
-  await page.click('nav >> text=Templates')
-  await page.waitForSelector('#templates tbody tr')
-  await built
-  await page.reload()
-  await page.click('#templates tbody tr:has-text("dashboard-test") >> text=view')
-  await page.waitForSelector('#build-log')
-  await page.waitForFunction(() => /built-for-the-dashboard/.test(document.querySelector('#build-log pre')?.textContent ?? ''))
-  await shot(page, '10-templates')
 
   step = 'API keys'
   await page.click('nav >> text=API keys')

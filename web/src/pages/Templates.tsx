@@ -9,13 +9,19 @@ export function Templates() {
   const [list, setList] = useState<Template[]>([])
   const [error, setError] = useState<string | null>(null)
   const [open, setOpen] = useState<{ id: string; build: string } | null>(null)
+  // Reloaded every 5 s, so that builds started elsewhere show up and
+  // their status moves.
   useEffect(() => {
-    getJSON<Template[]>('/templates')
-      .then((l) => {
-        setList(l)
-        setError(null)
-      })
-      .catch((e) => setError(errText(e)))
+    const load = () =>
+      getJSON<Template[]>('/templates')
+        .then((l) => {
+          setList(l)
+          setError(null)
+        })
+        .catch((e) => setError(errText(e)))
+    load()
+    const t = window.setInterval(load, 5000)
+    return () => clearInterval(t)
   }, [])
   return (
     <section>
@@ -111,7 +117,7 @@ function BuildLog({ id, build, onClose }: { id: string; build: string; onClose: 
   return (
     <div className="panel" id="build-log">
       <h2>
-        Build <code>{build}</code> of <code>{id}</code>: {status}{' '}
+        Build <code>{build}</code> of <code>{id}</code>: <span id="build-status">{status}</span>{' '}
         <button className="link" onClick={onClose}>
           close
         </button>
