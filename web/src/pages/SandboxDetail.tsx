@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react'
+import { useEffect, useMemo, useRef, useState } from 'react'
 import { APIError, getJSON, LogEntry, Metric, SandboxDetail as Detail, send, streamEvents, SandboxEvent } from '../api'
 import { age, errText } from '../format'
 import { agentOf } from '../sandbox'
@@ -26,6 +26,7 @@ export function SandboxDetail({ id }: { id: string }) {
   const [tab, setTab] = useState<'terminal' | 'files' | 'processes'>('terminal')
   const [events, setEvents] = useState<SandboxEvent[]>([])
   const [live, setLive] = useState<string | null>(null)
+  const endedRef = useRef(false)
 
   // Lifecycle events come from GET /events, which, unlike the sandbox's
   // own routes, still speaks of it once it has ended, with the reason.
@@ -38,6 +39,11 @@ export function SandboxDetail({ id }: { id: string }) {
   useEffect(() => {
     let stop = false
     async function poll() {
+      // Once it has ended, the sandbox's routes only answer 404.
+      if (endedRef.current) {
+        clearInterval(t)
+        return
+      }
       const q = range ? `?start=${Math.floor(Date.now() / 1000) - range}` : ''
       const [d, l, m] = await Promise.allSettled([
         getJSON<Detail>(`/sandboxes/${encodeURIComponent(id)}`),
@@ -50,13 +56,17 @@ export function SandboxDetail({ id }: { id: string }) {
         setError(null)
       } else if (d.reason instanceof APIError && d.reason.status === 404) {
         // An ended sandbox is no longer served; its events still are.
+        // Nothing more to poll for.
         setGone(true)
+        stop = true
+        clearInterval(t)
+        return
       } else setError(errText(d.reason))
       if (l.status === 'fulfilled') setLogs(l.value.logEntries ?? [])
       if (m.status === 'fulfilled') setMetrics(m.value ?? [])
     }
-    poll()
     const t = window.setInterval(poll, 2000)
+    poll()
     return () => {
       stop = true
       clearInterval(t)
@@ -64,6 +74,7 @@ export function SandboxDetail({ id }: { id: string }) {
   }, [id, range])
 
   const ended = events.find((ev) => ev.type === 'ended')
+  endedRef.current = ended !== undefined
   const running = sb?.state === 'running' && !gone && !ended
   // One SDK handle per sandbox while it runs, so that the terminal
   // survives the polls.
