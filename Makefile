@@ -1,7 +1,7 @@
 # Shortcuts; the scripts are the source of truth and need no make.
-.PHONY: build run test bench
+.PHONY: build run test bench dashboard
 
-build:
+build: dashboard
 	CGO_ENABLED=0 go build -trimpath -o bin/ ./cmd/soulbox ./cmd/soulbox-agent
 
 run:
@@ -23,3 +23,9 @@ bench-runtime:
 .PHONY: generate
 generate:
 	./scripts/generate.sh
+
+# The web dashboard, built into internal/dashboard/dist/app for the binary
+# to embed (a binary built without it serves a page saying to run this).
+dashboard:
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	npm run build --prefix web --silent

@@ -13,8 +13,8 @@ command -v apt-get >/dev/null || die "this script supports Debian and Ubuntu (ap
 # Debian packages: the OCI runtimes, debootstrap for the base template,
 # e2fsprogs for sandbox disk images, iptables for CRIU's network lock, libnss-myhostname so that sandbox
 # hosts <port>-<id>.localhost resolve to loopback, and the tools the
-# tests drive.
-packages=(runc crun debootstrap debian-archive-keyring gpg uidmap e2fsprogs iproute2 iptables procps ca-certificates curl git util-linux gcc libnss-myhostname)
+# tests drive (chromium: the dashboard's browser test).
+packages=(runc crun debootstrap debian-archive-keyring gpg uidmap e2fsprogs iproute2 iptables procps ca-certificates curl git util-linux gcc libnss-myhostname chromium)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -190,6 +190,15 @@ if [ ! -d examples/langchain-js/node_modules/@langchain/core ] || [ examples/lan
 	log "installing the LangChain example's packages"
 	npm ci --prefix examples/langchain-js --no-audit --no-fund --loglevel=error
 fi
+
+# The web dashboard, pinned in web/package-lock.json, built into
+# internal/dashboard/dist/app, which the binary embeds.
+if [ ! -d web/node_modules/vite ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+	log "installing the dashboard's packages"
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+fi
+log "building the web dashboard"
+npm run build --prefix web --silent
 
 log "building bin/soulbox and bin/soulbox-agent"
 CGO_ENABLED=0 go build -trimpath -o bin/ ./cmd/soulbox ./cmd/soulbox-agent

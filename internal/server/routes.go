@@ -34,6 +34,7 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("/mcp", s.mcpHandler())
 	}
 	s.templateRoutes(mux)
+	s.dashboardRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.WriteBody(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 	})
