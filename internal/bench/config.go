@@ -20,13 +20,14 @@ const (
 	Exec            = "exec"
 	Stdout          = "stdout"
 	Files           = "files"
+	AgentFiles      = "agent_files"
 	Creates         = "creates"
 	Idle            = "idle"
 )
 
 // Names lists every measurement in the order Run runs them.
 func Names() []string {
-	return []string{RuntimeBaseline, CreateCold, CreateWarm, Exec, Stdout, Files, Creates, Idle}
+	return []string{RuntimeBaseline, CreateCold, CreateWarm, Exec, Stdout, Files, AgentFiles, Creates, Idle}
 }
 
 // Config says what to measure and how much.

@@ -47,6 +47,7 @@ var measurements = map[string]measurement{
 	Exec:            measureExec,
 	Stdout:          measureStdout,
 	Files:           measureFiles,
+	AgentFiles:      measureAgentFiles,
 	Creates:         measureCreates,
 	Idle:            measureIdle,
 }

@@ -31,6 +31,9 @@ proxy, and print a table (or, with --json, one JSON object):
   exec              echo hi in a running sandbox
   stdout            MB/s of a command's stdout (MB = 10^6 bytes)
   files             MB/s of an upload and a download
+  agent_files       the agent's file paths as the e2b SDK drives them: a 50 MB
+                    multipart upload (MB/s), 1 KiB write and read, and a 1 KiB
+                    write to its event at a client watching the directory (ms)
   creates           create+kill pairs per second at --concurrency for --duration
   idle              memory per idle sandbox: its cgroup, per the metrics API, and the
                     fall of this machine's MemAvailable (valid on the server's host only)
