@@ -49,6 +49,9 @@ type Report struct {
 	AgentRead1KiBMs     *Percentiles `json:"agent_read_1kib_ms"`
 	AgentWatchEventMs   *Percentiles `json:"agent_watch_event_ms"`
 
+	// APILoad is the mixed API and commands.run load (api_load).
+	APILoad *APILoad `json:"api_load"`
+
 	// CreatesPerSec is the sustained rate of create and kill pairs that
 	// succeeded; CreatesRun says how it was measured and what failed.
 	CreatesPerSec *float64    `json:"creates_per_sec"`
@@ -181,6 +184,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	if r.AgentUploadMBPerSec != nil {
 		rows = append(rows, [2]string{"agent: upload 50 MB (multipart)", fmt.Sprintf("%.1f MB/s", *r.AgentUploadMBPerSec)})
+	}
+	if l := r.APILoad; l != nil {
+		rows = append(rows, [2]string{"API load", fmt.Sprintf("%.1f req/s of %d asked (%d sent, %d shed by the client, %d errors) across %d sandboxes for %.0fs",
+			l.AchievedPerSec, l.TargetPerSec, l.Sent, l.Shed, l.Errors, l.Sandboxes, l.DurationSec)})
+		for _, k := range l.loadKinds() {
+			lk := l.Kinds[k]
+			rows = append(rows, [2]string{"  " + k, fmt.Sprintf("p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, %d ok, %d errors", lk.Ms.P50, lk.Ms.P95, lk.Ms.P99, lk.Ms.N, lk.Errors)})
+		}
 	}
 	if c := r.CreatesRun; r.CreatesPerSec != nil && c != nil {
 		rows = append(rows, [2]string{"creates per second", fmt.Sprintf("%.1f (create and kill, %d at once for %.0fs: %d created, %d errors)",

@@ -48,6 +48,7 @@ var measurements = map[string]measurement{
 	Stdout:          measureStdout,
 	Files:           measureFiles,
 	AgentFiles:      measureAgentFiles,
+	APILoadName:     measureAPILoad,
 	Creates:         measureCreates,
 	Idle:            measureIdle,
 }
