@@ -40,7 +40,7 @@ func (p *Pool) Replace(ctx context.Context, template string, b Bounds) {
 	if old != nil {
 		// The counts and the demand carry over; only the sandboxes go.
 		nb.hits, nb.misses, nb.discarded, nb.failures = old.hits, old.misses, old.discarded, old.failures
-		nb.rate, nb.refill, nb.memMiB, nb.lastMiss = old.rate, old.refill, old.memMiB, old.lastMiss
+		nb.rate, nb.refill, nb.memMiB = old.rate, old.refill, old.memMiB
 	}
 	p.templates[template] = nb
 	p.mu.Unlock()

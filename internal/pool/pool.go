@@ -3,12 +3,7 @@
 // personalise it. How many it keeps follows demand: the rate of creates,
 // smoothed over a window, times how long a refill takes, within the
 // configured bounds and a memory budget. Refills run in the background
-// with bounded concurrency; pools that see no demand shrink back. While
-// creates find a pool empty, its refills skip the interpreter prewarm:
-// a sandbox without it is made several times faster, and a create served
-// from the pool without a warm interpreter beats one that goes cold.
-// A create that finds the pool empty never waits for a refill: Claim
-// answers at once, and the caller creates the sandbox itself.
+// with bounded concurrency; pools that see no demand shrink back.
 //
 // Pooled sandboxes belong to no team and are not in the store: a server
 // that stops destroys them, and one that crashes has them destroyed by
@@ -147,16 +142,11 @@ type bucket struct {
 	refill time.Duration
 	// memMiB is the smoothed memory of one pooled sandbox.
 	memMiB float64
-	// lastMiss is when a claim last found no sandbox ready.
-	lastMiss time.Time
 	target int
 	// overSince is when the pool became larger than its target.
 	overSince time.Time
 
 	hits, misses, discarded, failures uint64
-	// bare counts the refills made without the prewarm because
-	// refills were behind.
-	bare uint64
 }
 
 type entry struct {
@@ -199,7 +189,6 @@ func (p *Pool) Claim(template string) (string, bool) {
 	b.demand++
 	if len(b.ready) == 0 {
 		b.misses++
-		b.lastMiss = time.Now()
 		p.kick()
 		return "", false
 	}
@@ -280,18 +269,16 @@ func (p *Pool) Run(ctx context.Context) {
 			go func() {
 				defer wg.Done()
 				defer func() { <-p.fills }()
-				p.fill(ctx, job.template, job.b, job.prewarm)
+				p.fill(ctx, job.template, job.b)
 			}()
 		}
 	}
 }
 
-// job is a refill of template, with the interpreter languages to
-// prewarm, or the destruction of an idle sandbox.
+// job is a refill of template, or the destruction of an idle sandbox.
 type job struct {
 	template string
 	b        *bucket
-	prewarm  []string
 	shrink   string
 }
 
@@ -303,17 +290,10 @@ func (p *Pool) plan(now time.Time) []job {
 	var jobs []job
 	for name, b := range p.templates {
 		have := len(b.ready) + b.filling
-		prewarm := b.bounds.Prewarm
-		if p.behind(b, now) {
-			prewarm = nil
-		}
 		for ; have < b.target && b.filling < p.cfg.Concurrency; have++ {
 			b.filling++
 			b.fills.Add(1)
-			if len(prewarm) < len(b.bounds.Prewarm) {
-				b.bare++
-			}
-			jobs = append(jobs, job{template: name, b: b, prewarm: prewarm})
+			jobs = append(jobs, job{template: name, b: b})
 		}
 		switch {
 		case len(b.ready) <= b.target:
@@ -331,12 +311,6 @@ func (p *Pool) plan(now time.Time) []job {
 	return jobs
 }
 
-// behind reports whether b's refills fall behind its demand: a claim
-// found it empty within the demand window.
-func (p *Pool) behind(b *bucket, now time.Time) bool {
-	return !b.lastMiss.IsZero() && now.Sub(b.lastMiss) < p.cfg.Window
-}
-
 func (p *Pool) unfill(b *bucket) {
 	p.mu.Lock()
 	b.filling--
@@ -349,10 +323,10 @@ func (p *Pool) unfill(b *bucket) {
 // refill started at once would compete with it for the CPU.
 const claimGrace = 30 * time.Millisecond
 
-// fill makes one sandbox for template's pool b, with the interpreter
-// languages of prewarm started. A pool removed or replaced meanwhile (its
-// stop closed) gets nothing: the sandbox is destroyed.
-func (p *Pool) fill(ctx context.Context, template string, b *bucket, prewarm []string) {
+// fill makes one sandbox for template's pool b. A pool removed or
+// replaced meanwhile (its stop closed) gets nothing: the sandbox is
+// destroyed.
+func (p *Pool) fill(ctx context.Context, template string, b *bucket) {
 	defer b.fills.Done()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -373,7 +347,7 @@ func (p *Pool) fill(ctx context.Context, template string, b *bucket, prewarm []s
 		}
 	}
 	start := time.Now()
-	id, err := p.maker.Make(ctx, template, prewarm)
+	id, err := p.maker.Make(ctx, template, b.bounds.Prewarm)
 	took := time.Since(start)
 	var mem float64
 	if err == nil {
