@@ -20,13 +20,15 @@ const (
 	Exec            = "exec"
 	Stdout          = "stdout"
 	Files           = "files"
+	AgentFiles      = "agent_files"
+	APILoadName     = "api_load"
 	Creates         = "creates"
 	Idle            = "idle"
 )
 
 // Names lists every measurement in the order Run runs them.
 func Names() []string {
-	return []string{RuntimeBaseline, CreateCold, CreateWarm, Exec, Stdout, Files, Creates, Idle}
+	return []string{RuntimeBaseline, CreateCold, CreateWarm, Exec, Stdout, Files, AgentFiles, APILoadName, Creates, Idle}
 }
 
 // Config says what to measure and how much.
@@ -47,6 +49,11 @@ type Config struct {
 	StdoutBytes int64
 	// FileBytes is the size of the file uploaded and downloaded.
 	FileBytes int64
+	// APIRate is the requests per second the API load sends, across
+	// APISandboxes sandboxes, for APIDuration.
+	APIRate      int
+	APISandboxes int
+	APIDuration  time.Duration
 	// Only selects measurements by name; empty runs them all.
 	Only []string
 	// TemplatesDir is the template cache on this host, where the runtime
@@ -66,6 +73,10 @@ func Defaults() Config {
 		Idle:        50,
 		StdoutBytes: 256 << 20,
 		FileBytes:   128 << 20,
+
+		APIRate:      1000,
+		APISandboxes: 50,
+		APIDuration:  10 * time.Second,
 	}
 }
 
@@ -86,6 +97,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("stdout size %d: use at least 1 byte", c.StdoutBytes)
 	case c.FileBytes < 1:
 		return fmt.Errorf("file size %d: use at least 1 byte", c.FileBytes)
+	case c.selected(APILoadName) && (c.APIRate < 1 || c.APIRate > 100000):
+		return fmt.Errorf("api rate %d: use 1 to 100000 requests per second", c.APIRate)
+	case c.selected(APILoadName) && (c.APISandboxes < 1 || c.APISandboxes > 1000):
+		return fmt.Errorf("api sandboxes %d: use 1 to 1000", c.APISandboxes)
+	case c.selected(APILoadName) && c.APIDuration < time.Second:
+		return fmt.Errorf("api duration %v: use at least 1s", c.APIDuration)
 	}
 	for _, n := range c.Only {
 		if !slices.Contains(Names(), n) {

@@ -40,6 +40,18 @@ type Report struct {
 	FileReadMBPerSec  *float64 `json:"file_read_mb_per_sec"`
 	FileBytes         int64    `json:"file_bytes"`
 
+	// The agent's file paths as the e2b SDK drives them (agent_files):
+	// a 50 MB multipart upload's rate (median of 3), the latency of 1 KiB
+	// writes and reads, and the time from the start of a 1 KiB write to
+	// its write event at a client watching the directory.
+	AgentUploadMBPerSec *float64     `json:"agent_upload_50mb_mb_per_sec"`
+	AgentWrite1KiBMs    *Percentiles `json:"agent_write_1kib_ms"`
+	AgentRead1KiBMs     *Percentiles `json:"agent_read_1kib_ms"`
+	AgentWatchEventMs   *Percentiles `json:"agent_watch_event_ms"`
+
+	// APILoad is the mixed API and commands.run load (api_load).
+	APILoad *APILoad `json:"api_load"`
+
 	// CreatesPerSec is the sustained rate of create and kill pairs that
 	// succeeded; CreatesRun says how it was measured and what failed.
 	CreatesPerSec *float64    `json:"creates_per_sec"`
@@ -138,6 +150,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		{"create + first command, no pool", r.CreateColdMs},
 		{"runtime baseline, " + baselineName(m.Runtime), r.RuntimeBaselineMs},
 		{"exec echo hi", r.ExecMs},
+		{"agent: write 1 KiB", r.AgentWrite1KiBMs},
+		{"agent: read 1 KiB", r.AgentRead1KiBMs},
+		{"agent: write 1 KiB to its watch event", r.AgentWatchEventMs},
 	}
 	width := len("latency, ms")
 	for _, l := range lat {
@@ -166,6 +181,17 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	if r.FileReadMBPerSec != nil {
 		rows = append(rows, [2]string{"file read", fmt.Sprintf("%.1f MB/s (%s)", *r.FileReadMBPerSec, mib(r.FileBytes))})
+	}
+	if r.AgentUploadMBPerSec != nil {
+		rows = append(rows, [2]string{"agent: upload 50 MB (multipart)", fmt.Sprintf("%.1f MB/s", *r.AgentUploadMBPerSec)})
+	}
+	if l := r.APILoad; l != nil {
+		rows = append(rows, [2]string{"API load", fmt.Sprintf("%.1f req/s of %d asked (%d sent, %d shed by the client, %d errors) across %d sandboxes for %.0fs",
+			l.AchievedPerSec, l.TargetPerSec, l.Sent, l.Shed, l.Errors, l.Sandboxes, l.DurationSec)})
+		for _, k := range l.loadKinds() {
+			lk := l.Kinds[k]
+			rows = append(rows, [2]string{"  " + k, fmt.Sprintf("p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, %d ok, %d errors", lk.Ms.P50, lk.Ms.P95, lk.Ms.P99, lk.Ms.N, lk.Errors)})
+		}
 	}
 	if c := r.CreatesRun; r.CreatesPerSec != nil && c != nil {
 		rows = append(rows, [2]string{"creates per second", fmt.Sprintf("%.1f (create and kill, %d at once for %.0fs: %d created, %d errors)",

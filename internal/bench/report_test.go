@@ -97,13 +97,14 @@ func TestWriteJSONShape(t *testing.T) {
 		for _, k := range []string{"server", "template", "started_at", "iterations", "machine",
 			"create_warm_ms", "create_cold_ms", "runtime_baseline_ms", "cold_over_baseline", "exec_ms",
 			"stdout_mb_per_sec", "stdout_bytes", "file_write_mb_per_sec", "file_read_mb_per_sec", "file_bytes",
+			"agent_upload_50mb_mb_per_sec", "agent_write_1kib_ms", "agent_read_1kib_ms", "agent_watch_event_ms", "api_load",
 			"creates_per_sec", "creates", "idle_mib_per_sandbox", "skipped", "errors"} {
 			if _, ok := got[k]; !ok {
 				t.Errorf("key %q missing from %s", k, b.String())
 			}
 		}
-		if len(got) != 20 {
-			t.Errorf("%d keys, want 20: %s", len(got), b.String())
+		if len(got) != 25 {
+			t.Errorf("%d keys, want 25: %s", len(got), b.String())
 		}
 		if _, ok := got["errors"].([]any); !ok {
 			t.Errorf("errors is %v, want a list", got["errors"])

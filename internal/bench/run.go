@@ -47,6 +47,8 @@ var measurements = map[string]measurement{
 	Exec:            measureExec,
 	Stdout:          measureStdout,
 	Files:           measureFiles,
+	AgentFiles:      measureAgentFiles,
+	APILoadName:     measureAPILoad,
 	Creates:         measureCreates,
 	Idle:            measureIdle,
 }

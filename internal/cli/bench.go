@@ -31,6 +31,12 @@ proxy, and print a table (or, with --json, one JSON object):
   exec              echo hi in a running sandbox
   stdout            MB/s of a command's stdout (MB = 10^6 bytes)
   files             MB/s of an upload and a download
+  agent_files       the agent's file paths as the e2b SDK drives them: a 50 MB
+                    multipart upload (MB/s), 1 KiB write and read, and a 1 KiB
+                    write to its event at a client watching the directory (ms)
+  api_load          --api-rate requests/s for --api-duration, open loop, across
+                    --api-sandboxes sandboxes: get, list by metadata, set timeout,
+                    metrics and commands.run (echo hi); p50/p95/p99 and errors of each
   creates           create+kill pairs per second at --concurrency for --duration
   idle              memory per idle sandbox: its cgroup, per the metrics API, and the
                     fall of this machine's MemAvailable (valid on the server's host only)
@@ -85,6 +91,9 @@ Ctrl-C. Any error is printed and makes the exit status non-zero.`,
 	f.StringVar(&only, "only", "", "comma-separated measurements to run (default all): "+strings.Join(bench.Names(), ","))
 	f.Int64Var(&stdoutMiB, "stdout-mib", cfg.StdoutBytes>>20, "MiB written to stdout for the streaming rate")
 	f.Int64Var(&fileMiB, "file-mib", cfg.FileBytes>>20, "MiB of the file uploaded and downloaded")
+	f.IntVar(&cfg.APIRate, "api-rate", cfg.APIRate, "requests per second of the API load")
+	f.IntVar(&cfg.APISandboxes, "api-sandboxes", cfg.APISandboxes, "sandboxes the API load is spread across")
+	f.DurationVar(&cfg.APIDuration, "api-duration", cfg.APIDuration, "how long the API load runs")
 	f.StringVar(&cfg.TemplatesDir, "templates-dir", localTemplatesDir(), "template cache on this machine, for the runtime baseline")
 	return cmd
 }

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
+	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -22,31 +25,148 @@ var errNoIdentity = errors.New("cannot take the user's file system identity")
 //
 // The agent is root; a thread of it takes u's file system uid and gid and
 // groups (setfsuid(2), setfsgid(2), setgroups(2) apply to the calling
-// thread only), opens the file and ends: the runtime never reuses a thread
-// that exits locked, so no other goroutine runs with u's identity. The
-// opened file is then read from any thread. When the agent is not root,
-// or u is, the file is opened directly.
+// thread only) and opens the file (see identityThread). The opened file is
+// then read from any thread. When the agent is not root, or u is, the
+// file is opened directly.
 func openAs(u users.User, path string) (*os.File, error) {
 	if os.Geteuid() != 0 || u.UID == 0 {
 		return openFile(path)
 	}
-	type result struct {
-		f   *os.File
-		err error
+	key := identityKey(u)
+	t := identities.take(key)
+	if t == nil {
+		var err error
+		if t, err = startIdentityThread(u, key); err != nil {
+			return nil, err
+		}
 	}
-	done := make(chan result, 1)
+	done := make(chan openResult, 1)
+	t.reqs <- openRequest{path: path, done: done}
+	res := <-done
+	identities.put(key, t)
+	return res.f, res.err
+}
+
+// identityIdle is how long a thread holding a user's identity waits for
+// another open before it ends.
+var identityIdle = 10 * time.Second
+
+// identityThread is a goroutine locked to an OS thread that has taken one
+// user's file system identity, and opens files for downloads as that
+// user. Starting a thread and ending it for every download was most of
+// the cost of reading a small file; a thread kept while downloads come
+// costs them nothing. It is never unlocked: the runtime schedules no
+// other goroutine on it, and ends the thread when the goroutine returns.
+type identityThread struct {
+	reqs chan openRequest
+}
+
+type openRequest struct {
+	path string
+	done chan<- openResult
+}
+
+type openResult struct {
+	f   *os.File
+	err error
+}
+
+// identityKey names an identity: what takeIdentity gives a thread.
+func identityKey(u users.User) string {
+	return fmt.Sprint(u.UID, u.GID, u.Groups)
+}
+
+// identityThreads are the idle identity threads, by identity.
+type identityThreads struct {
+	mu   sync.Mutex
+	idle map[string][]*identityThread
+}
+
+var identities = &identityThreads{idle: map[string][]*identityThread{}}
+
+// take removes an idle thread of key, or returns nil.
+func (it *identityThreads) take(key string) *identityThread {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	ts := it.idle[key]
+	if len(ts) == 0 {
+		return nil
+	}
+	t := ts[len(ts)-1]
+	if len(ts) == 1 {
+		delete(it.idle, key)
+	} else {
+		it.idle[key] = ts[:len(ts)-1]
+	}
+	return t
+}
+
+// put makes t idle again.
+func (it *identityThreads) put(key string, t *identityThread) {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	it.idle[key] = append(it.idle[key], t)
+}
+
+// retire removes t if it is idle; false says it was taken and a request
+// is on its way to it.
+func (it *identityThreads) retire(key string, t *identityThread) bool {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	ts := it.idle[key]
+	i := slices.Index(ts, t)
+	if i < 0 {
+		return false
+	}
+	ts = slices.Delete(ts, i, i+1)
+	if len(ts) == 0 {
+		delete(it.idle, key)
+	} else {
+		it.idle[key] = ts
+	}
+	return true
+}
+
+// idleOf is the number of idle threads of u's identity.
+func (it *identityThreads) idleOf(u users.User) int {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	return len(it.idle[identityKey(u)])
+}
+
+// startIdentityThread starts a thread with u's identity, not yet idle.
+func startIdentityThread(u users.User, key string) (*identityThread, error) {
+	t := &identityThread{reqs: make(chan openRequest)}
+	idleFor := identityIdle
+	ready := make(chan error, 1)
 	go func() {
 		// Locked and never unlocked: the thread dies with the goroutine.
 		runtime.LockOSThread()
 		if err := takeIdentity(u); err != nil {
-			done <- result{err: err}
+			ready <- err
 			return
 		}
-		f, err := openFile(path)
-		done <- result{f, err}
+		ready <- nil
+		idle := time.NewTimer(idleFor)
+		defer idle.Stop()
+		for {
+			select {
+			case req := <-t.reqs:
+				f, err := openFile(req.path)
+				req.done <- openResult{f, err}
+				idle.Reset(idleFor)
+			case <-idle.C:
+				if identities.retire(key, t) {
+					return
+				}
+				idle.Reset(idleFor)
+			}
+		}
 	}()
-	res := <-done
-	return res.f, res.err
+	if err := <-ready; err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // takeIdentity gives the calling thread u's file system identity.

@@ -1,9 +1,7 @@
 package files
 
 import (
-	"compress/gzip"
 	"errors"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -95,12 +93,19 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request) {
 	}
 	// Headers are sent: a failure from here on can only cut the stream,
 	// which the client sees as a truncated gzip member.
-	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	if _, err := io.Copy(gz, f); err != nil {
+	out := newChunkWriter(w)
+	defer out.release()
+	gz := newGzipWriter(out)
+	defer gzips.Put(gz)
+	if _, err := copyFull(gz, f); err != nil {
 		h.log.Warn("gzip download cut short", slog.String("path", path), slog.Any("error", err))
 		return
 	}
 	if err := gz.Close(); err != nil {
+		h.log.Warn("gzip download cut short", slog.String("path", path), slog.Any("error", err))
+		return
+	}
+	if err := out.Flush(); err != nil {
 		h.log.Warn("gzip download cut short", slog.String("path", path), slog.Any("error", err))
 	}
 }

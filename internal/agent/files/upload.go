@@ -53,7 +53,9 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, herr)
 		return
 	}
-	body, herr := decodedBody(r)
+	in := newBodyReader(r.Body)
+	defer in.release()
+	body, herr := decodedBody(r, in)
 	if herr != nil {
 		h.fail(w, r, herr)
 		return
@@ -83,14 +85,15 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, entries)
 }
 
-// decodedBody is the request body, gunzipped under Content-Encoding: gzip.
-func decodedBody(r *http.Request) (io.ReadCloser, *httpError) {
+// decodedBody is the request body, read through in, gunzipped under
+// Content-Encoding: gzip.
+func decodedBody(r *http.Request, in *bodyReader) (io.ReadCloser, *httpError) {
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	switch enc {
 	case "", "identity":
-		return r.Body, nil
+		return io.NopCloser(in), nil
 	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(r.Body)
+		zr, err := gzip.NewReader(in)
 		if err != nil {
 			return nil, errorf(http.StatusBadRequest, err, "the body is not valid gzip although Content-Encoding says gzip")
 		}
@@ -195,7 +198,7 @@ func (up *upload) fill(ctx context.Context, tmp *os.File, sf *staged, mode os.Fi
 		return fsError(err, "set the mode of", dst)
 	}
 	rec := &readRecorder{r: src}
-	n, err := io.Copy(tmp, rec)
+	n, err := copyFull(tmp, rec)
 	switch {
 	case ctx.Err() != nil:
 		return errorf(http.StatusBadRequest, context.Cause(ctx), "upload of %s cancelled", dst)

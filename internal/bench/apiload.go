@@ -1,0 +1,205 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/soulbox/soulbox/internal/client"
+)
+
+// The kinds of request the API load mixes, and their shares of it.
+const (
+	LoadGet        = "get"
+	LoadList       = "list"
+	LoadSetTimeout = "set_timeout"
+	LoadMetrics    = "metrics"
+	LoadRun        = "commands_run"
+)
+
+// loadMix is the mix of requests, in twentieths: reads most, as a
+// dashboard or an agent framework polling its sandboxes sends them.
+var loadMix = []struct {
+	kind   string
+	shares int
+}{
+	{LoadGet, 6}, {LoadList, 4}, {LoadSetTimeout, 4}, {LoadMetrics, 3}, {LoadRun, 3},
+}
+
+// maxInFlight bounds the requests outstanding at once; a request due
+// while that many wait is not sent and counted as shed: the client, not
+// the server, could not keep the rate.
+const maxInFlight = 512
+
+// APILoad is the result of the API load: the rate asked and reached, and
+// the latency and errors of each kind of request.
+type APILoad struct {
+	TargetPerSec   int                  `json:"target_per_sec"`
+	Sandboxes      int                  `json:"sandboxes"`
+	DurationSec    float64              `json:"duration_s"`
+	Sent           int                  `json:"sent"`
+	Shed           int                  `json:"shed"`
+	AchievedPerSec float64              `json:"achieved_per_sec"`
+	Errors         int                  `json:"errors"`
+	Kinds          map[string]*LoadKind `json:"kinds"`
+}
+
+// LoadKind is one kind of request under the load.
+type LoadKind struct {
+	Ms     Percentiles `json:"ms"`
+	Errors int         `json:"errors"`
+}
+
+// measureAPILoad sends a mix of API calls (get a sandbox, list the run's
+// sandboxes by metadata, set a timeout, read metrics) and commands.run
+// (echo hi through the proxy) across APISandboxes sandboxes, at
+// APIRate requests per second for APIDuration, open loop: requests are
+// sent on schedule whether or not earlier ones have been answered, so a
+// slow server shows as latency, not as a lower rate.
+func measureAPILoad(ctx context.Context, r *runner) error {
+	sbs := make([]client.Sandbox, r.cfg.APISandboxes)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cfg.Concurrency)
+	for i := range sbs {
+		g.Go(func() error {
+			sb, err := r.fleet.create(gctx, false)
+			sbs[i] = sb
+			return err
+		})
+	}
+	defer func() {
+		for _, sb := range sbs {
+			if sb.SandboxID != "" {
+				if err := r.fleet.kill(ctx, sb.SandboxID); err != nil {
+					r.fail(APILoadName, err)
+				}
+			}
+		}
+	}()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+
+	// Connections kept for the whole load, as a client at this rate
+	// would keep them, rather than the default two idle per host.
+	cl := *r.cl
+	cl.HTTP = &http.Client{Transport: &http.Transport{
+		MaxIdleConns: maxInFlight, MaxIdleConnsPerHost: maxInFlight, IdleConnTimeout: time.Minute,
+	}}
+	defer cl.HTTP.CloseIdleConnections()
+
+	var kinds []string
+	for _, m := range loadMix {
+		for range m.shares {
+			kinds = append(kinds, m.kind)
+		}
+	}
+	type result struct {
+		kind string
+		took time.Duration
+		err  error
+	}
+	var (
+		mu      sync.Mutex
+		results []result
+		wg      sync.WaitGroup
+		inFlt   atomic.Int64
+		shed    int
+	)
+	rate := r.cfg.APIRate
+	total := int(r.cfg.APIDuration.Seconds() * float64(rate))
+	start := time.Now()
+	for i := 0; i < total && ctx.Err() == nil; i++ {
+		if d := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); d > 0 {
+			time.Sleep(d)
+		}
+		if inFlt.Load() >= maxInFlight {
+			shed++
+			continue
+		}
+		kind := kinds[i%len(kinds)]
+		sb := sbs[(i/len(kinds)+i)%len(sbs)]
+		inFlt.Add(1)
+		wg.Go(func() {
+			defer inFlt.Add(-1)
+			t0 := time.Now()
+			err := loadRequest(ctx, &cl, r.fleet.tag, kind, sb)
+			took := time.Since(t0)
+			mu.Lock()
+			results = append(results, result{kind, took, err})
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	load := &APILoad{
+		TargetPerSec: rate, Sandboxes: len(sbs), DurationSec: roundTo(elapsed.Seconds(), 2),
+		Sent: len(results), Shed: shed, AchievedPerSec: roundTo(float64(len(results))/elapsed.Seconds(), 1),
+		Kinds: map[string]*LoadKind{},
+	}
+	samples := map[string][]time.Duration{}
+	for _, res := range results {
+		k := load.Kinds[res.kind]
+		if k == nil {
+			k = &LoadKind{}
+			load.Kinds[res.kind] = k
+		}
+		if res.err != nil {
+			k.Errors++
+			load.Errors++
+			r.fail(APILoadName, fmt.Errorf("%s: %w", res.kind, res.err))
+			continue
+		}
+		samples[res.kind] = append(samples[res.kind], res.took)
+	}
+	for kind, s := range samples {
+		load.Kinds[kind].Ms = Summarize(s)
+	}
+	r.rep.APILoad = load
+	return nil
+}
+
+// loadRequest sends one request of kind about sb.
+func loadRequest(ctx context.Context, cl *client.Client, tag, kind string, sb client.Sandbox) error {
+	switch kind {
+	case LoadGet:
+		_, err := cl.Get(ctx, sb.SandboxID)
+		return err
+	case LoadList:
+		_, err := cl.List(ctx, client.ListOptions{States: []string{"running"}, Metadata: map[string]string{MetadataKey: tag}})
+		return err
+	case LoadSetTimeout:
+		return cl.SetTimeout(ctx, sb.SandboxID, sandboxLifetime)
+	case LoadMetrics:
+		_, err := cl.Metrics(ctx, sb.SandboxID)
+		return err
+	case LoadRun:
+		code, err := cl.Exec(ctx, sb, []string{"echo", "hi"}, client.ExecOptions{Stdout: io.Discard, Stderr: io.Discard})
+		if err == nil && code != 0 {
+			err = fmt.Errorf("echo hi exited with %d", code)
+		}
+		return err
+	}
+	return fmt.Errorf("unknown request kind %q", kind)
+}
+
+// loadKinds are the kinds of an APILoad in the order of the mix.
+func (l *APILoad) loadKinds() []string {
+	var out []string
+	for _, m := range loadMix {
+		if _, ok := l.Kinds[m.kind]; ok {
+			out = append(out, m.kind)
+		}
+	}
+	return out
+}
