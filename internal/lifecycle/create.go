@@ -98,10 +98,10 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	fail := func(err error) (store.Sandbox, error) {
 		cleanup := context.WithoutCancel(ctx)
 		if derr := m.destroy(cleanup, sb.ID); derr != nil && !errdefs.IsNotFound(derr) {
-			log.Error("destroy after failed create", logx.Err(derr))
+			log.ErrorContext(ctx, "destroy after failed create", logx.Err(derr))
 		}
 		if eerr := m.store.EndSandbox(cleanup, sb.ID, store.ReasonError, err.Error(), time.Now()); eerr != nil {
-			log.Error("record failed create", logx.Err(eerr))
+			log.ErrorContext(ctx, "record failed create", logx.Err(eerr))
 		}
 		return store.Sandbox{}, err
 	}

@@ -75,6 +75,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// Records logged inside a span (a request's, a build's) carry its
+	// trace_id and span_id.
+	log = slog.New(telemetry.LogHandler(log.Handler()))
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("soulbox server must run as root: sandboxes need user namespaces, mounts and cgroups: %w", errdefs.ErrFailedPrecondition)
 	}
