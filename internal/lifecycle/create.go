@@ -39,6 +39,12 @@ type CreateRequest struct {
 // record is durable before the runtime is touched; a failure at any later
 // step ends it with reason error and releases what was made.
 func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox, error) {
+	sb, err := m.create(ctx, req)
+	m.countCreate(err)
+	return sb, err
+}
+
+func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox, error) {
 	if req.TemplateID == "" {
 		return store.Sandbox{}, fmt.Errorf("templateID is required: %w", errdefs.ErrInvalidArgument)
 	}

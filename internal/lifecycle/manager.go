@@ -106,6 +106,7 @@ type Manager struct {
 	createMu     sync.Mutex // serialises the quota check with the record
 	autoResumeMu sync.Mutex // one auto-resume at a time: requests that arrive together resume once
 	pool         Pool       // nil: every create is cold
+	creates      createCounts
 
 	mu         sync.Mutex
 	timers     map[string]*time.Timer

@@ -29,6 +29,7 @@ import (
 	"github.com/soulbox/soulbox/internal/reconcile"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/notify"
 	"github.com/soulbox/soulbox/internal/store/sqlite"
 	"github.com/soulbox/soulbox/internal/telemetry"
 	"github.com/soulbox/soulbox/internal/template"
@@ -67,6 +68,8 @@ type Server struct {
 
 	mu            sync.Mutex
 	templateState map[string]string // name -> building, ready, or the build error
+	// templateLabels bounds the template names /metrics and /health show.
+	templateLabels *telemetry.TemplateLabels
 }
 
 // New opens everything the server needs, reconciles the store with the
@@ -112,7 +115,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err != nil {
 		return nil, err
 	}
-	s.store = s.metrics.Store(db)
+	// Event streams wait for the store to announce events.
+	s.store = notify.Wrap(s.metrics.Store(db))
 	if err := auth.Bootstrap(ctx, s.store, cfg.DataDir, cfg.AdminKey, cfg.ShowKey, log); err != nil {
 		return nil, err
 	}
@@ -170,7 +174,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	s.pools = newTemplatePools(cfg, s.pool, s.catalog, log.With("component", "pool"))
 	s.catalog.UsePools(s.pools)
 	s.pools.start(ctx)
-	if err := s.metrics.Register(telemetry.PoolCollector(s.pool.Stats)); err != nil {
+	s.templateLabels = telemetry.NewTemplateLabels(s.pools.Named)
+	s.metrics.BoundTemplates(s.templateLabels)
+	if err := s.metrics.Register(s.metrics.PoolCollector(s.pool.Stats)); err != nil {
 		return nil, err
 	}
 	if err := s.metrics.Register(telemetry.SandboxCollector(s.store, log), telemetry.DiskCollector(cfg.DataDir)); err != nil {
@@ -289,7 +295,10 @@ func (s *Server) ensureTemplate(ctx context.Context, name string) bool {
 		if ctx.Err() == nil {
 			s.log.Error("template build failed", logx.Template(name), logx.Err(err))
 		}
-		s.setTemplateState(name, "error: "+err.Error())
+		// /health and /ready are not authenticated: the cause (paths,
+		// commands' output) is in the log above, the state says only
+		// that it failed.
+		s.setTemplateState(name, "error")
 		return false
 	}
 	s.log.Info("template ready", logx.Template(name), slog.Duration("took", time.Since(start)))

@@ -59,7 +59,7 @@ func (m *Metrics) HTTP(route RouteFunc, next http.Handler) http.Handler {
 			if warm {
 				start = "warm"
 			}
-			m.createDuration.WithLabelValues(tmpl, start).Observe(took)
+			m.createDuration.WithLabelValues(m.templateLabel(tmpl), start).Observe(took)
 		}
 	})
 }

@@ -37,6 +37,8 @@ type Metrics struct {
 
 	// tracer records spans once StartTracing has set it; nil: no spans.
 	tracer trace.Tracer
+	// templates bounds the template label (see BoundTemplates).
+	templates templateLabels
 }
 
 // latencyBuckets span a warm create's milliseconds to a cold template's
