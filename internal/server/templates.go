@@ -42,10 +42,10 @@ func (s *Server) openCatalog(ctx context.Context) error {
 
 // useBuilder gives the catalog a builder on the server's driver.
 func (s *Server) useBuilder(d *oci.Driver) {
-	s.catalog.UseBuilder(builder.New(builder.Config{
+	s.catalog.UseBuilder(s.metrics.Builder(builder.New(builder.Config{
 		Layers: s.layers, Driver: d, Stacks: s.stacks, Mirrors: s.cfg.registryMirrors(),
 		Logger: s.log.With("component", "builder"),
-	}))
+	})))
 }
 
 // templateRoutes adds E2B's template build API: its paths need an API
