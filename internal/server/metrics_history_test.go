@@ -60,6 +60,31 @@ func TestMetricHistoryAcrossRestart(t *testing.T) {
 	}
 	first := before[0].TimestampUnix
 
+	// What the sandbox sends on its link is counted: 50 datagrams of 4 kB
+	// to its gateway (the host's end of its link, whose policy refuses
+	// them: nothing leaves the host, and the link carried them).
+	send := `gw=$(awk '$2=="00000000"{print $3}' /proc/net/route)
+ip=$(printf '%d.%d.%d.%d' 0x${gw:6:2} 0x${gw:4:2} 0x${gw:2:2} 0x${gw:0:2})
+for i in $(seq 50); do head -c 4000 /dev/zero > /dev/udp/$ip/9 2>/dev/null; done; true`
+	if out, code := sh(t, c, sb, send); code != 0 {
+		t.Fatalf("send to the gateway: %d %s", code, out)
+	}
+	sent := time.Now().Unix()
+	var counted bool
+	for deadline := time.Now().Add(30 * time.Second); !counted && time.Now().Before(deadline); time.Sleep(time.Second) {
+		var later []struct {
+			TimestampUnix int64  `json:"timestampUnix"`
+			NetTxBytes    uint64 `json:"netTxBytes"`
+		}
+		c.want(200, "GET", fmt.Sprintf("/sandboxes/%s/metrics?start=%d", id, sent), nil, &later)
+		for _, m := range later {
+			counted = counted || m.NetTxBytes >= 200000
+		}
+	}
+	if !counted {
+		t.Errorf("200 kB sent on the sandbox's link never showed in netTxBytes")
+	}
+
 	// A range that ends before the sandbox existed is an empty array.
 	code, body, _ := c.do("GET", fmt.Sprintf("/sandboxes/%s/metrics?start=%d&end=%d", id, first-3600, first-600), nil)
 	if code != 200 || strings.TrimSpace(string(body)) != "[]" {
