@@ -111,7 +111,7 @@ func (s *Store) DownsampleMetrics(ctx context.Context, before time.Time, bucket 
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sandbox_metrics
 			(sandbox_id, time, resolution, cpu_count, cpu_used_pct, mem_used, mem_total, mem_cache, disk_used, disk_total, net_rx_bytes, net_tx_bytes)
 			SELECT sandbox_id, (time / ?) * ?, ?, MAX(cpu_count), AVG(cpu_used_pct), MAX(mem_used), MAX(mem_total),
-				CAST(AVG(mem_cache) AS INTEGER), MAX(disk_used), MAX(disk_total), MAX(net_rx_bytes), MAX(net_tx_bytes)
+				CAST(AVG(mem_cache) AS BIGINT), MAX(disk_used), MAX(disk_total), MAX(net_rx_bytes), MAX(net_tx_bytes)
 			FROM sandbox_metrics WHERE resolution = 0 AND time < ?
 			GROUP BY sandbox_id, (time / ?)
 			ON CONFLICT (sandbox_id, resolution, time) DO NOTHING`,
