@@ -85,7 +85,13 @@ func (a *API) metricsMany(w http.ResponseWriter, r *http.Request) {
 		if err != nil || sb.ClientID != a.team(r) {
 			continue
 		}
-		if ms, err := a.lc.Metrics(r.Context(), id, time.Time{}, time.Time{}); err == nil && len(ms) > 0 {
+		// The last minute holds a running sandbox's latest sample; the
+		// whole history is read only for one that has none there (paused).
+		ms, err := a.lc.Metrics(r.Context(), id, time.Now().Add(-time.Minute), time.Time{})
+		if err == nil && len(ms) == 0 {
+			ms, err = a.lc.Metrics(r.Context(), id, time.Time{}, time.Time{})
+		}
+		if err == nil && len(ms) > 0 {
 			out[id] = toMetric(ms[len(ms)-1])
 		}
 	}
