@@ -12,6 +12,7 @@ import (
 	"github.com/soulbox/soulbox/internal/envd"
 	"github.com/soulbox/soulbox/internal/httperr"
 	"github.com/soulbox/soulbox/internal/lifecycle"
+	"github.com/soulbox/soulbox/internal/node"
 )
 
 // EnvdVersion is the envd protocol version sandboxes report; E2B's SDKs
@@ -31,6 +32,13 @@ type Config struct {
 	// Stop, when closed, ends the event streams: the server is shutting
 	// down and waits for every request to end.
 	Stop <-chan struct{}
+	// Nodes lists the nodes GET /nodes reports, to callers Admin says
+	// hold an admin key; nil: no node routes answer.
+	Nodes node.Lister
+	Admin func(r *http.Request) bool
+	// MaxStreamsPerTeam is how many GET /events streams that follow one
+	// team may have open at once; 0 means DefaultMaxStreamsPerTeam.
+	MaxStreamsPerTeam int
 }
 
 // API serves the REST routes.
@@ -40,8 +48,12 @@ type API struct {
 	team   func(r *http.Request) string
 	log    *slog.Logger
 	// eventLog is nil when the API was built without one.
-	eventLog EventLog
-	stop     <-chan struct{}
+	eventLog   EventLog
+	stop       <-chan struct{}
+	streams    streamSlots
+	maxStreams int
+	nodes      node.Lister
+	admin      func(r *http.Request) bool
 }
 
 // New returns the API.
@@ -50,7 +62,12 @@ func New(cfg Config) *API {
 	if team == nil {
 		team = func(*http.Request) string { return "default" }
 	}
-	return &API{lc: cfg.Lifecycle, domain: cfg.Domain, team: team, log: cfg.Log, eventLog: cfg.Events, stop: cfg.Stop}
+	most := cfg.MaxStreamsPerTeam
+	if most <= 0 {
+		most = DefaultMaxStreamsPerTeam
+	}
+	return &API{lc: cfg.Lifecycle, domain: cfg.Domain, team: team, log: cfg.Log, eventLog: cfg.Events, stop: cfg.Stop, maxStreams: most,
+		nodes: cfg.Nodes, admin: cfg.Admin}
 }
 
 // Router is where routes are registered (an *http.ServeMux).
@@ -78,10 +95,14 @@ func (a *API) Register(mux Router) {
 	mux.HandleFunc("GET /sandboxes/{id}/metrics", a.metrics)
 	mux.HandleFunc("GET /sandboxes/{id}/logs", a.logs)
 	mux.HandleFunc("GET /events", a.events)
+	mux.HandleFunc("GET /teams/{teamID}/metrics", a.teamMetrics)
+	mux.HandleFunc("GET /teams/{teamID}/metrics/max", a.teamMetricsMax)
+	mux.HandleFunc("GET /nodes", a.listNodes)
+	mux.HandleFunc("GET /nodes/{nodeID}", a.getNode)
 	// Anything else under the API's paths (an unknown path, a method a
 	// path does not take) is answered in the API's error shape too,
 	// instead of the mux's plain text.
-	for _, p := range []string{"/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/", "/events"} {
+	for _, p := range []string{"/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/", "/events", "/teams/", "/nodes", "/nodes/"} {
 		mux.HandleFunc(p, a.noRoute)
 	}
 }

@@ -97,8 +97,17 @@ func TestDecodersAcceptBounds(t *testing.T) {
 			t.Errorf("list %q: %v", q, err)
 		}
 	}
-	if s, e, err := parseMetricsRange("start=0&end=253402300799"); err != nil || s.Unix() != 0 || e.Unix() != 253402300799 {
-		t.Errorf("metrics range: %v %v %v", s, e, err)
+	if s, _, err := parseMetricsRange("start=0"); err != nil || s.Unix() != 0 {
+		t.Errorf("metrics range from 0: %v %v", s, err)
+	}
+	if _, e, err := parseMetricsRange("end=253402300799"); err != nil || e.Unix() != 253402300799 {
+		t.Errorf("metrics range to the last second: %v %v", e, err)
+	}
+	if _, _, err := parseMetricsRange("start=0&end=2678400"); err != nil {
+		t.Errorf("metrics range of 31 days: %v", err)
+	}
+	if _, _, err := parseMetricsRange("start=0&end=2678401"); err == nil {
+		t.Errorf("metrics range of 31 days and a second: accepted")
 	}
 	if s, n, err := parseLogsQuery("start=253402300799999&limit=1000"); err != nil || n != 1000 || s != 253402300799999 {
 		t.Errorf("logs: %v %v %v", s, n, err)

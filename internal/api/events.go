@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
@@ -20,14 +21,57 @@ type EventLog interface {
 	GetSandbox(ctx context.Context, id string) (store.Sandbox, error)
 }
 
-// How GET /events follows the log: the store is read every eventsPoll
-// for what was recorded since, eventsPage events at a time, and an idle
-// stream gets a comment every eventsKeepalive so that proxies keep it.
+// EventNotifier is the optional ability of an EventLog to say when it
+// recorded events (notify.Store): a stream then reads the log when told,
+// and only every eventsRecheck besides, for writers it does not see.
+// Without it a stream reads every eventsPoll.
+type EventNotifier interface {
+	Changed() <-chan struct{}
+}
+
+// How GET /events follows the log: the store is read when it announces
+// events (every eventsPoll if it cannot), eventsPage events at a time,
+// and an idle stream gets a comment every eventsKeepalive so that
+// proxies keep it.
 const (
 	eventsPoll      = 250 * time.Millisecond
+	eventsRecheck   = 5 * time.Second
 	eventsPage      = 200
 	eventsKeepalive = 15 * time.Second
 )
+
+// DefaultMaxStreamsPerTeam is how many GET /events streams one team may
+// have open at once unless configured: each holds a connection and reads
+// the log on every change.
+const DefaultMaxStreamsPerTeam = 16
+
+// streamSlots counts the open event streams of each team.
+type streamSlots struct {
+	mu   sync.Mutex
+	open map[string]int
+}
+
+// take reserves a stream for team, or says why not.
+func (s *streamSlots) take(team string, most int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open[team] >= most {
+		return fmt.Errorf("your team has %d event streams open, the most it may: close one, or follow one stream and share it: %w", s.open[team], errdefs.ErrResourceExhausted)
+	}
+	if s.open == nil {
+		s.open = map[string]int{}
+	}
+	s.open[team]++
+	return nil
+}
+
+func (s *streamSlots) release(team string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open[team]--; s.open[team] <= 0 {
+		delete(s.open, team)
+	}
+}
 
 // eventJSON is the data of one server-sent event.
 type eventJSON struct {
@@ -57,6 +101,21 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, team := r.Context(), a.team(r)
+	if follow {
+		if err := a.streams.take(team, a.maxStreams); err != nil {
+			httperr.Write(w, r, a.log, err)
+			return
+		}
+		defer a.streams.release(team)
+	}
+	// Taken before each read: an event recorded while the read runs
+	// still wakes the stream.
+	var changed <-chan struct{}
+	notifier, _ := a.eventLog.(EventNotifier)
+	every := eventsPoll
+	if notifier != nil {
+		changed, every = notifier.Changed(), eventsRecheck
+	}
 	// The first read answers errors with a status; later ones can only
 	// end the stream.
 	first, err := a.eventLog.EventsAfter(ctx, store.EventFilter{After: after, Team: team, Limit: eventsPage})
@@ -71,7 +130,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
-	poll, keepalive := time.NewTicker(eventsPoll), time.NewTicker(eventsKeepalive)
+	poll, keepalive := time.NewTicker(every), time.NewTicker(eventsKeepalive)
 	defer poll.Stop()
 	defer keepalive.Stop()
 	evs := first
@@ -102,8 +161,12 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 				continue
+			case <-changed:
 			case <-poll.C:
 			}
+		}
+		if notifier != nil {
+			changed = notifier.Changed()
 		}
 		if evs, err = a.eventLog.EventsAfter(ctx, store.EventFilter{After: after, Team: team, Limit: eventsPage}); err != nil {
 			if ctx.Err() == nil {

@@ -31,8 +31,15 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// maxMetricsRange is the longest range one metrics request may ask
+// for: longer than any retention the history may be configured with
+// would be pointless, and a month already bounds the answer.
+const maxMetricsRange = 31 * 24 * time.Hour
+
 // parseMetricsRange reads ?start=&end= in unix seconds (each optional:
-// zero times are unbounded); start after end is refused.
+// zero times are unbounded, so that an open range is everything kept);
+// start after end, and both given further apart than maxMetricsRange,
+// are refused.
 func parseMetricsRange(raw string) (start, end time.Time, err error) {
 	q, err := url.ParseQuery(raw)
 	if err != nil {
@@ -49,11 +56,17 @@ func parseMetricsRange(raw string) (start, end time.Time, err error) {
 	if s >= 0 && e >= 0 && s > e {
 		return start, end, fmt.Errorf("start %d is after end %d: %w", s, e, errdefs.ErrInvalidArgument)
 	}
+	if s >= 0 && e >= 0 && time.Duration(e-s)*time.Second > maxMetricsRange {
+		return start, end, fmt.Errorf("range of %s from start %d to end %d is too long: ask for at most %d days, or leave start or end out: %w",
+			time.Duration(e-s)*time.Second, s, e, maxMetricsRange/(24*time.Hour), errdefs.ErrInvalidArgument)
+	}
 	if s >= 0 {
 		start = time.Unix(s, 0)
 	}
 	if e >= 0 {
-		end = time.Unix(e, 0)
+		// Seconds name whole seconds: a sample taken at 12.7 s is in a
+		// range that ends at 12.
+		end = time.Unix(e, 0).Add(time.Second - time.Nanosecond)
 	}
 	return start, end, nil
 }
@@ -72,7 +85,13 @@ func (a *API) metricsMany(w http.ResponseWriter, r *http.Request) {
 		if err != nil || sb.ClientID != a.team(r) {
 			continue
 		}
-		if ms, err := a.lc.Metrics(r.Context(), id, time.Time{}, time.Time{}); err == nil && len(ms) > 0 {
+		// The last minute holds a running sandbox's latest sample; the
+		// whole history is read only for one that has none there (paused).
+		ms, err := a.lc.Metrics(r.Context(), id, time.Now().Add(-time.Minute), time.Time{})
+		if err == nil && len(ms) == 0 {
+			ms, err = a.lc.Metrics(r.Context(), id, time.Time{}, time.Time{})
+		}
+		if err == nil && len(ms) > 0 {
 			out[id] = toMetric(ms[len(ms)-1])
 		}
 	}

@@ -111,12 +111,18 @@ type metricJSON struct {
 	MemCache      uint64    `json:"memCache"`
 	DiskUsed      uint64    `json:"diskUsed"`
 	DiskTotal     uint64    `json:"diskTotal"`
+	// SoulBox's additions: the sandbox's network counters so far, and the
+	// width in seconds of a downsampled bucket (0: a raw 5 s sample).
+	NetRxBytes        uint64 `json:"netRxBytes"`
+	NetTxBytes        uint64 `json:"netTxBytes"`
+	ResolutionSeconds int64  `json:"resolutionSeconds"`
 }
 
 func toMetric(m lifecycle.Metric) metricJSON {
 	return metricJSON{
 		Timestamp: m.Timestamp.UTC(), TimestampUnix: m.Timestamp.Unix(), CPUCount: m.CPUCount, CPUUsedPct: m.CPUUsedPct,
 		MemUsed: m.MemUsed, MemTotal: m.MemTotal, MemCache: m.MemCache, DiskUsed: m.DiskUsed, DiskTotal: m.DiskTotal,
+		NetRxBytes: m.NetRxBytes, NetTxBytes: m.NetTxBytes, ResolutionSeconds: int64(m.Resolution / time.Second),
 	}
 }
 

@@ -2,11 +2,15 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/soulbox/soulbox/internal/client"
+	"github.com/soulbox/soulbox/sdk/go/soulbox"
 )
 
 func newSandboxPauseCmd(c *conn) *cobra.Command {
@@ -46,33 +50,71 @@ func newSandboxResumeCmd(c *conn) *cobra.Command {
 }
 
 func newSandboxMetricsCmd(c *conn) *cobra.Command {
-	return &cobra.Command{
+	var follow bool
+	cmd := &cobra.Command{
 		Use:     "metrics ID",
 		Short:   "Show a sandbox's CPU, memory and disk use over time",
-		Example: "  soulbox sandbox metrics i0123456789abcdefghi --json",
+		Example: "  soulbox sandbox metrics i0123456789abcdefghi --json\n  soulbox sandbox metrics i0123456789abcdefghi --follow",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
 			if err != nil {
 				return err
 			}
-			ms, err := cl.Metrics(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if c.json {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(ms)
-			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%-20s %-6s %-8s %-18s %s\n", "TIME", "CPUS", "CPU %", "MEMORY MiB", "DISK MiB")
-			for _, m := range ms {
-				fmt.Fprintf(w, "%-20s %-6d %-8.1f %-18s %s\n", m.Timestamp.Local().Format(time.DateTime), m.CPUCount, m.CPUUsedPct,
-					fmt.Sprintf("%d/%d", m.MemUsed>>20, m.MemTotal>>20), fmt.Sprintf("%d/%d", m.DiskUsed>>20, m.DiskTotal>>20))
+			if !c.json {
+				fmt.Fprintf(w, "%-20s %-6s %-8s %-18s %s\n", "TIME", "CPUS", "CPU %", "MEMORY MiB", "DISK MiB")
 			}
-			return nil
+			var last time.Time
+			for first := true; ; first = false {
+				ms, err := cl.MetricsSince(cmd.Context(), args[0], last.Truncate(time.Second))
+				if err != nil {
+					if !first && errors.Is(err, soulbox.ErrNotFound) {
+						return nil // the sandbox ended while followed
+					}
+					if cmd.Context().Err() != nil {
+						return nil
+					}
+					return err
+				}
+				var fresh []client.Metric
+				for _, m := range ms {
+					if m.Timestamp.After(last) { // start is inclusive: skip what was printed
+						fresh = append(fresh, m)
+						last = m.Timestamp
+					}
+				}
+				switch {
+				case c.json && !follow:
+					return json.NewEncoder(w).Encode(fresh)
+				case c.json: // one sample a line, as it comes
+					for _, m := range fresh {
+						_ = json.NewEncoder(w).Encode(m)
+					}
+				default:
+					for _, m := range fresh {
+						fmt.Fprintf(w, "%-20s %-6d %-8.1f %-18s %s\n", m.Timestamp.Local().Format(time.DateTime), m.CPUCount, m.CPUUsedPct,
+							fmt.Sprintf("%d/%d", m.MemUsed>>20, m.MemTotal>>20), fmt.Sprintf("%d/%d", m.DiskUsed>>20, m.DiskTotal>>20))
+					}
+				}
+				if !follow {
+					return nil
+				}
+				select {
+				case <-cmd.Context().Done():
+					return nil
+				case <-time.After(metricsFollowEvery):
+				}
+			}
 		},
 	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new samples (one every 5 s) until interrupted or the sandbox ends; with --json one object a line")
+	return cmd
 }
+
+// metricsFollowEvery is how often --follow asks for new samples: the
+// monitor takes one every 5 s.
+const metricsFollowEvery = 2 * time.Second
 
 func newSandboxLogsCmd(c *conn) *cobra.Command {
 	var follow bool

@@ -152,6 +152,16 @@ func (c *Client) Metrics(ctx context.Context, id string) ([]Metric, error) {
 	return api.Metrics(ctx, id, time.Time{}, time.Time{})
 }
 
+// MetricsSince returns a sandbox's samples from start (whole seconds,
+// inclusive) on.
+func (c *Client) MetricsSince(ctx context.Context, id string, start time.Time) ([]Metric, error) {
+	api, err := c.api()
+	if err != nil {
+		return nil, err
+	}
+	return api.Metrics(ctx, id, start, time.Time{})
+}
+
 // LogEntry is one line of a sandbox's log.
 type LogEntry = soulbox.LogEntry
 

@@ -79,7 +79,7 @@ func Resolve(err error) (status int, msg string, logIt bool) {
 func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	status, msg, logIt := Resolve(err)
 	if logIt && log != nil {
-		log.Error("request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), logx.Err(err))
+		log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), logx.Err(err))
 	}
 	WriteBody(w, status, msg)
 }

@@ -39,6 +39,12 @@ type CreateRequest struct {
 // record is durable before the runtime is touched; a failure at any later
 // step ends it with reason error and releases what was made.
 func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox, error) {
+	sb, err := m.create(ctx, req)
+	m.countCreate(err)
+	return sb, err
+}
+
+func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox, error) {
 	if req.TemplateID == "" {
 		return store.Sandbox{}, fmt.Errorf("templateID is required: %w", errdefs.ErrInvalidArgument)
 	}
@@ -103,10 +109,10 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	fail := func(err error) (store.Sandbox, error) {
 		cleanup := context.WithoutCancel(ctx)
 		if derr := m.destroy(cleanup, sb.ID); derr != nil && !errdefs.IsNotFound(derr) {
-			log.Error("destroy after failed create", logx.Err(derr))
+			log.ErrorContext(ctx, "destroy after failed create", logx.Err(derr))
 		}
 		if eerr := m.store.EndSandbox(cleanup, sb.ID, store.ReasonError, err.Error(), time.Now()); eerr != nil {
-			log.Error("record failed create", logx.Err(eerr))
+			log.ErrorContext(ctx, "record failed create", logx.Err(eerr))
 		}
 		return store.Sandbox{}, err
 	}

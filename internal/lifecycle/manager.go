@@ -40,9 +40,16 @@ type Config struct {
 	MaxTimeout time.Duration
 	// SampleEvery is how often metrics are sampled; 0 means 5 s.
 	SampleEvery time.Duration
-	// Retention is how long metrics are kept after a sandbox ends; 0
-	// means 15 minutes.
+	// Retention is how long the metric history (store.MetricHistory) is
+	// kept; 0 means 24 hours.
 	Retention time.Duration
+	// DownsampleAfter is the age past which raw samples are merged into
+	// buckets of DownsampleBucket; 0 means 1 hour and 1 minute.
+	DownsampleAfter  time.Duration
+	DownsampleBucket time.Duration
+	// TidyEvery is how often the history is downsampled and pruned; 0
+	// means every minute.
+	TidyEvery time.Duration
 	// ProbeTimeout is how long the monitor waits for a running sandbox's
 	// agent to answer GET /health; 0 means 2 s.
 	ProbeTimeout time.Duration
@@ -87,7 +94,8 @@ type Manager struct {
 	maxSbx  int
 	maxTime time.Duration
 	every   time.Duration
-	keep    time.Duration
+	keep    time.Duration // see Config.Retention
+	history historyConfig
 	probeTO time.Duration
 	probeN  int
 	// privateTraffic: see Config.PrivateTraffic.
@@ -98,10 +106,13 @@ type Manager struct {
 	createMu     sync.Mutex // serialises the quota check with the record
 	autoResumeMu sync.Mutex // one auto-resume at a time: requests that arrive together resume once
 	pool         Pool       // nil: every create is cold
+	creates      createCounts
 
 	mu         sync.Mutex
 	timers     map[string]*time.Timer
 	metrics    map[string]*series
+	pending    []store.MetricSample // samples of this monitor pass, written at its end
+	lastTidy   time.Time
 	probeFails map[string]probeFailure // running sandbox -> its current run of failed health checks
 	unresp     time.Duration
 	netLocks   map[string]*netLock // sandbox -> its network update lock, while one waits or runs
@@ -138,8 +149,9 @@ func New(cfg Config) *Manager {
 		m.every = 5 * time.Second
 	}
 	if m.keep == 0 {
-		m.keep = 15 * time.Minute
+		m.keep = 24 * time.Hour
 	}
+	m.history = newHistoryConfig(cfg)
 	if m.probeTO == 0 {
 		m.probeTO = 2 * time.Second
 	}

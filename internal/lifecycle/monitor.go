@@ -13,7 +13,8 @@ import (
 	"github.com/soulbox/soulbox/internal/store"
 )
 
-// Metric is one sample of a sandbox's resource use, in E2B's terms.
+// Metric is one sample of a sandbox's resource use, in E2B's terms, with
+// the network counters beside them.
 type Metric struct {
 	Timestamp  time.Time
 	CPUCount   int
@@ -23,17 +24,18 @@ type Metric struct {
 	MemCache   uint64
 	DiskUsed   uint64
 	DiskTotal  uint64
+	NetRxBytes uint64 // received by the sandbox so far
+	NetTxBytes uint64 // sent by the sandbox so far
+	// Resolution is 0 for a raw sample, the bucket's width for one
+	// downsampled from several.
+	Resolution time.Duration
 }
 
-// series is a sandbox's samples: kept while it lives and for the
-// retention window after, at most a day of them.
+// series is what the monitor remembers of a live sandbox between
+// samples: the previous counters, to turn CPU time into a share.
 type series struct {
-	samples []Metric
-	last    runtime.Stats
-	ended   time.Time
+	last runtime.Stats
 }
-
-const maxSamples = 24 * 60 * 60 / 5
 
 // monitor samples every running sandbox, and ends those whose agent died
 // on its own (with reason oom when the memory limit killed it, else
@@ -72,7 +74,8 @@ func (m *Manager) monitorPass(ctx context.Context) {
 		m.sample(sctx, sb)
 		cancel()
 	}
-	m.expireSeries()
+	m.flushSamples(ctx)
+	m.tidyHistory(ctx, time.Now())
 }
 
 func (m *Manager) sample(ctx context.Context, sb store.Sandbox) {
@@ -122,7 +125,8 @@ func (m *Manager) sample(ctx context.Context, sb store.Sandbox) {
 	m.probe(ctx, sb)
 }
 
-// record appends a sample to the sandbox's series.
+// record queues a sample of the sandbox for the pass's one write to the
+// store.
 func (m *Manager) record(sb store.Sandbox, st runtime.Stats) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -131,10 +135,7 @@ func (m *Manager) record(sb store.Sandbox, st runtime.Stats) {
 		s = &series{}
 		m.metrics[sb.ID] = s
 	}
-	s.samples = append(s.samples, toMetric(sb, s.last, st))
-	if len(s.samples) > maxSamples {
-		s.samples = s.samples[len(s.samples)-maxSamples:]
-	}
+	m.pending = append(m.pending, toSample(sb.ID, toMetric(sb, s.last, st)))
 	s.last = st
 }
 
@@ -224,7 +225,7 @@ func toMetric(sb store.Sandbox, prev, cur runtime.Stats) Metric {
 	m := Metric{
 		Timestamp: cur.Timestamp, CPUCount: sb.CPUCount,
 		MemUsed: cur.MemoryUsage - min(cur.MemoryCache, cur.MemoryUsage), MemTotal: cur.MemoryLimit, MemCache: cur.MemoryCache,
-		DiskUsed: cur.DiskUsed, DiskTotal: cur.DiskTotal,
+		DiskUsed: cur.DiskUsed, DiskTotal: cur.DiskTotal, NetRxBytes: cur.NetRxBytes, NetTxBytes: cur.NetTxBytes,
 	}
 	if !prev.Timestamp.IsZero() && cur.CPUUsageNanos >= prev.CPUUsageNanos && sb.CPUCount > 0 {
 		wall := cur.Timestamp.Sub(prev.Timestamp).Nanoseconds()
@@ -233,54 +234,4 @@ func toMetric(sb store.Sandbox, prev, cur runtime.Stats) Metric {
 		}
 	}
 	return m
-}
-
-// Metrics returns the samples of a sandbox between start and end (zero
-// times: unbounded), or its current usage when it has none yet and the
-// range takes in the present. A range that ends before the sandbox
-// existed has no samples.
-func (m *Manager) Metrics(ctx context.Context, id string, start, end time.Time) ([]Metric, error) {
-	sb, err := m.store.GetSandbox(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	if !end.IsZero() && end.Before(sb.CreatedAt.Truncate(time.Second)) {
-		return nil, nil
-	}
-	m.mu.Lock()
-	var out []Metric
-	if s := m.metrics[id]; s != nil {
-		for _, x := range s.samples {
-			if (start.IsZero() || !x.Timestamp.Before(start)) && (end.IsZero() || !x.Timestamp.After(end)) {
-				out = append(out, x)
-			}
-		}
-	}
-	m.mu.Unlock()
-	present := (start.IsZero() || !start.After(now)) && (end.IsZero() || !end.Before(now.Truncate(time.Second)))
-	if out == nil && sb.State == store.StateRunning && present {
-		if st, err := m.driver.Stats(ctx, id); err == nil {
-			out = []Metric{toMetric(sb, runtime.Stats{}, st)}
-		}
-	}
-	return out, nil
-}
-
-func (m *Manager) endSeries(id string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s := m.metrics[id]; s != nil {
-		s.ended = time.Now()
-	}
-}
-
-func (m *Manager) expireSeries() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for id, s := range m.metrics {
-		if !s.ended.IsZero() && time.Since(s.ended) > m.keep {
-			delete(m.metrics, id)
-		}
-	}
 }

@@ -159,6 +159,8 @@ type Stats struct {
 	PidsLimit     uint64
 	DiskUsed      uint64 // bytes used in the writable layer
 	DiskTotal     uint64 // bytes the writable layer may hold
+	NetRxBytes    uint64 // bytes the sandbox received on its link so far
+	NetTxBytes    uint64 // bytes the sandbox sent on its link so far
 }
 
 // UserKiller is implemented by drivers that keep the sandbox's processes

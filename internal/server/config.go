@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -117,6 +118,12 @@ type Config struct {
 	// ReadyMinFreeMB is the free space, in MiB, the data dir's filesystem
 	// must have for GET /ready to answer ready; 0 does not check.
 	ReadyMinFreeMB int
+	// MetricsRetention is how long the per-sandbox metric history is
+	// kept; MetricsDownsampleAfter is the age past which its 5 s samples
+	// are merged into buckets of MetricsBucket.
+	MetricsRetention       time.Duration
+	MetricsDownsampleAfter time.Duration
+	MetricsBucket          time.Duration
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -140,6 +147,10 @@ func Defaults() Config {
 		ReadyMinFreeMB: 1024,
 		Metrics:        true,
 		TemplateLimits: defaultTemplateLimits(),
+		// A day of history, as E2B keeps; minutes after an hour.
+		MetricsRetention:       24 * time.Hour,
+		MetricsDownsampleAfter: time.Hour,
+		MetricsBucket:          time.Minute,
 	}
 }
 
@@ -196,6 +207,22 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		// Anything but a boolean is taken as false: no endpoint without a
 		// clear yes.
 		c.Metrics, _ = strconv.ParseBool(s)
+	}
+	for _, v := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"SOULBOX_METRICS_RETENTION", &c.MetricsRetention},
+		{"SOULBOX_METRICS_DOWNSAMPLE_AFTER", &c.MetricsDownsampleAfter},
+		{"SOULBOX_METRICS_BUCKET", &c.MetricsBucket},
+	} {
+		if s := getenv(v.name); s != "" {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				d = -1 // Validate names it
+			}
+			*v.dst = d
+		}
 	}
 	if s := getenv("SOULBOX_NETWORK_PRIVATE_OUT"); s != "" {
 		// Anything but a boolean is taken as false: the safe reading.
@@ -268,6 +295,15 @@ func (c Config) Validate() error {
 	}
 	if c.ReadyMinFreeMB < 0 || c.ReadyMinFreeMB > 1<<30 {
 		return bad("ready min free %d MB: use 0 (no check) to %d", c.ReadyMinFreeMB, 1<<30)
+	}
+	if c.MetricsRetention < time.Minute || c.MetricsRetention > 366*24*time.Hour {
+		return bad("metrics retention %s: use a duration from 1m to 8784h, e.g. 24h", c.MetricsRetention)
+	}
+	if c.MetricsBucket < time.Second || c.MetricsBucket%time.Second != 0 || c.MetricsBucket > time.Hour {
+		return bad("metrics bucket %s: use whole seconds from 1s to 1h, e.g. 1m", c.MetricsBucket)
+	}
+	if c.MetricsDownsampleAfter < c.MetricsBucket || c.MetricsDownsampleAfter > c.MetricsRetention {
+		return bad("metrics downsample after %s: use a duration from the bucket (%s) to the retention (%s)", c.MetricsDownsampleAfter, c.MetricsBucket, c.MetricsRetention)
 	}
 	if c.PoolMin < 0 || c.PoolMax < 0 || (c.PoolMax > 0 && c.PoolMin > c.PoolMax) || c.PoolMax > 10000 {
 		return bad("pool size %d..%d: want 0 <= min <= max <= 10000 (max 0 pools none)", c.PoolMin, c.PoolMax)

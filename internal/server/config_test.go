@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
@@ -30,6 +31,12 @@ func TestConfigValidate(t *testing.T) {
 		{"pool default", func(c *Config) { c.PoolDefault = "0:2" }, true},
 		{"pool default one number", func(c *Config) { c.PoolDefault = "2" }, false},
 		{"pool default negative", func(c *Config) { c.PoolDefault = "-1:2" }, false},
+		{"metrics retention of a week", func(c *Config) { c.MetricsRetention = 7 * 24 * time.Hour }, true},
+		{"metrics retention of a second", func(c *Config) { c.MetricsRetention = time.Second }, false},
+		{"metrics bucket of half a second", func(c *Config) { c.MetricsBucket = 500 * time.Millisecond }, false},
+		{"metrics bucket of 90 s", func(c *Config) { c.MetricsBucket = 90 * time.Second }, true},
+		{"metrics downsampled after the retention", func(c *Config) { c.MetricsDownsampleAfter = 48 * time.Hour }, false},
+		{"metrics downsampled before a bucket", func(c *Config) { c.MetricsDownsampleAfter = time.Second }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Defaults()
@@ -57,5 +64,11 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if got := c.templatesDir(); got != "/srv/sb/templates" {
 		t.Errorf("templatesDir = %q", got)
+	}
+	c = Defaults().FromEnv(func(k string) string {
+		return map[string]string{"SOULBOX_METRICS_RETENTION": "48h", "SOULBOX_METRICS_BUCKET": "30s", "SOULBOX_METRICS_DOWNSAMPLE_AFTER": "soon"}[k]
+	})
+	if c.MetricsRetention != 48*time.Hour || c.MetricsBucket != 30*time.Second || c.Validate() == nil {
+		t.Errorf("metrics history from env: %s %s, and a bad downsample age accepted: %v", c.MetricsRetention, c.MetricsBucket, c.Validate())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/soulbox/soulbox/internal/catalog"
 	"github.com/soulbox/soulbox/internal/pool"
@@ -54,6 +55,9 @@ type templatePools struct {
 	def     pool.Bounds // zero: templates not named are not pooled
 	base    pool.Bounds
 	prewarm []string
+
+	namedMu sync.Mutex
+	named   map[string]bool // ids of templates the configuration names, and the server's own
 }
 
 var _ catalog.Pools = (*templatePools)(nil)
@@ -79,6 +83,7 @@ const (
 // else the configuration's for one of its names, else the default
 // template's (PoolMin, PoolMax), else PoolDefault. Max 0 is no pool.
 func (tp *templatePools) bounds(t store.Template) (pool.Bounds, string) {
+	tp.note(t)
 	if t.Pool != nil {
 		b := pool.Bounds{Min: t.Pool.Min, Max: t.Pool.Max, Prewarm: t.Pool.Prewarm}
 		if b.Prewarm == nil {
@@ -140,6 +145,35 @@ func (tp *templatePools) start(ctx context.Context) {
 	for _, i := range ts {
 		tp.Changed(ctx, i.Template)
 	}
+}
+
+// note remembers whether the operator named t: by its id or a name in
+// PoolTemplates, or as the server's own default template.
+func (tp *templatePools) note(t store.Template) {
+	named := t.ID == catalog.BaseID
+	for _, n := range append([]string{t.ID}, t.Names...) {
+		_, ok := tp.byName[n]
+		named = named || ok
+	}
+	tp.namedMu.Lock()
+	defer tp.namedMu.Unlock()
+	if tp.named == nil {
+		tp.named = map[string]bool{}
+	}
+	if named {
+		tp.named[t.ID] = true
+	} else {
+		delete(tp.named, t.ID)
+	}
+}
+
+// Named reports whether the operator named the template id: such a
+// template keeps its id as a metric label and in GET /health, the
+// others are telemetry.OtherTemplates.
+func (tp *templatePools) Named(id string) bool {
+	tp.namedMu.Lock()
+	defer tp.namedMu.Unlock()
+	return tp.named[id] || id == catalog.BaseID
 }
 
 // PoolOf implements api.PoolView.

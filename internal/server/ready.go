@@ -2,11 +2,15 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/soulbox/soulbox/internal/logx"
 )
 
 // readyDeadline bounds each check of GET /ready: a store or runtime that
@@ -34,45 +38,7 @@ type readyResponse struct {
 // with the failed checks' reasons otherwise. /health stays liveness: it
 // answers as long as the process serves.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	checks := []readyCheck{
-		s.check(r.Context(), "store", func(ctx context.Context) (string, error) {
-			if _, err := s.store.CountAPIKeys(ctx); err != nil {
-				return "", fmt.Errorf("store does not answer: %w", err)
-			}
-			return "answers", nil
-		}),
-		s.check(r.Context(), "runtime", func(ctx context.Context) (string, error) {
-			list, err := s.driver.List(ctx)
-			if err != nil {
-				return "", fmt.Errorf("runtime %s cannot list sandboxes: %w", s.driver.Name(), err)
-			}
-			return fmt.Sprintf("%s, %d sandboxes", s.driver.Name(), len(list)), nil
-		}),
-		s.check(r.Context(), "template", func(context.Context) (string, error) {
-			s.mu.Lock()
-			st := s.templateState[defaultTemplate]
-			s.mu.Unlock()
-			switch st {
-			case "ready":
-				return "template " + defaultTemplate + " ready", nil
-			case "":
-				st = "not started"
-			}
-			return "", fmt.Errorf("template %s is %s", defaultTemplate, st)
-		}),
-		s.check(r.Context(), "disk", func(context.Context) (string, error) {
-			var st unix.Statfs_t
-			if err := unix.Statfs(s.cfg.DataDir, &st); err != nil {
-				return "", fmt.Errorf("statfs %s: %w", s.cfg.DataDir, err)
-			}
-			free := st.Bavail * uint64(st.Bsize) >> 20
-			msg := fmt.Sprintf("%d MiB free in %s, at least %d MiB wanted", free, s.cfg.DataDir, s.cfg.ReadyMinFreeMB)
-			if free < uint64(s.cfg.ReadyMinFreeMB) {
-				return "", fmt.Errorf("disk nearly full: %s", msg)
-			}
-			return msg, nil
-		}),
-	}
+	checks := s.readyChecks(r.Context())
 	res, code := readyResponse{Status: "ready", Checks: checks}, http.StatusOK
 	for _, c := range checks {
 		if !c.OK {
@@ -83,13 +49,77 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, code, res)
 }
 
+// readyChecks runs every readiness check.
+func (s *Server) readyChecks(ctx context.Context) []readyCheck {
+	return []readyCheck{
+		s.check(ctx, "store", func(ctx context.Context) (string, error) {
+			if _, err := s.store.CountAPIKeys(ctx); err != nil {
+				return "", readyFailure{"the store does not answer", err}
+			}
+			return "answers", nil
+		}),
+		s.check(ctx, "runtime", func(ctx context.Context) (string, error) {
+			list, err := s.driver.List(ctx)
+			if err != nil {
+				return "", readyFailure{fmt.Sprintf("runtime %s cannot list its sandboxes", s.driver.Name()), err}
+			}
+			return fmt.Sprintf("%s, %d sandboxes", s.driver.Name(), len(list)), nil
+		}),
+		s.check(ctx, "template", func(context.Context) (string, error) {
+			s.mu.Lock()
+			st := s.templateState[defaultTemplate]
+			s.mu.Unlock()
+			switch st {
+			case "ready":
+				return "template " + defaultTemplate + " ready", nil
+			case "":
+				st = "not started"
+			case "error":
+				return "", readyFailure{reason: "template " + defaultTemplate + " failed to build"}
+			}
+			return "", readyFailure{reason: fmt.Sprintf("template %s is %s", defaultTemplate, st)}
+		}),
+		s.check(ctx, "disk", func(context.Context) (string, error) {
+			var st unix.Statfs_t
+			if err := unix.Statfs(s.cfg.DataDir, &st); err != nil {
+				return "", readyFailure{"cannot read the data dir's free space", err}
+			}
+			free := st.Bavail * uint64(st.Bsize) >> 20
+			msg := fmt.Sprintf("%d MiB free in the data dir, at least %d MiB wanted", free, s.cfg.ReadyMinFreeMB)
+			if free < uint64(s.cfg.ReadyMinFreeMB) {
+				return "", readyFailure{reason: "disk nearly full: " + msg}
+			}
+			return msg, nil
+		}),
+	}
+}
+
+// readyFailure is a failed readiness check: reason is answered, cause
+// only logged.
+type readyFailure struct {
+	reason string
+	cause  error
+}
+
+func (f readyFailure) Error() string { return f.reason }
+
 // check runs one readiness condition under readyDeadline.
 func (s *Server) check(ctx context.Context, name string, fn func(context.Context) (string, error)) readyCheck {
 	ctx, cancel := context.WithTimeout(ctx, readyDeadline)
 	defer cancel()
 	msg, err := fn(ctx)
 	if err != nil {
-		return readyCheck{Name: name, Message: err.Error()}
+		var f readyFailure
+		if !errors.As(err, &f) {
+			f = readyFailure{"check failed", err}
+		}
+		if f.cause != nil {
+			// /ready is not authenticated: the cause (paths, a driver's
+			// output) goes to the log, the answer keeps the reason.
+			s.log.WarnContext(ctx, "not ready", slog.String("check", name), slog.String("reason", f.reason), logx.Err(f.cause))
+			f.reason += " (the server log has the cause)"
+		}
+		return readyCheck{Name: name, Message: f.reason}
 	}
 	return readyCheck{Name: name, OK: true, Message: msg}
 }

@@ -67,8 +67,12 @@ func TestReady(t *testing.T) {
 	})
 	t.Run("disk below the threshold", func(t *testing.T) {
 		// More free space than any disk has.
-		c, _ := runServer(t, func(cfg *server.Config) { cfg.ReadyMinFreeMB = 1 << 30 })
+		c, cfg := runServer(t, func(cfg *server.Config) { cfg.ReadyMinFreeMB = 1 << 30 })
 		code, r := waitReady(t, c)
+		// Unauthenticated: the reasons, not the host's paths.
+		if b, _ := json.Marshal(r); strings.Contains(string(b), cfg.DataDir) {
+			t.Errorf("/ready shows the data dir %s: %s", cfg.DataDir, b)
+		}
 		if code != 503 || r.Status != "not ready" {
 			t.Fatalf("/ready = %d %+v, want 503 not ready", code, r)
 		}

@@ -24,12 +24,16 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /openapi.json", api.ServeOpenAPI)
 	// The API needs a key; /health, /ready, /metrics and unknown routes do not.
 	apiMux := http.NewServeMux()
-	api.New(api.Config{Lifecycle: s.lifecycle, Domain: s.cfg.Domain, Log: s.log, Team: team, Events: s.store, Stop: s.stopStreams}).Register(apiMux)
+	api.New(api.Config{Lifecycle: s.lifecycle, Domain: s.cfg.Domain, Log: s.log, Team: team, Events: s.store, Stop: s.stopStreams,
+		Nodes: s.localNode(), Admin: isAdmin}).Register(apiMux)
 	mux.Handle("/sandboxes", s.authn.Middleware(apiMux))
 	mux.Handle("/sandboxes/", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes/", s.authn.Middleware(apiMux))
 	mux.Handle("/events", s.authn.Middleware(apiMux))
+	mux.Handle("/teams/", s.authn.Middleware(apiMux))
+	mux.Handle("/nodes", s.authn.Middleware(apiMux))
+	mux.Handle("/nodes/", s.authn.Middleware(apiMux))
 	if s.cfg.MCP {
 		mux.Handle("/mcp", s.mcpHandler())
 	}
@@ -60,7 +64,7 @@ func routeOf(mux, apiMux *http.ServeMux) telemetry.RouteFunc {
 		switch p {
 		case "/":
 			return ""
-		case "/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/", "/events":
+		case "/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/", "/events", "/teams/", "/nodes", "/nodes/":
 			_, p = apiMux.Handler(r)
 		}
 		return telemetry.PatternPath(p)
@@ -91,7 +95,9 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Unlock()
 	h := healthResponse{Status: "ok", Version: version.Version, Runtime: s.driver.Name(), Templates: templates}
 	if s.pool != nil { // nil only in a partial New
-		h.Pool = s.pool.Stats()
+		// Only the operator's templates by name: the others (any team's)
+		// are folded into one entry, as in the metrics.
+		h.Pool = s.templateLabels.FoldPoolStats(s.pool.Stats())
 	}
 	writeJSON(w, http.StatusOK, h)
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/soulbox/soulbox/internal/reconcile"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/notify"
 	"github.com/soulbox/soulbox/internal/telemetry"
 	"github.com/soulbox/soulbox/internal/template"
 )
@@ -72,6 +73,8 @@ type Server struct {
 	// lease is the server's hold on a shared store (nil for SQLite); Run
 	// stops when it is lost.
 	lease store.Lease
+	// templateLabels bounds the template names /metrics and /health show.
+	templateLabels *telemetry.TemplateLabels
 }
 
 // New opens everything the server needs, reconciles the store with the
@@ -80,6 +83,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// Records logged inside a span (a request's, a build's) carry its
+	// trace_id and span_id.
+	log = slog.New(telemetry.LogHandler(log.Handler()))
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("soulbox server must run as root: sandboxes need user namespaces, mounts and cgroups: %w", errdefs.ErrFailedPrecondition)
 	}
@@ -115,7 +121,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		return nil, err
 	}
 	s.lease = lease
-	s.store = s.metrics.Store(db)
+	// Event streams wait for the store to announce events.
+	s.store = notify.Wrap(s.metrics.Store(db))
 	if err := auth.Bootstrap(ctx, s.store, cfg.DataDir, cfg.AdminKey, cfg.ShowKey, log); err != nil {
 		return nil, err
 	}
@@ -160,6 +167,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		MaxSandboxes: cfg.MaxSandboxes, PrivateTraffic: !cfg.PublicTraffic,
 		NetworkLimits: cfg.networkLimits(),
 		CheckpointDir: filepath.Join(cfg.DataDir, "checkpoints"),
+		Retention:     cfg.MetricsRetention, DownsampleAfter: cfg.MetricsDownsampleAfter, DownsampleBucket: cfg.MetricsBucket,
 	})
 	// The pool always runs: which templates it pools, and how many
 	// sandboxes of each, the configuration and the template API decide.
@@ -172,10 +180,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	s.pools = newTemplatePools(cfg, s.pool, s.catalog, log.With("component", "pool"))
 	s.catalog.UsePools(s.pools)
 	s.pools.start(ctx)
-	if err := s.metrics.Register(telemetry.PoolCollector(s.pool.Stats)); err != nil {
+	s.templateLabels = telemetry.NewTemplateLabels(s.pools.Named)
+	s.metrics.BoundTemplates(s.templateLabels)
+	if err := s.metrics.Register(s.metrics.PoolCollector(s.pool.Stats)); err != nil {
 		return nil, err
 	}
-	if err := s.metrics.Register(telemetry.SandboxCollector(s.store, log), telemetry.DiskCollector(cfg.DataDir)); err != nil {
+	if err := s.metrics.Register(telemetry.SandboxCollector(s.store, log), telemetry.TeamCollector(s.store, log), telemetry.DiskCollector(cfg.DataDir)); err != nil {
 		return nil, err
 	}
 	log.Info("reconciled", slog.Int("adopted", len(rep.Adopted)), slog.Int("lost", len(rep.Lost)),
@@ -310,7 +320,10 @@ func (s *Server) ensureTemplate(ctx context.Context, name string) bool {
 		if ctx.Err() == nil {
 			s.log.Error("template build failed", logx.Template(name), logx.Err(err))
 		}
-		s.setTemplateState(name, "error: "+err.Error())
+		// /health and /ready are not authenticated: the cause (paths,
+		// commands' output) is in the log above, the state says only
+		// that it failed.
+		s.setTemplateState(name, "error")
 		return false
 	}
 	s.log.Info("template ready", logx.Template(name), slog.Duration("took", time.Since(start)))

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/server"
+	"github.com/soulbox/soulbox/internal/telemetry"
 )
 
 // privateTemplates gives cfg a template directory of its own, with the
@@ -33,17 +35,30 @@ func privateTemplates(t testing.TB, cfg *server.Config) {
 	cfg.TemplatesDir = dir
 }
 
-// templatePoolStats is the pool of template id in /health, if it has one.
+// templatePoolStats is the pool of template id, if it has one, as its
+// team sees it (GET /templates/{id}/pool): /health folds teams' template
+// pools into one entry.
 func templatePoolStats(t testing.TB, c apiClient, id string) (pool.Stats, bool) {
 	t.Helper()
-	var h healthJSON
-	c.want(200, "GET", "/health", nil, &h)
-	for _, st := range h.Pool {
-		if st.Template == id {
-			return st, true
+	var st pool.Stats // the same JSON names
+	code, b, _ := c.do("GET", "/templates/"+id+"/pool", nil)
+	if code == 404 {
+		// Gone from the catalog: still pooled if /health's one entry
+		// for teams' templates has sandboxes.
+		var h healthJSON
+		c.want(200, "GET", "/health", nil, &h)
+		for _, st := range h.Pool {
+			if st.Template == telemetry.OtherTemplates && (st.Target > 0 || st.Ready > 0 || st.Filling > 0) {
+				return st, true
+			}
 		}
+		return pool.Stats{}, false
 	}
-	return pool.Stats{}, false
+	if code != 200 || json.Unmarshal(b, &st) != nil {
+		t.Fatalf("GET /templates/%s/pool = %d %s", id, code, b)
+	}
+	st.Template = id
+	return st, st.Target > 0 || st.Ready > 0 || st.Filling > 0
 }
 
 func waitTemplatePool(t testing.TB, c apiClient, id string, ready int) pool.Stats {

@@ -45,11 +45,11 @@ func (s *Server) openCatalog(ctx context.Context) error {
 // useBuilder gives the catalog a builder on the server's driver.
 func (s *Server) useBuilder(d *oci.Driver) {
 	allow, _ := s.cfg.TemplateLimits.allowNets() // checked by Validate
-	s.catalog.UseBuilder(builder.New(builder.Config{
+	s.catalog.UseBuilder(s.metrics.Builder(builder.New(builder.Config{
 		Layers: s.layers, Driver: d, Stacks: s.stacks, Mirrors: s.cfg.registryMirrors(),
 		MaxLayerBytes: int64(s.cfg.TemplateLimits.MaxLayerMB) << 20, AllowNets: allow,
 		Logger: s.log.With("component", "builder"),
-	}))
+	})))
 }
 
 // adminKey reports whether r was authenticated with an admin key.

@@ -84,6 +84,7 @@ type Store interface {
 
 	APIKeys
 	Templates
+	MetricHistory
 }
 
 // APIKeys stores the control plane's API keys: their hashes, never the keys.

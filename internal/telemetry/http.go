@@ -59,7 +59,7 @@ func (m *Metrics) HTTP(route RouteFunc, next http.Handler) http.Handler {
 			if warm {
 				start = "warm"
 			}
-			m.createDuration.WithLabelValues(tmpl, start).Observe(took)
+			m.createDuration.WithLabelValues(m.templateLabel(tmpl), start).Observe(took)
 		}
 	})
 }
@@ -87,6 +87,7 @@ func (m *Metrics) Proxy(target func(r *http.Request) string, next http.Handler) 
 		}
 		next.ServeHTTP(rw, r)
 		if sp.IsRecording() {
+			m.agentSpans(ctx, w.Header())
 			endServerSpan(sp, rw.status(), attribute.String("soulbox.proxy.target", t))
 		}
 		code := strconv.Itoa(rw.status())

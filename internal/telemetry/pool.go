@@ -36,17 +36,18 @@ func (p *timedPool) Claim(template string) (string, bool) {
 	if ok {
 		res = "hit"
 	}
-	p.m.claimDuration.WithLabelValues(template, res).Observe(time.Since(start).Seconds())
+	p.m.claimDuration.WithLabelValues(p.m.templateLabel(template), res).Observe(time.Since(start).Seconds())
 	return id, ok
 }
 
 // PoolStats reads every pooled template's state at scrape time.
 type PoolStats func() []pool.Stats
 
-// poolCollector serves the pool's own figures, per template.
+// poolCollector serves the pool's own figures, per template label.
 type poolCollector struct {
-	stats PoolStats
-	descs []poolDesc
+	stats  PoolStats
+	labels func() *TemplateLabels
+	descs  []poolDesc
 }
 
 type poolDesc struct {
@@ -55,9 +56,21 @@ type poolDesc struct {
 	value func(pool.Stats) float64
 }
 
-// PoolCollector serves the warm pool's figures per template: ready,
+// PoolCollector serves the warm pool's figures per template label (see
+// BoundTemplates; the pools of other templates folded into one): ready,
 // filling, target, hits, misses, discarded, failed refills, demand,
 // refill time and memory per pooled sandbox.
+func (m *Metrics) PoolCollector(stats PoolStats) prometheus.Collector {
+	c := PoolCollector(stats).(*poolCollector)
+	if m == nil {
+		return c
+	}
+	c.labels = m.templates.p.Load
+	return c
+}
+
+// PoolCollector serves the warm pool's figures by template name, every
+// name as it is: for a pool whose templates are all the operator's.
 func PoolCollector(stats PoolStats) prometheus.Collector {
 	d := func(name, help string, typ prometheus.ValueType, v func(pool.Stats) float64) poolDesc {
 		return poolDesc{prometheus.NewDesc(name, help, []string{"template"}, nil), typ, v}
@@ -84,7 +97,11 @@ func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, st := range c.stats() {
+	stats := c.stats()
+	if c.labels != nil {
+		stats = c.labels().FoldPoolStats(stats)
+	}
+	for _, st := range stats {
 		for _, d := range c.descs {
 			ch <- prometheus.MustNewConstMetric(d.desc, d.typ, d.value(st), st.Template)
 		}

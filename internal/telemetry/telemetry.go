@@ -34,9 +34,12 @@ type Metrics struct {
 
 	storeDuration   *prometheus.HistogramVec
 	runtimeDuration *prometheus.HistogramVec
+	buildDuration   *prometheus.HistogramVec
 
 	// tracer records spans once StartTracing has set it; nil: no spans.
 	tracer trace.Tracer
+	// templates bounds the template label (see BoundTemplates).
+	templates templateLabels
 }
 
 // latencyBuckets span a warm create's milliseconds to a cold template's
@@ -46,6 +49,10 @@ var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25
 // storeBuckets are finer: a store operation is sub-millisecond to tens of
 // milliseconds.
 var storeBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}
+
+// buildBuckets span a cached build's second to a long image pull's half
+// hour.
+var buildBuckets = []float64{1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800}
 
 // New returns Metrics registered with a fresh registry, with the Go
 // runtime and process collectors on.
@@ -92,6 +99,10 @@ func New() *Metrics {
 			Name: "soulbox_runtime_call_duration_seconds", Buckets: latencyBuckets,
 			Help: "Time of a runtime driver call, by call and result (ok, error).",
 		}, []string{"call", "result"}),
+		buildDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "soulbox_template_build_duration_seconds", Buckets: buildBuckets,
+			Help: "Time of a template build, by outcome (ready, error, canceled).",
+		}, []string{"outcome"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -99,7 +110,7 @@ func New() *Metrics {
 		m.httpRequests, m.httpDuration,
 		m.proxyRequests, m.proxyDuration, m.proxyBytes,
 		m.createDuration, m.claimDuration, m.ends,
-		m.storeDuration, m.runtimeDuration,
+		m.storeDuration, m.runtimeDuration, m.buildDuration,
 	)
 	return m
 }

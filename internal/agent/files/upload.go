@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/soulbox/soulbox/internal/agent/timing"
 	"github.com/soulbox/soulbox/internal/agent/users"
 )
 
@@ -62,6 +64,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	defer body.Close()
 
+	began := time.Now()
 	up := &upload{h: h, u: u, md: md}
 	defer up.abort()
 	herr = eachFile(mediaType, params, r.URL.Query().Get("path"), body, func(name string, src io.Reader) *httpError {
@@ -81,6 +84,9 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	entries := make([]Entry, 0, len(up.files))
 	for _, f := range up.files {
 		entries = append(entries, f.entry)
+	}
+	if timing.Traced(r.Header) {
+		timing.Add(w.Header(), "files.write", began, time.Now())
 	}
 	writeJSON(w, http.StatusOK, entries)
 }

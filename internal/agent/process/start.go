@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"connectrpc.com/connect"
 
 	pb "github.com/soulbox/soulbox/api/envd/process"
+	"github.com/soulbox/soulbox/internal/agent/timing"
 )
 
 // Start starts a process and streams its events: start first, then its
@@ -38,9 +40,15 @@ func (s *Service) Start(ctx context.Context, req *connect.Request[pb.StartReques
 		}
 		cfg.PTY = &Size{Cols: uint16(size.GetCols()), Rows: uint16(size.GetRows())}
 	}
+	began := time.Now()
 	p, ready, err := s.m.Start(cfg)
 	if err != nil {
 		return connectError(err)
+	}
+	if timing.Traced(req.Header()) {
+		// Sent with the start event: the caller's span of this call
+		// gets the start as a child.
+		timing.Add(stream.ResponseHeader(), "process.start", began, time.Now())
 	}
 	events, leave := p.Subscribe()
 	defer leave()

@@ -34,6 +34,9 @@ func (d *Driver) Stats(ctx context.Context, id string) (runtime.Stats, error) {
 		s.DiskTotal = fs.Blocks * uint64(fs.Bsize)
 		s.DiskUsed = (fs.Blocks - fs.Bfree) * uint64(fs.Bsize)
 	}
+	if d.network != nil {
+		s.NetRxBytes, s.NetTxBytes, _ = d.network.Counters(id)
+	}
 	return s, nil
 }
 

@@ -50,6 +50,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("ConcurrentEnd", s.testConcurrentEnd)
 	t.Run("APIKeys", s.testAPIKeys)
 	t.Run("Templates", s.testTemplates)
+	t.Run("Metrics", s.testMetrics)
+	t.Run("SandboxSpans", s.testSandboxSpans)
 }
 
 type suite struct {

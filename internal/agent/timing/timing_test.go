@@ -1,0 +1,28 @@
+package timing
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestAddParse(t *testing.T) {
+	h := http.Header{}
+	start := time.Unix(1700000000, 123456789)
+	Add(h, "process.start", start, start.Add(1500*time.Microsecond))
+	Add(h, "files.write", start.Add(time.Second), start.Add(time.Second+2*time.Millisecond))
+	h.Add(Header, `cache;desc="Cache Read";dur=23.2, db;dur=53`) // others' entries are skipped
+	got := Parse(h.Values(Header))
+	if len(got) != 2 {
+		t.Fatalf("entries %+v", got)
+	}
+	if got[0].Name != "process.start" || !got[0].Start.Equal(start) || got[0].End.Sub(got[0].Start) != 1500*time.Microsecond {
+		t.Errorf("first %+v", got[0])
+	}
+	if got[1].Name != "files.write" || got[1].End.Sub(got[1].Start) != 2*time.Millisecond {
+		t.Errorf("second %+v", got[1])
+	}
+	if Traced(http.Header{}) || !Traced(http.Header{"Traceparent": {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}) {
+		t.Errorf("Traced")
+	}
+}

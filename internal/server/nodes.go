@@ -1,0 +1,57 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"os"
+
+	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/node"
+	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/version"
+)
+
+// localNode is this server's host as GET /nodes reports it: named by
+// its hostname, healthy when every /ready check passes.
+func (s *Server) localNode() *node.Local {
+	id, err := os.Hostname()
+	if err != nil || id == "" {
+		id = "local"
+	}
+	return &node.Local{ID: id, Version: version.Version, DataDir: s.cfg.DataDir, Usage: s.nodeUsage,
+		Healthy: func(ctx context.Context) bool {
+			for _, c := range s.readyChecks(ctx) {
+				if !c.OK {
+					return false
+				}
+			}
+			return true
+		}}
+}
+
+// nodeUsage counts the sandboxes of this node from the store: those
+// running and starting, and what they were given.
+func (s *Server) nodeUsage(ctx context.Context) (node.Usage, error) {
+	live, err := s.store.ListSandboxes(ctx, store.SandboxFilter{States: []store.SandboxState{store.StateStarting, store.StateRunning}})
+	if err != nil {
+		return node.Usage{}, err
+	}
+	var u node.Usage
+	for _, sb := range live {
+		if sb.State == store.StateStarting {
+			u.Starting++
+		} else {
+			u.Live++
+		}
+		u.CPU += sb.CPUCount
+		u.MemoryBytes += uint64(sb.MemoryMB) << 20
+	}
+	u.Created, u.Failed = s.lifecycle.CreateCounts()
+	return u, nil
+}
+
+// isAdmin says whether the request's key is an admin key.
+func isAdmin(r *http.Request) bool {
+	k, ok := auth.FromContext(r.Context())
+	return ok && k.Admin
+}

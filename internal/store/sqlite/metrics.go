@@ -1,0 +1,175 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// AddMetrics implements store.MetricHistory.
+func (s *Store) AddMetrics(ctx context.Context, samples []store.MetricSample) error {
+	for _, m := range samples {
+		if err := store.ValidateMetricSample(m); err != nil {
+			return err
+		}
+	}
+	if len(samples) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		known := map[string]bool{}
+		for _, m := range samples {
+			if known[m.SandboxID] {
+				continue
+			}
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM sandboxes WHERE id = ?`, m.SandboxID).Scan(&one)
+			if err == sql.ErrNoRows {
+				return notFound(m.SandboxID)
+			}
+			if err != nil {
+				return fmt.Errorf("sandbox %q: add metrics: %w", m.SandboxID, err)
+			}
+			known[m.SandboxID] = true
+		}
+		for _, m := range samples {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sandbox_metrics
+				(sandbox_id, time, resolution, cpu_count, cpu_used_pct, mem_used, mem_total, mem_cache, disk_used, disk_total, net_rx_bytes, net_tx_bytes)
+				VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (sandbox_id, resolution, time) DO NOTHING`,
+				m.SandboxID, dbTime(m.Time), m.CPUCount, m.CPUUsedPct, int64(m.MemUsed), int64(m.MemTotal), int64(m.MemCache),
+				int64(m.DiskUsed), int64(m.DiskTotal), int64(m.NetRxBytes), int64(m.NetTxBytes)); err != nil {
+				return fmt.Errorf("sandbox %q: add metrics: %w", m.SandboxID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// ListMetrics implements store.MetricHistory.
+func (s *Store) ListMetrics(ctx context.Context, sandboxID string, start, end time.Time) ([]store.MetricSample, error) {
+	if err := store.ValidateID(sandboxID); err != nil {
+		return nil, err
+	}
+	var one int
+	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM sandboxes WHERE id = ?`, sandboxID).Scan(&one)
+	if err == sql.ErrNoRows {
+		return nil, notFound(sandboxID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sandbox %q: list metrics: %w", sandboxID, err)
+	}
+	lo, hi := int64(-1<<63), int64(1<<63-1)
+	if !start.IsZero() {
+		lo = dbTime(start)
+	}
+	if !end.IsZero() {
+		hi = dbTime(end)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT time, resolution, cpu_count, cpu_used_pct, mem_used, mem_total, mem_cache,
+		disk_used, disk_total, net_rx_bytes, net_tx_bytes
+		FROM sandbox_metrics WHERE sandbox_id = ? AND time >= ? AND time <= ?
+		ORDER BY time, resolution DESC`, sandboxID, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox %q: list metrics: %w", sandboxID, err)
+	}
+	defer rows.Close()
+	var out []store.MetricSample
+	for rows.Next() {
+		var (
+			at, res                                                  int64
+			memUsed, memTotal, memCache, diskUsed, diskTotal, rx, tx int64
+			m                                                        = store.MetricSample{SandboxID: sandboxID}
+		)
+		if err := rows.Scan(&at, &res, &m.CPUCount, &m.CPUUsedPct, &memUsed, &memTotal, &memCache, &diskUsed, &diskTotal, &rx, &tx); err != nil {
+			return nil, fmt.Errorf("sandbox %q: list metrics: %w", sandboxID, err)
+		}
+		m.Time, m.Resolution = fromDB(at), time.Duration(res)*time.Second
+		m.MemUsed, m.MemTotal, m.MemCache = uint64(memUsed), uint64(memTotal), uint64(memCache)
+		m.DiskUsed, m.DiskTotal, m.NetRxBytes, m.NetTxBytes = uint64(diskUsed), uint64(diskTotal), uint64(rx), uint64(tx)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sandbox %q: list metrics: %w", sandboxID, err)
+	}
+	return out, nil
+}
+
+// DownsampleMetrics implements store.MetricHistory. Buckets are made and
+// their raw samples deleted in one transaction.
+func (s *Store) DownsampleMetrics(ctx context.Context, before time.Time, bucket time.Duration) (int64, error) {
+	if err := store.ValidateBucket(bucket); err != nil {
+		return 0, err
+	}
+	width := bucket.Microseconds()
+	cut := dbTime(before) / width * width
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sandbox_metrics
+			(sandbox_id, time, resolution, cpu_count, cpu_used_pct, mem_used, mem_total, mem_cache, disk_used, disk_total, net_rx_bytes, net_tx_bytes)
+			SELECT sandbox_id, (time / ?) * ?, ?, MAX(cpu_count), AVG(cpu_used_pct), MAX(mem_used), MAX(mem_total),
+				CAST(AVG(mem_cache) AS BIGINT), MAX(disk_used), MAX(disk_total), MAX(net_rx_bytes), MAX(net_tx_bytes)
+			FROM sandbox_metrics WHERE resolution = 0 AND time < ?
+			GROUP BY sandbox_id, (time / ?)
+			ON CONFLICT (sandbox_id, resolution, time) DO NOTHING`,
+			width, width, int64(bucket/time.Second), cut, width); err != nil {
+			return fmt.Errorf("downsample metrics: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM sandbox_metrics WHERE resolution = 0 AND time < ?`, cut)
+		if err != nil {
+			return fmt.Errorf("downsample metrics: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// PruneMetrics implements store.MetricHistory.
+func (s *Store) PruneMetrics(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sandbox_metrics WHERE time < ?`, dbTime(before))
+		if err != nil {
+			return fmt.Errorf("prune metrics: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// SandboxSpans implements store.MetricHistory.
+func (s *Store) SandboxSpans(ctx context.Context, team string, start, end time.Time) ([]store.SandboxSpan, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT created_at, ended_at FROM sandboxes
+		WHERE client_id = ? AND created_at <= ? AND (ended_at IS NULL OR ended_at >= ?)
+		ORDER BY created_at, id`, team, dbTime(end), dbTime(start))
+	if err != nil {
+		return nil, fmt.Errorf("team %q: sandbox spans: %w", team, err)
+	}
+	defer rows.Close()
+	var out []store.SandboxSpan
+	for rows.Next() {
+		var (
+			created int64
+			ended   sql.NullInt64
+		)
+		if err := rows.Scan(&created, &ended); err != nil {
+			return nil, fmt.Errorf("team %q: sandbox spans: %w", team, err)
+		}
+		out = append(out, store.SandboxSpan{CreatedAt: fromDB(created), EndedAt: fromDBNull(ended)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("team %q: sandbox spans: %w", team, err)
+	}
+	return out, nil
+}
