@@ -21,6 +21,9 @@ const touchEvery = time.Minute
 // ready to use; it must not be copied once used.
 type Authenticator struct {
 	Store store.APIKeys
+	// Teams, if set, tells a key of a deleted team apart from a revoked
+	// one in the refusal's message.
+	Teams store.Teams
 	// Log, if set, hears of failures to record a key's last use, which do
 	// not fail the request.
 	Log *slog.Logger
@@ -51,6 +54,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, key string) (store.API
 		return store.APIKey{}, fmt.Errorf("look up API key: %w", err)
 	}
 	if k.RevokedAt != nil {
+		if a.Teams != nil {
+			if _, err := a.Teams.GetTeam(ctx, k.Team); errors.Is(err, errdefs.ErrNotFound) {
+				return store.APIKey{}, fmt.Errorf("API key %s… belongs to team %q, which was deleted: %w", k.Prefix, k.Team, errdefs.ErrUnauthenticated)
+			}
+		}
 		return store.APIKey{}, fmt.Errorf("API key %s… was revoked: %w", k.Prefix, errdefs.ErrUnauthenticated)
 	}
 	a.touch(ctx, k)

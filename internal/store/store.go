@@ -83,6 +83,7 @@ type Store interface {
 	Close() error
 
 	APIKeys
+	Teams
 	Templates
 }
 
@@ -103,4 +104,25 @@ type APIKeys interface {
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
 	// CountAPIKeys counts every key, revoked ones included.
 	CountAPIKeys(ctx context.Context) (int, error)
+	// ListTeamAPIKeys returns the keys of one team by creation time.
+	ListTeamAPIKeys(ctx context.Context, team string) ([]APIKey, error)
+	// RenameAPIKey renames a key of team; a key of another team is
+	// ErrNotFound, as an unknown one.
+	RenameAPIKey(ctx context.Context, team, id, name string) error
+}
+
+// Teams stores the teams that own keys, sandboxes and templates.
+type Teams interface {
+	// CreateTeam stores a team; a duplicate id is ErrAlreadyExists.
+	CreateTeam(ctx context.Context, t Team) error
+	// GetTeam returns a team (ErrNotFound if unknown or deleted).
+	GetTeam(ctx context.Context, id string) (Team, error)
+	// ListTeams returns every team by creation time.
+	ListTeams(ctx context.Context) ([]Team, error)
+	// RenameTeam renames a team (ErrNotFound if unknown).
+	RenameTeam(ctx context.Context, id, name string) error
+	// DeleteTeam removes a team and revokes every key of it at at, in
+	// one transaction (ErrNotFound if unknown). The team's sandboxes and
+	// templates keep its id.
+	DeleteTeam(ctx context.Context, id string, at time.Time) error
 }

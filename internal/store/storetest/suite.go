@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("ConcurrentCompareAndSet", s.testConcurrentCAS)
 	t.Run("ConcurrentEnd", s.testConcurrentEnd)
 	t.Run("APIKeys", s.testAPIKeys)
+	t.Run("Teams", s.testTeams)
 	t.Run("Templates", s.testTemplates)
 }
 

@@ -1,0 +1,20 @@
+-- Teams own keys, sandboxes and templates. Deleting a team removes its
+-- row and revokes its keys; its records keep the team's id.
+CREATE TABLE teams (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+-- The built-in team of the server's administrators, and a team for every
+-- team a key already named.
+INSERT INTO teams (id, name, created_at)
+    VALUES ('default', 'admin', CAST(strftime('%s', 'now') AS INTEGER) * 1000000);
+INSERT INTO teams (id, name, created_at)
+    SELECT team, team, MIN(created_at) FROM api_keys WHERE team <> 'default' GROUP BY team;
+-- A key's role in its team and, if not empty, the comma-separated scopes
+-- it is limited to. The setup admin key owns the built-in team; other
+-- keys made before roles develop in theirs.
+ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'developer';
+ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL DEFAULT '';
+UPDATE api_keys SET role = 'owner' WHERE admin = 1;
+CREATE INDEX api_keys_team ON api_keys (team, created_at, id);
