@@ -7,6 +7,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/api"
 	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/authz"
 	"github.com/soulbox/soulbox/internal/httperr"
 	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/proxy"
@@ -24,7 +25,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /openapi.json", api.ServeOpenAPI)
 	// The API needs a key; /health, /ready, /metrics and unknown routes do not.
 	apiMux := http.NewServeMux()
-	api.New(api.Config{Lifecycle: s.lifecycle, Domain: s.cfg.Domain, Log: s.log, Team: team, Events: s.store, Stop: s.stopStreams}).Register(apiMux)
+	api.New(api.Config{Lifecycle: s.lifecycle, Domain: s.cfg.Domain, Log: s.log, Team: team, Events: s.store, Stop: s.stopStreams}).Register(authz.Guard(apiMux, api.SandboxRoutes))
 	mux.Handle("/sandboxes", s.authn.Middleware(apiMux))
 	mux.Handle("/sandboxes/", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes", s.authn.Middleware(apiMux))
@@ -34,6 +35,7 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("/mcp", s.mcpHandler())
 	}
 	s.templateRoutes(mux)
+	s.teamRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.WriteBody(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 	})

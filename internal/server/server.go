@@ -113,7 +113,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err := auth.Bootstrap(ctx, s.store, cfg.DataDir, cfg.AdminKey, cfg.ShowKey, log); err != nil {
 		return nil, err
 	}
-	s.authn = auth.Authenticator{Store: s.store, Log: log}
+	s.authn = auth.Authenticator{Store: s.store, Teams: s.store, Log: log}
 	s.templates, err = template.New(cfg.templatesDir(), template.Options{
 		Mirror:   cfg.DebianMirror,
 		Logger:   log,

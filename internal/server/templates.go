@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/soulbox/soulbox/internal/api"
+	"github.com/soulbox/soulbox/internal/authz"
 	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/catalog"
 	"github.com/soulbox/soulbox/internal/layer"
@@ -53,7 +54,7 @@ func (s *Server) useBuilder(d *oci.Driver) {
 func (s *Server) templateRoutes(mux *http.ServeMux) {
 	tm := http.NewServeMux()
 	t := api.NewTemplates(api.TemplatesConfig{Catalog: s.catalog, Team: team, Log: s.log, Pools: s.pools})
-	t.Register(tm)
+	t.Register(authz.Guard(tm, api.TemplateRoutes))
 	for _, p := range []string{"/templates", "/templates/", "/v2/templates/", "/v3/templates"} {
 		mux.Handle(p, s.authn.Middleware(tm))
 	}
