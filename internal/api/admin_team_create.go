@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/tenancy"
 )
 
 // teamBody is the body of POST and PATCH /admin/teams.
@@ -18,12 +18,7 @@ func (t *Teams) createTeam(w http.ResponseWriter, r *http.Request) {
 		t.api.writeError(w, r, err)
 		return
 	}
-	tm := store.Team{ID: newTeamID(), Name: b.Name}
-	if err := t.st.CreateTeam(r.Context(), tm); err != nil {
-		t.api.writeError(w, r, err)
-		return
-	}
-	tm, err := t.st.GetTeam(r.Context(), tm.ID)
+	tm, err := tenancy.CreateTeam(r.Context(), t.st, b.Name)
 	if err != nil {
 		t.api.writeError(w, r, err)
 		return

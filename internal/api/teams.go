@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -196,11 +194,4 @@ func (t *Teams) teamKey(ctx context.Context, team, id string) (store.APIKey, err
 		}
 	}
 	return store.APIKey{}, fmt.Errorf("api key %q: %w", id, errdefs.ErrNotFound)
-}
-
-// newTeamID returns an id for a new team.
-func newTeamID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b) // never fails since Go 1.24
-	return "team_" + hex.EncodeToString(b)
 }
