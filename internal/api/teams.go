@@ -28,7 +28,7 @@ type TeamsConfig struct {
 }
 
 // Teams serves the team and key routes: E2B's GET /teams, /api-keys and
-// /admin/teams/{teamID}/api-keys, and SoulBox's /admin/teams.
+// /admin/teams/{teamID}/api-keys, and SoulBox's /admin/teams and quotas.
 type Teams struct {
 	st  TeamStore
 	api *API
@@ -52,14 +52,18 @@ var TeamRoutes = authz.Routes{
 	"DELETE /admin/teams/{teamID}":                     authz.ServerAdmin,
 	"POST /admin/teams/{teamID}/api-keys":              authz.ServerAdmin,
 	"DELETE /admin/teams/{teamID}/api-keys/{apiKeyID}": authz.ServerAdmin,
-	"/teams":     authz.Public,
-	"/api-keys":  authz.Public,
-	"/api-keys/": authz.Public,
-	"/admin/":    authz.Public,
+	"GET /admin/teams/{teamID}/quota":                  authz.ServerAdmin,
+	"PUT /admin/teams/{teamID}/quota":                  authz.ServerAdmin,
+	"GET /quota":                                       authz.SandboxesRead,
+	"/quota":                                           authz.Public,
+	"/teams":                                           authz.Public,
+	"/api-keys":                                        authz.Public,
+	"/api-keys/":                                       authz.Public,
+	"/admin/":                                          authz.Public,
 }
 
 // TeamPaths are the path prefixes the team routes are mounted on.
-var TeamPaths = []string{"/teams", "/api-keys", "/api-keys/", "/admin/"}
+var TeamPaths = []string{"/teams", "/api-keys", "/api-keys/", "/admin/", "/quota"}
 
 // Register adds the team routes to mux.
 func (t *Teams) Register(mux Router) {
@@ -74,6 +78,9 @@ func (t *Teams) Register(mux Router) {
 	mux.HandleFunc("DELETE /admin/teams/{teamID}", t.deleteTeam)
 	mux.HandleFunc("POST /admin/teams/{teamID}/api-keys", t.adminCreateKey)
 	mux.HandleFunc("DELETE /admin/teams/{teamID}/api-keys/{apiKeyID}", t.adminDeleteKey)
+	mux.HandleFunc("GET /admin/teams/{teamID}/quota", t.teamQuota)
+	mux.HandleFunc("PUT /admin/teams/{teamID}/quota", t.setQuota)
+	mux.HandleFunc("GET /quota", t.ownQuota)
 	for _, p := range TeamPaths {
 		mux.HandleFunc(p, t.api.noRoute)
 	}

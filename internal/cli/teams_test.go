@@ -52,6 +52,14 @@ func TestTeamsAndScopedKeys(t *testing.T) {
 			t.Errorf("keys %v: no error", bad)
 		}
 	}
+	out, err = runCLI(t, "quotas", "--data-dir", dir, "set", tm.TeamID, "--sandboxes", "3", "--memory-mb", "2048", "--json")
+	var q quotaOut
+	if err != nil || json.Unmarshal([]byte(out), &q) != nil || q.Quota.Sandboxes != 3 || q.Quota.MemoryMB != 2048 || q.Quota.CPUs != 0 {
+		t.Errorf("quotas set: %q, %v", out, err)
+	}
+	if _, err := runCLI(t, "quotas", "--data-dir", dir, "set", tm.TeamID, "--cpus", "-1"); err == nil {
+		t.Error("a negative quota was taken")
+	}
 	if _, err := runCLI(t, "teams", "--data-dir", dir, "delete", store.AdminTeam); err == nil || !strings.Contains(err.Error(), "built-in") {
 		t.Errorf("deleting the built-in team: %v", err)
 	}

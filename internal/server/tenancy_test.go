@@ -285,6 +285,9 @@ var routePermissions = map[string]string{
 	"DELETE /admin/teams/{teamID}":                     "server:admin",
 	"POST /admin/teams/{teamID}/api-keys":              "server:admin",
 	"DELETE /admin/teams/{teamID}/api-keys/{apiKeyID}": "server:admin",
+	"GET /admin/teams/{teamID}/quota":                  "server:admin",
+	"PUT /admin/teams/{teamID}/quota":                  "server:admin",
+	"GET /quota":                                       "sandboxes:read",
 }
 
 // TestRouteRoleTable sends every route with a key of every role (and of

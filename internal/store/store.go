@@ -121,6 +121,8 @@ type Teams interface {
 	ListTeams(ctx context.Context) ([]Team, error)
 	// RenameTeam renames a team (ErrNotFound if unknown).
 	RenameTeam(ctx context.Context, id, name string) error
+	// SetTeamQuota replaces a team's quota (ErrNotFound if unknown).
+	SetTeamQuota(ctx context.Context, id string, q Quota) error
 	// DeleteTeam removes a team and revokes every key of it at at, in
 	// one transaction (ErrNotFound if unknown). The team's sandboxes and
 	// templates keep its id.

@@ -20,6 +20,28 @@ type Team struct {
 	Name string
 	// CreatedAt is when the team was made.
 	CreatedAt time.Time
+	// Quota bounds what the team's live sandboxes may hold at once.
+	Quota Quota
+}
+
+// Quota is a team's limits on its live (starting, running or paused)
+// sandboxes. A zero field is no limit of the team's own (the server's
+// --max-sandboxes still applies to every team).
+type Quota struct {
+	// Sandboxes is how many sandboxes may be live at once.
+	Sandboxes int
+	// CPUs is the total of their vCPUs.
+	CPUs int
+	// MemoryMB is the total of their memory, in MiB.
+	MemoryMB int
+}
+
+// ValidateQuota checks a quota before it is stored.
+func ValidateQuota(q Quota) error {
+	if q.Sandboxes < 0 || q.CPUs < 0 || q.MemoryMB < 0 {
+		return fmt.Errorf("quota: limits are 0 (none) or more: %w", errdefs.ErrInvalidArgument)
+	}
+	return nil
 }
 
 // ValidateTeam checks a team before it is stored.

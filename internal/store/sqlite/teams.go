@@ -18,8 +18,9 @@ func (s *Store) CreateTeam(ctx context.Context, t store.Team) error {
 	}
 	created := s.orNow(t.CreatedAt)
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-			t.ID, t.Name, dbTime(created))
+		res, err := tx.ExecContext(ctx, `INSERT INTO teams (id, name, created_at, quota_sandboxes, quota_cpus, quota_memory_mb)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			t.ID, t.Name, dbTime(created), t.Quota.Sandboxes, t.Quota.CPUs, t.Quota.MemoryMB)
 		if err != nil {
 			return fmt.Errorf("team %q: insert: %w", t.ID, err)
 		}
@@ -30,36 +31,61 @@ func (s *Store) CreateTeam(ctx context.Context, t store.Team) error {
 	})
 }
 
-// GetTeam implements store.Teams.
-func (s *Store) GetTeam(ctx context.Context, id string) (store.Team, error) {
+const teamColumns = `id, name, created_at, quota_sandboxes, quota_cpus, quota_memory_mb`
+
+func scanTeam(row interface{ Scan(...any) error }) (store.Team, error) {
 	var t store.Team
 	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, name, created_at FROM teams WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created)
+	if err := row.Scan(&t.ID, &t.Name, &created, &t.Quota.Sandboxes, &t.Quota.CPUs, &t.Quota.MemoryMB); err != nil {
+		return t, err
+	}
+	t.CreatedAt = fromDB(created)
+	return t, nil
+}
+
+// GetTeam implements store.Teams.
+func (s *Store) GetTeam(ctx context.Context, id string) (store.Team, error) {
+	t, err := scanTeam(s.r.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("team %q: %w", id, errdefs.ErrNotFound)
 	}
 	if err != nil {
 		return t, fmt.Errorf("team %q: %w", id, err)
 	}
-	t.CreatedAt = fromDB(created)
 	return t, nil
+}
+
+// SetTeamQuota implements store.Teams.
+func (s *Store) SetTeamQuota(ctx context.Context, id string, q store.Quota) error {
+	if err := store.ValidateQuota(q); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE teams SET quota_sandboxes = ?, quota_cpus = ?, quota_memory_mb = ? WHERE id = ?`,
+			q.Sandboxes, q.CPUs, q.MemoryMB, id)
+		if err != nil {
+			return fmt.Errorf("team %q: set quota: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("team %q: %w", id, errdefs.ErrNotFound)
+		}
+		return nil
+	})
 }
 
 // ListTeams implements store.Teams.
 func (s *Store) ListTeams(ctx context.Context) ([]store.Team, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, created_at FROM teams ORDER BY created_at, id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+teamColumns+` FROM teams ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list teams: %w", err)
 	}
 	defer rows.Close()
 	var out []store.Team
 	for rows.Next() {
-		var t store.Team
-		var created int64
-		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
+		t, err := scanTeam(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list teams: %w", err)
 		}
-		t.CreatedAt = fromDB(created)
 		out = append(out, t)
 	}
 	return out, rows.Err()

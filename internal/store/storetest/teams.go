@@ -80,6 +80,20 @@ func (s *suite) testTeams(t *testing.T) {
 		}
 		wantErr(t, st.DeleteTeam(ctx, a.ID, time.Time{}), errdefs.ErrNotFound, "delete twice")
 		wantErr(t, st.CreateTeam(ctx, store.Team{Name: "x"}), errdefs.ErrInvalidArgument, "no id")
+
+		// Quotas round-trip; a negative limit is refused.
+		q := store.Quota{Sandboxes: 3, CPUs: 4, MemoryMB: 2048}
+		if err := st.SetTeamQuota(ctx, b.ID, q); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.GetTeam(ctx, b.ID); err != nil || got.Quota != q {
+			t.Errorf("quota after set: %+v, %v; want %+v", got.Quota, err, q)
+		}
+		wantErr(t, st.SetTeamQuota(ctx, b.ID, store.Quota{CPUs: -1}), errdefs.ErrInvalidArgument, "negative quota")
+		wantErr(t, st.SetTeamQuota(ctx, "nope", q), errdefs.ErrNotFound, "quota of an unknown team")
+		if got, _ := st.GetTeam(ctx, b.ID); got.Quota != q {
+			t.Errorf("a refused quota changed it to %+v", got.Quota)
+		}
 	})
 
 	t.Run("TeamKeys", func(t *testing.T) {

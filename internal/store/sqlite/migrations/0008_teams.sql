@@ -3,7 +3,11 @@
 CREATE TABLE teams (
     id         TEXT PRIMARY KEY,
     name       TEXT NOT NULL,
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    -- Limits on the team's live sandboxes; 0 is none.
+    quota_sandboxes INTEGER NOT NULL DEFAULT 0,
+    quota_cpus      INTEGER NOT NULL DEFAULT 0,
+    quota_memory_mb INTEGER NOT NULL DEFAULT 0
 );
 -- The built-in team of the server's administrators, and a team for every
 -- team a key already named.
