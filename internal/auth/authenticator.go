@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -24,6 +25,10 @@ type Authenticator struct {
 	// Teams, if set, tells a key of a deleted team apart from a revoked
 	// one in the refusal's message.
 	Teams store.Teams
+	// Limit, if set, is asked after a key is authenticated whether the
+	// request may go on (rate limits); when it may not, Limit has
+	// answered it.
+	Limit func(w http.ResponseWriter, r *http.Request, k store.APIKey) bool
 	// Log, if set, hears of failures to record a key's last use, which do
 	// not fail the request.
 	Log *slog.Logger

@@ -22,6 +22,9 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 			httperr.Write(w, r, a.Log, err)
 			return
 		}
+		if a.Limit != nil && !a.Limit(w, r, k) {
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), k)))
 	})
 }
