@@ -18,6 +18,7 @@ import (
 type TeamStore interface {
 	store.Teams
 	store.APIKeys
+	store.Audit
 	ListSandboxes(ctx context.Context, f store.SandboxFilter) ([]store.Sandbox, error)
 }
 
@@ -56,6 +57,10 @@ var TeamRoutes = authz.Routes{
 	"PUT /admin/teams/{teamID}/quota":                  authz.ServerAdmin,
 	"GET /quota":                                       authz.SandboxesRead,
 	"/quota":                                           authz.Public,
+	"GET /audit":                                       authz.AuditRead,
+	"GET /audit/verify":                                authz.ServerAdmin,
+	"/audit":                                           authz.Public,
+	"/audit/":                                          authz.Public,
 	"/teams":                                           authz.Public,
 	"/api-keys":                                        authz.Public,
 	"/api-keys/":                                       authz.Public,
@@ -63,7 +68,7 @@ var TeamRoutes = authz.Routes{
 }
 
 // TeamPaths are the path prefixes the team routes are mounted on.
-var TeamPaths = []string{"/teams", "/api-keys", "/api-keys/", "/admin/", "/quota"}
+var TeamPaths = []string{"/teams", "/api-keys", "/api-keys/", "/admin/", "/quota", "/audit", "/audit/"}
 
 // Register adds the team routes to mux.
 func (t *Teams) Register(mux Router) {
@@ -81,6 +86,8 @@ func (t *Teams) Register(mux Router) {
 	mux.HandleFunc("GET /admin/teams/{teamID}/quota", t.teamQuota)
 	mux.HandleFunc("PUT /admin/teams/{teamID}/quota", t.setQuota)
 	mux.HandleFunc("GET /quota", t.ownQuota)
+	mux.HandleFunc("GET /audit", t.listAudit)
+	mux.HandleFunc("GET /audit/verify", t.verifyAudit)
 	for _, p := range TeamPaths {
 		mux.HandleFunc(p, t.api.noRoute)
 	}

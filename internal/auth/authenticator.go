@@ -25,6 +25,9 @@ type Authenticator struct {
 	// Teams, if set, tells a key of a deleted team apart from a revoked
 	// one in the refusal's message.
 	Teams store.Teams
+	// Failed, if set, hears of every refused credential (the audit log
+	// records them); not of the store's failures.
+	Failed func(r *http.Request, err error)
 	// Limit, if set, is asked after a key is authenticated whether the
 	// request may go on (rate limits); when it may not, Limit has
 	// answered it.

@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/httperr"
 )
 
@@ -17,6 +19,9 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k, err := a.Authenticate(r.Context(), KeyFromRequest(r))
 		if err != nil {
+			if a.Failed != nil && errors.Is(err, errdefs.ErrUnauthenticated) {
+				a.Failed(r, err)
+			}
 			// The store's trouble is the operator's to read, not the
 			// client's: httperr logs it and hides it.
 			httperr.Write(w, r, a.Log, err)

@@ -25,7 +25,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /openapi.json", api.ServeOpenAPI)
 	// The API needs a key; /health, /ready, /metrics and unknown routes do not.
 	apiMux := http.NewServeMux()
-	api.New(api.Config{Lifecycle: s.lifecycle, Domain: s.cfg.Domain, Log: s.log, Team: team, Events: s.store, Stop: s.stopStreams}).Register(authz.Guard(apiMux, api.SandboxRoutes))
+	api.New(api.Config{Lifecycle: s.lifecycle, Domain: s.cfg.Domain, Log: s.log, Team: team, Events: s.store, Stop: s.stopStreams}).Register(authz.Guard(s.audit.Wrap(apiMux), api.SandboxRoutes))
 	mux.Handle("/sandboxes", s.authn.Middleware(apiMux))
 	mux.Handle("/sandboxes/", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes", s.authn.Middleware(apiMux))

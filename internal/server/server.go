@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/audit"
 	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/catalog"
@@ -54,6 +55,7 @@ type Server struct {
 	pool      *pool.Pool
 	pools     *templatePools
 	authn     auth.Authenticator
+	audit     *audit.Recorder
 	metrics   *telemetry.Metrics
 	// stopStreams is closed when shutdown starts, to end the event
 	// streams the shutdown would otherwise wait for.
@@ -116,7 +118,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	limits := ratelimit.New(ratelimit.Config{CallsPerKey: cfg.RateCallsPerKey, CallsPerTeam: cfg.RateCallsPerTeam,
 		CreatesPerKey: cfg.RateCreatesPerKey, CreatesPerTeam: cfg.RateCreatesPerTeam})
-	s.authn = auth.Authenticator{Store: s.store, Teams: s.store, Log: log, Limit: limits.Check}
+	s.audit = audit.New(s.store, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, log.With("component", "audit"))
+	s.authn = auth.Authenticator{Store: s.store, Teams: s.store, Log: log, Limit: limits.Check, Failed: s.audit.AuthFailure}
 	s.templates, err = template.New(cfg.templatesDir(), template.Options{
 		Mirror:   cfg.DebianMirror,
 		Logger:   log,

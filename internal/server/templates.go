@@ -54,7 +54,7 @@ func (s *Server) useBuilder(d *oci.Driver) {
 func (s *Server) templateRoutes(mux *http.ServeMux) {
 	tm := http.NewServeMux()
 	t := api.NewTemplates(api.TemplatesConfig{Catalog: s.catalog, Team: team, Log: s.log, Pools: s.pools})
-	t.Register(authz.Guard(tm, api.TemplateRoutes))
+	t.Register(authz.Guard(s.audit.Wrap(tm), api.TemplateRoutes))
 	for _, p := range []string{"/templates", "/templates/", "/v2/templates/", "/v3/templates"} {
 		mux.Handle(p, s.authn.Middleware(tm))
 	}

@@ -288,6 +288,8 @@ var routePermissions = map[string]string{
 	"GET /admin/teams/{teamID}/quota":                  "server:admin",
 	"PUT /admin/teams/{teamID}/quota":                  "server:admin",
 	"GET /quota":                                       "sandboxes:read",
+	"GET /audit":                                       "audit:read",
+	"GET /audit/verify":                                "server:admin",
 }
 
 // TestRouteRoleTable sends every route with a key of every role (and of

@@ -85,6 +85,24 @@ type Store interface {
 	APIKeys
 	Teams
 	Templates
+	Audit
+}
+
+// Audit stores the hash-chained audit log.
+type Audit interface {
+	// AppendAudit writes e as the next entry: it sets ID, PrevHash (the
+	// last entry's Hash, or the anchor), Time if zero, and Hash, in one
+	// transaction with reading the last entry, and returns the entry.
+	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
+	// ListAudit returns the entries f selects in ID order.
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+	// PruneAudit deletes the entries before before and keeps the Hash of
+	// the last one deleted as the anchor, in one transaction; it returns
+	// how many it deleted.
+	PruneAudit(ctx context.Context, before time.Time) (int, error)
+	// AuditAnchor is the PrevHash the first entry kept must have: "" if
+	// nothing was ever pruned.
+	AuditAnchor(ctx context.Context) (string, error)
 }
 
 // APIKeys stores the control plane's API keys: their hashes, never the keys.

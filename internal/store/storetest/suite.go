@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("ConcurrentEnd", s.testConcurrentEnd)
 	t.Run("APIKeys", s.testAPIKeys)
 	t.Run("Teams", s.testTeams)
+	t.Run("Audit", s.testAudit)
 	t.Run("Templates", s.testTemplates)
 }
 

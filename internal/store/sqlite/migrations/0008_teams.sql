@@ -22,3 +22,29 @@ ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'developer';
 ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL DEFAULT '';
 UPDATE api_keys SET role = 'owner' WHERE admin = 1;
 CREATE INDEX api_keys_team ON api_keys (team, created_at, id);
+
+-- The audit log, hash-chained: each entry's hash covers its fields and
+-- the hash before it (store.AuditHash).
+CREATE TABLE audit (
+    id         INTEGER PRIMARY KEY,
+    at         BIGINT NOT NULL,
+    team       TEXT NOT NULL,
+    key_id     TEXT NOT NULL,
+    key_prefix TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    remote     TEXT NOT NULL,
+    status     INTEGER NOT NULL,
+    message    TEXT NOT NULL,
+    prev_hash  TEXT NOT NULL,
+    hash       TEXT NOT NULL
+);
+CREATE INDEX audit_team ON audit (team, id);
+CREATE INDEX audit_at ON audit (at);
+-- The id and hash of the last entry retention deleted: the first kept
+-- entry follows it.
+CREATE TABLE audit_anchor (
+    one     INTEGER PRIMARY KEY CHECK (one = 1),
+    last_id INTEGER NOT NULL,
+    hash    TEXT NOT NULL
+);
