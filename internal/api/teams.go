@@ -25,19 +25,22 @@ type TeamStore interface {
 // TeamsConfig is what the team routes are built from.
 type TeamsConfig struct {
 	Store TeamStore
-	Log   *slog.Logger
+	// Tokens makes access tokens; nil: POST /access-tokens answers 409.
+	Tokens *auth.Tokens
+	Log    *slog.Logger
 }
 
 // Teams serves the team and key routes: E2B's GET /teams, /api-keys and
 // /admin/teams/{teamID}/api-keys, and SoulBox's /admin/teams and quotas.
 type Teams struct {
-	st  TeamStore
-	api *API
+	st     TeamStore
+	tokens *auth.Tokens
+	api    *API
 }
 
 // NewTeams returns the team routes.
 func NewTeams(cfg TeamsConfig) *Teams {
-	return &Teams{st: cfg.Store, api: &API{log: cfg.Log}}
+	return &Teams{st: cfg.Store, tokens: cfg.Tokens, api: &API{log: cfg.Log}}
 }
 
 // TeamRoutes is the permission each route of Teams.Register needs.
@@ -57,6 +60,8 @@ var TeamRoutes = authz.Routes{
 	"PUT /admin/teams/{teamID}/quota":                  authz.ServerAdmin,
 	"GET /quota":                                       authz.SandboxesRead,
 	"/quota":                                           authz.Public,
+	"POST /access-tokens":                              authz.Public,
+	"/access-tokens":                                   authz.Public,
 	"GET /audit":                                       authz.AuditRead,
 	"GET /audit/verify":                                authz.ServerAdmin,
 	"/audit":                                           authz.Public,
@@ -68,7 +73,7 @@ var TeamRoutes = authz.Routes{
 }
 
 // TeamPaths are the path prefixes the team routes are mounted on.
-var TeamPaths = []string{"/teams", "/api-keys", "/api-keys/", "/admin/", "/quota", "/audit", "/audit/"}
+var TeamPaths = []string{"/teams", "/api-keys", "/api-keys/", "/admin/", "/quota", "/audit", "/audit/", "/access-tokens"}
 
 // Register adds the team routes to mux.
 func (t *Teams) Register(mux Router) {
@@ -86,6 +91,7 @@ func (t *Teams) Register(mux Router) {
 	mux.HandleFunc("GET /admin/teams/{teamID}/quota", t.teamQuota)
 	mux.HandleFunc("PUT /admin/teams/{teamID}/quota", t.setQuota)
 	mux.HandleFunc("GET /quota", t.ownQuota)
+	mux.HandleFunc("POST /access-tokens", t.createToken)
 	mux.HandleFunc("GET /audit", t.listAudit)
 	mux.HandleFunc("GET /audit/verify", t.verifyAudit)
 	for _, p := range TeamPaths {

@@ -17,7 +17,8 @@ import (
 // is not called.
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		k, err := a.Authenticate(r.Context(), KeyFromRequest(r))
+		presented := KeyFromRequest(r)
+		k, err := a.Authenticate(r.Context(), presented)
 		if err != nil {
 			if a.Failed != nil && errors.Is(err, errdefs.ErrUnauthenticated) {
 				a.Failed(r, err)
@@ -30,7 +31,11 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		if a.Limit != nil && !a.Limit(w, r, k) {
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), k)))
+		ctx := NewContext(r.Context(), k)
+		if a.Tokens != nil && LooksLikeToken(presented) {
+			ctx = viaToken(ctx)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

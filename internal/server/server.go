@@ -119,7 +119,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	limits := ratelimit.New(ratelimit.Config{CallsPerKey: cfg.RateCallsPerKey, CallsPerTeam: cfg.RateCallsPerTeam,
 		CreatesPerKey: cfg.RateCreatesPerKey, CreatesPerTeam: cfg.RateCreatesPerTeam})
 	s.audit = audit.New(s.store, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, log.With("component", "audit"))
-	s.authn = auth.Authenticator{Store: s.store, Teams: s.store, Log: log, Limit: limits.Check, Failed: s.audit.AuthFailure}
+	tokens, err := auth.LoadTokens(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.authn = auth.Authenticator{Store: s.store, Teams: s.store, Tokens: tokens, Log: log, Limit: limits.Check, Failed: s.audit.AuthFailure}
 	s.templates, err = template.New(cfg.templatesDir(), template.Options{
 		Mirror:   cfg.DebianMirror,
 		Logger:   log,

@@ -135,7 +135,9 @@ func TestBadCredentials(t *testing.T) {
 		{"malformed", "X-API-Key", "e2b_nothex", "malformed API key"},
 		{"unknown", "X-API-Key", "e2b_" + strings.Repeat("0", 40), "unknown API key"},
 		{"oversized", "X-API-Key", "e2b_" + strings.Repeat("a", 64<<10), "malformed API key"},
-		{"bearer garbage", "Authorization", "Bearer eyJhbGciOiJub25lIn0.e30.", "malformed API key"},
+		{"alg none", "Authorization", "Bearer eyJhbGciOiJub25lIn0.eyJpc3MiOiJzb3VsYm94In0.", `algorithm \"none\"`},
+		{"not a token", "Authorization", "Bearer a.b.c", "malformed access token"},
+		{"oversized bearer", "Authorization", "Bearer " + strings.Repeat("a", 64<<10), "malformed API key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest("POST", admin.base+"/admin/teams", strings.NewReader(`{"name":"sneaky"}`))
@@ -157,6 +159,18 @@ func TestBadCredentials(t *testing.T) {
 	admin.want(200, "GET", "/admin/teams", nil, &teams)
 	if len(teams) != 1 {
 		t.Errorf("refused requests made teams: %+v", teams)
+	}
+	// Each refusal is in the audit log.
+	var entries []map[string]any
+	admin.want(200, "GET", "/audit", nil, &entries)
+	refused := 0
+	for _, e := range entries {
+		if e["action"] == "POST authenticate" && e["status"] == float64(401) {
+			refused++
+		}
+	}
+	if refused != 7 {
+		t.Errorf("%d refusals in the audit log, want 7: %v", refused, entries)
 	}
 }
 

@@ -288,6 +288,7 @@ var routePermissions = map[string]string{
 	"GET /admin/teams/{teamID}/quota":                  "server:admin",
 	"PUT /admin/teams/{teamID}/quota":                  "server:admin",
 	"GET /quota":                                       "sandboxes:read",
+	"POST /access-tokens":                              "",
 	"GET /audit":                                       "audit:read",
 	"GET /audit/verify":                                "server:admin",
 }
