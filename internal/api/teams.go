@@ -11,6 +11,7 @@ import (
 	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/authz"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/store"
 )
 
@@ -27,7 +28,9 @@ type TeamsConfig struct {
 	Store TeamStore
 	// Tokens makes access tokens; nil: POST /access-tokens answers 409.
 	Tokens *auth.Tokens
-	Log    *slog.Logger
+	// Lifecycle kills a team's sandboxes for the admin route.
+	Lifecycle *lifecycle.Manager
+	Log       *slog.Logger
 }
 
 // Teams serves the team and key routes: E2B's GET /teams, /api-keys and
@@ -35,12 +38,13 @@ type TeamsConfig struct {
 type Teams struct {
 	st     TeamStore
 	tokens *auth.Tokens
+	lc     *lifecycle.Manager
 	api    *API
 }
 
 // NewTeams returns the team routes.
 func NewTeams(cfg TeamsConfig) *Teams {
-	return &Teams{st: cfg.Store, tokens: cfg.Tokens, api: &API{log: cfg.Log}}
+	return &Teams{st: cfg.Store, tokens: cfg.Tokens, lc: cfg.Lifecycle, api: &API{log: cfg.Log}}
 }
 
 // TeamRoutes is the permission each route of Teams.Register needs.
@@ -56,6 +60,7 @@ var TeamRoutes = authz.Routes{
 	"DELETE /admin/teams/{teamID}":                     authz.ServerAdmin,
 	"POST /admin/teams/{teamID}/api-keys":              authz.ServerAdmin,
 	"DELETE /admin/teams/{teamID}/api-keys/{apiKeyID}": authz.ServerAdmin,
+	"POST /admin/teams/{teamID}/sandboxes/kill":        authz.ServerAdmin,
 	"GET /admin/teams/{teamID}/quota":                  authz.ServerAdmin,
 	"PUT /admin/teams/{teamID}/quota":                  authz.ServerAdmin,
 	"GET /quota":                                       authz.SandboxesRead,
@@ -88,6 +93,7 @@ func (t *Teams) Register(mux Router) {
 	mux.HandleFunc("DELETE /admin/teams/{teamID}", t.deleteTeam)
 	mux.HandleFunc("POST /admin/teams/{teamID}/api-keys", t.adminCreateKey)
 	mux.HandleFunc("DELETE /admin/teams/{teamID}/api-keys/{apiKeyID}", t.adminDeleteKey)
+	mux.HandleFunc("POST /admin/teams/{teamID}/sandboxes/kill", t.killTeamSandboxes)
 	mux.HandleFunc("GET /admin/teams/{teamID}/quota", t.teamQuota)
 	mux.HandleFunc("PUT /admin/teams/{teamID}/quota", t.setQuota)
 	mux.HandleFunc("GET /quota", t.ownQuota)

@@ -111,8 +111,17 @@ func TestManageTeams(t *testing.T) {
 	// A team with a live sandbox is not deleted; once it is killed, the
 	// team goes and its keys stop working.
 	wantMsg(t, admin, 409, "DELETE", "/admin/teams/"+tm.TeamID, nil, sb.SandboxID)
-	devc.want(200, "GET", "/v2/sandboxes", nil, nil)
-	devc.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
+	wantMsg(t, admin, 404, "POST", "/admin/teams/team_nope/sandboxes/kill", nil, "not found")
+	var killed struct{ KilledCount, FailedCount int }
+	admin.want(200, "POST", "/admin/teams/"+tm.TeamID+"/sandboxes/kill", nil, &killed)
+	if killed.KilledCount != 1 || killed.FailedCount != 0 {
+		t.Errorf("admin kill: %+v, want one killed", killed)
+	}
+	var left []listedJSON
+	devc.want(200, "GET", "/v2/sandboxes", nil, &left)
+	if len(left) != 0 {
+		t.Errorf("after the admin kill the team lists %+v", left)
+	}
 	admin.want(204, "DELETE", "/admin/teams/"+tm.TeamID, nil, nil)
 	for _, c := range []apiClient{owner, devc, teamAdmin} {
 		wantMsg(t, c, 401, "GET", "/v2/sandboxes", nil, "which was deleted")

@@ -285,6 +285,7 @@ var routePermissions = map[string]string{
 	"DELETE /admin/teams/{teamID}":                     "server:admin",
 	"POST /admin/teams/{teamID}/api-keys":              "server:admin",
 	"DELETE /admin/teams/{teamID}/api-keys/{apiKeyID}": "server:admin",
+	"POST /admin/teams/{teamID}/sandboxes/kill":        "server:admin",
 	"GET /admin/teams/{teamID}/quota":                  "server:admin",
 	"PUT /admin/teams/{teamID}/quota":                  "server:admin",
 	"GET /quota":                                       "sandboxes:read",

@@ -16,9 +16,14 @@ type Usage struct {
 	MemoryMB  int `json:"memoryMB"`
 }
 
+// LiveSandboxes lists the team's starting, running and paused sandboxes.
+func LiveSandboxes(ctx context.Context, st Store, team string) ([]store.Sandbox, error) {
+	return st.ListSandboxes(ctx, store.SandboxFilter{Team: team, States: liveStates})
+}
+
 // TeamUsage sums the team's live (starting, running, paused) sandboxes.
 func TeamUsage(ctx context.Context, st Store, team string) (Usage, error) {
-	live, err := st.ListSandboxes(ctx, store.SandboxFilter{Team: team, States: liveStates})
+	live, err := LiveSandboxes(ctx, st, team)
 	if err != nil {
 		return Usage{}, err
 	}

@@ -49,12 +49,12 @@ func DeleteTeam(ctx context.Context, st Store, id string) error {
 	if _, err := st.GetTeam(ctx, id); err != nil {
 		return err
 	}
-	live, err := st.ListSandboxes(ctx, store.SandboxFilter{Team: id, States: liveStates})
+	live, err := LiveSandboxes(ctx, st, id)
 	if err != nil {
 		return err
 	}
 	if len(live) > 0 {
-		return fmt.Errorf("team %q has %d live sandboxes (e.g. %s): kill them first: %w", id, len(live), live[0].ID, errdefs.ErrFailedPrecondition)
+		return fmt.Errorf("team %q has %d live sandboxes (e.g. %s): kill them first (POST /admin/teams/%s/sandboxes/kill): %w", id, len(live), live[0].ID, id, errdefs.ErrFailedPrecondition)
 	}
 	return st.DeleteTeam(ctx, id, time.Now())
 }
