@@ -154,20 +154,11 @@ func sortByStart(sbs []store.Sandbox, desc bool) {
 	})
 }
 
-// team_ lists the sandboxes of the request's team.
+// teamSandboxes lists the sandboxes of the request's team: the store
+// selects them, so no other team's record is read.
 func (a *API) teamSandboxes(r *http.Request, f store.SandboxFilter) ([]store.Sandbox, error) {
-	all, err := a.lc.List(r.Context(), f)
-	if err != nil {
-		return nil, err
-	}
-	team := a.team(r)
-	out := all[:0]
-	for _, sb := range all {
-		if sb.ClientID == team {
-			out = append(out, sb)
-		}
-	}
-	return out, nil
+	f.Team = a.team(r)
+	return a.lc.List(r.Context(), f)
 }
 
 // parseMetadata reads E2B's metadata filter: "k=v&k2=v2", URL-encoded,

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/authz"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/store"
 )
@@ -30,7 +31,13 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toDetail(sb, a.domain))
+	d := toDetail(sb, a.domain)
+	if !may(r, authz.SandboxesUse) {
+		// The token opens the sandbox's agent: a key that may only read
+		// does not get it.
+		d.EnvdAccessToken = nil
+	}
+	writeJSON(w, http.StatusOK, d)
 }
 
 func (a *API) kill(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -21,6 +22,18 @@ const touchEvery = time.Minute
 // ready to use; it must not be copied once used.
 type Authenticator struct {
 	Store store.APIKeys
+	// Tokens, if set, also accepts access tokens (JWTs) made from keys.
+	Tokens *Tokens
+	// Teams, if set, tells a key of a deleted team apart from a revoked
+	// one in the refusal's message.
+	Teams store.Teams
+	// Failed, if set, hears of every refused credential (the audit log
+	// records them); not of the store's failures.
+	Failed func(r *http.Request, err error)
+	// Limit, if set, is asked after a key is authenticated whether the
+	// request may go on (rate limits); when it may not, Limit has
+	// answered it.
+	Limit func(w http.ResponseWriter, r *http.Request, k store.APIKey) bool
 	// Log, if set, hears of failures to record a key's last use, which do
 	// not fail the request.
 	Log *slog.Logger
@@ -38,6 +51,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, key string) (store.API
 	if key == "" {
 		return store.APIKey{}, fmt.Errorf("missing API key: send it in the X-API-Key header: %w", errdefs.ErrUnauthenticated)
 	}
+	if a.Tokens != nil && LooksLikeToken(key) {
+		return a.authenticateToken(ctx, key)
+	}
 	// The message never repeats the key: it is a secret, and messages end
 	// up in logs.
 	if !ValidFormat(key) {
@@ -50,7 +66,34 @@ func (a *Authenticator) Authenticate(ctx context.Context, key string) (store.API
 	if err != nil {
 		return store.APIKey{}, fmt.Errorf("look up API key: %w", err)
 	}
+	return a.live(ctx, k)
+}
+
+// authenticateToken returns the key an access token stands for, if the
+// token is valid and the key still works.
+func (a *Authenticator) authenticateToken(ctx context.Context, token string) (store.APIKey, error) {
+	c, err := a.Tokens.parse(token)
+	if err != nil {
+		return store.APIKey{}, err
+	}
+	k, err := a.Store.APIKeyByHash(ctx, c.KeyHash)
+	if errors.Is(err, errdefs.ErrNotFound) || (err == nil && k.ID != c.Subject) {
+		return store.APIKey{}, fmt.Errorf("access token of an unknown API key: %w", errdefs.ErrUnauthenticated)
+	}
+	if err != nil {
+		return store.APIKey{}, fmt.Errorf("look up API key: %w", err)
+	}
+	return a.live(ctx, k)
+}
+
+// live returns k if it was not revoked, recording its use.
+func (a *Authenticator) live(ctx context.Context, k store.APIKey) (store.APIKey, error) {
 	if k.RevokedAt != nil {
+		if a.Teams != nil {
+			if _, err := a.Teams.GetTeam(ctx, k.Team); errors.Is(err, errdefs.ErrNotFound) {
+				return store.APIKey{}, fmt.Errorf("API key %s… belongs to team %q, which was deleted: %w", k.Prefix, k.Team, errdefs.ErrUnauthenticated)
+			}
+		}
 		return store.APIKey{}, fmt.Errorf("API key %s… was revoked: %w", k.Prefix, errdefs.ErrUnauthenticated)
 	}
 	a.touch(ctx, k)

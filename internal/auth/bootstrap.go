@@ -16,8 +16,9 @@ import (
 	"github.com/soulbox/soulbox/internal/store"
 )
 
-// DefaultTeam owns what the bootstrap admin key creates.
-const DefaultTeam = "default"
+// DefaultTeam owns what the bootstrap admin key creates: the built-in
+// team of the server's administrators (store.AdminTeam).
+const DefaultTeam = store.AdminTeam
 
 // AdminKeyFile is the file in the data dir that holds a generated admin key.
 const AdminKeyFile = "admin.key"
@@ -82,7 +83,7 @@ func addEnvKey(ctx context.Context, st store.APIKeys, key string, n int, log *sl
 		// may now revoke.
 		name = "admin (SOULBOX_ADMIN_KEY)"
 	}
-	k = store.APIKey{ID: newID(), Name: name, Prefix: Prefix(key), Hash: Hash(key), Team: DefaultTeam, Admin: true}
+	k = store.APIKey{ID: newID(), Name: name, Prefix: Prefix(key), Hash: Hash(key), Team: DefaultTeam, Admin: true, Role: store.RoleOwner}
 	if err := st.CreateAPIKey(ctx, k); err != nil {
 		return fmt.Errorf("store SOULBOX_ADMIN_KEY: %w", err)
 	}
@@ -99,7 +100,7 @@ func generateAdminKey(ctx context.Context, st store.APIKeys, path string, show i
 	if err := writeSecret(pending, key+"\n"); err != nil {
 		return err
 	}
-	k := store.APIKey{ID: newID(), Name: "admin", Prefix: prefix, Hash: hash, Team: DefaultTeam, Admin: true}
+	k := store.APIKey{ID: newID(), Name: "admin", Prefix: prefix, Hash: hash, Team: DefaultTeam, Admin: true, Role: store.RoleOwner}
 	if err := st.CreateAPIKey(ctx, k); err != nil {
 		_ = os.Remove(pending)
 		return fmt.Errorf("store the admin API key: %w", err)

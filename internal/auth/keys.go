@@ -57,12 +57,33 @@ func Prefix(key string) string {
 func ValidFormat(key string) bool { return keyFormat.MatchString(key) }
 
 // Create issues a new key for team and returns it; only its hash is kept.
+// The key is an owner of its team when admin is set, else a developer.
 func Create(ctx context.Context, st store.APIKeys, name, team string, admin bool) (string, store.APIKey, error) {
-	if name == "" || team == "" {
+	role := store.RoleDeveloper
+	if admin {
+		role = store.RoleOwner
+	}
+	return Issue(ctx, st, store.APIKey{Name: name, Team: team, Admin: admin, Role: role})
+}
+
+// MaxKeyNameLen bounds the name of a key.
+const MaxKeyNameLen = 128
+
+// Issue issues a new key with spec's name, team, role and scopes and
+// returns it; only its hash is kept. An empty role is a developer.
+func Issue(ctx context.Context, st store.APIKeys, spec store.APIKey) (string, store.APIKey, error) {
+	if spec.Name == "" || spec.Team == "" {
 		return "", store.APIKey{}, fmt.Errorf("a key needs a name and a team: %w", errdefs.ErrInvalidArgument)
 	}
+	if len(spec.Name) > MaxKeyNameLen {
+		return "", store.APIKey{}, fmt.Errorf("key name: at most %d bytes: %w", MaxKeyNameLen, errdefs.ErrInvalidArgument)
+	}
+	if spec.Role == "" {
+		spec.Role = store.RoleDeveloper
+	}
 	key, hash, prefix := Generate()
-	k := store.APIKey{ID: newID(), Name: name, Prefix: prefix, Hash: hash, Team: team, Admin: admin}
+	k := store.APIKey{ID: newID(), Name: spec.Name, Prefix: prefix, Hash: hash, Team: spec.Team, Admin: spec.Admin,
+		Role: spec.Role, Scopes: spec.Scopes}
 	if err := st.CreateAPIKey(ctx, k); err != nil {
 		return "", k, err
 	}

@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/httperr"
 )
 
@@ -15,14 +17,25 @@ import (
 // is not called.
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		k, err := a.Authenticate(r.Context(), KeyFromRequest(r))
+		presented := KeyFromRequest(r)
+		k, err := a.Authenticate(r.Context(), presented)
 		if err != nil {
+			if a.Failed != nil && errors.Is(err, errdefs.ErrUnauthenticated) {
+				a.Failed(r, err)
+			}
 			// The store's trouble is the operator's to read, not the
 			// client's: httperr logs it and hides it.
 			httperr.Write(w, r, a.Log, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), k)))
+		if a.Limit != nil && !a.Limit(w, r, k) {
+			return
+		}
+		ctx := NewContext(r.Context(), k)
+		if a.Tokens != nil && LooksLikeToken(presented) {
+			ctx = viaToken(ctx)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

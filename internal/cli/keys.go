@@ -2,15 +2,19 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/authz"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/server"
+	"github.com/soulbox/soulbox/internal/store"
 	"github.com/soulbox/soulbox/internal/store/backend"
 )
 
@@ -25,6 +29,8 @@ func newKeysCmd() *cobra.Command {
 		Use:   "keys",
 		Short: "Create, list and revoke the server's API keys (on the server's host)",
 		Example: `  sudo soulbox keys create ci --team ci
+  sudo soulbox keys create dashboard --team ci --role viewer
+  sudo soulbox keys create runner --team ci --scope sandboxes:create,sandboxes:use
   sudo soulbox keys list --json
   sudo soulbox keys revoke key_0123456789abcdef`,
 	}
@@ -38,31 +44,50 @@ func newKeysCmd() *cobra.Command {
 		Example: "  sudo soulbox keys create ci --team ci",
 		Args:    cobra.ExactArgs(1),
 	}
-	team := create.Flags().String("team", auth.DefaultTeam, "team that owns the key's sandboxes")
-	// --admin is refused rather than accepted and ignored: every key acts
-	// on its own team's sandboxes and nothing more, so an "admin" key
-	// would promise rights it does not have. The flag stays (hidden) so
-	// that scripts using it learn why instead of "unknown flag".
-	admin := create.Flags().Bool("admin", false, "refused: keys have no admin rights")
+	team := create.Flags().String("team", auth.DefaultTeam, "team that owns the key's sandboxes (made if new)")
+	role := create.Flags().String("role", string(store.RoleDeveloper), "the key's role in its team: owner, admin, developer or viewer")
+	scopes := create.Flags().StringSlice("scope", nil, "limit the key to these scopes (repeat or comma-separate): "+strings.Join(authz.Scopes(), ", "))
+	// --admin is refused rather than accepted and ignored: a server
+	// admin is an owner or admin of the built-in team, which --role and
+	// --team say. The flag stays (hidden) so that scripts using it learn
+	// why instead of "unknown flag".
+	admin := create.Flags().Bool("admin", false, "refused: use --team default --role owner")
 	_ = create.Flags().MarkHidden("admin")
 	create.RunE = func(c *cobra.Command, args []string) error {
 		if *admin {
-			return fmt.Errorf("--admin: an admin key would have no more rights than a team key (every key acts on its own team's sandboxes), so none is made; create a key with --team instead: %w", errdefs.ErrInvalidArgument)
+			return fmt.Errorf("--admin: a server admin key is an owner of the built-in team; create one with --team %s --role owner: %w", store.AdminTeam, errdefs.ErrInvalidArgument)
+		}
+		if !store.Role(*role).Valid() {
+			return fmt.Errorf("--role %q: want owner, admin, developer or viewer: %w", *role, errdefs.ErrInvalidArgument)
+		}
+		for _, sc := range *scopes {
+			if !authz.ValidScope(sc) {
+				return fmt.Errorf("--scope %q: want some of %s: %w", sc, strings.Join(authz.Scopes(), ", "), errdefs.ErrInvalidArgument)
+			}
 		}
 		st, err := backend.Open(c.Context(), cfg.Store, cfg.DataDir)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		key, k, err := auth.Create(c.Context(), st, args[0], *team, false)
+		if _, err := st.GetTeam(c.Context(), *team); errors.Is(err, errdefs.ErrNotFound) {
+			// A team named by its id, as before teams were kept.
+			if err := st.CreateTeam(c.Context(), store.Team{ID: *team, Name: *team}); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.ErrOrStderr(), "made team %s\n", *team)
+		} else if err != nil {
+			return err
+		}
+		key, k, err := auth.Issue(c.Context(), st, store.APIKey{Name: args[0], Team: *team, Role: store.Role(*role), Scopes: *scopes})
 		if err != nil {
 			return err
 		}
 		if asJSON {
-			return json.NewEncoder(c.OutOrStdout()).Encode(map[string]any{"id": k.ID, "name": k.Name, "team": k.Team, "key": key})
+			return json.NewEncoder(c.OutOrStdout()).Encode(map[string]any{"id": k.ID, "name": k.Name, "team": k.Team, "role": k.Role, "scopes": k.Scopes, "key": key})
 		}
 		fmt.Fprintf(c.OutOrStdout(), "%s\n", key)
-		fmt.Fprintf(c.ErrOrStderr(), "key %s (%s) for team %s: shown once, store it now\n", k.ID, k.Name, k.Team)
+		fmt.Fprintf(c.ErrOrStderr(), "key %s (%s) for team %s, role %s: shown once, store it now\n", k.ID, k.Name, k.Team, k.Role)
 		return nil
 	}
 
@@ -85,13 +110,13 @@ func newKeysCmd() *cobra.Command {
 				return json.NewEncoder(c.OutOrStdout()).Encode(keys)
 			}
 			w := c.OutOrStdout()
-			fmt.Fprintf(w, "%-22s %-24s %-12s %-10s %-6s %-20s %s\n", "ID", "NAME", "PREFIX", "TEAM", "ADMIN", "CREATED", "REVOKED")
+			fmt.Fprintf(w, "%-22s %-24s %-12s %-22s %-10s %-20s %-20s %s\n", "ID", "NAME", "PREFIX", "TEAM", "ROLE", "CREATED", "REVOKED", "SCOPES")
 			for _, k := range keys {
 				revoked := "-"
 				if k.RevokedAt != nil {
 					revoked = k.RevokedAt.Format(time.DateTime)
 				}
-				fmt.Fprintf(w, "%-22s %-24s %-12s %-10s %-6t %-20s %s\n", k.ID, k.Name, k.Prefix+"…", k.Team, k.Admin, k.CreatedAt.Format(time.DateTime), revoked)
+				fmt.Fprintf(w, "%-22s %-24s %-12s %-22s %-10s %-20s %-20s %s\n", k.ID, k.Name, k.Prefix+"…", k.Team, k.Role, k.CreatedAt.Format(time.DateTime), revoked, strings.Join(k.Scopes, ","))
 			}
 			return nil
 		},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,7 +16,11 @@ import (
 // savedLogin is what `soulbox auth login` keeps in the user's config dir.
 type savedLogin struct {
 	Server string `json:"server"`
+	// APIKey is the key, or a short-lived access token standing for it
+	// (login --token-ttl), which the server takes in its place.
 	APIKey string `json:"apiKey"`
+	// ExpiresAt is when a saved access token expires; absent for a key.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
 
 func loginPath() (string, error) {
@@ -47,11 +52,13 @@ func newAuthCmd() *cobra.Command {
   soulbox auth whoami`,
 	}
 	var server, key string
+	var tokenTTL time.Duration
 	login := &cobra.Command{
-		Use:     "login",
-		Short:   "Check a server and key, and keep them for later commands (file mode 0600)",
-		Example: "  soulbox auth login --server http://127.0.0.1:3000 --api-key e2b_...",
-		Args:    cobra.NoArgs,
+		Use:   "login",
+		Short: "Check a server and key, and keep them for later commands (file mode 0600)",
+		Example: `  soulbox auth login --server http://127.0.0.1:3000 --api-key e2b_...
+  soulbox auth login --api-key e2b_... --token-ttl 8h`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c := &conn{server: server, key: key}
 			cl, err := c.client()
@@ -68,12 +75,25 @@ func newAuthCmd() *cobra.Command {
 			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 				return err
 			}
-			b, _ := json.Marshal(savedLogin{Server: cl.BaseURL, APIKey: cl.APIKey})
+			saved := savedLogin{Server: cl.BaseURL, APIKey: cl.APIKey}
+			if tokenTTL != 0 {
+				// The key is not kept: only a token that expires.
+				tok, exp, err := cl.AccessToken(cmd.Context(), "soulbox auth login", tokenTTL)
+				if err != nil {
+					return fmt.Errorf("login refused: %w", err)
+				}
+				saved.APIKey, saved.ExpiresAt = tok, &exp
+			}
+			b, _ := json.Marshal(saved)
 			if err := os.WriteFile(p+".tmp", b, 0o600); err != nil {
 				return err
 			}
 			if err := os.Rename(p+".tmp", p); err != nil {
 				return err
+			}
+			if saved.ExpiresAt != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "logged in to %s with an access token until %s (saved in %s)\n", cl.BaseURL, saved.ExpiresAt.Local().Format(time.DateTime), p)
+				return nil
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "logged in to %s (saved in %s)\n", cl.BaseURL, p)
 			return nil
@@ -81,6 +101,7 @@ func newAuthCmd() *cobra.Command {
 	}
 	login.Flags().StringVar(&server, "server", "", "server URL (default $SOULBOX_API_URL, $E2B_API_URL, http://127.0.0.1:3000)")
 	login.Flags().StringVar(&key, "api-key", "", "API key (default $SOULBOX_API_KEY, $E2B_API_KEY)")
+	login.Flags().DurationVar(&tokenTTL, "token-ttl", 0, "keep a short-lived access token (up to 24h) made from the key instead of the key itself")
 	logout := &cobra.Command{
 		Use:     "logout",
 		Short:   "Forget the saved server and key",

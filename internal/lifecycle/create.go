@@ -10,6 +10,7 @@ import (
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/tenancy"
 )
 
 // CreateRequest is what a client asks a sandbox to be.
@@ -139,28 +140,25 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 func (m *Manager) reserve(ctx context.Context, sb store.Sandbox) error {
 	m.createMu.Lock()
 	defer m.createMu.Unlock()
-	if err := m.checkQuota(ctx, sb.ClientID); err != nil {
+	if err := m.checkQuota(ctx, sb.ClientID, sb.CPUCount, sb.MemoryMB); err != nil {
 		return err
 	}
 	return m.store.CreateSandbox(ctx, sb)
 }
 
-// checkQuota fails when team has as many sandboxes live as it may.
-func (m *Manager) checkQuota(ctx context.Context, team string) error {
-	live, err := m.store.ListSandboxes(ctx, store.SandboxFilter{
-		States: []store.SandboxState{store.StateStarting, store.StateRunning, store.StatePaused},
-	})
+// checkQuota fails when one more sandbox of cpus and memoryMB would take
+// team over the server's --max-sandboxes or the team's own quota.
+func (m *Manager) checkQuota(ctx context.Context, team string, cpus, memoryMB int) error {
+	u, err := tenancy.TeamUsage(ctx, m.store, team)
 	if err != nil {
 		return err
 	}
-	n := 0
-	for _, s := range live {
-		if s.ClientID == team {
-			n++
-		}
+	if u.Sandboxes >= m.maxSbx {
+		return fmt.Errorf("your team has %d sandboxes running or paused, the most it may: kill one, or raise the server's --max-sandboxes: %w", u.Sandboxes, errdefs.ErrResourceExhausted)
 	}
-	if n >= m.maxSbx {
-		return fmt.Errorf("your team has %d sandboxes running or paused, the most it may: kill one, or raise the server's --max-sandboxes: %w", n, errdefs.ErrResourceExhausted)
+	q, err := tenancy.TeamQuota(ctx, m.store, team)
+	if err != nil {
+		return err
 	}
-	return nil
+	return tenancy.Admit(q, u, cpus, memoryMB)
 }

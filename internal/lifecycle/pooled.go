@@ -140,7 +140,7 @@ func (m *Manager) createPooled(ctx context.Context, req CreateRequest, template 
 	}
 	// A team at its quota must not cost the pool a sandbox, which a claim
 	// does: reserve checks again, under the lock, before recording.
-	if err := m.checkQuota(ctx, req.Team); err != nil {
+	if err := m.checkQuota(ctx, req.Team, limits.CPUCount, limits.MemoryMB); err != nil {
 		return sb, true, err
 	}
 	for {

@@ -46,6 +46,13 @@ type Config struct {
 	LogLevel string
 	// MaxSandboxes is how many sandboxes a team may run at once.
 	MaxSandboxes int
+	// RateCallsPerKey, RateCallsPerTeam, RateCreatesPerKey and
+	// RateCreatesPerTeam limit API calls (creates counted apart) per
+	// minute, per key and per team; 0 is no limit.
+	RateCallsPerKey, RateCallsPerTeam, RateCreatesPerKey, RateCreatesPerTeam int
+	// AuditRetentionDays is how long audit entries are kept; 0 keeps
+	// them all.
+	AuditRetentionDays int
 	// AdminKey, when set, is the admin API key (instead of one generated
 	// and written to <DataDir>/admin.key on first start).
 	AdminKey string
@@ -237,6 +244,11 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		dst  *int
 	}{
 		{"SOULBOX_MAX_SANDBOXES", &c.MaxSandboxes},
+		{"SOULBOX_RATE_CALLS_PER_KEY", &c.RateCallsPerKey},
+		{"SOULBOX_RATE_CALLS_PER_TEAM", &c.RateCallsPerTeam},
+		{"SOULBOX_RATE_CREATES_PER_KEY", &c.RateCreatesPerKey},
+		{"SOULBOX_RATE_CREATES_PER_TEAM", &c.RateCreatesPerTeam},
+		{"SOULBOX_AUDIT_RETENTION_DAYS", &c.AuditRetentionDays},
 		{"SOULBOX_POOL_MIN", &c.PoolMin},
 		{"SOULBOX_POOL_MAX", &c.PoolMax},
 		{"SOULBOX_POOL_MEMORY_MIB", &c.PoolMemoryMiB},
@@ -292,6 +304,14 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSandboxes < 1 || c.MaxSandboxes > 100000 {
 		return bad("max sandboxes %d: use 1 to 100000", c.MaxSandboxes)
+	}
+	for _, r := range []int{c.RateCallsPerKey, c.RateCallsPerTeam, c.RateCreatesPerKey, c.RateCreatesPerTeam} {
+		if r < 0 || r > 1_000_000 {
+			return bad("rate limit %d a minute: use 0 (none) to 1000000", r)
+		}
+	}
+	if c.AuditRetentionDays < 0 || c.AuditRetentionDays > 100*365 {
+		return bad("audit retention %d days: use 0 (keep all) to %d", c.AuditRetentionDays, 100*365)
 	}
 	if c.ReadyMinFreeMB < 0 || c.ReadyMinFreeMB > 1<<30 {
 		return bad("ready min free %d MB: use 0 (no check) to %d", c.ReadyMinFreeMB, 1<<30)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/api"
 	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/authz"
 	"github.com/soulbox/soulbox/internal/httperr"
 	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/proxy"
@@ -25,7 +26,7 @@ func (s *Server) routes() http.Handler {
 	// The API needs a key; /health, /ready, /metrics and unknown routes do not.
 	apiMux := http.NewServeMux()
 	api.New(api.Config{Lifecycle: s.lifecycle, Domain: s.cfg.Domain, Log: s.log, Team: team, Events: s.store, Stop: s.stopStreams,
-		Nodes: s.localNode(), Admin: isAdmin}).Register(apiMux)
+		Nodes: s.localNode(), Admin: isAdmin}).Register(authz.Guard(s.audit.Wrap(apiMux), api.SandboxRoutes))
 	mux.Handle("/sandboxes", s.authn.Middleware(apiMux))
 	mux.Handle("/sandboxes/", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes", s.authn.Middleware(apiMux))
@@ -39,6 +40,7 @@ func (s *Server) routes() http.Handler {
 	}
 	s.templateRoutes(mux)
 	s.dashboardRoutes(mux)
+	s.teamRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.WriteBody(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 	})

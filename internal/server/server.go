@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/audit"
 	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/catalog"
@@ -27,6 +28,7 @@ import (
 	"github.com/soulbox/soulbox/internal/mcpserver"
 	"github.com/soulbox/soulbox/internal/network"
 	"github.com/soulbox/soulbox/internal/pool"
+	"github.com/soulbox/soulbox/internal/ratelimit"
 	"github.com/soulbox/soulbox/internal/reconcile"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/store"
@@ -55,6 +57,7 @@ type Server struct {
 	pool      *pool.Pool
 	pools     *templatePools
 	authn     auth.Authenticator
+	audit     *audit.Recorder
 	metrics   *telemetry.Metrics
 	// stopStreams is closed when shutdown starts, to end the event
 	// streams the shutdown would otherwise wait for.
@@ -126,7 +129,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err := auth.Bootstrap(ctx, s.store, cfg.DataDir, cfg.AdminKey, cfg.ShowKey, log); err != nil {
 		return nil, err
 	}
-	s.authn = auth.Authenticator{Store: s.store, Log: log}
+	limits := ratelimit.New(ratelimit.Config{CallsPerKey: cfg.RateCallsPerKey, CallsPerTeam: cfg.RateCallsPerTeam,
+		CreatesPerKey: cfg.RateCreatesPerKey, CreatesPerTeam: cfg.RateCreatesPerTeam})
+	s.audit = audit.New(s.store, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, log.With("component", "audit"))
+	tokens, err := auth.LoadTokens(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.authn = auth.Authenticator{Store: s.store, Teams: s.store, Tokens: tokens, Log: log, Limit: limits.Check, Failed: s.audit.AuthFailure}
 	s.templates, err = template.New(cfg.templatesDir(), template.Options{
 		Mirror:   cfg.DebianMirror,
 		Logger:   log,

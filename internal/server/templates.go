@@ -8,6 +8,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/api"
 	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/authz"
 	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/catalog"
 	"github.com/soulbox/soulbox/internal/layer"
@@ -63,7 +64,7 @@ func adminKey(r *http.Request) bool {
 func (s *Server) templateRoutes(mux *http.ServeMux) {
 	tm := http.NewServeMux()
 	t := api.NewTemplates(api.TemplatesConfig{Catalog: s.catalog, Team: team, Admin: adminKey, Log: s.log, Pools: s.pools})
-	t.Register(tm)
+	t.Register(authz.Guard(s.audit.Wrap(tm), api.TemplateRoutes))
 	for _, p := range []string{"/templates", "/templates/", "/v2/templates/", "/v3/templates"} {
 		mux.Handle(p, s.authn.Middleware(tm))
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
@@ -17,8 +18,13 @@ type APIKey struct {
 	// Hash is the hex SHA-256 of the whole key.
 	Hash string
 	// Team owns the sandboxes the key creates.
-	Team      string
-	Admin     bool
+	Team  string
+	Admin bool
+	// Role is the key's role in its team (RoleOwner ... RoleViewer).
+	Role Role
+	// Scopes, if not empty, limit the key to these scopes on top of its
+	// role (see the authz package).
+	Scopes    []string
 	CreatedAt time.Time
 	// LastUsedAt is when the key last opened the API, up to a minute
 	// behind (the authenticator records a use at most once a minute per
@@ -32,6 +38,14 @@ type APIKey struct {
 func ValidateAPIKey(k APIKey) error {
 	if k.ID == "" || k.Hash == "" || k.Team == "" {
 		return fmt.Errorf("api key: id, hash and team are required: %w", errdefs.ErrInvalidArgument)
+	}
+	if k.Role != "" && !k.Role.Valid() {
+		return fmt.Errorf("api key %q: unknown role %q: %w", k.ID, k.Role, errdefs.ErrInvalidArgument)
+	}
+	for _, sc := range k.Scopes {
+		if sc == "" || strings.Contains(sc, ",") {
+			return fmt.Errorf("api key %q: scope %q: want a name without commas: %w", k.ID, sc, errdefs.ErrInvalidArgument)
+		}
 	}
 	if k.RevokedAt != nil {
 		return fmt.Errorf("api key %q: a new key cannot be revoked: %w", k.ID, errdefs.ErrInvalidArgument)

@@ -132,4 +132,6 @@ type SandboxFilter struct {
 	Metadata map[string]string
 	// TemplateID, if set, selects sandboxes of this template.
 	TemplateID string
+	// Team, if set, selects the sandboxes the team owns (ClientID).
+	Team string
 }

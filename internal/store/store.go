@@ -83,8 +83,27 @@ type Store interface {
 	Close() error
 
 	APIKeys
+	Teams
 	Templates
 	MetricHistory
+	Audit
+}
+
+// Audit stores the hash-chained audit log.
+type Audit interface {
+	// AppendAudit writes e as the next entry: it sets ID, PrevHash (the
+	// last entry's Hash, or the anchor), Time if zero, and Hash, in one
+	// transaction with reading the last entry, and returns the entry.
+	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
+	// ListAudit returns the entries f selects in ID order.
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+	// PruneAudit deletes the entries before before and keeps the Hash of
+	// the last one deleted as the anchor, in one transaction; it returns
+	// how many it deleted.
+	PruneAudit(ctx context.Context, before time.Time) (int, error)
+	// AuditAnchor is the PrevHash the first entry kept must have: "" if
+	// nothing was ever pruned.
+	AuditAnchor(ctx context.Context) (string, error)
 }
 
 // APIKeys stores the control plane's API keys: their hashes, never the keys.
@@ -104,4 +123,27 @@ type APIKeys interface {
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
 	// CountAPIKeys counts every key, revoked ones included.
 	CountAPIKeys(ctx context.Context) (int, error)
+	// ListTeamAPIKeys returns the keys of one team by creation time.
+	ListTeamAPIKeys(ctx context.Context, team string) ([]APIKey, error)
+	// RenameAPIKey renames a key of team; a key of another team is
+	// ErrNotFound, as an unknown one.
+	RenameAPIKey(ctx context.Context, team, id, name string) error
+}
+
+// Teams stores the teams that own keys, sandboxes and templates.
+type Teams interface {
+	// CreateTeam stores a team; a duplicate id is ErrAlreadyExists.
+	CreateTeam(ctx context.Context, t Team) error
+	// GetTeam returns a team (ErrNotFound if unknown or deleted).
+	GetTeam(ctx context.Context, id string) (Team, error)
+	// ListTeams returns every team by creation time.
+	ListTeams(ctx context.Context) ([]Team, error)
+	// RenameTeam renames a team (ErrNotFound if unknown).
+	RenameTeam(ctx context.Context, id, name string) error
+	// SetTeamQuota replaces a team's quota (ErrNotFound if unknown).
+	SetTeamQuota(ctx context.Context, id string, q Quota) error
+	// DeleteTeam removes a team and revokes every key of it at at, in
+	// one transaction (ErrNotFound if unknown). The team's sandboxes and
+	// templates keep its id.
+	DeleteTeam(ctx context.Context, id string, at time.Time) error
 }

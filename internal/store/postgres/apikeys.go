@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,9 +21,10 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 	}
 	created := s.orNow(k.CreatedAt)
 	return s.write(ctx, func(tx pgx.Tx) error {
-		res, err := tx.Exec(ctx, `INSERT INTO api_keys (id, name, prefix, hash, team, admin, created_at, last_used_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-			k.ID, k.Name, k.Prefix, k.Hash, k.Team, k.Admin, dbTime(created), dbNullTimePtr(k.LastUsedAt))
+		res, err := tx.Exec(ctx, `INSERT INTO api_keys (id, name, prefix, hash, team, admin, created_at, last_used_at, role, scopes)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+			k.ID, k.Name, k.Prefix, k.Hash, k.Team, k.Admin, dbTime(created), dbNullTimePtr(k.LastUsedAt),
+			string(k.Role), strings.Join(k.Scopes, ","))
 		if err != nil {
 			return fmt.Errorf("api key %q: insert: %w", k.ID, err)
 		}
@@ -33,14 +35,19 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 	})
 }
 
-const apiKeyColumns = `id, name, prefix, hash, team, admin, created_at, last_used_at, revoked_at`
+const apiKeyColumns = `id, name, prefix, hash, team, admin, created_at, last_used_at, revoked_at, role, scopes`
 
 func scanAPIKey(row interface{ Scan(...any) error }) (store.APIKey, error) {
 	var k store.APIKey
 	var created int64
 	var lastUsed, revoked sql.NullInt64
-	if err := row.Scan(&k.ID, &k.Name, &k.Prefix, &k.Hash, &k.Team, &k.Admin, &created, &lastUsed, &revoked); err != nil {
+	var role, scopes string
+	if err := row.Scan(&k.ID, &k.Name, &k.Prefix, &k.Hash, &k.Team, &k.Admin, &created, &lastUsed, &revoked, &role, &scopes); err != nil {
 		return k, err
+	}
+	k.Role = store.Role(role)
+	if scopes != "" {
+		k.Scopes = strings.Split(scopes, ",")
 	}
 	k.CreatedAt = fromDB(created)
 	k.LastUsedAt = fromDBPtr(lastUsed)
@@ -78,7 +85,30 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, er
 
 // ListAPIKeys implements store.APIKeys.
 func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY created_at, id`)
+	return s.listAPIKeys(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY created_at, id`)
+}
+
+// ListTeamAPIKeys implements store.APIKeys.
+func (s *Store) ListTeamAPIKeys(ctx context.Context, team string) ([]store.APIKey, error) {
+	return s.listAPIKeys(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE team = $1 ORDER BY created_at, id`, team)
+}
+
+// RenameAPIKey implements store.APIKeys.
+func (s *Store) RenameAPIKey(ctx context.Context, team, id, name string) error {
+	return s.write(ctx, func(tx pgx.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE api_keys SET name = $1 WHERE id = $2 AND team = $3`, name, id, team)
+		if err != nil {
+			return fmt.Errorf("api key %q: rename: %w", id, err)
+		}
+		if res.RowsAffected() == 0 {
+			return fmt.Errorf("api key %q: %w", id, errdefs.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+func (s *Store) listAPIKeys(ctx context.Context, query string, args ...any) ([]store.APIKey, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}

@@ -96,6 +96,10 @@ func (s *Store) ListSandboxes(ctx context.Context, f store.SandboxFilter) ([]sto
 		args = append(args, f.TemplateID)
 		where = append(where, fmt.Sprintf("s.template_id = $%d", len(args)))
 	}
+	if f.Team != "" {
+		args = append(args, f.Team)
+		where = append(where, fmt.Sprintf("s.client_id = $%d", len(args)))
+	}
 	for k, v := range f.Metadata {
 		args = append(args, k, v)
 		where = append(where, fmt.Sprintf(`EXISTS (SELECT 1 FROM sandbox_metadata f

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
@@ -18,9 +19,10 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 	}
 	created := s.orNow(k.CreatedAt)
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, hash, team, admin, created_at, last_used_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			k.ID, k.Name, k.Prefix, k.Hash, k.Team, k.Admin, dbTime(created), dbNullTimePtr(k.LastUsedAt))
+		res, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, hash, team, admin, created_at, last_used_at, role, scopes)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			k.ID, k.Name, k.Prefix, k.Hash, k.Team, k.Admin, dbTime(created), dbNullTimePtr(k.LastUsedAt),
+			string(k.Role), strings.Join(k.Scopes, ","))
 		if err != nil {
 			return fmt.Errorf("api key %q: insert: %w", k.ID, err)
 		}
@@ -31,14 +33,19 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 	})
 }
 
-const apiKeyColumns = `id, name, prefix, hash, team, admin, created_at, last_used_at, revoked_at`
+const apiKeyColumns = `id, name, prefix, hash, team, admin, created_at, last_used_at, revoked_at, role, scopes`
 
 func scanAPIKey(row interface{ Scan(...any) error }) (store.APIKey, error) {
 	var k store.APIKey
 	var created int64
 	var lastUsed, revoked sql.NullInt64
-	if err := row.Scan(&k.ID, &k.Name, &k.Prefix, &k.Hash, &k.Team, &k.Admin, &created, &lastUsed, &revoked); err != nil {
+	var role, scopes string
+	if err := row.Scan(&k.ID, &k.Name, &k.Prefix, &k.Hash, &k.Team, &k.Admin, &created, &lastUsed, &revoked, &role, &scopes); err != nil {
 		return k, err
+	}
+	k.Role = store.Role(role)
+	if scopes != "" {
+		k.Scopes = strings.Split(scopes, ",")
 	}
 	k.CreatedAt = fromDB(created)
 	k.LastUsedAt = fromDBPtr(lastUsed)
@@ -76,7 +83,30 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, er
 
 // ListAPIKeys implements store.APIKeys.
 func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY created_at, id`)
+	return s.listAPIKeys(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY created_at, id`)
+}
+
+// ListTeamAPIKeys implements store.APIKeys.
+func (s *Store) ListTeamAPIKeys(ctx context.Context, team string) ([]store.APIKey, error) {
+	return s.listAPIKeys(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE team = ? ORDER BY created_at, id`, team)
+}
+
+// RenameAPIKey implements store.APIKeys.
+func (s *Store) RenameAPIKey(ctx context.Context, team, id, name string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET name = ? WHERE id = ? AND team = ?`, name, id, team)
+		if err != nil {
+			return fmt.Errorf("api key %q: rename: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("api key %q: %w", id, errdefs.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+func (s *Store) listAPIKeys(ctx context.Context, query string, args ...any) ([]store.APIKey, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}

@@ -93,6 +93,10 @@ func (s *Store) ListSandboxes(ctx context.Context, f store.SandboxFilter) ([]sto
 		where = append(where, "s.template_id = ?")
 		args = append(args, f.TemplateID)
 	}
+	if f.Team != "" {
+		where = append(where, "s.client_id = ?")
+		args = append(args, f.Team)
+	}
 	for k, v := range f.Metadata {
 		where = append(where, `EXISTS (SELECT 1 FROM sandbox_metadata f
 			WHERE f.sandbox_id = s.id AND f.name = ? AND f.value = ?)`)

@@ -49,6 +49,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("ConcurrentCompareAndSet", s.testConcurrentCAS)
 	t.Run("ConcurrentEnd", s.testConcurrentEnd)
 	t.Run("APIKeys", s.testAPIKeys)
+	t.Run("Teams", s.testTeams)
+	t.Run("Audit", s.testAudit)
 	t.Run("Templates", s.testTemplates)
 	t.Run("Metrics", s.testMetrics)
 	t.Run("SandboxSpans", s.testSandboxSpans)

@@ -1,0 +1,142 @@
+// Package audit records who changed what through the API, and every
+// refused credential, in the store's hash-chained audit log, and checks
+// the chain.
+//
+// A state-changing call (any method but GET and HEAD) is recorded after
+// its handler ran and before its answer is sent: the answer is held
+// until the entry is durable, so a client never sees a change the log
+// does not have. Reads are not recorded.
+package audit
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/httperr"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// pruneEvery is how often at most the recorder applies the retention.
+const pruneEvery = time.Hour
+
+// Recorder writes audit entries. A nil *Recorder records nothing.
+type Recorder struct {
+	st        store.Audit
+	retention time.Duration
+	log       *slog.Logger
+
+	mu         sync.Mutex
+	lastPruned time.Time
+}
+
+// New returns a recorder writing to st that deletes entries older than
+// retention (0: keeps them all).
+func New(st store.Audit, retention time.Duration, log *slog.Logger) *Recorder {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Recorder{st: st, retention: retention, log: log}
+}
+
+// Record appends e. A failure is logged and returned: the call it
+// records has already happened.
+func (rc *Recorder) Record(ctx context.Context, e store.AuditEntry) error {
+	if rc == nil {
+		return nil
+	}
+	// A client that hangs up does not cancel the record of its call.
+	ctx = context.WithoutCancel(ctx)
+	if _, err := rc.st.AppendAudit(ctx, e); err != nil {
+		rc.log.Error("write audit entry", slog.String("action", e.Action), slog.String("target", e.Target), logx.Err(err))
+		return err
+	}
+	rc.prune(ctx)
+	return nil
+}
+
+// prune applies the retention at most once per pruneEvery.
+func (rc *Recorder) prune(ctx context.Context) {
+	if rc.retention <= 0 {
+		return
+	}
+	now := time.Now()
+	rc.mu.Lock()
+	if now.Sub(rc.lastPruned) < pruneEvery {
+		rc.mu.Unlock()
+		return
+	}
+	rc.lastPruned = now
+	rc.mu.Unlock()
+	if n, err := rc.st.PruneAudit(ctx, now.Add(-rc.retention)); err != nil {
+		rc.log.Error("prune audit log", logx.Err(err))
+	} else if n > 0 {
+		rc.log.Info("pruned audit log", slog.Int("entries", n), slog.Duration("retention", rc.retention))
+	}
+}
+
+// AuthFailure records a refused credential: r's method and path, its
+// client and the message it was answered with. It suits
+// auth.Authenticator's Failed hook.
+func (rc *Recorder) AuthFailure(r *http.Request, err error) {
+	status, msg, _ := httperr.Resolve(err)
+	_ = rc.Record(r.Context(), store.AuditEntry{Action: r.Method + " authenticate", Target: r.URL.Path,
+		Remote: r.RemoteAddr, Status: status, Message: msg})
+}
+
+// Router is where routes are registered (an *http.ServeMux, or
+// authz.Guard's router).
+type Router interface {
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
+// Wrap returns a Router that registers routes on mux recording every
+// call that may change state (not GET or HEAD) after its handler ran,
+// with the route pattern as its action.
+func (rc *Recorder) Wrap(mux Router) Router { return wrapped{mux: mux, rc: rc} }
+
+type wrapped struct {
+	mux Router
+	rc  *Recorder
+}
+
+func (w wrapped) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	if w.rc == nil {
+		w.mux.HandleFunc(pattern, h)
+		return
+	}
+	w.mux.HandleFunc(pattern, func(rw http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			h(rw, r)
+			return
+		}
+		held := &heldResponse{header: rw.Header()}
+		h(held, r)
+		e := store.AuditEntry{Action: action(pattern, r), Target: r.URL.Path, Remote: r.RemoteAddr, Status: held.code()}
+		if k, ok := auth.FromContext(r.Context()); ok {
+			e.Team, e.KeyID, e.KeyPrefix = k.Team, k.ID, k.Prefix
+		}
+		if e.Status >= 400 {
+			e.Message = errorMessage(held.body)
+		}
+		_ = w.rc.Record(r.Context(), e)
+		held.sendTo(rw)
+	})
+}
+
+// action is the route pattern with the method, for a method-less one.
+func action(pattern string, r *http.Request) string {
+	for i := range len(pattern) {
+		if pattern[i] == ' ' {
+			return pattern
+		}
+		if pattern[i] == '/' {
+			break
+		}
+	}
+	return r.Method + " " + pattern
+}

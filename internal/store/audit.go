@@ -1,0 +1,62 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// AuditEntry is one line of the audit log: who did what, when, from
+// where, and how it ended. Entries are hash-chained: each commits to the
+// one before it, so an entry edited, removed or inserted afterwards
+// breaks the chain from there on.
+type AuditEntry struct {
+	// ID numbers entries in the order they were written, from 1.
+	ID int64 `json:"id"`
+	// Time is when the call was answered.
+	Time time.Time `json:"time"`
+	// Team is the team of the key used, or of nobody ("") for a call
+	// refused before a key was known.
+	Team string `json:"team"`
+	// KeyID and KeyPrefix name the key used; empty when none was valid.
+	KeyID     string `json:"keyID"`
+	KeyPrefix string `json:"keyPrefix"`
+	// Action is the route ("POST /sandboxes/{id}/pause") or, for a
+	// refused credential, the method and "authenticate".
+	Action string `json:"action"`
+	// Target is the request's path, naming the object acted on.
+	Target string `json:"target"`
+	// Remote is the client's address.
+	Remote string `json:"remote"`
+	// Status is the HTTP status answered.
+	Status int `json:"status"`
+	// Message is the error message answered, if any.
+	Message string `json:"message,omitempty"`
+	// PrevHash is the Hash of the entry before (the anchor for the first
+	// entry kept: "" at the start of the log).
+	PrevHash string `json:"prevHash"`
+	// Hash is AuditHash of the entry.
+	Hash string `json:"hash"`
+}
+
+// AuditHash is the hex SHA-256 of the entry's fields but Hash, in a
+// fixed order, with Time at the microsecond the store keeps.
+func AuditHash(e AuditEntry) string {
+	b, _ := json.Marshal([]any{e.ID, e.Time.UTC().UnixMicro(), e.Team, e.KeyID, e.KeyPrefix, e.Action,
+		e.Target, e.Remote, e.Status, e.Message, e.PrevHash})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// AuditFilter selects audit entries.
+type AuditFilter struct {
+	// AfterID selects entries after this one (0: from the first).
+	AfterID int64
+	// Since, if not zero, selects entries at or after it.
+	Since time.Time
+	// Team, if set, selects the team's entries.
+	Team string
+	// Limit is the most entries returned; 0 means 1000.
+	Limit int
+}

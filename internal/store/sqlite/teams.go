@@ -1,0 +1,127 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// CreateTeam implements store.Teams.
+func (s *Store) CreateTeam(ctx context.Context, t store.Team) error {
+	if err := store.ValidateTeam(t); err != nil {
+		return err
+	}
+	created := s.orNow(t.CreatedAt)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO teams (id, name, created_at, quota_sandboxes, quota_cpus, quota_memory_mb)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			t.ID, t.Name, dbTime(created), t.Quota.Sandboxes, t.Quota.CPUs, t.Quota.MemoryMB)
+		if err != nil {
+			return fmt.Errorf("team %q: insert: %w", t.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("team %q: %w", t.ID, errdefs.ErrAlreadyExists)
+		}
+		return nil
+	})
+}
+
+const teamColumns = `id, name, created_at, quota_sandboxes, quota_cpus, quota_memory_mb`
+
+func scanTeam(row interface{ Scan(...any) error }) (store.Team, error) {
+	var t store.Team
+	var created int64
+	if err := row.Scan(&t.ID, &t.Name, &created, &t.Quota.Sandboxes, &t.Quota.CPUs, &t.Quota.MemoryMB); err != nil {
+		return t, err
+	}
+	t.CreatedAt = fromDB(created)
+	return t, nil
+}
+
+// GetTeam implements store.Teams.
+func (s *Store) GetTeam(ctx context.Context, id string) (store.Team, error) {
+	t, err := scanTeam(s.r.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("team %q: %w", id, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return t, fmt.Errorf("team %q: %w", id, err)
+	}
+	return t, nil
+}
+
+// SetTeamQuota implements store.Teams.
+func (s *Store) SetTeamQuota(ctx context.Context, id string, q store.Quota) error {
+	if err := store.ValidateQuota(q); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE teams SET quota_sandboxes = ?, quota_cpus = ?, quota_memory_mb = ? WHERE id = ?`,
+			q.Sandboxes, q.CPUs, q.MemoryMB, id)
+		if err != nil {
+			return fmt.Errorf("team %q: set quota: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("team %q: %w", id, errdefs.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// ListTeams implements store.Teams.
+func (s *Store) ListTeams(ctx context.Context) ([]store.Team, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+teamColumns+` FROM teams ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list teams: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Team
+	for rows.Next() {
+		t, err := scanTeam(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list teams: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RenameTeam implements store.Teams.
+func (s *Store) RenameTeam(ctx context.Context, id, name string) error {
+	if err := store.ValidateTeamName(name); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE teams SET name = ? WHERE id = ?`, name, id)
+		if err != nil {
+			return fmt.Errorf("team %q: rename: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("team %q: %w", id, errdefs.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// DeleteTeam implements store.Teams.
+func (s *Store) DeleteTeam(ctx context.Context, id string, at time.Time) error {
+	at = s.orNow(at)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM teams WHERE id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("team %q: delete: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("team %q: %w", id, errdefs.ErrNotFound)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE team = ? AND revoked_at IS NULL`, dbTime(at), id); err != nil {
+			return fmt.Errorf("team %q: revoke its keys: %w", id, err)
+		}
+		return nil
+	})
+}

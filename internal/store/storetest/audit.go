@@ -1,0 +1,76 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+func (s *suite) testAudit(t *testing.T) {
+	ctx := context.Background()
+	st := s.open(t)
+	if anchor, err := st.AuditAnchor(ctx); err != nil || anchor != "" {
+		t.Fatalf("anchor of a new log: %q, %v", anchor, err)
+	}
+	var written []store.AuditEntry
+	for i, team := range []string{"a", "b", "a", ""} {
+		e, err := st.AppendAudit(ctx, store.AuditEntry{Time: at(time.Duration(i) * time.Minute), Team: team, KeyID: "k-" + team,
+			Action: "POST /sandboxes", Target: "/sandboxes", Remote: "127.0.0.1:1", Status: 201})
+		if err != nil {
+			t.Fatal(err)
+		}
+		written = append(written, e)
+	}
+	for i, e := range written {
+		prev := ""
+		if i > 0 {
+			prev = written[i-1].Hash
+		}
+		if e.ID != int64(i+1) || e.PrevHash != prev || e.Hash != store.AuditHash(e) {
+			t.Errorf("entry %d: id %d, prev %q (want %q), hash %q (want %q)", i, e.ID, e.PrevHash, prev, e.Hash, store.AuditHash(e))
+		}
+	}
+	list, err := st.ListAudit(ctx, store.AuditFilter{})
+	if err != nil || len(list) != 4 {
+		t.Fatalf("list: %d, %v", len(list), err)
+	}
+	for i := range list {
+		if list[i] != written[i] {
+			t.Errorf("listed %+v, written %+v", list[i], written[i])
+		}
+	}
+	if got, _ := st.ListAudit(ctx, store.AuditFilter{Team: "a"}); len(got) != 2 || got[1].ID != 3 {
+		t.Errorf("team a's entries: %+v", got)
+	}
+	if got, _ := st.ListAudit(ctx, store.AuditFilter{Since: at(2 * time.Minute)}); len(got) != 2 || got[0].ID != 3 {
+		t.Errorf("entries since +2m: %+v", got)
+	}
+	if got, _ := st.ListAudit(ctx, store.AuditFilter{AfterID: 1, Limit: 2}); len(got) != 2 || got[0].ID != 2 {
+		t.Errorf("entries after 1, 2 of them: %+v", got)
+	}
+
+	// Pruning keeps an unbroken chain from the anchor.
+	n, err := st.PruneAudit(ctx, at(2*time.Minute))
+	if err != nil || n != 2 {
+		t.Fatalf("prune: %d, %v", n, err)
+	}
+	if anchor, _ := st.AuditAnchor(ctx); anchor != written[1].Hash {
+		t.Errorf("anchor %q, want the last pruned entry's hash %q", anchor, written[1].Hash)
+	}
+	if got, _ := st.ListAudit(ctx, store.AuditFilter{}); len(got) != 2 || got[0].PrevHash != written[1].Hash {
+		t.Errorf("after prune: %+v", got)
+	}
+	// Pruning everything, then appending: ids go on, the chain too.
+	if n, err := st.PruneAudit(ctx, at(time.Hour)); err != nil || n != 2 {
+		t.Fatalf("prune all: %d, %v", n, err)
+	}
+	e, err := st.AppendAudit(ctx, store.AuditEntry{Action: "DELETE /sandboxes/{id}", Status: 204})
+	if err != nil || e.ID != 5 || e.PrevHash != written[3].Hash {
+		t.Errorf("append after pruning all: %+v, %v; want id 5 after %q", e, err, written[3].Hash)
+	}
+	if n, _ := st.PruneAudit(ctx, at(-time.Hour)); n != 0 {
+		t.Errorf("prune of nothing deleted %d", n)
+	}
+}
