@@ -298,3 +298,39 @@ func TestBuildTimeout(t *testing.T) {
 		t.Errorf("build sandboxes left behind: %v, %v", left, err)
 	}
 }
+
+// TestCopyCacheIsKeyedByTheFiles builds the same COPY step for two teams
+// that uploaded different files under the same files hash (the client's
+// name for them, which the server cannot check): the second build gets its
+// own files, not a cached layer of the first team's.
+func TestCopyCacheIsKeyedByTheFiles(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	const hash = "0000000000000000000000000000000000000000000000000000000000000001"
+	step := builder.Step{Type: "COPY", Args: []string{".", "/app"}, FilesHash: hash}
+
+	e.files[hash] = gzTar(t, map[string]string{"config.txt": "planted by team A\n"})
+	a, err := e.b.Build(ctx, e.request("team-a", step), nolog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.files[hash] = gzTar(t, map[string]string{"config.txt": "team B's own\n"})
+	b, err := e.b.Build(ctx, e.request("team-b", step), nolog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, b.Layers, "app/config.txt"); got != "team B's own\n" {
+		t.Fatalf("team B's build has %q (cached steps %d), want its own files", got, b.Cached)
+	}
+	if got := read(t, a.Layers, "app/config.txt"); got != "planted by team A\n" {
+		t.Fatalf("team A's template changed: %q", got)
+	}
+	// The same archive again is served from the cache.
+	again, err := e.b.Build(ctx, e.request("team-b-again", step), nolog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Cached != 1 || again.Layers[0] != b.Layers[0] {
+		t.Fatalf("unchanged rebuild: %d cached, top %s (was %s)", again.Cached, again.Layers[0], b.Layers[0])
+	}
+}
