@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/builder/imagetest"
@@ -332,5 +333,27 @@ func TestCopyCacheIsKeyedByTheFiles(t *testing.T) {
 	}
 	if again.Cached != 1 || again.Layers[0] != b.Layers[0] {
 		t.Fatalf("unchanged rebuild: %d cached, top %s (was %s)", again.Cached, again.Layers[0], b.Layers[0])
+	}
+}
+
+// TestStepOutputIsPrintable runs a step that prints invalid UTF-8 and NUL
+// bytes and fails: its log lines and its error are valid UTF-8 without
+// NUL, which a store's text columns need, and still carry the rest.
+func TestStepOutputIsPrintable(t *testing.T) {
+	e := setup(t)
+	var logs []string
+	req := e.request("raw", builder.Step{Type: "RUN", Args: []string{`printf 'bad \377 byte\n'; printf 'nul\000here\n'; exit 1`}})
+	_, err := e.b.Build(context.Background(), req, func(_, step, msg string) { logs = append(logs, msg) })
+	var se *builder.StepError
+	if !errors.As(err, &se) || se.ExitCode != 1 {
+		t.Fatalf("build: %v, want step 1 to fail", err)
+	}
+	for _, s := range append(append([]string{err.Error()}, se.Tail...), logs...) {
+		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+			t.Errorf("not printable: %q", s)
+		}
+	}
+	if msg := err.Error(); !strings.Contains(msg, "bad \uFFFD byte") || !strings.Contains(msg, "nulhere") {
+		t.Errorf("the reason lost the output: %q", msg)
 	}
 }

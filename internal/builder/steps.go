@@ -332,7 +332,7 @@ func (o *stepOutput) Write(b []byte) (int, error) {
 }
 
 func (o *stepOutput) line(l string) {
-	l = strings.TrimRight(l, "\r")
+	l = Printable(strings.TrimRight(l, "\r"))
 	o.log("info", o.step, l)
 	o.last = append(o.last, l)
 	if len(o.last) > tailLines {
@@ -353,4 +353,11 @@ func (o *stepOutput) tail() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return append([]string(nil), o.last...)
+}
+
+// Printable is s as a build log or a failure reason may carry it: what a
+// step printed is any bytes, and a store's text columns take valid UTF-8
+// without NUL. Invalid sequences become U+FFFD; NUL bytes are dropped.
+func Printable(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
