@@ -74,10 +74,13 @@ type Catalog struct {
 	limits  Limits
 	log     *slog.Logger
 
-	mu      sync.Mutex
-	cancel  map[string]context.CancelFunc // running builds
-	wg      sync.WaitGroup
-	upMu    sync.Mutex
+	mu     sync.Mutex
+	cancel map[string]context.CancelFunc // running builds
+	wg     sync.WaitGroup
+	upMu   sync.Mutex
+	// poolMu serialises pool changes, so two of one team's never pass
+	// the team's pool ceiling together.
+	poolMu  sync.Mutex
 	uploads map[string]upload // upload URL tokens
 	// buildMu serialises layer removal with builds that may reuse layers.
 	buildMu sync.RWMutex

@@ -18,9 +18,10 @@ type Limits struct {
 	// MaxUploadTokens bounds the upload URLs a team may hold at once
 	// (handed out and neither used nor expired).
 	MaxUploadTokens int
-	// PoolTeamMax is the largest pool max a key that is not an admin key
-	// may set on a template (PUT /templates/{id}/pool); negative lets
-	// only admin keys set pools.
+	// PoolTeamMax is the most sandboxes a key that is not an admin key
+	// may pool over all of its team's templates together, the sum of
+	// their pool maxima (PUT /templates/{id}/pool); negative lets only
+	// admin keys set pools.
 	PoolTeamMax int
 }
 

@@ -25,9 +25,10 @@ type TemplateLimits struct {
 	// MaxLayerMB bounds one image layer, uncompressed, as a build unpacks
 	// it (SOULBOX_TEMPLATE_MAX_LAYER_MB); a larger one fails the build.
 	MaxLayerMB int
-	// PoolTeamMax is the largest template pool max a key that is not an
-	// admin key may set (SOULBOX_TEMPLATE_POOL_TEAM_MAX); -1 leaves pools
-	// to admin keys.
+	// PoolTeamMax is the most sandboxes a key that is not an admin key
+	// may pool over all its team's templates together, the sum of their
+	// pool maxima (SOULBOX_TEMPLATE_POOL_TEAM_MAX); -1 leaves pools to
+	// admin keys.
 	PoolTeamMax int
 	// RegistryAllowNets are private or reserved ranges (comma-separated
 	// CIDRs) a registry named by fromImage may be at all the same
