@@ -84,8 +84,9 @@ type Catalog struct {
 	uploads map[string]upload // upload URL tokens
 	// buildMu serialises layer removal with builds that may reuse layers.
 	buildMu sync.RWMutex
-	// useMu makes deletes exclusive with creates resolving a template.
-	useMu sync.RWMutex
+	// holds make a template's deletes exclusive with creates resolving
+	// it.
+	holds templateLocks
 	pools Pools // nil without a warm pool
 }
 
