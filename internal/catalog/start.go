@@ -54,6 +54,21 @@ func (c *Catalog) StartBuild(ctx context.Context, team, templateID, buildID stri
 	if b.Status != store.BuildWaiting {
 		return fmt.Errorf("build %s is %s; request a new build with POST /v3/templates: %w", buildID, b.Status, errdefs.ErrFailedPrecondition)
 	}
+	// The build's files are kept from collection from before they are
+	// checked until the build ends.
+	var hashes []string
+	for _, st := range spec.Steps {
+		if strings.EqualFold(st.Type, "COPY") && hashRE.MatchString(st.FilesHash) {
+			hashes = append(hashes, st.FilesHash)
+		}
+	}
+	releaseFiles := c.referFiles(t.Team, hashes)
+	started := false
+	defer func() {
+		if !started {
+			releaseFiles()
+		}
+	}()
 	base, err := c.checkSpec(ctx, team, spec)
 	if err != nil {
 		return err
@@ -73,8 +88,10 @@ func (c *Catalog) StartBuild(ctx context.Context, team, templateID, buildID stri
 	c.cancel[buildID] = cancel
 	c.mu.Unlock()
 	c.wg.Add(1)
+	started = true
 	go func() {
 		defer c.wg.Done()
+		defer releaseFiles()
 		defer func() {
 			c.mu.Lock()
 			delete(c.cancel, buildID)
