@@ -103,9 +103,9 @@ func (e *StepError) Error() string {
 		if len(e.Tail) > 0 {
 			msg += ": " + strings.Join(e.Tail, "\n")
 		}
-		return msg
+		return Printable(msg)
 	}
-	return fmt.Sprintf("step %s failed: %v", e.Step, e.Err)
+	return Printable(fmt.Sprintf("step %s failed: %v", e.Step, e.Err))
 }
 
 func (e *StepError) Unwrap() error { return e.Err }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/builder/imagetest"
@@ -296,5 +297,63 @@ func TestBuildTimeout(t *testing.T) {
 	left, err := e.driver.List(context.Background())
 	if err != nil || len(left) != 0 {
 		t.Errorf("build sandboxes left behind: %v, %v", left, err)
+	}
+}
+
+// TestCopyCacheIsKeyedByTheFiles builds the same COPY step for two teams
+// that uploaded different files under the same files hash (the client's
+// name for them, which the server cannot check): the second build gets its
+// own files, not a cached layer of the first team's.
+func TestCopyCacheIsKeyedByTheFiles(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	const hash = "0000000000000000000000000000000000000000000000000000000000000001"
+	step := builder.Step{Type: "COPY", Args: []string{".", "/app"}, FilesHash: hash}
+
+	e.files[hash] = gzTar(t, map[string]string{"config.txt": "planted by team A\n"})
+	a, err := e.b.Build(ctx, e.request("team-a", step), nolog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.files[hash] = gzTar(t, map[string]string{"config.txt": "team B's own\n"})
+	b, err := e.b.Build(ctx, e.request("team-b", step), nolog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, b.Layers, "app/config.txt"); got != "team B's own\n" {
+		t.Fatalf("team B's build has %q (cached steps %d), want its own files", got, b.Cached)
+	}
+	if got := read(t, a.Layers, "app/config.txt"); got != "planted by team A\n" {
+		t.Fatalf("team A's template changed: %q", got)
+	}
+	// The same archive again is served from the cache.
+	again, err := e.b.Build(ctx, e.request("team-b-again", step), nolog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Cached != 1 || again.Layers[0] != b.Layers[0] {
+		t.Fatalf("unchanged rebuild: %d cached, top %s (was %s)", again.Cached, again.Layers[0], b.Layers[0])
+	}
+}
+
+// TestStepOutputIsPrintable runs a step that prints invalid UTF-8 and NUL
+// bytes and fails: its log lines and its error are valid UTF-8 without
+// NUL, which a store's text columns need, and still carry the rest.
+func TestStepOutputIsPrintable(t *testing.T) {
+	e := setup(t)
+	var logs []string
+	req := e.request("raw", builder.Step{Type: "RUN", Args: []string{`printf 'bad \377 byte\n'; printf 'nul\000here\n'; exit 1`}})
+	_, err := e.b.Build(context.Background(), req, func(_, step, msg string) { logs = append(logs, msg) })
+	var se *builder.StepError
+	if !errors.As(err, &se) || se.ExitCode != 1 {
+		t.Fatalf("build: %v, want step 1 to fail", err)
+	}
+	for _, s := range append(append([]string{err.Error()}, se.Tail...), logs...) {
+		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+			t.Errorf("not printable: %q", s)
+		}
+	}
+	if msg := err.Error(); !strings.Contains(msg, "bad \uFFFD byte") || !strings.Contains(msg, "nulhere") {
+		t.Errorf("the reason lost the output: %q", msg)
 	}
 }

@@ -83,13 +83,19 @@ func (n *Node) pullImage(ctx context.Context, image string, reg *Registry, log L
 		return nil, Settings{}, err
 	}
 	log("info", "base", "pulling "+from)
+	// What a repository served is recorded by its name: another
+	// repository's blob of the same digest is no proof of this one's.
+	repo := from
+	if ref, err := name.ParseReference(from); err == nil {
+		repo = ref.Context().Name()
+	}
 	layers, err := img.Layers()
 	if err != nil {
 		return nil, Settings{}, n.pullError(ctx, image, "layers", err)
 	}
 	var paths []string
 	for _, l := range layers {
-		id, err := n.installImageLayer(ctx, image, l, log)
+		id, err := n.installImageLayer(ctx, image, repo, l, log)
 		if err != nil {
 			return nil, Settings{}, err
 		}

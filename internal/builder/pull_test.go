@@ -99,3 +99,70 @@ func TestPullRefusesPrivateRegistries(t *testing.T) {
 		t.Fatalf("missing image: %v, want a plain not-found naming no registry code", err)
 	}
 }
+
+// TestPullReusesALayerOnlyWithProof installs a private image's layer, then
+// pulls, from another registry, an image whose configuration lists that
+// layer's diff id over a blob of its own: the diff id is no proof that
+// the build may have the layer, so the blob is downloaded, found not to
+// match, and refused. The owner's next pull reuses its layer without
+// unpacking it; the same layer served by another repository is verified
+// by a download first.
+func TestPullReusesALayerOnlyWithProof(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	secret := imagetest.Layer(t, imagetest.Entry{Name: "opt/", Type: tar.TypeDir},
+		imagetest.Entry{Name: "opt/secret.txt", Type: tar.TypeReg, Body: "team A's secret\n"})
+	tiny := imagetest.TinyLayer(t, e.base[0])
+	host := imagetest.ServeWithAuth(t, "alice", "s3cret")
+	private := imagetest.PushWithAuth(t, host, "alice", "s3cret", "private/app:1", tiny, secret)
+	reqA := e.request("team-a")
+	reqA.Base = builder.Base{Image: private, Registry: &builder.Registry{Username: "alice", Password: "s3cret"}}
+	a, err := e.b.Build(ctx, reqA, nolog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, a.Layers, "opt/secret.txt"); got != "team A's secret\n" {
+		t.Fatalf("team A's image: %q", got)
+	}
+
+	evil := imagetest.PushForged(t, e.registry, "evil/mount:1", imagetest.DiffID(secret),
+		imagetest.Layer(t, imagetest.Entry{Name: "mine.txt", Type: tar.TypeReg, Body: "x"}))
+	reqB := e.request("team-b")
+	reqB.Base.Image = evil
+	b, err := e.b.Build(ctx, reqB, nolog)
+	if err == nil {
+		for _, l := range b.Layers {
+			if _, serr := os.Stat(l + "/opt/secret.txt"); serr == nil {
+				t.Fatal("team B's build mounted team A's private layer by naming its diff id")
+			}
+		}
+		t.Fatal("an image listing another image's diff id over its own blob was built")
+	}
+	var se *builder.StepError
+	if !errors.As(err, &se) || se.Step != "base" || !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "claims diff id") {
+		t.Fatalf("forged reuse: %v, want the base refused for its diff id", err)
+	}
+
+	var logs []string
+	logTo := func(_, _, msg string) { logs = append(logs, msg) }
+	if _, err := e.b.Build(ctx, reqA, logTo); err != nil {
+		t.Fatal(err)
+	}
+	if joined := strings.Join(logs, "\n"); strings.Contains(joined, "unpacking layer") || strings.Contains(joined, "verifying layer") {
+		t.Errorf("the owner's second pull fetched its layers again:\n%s", joined)
+	}
+	public := imagetest.Push(t, e.registry, "public/app:1", nil, tiny, secret)
+	logs = nil
+	reqC := e.request("team-c")
+	reqC.Base.Image = public
+	c, err := e.b.Build(ctx, reqC, logTo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if joined := strings.Join(logs, "\n"); !strings.Contains(joined, "verifying layer") || strings.Contains(joined, "unpacking layer") {
+		t.Errorf("the same layers from another repository were not verified by a download:\n%s", joined)
+	}
+	if got := read(t, c.Layers, "opt/secret.txt"); got != "team A's secret\n" {
+		t.Fatalf("the same layer from another repository: %q", got)
+	}
+}

@@ -38,14 +38,22 @@ var privateNets = []netip.Prefix{
 	netip.MustParsePrefix("224.0.0.0/3"), // multicast and reserved, broadcast
 	netip.MustParsePrefix("::/128"),
 	netip.MustParsePrefix("::1/128"),
+	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64: an IPv4 address behind a translator
+	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64
+	netip.MustParsePrefix("2002::/16"),      // 6to4: an IPv4 address inside
 	netip.MustParsePrefix("fc00::/7"),
 	netip.MustParsePrefix("fe80::/10"),
 	netip.MustParsePrefix("ff00::/8"),
 }
 
-// privateAddr reports whether a is in a private or special range.
+// privateAddr reports whether a is in a private or special range. A
+// zoned address (fe80::1%eth0) is compared without its zone: a prefix
+// never contains a zoned address, so it would otherwise pass as public.
 func privateAddr(a netip.Addr) bool {
-	a = a.Unmap()
+	a = a.WithZone("").Unmap()
+	if !a.IsValid() {
+		return true
+	}
 	for _, p := range privateNets {
 		if p.Contains(a) {
 			return true
@@ -57,7 +65,7 @@ func privateAddr(a netip.Addr) bool {
 // allowed reports whether a registry at a may be pulled from: a public
 // address, or one in the nets the configuration allows.
 func (n *Node) allowed(a netip.Addr) bool {
-	a = a.Unmap()
+	a = a.WithZone("").Unmap()
 	if !privateAddr(a) {
 		return true
 	}

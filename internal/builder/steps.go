@@ -6,8 +6,11 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"path"
 	"strconv"
@@ -168,16 +171,21 @@ func (n *Node) copyStep(ctx context.Context, req Request, stack []string, parent
 			return "", false, fmt.Errorf("COPY mode %q: want octal such as 0644: %w", st.Args[3], errdefs.ErrInvalidArgument)
 		}
 	}
-	k := key(parent, "COPY", src, dest, owner, strconv.FormatInt(mode, 8), st.FilesHash)
-	digest, cached := n.cacheLookup(k, force, req.ID)
-	if cached {
-		return digest, true, nil
-	}
-	rc, err := req.Files(st.FilesHash)
+	// The files hash is the client's name for the files, not a digest of
+	// them the server can check, and the layer store is shared by every
+	// team: the cache key is the SHA-256 of the archive this build will
+	// unpack, so another team's upload under the same hash, with other
+	// files, never serves this build.
+	rc, sum, err := openFiles(req, st.FilesHash)
 	if err != nil {
 		return "", false, err
 	}
 	defer rc.Close()
+	k := key(parent, "COPY", src, dest, owner, strconv.FormatInt(mode, 8), st.FilesHash, sum)
+	digest, cached := n.cacheLookup(k, force, req.ID)
+	if cached {
+		return digest, true, nil
+	}
 	err = n.layers.Install(digest, func(dir string) error {
 		r, err := maybeGunzip(rc)
 		if err != nil {
@@ -221,9 +229,57 @@ func (n *Node) copyStep(ctx context.Context, req Request, stack []string, parent
 		if !matched {
 			return fmt.Errorf("COPY %s: the uploaded files hold nothing under %q: %w", st.Args[0], src, errdefs.ErrInvalidArgument)
 		}
+		// Read to the end, so the archive is checked against its hash.
+		if _, err := io.Copy(io.Discard, rc); err != nil {
+			return fmt.Errorf("COPY %s: %w", st.Args[0], err)
+		}
 		return ctx.Err()
 	})
 	return digest, false, err
+}
+
+// openFiles opens the archive uploaded for hash and returns it, positioned
+// at its start, with the hex SHA-256 of its bytes.
+func openFiles(req Request, hash string) (io.ReadCloser, string, error) {
+	rc, err := req.Files(hash)
+	if err != nil {
+		return nil, "", err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, rc); err != nil {
+		rc.Close()
+		return nil, "", fmt.Errorf("read uploaded files %s: %w", hash, err)
+	}
+	sum := hexOf(h)
+	if s, ok := rc.(io.Seeker); ok {
+		if _, err := s.Seek(0, io.SeekStart); err != nil {
+			rc.Close()
+			return nil, "", fmt.Errorf("read uploaded files %s: %w", hash, err)
+		}
+		return rc, sum, nil
+	}
+	rc.Close()
+	// Without a seek the archive is opened again, and must be the same.
+	if rc, err = req.Files(hash); err != nil {
+		return nil, "", err
+	}
+	return &checkedFiles{ReadCloser: rc, h: sha256.New(), want: sum}, sum, nil
+}
+
+// checkedFiles fails at the end of an archive that is not the one hashed.
+type checkedFiles struct {
+	io.ReadCloser
+	h    hash.Hash
+	want string
+}
+
+func (c *checkedFiles) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.h.Write(p[:n])
+	if errors.Is(err, io.EOF) && hexOf(c.h) != c.want {
+		return n, fmt.Errorf("the uploaded files changed while the build read them: %w", errdefs.ErrFailedPrecondition)
+	}
+	return n, err
 }
 
 // maybeGunzip decompresses r if it is gzipped; the SDK gzips by default.
@@ -276,7 +332,7 @@ func (o *stepOutput) Write(b []byte) (int, error) {
 }
 
 func (o *stepOutput) line(l string) {
-	l = strings.TrimRight(l, "\r")
+	l = Printable(strings.TrimRight(l, "\r"))
 	o.log("info", o.step, l)
 	o.last = append(o.last, l)
 	if len(o.last) > tailLines {
@@ -297,4 +353,11 @@ func (o *stepOutput) tail() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return append([]string(nil), o.last...)
+}
+
+// Printable is s as a build log or a failure reason may carry it: what a
+// step printed is any bytes, and a store's text columns take valid UTF-8
+// without NUL. Invalid sequences become U+FFFD; NUL bytes are dropped.
+func Printable(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/store"
 )
@@ -47,11 +48,13 @@ func newBuildLog(st store.Store, buildID string, log *slog.Logger) *buildLog {
 	return l
 }
 
-// add records one line; it is the builder's Log.
+// add records one line; it is the builder's Log. The line is made
+// printable first: a step's output is any bytes, and one line a store
+// refuses would lose its whole batch.
 func (l *buildLog) add(level, step, msg string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.pending = append(l.pending, store.BuildLogEntry{Time: time.Now(), Level: level, Step: step, Message: msg})
+	l.pending = append(l.pending, store.BuildLogEntry{Time: time.Now(), Level: level, Step: builder.Printable(step), Message: builder.Printable(msg)})
 }
 
 func (l *buildLog) flush() {

@@ -74,16 +74,24 @@ type Catalog struct {
 	limits  Limits
 	log     *slog.Logger
 
-	mu      sync.Mutex
-	cancel  map[string]context.CancelFunc // running builds
-	wg      sync.WaitGroup
-	upMu    sync.Mutex
+	mu     sync.Mutex
+	cancel map[string]context.CancelFunc // running builds
+	wg     sync.WaitGroup
+	upMu   sync.Mutex
+	// poolMu serialises pool changes, so two of one team's never pass
+	// the team's pool ceiling together.
+	poolMu  sync.Mutex
 	uploads map[string]upload // upload URL tokens
 	// buildMu serialises layer removal with builds that may reuse layers.
 	buildMu sync.RWMutex
-	// useMu makes deletes exclusive with creates resolving a template.
-	useMu sync.RWMutex
-	pools Pools // nil without a warm pool
+	// holds make a template's deletes exclusive with creates resolving
+	// it.
+	holds templateLocks
+	// filesMu guards the uploaded files' quota checks and collection;
+	// filesRefs counts the builds using each archive.
+	filesMu   sync.Mutex
+	filesRefs map[string]int
+	pools     Pools // nil without a warm pool
 }
 
 // New opens the catalog: the default template is registered if missing,
@@ -91,7 +99,7 @@ type Catalog struct {
 func New(ctx context.Context, cfg Config) (*Catalog, error) {
 	c := &Catalog{
 		store: cfg.Store, base: cfg.Base, builder: cfg.Builder, stacks: cfg.Stacks, layers: cfg.Layers,
-		files: cfg.Dir, timeout: cfg.BuildTimeout, limits: cfg.Limits.withDefaults(), log: cfg.Log, cancel: map[string]context.CancelFunc{}, uploads: map[string]upload{},
+		files: cfg.Dir, timeout: cfg.BuildTimeout, limits: cfg.Limits.withDefaults(), log: cfg.Log, cancel: map[string]context.CancelFunc{}, uploads: map[string]upload{}, filesRefs: map[string]int{},
 	}
 	if c.timeout == 0 {
 		c.timeout = 30 * time.Minute
@@ -106,6 +114,9 @@ func New(ctx context.Context, cfg Config) (*Catalog, error) {
 		return nil, fmt.Errorf("template files directory: %w", err)
 	}
 	if err := sweepUploads(c.files); err != nil {
+		return nil, err
+	}
+	if err := c.collectAllFiles(time.Now()); err != nil {
 		return nil, err
 	}
 	if n, err := c.store.FailUnfinishedBuilds(ctx, "the server stopped while the build ran; start it again", time.Time{}); err != nil {

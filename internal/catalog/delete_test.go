@@ -105,7 +105,7 @@ func TestDeleteKeepsLayersByID(t *testing.T) {
 func TestDeleteWaitsForCreates(t *testing.T) {
 	e := openWithLayers(t)
 	e.built(t, "team-a", "app", e.layer(t, digestOwn))
-	release := e.c.Hold()
+	release := e.c.Hold("app")
 	deleted := make(chan error, 1)
 	go func() { deleted <- e.c.Delete(context.Background(), "team-a", "app") }()
 	select {
@@ -128,7 +128,7 @@ func TestDeleteWaitsForCreates(t *testing.T) {
 	if err := e.c.Delete(context.Background(), "team-a", "app"); err != nil {
 		t.Fatal(err)
 	}
-	release = e.c.Hold()
+	release = e.c.Hold("app")
 	_, err := e.c.Resolve("app")
 	release()
 	if !errdefs.IsNotFound(err) {
@@ -152,5 +152,44 @@ func TestDeleteInUseNamesOnlyYourSandboxes(t *testing.T) {
 	}
 	if msg := err.Error(); !strings.Contains(msg, "sbx-mine") || strings.Contains(msg, "sbx-theirs") || !strings.Contains(msg, "1 of other teams") {
 		t.Fatalf("refusal: %q, want the caller's sandbox named and the other team's counted", msg)
+	}
+}
+
+// A delete of one template waiting for a slow create from it holds up
+// neither creates nor deletes of other templates.
+func TestDeleteHoldsOnlyItsTemplate(t *testing.T) {
+	e := openWithLayers(t)
+	e.built(t, "team-a", "slow", e.layer(t, digestOwn))
+	e.built(t, "team-a", "other", e.layer(t, digestShared))
+	e.built(t, "team-a", "third")
+	releaseSlow := e.c.Hold("slow") // a create of "slow" in its agent's RPCs
+	deleted := make(chan error, 1)
+	go func() { deleted <- e.c.Delete(context.Background(), "team-a", "slow") }()
+	select {
+	case err := <-deleted:
+		t.Fatalf("delete ran while a create held the template: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	held := make(chan func(), 1)
+	go func() { held <- e.c.Hold("other") }()
+	select {
+	case release := <-held:
+		release()
+	case <-time.After(30 * time.Second):
+		t.Fatal("a create of another template waited for the delete of \"slow\"")
+	}
+	otherDeleted := make(chan error, 1)
+	go func() { otherDeleted <- e.c.Delete(context.Background(), "team-a", "third") }()
+	select {
+	case err := <-otherDeleted:
+		if err != nil {
+			t.Fatalf("deleting another template: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a delete of another template waited for the create of \"slow\"")
+	}
+	releaseSlow()
+	if err := <-deleted; err != nil {
+		t.Fatalf("delete once the create let go: %v", err)
 	}
 }

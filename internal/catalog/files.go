@@ -42,7 +42,14 @@ func (c *Catalog) FileUpload(ctx context.Context, team, templateID, hash string)
 	if _, err := c.owned(ctx, team, templateID); err != nil {
 		return false, "", err
 	}
-	if _, err := os.Stat(c.filesPath(team, hash)); err == nil {
+	c.filesMu.Lock()
+	_ = c.collectFiles(filepath.Dir(c.filesPath(team, hash)), time.Now())
+	_, serr := os.Stat(c.filesPath(team, hash))
+	if serr == nil {
+		touchFiles(c.filesPath(team, hash))
+	}
+	c.filesMu.Unlock()
+	if serr == nil {
 		return true, "", nil
 	}
 	token = newID("up")
@@ -125,9 +132,16 @@ func (c *Catalog) Upload(ctx context.Context, token string, body io.Reader) erro
 	if err := checkArchive(tmp.Name(), c.limits.MaxFilesBytes); err != nil {
 		return err
 	}
+	c.filesMu.Lock()
+	defer c.filesMu.Unlock()
+	if err := c.withinQuota(dir, tmp.Name(), n); err != nil {
+		return err
+	}
 	// A link, unlike a rename, never replaces what is there: the first
 	// complete upload of a hash stays.
-	if err := os.Link(tmp.Name(), c.filesPath(u.team, u.hash)); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := os.Link(tmp.Name(), c.filesPath(u.team, u.hash)); errors.Is(err, os.ErrExist) {
+		touchFiles(c.filesPath(u.team, u.hash))
+	} else if err != nil {
 		return fmt.Errorf("store upload: %w", err)
 	}
 	if err := syncDir(dir); err != nil {

@@ -18,15 +18,19 @@ type Limits struct {
 	// MaxUploadTokens bounds the upload URLs a team may hold at once
 	// (handed out and neither used nor expired).
 	MaxUploadTokens int
-	// PoolTeamMax is the largest pool max a key that is not an admin key
-	// may set on a template (PUT /templates/{id}/pool); negative lets
-	// only admin keys set pools.
+	// PoolTeamMax is the most sandboxes a key that is not an admin key
+	// may pool over all of its team's templates together, the sum of
+	// their pool maxima (PUT /templates/{id}/pool); negative lets only
+	// admin keys set pools.
 	PoolTeamMax int
+	// FilesQuotaBytes bounds the bytes of uploaded build-files archives
+	// one team keeps stored at once.
+	FilesQuotaBytes int64
 }
 
 // DefaultLimits are the limits a zero field means.
 func DefaultLimits() Limits {
-	return Limits{MaxUploadBytes: 1 << 30, MaxFilesBytes: 4 << 30, MaxUploadTokens: 64, PoolTeamMax: 4}
+	return Limits{MaxUploadBytes: 1 << 30, MaxFilesBytes: 4 << 30, MaxUploadTokens: 64, PoolTeamMax: 4, FilesQuotaBytes: 4 << 30}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -39,6 +43,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxUploadTokens <= 0 {
 		l.MaxUploadTokens = d.MaxUploadTokens
+	}
+	if l.FilesQuotaBytes <= 0 {
+		l.FilesQuotaBytes = d.FilesQuotaBytes
 	}
 	if l.PoolTeamMax == 0 {
 		l.PoolTeamMax = d.PoolTeamMax

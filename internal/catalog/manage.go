@@ -128,19 +128,24 @@ func (c *Catalog) SetPublic(ctx context.Context, team, idOrName string, public b
 // (the error lists the caller's sandboxes and counts other teams'), as is
 // the default template. Delete and the start of a create are exclusive
 // (Hold): a create either finds the template and records its sandbox
-// before the delete looks, or finds no template.
+// before the delete looks, or finds no template. Only creates from this
+// template wait for it.
 func (c *Catalog) Delete(ctx context.Context, team, idOrName string) error {
-	c.useMu.Lock()
+	t, err := c.owned(ctx, team, idOrName)
+	if err != nil {
+		return err
+	}
+	unlockTemplate := c.lockForDelete(t.ID)
 	locked := true
 	unlock := func() {
 		if locked {
 			locked = false
-			c.useMu.Unlock()
+			unlockTemplate()
 		}
 	}
 	defer unlock()
-	t, err := c.owned(ctx, team, idOrName)
-	if err != nil {
+	// Read again under the lock: another delete may have run meanwhile.
+	if t, err = c.owned(ctx, team, t.ID); err != nil {
 		return err
 	}
 	if t.ID == BaseID {
@@ -197,14 +202,6 @@ func (c *Catalog) Delete(ctx context.Context, team, idOrName string) error {
 		c.log.Warn("free template layers", "error", err)
 	}
 	return nil
-}
-
-// Hold keeps templates from being deleted until release is called:
-// lifecycle.TemplateHold, held by a create from resolving its template
-// until its sandbox is recorded.
-func (c *Catalog) Hold() (release func()) {
-	c.useMu.RLock()
-	return c.useMu.RUnlock
 }
 
 func contains(names []string, n string) bool {

@@ -28,10 +28,13 @@ func (c *Catalog) UsePools(p Pools) { c.pools = p }
 // SetPool sets the warm pool bounds of a template team owns; nil clears
 // them, leaving the pool to the server's configuration. The bounds are
 // stored before the pool changes. Pooled sandboxes hold the server's
-// memory, which the pools of all templates share, so a key that is not an
-// admin key may ask for at most Limits.PoolTeamMax sandboxes (none when
-// that is negative); an admin key may ask for what the pool allows.
+// memory, which the pools of all templates share, so with a key that is
+// not an admin key the pool maxima of all the team's templates together
+// may be at most Limits.PoolTeamMax sandboxes (none when that is
+// negative); an admin key may ask for what the pool allows.
 func (c *Catalog) SetPool(ctx context.Context, team string, admin bool, idOrName string, p *store.TemplatePool) (store.Template, error) {
+	c.poolMu.Lock()
+	defer c.poolMu.Unlock()
 	t, err := c.owned(ctx, team, idOrName)
 	if err != nil {
 		return t, err
@@ -40,9 +43,10 @@ func (c *Catalog) SetPool(ctx context.Context, team string, admin bool, idOrName
 		if err := (pool.Bounds{Min: p.Min, Max: p.Max, Prewarm: p.Prewarm}).Validate(); err != nil {
 			return t, fmt.Errorf("template %q: %w: %w", idOrName, err, errdefs.ErrInvalidArgument)
 		}
-		if ceiling := max(c.limits.PoolTeamMax, 0); !admin && p.Max > ceiling {
-			return t, fmt.Errorf("template %q: pool max %d is above %d, the most a team's key may set; ask an admin key for more: %w",
-				idOrName, p.Max, ceiling, errdefs.ErrPermissionDenied)
+		if !admin {
+			if err := c.underPoolCeiling(ctx, t, idOrName, p.Max); err != nil {
+				return t, err
+			}
 		}
 	}
 	if err := c.store.SetTemplatePool(ctx, t.ID, p, time.Time{}); err != nil {
@@ -55,4 +59,30 @@ func (c *Catalog) SetPool(ctx context.Context, team string, admin bool, idOrName
 		c.pools.Changed(ctx, t)
 	}
 	return t, nil
+}
+
+// underPoolCeiling refuses a pool max of want for template t when, with
+// the pool maxima the team's other templates have, the team would pool
+// more than Limits.PoolTeamMax sandboxes.
+func (c *Catalog) underPoolCeiling(ctx context.Context, t store.Template, idOrName string, want int) error {
+	ceiling := max(c.limits.PoolTeamMax, 0)
+	if want > ceiling {
+		return fmt.Errorf("template %q: pool max %d is above %d, the most a team's key may set; ask an admin key for more: %w",
+			idOrName, want, ceiling, errdefs.ErrPermissionDenied)
+	}
+	ts, err := c.store.ListTemplates(ctx, t.Team)
+	if err != nil {
+		return err
+	}
+	others := 0
+	for _, o := range ts {
+		if o.Team == t.Team && o.ID != t.ID && o.Pool != nil {
+			others += o.Pool.Max
+		}
+	}
+	if others+want > ceiling {
+		return fmt.Errorf("template %q: pool max %d with the %d your team's other templates pool is above %d, the most a team's key may pool in all; lower another template's pool or ask an admin key: %w",
+			idOrName, want, others, ceiling, errdefs.ErrPermissionDenied)
+	}
+	return nil
 }

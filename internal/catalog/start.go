@@ -54,6 +54,21 @@ func (c *Catalog) StartBuild(ctx context.Context, team, templateID, buildID stri
 	if b.Status != store.BuildWaiting {
 		return fmt.Errorf("build %s is %s; request a new build with POST /v3/templates: %w", buildID, b.Status, errdefs.ErrFailedPrecondition)
 	}
+	// The build's files are kept from collection from before they are
+	// checked until the build ends.
+	var hashes []string
+	for _, st := range spec.Steps {
+		if strings.EqualFold(st.Type, "COPY") && hashRE.MatchString(st.FilesHash) {
+			hashes = append(hashes, st.FilesHash)
+		}
+	}
+	releaseFiles := c.referFiles(t.Team, hashes)
+	started := false
+	defer func() {
+		if !started {
+			releaseFiles()
+		}
+	}()
 	base, err := c.checkSpec(ctx, team, spec)
 	if err != nil {
 		return err
@@ -73,8 +88,10 @@ func (c *Catalog) StartBuild(ctx context.Context, team, templateID, buildID stri
 	c.cancel[buildID] = cancel
 	c.mu.Unlock()
 	c.wg.Add(1)
+	started = true
 	go func() {
 		defer c.wg.Done()
+		defer releaseFiles()
 		defer func() {
 			c.mu.Lock()
 			delete(c.cancel, buildID)
@@ -182,6 +199,7 @@ func (c *Catalog) run(ctx context.Context, team string, b store.TemplateBuild, b
 		if errors.Is(err, context.Canceled) {
 			done.Reason = "the build was cancelled"
 		}
+		done.Reason, done.ReasonStep = builder.Printable(done.Reason), builder.Printable(done.ReasonStep)
 		logf("error", done.ReasonStep, done.Reason)
 		log.Warn("template build failed", logx.Err(err), slog.Duration("took", time.Since(start)))
 	} else {
@@ -197,10 +215,9 @@ func (c *Catalog) run(ctx context.Context, team string, b store.TemplateBuild, b
 	// The whole log is stored before the status says the build ended:
 	// the SDK stops reading logs once it sees the end.
 	blog.close()
-	err = c.store.FinishBuild(bg, done, spec.Tags, time.Time{})
+	recorded := c.finish(ctx, done, spec.Tags, log)
 	c.buildMu.RUnlock()
-	if err != nil {
-		log.Error("record template build", logx.Err(err))
+	if !recorded {
 		return
 	}
 	// The template's pool is filled from the new build, after its status
@@ -210,6 +227,45 @@ func (c *Catalog) run(ctx context.Context, team string, b store.TemplateBuild, b
 			c.pools.Rebuilt(bg, t)
 		}
 	}
+}
+
+// finishAttempts is how often the end of a build is offered to the store
+// before it is given up on (the next start marks it failed).
+const finishAttempts = 5
+
+// finish records the end of build done and reports whether it was
+// recorded as done says. A build must not stay "building" because its
+// outcome could not be stored: when the store refuses it, the build is
+// recorded as failed with a plain reason, and the store is asked again a
+// few times, until ctx ends, while it is unavailable (a build left
+// unrecorded is marked failed at the next start).
+func (c *Catalog) finish(ctx context.Context, done store.TemplateBuild, tags []string, log *slog.Logger) bool {
+	bg := context.WithoutCancel(ctx)
+	err := c.store.FinishBuild(bg, done, tags, time.Time{})
+	if err == nil {
+		return true
+	}
+	log.Error("record template build", logx.Err(err))
+	if errdefs.IsFailedPrecondition(err) { // it ended already
+		return false
+	}
+	failed := store.TemplateBuild{ID: done.ID, TemplateID: done.TemplateID, Status: store.BuildError,
+		ReasonStep: "finalize", Reason: "the build's outcome could not be recorded; see the server log"}
+	wait := 100 * time.Millisecond
+	for i := 0; i < finishAttempts; i++ {
+		err := c.store.FinishBuild(bg, failed, nil, time.Time{})
+		if err == nil || errdefs.IsFailedPrecondition(err) {
+			return false
+		}
+		log.Error("record template build as failed", logx.Err(err))
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+	return false
 }
 
 // size sums the sizes of the layers the layer store holds (the default

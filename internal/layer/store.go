@@ -4,7 +4,8 @@
 // given: its parent, the step and the files it copied), so two templates
 // that share a base or a step share its directory. Layers are written once,
 // into a hidden directory renamed into place when complete, and never
-// changed after.
+// changed after. An alias (SetAlias) records another name a layer is
+// known by, such as where an image layer was verified to come from.
 //
 // A layer is in overlayfs's own format, so the runtime can stack layers as
 // lower directories as they are: a deleted file is a 0:0 character device,
@@ -170,4 +171,52 @@ func DiskUsage(root string) (int64, error) {
 		return 0, fmt.Errorf("disk usage of %s: %w", root, err)
 	}
 	return total, nil
+}
+
+// aliasDir holds the store's aliases: names a layer is known by besides
+// its digest, each a file holding the digest.
+const aliasDir = ".aliases"
+
+// SetAlias records that name refers to layer digest. Both must be valid
+// digests. The record is durable when SetAlias returns.
+func (s *Store) SetAlias(name, digest string) error {
+	if !ValidDigest(name) || !ValidDigest(digest) {
+		return fmt.Errorf("layer alias %q -> %q: %w", name, digest, errdefs.ErrInvalidArgument)
+	}
+	dir := filepath.Join(s.dir, aliasDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("layer alias: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".new-")
+	if err != nil {
+		return fmt.Errorf("layer alias: %w", err)
+	}
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(digest)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(dir, name))
+	}
+	if err != nil {
+		return fmt.Errorf("layer alias: %w", err)
+	}
+	return nil
+}
+
+// Alias returns the layer digest recorded for name, if any. The layer
+// itself may have been removed since.
+func (s *Store) Alias(name string) (string, bool) {
+	if !ValidDigest(name) {
+		return "", false
+	}
+	b, err := os.ReadFile(filepath.Join(s.dir, aliasDir, name))
+	if err != nil || !ValidDigest(string(b)) {
+		return "", false
+	}
+	return string(b), true
 }

@@ -41,3 +41,32 @@ func TestStoreInstallIsAtomicAndPrivate(t *testing.T) {
 		t.Errorf("remove: %v", err)
 	}
 }
+
+// An alias survives a new Store on the same directory, is not listed as
+// a layer, and takes only digest-like names (no paths).
+func TestAlias(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "layers")
+	s, err := New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, d := "sha256-aaaaaaaaaaaaaaaaaaaaaaaa", "sha256-bbbbbbbbbbbbbbbbbbbbbbbb"
+	if _, ok := s.Alias(name); ok {
+		t.Fatal("an alias before any was set")
+	}
+	if err := s.SetAlias(name, d); err != nil {
+		t.Fatal(err)
+	}
+	s2, _ := New(dir)
+	if got, ok := s2.Alias(name); !ok || got != d {
+		t.Fatalf("alias after reopening: %q, %v", got, ok)
+	}
+	if l, _ := s2.List(); len(l) != 0 {
+		t.Fatalf("aliases listed as layers: %v", l)
+	}
+	for _, bad := range [][2]string{{"../x", d}, {name, "../../etc"}, {"", d}} {
+		if err := s.SetAlias(bad[0], bad[1]); err == nil {
+			t.Errorf("SetAlias(%q, %q) accepted", bad[0], bad[1])
+		}
+	}
+}

@@ -51,7 +51,7 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	}
 	// A delete of the template waits until this create has resolved it
 	// and recorded its sandbox, which the delete then sees.
-	release := m.holdTemplates()
+	release := m.holdTemplate(req.TemplateID)
 	defer release()
 	// An unknown template is the client's mistake: refuse it before
 	// anything is recorded.

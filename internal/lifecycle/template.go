@@ -28,24 +28,25 @@ type TemplateAccess interface {
 	Usable(ctx context.Context, team, ref string) error
 }
 
-// TemplateHold is the optional ability of a template resolver to keep
-// templates from being deleted while a create resolves one and records
-// its sandbox: Hold returns once no delete runs, and deletes wait until
-// release is called. A delete that runs after it sees the sandbox's
-// record (and refuses), so it never frees layers a new sandbox starts
-// from.
+// TemplateHold is the optional ability of a template resolver to keep a
+// template from being deleted while a create resolves it and records its
+// sandbox: Hold returns once no delete of the template ref names runs,
+// and its deletes wait until release is called. A delete that runs after
+// it sees the sandbox's record (and refuses), so it never frees layers a
+// new sandbox starts from. Creates and deletes of other templates neither
+// wait for it nor hold it up.
 type TemplateHold interface {
-	Hold() (release func())
+	Hold(ref string) (release func())
 }
 
-// holdTemplates holds the templates if the resolver can; the release it
+// holdTemplate holds template ref if the resolver can; the release it
 // returns may be called more than once.
-func (m *Manager) holdTemplates() func() {
+func (m *Manager) holdTemplate(ref string) func() {
 	h, ok := m.tmpl.(TemplateHold)
 	if !ok {
 		return func() {}
 	}
-	return sync.OnceFunc(h.Hold())
+	return sync.OnceFunc(h.Hold(ref))
 }
 
 // ReadyTimeout bounds how long a sandbox's ready command may take to

@@ -26,7 +26,7 @@ type holdingTemplates struct {
 	recorded []int
 }
 
-func (h *holdingTemplates) Hold() func() {
+func (h *holdingTemplates) Hold(string) func() {
 	h.mu.Lock()
 	h.holds++
 	h.mu.Unlock()

@@ -22,12 +22,17 @@ type TemplateLimits struct {
 	// MaxUploadURLs bounds the upload URLs a team holds unused at once
 	// (SOULBOX_TEMPLATE_MAX_UPLOAD_URLS); more is answered 429.
 	MaxUploadURLs int
+	// FilesQuotaMB bounds the uploaded build-files archives one team
+	// keeps stored (SOULBOX_TEMPLATE_FILES_QUOTA_MB); more is answered
+	// 429.
+	FilesQuotaMB int
 	// MaxLayerMB bounds one image layer, uncompressed, as a build unpacks
 	// it (SOULBOX_TEMPLATE_MAX_LAYER_MB); a larger one fails the build.
 	MaxLayerMB int
-	// PoolTeamMax is the largest template pool max a key that is not an
-	// admin key may set (SOULBOX_TEMPLATE_POOL_TEAM_MAX); -1 leaves pools
-	// to admin keys.
+	// PoolTeamMax is the most sandboxes a key that is not an admin key
+	// may pool over all its team's templates together, the sum of their
+	// pool maxima (SOULBOX_TEMPLATE_POOL_TEAM_MAX); -1 leaves pools to
+	// admin keys.
 	PoolTeamMax int
 	// RegistryAllowNets are private or reserved ranges (comma-separated
 	// CIDRs) a registry named by fromImage may be at all the same
@@ -40,7 +45,8 @@ type TemplateLimits struct {
 func defaultTemplateLimits() TemplateLimits {
 	d := catalog.DefaultLimits()
 	return TemplateLimits{MaxUploadMB: int(d.MaxUploadBytes >> 20), MaxFilesMB: int(d.MaxFilesBytes >> 20),
-		MaxUploadURLs: d.MaxUploadTokens, MaxLayerMB: builder.DefaultMaxLayerBytes >> 20, PoolTeamMax: d.PoolTeamMax}
+		MaxUploadURLs: d.MaxUploadTokens, MaxLayerMB: builder.DefaultMaxLayerBytes >> 20, PoolTeamMax: d.PoolTeamMax,
+		FilesQuotaMB: int(d.FilesQuotaBytes >> 20)}
 }
 
 func (l TemplateLimits) fromEnv(getenv func(string) string) TemplateLimits {
@@ -52,6 +58,7 @@ func (l TemplateLimits) fromEnv(getenv func(string) string) TemplateLimits {
 		{"SOULBOX_TEMPLATE_MAX_FILES_MB", &l.MaxFilesMB},
 		{"SOULBOX_TEMPLATE_MAX_UPLOAD_URLS", &l.MaxUploadURLs},
 		{"SOULBOX_TEMPLATE_MAX_LAYER_MB", &l.MaxLayerMB},
+		{"SOULBOX_TEMPLATE_FILES_QUOTA_MB", &l.FilesQuotaMB},
 		{"SOULBOX_TEMPLATE_POOL_TEAM_MAX", &l.PoolTeamMax},
 	} {
 		if s := getenv(v.name); s != "" {
@@ -91,6 +98,7 @@ func (l TemplateLimits) validate() error {
 	}{
 		{"template max upload MB", l.MaxUploadMB}, {"template max files MB", l.MaxFilesMB},
 		{"template max upload URLs", l.MaxUploadURLs}, {"template max layer MB", l.MaxLayerMB},
+		{"template files quota MB", l.FilesQuotaMB},
 	} {
 		if v.n < 0 || v.n > 1<<30 {
 			return fmt.Errorf("%s %d: use 1 to %d (0 for the default)", v.name, v.n, 1<<30)
@@ -106,5 +114,5 @@ func (l TemplateLimits) validate() error {
 // catalogLimits are the limits as the catalog takes them.
 func (l TemplateLimits) catalogLimits() catalog.Limits {
 	return catalog.Limits{MaxUploadBytes: int64(l.MaxUploadMB) << 20, MaxFilesBytes: int64(l.MaxFilesMB) << 20,
-		MaxUploadTokens: l.MaxUploadURLs, PoolTeamMax: l.PoolTeamMax}
+		MaxUploadTokens: l.MaxUploadURLs, PoolTeamMax: l.PoolTeamMax, FilesQuotaBytes: int64(l.FilesQuotaMB) << 20}
 }
