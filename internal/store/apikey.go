@@ -33,6 +33,10 @@ func ValidateAPIKey(k APIKey) error {
 	if k.ID == "" || k.Hash == "" || k.Team == "" {
 		return fmt.Errorf("api key: id, hash and team are required: %w", errdefs.ErrInvalidArgument)
 	}
+	if err := validateTexts([2]string{"api key id", k.ID}, [2]string{"api key name", k.Name}, [2]string{"api key prefix", k.Prefix},
+		[2]string{"api key hash", k.Hash}, [2]string{"team", k.Team}); err != nil {
+		return err
+	}
 	if k.RevokedAt != nil {
 		return fmt.Errorf("api key %q: a new key cannot be revoked: %w", k.ID, errdefs.ErrInvalidArgument)
 	}

@@ -66,6 +66,9 @@ func fromDBPtr(v sql.NullInt64) *time.Time {
 
 // APIKeyByHash implements store.APIKeys.
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error) {
+	if err := store.ValidateText("api key hash", hash); err != nil {
+		return store.APIKey{}, err
+	}
 	k, err := scanAPIKey(s.pool.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = $1`, hash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return k, fmt.Errorf("api key: %w", errdefs.ErrNotFound)
@@ -96,6 +99,9 @@ func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
 
 // RevokeAPIKey implements store.APIKeys.
 func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
+	if err := store.ValidateText("api key id", id); err != nil {
+		return err
+	}
 	at = s.orNow(at)
 	return s.write(ctx, func(tx pgx.Tx) error {
 		var revoked sql.NullInt64
@@ -118,6 +124,9 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error
 // authenticator calls it at most once a minute per key, but each call is
 // still a durable write.
 func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	if err := store.ValidateText("api key id", id); err != nil {
+		return err
+	}
 	at = s.orNow(at)
 	return s.write(ctx, func(tx pgx.Tx) error {
 		// Only forward: of two touches that race, the later time stays.

@@ -33,7 +33,7 @@ func insertEvent(ctx context.Context, tx pgx.Tx, id string, at time.Time, typ, m
 		return fmt.Errorf("sandbox %q: record %s event: lock: %w", id, typ, err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO events (sandbox_id, time, type, message) VALUES ($1, $2, $3, $4)`,
-		id, dbTime(at), typ, msg); err != nil {
+		id, dbTime(at), typ, store.SanitizeText(msg)); err != nil {
 		return fmt.Errorf("sandbox %q: record %s event: %w", id, typ, err)
 	}
 	return nil
