@@ -29,8 +29,9 @@ var _ store.Store = (*Store)(nil)
 
 // Store is a store.Store in one PostgreSQL database. Create it with Open.
 type Store struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
+	pool        *pgxpool.Pool
+	now         func() time.Time
+	leaseTiming leaseTiming
 }
 
 // IsURL reports whether s names a PostgreSQL database (a postgres:// or
@@ -56,7 +57,7 @@ func Open(ctx context.Context, connURL string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", redact(connURL), err)
 	}
-	s := &Store{pool: pool, now: time.Now}
+	s := &Store{pool: pool, now: time.Now, leaseTiming: defaultLeaseTiming}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open store %s: %w: %w", redact(connURL), err, errdefs.ErrUnavailable)
