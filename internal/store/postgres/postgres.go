@@ -69,14 +69,37 @@ func Open(ctx context.Context, connURL string) (*Store, error) {
 	return s, nil
 }
 
-// redact is connURL without its password, fit for errors and logs.
-func redact(connURL string) string {
+// Redact is connURL fit for errors and logs: every password in it (the
+// user info's, and query parameters such as password= or sslpassword=)
+// replaced by xxxxx. Anything that does not parse as a URL with a scheme,
+// such as a keyword/value connection string, is not shown at all.
+func Redact(connURL string) string {
+	const hidden = "(not shown: not a URL, and it may hold a password)"
 	u, err := url.Parse(connURL)
-	if err != nil {
-		return "(unparsable URL)"
+	if err != nil || u.Scheme == "" || u.Opaque != "" {
+		return hidden
 	}
-	return u.Redacted()
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return hidden
+	}
+	changed := false
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q[k] = []string{"xxxxx"}
+			changed = true
+		}
+	}
+	if changed {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
+
+func redact(connURL string) string { return Redact(connURL) }
 
 // Close closes the pool, waiting for connections in use to be returned.
 // Calls after Close fail.
