@@ -8,7 +8,9 @@
 // PostgreSQL has row locks: a compare-and-set reads the row it changes
 // with SELECT ... FOR UPDATE in READ COMMITTED, so two writers of one
 // sandbox take turns and writers of different sandboxes do not wait for
-// each other. Every commit is durable (synchronous_commit as the server
+// each other. Texts are ordered bytewise, as SQLite orders them, whatever
+// the database's collation: every ORDER BY of a text says COLLATE "C".
+// Every commit is durable (synchronous_commit as the server
 // sets it, on by default) before a method returns.
 package postgres
 

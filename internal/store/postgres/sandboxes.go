@@ -114,7 +114,7 @@ func (s *Store) querySandboxes(ctx context.Context, where string, args ...any) (
 	rows, err := s.pool.Query(ctx, `SELECT `+sandboxColumns+`, m.name, m.value
 		FROM sandboxes s LEFT JOIN sandbox_metadata m ON m.sandbox_id = s.id
 		WHERE `+where+`
-		ORDER BY s.created_at, s.id, m.name`, args...)
+		ORDER BY s.created_at, s.id COLLATE "C", m.name COLLATE "C"`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -79,7 +79,7 @@ func scanTemplate(row interface{ Scan(...any) error }) (store.Template, error) {
 }
 
 func (s *Store) templateNames(ctx context.Context, id string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name FROM template_names WHERE template_id = $1 ORDER BY position, name`, id)
+	rows, err := s.pool.Query(ctx, `SELECT name FROM template_names WHERE template_id = $1 ORDER BY position, name COLLATE "C"`, id)
 	if err != nil {
 		return nil, fmt.Errorf("template %q: names: %w", id, err)
 	}
@@ -120,7 +120,7 @@ func (s *Store) ListTemplates(ctx context.Context, team string) ([]store.Templat
 		return nil, err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+templateColumns+` FROM templates
-		WHERE $1 = '' OR team = $1 OR public ORDER BY created_at, id`, team)
+		WHERE $1 = '' OR team = $1 OR public ORDER BY created_at, id COLLATE "C"`, team)
 	if err != nil {
 		return nil, fmt.Errorf("list templates: %w", err)
 	}
@@ -308,7 +308,7 @@ func (s *Store) ListBuilds(ctx context.Context, templateID string) ([]store.Temp
 	if err := store.ValidateText("template id", templateID); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE template_id = $1 ORDER BY created_at, id`, templateID)
+	rows, err := s.pool.Query(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE template_id = $1 ORDER BY created_at, id COLLATE "C"`, templateID)
 	if err != nil {
 		return nil, fmt.Errorf("list builds: %w", err)
 	}
@@ -557,7 +557,7 @@ func (s *Store) ListTags(ctx context.Context, templateID string) ([]store.Templa
 	if err := store.ValidateText("template id", templateID); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT template_id, tag, build_id, created_at FROM template_tags WHERE template_id = $1 ORDER BY tag`, templateID)
+	rows, err := s.pool.Query(ctx, `SELECT template_id, tag, build_id, created_at FROM template_tags WHERE template_id = $1 ORDER BY tag COLLATE "C"`, templateID)
 	if err != nil {
 		return nil, fmt.Errorf("list tags: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -67,7 +68,11 @@ func Start(t testing.TB) *Cluster {
 			t.Fatalf("%s %v: %v\n%s\n%s", name, args, err, out, log)
 		}
 	}
-	run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C")
+	// A collation other than bytewise, as most installations have (a
+	// database's default comes from its server's locale): a query whose
+	// order depends on the collation then orders differently from
+	// SQLite's, and the suite sees it.
+	run("initdb", append([]string{"-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"}, localeArgs(bin)...)...)
 	// The server is this process's child, not pg_ctl's daemon: when the
 	// test binary dies (a timeout, a panic), the kernel sends it SIGQUIT
 	// and no cluster is left behind. No TCP listener: tests reach it
@@ -149,6 +154,27 @@ func (c *Cluster) Exec(t testing.TB, db, sql string, args ...any) {
 	if _, err := conn.Exec(ctx, sql, args...); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
+}
+
+// localeArgs are initdb's locale options: ICU's en-US collation where
+// this PostgreSQL has ICU (15 and later; Debian's builds do), which needs
+// no locale installed on the host; else the host's en_US.UTF-8 if it has
+// one; else C, with which collation-dependent orders go unseen.
+func localeArgs(bin string) []string {
+	// ICU is built in where configure said so, and by default from 16 on.
+	conf, _ := exec.Command(filepath.Join(bin, "pg_config"), "--configure").Output()
+	icu := strings.Contains(string(conf), "with-icu") || major(bin) >= 16 && !strings.Contains(string(conf), "without-icu")
+	if major(bin) >= 15 && icu {
+		return []string{"--locale=C", "--locale-provider=icu", "--icu-locale=en-US"}
+	}
+	if out, err := exec.Command("locale", "-a").Output(); err == nil {
+		for _, l := range strings.Fields(string(out)) {
+			if strings.EqualFold(l, "en_US.utf8") || strings.EqualFold(l, "en_US.UTF-8") {
+				return []string{"--locale=" + l}
+			}
+		}
+	}
+	return []string{"--locale=C"}
 }
 
 // binDir finds the newest PostgreSQL's binaries: Debian keeps initdb and
