@@ -34,6 +34,12 @@ func SanitizeText(s string) string {
 	return strings.ReplaceAll(s, "\x00", "")
 }
 
+// ValidateMetadata checks a sandbox's metadata as CreateSandbox will, for
+// a caller that must refuse it before anything else is done.
+func ValidateMetadata(m map[string]string) error {
+	return validateMap("metadata", m)
+}
+
 // validateTexts checks named texts in order and returns the first error.
 func validateTexts(texts ...[2]string) error {
 	for _, t := range texts {
