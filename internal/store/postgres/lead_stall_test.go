@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -105,5 +106,32 @@ func stall(t *testing.T, pid int, d time.Duration) {
 	time.Sleep(d)
 	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLeaseKeepalives: over TCP, the lease's session has the server probe
+// an idle client and drop one that stops acknowledging, so that a holder
+// whose host died releases the lock within the bound leaseTiming
+// documents, not the operating system's two hours.
+func TestLeaseKeepalives(t *testing.T) {
+	c := pgtest.StartTCP(t)
+	c.NewDatabase(t)
+	s := openURL(t, c.TCPURL("t1"))
+	l, err := s.TryLead(context.Background(), "background")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	ls := l.(*lease)
+	ls.mu.Lock()
+	var idle, interval, count, user string
+	err = ls.conn.QueryRow(context.Background(), `SELECT current_setting('tcp_keepalives_idle'), current_setting('tcp_keepalives_interval'),
+		current_setting('tcp_keepalives_count'), current_setting('tcp_user_timeout')`).Scan(&idle, &interval, &count, &user)
+	ls.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []string{idle, interval, count, user}; !slices.Equal(got, []string{"10", "10", "3", "40000"}) {
+		t.Errorf("lease session's keepalive idle, interval, count and user timeout: %q, want 10 s, 10 s, 3 and 40000 ms", got)
 	}
 }

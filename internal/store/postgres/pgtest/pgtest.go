@@ -1,13 +1,14 @@
 // Package pgtest starts throwaway PostgreSQL clusters for tests: initdb and
 // postgres from the distribution's packages (scripts/setup.sh installs them)
-// in a temporary directory, listening on a Unix socket only, removed when
-// the test ends. Without PostgreSQL a test skips, except under CI=true,
+// in a temporary directory, listening on a Unix socket (and on 127.0.0.1
+// for StartTCP), removed when the test ends. Without PostgreSQL a test skips, except under CI=true,
 // where it fails: CI must never pass by not testing a backend.
 package pgtest
 
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -27,6 +28,7 @@ import (
 type Cluster struct {
 	dir  string // data, socket and log below it
 	sock string
+	port int // of the loopback listener, if any, and the socket's name
 	n    atomic.Int64
 }
 
@@ -34,6 +36,18 @@ type Cluster struct {
 // cluster runs as the postgres user, since PostgreSQL refuses to run as
 // root.
 func Start(t testing.TB) *Cluster {
+	t.Helper()
+	return start(t, false)
+}
+
+// StartTCP is Start with a listener on a free port of 127.0.0.1 besides
+// the socket, for what only a TCP session shows (keepalives).
+func StartTCP(t testing.TB) *Cluster {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, tcp bool) *Cluster {
 	t.Helper()
 	bin, err := binDir()
 	if err != nil {
@@ -56,7 +70,17 @@ func Start(t testing.TB) *Cluster {
 	if err := os.Chown(dir, uid, gid); err != nil {
 		t.Fatal(err)
 	}
-	c := &Cluster{dir: dir, sock: dir}
+	c := &Cluster{dir: dir, sock: dir, port: 5432}
+	listen := ""
+	if tcp {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.port = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		listen = "127.0.0.1"
+	}
 	data := filepath.Join(dir, "data")
 	run := func(name string, args ...string) {
 		t.Helper()
@@ -75,15 +99,15 @@ func Start(t testing.TB) *Cluster {
 	run("initdb", append([]string{"-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"}, localeArgs(bin)...)...)
 	// The server is this process's child, not pg_ctl's daemon: when the
 	// test binary dies (a timeout, a panic), the kernel sends it SIGQUIT
-	// and no cluster is left behind. No TCP listener: tests reach it
-	// through the socket in dir only.
+	// and no cluster is left behind. No TCP listener but on 127.0.0.1
+	// for StartTCP: tests reach it through the socket in dir.
 	logf, err := os.Create(filepath.Join(dir, "log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logf.Close()
 	srv := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", dir,
-		"-c", "listen_addresses=", "-c", "max_connections=300")
+		"-c", "listen_addresses="+listen, "-p", strconv.Itoa(c.port), "-c", "max_connections=300")
 	srv.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
 	srv.Stdout, srv.Stderr = logf, logf
 	if err := srv.Start(); err != nil {
@@ -110,7 +134,12 @@ func Start(t testing.TB) *Cluster {
 
 // URL is the connection URL of database db in the cluster.
 func (c *Cluster) URL(db string) string {
-	return fmt.Sprintf("postgres:///%s?host=%s&user=postgres&sslmode=disable", db, c.sock)
+	return fmt.Sprintf("postgres:///%s?host=%s&port=%d&user=postgres&sslmode=disable", db, c.sock, c.port)
+}
+
+// TCPURL is URL through the loopback listener of a cluster from StartTCP.
+func (c *Cluster) TCPURL(db string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
 }
 
 // NewDatabase creates an empty database and returns its URL.
