@@ -26,6 +26,9 @@ import (
 
 const chart = "soulbox"
 
+// pin pins the pod to a node, which a hostPath data dir requires.
+const pin = `nodeSelector.kubernetes\.io/hostname=node-1`
+
 // helm finds the helm binary scripts/setup.sh installs; CI must have it.
 func helm(t *testing.T) string {
 	t.Helper()
@@ -120,14 +123,14 @@ func env(c corev1.Container, name string) *corev1.EnvVar {
 }
 
 func TestLint(t *testing.T) {
-	out, err := exec.Command(helm(t), "lint", "--strict", chart, "--set", "image.repository=registry.example/soulbox").CombinedOutput()
+	out, err := exec.Command(helm(t), "lint", "--strict", chart, "--set", "image.repository=registry.example/soulbox", "--set", pin).CombinedOutput()
 	if err != nil {
 		t.Fatalf("helm lint: %v\n%s", err, out)
 	}
 }
 
 func TestDefaults(t *testing.T) {
-	o := render(t, "image.repository=registry.example/soulbox")
+	o := render(t, "image.repository=registry.example/soulbox", pin)
 	pod := o.sts.Spec.Template
 	if *o.sts.Spec.Replicas != 1 {
 		t.Errorf("replicas %d: one server per database", *o.sts.Spec.Replicas)
@@ -155,7 +158,11 @@ func TestDefaults(t *testing.T) {
 	if env(c, "SOULBOX_STORE") != nil || env(c, "SOULBOX_ADMIN_KEY") != nil || len(o.secrets) != 0 {
 		t.Errorf("defaults set a store or key: %+v, secrets %d", c.Env, len(o.secrets))
 	}
-	// The data dir: a hostPath by default, mounted where the server keeps it.
+	// The data dir: a hostPath by default, mounted where the server keeps
+	// it, on the node the pod is pinned to.
+	if pod.Spec.NodeSelector["kubernetes.io/hostname"] != "node-1" || pod.Spec.Affinity != nil {
+		t.Errorf("node selector %v, affinity %+v: want the pod pinned by its selector", pod.Spec.NodeSelector, pod.Spec.Affinity)
+	}
 	if len(pod.Spec.Volumes) != 1 || pod.Spec.Volumes[0].HostPath == nil || pod.Spec.Volumes[0].HostPath.Path != "/var/lib/soulbox" {
 		t.Errorf("volumes %+v, want the hostPath /var/lib/soulbox", pod.Spec.Volumes)
 	}
@@ -233,7 +240,7 @@ func TestPostgresPVCAndTLS(t *testing.T) {
 }
 
 func TestExistingSecret(t *testing.T) {
-	o := render(t, "image.repository=registry.example/soulbox", "existingSecret=soulbox-creds",
+	o := render(t, "image.repository=registry.example/soulbox", pin, "existingSecret=soulbox-creds",
 		"postgres.urlFromSecret=true", "ingress.enabled=false", "podDisruptionBudget.enabled=false")
 	if len(o.secrets) != 0 || o.ing != nil || o.pdb != nil {
 		t.Errorf("rendered %d secrets, ingress %v, pdb %v; want none", len(o.secrets), o.ing != nil, o.pdb != nil)
@@ -247,6 +254,23 @@ func TestExistingSecret(t *testing.T) {
 	}
 }
 
+// TestAffinityPins: an affinity pins a hostPath pod as a node selector
+// does, and is rendered as given.
+func TestAffinityPins(t *testing.T) {
+	o := render(t, "image.repository=registry.example/soulbox",
+		"affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=kubernetes.io/hostname",
+		"affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=In",
+		"affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values[0]=node-2")
+	a := o.sts.Spec.Template.Spec.Affinity
+	if a == nil || a.NodeAffinity == nil || a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		t.Fatalf("affinity %+v, want the node affinity given", a)
+	}
+	e := a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0]
+	if e.Key != "kubernetes.io/hostname" || e.Operator != corev1.NodeSelectorOpIn || !slices.Equal(e.Values, []string{"node-2"}) {
+		t.Errorf("node affinity term %+v", e)
+	}
+}
+
 // TestBadValues: values the server could not run with are refused at
 // render time, saying which.
 func TestBadValues(t *testing.T) {
@@ -254,10 +278,14 @@ func TestBadValues(t *testing.T) {
 		sets []string
 		want string
 	}{
-		{nil, "image.repository is required"},
-		{[]string{"image.repository=r/s", "persistence.type=nfs"}, "persistence.type: want hostPath or pvc"},
-		{[]string{"image.repository=r/s", "postgres.url=postgres://db/x", "postgres.urlFromSecret=true", "existingSecret=s"}, "set one"},
-		{[]string{"image.repository=r/s", "postgres.urlFromSecret=true"}, "needs existingSecret"},
+		{[]string{pin}, "image.repository is required"},
+		{[]string{"image.repository=r/s", pin, "persistence.type=nfs"}, "persistence.type: want hostPath or pvc"},
+		{[]string{"image.repository=r/s", pin, "postgres.url=postgres://db/x", "postgres.urlFromSecret=true", "existingSecret=s"}, "set one"},
+		{[]string{"image.repository=r/s", pin, "postgres.urlFromSecret=true"}, "needs existingSecret"},
+		// A hostPath data dir on whichever node the pod lands: a restart
+		// elsewhere would find no templates and no SQLite database.
+		{[]string{"image.repository=r/s"}, "persistence.type=hostPath needs the pod pinned"},
+		{[]string{"image.repository=r/s", "persistence.type=hostPath", "nodeSelector=null"}, "persistence.type=hostPath needs the pod pinned"},
 	} {
 		args := []string{"template", "rel", chart}
 		for _, s := range c.sets {

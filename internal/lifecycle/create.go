@@ -80,6 +80,11 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if err := envd.CheckEnv(req.EnvVars); err != nil {
 		return store.Sandbox{}, fmt.Errorf("envVars: %w", err)
 	}
+	// Before a pooled sandbox is claimed for it, which the store's refusal
+	// would waste.
+	if err := store.ValidateMetadata(req.Metadata); err != nil {
+		return store.Sandbox{}, err
+	}
 	limits := runtime.Limits{CPUCount: req.CPUCount, MemoryMB: req.MemoryMB}.WithDefaults()
 	if err := limits.Validate(); err != nil {
 		return store.Sandbox{}, err

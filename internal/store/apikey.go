@@ -39,12 +39,19 @@ func ValidateAPIKey(k APIKey) error {
 	if k.ID == "" || k.Hash == "" || k.Team == "" {
 		return fmt.Errorf("api key: id, hash and team are required: %w", errdefs.ErrInvalidArgument)
 	}
+	if err := validateTexts([2]string{"api key id", k.ID}, [2]string{"api key name", k.Name}, [2]string{"api key prefix", k.Prefix},
+		[2]string{"api key hash", k.Hash}, [2]string{"team", k.Team}); err != nil {
+		return err
+	}
 	if k.Role != "" && !k.Role.Valid() {
 		return fmt.Errorf("api key %q: unknown role %q: %w", k.ID, k.Role, errdefs.ErrInvalidArgument)
 	}
 	for _, sc := range k.Scopes {
 		if sc == "" || strings.Contains(sc, ",") {
 			return fmt.Errorf("api key %q: scope %q: want a name without commas: %w", k.ID, sc, errdefs.ErrInvalidArgument)
+		}
+		if err := ValidateText("api key scope", sc); err != nil {
+			return err
 		}
 	}
 	if k.RevokedAt != nil {

@@ -60,3 +60,14 @@ type AuditFilter struct {
 	// Limit is the most entries returned; 0 means 1000.
 	Limit int
 }
+
+// SanitizeAudit is e as every backend keeps it: its texts come from
+// requests (a path, a refused credential's message), which an audit log
+// must record rather than refuse, so they are repaired as SanitizeText
+// does before the entry is hashed.
+func SanitizeAudit(e AuditEntry) AuditEntry {
+	for _, f := range []*string{&e.Team, &e.KeyID, &e.KeyPrefix, &e.Action, &e.Target, &e.Remote, &e.Message} {
+		*f = SanitizeText(*f)
+	}
+	return e
+}

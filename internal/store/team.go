@@ -60,5 +60,5 @@ func ValidateTeamName(name string) error {
 	if strings.TrimSpace(name) == "" || len(name) > MaxTeamNameLen {
 		return fmt.Errorf("team name: want 1 to %d characters, not blank: %w", MaxTeamNameLen, errdefs.ErrInvalidArgument)
 	}
-	return nil
+	return ValidateText("team name", name)
 }

@@ -46,6 +46,9 @@ func ValidateTemplate(t Template) error {
 	if t.CPUCount < 0 || t.MemoryMB < 0 {
 		return fmt.Errorf("template %q: negative resources: %w", t.ID, errdefs.ErrInvalidArgument)
 	}
+	if err := validateTexts([2]string{"template id", t.ID}, [2]string{"team", t.Team}); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for _, n := range t.Names {
 		if err := ValidateTemplateName(n); err != nil {
@@ -68,6 +71,25 @@ func ValidateBuild(b TemplateBuild) error {
 		return fmt.Errorf("build %q: unknown status %q: %w", b.ID, b.Status, errdefs.ErrInvalidArgument)
 	case b.CPUCount < 0 || b.MemoryMB < 0 || b.SizeBytes < 0:
 		return fmt.Errorf("build %q: negative resources: %w", b.ID, errdefs.ErrInvalidArgument)
+	}
+	return ValidateBuildTexts(b)
+}
+
+// ValidateBuildTexts checks the texts of a build that come from its
+// request: ids, the request, and the result's settings.
+func ValidateBuildTexts(b TemplateBuild) error {
+	if err := validateTexts([2]string{"build id", b.ID}, [2]string{"template id", b.TemplateID},
+		[2]string{"build request", b.Request}, [2]string{"workdir", b.Workdir}, [2]string{"user", b.User},
+		[2]string{"start command", b.StartCmd}, [2]string{"ready command", b.ReadyCmd}, [2]string{"source", b.Source}); err != nil {
+		return fmt.Errorf("build %q: %w", b.ID, err)
+	}
+	for _, l := range b.Layers {
+		if err := ValidateText("layer", l); err != nil {
+			return fmt.Errorf("build %q: %w", b.ID, err)
+		}
+	}
+	if err := validateMap("env", b.Env); err != nil {
+		return fmt.Errorf("build %q: %w", b.ID, err)
 	}
 	return nil
 }

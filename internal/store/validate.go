@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
@@ -15,7 +16,7 @@ func ValidateID(id string) error {
 	if id == "" {
 		return fmt.Errorf("empty sandbox id: %w", errdefs.ErrInvalidArgument)
 	}
-	return nil
+	return ValidateText("sandbox id", id)
 }
 
 // ValidateNew checks a sandbox given to CreateSandbox.
@@ -40,6 +41,20 @@ func ValidateNew(sb Sandbox) error {
 	if _, ok := sb.Metadata[""]; ok {
 		return bad("empty metadata key")
 	}
+	texts := [][2]string{{"template id", sb.TemplateID}, {"alias", sb.Alias}, {"client id", sb.ClientID},
+		{"envd access token", sb.EnvdAccessToken}, {"runtime", sb.Runtime}, {"traffic access token", sb.TrafficAccessToken}}
+	if n := sb.Network; n != nil {
+		texts = append(texts, [2]string{"mask request host", n.MaskRequestHost})
+		for _, c := range append(slices.Clone(n.AllowOut), n.DenyOut...) {
+			texts = append(texts, [2]string{"network rule", c})
+		}
+	}
+	if err := validateTexts(texts...); err != nil {
+		return fmt.Errorf("sandbox %q: %w", sb.ID, err)
+	}
+	if err := validateMap("metadata", sb.Metadata); err != nil {
+		return fmt.Errorf("sandbox %q: %w", sb.ID, err)
+	}
 	return nil
 }
 
@@ -52,6 +67,12 @@ func ValidateFilter(f SandboxFilter) error {
 	}
 	if _, ok := f.Metadata[""]; ok {
 		return fmt.Errorf("filter: empty metadata key: %w", errdefs.ErrInvalidArgument)
+	}
+	if err := ValidateText("filter: template id", f.TemplateID); err != nil {
+		return err
+	}
+	if err := validateMap("filter: metadata", f.Metadata); err != nil {
+		return err
 	}
 	return nil
 }
@@ -84,6 +105,11 @@ func ValidateTransition(id string, from []SandboxState, to SandboxState, ev Even
 		return bad("event without a type")
 	case ev.SandboxID != "" && ev.SandboxID != id:
 		return bad("event is for sandbox %q", ev.SandboxID)
+	}
+	// The message is repaired by the backends (SanitizeText); the type
+	// is a word the caller chose.
+	if err := ValidateText("event type", ev.Type); err != nil {
+		return fmt.Errorf("sandbox %q: set state: %w", id, err)
 	}
 	return nil
 }

@@ -24,7 +24,8 @@ func Validate(spec string) error {
 	if spec == "" || postgres.IsURL(spec) {
 		return nil
 	}
-	return fmt.Errorf("store %q: want a postgres:// URL, or nothing for SQLite in the data dir: %w", spec, errdefs.ErrInvalidArgument)
+	// The value may hold a password: it is shown redacted, or not at all.
+	return fmt.Errorf("store %s: want a postgres:// URL, or nothing for SQLite in the data dir: %w", postgres.Redact(spec), errdefs.ErrInvalidArgument)
 }
 
 // Open opens the store spec names (see Validate), migrating an empty

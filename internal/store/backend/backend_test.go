@@ -90,3 +90,26 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateHidesPasswords: a refused --store never shows a password,
+// whether the value is a URL of another kind, a keyword/value string or a
+// typo, so that it cannot reach logs or a terminal's scrollback.
+func TestValidateHidesPasswords(t *testing.T) {
+	for _, spec := range []string{
+		"mysql://soulbox:hunter2@db/soulbox",
+		"host=db user=soulbox password=hunter2 dbname=soulbox",
+		"postgress://soulbox:hunter2@db/soulbox",
+		"postgres:soulbox:hunter2@db",
+		"mysql://db/soulbox?password=hunter2",
+		"hunter2",
+	} {
+		err := backend.Validate(spec)
+		if !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("%q: %v, want invalid argument", spec, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("the error shows the password: %v", err)
+		}
+	}
+}

@@ -73,6 +73,9 @@ func fromDBPtr(v sql.NullInt64) *time.Time {
 
 // APIKeyByHash implements store.APIKeys.
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error) {
+	if err := store.ValidateText("api key hash", hash); err != nil {
+		return store.APIKey{}, err
+	}
 	k, err := scanAPIKey(s.pool.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = $1`, hash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return k, fmt.Errorf("api key: %w", errdefs.ErrNotFound)
@@ -85,12 +88,12 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, er
 
 // ListAPIKeys implements store.APIKeys.
 func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
-	return s.listAPIKeys(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY created_at, id`)
+	return s.listAPIKeys(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY created_at, id COLLATE "C"`)
 }
 
 // ListTeamAPIKeys implements store.APIKeys.
 func (s *Store) ListTeamAPIKeys(ctx context.Context, team string) ([]store.APIKey, error) {
-	return s.listAPIKeys(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE team = $1 ORDER BY created_at, id`, team)
+	return s.listAPIKeys(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE team = $1 ORDER BY created_at, id COLLATE "C"`, team)
 }
 
 // RenameAPIKey implements store.APIKeys.
@@ -126,6 +129,9 @@ func (s *Store) listAPIKeys(ctx context.Context, query string, args ...any) ([]s
 
 // RevokeAPIKey implements store.APIKeys.
 func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
+	if err := store.ValidateText("api key id", id); err != nil {
+		return err
+	}
 	at = s.orNow(at)
 	return s.write(ctx, func(tx pgx.Tx) error {
 		var revoked sql.NullInt64
@@ -148,6 +154,9 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error
 // authenticator calls it at most once a minute per key, but each call is
 // still a durable write.
 func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	if err := store.ValidateText("api key id", id); err != nil {
+		return err
+	}
 	at = s.orNow(at)
 	return s.write(ctx, func(tx pgx.Tx) error {
 		// Only forward: of two touches that race, the later time stays.

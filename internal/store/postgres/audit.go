@@ -28,6 +28,7 @@ func lockAudit(ctx context.Context, tx pgx.Tx) error {
 // lock, so reading the last hash and inserting after it cannot
 // interleave with another append or a prune.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error) {
+	e = store.SanitizeAudit(e)
 	e.Time = s.orNow(e.Time).UTC().Truncate(time.Microsecond)
 	err := s.write(ctx, func(tx pgx.Tx) error {
 		if err := lockAudit(ctx, tx); err != nil {

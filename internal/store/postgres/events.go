@@ -11,11 +11,29 @@ import (
 	"github.com/soulbox/soulbox/internal/store"
 )
 
+// eventsLock is the advisory lock key (the bytes of "sbxevnt") that
+// transactions recording events hold from their insert to their commit.
+const eventsLock int64 = 0x73627865766e7400
+
 // insertEvent records an event inside the transaction of the change it
 // describes, so the log and the record never disagree.
+//
+// An identity column hands out ids when rows are inserted, but
+// transactions commit in their own order: were a transaction to take id 10
+// and commit after another took 11 and committed, a reader tailing by id
+// (EventsAfter, an SSE client's Last-Event-ID) would read 11 and pass over
+// 10 for good. The transaction-level advisory lock taken first makes the
+// recorders of events take turns from their insert until their commit, so
+// ids become visible in the order they were given. Every caller records
+// its event last in its transaction (keep it so), so the lock is held for
+// the commit alone and no other lock is waited for while it is held. The
+// cost: writers of events commit one at a time.
 func insertEvent(ctx context.Context, tx pgx.Tx, id string, at time.Time, typ, msg string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, eventsLock); err != nil {
+		return fmt.Errorf("sandbox %q: record %s event: lock: %w", id, typ, err)
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO events (sandbox_id, time, type, message) VALUES ($1, $2, $3, $4)`,
-		id, dbTime(at), typ, msg); err != nil {
+		id, dbTime(at), typ, store.SanitizeText(msg)); err != nil {
 		return fmt.Errorf("sandbox %q: record %s event: %w", id, typ, err)
 	}
 	return nil

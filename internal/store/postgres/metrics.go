@@ -155,7 +155,7 @@ func (s *Store) PruneMetrics(ctx context.Context, before time.Time) (int64, erro
 func (s *Store) SandboxSpans(ctx context.Context, team string, start, end time.Time) ([]store.SandboxSpan, error) {
 	rows, err := s.pool.Query(ctx, `SELECT created_at, ended_at FROM sandboxes
 		WHERE client_id = $1 AND created_at <= $2 AND (ended_at IS NULL OR ended_at >= $3)
-		ORDER BY created_at, id`, team, dbTime(end), dbTime(start))
+		ORDER BY created_at, id COLLATE "C"`, team, dbTime(end), dbTime(start))
 	if err != nil {
 		return nil, fmt.Errorf("team %q: sandbox spans: %w", team, err)
 	}

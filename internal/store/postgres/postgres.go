@@ -8,7 +8,9 @@
 // PostgreSQL has row locks: a compare-and-set reads the row it changes
 // with SELECT ... FOR UPDATE in READ COMMITTED, so two writers of one
 // sandbox take turns and writers of different sandboxes do not wait for
-// each other. Every commit is durable (synchronous_commit as the server
+// each other. Texts are ordered bytewise, as SQLite orders them, whatever
+// the database's collation: every ORDER BY of a text says COLLATE "C".
+// Every commit is durable (synchronous_commit as the server
 // sets it, on by default) before a method returns.
 package postgres
 
@@ -29,8 +31,9 @@ var _ store.Store = (*Store)(nil)
 
 // Store is a store.Store in one PostgreSQL database. Create it with Open.
 type Store struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
+	pool        *pgxpool.Pool
+	now         func() time.Time
+	leaseTiming leaseTiming
 }
 
 // IsURL reports whether s names a PostgreSQL database (a postgres:// or
@@ -56,7 +59,7 @@ func Open(ctx context.Context, connURL string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", redact(connURL), err)
 	}
-	s := &Store{pool: pool, now: time.Now}
+	s := &Store{pool: pool, now: time.Now, leaseTiming: defaultLeaseTiming}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open store %s: %w: %w", redact(connURL), err, errdefs.ErrUnavailable)
@@ -68,14 +71,37 @@ func Open(ctx context.Context, connURL string) (*Store, error) {
 	return s, nil
 }
 
-// redact is connURL without its password, fit for errors and logs.
-func redact(connURL string) string {
+// Redact is connURL fit for errors and logs: every password in it (the
+// user info's, and query parameters such as password= or sslpassword=)
+// replaced by xxxxx. Anything that does not parse as a URL with a scheme,
+// such as a keyword/value connection string, is not shown at all.
+func Redact(connURL string) string {
+	const hidden = "(not shown: not a URL, and it may hold a password)"
 	u, err := url.Parse(connURL)
-	if err != nil {
-		return "(unparsable URL)"
+	if err != nil || u.Scheme == "" || u.Opaque != "" {
+		return hidden
 	}
-	return u.Redacted()
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return hidden
+	}
+	changed := false
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q[k] = []string{"xxxxx"}
+			changed = true
+		}
+	}
+	if changed {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
+
+func redact(connURL string) string { return Redact(connURL) }
 
 // Close closes the pool, waiting for connections in use to be returned.
 // Calls after Close fail.

@@ -155,3 +155,22 @@ func TestPostgres(t *testing.T) {
 		}
 	})
 }
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://soulbox:hunter2@db/soulbox?sslmode=verify-full":      "postgres://soulbox:xxxxx@db/soulbox?sslmode=verify-full",
+		"postgres://soulbox@db/soulbox?password=hunter2&sslmode=require": "postgres://soulbox@db/soulbox?password=xxxxx&sslmode=require",
+		"postgres:///soulbox?host=/run/postgresql&sslpassword=hunter2":   "postgres:///soulbox?host=%2Frun%2Fpostgresql&sslpassword=xxxxx",
+		"postgres://db/soulbox?PASSWORD=hunter2":                         "postgres://db/soulbox?PASSWORD=xxxxx",
+		"postgres://db/soulbox":                                          "postgres://db/soulbox",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, in := range []string{"host=db password=hunter2", "hunter2", "postgres:u:hunter2@db", "postgres://db/x?password=hunter2&%zz"} {
+		if got := Redact(in); strings.Contains(got, "hunter2") {
+			t.Errorf("Redact(%q) = %q shows the password", in, got)
+		}
+	}
+}

@@ -118,7 +118,7 @@ func (s *Store) querySandboxes(ctx context.Context, where string, args ...any) (
 	rows, err := s.pool.Query(ctx, `SELECT `+sandboxColumns+`, m.name, m.value
 		FROM sandboxes s LEFT JOIN sandbox_metadata m ON m.sandbox_id = s.id
 		WHERE `+where+`
-		ORDER BY s.created_at, s.id, m.name`, args...)
+		ORDER BY s.created_at, s.id COLLATE "C", m.name COLLATE "C"`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -230,6 +230,7 @@ func (s *Store) EndSandbox(ctx context.Context, id string, reason store.EndReaso
 		return err
 	}
 	at = s.orNow(at)
+	message = store.SanitizeText(message) // a runtime's words
 	return s.write(ctx, func(tx pgx.Tx) error {
 		cur, err := currentState(ctx, tx, id)
 		if err != nil {

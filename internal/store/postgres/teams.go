@@ -76,7 +76,7 @@ func (s *Store) SetTeamQuota(ctx context.Context, id string, q store.Quota) erro
 
 // ListTeams implements store.Teams.
 func (s *Store) ListTeams(ctx context.Context) ([]store.Team, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+teamColumns+` FROM teams ORDER BY created_at, id`)
+	rows, err := s.pool.Query(ctx, `SELECT `+teamColumns+` FROM teams ORDER BY created_at, id COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("list teams: %w", err)
 	}

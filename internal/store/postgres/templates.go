@@ -79,7 +79,7 @@ func scanTemplate(row interface{ Scan(...any) error }) (store.Template, error) {
 }
 
 func (s *Store) templateNames(ctx context.Context, id string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name FROM template_names WHERE template_id = $1 ORDER BY position, name`, id)
+	rows, err := s.pool.Query(ctx, `SELECT name FROM template_names WHERE template_id = $1 ORDER BY position, name COLLATE "C"`, id)
 	if err != nil {
 		return nil, fmt.Errorf("template %q: names: %w", id, err)
 	}
@@ -97,6 +97,9 @@ func (s *Store) templateNames(ctx context.Context, id string) ([]string, error) 
 
 // GetTemplate implements store.Templates.
 func (s *Store) GetTemplate(ctx context.Context, idOrName string) (store.Template, error) {
+	if err := store.ValidateText("template", idOrName); err != nil {
+		return store.Template{}, err
+	}
 	t, err := scanTemplate(s.pool.QueryRow(ctx, `SELECT `+templateColumns+` FROM templates
 		WHERE id = $1 OR id = (SELECT template_id FROM template_names WHERE name = $1)`, idOrName))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -113,8 +116,11 @@ func (s *Store) GetTemplate(ctx context.Context, idOrName string) (store.Templat
 
 // ListTemplates implements store.Templates.
 func (s *Store) ListTemplates(ctx context.Context, team string) ([]store.Template, error) {
+	if err := store.ValidateText("team", team); err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, `SELECT `+templateColumns+` FROM templates
-		WHERE $1 = '' OR team = $1 OR public ORDER BY created_at, id`, team)
+		WHERE $1 = '' OR team = $1 OR public ORDER BY created_at, id COLLATE "C"`, team)
 	if err != nil {
 		return nil, fmt.Errorf("list templates: %w", err)
 	}
@@ -141,6 +147,9 @@ func (s *Store) ListTemplates(ctx context.Context, team string) ([]store.Templat
 
 // SetTemplatePublic implements store.Templates.
 func (s *Store) SetTemplatePublic(ctx context.Context, id string, public bool, at time.Time) error {
+	if err := store.ValidateText("template id", id); err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx pgx.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE templates SET public = $1, updated_at = $2 WHERE id = $3`, public, dbTime(s.orNow(at)), id)
 		if err != nil {
@@ -155,6 +164,9 @@ func (s *Store) SetTemplatePublic(ctx context.Context, id string, public bool, a
 
 // SetTemplatePool implements store.Templates.
 func (s *Store) SetTemplatePool(ctx context.Context, id string, pool *store.TemplatePool, at time.Time) error {
+	if err := store.ValidateText("template id", id); err != nil {
+		return err
+	}
 	var val sql.NullString
 	if pool != nil {
 		b, err := json.Marshal(pool)
@@ -177,6 +189,9 @@ func (s *Store) SetTemplatePool(ctx context.Context, id string, pool *store.Temp
 
 // DeleteTemplate implements store.Templates.
 func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
+	if err := store.ValidateText("template id", id); err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx pgx.Tx) error {
 		res, err := tx.Exec(ctx, `DELETE FROM templates WHERE id = $1`, id)
 		if err != nil {
@@ -272,6 +287,12 @@ func scanBuild(row interface{ Scan(...any) error }) (store.TemplateBuild, error)
 
 // GetBuild implements store.Templates.
 func (s *Store) GetBuild(ctx context.Context, templateID, buildID string) (store.TemplateBuild, error) {
+	if err := store.ValidateText("template id", templateID); err != nil {
+		return store.TemplateBuild{}, err
+	}
+	if err := store.ValidateText("build id", buildID); err != nil {
+		return store.TemplateBuild{}, err
+	}
 	b, err := scanBuild(s.pool.QueryRow(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE id = $1 AND template_id = $2`, buildID, templateID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return b, fmt.Errorf("build %q of template %q: %w", buildID, templateID, errdefs.ErrNotFound)
@@ -284,7 +305,10 @@ func (s *Store) GetBuild(ctx context.Context, templateID, buildID string) (store
 
 // ListBuilds implements store.Templates.
 func (s *Store) ListBuilds(ctx context.Context, templateID string) ([]store.TemplateBuild, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE template_id = $1 ORDER BY created_at, id`, templateID)
+	if err := store.ValidateText("template id", templateID); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE template_id = $1 ORDER BY created_at, id COLLATE "C"`, templateID)
 	if err != nil {
 		return nil, fmt.Errorf("list builds: %w", err)
 	}
@@ -302,6 +326,15 @@ func (s *Store) ListBuilds(ctx context.Context, templateID string) ([]store.Temp
 
 // StartBuild implements store.Templates.
 func (s *Store) StartBuild(ctx context.Context, templateID, buildID, request string, at time.Time) error {
+	if err := store.ValidateText("template id", templateID); err != nil {
+		return err
+	}
+	if err := store.ValidateText("build id", buildID); err != nil {
+		return err
+	}
+	if err := store.ValidateText("build request", request); err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx pgx.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE template_builds SET status = $1, request = $2, updated_at = $3
 			WHERE id = $4 AND template_id = $5 AND status = $6`,
@@ -339,6 +372,11 @@ func (s *Store) FinishBuild(ctx context.Context, b store.TemplateBuild, tags []s
 			return err
 		}
 	}
+	if err := store.ValidateBuildTexts(b); err != nil {
+		return err
+	}
+	// Why a build failed is the builder's and its processes' words.
+	b.Reason, b.ReasonStep = store.SanitizeText(b.Reason), store.SanitizeText(b.ReasonStep)
 	layers, env, err := encodeResult(b)
 	if err != nil {
 		return err
@@ -379,6 +417,7 @@ func setTags(ctx context.Context, tx pgx.Tx, templateID, buildID string, tags []
 
 // FailUnfinishedBuilds implements store.Templates.
 func (s *Store) FailUnfinishedBuilds(ctx context.Context, reason string, at time.Time) (int, error) {
+	reason = store.SanitizeText(reason)
 	var n int64
 	now := dbTime(s.orNow(at))
 	err := s.write(ctx, func(tx pgx.Tx) error {
@@ -395,9 +434,19 @@ func (s *Store) FailUnfinishedBuilds(ctx context.Context, reason string, at time
 
 // AppendBuildLogs implements store.Templates.
 func (s *Store) AppendBuildLogs(ctx context.Context, buildID string, entries []store.BuildLogEntry) error {
+	if err := store.ValidateText("build id", buildID); err != nil {
+		return err
+	}
 	if len(entries) == 0 {
 		return nil
 	}
+	// A log is what the build's processes printed: kept, repaired.
+	clean := make([]store.BuildLogEntry, len(entries))
+	for i, e := range entries {
+		e.Level, e.Step, e.Message = store.SanitizeText(e.Level), store.SanitizeText(e.Step), store.SanitizeText(e.Message)
+		clean[i] = e
+	}
+	entries = clean
 	return s.write(ctx, func(tx pgx.Tx) error {
 		// The build's row lock makes appenders to one log take turns, so
 		// two of them cannot both pick the same next seq.
@@ -425,6 +474,9 @@ func (s *Store) AppendBuildLogs(ctx context.Context, buildID string, entries []s
 
 // BuildLogs implements store.Templates.
 func (s *Store) BuildLogs(ctx context.Context, buildID string, offset, limit int) ([]store.BuildLogEntry, error) {
+	if err := store.ValidateText("build id", buildID); err != nil {
+		return nil, err
+	}
 	if offset < 0 || limit < 0 {
 		return nil, fmt.Errorf("logs offset %d, limit %d: must not be negative: %w", offset, limit, errdefs.ErrInvalidArgument)
 	}
@@ -449,6 +501,12 @@ func (s *Store) BuildLogs(ctx context.Context, buildID string, offset, limit int
 
 // SetTags implements store.Templates.
 func (s *Store) SetTags(ctx context.Context, templateID, buildID string, tags []string, at time.Time) error {
+	if err := store.ValidateText("template id", templateID); err != nil {
+		return err
+	}
+	if err := store.ValidateText("build id", buildID); err != nil {
+		return err
+	}
 	for _, t := range tags {
 		if err := store.ValidateTag(t); err != nil {
 			return err
@@ -472,6 +530,14 @@ func (s *Store) SetTags(ctx context.Context, templateID, buildID string, tags []
 
 // DeleteTags implements store.Templates.
 func (s *Store) DeleteTags(ctx context.Context, templateID string, tags []string) error {
+	if err := store.ValidateText("template id", templateID); err != nil {
+		return err
+	}
+	for _, t := range tags {
+		if err := store.ValidateText("tag", t); err != nil {
+			return err
+		}
+	}
 	return s.write(ctx, func(tx pgx.Tx) error {
 		for _, t := range tags {
 			res, err := tx.Exec(ctx, `DELETE FROM template_tags WHERE template_id = $1 AND tag = $2`, templateID, t)
@@ -488,7 +554,10 @@ func (s *Store) DeleteTags(ctx context.Context, templateID string, tags []string
 
 // ListTags implements store.Templates.
 func (s *Store) ListTags(ctx context.Context, templateID string) ([]store.TemplateTag, error) {
-	rows, err := s.pool.Query(ctx, `SELECT template_id, tag, build_id, created_at FROM template_tags WHERE template_id = $1 ORDER BY tag`, templateID)
+	if err := store.ValidateText("template id", templateID); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT template_id, tag, build_id, created_at FROM template_tags WHERE template_id = $1 ORDER BY tag COLLATE "C"`, templateID)
 	if err != nil {
 		return nil, fmt.Errorf("list tags: %w", err)
 	}

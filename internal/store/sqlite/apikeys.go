@@ -71,6 +71,9 @@ func fromDBPtr(v sql.NullInt64) *time.Time {
 
 // APIKeyByHash implements store.APIKeys.
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error) {
+	if err := store.ValidateText("api key hash", hash); err != nil {
+		return store.APIKey{}, err
+	}
 	k, err := scanAPIKey(s.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, fmt.Errorf("api key: %w", errdefs.ErrNotFound)
@@ -124,6 +127,9 @@ func (s *Store) listAPIKeys(ctx context.Context, query string, args ...any) ([]s
 
 // RevokeAPIKey implements store.APIKeys.
 func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
+	if err := store.ValidateText("api key id", id); err != nil {
+		return err
+	}
 	at = s.orNow(at)
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var revoked sql.NullInt64
@@ -146,6 +152,9 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error
 // authenticator calls it at most once a minute per key, but each call is
 // still a durable write.
 func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	if err := store.ValidateText("api key id", id); err != nil {
+		return err
+	}
 	at = s.orNow(at)
 	return s.write(ctx, func(tx *sql.Tx) error {
 		// Only forward: of two touches that race, the later time stays.

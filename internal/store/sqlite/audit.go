@@ -15,6 +15,7 @@ import (
 // so reading the last hash and inserting after it cannot interleave
 // with another append.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error) {
+	e = store.SanitizeAudit(e)
 	e.Time = s.orNow(e.Time).UTC().Truncate(time.Microsecond)
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var last int64

@@ -13,7 +13,7 @@ import (
 // describes, so the log and the record never disagree.
 func insertEvent(ctx context.Context, tx *sql.Tx, id string, at time.Time, typ, msg string) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO events (sandbox_id, time, type, message) VALUES (?, ?, ?, ?)`,
-		id, dbTime(at), typ, msg); err != nil {
+		id, dbTime(at), typ, store.SanitizeText(msg)); err != nil {
 		return fmt.Errorf("sandbox %q: record %s event: %w", id, typ, err)
 	}
 	return nil

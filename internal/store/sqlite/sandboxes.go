@@ -225,6 +225,7 @@ func (s *Store) EndSandbox(ctx context.Context, id string, reason store.EndReaso
 		return err
 	}
 	at = s.orNow(at)
+	message = store.SanitizeText(message) // a runtime's words
 	return s.write(ctx, func(tx *sql.Tx) error {
 		cur, err := currentState(ctx, tx, id)
 		if err != nil {

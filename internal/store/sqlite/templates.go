@@ -96,6 +96,9 @@ func (s *Store) templateNames(ctx context.Context, id string) ([]string, error) 
 
 // GetTemplate implements store.Templates.
 func (s *Store) GetTemplate(ctx context.Context, idOrName string) (store.Template, error) {
+	if err := store.ValidateText("template", idOrName); err != nil {
+		return store.Template{}, err
+	}
 	t, err := scanTemplate(s.r.QueryRowContext(ctx, `SELECT `+templateColumns+` FROM templates
 		WHERE id = ? OR id = (SELECT template_id FROM template_names WHERE name = ?)`, idOrName, idOrName))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -112,6 +115,9 @@ func (s *Store) GetTemplate(ctx context.Context, idOrName string) (store.Templat
 
 // ListTemplates implements store.Templates.
 func (s *Store) ListTemplates(ctx context.Context, team string) ([]store.Template, error) {
+	if err := store.ValidateText("team", team); err != nil {
+		return nil, err
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+templateColumns+` FROM templates
 		WHERE ? = '' OR team = ? OR public = 1 ORDER BY created_at, id`, team, team)
 	if err != nil {
@@ -140,6 +146,9 @@ func (s *Store) ListTemplates(ctx context.Context, team string) ([]store.Templat
 
 // SetTemplatePublic implements store.Templates.
 func (s *Store) SetTemplatePublic(ctx context.Context, id string, public bool, at time.Time) error {
+	if err := store.ValidateText("template id", id); err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE templates SET public = ?, updated_at = ? WHERE id = ?`, public, dbTime(s.orNow(at)), id)
 		if err != nil {
@@ -154,6 +163,9 @@ func (s *Store) SetTemplatePublic(ctx context.Context, id string, public bool, a
 
 // SetTemplatePool implements store.Templates.
 func (s *Store) SetTemplatePool(ctx context.Context, id string, pool *store.TemplatePool, at time.Time) error {
+	if err := store.ValidateText("template id", id); err != nil {
+		return err
+	}
 	var val sql.NullString
 	if pool != nil {
 		b, err := json.Marshal(pool)
@@ -176,6 +188,9 @@ func (s *Store) SetTemplatePool(ctx context.Context, id string, pool *store.Temp
 
 // DeleteTemplate implements store.Templates.
 func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
+	if err := store.ValidateText("template id", id); err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM templates WHERE id = ?`, id)
 		if err != nil {
@@ -271,6 +286,12 @@ func scanBuild(row interface{ Scan(...any) error }) (store.TemplateBuild, error)
 
 // GetBuild implements store.Templates.
 func (s *Store) GetBuild(ctx context.Context, templateID, buildID string) (store.TemplateBuild, error) {
+	if err := store.ValidateText("template id", templateID); err != nil {
+		return store.TemplateBuild{}, err
+	}
+	if err := store.ValidateText("build id", buildID); err != nil {
+		return store.TemplateBuild{}, err
+	}
 	b, err := scanBuild(s.r.QueryRowContext(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE id = ? AND template_id = ?`, buildID, templateID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, fmt.Errorf("build %q of template %q: %w", buildID, templateID, errdefs.ErrNotFound)
@@ -283,6 +304,9 @@ func (s *Store) GetBuild(ctx context.Context, templateID, buildID string) (store
 
 // ListBuilds implements store.Templates.
 func (s *Store) ListBuilds(ctx context.Context, templateID string) ([]store.TemplateBuild, error) {
+	if err := store.ValidateText("template id", templateID); err != nil {
+		return nil, err
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE template_id = ? ORDER BY created_at, id`, templateID)
 	if err != nil {
 		return nil, fmt.Errorf("list builds: %w", err)
@@ -301,6 +325,15 @@ func (s *Store) ListBuilds(ctx context.Context, templateID string) ([]store.Temp
 
 // StartBuild implements store.Templates.
 func (s *Store) StartBuild(ctx context.Context, templateID, buildID, request string, at time.Time) error {
+	if err := store.ValidateText("template id", templateID); err != nil {
+		return err
+	}
+	if err := store.ValidateText("build id", buildID); err != nil {
+		return err
+	}
+	if err := store.ValidateText("build request", request); err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE template_builds SET status = ?, request = ?, updated_at = ?
 			WHERE id = ? AND template_id = ? AND status = ?`,
@@ -338,6 +371,11 @@ func (s *Store) FinishBuild(ctx context.Context, b store.TemplateBuild, tags []s
 			return err
 		}
 	}
+	if err := store.ValidateBuildTexts(b); err != nil {
+		return err
+	}
+	// Why a build failed is the builder's and its processes' words.
+	b.Reason, b.ReasonStep = store.SanitizeText(b.Reason), store.SanitizeText(b.ReasonStep)
 	layers, env, err := encodeResult(b)
 	if err != nil {
 		return err
@@ -378,6 +416,7 @@ func setTags(ctx context.Context, tx *sql.Tx, templateID, buildID string, tags [
 
 // FailUnfinishedBuilds implements store.Templates.
 func (s *Store) FailUnfinishedBuilds(ctx context.Context, reason string, at time.Time) (int, error) {
+	reason = store.SanitizeText(reason)
 	var n int64
 	now := dbTime(s.orNow(at))
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -394,9 +433,19 @@ func (s *Store) FailUnfinishedBuilds(ctx context.Context, reason string, at time
 
 // AppendBuildLogs implements store.Templates.
 func (s *Store) AppendBuildLogs(ctx context.Context, buildID string, entries []store.BuildLogEntry) error {
+	if err := store.ValidateText("build id", buildID); err != nil {
+		return err
+	}
 	if len(entries) == 0 {
 		return nil
 	}
+	// A log is what the build's processes printed: kept, repaired.
+	clean := make([]store.BuildLogEntry, len(entries))
+	for i, e := range entries {
+		e.Level, e.Step, e.Message = store.SanitizeText(e.Level), store.SanitizeText(e.Step), store.SanitizeText(e.Message)
+		clean[i] = e
+	}
+	entries = clean
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var next int
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq) + 1, 0) FROM template_build_logs WHERE build_id = ?`, buildID).Scan(&next); err != nil {
@@ -417,6 +466,9 @@ func (s *Store) AppendBuildLogs(ctx context.Context, buildID string, entries []s
 
 // BuildLogs implements store.Templates.
 func (s *Store) BuildLogs(ctx context.Context, buildID string, offset, limit int) ([]store.BuildLogEntry, error) {
+	if err := store.ValidateText("build id", buildID); err != nil {
+		return nil, err
+	}
 	if offset < 0 || limit < 0 {
 		return nil, fmt.Errorf("logs offset %d, limit %d: must not be negative: %w", offset, limit, errdefs.ErrInvalidArgument)
 	}
@@ -441,6 +493,12 @@ func (s *Store) BuildLogs(ctx context.Context, buildID string, offset, limit int
 
 // SetTags implements store.Templates.
 func (s *Store) SetTags(ctx context.Context, templateID, buildID string, tags []string, at time.Time) error {
+	if err := store.ValidateText("template id", templateID); err != nil {
+		return err
+	}
+	if err := store.ValidateText("build id", buildID); err != nil {
+		return err
+	}
 	for _, t := range tags {
 		if err := store.ValidateTag(t); err != nil {
 			return err
@@ -464,6 +522,14 @@ func (s *Store) SetTags(ctx context.Context, templateID, buildID string, tags []
 
 // DeleteTags implements store.Templates.
 func (s *Store) DeleteTags(ctx context.Context, templateID string, tags []string) error {
+	if err := store.ValidateText("template id", templateID); err != nil {
+		return err
+	}
+	for _, t := range tags {
+		if err := store.ValidateText("tag", t); err != nil {
+			return err
+		}
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		for _, t := range tags {
 			res, err := tx.ExecContext(ctx, `DELETE FROM template_tags WHERE template_id = ? AND tag = ?`, templateID, t)
@@ -480,6 +546,9 @@ func (s *Store) DeleteTags(ctx context.Context, templateID string, tags []string
 
 // ListTags implements store.Templates.
 func (s *Store) ListTags(ctx context.Context, templateID string) ([]store.TemplateTag, error) {
+	if err := store.ValidateText("template id", templateID); err != nil {
+		return nil, err
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT template_id, tag, build_id, created_at FROM template_tags WHERE template_id = ? ORDER BY tag`, templateID)
 	if err != nil {
 		return nil, fmt.Errorf("list tags: %w", err)

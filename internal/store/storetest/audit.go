@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,5 +73,35 @@ func (s *suite) testAudit(t *testing.T) {
 	}
 	if n, _ := st.PruneAudit(ctx, at(-time.Hour)); n != 0 {
 		t.Errorf("prune of nothing deleted %d", n)
+	}
+
+	// A request's path is recorded even with a NUL or broken UTF-8 in
+	// it, repaired the same way by every backend, and hashed as kept.
+	odd, err := st.AppendAudit(ctx, store.AuditEntry{Action: "authenticate", Target: "/sandboxes/a\x00b\xff", Status: 401})
+	if err != nil || odd.Target != "/sandboxes/ab\uFFFD" || odd.Hash != store.AuditHash(odd) {
+		t.Errorf("entry with a NUL and invalid UTF-8: %+v, %v", odd, err)
+	}
+
+	// Appends from many writers at once form one chain: no two entries
+	// follow the same one.
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := st.AppendAudit(ctx, store.AuditEntry{Action: "POST /sandboxes", Status: 201}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	all, err := st.ListAudit(ctx, store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].PrevHash != all[i-1].Hash || all[i].ID != all[i-1].ID+1 {
+			t.Fatalf("entry %d does not follow entry %d: the chain forked under concurrent appends", all[i].ID, all[i-1].ID)
+		}
 	}
 }

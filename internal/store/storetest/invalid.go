@@ -34,6 +34,14 @@ func (s *suite) testInvalid(t *testing.T) {
 			{"NegativeMemory", func(sb *store.Sandbox) { sb.MemoryMB = -1 }},
 			{"NegativeDisk", func(sb *store.Sandbox) { sb.DiskMB = -1 }},
 			{"EmptyMetadataKey", func(sb *store.Sandbox) { sb.Metadata = map[string]string{"": "v"} }},
+			// Valid JSON ("\u0000") that PostgreSQL's text cannot hold:
+			// refused on every backend alike, never a server error.
+			{"NULInMetadataValue", func(sb *store.Sandbox) { sb.Metadata = map[string]string{"k": "a\x00b"} }},
+			{"NULInMetadataKey", func(sb *store.Sandbox) { sb.Metadata = map[string]string{"k\x00": "v"} }},
+			{"InvalidUTF8InMetadata", func(sb *store.Sandbox) { sb.Metadata = map[string]string{"k": "\xff\xfe"} }},
+			{"NULInAlias", func(sb *store.Sandbox) { sb.Alias = "py\x00" }},
+			{"NULInTemplateID", func(sb *store.Sandbox) { sb.TemplateID = "base\x00" }},
+			{"NULInNetworkRule", func(sb *store.Sandbox) { sb.Network.MaskRequestHost = "host\x00" }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				sb := sandbox("invalid-" + tc.name)
@@ -51,12 +59,16 @@ func (s *suite) testInvalid(t *testing.T) {
 	t.Run("Reads", func(t *testing.T) {
 		_, err := st.GetSandbox(ctx, "")
 		wantErr(t, err, errdefs.ErrInvalidArgument, "get with empty id")
+		_, err = st.GetSandbox(ctx, "target\x00")
+		wantErr(t, err, errdefs.ErrInvalidArgument, "get with a NUL in the id")
 		_, err = st.ListEvents(ctx, "")
 		wantErr(t, err, errdefs.ErrInvalidArgument, "events with empty id")
 		for _, f := range []store.SandboxFilter{
 			{States: []store.SandboxState{"zombie"}},
 			{States: []store.SandboxState{store.StateRunning, ""}},
 			{Metadata: map[string]string{"": "x"}},
+			{Metadata: map[string]string{"k": "x\x00"}},
+			{TemplateID: "\xff"},
 		} {
 			_, err := st.ListSandboxes(ctx, f)
 			wantErr(t, err, errdefs.ErrInvalidArgument, "list with a bad filter")
@@ -96,6 +108,9 @@ func (s *suite) testInvalid(t *testing.T) {
 		{"EndUnknownReason", func() error { return st.EndSandbox(ctx, sb.ID, "bored", "", t0) }},
 		{"SetEndAtEmptyID", func() error { return st.SetEndAt(ctx, "", t0) }},
 		{"SetEndAtZero", func() error { return st.SetEndAt(ctx, sb.ID, time.Time{}) }},
+		{"SetStateEventTypeNUL", func() error {
+			return st.SetState(ctx, sb.ID, fromStarting, store.StateRunning, store.Event{Type: "started\x00"})
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wantErr(t, tc.call(), errdefs.ErrInvalidArgument, tc.name)

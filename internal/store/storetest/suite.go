@@ -44,6 +44,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("EventsAfter", s.testEventsAfter)
 	t.Run("CreateRunning", s.testCreateRunning)
 	t.Run("InvalidInput", s.testInvalid)
+	t.Run("Text", s.testText)
+	t.Run("TextOrder", s.testTextOrder)
 	t.Run("CanceledContext", s.testCanceled)
 	t.Run("ConcurrentLifecycles", s.testConcurrentLifecycles)
 	t.Run("ConcurrentCompareAndSet", s.testConcurrentCAS)

@@ -40,6 +40,10 @@ CREATE TABLE sandbox_metadata (
 CREATE INDEX sandbox_metadata_entry ON sandbox_metadata (name, value);
 
 -- The ids order the events as they were recorded (SQLite's rowid there).
+-- The identity column gives an id at insert, not at commit: the backend
+-- takes an advisory lock before each insert, held until its transaction
+-- ends, so that ids also become visible in order and a reader tailing by
+-- id never passes over one that commits late.
 CREATE TABLE events (
     id         BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     sandbox_id TEXT    NOT NULL REFERENCES sandboxes (id) ON DELETE CASCADE,

@@ -1,19 +1,21 @@
 // Package pgtest starts throwaway PostgreSQL clusters for tests: initdb and
 // postgres from the distribution's packages (scripts/setup.sh installs them)
-// in a temporary directory, listening on a Unix socket only, removed when
-// the test ends. Without PostgreSQL a test skips, except under CI=true,
+// in a temporary directory, listening on a Unix socket (and on 127.0.0.1
+// for StartTCP), removed when the test ends. Without PostgreSQL a test skips, except under CI=true,
 // where it fails: CI must never pass by not testing a backend.
 package pgtest
 
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -26,6 +28,7 @@ import (
 type Cluster struct {
 	dir  string // data, socket and log below it
 	sock string
+	port int // of the loopback listener, if any, and the socket's name
 	n    atomic.Int64
 }
 
@@ -33,6 +36,18 @@ type Cluster struct {
 // cluster runs as the postgres user, since PostgreSQL refuses to run as
 // root.
 func Start(t testing.TB) *Cluster {
+	t.Helper()
+	return start(t, false)
+}
+
+// StartTCP is Start with a listener on a free port of 127.0.0.1 besides
+// the socket, for what only a TCP session shows (keepalives).
+func StartTCP(t testing.TB) *Cluster {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, tcp bool) *Cluster {
 	t.Helper()
 	bin, err := binDir()
 	if err != nil {
@@ -55,7 +70,17 @@ func Start(t testing.TB) *Cluster {
 	if err := os.Chown(dir, uid, gid); err != nil {
 		t.Fatal(err)
 	}
-	c := &Cluster{dir: dir, sock: dir}
+	c := &Cluster{dir: dir, sock: dir, port: 5432}
+	listen := ""
+	if tcp {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.port = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		listen = "127.0.0.1"
+	}
 	data := filepath.Join(dir, "data")
 	run := func(name string, args ...string) {
 		t.Helper()
@@ -67,18 +92,22 @@ func Start(t testing.TB) *Cluster {
 			t.Fatalf("%s %v: %v\n%s\n%s", name, args, err, out, log)
 		}
 	}
-	run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C")
+	// A collation other than bytewise, as most installations have (a
+	// database's default comes from its server's locale): a query whose
+	// order depends on the collation then orders differently from
+	// SQLite's, and the suite sees it.
+	run("initdb", append([]string{"-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"}, localeArgs(bin)...)...)
 	// The server is this process's child, not pg_ctl's daemon: when the
 	// test binary dies (a timeout, a panic), the kernel sends it SIGQUIT
-	// and no cluster is left behind. No TCP listener: tests reach it
-	// through the socket in dir only.
+	// and no cluster is left behind. No TCP listener but on 127.0.0.1
+	// for StartTCP: tests reach it through the socket in dir.
 	logf, err := os.Create(filepath.Join(dir, "log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logf.Close()
 	srv := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", dir,
-		"-c", "listen_addresses=", "-c", "max_connections=300")
+		"-c", "listen_addresses="+listen, "-p", strconv.Itoa(c.port), "-c", "max_connections=300")
 	srv.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
 	srv.Stdout, srv.Stderr = logf, logf
 	if err := srv.Start(); err != nil {
@@ -105,7 +134,12 @@ func Start(t testing.TB) *Cluster {
 
 // URL is the connection URL of database db in the cluster.
 func (c *Cluster) URL(db string) string {
-	return fmt.Sprintf("postgres:///%s?host=%s&user=postgres&sslmode=disable", db, c.sock)
+	return fmt.Sprintf("postgres:///%s?host=%s&port=%d&user=postgres&sslmode=disable", db, c.sock, c.port)
+}
+
+// TCPURL is URL through the loopback listener of a cluster from StartTCP.
+func (c *Cluster) TCPURL(db string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
 }
 
 // NewDatabase creates an empty database and returns its URL.
@@ -149,6 +183,27 @@ func (c *Cluster) Exec(t testing.TB, db, sql string, args ...any) {
 	if _, err := conn.Exec(ctx, sql, args...); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
+}
+
+// localeArgs are initdb's locale options: ICU's en-US collation where
+// this PostgreSQL has ICU (15 and later; Debian's builds do), which needs
+// no locale installed on the host; else the host's en_US.UTF-8 if it has
+// one; else C, with which collation-dependent orders go unseen.
+func localeArgs(bin string) []string {
+	// ICU is built in where configure said so, and by default from 16 on.
+	conf, _ := exec.Command(filepath.Join(bin, "pg_config"), "--configure").Output()
+	icu := strings.Contains(string(conf), "with-icu") || major(bin) >= 16 && !strings.Contains(string(conf), "without-icu")
+	if major(bin) >= 15 && icu {
+		return []string{"--locale=C", "--locale-provider=icu", "--icu-locale=en-US"}
+	}
+	if out, err := exec.Command("locale", "-a").Output(); err == nil {
+		for _, l := range strings.Fields(string(out)) {
+			if strings.EqualFold(l, "en_US.utf8") || strings.EqualFold(l, "en_US.UTF-8") {
+				return []string{"--locale=" + l}
+			}
+		}
+	}
+	return []string{"--locale=C"}
 }
 
 // binDir finds the newest PostgreSQL's binaries: Debian keeps initdb and
