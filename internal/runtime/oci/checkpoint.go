@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -235,7 +236,9 @@ func readCheckpoint(dir string) (checkpointMeta, error) {
 	if err != nil {
 		return m, fmt.Errorf("read checkpoint: %w", err)
 	}
-	if err := json.Unmarshal(b, &m); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
 		return m, fmt.Errorf("checkpoint %s is corrupt: %w: %w", dir, err, errdefs.ErrFailedPrecondition)
 	}
 	return m, nil

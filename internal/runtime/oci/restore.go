@@ -54,8 +54,8 @@ func (d *Driver) Restore(ctx context.Context, id, dir string) error {
 	if err != nil {
 		return fmt.Errorf("sandbox %q: %w", id, err)
 	}
-	if meta.Sandbox != id {
-		return fmt.Errorf("checkpoint %s is of sandbox %q, not %q: %w", dir, meta.Sandbox, id, errdefs.ErrInvalidArgument)
+	if err := meta.validate(id, st.Runtime); err != nil {
+		return fmt.Errorf("checkpoint %s is not usable: %w", dir, err)
 	}
 	// Restore reopens these files and lends them to the sandbox's root:
 	// only the sandbox's own, whatever the description says.
