@@ -106,8 +106,8 @@ type Manager struct {
 	unresp     time.Duration
 	netLocks   map[string]*netLock // sandbox -> its network update lock, while one waits or runs
 	inTransit  map[string]int      // sandbox -> pauses and resumes under way
-	opLocks    map[string]*sync.Mutex
-	stopped    bool // Stop was called: no more background work starts
+	opLocks    map[string]*opLock  // sandbox -> its pause/resume/kill lock, while held or awaited
+	stopped    bool                // Stop was called: no more background work starts
 	stopMon    context.CancelFunc
 	bg         sync.WaitGroup // the monitor and timers that fired
 }
@@ -126,7 +126,7 @@ func New(cfg Config) *Manager {
 		netLimits: cfg.NetworkLimits,
 		timers:    map[string]*time.Timer{}, metrics: map[string]*series{}, probeFails: map[string]probeFailure{}, unresp: cfg.UnresponsiveAfter,
 		netLocks:  map[string]*netLock{},
-		inTransit: map[string]int{}, opLocks: map[string]*sync.Mutex{}, checkpoints: cfg.CheckpointDir,
+		inTransit: map[string]int{}, opLocks: map[string]*opLock{}, checkpoints: cfg.CheckpointDir,
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100

@@ -90,20 +90,37 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	return nil
 }
 
-// opLock serialises the pauses and resumes of sandbox id: a connect
-// that arrives while a pause is under way (recorded paused, checkpoint
-// not complete) waits for it rather than resuming a sandbox the
-// checkpoint is about to stop.
+// opLock serialises the pauses, resumes and kills of sandbox id: a
+// connect that arrives while a pause is under way (recorded paused,
+// checkpoint not complete) waits for it rather than resuming a sandbox
+// the checkpoint is about to stop, and a kill waits for the pause or
+// resume under way rather than destroying the sandbox beneath it. An
+// entry lives only while someone holds or waits for it, however the
+// sandbox ends.
 func (m *Manager) opLock(id string) (unlock func()) {
 	m.mu.Lock()
 	l, ok := m.opLocks[id]
 	if !ok {
-		l = &sync.Mutex{}
+		l = &opLock{}
 		m.opLocks[id] = l
 	}
+	l.users++
 	m.mu.Unlock()
-	l.Lock()
-	return l.Unlock
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		m.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(m.opLocks, id)
+		}
+		m.mu.Unlock()
+	}
+}
+
+// opLock is one sandbox's entry in Manager.opLocks.
+type opLock struct {
+	mu    sync.Mutex
+	users int // holders and waiters; guarded by Manager.mu
 }
 
 // checkpointDir is where sandbox id's checkpoint lives while it is paused.
