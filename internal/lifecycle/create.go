@@ -87,7 +87,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	sb := store.Sandbox{
 		ID: newID(), TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateStarting,
 		CPUCount: limits.CPUCount, MemoryMB: limits.MemoryMB, DiskMB: limits.DiskMB,
-		Metadata: req.Metadata, EnvdAccessToken: token, CreatedAt: now, EndAt: now.Add(timeout),
+		Metadata: req.Metadata, EnvVars: req.EnvVars, EnvdAccessToken: token, CreatedAt: now, EndAt: now.Add(timeout),
 		Runtime: m.driver.Name(), Network: req.net.cfg, TrafficAccessToken: req.net.trafficToken,
 		Lifecycle: req.Lifecycle,
 	}

@@ -232,7 +232,7 @@ func (m *Manager) wake(ctx context.Context, sb store.Sandbox) error {
 		if err := m.driver.Start(ctx, sb.ID); err != nil {
 			return err
 		}
-		return m.initAgent(ctx, sb.ID, nil, sb.EnvdAccessToken, sb.TrafficAccessToken)
+		return m.initBooted(ctx, sb)
 	case runtime.StatusPaused:
 		return m.driver.Resume(ctx, sb.ID)
 	case runtime.StatusRunning:
@@ -260,7 +260,7 @@ func (m *Manager) wake(ctx context.Context, sb store.Sandbox) error {
 	if err := m.driver.Start(ctx, sb.ID); err != nil {
 		return err
 	}
-	return m.initAgent(ctx, sb.ID, nil, sb.EnvdAccessToken, sb.TrafficAccessToken)
+	return m.initBooted(ctx, sb)
 }
 
 // removeCheckpoint deletes what a paused sandbox kept on disk for its
