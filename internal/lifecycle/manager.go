@@ -65,6 +65,10 @@ type Config struct {
 	// CheckpointDir is where sandboxes paused with their memory keep
 	// their checkpoints; empty: pausing with memory is refused.
 	CheckpointDir string
+	// PausedDiskMB is the most disk, in MiB, the checkpoints of sandboxes
+	// paused with their memory may take together; a pause that would
+	// pass it is refused (the sandbox runs on). 0 is unlimited.
+	PausedDiskMB int
 }
 
 // The deadlines of background work: no timer or monitor pass waits on
@@ -94,6 +98,8 @@ type Manager struct {
 	privateTraffic bool
 	netLimits      runtime.NetworkLimits
 	checkpoints    string // see Config.CheckpointDir
+	pausedBudget   int64  // bytes; see Config.PausedDiskMB
+	reserved       int64  // bytes of checkpoints under way; guarded by mu
 
 	createMu     sync.Mutex // serialises the quota check with the record
 	autoResumeMu sync.Mutex // one auto-resume at a time: requests that arrive together resume once
@@ -127,6 +133,7 @@ func New(cfg Config) *Manager {
 		timers:    map[string]*time.Timer{}, metrics: map[string]*series{}, probeFails: map[string]probeFailure{}, unresp: cfg.UnresponsiveAfter,
 		netLocks:  map[string]*netLock{},
 		inTransit: map[string]int{}, opLocks: map[string]*opLock{}, checkpoints: cfg.CheckpointDir,
+		pausedBudget: int64(cfg.PausedDiskMB) << 20,
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100

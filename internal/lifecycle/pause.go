@@ -56,6 +56,11 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 		if err := os.MkdirAll(m.checkpoints, 0o711); err != nil {
 			return fmt.Errorf("checkpoint directory: %w", err)
 		}
+		release, err := m.reserveCheckpoint(ctx, id)
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
 	done := m.transit(id)
 	defer done()

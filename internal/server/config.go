@@ -110,6 +110,11 @@ type Config struct {
 	// ReadyMinFreeMB is the free space, in MiB, the data dir's filesystem
 	// must have for GET /ready to answer ready; 0 does not check.
 	ReadyMinFreeMB int
+	// PausedDiskMB is the most disk, in MiB, the checkpoints of sandboxes
+	// paused with their memory may take together; a pause with memory
+	// that would pass it is refused (429, the sandbox runs on) and an
+	// auto-pause keeps the filesystem only. 0 is unlimited.
+	PausedDiskMB int
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -208,6 +213,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_NETWORK_INGRESS_MBPS", &c.NetworkIngressMbps},
 		{"SOULBOX_NETWORK_MAX_CONNECTIONS", &c.NetworkMaxConnections},
 		{"SOULBOX_READY_MIN_FREE_MB", &c.ReadyMinFreeMB},
+		{"SOULBOX_PAUSED_DISK_MB", &c.PausedDiskMB},
 	} {
 		if s := getenv(v.name); s != "" {
 			n, err := strconv.Atoi(s)
@@ -266,6 +272,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.networkLimits().Validate(); err != nil {
 		return fmt.Errorf("server network limits: %w", err)
+	}
+	if c.PausedDiskMB < 0 {
+		return bad("paused disk %d MiB: use 0 (unlimited) or more", c.PausedDiskMB)
 	}
 	if c.PoolMemoryMiB < 0 {
 		return bad("pool memory %d MiB: use 0 (an eighth of the host's memory) or more", c.PoolMemoryMiB)

@@ -154,6 +154,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		MaxSandboxes: cfg.MaxSandboxes, PrivateTraffic: !cfg.PublicTraffic,
 		NetworkLimits: cfg.networkLimits(),
 		CheckpointDir: filepath.Join(cfg.DataDir, "checkpoints"),
+		PausedDiskMB:  cfg.PausedDiskMB,
 	})
 	// The pool always runs: which templates it pools, and how many
 	// sandboxes of each, the configuration and the template API decide.
