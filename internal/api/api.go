@@ -78,10 +78,12 @@ func (a *API) Register(mux Router) {
 	mux.HandleFunc("GET /sandboxes/{id}/metrics", a.metrics)
 	mux.HandleFunc("GET /sandboxes/{id}/logs", a.logs)
 	mux.HandleFunc("GET /events", a.events)
+	mux.HandleFunc("POST /sandboxes/{id}/snapshots", a.createSnapshot)
+	mux.HandleFunc("GET /snapshots", a.listSnapshots)
 	// Anything else under the API's paths (an unknown path, a method a
 	// path does not take) is answered in the API's error shape too,
 	// instead of the mux's plain text.
-	for _, p := range []string{"/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/", "/events"} {
+	for _, p := range []string{"/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/", "/events", "/snapshots"} {
 		mux.HandleFunc(p, a.noRoute)
 	}
 }

@@ -78,6 +78,14 @@ type Recreator interface {
 	Release(ctx context.Context, id string) error
 }
 
+// WritableLayerReader is the optional ability to name the directory
+// holding what a sandbox changed in its root filesystem (an overlayfs
+// upper directory) and the host uid its root maps to, for keeping those
+// changes as a layer (a template build step, a snapshot).
+type WritableLayerReader interface {
+	WritableLayer(ctx context.Context, id string) (dir string, hostUID uint32, err error)
+}
+
 // Updater is the optional ability to change a running sandbox's CPU and
 // memory limits; a warm pool uses it to fit a pooled sandbox to the
 // request that claims it.

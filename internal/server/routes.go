@@ -30,6 +30,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/v2/sandboxes", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes/", s.authn.Middleware(apiMux))
 	mux.Handle("/events", s.authn.Middleware(apiMux))
+	mux.Handle("/snapshots", s.authn.Middleware(apiMux))
 	if s.cfg.MCP {
 		mux.Handle("/mcp", s.mcpHandler())
 	}
@@ -59,7 +60,7 @@ func routeOf(mux, apiMux *http.ServeMux) telemetry.RouteFunc {
 		switch p {
 		case "/":
 			return ""
-		case "/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/", "/events":
+		case "/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/", "/events", "/snapshots":
 			_, p = apiMux.Handler(r)
 		}
 		return telemetry.PatternPath(p)

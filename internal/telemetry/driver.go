@@ -24,6 +24,7 @@ type Driver interface {
 	runtime.Prioritizer
 	runtime.UserKiller
 	runtime.LogReader
+	runtime.WritableLayerReader
 }
 
 // Driver wraps d to time its calls by name and result. The wrapper has

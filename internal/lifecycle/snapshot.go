@@ -1,0 +1,66 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/soulbox/soulbox/internal/catalog"
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// Snapshots is the optional ability of the template resolver to keep a
+// sandbox's filesystem changes as a snapshot template and list them.
+type Snapshots interface {
+	CreateSnapshot(ctx context.Context, sb store.Sandbox, name, upper string, hostUID uint32) (catalog.Snapshot, error)
+	ListSnapshots(ctx context.Context, team, sandboxID string) ([]catalog.Snapshot, error)
+}
+
+// Snapshot keeps the filesystem of a live sandbox as a snapshot (a
+// private template of its team, named name when given) that new
+// sandboxes start from. A running sandbox is frozen while its writable
+// layer is copied and runs on afterwards; its processes and memory are
+// not part of the snapshot (see docs/ARCHITECTURE.md, snapshots). Pauses,
+// resumes and kills of the sandbox wait meanwhile.
+func (m *Manager) Snapshot(ctx context.Context, id, name string) (catalog.Snapshot, error) {
+	snaps, ok := m.tmpl.(Snapshots)
+	wl, ok2 := m.driver.(runtime.WritableLayerReader)
+	if !ok || !ok2 {
+		return catalog.Snapshot{}, fmt.Errorf("this server cannot snapshot sandboxes: %w", errdefs.ErrFailedPrecondition)
+	}
+	defer m.opLock(id)()
+	sb, err := m.live(ctx, id)
+	if err != nil {
+		return catalog.Snapshot{}, err
+	}
+	done := m.transit(id)
+	defer done()
+	if sb.State == store.StateRunning {
+		// Held still, so that the copy is of one moment.
+		if err := m.driver.Pause(ctx, id); err != nil {
+			return catalog.Snapshot{}, fmt.Errorf("hold sandbox %q still for its snapshot: %w", id, err)
+		}
+		defer func() {
+			if err := m.driver.Resume(context.WithoutCancel(ctx), id); err != nil {
+				m.log.Error("thaw a sandbox after its snapshot", logx.Sandbox(id), logx.Err(err))
+			}
+		}()
+	}
+	upper, hostUID, err := wl.WritableLayer(ctx, id)
+	if err != nil {
+		return catalog.Snapshot{}, err
+	}
+	return snaps.CreateSnapshot(ctx, sb, name, upper, hostUID)
+}
+
+// ListSnapshots returns team's snapshots, of sandbox sandboxID only when
+// it is given, oldest first.
+func (m *Manager) ListSnapshots(ctx context.Context, team, sandboxID string) ([]catalog.Snapshot, error) {
+	snaps, ok := m.tmpl.(Snapshots)
+	if !ok {
+		return nil, nil
+	}
+	return snaps.ListSnapshots(ctx, team, sandboxID)
+}
