@@ -1,0 +1,50 @@
+// Snapshots through the official SDK: createSnapshot of a running
+// sandbox, sandboxes created from its id and its name, listSnapshots by
+// sandbox and a page at a time, deleteSnapshot.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Sandbox } from 'e2b'
+
+test('createSnapshot, create from it, list, delete', async () => {
+  const src = await Sandbox.create({ timeoutMs: 600_000 })
+  try {
+    await src.files.write('/home/user/snap.txt', 'from the source')
+    const snap = await src.createSnapshot({ name: 'sdk-snap' })
+    assert.ok(snap.snapshotId)
+    assert.deepEqual(snap.names, ['sdk-snap'])
+    // The source runs on.
+    assert.equal((await src.commands.run('cat /home/user/snap.txt')).stdout, 'from the source')
+
+    const byId = await Sandbox.create(snap.snapshotId, { timeoutMs: 600_000 })
+    const byName = await Sandbox.create('sdk-snap', { timeoutMs: 600_000 })
+    try {
+      for (const s of [byId, byName]) {
+        assert.equal(await s.files.read('/home/user/snap.txt'), 'from the source')
+      }
+      await byId.files.write('/home/user/snap.txt', 'changed')
+      assert.equal(await byName.files.read('/home/user/snap.txt'), 'from the source')
+    } finally {
+      await byId.kill()
+      await byName.kill()
+    }
+
+    const second = await Sandbox.createSnapshot(src.sandboxId)
+    assert.deepEqual(second.names, [])
+    const mine = await src.listSnapshots().nextItems()
+    assert.deepEqual(mine.map((s) => s.snapshotId), [snap.snapshotId, second.snapshotId])
+    const named = await Sandbox.listSnapshots({ name: 'sdk-snap' }).nextItems()
+    assert.deepEqual(named.map((s) => s.snapshotId), [snap.snapshotId])
+
+    const pages = Sandbox.listSnapshots({ limit: 1 })
+    const seen = []
+    while (pages.hasNext) seen.push(...(await pages.nextItems()))
+    assert.deepEqual(seen.map((s) => s.snapshotId), [snap.snapshotId, second.snapshotId])
+
+    assert.equal(await Sandbox.deleteSnapshot(snap.snapshotId), true)
+    assert.equal(await Sandbox.deleteSnapshot(snap.snapshotId), false)
+    assert.equal(await Sandbox.deleteSnapshot(second.snapshotId), true)
+    assert.deepEqual(await Sandbox.listSnapshots().nextItems(), [])
+  } finally {
+    await src.kill()
+  }
+})
