@@ -80,6 +80,7 @@ func (a *API) Register(mux Router) {
 	mux.HandleFunc("GET /events", a.events)
 	mux.HandleFunc("POST /sandboxes/{id}/snapshots", a.createSnapshot)
 	mux.HandleFunc("GET /snapshots", a.listSnapshots)
+	mux.HandleFunc("POST /sandboxes/{id}/fork", a.fork)
 	// Anything else under the API's paths (an unknown path, a method a
 	// path does not take) is answered in the API's error shape too,
 	// instead of the mux's plain text.

@@ -48,3 +48,28 @@ test('createSnapshot, create from it, list, delete', async () => {
     await src.kill()
   }
 })
+
+test('fork: sandboxes with the source files, each its own', async () => {
+  const src = await Sandbox.create({ timeoutMs: 600_000 })
+  try {
+    await src.files.write('/home/user/fork.txt', 'before the fork')
+    const forks = await src.fork({ count: 2, timeoutMs: 120_000 })
+    assert.equal(forks.length, 2)
+    try {
+      for (const f of forks) {
+        assert.ok(f instanceof Sandbox, `fork failed: ${f}`)
+        assert.notEqual(f.sandboxId, src.sandboxId)
+        assert.equal(await f.files.read('/home/user/fork.txt'), 'before the fork')
+      }
+      await forks[0].files.write('/home/user/fork.txt', 'changed')
+      assert.equal(await forks[1].files.read('/home/user/fork.txt'), 'before the fork')
+    } finally {
+      for (const f of forks) if (f instanceof Sandbox) await f.kill()
+    }
+    // The fork's snapshot is the source's, and goes once its forks are gone.
+    const [snap] = await src.listSnapshots().nextItems()
+    assert.equal(await Sandbox.deleteSnapshot(snap.snapshotId), true)
+  } finally {
+    await src.kill()
+  }
+})
