@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -18,6 +19,7 @@ import (
 	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/durable"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/layer"
 	"github.com/soulbox/soulbox/internal/store"
 )
 
@@ -231,4 +233,36 @@ func (c *Catalog) ListSnapshots(ctx context.Context, team, sandboxID string) ([]
 		return out[i].ID < out[j].ID
 	})
 	return out, nil
+}
+
+// SnapshotDiskUsage is the space the layers of every team's snapshots
+// take on disk, each layer counted once.
+func (c *Catalog) SnapshotDiskUsage(ctx context.Context) (int64, error) {
+	if c.layers == nil {
+		return 0, nil
+	}
+	ts, err := c.store.ListTemplates(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	seen := map[string]bool{}
+	var total int64
+	for _, t := range ts {
+		builds, err := c.store.ListBuilds(ctx, t.ID)
+		if err != nil {
+			return 0, err
+		}
+		for _, b := range builds {
+			if b.Source != sourceSnapshot || len(b.Layers) == 0 || seen[b.Layers[0]] {
+				continue
+			}
+			seen[b.Layers[0]] = true
+			n, err := layer.DiskUsage(b.Layers[0])
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return 0, err
+			}
+			total += n
+		}
+	}
+	return total, nil
 }

@@ -69,6 +69,10 @@ type Config struct {
 	// paused with their memory may take together; a pause that would
 	// pass it is refused (the sandbox runs on). 0 is unlimited.
 	PausedDiskMB int
+	// SnapshotDiskMB is the most disk, in MiB, the layers of all
+	// snapshots may take together; a snapshot (or fork) that would pass
+	// it is refused. 0 is unlimited.
+	SnapshotDiskMB int
 }
 
 // The deadlines of background work: no timer or monitor pass waits on
@@ -97,9 +101,11 @@ type Manager struct {
 	// privateTraffic: see Config.PrivateTraffic.
 	privateTraffic bool
 	netLimits      runtime.NetworkLimits
-	checkpoints    string // see Config.CheckpointDir
-	pausedBudget   int64  // bytes; see Config.PausedDiskMB
-	reserved       int64  // bytes of checkpoints under way; guarded by mu
+	checkpoints    string     // see Config.CheckpointDir
+	pausedBudget   int64      // bytes; see Config.PausedDiskMB
+	reserved       int64      // bytes of checkpoints under way; guarded by mu
+	snapshotBudget int64      // bytes; see Config.SnapshotDiskMB
+	snapshotMu     sync.Mutex // one snapshot at a time under a budget
 
 	createMu     sync.Mutex // serialises the quota check with the record
 	autoResumeMu sync.Mutex // one auto-resume at a time: requests that arrive together resume once
@@ -133,7 +139,8 @@ func New(cfg Config) *Manager {
 		timers:    map[string]*time.Timer{}, metrics: map[string]*series{}, probeFails: map[string]probeFailure{}, unresp: cfg.UnresponsiveAfter,
 		netLocks:  map[string]*netLock{},
 		inTransit: map[string]int{}, opLocks: map[string]*opLock{}, checkpoints: cfg.CheckpointDir,
-		pausedBudget: int64(cfg.PausedDiskMB) << 20,
+		pausedBudget:   int64(cfg.PausedDiskMB) << 20,
+		snapshotBudget: int64(cfg.SnapshotDiskMB) << 20,
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100

@@ -16,6 +16,7 @@ import (
 type Snapshots interface {
 	CreateSnapshot(ctx context.Context, sb store.Sandbox, name, upper string, hostUID uint32) (catalog.Snapshot, error)
 	ListSnapshots(ctx context.Context, team, sandboxID string) ([]catalog.Snapshot, error)
+	SnapshotDiskUsage(ctx context.Context) (int64, error)
 }
 
 // Snapshot keeps the filesystem of a live sandbox as a snapshot (a
@@ -37,6 +38,15 @@ func (m *Manager) Snapshot(ctx context.Context, id, name string) (catalog.Snapsh
 	}
 	done := m.transit(id)
 	defer done()
+	if m.snapshotBudget > 0 {
+		// One snapshot at a time under a budget, so that two cannot
+		// together pass it.
+		m.snapshotMu.Lock()
+		defer m.snapshotMu.Unlock()
+		if err := m.checkSnapshotBudget(ctx, snaps, id); err != nil {
+			return catalog.Snapshot{}, err
+		}
+	}
 	if sb.State == store.StateRunning {
 		// Held still, so that the copy is of one moment.
 		if err := m.driver.Pause(ctx, id); err != nil {
@@ -63,4 +73,25 @@ func (m *Manager) ListSnapshots(ctx context.Context, team, sandboxID string) ([]
 		return nil, nil
 	}
 	return snaps.ListSnapshots(ctx, team, sandboxID)
+}
+
+// checkSnapshotBudget refuses a snapshot of sandbox id that would take
+// the snapshots' layers past the server's budget (Config.SnapshotDiskMB).
+// The snapshot's size is estimated as what the sandbox's writable layer
+// holds.
+func (m *Manager) checkSnapshotBudget(ctx context.Context, snaps Snapshots, id string) error {
+	st, err := m.driver.Stats(ctx, id)
+	if err != nil {
+		return fmt.Errorf("sandbox %q: measure its files for the snapshot: %w", id, err)
+	}
+	used, err := snaps.SnapshotDiskUsage(ctx)
+	if err != nil {
+		return fmt.Errorf("measure the snapshots: %w", err)
+	}
+	need := int64(st.DiskUsed)
+	if used+need > m.snapshotBudget {
+		return fmt.Errorf("a snapshot of sandbox %q needs about %d MiB; snapshots hold %d MiB of the server's %d MiB (--snapshot-disk-mb): delete snapshots (DELETE /templates/{id}) first: %w",
+			id, mib(need), mib(used), mib(m.snapshotBudget), errdefs.ErrResourceExhausted)
+	}
+	return nil
 }

@@ -115,6 +115,10 @@ type Config struct {
 	// that would pass it is refused (429, the sandbox runs on) and an
 	// auto-pause keeps the filesystem only. 0 is unlimited.
 	PausedDiskMB int
+	// SnapshotDiskMB is the most disk, in MiB, the layers of all
+	// snapshots may take together; a snapshot or fork that would pass it
+	// is refused (429). 0 is unlimited.
+	SnapshotDiskMB int
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -214,6 +218,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_NETWORK_MAX_CONNECTIONS", &c.NetworkMaxConnections},
 		{"SOULBOX_READY_MIN_FREE_MB", &c.ReadyMinFreeMB},
 		{"SOULBOX_PAUSED_DISK_MB", &c.PausedDiskMB},
+		{"SOULBOX_SNAPSHOT_DISK_MB", &c.SnapshotDiskMB},
 	} {
 		if s := getenv(v.name); s != "" {
 			n, err := strconv.Atoi(s)
@@ -272,6 +277,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.networkLimits().Validate(); err != nil {
 		return fmt.Errorf("server network limits: %w", err)
+	}
+	if c.SnapshotDiskMB < 0 {
+		return bad("snapshot disk %d MiB: use 0 (unlimited) or more", c.SnapshotDiskMB)
 	}
 	if c.PausedDiskMB < 0 {
 		return bad("paused disk %d MiB: use 0 (unlimited) or more", c.PausedDiskMB)

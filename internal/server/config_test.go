@@ -32,6 +32,7 @@ func TestConfigValidate(t *testing.T) {
 		{"pool default negative", func(c *Config) { c.PoolDefault = "-1:2" }, false},
 		{"paused disk budget", func(c *Config) { c.PausedDiskMB = 10240 }, true},
 		{"paused disk budget negative", func(c *Config) { c.PausedDiskMB = -1 }, false},
+		{"snapshot disk budget negative", func(c *Config) { c.SnapshotDiskMB = -1 }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Defaults()
