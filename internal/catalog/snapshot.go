@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -39,6 +40,13 @@ type Snapshot struct {
 	SizeBytes int64
 	CreatedAt time.Time
 }
+
+// snapshotIDPrefix starts the id of every snapshot template (others
+// start with "tpl", and the default template is "base").
+const snapshotIDPrefix = "snap"
+
+// IsSnapshot reports whether template t is a snapshot of a sandbox.
+func IsSnapshot(t store.Template) bool { return strings.HasPrefix(t.ID, snapshotIDPrefix) }
 
 // snapshotRecord is what a snapshot's build keeps in its Request.
 type snapshotRecord struct {
@@ -82,7 +90,7 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("snapshot of sandbox %q: %w", sb.ID, err)
 	}
-	t := store.Template{ID: newID("snap"), Names: names, Team: sb.ClientID, CPUCount: sb.CPUCount, MemoryMB: sb.MemoryMB}
+	t := store.Template{ID: newID(snapshotIDPrefix), Names: names, Team: sb.ClientID, CPUCount: sb.CPUCount, MemoryMB: sb.MemoryMB}
 	if err := c.store.CreateTemplate(ctx, t); err != nil {
 		return Snapshot{}, err
 	}
