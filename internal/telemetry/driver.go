@@ -25,6 +25,7 @@ type Driver interface {
 	runtime.UserKiller
 	runtime.LogReader
 	runtime.WritableLayerReader
+	runtime.Cloner
 }
 
 // Driver wraps d to time its calls by name and result. The wrapper has

@@ -36,6 +36,9 @@ type checkpointMeta struct {
 	Runtime   string         `json:"runtime"`
 	CreatedAt time.Time      `json:"createdAt"`
 	External  []externalFile `json:"external,omitempty"`
+	// HostUID is the source's host uid, in a checkpoint for clones (see
+	// clone.go), whose restore moves the ids to the clone's.
+	HostUID uint32 `json:"hostUID,omitempty"`
 }
 
 // Checkpoint saves the running (or paused) sandbox's processes, memory,
