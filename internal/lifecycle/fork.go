@@ -20,14 +20,16 @@ type ForkResult struct {
 	Err     error
 }
 
-// Fork makes count new sandboxes from the files of live sandbox id: one
-// snapshot of it (see Snapshot; listed with the team's snapshots, and
+// Fork makes count new sandboxes of live sandbox id, each with the
+// source's resources, metadata, environment variables, network and
+// lifecycle, its own id, address and a life of timeout (0:
+// DefaultTimeout). A running sandbox the runtime can clone is forked with
+// its processes and memory (see forkClones); otherwise with its files:
+// one snapshot of it (see Snapshot; listed with the team's snapshots, and
 // deletable once its forks have ended), then count creates from that
-// snapshot, each with the source's resources, metadata, environment
-// variables, network and lifecycle, its own id, address and a life of
-// timeout (0: DefaultTimeout). The source keeps its id and end. One
-// fork's failure (the team's sandbox limit, say) is its own entry; an
-// error is returned only when none could be tried.
+// snapshot. The source keeps its id and end. One fork's failure (the
+// team's sandbox limit, say) is its own entry; an error is returned only
+// when none could be tried.
 func (m *Manager) Fork(ctx context.Context, id string, count int, timeout time.Duration) ([]ForkResult, error) {
 	if count < 1 || count > MaxForks {
 		return nil, fmt.Errorf("count %d: fork 1 to %d sandboxes: %w", count, MaxForks, errdefs.ErrInvalidArgument)
@@ -38,6 +40,11 @@ func (m *Manager) Fork(ctx context.Context, id string, count int, timeout time.D
 	src, err := m.live(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if src.State == store.StateRunning {
+		if out, handled, err := m.forkClones(ctx, src, count, timeout); handled {
+			return out, err
+		}
 	}
 	snap, err := m.Snapshot(ctx, id, "")
 	if err != nil {

@@ -19,8 +19,9 @@ type forkResultJSON struct {
 }
 
 // TestFork: a fork of 3 under a team limit of 3 sandboxes makes two
-// sandboxes with the source's files, environment and metadata, each its
-// own and independent, and reports the third's refusal in its own entry;
+// sandboxes with the source's processes and memory (a counter goes on
+// from where it was), files, environment and metadata, each its own and
+// independent, and reports the third's refusal in its own entry;
 // the source keeps its id and end. Bad requests are clear 4xx and make
 // nothing.
 func TestFork(t *testing.T) {
@@ -51,8 +52,12 @@ func TestFork(t *testing.T) {
 	other := apiClient{t: t, base: c.base, key: otherKey}
 
 	src := create(t, c, map[string]any{"timeout": 600, "envVars": map[string]string{"FORK_ENV": "inherited"}, "metadata": map[string]string{"role": "src"}})
-	if o, code := sh(t, c, src, "echo from-src > /home/user/state.txt"); code != 0 {
+	if o, code := sh(t, c, src, counterServer+" echo from-src > /home/user/state.txt; for i in $(seq 50); do curl -s localhost:8000 >/dev/null && exit 0; sleep 0.1; done; exit 1"); code != 0 {
 		t.Fatal(o)
+	}
+	// curl above counted 1.
+	if code, body := proxied(t, c, src.SandboxID, "8000"); code != 200 || body != "2" {
+		t.Fatalf("counter through the proxy: %d %q", code, body)
 	}
 	var before listedJSON
 	c.want(200, "GET", "/sandboxes/"+src.SandboxID, nil, &before)
@@ -96,6 +101,10 @@ func TestFork(t *testing.T) {
 		if o, code := sh(t, c, f, `cat /home/user/state.txt; echo "$FORK_ENV"`); code != 0 || o != "from-src\ninherited\n" {
 			t.Errorf("fork %s: %d %q, want the source's file and environment", f.SandboxID, code, o)
 		}
+		// Memory: the counter goes on from where the source was.
+		if code, body := proxied(t, c, f.SandboxID, "8000"); code != 200 || body != "3" {
+			t.Errorf("fork %s counter: %d %q, want 200 \"3\" (the source's memory)", f.SandboxID, code, body)
+		}
 		var d listedJSON
 		c.want(200, "GET", "/sandboxes/"+f.SandboxID, nil, &d)
 		if d.Metadata["role"] != "src" {
@@ -110,6 +119,12 @@ func TestFork(t *testing.T) {
 	}
 	if o, _ := sh(t, c, src, "cat /home/user/state.txt"); strings.TrimSpace(o) != "from-src" {
 		t.Errorf("the source after its fork: %q", o)
+	}
+	if code, body := proxied(t, c, src.SandboxID, "8000"); code != 200 || body != "3" {
+		t.Errorf("source counter after the fork: %d %q, want its own 3", code, body)
+	}
+	if code, body := proxied(t, c, forks[0].SandboxID, "8000"); code != 200 || body != "4" {
+		t.Errorf("first fork's second count: %d %q, want 4", code, body)
 	}
 	var after listedJSON
 	c.want(200, "GET", "/sandboxes/"+src.SandboxID, nil, &after)

@@ -192,7 +192,10 @@ func (d *Driver) RestoreClone(ctx context.Context, spec runtime.Spec, dir string
 			return fmt.Errorf("sandbox %q: %s is not the clone's: %w", spec.ID, meta.External[i].Path, errdefs.ErrInvalidArgument)
 		}
 	}
-	return d.restore(ctx, st, images, meta)
+	// Connections established at the checkpoint belong to the source's
+	// addresses, which the clone's network does not have: they come back
+	// closed, as after a network failure.
+	return d.restore(ctx, st, images, meta, "tcp-close")
 }
 
 // shiftOwners moves the owners of everything under root from the id range

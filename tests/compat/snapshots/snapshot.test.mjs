@@ -49,10 +49,19 @@ test('createSnapshot, create from it, list, delete', async () => {
   }
 })
 
-test('fork: sandboxes with the source files, each its own', async () => {
+test('fork: sandboxes with the source processes and files, each its own', async () => {
   const src = await Sandbox.create({ timeoutMs: 600_000 })
   try {
     await src.files.write('/home/user/fork.txt', 'before the fork')
+    // A process holding state in memory only.
+    await src.commands.run(`python3 -c '
+import time
+n = 41
+while True:
+    time.sleep(0.2)
+    open("/tmp/alive", "w").write(str(n))
+'`, { background: true })
+    await new Promise((r) => setTimeout(r, 600))
     const forks = await src.fork({ count: 2, timeoutMs: 120_000 })
     assert.equal(forks.length, 2)
     try {
@@ -60,15 +69,18 @@ test('fork: sandboxes with the source files, each its own', async () => {
         assert.ok(f instanceof Sandbox, `fork failed: ${f}`)
         assert.notEqual(f.sandboxId, src.sandboxId)
         assert.equal(await f.files.read('/home/user/fork.txt'), 'before the fork')
+        // The process came along: it rewrites its file in the fork.
+        await f.commands.run('rm -f /tmp/alive')
+        await new Promise((r) => setTimeout(r, 600))
+        assert.equal(await f.files.read('/tmp/alive'), '41')
       }
       await forks[0].files.write('/home/user/fork.txt', 'changed')
       assert.equal(await forks[1].files.read('/home/user/fork.txt'), 'before the fork')
     } finally {
       for (const f of forks) if (f instanceof Sandbox) await f.kill()
     }
-    // The fork's snapshot is the source's, and goes once its forks are gone.
-    const [snap] = await src.listSnapshots().nextItems()
-    assert.equal(await Sandbox.deleteSnapshot(snap.snapshotId), true)
+    // Forked with its memory, the source left no snapshot behind.
+    assert.deepEqual(await src.listSnapshots().nextItems(), [])
   } finally {
     await src.kill()
   }
