@@ -70,8 +70,8 @@ type Config struct {
 	// pass it is refused (the sandbox runs on). 0 is unlimited.
 	PausedDiskMB int
 	// SnapshotDiskMB is the most disk, in MiB, the layers of all
-	// snapshots may take together; a snapshot (or fork) that would pass
-	// it is refused. 0 is unlimited.
+	// snapshots may take together; a snapshot (or a fork with files only)
+	// that would pass it is refused. 0 is unlimited.
 	SnapshotDiskMB int
 }
 

@@ -7,9 +7,10 @@ import (
 	"github.com/soulbox/soulbox/internal/auth"
 )
 
-// TestSnapshotDiskBudget: a snapshot or fork whose files would take the
+// TestSnapshotDiskBudget: a snapshot whose files would take the
 // snapshots past --snapshot-disk-mb is a 429 naming the setting and the
-// way out; nothing is made and the source runs on.
+// way out; nothing is made and the source runs on. A fork with memory
+// keeps no snapshot; its checkpoint is held to --paused-disk-mb.
 func TestSnapshotDiskBudget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
@@ -17,6 +18,7 @@ func TestSnapshotDiskBudget(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.AdminKey, _, _ = auth.Generate()
 	cfg.SnapshotDiskMB = 4
+	cfg.PausedDiskMB = 1
 	privateTemplates(t, &cfg)
 	addr, stop := serveInProcess(t, cfg)
 	defer func() {
@@ -34,11 +36,13 @@ func TestSnapshotDiskBudget(t *testing.T) {
 	if o, code := sh(t, c, src, "head -c 8388608 /dev/urandom > /home/user/big.bin && sync"); code != 0 {
 		t.Fatal(o)
 	}
-	for _, path := range []string{"/snapshots", "/fork"} {
-		code, body, _ := c.do("POST", "/sandboxes/"+src.SandboxID+path, map[string]any{})
-		if code != 429 || !strings.Contains(string(body), "--snapshot-disk-mb") {
-			t.Errorf("POST %s over the budget: %d %s; want 429 naming the setting", path, code, body)
-		}
+	code, body, _ := c.do("POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{})
+	if code != 429 || !strings.Contains(string(body), "--snapshot-disk-mb") {
+		t.Errorf("POST /snapshots over the budget: %d %s; want 429 naming the setting", code, body)
+	}
+	code, body, _ = c.do("POST", "/sandboxes/"+src.SandboxID+"/fork", map[string]any{"count": 2})
+	if code != 429 || !strings.Contains(string(body), "--paused-disk-mb") {
+		t.Errorf("fork with memory over the checkpoint budget: %d %s; want 429 naming the setting", code, body)
 	}
 	var list []snapshotJSON
 	c.want(200, "GET", "/snapshots", nil, &list)
