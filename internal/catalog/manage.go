@@ -201,6 +201,9 @@ func (c *Catalog) collect(ctx context.Context) error {
 			for _, l := range b.Layers {
 				used[l] = true
 			}
+			if cp := snapshotCheckpointOf(b); cp != "" {
+				used[cp] = true
+			}
 		}
 	}
 	all, err := c.layers.List()

@@ -39,6 +39,9 @@ type Snapshot struct {
 	SandboxID string
 	SizeBytes int64
 	CreatedAt time.Time
+	// Memory says the snapshot keeps processes and memory, which a
+	// create from it restores; false: files only.
+	Memory bool
 }
 
 // snapshotIDPrefix starts the id of every snapshot template (others
@@ -51,6 +54,11 @@ func IsSnapshot(t store.Template) bool { return strings.HasPrefix(t.ID, snapshot
 // snapshotRecord is what a snapshot's build keeps in its Request.
 type snapshotRecord struct {
 	SandboxID string `json:"sandboxID"`
+	// Checkpoint is the layer-store directory of the snapshot's clone
+	// checkpoint (processes and memory), empty for files only; Template
+	// is the source's template, whose layers a restore stacks under it.
+	Checkpoint string `json:"checkpoint,omitempty"`
+	Template   string `json:"template,omitempty"`
 }
 
 // CreateSnapshot keeps the writable layer of sandbox sb (upper, owned by
@@ -59,7 +67,13 @@ type snapshotRecord struct {
 // and freed with the last template that uses it, and registers the
 // snapshot as a private template of the sandbox's team, named name when
 // one is given.
-func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, upper string, hostUID uint32) (Snapshot, error) {
+//
+// checkpoint, when not nil, fills a directory that must not exist yet
+// with a clone checkpoint of the sandbox (its processes and memory); it
+// is kept content-addressed in the layer store beside the files, and a
+// create from the snapshot restores it. A checkpoint the runtime refuses
+// (ErrFailedPrecondition) leaves a snapshot of the files only.
+func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, upper string, hostUID uint32, checkpoint func(dir string) error) (Snapshot, error) {
 	if c.layers == nil {
 		return Snapshot{}, fmt.Errorf("this server keeps no template layers, so no snapshots: %w", errdefs.ErrFailedPrecondition)
 	}
@@ -90,13 +104,26 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("snapshot of sandbox %q: %w", sb.ID, err)
 	}
+	rec := snapshotRecord{SandboxID: sb.ID}
+	if checkpoint != nil {
+		cpDigest, cpSize, err := c.installCheckpoint(checkpoint)
+		switch {
+		case errdefs.IsFailedPrecondition(err):
+			c.log.Info("snapshot with files only: the runtime cannot checkpoint the sandbox", "sandbox.id", sb.ID, "error", err)
+		case err != nil:
+			return Snapshot{}, fmt.Errorf("snapshot of sandbox %q: %w", sb.ID, err)
+		default:
+			rec.Checkpoint, rec.Template = c.layers.Path(cpDigest), sb.TemplateID
+			size += cpSize
+		}
+	}
 	t := store.Template{ID: newID(snapshotIDPrefix), Names: names, Team: sb.ClientID, CPUCount: sb.CPUCount, MemoryMB: sb.MemoryMB}
 	if err := c.store.CreateTemplate(ctx, t); err != nil {
 		return Snapshot{}, err
 	}
-	rec, _ := json.Marshal(snapshotRecord{SandboxID: sb.ID})
+	recJSON, _ := json.Marshal(rec)
 	b := store.TemplateBuild{ID: newID("bld"), TemplateID: t.ID, Status: store.BuildWaiting,
-		CPUCount: t.CPUCount, MemoryMB: t.MemoryMB, Request: string(rec), Source: sourceSnapshot}
+		CPUCount: t.CPUCount, MemoryMB: t.MemoryMB, Request: string(recJSON), Source: sourceSnapshot}
 	err = c.store.CreateBuild(ctx, b)
 	if err == nil {
 		b.Status = store.BuildReady
@@ -115,7 +142,71 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 	if err != nil {
 		return Snapshot{}, err
 	}
-	return Snapshot{ID: t.ID, Names: t.Names, SandboxID: sb.ID, SizeBytes: size, CreatedAt: t.CreatedAt}, nil
+	return Snapshot{ID: t.ID, Names: t.Names, SandboxID: sb.ID, SizeBytes: size, CreatedAt: t.CreatedAt, Memory: rec.Checkpoint != ""}, nil
+}
+
+// installCheckpoint has fill write a checkpoint into a staging directory
+// of the layer store, names it by its content and installs it, synced.
+func (c *Catalog) installCheckpoint(fill func(dir string) error) (string, int64, error) {
+	staging, err := os.MkdirTemp(c.layers.Dir(), ".new-")
+	if err != nil {
+		return "", 0, err
+	}
+	defer os.RemoveAll(staging)
+	dir := filepath.Join(staging, "c")
+	if err := fill(dir); err != nil {
+		return "", 0, err
+	}
+	digest, err := treeDigest(dir)
+	if err != nil {
+		return "", 0, fmt.Errorf("name the checkpoint: %w", err)
+	}
+	err = c.layers.Install(digest, func(into string) error {
+		if err := os.Remove(into); err != nil {
+			return err
+		}
+		return os.Rename(dir, into)
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	if err := durable.SyncFS(c.layers.Path(digest)); err != nil {
+		return "", 0, fmt.Errorf("sync the checkpoint: %w", err)
+	}
+	size, err := c.layers.Size(digest)
+	return digest, size, err
+}
+
+// SnapshotCheckpoint returns, for a template ref that names a snapshot
+// with processes and memory, its clone checkpoint's directory and the
+// template the snapshot's sandbox was made from; ok is false for any
+// other template.
+func (c *Catalog) SnapshotCheckpoint(ctx context.Context, ref string) (dir, template string, ok bool, err error) {
+	_, b, err := c.resolve(ctx, ref)
+	if err != nil || b.Source != sourceSnapshot {
+		return "", "", false, err
+	}
+	var rec snapshotRecord
+	if err := json.Unmarshal([]byte(b.Request), &rec); err != nil {
+		return "", "", false, fmt.Errorf("snapshot %q: %w", ref, err)
+	}
+	if rec.Checkpoint == "" {
+		return "", "", false, nil
+	}
+	return rec.Checkpoint, rec.Template, true, nil
+}
+
+// snapshotCheckpointOf returns the checkpoint directory a build keeps, if
+// it is a snapshot with one.
+func snapshotCheckpointOf(b store.TemplateBuild) string {
+	if b.Source != sourceSnapshot {
+		return ""
+	}
+	var rec snapshotRecord
+	if json.Unmarshal([]byte(b.Request), &rec) != nil {
+		return ""
+	}
+	return rec.Checkpoint
 }
 
 // captureLayer copies the changes into a staging directory of the layer
@@ -231,7 +322,7 @@ func (c *Catalog) ListSnapshots(ctx context.Context, team, sandboxID string) ([]
 			if sandboxID != "" && rec.SandboxID != sandboxID {
 				continue
 			}
-			out = append(out, Snapshot{ID: t.ID, Names: t.Names, SandboxID: rec.SandboxID, SizeBytes: b.SizeBytes, CreatedAt: t.CreatedAt})
+			out = append(out, Snapshot{ID: t.ID, Names: t.Names, SandboxID: rec.SandboxID, SizeBytes: b.SizeBytes, CreatedAt: t.CreatedAt, Memory: rec.Checkpoint != ""})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -261,15 +352,20 @@ func (c *Catalog) SnapshotDiskUsage(ctx context.Context) (int64, error) {
 			return 0, err
 		}
 		for _, b := range builds {
-			if b.Source != sourceSnapshot || len(b.Layers) == 0 || seen[b.Layers[0]] {
+			if b.Source != sourceSnapshot || len(b.Layers) == 0 {
 				continue
 			}
-			seen[b.Layers[0]] = true
-			n, err := layer.DiskUsage(b.Layers[0])
-			if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return 0, err
+			for _, p := range []string{b.Layers[0], snapshotCheckpointOf(b)} {
+				if p == "" || seen[p] {
+					continue
+				}
+				seen[p] = true
+				n, err := layer.DiskUsage(p)
+				if err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return 0, err
+				}
+				total += n
 			}
-			total += n
 		}
 	}
 	return total, nil

@@ -80,6 +80,15 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if req.Secure {
 		token = newToken()
 	}
+	if sc, ok := m.tmpl.(Snapshots); ok {
+		dir, from, has, err := sc.SnapshotCheckpoint(ctx, req.TemplateID)
+		if err != nil {
+			return store.Sandbox{}, err
+		}
+		if has {
+			return m.createFromCheckpoint(ctx, req, dir, from, limits, timeout)
+		}
+	}
 	if sb, handled, err := m.createPooled(ctx, req, template, limits, token, timeout); handled {
 		return sb, err
 	}

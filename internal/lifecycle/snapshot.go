@@ -14,17 +14,18 @@ import (
 // Snapshots is the optional ability of the template resolver to keep a
 // sandbox's filesystem changes as a snapshot template and list them.
 type Snapshots interface {
-	CreateSnapshot(ctx context.Context, sb store.Sandbox, name, upper string, hostUID uint32) (catalog.Snapshot, error)
+	CreateSnapshot(ctx context.Context, sb store.Sandbox, name, upper string, hostUID uint32, checkpoint func(dir string) error) (catalog.Snapshot, error)
+	SnapshotCheckpoint(ctx context.Context, ref string) (dir, template string, ok bool, err error)
 	ListSnapshots(ctx context.Context, team, sandboxID string) ([]catalog.Snapshot, error)
 	SnapshotDiskUsage(ctx context.Context) (int64, error)
 }
 
-// Snapshot keeps the filesystem of a live sandbox as a snapshot (a
-// private template of its team, named name when given) that new
-// sandboxes start from. A running sandbox is frozen while its writable
-// layer is copied and runs on afterwards; its processes and memory are
-// not part of the snapshot (see docs/ARCHITECTURE.md, snapshots). Pauses,
-// resumes and kills of the sandbox wait meanwhile.
+// Snapshot keeps a live sandbox as a snapshot (a private template of its
+// team, named name when given) that new sandboxes start from: its files
+// and, for a running sandbox the runtime can clone, its processes and
+// memory, which a create from the snapshot restores (see
+// createFromCheckpoint). A running sandbox is frozen meanwhile and runs
+// on afterwards. Pauses, resumes and kills of the sandbox wait.
 func (m *Manager) Snapshot(ctx context.Context, id, name string) (catalog.Snapshot, error) {
 	snaps, ok := m.tmpl.(Snapshots)
 	wl, ok2 := m.driver.(runtime.WritableLayerReader)
@@ -62,7 +63,17 @@ func (m *Manager) Snapshot(ctx context.Context, id, name string) (catalog.Snapsh
 	if err != nil {
 		return catalog.Snapshot{}, err
 	}
-	return snaps.CreateSnapshot(ctx, sb, name, upper, hostUID)
+	var checkpoint func(dir string) error
+	if cl, ok := m.driver.(runtime.Cloner); ok && sb.State == store.StateRunning {
+		checkpoint = func(dir string) error {
+			if err := cl.CheckpointClone(ctx, id, dir); err != nil {
+				return err
+			}
+			// The restored agent is this one, with its tokens.
+			return writeCloneTokens(dir, sb)
+		}
+	}
+	return snaps.CreateSnapshot(ctx, sb, name, upper, hostUID, checkpoint)
 }
 
 // ListSnapshots returns team's snapshots, of sandbox sandboxID only when

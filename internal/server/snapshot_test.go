@@ -16,9 +16,10 @@ type snapshotJSON struct {
 	Names      []string `json:"names"`
 }
 
-// TestSnapshots: a running sandbox's filesystem is kept as a snapshot
-// while it runs on; two sandboxes start from it (by id and by name) with
-// its files, owners and deletions, independent of each other; snapshots
+// TestSnapshots: a running sandbox is kept as a snapshot while it runs
+// on; two sandboxes start from it (by id and by name) with its processes
+// and memory (a counter goes on), files, owners and deletions,
+// independent of each other; snapshots
 // are listed by sandbox and name, a page at a time, to their team only;
 // a snapshot in use cannot be deleted, and deleting the last user frees
 // its layer. Bad requests are clear 4xx and change nothing.
@@ -51,9 +52,10 @@ func TestSnapshots(t *testing.T) {
 	layersBefore, _ := os.ReadDir(layersDir)
 
 	src := create(t, c, map[string]any{"timeout": 600})
-	if o, code := sh(t, c, src, "echo from-src > /home/user/kept.txt && sudo rm /etc/issue && sudo sh -c 'echo root > /etc/snapflag'"); code != 0 {
+	if o, code := sh(t, c, src, counterServer+" echo from-src > /home/user/kept.txt && sudo rm /etc/issue && sudo sh -c 'echo root > /etc/snapflag'; for i in $(seq 50); do curl -s localhost:8000 >/dev/null && exit 0; sleep 0.1; done; exit 1"); code != 0 {
 		t.Fatalf("prepare the source: %s", o)
 	}
+	// curl above counted 1.
 
 	var snap snapshotJSON
 	c.want(201, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"name": "snap-one"}, &snap)
@@ -75,7 +77,17 @@ func TestSnapshots(t *testing.T) {
 		if o, code := sh(t, c, sb, check); code != 0 || o != want {
 			t.Errorf("sandbox from the snapshot (%s): %d %q, want %q", sb.TemplateID, code, o, want)
 		}
+		// Processes and memory: the counter goes on from 1 in each.
+		if code, body := proxied(t, c, sb.SandboxID, "8000"); code != 200 || body != "2" {
+			t.Errorf("counter in a sandbox from the snapshot: %d %q, want 200 \"2\"", code, body)
+		}
 	}
+	if code, body := proxied(t, c, src.SandboxID, "8000"); code != 200 || body != "2" {
+		t.Errorf("the source's own counter: %d %q, want 200 \"2\"", code, body)
+	}
+	// Environment variables cannot be given to a sandbox whose processes
+	// come from a snapshot.
+	c.want(400, "POST", "/sandboxes", map[string]any{"templateID": snap.SnapshotID, "envVars": map[string]string{"A": "1"}}, nil)
 	if o, code := sh(t, c, byID, "echo mine > /home/user/kept.txt"); code != 0 {
 		t.Fatal(o)
 	}

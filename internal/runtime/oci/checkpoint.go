@@ -258,6 +258,9 @@ func syncTree(root string) error {
 			dirs = append(dirs, p)
 			return nil
 		}
+		if !e.Type().IsRegular() {
+			return nil // links, and devices (an overlay's whiteouts) that cannot be opened
+		}
 		f, err := os.Open(p)
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
-// Snapshots through the official SDK: createSnapshot of a running
-// sandbox, sandboxes created from its id and its name, listSnapshots by
-// sandbox and a page at a time, deleteSnapshot.
+// Snapshots and fork through the official SDK: createSnapshot of a
+// running sandbox, sandboxes created from its id and its name with its
+// processes and files, listSnapshots by sandbox and a page at a time,
+// deleteSnapshot, fork.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Sandbox } from 'e2b'
@@ -9,6 +10,15 @@ test('createSnapshot, create from it, list, delete', async () => {
   const src = await Sandbox.create({ timeoutMs: 600_000 })
   try {
     await src.files.write('/home/user/snap.txt', 'from the source')
+    // A process holding state in memory only.
+    await src.commands.run(`python3 -c '
+import time
+n = 7
+while True:
+    time.sleep(0.2)
+    open("/tmp/alive", "w").write(str(n))
+'`, { background: true })
+    await new Promise((r) => setTimeout(r, 600))
     const snap = await src.createSnapshot({ name: 'sdk-snap' })
     assert.ok(snap.snapshotId)
     assert.deepEqual(snap.names, ['sdk-snap'])
@@ -20,6 +30,10 @@ test('createSnapshot, create from it, list, delete', async () => {
     try {
       for (const s of [byId, byName]) {
         assert.equal(await s.files.read('/home/user/snap.txt'), 'from the source')
+        // The process came along: it rewrites its file.
+        await s.commands.run('rm -f /tmp/alive')
+        await new Promise((r) => setTimeout(r, 600))
+        assert.equal(await s.files.read('/tmp/alive'), '7')
       }
       await byId.files.write('/home/user/snap.txt', 'changed')
       assert.equal(await byName.files.read('/home/user/snap.txt'), 'from the source')
