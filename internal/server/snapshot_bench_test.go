@@ -19,9 +19,9 @@ import (
 
 // BenchmarkSnapshotFork measures, through the REST API of a real server
 // with a template directory of its own: POST /sandboxes/{id}/snapshots of
-// a running sandbox holding 10 MiB of new files, a cold create from that
-// snapshot, and POST /fork of forkN sandboxes (with their memory). It reports medians and
-// 95th percentiles in ms and the snapshot layer's size.
+// a running sandbox holding 10 MiB of new files (processes and memory
+// included), a create restored from that snapshot, and POST /fork of forkN sandboxes (with their memory). It reports medians and
+// 95th percentiles in ms and what a snapshot adds to the layer store.
 //
 //	go test -run '^$' -bench SnapshotFork -benchtime=5x ./internal/server
 func BenchmarkSnapshotFork(b *testing.B) {
