@@ -99,10 +99,13 @@ func (a *API) Register(mux Router) {
 	mux.HandleFunc("GET /teams/{teamID}/metrics/max", a.teamMetricsMax)
 	mux.HandleFunc("GET /nodes", a.listNodes)
 	mux.HandleFunc("GET /nodes/{nodeID}", a.getNode)
+	mux.HandleFunc("POST /sandboxes/{id}/snapshots", a.createSnapshot)
+	mux.HandleFunc("GET /snapshots", a.listSnapshots)
+	mux.HandleFunc("POST /sandboxes/{id}/fork", a.fork)
 	// Anything else under the API's paths (an unknown path, a method a
 	// path does not take) is answered in the API's error shape too,
 	// instead of the mux's plain text.
-	for _, p := range []string{"/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/", "/events", "/teams/", "/nodes", "/nodes/"} {
+	for _, p := range []string{"/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/", "/events", "/teams/", "/nodes", "/nodes/", "/snapshots"} {
 		mux.HandleFunc(p, a.noRoute)
 	}
 }

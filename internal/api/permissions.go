@@ -32,6 +32,9 @@ var SandboxRoutes = authz.Routes{
 	"GET /teams/{teamID}/metrics/max":     authz.SandboxesRead,
 	"GET /nodes":                          authz.ServerAdmin,
 	"GET /nodes/{nodeID}":                 authz.ServerAdmin,
+	"POST /sandboxes/{id}/snapshots":      authz.SandboxesUse,
+	"GET /snapshots":                      authz.SandboxesRead,
+	"POST /sandboxes/{id}/fork":           authz.SandboxesCreate,
 	"/sandboxes":                          authz.Public, // unknown routes: 404
 	"/sandboxes/":                         authz.Public,
 	"/v2/sandboxes":                       authz.Public,
@@ -40,6 +43,7 @@ var SandboxRoutes = authz.Routes{
 	"/teams/":                             authz.Public,
 	"/nodes":                              authz.Public,
 	"/nodes/":                             authz.Public,
+	"/snapshots":                          authz.Public,
 }
 
 // TemplateRoutes is the permission each route of Templates.Register

@@ -236,6 +236,9 @@ func (c *Catalog) collect(ctx context.Context) error {
 				// By layer id, however the path was written down.
 				used[filepath.Base(filepath.Clean(l))] = true
 			}
+			if cp := snapshotCheckpointOf(b); cp != "" {
+				used[cp] = true
+			}
 		}
 	}
 	all, err := c.layers.List()

@@ -86,6 +86,8 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.DurationVar(&cfg.MetricsDownsampleAfter, "metrics-downsample-after", cfg.MetricsDownsampleAfter, "age past which 5 s metric samples are merged into buckets")
 	f.DurationVar(&cfg.MetricsBucket, "metrics-bucket", cfg.MetricsBucket, "width of a downsampled metric bucket")
 	f.IntVar(&cfg.ReadyMinFreeMB, "ready-min-free-mb", cfg.ReadyMinFreeMB, "GET /ready fails when the data dir's filesystem has less free MiB (0: no check)")
+	f.IntVar(&cfg.PausedDiskMB, "paused-disk-mb", cfg.PausedDiskMB, "the most MiB the checkpoints of sandboxes paused with their memory may take together (0: unlimited)")
+	f.IntVar(&cfg.SnapshotDiskMB, "snapshot-disk-mb", cfg.SnapshotDiskMB, "the most MiB the layers of all snapshots may take together (0: unlimited)")
 	f.BoolVar(&cfg.Metrics, "metrics", cfg.Metrics, "record Prometheus metrics and serve them on /metrics, without a key (--metrics=false: no endpoint)")
 	f.BoolVar(&cfg.MCP, "mcp", cfg.MCP, "also serve MCP (streamable HTTP) on /mcp, authenticated with the API keys")
 	f.StringVar(&cfg.PoolTemplates, "pool-templates", cfg.PoolTemplates, "warm pool: other templates' pool bounds, name=min:max,... (the template API's bounds win)")

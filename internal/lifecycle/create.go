@@ -96,6 +96,15 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if req.Secure {
 		token = newToken()
 	}
+	if sc, ok := m.tmpl.(Snapshots); ok {
+		dir, from, has, err := sc.SnapshotCheckpoint(ctx, req.TemplateID)
+		if err != nil {
+			return store.Sandbox{}, err
+		}
+		if has {
+			return m.createFromCheckpoint(ctx, req, dir, from, limits, timeout)
+		}
+	}
 	if sb, handled, err := m.createPooled(ctx, req, template, limits, token, timeout); handled {
 		return sb, err
 	}
@@ -103,7 +112,7 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	sb := store.Sandbox{
 		ID: newID(), TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateStarting,
 		CPUCount: limits.CPUCount, MemoryMB: limits.MemoryMB, DiskMB: limits.DiskMB,
-		Metadata: req.Metadata, EnvdAccessToken: token, CreatedAt: now, EndAt: now.Add(timeout),
+		Metadata: req.Metadata, EnvVars: req.EnvVars, EnvdAccessToken: token, CreatedAt: now, EndAt: now.Add(timeout),
 		Runtime: m.driver.Name(), Network: req.net.cfg, TrafficAccessToken: req.net.trafficToken,
 		Lifecycle: req.Lifecycle,
 	}

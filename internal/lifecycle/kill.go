@@ -16,10 +16,13 @@ func (m *Manager) Get(ctx context.Context, id string) (store.Sandbox, error) {
 	return m.store.GetSandbox(ctx, id)
 }
 
-// Kill ends a live sandbox with reason and destroys it. The end is
-// recorded first: if the server dies before the destroy, the next start
+// Kill ends a live sandbox with reason and destroys it, after any pause
+// or resume of it under way. The end is recorded first: if the server dies before the destroy, the next start
 // finds the sandbox ended in the store and destroys it as an orphan.
 func (m *Manager) Kill(ctx context.Context, id string, reason store.EndReason, message string) error {
+	// A pause or resume under way finishes first: its checkpoint or
+	// restore must not run on a sandbox being destroyed.
+	defer m.opLock(id)()
 	sb, err := m.store.GetSandbox(ctx, id)
 	if err != nil {
 		return err
@@ -36,9 +39,6 @@ func (m *Manager) Kill(ctx context.Context, id string, reason store.EndReason, m
 	m.unschedule(id)
 	m.endSeries(id)
 	m.resetProbe(id)
-	m.mu.Lock()
-	delete(m.opLocks, id) // ended: no pause or resume will want it
-	m.mu.Unlock()
 	if err := m.destroy(ctx, id); err != nil && !errdefs.IsNotFound(err) {
 		// Recorded as ended; the next reconciliation destroys the rest.
 		m.log.Error("destroy ended sandbox", logx.Sandbox(id), logx.Err(err))

@@ -72,6 +72,14 @@ type Config struct {
 	// CheckpointDir is where sandboxes paused with their memory keep
 	// their checkpoints; empty: pausing with memory is refused.
 	CheckpointDir string
+	// PausedDiskMB is the most disk, in MiB, the checkpoints of sandboxes
+	// paused with their memory may take together; a pause that would
+	// pass it is refused (the sandbox runs on). 0 is unlimited.
+	PausedDiskMB int
+	// SnapshotDiskMB is the most disk, in MiB, the layers of all
+	// snapshots may take together; a snapshot (or a fork with files only)
+	// that would pass it is refused. 0 is unlimited.
+	SnapshotDiskMB int
 }
 
 // The deadlines of background work: no timer or monitor pass waits on
@@ -101,7 +109,11 @@ type Manager struct {
 	// privateTraffic: see Config.PrivateTraffic.
 	privateTraffic bool
 	netLimits      runtime.NetworkLimits
-	checkpoints    string // see Config.CheckpointDir
+	checkpoints    string     // see Config.CheckpointDir
+	pausedBudget   int64      // bytes; see Config.PausedDiskMB
+	reserved       int64      // bytes of checkpoints under way; guarded by mu
+	snapshotBudget int64      // bytes; see Config.SnapshotDiskMB
+	snapshotMu     sync.Mutex // one snapshot at a time under a budget
 
 	createMu     sync.Mutex // serialises the quota check with the record
 	autoResumeMu sync.Mutex // one auto-resume at a time: requests that arrive together resume once
@@ -117,8 +129,8 @@ type Manager struct {
 	unresp     time.Duration
 	netLocks   map[string]*netLock // sandbox -> its network update lock, while one waits or runs
 	inTransit  map[string]int      // sandbox -> pauses and resumes under way
-	opLocks    map[string]*sync.Mutex
-	stopped    bool // Stop was called: no more background work starts
+	opLocks    map[string]*opLock  // sandbox -> its pause/resume/kill lock, while held or awaited
+	stopped    bool                // Stop was called: no more background work starts
 	stopMon    context.CancelFunc
 	bg         sync.WaitGroup // the monitor and timers that fired
 }
@@ -137,7 +149,9 @@ func New(cfg Config) *Manager {
 		netLimits: cfg.NetworkLimits,
 		timers:    map[string]*time.Timer{}, metrics: map[string]*series{}, probeFails: map[string]probeFailure{}, unresp: cfg.UnresponsiveAfter,
 		netLocks:  map[string]*netLock{},
-		inTransit: map[string]int{}, opLocks: map[string]*sync.Mutex{}, checkpoints: cfg.CheckpointDir,
+		inTransit: map[string]int{}, opLocks: map[string]*opLock{}, checkpoints: cfg.CheckpointDir,
+		pausedBudget:   int64(cfg.PausedDiskMB) << 20,
+		snapshotBudget: int64(cfg.SnapshotDiskMB) << 20,
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100

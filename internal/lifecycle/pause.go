@@ -56,6 +56,11 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 		if err := os.MkdirAll(m.checkpoints, 0o711); err != nil {
 			return fmt.Errorf("checkpoint directory: %w", err)
 		}
+		release, err := m.reserveCheckpoint(ctx, id)
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
 	done := m.transit(id)
 	defer done()
@@ -90,20 +95,37 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	return nil
 }
 
-// opLock serialises the pauses and resumes of sandbox id: a connect
-// that arrives while a pause is under way (recorded paused, checkpoint
-// not complete) waits for it rather than resuming a sandbox the
-// checkpoint is about to stop.
+// opLock serialises the pauses, resumes and kills of sandbox id: a
+// connect that arrives while a pause is under way (recorded paused,
+// checkpoint not complete) waits for it rather than resuming a sandbox
+// the checkpoint is about to stop, and a kill waits for the pause or
+// resume under way rather than destroying the sandbox beneath it. An
+// entry lives only while someone holds or waits for it, however the
+// sandbox ends.
 func (m *Manager) opLock(id string) (unlock func()) {
 	m.mu.Lock()
 	l, ok := m.opLocks[id]
 	if !ok {
-		l = &sync.Mutex{}
+		l = &opLock{}
 		m.opLocks[id] = l
 	}
+	l.users++
 	m.mu.Unlock()
-	l.Lock()
-	return l.Unlock
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		m.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(m.opLocks, id)
+		}
+		m.mu.Unlock()
+	}
+}
+
+// opLock is one sandbox's entry in Manager.opLocks.
+type opLock struct {
+	mu    sync.Mutex
+	users int // holders and waiters; guarded by Manager.mu
 }
 
 // checkpointDir is where sandbox id's checkpoint lives while it is paused.
@@ -215,7 +237,7 @@ func (m *Manager) wake(ctx context.Context, sb store.Sandbox) error {
 		if err := m.driver.Start(ctx, sb.ID); err != nil {
 			return err
 		}
-		return m.initAgent(ctx, sb.ID, nil, sb.EnvdAccessToken, sb.TrafficAccessToken)
+		return m.initBooted(ctx, sb)
 	case runtime.StatusPaused:
 		return m.driver.Resume(ctx, sb.ID)
 	case runtime.StatusRunning:
@@ -243,7 +265,7 @@ func (m *Manager) wake(ctx context.Context, sb store.Sandbox) error {
 	if err := m.driver.Start(ctx, sb.ID); err != nil {
 		return err
 	}
-	return m.initAgent(ctx, sb.ID, nil, sb.EnvdAccessToken, sb.TrafficAccessToken)
+	return m.initBooted(ctx, sb)
 }
 
 // removeCheckpoint deletes what a paused sandbox kept on disk for its

@@ -202,7 +202,7 @@ func (m *Manager) adopt(ctx context.Context, id string, req CreateRequest, limit
 	sb := store.Sandbox{
 		ID: id, TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateRunning,
 		CPUCount: limits.CPUCount, MemoryMB: limits.MemoryMB, DiskMB: limits.DiskMB,
-		Metadata: req.Metadata, EnvdAccessToken: token, CreatedAt: now, StartedAt: now, EndAt: now.Add(timeout),
+		Metadata: req.Metadata, EnvVars: req.EnvVars, EnvdAccessToken: token, CreatedAt: now, StartedAt: now, EndAt: now.Add(timeout),
 		Runtime: m.driver.Name(), Network: req.net.cfg, TrafficAccessToken: req.net.trafficToken,
 		Lifecycle: req.Lifecycle,
 	}

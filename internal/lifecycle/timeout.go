@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -83,13 +84,13 @@ func (m *Manager) expire(id string, at time.Time) {
 
 // autoPause pauses a sandbox at its timeout (E2B's autoPause), with its
 // memory unless it asked for its filesystem only. A sandbox the runtime
-// cannot checkpoint (runc: one restored before) is paused with its
-// filesystem only, which keeps its files: better than the kill the
+// cannot checkpoint (runc: one restored before), or whose checkpoint the
+// paused disk budget cannot take, is paused with its filesystem only, which keeps its files: better than the kill the
 // timeout would otherwise be. Reports whether it is paused.
 func (m *Manager) autoPause(ctx context.Context, sb store.Sandbox) bool {
 	memory := !sb.Lifecycle.AutoPauseFilesystemOnly
 	err := m.Pause(ctx, sb.ID, memory)
-	if err != nil && memory && errdefs.IsFailedPrecondition(err) {
+	if err != nil && memory && (errdefs.IsFailedPrecondition(err) || errors.Is(err, errdefs.ErrResourceExhausted)) {
 		m.log.Warn("auto-pause with memory refused; pausing with the filesystem only", logx.Sandbox(sb.ID), logx.Err(err))
 		err = m.Pause(ctx, sb.ID, false)
 	}

@@ -78,6 +78,24 @@ type Recreator interface {
 	Release(ctx context.Context, id string) error
 }
 
+// Cloner is the optional ability to make new sandboxes with a running
+// sandbox's processes, memory and files: CheckpointClone saves them into
+// dir (which must not exist) and leaves the sandbox running as it was;
+// RestoreClone creates sandbox spec.ID and brings them back in it, under
+// its own id, host uids, network and host name.
+type Cloner interface {
+	CheckpointClone(ctx context.Context, id, dir string) error
+	RestoreClone(ctx context.Context, spec Spec, dir string) error
+}
+
+// WritableLayerReader is the optional ability to name the directory
+// holding what a sandbox changed in its root filesystem (an overlayfs
+// upper directory) and the host uid its root maps to, for keeping those
+// changes as a layer (a template build step, a snapshot).
+type WritableLayerReader interface {
+	WritableLayer(ctx context.Context, id string) (dir string, hostUID uint32, err error)
+}
+
 // Updater is the optional ability to change a running sandbox's CPU and
 // memory limits; a warm pool uses it to fit a pooled sandbox to the
 // request that claims it.

@@ -131,6 +131,15 @@ type Config struct {
 	MetricsRetention       time.Duration
 	MetricsDownsampleAfter time.Duration
 	MetricsBucket          time.Duration
+	// PausedDiskMB is the most disk, in MiB, the checkpoints of sandboxes
+	// paused with their memory may take together; a pause with memory
+	// that would pass it is refused (429, the sandbox runs on) and an
+	// auto-pause keeps the filesystem only. 0 is unlimited.
+	PausedDiskMB int
+	// SnapshotDiskMB is the most disk, in MiB, the layers of all
+	// snapshots may take together; a snapshot (or a fork with files only)
+	// that would pass it is refused (429). 0 is unlimited.
+	SnapshotDiskMB int
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -256,6 +265,8 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_NETWORK_INGRESS_MBPS", &c.NetworkIngressMbps},
 		{"SOULBOX_NETWORK_MAX_CONNECTIONS", &c.NetworkMaxConnections},
 		{"SOULBOX_READY_MIN_FREE_MB", &c.ReadyMinFreeMB},
+		{"SOULBOX_PAUSED_DISK_MB", &c.PausedDiskMB},
+		{"SOULBOX_SNAPSHOT_DISK_MB", &c.SnapshotDiskMB},
 	} {
 		if s := getenv(v.name); s != "" {
 			n, err := strconv.Atoi(s)
@@ -338,6 +349,12 @@ func (c Config) Validate() error {
 	}
 	if err := c.networkLimits().Validate(); err != nil {
 		return fmt.Errorf("server network limits: %w", err)
+	}
+	if c.SnapshotDiskMB < 0 {
+		return bad("snapshot disk %d MiB: use 0 (unlimited) or more", c.SnapshotDiskMB)
+	}
+	if c.PausedDiskMB < 0 {
+		return bad("paused disk %d MiB: use 0 (unlimited) or more", c.PausedDiskMB)
 	}
 	if c.PoolMemoryMiB < 0 {
 		return bad("pool memory %d MiB: use 0 (an eighth of the host's memory) or more", c.PoolMemoryMiB)

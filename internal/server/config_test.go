@@ -37,6 +37,9 @@ func TestConfigValidate(t *testing.T) {
 		{"metrics bucket of 90 s", func(c *Config) { c.MetricsBucket = 90 * time.Second }, true},
 		{"metrics downsampled after the retention", func(c *Config) { c.MetricsDownsampleAfter = 48 * time.Hour }, false},
 		{"metrics downsampled before a bucket", func(c *Config) { c.MetricsDownsampleAfter = time.Second }, false},
+		{"paused disk budget", func(c *Config) { c.PausedDiskMB = 10240 }, true},
+		{"paused disk budget negative", func(c *Config) { c.PausedDiskMB = -1 }, false},
+		{"snapshot disk budget negative", func(c *Config) { c.SnapshotDiskMB = -1 }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Defaults()
@@ -54,8 +57,11 @@ func TestConfigValidate(t *testing.T) {
 
 func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{"SOULBOX_LISTEN": "0.0.0.0:8080", "SOULBOX_DATA_DIR": "/srv/sb", "SOULBOX_RUNTIME": "runc",
-		"SOULBOX_POOL_TEMPLATES": "py=1:4", "SOULBOX_POOL_DEFAULT": "0:2"}
+		"SOULBOX_POOL_TEMPLATES": "py=1:4", "SOULBOX_POOL_DEFAULT": "0:2", "SOULBOX_PAUSED_DISK_MB": "2048"}
 	c := Defaults().FromEnv(func(k string) string { return env[k] })
+	if c.PausedDiskMB != 2048 {
+		t.Errorf("paused disk budget from env: %d", c.PausedDiskMB)
+	}
 	if c.PoolTemplates != "py=1:4" || c.PoolDefault != "0:2" {
 		t.Errorf("pool from env: %q %q", c.PoolTemplates, c.PoolDefault)
 	}

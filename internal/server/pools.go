@@ -81,7 +81,8 @@ const (
 
 // bounds returns t's pool bounds and where they come from: the API's,
 // else the configuration's for one of its names, else the default
-// template's (PoolMin, PoolMax), else PoolDefault. Max 0 is no pool.
+// template's (PoolMin, PoolMax), else PoolDefault (not for snapshots).
+// Max 0 is no pool.
 func (tp *templatePools) bounds(t store.Template) (pool.Bounds, string) {
 	tp.note(t)
 	if t.Pool != nil {
@@ -101,6 +102,12 @@ func (tp *templatePools) bounds(t store.Template) (pool.Bounds, string) {
 	}
 	if !found && t.ID == catalog.BaseID {
 		b, src = tp.base, PoolFromConfig
+	}
+	if !found && catalog.IsSnapshot(t) {
+		// A snapshot is pooled only when asked for by name or through
+		// the API: PoolDefault would keep sandboxes warm for every
+		// snapshot and fork.
+		b = pool.Bounds{}
 	}
 	b.Prewarm = tp.prewarm
 	return b, src

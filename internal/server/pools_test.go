@@ -29,6 +29,8 @@ func TestTemplatePoolBounds(t *testing.T) {
 		{"not named", store.Template{ID: "t2", Names: []string{"node"}}, pool.Bounds{Min: 0, Max: 2, Prewarm: py}, "default"},
 		{"api wins", store.Template{ID: "t1", Names: []string{"py-alias"}, Pool: &store.TemplatePool{Min: 0, Max: 0}}, pool.Bounds{Prewarm: py}, "api"},
 		{"api prewarm", store.Template{ID: "t3", Pool: &store.TemplatePool{Max: 1, Prewarm: []string{"bash"}}}, pool.Bounds{Max: 1, Prewarm: []string{"bash"}}, "api"},
+		{"snapshot not by default", store.Template{ID: "snap0123", Names: []string{"mysnap"}}, pool.Bounds{Prewarm: py}, "default"},
+		{"snapshot by name", store.Template{ID: "snap0123", Names: []string{"py-alias"}}, pool.Bounds{Min: 2, Max: 4, Prewarm: py}, "config"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, src := tp.bounds(tc.t)

@@ -35,6 +35,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/teams/", s.authn.Middleware(apiMux))
 	mux.Handle("/nodes", s.authn.Middleware(apiMux))
 	mux.Handle("/nodes/", s.authn.Middleware(apiMux))
+	mux.Handle("/snapshots", s.authn.Middleware(apiMux))
 	if s.cfg.MCP {
 		mux.Handle("/mcp", s.mcpHandler())
 	}
@@ -66,7 +67,7 @@ func routeOf(mux, apiMux *http.ServeMux) telemetry.RouteFunc {
 		switch p {
 		case "/":
 			return ""
-		case "/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/", "/events", "/teams/", "/nodes", "/nodes/":
+		case "/sandboxes", "/sandboxes/", "/v2/sandboxes", "/v2/sandboxes/", "/events", "/teams/", "/nodes", "/nodes/", "/snapshots":
 			_, p = apiMux.Handler(r)
 		}
 		return telemetry.PatternPath(p)

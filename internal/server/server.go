@@ -175,9 +175,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	s.lifecycle = lifecycle.New(lifecycle.Config{
 		Store: s.store, Driver: driver, Templates: s.catalog, Log: log,
 		MaxSandboxes: cfg.MaxSandboxes, PrivateTraffic: !cfg.PublicTraffic,
-		NetworkLimits: cfg.networkLimits(),
-		CheckpointDir: filepath.Join(cfg.DataDir, "checkpoints"),
-		Retention:     cfg.MetricsRetention, DownsampleAfter: cfg.MetricsDownsampleAfter, DownsampleBucket: cfg.MetricsBucket,
+		NetworkLimits:  cfg.networkLimits(),
+		CheckpointDir:  filepath.Join(cfg.DataDir, "checkpoints"),
+		PausedDiskMB:   cfg.PausedDiskMB,
+		SnapshotDiskMB: cfg.SnapshotDiskMB,
+		Retention:      cfg.MetricsRetention, DownsampleAfter: cfg.MetricsDownsampleAfter, DownsampleBucket: cfg.MetricsBucket,
 	})
 	// The pool always runs: which templates it pools, and how many
 	// sandboxes of each, the configuration and the template API decide.

@@ -70,6 +70,11 @@ type Sandbox struct {
 	// EnvdAccessToken authenticates calls to the sandbox's agent. It is a
 	// secret: backends keep it where only the server can read it.
 	EnvdAccessToken string
+	// EnvVars are the create's environment variables, which a boot of
+	// the sandbox from its filesystem (resume after a filesystem-only
+	// pause) hands its fresh agent again. They may hold secrets, kept as
+	// EnvdAccessToken is.
+	EnvVars map[string]string
 
 	CreatedAt time.Time
 	// StartedAt is when the sandbox first entered StateRunning; zero before.

@@ -24,6 +24,8 @@ type Driver interface {
 	runtime.Prioritizer
 	runtime.UserKiller
 	runtime.LogReader
+	runtime.WritableLayerReader
+	runtime.Cloner
 }
 
 // Driver wraps d to time its calls by name and result. The wrapper has

@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,9 @@ type checkpointMeta struct {
 	Runtime   string         `json:"runtime"`
 	CreatedAt time.Time      `json:"createdAt"`
 	External  []externalFile `json:"external,omitempty"`
+	// HostUID is the source's host uid, in a checkpoint for clones (see
+	// clone.go), whose restore moves the ids to the clone's.
+	HostUID uint32 `json:"hostUID,omitempty"`
 }
 
 // Checkpoint saves the running (or paused) sandbox's processes, memory,
@@ -235,7 +239,9 @@ func readCheckpoint(dir string) (checkpointMeta, error) {
 	if err != nil {
 		return m, fmt.Errorf("read checkpoint: %w", err)
 	}
-	if err := json.Unmarshal(b, &m); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
 		return m, fmt.Errorf("checkpoint %s is corrupt: %w: %w", dir, err, errdefs.ErrFailedPrecondition)
 	}
 	return m, nil
@@ -251,6 +257,9 @@ func syncTree(root string) error {
 		if e.IsDir() {
 			dirs = append(dirs, p)
 			return nil
+		}
+		if !e.Type().IsRegular() {
+			return nil // links, and devices (an overlay's whiteouts) that cannot be opened
 		}
 		f, err := os.Open(p)
 		if err != nil {

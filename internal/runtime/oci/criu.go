@@ -113,6 +113,13 @@ func (d *Driver) criuConfigPath(id string) string {
 // writeCRIUConfig writes the sandbox's CRIU configuration, one option a
 // line as CRIU reads it.
 func (d *Driver) writeCRIUConfig(id string, lines []string) error {
+	// One option a line: a line break or NUL inside one would smuggle in
+	// another.
+	for _, l := range lines {
+		if hasControl(l) {
+			return fmt.Errorf("CRIU option %q holds a control character: %w", l, errdefs.ErrInvalidArgument)
+		}
+	}
 	body := strings.Join(lines, "\n") + "\n"
 	if err := os.WriteFile(d.criuConfigPath(id), []byte(body), 0o600); err != nil {
 		return fmt.Errorf("write CRIU configuration: %w", err)

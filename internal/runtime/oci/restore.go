@@ -54,8 +54,8 @@ func (d *Driver) Restore(ctx context.Context, id, dir string) error {
 	if err != nil {
 		return fmt.Errorf("sandbox %q: %w", id, err)
 	}
-	if meta.Sandbox != id {
-		return fmt.Errorf("checkpoint %s is of sandbox %q, not %q: %w", dir, meta.Sandbox, id, errdefs.ErrInvalidArgument)
+	if err := meta.validate(id, st.Runtime); err != nil {
+		return fmt.Errorf("checkpoint %s is not usable: %w", dir, err)
 	}
 	// Restore reopens these files and lends them to the sandbox's root:
 	// only the sandbox's own, whatever the description says.
@@ -72,7 +72,8 @@ func (d *Driver) Restore(ctx context.Context, id, dir string) error {
 
 // restore runs `runc restore` from dir. On failure nothing of the attempt
 // is left running and the sandbox stays stopped, its checkpoint intact.
-func (d *Driver) restore(ctx context.Context, st sandboxState, dir string, meta checkpointMeta) (err error) {
+// opts are further CRIU options.
+func (d *Driver) restore(ctx context.Context, st sandboxState, dir string, meta checkpointMeta, opts ...string) (err error) {
 	id := st.ID
 	if st.Runtime == "runsc" {
 		return d.restoreRunsc(ctx, st, dir)
@@ -118,7 +119,7 @@ func (d *Driver) restore(ctx context.Context, st sandboxState, dir string, meta 
 	if err != nil {
 		return fmt.Errorf("sandbox %q: restore: %w", id, err)
 	}
-	if err := d.writeCRIUConfig(id, append(inherit, "action-script "+script, d.cgroupYardOption())); err != nil {
+	if err := d.writeCRIUConfig(id, append(append(inherit, "action-script "+script, d.cgroupYardOption()), opts...)); err != nil {
 		return fmt.Errorf("sandbox %q: %w", id, err)
 	}
 	work := filepath.Join(d.sandboxDir(id), "criu-work")

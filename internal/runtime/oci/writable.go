@@ -8,6 +8,8 @@ import (
 	"github.com/soulbox/soulbox/internal/runtime"
 )
 
+var _ runtime.WritableLayerReader = (*Driver)(nil)
+
 // WritableLayer returns the directory holding what the sandbox changed
 // in its root filesystem (its overlay's upper directory, in overlayfs's
 // format) and the host uid its root maps to, for a template builder that

@@ -28,12 +28,13 @@ func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
 		// the first to commit, then inserts nothing.
 		res, err := tx.Exec(ctx, `INSERT INTO sandboxes (
 			id, template_id, alias, client_id, state, cpu_count, memory_mb, disk_mb,
-			envd_access_token, runtime, created_at, started_at, end_at, network, traffic_access_token, lifecycle
-		) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			envd_access_token, runtime, created_at, started_at, end_at, network, traffic_access_token, lifecycle,
+			env_vars
+		) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		ON CONFLICT (id) DO NOTHING`,
 			sb.ID, sb.TemplateID, sb.Alias, sb.ClientID, string(sb.State), sb.CPUCount, sb.MemoryMB, sb.DiskMB,
 			sb.EnvdAccessToken, sb.Runtime, dbTime(created), dbNullTime(sb.StartedAt), dbNullTime(sb.EndAt),
-			dbNetwork(sb.Network), sb.TrafficAccessToken, dbLifecycle(sb.Lifecycle))
+			dbNetwork(sb.Network), sb.TrafficAccessToken, dbLifecycle(sb.Lifecycle), dbEnvVars(sb.EnvVars))
 		if err != nil {
 			return fmt.Errorf("sandbox %q: insert: %w", sb.ID, err)
 		}
@@ -60,7 +61,7 @@ func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
 // metadata entry (NULLs when there is none).
 const sandboxColumns = `s.id, s.template_id, s.alias, s.client_id, s.state, s.end_reason, s.end_message,
 	s.cpu_count, s.memory_mb, s.disk_mb, s.envd_access_token, s.runtime,
-	s.created_at, s.started_at, s.end_at, s.ended_at, s.network, s.traffic_access_token, s.lifecycle`
+	s.created_at, s.started_at, s.end_at, s.ended_at, s.network, s.traffic_access_token, s.lifecycle, s.env_vars`
 
 // GetSandbox implements store.Store.
 func (s *Store) GetSandbox(ctx context.Context, id string) (store.Sandbox, error) {
@@ -132,10 +133,11 @@ func (s *Store) querySandboxes(ctx context.Context, where string, args ...any) (
 			started, endAt, ended sql.NullInt64
 			metaName, metaValue   sql.NullString
 			network, lifecycle    sql.NullString
+			envVars               sql.NullString
 		)
 		if err := rows.Scan(&sb.ID, &sb.TemplateID, &sb.Alias, &sb.ClientID, &state, &reason, &sb.EndMessage,
 			&sb.CPUCount, &sb.MemoryMB, &sb.DiskMB, &sb.EnvdAccessToken, &sb.Runtime,
-			&created, &started, &endAt, &ended, &network, &sb.TrafficAccessToken, &lifecycle, &metaName, &metaValue); err != nil {
+			&created, &started, &endAt, &ended, &network, &sb.TrafficAccessToken, &lifecycle, &envVars, &metaName, &metaValue); err != nil {
 			return nil, err
 		}
 		// Rows of one sandbox are adjacent (ordered by id within created_at),
@@ -159,6 +161,11 @@ func (s *Store) querySandboxes(ctx context.Context, where string, args ...any) (
 			if lifecycle.Valid {
 				if err := json.Unmarshal([]byte(lifecycle.String), &sb.Lifecycle); err != nil {
 					return nil, fmt.Errorf("sandbox %q: lifecycle column: %w", sb.ID, err)
+				}
+			}
+			if envVars.Valid {
+				if err := json.Unmarshal([]byte(envVars.String), &sb.EnvVars); err != nil {
+					return nil, fmt.Errorf("sandbox %q: env_vars column: %w", sb.ID, err)
 				}
 			}
 			out = append(out, sb)
@@ -310,5 +317,14 @@ func dbLifecycle(l store.Lifecycle) sql.NullString {
 		return sql.NullString{}
 	}
 	b, _ := json.Marshal(l) // bools: cannot fail
+	return sql.NullString{String: string(b), Valid: true}
+}
+
+// dbEnvVars is the env_vars column's value: JSON, or NULL for none.
+func dbEnvVars(env map[string]string) sql.NullString {
+	if len(env) == 0 {
+		return sql.NullString{}
+	}
+	b, _ := json.Marshal(env) // strings: cannot fail
 	return sql.NullString{String: string(b), Valid: true}
 }

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("EndTwice", s.testEndTwice)
 	t.Run("SetEndAt", s.testSetEndAt)
 	t.Run("SetNetwork", s.testSetNetwork)
+	t.Run("EnvVars", s.testEnvVars)
 	t.Run("Events", s.testEvents)
 	t.Run("EventsAfter", s.testEventsAfter)
 	t.Run("CreateRunning", s.testCreateRunning)

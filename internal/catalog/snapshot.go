@@ -1,0 +1,372 @@
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/soulbox/soulbox/internal/builder"
+	"github.com/soulbox/soulbox/internal/durable"
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/layer"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// sourceSnapshot marks the builds that are snapshots of a sandbox's
+// filesystem.
+const sourceSnapshot = "snapshot"
+
+// Snapshot is a persistent filesystem snapshot of a sandbox (E2B's
+// SnapshotInfo): a private template of the sandbox's team whose one build
+// stacks the sandbox's changes on its template's layers. Its id (or a
+// name) is a create's templateID; it outlives its sandbox and is deleted
+// as a template.
+type Snapshot struct {
+	ID        string
+	Names     []string
+	SandboxID string
+	SizeBytes int64
+	CreatedAt time.Time
+	// Memory says the snapshot keeps processes and memory, which a
+	// create from it restores; false: files only.
+	Memory bool
+}
+
+// snapshotIDPrefix starts the id of every snapshot template (others
+// start with "tpl", and the default template is "base").
+const snapshotIDPrefix = "snap"
+
+// IsSnapshot reports whether template t is a snapshot of a sandbox.
+func IsSnapshot(t store.Template) bool { return strings.HasPrefix(t.ID, snapshotIDPrefix) }
+
+// snapshotRecord is what a snapshot's build keeps in its Request.
+type snapshotRecord struct {
+	SandboxID string `json:"sandboxID"`
+	// Checkpoint is the layer-store directory of the snapshot's clone
+	// checkpoint (processes and memory), empty for files only; Template
+	// is the source's template, whose layers a restore stacks under it.
+	Checkpoint string `json:"checkpoint,omitempty"`
+	Template   string `json:"template,omitempty"`
+}
+
+// CreateSnapshot keeps the writable layer of sandbox sb (upper, owned by
+// host uids from hostUID; the caller holds the sandbox still meanwhile)
+// as a layer, content-addressed: the same changes are one layer, shared
+// and freed with the last template that uses it, and registers the
+// snapshot as a private template of the sandbox's team, named name when
+// one is given.
+//
+// checkpoint, when not nil, fills a directory that must not exist yet
+// with a clone checkpoint of the sandbox (its processes and memory); it
+// is kept content-addressed in the layer store beside the files, and a
+// create from the snapshot restores it. A checkpoint the runtime refuses
+// (ErrFailedPrecondition) leaves a snapshot of the files only.
+func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, upper string, hostUID uint32, checkpoint func(dir string) error) (Snapshot, error) {
+	if c.layers == nil {
+		return Snapshot{}, fmt.Errorf("this server keeps no template layers, so no snapshots: %w", errdefs.ErrFailedPrecondition)
+	}
+	var names []string
+	if name != "" {
+		if err := store.ValidateTemplateName(name); err != nil {
+			return Snapshot{}, fmt.Errorf("snapshot name: %w", err)
+		}
+		if _, err := c.store.GetTemplate(ctx, name); err == nil {
+			return Snapshot{}, fmt.Errorf("name %q is taken by a template or snapshot; choose another: %w", name, errdefs.ErrAlreadyExists)
+		} else if !errdefs.IsNotFound(err) {
+			return Snapshot{}, err
+		}
+		names = []string{name}
+	}
+	_, src, err := c.resolve(ctx, sb.TemplateID)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("the template of sandbox %q: %w", sb.ID, err)
+	}
+	lowers, err := c.buildLayers(ctx, src)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	// No layer is collected while the snapshot is made and registered.
+	c.buildMu.RLock()
+	defer c.buildMu.RUnlock()
+	digest, size, err := c.captureLayer(upper, hostUID)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("snapshot of sandbox %q: %w", sb.ID, err)
+	}
+	rec := snapshotRecord{SandboxID: sb.ID}
+	if checkpoint != nil {
+		cpDigest, cpSize, err := c.installCheckpoint(checkpoint)
+		switch {
+		case errdefs.IsFailedPrecondition(err):
+			c.log.Info("snapshot with files only: the runtime cannot checkpoint the sandbox", "sandbox.id", sb.ID, "error", err)
+		case err != nil:
+			return Snapshot{}, fmt.Errorf("snapshot of sandbox %q: %w", sb.ID, err)
+		default:
+			rec.Checkpoint, rec.Template = c.layers.Path(cpDigest), sb.TemplateID
+			size += cpSize
+		}
+	}
+	t := store.Template{ID: newID(snapshotIDPrefix), Names: names, Team: sb.ClientID, CPUCount: sb.CPUCount, MemoryMB: sb.MemoryMB}
+	if err := c.store.CreateTemplate(ctx, t); err != nil {
+		return Snapshot{}, err
+	}
+	recJSON, _ := json.Marshal(rec)
+	b := store.TemplateBuild{ID: newID("bld"), TemplateID: t.ID, Status: store.BuildWaiting,
+		CPUCount: t.CPUCount, MemoryMB: t.MemoryMB, Request: string(recJSON), Source: sourceSnapshot}
+	err = c.store.CreateBuild(ctx, b)
+	if err == nil {
+		b.Status = store.BuildReady
+		b.Layers = append([]string{c.layers.Path(digest)}, lowers...)
+		b.SizeBytes = size
+		b.Env, b.Workdir, b.User, b.StartCmd, b.ReadyCmd = src.Env, src.Workdir, src.User, src.StartCmd, src.ReadyCmd
+		err = c.store.FinishBuild(ctx, b, []string{store.DefaultTag}, time.Time{})
+	}
+	if err != nil {
+		if derr := c.store.DeleteTemplate(context.WithoutCancel(ctx), t.ID); derr != nil {
+			c.log.Error("remove half-registered snapshot", "template", t.ID, "error", derr)
+		}
+		return Snapshot{}, err
+	}
+	t, err = c.store.GetTemplate(ctx, t.ID)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	return Snapshot{ID: t.ID, Names: t.Names, SandboxID: sb.ID, SizeBytes: size, CreatedAt: t.CreatedAt, Memory: rec.Checkpoint != ""}, nil
+}
+
+// installCheckpoint has fill write a checkpoint into a staging directory
+// of the layer store, names it by its content and installs it, synced.
+func (c *Catalog) installCheckpoint(fill func(dir string) error) (string, int64, error) {
+	staging, err := os.MkdirTemp(c.layers.Dir(), ".new-")
+	if err != nil {
+		return "", 0, err
+	}
+	defer os.RemoveAll(staging)
+	dir := filepath.Join(staging, "c")
+	if err := fill(dir); err != nil {
+		return "", 0, err
+	}
+	digest, err := treeDigest(dir)
+	if err != nil {
+		return "", 0, fmt.Errorf("name the checkpoint: %w", err)
+	}
+	err = c.layers.Install(digest, func(into string) error {
+		if err := os.Remove(into); err != nil {
+			return err
+		}
+		return os.Rename(dir, into)
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	if err := durable.SyncFS(c.layers.Path(digest)); err != nil {
+		return "", 0, fmt.Errorf("sync the checkpoint: %w", err)
+	}
+	size, err := c.layers.Size(digest)
+	return digest, size, err
+}
+
+// SnapshotCheckpoint returns, for a template ref that names a snapshot
+// with processes and memory, its clone checkpoint's directory and the
+// template the snapshot's sandbox was made from; ok is false for any
+// other template.
+func (c *Catalog) SnapshotCheckpoint(ctx context.Context, ref string) (dir, template string, ok bool, err error) {
+	_, b, err := c.resolve(ctx, ref)
+	if err != nil || b.Source != sourceSnapshot {
+		return "", "", false, err
+	}
+	var rec snapshotRecord
+	if err := json.Unmarshal([]byte(b.Request), &rec); err != nil {
+		return "", "", false, fmt.Errorf("snapshot %q: %w", ref, err)
+	}
+	if rec.Checkpoint == "" {
+		return "", "", false, nil
+	}
+	return rec.Checkpoint, rec.Template, true, nil
+}
+
+// snapshotCheckpointOf returns the checkpoint directory a build keeps, if
+// it is a snapshot with one.
+func snapshotCheckpointOf(b store.TemplateBuild) string {
+	if b.Source != sourceSnapshot {
+		return ""
+	}
+	var rec snapshotRecord
+	if json.Unmarshal([]byte(b.Request), &rec) != nil {
+		return ""
+	}
+	return rec.Checkpoint
+}
+
+// captureLayer copies the changes into a staging directory of the layer
+// store, names them by their content and installs them (or finds them
+// installed already), synced to disk. It returns the layer's digest and
+// its size on disk.
+func (c *Catalog) captureLayer(upper string, hostUID uint32) (string, int64, error) {
+	staging, err := os.MkdirTemp(c.layers.Dir(), ".new-")
+	if err != nil {
+		return "", 0, err
+	}
+	defer os.RemoveAll(staging) // gone once installed
+	if err := os.Chmod(staging, 0o755); err != nil {
+		return "", 0, err
+	}
+	if err := builder.Capture(upper, staging, hostUID); err != nil {
+		return "", 0, fmt.Errorf("copy the writable layer: %w", err)
+	}
+	digest, err := treeDigest(staging)
+	if err != nil {
+		return "", 0, fmt.Errorf("name the layer: %w", err)
+	}
+	err = c.layers.Install(digest, func(dir string) error {
+		if err := os.Remove(dir); err != nil {
+			return err
+		}
+		return os.Rename(staging, dir)
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	if err := durable.SyncFS(c.layers.Path(digest)); err != nil {
+		return "", 0, fmt.Errorf("sync the layer: %w", err)
+	}
+	size, err := c.layers.Size(digest)
+	return digest, size, err
+}
+
+// treeDigest hashes a layer directory: every entry's path, type, mode,
+// owner, device number, link target and content, in path order.
+func treeDigest(root string) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%d:%s %o %d %d %d\n", len(rel), rel, st.Mode, st.Uid, st.Gid, st.Rdev)
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFLNK:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "-> %d:%s\n", len(target), target)
+		case unix.S_IFREG:
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			n, err := io.Copy(h, f)
+			f.Close()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "= %d\n", n)
+		case unix.S_IFDIR:
+			// Overlayfs's opaque marker is an extended attribute.
+			buf := make([]byte, 8)
+			if n, err := unix.Lgetxattr(p, "trusted.overlay.opaque", buf); err == nil {
+				fmt.Fprintf(h, "opaque %q\n", buf[:n])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return "sha256-" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// ListSnapshots returns team's snapshots, of sandbox sandboxID only when
+// it is given, oldest first.
+func (c *Catalog) ListSnapshots(ctx context.Context, team, sandboxID string) ([]Snapshot, error) {
+	ts, err := c.store.ListTemplates(ctx, team)
+	if err != nil {
+		return nil, err
+	}
+	var out []Snapshot
+	for _, t := range ts {
+		if t.Team != team {
+			continue // public templates of others
+		}
+		builds, err := c.store.ListBuilds(ctx, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range builds {
+			if b.Source != sourceSnapshot || b.Status != store.BuildReady {
+				continue
+			}
+			var rec snapshotRecord
+			if err := json.Unmarshal([]byte(b.Request), &rec); err != nil {
+				return nil, fmt.Errorf("snapshot %q: %w", t.ID, err)
+			}
+			if sandboxID != "" && rec.SandboxID != sandboxID {
+				continue
+			}
+			out = append(out, Snapshot{ID: t.ID, Names: t.Names, SandboxID: rec.SandboxID, SizeBytes: b.SizeBytes, CreatedAt: t.CreatedAt, Memory: rec.Checkpoint != ""})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// SnapshotDiskUsage is the space the layers of every team's snapshots
+// take on disk, each layer counted once.
+func (c *Catalog) SnapshotDiskUsage(ctx context.Context) (int64, error) {
+	if c.layers == nil {
+		return 0, nil
+	}
+	ts, err := c.store.ListTemplates(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	seen := map[string]bool{}
+	var total int64
+	for _, t := range ts {
+		builds, err := c.store.ListBuilds(ctx, t.ID)
+		if err != nil {
+			return 0, err
+		}
+		for _, b := range builds {
+			if b.Source != sourceSnapshot || len(b.Layers) == 0 {
+				continue
+			}
+			for _, p := range []string{b.Layers[0], snapshotCheckpointOf(b)} {
+				if p == "" || seen[p] {
+					continue
+				}
+				seen[p] = true
+				n, err := layer.DiskUsage(p)
+				if err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return 0, err
+				}
+				total += n
+			}
+		}
+	}
+	return total, nil
+}

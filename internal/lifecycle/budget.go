@@ -1,0 +1,71 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"syscall"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+)
+
+// reserveCheckpoint checks that a checkpoint of sandbox id fits the
+// server's disk budget for paused sandboxes (Config.PausedDiskMB) and
+// holds its estimated size until release is called, so that pauses under
+// way at once cannot together overrun it. The estimate is the memory the
+// sandbox's processes hold beyond page cache, which is what CRIU writes
+// for them; a pause the budget cannot take is refused before anything
+// changes, and the sandbox runs on.
+func (m *Manager) reserveCheckpoint(ctx context.Context, id string) (release func(), err error) {
+	if m.pausedBudget <= 0 {
+		return func() {}, nil
+	}
+	st, err := m.driver.Stats(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox %q: measure its memory for the pause: %w", id, err)
+	}
+	need := int64(st.MemoryUsage - min(st.MemoryCache, st.MemoryUsage))
+	used, err := diskUsage(m.checkpoints)
+	if err != nil {
+		return nil, fmt.Errorf("measure the paused sandboxes' checkpoints: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if used+m.reserved+need > m.pausedBudget {
+		return nil, fmt.Errorf("pausing sandbox %q with its memory needs about %d MiB of checkpoint space; paused sandboxes hold %d MiB of the server's %d MiB (--paused-disk-mb): pause with memory false, which keeps only its files, or kill paused sandboxes: %w",
+			id, mib(need), mib(used+m.reserved), mib(m.pausedBudget), errdefs.ErrResourceExhausted)
+	}
+	m.reserved += need
+	return func() {
+		m.mu.Lock()
+		m.reserved -= need
+		m.mu.Unlock()
+	}, nil
+}
+
+// diskUsage is the space the files under root take on disk; a missing
+// root takes none.
+func diskUsage(root string) (int64, error) {
+	var total int64
+	err := filepath.WalkDir(root, func(_ string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if e == nil && errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		info, err := e.Info()
+		if err != nil {
+			return nil // removed meanwhile
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			total += st.Blocks * 512
+		}
+		return nil
+	})
+	return total, err
+}
+
+func mib(b int64) int64 { return (b + 1<<20 - 1) >> 20 }

@@ -1,0 +1,91 @@
+package lifecycle
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// cloneTokensFile, in a snapshot's clone checkpoint, holds the access
+// tokens its agent was given: a sandbox restored from it answers to them.
+const cloneTokensFile = "soulbox-tokens.json"
+
+type cloneTokens struct {
+	Envd    string `json:"envd,omitempty"`
+	Traffic string `json:"traffic,omitempty"`
+}
+
+func writeCloneTokens(dir string, sb store.Sandbox) error {
+	b, _ := json.Marshal(cloneTokens{Envd: sb.EnvdAccessToken, Traffic: sb.TrafficAccessToken})
+	return os.WriteFile(filepath.Join(dir, cloneTokensFile), b, 0o600)
+}
+
+// createFromCheckpoint creates a sandbox from a snapshot that keeps
+// processes and memory: recorded first as every create, then restored
+// from the snapshot's clone checkpoint dir on the layers of template, the
+// snapshot's source's. Its agent is the snapshot's, so it answers to the
+// source's access tokens, and its environment is the source's: a create
+// that asks for envVars is refused.
+func (m *Manager) createFromCheckpoint(ctx context.Context, req CreateRequest, dir, template string, limits runtime.Limits, timeout time.Duration) (store.Sandbox, error) {
+	cl, ok := m.driver.(runtime.Cloner)
+	if !ok {
+		return store.Sandbox{}, fmt.Errorf("this server cannot restore snapshots with memory: %w", errdefs.ErrFailedPrecondition)
+	}
+	if len(req.EnvVars) > 0 {
+		return store.Sandbox{}, fmt.Errorf("envVars: a sandbox from snapshot %q has the environment its processes were saved with; create it without envVars: %w", req.TemplateID, errdefs.ErrInvalidArgument)
+	}
+	var tok cloneTokens
+	b, err := os.ReadFile(filepath.Join(dir, cloneTokensFile))
+	if err == nil {
+		err = json.Unmarshal(b, &tok)
+	}
+	if err != nil {
+		return store.Sandbox{}, fmt.Errorf("snapshot %q: read its tokens: %w", req.TemplateID, err)
+	}
+	traffic := ""
+	if req.net.trafficToken != "" {
+		traffic = tok.Traffic
+		if traffic == "" {
+			return store.Sandbox{}, fmt.Errorf("snapshot %q was taken of a sandbox with public traffic; create it with public traffic: %w", req.TemplateID, errdefs.ErrInvalidArgument)
+		}
+	}
+	now := time.Now().UTC()
+	sb := store.Sandbox{
+		ID: newID(), TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateStarting,
+		CPUCount: limits.CPUCount, MemoryMB: limits.MemoryMB, DiskMB: limits.DiskMB,
+		Metadata: req.Metadata, EnvdAccessToken: tok.Envd, CreatedAt: now, EndAt: now.Add(timeout),
+		Runtime: m.driver.Name(), Network: req.net.cfg, TrafficAccessToken: traffic, Lifecycle: req.Lifecycle,
+	}
+	if err := m.reserve(ctx, sb); err != nil {
+		return store.Sandbox{}, err
+	}
+	fail := func(err error) (store.Sandbox, error) {
+		cleanup := context.WithoutCancel(ctx)
+		if derr := m.destroy(cleanup, sb.ID); derr != nil && !errdefs.IsNotFound(derr) {
+			m.log.Error("destroy after failed create", logx.Sandbox(sb.ID), logx.Err(derr))
+		}
+		if eerr := m.store.EndSandbox(cleanup, sb.ID, store.ReasonError, err.Error(), time.Now()); eerr != nil {
+			m.log.Error("record failed create", logx.Sandbox(sb.ID), logx.Err(eerr))
+		}
+		return store.Sandbox{}, err
+	}
+	if err := cl.RestoreClone(ctx, runtime.Spec{ID: sb.ID, Template: template, Limits: limits, Network: req.net.policy}, dir); err != nil {
+		return fail(fmt.Errorf("sandbox %s from snapshot %q: %w", sb.ID, req.TemplateID, err))
+	}
+	if err := m.store.SetState(ctx, sb.ID, []store.SandboxState{store.StateStarting}, store.StateRunning,
+		store.Event{Type: store.EventStarted, Message: "restored from snapshot " + req.TemplateID + " with its processes and memory"}); err != nil {
+		return fail(err)
+	}
+	m.reapplyPolicy(ctx, sb)
+	m.schedule(sb.ID, sb.EndAt)
+	m.log.Info("sandbox created", logx.Sandbox(sb.ID), logx.Template(req.TemplateID), "restored", true)
+	return m.store.GetSandbox(ctx, sb.ID)
+}

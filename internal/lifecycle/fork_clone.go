@@ -1,0 +1,112 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// forkClones forks running sandbox src with its processes and memory:
+// one clone checkpoint (the source held still for it, then running on),
+// then count sandboxes restored from it, each recorded first as a create
+// is. It reports handled false, and makes nothing, when the runtime
+// cannot clone this sandbox (no clone ability, a sandbox not running, or
+// one runc restored before): the caller forks its files instead.
+func (m *Manager) forkClones(ctx context.Context, src store.Sandbox, count int, timeout time.Duration) (out []ForkResult, handled bool, err error) {
+	cl, ok := m.driver.(runtime.Cloner)
+	if !ok || m.checkpoints == "" {
+		return nil, false, nil
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	req := CreateRequest{Network: networkRequestOf(src.Network)}
+	if req.net, err = m.resolveNetwork(req.Network); err != nil {
+		return nil, true, err
+	}
+	if err := os.MkdirAll(m.checkpoints, 0o711); err != nil {
+		return nil, true, fmt.Errorf("checkpoint directory: %w", err)
+	}
+	// Under the source's pause lock: no pause, resume or kill of it
+	// while it is saved. The directory's name is no sandbox's, so the
+	// next start sweeps it if the server stops meanwhile.
+	dir := filepath.Join(m.checkpoints, "fork-"+newID())
+	err = func() error {
+		defer m.opLock(src.ID)()
+		now, err := m.live(ctx, src.ID)
+		if err != nil {
+			return err
+		}
+		if now.State != store.StateRunning {
+			return fmt.Errorf("sandbox %q is %s: %w", src.ID, now.State, errdefs.ErrFailedPrecondition)
+		}
+		release, err := m.reserveCheckpoint(ctx, src.ID)
+		if err != nil {
+			return err
+		}
+		defer release()
+		done := m.transit(src.ID)
+		defer done()
+		return cl.CheckpointClone(ctx, src.ID, dir)
+	}()
+	defer os.RemoveAll(dir)
+	if errdefs.IsFailedPrecondition(err) {
+		m.log.Info("fork with the files only: the runtime cannot clone the sandbox", logx.Sandbox(src.ID), logx.Err(err))
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	out = make([]ForkResult, count)
+	for i := range out {
+		out[i].Sandbox, out[i].Err = m.restoreClone(ctx, cl, src, dir, timeout, req.net)
+	}
+	return out, true, nil
+}
+
+// restoreClone records and restores one fork of src from clone
+// checkpoint dir. The fork's agent is the source's, restored with its
+// memory, so the fork has the source's access tokens.
+func (m *Manager) restoreClone(ctx context.Context, cl runtime.Cloner, src store.Sandbox, dir string, timeout time.Duration, net resolvedNetwork) (store.Sandbox, error) {
+	now := time.Now().UTC()
+	sb := store.Sandbox{
+		ID: newID(), TemplateID: src.TemplateID, ClientID: src.ClientID, State: store.StateStarting,
+		CPUCount: src.CPUCount, MemoryMB: src.MemoryMB, DiskMB: src.DiskMB,
+		Metadata: maps.Clone(src.Metadata), EnvVars: maps.Clone(src.EnvVars), EnvdAccessToken: src.EnvdAccessToken,
+		CreatedAt: now, EndAt: now.Add(timeout), Runtime: m.driver.Name(), Network: src.Network,
+		TrafficAccessToken: src.TrafficAccessToken, Lifecycle: src.Lifecycle,
+	}
+	if err := m.reserve(ctx, sb); err != nil {
+		return store.Sandbox{}, err
+	}
+	fail := func(err error) (store.Sandbox, error) {
+		cleanup := context.WithoutCancel(ctx)
+		if derr := m.destroy(cleanup, sb.ID); derr != nil && !errdefs.IsNotFound(derr) {
+			m.log.Error("destroy after failed fork", logx.Sandbox(sb.ID), logx.Err(derr))
+		}
+		if eerr := m.store.EndSandbox(cleanup, sb.ID, store.ReasonError, err.Error(), time.Now()); eerr != nil {
+			m.log.Error("record failed fork", logx.Sandbox(sb.ID), logx.Err(eerr))
+		}
+		return store.Sandbox{}, err
+	}
+	limits := runtime.Limits{CPUCount: src.CPUCount, MemoryMB: src.MemoryMB, DiskMB: src.DiskMB}.WithDefaults()
+	if err := cl.RestoreClone(ctx, runtime.Spec{ID: sb.ID, Template: src.TemplateID, Limits: limits, Network: net.policy}, dir); err != nil {
+		return fail(fmt.Errorf("fork of sandbox %q: %w", src.ID, err))
+	}
+	if err := m.store.SetState(ctx, sb.ID, []store.SandboxState{store.StateStarting}, store.StateRunning,
+		store.Event{Type: store.EventStarted, Message: "forked from " + src.ID + " with its processes and memory"}); err != nil {
+		return fail(err)
+	}
+	m.reapplyPolicy(ctx, sb)
+	m.schedule(sb.ID, sb.EndAt)
+	m.log.Info("sandbox forked", logx.Sandbox(sb.ID), "source", src.ID)
+	return m.store.GetSandbox(ctx, sb.ID)
+}

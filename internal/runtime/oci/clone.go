@@ -1,0 +1,241 @@
+package oci
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/soulbox/soulbox/internal/durable"
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/runtime"
+)
+
+var _ runtime.Cloner = (*Driver)(nil)
+
+// A clone checkpoint directory holds, besides a checkpoint's images/ and
+// checkpoint.json (with the source's host uid), upper/: a copy of the
+// source's writable layer taken while its processes were held still.
+const cloneUpper = "upper"
+
+// CheckpointClone saves running (or paused) sandbox id's processes,
+// memory, open files and writable layer into dir, from which RestoreClone
+// makes new sandboxes; the sandbox is held still meanwhile and runs on
+// afterwards as it was. dir must not exist; it appears only complete.
+// Errors as Checkpoint's; a sandbox restored from a checkpoint cannot be
+// saved (see Checkpoint).
+func (d *Driver) CheckpointClone(ctx context.Context, id, dir string) (err error) {
+	if err := runtime.ValidateID(id); err != nil {
+		return err
+	}
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("checkpoint directory %q must be an absolute path: %w", dir, errdefs.ErrInvalidArgument)
+	}
+	dir = filepath.Clean(dir)
+	unlock := d.lock(id)
+	defer unlock()
+	st, err := d.readState(id)
+	if err != nil {
+		return err
+	}
+	criu, err := d.checkpointable(st)
+	if err != nil {
+		return err
+	}
+	if st.Runtime != "runc" {
+		return fmt.Errorf("sandbox %q: clones are made of runc sandboxes only: %w", id, errdefs.ErrFailedPrecondition)
+	}
+	if st.Restored {
+		return fmt.Errorf("sandbox %q was restored from a checkpoint and cannot be checkpointed again until it is booted afresh: %w", id, errdefs.ErrFailedPrecondition)
+	}
+	status, _, err := d.status(ctx, st)
+	if err != nil {
+		return err
+	}
+	if status != runtime.StatusRunning && status != runtime.StatusPaused {
+		return fmt.Errorf("sandbox %q is %s, a clone checkpoint needs it running or paused: %w", id, status, errdefs.ErrFailedPrecondition)
+	}
+	if _, err := os.Lstat(dir); err == nil {
+		return fmt.Errorf("checkpoint directory %s exists: %w", dir, errdefs.ErrAlreadyExists)
+	}
+	partial := dir + ".partial"
+	if err := os.RemoveAll(partial); err != nil {
+		return fmt.Errorf("sandbox %q: remove stale partial checkpoint: %w", id, err)
+	}
+	if err := os.MkdirAll(filepath.Join(partial, "images"), 0o700); err != nil {
+		return fmt.Errorf("sandbox %q: create checkpoint directory: %w", id, err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(partial)
+		}
+	}()
+	// Held still, so that the files and the memory are of one moment.
+	if status == runtime.StatusRunning {
+		if _, err := d.runRuntime(ctx, st.Runtime, "pause", id); err != nil {
+			return fmt.Errorf("sandbox %q: hold it still: %w", id, err)
+		}
+		defer func() {
+			if _, rerr := d.runRuntime(context.WithoutCancel(ctx), st.Runtime, "resume", id); rerr != nil {
+				d.log.Error("thaw a sandbox after its clone checkpoint", logx.Sandbox(id), logx.Err(rerr))
+			}
+		}()
+	}
+	if err := durable.SyncFS(d.diskDir(id)); err != nil {
+		return fmt.Errorf("sandbox %q: sync writable layer: %w", id, err)
+	}
+	if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto",
+		filepath.Join(d.diskDir(id), "upper")+"/.", filepath.Join(partial, cloneUpper)).CombinedOutput(); err != nil {
+		return fmt.Errorf("sandbox %q: copy writable layer: %v: %s", id, err, strings.TrimSpace(string(out)))
+	}
+	ext, err := d.externalFiles(id, d.cgroupProcs(id))
+	if err != nil {
+		return fmt.Errorf("sandbox %q: checkpoint: %w: %w", id, err, errdefs.ErrFailedPrecondition)
+	}
+	if err := d.writeCRIUConfig(id, append(dumpOptions(ext), d.cgroupYardOption())); err != nil {
+		return fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	work := filepath.Join(d.sandboxDir(id), "criu-work")
+	_ = os.RemoveAll(work)
+	if err := os.Mkdir(work, 0o700); err != nil {
+		return fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	defer os.RemoveAll(work)
+	// Not cancelled with ctx, as Checkpoint.
+	if _, err := d.runRuntime(context.WithoutCancel(ctx), st.Runtime, "--criu", criu, "checkpoint",
+		"--image-path", filepath.Join(partial, "images"), "--work-path", work, "--leave-running",
+		"--manage-cgroups-mode", "soft", "--tcp-established", "--file-locks", id); err != nil {
+		return fmt.Errorf("sandbox %q: %w (CRIU: %s): %w", id, err, criuErrors(filepath.Join(work, "dump.log"), 3), errdefs.ErrUnavailable)
+	}
+	meta := checkpointMeta{Sandbox: id, Runtime: st.Runtime, CreatedAt: time.Now().UTC(), External: ext, HostUID: st.HostUID}
+	return d.sealCheckpoint(partial, dir, meta)
+}
+
+// RestoreClone creates sandbox spec.ID as Create does and brings back in
+// it what CheckpointClone saved in dir: the source's files, and its
+// processes with their memory and open files, under the new sandbox's
+// host uids, network and host name. The processes still hold what they
+// held (the agent its access token). dir is kept. On failure the new
+// sandbox is destroyed.
+func (d *Driver) RestoreClone(ctx context.Context, spec runtime.Spec, dir string) (err error) {
+	dir = filepath.Clean(dir)
+	meta, err := readCheckpoint(dir)
+	if err != nil {
+		return err
+	}
+	if err := meta.validate(meta.Sandbox, "runc"); err != nil {
+		return fmt.Errorf("checkpoint %s is not usable: %w", dir, err)
+	}
+	if meta.HostUID == 0 {
+		return fmt.Errorf("checkpoint %s was not made for clones: %w", dir, errdefs.ErrInvalidArgument)
+	}
+	for _, ef := range meta.External {
+		if !d.ownsHostPath(meta.Sandbox, ef.Path) {
+			return fmt.Errorf("checkpoint %s names %s, which is not its sandbox's: %w", dir, ef.Path, errdefs.ErrInvalidArgument)
+		}
+	}
+	spec.Runtime = "runc"
+	if _, err := d.Create(ctx, spec); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			if derr := d.Destroy(context.WithoutCancel(ctx), spec.ID); derr != nil {
+				d.log.Error("destroy a clone that failed", logx.Sandbox(spec.ID), logx.Err(derr))
+			}
+		}
+	}()
+	unlock := d.lock(spec.ID)
+	defer unlock()
+	st, err := d.readState(spec.ID)
+	if err != nil {
+		return err
+	}
+	// The files first, moved to the clone's ids.
+	upper := filepath.Join(d.diskDir(spec.ID), "upper")
+	if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", filepath.Join(dir, cloneUpper)+"/.", upper).CombinedOutput(); err != nil {
+		return fmt.Errorf("sandbox %q: copy the writable layer: %v: %s", spec.ID, err, strings.TrimSpace(string(out)))
+	}
+	if err := shiftOwners(upper, meta.HostUID, st.HostUID); err != nil {
+		return fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	// The images, made the clone's.
+	images := filepath.Join(d.sandboxDir(spec.ID), "clone")
+	if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", dir+"/.", images).CombinedOutput(); err != nil {
+		return fmt.Errorf("sandbox %q: copy the images: %v: %s", spec.ID, err, strings.TrimSpace(string(out)))
+	}
+	defer os.RemoveAll(images)
+	_ = os.RemoveAll(filepath.Join(images, cloneUpper))
+	if err := shiftUserns(filepath.Join(images, "images"), meta.HostUID, st.HostUID); err != nil {
+		return fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	if err := renameUTS(filepath.Join(images, "images"), spec.ID); err != nil {
+		return fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	src := meta.Sandbox
+	meta.Sandbox = spec.ID
+	for i := range meta.External {
+		parts := strings.Split(meta.External[i].Path, "/")
+		for j, p := range parts {
+			if p == src {
+				parts[j] = spec.ID
+			}
+		}
+		meta.External[i].Path = strings.Join(parts, "/")
+		if !d.ownsHostPath(spec.ID, meta.External[i].Path) {
+			return fmt.Errorf("sandbox %q: %s is not the clone's: %w", spec.ID, meta.External[i].Path, errdefs.ErrInvalidArgument)
+		}
+	}
+	// Connections established at the checkpoint belong to the source's
+	// addresses, which the clone's network does not have: they come back
+	// closed, as after a network failure.
+	return d.restore(ctx, st, images, meta, "tcp-close")
+}
+
+// shiftOwners moves the owners of everything under root from the id range
+// of host uid from to that of host uid to; other owners are kept.
+func shiftOwners(root string, from, to uint32) error {
+	return filepath.WalkDir(root, func(p string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		move := func(id uint32) int {
+			if id >= from && id < from+idRange {
+				return int(id - from + to)
+			}
+			return int(id)
+		}
+		if err := os.Lchown(p, move(st.Uid), move(st.Gid)); err != nil {
+			return fmt.Errorf("shift the owner of %s: %w", p, err)
+		}
+		// chown clears set-id bits; give them back.
+		if st.Mode&unix.S_IFMT != unix.S_IFLNK && st.Mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
+			return os.Chmod(p, os.FileMode(st.Mode&0o777)|modeBits(st.Mode))
+		}
+		return nil
+	})
+}
+
+func modeBits(m uint32) os.FileMode {
+	var out os.FileMode
+	if m&unix.S_ISUID != 0 {
+		out |= os.ModeSetuid
+	}
+	if m&unix.S_ISGID != 0 {
+		out |= os.ModeSetgid
+	}
+	if m&unix.S_ISVTX != 0 {
+		out |= os.ModeSticky
+	}
+	return out
+}
