@@ -10,8 +10,8 @@
 // go through a pool of several read-only connections that, in WAL mode,
 // run alongside the writer and each other and see every committed write.
 //
-// BenchmarkConcurrentWrites measured the choice against a writer pool of
-// eight connections: throughput is about the same (the file takes one
+// A benchmark of concurrent writes measured the choice against a writer
+// pool of eight connections: throughput is about the same (the file takes one
 // writer at a time either way), but with eight connections the losers wait
 // in SQLite's busy handler, which polls with growing sleeps, so the slowest
 // writes took over two seconds against under a hundred milliseconds in the
