@@ -72,15 +72,19 @@ func BenchmarkConcurrentWrites(b *testing.B) {
 }
 
 // BenchmarkSetEndAt is the API's timeout change (a compare-and-set and its
-// event) from 16 goroutines, as concurrent requests make it, with group
-// commit and with one transaction per write, in the same process.
+// event) from 16 goroutines, as concurrent requests make it, and from one
+// (a lone write, which group commit must not delay), with group commit and
+// with one transaction per write, in the same process.
 func BenchmarkSetEndAt(b *testing.B) {
 	for _, w := range []struct {
-		name     string
-		maxBatch int
+		name       string
+		maxBatch   int
+		goroutines int
 	}{
-		{"OneTxPerWrite", 1},
-		{"GroupCommit", defaultMaxBatch},
+		{"OneTxPerWrite/16", 1, 16},
+		{"GroupCommit/16", defaultMaxBatch, 16},
+		{"OneTxPerWrite/1", 1, 1},
+		{"GroupCommit/1", defaultMaxBatch, 1},
 	} {
 		b.Run(w.name, func(b *testing.B) {
 			s, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
@@ -102,20 +106,30 @@ func BenchmarkSetEndAt(b *testing.B) {
 				mu  sync.Mutex
 				lat []time.Duration
 			)
-			b.SetParallelism(16 / runtime.GOMAXPROCS(0))
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				var mine []time.Duration
-				defer func() { mu.Lock(); lat = append(lat, mine...); mu.Unlock() }()
-				for pb.Next() {
-					i := seq.Add(1)
-					start := time.Now()
-					if err := s.SetEndAt(ctx, ids[int(i)%len(ids)], time.Now().Add(time.Duration(i)*time.Second)); err != nil {
-						b.Error(err)
-					}
-					mine = append(mine, time.Since(start))
+			setEndAt := func() {
+				i := seq.Add(1)
+				start := time.Now()
+				if err := s.SetEndAt(ctx, ids[int(i)%len(ids)], time.Now().Add(time.Duration(i)*time.Second)); err != nil {
+					b.Error(err)
 				}
-			})
+				d := time.Since(start)
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+			}
+			b.ResetTimer()
+			if w.goroutines == 1 {
+				for range b.N {
+					setEndAt()
+				}
+			} else {
+				b.SetParallelism(max(1, w.goroutines/runtime.GOMAXPROCS(0)))
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						setEndAt()
+					}
+				})
+			}
 			b.StopTimer()
 			slices.Sort(lat)
 			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
