@@ -64,7 +64,7 @@ func fromDBPtr(v sql.NullInt64) *time.Time {
 
 // APIKeyByHash implements store.APIKeys.
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error) {
-	k, err := scanAPIKey(s.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = ?`, hash))
+	k, err := scanAPIKey(s.queryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, fmt.Errorf("api key: %w", errdefs.ErrNotFound)
 	}
@@ -76,7 +76,7 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, er
 
 // ListAPIKeys implements store.APIKeys.
 func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY created_at, id`)
+	rows, err := s.query(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
@@ -142,7 +142,7 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error 
 // CountAPIKeys implements store.APIKeys.
 func (s *Store) CountAPIKeys(ctx context.Context) (int, error) {
 	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys`).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM api_keys`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count api keys: %w", err)
 	}
 	return n, nil

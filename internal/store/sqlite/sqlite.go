@@ -57,6 +57,8 @@ type Store struct {
 	r   *sql.DB // read-only connections: every plain read
 	now func() time.Time
 
+	stmts readStmts // the reads' prepared statements (stmts.go)
+
 	// The writer goroutine (tx.go) and its queue of writes.
 	writes   chan *writeReq
 	maxBatch int // writes per transaction at most; 1 turns group commit off
@@ -192,6 +194,7 @@ func dsn(path string, readOnly bool) string {
 // Close closes both pools. Calls after Close fail.
 func (s *Store) Close() error {
 	s.stopWriter()
+	s.closeStmts()
 	var errs []error
 	// Readers first, so that the writer is the last connection: it folds
 	// the WAL back into the database file on its way out.

@@ -78,7 +78,7 @@ func scanTemplate(row interface{ Scan(...any) error }) (store.Template, error) {
 }
 
 func (s *Store) templateNames(ctx context.Context, id string) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name FROM template_names WHERE template_id = ? ORDER BY position, name`, id)
+	rows, err := s.query(ctx, `SELECT name FROM template_names WHERE template_id = ? ORDER BY position, name`, id)
 	if err != nil {
 		return nil, fmt.Errorf("template %q: names: %w", id, err)
 	}
@@ -96,7 +96,7 @@ func (s *Store) templateNames(ctx context.Context, id string) ([]string, error) 
 
 // GetTemplate implements store.Templates.
 func (s *Store) GetTemplate(ctx context.Context, idOrName string) (store.Template, error) {
-	t, err := scanTemplate(s.r.QueryRowContext(ctx, `SELECT `+templateColumns+` FROM templates
+	t, err := scanTemplate(s.queryRow(ctx, `SELECT `+templateColumns+` FROM templates
 		WHERE id = ? OR id = (SELECT template_id FROM template_names WHERE name = ?)`, idOrName, idOrName))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("template %q: %w", idOrName, errdefs.ErrNotFound)
@@ -112,7 +112,7 @@ func (s *Store) GetTemplate(ctx context.Context, idOrName string) (store.Templat
 
 // ListTemplates implements store.Templates.
 func (s *Store) ListTemplates(ctx context.Context, team string) ([]store.Template, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+templateColumns+` FROM templates
+	rows, err := s.query(ctx, `SELECT `+templateColumns+` FROM templates
 		WHERE ? = '' OR team = ? OR public = 1 ORDER BY created_at, id`, team, team)
 	if err != nil {
 		return nil, fmt.Errorf("list templates: %w", err)
@@ -271,7 +271,7 @@ func scanBuild(row interface{ Scan(...any) error }) (store.TemplateBuild, error)
 
 // GetBuild implements store.Templates.
 func (s *Store) GetBuild(ctx context.Context, templateID, buildID string) (store.TemplateBuild, error) {
-	b, err := scanBuild(s.r.QueryRowContext(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE id = ? AND template_id = ?`, buildID, templateID))
+	b, err := scanBuild(s.queryRow(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE id = ? AND template_id = ?`, buildID, templateID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, fmt.Errorf("build %q of template %q: %w", buildID, templateID, errdefs.ErrNotFound)
 	}
@@ -283,7 +283,7 @@ func (s *Store) GetBuild(ctx context.Context, templateID, buildID string) (store
 
 // ListBuilds implements store.Templates.
 func (s *Store) ListBuilds(ctx context.Context, templateID string) ([]store.TemplateBuild, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE template_id = ? ORDER BY created_at, id`, templateID)
+	rows, err := s.query(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE template_id = ? ORDER BY created_at, id`, templateID)
 	if err != nil {
 		return nil, fmt.Errorf("list builds: %w", err)
 	}
@@ -420,7 +420,7 @@ func (s *Store) BuildLogs(ctx context.Context, buildID string, offset, limit int
 	if offset < 0 || limit < 0 {
 		return nil, fmt.Errorf("logs offset %d, limit %d: must not be negative: %w", offset, limit, errdefs.ErrInvalidArgument)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT at, level, step, message FROM template_build_logs WHERE build_id = ? AND seq >= ?
+	rows, err := s.query(ctx, `SELECT at, level, step, message FROM template_build_logs WHERE build_id = ? AND seq >= ?
 		ORDER BY seq LIMIT ?`, buildID, offset, limit)
 	if err != nil {
 		return nil, fmt.Errorf("build %q: logs: %w", buildID, err)
@@ -480,7 +480,7 @@ func (s *Store) DeleteTags(ctx context.Context, templateID string, tags []string
 
 // ListTags implements store.Templates.
 func (s *Store) ListTags(ctx context.Context, templateID string) ([]store.TemplateTag, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT template_id, tag, build_id, created_at FROM template_tags WHERE template_id = ? ORDER BY tag`, templateID)
+	rows, err := s.query(ctx, `SELECT template_id, tag, build_id, created_at FROM template_tags WHERE template_id = ? ORDER BY tag`, templateID)
 	if err != nil {
 		return nil, fmt.Errorf("list tags: %w", err)
 	}
