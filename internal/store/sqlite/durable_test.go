@@ -60,7 +60,9 @@ func TestAcknowledgedWritesSurviveKill(t *testing.T) {
 			t.Errorf("acknowledged write of %s lost: %v", id, err)
 		}
 	}
-	t.Logf("%d acknowledged writes, all present after SIGKILL", len(acked))
+	if !t.Failed() {
+		t.Logf("%d acknowledged writes, all present after SIGKILL", len(acked))
+	}
 }
 
 // TestKilledWriterChild is the process TestAcknowledgedWritesSurviveKill
