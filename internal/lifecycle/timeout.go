@@ -16,15 +16,15 @@ func (m *Manager) SetTimeout(ctx context.Context, id string, timeout time.Durati
 	if timeout <= 0 || timeout > m.maxTime {
 		return fmt.Errorf("timeout %v: use 1 s to %v: %w", timeout, m.maxTime, errdefs.ErrInvalidArgument)
 	}
-	sb, err := m.store.GetSandbox(ctx, id)
-	if err != nil {
-		return err
-	}
-	if sb.State == store.StateEnded {
-		return fmt.Errorf("sandbox %q: %w", id, errdefs.ErrNotFound)
-	}
+	// No read first: SetEndAt checks the sandbox's state in its own
+	// transaction (a missing one is not found, an ended one a failed
+	// precondition), which is also the only check a concurrent end cannot
+	// slip past.
 	at := time.Now().Add(timeout).UTC()
 	if err := m.store.SetEndAt(ctx, id, at); err != nil {
+		if errdefs.IsFailedPrecondition(err) {
+			return fmt.Errorf("sandbox %q: %w", id, errdefs.ErrNotFound)
+		}
 		return err
 	}
 	m.schedule(id, at)

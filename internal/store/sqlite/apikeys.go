@@ -74,7 +74,7 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, er
 	if err := store.ValidateText("api key hash", hash); err != nil {
 		return store.APIKey{}, err
 	}
-	k, err := scanAPIKey(s.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = ?`, hash))
+	k, err := scanAPIKey(s.queryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, fmt.Errorf("api key: %w", errdefs.ErrNotFound)
 	}
@@ -109,7 +109,7 @@ func (s *Store) RenameAPIKey(ctx context.Context, team, id, name string) error {
 }
 
 func (s *Store) listAPIKeys(ctx context.Context, query string, args ...any) ([]store.APIKey, error) {
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
@@ -181,7 +181,7 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error 
 // CountAPIKeys implements store.APIKeys.
 func (s *Store) CountAPIKeys(ctx context.Context) (int, error) {
 	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys`).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM api_keys`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count api keys: %w", err)
 	}
 	return n, nil

@@ -57,7 +57,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, at, team, key_id, key_prefix, action, target, remote, status, message, prev_hash, hash
+	rows, err := s.query(ctx, `SELECT id, at, team, key_id, key_prefix, action, target, remote, status, message, prev_hash, hash
 		FROM audit WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
@@ -111,7 +111,7 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int, error) {
 // AuditAnchor implements store.Audit.
 func (s *Store) AuditAnchor(ctx context.Context) (string, error) {
 	var hash string
-	err := s.r.QueryRowContext(ctx, `SELECT COALESCE((SELECT hash FROM audit_anchor WHERE one = 1), '')`).Scan(&hash)
+	err := s.queryRow(ctx, `SELECT COALESCE((SELECT hash FROM audit_anchor WHERE one = 1), '')`).Scan(&hash)
 	if err != nil {
 		return "", fmt.Errorf("audit anchor: %w", err)
 	}

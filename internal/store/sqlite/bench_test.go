@@ -2,11 +2,10 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,19 +14,17 @@ import (
 	"github.com/soulbox/soulbox/internal/store"
 )
 
-// BenchmarkConcurrentWrites is the measurement behind the writer pool of one
-// connection: many goroutines create sandboxes and move them through their
-// states, against the writer as Open sets it up and against alternatives
-// where several connections compete for SQLite's write lock.
+// BenchmarkConcurrentWrites is the measurement behind the writer: many
+// goroutines create sandboxes and move them through their states, with
+// group commit (as Open sets the store up) and with one transaction, and
+// so one fsync, per write (a batch of at most one write).
 func BenchmarkConcurrentWrites(b *testing.B) {
 	for _, w := range []struct {
-		name  string
-		conns int
-		lock  string // the writer's _txlock
+		name     string
+		maxBatch int
 	}{
-		{"OneWriter", 1, "immediate"},
-		{"EightWritersImmediate", 8, "immediate"},
-		{"EightWritersDeferred", 8, "deferred"},
+		{"OneTxPerWrite", 1},
+		{"GroupCommit", defaultMaxBatch},
 	} {
 		b.Run(w.name, func(b *testing.B) {
 			path := filepath.Join(b.TempDir(), "bench.db")
@@ -36,16 +33,7 @@ func BenchmarkConcurrentWrites(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			if w.conns != 1 {
-				alt, err := sql.Open("sqlite", strings.Replace(dsn(path, false), "_txlock=immediate", "_txlock="+w.lock, 1))
-				if err != nil {
-					b.Fatal(err)
-				}
-				alt.SetMaxOpenConns(w.conns)
-				alt.SetMaxIdleConns(w.conns)
-				s.w.Close()
-				s.w = alt
-			}
+			s.maxBatch = w.maxBatch
 			var (
 				seq, failed atomic.Int64
 				mu          sync.Mutex
@@ -79,6 +67,73 @@ func BenchmarkConcurrentWrites(b *testing.B) {
 			b.ReportMetric(float64(failed.Load())/float64(b.N), "failed/op")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 			b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+		})
+	}
+}
+
+// BenchmarkSetEndAt is the API's timeout change (a compare-and-set and its
+// event) from 16 goroutines, as concurrent requests make it, and from one
+// (a lone write, which group commit must not delay), with group commit and
+// with one transaction per write, in the same process.
+func BenchmarkSetEndAt(b *testing.B) {
+	for _, w := range []struct {
+		name       string
+		maxBatch   int
+		goroutines int
+	}{
+		{"OneTxPerWrite/16", 1, 16},
+		{"GroupCommit/16", defaultMaxBatch, 16},
+		{"OneTxPerWrite/1", 1, 1},
+		{"GroupCommit/1", defaultMaxBatch, 1},
+	} {
+		b.Run(w.name, func(b *testing.B) {
+			s, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			s.maxBatch = w.maxBatch
+			ctx := context.Background()
+			ids := make([]string, 100)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("sb%03d", i)
+				if err := s.CreateSandbox(ctx, store.Sandbox{ID: ids[i], TemplateID: "base", State: store.StateRunning}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var (
+				seq atomic.Int64
+				mu  sync.Mutex
+				lat []time.Duration
+			)
+			setEndAt := func() {
+				i := seq.Add(1)
+				start := time.Now()
+				if err := s.SetEndAt(ctx, ids[int(i)%len(ids)], time.Now().Add(time.Duration(i)*time.Second)); err != nil {
+					b.Error(err)
+				}
+				d := time.Since(start)
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+			}
+			b.ResetTimer()
+			if w.goroutines == 1 {
+				for range b.N {
+					setEndAt()
+				}
+			} else {
+				b.SetParallelism(max(1, w.goroutines/runtime.GOMAXPROCS(0)))
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						setEndAt()
+					}
+				})
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 		})
 	}
 }

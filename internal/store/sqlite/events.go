@@ -26,7 +26,7 @@ func (s *Store) ListEvents(ctx context.Context, sandboxID string) ([]store.Event
 	}
 	// The join tells an unknown sandbox (no row) from one without events
 	// (one row of NULLs) in a single snapshot.
-	rows, err := s.r.QueryContext(ctx, `SELECT e.id, e.time, e.type, e.message
+	rows, err := s.query(ctx, `SELECT e.id, e.time, e.type, e.message
 		FROM sandboxes s LEFT JOIN events e ON e.sandbox_id = s.id
 		WHERE s.id = ?
 		ORDER BY e.id`, sandboxID)
@@ -69,7 +69,7 @@ func (s *Store) EventsAfter(ctx context.Context, f store.EventFilter) ([]store.E
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT e.id, e.sandbox_id, e.time, e.type, e.message
+	rows, err := s.query(ctx, `SELECT e.id, e.sandbox_id, e.time, e.type, e.message
 		FROM events e JOIN sandboxes s ON s.id = e.sandbox_id
 		WHERE e.id > ? AND (? = '' OR s.client_id = ?)
 		ORDER BY e.id LIMIT ?`, f.After, f.Team, f.Team, f.Limit)

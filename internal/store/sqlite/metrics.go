@@ -55,7 +55,7 @@ func (s *Store) ListMetrics(ctx context.Context, sandboxID string, start, end ti
 		return nil, err
 	}
 	var one int
-	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM sandboxes WHERE id = ?`, sandboxID).Scan(&one)
+	err := s.queryRow(ctx, `SELECT 1 FROM sandboxes WHERE id = ?`, sandboxID).Scan(&one)
 	if err == sql.ErrNoRows {
 		return nil, notFound(sandboxID)
 	}
@@ -69,7 +69,7 @@ func (s *Store) ListMetrics(ctx context.Context, sandboxID string, start, end ti
 	if !end.IsZero() {
 		hi = dbTime(end)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT time, resolution, cpu_count, cpu_used_pct, mem_used, mem_total, mem_cache,
+	rows, err := s.query(ctx, `SELECT time, resolution, cpu_count, cpu_used_pct, mem_used, mem_total, mem_cache,
 		disk_used, disk_total, net_rx_bytes, net_tx_bytes
 		FROM sandbox_metrics WHERE sandbox_id = ? AND time >= ? AND time <= ?
 		ORDER BY time, resolution DESC`, sandboxID, lo, hi)
@@ -150,7 +150,7 @@ func (s *Store) PruneMetrics(ctx context.Context, before time.Time) (int64, erro
 
 // SandboxSpans implements store.MetricHistory.
 func (s *Store) SandboxSpans(ctx context.Context, team string, start, end time.Time) ([]store.SandboxSpan, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT created_at, ended_at FROM sandboxes
+	rows, err := s.query(ctx, `SELECT created_at, ended_at FROM sandboxes
 		WHERE client_id = ? AND created_at <= ? AND (ended_at IS NULL OR ended_at >= ?)
 		ORDER BY created_at, id`, team, dbTime(end), dbTime(start))
 	if err != nil {

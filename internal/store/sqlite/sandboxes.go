@@ -113,7 +113,7 @@ func (s *Store) ListSandboxes(ctx context.Context, f store.SandboxFilter) ([]sto
 // querySandboxes reads the sandboxes matching where, with their metadata,
 // in one statement so that records and metadata are one snapshot.
 func (s *Store) querySandboxes(ctx context.Context, where string, args ...any) ([]store.Sandbox, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+sandboxColumns+`, m.name, m.value
+	rows, err := s.query(ctx, `SELECT `+sandboxColumns+`, m.name, m.value
 		FROM sandboxes s LEFT JOIN sandbox_metadata m ON m.sandbox_id = s.id
 		WHERE `+where+`
 		ORDER BY s.created_at, s.id, m.name`, args...)

@@ -45,7 +45,7 @@ func scanTeam(row interface{ Scan(...any) error }) (store.Team, error) {
 
 // GetTeam implements store.Teams.
 func (s *Store) GetTeam(ctx context.Context, id string) (store.Team, error) {
-	t, err := scanTeam(s.r.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = ?`, id))
+	t, err := scanTeam(s.queryRow(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("team %q: %w", id, errdefs.ErrNotFound)
 	}
@@ -75,7 +75,7 @@ func (s *Store) SetTeamQuota(ctx context.Context, id string, q store.Quota) erro
 
 // ListTeams implements store.Teams.
 func (s *Store) ListTeams(ctx context.Context) ([]store.Team, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+teamColumns+` FROM teams ORDER BY created_at, id`)
+	rows, err := s.query(ctx, `SELECT `+teamColumns+` FROM teams ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list teams: %w", err)
 	}

@@ -78,7 +78,7 @@ func scanTemplate(row interface{ Scan(...any) error }) (store.Template, error) {
 }
 
 func (s *Store) templateNames(ctx context.Context, id string) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name FROM template_names WHERE template_id = ? ORDER BY position, name`, id)
+	rows, err := s.query(ctx, `SELECT name FROM template_names WHERE template_id = ? ORDER BY position, name`, id)
 	if err != nil {
 		return nil, fmt.Errorf("template %q: names: %w", id, err)
 	}
@@ -99,7 +99,7 @@ func (s *Store) GetTemplate(ctx context.Context, idOrName string) (store.Templat
 	if err := store.ValidateText("template", idOrName); err != nil {
 		return store.Template{}, err
 	}
-	t, err := scanTemplate(s.r.QueryRowContext(ctx, `SELECT `+templateColumns+` FROM templates
+	t, err := scanTemplate(s.queryRow(ctx, `SELECT `+templateColumns+` FROM templates
 		WHERE id = ? OR id = (SELECT template_id FROM template_names WHERE name = ?)`, idOrName, idOrName))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("template %q: %w", idOrName, errdefs.ErrNotFound)
@@ -118,7 +118,7 @@ func (s *Store) ListTemplates(ctx context.Context, team string) ([]store.Templat
 	if err := store.ValidateText("team", team); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+templateColumns+` FROM templates
+	rows, err := s.query(ctx, `SELECT `+templateColumns+` FROM templates
 		WHERE ? = '' OR team = ? OR public = 1 ORDER BY created_at, id`, team, team)
 	if err != nil {
 		return nil, fmt.Errorf("list templates: %w", err)
@@ -292,7 +292,7 @@ func (s *Store) GetBuild(ctx context.Context, templateID, buildID string) (store
 	if err := store.ValidateText("build id", buildID); err != nil {
 		return store.TemplateBuild{}, err
 	}
-	b, err := scanBuild(s.r.QueryRowContext(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE id = ? AND template_id = ?`, buildID, templateID))
+	b, err := scanBuild(s.queryRow(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE id = ? AND template_id = ?`, buildID, templateID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, fmt.Errorf("build %q of template %q: %w", buildID, templateID, errdefs.ErrNotFound)
 	}
@@ -307,7 +307,7 @@ func (s *Store) ListBuilds(ctx context.Context, templateID string) ([]store.Temp
 	if err := store.ValidateText("template id", templateID); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE template_id = ? ORDER BY created_at, id`, templateID)
+	rows, err := s.query(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE template_id = ? ORDER BY created_at, id`, templateID)
 	if err != nil {
 		return nil, fmt.Errorf("list builds: %w", err)
 	}
@@ -472,7 +472,7 @@ func (s *Store) BuildLogs(ctx context.Context, buildID string, offset, limit int
 	if offset < 0 || limit < 0 {
 		return nil, fmt.Errorf("logs offset %d, limit %d: must not be negative: %w", offset, limit, errdefs.ErrInvalidArgument)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT at, level, step, message FROM template_build_logs WHERE build_id = ? AND seq >= ?
+	rows, err := s.query(ctx, `SELECT at, level, step, message FROM template_build_logs WHERE build_id = ? AND seq >= ?
 		ORDER BY seq LIMIT ?`, buildID, offset, limit)
 	if err != nil {
 		return nil, fmt.Errorf("build %q: logs: %w", buildID, err)
@@ -549,7 +549,7 @@ func (s *Store) ListTags(ctx context.Context, templateID string) ([]store.Templa
 	if err := store.ValidateText("template id", templateID); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT template_id, tag, build_id, created_at FROM template_tags WHERE template_id = ? ORDER BY tag`, templateID)
+	rows, err := s.query(ctx, `SELECT template_id, tag, build_id, created_at FROM template_tags WHERE template_id = ? ORDER BY tag`, templateID)
 	if err != nil {
 		return nil, fmt.Errorf("list tags: %w", err)
 	}
