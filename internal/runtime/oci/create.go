@@ -55,6 +55,7 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 		}
 	}()
 
+	end := d.phase("create.slot+state")
 	slot, hostUID, err := d.takeSlot(spec.ID)
 	if err != nil {
 		return info, err
@@ -68,19 +69,25 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 		d.releaseSlot(slot, spec.ID)
 		return info, err
 	}
+	end()
+	end = d.phase("create.disk")
 	if err := d.makeDisk(spec.ID, limits.DiskMB, hostUID); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
+	end()
+	end = d.phase("create.rootfs")
 	if err := d.mountRootfs(spec.ID, layers, hostUID); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
 	if err := d.writeIdentity(spec.ID, hostUID); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
+	end()
 	// The parent cgroup must not be removed (by the teardown of the
 	// driver's last other sandbox) between here and the runtime's create.
 	d.parentMu.RLock()
 	defer d.parentMu.RUnlock()
+	end = d.phase("create.cgroups+config")
 	userFiles, userFDs, err := d.prepareUserCgroup(spec.ID, rt, limits, 0)
 	if err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
@@ -95,12 +102,18 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 	if err := writeJSON(filepath.Join(d.sandboxDir(spec.ID), "config.json"), cfg); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
+	end()
+	end = d.phase("create.runtime-create")
 	if err := d.createContainer(ctx, rt, spec.ID, spec.Niceness, userFiles); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
+	end()
+	end = d.phase("create.network")
 	if err := d.setupNetwork(ctx, spec, rt); err != nil {
 		return info, err
 	}
+	end()
+	defer d.phase("create.runtime-state")()
 	return d.info(ctx, st)
 }
 

@@ -67,6 +67,7 @@ func (d *Driver) teardown(ctx context.Context, id, rt string) error {
 	if rt != "" {
 		runtimes = []string{rt}
 	}
+	end := d.phase("destroy.runtime-delete")
 	for _, r := range runtimes {
 		if err := d.deleteContainer(ctx, r, id); err != nil {
 			errs = append(errs, err)
@@ -77,19 +78,27 @@ func (d *Driver) teardown(ctx context.Context, id, rt string) error {
 	if err := d.killCgroup(id); err != nil {
 		errs = append(errs, err)
 	}
+	end()
+	end = d.phase("destroy.network")
 	if d.network != nil {
 		if err := d.network.Teardown(ctx, id); err != nil {
 			errs = append(errs, err)
 		}
 	}
+	end()
+	end = d.phase("destroy.unmount")
 	if err := d.unmountAll(id); err != nil {
 		errs = append(errs, err)
 	}
+	end()
+	end = d.phase("destroy.cgroups")
 	if err := d.cgroups.remove(id); err != nil {
 		errs = append(errs, err)
 	} else if err := d.removeCgroupParent(); err != nil {
 		errs = append(errs, err)
 	}
+	end()
+	defer d.phase("destroy.files")()
 	// The claim is found by its content, not only through state.json: a
 	// crash during the RemoveAll below can take state.json and leave the
 	// claim, which a later teardown must still release.

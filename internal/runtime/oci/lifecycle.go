@@ -14,9 +14,11 @@ import (
 
 // Start starts the sandbox's agent.
 func (d *Driver) Start(ctx context.Context, id string) error {
+	end := d.phase("start.runtime-state+start")
 	if err := d.transition(ctx, id, "start", runtime.StatusCreated); err != nil {
 		return err
 	}
+	end()
 	if st, err := d.readState(id); err == nil && st.Runtime == "runsc" {
 		// The pid runsc reports is the Sentry, which holds every process
 		// of the sandbox, the agent's and the memory hog's alike: the
@@ -25,6 +27,7 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 		// systrap stubs to pick: a sandbox broken but still running.
 		return d.configureRunscCgroups(ctx, st)
 	}
+	defer d.phase("start.protect-agent")()
 	return d.protectAgent(ctx, id)
 }
 
