@@ -104,7 +104,8 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 	}
 	end()
 	end = d.phase("create.runtime-create")
-	if err := d.createContainer(ctx, rt, spec.ID, spec.Niceness, userFiles); err != nil {
+	pid, err := d.createContainer(ctx, rt, spec.ID, spec.Niceness, userFiles)
+	if err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
 	end()
@@ -113,8 +114,18 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 		return info, err
 	}
 	end()
-	defer d.phase("create.runtime-state")()
-	return d.info(ctx, st)
+	if rt == "runsc" {
+		// runsc's pid file names a process of its own, not the one its
+		// state reports: ask it.
+		return d.info(ctx, st)
+	}
+	// The runtime has just made the container, whose init waits for
+	// start under the sandbox's lock: asking the runtime for its state
+	// would cost a runtime process to learn what create told us.
+	return runtime.Info{
+		ID: st.ID, Template: st.Template, Runtime: st.Runtime, Status: runtime.StatusCreated, Pid: pid,
+		CreatedAt: st.CreatedAt, Limits: st.Limits, HostUID: st.HostUID,
+	}, nil
 }
 
 // createContainer runs `<runtime> create`. The runtime hands its own
@@ -123,12 +134,13 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 // ours has to stay alive to drain it. The runtime's error messages land in
 // the same file, ahead of anything the agent writes.
 //
-// extra are handed to the agent as its fds 3, 4, ...
-func (d *Driver) createContainer(ctx context.Context, rt, id string, niceness int, extra []*os.File) error {
+// extra are handed to the agent as its fds 3, 4, ... It returns the pid
+// of the container's init, which becomes the agent.
+func (d *Driver) createContainer(ctx context.Context, rt, id string, niceness int, extra []*os.File) (int, error) {
 	logPath := filepath.Join(d.sandboxDir(id), "agent.log")
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("create agent log: %w", err)
+		return 0, fmt.Errorf("create agent log: %w", err)
 	}
 	defer logf.Close()
 	pidFile := filepath.Join(d.sandboxDir(id), "init.pid")
@@ -150,10 +162,9 @@ func (d *Driver) createContainer(ctx context.Context, rt, id string, niceness in
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Run(); err != nil {
-		return runtimeError(rt, []string{"create"}, err, tail(logPath, 4096))
+		return 0, runtimeError(rt, []string{"create"}, err, tail(logPath, 4096))
 	}
-	_, err = readPidFile(pidFile)
-	return err
+	return readPidFile(pidFile)
 }
 
 // tail returns up to the last n bytes of a file.

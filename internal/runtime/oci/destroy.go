@@ -114,6 +114,9 @@ func (d *Driver) teardown(ctx context.Context, id, rt string) error {
 
 // deleteContainer stops and deletes the runtime's container if it has one.
 func (d *Driver) deleteContainer(ctx context.Context, rt, id string) error {
+	if rt != "runsc" {
+		return d.deleteInCgroup(ctx, rt, id)
+	}
 	cs, err := d.state(ctx, rt, id)
 	if errors.Is(err, errContainerNotExist) {
 		return nil
@@ -130,20 +133,30 @@ func (d *Driver) deleteContainer(ctx context.Context, rt, id string) error {
 			return err
 		}
 	}
-	// Kill the sandbox ourselves before asking the runtime to delete it:
-	// runc's forced delete polls for the death of what it killed in
-	// 100 ms steps, which is most of a destroy's time. SIGKILL to pid 1 of
-	// the sandbox's pid namespace takes every process with it.
-	if cs.Pid > 0 && rt != "runsc" {
-		_ = syscall.Kill(cs.Pid, syscall.SIGKILL)
-		if err := d.killCgroup(id); err != nil {
-			return err
-		}
-	}
 	if _, err := d.runRuntime(ctx, rt, "delete", "--force", id); err != nil && !errors.Is(err, errContainerNotExist) {
 		return err
 	}
 	return nil
+}
+
+// deleteInCgroup deletes a runc or crun container by its cgroup: every
+// process of the sandbox is in it, whatever the runtime remembers, so
+// killing them there (a paused sandbox thawed first) leaves the runtime's
+// delete only its record to remove. Asking the runtime for the state first
+// would cost a runtime process per destroy; and its forced delete polls for
+// the death of what it killed in 100 ms steps.
+func (d *Driver) deleteInCgroup(ctx context.Context, rt, id string) error {
+	if err := d.killCgroup(id); err != nil {
+		return err
+	}
+	_, err := d.runRuntime(ctx, rt, "delete", "--force", id)
+	if err == nil || errors.Is(err, errContainerNotExist) {
+		return nil
+	}
+	if _, lerr := exec.LookPath(rt); lerr != nil {
+		return nil // runtime not installed: it has no container
+	}
+	return err
 }
 
 // killCgroup SIGKILLs every process left in the sandbox's cgroups and waits
