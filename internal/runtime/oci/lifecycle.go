@@ -17,8 +17,8 @@ import (
 
 // Start starts the sandbox's agent.
 func (d *Driver) Start(ctx context.Context, id string) error {
-	end := d.phase("start.runtime-state+start")
-	if err := d.transition(ctx, id, "start", runtime.StatusCreated); err != nil {
+	end := d.phase("start.runtime-start")
+	if err := d.startContainer(ctx, id); err != nil {
 		return err
 	}
 	end()
@@ -32,6 +32,41 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 	}
 	defer d.phase("start.protect-agent")()
 	return d.protectAgent(ctx, id)
+}
+
+// startContainer runs the runtime's start, valid only on a created
+// sandbox. runc checks the state itself and says what is wrong in words
+// of its own, which are mapped here: asking it for the state first, as
+// transition does, would cost a runtime process per cold create.
+func (d *Driver) startContainer(ctx context.Context, id string) error {
+	if err := runtime.ValidateID(id); err != nil {
+		return err
+	}
+	// A sandbox's runtime never changes; its state file may go with a
+	// concurrent destroy, which is read again under the lock.
+	if st, err := d.readState(id); err != nil {
+		return err
+	} else if st.Runtime != "runc" {
+		return d.transition(ctx, id, "start", runtime.StatusCreated)
+	}
+	unlock := d.lock(id)
+	defer unlock()
+	st, err := d.readState(id)
+	if err != nil {
+		return err
+	}
+	_, err = d.runRuntime(ctx, st.Runtime, "start", id)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errContainerNotExist):
+		return fmt.Errorf("sandbox %q is %s, start needs it %s: %w", id, runtime.StatusStopped, runtime.StatusCreated, errdefs.ErrFailedPrecondition)
+	case strings.Contains(err.Error(), "cannot start a"):
+		// "cannot start an already running container", "... a
+		// container that has stopped", "... in the paused state"
+		return fmt.Errorf("sandbox %q: %w: %w", id, err, errdefs.ErrFailedPrecondition)
+	}
+	return fmt.Errorf("sandbox %q: %w", id, err)
 }
 
 // protectAgent makes the agent the last process the OOM killer picks:
