@@ -30,8 +30,15 @@ import (
 //	<phase>-ms, -cpu-ms    each step of Create, Start and Destroy (phases.go)
 //
 //	go test -run '^$' -bench ColdPath -benchtime 30x ./internal/runtime/oci/
+//
+// Loopback is a driver without a network manager; Network gives every
+// sandbox its link, NAT and DNS as a server does (sent out of loopback).
 func BenchmarkColdPath(b *testing.B) {
-	d := newTestDriver(b, nil)
+	b.Run("Loopback", func(b *testing.B) { benchColdPath(b, newTestDriver(b, nil)) })
+	b.Run("Network", func(b *testing.B) { benchColdPath(b, newNetworkedDriver(b, "10.250.9.0/24", nil)) })
+}
+
+func benchColdPath(b *testing.B, d *Driver) {
 	ctx := context.Background()
 	layers, err := d.templates.Layers(ctx, "base")
 	if err != nil {
