@@ -23,6 +23,7 @@ import (
 //	baseline-ms            the raw runtime run, same iteration
 //	baseline-cpu-ms        its CPU, the runtime's and the container's
 //	ready/baseline         their ratio
+//	destroy-ms             the whole Destroy
 //	server-cpu-ms          CPU of this process and the runtime commands it
 //	                       waited for, over create+start+destroy
 //	sandbox-cpu-ms         CPU charged to the sandbox's cgroup until it is
@@ -74,9 +75,11 @@ func benchColdPath(b *testing.B, d *Driver) {
 			b.Fatal(err)
 		}
 		add("sandbox-cpu-ms", time.Duration(stats.CPUUsageNanos))
+		destroyStart := time.Now()
 		if err := d.Destroy(ctx, id); err != nil {
 			b.Fatal(err)
 		}
+		add("destroy-ms", time.Since(destroyStart))
 		add("server-cpu-ms", cpuTime()-cpu0)
 		cpu0 = cpuTime()
 		took, err := base.Run(ctx)

@@ -79,13 +79,16 @@ func (d *Driver) teardown(ctx context.Context, id, rt string) error {
 		errs = append(errs, err)
 	}
 	end()
-	end = d.phase("destroy.network")
+	// The network (links, policy, the kept namespace) shares nothing
+	// with the mounts, cgroups and files below: it is removed beside
+	// them, and most of its time is the kernel's wait for a namespace's
+	// links to go.
+	netDone := make(chan error, 1)
 	if d.network != nil {
-		if err := d.network.Teardown(ctx, id); err != nil {
-			errs = append(errs, err)
-		}
+		go func() { netDone <- d.network.Teardown(ctx, id) }()
+	} else {
+		netDone <- nil
 	}
-	end()
 	end = d.phase("destroy.unmount")
 	if err := d.unmountAll(id); err != nil {
 		errs = append(errs, err)
@@ -95,6 +98,11 @@ func (d *Driver) teardown(ctx context.Context, id, rt string) error {
 	if err := d.cgroups.remove(id); err != nil {
 		errs = append(errs, err)
 	} else if err := d.removeCgroupParent(); err != nil {
+		errs = append(errs, err)
+	}
+	end()
+	end = d.phase("destroy.network-wait")
+	if err := <-netDone; err != nil {
 		errs = append(errs, err)
 	}
 	end()
