@@ -55,6 +55,7 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 		}
 	}()
 
+	end := d.phase("create.slot+state")
 	slot, hostUID, err := d.takeSlot(spec.ID)
 	if err != nil {
 		return info, err
@@ -68,19 +69,25 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 		d.releaseSlot(slot, spec.ID)
 		return info, err
 	}
+	end()
+	end = d.phase("create.disk")
 	if err := d.makeDisk(spec.ID, limits.DiskMB, hostUID); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
+	end()
+	end = d.phase("create.rootfs")
 	if err := d.mountRootfs(spec.ID, layers, hostUID); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
 	if err := d.writeIdentity(spec.ID, hostUID); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
+	end()
 	// The parent cgroup must not be removed (by the teardown of the
 	// driver's last other sandbox) between here and the runtime's create.
 	d.parentMu.RLock()
 	defer d.parentMu.RUnlock()
+	end = d.phase("create.cgroups+config")
 	userFiles, userFDs, err := d.prepareUserCgroup(spec.ID, rt, limits, 0)
 	if err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
@@ -95,13 +102,30 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 	if err := writeJSON(filepath.Join(d.sandboxDir(spec.ID), "config.json"), cfg); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
-	if err := d.createContainer(ctx, rt, spec.ID, spec.Niceness, userFiles); err != nil {
+	end()
+	end = d.phase("create.runtime-create")
+	pid, err := d.createContainer(ctx, rt, spec.ID, spec.Niceness, userFiles)
+	if err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
+	end()
+	end = d.phase("create.network")
 	if err := d.setupNetwork(ctx, spec, rt); err != nil {
 		return info, err
 	}
-	return d.info(ctx, st)
+	end()
+	if rt == "runsc" {
+		// runsc's pid file names a process of its own, not the one its
+		// state reports: ask it.
+		return d.info(ctx, st)
+	}
+	// The runtime has just made the container, whose init waits for
+	// start under the sandbox's lock: asking the runtime for its state
+	// would cost a runtime process to learn what create told us.
+	return runtime.Info{
+		ID: st.ID, Template: st.Template, Runtime: st.Runtime, Status: runtime.StatusCreated, Pid: pid,
+		CreatedAt: st.CreatedAt, Limits: st.Limits, HostUID: st.HostUID,
+	}, nil
 }
 
 // createContainer runs `<runtime> create`. The runtime hands its own
@@ -110,12 +134,13 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 // ours has to stay alive to drain it. The runtime's error messages land in
 // the same file, ahead of anything the agent writes.
 //
-// extra are handed to the agent as its fds 3, 4, ...
-func (d *Driver) createContainer(ctx context.Context, rt, id string, niceness int, extra []*os.File) error {
+// extra are handed to the agent as its fds 3, 4, ... It returns the pid
+// of the container's init, which becomes the agent.
+func (d *Driver) createContainer(ctx context.Context, rt, id string, niceness int, extra []*os.File) (int, error) {
 	logPath := filepath.Join(d.sandboxDir(id), "agent.log")
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("create agent log: %w", err)
+		return 0, fmt.Errorf("create agent log: %w", err)
 	}
 	defer logf.Close()
 	pidFile := filepath.Join(d.sandboxDir(id), "init.pid")
@@ -137,10 +162,9 @@ func (d *Driver) createContainer(ctx context.Context, rt, id string, niceness in
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Run(); err != nil {
-		return runtimeError(rt, []string{"create"}, err, tail(logPath, 4096))
+		return 0, runtimeError(rt, []string{"create"}, err, tail(logPath, 4096))
 	}
-	_, err = readPidFile(pidFile)
-	return err
+	return readPidFile(pidFile)
 }
 
 // tail returns up to the last n bytes of a file.

@@ -67,6 +67,7 @@ func (d *Driver) teardown(ctx context.Context, id, rt string) error {
 	if rt != "" {
 		runtimes = []string{rt}
 	}
+	end := d.phase("destroy.runtime-delete")
 	for _, r := range runtimes {
 		if err := d.deleteContainer(ctx, r, id); err != nil {
 			errs = append(errs, err)
@@ -77,19 +78,35 @@ func (d *Driver) teardown(ctx context.Context, id, rt string) error {
 	if err := d.killCgroup(id); err != nil {
 		errs = append(errs, err)
 	}
+	end()
+	// The network (links, policy, the kept namespace) shares nothing
+	// with the mounts, cgroups and files below: it is removed beside
+	// them, and most of its time is the kernel's wait for a namespace's
+	// links to go.
+	netDone := make(chan error, 1)
 	if d.network != nil {
-		if err := d.network.Teardown(ctx, id); err != nil {
-			errs = append(errs, err)
-		}
+		go func() { netDone <- d.network.Teardown(ctx, id) }()
+	} else {
+		netDone <- nil
 	}
+	end = d.phase("destroy.unmount")
 	if err := d.unmountAll(id); err != nil {
 		errs = append(errs, err)
 	}
+	end()
+	end = d.phase("destroy.cgroups")
 	if err := d.cgroups.remove(id); err != nil {
 		errs = append(errs, err)
 	} else if err := d.removeCgroupParent(); err != nil {
 		errs = append(errs, err)
 	}
+	end()
+	end = d.phase("destroy.network-wait")
+	if err := <-netDone; err != nil {
+		errs = append(errs, err)
+	}
+	end()
+	defer d.phase("destroy.files")()
 	// The claim is found by its content, not only through state.json: a
 	// crash during the RemoveAll below can take state.json and leave the
 	// claim, which a later teardown must still release.
@@ -105,6 +122,9 @@ func (d *Driver) teardown(ctx context.Context, id, rt string) error {
 
 // deleteContainer stops and deletes the runtime's container if it has one.
 func (d *Driver) deleteContainer(ctx context.Context, rt, id string) error {
+	if rt != "runsc" {
+		return d.deleteInCgroup(ctx, rt, id)
+	}
 	cs, err := d.state(ctx, rt, id)
 	if errors.Is(err, errContainerNotExist) {
 		return nil
@@ -121,20 +141,30 @@ func (d *Driver) deleteContainer(ctx context.Context, rt, id string) error {
 			return err
 		}
 	}
-	// Kill the sandbox ourselves before asking the runtime to delete it:
-	// runc's forced delete polls for the death of what it killed in
-	// 100 ms steps, which is most of a destroy's time. SIGKILL to pid 1 of
-	// the sandbox's pid namespace takes every process with it.
-	if cs.Pid > 0 && rt != "runsc" {
-		_ = syscall.Kill(cs.Pid, syscall.SIGKILL)
-		if err := d.killCgroup(id); err != nil {
-			return err
-		}
-	}
 	if _, err := d.runRuntime(ctx, rt, "delete", "--force", id); err != nil && !errors.Is(err, errContainerNotExist) {
 		return err
 	}
 	return nil
+}
+
+// deleteInCgroup deletes a runc or crun container by its cgroup: every
+// process of the sandbox is in it, whatever the runtime remembers, so
+// killing them there (a paused sandbox thawed first) leaves the runtime's
+// delete only its record to remove. Asking the runtime for the state first
+// would cost a runtime process per destroy; and its forced delete polls for
+// the death of what it killed in 100 ms steps.
+func (d *Driver) deleteInCgroup(ctx context.Context, rt, id string) error {
+	if err := d.killCgroup(id); err != nil {
+		return err
+	}
+	_, err := d.runRuntime(ctx, rt, "delete", "--force", id)
+	if err == nil || errors.Is(err, errContainerNotExist) {
+		return nil
+	}
+	if _, lerr := exec.LookPath(rt); lerr != nil {
+		return nil // runtime not installed: it has no container
+	}
+	return err
 }
 
 // killCgroup SIGKILLs every process left in the sandbox's cgroups and waits

@@ -7,11 +7,14 @@
 // the template's read-only layers, each an idmapped mount shifted to the
 // sandbox's own host uid range, under an overlayfs whose upper layer lives in
 // a sparse ext4 image of the sandbox's disk size. The image is the disk
-// quota: a writer gets ENOSPC when it is full.
+// quota: a writer gets ENOSPC when it is full. (The host's filesystem
+// would need project quotas enabled at mount time to do without it.)
 //
 // On-disk layout under the driver's root:
 //
 //	bin/soulbox-agent          the agent, shared read-only by every sandbox
+//	disks/blank-v<N>-<size>M.img  an empty formatted image per disk size,
+//	                           copied (holes kept) to make a sandbox's disk
 //	<runtime>/                 the runtime's own state (--root)
 //	sandboxes/<id>/state.json  what the driver needs to find everything again
 //	sandboxes/<id>/disk.img    sparse ext4 image: upper/ and work/
@@ -96,6 +99,13 @@ type Driver struct {
 	// under the driver's parent, and exclusively to remove that parent
 	// once empty, so the removal never pulls it from under a create.
 	parentMu sync.RWMutex
+
+	// phases, when set (by the benchmarks), is told the cost of every
+	// step of a create, start and destroy (phases.go).
+	phases phaseFunc
+
+	// blankMu is held while a blank disk image is formatted (blankdisk.go).
+	blankMu sync.Mutex
 }
 
 type idLock struct {

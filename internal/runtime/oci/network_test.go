@@ -13,7 +13,7 @@ import (
 
 // newNetworkedDriver returns a driver whose sandboxes get a network from
 // pool, sent out of loopback: nothing here leaves the host.
-func newNetworkedDriver(t *testing.T, pool string, runtimeBinaries map[string]string) *Driver {
+func newNetworkedDriver(t testing.TB, pool string, runtimeBinaries map[string]string) *Driver {
 	t.Helper()
 	root := ocitest.Root(t)
 	m, err := network.New(context.Background(), network.Config{

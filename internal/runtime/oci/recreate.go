@@ -63,7 +63,7 @@ func (d *Driver) Recreate(ctx context.Context, id string) (err error) {
 			return fmt.Errorf("sandbox %q: %w", id, err)
 		}
 	}
-	if err := d.createContainer(ctx, st.Runtime, id, 0, userFiles); err != nil {
+	if _, err := d.createContainer(ctx, st.Runtime, id, 0, userFiles); err != nil {
 		return fmt.Errorf("sandbox %q: %w", id, err)
 	}
 	if err := d.reattachNetwork(ctx, st); err != nil {

@@ -148,5 +148,14 @@ func ociSpec(b bundleSpec) *specs.Spec {
 	if b.runtime == "runsc" {
 		adaptSpecForRunsc(s)
 	}
+	if b.runtime == "crun" {
+		// crun before 1.9 (Debian 12 ships 1.8.1) refuses a config of any
+		// runtime-spec version after 1.1 as "unknown version specified";
+		// nothing this config uses is newer than 1.1.
+		s.Version = crunSpecVersion
+	}
 	return s
 }
+
+// crunSpecVersion is the runtime-spec version of the configs given to crun.
+const crunSpecVersion = "1.1.0"

@@ -100,12 +100,14 @@ func (s *suite) testPauseResume(t *testing.T) {
 		t.Fatalf("status = %s, want paused", got.Status)
 	}
 	wantErr(t, s.d.Pause(ctx, info.ID), errdefs.ErrFailedPrecondition, "pause of a paused sandbox")
+	wantErr(t, s.d.Start(ctx, info.ID), errdefs.ErrFailedPrecondition, "start of a paused sandbox")
 	_, err := s.d.Exec(ctx, info.ID, runtime.ExecRequest{Args: []string{"true"}})
 	wantErr(t, err, errdefs.ErrFailedPrecondition, "exec in a paused sandbox")
 	if err := s.d.Resume(ctx, info.ID); err != nil {
 		t.Fatal(err)
 	}
 	wantErr(t, s.d.Resume(ctx, info.ID), errdefs.ErrFailedPrecondition, "resume of a running sandbox")
+	wantErr(t, s.d.Start(ctx, info.ID), errdefs.ErrFailedPrecondition, "start of a running sandbox")
 	// The background loop kept its state and runs again.
 	before := s.mustRun(t, info.ID, "cat /tmp/tick")
 	time.Sleep(200 * time.Millisecond)
@@ -148,6 +150,7 @@ func (s *suite) testStopDestroy(t *testing.T) {
 	if err := s.d.Stop(ctx, info.ID); err != nil {
 		t.Errorf("second stop: %v", err)
 	}
+	wantErr(t, s.d.Start(ctx, info.ID), errdefs.ErrFailedPrecondition, "start of a stopped sandbox")
 	if err := s.d.Destroy(ctx, info.ID); err != nil {
 		t.Fatal(err)
 	}
