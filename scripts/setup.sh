@@ -34,7 +34,7 @@ if ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok ins
 		log "installing chromium (for the dashboard's browser test)"
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 	else
-		log "no chromium package here: the dashboard's browser test (tests/dashboard) skips, and fails under CI=true; put a chromium on PATH to run it"
+		log "no chromium package here: the dashboard's browser test (tests/dashboard) skips, since it drives the system's Chromium and cannot download a browser; put a chromium on PATH to run it"
 	fi
 fi
 
