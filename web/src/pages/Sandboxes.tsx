@@ -122,10 +122,10 @@ export function Sandboxes() {
     const errs: string[] = []
     for (const id of ids) {
       try {
-        if (what === 'kill') await send('DELETE', `/sandboxes/${id}`)
-        else if (what === 'pause') await send('POST', `/sandboxes/${id}/pause`, {})
-        else if (what === 'resume') await send('POST', `/sandboxes/${id}/resume`, {})
-        else if (what === 'timeout') await send('POST', `/sandboxes/${id}/timeout`, { timeout })
+        if (what === 'kill') await send('DELETE', `/sandboxes/${encodeURIComponent(id)}`)
+        else if (what === 'pause') await send('POST', `/sandboxes/${encodeURIComponent(id)}/pause`, {})
+        else if (what === 'resume') await send('POST', `/sandboxes/${encodeURIComponent(id)}/resume`, {})
+        else if (what === 'timeout') await send('POST', `/sandboxes/${encodeURIComponent(id)}/timeout`, { timeout })
       } catch (e) {
         errs.push(`${id}: ${errText(e)}`)
       }
