@@ -237,7 +237,8 @@ func (c *Catalog) collect(ctx context.Context) error {
 				used[filepath.Base(filepath.Clean(l))] = true
 			}
 			if cp := snapshotCheckpointOf(b); cp != "" {
-				used[cp] = true
+				// Recorded as a path: keep it by its layer id too.
+				used[filepath.Base(filepath.Clean(cp))] = true
 			}
 		}
 	}

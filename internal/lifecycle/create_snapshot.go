@@ -50,6 +50,11 @@ func (m *Manager) createFromCheckpoint(ctx context.Context, req CreateRequest, d
 	if err != nil {
 		return store.Sandbox{}, fmt.Errorf("snapshot %q: read its tokens: %w", req.TemplateID, err)
 	}
+	if req.Secure && tok.Envd == "" {
+		// Its agent was saved without an access token; handing it out as
+		// secure would leave it open to anyone who knows its id.
+		return store.Sandbox{}, fmt.Errorf("snapshot %q was taken of a sandbox created without secure: true; create it with secure: false, or snapshot a secure sandbox: %w", req.TemplateID, errdefs.ErrInvalidArgument)
+	}
 	traffic := ""
 	if req.net.trafficToken != "" {
 		traffic = tok.Traffic

@@ -143,6 +143,15 @@ func TestSnapshots(t *testing.T) {
 		t.Errorf("after bad requests the source has %d snapshots, want 2", len(list))
 	}
 
+	// A sandbox from a snapshot of one made without secure access has
+	// no access token, so it cannot be made secure.
+	plain := create(t, c, map[string]any{"timeout": 120, "secure": false})
+	var open snapshotJSON
+	c.want(201, "POST", "/sandboxes/"+plain.SandboxID+"/snapshots", nil, &open)
+	c.want(400, "POST", "/sandboxes", map[string]any{"templateID": open.SnapshotID, "secure": true}, nil)
+	c.want(204, "DELETE", "/sandboxes/"+plain.SandboxID, nil, nil)
+	c.want(204, "DELETE", "/templates/"+open.SnapshotID, nil, nil)
+
 	// A snapshot outlives its sandbox; in use, it cannot be deleted.
 	c.want(204, "DELETE", "/sandboxes/"+src.SandboxID, nil, nil)
 	c.want(409, "DELETE", "/templates/"+snap.SnapshotID, nil, nil)

@@ -71,9 +71,13 @@ func shiftUserns(images string, from, to uint32) error {
 }
 
 // shiftExtent moves a UidGidExtent's lower_first from the from range to
-// the to range.
+// the to range. The extent must lie wholly inside the source's range, so
+// that the clone maps nothing but its own.
 func shiftExtent(m []byte, from, to uint32) ([]byte, error) {
-	var out []byte
+	var (
+		out          []byte
+		lower, count uint64
+	)
 	for len(m) > 0 {
 		num, typ, n := protowire.ConsumeTag(m)
 		if n < 0 {
@@ -88,14 +92,21 @@ func shiftExtent(m []byte, from, to uint32) ([]byte, error) {
 			return nil, protowire.ParseError(n)
 		}
 		m = m[n:]
-		if num == 2 { // lower_first
+		switch num {
+		case 2: // lower_first
 			if v < uint64(from) || v >= uint64(from)+idRange {
 				return nil, fmt.Errorf("id map starts at host id %d, outside the source's range from %d", v, from)
 			}
+			lower = v
 			v = v - uint64(from) + uint64(to)
+		case 3: // count
+			count = v
 		}
 		out = protowire.AppendTag(out, num, typ)
 		out = protowire.AppendVarint(out, v)
+	}
+	if count > idRange || (lower != 0 && lower+count > uint64(from)+idRange) {
+		return nil, fmt.Errorf("id map of %d ids from host id %d runs past the source's range from %d", count, lower, from)
 	}
 	return out, nil
 }
