@@ -87,6 +87,7 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.DurationVar(&cfg.MetricsBucket, "metrics-bucket", cfg.MetricsBucket, "width of a downsampled metric bucket")
 	f.IntVar(&cfg.ReadyMinFreeMB, "ready-min-free-mb", cfg.ReadyMinFreeMB, "GET /ready fails when the data dir's filesystem has less free MiB (0: no check)")
 	f.BoolVar(&cfg.Metrics, "metrics", cfg.Metrics, "record Prometheus metrics and serve them on /metrics, without a key (--metrics=false: no endpoint)")
+	f.BoolVar(&cfg.MetricsTeamLabels, "metrics-team-labels", cfg.MetricsTeamLabels, "add each team's live sandboxes, CPUs and memory to /metrics, labelled by team id (the endpoint takes no key)")
 	f.BoolVar(&cfg.MCP, "mcp", cfg.MCP, "also serve MCP (streamable HTTP) on /mcp, authenticated with the API keys")
 	f.StringVar(&cfg.PoolTemplates, "pool-templates", cfg.PoolTemplates, "warm pool: other templates' pool bounds, name=min:max,... (the template API's bounds win)")
 	f.StringVar(&cfg.PoolDefault, "pool-default", cfg.PoolDefault, "warm pool: min:max for every template neither --pool-templates nor the API bounds (default none pooled)")

@@ -122,6 +122,11 @@ type Config struct {
 	// (on by default); off, nothing is recorded and /metrics is a 404,
 	// for hosts where the unauthenticated endpoint must not exist.
 	Metrics bool
+	// MetricsTeamLabels adds the per-team series (soulbox_team_*, with
+	// each team's id as the team label) to /metrics; off by default, as
+	// the endpoint takes no key and a team's id and live usage are the
+	// team's own.
+	MetricsTeamLabels bool
 	// ReadyMinFreeMB is the free space, in MiB, the data dir's filesystem
 	// must have for GET /ready to answer ready; 0 does not check.
 	ReadyMinFreeMB int
@@ -214,6 +219,11 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		// Anything but a boolean is taken as false: no endpoint without a
 		// clear yes.
 		c.Metrics, _ = strconv.ParseBool(s)
+	}
+	if s := getenv("SOULBOX_METRICS_TEAM_LABELS"); s != "" {
+		// Anything but a boolean is taken as false: no team on the
+		// unauthenticated endpoint without a clear yes.
+		c.MetricsTeamLabels, _ = strconv.ParseBool(s)
 	}
 	for _, v := range []struct {
 		name string
