@@ -49,6 +49,11 @@ type MetricHistory interface {
 	// is ErrNotFound; one without samples in the range gives none.
 	ListMetrics(ctx context.Context, sandboxID string, start, end time.Time) ([]MetricSample, error)
 
+	// LatestMetric returns the sample or bucket of a sandbox with the
+	// latest Time (the last one ListMetrics would return), and false if it
+	// has none. An unknown sandbox is ErrNotFound.
+	LatestMetric(ctx context.Context, sandboxID string) (MetricSample, bool, error)
+
 	// DownsampleMetrics replaces the raw samples taken before before by
 	// one bucket of width bucket per sandbox (mean CPU, peak memory and
 	// disk, last network counters), and reports how many raw samples it
