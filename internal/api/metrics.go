@@ -21,6 +21,7 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	start = clampOpenStart(start, end, time.Now())
 	ms, err := a.lc.Metrics(r.Context(), r.PathValue("id"), start, end)
 	if err != nil {
 		a.writeError(w, r, err)
@@ -33,15 +34,28 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// maxMetricsRange is the longest range one metrics request may ask
-// for: longer than any retention the history may be configured with
-// would be pointless, and a month already bounds the answer.
+// maxMetricsRange is the longest range one metrics request reads: the
+// longest retention the history may be configured with (Config), so a
+// month bounds every answer.
 const maxMetricsRange = 31 * 24 * time.Hour
 
+// clampOpenStart bounds a range that names no start, or starts more than
+// maxMetricsRange before an end it does not name: it reads at most
+// maxMetricsRange back from end (now when not given).
+func clampOpenStart(start, end, now time.Time) time.Time {
+	if end.IsZero() {
+		end = now
+	}
+	if floor := end.Add(-maxMetricsRange); start.Before(floor) {
+		return floor
+	}
+	return start
+}
+
 // parseMetricsRange reads ?start=&end= in unix seconds (each optional:
-// zero times are unbounded, so that an open range is everything kept);
-// start after end, and both given further apart than maxMetricsRange,
-// are refused.
+// zero times; see clampOpenStart for what an open range reads); start
+// after end, and both given further apart than maxMetricsRange, are
+// refused.
 func parseMetricsRange(raw string) (start, end time.Time, err error) {
 	q, err := url.ParseQuery(raw)
 	if err != nil {

@@ -326,8 +326,10 @@ func (c Config) Validate() error {
 	if c.ReadyMinFreeMB < 0 || c.ReadyMinFreeMB > 1<<30 {
 		return bad("ready min free %d MB: use 0 (no check) to %d", c.ReadyMinFreeMB, 1<<30)
 	}
-	if c.MetricsRetention < time.Minute || c.MetricsRetention > 366*24*time.Hour {
-		return bad("metrics retention %s: use a duration from 1m to 8784h, e.g. 24h", c.MetricsRetention)
+	// A metrics request reads at most 31 days: a longer history could not
+	// be read whole.
+	if c.MetricsRetention < time.Minute || c.MetricsRetention > 31*24*time.Hour {
+		return bad("metrics retention %s: use a duration from 1m to 744h (31 days), e.g. 24h", c.MetricsRetention)
 	}
 	if c.MetricsBucket < time.Second || c.MetricsBucket%time.Second != 0 || c.MetricsBucket > time.Hour {
 		return bad("metrics bucket %s: use whole seconds from 1s to 1h, e.g. 1m", c.MetricsBucket)
