@@ -153,9 +153,15 @@ func (s *Store) PruneMetrics(ctx context.Context, before time.Time) (int64, erro
 
 // SandboxSpans implements store.MetricHistory.
 func (s *Store) SandboxSpans(ctx context.Context, team string, start, end time.Time) ([]store.SandboxSpan, error) {
-	rows, err := s.pool.Query(ctx, `SELECT created_at, ended_at FROM sandboxes
-		WHERE client_id = $1 AND created_at <= $2 AND (ended_at IS NULL OR ended_at >= $3)
-		ORDER BY created_at, id COLLATE "C"`, team, dbTime(end), dbTime(start))
+	// Two index ranges of (client_id, ended_at), the live and the ended
+	// after start, rather than every sandbox the team ever had.
+	rows, err := s.pool.Query(ctx, `SELECT created_at, ended_at FROM (
+		SELECT id, created_at, ended_at FROM sandboxes
+			WHERE client_id = $1 AND ended_at IS NULL AND created_at <= $2
+		UNION ALL
+		SELECT id, created_at, ended_at FROM sandboxes
+			WHERE client_id = $1 AND ended_at >= $3 AND created_at <= $2
+		) AS spans ORDER BY created_at, id COLLATE "C"`, team, dbTime(end), dbTime(start))
 	if err != nil {
 		return nil, fmt.Errorf("team %q: sandbox spans: %w", team, err)
 	}

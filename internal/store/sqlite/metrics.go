@@ -131,11 +131,24 @@ func (s *Store) DownsampleMetrics(ctx context.Context, before time.Time, bucket 
 	return n, nil
 }
 
+// sandboxSpansQuery reads a team's sandboxes live between two times
+// (args: team, end, team, start, end).
+const sandboxSpansQuery = `SELECT created_at, ended_at FROM (
+	SELECT id, created_at, ended_at FROM sandboxes
+		WHERE client_id = ? AND ended_at IS NULL AND created_at <= ?
+	UNION ALL
+	SELECT id, created_at, ended_at FROM sandboxes
+		WHERE client_id = ? AND ended_at >= ? AND created_at <= ?
+	) ORDER BY created_at, id`
+
+// pruneMetricsQuery deletes the history before a time, every resolution.
+const pruneMetricsQuery = `DELETE FROM sandbox_metrics WHERE time < ?`
+
 // PruneMetrics implements store.MetricHistory.
 func (s *Store) PruneMetrics(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sandbox_metrics WHERE time < ?`, dbTime(before))
+		res, err := tx.ExecContext(ctx, pruneMetricsQuery, dbTime(before))
 		if err != nil {
 			return fmt.Errorf("prune metrics: %w", err)
 		}
@@ -150,9 +163,9 @@ func (s *Store) PruneMetrics(ctx context.Context, before time.Time) (int64, erro
 
 // SandboxSpans implements store.MetricHistory.
 func (s *Store) SandboxSpans(ctx context.Context, team string, start, end time.Time) ([]store.SandboxSpan, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT created_at, ended_at FROM sandboxes
-		WHERE client_id = ? AND created_at <= ? AND (ended_at IS NULL OR ended_at >= ?)
-		ORDER BY created_at, id`, team, dbTime(end), dbTime(start))
+	// Two index ranges of (client_id, ended_at), the live and the ended
+	// after start, rather than every sandbox the team ever had.
+	rows, err := s.r.QueryContext(ctx, sandboxSpansQuery, team, dbTime(end), team, dbTime(start), dbTime(end))
 	if err != nil {
 		return nil, fmt.Errorf("team %q: sandbox spans: %w", team, err)
 	}
