@@ -144,9 +144,14 @@ func parseSandboxIDs(raw string) ([]string, error) {
 	}
 	var ids []string
 	seen := map[string]bool{}
+	named := 0
 	for _, v := range q["sandbox_ids"] {
 		for _, id := range strings.Split(v, ",") {
-			if id != "" && !seen[id] {
+			if id == "" {
+				continue
+			}
+			named++ // counted as E2B counts them, repeats too
+			if !seen[id] {
 				seen[id] = true
 				ids = append(ids, id)
 			}
@@ -155,8 +160,8 @@ func parseSandboxIDs(raw string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("sandbox_ids is required: name the sandboxes, e.g. ?sandbox_ids=id1,id2: %w", errdefs.ErrInvalidArgument)
 	}
-	if len(ids) > maxMetricsIDs {
-		return nil, fmt.Errorf("sandbox_ids names %d sandboxes: use at most %d: %w", len(ids), maxMetricsIDs, errdefs.ErrInvalidArgument)
+	if named > maxMetricsIDs {
+		return nil, fmt.Errorf("sandbox_ids names %d sandboxes: use at most %d: %w", named, maxMetricsIDs, errdefs.ErrInvalidArgument)
 	}
 	return ids, nil
 }
