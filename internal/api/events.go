@@ -30,7 +30,8 @@ type EventNotifier interface {
 }
 
 // How GET /events follows the log: the store is read when it announces
-// events (every eventsPoll if it cannot), eventsPage events at a time,
+// events, at most once per eventsPoll (every eventsPoll if it cannot
+// announce), eventsPage events at a time,
 // and an idle stream gets a comment every eventsKeepalive so that
 // proxies keep it.
 const (
@@ -118,6 +119,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	}
 	// The first read answers errors with a status; later ones can only
 	// end the stream.
+	lastRead := time.Now()
 	first, err := a.eventLog.EventsAfter(ctx, store.EventFilter{After: after, Team: team, Limit: eventsPage})
 	if err != nil {
 		httperr.Write(w, r, a.log, err)
@@ -162,12 +164,19 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 				}
 				continue
 			case <-changed:
+				// Every team's events wake every stream: a stream reads
+				// at most once per eventsPoll, however busy other teams
+				// are.
+				if !a.waitGap(ctx, lastRead) {
+					return
+				}
 			case <-poll.C:
 			}
 		}
 		if notifier != nil {
 			changed = notifier.Changed()
 		}
+		lastRead = time.Now()
 		if evs, err = a.eventLog.EventsAfter(ctx, store.EventFilter{After: after, Team: team, Limit: eventsPage}); err != nil {
 			if ctx.Err() == nil {
 				a.log.Error("events stream: read the event log", logx.Err(err))
@@ -176,6 +185,25 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
+	}
+}
+
+// waitGap waits until eventsPoll has passed since a stream's last read,
+// false if the stream or the server ends first.
+func (a *API) waitGap(ctx context.Context, lastRead time.Time) bool {
+	wait := eventsPoll - time.Since(lastRead)
+	if wait <= 0 {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-a.stop:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

@@ -83,3 +83,47 @@ func TestEventsWaitForNotification(t *testing.T) {
 	}
 	t.Fatalf("the announced event never arrived: %v", sc.Err())
 }
+
+// TestEventsBusyOtherTeam: events of another team wake a stream, but it
+// reads the log at most once per eventsPoll however many are recorded.
+func TestEventsBusyOtherTeam(t *testing.T) {
+	l := &notifyingLog{changed: make(chan struct{})}
+	other := &otherTeamLog{notifyingLog: l}
+	a := New(Config{Events: other})
+	srv := httptest.NewServer(http.HandlerFunc(a.events))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	began := time.Now()
+	const events = 3000
+	for i := 1; i <= events; i++ {
+		l.record(store.Event{ID: int64(i), SandboxID: "a", Type: "created", Time: time.Now()})
+		if i%10 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	time.Sleep(eventsPoll)
+	took := time.Since(began)
+	most := int64(took/eventsPoll) + 2 // the opening read, and one at each end
+	if n := l.reads.Load(); n > most {
+		t.Errorf("%d events of another team made %d reads in %s, want at most %d (one per %s)", events, n, took, most, eventsPoll)
+	}
+	if l.reads.Load() < 2 {
+		t.Errorf("the stream was not woken by the events")
+	}
+}
+
+// otherTeamLog is a log whose events all belong to another team: a read
+// returns none of them.
+type otherTeamLog struct{ *notifyingLog }
+
+func (l *otherTeamLog) EventsAfter(ctx context.Context, f store.EventFilter) ([]store.Event, error) {
+	l.reads.Add(1)
+	return nil, nil
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,17 +9,19 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/store"
 )
 
 func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 	start, end, err := parseMetricsRange(r.URL.RawQuery)
 	if err == nil {
-		_, err = a.owned(r)
+		_, err = a.metricsOwned(r.Context(), r, r.PathValue("id"))
 	}
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
+	start = clampOpenStart(start, end, time.Now())
 	ms, err := a.lc.Metrics(r.Context(), r.PathValue("id"), start, end)
 	if err != nil {
 		a.writeError(w, r, err)
@@ -31,15 +34,28 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// maxMetricsRange is the longest range one metrics request may ask
-// for: longer than any retention the history may be configured with
-// would be pointless, and a month already bounds the answer.
+// maxMetricsRange is the longest range one metrics request reads: the
+// longest retention the history may be configured with (Config), so a
+// month bounds every answer.
 const maxMetricsRange = 31 * 24 * time.Hour
 
+// clampOpenStart bounds a range that names no start, or starts more than
+// maxMetricsRange before an end it does not name: it reads at most
+// maxMetricsRange back from end (now when not given).
+func clampOpenStart(start, end, now time.Time) time.Time {
+	if end.IsZero() {
+		end = now
+	}
+	if floor := end.Add(-maxMetricsRange); start.Before(floor) {
+		return floor
+	}
+	return start
+}
+
 // parseMetricsRange reads ?start=&end= in unix seconds (each optional:
-// zero times are unbounded, so that an open range is everything kept);
-// start after end, and both given further apart than maxMetricsRange,
-// are refused.
+// zero times; see clampOpenStart for what an open range reads); start
+// after end, and both given further apart than maxMetricsRange, are
+// refused.
 func parseMetricsRange(raw string) (start, end time.Time, err error) {
 	q, err := url.ParseQuery(raw)
 	if err != nil {
@@ -72,7 +88,10 @@ func parseMetricsRange(raw string) (start, end time.Time, err error) {
 }
 
 // metricsMany is GET /sandboxes/metrics?sandbox_ids=a,b: the latest
-// sample of each of the team's sandboxes named.
+// sample of each of the team's sandboxes named, one row read per
+// sandbox. Like GET /sandboxes/{id}/metrics it answers for an ended
+// sandbox while its history is kept; a sandbox that is not the team's,
+// or has no sample, is left out.
 func (a *API) metricsMany(w http.ResponseWriter, r *http.Request) {
 	ids, err := parseSandboxIDs(r.URL.RawQuery)
 	if err != nil {
@@ -81,41 +100,68 @@ func (a *API) metricsMany(w http.ResponseWriter, r *http.Request) {
 	}
 	out := map[string]metricJSON{}
 	for _, id := range ids {
-		sb, err := a.lc.Get(r.Context(), id)
-		if err != nil || sb.ClientID != a.team(r) {
+		sb, err := a.metricsOwned(r.Context(), r, id)
+		if err != nil {
 			continue
 		}
-		// The last minute holds a running sandbox's latest sample; the
-		// whole history is read only for one that has none there (paused).
-		ms, err := a.lc.Metrics(r.Context(), id, time.Now().Add(-time.Minute), time.Time{})
-		if err == nil && len(ms) == 0 {
-			ms, err = a.lc.Metrics(r.Context(), id, time.Time{}, time.Time{})
+		m, ok, err := a.lc.LatestMetric(r.Context(), sb)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
 		}
-		if err == nil && len(ms) > 0 {
-			out[id] = toMetric(ms[len(ms)-1])
+		if ok {
+			out[id] = toMetric(m)
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"sandboxes": out})
+}
+
+// metricsOwned returns the caller's team's sandbox id, live or ended:
+// as in E2B, whose metrics are kept apart from the live sandboxes, the
+// history of an ended sandbox is served while it is kept. Another
+// team's sandbox is not found.
+func (a *API) metricsOwned(ctx context.Context, r *http.Request, id string) (store.Sandbox, error) {
+	sb, err := a.lc.Get(ctx, id)
+	if err != nil {
+		return sb, err
+	}
+	if sb.ClientID != a.team(r) {
+		return sb, fmt.Errorf("sandbox %q: %w", id, errdefs.ErrNotFound)
+	}
+	return sb, nil
 }
 
 // maxMetricsIDs is how many sandboxes one GET /sandboxes/metrics names at
 // most, as in E2B.
 const maxMetricsIDs = 100
 
-// parseSandboxIDs reads ?sandbox_ids=a,b (empty entries skipped).
+// parseSandboxIDs reads ?sandbox_ids=a,b (empty entries skipped, a
+// repeated id read once); it is required, as in E2B.
 func parseSandboxIDs(raw string) ([]string, error) {
 	q, err := url.ParseQuery(raw)
 	if err != nil {
 		return nil, fmt.Errorf("query string: %v: %w", err, errdefs.ErrInvalidArgument)
 	}
 	var ids []string
-	for _, id := range strings.Split(q.Get("sandbox_ids"), ",") {
-		if id != "" {
-			ids = append(ids, id)
+	seen := map[string]bool{}
+	named := 0
+	for _, v := range q["sandbox_ids"] {
+		for _, id := range strings.Split(v, ",") {
+			if id == "" {
+				continue
+			}
+			named++ // counted as E2B counts them, repeats too
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
 		}
 	}
-	if len(ids) > maxMetricsIDs {
-		return nil, fmt.Errorf("sandbox_ids names %d sandboxes: use at most %d: %w", len(ids), maxMetricsIDs, errdefs.ErrInvalidArgument)
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("sandbox_ids is required: name the sandboxes, e.g. ?sandbox_ids=id1,id2: %w", errdefs.ErrInvalidArgument)
+	}
+	if named > maxMetricsIDs {
+		return nil, fmt.Errorf("sandbox_ids names %d sandboxes: use at most %d: %w", named, maxMetricsIDs, errdefs.ErrInvalidArgument)
 	}
 	return ids, nil
 }

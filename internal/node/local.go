@@ -16,7 +16,9 @@ import (
 	"github.com/soulbox/soulbox/internal/mountinfo"
 )
 
-// Usage is what the control plane knows of a node's sandboxes.
+// Usage is what the control plane knows of a node's sandboxes: Live
+// counts the running ones (not paused), Starting those being created;
+// CPU and MemoryBytes sum what both were given.
 type Usage struct {
 	Live, Starting  int
 	CPU             int

@@ -43,8 +43,9 @@ type Info struct {
 	Commit            string
 	Machine           Machine
 
-	// SandboxCount counts its running and paused sandboxes,
-	// SandboxStarting those being created.
+	// SandboxCount counts its running sandboxes, as E2B's: a paused
+	// sandbox runs nowhere (its checkpoint is on disk) and is not
+	// counted; SandboxStarting counts those being created.
 	SandboxCount    int
 	SandboxStarting int
 	// AllocatedCPU and AllocatedMemoryBytes sum what its live sandboxes

@@ -122,6 +122,11 @@ type Config struct {
 	// (on by default); off, nothing is recorded and /metrics is a 404,
 	// for hosts where the unauthenticated endpoint must not exist.
 	Metrics bool
+	// MetricsTeamLabels adds the per-team series (soulbox_team_*, with
+	// each team's id as the team label) to /metrics; off by default, as
+	// the endpoint takes no key and a team's id and live usage are the
+	// team's own.
+	MetricsTeamLabels bool
 	// ReadyMinFreeMB is the free space, in MiB, the data dir's filesystem
 	// must have for GET /ready to answer ready; 0 does not check.
 	ReadyMinFreeMB int
@@ -223,6 +228,11 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		// Anything but a boolean is taken as false: no endpoint without a
 		// clear yes.
 		c.Metrics, _ = strconv.ParseBool(s)
+	}
+	if s := getenv("SOULBOX_METRICS_TEAM_LABELS"); s != "" {
+		// Anything but a boolean is taken as false: no team on the
+		// unauthenticated endpoint without a clear yes.
+		c.MetricsTeamLabels, _ = strconv.ParseBool(s)
 	}
 	for _, v := range []struct {
 		name string
@@ -327,8 +337,10 @@ func (c Config) Validate() error {
 	if c.ReadyMinFreeMB < 0 || c.ReadyMinFreeMB > 1<<30 {
 		return bad("ready min free %d MB: use 0 (no check) to %d", c.ReadyMinFreeMB, 1<<30)
 	}
-	if c.MetricsRetention < time.Minute || c.MetricsRetention > 366*24*time.Hour {
-		return bad("metrics retention %s: use a duration from 1m to 8784h, e.g. 24h", c.MetricsRetention)
+	// A metrics request reads at most 31 days: a longer history could not
+	// be read whole.
+	if c.MetricsRetention < time.Minute || c.MetricsRetention > 31*24*time.Hour {
+		return bad("metrics retention %s: use a duration from 1m to 744h (31 days), e.g. 24h", c.MetricsRetention)
 	}
 	if c.MetricsBucket < time.Second || c.MetricsBucket%time.Second != 0 || c.MetricsBucket > time.Hour {
 		return bad("metrics bucket %s: use whole seconds from 1s to 1h, e.g. 1m", c.MetricsBucket)

@@ -33,6 +33,8 @@ func TestConfigValidate(t *testing.T) {
 		{"pool default negative", func(c *Config) { c.PoolDefault = "-1:2" }, false},
 		{"metrics retention of a week", func(c *Config) { c.MetricsRetention = 7 * 24 * time.Hour }, true},
 		{"metrics retention of a second", func(c *Config) { c.MetricsRetention = time.Second }, false},
+		{"metrics retention of 31 days", func(c *Config) { c.MetricsRetention = 31 * 24 * time.Hour }, true},
+		{"metrics retention past 31 days", func(c *Config) { c.MetricsRetention = 32 * 24 * time.Hour }, false},
 		{"metrics bucket of half a second", func(c *Config) { c.MetricsBucket = 500 * time.Millisecond }, false},
 		{"metrics bucket of 90 s", func(c *Config) { c.MetricsBucket = 90 * time.Second }, true},
 		{"metrics downsampled after the retention", func(c *Config) { c.MetricsDownsampleAfter = 48 * time.Hour }, false},

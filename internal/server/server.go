@@ -197,8 +197,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err := s.metrics.Register(s.metrics.PoolCollector(s.pool.Stats)); err != nil {
 		return nil, err
 	}
-	if err := s.metrics.Register(telemetry.SandboxCollector(s.store, log), telemetry.TeamCollector(s.store, log), telemetry.DiskCollector(cfg.DataDir)); err != nil {
+	if err := s.metrics.Register(telemetry.SandboxCollector(s.store, log), telemetry.DiskCollector(cfg.DataDir)); err != nil {
 		return nil, err
+	}
+	if cfg.MetricsTeamLabels {
+		if err := s.metrics.Register(telemetry.TeamCollector(s.store, log)); err != nil {
+			return nil, err
+		}
 	}
 	log.Info("reconciled", slog.Int("adopted", len(rep.Adopted)), slog.Int("lost", len(rep.Lost)),
 		slog.Int("orphans", len(rep.Orphans)), slog.Int("failed", len(rep.Failed)), slog.Duration("took", rep.Duration))

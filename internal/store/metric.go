@@ -44,14 +44,21 @@ type MetricHistory interface {
 	// replaces nothing and is not an error.
 	AddMetrics(ctx context.Context, samples []MetricSample) error
 
-	// ListMetrics returns the samples and buckets of a sandbox with start
-	// <= Time <= end (zero: unbounded), in time order. An unknown sandbox
+	// ListMetrics returns the samples of a sandbox with start <= Time <=
+	// end and the buckets that overlap the range (Time + Resolution >
+	// start, Time <= end; zero: unbounded), in time order. An unknown sandbox
 	// is ErrNotFound; one without samples in the range gives none.
 	ListMetrics(ctx context.Context, sandboxID string, start, end time.Time) ([]MetricSample, error)
 
+	// LatestMetric returns the sample or bucket of a sandbox with the
+	// latest Time (the last one ListMetrics would return), and false if it
+	// has none. An unknown sandbox is ErrNotFound.
+	LatestMetric(ctx context.Context, sandboxID string) (MetricSample, bool, error)
+
 	// DownsampleMetrics replaces the raw samples taken before before by
 	// one bucket of width bucket per sandbox (mean CPU, peak memory and
-	// disk, last network counters), and reports how many raw samples it
+	// disk, the floor of the mean cache, the network counters of its
+	// last sample), and reports how many raw samples it
 	// replaced. before is rounded down to a multiple of bucket, so a
 	// bucket is made once, from all of its samples.
 	DownsampleMetrics(ctx context.Context, before time.Time, bucket time.Duration) (int64, error)

@@ -80,6 +80,7 @@ func (m *Metrics) Proxy(target func(r *http.Request) string, next http.Handler) 
 		}
 		t := target(r)
 		ctx, sp := m.serverSpan(r, "proxy "+t)
+		spanStart := time.Now()
 		if m.tracer != nil {
 			// The sandbox sees this span as its caller.
 			propagator.Inject(ctx, propagation.HeaderCarrier(r.Header))
@@ -87,7 +88,9 @@ func (m *Metrics) Proxy(target func(r *http.Request) string, next http.Handler) 
 		}
 		next.ServeHTTP(rw, r)
 		if sp.IsRecording() {
-			m.agentSpans(ctx, w.Header())
+			if t == "agent" {
+				m.agentSpans(ctx, w.Header(), spanStart, time.Now())
+			}
 			endServerSpan(sp, rw.status(), attribute.String("soulbox.proxy.target", t))
 		}
 		code := strconv.Itoa(rw.status())

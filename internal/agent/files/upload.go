@@ -86,7 +86,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		entries = append(entries, f.entry)
 	}
 	if timing.Traced(r.Header) {
-		timing.Add(w.Header(), "files.write", began, time.Now())
+		timing.Add(w.Header(), timing.FilesWrite, began, time.Now())
 	}
 	writeJSON(w, http.StatusOK, entries)
 }

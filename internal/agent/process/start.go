@@ -48,7 +48,7 @@ func (s *Service) Start(ctx context.Context, req *connect.Request[pb.StartReques
 	if timing.Traced(req.Header()) {
 		// Sent with the start event: the caller's span of this call
 		// gets the start as a child.
-		timing.Add(stream.ResponseHeader(), "process.start", began, time.Now())
+		timing.Add(stream.ResponseHeader(), timing.ProcessStart, began, time.Now())
 	}
 	events, leave := p.Subscribe()
 	defer leave()

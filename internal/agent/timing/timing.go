@@ -17,6 +17,16 @@ import (
 // Header is the standard header the entries go in.
 const Header = "Server-Timing"
 
+// The steps the agent reports; a caller reads no other name.
+const (
+	ProcessStart = "process.start"
+	FilesWrite   = "files.write"
+)
+
+// MaxEntries is the most entries Parse reads: a response of the agent
+// carries one, and a header written by anything else is not read past it.
+const MaxEntries = 4
+
 // Traced reports whether the request carries a trace to report to.
 func Traced(h http.Header) bool { return h.Get("traceparent") != "" }
 
@@ -31,26 +41,44 @@ type Entry struct {
 	Start, End time.Time
 }
 
-// Parse reads the entries Add wrote from the values of Header; entries
-// in another form (a proxy's own) are skipped.
+// Parse reads the entries Add wrote for the steps the agent reports
+// (ProcessStart, FilesWrite) from the values of Header, at most
+// MaxEntries of them; entries in another form or of another name (a
+// proxy's own) are skipped, and nothing past the first MaxEntries
+// items is looked at, however long the header.
 func Parse(values []string) []Entry {
 	var out []Entry
+	items := 0
 	for _, v := range values {
-		for _, item := range strings.Split(v, ",") {
-			parts := strings.Split(strings.TrimSpace(item), ";")
-			if len(parts) != 3 || parts[0] == "" {
-				continue
+		for v != "" {
+			if items == MaxEntries {
+				return out
 			}
-			dur, ok1 := strings.CutPrefix(parts[1], "dur=")
-			desc, ok2 := strings.CutPrefix(parts[2], "desc=")
-			ms, err1 := strconv.ParseFloat(dur, 64)
-			ns, err2 := strconv.ParseInt(strings.Trim(desc, `"`), 10, 64)
-			if !ok1 || !ok2 || err1 != nil || err2 != nil || ms < 0 {
-				continue
+			items++
+			var item string
+			item, v, _ = strings.Cut(v, ",")
+			if e, ok := parseEntry(item); ok {
+				out = append(out, e)
 			}
-			start := time.Unix(0, ns)
-			out = append(out, Entry{Name: parts[0], Start: start, End: start.Add(time.Duration(ms * float64(time.Millisecond)))})
 		}
 	}
 	return out
+}
+
+// parseEntry reads one `name;dur=ms;desc="unixnano"` entry of a step
+// the agent reports.
+func parseEntry(item string) (Entry, bool) {
+	parts := strings.Split(strings.TrimSpace(item), ";")
+	if len(parts) != 3 || (parts[0] != ProcessStart && parts[0] != FilesWrite) {
+		return Entry{}, false
+	}
+	dur, ok1 := strings.CutPrefix(parts[1], "dur=")
+	desc, ok2 := strings.CutPrefix(parts[2], "desc=")
+	ms, err1 := strconv.ParseFloat(dur, 64)
+	ns, err2 := strconv.ParseInt(strings.Trim(desc, `"`), 10, 64)
+	if !ok1 || !ok2 || err1 != nil || err2 != nil || !(ms >= 0) || ms > float64(time.Hour/time.Millisecond) {
+		return Entry{}, false
+	}
+	start := time.Unix(0, ns)
+	return Entry{Name: parts[0], Start: start, End: start.Add(time.Duration(ms * float64(time.Millisecond)))}, true
 }

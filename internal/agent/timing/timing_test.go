@@ -26,3 +26,20 @@ func TestAddParse(t *testing.T) {
 		t.Errorf("Traced")
 	}
 }
+
+// TestParseBounded: a header of thousands of entries gives at most
+// MaxEntries, and names other than the agent's steps give none.
+func TestParseBounded(t *testing.T) {
+	h := http.Header{}
+	for i := 0; i < 10000; i++ {
+		Add(h, ProcessStart, time.Unix(0, int64(i)), time.Unix(1, 0))
+	}
+	if got := Parse(h.Values(Header)); len(got) != MaxEntries {
+		t.Errorf("%d entries, want %d", len(got), MaxEntries)
+	}
+	h = http.Header{}
+	Add(h, "agent.forged", time.Unix(1, 0), time.Unix(2, 0))
+	if got := Parse(h.Values(Header)); len(got) != 0 {
+		t.Errorf("entries %+v of an unknown name", got)
+	}
+}

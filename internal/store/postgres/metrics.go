@@ -74,7 +74,7 @@ func (s *Store) ListMetrics(ctx context.Context, sandboxID string, start, end ti
 	}
 	rows, err := s.pool.Query(ctx, `SELECT time, resolution, cpu_count, cpu_used_pct, mem_used, mem_total, mem_cache,
 		disk_used, disk_total, net_rx_bytes, net_tx_bytes
-		FROM sandbox_metrics WHERE sandbox_id = $1 AND time >= $2 AND time <= $3
+		FROM sandbox_metrics WHERE sandbox_id = $1 AND (time >= $2 OR time + resolution * 1000000::BIGINT > $2) AND time <= $3
 		ORDER BY time, resolution DESC`, sandboxID, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %q: list metrics: %w", sandboxID, err)
@@ -111,12 +111,19 @@ func (s *Store) DownsampleMetrics(ctx context.Context, before time.Time, bucket 
 	cut := dbTime(before) / width * width
 	var n int64
 	err := s.write(ctx, func(tx pgx.Tx) error {
+		// As SQLite's: the mean cache by integer division (AVG cast to
+		// BIGINT would round here and truncate there), the network
+		// counters of the bucket's last sample.
 		if _, err := tx.Exec(ctx, `INSERT INTO sandbox_metrics
 			(sandbox_id, time, resolution, cpu_count, cpu_used_pct, mem_used, mem_total, mem_cache, disk_used, disk_total, net_rx_bytes, net_tx_bytes)
-			SELECT sandbox_id, (time / $1::BIGINT) * $1::BIGINT, $2::INTEGER, MAX(cpu_count), AVG(cpu_used_pct), MAX(mem_used), MAX(mem_total),
-				CAST(AVG(mem_cache) AS BIGINT), MAX(disk_used), MAX(disk_total), MAX(net_rx_bytes), MAX(net_tx_bytes)
-			FROM sandbox_metrics WHERE resolution = 0 AND time < $3
-			GROUP BY sandbox_id, (time / $1::BIGINT)
+			SELECT g.sandbox_id, g.bucket * $1::BIGINT, $2::INTEGER, g.cpu_count, g.cpu_used_pct, g.mem_used, g.mem_total,
+				g.mem_cache, g.disk_used, g.disk_total, l.net_rx_bytes, l.net_tx_bytes
+			FROM (SELECT sandbox_id, time / $1::BIGINT AS bucket, MAX(time) AS last, MAX(cpu_count) AS cpu_count,
+					AVG(cpu_used_pct) AS cpu_used_pct, MAX(mem_used) AS mem_used, MAX(mem_total) AS mem_total,
+					CAST(SUM(mem_cache) AS BIGINT) / COUNT(*) AS mem_cache, MAX(disk_used) AS disk_used, MAX(disk_total) AS disk_total
+				FROM sandbox_metrics WHERE resolution = 0 AND time < $3
+				GROUP BY sandbox_id, time / $1::BIGINT) AS g
+			JOIN sandbox_metrics AS l ON l.sandbox_id = g.sandbox_id AND l.resolution = 0 AND l.time = g.last
 			ON CONFLICT (sandbox_id, resolution, time) DO NOTHING`,
 			width, int64(bucket/time.Second), cut); err != nil {
 			return fmt.Errorf("downsample metrics: %w", err)
@@ -153,9 +160,15 @@ func (s *Store) PruneMetrics(ctx context.Context, before time.Time) (int64, erro
 
 // SandboxSpans implements store.MetricHistory.
 func (s *Store) SandboxSpans(ctx context.Context, team string, start, end time.Time) ([]store.SandboxSpan, error) {
-	rows, err := s.pool.Query(ctx, `SELECT created_at, ended_at FROM sandboxes
-		WHERE client_id = $1 AND created_at <= $2 AND (ended_at IS NULL OR ended_at >= $3)
-		ORDER BY created_at, id COLLATE "C"`, team, dbTime(end), dbTime(start))
+	// Two index ranges of (client_id, ended_at), the live and the ended
+	// after start, rather than every sandbox the team ever had.
+	rows, err := s.pool.Query(ctx, `SELECT created_at, ended_at FROM (
+		SELECT id, created_at, ended_at FROM sandboxes
+			WHERE client_id = $1 AND ended_at IS NULL AND created_at <= $2
+		UNION ALL
+		SELECT id, created_at, ended_at FROM sandboxes
+			WHERE client_id = $1 AND ended_at >= $3 AND created_at <= $2
+		) AS spans ORDER BY created_at, id COLLATE "C"`, team, dbTime(end), dbTime(start))
 	if err != nil {
 		return nil, fmt.Errorf("team %q: sandbox spans: %w", team, err)
 	}

@@ -71,8 +71,8 @@ func (s *Store) ListMetrics(ctx context.Context, sandboxID string, start, end ti
 	}
 	rows, err := s.query(ctx, `SELECT time, resolution, cpu_count, cpu_used_pct, mem_used, mem_total, mem_cache,
 		disk_used, disk_total, net_rx_bytes, net_tx_bytes
-		FROM sandbox_metrics WHERE sandbox_id = ? AND time >= ? AND time <= ?
-		ORDER BY time, resolution DESC`, sandboxID, lo, hi)
+		FROM sandbox_metrics WHERE sandbox_id = ? AND (time >= ? OR time + resolution * 1000000 > ?) AND time <= ?
+		ORDER BY time, resolution DESC`, sandboxID, lo, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %q: list metrics: %w", sandboxID, err)
 	}
@@ -108,14 +108,25 @@ func (s *Store) DownsampleMetrics(ctx context.Context, before time.Time, bucket 
 	cut := dbTime(before) / width * width
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		// The mean cache is integer division in both backends (an AVG
+		// cast would truncate here and round in PostgreSQL); the network
+		// counters are the bucket's last sample's, not its largest (a
+		// counter that went back, a re-created link, is reported as is).
+		// "WHERE true" keeps SQLite from reading ON CONFLICT as the
+		// join's ON.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sandbox_metrics
 			(sandbox_id, time, resolution, cpu_count, cpu_used_pct, mem_used, mem_total, mem_cache, disk_used, disk_total, net_rx_bytes, net_tx_bytes)
-			SELECT sandbox_id, (time / ?) * ?, ?, MAX(cpu_count), AVG(cpu_used_pct), MAX(mem_used), MAX(mem_total),
-				CAST(AVG(mem_cache) AS BIGINT), MAX(disk_used), MAX(disk_total), MAX(net_rx_bytes), MAX(net_tx_bytes)
-			FROM sandbox_metrics WHERE resolution = 0 AND time < ?
-			GROUP BY sandbox_id, (time / ?)
+			SELECT g.sandbox_id, g.bucket * ?, ?, g.cpu_count, g.cpu_used_pct, g.mem_used, g.mem_total,
+				g.mem_cache, g.disk_used, g.disk_total, l.net_rx_bytes, l.net_tx_bytes
+			FROM (SELECT sandbox_id, time / ? AS bucket, MAX(time) AS last, MAX(cpu_count) AS cpu_count,
+					AVG(cpu_used_pct) AS cpu_used_pct, MAX(mem_used) AS mem_used, MAX(mem_total) AS mem_total,
+					CAST(SUM(mem_cache) AS BIGINT) / COUNT(*) AS mem_cache, MAX(disk_used) AS disk_used, MAX(disk_total) AS disk_total
+				FROM sandbox_metrics WHERE resolution = 0 AND time < ?
+				GROUP BY sandbox_id, time / ?) AS g
+			JOIN sandbox_metrics AS l ON l.sandbox_id = g.sandbox_id AND l.resolution = 0 AND l.time = g.last
+			WHERE true
 			ON CONFLICT (sandbox_id, resolution, time) DO NOTHING`,
-			width, width, int64(bucket/time.Second), cut, width); err != nil {
+			width, int64(bucket/time.Second), width, cut, width); err != nil {
 			return fmt.Errorf("downsample metrics: %w", err)
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM sandbox_metrics WHERE resolution = 0 AND time < ?`, cut)
@@ -131,11 +142,24 @@ func (s *Store) DownsampleMetrics(ctx context.Context, before time.Time, bucket 
 	return n, nil
 }
 
+// sandboxSpansQuery reads a team's sandboxes live between two times
+// (args: team, end, team, start, end).
+const sandboxSpansQuery = `SELECT created_at, ended_at FROM (
+	SELECT id, created_at, ended_at FROM sandboxes
+		WHERE client_id = ? AND ended_at IS NULL AND created_at <= ?
+	UNION ALL
+	SELECT id, created_at, ended_at FROM sandboxes
+		WHERE client_id = ? AND ended_at >= ? AND created_at <= ?
+	) ORDER BY created_at, id`
+
+// pruneMetricsQuery deletes the history before a time, every resolution.
+const pruneMetricsQuery = `DELETE FROM sandbox_metrics WHERE time < ?`
+
 // PruneMetrics implements store.MetricHistory.
 func (s *Store) PruneMetrics(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sandbox_metrics WHERE time < ?`, dbTime(before))
+		res, err := tx.ExecContext(ctx, pruneMetricsQuery, dbTime(before))
 		if err != nil {
 			return fmt.Errorf("prune metrics: %w", err)
 		}
@@ -150,9 +174,9 @@ func (s *Store) PruneMetrics(ctx context.Context, before time.Time) (int64, erro
 
 // SandboxSpans implements store.MetricHistory.
 func (s *Store) SandboxSpans(ctx context.Context, team string, start, end time.Time) ([]store.SandboxSpan, error) {
-	rows, err := s.query(ctx, `SELECT created_at, ended_at FROM sandboxes
-		WHERE client_id = ? AND created_at <= ? AND (ended_at IS NULL OR ended_at >= ?)
-		ORDER BY created_at, id`, team, dbTime(end), dbTime(start))
+	// Two index ranges of (client_id, ended_at), the live and the ended
+	// after start, rather than every sandbox the team ever had.
+	rows, err := s.query(ctx, sandboxSpansQuery, team, dbTime(end), team, dbTime(start), dbTime(end))
 	if err != nil {
 		return nil, fmt.Errorf("team %q: sandbox spans: %w", team, err)
 	}

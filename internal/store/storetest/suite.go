@@ -57,6 +57,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Templates", s.testTemplates)
 	t.Run("Metrics", s.testMetrics)
 	t.Run("SandboxSpans", s.testSandboxSpans)
+	t.Run("LatestMetric", s.testLatestMetric)
+	t.Run("MetricBuckets", s.testMetricBuckets)
 }
 
 type suite struct {
