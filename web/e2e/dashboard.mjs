@@ -126,6 +126,8 @@ try {
   await page.waitForSelector('#templates tbody tr:has-text("dashboard-test")', { timeout: 30_000 })
   await page.click('#templates tbody tr:has-text("dashboard-test") >> text=view')
   await page.waitForSelector('#build-log')
+  // Empty until the page's first poll of the build is answered.
+  await page.waitForFunction(() => document.querySelector('#build-status')?.textContent !== '')
   const seenWhile = await page.textContent('#build-status')
   if (seenWhile !== 'building' && seenWhile !== 'waiting') throw new Error(`the build was already ${seenWhile} when its log was opened`)
   await page.waitForSelector('#build-log >> text=RUN echo started', { timeout: 30_000 })
@@ -352,6 +354,25 @@ try {
   const ready = await page.textContent('#ready')
   if (ready !== 'ready') throw new Error(`the node shows as ${JSON.stringify(ready)}`)
   await shot(page, '12-health')
+
+  step = 'the team\'s quota on the health page'
+  const teamID = (await (await fetch(`${url}/teams`, { headers: { 'X-API-Key': key } })).json())[0].teamID
+  const setQuota = (q) =>
+    fetch(`${url}/admin/teams/${encodeURIComponent(teamID)}/quota`, {
+      method: 'PUT',
+      headers: { 'X-API-Key': key, 'Content-Type': 'application/json' },
+      body: JSON.stringify(q),
+    }).then((r) => {
+      if (!r.ok) throw new Error(`PUT quota: ${r.status}`)
+    })
+  await setQuota({ sandboxes: 7, cpus: 0, memoryMB: 0 })
+  try {
+    // The page reloads the quota every 5 s.
+    await page.waitForSelector('#quota tr[data-resource=sandboxes] .limit >> text=7', { timeout: 15_000 })
+    if ((await page.textContent('#quota tr[data-resource=cpus] .limit')) !== 'none') throw new Error('a zero CPU limit is not shown as none')
+  } finally {
+    await setQuota({ sandboxes: 0, cpus: 0, memoryMB: 0 })
+  }
 
   step = 'an expired session goes back to sign-in with the reason'
   await page.evaluate(() => sessionStorage.setItem('soulbox.apiKey', 'e2b_' + 'f'.repeat(40)))
