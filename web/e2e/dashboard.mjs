@@ -75,6 +75,7 @@ try {
     'an expired session goes back to sign-in with the reason': failed('the server responded with a status of 401'),
     'the server restarting during use': failed('net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|EMPTY_RESPONSE)'),
     'kill it and see the end reason': /net::ERR_INCOMPLETE_CHUNKED_ENCODING|status of (502|404)/,
+    'a bad audit filter is shown with the API\'s message': failed('the server responded with a status of 400'),
   }
   const expectedAnywhere = failed('net::ERR_NETWORK_CHANGED')
   page.on('console', (m) => {
@@ -326,6 +327,11 @@ try {
   const forbidden = await vpage.textContent('#audit-forbidden')
   if (!/audit:read/.test(forbidden)) throw new Error(`the viewer is shown ${JSON.stringify(forbidden)}`)
   await vpage.screenshot({ path: path.join(artifacts, '11b-audit-forbidden.png'), fullPage: true })
+  // And the keys page: the API's refusal, not an empty list.
+  await vpage.click('nav >> text=API keys')
+  await vpage.waitForSelector('[role=alert]')
+  const refusedKeys = await vpage.textContent('[role=alert]')
+  if (!/keys:manage/.test(refusedKeys)) throw new Error(`the viewer's keys page shows ${JSON.stringify(refusedKeys)}`)
   await viewer.close()
 
   step = 'revoke the key'
@@ -347,6 +353,13 @@ try {
   const verdict = await page.textContent('#audit-verified')
   if (!/The chain is whole/.test(verdict)) throw new Error(`verify shows ${JSON.stringify(verdict)}`)
   await shot(page, '11c-audit')
+
+  step = 'a bad audit filter is shown with the API\'s message'
+  await page.fill('input[name=since]', 'yesterday')
+  await page.click('button:has-text("Filter")')
+  const badSince = await page.textContent('[role=alert]:not(#audit-verified)')
+  if (!/since "yesterday": want an RFC 3339 time or a duration/.test(badSince)) throw new Error(`a bad since shows ${JSON.stringify(badSince)}`)
+  if (!(await page.isVisible('#audit'))) throw new Error('the log went away on a bad filter')
 
   step = 'node health'
   await page.click('nav >> text=Health')

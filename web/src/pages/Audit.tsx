@@ -1,6 +1,7 @@
-import { FormEvent, useCallback, useEffect, useState } from 'react'
+import { FormEvent, useCallback, useEffect, useRef, useState } from 'react'
 import { APIError, getJSON } from '../api'
 import { errText } from '../format'
+import { Spacer, useWindow } from '../components/Window'
 
 interface Entry {
   id: number
@@ -36,6 +37,10 @@ export function Audit() {
   const [forbidden, setForbidden] = useState<string | null>(null)
   const [verified, setVerified] = useState<Verified | null>(null)
   const [verifyError, setVerifyError] = useState<string | null>(null)
+  const body = useRef<HTMLTableSectionElement>(null)
+  const rows = entries ?? []
+  // A page is up to 1,000 entries: only those on screen are rendered.
+  const { start, end, rowHeight } = useWindow(body, rows.length)
 
   const load = useCallback(async () => {
     const q = new URLSearchParams({ limit: String(pageSize) })
@@ -86,7 +91,6 @@ export function Audit() {
         </p>
       </section>
     )
-  const rows = entries ?? []
   return (
     <section>
       <h1>Audit log</h1>
@@ -149,9 +153,10 @@ export function Audit() {
             <th>From</th>
           </tr>
         </thead>
-        <tbody>
-          {rows.map((e) => (
-            <tr key={e.id} data-audit={e.id}>
+        <tbody ref={body}>
+          <Spacer n={start} rowHeight={rowHeight} cols={8} />
+          {rows.slice(start, end).map((e) => (
+            <tr key={e.id} data-audit={e.id} data-row>
               <td>{e.id}</td>
               <td>{new Date(e.time).toLocaleString()}</td>
               <td>{e.team || '—'}</td>
@@ -159,7 +164,7 @@ export function Audit() {
                 <code>{e.keyPrefix ? `${e.keyPrefix}…` : '—'}</code>
               </td>
               <td className="action">{e.action}</td>
-              <td className="target">
+              <td className="target" title={e.target}>
                 <code>{e.target}</code>
               </td>
               <td className={e.status >= 400 ? 'status error' : 'status'} title={e.message}>
@@ -169,6 +174,7 @@ export function Audit() {
               <td>{e.remote}</td>
             </tr>
           ))}
+          <Spacer n={rows.length - end} rowHeight={rowHeight} cols={8} />
         </tbody>
       </table>
       {entries !== null && rows.length === 0 && !error && <p className="empty">No entries in this range.</p>}
