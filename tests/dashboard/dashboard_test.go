@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -243,6 +244,32 @@ func TestDashboardListen(t *testing.T) {
 		if tc.status == http.StatusNotFound && !strings.Contains(string(body), `"message"`) {
 			t.Errorf("GET %s on the %s address: not the API's {code, message}: %.200s", tc.path, where, body)
 		}
+	}
+}
+
+// TestDashboardListenTaken: an address already in use for the dashboard
+// stops the server from starting, saying which flag to change.
+func TestDashboardListenTaken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := server.Defaults()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DashboardListen = taken.Addr().String()
+	cfg.DataDir = ocitest.Root(t)
+	cfg.TemplatesDir = ocitest.TemplateCache()
+	cfg.AgentPath = ocitest.AgentBinary(t)
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err == nil {
+		t.Fatalf("the server started with the dashboard on %s, which is taken (its API on %s)", cfg.DashboardListen, srv.Addr())
+	}
+	if !strings.Contains(err.Error(), "--dashboard-listen") {
+		t.Errorf("the error does not name the flag: %v", err)
 	}
 }
 
