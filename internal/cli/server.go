@@ -79,6 +79,7 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.StringVar(&cfg.TLS.CertFile, "tls-cert", cfg.TLS.CertFile, "PEM certificate chain for the API host and *.<domain>")
 	f.StringVar(&cfg.TLS.KeyFile, "tls-key", cfg.TLS.KeyFile, "PEM private key of --tls-cert")
 	f.StringVar(&cfg.HTTPSListen, "https-listen", cfg.HTTPSListen, "with TLS, also serve API and sandbox hosts here (default <listen host>:443; off for none)")
+	f.StringVar(&cfg.DashboardListen, "dashboard-listen", cfg.DashboardListen, "serve the web dashboard only here (host:port), not on --listen (default: on --listen)")
 	f.StringVar(&cfg.TLS.ACMEDirectory, "acme-directory", cfg.TLS.ACMEDirectory, "ACME directory URL for --tls=acme (default Let's Encrypt)")
 	f.StringVar(&cfg.TLS.ACMEEmail, "acme-email", cfg.TLS.ACMEEmail, "contact email of the ACME account")
 	f.StringVar(&cfg.TLS.ACMECAFile, "acme-ca", cfg.TLS.ACMECAFile, "PEM roots the ACME directory's own certificate chains to (a private ACME server)")

@@ -81,6 +81,11 @@ type Config struct {
 	// also served, for clients that know only the domain; empty means
 	// port 443 of Listen's host, "off" none.
 	HTTPSListen string
+	// DashboardListen, when set, is the only address the web dashboard
+	// is served on (with the API and sandbox traffic beside it, which
+	// its page calls on its own origin); Listen then serves no
+	// dashboard. Empty serves it on Listen.
+	DashboardListen string
 	// Network is "on" (sandboxes get a link, NAT, DNS and egress
 	// policies) or "off" (loopback only).
 	Network string
@@ -209,6 +214,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_POOL_DEFAULT", &c.PoolDefault},
 		{"SOULBOX_TLS", &c.TLS.Mode},
 		{"SOULBOX_HTTPS_LISTEN", &c.HTTPSListen},
+		{"SOULBOX_DASHBOARD_LISTEN", &c.DashboardListen},
 		{"SOULBOX_TLS_CERT", &c.TLS.CertFile},
 		{"SOULBOX_TLS_KEY", &c.TLS.KeyFile},
 		{"SOULBOX_ACME_DIRECTORY", &c.TLS.ACMEDirectory},
@@ -399,6 +405,11 @@ func (c Config) Validate() error {
 		}
 		if !c.TLS.Enabled() {
 			return bad("https listen address %q needs TLS: add --tls or --tls-cert and --tls-key", c.HTTPSListen)
+		}
+	}
+	if c.DashboardListen != "" {
+		if _, _, err := net.SplitHostPort(c.DashboardListen); err != nil {
+			return bad("dashboard listen address %q: want host:port, e.g. 127.0.0.1:3001", c.DashboardListen)
 		}
 	}
 	return c.TLS.Validate()

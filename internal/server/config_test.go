@@ -42,6 +42,8 @@ func TestConfigValidate(t *testing.T) {
 		{"paused disk budget", func(c *Config) { c.PausedDiskMB = 10240 }, true},
 		{"paused disk budget negative", func(c *Config) { c.PausedDiskMB = -1 }, false},
 		{"snapshot disk budget negative", func(c *Config) { c.SnapshotDiskMB = -1 }, false},
+		{"dashboard listen", func(c *Config) { c.DashboardListen = "127.0.0.1:3001" }, true},
+		{"dashboard listen without port", func(c *Config) { c.DashboardListen = "127.0.0.1" }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Defaults()

@@ -12,6 +12,9 @@ import (
 // https://api.<domain> on 443, so with only E2B_DOMAIN set they find the
 // server there. Both serve the same routes.
 func (s *Server) listen(tc *tls.Config) error {
+	if err := s.listenDashboard(tc); err != nil {
+		return err
+	}
 	l, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
@@ -39,7 +42,7 @@ func (s *Server) listen(tc *tls.Config) error {
 // listeners are the bound listeners.
 func (s *Server) listeners() []net.Listener {
 	var out []net.Listener
-	for _, l := range []net.Listener{s.listener, s.httpsListener} {
+	for _, l := range []net.Listener{s.listener, s.httpsListener, s.dashboardL} {
 		if l != nil {
 			out = append(out, l)
 		}

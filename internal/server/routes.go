@@ -40,7 +40,9 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("/mcp", s.mcpHandler())
 	}
 	s.templateRoutes(mux)
-	s.dashboardRoutes(mux)
+	if s.cfg.DashboardListen == "" {
+		s.dashboardRoutes(mux)
+	}
 	s.teamRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.WriteBody(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
@@ -50,13 +52,14 @@ func (s *Server) routes() http.Handler {
 	px := proxy.New(s.lifecycle, s.driver.DialContext, s.cfg.Domain, s.log)
 	pxh := s.metrics.Proxy(func(r *http.Request) string { return telemetry.PortTarget(px.Port(r)) }, px)
 	apih := s.metrics.HTTP(routeOf(mux, apiMux), mux)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if px.Match(r) {
 			pxh.ServeHTTP(w, r)
 			return
 		}
 		apih.ServeHTTP(w, r)
-	})
+	}))
+	return s.dashboardHandler(h)
 }
 
 // routeOf names the route pattern of an API request for metrics: the

@@ -70,6 +70,9 @@ type Server struct {
 	httpsListener net.Listener
 	http          *http.Server
 
+	// dashboardL serves the web dashboard when DashboardListen is set.
+	dashboardL net.Listener
+
 	mu            sync.Mutex
 	templateState map[string]string // name -> building, ready, or the build error
 

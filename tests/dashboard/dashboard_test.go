@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -100,7 +101,7 @@ func TestDashboardInBrowser(t *testing.T) {
 // start runs a server for cfg and sets cfg.Listen to the address it
 // took, so that a second start comes back on the same one. The returned
 // function stops it.
-func start(t *testing.T, cfg *server.Config) func() {
+func start(t testing.TB, cfg *server.Config) func() {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, *cfg, slog.New(slog.DiscardHandler))
@@ -174,8 +175,106 @@ func TestDashboardRoutes(t *testing.T) {
 	}
 }
 
+// TestDashboardListen pins --dashboard-listen: the dashboard is served
+// on that address only, with the API beside it for the page to call on
+// its own origin, and the main listener serves the API without it.
+func TestDashboardListen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	cfg := server.Defaults()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DashboardListen = "127.0.0.1:0"
+	cfg.DataDir = ocitest.Root(t)
+	cfg.TemplatesDir = ocitest.TemplateCache()
+	cfg.AgentPath = ocitest.AgentBinary(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	key, err := os.ReadFile(filepath.Join(cfg.DataDir, "admin.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, dash := "http://"+srv.Addr(), "http://"+srv.DashboardAddr()
+	if srv.DashboardAddr() == "" || srv.DashboardAddr() == srv.Addr() {
+		t.Fatalf("the dashboard is on %q, the API on %q", srv.DashboardAddr(), srv.Addr())
+	}
+	requireBuilt(t, dash)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct {
+		base, path, want string
+		status           int
+		key              bool
+	}{
+		{dash, "/", "/dashboard/", http.StatusFound, false},
+		{dash, "/dashboard/", "", http.StatusOK, false},
+		{dash, "/v2/sandboxes", "", http.StatusOK, true},
+		{dash, "/v2/sandboxes", "", http.StatusUnauthorized, false},
+		{dash, "/nothing-here", "", http.StatusNotFound, false},
+		{api, "/", "", http.StatusNotFound, false},
+		{api, "/dashboard/", "", http.StatusNotFound, false},
+		{api, "/v2/sandboxes", "", http.StatusOK, true},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, tc.base+tc.path, nil)
+		if tc.key {
+			req.Header.Set("X-API-Key", strings.TrimSpace(string(key)))
+		}
+		res, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		where := "dashboard"
+		if tc.base == api {
+			where = "api"
+		}
+		if res.StatusCode != tc.status || res.Header.Get("Location") != tc.want {
+			t.Errorf("GET %s on the %s address: %d Location %q, want %d %q: %.200s", tc.path, where, res.StatusCode, res.Header.Get("Location"), tc.status, tc.want, body)
+		}
+		if tc.status == http.StatusNotFound && !strings.Contains(string(body), `"message"`) {
+			t.Errorf("GET %s on the %s address: not the API's {code, message}: %.200s", tc.path, where, body)
+		}
+	}
+}
+
+// TestDashboardListenTaken: an address already in use for the dashboard
+// stops the server from starting, saying which flag to change.
+func TestDashboardListenTaken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := server.Defaults()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DashboardListen = taken.Addr().String()
+	cfg.DataDir = ocitest.Root(t)
+	cfg.TemplatesDir = ocitest.TemplateCache()
+	cfg.AgentPath = ocitest.AgentBinary(t)
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err == nil {
+		t.Fatalf("the server started with the dashboard on %s, which is taken (its API on %s)", cfg.DashboardListen, srv.Addr())
+	}
+	if !strings.Contains(err.Error(), "--dashboard-listen") {
+		t.Errorf("the error does not name the flag: %v", err)
+	}
+}
+
 // requireBrowser finds the system Chromium and the script's packages.
-func requireBrowser(t *testing.T) string {
+func requireBrowser(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("creates real sandboxes and starts a browser")
@@ -197,7 +296,7 @@ func requireBrowser(t *testing.T) string {
 
 // requireBuilt fails when the binary under test was compiled without the
 // built app: the browser would find only the page that says to build it.
-func requireBuilt(t *testing.T, url string) {
+func requireBuilt(t testing.TB, url string) {
 	t.Helper()
 	res, err := http.Get(url + "/dashboard/")
 	if err != nil {

@@ -66,8 +66,7 @@ try {
   // mistake: the wrong keys' 401s; refused, reset or empty connections
   // while the server is down; the streams into a sandbox cut when it is
   // killed and the proxy's 502 and the API's 404 for it afterwards (the
-  // page stops asking, checked below); the keys page's 404 on a server
-  // without /api-keys. Requests Chromium aborts when the host's
+  // page stops asking, checked below). Requests Chromium aborts when the host's
   // interfaces change, as they do whenever a sandbox's link is made, are
   // expected in any step.
   const failed = (what) => new RegExp(`^Failed to load resource: (${what})`)
@@ -76,7 +75,7 @@ try {
     'an expired session goes back to sign-in with the reason': failed('the server responded with a status of 401'),
     'the server restarting during use': failed('net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|EMPTY_RESPONSE)'),
     'kill it and see the end reason': /net::ERR_INCOMPLETE_CHUNKED_ENCODING|status of (502|404)/,
-    'API keys': /status of 404/,
+    'a bad audit filter is shown with the API\'s message': failed('the server responded with a status of 400'),
   }
   const expectedAnywhere = failed('net::ERR_NETWORK_CHANGED')
   page.on('console', (m) => {
@@ -128,6 +127,8 @@ try {
   await page.waitForSelector('#templates tbody tr:has-text("dashboard-test")', { timeout: 30_000 })
   await page.click('#templates tbody tr:has-text("dashboard-test") >> text=view')
   await page.waitForSelector('#build-log')
+  // Empty until the page's first poll of the build is answered.
+  await page.waitForFunction(() => document.querySelector('#build-status')?.textContent !== '')
   const seenWhile = await page.textContent('#build-status')
   if (seenWhile !== 'building' && seenWhile !== 'waiting') throw new Error(`the build was already ${seenWhile} when its log was opened`)
   await page.waitForSelector('#build-log >> text=RUN echo started', { timeout: 30_000 })
@@ -251,6 +252,7 @@ try {
   page.off('request', count)
   if (after.length > 3) throw new Error(`the page still polls the ended sandbox: ${after.join(', ')}`)
   await shot(page, '08-ended')
+  const killedID = sbx.sandboxId
   sbx = undefined
 
   step = 'files go as the sandbox\'s default user'
@@ -286,17 +288,78 @@ try {
   )
 
   step = 'API keys'
+  // A viewer key made on the page: shown once, renamed, refused the
+  // audit log with a clear message when signed in with, then revoked
+  // and refused by the API.
   await page.click('nav >> text=API keys')
-  await page.waitForSelector('#keys-missing, #keys')
-  if (await page.$('#keys')) {
-    await page.fill('form.filters input', 'dashboard-test')
-    await page.click('text=Create key')
-    const shown = await page.textContent('#created-key pre')
-    if (!/^e2b_[0-9a-f]{40}$/.test(shown.trim())) throw new Error(`the new key shows as ${JSON.stringify(shown)}`)
-    await page.click('text=I have copied it')
-    if ((await page.content()).includes(shown.trim())) throw new Error('the key is still on the page after it was dismissed')
-  }
+  await page.waitForSelector('#keys tbody tr')
+  await page.fill('#new-key input[name=name]', 'dashboard-test')
+  await page.selectOption('#new-key select[name=role]', 'viewer')
+  await page.click('text=Create key')
+  const shown = (await page.textContent('#created-key pre')).trim()
+  if (!/^e2b_[0-9a-f]{40}$/.test(shown)) throw new Error(`the new key shows as ${JSON.stringify(shown)}`)
+  if (!/viewer key/.test(await page.textContent('#created-key'))) throw new Error('the new key is not said to be a viewer key')
+  const keyRow = `#keys tr:has(td.name:text-is("dashboard-test"))`
+  await page.waitForSelector(`${keyRow} >> text=viewer`)
+  if (!(await page.textContent(keyRow)).includes(shown.slice(0, 10))) throw new Error('the listed key does not show its prefix')
+  if ((await page.textContent(keyRow)).includes(shown)) throw new Error('the list shows the whole key')
+  await shot(page, '11-keys-created')
+  await page.click('text=I have copied it')
+  if ((await page.content()).includes(shown)) throw new Error('the key is still on the page after it was dismissed')
+  page.once('dialog', (d) => d.accept('dashboard-viewer'))
+  await page.click('button[aria-label="rename dashboard-test"]')
+  await page.waitForSelector('#keys td.name:text-is("dashboard-viewer")')
+
+  step = 'a viewer key is told it may not read the audit log'
+  const viewer = await context.browser().newContext({ viewport: { width: 1280, height: 900 } })
+  const vpage = await viewer.newPage()
+  vpage.setDefaultTimeout(20_000)
+  vpage.on('pageerror', (e) => problems.push(`page error during ${step}: ${e.message}`))
+  vpage.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 403|net::ERR_NETWORK_CHANGED/.test(m.text())) problems.push(`console error during ${step}: ${m.text()}`)
+  })
+  await vpage.goto(url + '/dashboard/')
+  await vpage.fill('#apikey', shown)
+  await vpage.click('button[type=submit]')
+  await vpage.waitForSelector('#sandboxes')
+  await vpage.click('nav >> text=Audit log')
+  await vpage.waitForSelector('#audit-forbidden')
+  const forbidden = await vpage.textContent('#audit-forbidden')
+  if (!/audit:read/.test(forbidden)) throw new Error(`the viewer is shown ${JSON.stringify(forbidden)}`)
+  await vpage.screenshot({ path: path.join(artifacts, '11b-audit-forbidden.png'), fullPage: true })
+  // And the keys page: the API's refusal, not an empty list.
+  await vpage.click('nav >> text=API keys')
+  await vpage.waitForSelector('[role=alert]')
+  const refusedKeys = await vpage.textContent('[role=alert]')
+  if (!/keys:manage/.test(refusedKeys)) throw new Error(`the viewer's keys page shows ${JSON.stringify(refusedKeys)}`)
+  await viewer.close()
+
+  step = 'revoke the key'
+  page.once('dialog', (d) => d.accept())
+  await page.click('button[aria-label="revoke dashboard-viewer"]')
+  await page.waitForSelector('#keys-done >> text=revoked dashboard-viewer')
+  if (await page.$('#keys td.name:text-is("dashboard-viewer")')) throw new Error('the revoked key is still listed')
+  const after401 = await fetch(`${url}/sandboxes`, { headers: { 'X-API-Key': shown } })
+  if (after401.status !== 401) throw new Error(`the revoked key is answered ${after401.status}`)
   await shot(page, '11-keys')
+
+  step = 'the kill made above is in the audit log'
+  await page.click('nav >> text=Audit log')
+  const killRow = `#audit tr:has(td.action:text-is("DELETE /sandboxes/{id}")):has(td.target:has-text("${killedID}"))`
+  await page.waitForSelector(killRow)
+  if (!/^204/.test((await page.textContent(`${killRow} td.status`)).trim())) throw new Error(`the kill is logged as ${await page.textContent(`${killRow} td.status`)}`)
+  await page.click('#audit-verify')
+  await page.waitForSelector('#audit-verified')
+  const verdict = await page.textContent('#audit-verified')
+  if (!/The chain is whole/.test(verdict)) throw new Error(`verify shows ${JSON.stringify(verdict)}`)
+  await shot(page, '11c-audit')
+
+  step = 'a bad audit filter is shown with the API\'s message'
+  await page.fill('input[name=since]', 'yesterday')
+  await page.click('button:has-text("Filter")')
+  const badSince = await page.textContent('[role=alert]:not(#audit-verified)')
+  if (!/since "yesterday": want an RFC 3339 time or a duration/.test(badSince)) throw new Error(`a bad since shows ${JSON.stringify(badSince)}`)
+  if (!(await page.isVisible('#audit'))) throw new Error('the log went away on a bad filter')
 
   step = 'node health'
   await page.click('nav >> text=Health')
@@ -304,6 +367,25 @@ try {
   const ready = await page.textContent('#ready')
   if (ready !== 'ready') throw new Error(`the node shows as ${JSON.stringify(ready)}`)
   await shot(page, '12-health')
+
+  step = 'the team\'s quota on the health page'
+  const teamID = (await (await fetch(`${url}/teams`, { headers: { 'X-API-Key': key } })).json())[0].teamID
+  const setQuota = (q) =>
+    fetch(`${url}/admin/teams/${encodeURIComponent(teamID)}/quota`, {
+      method: 'PUT',
+      headers: { 'X-API-Key': key, 'Content-Type': 'application/json' },
+      body: JSON.stringify(q),
+    }).then((r) => {
+      if (!r.ok) throw new Error(`PUT quota: ${r.status}`)
+    })
+  await setQuota({ sandboxes: 7, cpus: 0, memoryMB: 0 })
+  try {
+    // The page reloads the quota every 5 s.
+    await page.waitForSelector('#quota tr[data-resource=sandboxes] .limit >> text=7', { timeout: 15_000 })
+    if ((await page.textContent('#quota tr[data-resource=cpus] .limit')) !== 'none') throw new Error('a zero CPU limit is not shown as none')
+  } finally {
+    await setQuota({ sandboxes: 0, cpus: 0, memoryMB: 0 })
+  }
 
   step = 'an expired session goes back to sign-in with the reason'
   await page.evaluate(() => sessionStorage.setItem('soulbox.apiKey', 'e2b_' + 'f'.repeat(40)))

@@ -7,6 +7,7 @@ import { Sandboxes } from './pages/Sandboxes'
 import { Templates } from './pages/Templates'
 import { Keys } from './pages/Keys'
 import { HealthPage } from './pages/Health'
+import { Audit } from './pages/Audit'
 
 // The detail page carries the SDK, xterm.js and uPlot: loaded when a
 // sandbox is first opened, not with the list.
@@ -16,6 +17,7 @@ const nav = [
   ['sandboxes', 'Sandboxes'],
   ['templates', 'Templates'],
   ['keys', 'API keys'],
+  ['audit', 'Audit log'],
   ['health', 'Health'],
 ] as const
 
@@ -46,6 +48,7 @@ export function App() {
   else if (page === 'templates') body = <Templates />
   else if (page === 'keys') body = <Keys />
   else if (page === 'health') body = <HealthPage />
+  else if (page === 'audit') body = <Audit />
   else body = <Sandboxes />
   return (
     <>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react'
 import { errText } from '../format'
+import { Quota } from '../components/Quota'
 
 interface Health {
   status: string
@@ -29,7 +30,8 @@ interface Ready {
 // Health shows the node's readiness checks (GET /ready) and its warm
 // pool and templates (GET /health), refreshed every 5 s. Both answer
 // without a key, as for a load balancer; that 503 means "not ready" is
-// shown, not treated as a failure.
+// shown, not treated as a failure. The team's quota and usage (GET
+// /quota) need the key, as the rest of the API does.
 export function HealthPage() {
   const [health, setHealth] = useState<Health | null>(null)
   const [ready, setReady] = useState<Ready | null>(null)
@@ -96,6 +98,7 @@ export function HealthPage() {
           </tbody>
         </table>
       )}
+      <Quota />
       <h2>Warm pool</h2>
       <table className="list" id="pool">
         <thead>

@@ -1,33 +1,39 @@
 import { FormEvent, useCallback, useEffect, useState } from 'react'
-import { APIError, getJSON, send } from '../api'
+import { getJSON, send } from '../api'
 import { errText } from '../format'
 
 interface Key {
   id: string
   name: string
+  role?: string
+  scopes?: string[]
   createdAt?: string
   lastUsed?: string | null
-  mask?: { maskedValuePrefix?: string; maskedValueSuffix?: string }
+  mask?: { prefix?: string; maskedValuePrefix?: string }
 }
 
+// The roles POST /api-keys takes, least first; a key may not hand out a
+// role above its own (the server says so when it does).
+const roles = ['viewer', 'developer', 'admin', 'owner'] as const
+
 // Keys manages the team's API keys with E2B's /api-keys routes: list,
-// create (the key is shown once, here, and never stored by the page) and
-// revoke. A server without those routes says so, and how to manage keys
-// instead.
+// create with a role (the key is shown once, here, and never stored by
+// the page), rename and revoke. The API's refusals (a role above the
+// caller's, a key without keys:manage) are shown as it words them.
 export function Keys() {
   const [keys, setKeys] = useState<Key[] | null>(null)
-  const [missing, setMissing] = useState(false)
   const [error, setError] = useState<string | null>(null)
   const [name, setName] = useState('')
-  const [created, setCreated] = useState<{ name: string; key: string } | null>(null)
+  const [role, setRole] = useState<string>('developer')
+  const [created, setCreated] = useState<{ name: string; role: string; key: string } | null>(null)
+  const [done, setDone] = useState<string | null>(null)
 
   const load = useCallback(async () => {
     try {
       setKeys(await getJSON<Key[]>('/api-keys'))
       setError(null)
     } catch (e) {
-      if (e instanceof APIError && e.status === 404) setMissing(true)
-      else setError(errText(e))
+      setError(errText(e))
     }
   }, [])
   useEffect(() => {
@@ -41,12 +47,29 @@ export function Keys() {
       return
     }
     try {
-      const k = await send<{ name: string; key: string }>('POST', '/api-keys', { name: name.trim() })
-      if (k) setCreated({ name: k.name, key: k.key })
+      const k = await send<{ name: string; role: string; key: string }>('POST', '/api-keys', { name: name.trim(), role })
+      if (k) setCreated({ name: k.name, role: k.role, key: k.key })
       setName('')
-      load()
+      setDone(null)
+      await load()
     } catch (e) {
       setError(`create: ${errText(e)}`)
+    }
+  }
+
+  async function rename(k: Key) {
+    const to = prompt(`New name for the key ${k.name}`, k.name)
+    if (to === null) return
+    if (!to.trim()) {
+      setError('rename: enter a name')
+      return
+    }
+    try {
+      await send('PATCH', `/api-keys/${encodeURIComponent(k.id)}`, { name: to.trim() })
+      setDone(`renamed ${k.name} to ${to.trim()}`)
+      await load()
+    } catch (e) {
+      setError(`rename ${k.name}: ${errText(e)}`)
     }
   }
 
@@ -54,22 +77,13 @@ export function Keys() {
     if (!confirm(`Revoke the key ${k.name}? Clients using it stop working at once.`)) return
     try {
       await send('DELETE', `/api-keys/${encodeURIComponent(k.id)}`)
-      load()
+      setDone(`revoked ${k.name}`)
+      await load()
     } catch (e) {
       setError(`revoke ${k.name}: ${errText(e)}`)
     }
   }
 
-  if (missing)
-    return (
-      <section>
-        <h1>API keys</h1>
-        <p className="notice" id="keys-missing">
-          This server has no API key routes (GET /api-keys answered 404). Create and revoke keys on the server host with{' '}
-          <code>soulbox keys create NAME</code> and <code>soulbox keys revoke ID</code>.
-        </p>
-      </section>
-    )
   return (
     <section>
       <h1>API keys</h1>
@@ -78,35 +92,67 @@ export function Keys() {
           {error}
         </p>
       )}
+      {done && (
+        <p className="hint" role="status" id="keys-done">
+          {done}
+        </p>
+      )}
       {created && (
         <div className="panel" role="status" id="created-key">
           <p>
-            The key <strong>{created.name}</strong>, shown only this once: copy it now.
+            The {created.role} key <strong>{created.name}</strong>, shown only this once: copy it now.
           </p>
           <pre>{created.key}</pre>
           <button onClick={() => setCreated(null)}>I have copied it</button>
         </div>
       )}
-      <form className="filters" onSubmit={create}>
+      <form className="filters" id="new-key" onSubmit={create}>
         <label>
-          Name <input value={name} onChange={(e) => setName(e.target.value)} />
+          Name <input name="name" value={name} onChange={(e) => setName(e.target.value)} />
+        </label>
+        <label>
+          Role{' '}
+          <select name="role" value={role} onChange={(e) => setRole(e.target.value)}>
+            {roles.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
         </label>
         <button type="submit">Create key</button>
       </form>
       <table className="list" id="keys">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Key</th>
+            <th>Role</th>
+            <th>Created</th>
+            <th>Last used</th>
+            <th>Actions</th>
+          </tr>
+        </thead>
         <tbody>
           {(keys ?? []).map((k) => (
-            <tr key={k.id}>
-              <td>{k.name}</td>
+            <tr key={k.id} data-key={k.id}>
+              <td className="name">{k.name}</td>
               <td>
                 <code>
-                  {k.mask ? `${k.mask.maskedValuePrefix ?? ''}…${k.mask.maskedValueSuffix ?? ''}` : k.id}
+                  {k.mask ? `${k.mask.prefix ?? ''}${k.mask.maskedValuePrefix ?? ''}…` : k.id}
                 </code>
               </td>
-              <td>{k.createdAt ? new Date(k.createdAt).toLocaleString() : ''}</td>
-              <td>{k.lastUsed ? `used ${new Date(k.lastUsed).toLocaleString()}` : 'never used'}</td>
               <td>
-                <button className="danger" onClick={() => revoke(k)}>
+                {k.role ?? ''}
+                {k.scopes && k.scopes.length > 0 ? ` (${k.scopes.join(', ')})` : ''}
+              </td>
+              <td>{k.createdAt ? new Date(k.createdAt).toLocaleString() : ''}</td>
+              <td>{k.lastUsed ? new Date(k.lastUsed).toLocaleString() : 'never'}</td>
+              <td className="actions">
+                <button onClick={() => rename(k)} aria-label={`rename ${k.name}`}>
+                  Rename
+                </button>
+                <button className="danger" onClick={() => revoke(k)} aria-label={`revoke ${k.name}`}>
                   Revoke
                 </button>
               </td>
@@ -114,6 +160,7 @@ export function Keys() {
           ))}
         </tbody>
       </table>
+      {keys !== null && keys.length === 0 && <p className="empty">This team has no keys.</p>}
     </section>
   )
 }

@@ -1,21 +1,29 @@
 import { FormEvent, useCallback, useEffect, useRef, useState } from 'react'
 import { getJSON, ListedSandbox, Metric, request, send, streamEvents } from '../api'
 import { Spark } from '../components/Spark'
+import { Spacer, useWindow } from '../components/Window'
 import { age, errText } from '../format'
 import { go } from '../route'
 
+// The server's largest page of GET /v2/sandboxes.
 const pageSize = 100
 
 // Sandboxes is the live list: GET /v2/sandboxes with the server's
-// filters and pagination, reloaded when GET /events reports a change.
+// filters, a page of 100 at a time, reloaded when GET /events reports a
+// change. The next page is asked for when the list is scrolled near its
+// end (or with "Load more"), and only the rows the window shows are
+// rendered, so that a list of thousands stays quick.
 export function Sandboxes() {
   const [state, setState] = useState('running,paused')
   const [template, setTemplate] = useState('')
   const [metadata, setMetadata] = useState('')
   const [filters, setFilters] = useState({ state: 'running,paused', template: '', metadata: '' })
-  const [cursor, setCursor] = useState<string[]>([''])
+  const [pages, setPages] = useState(1)
   const [rows, setRows] = useState<ListedSandbox[]>([])
   const [next, setNext] = useState<string | null>(null)
+  const [loading, setLoading] = useState(false)
+  const body = useRef<HTMLTableSectionElement>(null)
+  const { start, end, rowHeight } = useWindow(body, rows.length)
   const [error, setError] = useState<string | null>(null)
   const [live, setLive] = useState<string | null>(null)
   const [tick, setTick] = useState(0)
@@ -26,22 +34,32 @@ export function Sandboxes() {
   const history = useRef(new Map<string, { at: number; cpu: number; mem: number }[]>())
   const [, setSamples] = useState(0)
 
+  // load reads as many pages as are shown, from the first: a reload
+  // after a change sees the sandboxes that came and went in all of them.
   const load = useCallback(async () => {
     const q = new URLSearchParams({ limit: String(pageSize) })
     if (filters.state) q.set('state', filters.state)
     if (filters.template) q.set('template', filters.template)
     if (filters.metadata) q.set('metadata', filters.metadata)
-    const token = cursor[cursor.length - 1]
-    if (token) q.set('nextToken', token)
+    setLoading(true)
     try {
-      const res = await request(`/v2/sandboxes?${q}`)
-      setRows(await res.json())
-      setNext(res.headers.get('X-Next-Token'))
+      const all: ListedSandbox[] = []
+      let token: string | null = ''
+      for (let i = 0; i < pages && token !== null; i++) {
+        if (token) q.set('nextToken', token)
+        const res = await request(`/v2/sandboxes?${q}`)
+        all.push(...(await res.json()))
+        token = res.headers.get('X-Next-Token')
+      }
+      setRows(all)
+      setNext(token)
       setError(null)
     } catch (e) {
       setError(errText(e))
+    } finally {
+      setLoading(false)
     }
-  }, [filters, cursor])
+  }, [filters, pages])
 
   useEffect(() => {
     load()
@@ -75,7 +93,16 @@ export function Sandboxes() {
     }
   }, [])
 
-  const ids = rows.map((r) => r.sandboxID).join(',')
+  // Near the end of what is loaded: the next page.
+  useEffect(() => {
+    if (next && !loading && end >= rows.length - 10) setPages((p) => p + 1)
+  }, [next, loading, end, rows.length])
+
+  // Samples for the rows on screen only.
+  const ids = rows
+    .slice(start, end)
+    .map((r) => r.sandboxID)
+    .join(',')
   useEffect(() => {
     if (!ids) return
     let stop = false
@@ -105,7 +132,7 @@ export function Sandboxes() {
   function applyFilters(e: FormEvent) {
     e.preventDefault()
     setFilters({ state, template: template.trim(), metadata: metadata.trim() })
-    setCursor([''])
+    setPages(1)
   }
 
   async function act(ids: string[], what: string) {
@@ -201,9 +228,10 @@ export function Sandboxes() {
             <th>Actions</th>
           </tr>
         </thead>
-        <tbody>
-          {rows.map((sb) => (
-            <tr key={sb.sandboxID} data-sandbox={sb.sandboxID}>
+        <tbody ref={body}>
+          <Spacer n={start} rowHeight={rowHeight} cols={10} />
+          {rows.slice(start, end).map((sb) => (
+            <tr key={sb.sandboxID} data-sandbox={sb.sandboxID} data-row>
               <td>
                 <input
                   type="checkbox"
@@ -246,15 +274,16 @@ export function Sandboxes() {
               </td>
             </tr>
           ))}
+          <Spacer n={rows.length - end} rowHeight={rowHeight} cols={10} />
         </tbody>
       </table>
-      {rows.length === 0 && !error && <p className="empty">No sandboxes match.</p>}
+      {rows.length === 0 && !error && !loading && <p className="empty">No sandboxes match.</p>}
       <div className="pager">
-        <button disabled={cursor.length < 2} onClick={() => setCursor((c) => c.slice(0, -1))}>
-          Previous
-        </button>
-        <button disabled={!next} onClick={() => next && setCursor((c) => [...c, next])}>
-          Next
+        <span id="sandbox-count">
+          {rows.length} {next ? 'loaded' : rows.length === 1 ? 'sandbox' : 'sandboxes'}
+        </span>{' '}
+        <button disabled={!next || loading} onClick={() => setPages((p) => p + 1)}>
+          {loading ? 'Loading…' : 'Load more'}
         </button>
       </div>
     </section>
