@@ -1,0 +1,80 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestTokenMakesNoKeys: an access token, short-lived by design, cannot
+// buy permanent access: it creates no key on either key route and
+// deletes no team; the key it came from still can.
+func TestTokenMakesNoKeys(t *testing.T) {
+	admin, _ := runServer(t, nil)
+	tm, keys := newTeam(t, admin, "tokens", "owner")
+	owner := keys["owner"]
+
+	var ot, at tokenJSON
+	owner.want(201, "POST", "/access-tokens", map[string]any{}, &ot)
+	admin.want(201, "POST", "/access-tokens", map[string]any{}, &at)
+	for _, tc := range []struct {
+		token, method, path string
+		body                any
+	}{
+		{ot.Token, "POST", "/api-keys", map[string]any{"name": "forever", "role": "owner"}},
+		{at.Token, "POST", "/admin/teams/" + tm.TeamID + "/api-keys", map[string]any{"name": "forever"}},
+		{at.Token, "DELETE", "/admin/teams/" + tm.TeamID, nil},
+	} {
+		code, b := withBearer(t, admin.base, tc.token, tc.method, tc.path, tc.body)
+		if code != 403 || !strings.Contains(string(b), "an access token cannot") {
+			t.Errorf("%s %s with a token = %d %s, want 403", tc.method, tc.path, code, b)
+		}
+	}
+	var listed []map[string]any
+	owner.want(200, "GET", "/api-keys", nil, &listed)
+	if len(listed) != 1 {
+		t.Errorf("tokens made keys: %v", listed)
+	}
+	// The keys themselves still can.
+	owner.want(201, "POST", "/api-keys", map[string]any{"name": "second"}, nil)
+	admin.want(201, "POST", "/admin/teams/"+tm.TeamID+"/api-keys", map[string]any{"name": "third"}, nil)
+	admin.want(204, "DELETE", "/admin/teams/"+tm.TeamID, nil, nil)
+}
+
+// TestKeyManageRanks: a key revokes or renames only keys it could have
+// issued: an admin not an owner's, a scoped key not one with more scopes.
+func TestKeyManageRanks(t *testing.T) {
+	admin, _ := runServer(t, nil)
+	tm, _ := newTeam(t, admin, "ranks")
+	mk := func(role string, scopes []string) (apiClient, string) {
+		t.Helper()
+		var k createdKeyJSON
+		admin.want(201, "POST", "/admin/teams/"+tm.TeamID+"/api-keys", map[string]any{"name": role, "role": role, "scopes": scopes}, &k)
+		c := admin
+		c.key = k.Key
+		return c, k.ID
+	}
+	owner, ownerID := mk("owner", nil)
+	adm, admID := mk("admin", nil)
+	scoped, _ := mk("admin", []string{"keys:manage"})
+	_, devID := mk("developer", nil)
+	_, devScopedID := mk("developer", []string{"keys:manage"})
+
+	wantMsg(t, adm, 403, "DELETE", "/api-keys/"+ownerID, nil, "outranks")
+	wantMsg(t, adm, 403, "PATCH", "/api-keys/"+ownerID, map[string]any{"name": "pwned"}, "outranks")
+	wantMsg(t, scoped, 403, "DELETE", "/api-keys/"+devID, nil, "no scope limit")
+	wantMsg(t, scoped, 403, "PATCH", "/api-keys/"+admID, map[string]any{"name": "x"}, "no scope limit")
+	// The owner's key is untouched and works.
+	var listed []struct{ ID, Name string }
+	owner.want(200, "GET", "/api-keys", nil, &listed)
+	for _, k := range listed {
+		if k.ID == ownerID && k.Name != "owner" {
+			t.Errorf("owner key renamed to %q", k.Name)
+		}
+	}
+	// What they may do, they still do.
+	scoped.want(200, "PATCH", "/api-keys/"+devScopedID, map[string]any{"name": "ci"}, nil)
+	scoped.want(204, "DELETE", "/api-keys/"+devScopedID, nil, nil)
+	adm.want(204, "DELETE", "/api-keys/"+devID, nil, nil)
+	owner.want(204, "DELETE", "/api-keys/"+admID, nil, nil)
+}
+
