@@ -77,4 +77,3 @@ func TestKeyManageRanks(t *testing.T) {
 	adm.want(204, "DELETE", "/api-keys/"+devID, nil, nil)
 	owner.want(204, "DELETE", "/api-keys/"+admID, nil, nil)
 }
-
