@@ -27,6 +27,7 @@ const pruneEvery = time.Hour
 // Recorder writes audit entries. A nil *Recorder records nothing.
 type Recorder struct {
 	st        store.Audit
+	key       []byte
 	retention time.Duration
 	log       *slog.Logger
 
@@ -34,14 +35,18 @@ type Recorder struct {
 	lastPruned time.Time
 }
 
-// New returns a recorder writing to st that deletes entries older than
-// retention (0: keeps them all).
-func New(st store.Audit, retention time.Duration, log *slog.Logger) *Recorder {
+// New returns a recorder writing to st, its entries' hashes HMACs under
+// key (LoadKey), that deletes entries older than retention (0: keeps
+// them all).
+func New(st store.Audit, key []byte, retention time.Duration, log *slog.Logger) *Recorder {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Recorder{st: st, retention: retention, log: log}
+	return &Recorder{st: st, key: key, retention: retention, log: log}
 }
+
+// Verify checks the chain rec writes (Verify).
+func (rc *Recorder) Verify(ctx context.Context) (Result, error) { return Verify(ctx, rc.st, rc.key) }
 
 // Record appends e. A failure is logged and returned: the call it
 // records has already happened.
@@ -51,7 +56,7 @@ func (rc *Recorder) Record(ctx context.Context, e store.AuditEntry) error {
 	}
 	// A client that hangs up does not cancel the record of its call.
 	ctx = context.WithoutCancel(ctx)
-	if _, err := rc.st.AppendAudit(ctx, e); err != nil {
+	if _, err := rc.st.AppendAudit(ctx, rc.key, e); err != nil {
 		rc.log.Error("write audit entry", slog.String("action", e.Action), slog.String("target", e.Target), logx.Err(err))
 		return err
 	}
@@ -72,10 +77,24 @@ func (rc *Recorder) prune(ctx context.Context) {
 	}
 	rc.lastPruned = now
 	rc.mu.Unlock()
-	if n, err := rc.st.PruneAudit(ctx, now.Add(-rc.retention)); err != nil {
+	n, err := rc.st.PruneAudit(ctx, now.Add(-rc.retention))
+	if err != nil {
 		rc.log.Error("prune audit log", logx.Err(err))
-	} else if n > 0 {
-		rc.log.Info("pruned audit log", slog.Int("entries", n), slog.Duration("retention", rc.retention))
+		return
+	}
+	if n == 0 {
+		return
+	}
+	rc.log.Info("pruned audit log", slog.Int("entries", n), slog.Duration("retention", rc.retention))
+	// The prune is itself an entry, naming the new anchor: deleting the
+	// first entries and moving the anchor by hand leaves no such entry
+	// (its hash needs the key), which Verify finds.
+	a, err := rc.st.AuditAnchor(ctx)
+	if err == nil {
+		_, err = rc.st.AppendAudit(ctx, rc.key, pruneEntry(a))
+	}
+	if err != nil {
+		rc.log.Error("record the audit log's prune: verify will report the entries before it as deleted", logx.Err(err))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 type verifyJSON struct {
 	OK      bool   `json:"ok"`
 	Entries int    `json:"entries"`
+	HeadID  int64  `json:"headID"`
 	Head    string `json:"head"`
 	BadID   int64  `json:"badID"`
 	Problem string `json:"problem"`
@@ -119,8 +121,17 @@ func TestAuditLog(t *testing.T) {
 
 	var v verifyJSON
 	admin.want(200, "GET", "/audit/verify", nil, &v)
-	if !v.OK || v.Entries < len(all) || v.Head == "" {
+	if !v.OK || v.Entries < len(all) || v.Head == "" || v.HeadID < all[len(all)-1].ID {
 		t.Fatalf("verify of an untouched log: %+v", v)
+	}
+	var again verifyJSON
+	admin.want(200, "GET", fmt.Sprintf("/audit/verify?expectHead=%d:%s", v.HeadID, v.Head), nil, &again)
+	if !again.OK {
+		t.Errorf("verify against its own head: %+v", again)
+	}
+	admin.want(200, "GET", "/audit/verify?expectHead=1:"+strings.Repeat("0", 64), nil, &again)
+	if again.OK || !strings.Contains(again.Problem, "not in the log") {
+		t.Errorf("verify against a head never written: %+v", again)
 	}
 	wantMsg(t, owner, 403, "GET", "/audit/verify", nil, "server:admin")
 

@@ -131,7 +131,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	limits := ratelimit.New(ratelimit.Config{CallsPerKey: cfg.RateCallsPerKey, CallsPerTeam: cfg.RateCallsPerTeam,
 		CreatesPerKey: cfg.RateCreatesPerKey, CreatesPerTeam: cfg.RateCreatesPerTeam})
-	s.audit = audit.New(s.store, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, log.With("component", "audit"))
+	auditKey, err := audit.LoadKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.audit = audit.New(s.store, auditKey, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, log.With("component", "audit"))
 	tokens, err := auth.LoadTokens(cfg.DataDir)
 	if err != nil {
 		return nil, err
