@@ -10,6 +10,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/httperr"
 	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/ratelimit"
 	"github.com/soulbox/soulbox/internal/store"
 )
 
@@ -31,9 +33,16 @@ type Recorder struct {
 	retention time.Duration
 	log       *slog.Logger
 
+	failures *ratelimit.Failures // if set, collapses refusals per address
+
 	mu         sync.Mutex
 	lastPruned time.Time
 }
+
+// CollapseFailures makes AuthFailure record only the first refused
+// credential of each address per window of f, and the others as one
+// entry with their count once the window ends. Call before use.
+func (rc *Recorder) CollapseFailures(f *ratelimit.Failures) { rc.failures = f }
 
 // New returns a recorder writing to st, its entries' hashes HMACs under
 // key (LoadKey), that deletes entries older than retention (0: keeps
@@ -100,11 +109,44 @@ func (rc *Recorder) prune(ctx context.Context) {
 
 // AuthFailure records a refused credential: r's method and path, its
 // client and the message it was answered with. It suits
-// auth.Authenticator's Failed hook.
+// auth.Authenticator's Failed hook. With CollapseFailures, only the
+// first refusal of an address per window is recorded so, the others as
+// a count when the window ends.
 func (rc *Recorder) AuthFailure(r *http.Request, err error) {
+	if rc == nil {
+		return
+	}
+	if rc.failures != nil {
+		first, ended := rc.failures.Fail(r)
+		rc.recordSummaries(r.Context(), ended)
+		if !first {
+			return
+		}
+	}
 	status, msg, _ := httperr.Resolve(err)
 	_ = rc.Record(r.Context(), store.AuditEntry{Action: r.Method + " authenticate", Target: r.URL.Path,
 		Remote: r.RemoteAddr, Status: status, Message: msg})
+}
+
+// FlushFailures records the counts of refusals not yet recorded (at
+// shutdown).
+func (rc *Recorder) FlushFailures(ctx context.Context) {
+	if rc == nil || rc.failures == nil {
+		return
+	}
+	rc.recordSummaries(ctx, rc.failures.Flush())
+}
+
+// RepeatedAction is the action of an entry counting an address's refused
+// credentials after the first of a window.
+const RepeatedAction = "REPEATED authenticate"
+
+func (rc *Recorder) recordSummaries(ctx context.Context, ss []ratelimit.Summary) {
+	for _, s := range ss {
+		_ = rc.Record(ctx, store.AuditEntry{Action: RepeatedAction, Remote: s.Remote, Status: http.StatusUnauthorized,
+			Message: fmt.Sprintf("%d more refused credentials from %s between %s and %s", s.Count, s.Remote,
+				s.Start.UTC().Format(time.RFC3339), s.End.UTC().Format(time.RFC3339))})
+	}
 }
 
 // Router is where routes are registered (an *http.ServeMux, or
