@@ -77,3 +77,15 @@ func TestKeyManageRanks(t *testing.T) {
 	adm.want(204, "DELETE", "/api-keys/"+devID, nil, nil)
 	owner.want(204, "DELETE", "/api-keys/"+admID, nil, nil)
 }
+
+// TestServerAdminIsOneRule: a key the role table makes a server admin
+// (an admin of the built-in team, made through the API) reads the nodes
+// as the setup key does; a scoped key of that team without server:admin
+// does not.
+func TestServerAdminIsOneRule(t *testing.T) {
+	admin, _ := runServer(t, nil)
+	second := teamKey(t, admin, "default", "admin", nil)
+	second.want(200, "GET", "/nodes", nil, nil)
+	scoped := teamKey(t, admin, "default", "admin", []string{"sandboxes:read"})
+	wantMsg(t, scoped, 403, "GET", "/nodes", nil, "server:admin")
+}
