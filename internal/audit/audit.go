@@ -4,8 +4,12 @@
 //
 // A state-changing call (any method but GET and HEAD) is recorded after
 // its handler ran and before its answer is sent: the answer is held
-// until the entry is durable, so a client never sees a change the log
-// does not have. Reads are not recorded.
+// until the entry is durable. The change itself is committed before its
+// entry: if the entry then cannot be written (or the process dies in
+// between), the change stands unrecorded. The failure is logged at
+// error level, and a key, team or quota change is then answered 503
+// instead of its success; other routes answer as their handler did.
+// Reads are not recorded.
 package audit
 
 import (
@@ -13,10 +17,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/httperr"
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/ratelimit"
@@ -184,9 +190,26 @@ func (w wrapped) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Re
 		if e.Status >= 400 {
 			e.Message = errorMessage(held.body)
 		}
-		_ = w.rc.Record(r.Context(), e)
+		if err := w.rc.Record(r.Context(), e); err != nil && mustRecord(pattern) && e.Status < 400 {
+			// The change is made but unrecorded: say so rather than
+			// answer success for a change the log does not have.
+			for k := range rw.Header() {
+				rw.Header().Del(k)
+			}
+			httperr.Write(rw, r, nil, fmt.Errorf("the change was made but its audit entry could not be written (the server's log says why): %w",
+				errdefs.ErrUnavailable))
+			return
+		}
 		held.sendTo(rw)
 	})
+}
+
+// mustRecord reports whether a change through pattern must not be
+// answered as a success without its entry: the routes that manage keys,
+// teams and quotas, whose log is what a compliance reader checks.
+func mustRecord(pattern string) bool {
+	_, path, _ := strings.Cut(pattern, " ")
+	return strings.HasPrefix(path, "/api-keys") || strings.HasPrefix(path, "/admin/") || strings.HasPrefix(path, "/access-tokens")
 }
 
 // action is the route pattern with the method, for a method-less one.

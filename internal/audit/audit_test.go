@@ -2,9 +2,11 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +110,41 @@ func TestRetention(t *testing.T) {
 	res, err := Verify(ctx, st, testKey)
 	if err != nil || !res.OK() || res.Entries != 2 || res.HeadID != 5 {
 		t.Errorf("verify after retention: %+v, %v", res, err)
+	}
+}
+
+// failingStore fails every append.
+type failingStore struct{ store.Audit }
+
+func (failingStore) AppendAudit(context.Context, []byte, store.AuditEntry) (store.AuditEntry, error) {
+	return store.AuditEntry{}, errors.New("disk full")
+}
+
+// TestUnrecordedChange: a key, team or quota change whose entry cannot
+// be written is not answered as a success; other routes answer as their
+// handler did (the failure is logged).
+func TestUnrecordedChange(t *testing.T) {
+	mux := http.NewServeMux()
+	w := New(failingStore{openStore(t)}, testKey, 0, nil).Wrap(mux)
+	ok := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "/x")
+		w.WriteHeader(http.StatusCreated)
+	}
+	w.HandleFunc("POST /api-keys", ok)
+	w.HandleFunc("DELETE /admin/teams/{teamID}", ok)
+	w.HandleFunc("POST /sandboxes/{id}/pause", ok)
+	for path, want := range map[string]int{"/api-keys": 503, "/admin/teams/t1": 503, "/sandboxes/s1/pause": 201} {
+		method := "POST"
+		if strings.HasPrefix(path, "/admin") {
+			method = "DELETE"
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		if rec.Code != want {
+			t.Errorf("%s %s with a failing log = %d %s, want %d", method, path, rec.Code, rec.Body, want)
+		}
+		if want == 503 && (rec.Header().Get("Location") != "" || !strings.Contains(rec.Body.String(), "audit entry could not be written")) {
+			t.Errorf("%s: %v %s", path, rec.Header(), rec.Body)
+		}
 	}
 }
