@@ -70,12 +70,12 @@ func newKeysCmd() *cobra.Command {
 			return err
 		}
 		defer st.Close()
+		// A key of a team that does not exist is refused, never made with
+		// it: a typo would start a team, and a deleted team's id would come
+		// back with its old keys' and audit entries' history.
 		if _, err := st.GetTeam(c.Context(), *team); errors.Is(err, errdefs.ErrNotFound) {
-			// A team named by its id, as before teams were kept.
-			if err := st.CreateTeam(c.Context(), store.Team{ID: *team, Name: *team}); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.ErrOrStderr(), "made team %s\n", *team)
+			return fmt.Errorf("--team %q: no such team (deleted, or never made): make one with `soulbox teams create NAME` and use the id it prints (`soulbox teams list` shows them): %w",
+				*team, errdefs.ErrNotFound)
 		} else if err != nil {
 			return err
 		}
