@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/soulbox/soulbox/internal/tenancy"
@@ -14,7 +15,11 @@ func (t *Teams) deleteTeam(w http.ResponseWriter, r *http.Request) {
 	if t.refuseToken(w, r, "delete teams") {
 		return
 	}
-	if err := tenancy.DeleteTeam(r.Context(), t.st, r.PathValue("teamID")); err != nil {
+	del := func(ctx context.Context, id string) error { return tenancy.DeleteTeam(ctx, t.st, id) }
+	if t.delete != nil {
+		del = t.delete
+	}
+	if err := del(r.Context(), r.PathValue("teamID")); err != nil {
 		t.api.writeError(w, r, err)
 		return
 	}

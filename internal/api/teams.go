@@ -33,7 +33,11 @@ type TeamsConfig struct {
 	Lifecycle *lifecycle.Manager
 	// Audit, if set, is the audit log GET /audit/verify checks.
 	Audit *audit.Recorder
-	Log   *slog.Logger
+	// DeleteTeam, if set, deletes a team for DELETE /admin/teams/{teamID}
+	// (tenancy.DeleteTeam if not): the server's also holds creates off
+	// and drains the team's pools.
+	DeleteTeam func(ctx context.Context, id string) error
+	Log        *slog.Logger
 }
 
 // Teams serves the team and key routes: E2B's GET /teams, /api-keys and
@@ -43,12 +47,13 @@ type Teams struct {
 	tokens *auth.Tokens
 	lc     *lifecycle.Manager
 	audit  *audit.Recorder
+	delete func(ctx context.Context, id string) error
 	api    *API
 }
 
 // NewTeams returns the team routes.
 func NewTeams(cfg TeamsConfig) *Teams {
-	return &Teams{st: cfg.Store, tokens: cfg.Tokens, lc: cfg.Lifecycle, audit: cfg.Audit, api: &API{log: cfg.Log}}
+	return &Teams{st: cfg.Store, tokens: cfg.Tokens, lc: cfg.Lifecycle, audit: cfg.Audit, delete: cfg.DeleteTeam, api: &API{log: cfg.Log}}
 }
 
 // TeamRoutes is the permission each route of Teams.Register needs.

@@ -104,6 +104,7 @@ type Manager struct {
 	checkpoints    string // see Config.CheckpointDir
 
 	createMu     sync.Mutex // serialises the quota check with the record
+	deletedTeams sync.Map   // team -> struct{}: deleted (DeleteTeam), refused by checkQuota
 	autoResumeMu sync.Mutex // one auto-resume at a time: requests that arrive together resume once
 	pool         Pool       // nil: every create is cold
 	creates      createCounts

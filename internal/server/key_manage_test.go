@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"database/sql"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -88,4 +90,33 @@ func TestServerAdminIsOneRule(t *testing.T) {
 	second.want(200, "GET", "/nodes", nil, nil)
 	scoped := teamKey(t, admin, "default", "admin", []string{"sandboxes:read"})
 	wantMsg(t, scoped, 403, "GET", "/nodes", nil, "server:admin")
+}
+
+// TestDeletedTeamPoolsCleared: deleting a team clears its templates'
+// warm pool bounds, so nothing is kept warm for it, after a restart
+// either; another team's pool stays.
+func TestDeletedTeamPoolsCleared(t *testing.T) {
+	admin, cfg := runServer(t, nil)
+	tm, _ := newTeam(t, admin, "pooled")
+	other, _ := newTeam(t, admin, "other")
+	db, err := sql.Open("sqlite", filepath.Join(cfg.DataDir, "soulbox.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for id, team := range map[string]string{"tpl_gone": tm.TeamID, "tpl_kept": other.TeamID} {
+		if _, err := db.Exec(`INSERT INTO templates (id, team, cpu_count, memory_mb, created_at, updated_at, pool) VALUES (?, ?, 1, 256, 0, 0, '{"min":0,"max":1}')`, id, team); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin.want(204, "DELETE", "/admin/teams/"+tm.TeamID, nil, nil)
+	for id, want := range map[string]bool{"tpl_gone": false, "tpl_kept": true} {
+		var pool sql.NullString
+		if err := db.QueryRow(`SELECT pool FROM templates WHERE id = ?`, id).Scan(&pool); err != nil {
+			t.Fatal(err)
+		}
+		if pool.Valid != want {
+			t.Errorf("template %s: pool %v, want set %v", id, pool, want)
+		}
+	}
 }
