@@ -187,6 +187,11 @@ func (w wrapped) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Re
 		if k, ok := auth.FromContext(r.Context()); ok {
 			e.Team, e.KeyID, e.KeyPrefix = k.Team, k.ID, k.Prefix
 		}
+		// A server admin's change to another team is that team's record:
+		// its owners read it there (server admins read every team's).
+		if tid := r.PathValue("teamID"); tid != "" && strings.Contains(pattern, "/admin/teams/{teamID}") {
+			e.Team = tid
+		}
 		if e.Status >= 400 {
 			e.Message = errorMessage(held.body)
 		}

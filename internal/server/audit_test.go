@@ -91,8 +91,15 @@ func TestAuditLog(t *testing.T) {
 			t.Errorf("team owner read another team's entry %+v", e)
 		}
 	}
-	if len(own) != 4 { // the create and the three kills: the keys were made by a server admin
-		t.Errorf("team owner read %d entries, want 4: %+v", len(own), own)
+	// The create, the three kills, and the three keys a server admin made
+	// for the team: its changes to a team are that team's record too.
+	if len(own) != 7 || len(find(own, "POST /admin/teams/{teamID}/api-keys")) != 3 {
+		t.Errorf("team owner read %d entries, want 7 with the admin's three key creates: %+v", len(own), own)
+	}
+	for _, e := range find(own, "POST /admin/teams/{teamID}/api-keys") {
+		if e.KeyPrefix == "" || !strings.HasPrefix(admin.key, e.KeyPrefix) {
+			t.Errorf("the admin's change names key %q, want the admin's", e.KeyPrefix)
+		}
 	}
 	wantMsg(t, owner, 403, "GET", "/audit?team=default", nil, "server admins")
 	wantMsg(t, viewer, 403, "GET", "/audit", nil, "audit:read")
