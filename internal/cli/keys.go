@@ -83,6 +83,9 @@ func newKeysCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if err := recordHost(c.Context(), st, cfg.DataDir, k.Team, "keys create", k.ID); err != nil {
+			return err
+		}
 		if asJSON {
 			return json.NewEncoder(c.OutOrStdout()).Encode(map[string]any{"id": k.ID, "name": k.Name, "team": k.Team, "role": k.Role, "scopes": k.Scopes, "key": key})
 		}
@@ -133,8 +136,21 @@ func newKeysCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
+			keys, err := st.ListAPIKeys(c.Context())
+			if err != nil {
+				return err
+			}
 			for _, id := range args {
 				if err := st.RevokeAPIKey(c.Context(), id, time.Now()); err != nil {
+					return err
+				}
+				team := ""
+				for _, k := range keys {
+					if k.ID == id {
+						team = k.Team
+					}
+				}
+				if err := recordHost(c.Context(), st, cfg.DataDir, team, "keys revoke", id); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.ErrOrStderr(), "revoked %s\n", id)
