@@ -1,11 +1,14 @@
 package ratelimit
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/soulbox/soulbox/internal/store"
 )
 
 func from(addr string) *http.Request {
@@ -85,5 +88,62 @@ func TestFailuresCollapse(t *testing.T) {
 	}
 	if len(f.m) > 2 {
 		t.Errorf("%d addresses tracked, bound 2", len(f.m))
+	}
+}
+
+// TestClassOf: creates, resumes and connects are counted as creates;
+// everything else as calls.
+func TestClassOf(t *testing.T) {
+	for _, tc := range []struct {
+		method, path string
+		want         Class
+	}{
+		{"POST", "/sandboxes", Creates},
+		{"POST", "/v2/sandboxes", Creates},
+		{"POST", "/sandboxes/sb1/resume", Creates},
+		{"POST", "/sandboxes/sb1/connect", Creates},
+		{"POST", "/v2/sandboxes/sb1/connect", Creates},
+		{"POST", "/sandboxes/sb1/pause", Calls},
+		{"POST", "/sandboxes//connect", Calls},
+		{"GET", "/sandboxes/sb1/connect", Calls},
+		{"GET", "/sandboxes", Calls},
+		{"DELETE", "/sandboxes/sb1", Calls},
+	} {
+		if got := ClassOf(httptest.NewRequest(tc.method, tc.path, nil)); got != tc.want {
+			t.Errorf("%s %s: %v, want %v", tc.method, tc.path, got, tc.want)
+		}
+	}
+}
+
+// TestBucketsForgotten: buckets of keys that stopped calling are
+// forgotten once there are many, without changing any answer.
+func TestBucketsForgotten(t *testing.T) {
+	now := time.Unix(1000, 0)
+	l := New(Config{CallsPerKey: 60})
+	l.now = func() time.Time { return now }
+	for i := range sweepAt {
+		if err := l.Allow(Calls, store.APIKey{ID: fmt.Sprint("k", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	busy := store.APIKey{ID: "busy", Prefix: "e2b_busy"}
+	for range 6 {
+		_ = l.Allow(Calls, busy)
+	}
+	if err := l.Allow(Calls, busy); err == nil {
+		t.Fatal("the busy key's bucket was not empty")
+	}
+	now = now.Add(2 * time.Second) // every other bucket is full again; busy's has 2 of 6
+	_ = l.Allow(Calls, store.APIKey{ID: "new"})
+	if _, kept := l.buckets[bucketKey{Calls, false, "busy"}]; len(l.buckets) != 2 || !kept {
+		t.Errorf("%d buckets kept (busy's: %v), want the full ones forgotten and busy's kept", len(l.buckets), kept)
+	}
+	for range 2 {
+		if err := l.Allow(Calls, busy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Allow(Calls, busy); err == nil {
+		t.Error("the busy key's bucket was reset by the sweep")
 	}
 }
