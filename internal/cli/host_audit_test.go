@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"database/sql"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -50,5 +52,32 @@ func TestHostChangesAudited(t *testing.T) {
 	}
 	if _, err := runCLI(t, "audit", "--data-dir", dir, "verify"); err != nil {
 		t.Errorf("verify: %v", err)
+	}
+}
+
+// TestTeamsDeleteClearsPools: `teams delete` clears the deleted team's
+// templates' pool bounds, so a server started later warms nothing for
+// it.
+func TestTeamsDeleteClearsPools(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runCLI(t, "teams", "--data-dir", dir, "create", "pooled", "--json")
+	var tm struct{ TeamID string }
+	if err != nil || json.Unmarshal([]byte(out), &tm) != nil {
+		t.Fatalf("teams create: %q, %v", out, err)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dir, "soulbox.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO templates (id, team, cpu_count, memory_mb, created_at, updated_at, pool) VALUES ('tpl_p', ?, 1, 256, 0, 0, '{"min":1,"max":2}')`, tm.TeamID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, "teams", "--data-dir", dir, "delete", tm.TeamID); err != nil {
+		t.Fatal(err)
+	}
+	var pool sql.NullString
+	if err := db.QueryRow(`SELECT pool FROM templates WHERE id = 'tpl_p'`).Scan(&pool); err != nil || pool.Valid {
+		t.Errorf("pool after the team's deletion: %v, %v; want none", pool, err)
 	}
 }

@@ -127,6 +127,12 @@ func newTeamsCmd() *cobra.Command {
 			if err := tenancy.DeleteTeam(c.Context(), st, args[0]); err != nil {
 				return err
 			}
+			// Stored, so that a server started later warms nothing for
+			// it; a running server drains its pools only when the team is
+			// deleted through its API.
+			if _, err := tenancy.ClearTeamPools(c.Context(), st, args[0]); err != nil {
+				return err
+			}
 			if err := recordHost(c.Context(), st, cfg.DataDir, args[0], "teams delete", args[0]); err != nil {
 				return err
 			}
