@@ -17,11 +17,17 @@ func TestEventsStreamEndsWithItsCredential(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	_, devStream := openEvents(t, ctx, admin.base, dev.key, "", "")
-	_, ownerStream := openEvents(t, ctx, admin.base, owner.key, "", "")
+	devResp, devStream := openEvents(t, ctx, admin.base, dev.key, "", "")
+	ownerResp, ownerStream := openEvents(t, ctx, admin.base, owner.key, "", "")
+	if devResp.StatusCode != 200 || ownerResp.StatusCode != 200 {
+		t.Fatalf("streams: %d, %d", devResp.StatusCode, ownerResp.StatusCode)
+	}
 	var tok tokenJSON
-	owner.want(201, "POST", "/access-tokens", map[string]any{"ttlSeconds": 2}, &tok)
-	_, tokStream := openEvents(t, ctx, admin.base, tok.Token, "", "")
+	owner.want(201, "POST", "/access-tokens", map[string]any{"ttlSeconds": 6}, &tok)
+	resp, tokStream := openEvents(t, ctx, admin.base, tok.Token, "", "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("stream with a token: %d", resp.StatusCode)
+	}
 
 	var listed []struct{ ID, Name string }
 	owner.want(200, "GET", "/api-keys", nil, &listed)
@@ -31,7 +37,7 @@ func TestEventsStreamEndsWithItsCredential(t *testing.T) {
 		}
 	}
 	for name, ch := range map[string]<-chan sseEvent{"revoked key": devStream, "expired token": tokStream} {
-		ev, ended := waitEnd(ch, 20*time.Second)
+		ev, ended := waitEnd(ch, 30*time.Second)
 		if !ended || ev.typ != "error" {
 			t.Errorf("%s: stream ended %v, last event %+v; want it ended with an error event", name, ended, ev)
 		}
