@@ -5,6 +5,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -39,6 +40,10 @@ type Config struct {
 	// MaxStreamsPerTeam is how many GET /events streams that follow one
 	// team may have open at once; 0 means DefaultMaxStreamsPerTeam.
 	MaxStreamsPerTeam int
+	// Recheck, if set, checks again the credential of an authenticated
+	// request (an error: it no longer works); open event streams ask it
+	// every few seconds and end when it refuses.
+	Recheck func(ctx context.Context, r *http.Request) error
 }
 
 // API serves the REST routes.
@@ -54,6 +59,7 @@ type API struct {
 	maxStreams int
 	nodes      node.Lister
 	admin      func(r *http.Request) bool
+	recheck    func(ctx context.Context, r *http.Request) error
 }
 
 // New returns the API.
@@ -67,7 +73,7 @@ func New(cfg Config) *API {
 		most = DefaultMaxStreamsPerTeam
 	}
 	return &API{lc: cfg.Lifecycle, domain: cfg.Domain, team: team, log: cfg.Log, eventLog: cfg.Events, stop: cfg.Stop, maxStreams: most,
-		nodes: cfg.Nodes, admin: cfg.Admin}
+		nodes: cfg.Nodes, admin: cfg.Admin, recheck: cfg.Recheck}
 }
 
 // Router is where routes are registered (an *http.ServeMux).

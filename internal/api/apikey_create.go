@@ -12,11 +12,15 @@ import (
 
 // createKey is E2B's POST /api-keys: a new key of the caller's team,
 // shown once. Its role defaults to developer and may not outrank the
-// caller's; a caller limited by scopes hands out no scope it lacks.
+// caller's; a caller limited by scopes hands out no scope it lacks; an
+// access token makes no keys.
 func (t *Teams) createKey(w http.ResponseWriter, r *http.Request) {
 	k, err := caller(r)
 	if err != nil {
 		t.api.writeError(w, r, err)
+		return
+	}
+	if t.refuseToken(w, r, "create API keys") {
 		return
 	}
 	var b newKeyBody

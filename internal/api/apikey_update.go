@@ -13,7 +13,8 @@ type renameKeyBody struct {
 	Name string `json:"name"`
 }
 
-// renameKey is E2B's PATCH /api-keys/{apiKeyID}: 200 with no body.
+// renameKey is E2B's PATCH /api-keys/{apiKeyID}: 200 with no body. The
+// caller may rename only keys it could have issued (mayManage).
 func (t *Teams) renameKey(w http.ResponseWriter, r *http.Request) {
 	k, err := caller(r)
 	if err != nil {
@@ -30,7 +31,12 @@ func (t *Teams) renameKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("apiKeyID")
-	if _, err := t.teamKey(r.Context(), k.Team, id); err != nil {
+	target, err := t.teamKey(r.Context(), k.Team, id)
+	if err != nil {
+		t.api.writeError(w, r, err)
+		return
+	}
+	if err := mayManage(k, target); err != nil {
 		t.api.writeError(w, r, err)
 		return
 	}

@@ -100,12 +100,24 @@ type verifyJSON struct {
 }
 
 // verifyAudit is GET /audit/verify (server admins): the hash chain
-// checked from its anchor to its head.
+// checked from its anchor to its head, answered with the head's ID and
+// hash for the operator to record elsewhere; ?expectHead=ID:hash also
+// checks that a head recorded earlier is still in the log.
 func (t *Teams) verifyAudit(w http.ResponseWriter, r *http.Request) {
-	res, err := audit.Verify(r.Context(), t.st)
+	if t.audit == nil {
+		t.api.writeError(w, r, fmt.Errorf("this server keeps no audit log: %w", errdefs.ErrFailedPrecondition))
+		return
+	}
+	res, err := t.audit.Verify(r.Context())
 	if err != nil {
 		t.api.writeError(w, r, err)
 		return
+	}
+	if head := r.URL.Query().Get("expectHead"); head != "" && res.OK() {
+		if res.Problem, err = audit.ExpectHead(r.Context(), t.st, res, head); err != nil {
+			t.api.writeError(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, verifyJSON{OK: res.OK(), Result: res})
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -101,7 +102,9 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, r, a.log, fmt.Errorf("the event log is not available: %w", errdefs.ErrUnavailable))
 		return
 	}
-	ctx, team := r.Context(), a.team(r)
+	ctx, stopRecheck := a.whileCredentialWorks(r)
+	defer stopRecheck()
+	team := a.team(r)
 	if follow {
 		if err := a.streams.take(team, a.maxStreams); err != nil {
 			httperr.Write(w, r, a.log, err)
@@ -155,6 +158,10 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 			}
 			select {
 			case <-ctx.Done():
+				if errors.Is(context.Cause(ctx), errCredentialEnded) {
+					b, _ := json.Marshal(map[string]string{"message": context.Cause(ctx).Error()})
+					fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
+				}
 				return
 			case <-a.stop:
 				return

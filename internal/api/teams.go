@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/audit"
 	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/authz"
 	"github.com/soulbox/soulbox/internal/errdefs"
@@ -30,7 +31,13 @@ type TeamsConfig struct {
 	Tokens *auth.Tokens
 	// Lifecycle kills a team's sandboxes for the admin route.
 	Lifecycle *lifecycle.Manager
-	Log       *slog.Logger
+	// Audit, if set, is the audit log GET /audit/verify checks.
+	Audit *audit.Recorder
+	// DeleteTeam, if set, deletes a team for DELETE /admin/teams/{teamID}
+	// (tenancy.DeleteTeam if not): the server's also holds creates off
+	// and drains the team's pools.
+	DeleteTeam func(ctx context.Context, id string) error
+	Log        *slog.Logger
 }
 
 // Teams serves the team and key routes: E2B's GET /teams, /api-keys and
@@ -39,12 +46,14 @@ type Teams struct {
 	st     TeamStore
 	tokens *auth.Tokens
 	lc     *lifecycle.Manager
+	audit  *audit.Recorder
+	delete func(ctx context.Context, id string) error
 	api    *API
 }
 
 // NewTeams returns the team routes.
 func NewTeams(cfg TeamsConfig) *Teams {
-	return &Teams{st: cfg.Store, tokens: cfg.Tokens, lc: cfg.Lifecycle, api: &API{log: cfg.Log}}
+	return &Teams{st: cfg.Store, tokens: cfg.Tokens, lc: cfg.Lifecycle, audit: cfg.Audit, delete: cfg.DeleteTeam, api: &API{log: cfg.Log}}
 }
 
 // TeamRoutes is the permission each route of Teams.Register needs.

@@ -2,9 +2,11 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,11 +32,14 @@ type slowStore struct {
 	release chan struct{}
 }
 
-func (s *slowStore) AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error) {
+func (s *slowStore) AppendAudit(ctx context.Context, key []byte, e store.AuditEntry) (store.AuditEntry, error) {
 	close(s.started)
 	<-s.release
-	return s.Audit.AppendAudit(ctx, e)
+	return s.Audit.AppendAudit(ctx, key, e)
 }
+
+// testKey is the audit key of the tests' logs.
+var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 // TestAnswerWaitsForEntry: a change is answered only once its entry is
 // durable, with the handler's status, headers and body.
@@ -42,7 +47,7 @@ func TestAnswerWaitsForEntry(t *testing.T) {
 	st := openStore(t)
 	slow := &slowStore{Audit: st, started: make(chan struct{}), release: make(chan struct{})}
 	mux := http.NewServeMux()
-	New(slow, 0, nil).Wrap(mux).HandleFunc("POST /things/{id}", func(w http.ResponseWriter, r *http.Request) {
+	New(slow, testKey, 0, nil).Wrap(mux).HandleFunc("POST /things/{id}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Thing", "made")
 		w.WriteHeader(http.StatusCreated)
 		_, _ = w.Write([]byte(`{"id":"1"}`))
@@ -90,20 +95,56 @@ func TestRetention(t *testing.T) {
 	st := openStore(t)
 	old := time.Now().Add(-48 * time.Hour)
 	for range 3 {
-		if _, err := st.AppendAudit(ctx, store.AuditEntry{Time: old, Action: "POST /sandboxes", Status: 201}); err != nil {
+		if _, err := st.AppendAudit(ctx, testKey, store.AuditEntry{Time: old, Action: "POST /sandboxes", Status: 201}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	rc := New(st, 24*time.Hour, nil)
+	rc := New(st, testKey, 24*time.Hour, nil)
 	if err := rc.Record(ctx, store.AuditEntry{Action: "DELETE /sandboxes/{id}", Status: 204}); err != nil {
 		t.Fatal(err)
 	}
 	list, _ := st.ListAudit(ctx, store.AuditFilter{})
-	if len(list) != 1 || list[0].ID != 4 {
-		t.Errorf("after retention: %+v, want entry 4 alone", list)
+	if len(list) != 2 || list[0].ID != 4 || list[1].Action != PruneAction || list[1].Target != "through 3 "+list[0].PrevHash {
+		t.Errorf("after retention: %+v, want entry 4 and the prune's record", list)
 	}
-	res, err := Verify(ctx, st)
-	if err != nil || !res.OK() || res.Entries != 1 {
+	res, err := Verify(ctx, st, testKey)
+	if err != nil || !res.OK() || res.Entries != 2 || res.HeadID != 5 {
 		t.Errorf("verify after retention: %+v, %v", res, err)
+	}
+}
+
+// failingStore fails every append.
+type failingStore struct{ store.Audit }
+
+func (failingStore) AppendAudit(context.Context, []byte, store.AuditEntry) (store.AuditEntry, error) {
+	return store.AuditEntry{}, errors.New("disk full")
+}
+
+// TestUnrecordedChange: a key, team or quota change whose entry cannot
+// be written is not answered as a success; other routes answer as their
+// handler did (the failure is logged).
+func TestUnrecordedChange(t *testing.T) {
+	mux := http.NewServeMux()
+	w := New(failingStore{openStore(t)}, testKey, 0, nil).Wrap(mux)
+	ok := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "/x")
+		w.WriteHeader(http.StatusCreated)
+	}
+	w.HandleFunc("POST /api-keys", ok)
+	w.HandleFunc("DELETE /admin/teams/{teamID}", ok)
+	w.HandleFunc("POST /sandboxes/{id}/pause", ok)
+	for path, want := range map[string]int{"/api-keys": 503, "/admin/teams/t1": 503, "/sandboxes/s1/pause": 201} {
+		method := "POST"
+		if strings.HasPrefix(path, "/admin") {
+			method = "DELETE"
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		if rec.Code != want {
+			t.Errorf("%s %s with a failing log = %d %s, want %d", method, path, rec.Code, rec.Body, want)
+		}
+		if want == 503 && (rec.Header().Get("Location") != "" || !strings.Contains(rec.Body.String(), "audit entry could not be written")) {
+			t.Errorf("%s: %v %s", path, rec.Header(), rec.Body)
+		}
 	}
 }

@@ -36,7 +36,7 @@ func BenchmarkCreateCall(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer st.Close()
-				New(st, 0, nil).Wrap(mux).HandleFunc("POST /sandboxes", created)
+				New(st, testKey, 0, nil).Wrap(mux).HandleFunc("POST /sandboxes", created)
 			} else {
 				mux.HandleFunc("POST /sandboxes", created)
 			}

@@ -30,6 +30,10 @@ type Authenticator struct {
 	// Failed, if set, hears of every refused credential (the audit log
 	// records them); not of the store's failures.
 	Failed func(r *http.Request, err error)
+	// Gate, if set, is asked before a credential is checked whether the
+	// request may go on (refusals per client address); when it may not,
+	// Gate has answered it.
+	Gate func(w http.ResponseWriter, r *http.Request) bool
 	// Limit, if set, is asked after a key is authenticated whether the
 	// request may go on (rate limits); when it may not, Limit has
 	// answered it.

@@ -17,6 +17,9 @@ import (
 // is not called.
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.Gate != nil && !a.Gate(w, r) {
+			return
+		}
 		presented := KeyFromRequest(r)
 		k, err := a.Authenticate(r.Context(), presented)
 		if err != nil {

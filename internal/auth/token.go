@@ -33,6 +33,10 @@ const (
 
 const tokenIssuer = "soulbox"
 
+// tokenAudience is the aud every access token carries and must carry: a
+// JWT signed with the same secret for another purpose is not a token.
+const tokenAudience = "soulbox-api"
+
 // Tokens issues and checks short-lived access tokens: JWTs (HS256)
 // standing for the API key they were made with. A token is only as good
 // as its key: it is refused once the key is revoked or its team deleted,
@@ -101,7 +105,7 @@ func (t *Tokens) Issue(k store.APIKey, ttl time.Duration) (string, time.Time, er
 	id := make([]byte, 8)
 	_, _ = rand.Read(id)
 	c := tokenClaims{KeyHash: k.Hash, Team: k.Team, RegisteredClaims: jwt.RegisteredClaims{
-		Issuer: tokenIssuer, Subject: k.ID, ID: "tok_" + hex.EncodeToString(id),
+		Issuer: tokenIssuer, Audience: jwt.ClaimStrings{tokenAudience}, Subject: k.ID, ID: "tok_" + hex.EncodeToString(id),
 		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
 	}}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.secret)
@@ -144,7 +148,7 @@ func (t *Tokens) parse(s string) (tokenClaims, error) {
 		return c, fmt.Errorf("access token refused: algorithm %q: only HS256 tokens issued by this server are accepted: %w", alg, errdefs.ErrUnauthenticated)
 	}
 	_, err := jwt.ParseWithClaims(s, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithIssuer(tokenIssuer),
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithIssuer(tokenIssuer), jwt.WithAudience(tokenAudience),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(t.clock))
 	switch {
 	case err == nil && (c.Subject == "" || c.KeyHash == ""):
@@ -157,6 +161,8 @@ func (t *Tokens) parse(s string) (tokenClaims, error) {
 		return c, fmt.Errorf("access token signature invalid: it was not issued by this server: %w", errdefs.ErrUnauthenticated)
 	case errors.Is(err, jwt.ErrTokenUnverifiable), errors.Is(err, jwt.ErrSignatureInvalid):
 		return c, fmt.Errorf("access token refused: only HS256 tokens issued by this server are accepted: %w", errdefs.ErrUnauthenticated)
+	case errors.Is(err, jwt.ErrTokenInvalidAudience), errors.Is(err, jwt.ErrTokenRequiredClaimMissing) && strings.Contains(err.Error(), "aud"):
+		return c, fmt.Errorf("access token refused: its audience (aud) is not %q: it is not meant for this API: %w", tokenAudience, errdefs.ErrUnauthenticated)
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return c, fmt.Errorf("malformed access token: %w", errdefs.ErrUnauthenticated)
 	}

@@ -66,7 +66,9 @@ func TestAccessTokens(t *testing.T) {
 	none := enc([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + payload + "."
 	hs512, _ := jwt.NewWithClaims(jwt.SigningMethodHS512, jwt.MapClaims{"iss": "soulbox", "sub": k.ID, "kh": k.Hash, "exp": now.Add(time.Hour).Unix()}).SignedString(tokens.secret)
 	noExp, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "soulbox", "sub": k.ID, "kh": k.Hash}).SignedString(tokens.secret)
-	wrongSub, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "soulbox", "sub": revoked.ID, "kh": k.Hash, "exp": now.Add(time.Hour).Unix()}).SignedString(tokens.secret)
+	wrongSub, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "soulbox", "aud": "soulbox-api", "sub": revoked.ID, "kh": k.Hash, "exp": now.Add(time.Hour).Unix()}).SignedString(tokens.secret)
+	noAud, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "soulbox", "sub": k.ID, "kh": k.Hash, "exp": now.Add(time.Hour).Unix()}).SignedString(tokens.secret)
+	otherAud, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "soulbox", "aud": "dashboard", "sub": k.ID, "kh": k.Hash, "exp": now.Add(time.Hour).Unix()}).SignedString(tokens.secret)
 	parts := strings.Split(tok, ".")
 	tampered := parts[0] + "." + enc([]byte(`{"iss":"soulbox","sub":"`+k.ID+`","kh":"`+k.Hash+`","team":"team2","exp":9999999999}`)) + "." + parts[2]
 
@@ -79,6 +81,8 @@ func TestAccessTokens(t *testing.T) {
 		{"no expiry", noExp, "access token refused"},
 		{"tampered claims", tampered, "signature invalid"},
 		{"subject of another key", wrongSub, "unknown API key"},
+		{"no audience", noAud, "not meant for this API"},
+		{"another audience", otherAud, "not meant for this API"},
 		{"revoked key", revTok, "was revoked"},
 		{"garbage", "a.b.c", "malformed access token"},
 	} {

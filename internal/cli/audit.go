@@ -31,7 +31,7 @@ func newAuditCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
 
-	var since, team string
+	var since, team, expectHead string
 	// each calls fn with every entry selected, oldest first, page by page.
 	each := func(c *cobra.Command, fn func(store.AuditEntry) error) error {
 		var f store.AuditFilter
@@ -109,12 +109,22 @@ func newAuditCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			res, err := audit.Verify(c.Context(), st)
+			key, err := audit.ReadKey(cfg.DataDir)
 			if err != nil {
 				return err
 			}
+			res, err := audit.Verify(c.Context(), st, key)
+			if err != nil {
+				return err
+			}
+			if res.OK() && expectHead != "" {
+				if res.Problem, err = audit.ExpectHead(c.Context(), st, res, expectHead); err != nil {
+					return err
+				}
+			}
 			if asJSON {
-				if err := json.NewEncoder(c.OutOrStdout()).Encode(map[string]any{"ok": res.OK(), "entries": res.Entries, "head": res.Head, "badID": res.BadID, "problem": res.Problem}); err != nil {
+				if err := json.NewEncoder(c.OutOrStdout()).Encode(map[string]any{"ok": res.OK(), "entries": res.Entries,
+					"headID": res.HeadID, "head": res.Head, "badID": res.BadID, "problem": res.Problem}); err != nil {
 					return err
 				}
 			}
@@ -122,11 +132,13 @@ func newAuditCmd() *cobra.Command {
 				return fmt.Errorf("audit log broken after %d good entries: %s: %w", res.Entries, res.Problem, errdefs.ErrFailedPrecondition)
 			}
 			if !asJSON {
-				fmt.Fprintf(c.OutOrStdout(), "ok: %d entries, head %s\n", res.Entries, res.Head)
+				fmt.Fprintf(c.OutOrStdout(), "ok: %d entries, head %d:%s (record it elsewhere; --expect-head %d:%s later finds entries cut from the end)\n",
+					res.Entries, res.HeadID, res.Head, res.HeadID, res.Head)
 			}
 			return nil
 		},
 	}
+	verify.Flags().StringVar(&expectHead, "expect-head", "", "a head printed by an earlier verify (ID:hash or hash): fail unless the log still holds it")
 	cmd.AddCommand(list, export, verify)
 	return cmd
 }

@@ -70,17 +70,20 @@ func newKeysCmd() *cobra.Command {
 			return err
 		}
 		defer st.Close()
+		// A key of a team that does not exist is refused, never made with
+		// it: a typo would start a team, and a deleted team's id would come
+		// back with its old keys' and audit entries' history.
 		if _, err := st.GetTeam(c.Context(), *team); errors.Is(err, errdefs.ErrNotFound) {
-			// A team named by its id, as before teams were kept.
-			if err := st.CreateTeam(c.Context(), store.Team{ID: *team, Name: *team}); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.ErrOrStderr(), "made team %s\n", *team)
+			return fmt.Errorf("--team %q: no such team (deleted, or never made): make one with `soulbox teams create NAME` and use the id it prints (`soulbox teams list` shows them): %w",
+				*team, errdefs.ErrNotFound)
 		} else if err != nil {
 			return err
 		}
 		key, k, err := auth.Issue(c.Context(), st, store.APIKey{Name: args[0], Team: *team, Role: store.Role(*role), Scopes: *scopes})
 		if err != nil {
+			return err
+		}
+		if err := recordHost(c.Context(), st, cfg.DataDir, k.Team, "keys create", k.ID); err != nil {
 			return err
 		}
 		if asJSON {
@@ -133,8 +136,21 @@ func newKeysCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
+			keys, err := st.ListAPIKeys(c.Context())
+			if err != nil {
+				return err
+			}
 			for _, id := range args {
 				if err := st.RevokeAPIKey(c.Context(), id, time.Now()); err != nil {
+					return err
+				}
+				team := ""
+				for _, k := range keys {
+					if k.ID == id {
+						team = k.Team
+					}
+				}
+				if err := recordHost(c.Context(), st, cfg.DataDir, team, "keys revoke", id); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.ErrOrStderr(), "revoked %s\n", id)

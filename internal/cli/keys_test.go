@@ -38,14 +38,35 @@ func TestKeysCreateAdminRefused(t *testing.T) {
 		t.Errorf("a refused create stored %+v", keys)
 	}
 
+	// A team that does not exist is refused, not made.
+	_, _, err = runKeys(t, dir, "create", "ci", "--team", "ci")
+	if err == nil || !strings.Contains(err.Error(), "soulbox teams create") {
+		t.Errorf("create for an unknown team: %v, want a refusal naming teams create", err)
+	}
+	if _, err := st.GetTeam(context.Background(), "ci"); err == nil {
+		t.Error("the unknown team was made")
+	}
+
 	// A team key is still made, and is not an admin key.
-	out, _, err := runKeys(t, dir, "create", "ci", "--team", "ci", "--json")
+	tout, err := runCLI(t, "teams", "--data-dir", dir, "create", "ci", "--json")
+	var tm struct{ TeamID string }
+	if err != nil || json.Unmarshal([]byte(tout), &tm) != nil || tm.TeamID == "" {
+		t.Fatalf("teams create: %q, %v", tout, err)
+	}
+	out, _, err := runKeys(t, dir, "create", "ci", "--team", tm.TeamID, "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got struct{ ID, Team, Key string }
-	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Team != "ci" || got.Key == "" {
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Team != tm.TeamID || got.Key == "" {
 		t.Fatalf("create: %q, %v", out, err)
+	}
+	// Once the team is deleted, its id is not made again.
+	if _, err := runCLI(t, "teams", "--data-dir", dir, "delete", tm.TeamID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runKeys(t, dir, "create", "again", "--team", tm.TeamID); err == nil || !strings.Contains(err.Error(), "no such team") {
+		t.Errorf("create for a deleted team: %v, want a refusal", err)
 	}
 	keys, _ := st.ListAPIKeys(context.Background())
 	if len(keys) != 1 || keys[0].Admin {

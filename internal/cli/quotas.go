@@ -89,6 +89,10 @@ func newQuotasCmd() *cobra.Command {
 			if err := st.SetTeamQuota(c.Context(), args[0], q); err != nil {
 				return err
 			}
+			if err := recordHost(c.Context(), st, cfg.DataDir, args[0], "quotas set",
+				fmt.Sprintf("%s sandboxes=%d cpus=%d memoryMB=%d", args[0], q.Sandboxes, q.CPUs, q.MemoryMB)); err != nil {
+				return err
+			}
 			return print(c, st, args[0])
 		},
 	}

@@ -56,6 +56,9 @@ func newTeamsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := recordHost(c.Context(), st, cfg.DataDir, tm.ID, "teams create", tm.ID); err != nil {
+				return err
+			}
 			return show(c, tm)
 		},
 	}
@@ -101,6 +104,9 @@ func newTeamsCmd() *cobra.Command {
 			if err := st.RenameTeam(c.Context(), args[0], args[1]); err != nil {
 				return err
 			}
+			if err := recordHost(c.Context(), st, cfg.DataDir, args[0], "teams rename", args[0]); err != nil {
+				return err
+			}
 			tm, err := st.GetTeam(c.Context(), args[0])
 			if err != nil {
 				return err
@@ -119,6 +125,15 @@ func newTeamsCmd() *cobra.Command {
 			}
 			defer st.Close()
 			if err := tenancy.DeleteTeam(c.Context(), st, args[0]); err != nil {
+				return err
+			}
+			// Stored, so that a server started later warms nothing for
+			// it; a running server drains its pools only when the team is
+			// deleted through its API.
+			if _, err := tenancy.ClearTeamPools(c.Context(), st, args[0]); err != nil {
+				return err
+			}
+			if err := recordHost(c.Context(), st, cfg.DataDir, args[0], "teams delete", args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.ErrOrStderr(), "deleted team %s and revoked its keys\n", args[0])

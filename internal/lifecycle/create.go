@@ -161,8 +161,12 @@ func (m *Manager) reserve(ctx context.Context, sb store.Sandbox) error {
 }
 
 // checkQuota fails when one more sandbox of cpus and memoryMB would take
-// team over the server's --max-sandboxes or the team's own quota.
+// team over the server's --max-sandboxes or the team's own quota, or
+// team was deleted.
 func (m *Manager) checkQuota(ctx context.Context, team string, cpus, memoryMB int) error {
+	if err := m.teamDeleted(team); err != nil {
+		return err
+	}
 	u, err := tenancy.TeamUsage(ctx, m.store, team)
 	if err != nil {
 		return err

@@ -116,6 +116,7 @@ type Manager struct {
 	snapshotMu     sync.Mutex // one snapshot at a time under a budget
 
 	createMu     sync.Mutex // serialises the quota check with the record
+	deletedTeams sync.Map   // team -> struct{}: deleted (DeleteTeam), refused by checkQuota
 	autoResumeMu sync.Mutex // one auto-resume at a time: requests that arrive together resume once
 	pool         Pool       // nil: every create is cold
 	creates      createCounts

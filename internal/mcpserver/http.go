@@ -28,10 +28,13 @@ const sessionHeader = "Mcp-Session-Id"
 // When a session ends, by the client's DELETE or by idling for
 // sessionIdle, its default sandbox is killed, as the stdio server does at
 // exit. Close waits for those kills when the server stops.
-func Handler(key func(*http.Request) string, newClient func(apiKey string) (*soulbox.Client, error)) *HTTPHandler {
+//
+// newClient is also given the address of the client that opened the
+// session, for the server to record its requests as coming from there.
+func Handler(key func(*http.Request) string, newClient func(apiKey, remoteAddr string) (*soulbox.Client, error)) *HTTPHandler {
 	h := &HTTPHandler{key: key, sessions: map[string]owner{}}
 	h.mcp = mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
-		c, err := newClient(key(r))
+		c, err := newClient(key(r), r.RemoteAddr)
 		if err != nil {
 			return nil
 		}

@@ -5,15 +5,27 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/soulbox/soulbox/internal/httperr"
 	"github.com/soulbox/soulbox/internal/store"
 )
 
-// ClassOf is the class of an API request.
+// ClassOf is the class of an API request: a create, or a resume or
+// connect (which may start a paused sandbox again and costs as much), is
+// a create; the rest are calls.
 func ClassOf(r *http.Request) Class {
-	if r.Method == http.MethodPost && (r.URL.Path == "/sandboxes" || r.URL.Path == "/v2/sandboxes") {
+	if r.Method != http.MethodPost {
+		return Calls
+	}
+	p := strings.TrimPrefix(r.URL.Path, "/v2")
+	if p == "/sandboxes" {
 		return Creates
+	}
+	if rest, ok := strings.CutPrefix(p, "/sandboxes/"); ok {
+		if id, op, ok := strings.Cut(rest, "/"); ok && id != "" && (op == "resume" || op == "connect") {
+			return Creates
+		}
 	}
 	return Calls
 }

@@ -107,7 +107,7 @@ func (l *Limiter) Allow(class Class, k store.APIKey) error {
 		if b.n <= 0 {
 			continue
 		}
-		takes = append(takes, take{l.bucket(b.key, b.n).ReserveN(now, 1), b.what, b.n})
+		takes = append(takes, take{l.bucket(b.key, b.n, now).ReserveN(now, 1), b.what, b.n})
 	}
 	for _, t := range takes {
 		if d := t.r.DelayFrom(now); d > 0 {
@@ -121,14 +121,27 @@ func (l *Limiter) Allow(class Class, k store.APIKey) error {
 	return nil
 }
 
+// sweepAt is how many buckets the limiter holds before a new one first
+// forgets the full ones: a full bucket is what a new one would be, so
+// forgetting it changes no answer, and keys and teams that stopped
+// calling (or were deleted) do not hold memory forever.
+const sweepAt = 4096
+
 // bucket returns the bucket of key, made with n calls a minute.
-func (l *Limiter) bucket(key bucketKey, n int) *rate.Limiter {
+func (l *Limiter) bucket(key bucketKey, n int, now time.Time) *rate.Limiter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.buckets[key]
 	if !ok {
 		if l.buckets == nil {
 			l.buckets = map[bucketKey]*rate.Limiter{}
+		}
+		if len(l.buckets) >= sweepAt {
+			for k, old := range l.buckets {
+				if old.TokensAt(now) >= float64(old.Burst()) {
+					delete(l.buckets, k)
+				}
+			}
 		}
 		b = rate.NewLimiter(rate.Limit(float64(n)/60), max(1, n/10))
 		l.buckets[key] = b

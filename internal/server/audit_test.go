@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 type verifyJSON struct {
 	OK      bool   `json:"ok"`
 	Entries int    `json:"entries"`
+	HeadID  int64  `json:"headID"`
 	Head    string `json:"head"`
 	BadID   int64  `json:"badID"`
 	Problem string `json:"problem"`
@@ -89,8 +91,15 @@ func TestAuditLog(t *testing.T) {
 			t.Errorf("team owner read another team's entry %+v", e)
 		}
 	}
-	if len(own) != 4 { // the create and the three kills: the keys were made by a server admin
-		t.Errorf("team owner read %d entries, want 4: %+v", len(own), own)
+	// The create, the three kills, and the three keys a server admin made
+	// for the team: its changes to a team are that team's record too.
+	if len(own) != 7 || len(find(own, "POST /admin/teams/{teamID}/api-keys")) != 3 {
+		t.Errorf("team owner read %d entries, want 7 with the admin's three key creates: %+v", len(own), own)
+	}
+	for _, e := range find(own, "POST /admin/teams/{teamID}/api-keys") {
+		if e.KeyPrefix == "" || !strings.HasPrefix(admin.key, e.KeyPrefix) {
+			t.Errorf("the admin's change names key %q, want the admin's", e.KeyPrefix)
+		}
 	}
 	wantMsg(t, owner, 403, "GET", "/audit?team=default", nil, "server admins")
 	wantMsg(t, viewer, 403, "GET", "/audit", nil, "audit:read")
@@ -119,8 +128,17 @@ func TestAuditLog(t *testing.T) {
 
 	var v verifyJSON
 	admin.want(200, "GET", "/audit/verify", nil, &v)
-	if !v.OK || v.Entries < len(all) || v.Head == "" {
+	if !v.OK || v.Entries < len(all) || v.Head == "" || v.HeadID < all[len(all)-1].ID {
 		t.Fatalf("verify of an untouched log: %+v", v)
+	}
+	var again verifyJSON
+	admin.want(200, "GET", fmt.Sprintf("/audit/verify?expectHead=%d:%s", v.HeadID, v.Head), nil, &again)
+	if !again.OK {
+		t.Errorf("verify against its own head: %+v", again)
+	}
+	admin.want(200, "GET", "/audit/verify?expectHead=1:"+strings.Repeat("0", 64), nil, &again)
+	if again.OK || !strings.Contains(again.Problem, "not in the log") {
+		t.Errorf("verify against a head never written: %+v", again)
 	}
 	wantMsg(t, owner, 403, "GET", "/audit/verify", nil, "server:admin")
 

@@ -21,8 +21,10 @@ const selfURL = "http://soulbox.invalid"
 // Run closes it after the listeners stop, so that the kills of ended
 // sessions' sandboxes, which go in process, finish before the server does.
 func (s *Server) mcpHandler() http.Handler {
-	hc := &http.Client{Transport: inproc.Transport{Handler: s.selfHandler, RemoteAddr: "127.0.0.1:0"}}
-	s.mcp = mcpserver.Handler(auth.KeyFromRequest, func(key string) (*soulbox.Client, error) {
+	s.mcp = mcpserver.Handler(auth.KeyFromRequest, func(key, remote string) (*soulbox.Client, error) {
+		// The session's calls are recorded (audit log, rate limits per
+		// address) as coming from the client that opened it.
+		hc := &http.Client{Transport: inproc.Transport{Handler: s.selfHandler, RemoteAddr: remote}}
 		return soulbox.New(soulbox.Options{APIURL: selfURL, SandboxURL: selfURL, APIKey: key, Domain: s.cfg.Domain, HTTPClient: hc, Getenv: func(string) string { return "" }})
 	})
 	return s.authn.Middleware(s.mcp)

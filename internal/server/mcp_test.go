@@ -12,6 +12,8 @@ import (
 	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/certs"
 	"github.com/soulbox/soulbox/internal/server"
+	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlite"
 )
 
 // headerTransport adds an API key to every request it sends through rt.
@@ -75,5 +77,25 @@ func TestMCPOverTLS(t *testing.T) {
 	}
 	if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "kill_sandbox", Arguments: map[string]any{}}); err != nil || res.IsError {
 		t.Errorf("kill_sandbox over HTTPS: %v %+v", err, res)
+	}
+	// The session's changes are recorded from the MCP client's address,
+	// not a made-up one.
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	entries, _ := st.ListAudit(ctx, store.AuditFilter{})
+	creates := 0
+	for _, e := range entries {
+		if e.Action == "POST /sandboxes" {
+			creates++
+			if e.Remote == "127.0.0.1:0" || !strings.HasPrefix(e.Remote, "127.0.0.1:") {
+				t.Errorf("the MCP session's create recorded from %q, want the client's address", e.Remote)
+			}
+		}
+	}
+	if creates == 0 {
+		t.Errorf("no create recorded: %+v", entries)
 	}
 }

@@ -2,10 +2,8 @@ package server
 
 import (
 	"context"
-	"net/http"
 	"os"
 
-	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/node"
 	"github.com/soulbox/soulbox/internal/store"
 	"github.com/soulbox/soulbox/internal/version"
@@ -48,10 +46,4 @@ func (s *Server) nodeUsage(ctx context.Context) (node.Usage, error) {
 	}
 	u.Created, u.Failed = s.lifecycle.CreateCounts()
 	return u, nil
-}
-
-// isAdmin says whether the request's key is an admin key.
-func isAdmin(r *http.Request) bool {
-	k, ok := auth.FromContext(r.Context())
-	return ok && k.Admin
 }

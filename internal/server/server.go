@@ -134,12 +134,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	limits := ratelimit.New(ratelimit.Config{CallsPerKey: cfg.RateCallsPerKey, CallsPerTeam: cfg.RateCallsPerTeam,
 		CreatesPerKey: cfg.RateCreatesPerKey, CreatesPerTeam: cfg.RateCreatesPerTeam})
-	s.audit = audit.New(s.store, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, log.With("component", "audit"))
+	auditKey, err := audit.LoadKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.audit = audit.New(s.store, auditKey, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, log.With("component", "audit"))
 	tokens, err := auth.LoadTokens(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	s.authn = auth.Authenticator{Store: s.store, Teams: s.store, Tokens: tokens, Log: log, Limit: limits.Check, Failed: s.audit.AuthFailure}
+	// Refused credentials are limited per client address before any key
+	// is checked, and recorded once per address and window.
+	failures := ratelimit.NewFailures(ratelimit.DefaultFailureMax, ratelimit.DefaultFailureWindow, ratelimit.DefaultFailureSize)
+	s.audit.CollapseFailures(failures)
+	s.authn = auth.Authenticator{Store: s.store, Teams: s.store, Tokens: tokens, Log: log, Gate: failures.Gate, Limit: limits.Check, Failed: s.audit.AuthFailure}
 	s.templates, err = template.New(cfg.templatesDir(), template.Options{
 		Mirror:   cfg.DebianMirror,
 		Logger:   log,
@@ -213,7 +221,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err := s.listen(tlsConfig); err != nil {
 		return nil, err
 	}
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: MaxHeaderBytes, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	s.http.RegisterOnShutdown(func() { close(s.stopStreams) })
 	return s, nil
 }
@@ -287,6 +295,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	if err := s.http.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	s.audit.FlushFailures(shutdownCtx)
 	if s.mcp != nil {
 		if err := s.mcp.Close(shutdownCtx); err != nil {
 			s.log.Warn("mcp: sandbox kills of ended sessions did not finish", logx.Err(err))

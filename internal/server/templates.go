@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/soulbox/soulbox/internal/api"
-	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/authz"
 	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/catalog"
@@ -53,17 +52,11 @@ func (s *Server) useBuilder(d *oci.Driver) {
 	})))
 }
 
-// adminKey reports whether r was authenticated with an admin key.
-func adminKey(r *http.Request) bool {
-	k, ok := auth.FromContext(r.Context())
-	return ok && k.Admin
-}
-
 // templateRoutes adds E2B's template build API: its paths need an API
 // key, except the upload URLs, which carry their own token.
 func (s *Server) templateRoutes(mux *http.ServeMux) {
 	tm := http.NewServeMux()
-	t := api.NewTemplates(api.TemplatesConfig{Catalog: s.catalog, Team: team, Admin: adminKey, Log: s.log, Pools: s.pools})
+	t := api.NewTemplates(api.TemplatesConfig{Catalog: s.catalog, Team: team, Admin: serverAdmin, Log: s.log, Pools: s.pools})
 	t.Register(authz.Guard(s.audit.Wrap(tm), api.TemplateRoutes))
 	for _, p := range []string{"/templates", "/templates/", "/v2/templates/", "/v3/templates"} {
 		mux.Handle(p, s.authn.Middleware(tm))

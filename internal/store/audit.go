@@ -1,11 +1,18 @@
 package store
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"time"
+	"unicode/utf8"
 )
+
+// MaxAuditText is the most bytes of a request's path (Target) or of an
+// error message an entry keeps: the rest is cut, so a client cannot
+// grow the log by more than this per request however long its path.
+const MaxAuditText = 512
 
 // AuditEntry is one line of the audit log: who did what, when, from
 // where, and how it ended. Entries are hash-chained: each commits to the
@@ -36,17 +43,29 @@ type AuditEntry struct {
 	// PrevHash is the Hash of the entry before (the anchor for the first
 	// entry kept: "" at the start of the log).
 	PrevHash string `json:"prevHash"`
-	// Hash is AuditHash of the entry.
+	// Hash is AuditHash of the entry under the log's key.
 	Hash string `json:"hash"`
 }
 
-// AuditHash is the hex SHA-256 of the entry's fields but Hash, in a
-// fixed order, with Time at the microsecond the store keeps.
-func AuditHash(e AuditEntry) string {
+// AuditAnchorPoint is the last entry retention deleted, where the kept
+// chain starts.
+type AuditAnchorPoint struct {
+	// LastID is the ID of the last entry deleted (0: none ever was).
+	LastID int64
+	// Hash is its Hash.
+	Hash string
+}
+
+// AuditHash is the hex HMAC-SHA256 under key of the entry's fields but
+// Hash, in a fixed order, with Time at the microsecond the store keeps.
+// The key lives outside the database: without it, an edited entry's
+// hash cannot be recomputed.
+func AuditHash(key []byte, e AuditEntry) string {
 	b, _ := json.Marshal([]any{e.ID, e.Time.UTC().UnixMicro(), e.Team, e.KeyID, e.KeyPrefix, e.Action,
 		e.Target, e.Remote, e.Status, e.Message, e.PrevHash})
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	m := hmac.New(sha256.New, key)
+	m.Write(b)
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // AuditFilter selects audit entries.
@@ -64,10 +83,24 @@ type AuditFilter struct {
 // SanitizeAudit is e as every backend keeps it: its texts come from
 // requests (a path, a refused credential's message), which an audit log
 // must record rather than refuse, so they are repaired as SanitizeText
-// does before the entry is hashed.
+// does, and each cut to MaxAuditText bytes, before the entry is hashed.
 func SanitizeAudit(e AuditEntry) AuditEntry {
 	for _, f := range []*string{&e.Team, &e.KeyID, &e.KeyPrefix, &e.Action, &e.Target, &e.Remote, &e.Message} {
-		*f = SanitizeText(*f)
+		*f = cutText(SanitizeText(*f), MaxAuditText)
 	}
 	return e
+}
+
+// cutText returns s cut to at most n bytes at a character boundary,
+// marked with "…" when cut.
+func cutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	end := n - len(mark)
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + mark
 }

@@ -89,21 +89,25 @@ type Store interface {
 	Audit
 }
 
-// Audit stores the hash-chained audit log.
+// Audit stores the hash-chained audit log. Each entry's Hash is
+// AuditHash under a key the store does not hold: whoever can write the
+// database but not read the key cannot forge a chain.
 type Audit interface {
 	// AppendAudit writes e as the next entry: it sets ID, PrevHash (the
-	// last entry's Hash, or the anchor), Time if zero, and Hash, in one
-	// transaction with reading the last entry, and returns the entry.
-	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
+	// last entry's Hash, or the anchor), Time if zero, and Hash (AuditHash
+	// under key), in one transaction with reading the last entry, and
+	// returns the entry.
+	AppendAudit(ctx context.Context, key []byte, e AuditEntry) (AuditEntry, error)
 	// ListAudit returns the entries f selects in ID order.
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
-	// PruneAudit deletes the entries before before and keeps the Hash of
-	// the last one deleted as the anchor, in one transaction; it returns
-	// how many it deleted.
+	// PruneAudit deletes the entries before before and keeps the ID and
+	// Hash of the last one deleted as the anchor, in one transaction; it
+	// returns how many it deleted.
 	PruneAudit(ctx context.Context, before time.Time) (int, error)
-	// AuditAnchor is the PrevHash the first entry kept must have: "" if
-	// nothing was ever pruned.
-	AuditAnchor(ctx context.Context) (string, error)
+	// AuditAnchor is the last entry pruned: the first entry kept must
+	// have ID LastID+1 and PrevHash Hash. The zero anchor if nothing was
+	// ever pruned.
+	AuditAnchor(ctx context.Context) (AuditAnchorPoint, error)
 }
 
 // APIKeys stores the control plane's API keys: their hashes, never the keys.

@@ -27,7 +27,7 @@ func lockAudit(ctx context.Context, tx pgx.Tx) error {
 // AppendAudit implements store.Audit. Appends hold the audit chain's
 // lock, so reading the last hash and inserting after it cannot
 // interleave with another append or a prune.
-func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error) {
+func (s *Store) AppendAudit(ctx context.Context, key []byte, e store.AuditEntry) (store.AuditEntry, error) {
 	e = store.SanitizeAudit(e)
 	e.Time = s.orNow(e.Time).UTC().Truncate(time.Microsecond)
 	err := s.write(ctx, func(tx pgx.Tx) error {
@@ -48,7 +48,7 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) (store.Audi
 			return err
 		}
 		e.ID, e.PrevHash = last+1, prev
-		e.Hash = store.AuditHash(e)
+		e.Hash = store.AuditHash(key, e)
 		_, err = tx.Exec(ctx, `INSERT INTO audit (id, at, team, key_id, key_prefix, action, target, remote, status, message, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			e.ID, dbTime(e.Time), e.Team, e.KeyID, e.KeyPrefix, e.Action, e.Target, e.Remote, e.Status, e.Message, e.PrevHash, e.Hash)
@@ -131,11 +131,12 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int, error) {
 }
 
 // AuditAnchor implements store.Audit.
-func (s *Store) AuditAnchor(ctx context.Context) (string, error) {
-	var hash string
-	err := s.pool.QueryRow(ctx, `SELECT COALESCE((SELECT hash FROM audit_anchor WHERE one = 1), '')`).Scan(&hash)
+func (s *Store) AuditAnchor(ctx context.Context) (store.AuditAnchorPoint, error) {
+	var a store.AuditAnchorPoint
+	err := s.pool.QueryRow(ctx, `SELECT COALESCE((SELECT last_id FROM audit_anchor WHERE one = 1), 0),
+		COALESCE((SELECT hash FROM audit_anchor WHERE one = 1), '')`).Scan(&a.LastID, &a.Hash)
 	if err != nil {
-		return "", fmt.Errorf("audit anchor: %w", err)
+		return store.AuditAnchorPoint{}, fmt.Errorf("audit anchor: %w", err)
 	}
-	return hash, nil
+	return a, nil
 }

@@ -19,6 +19,16 @@ func (s *Store) CreateTeam(ctx context.Context, t store.Team) error {
 	}
 	created := s.orNow(t.CreatedAt)
 	return s.write(ctx, func(tx pgx.Tx) error {
+		// A deleted team's id is kept as a tombstone by its keys: made
+		// again, it would inherit their history.
+		var used bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM api_keys WHERE team = $1) AND NOT EXISTS (SELECT 1 FROM teams WHERE id = $1)`,
+			t.ID).Scan(&used); err != nil {
+			return fmt.Errorf("team %q: check its id: %w", t.ID, err)
+		}
+		if used {
+			return fmt.Errorf("team %q was deleted; a deleted team's id is not used again: make a new team: %w", t.ID, errdefs.ErrAlreadyExists)
+		}
 		res, err := tx.Exec(ctx, `INSERT INTO teams (id, name, created_at, quota_sandboxes, quota_cpus, quota_memory_mb)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
 			t.ID, t.Name, dbTime(created), t.Quota.Sandboxes, t.Quota.CPUs, t.Quota.MemoryMB)

@@ -14,7 +14,7 @@ import (
 // AppendAudit implements store.Audit. SQLite has one writer at a time,
 // so reading the last hash and inserting after it cannot interleave
 // with another append.
-func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error) {
+func (s *Store) AppendAudit(ctx context.Context, key []byte, e store.AuditEntry) (store.AuditEntry, error) {
 	e = store.SanitizeAudit(e)
 	e.Time = s.orNow(e.Time).UTC().Truncate(time.Microsecond)
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -32,7 +32,7 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) (store.Audi
 			return err
 		}
 		e.ID, e.PrevHash = last+1, prev
-		e.Hash = store.AuditHash(e)
+		e.Hash = store.AuditHash(key, e)
 		_, err = tx.ExecContext(ctx, `INSERT INTO audit (id, at, team, key_id, key_prefix, action, target, remote, status, message, prev_hash, hash)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, dbTime(e.Time), e.Team, e.KeyID, e.KeyPrefix, e.Action, e.Target, e.Remote, e.Status, e.Message, e.PrevHash, e.Hash)
@@ -109,11 +109,12 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int, error) {
 }
 
 // AuditAnchor implements store.Audit.
-func (s *Store) AuditAnchor(ctx context.Context) (string, error) {
-	var hash string
-	err := s.queryRow(ctx, `SELECT COALESCE((SELECT hash FROM audit_anchor WHERE one = 1), '')`).Scan(&hash)
+func (s *Store) AuditAnchor(ctx context.Context) (store.AuditAnchorPoint, error) {
+	var a store.AuditAnchorPoint
+	err := s.queryRow(ctx, `SELECT COALESCE((SELECT last_id FROM audit_anchor WHERE one = 1), 0),
+		COALESCE((SELECT hash FROM audit_anchor WHERE one = 1), '')`).Scan(&a.LastID, &a.Hash)
 	if err != nil {
-		return "", fmt.Errorf("audit anchor: %w", err)
+		return store.AuditAnchorPoint{}, fmt.Errorf("audit anchor: %w", err)
 	}
-	return hash, nil
+	return a, nil
 }

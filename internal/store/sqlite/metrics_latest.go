@@ -17,7 +17,7 @@ func (s *Store) LatestMetric(ctx context.Context, sandboxID string) (store.Metri
 		return m, false, err
 	}
 	var one int
-	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM sandboxes WHERE id = ?`, sandboxID).Scan(&one)
+	err := s.queryRow(ctx, `SELECT 1 FROM sandboxes WHERE id = ?`, sandboxID).Scan(&one)
 	if err == sql.ErrNoRows {
 		return m, false, notFound(sandboxID)
 	}
@@ -28,7 +28,7 @@ func (s *Store) LatestMetric(ctx context.Context, sandboxID string) (store.Metri
 		at, res                                                  int64
 		memUsed, memTotal, memCache, diskUsed, diskTotal, rx, tx int64
 	)
-	err = s.r.QueryRowContext(ctx, `SELECT time, resolution, cpu_count, cpu_used_pct, mem_used, mem_total, mem_cache,
+	err = s.queryRow(ctx, `SELECT time, resolution, cpu_count, cpu_used_pct, mem_used, mem_total, mem_cache,
 		disk_used, disk_total, net_rx_bytes, net_tx_bytes
 		FROM sandbox_metrics WHERE sandbox_id = ?
 		ORDER BY time DESC, resolution ASC LIMIT 1`, sandboxID).

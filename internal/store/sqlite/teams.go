@@ -18,6 +18,16 @@ func (s *Store) CreateTeam(ctx context.Context, t store.Team) error {
 	}
 	created := s.orNow(t.CreatedAt)
 	return s.write(ctx, func(tx *sql.Tx) error {
+		// A deleted team's id is kept as a tombstone by its keys: made
+		// again, it would inherit their history.
+		var used bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM api_keys WHERE team = ?) AND NOT EXISTS (SELECT 1 FROM teams WHERE id = ?)`,
+			t.ID, t.ID).Scan(&used); err != nil {
+			return fmt.Errorf("team %q: check its id: %w", t.ID, err)
+		}
+		if used {
+			return fmt.Errorf("team %q was deleted; a deleted team's id is not used again: make a new team: %w", t.ID, errdefs.ErrAlreadyExists)
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO teams (id, name, created_at, quota_sandboxes, quota_cpus, quota_memory_mb)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			t.ID, t.Name, dbTime(created), t.Quota.Sandboxes, t.Quota.CPUs, t.Quota.MemoryMB)

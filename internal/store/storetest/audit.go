@@ -2,9 +2,11 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/soulbox/soulbox/internal/store"
 )
@@ -12,12 +14,13 @@ import (
 func (s *suite) testAudit(t *testing.T) {
 	ctx := context.Background()
 	st := s.open(t)
-	if anchor, err := st.AuditAnchor(ctx); err != nil || anchor != "" {
-		t.Fatalf("anchor of a new log: %q, %v", anchor, err)
+	key := []byte("0123456789abcdef0123456789abcdef")
+	if anchor, err := st.AuditAnchor(ctx); err != nil || anchor != (store.AuditAnchorPoint{}) {
+		t.Fatalf("anchor of a new log: %+v, %v", anchor, err)
 	}
 	var written []store.AuditEntry
 	for i, team := range []string{"a", "b", "a", ""} {
-		e, err := st.AppendAudit(ctx, store.AuditEntry{Time: at(time.Duration(i) * time.Minute), Team: team, KeyID: "k-" + team,
+		e, err := st.AppendAudit(ctx, key, store.AuditEntry{Time: at(time.Duration(i) * time.Minute), Team: team, KeyID: "k-" + team,
 			Action: "POST /sandboxes", Target: "/sandboxes", Remote: "127.0.0.1:1", Status: 201})
 		if err != nil {
 			t.Fatal(err)
@@ -29,8 +32,8 @@ func (s *suite) testAudit(t *testing.T) {
 		if i > 0 {
 			prev = written[i-1].Hash
 		}
-		if e.ID != int64(i+1) || e.PrevHash != prev || e.Hash != store.AuditHash(e) {
-			t.Errorf("entry %d: id %d, prev %q (want %q), hash %q (want %q)", i, e.ID, e.PrevHash, prev, e.Hash, store.AuditHash(e))
+		if e.ID != int64(i+1) || e.PrevHash != prev || e.Hash != store.AuditHash(key, e) {
+			t.Errorf("entry %d: id %d, prev %q (want %q), hash %q (want %q)", i, e.ID, e.PrevHash, prev, e.Hash, store.AuditHash(key, e))
 		}
 	}
 	list, err := st.ListAudit(ctx, store.AuditFilter{})
@@ -57,8 +60,8 @@ func (s *suite) testAudit(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("prune: %d, %v", n, err)
 	}
-	if anchor, _ := st.AuditAnchor(ctx); anchor != written[1].Hash {
-		t.Errorf("anchor %q, want the last pruned entry's hash %q", anchor, written[1].Hash)
+	if anchor, _ := st.AuditAnchor(ctx); anchor != (store.AuditAnchorPoint{LastID: 2, Hash: written[1].Hash}) {
+		t.Errorf("anchor %+v, want the last pruned entry, 2 %q", anchor, written[1].Hash)
 	}
 	if got, _ := st.ListAudit(ctx, store.AuditFilter{}); len(got) != 2 || got[0].PrevHash != written[1].Hash {
 		t.Errorf("after prune: %+v", got)
@@ -67,7 +70,7 @@ func (s *suite) testAudit(t *testing.T) {
 	if n, err := st.PruneAudit(ctx, at(time.Hour)); err != nil || n != 2 {
 		t.Fatalf("prune all: %d, %v", n, err)
 	}
-	e, err := st.AppendAudit(ctx, store.AuditEntry{Action: "DELETE /sandboxes/{id}", Status: 204})
+	e, err := st.AppendAudit(ctx, key, store.AuditEntry{Action: "DELETE /sandboxes/{id}", Status: 204})
 	if err != nil || e.ID != 5 || e.PrevHash != written[3].Hash {
 		t.Errorf("append after pruning all: %+v, %v; want id 5 after %q", e, err, written[3].Hash)
 	}
@@ -77,9 +80,24 @@ func (s *suite) testAudit(t *testing.T) {
 
 	// A request's path is recorded even with a NUL or broken UTF-8 in
 	// it, repaired the same way by every backend, and hashed as kept.
-	odd, err := st.AppendAudit(ctx, store.AuditEntry{Action: "authenticate", Target: "/sandboxes/a\x00b\xff", Status: 401})
-	if err != nil || odd.Target != "/sandboxes/ab\uFFFD" || odd.Hash != store.AuditHash(odd) {
+	odd, err := st.AppendAudit(ctx, key, store.AuditEntry{Action: "authenticate", Target: "/sandboxes/a\x00b\xff", Status: 401})
+	if err != nil || odd.Target != "/sandboxes/ab\uFFFD" || odd.Hash != store.AuditHash(key, odd) {
 		t.Errorf("entry with a NUL and invalid UTF-8: %+v, %v", odd, err)
+	}
+	// A long path or message is cut before it is hashed: a client cannot
+	// make an entry longer than MaxAuditText per field.
+	long, err := st.AppendAudit(ctx, key, store.AuditEntry{Action: "POST authenticate", Target: "/" + strings.Repeat("é", 300<<10),
+		Message: strings.Repeat("m", 100<<10), Status: 401})
+	if err != nil || len(long.Target) > store.MaxAuditText || len(long.Message) > store.MaxAuditText ||
+		!utf8.ValidString(long.Target) || long.Hash != store.AuditHash(key, long) {
+		t.Errorf("long entry: target %d bytes, message %d bytes, %v", len(long.Target), len(long.Message), err)
+	}
+	if got, _ := st.ListAudit(ctx, store.AuditFilter{AfterID: long.ID - 1, Limit: 1}); len(got) != 1 || got[0] != long {
+		t.Errorf("long entry kept as %+v", got)
+	}
+	// The same entry under another key has another hash.
+	if store.AuditHash([]byte("another key, another hash........"), long) == long.Hash {
+		t.Error("the hash does not depend on the key")
 	}
 
 	// Appends from many writers at once form one chain: no two entries
@@ -89,7 +107,7 @@ func (s *suite) testAudit(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := st.AppendAudit(ctx, store.AuditEntry{Action: "POST /sandboxes", Status: 201}); err != nil {
+			if _, err := st.AppendAudit(ctx, key, store.AuditEntry{Action: "POST /sandboxes", Status: 201}); err != nil {
 				t.Error(err)
 			}
 		}()

@@ -79,6 +79,12 @@ func (s *suite) testTeams(t *testing.T) {
 			t.Errorf("key of another team revoked at %v", k.RevokedAt)
 		}
 		wantErr(t, st.DeleteTeam(ctx, a.ID, time.Time{}), errdefs.ErrNotFound, "delete twice")
+		// The deleted team's id is not made again: its keys' history
+		// would become the new team's.
+		wantErr(t, st.CreateTeam(ctx, store.Team{ID: a.ID, Name: "Alpha again"}), errdefs.ErrAlreadyExists, "create a deleted team's id")
+		if _, err := st.GetTeam(ctx, a.ID); !errors.Is(err, errdefs.ErrNotFound) {
+			t.Errorf("deleted team made again: %v", err)
+		}
 		wantErr(t, st.CreateTeam(ctx, store.Team{Name: "x"}), errdefs.ErrInvalidArgument, "no id")
 
 		// Quotas round-trip; a negative limit is refused.
