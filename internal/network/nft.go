@@ -183,8 +183,13 @@ func (s sharedRules) install(c *nftables.Conn) error {
 		add(input, r)
 	}
 	// The forwarder and the egress proxy listen on every address, for
-	// sandboxes only: from anywhere else their ports are closed.
-	notFromSandbox := cmpIf(expr.MetaKeyIIFNAME, expr.CmpOpNeq, links)
+	// sandboxes only: from other hosts their ports are closed. Loopback
+	// is left to the listeners, which refuse any source that is not a
+	// sandbox: a drop there would also black-hole the host's own
+	// connections to that port number on any local address, as CRIU's
+	// self-connect at every checkpoint, should a table outlive its
+	// server after a crash.
+	notFromSandbox := join(cmpIf(expr.MetaKeyIIFNAME, expr.CmpOpNeq, links), cmpIf(expr.MetaKeyIIFNAME, expr.CmpOpNeq, ifname("lo")))
 	for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
 		add(input, join(notFromSandbox, l4dport(proto, s.dnsPort), []expr.Any{verdict(expr.VerdictDrop)}))
 	}
