@@ -81,6 +81,16 @@ func TestSnapshots(t *testing.T) {
 		if code, body := proxied(t, c, sb.SandboxID, "8000"); code != 200 || body != "2" {
 			t.Errorf("counter in a sandbox from the snapshot: %d %q, want 200 \"2\"", code, body)
 		}
+		// Its own access token, though its agent is the source's.
+		if code, body := proxiedDo(t, c, "GET", "/envs", "", sb.SandboxID, "49983", "X-Access-Token", *src.EnvdAccessToken); code != 401 {
+			t.Errorf("sandbox from the snapshot with the source's access token: %d %s, want 401", code, body)
+		}
+		if code, body := proxiedDo(t, c, "GET", "/envs", "", sb.SandboxID, "49983", "X-Access-Token", *sb.EnvdAccessToken); code != 200 || !strings.Contains(body, `"SOULBOX_SANDBOX_ID":"`+sb.SandboxID+`"`) {
+			t.Errorf("sandbox from the snapshot with its own access token: %d %s", code, body)
+		}
+	}
+	if *byID.EnvdAccessToken == *byName.EnvdAccessToken {
+		t.Errorf("two sandboxes from one snapshot share an access token")
 	}
 	if code, body := proxied(t, c, src.SandboxID, "8000"); code != 200 || body != "2" {
 		t.Errorf("the source's own counter: %d %q, want 200 \"2\"", code, body)
