@@ -46,7 +46,7 @@ func (m *Manager) Fork(ctx context.Context, id string, count int, timeout time.D
 			return out, err
 		}
 	}
-	snap, err := m.Snapshot(ctx, id, "")
+	snap, err := m.Snapshot(ctx, id, "", true)
 	if err != nil {
 		return nil, err
 	}

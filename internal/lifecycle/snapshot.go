@@ -24,9 +24,11 @@ type Snapshots interface {
 // team, named name when given) that new sandboxes start from: its files
 // and, for a running sandbox the runtime can clone, its processes and
 // memory, which a create from the snapshot restores (see
-// createFromCheckpoint). A running sandbox is frozen meanwhile and runs
-// on afterwards. Pauses, resumes and kills of the sandbox wait.
-func (m *Manager) Snapshot(ctx context.Context, id, name string) (catalog.Snapshot, error) {
+// createFromCheckpoint); with memory false (E2B's SandboxSnapshotRequest
+// memory: false) its files only, from which creates cold-boot. A running
+// sandbox is frozen meanwhile and runs on afterwards. Pauses, resumes and
+// kills of the sandbox wait.
+func (m *Manager) Snapshot(ctx context.Context, id, name string, memory bool) (catalog.Snapshot, error) {
 	snaps, ok := m.tmpl.(Snapshots)
 	wl, ok2 := m.driver.(runtime.WritableLayerReader)
 	if !ok || !ok2 {
@@ -64,7 +66,7 @@ func (m *Manager) Snapshot(ctx context.Context, id, name string) (catalog.Snapsh
 		return catalog.Snapshot{}, err
 	}
 	var checkpoint func(dir string) error
-	if cl, ok := m.driver.(runtime.Cloner); ok && sb.State == store.StateRunning {
+	if cl, ok := m.driver.(runtime.Cloner); ok && memory && sb.State == store.StateRunning {
 		checkpoint = func(dir string) error {
 			if err := cl.CheckpointClone(ctx, id, dir); err != nil {
 				return err

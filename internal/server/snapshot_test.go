@@ -162,6 +162,24 @@ func TestSnapshots(t *testing.T) {
 	c.want(204, "DELETE", "/sandboxes/"+plain.SandboxID, nil, nil)
 	c.want(204, "DELETE", "/templates/"+open.SnapshotID, nil, nil)
 
+	// memory: false (E2B's SandboxSnapshotRequest) keeps the files only:
+	// a sandbox from it cold-boots with them, without the processes, and
+	// takes envVars as any create does. A memory that is not a boolean
+	// is refused.
+	c.want(400, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"memory": "no"}, nil)
+	var filesOnly snapshotJSON
+	c.want(201, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"memory": false}, &filesOnly)
+	var cold sandboxJSON
+	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": filesOnly.SnapshotID, "timeout": 120, "envVars": map[string]string{"COLD": "1"}}, &cold)
+	if o, code := sh(t, c, cold, `cat /home/user/kept.txt; echo "$COLD"`); code != 0 || o != "from-src\n1\n" {
+		t.Errorf("sandbox from a snapshot without memory: %d %q, want the files and its envVars", code, o)
+	}
+	if code, body := proxied(t, c, cold.SandboxID, "8000"); code == 200 {
+		t.Errorf("the source's counter runs in a sandbox from a snapshot without memory: %d %q", code, body)
+	}
+	c.want(204, "DELETE", "/sandboxes/"+cold.SandboxID, nil, nil)
+	c.want(204, "DELETE", "/templates/"+filesOnly.SnapshotID, nil, nil)
+
 	// A snapshot outlives its sandbox; in use, it cannot be deleted.
 	c.want(204, "DELETE", "/sandboxes/"+src.SandboxID, nil, nil)
 	c.want(409, "DELETE", "/templates/"+snap.SnapshotID, nil, nil)
