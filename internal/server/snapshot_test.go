@@ -141,7 +141,7 @@ func TestSnapshots(t *testing.T) {
 	// Bad requests: clear 4xx, nothing made.
 	c.want(404, "POST", "/sandboxes/nosuchsandbox/snapshots", nil, nil)
 	other.want(404, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", nil, nil)
-	c.want(409, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"name": "snap-one"}, nil)
+	c.want(409, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"name": "base"}, nil)
 	c.want(400, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"name": "bad name!"}, nil)
 	c.want(400, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"nmae": "typo"}, nil)
 	c.want(400, "GET", "/snapshots?nextToken=garbage", nil, nil)
@@ -152,6 +152,31 @@ func TestSnapshots(t *testing.T) {
 	if len(list) != 2 {
 		t.Errorf("after bad requests the source has %d snapshots, want 2", len(list))
 	}
+
+	// A snapshot taken again under its name is a new build of that
+	// snapshot (E2B): same id, creates from the name get the new state,
+	// listed once. Another team cannot add to it.
+	if o, code := sh(t, c, src, "echo v2 > /home/user/v.txt"); code != 0 {
+		t.Fatal(o)
+	}
+	var again snapshotJSON
+	c.want(201, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"name": "snap-one"}, &again)
+	if again.SnapshotID != snap.SnapshotID {
+		t.Errorf("snapshot again under its name: %+v, want id %s", again, snap.SnapshotID)
+	}
+	var v2 sandboxJSON
+	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": "snap-one", "timeout": 120}, &v2)
+	if o, code := sh(t, c, v2, "cat /home/user/v.txt"); code != 0 || o != "v2\n" {
+		t.Errorf("sandbox from a snapshot taken again: %d %q, want its newest files", code, o)
+	}
+	c.want(204, "DELETE", "/sandboxes/"+v2.SandboxID, nil, nil)
+	c.want(200, "GET", "/snapshots?name=snap-one", nil, &list)
+	if len(list) != 1 || list[0].SnapshotID != snap.SnapshotID {
+		t.Errorf("snapshots named snap-one after a second build: %+v", list)
+	}
+	theirs := create(t, other, map[string]any{"timeout": 120})
+	other.want(409, "POST", "/sandboxes/"+theirs.SandboxID+"/snapshots", map[string]any{"name": "snap-one"}, nil)
+	other.want(204, "DELETE", "/sandboxes/"+theirs.SandboxID, nil, nil)
 
 	// A sandbox from a snapshot of one made without secure access has
 	// no access token, so it cannot be made secure.
