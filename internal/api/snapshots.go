@@ -24,11 +24,13 @@ func toSnapshotInfo(s catalog.Snapshot) snapshotInfo {
 }
 
 // createSnapshot is POST /sandboxes/{id}/snapshots (E2B's
-// SandboxSnapshotRequest {name?}): 201 SnapshotInfo. The snapshot's id or
-// name is a create's templateID; DELETE /templates/{id} deletes it.
+// SandboxSnapshotRequest {name?, memory?}): 201 SnapshotInfo. The
+// snapshot's id or name is a create's templateID; DELETE /templates/{id}
+// deletes it. memory false keeps the files only (default true).
 func (a *API) createSnapshot(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Name string `json:"name"`
+		Name   string `json:"name"`
+		Memory *bool  `json:"memory"`
 	}
 	err := decodeStrictBody(r.Body, &body)
 	var sb store.Sandbox
@@ -37,7 +39,7 @@ func (a *API) createSnapshot(w http.ResponseWriter, r *http.Request) {
 	}
 	var snap catalog.Snapshot
 	if err == nil {
-		snap, err = a.lc.Snapshot(r.Context(), sb.ID, body.Name)
+		snap, err = a.lc.Snapshot(r.Context(), sb.ID, body.Name, body.Memory == nil || *body.Memory)
 	}
 	if err != nil {
 		a.writeError(w, r, err)

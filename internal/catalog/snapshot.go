@@ -78,13 +78,20 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 		return Snapshot{}, fmt.Errorf("this server keeps no template layers, so no snapshots: %w", errdefs.ErrFailedPrecondition)
 	}
 	var names []string
+	// existing is the team's snapshot of that name, which gets the new
+	// snapshot as its newest build (E2B's SandboxSnapshotRequest.name).
+	var existing *store.Template
 	if name != "" {
 		if err := store.ValidateTemplateName(name); err != nil {
 			return Snapshot{}, fmt.Errorf("snapshot name: %w", err)
 		}
-		if _, err := c.store.GetTemplate(ctx, name); err == nil {
-			return Snapshot{}, fmt.Errorf("name %q is taken by a template or snapshot; choose another: %w", name, errdefs.ErrAlreadyExists)
-		} else if !errdefs.IsNotFound(err) {
+		t, err := c.store.GetTemplate(ctx, name)
+		switch {
+		case err == nil && IsSnapshot(t) && t.Team == sb.ClientID:
+			existing = &t
+		case err == nil:
+			return Snapshot{}, fmt.Errorf("name %q is taken by a template; choose another: %w", name, errdefs.ErrAlreadyExists)
+		case !errdefs.IsNotFound(err):
 			return Snapshot{}, err
 		}
 		names = []string{name}
@@ -118,7 +125,9 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 		}
 	}
 	t := store.Template{ID: newID(snapshotIDPrefix), Names: names, Team: sb.ClientID, CPUCount: sb.CPUCount, MemoryMB: sb.MemoryMB}
-	if err := c.store.CreateTemplate(ctx, t); err != nil {
+	if existing != nil {
+		t = *existing
+	} else if err := c.store.CreateTemplate(ctx, t); err != nil {
 		return Snapshot{}, err
 	}
 	recJSON, _ := json.Marshal(rec)
@@ -133,7 +142,13 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 		err = c.store.FinishBuild(ctx, b, []string{store.DefaultTag}, time.Time{})
 	}
 	if err != nil {
-		if derr := c.store.DeleteTemplate(context.WithoutCancel(ctx), t.ID); derr != nil {
+		if existing != nil {
+			// The snapshot keeps its newest ready build; this one failed.
+			b.Status, b.Reason = store.BuildError, err.Error()
+			if ferr := c.store.FinishBuild(context.WithoutCancel(ctx), b, nil, time.Time{}); ferr != nil {
+				c.log.Error("record a failed snapshot build", "template", t.ID, "error", ferr)
+			}
+		} else if derr := c.store.DeleteTemplate(context.WithoutCancel(ctx), t.ID); derr != nil {
 			c.log.Error("remove half-registered snapshot", "template", t.ID, "error", derr)
 		}
 		return Snapshot{}, err
@@ -311,19 +326,25 @@ func (c *Catalog) ListSnapshots(ctx context.Context, team, sandboxID string) ([]
 		if err != nil {
 			return nil, err
 		}
-		for _, b := range builds {
-			if b.Source != sourceSnapshot || b.Status != store.BuildReady {
-				continue
+		// A snapshot is listed once, as its newest ready build (a
+		// snapshot taken again under its name), which creates use.
+		var newest *store.TemplateBuild
+		for i, b := range builds {
+			if b.Source == sourceSnapshot && b.Status == store.BuildReady {
+				newest = &builds[i]
 			}
-			var rec snapshotRecord
-			if err := json.Unmarshal([]byte(b.Request), &rec); err != nil {
-				return nil, fmt.Errorf("snapshot %q: %w", t.ID, err)
-			}
-			if sandboxID != "" && rec.SandboxID != sandboxID {
-				continue
-			}
-			out = append(out, Snapshot{ID: t.ID, Names: t.Names, SandboxID: rec.SandboxID, SizeBytes: b.SizeBytes, CreatedAt: t.CreatedAt, Memory: rec.Checkpoint != ""})
 		}
+		if newest == nil {
+			continue
+		}
+		var rec snapshotRecord
+		if err := json.Unmarshal([]byte(newest.Request), &rec); err != nil {
+			return nil, fmt.Errorf("snapshot %q: %w", t.ID, err)
+		}
+		if sandboxID != "" && rec.SandboxID != sandboxID {
+			continue
+		}
+		out = append(out, Snapshot{ID: t.ID, Names: t.Names, SandboxID: rec.SandboxID, SizeBytes: newest.SizeBytes, CreatedAt: t.CreatedAt, Memory: rec.Checkpoint != ""})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {

@@ -31,8 +31,9 @@ func writeCloneTokens(dir string, sb store.Sandbox) error {
 // createFromCheckpoint creates a sandbox from a snapshot that keeps
 // processes and memory: recorded first as every create, then restored
 // from the snapshot's clone checkpoint dir on the layers of template, the
-// snapshot's source's. Its agent is the snapshot's, so it answers to the
-// source's access tokens, and its environment is the source's: a create
+// snapshot's source's. Its agent is the snapshot's, restored with the
+// source's access tokens and switched to the new sandbox's own (recorded
+// first) before it is running; its environment is the source's: a create
 // that asks for envVars is refused.
 func (m *Manager) createFromCheckpoint(ctx context.Context, req CreateRequest, dir, template string, limits runtime.Limits, timeout time.Duration) (store.Sandbox, error) {
 	cl, ok := m.driver.(runtime.Cloner)
@@ -55,19 +56,17 @@ func (m *Manager) createFromCheckpoint(ctx context.Context, req CreateRequest, d
 		// secure would leave it open to anyone who knows its id.
 		return store.Sandbox{}, fmt.Errorf("snapshot %q was taken of a sandbox created without secure: true; create it with secure: false, or snapshot a secure sandbox: %w", req.TemplateID, errdefs.ErrInvalidArgument)
 	}
-	traffic := ""
-	if req.net.trafficToken != "" {
-		traffic = tok.Traffic
-		if traffic == "" {
-			return store.Sandbox{}, fmt.Errorf("snapshot %q was taken of a sandbox with public traffic; create it with public traffic: %w", req.TemplateID, errdefs.ErrInvalidArgument)
-		}
+	if req.net.trafficToken != "" && tok.Traffic == "" {
+		return store.Sandbox{}, fmt.Errorf("snapshot %q was taken of a sandbox with public traffic; create it with public traffic: %w", req.TemplateID, errdefs.ErrInvalidArgument)
 	}
+	fresh := freshTokens(tok, false)
+	fresh.Traffic = req.net.trafficToken // new, or none for public traffic
 	now := time.Now().UTC()
 	sb := store.Sandbox{
 		ID: newID(), TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateStarting,
 		CPUCount: limits.CPUCount, MemoryMB: limits.MemoryMB, DiskMB: limits.DiskMB,
-		Metadata: req.Metadata, EnvdAccessToken: tok.Envd, CreatedAt: now, EndAt: now.Add(timeout),
-		Runtime: m.driver.Name(), Network: req.net.cfg, TrafficAccessToken: traffic, Lifecycle: req.Lifecycle,
+		Metadata: req.Metadata, EnvdAccessToken: fresh.Envd, CreatedAt: now, EndAt: now.Add(timeout),
+		Runtime: m.driver.Name(), Network: req.net.cfg, TrafficAccessToken: fresh.Traffic, Lifecycle: req.Lifecycle,
 	}
 	if err := m.reserve(ctx, sb); err != nil {
 		return store.Sandbox{}, err
@@ -83,6 +82,9 @@ func (m *Manager) createFromCheckpoint(ctx context.Context, req CreateRequest, d
 		return store.Sandbox{}, err
 	}
 	if err := cl.RestoreClone(ctx, runtime.Spec{ID: sb.ID, Template: template, Limits: limits, Network: req.net.policy}, dir); err != nil {
+		return fail(fmt.Errorf("sandbox %s from snapshot %q: %w", sb.ID, req.TemplateID, err))
+	}
+	if err := m.rekeyClone(ctx, sb.ID, tok, fresh); err != nil {
 		return fail(fmt.Errorf("sandbox %s from snapshot %q: %w", sb.ID, req.TemplateID, err))
 	}
 	if err := m.store.SetState(ctx, sb.ID, []store.SandboxState{store.StateStarting}, store.StateRunning,

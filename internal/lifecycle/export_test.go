@@ -1,8 +1,22 @@
 package lifecycle
 
+import "time"
+
 // OpLocks returns how many sandboxes have a pause/resume/kill lock entry.
 func (m *Manager) OpLocks() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.opLocks)
 }
+
+// SetExpireTiming shortens the timer's deadline and retry delay until the
+// returned restore is called.
+func SetExpireTiming(deadline, retry time.Duration) (restore func()) {
+	d, r := expireDeadline, expireRetry
+	expireDeadline, expireRetry = deadline, retry
+	return func() { expireDeadline, expireRetry = d, r }
+}
+
+// HoldOpLock takes sandbox id's pause/resume/kill lock, as a long pause,
+// snapshot or fork does, until the returned release is called.
+func (m *Manager) HoldOpLock(id string) (release func()) { return m.opLock(id) }

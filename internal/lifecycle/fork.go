@@ -46,7 +46,7 @@ func (m *Manager) Fork(ctx context.Context, id string, count int, timeout time.D
 			return out, err
 		}
 	}
-	snap, err := m.Snapshot(ctx, id, "")
+	snap, err := m.Snapshot(ctx, id, "", true)
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +72,15 @@ func networkRequestOf(cfg *store.NetworkConfig) *NetworkRequest {
 		AllowInternetAccess: &cfg.AllowInternetAccess,
 		AllowOut:            slices.Clone(cfg.AllowOut), DenyOut: slices.Clone(cfg.DenyOut),
 		AllowPublicTraffic: &cfg.AllowPublicTraffic, MaskRequestHost: cfg.MaskRequestHost,
-		EgressMbps: &cfg.EgressMbps, IngressMbps: &cfg.IngressMbps, MaxConnections: &cfg.MaxConnections,
+		EgressMbps: limitOf(cfg.EgressMbps), IngressMbps: limitOf(cfg.IngressMbps), MaxConnections: limitOf(cfg.MaxConnections),
 	}
+}
+
+// limitOf is a recorded network limit as a request asks for it: 0, no
+// limit (the server has none), is no request, which takes the server's.
+func limitOf(v int) *int {
+	if v == 0 {
+		return nil
+	}
+	return &v
 }

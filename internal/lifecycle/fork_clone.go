@@ -74,15 +74,18 @@ func (m *Manager) forkClones(ctx context.Context, src store.Sandbox, count int, 
 
 // restoreClone records and restores one fork of src from clone
 // checkpoint dir. The fork's agent is the source's, restored with its
-// memory, so the fork has the source's access tokens.
+// memory and the source's access tokens; it is switched to the fork's
+// own (recorded first) before the fork is running.
 func (m *Manager) restoreClone(ctx context.Context, cl runtime.Cloner, src store.Sandbox, dir string, timeout time.Duration, net resolvedNetwork) (store.Sandbox, error) {
 	now := time.Now().UTC()
+	old := cloneTokens{Envd: src.EnvdAccessToken, Traffic: src.TrafficAccessToken}
+	fresh := freshTokens(old, src.TrafficAccessToken != "")
 	sb := store.Sandbox{
 		ID: newID(), TemplateID: src.TemplateID, ClientID: src.ClientID, State: store.StateStarting,
 		CPUCount: src.CPUCount, MemoryMB: src.MemoryMB, DiskMB: src.DiskMB,
-		Metadata: maps.Clone(src.Metadata), EnvVars: maps.Clone(src.EnvVars), EnvdAccessToken: src.EnvdAccessToken,
+		Metadata: maps.Clone(src.Metadata), EnvVars: maps.Clone(src.EnvVars), EnvdAccessToken: fresh.Envd,
 		CreatedAt: now, EndAt: now.Add(timeout), Runtime: m.driver.Name(), Network: src.Network,
-		TrafficAccessToken: src.TrafficAccessToken, Lifecycle: src.Lifecycle,
+		TrafficAccessToken: fresh.Traffic, Lifecycle: src.Lifecycle,
 	}
 	if err := m.reserve(ctx, sb); err != nil {
 		return store.Sandbox{}, err
@@ -99,6 +102,9 @@ func (m *Manager) restoreClone(ctx context.Context, cl runtime.Cloner, src store
 	}
 	limits := runtime.Limits{CPUCount: src.CPUCount, MemoryMB: src.MemoryMB, DiskMB: src.DiskMB}.WithDefaults()
 	if err := cl.RestoreClone(ctx, runtime.Spec{ID: sb.ID, Template: src.TemplateID, Limits: limits, Network: net.policy}, dir); err != nil {
+		return fail(fmt.Errorf("fork of sandbox %q: %w", src.ID, err))
+	}
+	if err := m.rekeyClone(ctx, sb.ID, old, fresh); err != nil {
 		return fail(fmt.Errorf("fork of sandbox %q: %w", src.ID, err))
 	}
 	if err := m.store.SetState(ctx, sb.ID, []store.SandboxState{store.StateStarting}, store.StateRunning,

@@ -87,8 +87,6 @@ type Config struct {
 const (
 	// destroyDeadline bounds a destroy after the end is recorded.
 	destroyDeadline = time.Minute
-	// expireDeadline bounds ending a timed-out sandbox, destroy included.
-	expireDeadline = destroyDeadline + 30*time.Second
 	// sampleDeadline bounds one sandbox's checks in a monitor pass.
 	sampleDeadline = 10 * time.Second
 )

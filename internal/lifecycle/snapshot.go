@@ -24,9 +24,11 @@ type Snapshots interface {
 // team, named name when given) that new sandboxes start from: its files
 // and, for a running sandbox the runtime can clone, its processes and
 // memory, which a create from the snapshot restores (see
-// createFromCheckpoint). A running sandbox is frozen meanwhile and runs
-// on afterwards. Pauses, resumes and kills of the sandbox wait.
-func (m *Manager) Snapshot(ctx context.Context, id, name string) (catalog.Snapshot, error) {
+// createFromCheckpoint); with memory false (E2B's SandboxSnapshotRequest
+// memory: false) its files only, from which creates cold-boot. A running
+// sandbox is frozen meanwhile and runs on afterwards. Pauses, resumes and
+// kills of the sandbox wait.
+func (m *Manager) Snapshot(ctx context.Context, id, name string, memory bool) (catalog.Snapshot, error) {
 	snaps, ok := m.tmpl.(Snapshots)
 	wl, ok2 := m.driver.(runtime.WritableLayerReader)
 	if !ok || !ok2 {
@@ -44,7 +46,8 @@ func (m *Manager) Snapshot(ctx context.Context, id, name string) (catalog.Snapsh
 		// together pass it.
 		m.snapshotMu.Lock()
 		defer m.snapshotMu.Unlock()
-		if err := m.checkSnapshotBudget(ctx, snaps, id); err != nil {
+		_, cloner := m.driver.(runtime.Cloner)
+		if err := m.checkSnapshotBudget(ctx, snaps, id, cloner && memory && sb.State == store.StateRunning); err != nil {
 			return catalog.Snapshot{}, err
 		}
 	}
@@ -64,7 +67,7 @@ func (m *Manager) Snapshot(ctx context.Context, id, name string) (catalog.Snapsh
 		return catalog.Snapshot{}, err
 	}
 	var checkpoint func(dir string) error
-	if cl, ok := m.driver.(runtime.Cloner); ok && sb.State == store.StateRunning {
+	if cl, ok := m.driver.(runtime.Cloner); ok && memory && sb.State == store.StateRunning {
 		checkpoint = func(dir string) error {
 			if err := cl.CheckpointClone(ctx, id, dir); err != nil {
 				return err
@@ -89,8 +92,10 @@ func (m *Manager) ListSnapshots(ctx context.Context, team, sandboxID string) ([]
 // checkSnapshotBudget refuses a snapshot of sandbox id that would take
 // the snapshots' layers past the server's budget (Config.SnapshotDiskMB).
 // The snapshot's size is estimated as what the sandbox's writable layer
+// holds and, when withMemory (its processes are checkpointed too), the
+// memory they use beside the page cache, which is what the checkpoint
 // holds.
-func (m *Manager) checkSnapshotBudget(ctx context.Context, snaps Snapshots, id string) error {
+func (m *Manager) checkSnapshotBudget(ctx context.Context, snaps Snapshots, id string, withMemory bool) error {
 	st, err := m.driver.Stats(ctx, id)
 	if err != nil {
 		return fmt.Errorf("sandbox %q: measure its files for the snapshot: %w", id, err)
@@ -100,6 +105,9 @@ func (m *Manager) checkSnapshotBudget(ctx context.Context, snaps Snapshots, id s
 		return fmt.Errorf("measure the snapshots: %w", err)
 	}
 	need := int64(st.DiskUsed)
+	if withMemory && st.MemoryUsage > st.MemoryCache {
+		need += int64(st.MemoryUsage - st.MemoryCache)
+	}
 	if used+need > m.snapshotBudget {
 		return fmt.Errorf("a snapshot of sandbox %q needs about %d MiB; snapshots hold %d MiB of the server's %d MiB (--snapshot-disk-mb): delete snapshots (DELETE /templates/{id}) first: %w",
 			id, mib(need), mib(used), mib(m.snapshotBudget), errdefs.ErrResourceExhausted)

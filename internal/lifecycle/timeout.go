@@ -53,11 +53,23 @@ func (m *Manager) unschedule(id string) {
 	}
 }
 
+// The timer's deadlines; variables so that tests can shorten them.
+var (
+	// expireDeadline bounds ending a timed-out sandbox, destroy included.
+	expireDeadline = destroyDeadline + 30*time.Second
+	// expireRetry is how long after an end that failed the timer tries
+	// again.
+	expireRetry = 15 * time.Second
+)
+
 // expire ends a sandbox whose time is up, unless its end was moved since
 // the timer was armed. It has a deadline: a runtime that hangs cannot hold
 // a timer (or Stop, which waits for it) for ever; the end is recorded
 // before the destroy, and a destroy that fails is finished by the next
-// start's reconciliation.
+// start's reconciliation. An end that fails before it is recorded (the
+// deadline passed while a long snapshot, fork or pause held the
+// sandbox's lock, the store failed) is tried again after expireRetry: a
+// sandbox past its end is never left running without a timer.
 func (m *Manager) expire(id string, at time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), expireDeadline)
 	defer cancel()
@@ -65,6 +77,7 @@ func (m *Manager) expire(id string, at time.Time) {
 	if err != nil {
 		if !errdefs.IsNotFound(err) {
 			m.log.Error("end timed-out sandbox: read its record", logx.Sandbox(id), logx.Err(err))
+			m.retryExpire(id)
 		}
 		return
 	}
@@ -78,8 +91,16 @@ func (m *Manager) expire(id string, at time.Time) {
 		return
 	}
 	if err := m.Kill(ctx, id, store.ReasonTimeout, "timed out at "+at.Format(time.RFC3339)); err != nil && !errdefs.IsNotFound(err) {
-		m.log.Error("end timed-out sandbox", logx.Sandbox(id), logx.Err(err))
+		m.log.Error("end timed-out sandbox; trying again", logx.Sandbox(id), logx.Err(err), "in", expireRetry)
+		m.retryExpire(id)
 	}
+}
+
+// retryExpire arms sandbox id's timer again, expireRetry from now, after
+// an end at its timeout failed. A timeout set meanwhile re-arms it anyway;
+// the retry finds a sandbox ended or paused meanwhile and leaves it.
+func (m *Manager) retryExpire(id string) {
+	m.schedule(id, time.Now().Add(expireRetry))
 }
 
 // autoPause pauses a sandbox at its timeout (E2B's autoPause), with its

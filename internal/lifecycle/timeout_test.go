@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/store"
 )
 
@@ -47,4 +48,46 @@ func TestSetTimeoutOnlyOnLiveSandboxes(t *testing.T) {
 	if d := time.Until(got.EndAt); d < 50*time.Second || d > time.Minute {
 		t.Errorf("live sandbox ends in %v, want about a minute", d)
 	}
+}
+
+// A timeout that fires while a long snapshot, fork or pause holds the
+// sandbox's lock past the timer's deadline still ends the sandbox once
+// the lock is free: the failed end is tried again, never dropped.
+func TestTimeoutDuringHeldLockStillEnds(t *testing.T) {
+	restore := lifecycle.SetExpireTiming(time.Second, 500*time.Millisecond)
+	defer restore()
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	sb, err := e.m.Create(ctx, lifecycle.CreateRequest{TemplateID: "base", Timeout: 30 * time.Second, Team: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := e.m.HoldOpLock(sb.ID)
+	if err := e.m.SetTimeout(ctx, sb.ID, time.Second); err != nil {
+		release()
+		t.Fatal(err)
+	}
+	// The timer fires at 1 s and its end waits for the lock past its
+	// deadline (1 s more).
+	time.Sleep(3 * time.Second)
+	if got, _ := e.st.GetSandbox(ctx, sb.ID); got.State != store.StateRunning {
+		release()
+		t.Fatalf("ended (%s) while the lock was held", got.State)
+	}
+	release()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got, _ := e.st.GetSandbox(ctx, sb.ID)
+		if got.State == store.StateEnded {
+			if got.EndReason != store.ReasonTimeout {
+				t.Errorf("ended with %s, want timeout", got.EndReason)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sandbox past its end still %s after the lock was released", got.State)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	waitGone(t, e, sb.ID)
 }

@@ -94,9 +94,27 @@ func TestFork(t *testing.T) {
 	if len(forks) != 2 {
 		t.Fatalf("forks made under a limit of 3 with the source running: %d, want 2", len(forks))
 	}
+	if *forks[0].EnvdAccessToken == *forks[1].EnvdAccessToken {
+		t.Errorf("sibling forks share an access token")
+	}
 	for _, f := range forks {
 		if f.SandboxID == src.SandboxID || f.EnvdAccessToken == nil {
 			t.Errorf("fork %+v: want its own id and an access token", f)
+		}
+		// Its own access token: the source's opens neither the fork nor
+		// (below) the fork's the source, though the agent is the
+		// source's, restored.
+		if *f.EnvdAccessToken == *src.EnvdAccessToken {
+			t.Errorf("fork %s has its source's access token", f.SandboxID)
+		}
+		if code, body := proxiedDo(t, c, "GET", "/envs", "", f.SandboxID, "49983", "X-Access-Token", *src.EnvdAccessToken); code != 401 {
+			t.Errorf("fork %s with the source's access token: %d %s, want 401", f.SandboxID, code, body)
+		}
+		if code, body := proxiedDo(t, c, "GET", "/envs", "", src.SandboxID, "49983", "X-Access-Token", *f.EnvdAccessToken); code != 401 {
+			t.Errorf("the source with fork %s's access token: %d %s, want 401", f.SandboxID, code, body)
+		}
+		if code, body := proxiedDo(t, c, "GET", "/envs", "", f.SandboxID, "49983", "X-Access-Token", *f.EnvdAccessToken); code != 200 || !strings.Contains(body, "inherited") || !strings.Contains(body, `"SOULBOX_SANDBOX_ID":"`+f.SandboxID+`"`) {
+			t.Errorf("fork %s with its own access token: %d %s", f.SandboxID, code, body)
 		}
 		if o, code := sh(t, c, f, `cat /home/user/state.txt; echo "$FORK_ENV"`); code != 0 || o != "from-src\ninherited\n" {
 			t.Errorf("fork %s: %d %q, want the source's file and environment", f.SandboxID, code, o)

@@ -30,13 +30,21 @@ func TestSnapshotDiskBudget(t *testing.T) {
 	src := create(t, c, map[string]any{"timeout": 600})
 	defer c.want(204, "DELETE", "/sandboxes/"+src.SandboxID, nil, nil)
 
-	// Small changes fit.
+	// Small changes fit, without the memory; with it, the processes'
+	// memory counts too: a process holding 16 MiB does not fit 4 MiB.
+	if o, code := sh(t, c, src, `nohup python3 -c 'import time; b = bytearray(16 << 20); b[::4096] = b"x" * len(b[::4096]); open("/tmp/held", "w").close(); time.sleep(600)' >/dev/null 2>&1 & for i in $(seq 100); do [ -e /tmp/held ] && exit 0; sleep 0.1; done; exit 1`); code != 0 {
+		t.Fatal(o)
+	}
 	var small snapshotJSON
-	c.want(201, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", nil, &small)
+	c.want(201, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"memory": false}, &small)
+	code, body, _ := c.do("POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{})
+	if code != 429 || !strings.Contains(string(body), "--snapshot-disk-mb") {
+		t.Errorf("POST /snapshots with memory over the budget: %d %s; want 429 naming the setting", code, body)
+	}
 	if o, code := sh(t, c, src, "head -c 8388608 /dev/urandom > /home/user/big.bin && sync"); code != 0 {
 		t.Fatal(o)
 	}
-	code, body, _ := c.do("POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{})
+	code, body, _ = c.do("POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"memory": false})
 	if code != 429 || !strings.Contains(string(body), "--snapshot-disk-mb") {
 		t.Errorf("POST /snapshots over the budget: %d %s; want 429 naming the setting", code, body)
 	}

@@ -81,6 +81,16 @@ func TestSnapshots(t *testing.T) {
 		if code, body := proxied(t, c, sb.SandboxID, "8000"); code != 200 || body != "2" {
 			t.Errorf("counter in a sandbox from the snapshot: %d %q, want 200 \"2\"", code, body)
 		}
+		// Its own access token, though its agent is the source's.
+		if code, body := proxiedDo(t, c, "GET", "/envs", "", sb.SandboxID, "49983", "X-Access-Token", *src.EnvdAccessToken); code != 401 {
+			t.Errorf("sandbox from the snapshot with the source's access token: %d %s, want 401", code, body)
+		}
+		if code, body := proxiedDo(t, c, "GET", "/envs", "", sb.SandboxID, "49983", "X-Access-Token", *sb.EnvdAccessToken); code != 200 || !strings.Contains(body, `"SOULBOX_SANDBOX_ID":"`+sb.SandboxID+`"`) {
+			t.Errorf("sandbox from the snapshot with its own access token: %d %s", code, body)
+		}
+	}
+	if *byID.EnvdAccessToken == *byName.EnvdAccessToken {
+		t.Errorf("two sandboxes from one snapshot share an access token")
 	}
 	if code, body := proxied(t, c, src.SandboxID, "8000"); code != 200 || body != "2" {
 		t.Errorf("the source's own counter: %d %q, want 200 \"2\"", code, body)
@@ -131,7 +141,7 @@ func TestSnapshots(t *testing.T) {
 	// Bad requests: clear 4xx, nothing made.
 	c.want(404, "POST", "/sandboxes/nosuchsandbox/snapshots", nil, nil)
 	other.want(404, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", nil, nil)
-	c.want(409, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"name": "snap-one"}, nil)
+	c.want(409, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"name": "base"}, nil)
 	c.want(400, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"name": "bad name!"}, nil)
 	c.want(400, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"nmae": "typo"}, nil)
 	c.want(400, "GET", "/snapshots?nextToken=garbage", nil, nil)
@@ -143,6 +153,31 @@ func TestSnapshots(t *testing.T) {
 		t.Errorf("after bad requests the source has %d snapshots, want 2", len(list))
 	}
 
+	// A snapshot taken again under its name is a new build of that
+	// snapshot (E2B): same id, creates from the name get the new state,
+	// listed once. Another team cannot add to it.
+	if o, code := sh(t, c, src, "echo v2 > /home/user/v.txt"); code != 0 {
+		t.Fatal(o)
+	}
+	var again snapshotJSON
+	c.want(201, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"name": "snap-one"}, &again)
+	if again.SnapshotID != snap.SnapshotID {
+		t.Errorf("snapshot again under its name: %+v, want id %s", again, snap.SnapshotID)
+	}
+	var v2 sandboxJSON
+	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": "snap-one", "timeout": 120}, &v2)
+	if o, code := sh(t, c, v2, "cat /home/user/v.txt"); code != 0 || o != "v2\n" {
+		t.Errorf("sandbox from a snapshot taken again: %d %q, want its newest files", code, o)
+	}
+	c.want(204, "DELETE", "/sandboxes/"+v2.SandboxID, nil, nil)
+	c.want(200, "GET", "/snapshots?name=snap-one", nil, &list)
+	if len(list) != 1 || list[0].SnapshotID != snap.SnapshotID {
+		t.Errorf("snapshots named snap-one after a second build: %+v", list)
+	}
+	theirs := create(t, other, map[string]any{"timeout": 120})
+	other.want(409, "POST", "/sandboxes/"+theirs.SandboxID+"/snapshots", map[string]any{"name": "snap-one"}, nil)
+	other.want(204, "DELETE", "/sandboxes/"+theirs.SandboxID, nil, nil)
+
 	// A sandbox from a snapshot of one made without secure access has
 	// no access token, so it cannot be made secure.
 	plain := create(t, c, map[string]any{"timeout": 120, "secure": false})
@@ -151,6 +186,24 @@ func TestSnapshots(t *testing.T) {
 	c.want(400, "POST", "/sandboxes", map[string]any{"templateID": open.SnapshotID, "secure": true}, nil)
 	c.want(204, "DELETE", "/sandboxes/"+plain.SandboxID, nil, nil)
 	c.want(204, "DELETE", "/templates/"+open.SnapshotID, nil, nil)
+
+	// memory: false (E2B's SandboxSnapshotRequest) keeps the files only:
+	// a sandbox from it cold-boots with them, without the processes, and
+	// takes envVars as any create does. A memory that is not a boolean
+	// is refused.
+	c.want(400, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"memory": "no"}, nil)
+	var filesOnly snapshotJSON
+	c.want(201, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"memory": false}, &filesOnly)
+	var cold sandboxJSON
+	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": filesOnly.SnapshotID, "timeout": 120, "envVars": map[string]string{"COLD": "1"}}, &cold)
+	if o, code := sh(t, c, cold, `cat /home/user/kept.txt; echo "$COLD"`); code != 0 || o != "from-src\n1\n" {
+		t.Errorf("sandbox from a snapshot without memory: %d %q, want the files and its envVars", code, o)
+	}
+	if code, body := proxied(t, c, cold.SandboxID, "8000"); code == 200 {
+		t.Errorf("the source's counter runs in a sandbox from a snapshot without memory: %d %q", code, body)
+	}
+	c.want(204, "DELETE", "/sandboxes/"+cold.SandboxID, nil, nil)
+	c.want(204, "DELETE", "/templates/"+filesOnly.SnapshotID, nil, nil)
 
 	// A snapshot outlives its sandbox; in use, it cannot be deleted.
 	c.want(204, "DELETE", "/sandboxes/"+src.SandboxID, nil, nil)

@@ -86,7 +86,7 @@ func (d *Driver) blankDisk(sizeMB int) (string, error) {
 	if err := os.MkdirAll(d.blankDir(), 0o700); err != nil {
 		return "", fmt.Errorf("create blank disk directory: %w", err)
 	}
-	if kept, _ := filepath.Glob(filepath.Join(d.blankDir(), "blank-*.img")); len(kept) >= maxBlankDisks {
+	if kept, _ := filepath.Glob(filepath.Join(d.blankDir(), "blank-v"+blankDiskVersion+"-*.img")); len(kept) >= maxBlankDisks {
 		return "", nil
 	}
 	// Formatted under a temporary name and renamed: a crash half-way

@@ -2,6 +2,7 @@ package oci
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -141,7 +142,20 @@ func (d *Driver) RestoreClone(ctx context.Context, spec runtime.Spec, dir string
 		}
 	}
 	spec.Runtime = "runc"
-	if _, err := d.Create(ctx, spec); err != nil {
+	// The files first, moved to the clone's ids, into its writable layer
+	// before its overlay is mounted on it (writing beneath a mounted
+	// overlay is undefined); the clone's own host name and hosts file are
+	// written over them.
+	seed := func(upper string, hostUID uint32) error {
+		if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", filepath.Join(dir, cloneUpper)+"/.", upper).CombinedOutput(); err != nil {
+			return fmt.Errorf("copy the writable layer: %v: %s", err, strings.TrimSpace(string(out)))
+		}
+		if err := shiftOwners(upper, meta.HostUID, hostUID); err != nil {
+			return err
+		}
+		return seedIdentityFree(upper)
+	}
+	if _, err := d.create(ctx, spec, seed); err != nil {
 		return err
 	}
 	defer func() {
@@ -156,14 +170,6 @@ func (d *Driver) RestoreClone(ctx context.Context, spec runtime.Spec, dir string
 	st, err := d.readState(spec.ID)
 	if err != nil {
 		return err
-	}
-	// The files first, moved to the clone's ids.
-	upper := filepath.Join(d.diskDir(spec.ID), "upper")
-	if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", filepath.Join(dir, cloneUpper)+"/.", upper).CombinedOutput(); err != nil {
-		return fmt.Errorf("sandbox %q: copy the writable layer: %v: %s", spec.ID, err, strings.TrimSpace(string(out)))
-	}
-	if err := shiftOwners(upper, meta.HostUID, st.HostUID); err != nil {
-		return fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
 	// The images, made the clone's.
 	images := filepath.Join(d.sandboxDir(spec.ID), "clone")
@@ -196,6 +202,31 @@ func (d *Driver) RestoreClone(ctx context.Context, spec runtime.Spec, dir string
 	// addresses, which the clone's network does not have: they come back
 	// closed, as after a network failure.
 	return d.restore(ctx, st, images, meta, "tcp-close")
+}
+
+// seedIdentityFree removes /etc/hostname and /etc/hosts (or their
+// whiteouts) from a seeded writable layer, so that the sandbox's own are
+// written in their place through the overlay. An /etc in the layer that
+// is not a plain directory (a link the source made) is refused: the
+// identity is written by the host, which must not follow it.
+func seedIdentityFree(upper string) error {
+	etc := filepath.Join(upper, "etc")
+	fi, err := os.Lstat(etc)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("its /etc is not a directory: %w", errdefs.ErrFailedPrecondition)
+	}
+	for _, name := range []string{"hostname", "hosts"} {
+		if err := os.RemoveAll(filepath.Join(etc, name)); err != nil {
+			return fmt.Errorf("replace /etc/%s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // shiftOwners moves the owners of everything under root from the id range

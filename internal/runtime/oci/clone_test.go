@@ -55,6 +55,11 @@ func TestCloneCarriesMemory(t *testing.T) {
 		if o := sh(t, d, id, "cat /home/user/kept.txt; stat -c %U /home/user/kept.txt; hostname"); o != "kept\nuser\n"+id+"\n" {
 			t.Errorf("clone %s: %q", id, o)
 		}
+		// Its identity files are its own, not the source's: a program
+		// that resolves its own host name finds it.
+		if o := sh(t, d, id, "cat /etc/hostname; getent hosts $(hostname) | awk '{print $2}'"); o != id+"\n"+id+"\n" {
+			t.Errorf("clone %s: /etc/hostname and its entry in /etc/hosts: %q, want its id", id, o)
+		}
 		st, _ := d.readState(id)
 		if st.HostUID == srcState.HostUID {
 			t.Fatalf("clone %s shares its source's host uids", id)

@@ -20,6 +20,13 @@ import (
 // Create prepares a sandbox and leaves its agent ready to start. On any
 // failure everything acquired so far is released before it returns.
 func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.Info, err error) {
+	return d.create(ctx, spec, nil)
+}
+
+// create is Create; seed, when set, fills the sandbox's empty writable
+// layer (upper, to be owned from host uid hostUID) before the overlay is
+// mounted on it, and the sandbox's identity is written over what it put.
+func (d *Driver) create(ctx context.Context, spec runtime.Spec, seed func(upper string, hostUID uint32) error) (info runtime.Info, err error) {
 	if err := spec.Validate(); err != nil {
 		return info, err
 	}
@@ -75,6 +82,13 @@ func (d *Driver) Create(ctx context.Context, spec runtime.Spec) (info runtime.In
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
 	end()
+	if seed != nil {
+		end = d.phase("create.seed")
+		if err := seed(filepath.Join(d.diskDir(spec.ID), "upper"), hostUID); err != nil {
+			return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+		}
+		end()
+	}
 	end = d.phase("create.rootfs")
 	if err := d.mountRootfs(spec.ID, layers, hostUID); err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
@@ -192,7 +206,9 @@ func (d *Driver) writeIdentity(id string, hostUID uint32) error {
 	for name, content := range files {
 		p := filepath.Join(etc, name)
 		// The rootfs is the template plus an empty upper layer at this
-		// point, so no path in it is under the sandbox's control yet.
+		// point (or a seeded one whose /etc is a plain directory without
+		// these files: seedIdentityFree), so no path in it is under the
+		// sandbox's control yet.
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			return fmt.Errorf("write /etc/%s: %w", name, err)
 		}

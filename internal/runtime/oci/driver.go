@@ -169,6 +169,7 @@ func New(cfg Config) (*Driver, error) {
 	if err := d.loadSlots(); err != nil {
 		return nil, err
 	}
+	d.sweepBlankDisks()
 	d.settle()
 	return d, nil
 }

@@ -83,6 +83,16 @@ while True:
         assert.ok(f instanceof Sandbox, `fork failed: ${f}`)
         assert.notEqual(f.sandboxId, src.sandboxId)
         assert.equal(await f.files.read('/home/user/fork.txt'), 'before the fork')
+        // Its own access token: a URL signed by the fork opens the fork,
+        // one signed by the source the source (a signed URL names no
+        // sandbox, its signature does).
+        await f.files.write('/home/user/who.txt', f.sandboxId)
+        await src.files.write('/home/user/who.txt', src.sandboxId)
+        for (const sbx of [f, src]) {
+          const got = await fetch(await sbx.downloadUrl('/home/user/who.txt'))
+          assert.equal(got.status, 200)
+          assert.equal(await got.text(), sbx.sandboxId)
+        }
         // The process came along: it rewrites its file in the fork.
         await f.commands.run('rm -f /tmp/alive')
         await new Promise((r) => setTimeout(r, 600))
