@@ -137,6 +137,8 @@ func (s *Server) strayFiles(live map[string]bool) []string {
 	var out []string
 	known := map[string]bool{
 		"soulbox.db": true, "soulbox.db-wal": true, "soulbox.db-shm": true, "admin.key": true,
+		// The keys that sign access tokens and the audit chain.
+		"token.key": true, "audit.key": true,
 		"runtime": true, "runtime/bin": true, "runtime/bin/soulbox-agent": true, "runtime/sandboxes": true,
 		"checkpoints": true,
 		// The template catalog's store of uploaded build files: the
@@ -156,6 +158,8 @@ func (s *Server) strayFiles(live map[string]bool) []string {
 			return filepath.SkipDir // a live sandbox's own files
 		case len(parts) >= 2 && parts[0] == "checkpoints" && live[parts[1]]:
 			return filepath.SkipDir // a paused sandbox's checkpoint
+		case rel == filepath.Join("runtime", "disks"):
+			return filepath.SkipDir // the driver's blank disk images, one per size
 		case len(parts) == 2 && parts[0] == "runtime" && runtimeState(parts[1]):
 			return nil // the runtime's --root
 		case len(parts) >= 3 && parts[0] == "runtime" && runtimeState(parts[1]) && live[parts[2]]:
