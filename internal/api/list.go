@@ -22,7 +22,7 @@ func (a *API) listV1(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	sbs, err := a.teamSandboxes(r, store.SandboxFilter{States: []store.SandboxState{store.StateStarting, store.StateRunning}, Metadata: lq.metadata})
+	sbs, err := a.teamSandboxes(r, store.SandboxFilter{States: runningStates, Metadata: lq.metadata})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -192,18 +192,19 @@ func parseMetadata(raw string) (map[string]string, error) {
 	return out, nil
 }
 
-// parseStates reads "running,paused"; absent means both.
+// parseStates reads "running,paused"; absent means both. Each stands
+// for the store states shown as it (state.go).
 func parseStates(raw string) ([]store.SandboxState, error) {
 	if raw == "" {
-		return []store.SandboxState{store.StateStarting, store.StateRunning, store.StatePaused}, nil
+		return append(slices.Clone(runningStates), pausedStates...), nil
 	}
 	var out []store.SandboxState
 	for _, s := range strings.Split(raw, ",") {
 		switch strings.TrimSpace(s) {
 		case "running":
-			out = append(out, store.StateStarting, store.StateRunning)
+			out = append(out, runningStates...)
 		case "paused":
-			out = append(out, store.StatePaused)
+			out = append(out, pausedStates...)
 		default:
 			return nil, fmt.Errorf("state %q: use running, paused or both separated by a comma: %w", s, errdefs.ErrInvalidArgument)
 		}

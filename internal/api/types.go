@@ -59,11 +59,8 @@ type listedJSON struct {
 func toListed(sb store.Sandbox) listedJSON {
 	out := listedJSON{
 		TemplateID: sb.TemplateID, SandboxID: sb.ID, ClientID: sb.ClientID, StartedAt: startedAt(sb), EndAt: sb.EndAt,
-		CPUCount: sb.CPUCount, MemoryMB: sb.MemoryMB, DiskSizeMB: sb.DiskMB, State: string(sb.State),
+		CPUCount: sb.CPUCount, MemoryMB: sb.MemoryMB, DiskSizeMB: sb.DiskMB, State: e2bState(sb.State),
 		EnvdVersion: EnvdVersion, Metadata: sb.Metadata,
-	}
-	if out.State == string(store.StateStarting) {
-		out.State = string(store.StateRunning)
 	}
 	if sb.Alias != "" {
 		alias := sb.Alias

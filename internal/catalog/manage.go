@@ -151,8 +151,7 @@ func (c *Catalog) Delete(ctx context.Context, team, idOrName string) error {
 	if t.ID == BaseID {
 		return fmt.Errorf("the default template cannot be deleted: %w", errdefs.ErrFailedPrecondition)
 	}
-	live, err := c.store.ListSandboxes(ctx, store.SandboxFilter{
-		States: []store.SandboxState{store.StateStarting, store.StateRunning, store.StatePaused}})
+	live, err := c.store.ListSandboxes(ctx, store.SandboxFilter{States: store.LiveStates})
 	if err != nil {
 		return err
 	}

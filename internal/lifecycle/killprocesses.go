@@ -30,8 +30,8 @@ func (m *Manager) KillProcesses(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if sb.State == store.StatePaused {
-		return fmt.Errorf("sandbox %q is paused: resume it to kill its processes: %w", id, errdefs.ErrFailedPrecondition)
+	if sb.State != store.StateRunning {
+		return fmt.Errorf("sandbox %q is %s: resume it to kill its processes: %w", id, sb.State, errdefs.ErrFailedPrecondition)
 	}
 	k, ok := m.driver.(runtime.UserKiller)
 	if !ok {

@@ -183,7 +183,8 @@ func New(cfg Config) *Manager {
 // Start schedules the timeout of every live sandbox and runs the monitor
 // until ctx is done or Stop is called.
 func (m *Manager) Start(ctx context.Context) error {
-	live, err := m.store.ListSandboxes(ctx, store.SandboxFilter{States: []store.SandboxState{store.StateRunning, store.StatePaused}})
+	live, err := m.store.ListSandboxes(ctx, store.SandboxFilter{States: []store.SandboxState{
+		store.StateRunning, store.StatePausing, store.StatePaused, store.StateResuming}})
 	if err != nil {
 		return err
 	}

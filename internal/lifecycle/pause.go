@@ -30,10 +30,13 @@ const (
 // files, no longer times out, and still counts against its team's
 // sandbox limit.
 //
-// The pause is recorded before the runtime acts, as every state change:
-// a crash in between leaves the record ahead of the runtime, and the next
-// start's reconciliation completes the pause. A runtime that refuses puts
-// the record back, with an event saying why, and the sandbox runs on.
+// Each step is recorded before it is acknowledged: the sandbox is
+// recorded pausing before the runtime acts and paused once its checkpoint
+// (or stop) is complete, so a server that stops in between finds the
+// pause under way on its next start, and reconciliation settles it by
+// what the runtime and the checkpoint directory hold. A runtime that
+// refuses puts the record back to running, with an event saying why, and
+// the sandbox runs on.
 func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	defer m.opLock(id)()
 	sb, err := m.live(ctx, id)
@@ -42,6 +45,9 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	}
 	if sb.State == store.StatePaused {
 		return fmt.Errorf("sandbox %q is already paused: %w", id, errdefs.ErrAlreadyExists)
+	}
+	if sb.State != store.StateRunning {
+		return unsettled(sb)
 	}
 	cp, canCheckpoint := m.driver.(runtime.Checkpointer)
 	if memory && (!canCheckpoint || m.checkpoints == "") {
@@ -68,8 +74,8 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	if memory {
 		msg = pausedMemory
 	}
-	if err := m.store.SetState(ctx, id, []store.SandboxState{store.StateRunning}, store.StatePaused,
-		store.Event{Type: store.EventPaused, Message: msg}); err != nil {
+	if err := m.store.SetState(ctx, id, []store.SandboxState{store.StateRunning}, store.StatePausing,
+		store.Event{Type: store.EventPausing, Message: msg}); err != nil {
 		if errdefs.IsFailedPrecondition(err) { // paused or ended meanwhile
 			return fmt.Errorf("sandbox %q is no longer running: %w", id, errdefs.ErrFailedPrecondition)
 		}
@@ -84,11 +90,18 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 		}
 	}
 	if err != nil {
-		m.undo(ctx, id, store.StatePaused, store.StateRunning, store.EventResumed, "pause failed: "+err.Error())
+		m.undo(ctx, id, store.StatePausing, store.StateRunning, store.EventResumed, "pause failed: "+err.Error())
 		if errdefs.IsFailedPrecondition(err) {
 			return fmt.Errorf("sandbox %q cannot be paused with its memory (memory false keeps its files): %w", id, err)
 		}
 		return fmt.Errorf("pause sandbox %q: %w", id, err)
+	}
+	// The runtime has paused it: recorded even if the caller has gone.
+	if err := m.store.SetState(context.WithoutCancel(ctx), id, []store.SandboxState{store.StatePausing}, store.StatePaused,
+		store.Event{Type: store.EventPaused, Message: msg}); err != nil {
+		// Left pausing; the next start's reconciliation finds the
+		// complete checkpoint (or the stopped sandbox) and records it.
+		return fmt.Errorf("record the pause of sandbox %q: %w", id, err)
 	}
 	m.unschedule(id)
 	m.resetProbe(id)
@@ -169,7 +182,7 @@ func (m *Manager) Resume(ctx context.Context, id string, timeout time.Duration) 
 	if err != nil {
 		return sb, err
 	}
-	if sb.State != store.StatePaused {
+	if sb.State == store.StateRunning {
 		return sb, fmt.Errorf("sandbox %q is already running: %w", id, errdefs.ErrFailedPrecondition)
 	}
 	sb, _, err = m.Connect(ctx, id, timeout)
@@ -190,17 +203,28 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 	if err != nil {
 		return sb, false, err
 	}
+	if sb.State != store.StatePaused && sb.State != store.StateRunning {
+		return sb, false, unsettled(sb)
+	}
 	if sb.State == store.StatePaused {
 		done := m.transit(id)
 		defer done()
-		// Recorded first, as Pause.
-		if err := m.store.SetState(ctx, id, []store.SandboxState{store.StatePaused}, store.StateRunning,
-			store.Event{Type: store.EventResumed, Message: m.resumeNote(ctx, id)}); err != nil {
+		// Recorded resuming first, as Pause, and running once the
+		// runtime has woken it.
+		note := m.resumeNote(ctx, id)
+		if err := m.store.SetState(ctx, id, []store.SandboxState{store.StatePaused}, store.StateResuming,
+			store.Event{Type: store.EventResuming, Message: note}); err != nil {
 			return sb, false, err
 		}
 		if err := m.wake(ctx, sb); err != nil {
-			m.undo(ctx, id, store.StateRunning, store.StatePaused, store.EventPaused, "resume failed: "+err.Error())
+			m.undo(ctx, id, store.StateResuming, store.StatePaused, store.EventPaused, "resume failed: "+err.Error())
 			return sb, false, fmt.Errorf("resume sandbox %q: %w", id, err)
+		}
+		if err := m.store.SetState(context.WithoutCancel(ctx), id, []store.SandboxState{store.StateResuming}, store.StateRunning,
+			store.Event{Type: store.EventResumed, Message: note}); err != nil {
+			// Left resuming; the next start's reconciliation finds it
+			// running in the runtime and records it.
+			return sb, false, fmt.Errorf("record the resume of sandbox %q: %w", id, err)
 		}
 		m.reapplyPolicy(ctx, sb)
 		resumed = true
@@ -281,16 +305,26 @@ func (m *Manager) removeCheckpoint(id string) {
 	}
 }
 
-// live returns a sandbox that is running or paused; others are not found.
+// live returns a sandbox that is running or paused, or on its way
+// between them; others are not found.
 func (m *Manager) live(ctx context.Context, id string) (store.Sandbox, error) {
 	sb, err := m.store.GetSandbox(ctx, id)
 	if err != nil {
 		return sb, err
 	}
-	if sb.State != store.StateRunning && sb.State != store.StatePaused {
-		return sb, fmt.Errorf("sandbox %q is %s: %w", id, sb.State, errdefs.ErrNotFound)
+	switch sb.State {
+	case store.StateRunning, store.StatePaused, store.StatePausing, store.StateResuming:
+		return sb, nil
 	}
-	return sb, nil
+	return sb, fmt.Errorf("sandbox %q is %s: %w", id, sb.State, errdefs.ErrNotFound)
+}
+
+// unsettled is the error for acting on a sandbox found, under its
+// operation lock, still pausing or resuming: the step that should have
+// settled it could not be recorded, and the next start's reconciliation
+// settles it.
+func unsettled(sb store.Sandbox) error {
+	return fmt.Errorf("sandbox %q is %s and its last step could not be recorded; try again later: %w", sb.ID, sb.State, errdefs.ErrUnavailable)
 }
 
 // sweepCheckpoints removes the checkpoints no paused sandbox owns: those
@@ -305,7 +339,9 @@ func (m *Manager) sweepCheckpoints(live []store.Sandbox) {
 	}
 	paused := map[string]bool{}
 	for _, sb := range live {
-		if sb.State == store.StatePaused {
+		// A sandbox left pausing or resuming (its reconciliation
+		// failed) may still need its checkpoint.
+		if sb.State == store.StatePaused || sb.State == store.StatePausing || sb.State == store.StateResuming {
 			paused[sb.ID] = true
 		}
 	}
@@ -332,10 +368,17 @@ func (m *Manager) resumeNote(ctx context.Context, id string) string {
 		return ""
 	}
 	for i := len(evs) - 1; i >= 0; i-- {
-		if evs[i].Type != store.EventPaused {
+		// The pause's own event says how it was asked for; a paused
+		// event of another message (a failed resume, a pause settled
+		// by reconciliation) is passed over for the one before it.
+		e := evs[i]
+		if e.Type != store.EventPausing && e.Type != store.EventPaused {
 			continue
 		}
-		if evs[i].Message != pausedMemory {
+		if e.Type == store.EventPaused && e.Message != pausedMemory && e.Message != pausedFilesystem {
+			continue
+		}
+		if e.Message != pausedMemory {
 			return ""
 		}
 		info, err := m.driver.Info(ctx, id)

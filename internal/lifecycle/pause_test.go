@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,9 +57,11 @@ func (d *observingDriver) Restore(ctx context.Context, id, dir string) error {
 	return d.Driver.Restore(ctx, id, dir)
 }
 
-// TestPauseResumeRecordFirst: the store records a pause or resume before
-// the runtime is asked to do it (a crash in between is completed by
-// reconciliation), and a runtime that refuses leaves the record as it was.
+// TestPauseResumeRecordFirst: the store records a pause or resume under
+// way (pausing, resuming) before the runtime is asked to do it, and its
+// end (paused, running) once the runtime has, each with its event (a
+// crash in between is settled by reconciliation); a runtime that refuses
+// leaves the record as it was.
 func TestPauseResumeRecordFirst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
@@ -87,8 +91,17 @@ func TestPauseResumeRecordFirst(t *testing.T) {
 	if _, _, err := m.Connect(ctx, sb.ID, 0); err != nil {
 		t.Fatal(err)
 	}
-	if len(d.seen) != 2 || d.seen[0] != store.StatePaused || d.seen[1] != store.StateRunning {
-		t.Errorf("the runtime acted while the store said %v, want [paused running] (recorded first)", d.seen)
+	if len(d.seen) != 2 || d.seen[0] != store.StatePausing || d.seen[1] != store.StateResuming {
+		t.Errorf("the runtime acted while the store said %v, want [pausing resuming] (recorded first)", d.seen)
+	}
+	evs, _ := st.ListEvents(ctx, sb.ID)
+	var types []string
+	for _, e := range evs {
+		types = append(types, e.Type)
+	}
+	// Then the resumed sandbox's new end (timeout_extended).
+	if want := []string{store.EventCreated, store.EventStarted, store.EventPausing, store.EventPaused, store.EventResuming, store.EventResumed}; len(types) < len(want) || !slices.Equal(types[:len(want)], want) {
+		t.Errorf("events %v, want them to begin %v", types, want)
 	}
 
 	// The runtime refuses: the record goes back, with an event saying why.
@@ -99,7 +112,7 @@ func TestPauseResumeRecordFirst(t *testing.T) {
 	if got, _ := st.GetSandbox(ctx, sb.ID); got.State != store.StateRunning {
 		t.Errorf("after a failed pause the record says %s, want running", got.State)
 	}
-	evs, _ := st.ListEvents(ctx, sb.ID)
+	evs, _ = st.ListEvents(ctx, sb.ID)
 	if last := evs[len(evs)-1]; last.Type != store.EventResumed || last.Message == "" {
 		t.Errorf("last event %+v, want resumed with the pause's failure", last)
 	}
@@ -122,11 +135,15 @@ func TestPauseResumeRecordFirst(t *testing.T) {
 	if got, _ := st.GetSandbox(ctx, sb.ID); got.State != store.StatePaused {
 		t.Errorf("after a failed resume the record says %s, want paused", got.State)
 	}
+	evs, _ = st.ListEvents(ctx, sb.ID)
+	if last := evs[len(evs)-1]; last.Type != store.EventPaused || !strings.Contains(last.Message, "resume failed") {
+		t.Errorf("last event %+v, want paused with the resume's failure", last)
+	}
 	d.fail = false
 }
 
 // TestConnectDuringPause: a connect that arrives while a pause to disk
-// is under way (already recorded paused) waits for it and then resumes
+// is under way (already recorded pausing) waits for it and then resumes
 // the sandbox, rather than finding the runtime still running, calling it
 // resumed, and leaving it stopped once the checkpoint completes.
 func TestConnectDuringPause(t *testing.T) {
@@ -140,7 +157,7 @@ func TestConnectDuringPause(t *testing.T) {
 	go func() { paused <- e.m.Pause(ctx, sb.ID, true) }()
 	for {
 		got, _ := e.st.GetSandbox(ctx, sb.ID)
-		if got.State == store.StatePaused {
+		if got.State == store.StatePausing {
 			break
 		}
 		time.Sleep(time.Millisecond)

@@ -39,6 +39,9 @@ func (m *Manager) Snapshot(ctx context.Context, id, name string, memory bool) (c
 	if err != nil {
 		return catalog.Snapshot{}, err
 	}
+	if sb.State != store.StateRunning && sb.State != store.StatePaused {
+		return catalog.Snapshot{}, unsettled(sb)
+	}
 	done := m.transit(id)
 	defer done()
 	if m.snapshotBudget > 0 {

@@ -23,7 +23,7 @@ func (m *Manager) Lookup(ctx context.Context, id string) (proxy.Target, error) {
 	if err != nil {
 		return t, err
 	}
-	if sb.State == store.StatePaused {
+	if sb.State != store.StateRunning { // paused, or on its way to or from it
 		t.Paused, t.AutoResume = true, sb.Lifecycle.AutoResume
 	}
 	return t, nil
@@ -38,7 +38,7 @@ func (m *Manager) AutoResume(ctx context.Context, id string) (proxy.Target, erro
 	if err != nil {
 		return t, err
 	}
-	if sb.State == store.StatePaused {
+	if sb.State != store.StateRunning { // paused, or on its way to or from it
 		if !sb.Lifecycle.AutoResume {
 			t.Paused = true
 			return t, nil
@@ -62,7 +62,7 @@ func (m *Manager) target(ctx context.Context, id string) (store.Sandbox, proxy.T
 		t.MaskRequestHost = sb.Network.MaskRequestHost
 	}
 	switch sb.State {
-	case store.StateRunning, store.StatePaused:
+	case store.StateRunning, store.StatePaused, store.StatePausing, store.StateResuming:
 		return sb, t, nil
 	default:
 		return sb, proxy.Target{}, fmt.Errorf("sandbox %q is %s: %w", id, sb.State, errdefs.ErrNotFound)
@@ -107,7 +107,12 @@ func (m *Manager) autoResume(ctx context.Context, sb store.Sandbox, t proxy.Targ
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	if !m.pausedWithMemory(ctx, sb.ID) {
+	// Where the pause or resume under way left it.
+	now, err := m.store.GetSandbox(ctx, sb.ID)
+	if err == nil && now.State == store.StateRunning {
+		return t, nil
+	}
+	if err != nil || now.State != store.StatePaused || !m.pausedWithMemory(ctx, sb.ID) {
 		t.Paused = true
 		return t, nil
 	}

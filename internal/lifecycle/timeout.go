@@ -81,7 +81,16 @@ func (m *Manager) expire(id string, at time.Time) {
 		}
 		return
 	}
-	if sb.State == store.StateEnded || sb.State == store.StatePaused {
+	if sb.State == store.StatePausing || sb.State == store.StateResuming {
+		// Wait for the pause or resume under way, then judge by where
+		// it left the sandbox: a pause that failed left it running, and
+		// it times out now.
+		m.opLock(id)()
+		if sb, err = m.store.GetSandbox(ctx, id); err != nil {
+			return
+		}
+	}
+	if sb.State == store.StateEnded || sb.State == store.StatePaused || sb.State == store.StatePausing || sb.State == store.StateResuming {
 		return // a paused sandbox does not time out
 	}
 	if sb.EndAt.After(at.Add(time.Millisecond)) {

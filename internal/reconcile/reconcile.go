@@ -2,10 +2,13 @@
 // runtime's reality back into agreement after the server starts, the way
 // a Kubernetes controller does after a restart: a sandbox the store calls
 // live but the runtime has not running is ended with reason "lost" (never
-// silently dropped); a paused or running one whose runtime state differs
-// is paused or resumed as the store recorded (a crash came between the
-// record and the act); a sandbox the runtime has but the store does not
-// know, or knows as ended, is an orphan of a crash and is destroyed.
+// silently dropped); a pause or resume the store has under way (pausing,
+// resuming) is settled by what the runtime and the checkpoint directory
+// hold, with an event giving the reason; a paused or running one whose
+// runtime state differs is paused or resumed as the store recorded (a
+// crash came between the record and the act); a sandbox the runtime has
+// but the store does not know, or knows as ended, is an orphan of a crash
+// and is destroyed.
 package reconcile
 
 import (
@@ -31,14 +34,13 @@ type Report struct {
 	StartedAt time.Time
 }
 
-// Run reconciles once. It fails only if the store or the runtime cannot
-// be listed; a sandbox that cannot be reconciled is reported in Failed and
-// logged, and the rest go on.
-func Run(ctx context.Context, st store.Store, d runtime.Driver, log *slog.Logger) (Report, error) {
+// Run reconciles once. checkpoints is the directory of the checkpoints of
+// sandboxes paused with their memory ("" for none). It fails only if the
+// store or the runtime cannot be listed; a sandbox that cannot be
+// reconciled is reported in Failed and logged, and the rest go on.
+func Run(ctx context.Context, st store.Store, d runtime.Driver, log *slog.Logger, checkpoints string) (Report, error) {
 	rep := Report{StartedAt: time.Now()}
-	live, err := st.ListSandboxes(ctx, store.SandboxFilter{
-		States: []store.SandboxState{store.StateStarting, store.StateRunning, store.StatePaused},
-	})
+	live, err := st.ListSandboxes(ctx, store.SandboxFilter{States: store.LiveStates})
 	if err != nil {
 		return rep, fmt.Errorf("reconcile: list store: %w", err)
 	}
@@ -55,6 +57,20 @@ func Run(ctx context.Context, st store.Store, d runtime.Driver, log *slog.Logger
 	for _, sb := range live {
 		known[sb.ID] = true
 		info, inRuntime := byID[sb.ID]
+		if inRuntime && (sb.State == store.StatePausing || sb.State == store.StateResuming) {
+			was := sb.State
+			to, settled, err := settle(ctx, st, sb, info.Status, checkpoints)
+			if err != nil {
+				rep.Failed = append(rep.Failed, sb.ID)
+				log.Error("settle a pause or resume cut short", logx.Sandbox(sb.ID), logx.Err(err))
+				continue
+			}
+			if settled {
+				sb.State = to // adopted below as what it is now
+				log.Warn("a pause or resume was cut short; settled", logx.Sandbox(sb.ID),
+					slog.String("was", string(was)), slog.String("state", string(to)), slog.String("status", string(info.Status)))
+			}
+		}
 		if inRuntime && resumeCutShort(ctx, st, sb, info.Status) {
 			// The resume was recorded, then the server stopped before
 			// the runtime finished it: paused again, with the reason.
@@ -84,7 +100,7 @@ func Run(ctx context.Context, st store.Store, d runtime.Driver, log *slog.Logger
 			log.Info("re-adopted sandbox", logx.Sandbox(sb.ID), slog.String("status", string(info.Status)))
 			continue
 		}
-		why := "not found in the runtime after a server restart"
+		why := fmt.Sprintf("not found in the runtime after a server restart (store said %s)", sb.State)
 		if inRuntime {
 			why = fmt.Sprintf("runtime reports it %s after a server restart (store said %s)", info.Status, sb.State)
 		}

@@ -89,7 +89,7 @@ func TestRun(t *testing.T) {
 	run("halfway")
 	run("orphan") // unknown to the store: destroyed
 
-	rep, err := reconcile.Run(ctx, st, d, slog.New(slog.DiscardHandler))
+	rep, err := reconcile.Run(ctx, st, d, slog.New(slog.DiscardHandler), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestRun(t *testing.T) {
 	}
 
 	// A second run finds nothing to do.
-	rep, err = reconcile.Run(ctx, st, d, slog.New(slog.DiscardHandler))
+	rep, err = reconcile.Run(ctx, st, d, slog.New(slog.DiscardHandler), "")
 	if err != nil || len(rep.Lost)+len(rep.Orphans)+len(rep.Failed) > 0 || len(rep.Adopted) != 4 {
 		t.Errorf("second run: %+v %v", rep, err)
 	}

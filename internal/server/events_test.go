@@ -123,9 +123,10 @@ func TestEventsStream(t *testing.T) {
 	c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
 
 	var got []sseEvent
-	// A resumed sandbox lives the connect's timeout from now: its end is
-	// moved (timeout_extended) after it resumed.
-	for _, want := range []string{"created", "started", "paused", "resumed", "timeout_extended", "ended"} {
+	// A pause and a resume each record the step under way first
+	// (pausing, resuming). A resumed sandbox lives the connect's timeout
+	// from now: its end is moved (timeout_extended) after it resumed.
+	for _, want := range []string{"created", "started", "pausing", "paused", "resuming", "resumed", "timeout_extended", "ended"} {
 		ev := next(t, mine, sb.SandboxID)
 		if ev.typ != want || ev.data.Type != want || ev.id != ev.data.ID || ev.data.Timestamp.IsZero() {
 			t.Fatalf("event %+v, want %s", ev, want)
@@ -135,22 +136,22 @@ func TestEventsStream(t *testing.T) {
 		}
 		got = append(got, ev)
 	}
-	if r := got[5].data.Reason; r != "killed" {
+	if r := got[7].data.Reason; r != "killed" {
 		t.Errorf("ended with reason %q, want killed", r)
 	}
 
 	// Resumed after "paused": the rest, then the end of a stream that does
 	// not follow.
-	_, resumed := openEvents(t, ctx, c.base, c.key, strconv.FormatInt(got[2].id, 10), "?follow=false")
+	_, resumed := openEvents(t, ctx, c.base, c.key, strconv.FormatInt(got[3].id, 10), "?follow=false")
 	var types []string
 	for ev := range resumed {
 		types = append(types, ev.typ)
 	}
-	if strings.Join(types, ",") != "resumed,timeout_extended,ended" {
-		t.Errorf("resumed after paused: %v, want resumed,timeout_extended,ended", types)
+	if strings.Join(types, ",") != "resuming,resumed,timeout_extended,ended" {
+		t.Errorf("resumed after paused: %v, want resuming,resumed,timeout_extended,ended", types)
 	}
 	// The query parameter works for clients that cannot set headers.
-	_, byQuery := openEvents(t, ctx, c.base, c.key, "", "?follow=false&lastEventId="+strconv.FormatInt(got[4].id, 10))
+	_, byQuery := openEvents(t, ctx, c.base, c.key, "", "?follow=false&lastEventId="+strconv.FormatInt(got[6].id, 10))
 	if ev, ok := <-byQuery; !ok || ev.typ != "ended" {
 		t.Errorf("after resumed by query: %+v %v", ev, ok)
 	}

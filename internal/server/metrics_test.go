@@ -80,7 +80,7 @@ func TestMetricsWithoutPool(t *testing.T) {
 	}
 	c, _ := runServer(t, nil) // the pool is off in tests unless asked for
 	fams := families(t, c)
-	for _, st := range []string{"starting", "running", "paused"} {
+	for _, st := range []string{"starting", "running", "pausing", "paused", "resuming"} {
 		if m := sample(fams, "soulbox_sandboxes", lbl{"state": st}); m == nil || m.GetGauge().GetValue() != 0 {
 			t.Errorf("soulbox_sandboxes{state=%q} = %v, want 0", st, m)
 		}

@@ -28,9 +28,11 @@ func (s *Server) localNode() *node.Local {
 }
 
 // nodeUsage counts the sandboxes of this node from the store: those
-// running and starting, and what they were given.
+// running and starting (or between running and paused, which holds what
+// running does), and what they were given.
 func (s *Server) nodeUsage(ctx context.Context) (node.Usage, error) {
-	live, err := s.store.ListSandboxes(ctx, store.SandboxFilter{States: []store.SandboxState{store.StateStarting, store.StateRunning}})
+	live, err := s.store.ListSandboxes(ctx, store.SandboxFilter{States: []store.SandboxState{
+		store.StateStarting, store.StateRunning, store.StatePausing, store.StateResuming}})
 	if err != nil {
 		return node.Usage{}, err
 	}

@@ -21,8 +21,10 @@ import (
 // TestPauseResumeSurvivesCrashes kills the server binary (SIGKILL) while
 // it pauses or resumes a sandbox, round after round, at different
 // moments: after each restart the sandbox is running or paused, never
-// lost, the store's last event says how it got there, and it can be
-// resumed and used. At the end it is killed and nothing of it is left.
+// lost, the store's last event says how it got there (a pause or resume
+// the kill caught under way, recorded pausing or resuming, is settled
+// with an event giving the reason), and it can be resumed and used. At
+// the end it is killed and nothing of it is left.
 func TestPauseResumeSurvivesCrashes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the server and creates real sandboxes")
@@ -88,6 +90,12 @@ func TestPauseResumeSurvivesCrashes(t *testing.T) {
 		t.Logf("round %d (%s): %s before the restart, %s after; last event %s %q", round, op, before.State, after.State, last.Type, last.Message)
 		if after.State == store.StatePaused && last.Type != store.EventPaused {
 			t.Errorf("round %d: paused, but the last event is %+v", round, last)
+		}
+		if after.State == store.StateRunning && before.State != store.StateRunning && last.Type != store.EventResumed && last.Type != store.EventTimeoutExtended {
+			t.Errorf("round %d: running, but the last event is %+v", round, last)
+		}
+		if (before.State == store.StatePausing || before.State == store.StateResuming) && !strings.Contains(last.Message, "the server stopped during the") {
+			t.Errorf("round %d: the kill caught it %s; the last event %s %q does not give the reason", round, before.State, last.Type, last.Message)
 		}
 		if after.State == store.StatePaused && round%2 == 1 {
 			// Every other round resumes in peace and uses the sandbox.

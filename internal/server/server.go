@@ -179,7 +179,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	s.useBuilder(s.driver)
 	driver := s.metrics.Driver(s.driver)
-	rep, err := reconcile.Run(ctx, s.store, driver, log)
+	rep, err := reconcile.Run(ctx, s.store, driver, log, filepath.Join(cfg.DataDir, "checkpoints"))
 	if err != nil {
 		return nil, err
 	}

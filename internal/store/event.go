@@ -25,7 +25,9 @@ type Event struct {
 const (
 	EventCreated         = "created"
 	EventStarted         = "started"
+	EventPausing         = "pausing"
 	EventPaused          = "paused"
+	EventResuming        = "resuming"
 	EventResumed         = "resumed"
 	EventTimeoutExtended = "timeout_extended"
 	EventNetworkUpdated  = "network_updated"

@@ -3,7 +3,10 @@ package store
 import "time"
 
 // SandboxState is where a sandbox is in its lifecycle:
-// starting -> running <-> paused, and from any of them to ended.
+// starting -> running -> pausing -> paused -> resuming -> running, and
+// from any of them to ended. Pausing and resuming are recorded before the
+// runtime acts and left only once it has, so a server that stops in
+// between finds on its next start which step was under way.
 type SandboxState string
 
 // The states. Ended is terminal.
@@ -12,12 +15,21 @@ const (
 	StateRunning  SandboxState = "running"
 	StatePaused   SandboxState = "paused"
 	StateEnded    SandboxState = "ended"
+	// StatePausing: a pause is under way (the checkpoint or stop is not
+	// complete yet).
+	StatePausing SandboxState = "pausing"
+	// StateResuming: a resume is under way (the restore or boot is not
+	// complete yet).
+	StateResuming SandboxState = "resuming"
 )
+
+// LiveStates are the states of a sandbox that has not ended.
+var LiveStates = []SandboxState{StateStarting, StateRunning, StatePausing, StatePaused, StateResuming}
 
 // Valid reports whether s is one of the defined states.
 func (s SandboxState) Valid() bool {
 	switch s {
-	case StateStarting, StateRunning, StatePaused, StateEnded:
+	case StateStarting, StateRunning, StatePausing, StatePaused, StateResuming, StateEnded:
 		return true
 	}
 	return false

@@ -12,7 +12,7 @@ import (
 )
 
 // liveStates are the states soulbox_sandboxes counts.
-var liveStates = []store.SandboxState{store.StateStarting, store.StateRunning, store.StatePaused}
+var liveStates = store.LiveStates
 
 // scrapeDeadline bounds the store read of one scrape.
 const scrapeDeadline = 5 * time.Second

@@ -37,7 +37,7 @@ func CreateTeam(ctx context.Context, st store.Teams, name string) (store.Team, e
 }
 
 // liveStates are the states of a sandbox that still runs or can run.
-var liveStates = []store.SandboxState{store.StateStarting, store.StateRunning, store.StatePaused}
+var liveStates = store.LiveStates
 
 // DeleteTeam deletes team id and revokes its keys. The built-in team
 // cannot be deleted, nor a team with live sandboxes (they would run on

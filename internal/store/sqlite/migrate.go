@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -17,7 +18,9 @@ import (
 // Migrations are numbered NNNN_name.sql, applied in order, each in its own
 // transaction together with its row in schema_migrations, so a crash leaves
 // the schema at some whole version. They are never edited once released:
-// a change is a new file.
+// a change is a new file. A migration whose first line is
+// "-- foreign_keys: off" (a table rebuild) runs on a connection with
+// foreign keys off, and commits only if every reference still holds.
 //
 //go:embed migrations/*.sql
 var migrationFS embed.FS
@@ -26,7 +29,13 @@ type migration struct {
 	version int
 	name    string
 	sql     string
+	// noForeignKeys: run with foreign keys off (see above).
+	noForeignKeys bool
 }
+
+// noForeignKeysMark is the first line of a migration that needs foreign
+// keys off.
+const noForeignKeysMark = "-- foreign_keys: off\n"
 
 // loadMigrations reads the embedded migrations and checks they number
 // 1, 2, 3... without gaps, so that "version N" means the same schema
@@ -50,7 +59,8 @@ func loadMigrations() ([]migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
 		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
+		out = append(out, migration{version: v, name: e.Name(), sql: string(b),
+			noForeignKeys: strings.HasPrefix(string(b), noForeignKeysMark)})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no embedded migrations")
@@ -111,8 +121,33 @@ func createMigrationsTable(ctx context.Context, db *sql.DB) error {
 // apply runs one migration unless another process got there first. The
 // writer's transactions begin IMMEDIATE, so two processes opening the same
 // new database take turns here instead of both applying the migration.
-func apply(ctx context.Context, db *sql.DB, m migration, latest int, now func() time.Time) error {
-	tx, err := db.BeginTx(ctx, nil)
+func apply(ctx context.Context, db *sql.DB, m migration, latest int, now func() time.Time) (err error) {
+	var begin func(context.Context, *sql.TxOptions) (*sql.Tx, error) = db.BeginTx
+	if m.noForeignKeys {
+		// The pragma is a no-op inside a transaction, so it is set on a
+		// connection of its own before the transaction begins, and set
+		// back before the connection returns to the pool; a connection
+		// that cannot be set back is closed instead.
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("migration %s: connection: %w", m.name, err)
+		}
+		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+			conn.Close()
+			return fmt.Errorf("migration %s: foreign keys off: %w", m.name, err)
+		}
+		defer func() {
+			if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"); rerr != nil {
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+				if err == nil {
+					err = fmt.Errorf("migration %s: foreign keys back on: %w", m.name, rerr)
+				}
+			}
+			conn.Close()
+		}()
+		begin = conn.BeginTx
+	}
+	tx, err := begin(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migration %s: begin: %w", m.name, err)
 	}
@@ -130,6 +165,11 @@ func apply(ctx context.Context, db *sql.DB, m migration, latest int, now func() 
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return fmt.Errorf("migration %s: %w", m.name, err)
 	}
+	if m.noForeignKeys {
+		if err := checkForeignKeys(ctx, tx); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
 		m.version, now().UnixMicro()); err != nil {
 		return fmt.Errorf("migration %s: record version: %w", m.name, err)
@@ -138,6 +178,27 @@ func apply(ctx context.Context, db *sql.DB, m migration, latest int, now func() 
 		return fmt.Errorf("migration %s: commit: %w", m.name, err)
 	}
 	return nil
+}
+
+// checkForeignKeys fails if a row refers to one that is not there, which
+// a migration run with foreign keys off could have left.
+func checkForeignKeys(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return fmt.Errorf("check foreign keys: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table string
+		var rowid sql.NullInt64
+		var parent string
+		var fkid int
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return fmt.Errorf("check foreign keys: %w", err)
+		}
+		return fmt.Errorf("a row of %s (rowid %d) refers to a missing row of %s: %w", table, rowid.Int64, parent, errdefs.ErrFailedPrecondition)
+	}
+	return rows.Err()
 }
 
 type querier interface {

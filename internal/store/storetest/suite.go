@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("ListOrder", s.testListOrder)
 	t.Run("SetState", s.testSetState)
 	t.Run("SetStateRefused", s.testSetStateRefused)
+	t.Run("Transitions", s.testTransitions)
 	t.Run("EndSandbox", s.testEnd)
 	t.Run("EndTwice", s.testEndTwice)
 	t.Run("SetEndAt", s.testSetEndAt)
