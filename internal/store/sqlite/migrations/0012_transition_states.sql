@@ -44,7 +44,8 @@ FROM sandboxes;
 DROP TABLE sandboxes;
 ALTER TABLE sandboxes_new RENAME TO sandboxes;
 
--- The indexes of the old table (0001, 0008), which went with it.
+-- The indexes of the old table (0001, 0008, 0011), which went with it.
 CREATE INDEX sandboxes_created ON sandboxes (created_at, id);
 CREATE INDEX sandboxes_state ON sandboxes (state);
 CREATE INDEX sandboxes_client_created ON sandboxes (client_id, created_at);
+CREATE INDEX sandboxes_client_ended ON sandboxes (client_id, ended_at);
