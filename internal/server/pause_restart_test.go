@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/soulbox/soulbox/internal/auth"
@@ -89,7 +90,14 @@ func TestPausedSandboxesAcrossRestart(t *testing.T) {
 	}
 	for i, id := range ids {
 		if !paused[id] {
-			t.Errorf("sandbox %d (%s) is not listed paused after the restart", i, id)
+			code, b, _ := c.do("GET", "/sandboxes/"+id, nil)
+			t.Errorf("sandbox %d (%s) is not listed paused after the restart (%d listed); GET: %d %s", i, id, len(list), code, b)
+			_, ev, _ := c.do("GET", "/events?follow=false", nil)
+			for _, l := range strings.Split(string(ev), "\n") {
+				if strings.Contains(l, id) {
+					t.Logf("event: %s", l)
+				}
+			}
 		}
 	}
 	if t.Failed() {
