@@ -1,6 +1,11 @@
 package lifecycle
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/store"
+)
 
 // OpLocks returns how many sandboxes have a pause/resume/kill lock entry.
 func (m *Manager) OpLocks() int {
@@ -20,3 +25,7 @@ func SetExpireTiming(deadline, retry time.Duration) (restore func()) {
 // HoldOpLock takes sandbox id's pause/resume/kill lock, as a long pause,
 // snapshot or fork does, until the returned release is called.
 func (m *Manager) HoldOpLock(id string) (release func()) { return m.opLock(id) }
+
+// Sample runs one monitor check of sb, a record read before the check as
+// a monitor pass reads it.
+func (m *Manager) Sample(ctx context.Context, sb store.Sandbox) { m.sample(ctx, sb) }

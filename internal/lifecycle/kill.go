@@ -20,6 +20,15 @@ func (m *Manager) Get(ctx context.Context, id string) (store.Sandbox, error) {
 // or resume of it under way. The end is recorded first: if the server dies before the destroy, the next start
 // finds the sandbox ended in the store and destroys it as an orphan.
 func (m *Manager) Kill(ctx context.Context, id string, reason store.EndReason, message string) error {
+	return m.killIf(ctx, id, reason, message, nil)
+}
+
+// killIf is Kill, done only if still, given the sandbox's record once
+// any pause or resume of it has finished, says the reason still holds;
+// otherwise it does nothing and returns nil. A monitor that judged a
+// sandbox from a record read before a pause must not end it for the
+// pause's having stopped its processes.
+func (m *Manager) killIf(ctx context.Context, id string, reason store.EndReason, message string, still func(store.Sandbox) bool) error {
 	// A pause or resume under way finishes first: its checkpoint or
 	// restore must not run on a sandbox being destroyed.
 	defer m.opLock(id)()
@@ -29,6 +38,9 @@ func (m *Manager) Kill(ctx context.Context, id string, reason store.EndReason, m
 	}
 	if sb.State == store.StateEnded {
 		return fmt.Errorf("sandbox %q: %w", id, errdefs.ErrNotFound)
+	}
+	if still != nil && !still(sb) {
+		return nil
 	}
 	if err := m.store.EndSandbox(ctx, id, reason, message, time.Now()); err != nil {
 		if errdefs.IsFailedPrecondition(err) { // ended meanwhile

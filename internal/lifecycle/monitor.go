@@ -89,7 +89,7 @@ func (m *Manager) sample(ctx context.Context, sb store.Sandbox) {
 		// lost, with the runtime's answer as the message. A sandbox
 		// ended meanwhile is not found in the store either, and skipped.
 		if errdefs.IsNotFound(err) {
-			m.end(ctx, sb.ID, store.ReasonLost, "gone from the runtime: "+err.Error())
+			m.end(ctx, sb, store.ReasonLost, "gone from the runtime: "+err.Error())
 			return
 		}
 		if ctx.Err() == nil || errors.Is(err, context.DeadlineExceeded) {
@@ -109,7 +109,7 @@ func (m *Manager) sample(ctx context.Context, sb store.Sandbox) {
 		if st.OOMKills > 0 {
 			reason, msg = store.ReasonOOM, fmt.Sprintf("killed by the memory limit (%d MiB)", sb.MemoryMB)
 		}
-		m.end(ctx, sb.ID, reason, msg)
+		m.end(ctx, sb, reason, msg)
 		return
 	}
 	if sb.State != store.StateRunning || info.Status != runtime.StatusRunning {
@@ -188,7 +188,7 @@ func (m *Manager) probe(ctx context.Context, sb store.Sandbox) {
 		m.recordEvent(ctx, sb.ID, EventUnresponsive, fmt.Sprintf("the agent did not answer its health check: %v; the sandbox is ended if it does not answer for %s", err, m.unresp))
 	}
 	if f.n >= m.probeN && now.Sub(f.since) >= m.unresp {
-		m.end(ctx, sb.ID, store.ReasonError, fmt.Sprintf("the agent stopped answering: no health check answered for %s (%d in a row failed), the last with: %v",
+		m.end(ctx, sb, store.ReasonError, fmt.Sprintf("the agent stopped answering: no health check answered for %s (%d in a row failed), the last with: %v",
 			now.Sub(f.since).Round(time.Second), f.n, err))
 	}
 }
@@ -213,9 +213,15 @@ func (m *Manager) resetProbe(id string) bool {
 }
 
 // end ends a sandbox for the monitor, logging a failure with its id.
-func (m *Manager) end(ctx context.Context, id string, reason store.EndReason, msg string) {
-	if err := m.Kill(context.WithoutCancel(ctx), id, reason, msg); err != nil && !errdefs.IsNotFound(err) {
-		m.log.Error("monitor: end sandbox", logx.Sandbox(id), slog.String("reason", string(reason)), slog.String("why", msg), logx.Err(err))
+//
+// seen is the record the monitor judged from, read before any pause or
+// resume that may have run since: the end happens only if the record is
+// still in seen's state once those have finished. A sandbox paused (or
+// resumed) meanwhile is judged again at the next pass.
+func (m *Manager) end(ctx context.Context, seen store.Sandbox, reason store.EndReason, msg string) {
+	still := func(now store.Sandbox) bool { return now.State == seen.State }
+	if err := m.killIf(context.WithoutCancel(ctx), seen.ID, reason, msg, still); err != nil && !errdefs.IsNotFound(err) {
+		m.log.Error("monitor: end sandbox", logx.Sandbox(seen.ID), slog.String("reason", string(reason)), slog.String("why", msg), logx.Err(err))
 	}
 }
 

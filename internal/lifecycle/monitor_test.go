@@ -300,3 +300,28 @@ func TestPoolMakeHasDeadline(t *testing.T) {
 		t.Errorf("create had a deadline: %v, destroy: %v; want both", e.d.created, e.d.destroyed)
 	}
 }
+
+// TestMonitorSparesASandboxPausedMidPass: a monitor pass reads the
+// sandboxes once, then checks them one by one. One paused after the read
+// is stopped in the runtime while the pass's record says running: that
+// is not a main process that exited, and the sandbox stays paused.
+func TestMonitorSparesASandboxPausedMidPass(t *testing.T) {
+	e := newMonitorEnv(t)
+	ctx := context.Background()
+	sb, err := e.m.Create(ctx, lifecycle.CreateRequest{TemplateID: "base", Team: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := e.st.GetSandbox(ctx, sb.ID)
+	if err != nil || stale.State != store.StateRunning {
+		t.Fatalf("before the pause: %+v, %v", stale, err)
+	}
+	if err := e.m.Pause(ctx, sb.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	e.m.Sample(ctx, stale)
+	now, err := e.st.GetSandbox(ctx, sb.ID)
+	if err != nil || now.State != store.StatePaused {
+		t.Fatalf("after a check with the record from before the pause: %s (%s: %s), %v; want paused", now.State, now.EndReason, now.EndMessage, err)
+	}
+}
