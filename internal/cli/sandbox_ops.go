@@ -100,6 +100,13 @@ func newSandboxMetricsCmd(c *conn) *cobra.Command {
 				if !follow {
 					return nil
 				}
+				if len(fresh) == 0 {
+					// An ended sandbox's history stays readable, so its
+					// end shows on the sandbox itself.
+					if _, err := cl.Get(cmd.Context(), args[0]); errors.Is(err, soulbox.ErrNotFound) {
+						return nil
+					}
+				}
 				select {
 				case <-cmd.Context().Done():
 					return nil
