@@ -68,31 +68,44 @@ func (m *Manager) createFromCheckpoint(ctx context.Context, req CreateRequest, d
 		Metadata: req.Metadata, EnvdAccessToken: fresh.Envd, CreatedAt: now, EndAt: now.Add(timeout),
 		Runtime: m.driver.Name(), Network: req.net.cfg, TrafficAccessToken: fresh.Traffic, Lifecycle: req.Lifecycle,
 	}
+	spec := runtime.Spec{ID: sb.ID, Template: template, Limits: limits, Network: req.net.policy}
+	sb, err = m.restoreInto(ctx, cl, sb, spec, dir, tok, fresh, "sandbox "+sb.ID+" from snapshot "+req.TemplateID,
+		"restored from snapshot "+req.TemplateID+" with its processes and memory")
+	if err == nil {
+		m.log.Info("sandbox created", logx.Sandbox(sb.ID), logx.Template(req.TemplateID), "restored", true)
+	}
+	return sb, err
+}
+
+// restoreInto records sb, restores the clone checkpoint in dir into it
+// as spec says, gives its agent the fresh tokens in place of old, and
+// records it running with started as the event's message. A failure ends
+// and destroys it, and is returned prefixed with what.
+func (m *Manager) restoreInto(ctx context.Context, cl runtime.Cloner, sb store.Sandbox, spec runtime.Spec, dir string, old, fresh cloneTokens, what, started string) (store.Sandbox, error) {
 	if err := m.reserve(ctx, sb); err != nil {
 		return store.Sandbox{}, err
 	}
 	fail := func(err error) (store.Sandbox, error) {
 		cleanup := context.WithoutCancel(ctx)
 		if derr := m.destroy(cleanup, sb.ID); derr != nil && !errdefs.IsNotFound(derr) {
-			m.log.Error("destroy after failed create", logx.Sandbox(sb.ID), logx.Err(derr))
+			m.log.Error("destroy after a failed restore", logx.Sandbox(sb.ID), logx.Err(derr))
 		}
 		if eerr := m.store.EndSandbox(cleanup, sb.ID, store.ReasonError, err.Error(), time.Now()); eerr != nil {
-			m.log.Error("record failed create", logx.Sandbox(sb.ID), logx.Err(eerr))
+			m.log.Error("record a failed restore", logx.Sandbox(sb.ID), logx.Err(eerr))
 		}
 		return store.Sandbox{}, err
 	}
-	if err := cl.RestoreClone(ctx, runtime.Spec{ID: sb.ID, Template: template, Limits: limits, Network: req.net.policy}, dir); err != nil {
-		return fail(fmt.Errorf("sandbox %s from snapshot %q: %w", sb.ID, req.TemplateID, err))
+	if err := cl.RestoreClone(ctx, spec, dir); err != nil {
+		return fail(fmt.Errorf("%s: %w", what, err))
 	}
-	if err := m.rekeyClone(ctx, sb.ID, tok, fresh); err != nil {
-		return fail(fmt.Errorf("sandbox %s from snapshot %q: %w", sb.ID, req.TemplateID, err))
+	if err := m.rekeyClone(ctx, sb.ID, old, fresh); err != nil {
+		return fail(fmt.Errorf("%s: %w", what, err))
 	}
 	if err := m.store.SetState(ctx, sb.ID, []store.SandboxState{store.StateStarting}, store.StateRunning,
-		store.Event{Type: store.EventStarted, Message: "restored from snapshot " + req.TemplateID + " with its processes and memory"}); err != nil {
+		store.Event{Type: store.EventStarted, Message: started}); err != nil {
 		return fail(err)
 	}
 	m.reapplyPolicy(ctx, sb)
 	m.schedule(sb.ID, sb.EndAt)
-	m.log.Info("sandbox created", logx.Sandbox(sb.ID), logx.Template(req.TemplateID), "restored", true)
 	return m.store.GetSandbox(ctx, sb.ID)
 }

@@ -87,32 +87,12 @@ func (m *Manager) restoreClone(ctx context.Context, cl runtime.Cloner, src store
 		CreatedAt: now, EndAt: now.Add(timeout), Runtime: m.driver.Name(), Network: src.Network,
 		TrafficAccessToken: fresh.Traffic, Lifecycle: src.Lifecycle,
 	}
-	if err := m.reserve(ctx, sb); err != nil {
-		return store.Sandbox{}, err
-	}
-	fail := func(err error) (store.Sandbox, error) {
-		cleanup := context.WithoutCancel(ctx)
-		if derr := m.destroy(cleanup, sb.ID); derr != nil && !errdefs.IsNotFound(derr) {
-			m.log.Error("destroy after failed fork", logx.Sandbox(sb.ID), logx.Err(derr))
-		}
-		if eerr := m.store.EndSandbox(cleanup, sb.ID, store.ReasonError, err.Error(), time.Now()); eerr != nil {
-			m.log.Error("record failed fork", logx.Sandbox(sb.ID), logx.Err(eerr))
-		}
-		return store.Sandbox{}, err
-	}
 	limits := runtime.Limits{CPUCount: src.CPUCount, MemoryMB: src.MemoryMB, DiskMB: src.DiskMB}.WithDefaults()
-	if err := cl.RestoreClone(ctx, runtime.Spec{ID: sb.ID, Template: src.TemplateID, Limits: limits, Network: net.policy}, dir); err != nil {
-		return fail(fmt.Errorf("fork of sandbox %q: %w", src.ID, err))
+	spec := runtime.Spec{ID: sb.ID, Template: src.TemplateID, Limits: limits, Network: net.policy}
+	sb, err := m.restoreInto(ctx, cl, sb, spec, dir, old, fresh, "fork of sandbox "+src.ID,
+		"forked from "+src.ID+" with its processes and memory")
+	if err == nil {
+		m.log.Info("sandbox forked", logx.Sandbox(sb.ID), "source", src.ID)
 	}
-	if err := m.rekeyClone(ctx, sb.ID, old, fresh); err != nil {
-		return fail(fmt.Errorf("fork of sandbox %q: %w", src.ID, err))
-	}
-	if err := m.store.SetState(ctx, sb.ID, []store.SandboxState{store.StateStarting}, store.StateRunning,
-		store.Event{Type: store.EventStarted, Message: "forked from " + src.ID + " with its processes and memory"}); err != nil {
-		return fail(err)
-	}
-	m.reapplyPolicy(ctx, sb)
-	m.schedule(sb.ID, sb.EndAt)
-	m.log.Info("sandbox forked", logx.Sandbox(sb.ID), "source", src.ID)
-	return m.store.GetSandbox(ctx, sb.ID)
+	return sb, err
 }
