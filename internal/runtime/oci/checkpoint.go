@@ -69,30 +69,9 @@ func (d *Driver) Checkpoint(ctx context.Context, id, dir string) (err error) {
 	if err != nil {
 		return err
 	}
-	if st.Restored {
-		// CRIU checks, from inside the sandbox's user namespace, that it
-		// may enter the agent's namespaces. A restored agent's memory
-		// belongs to the host's user namespace (CRIU made it), and the
-		// agent is not dumpable, so that check fails: a second
-		// checkpoint needs an agent started afresh (Recreate).
-		return fmt.Errorf("sandbox %q was restored from a checkpoint and cannot be checkpointed again until it is booted afresh: %w", id, errdefs.ErrFailedPrecondition)
-	}
-	status, _, err := d.status(ctx, st)
+	partial, _, err := d.startCheckpoint(ctx, st, id, dir, "checkpoint")
 	if err != nil {
 		return err
-	}
-	if status != runtime.StatusRunning && status != runtime.StatusPaused {
-		return fmt.Errorf("sandbox %q is %s, checkpoint needs it running or paused: %w", id, status, errdefs.ErrFailedPrecondition)
-	}
-	if _, err := os.Lstat(dir); err == nil {
-		return fmt.Errorf("checkpoint directory %s exists: %w", dir, errdefs.ErrAlreadyExists)
-	}
-	partial := dir + ".partial"
-	if err := os.RemoveAll(partial); err != nil {
-		return fmt.Errorf("sandbox %q: remove stale partial checkpoint: %w", id, err)
-	}
-	if err := os.MkdirAll(filepath.Join(partial, "images"), 0o700); err != nil {
-		return fmt.Errorf("sandbox %q: create checkpoint directory: %w", id, err)
 	}
 	defer func() {
 		if err != nil {
@@ -300,4 +279,37 @@ func criuErrors(path string, n int) string {
 		return "no log"
 	}
 	return strings.Join(last[max(0, len(last)-n):], " | ")
+}
+
+// startCheckpoint checks that the sandbox of st can be checkpointed into
+// dir now (what names the kind of checkpoint in errors) and makes the
+// partial directory the images are written to before it is renamed to
+// dir. It returns that directory and the sandbox's status.
+func (d *Driver) startCheckpoint(ctx context.Context, st sandboxState, id, dir, what string) (string, runtime.Status, error) {
+	if st.Restored {
+		// CRIU checks, from inside the sandbox's user namespace, that it
+		// may enter the agent's namespaces. A restored agent's memory
+		// belongs to the host's user namespace (CRIU made it), and the
+		// agent is not dumpable, so that check fails: a second
+		// checkpoint needs an agent started afresh (Recreate).
+		return "", "", fmt.Errorf("sandbox %q was restored from a checkpoint and cannot be checkpointed again until it is booted afresh: %w", id, errdefs.ErrFailedPrecondition)
+	}
+	status, _, err := d.status(ctx, st)
+	if err != nil {
+		return "", "", err
+	}
+	if status != runtime.StatusRunning && status != runtime.StatusPaused {
+		return "", "", fmt.Errorf("sandbox %q is %s, %s needs it running or paused: %w", id, status, what, errdefs.ErrFailedPrecondition)
+	}
+	if _, err := os.Lstat(dir); err == nil {
+		return "", "", fmt.Errorf("checkpoint directory %s exists: %w", dir, errdefs.ErrAlreadyExists)
+	}
+	partial := dir + ".partial"
+	if err := os.RemoveAll(partial); err != nil {
+		return "", "", fmt.Errorf("sandbox %q: remove stale partial checkpoint: %w", id, err)
+	}
+	if err := os.MkdirAll(filepath.Join(partial, "images"), 0o700); err != nil {
+		return "", "", fmt.Errorf("sandbox %q: create checkpoint directory: %w", id, err)
+	}
+	return partial, status, nil
 }

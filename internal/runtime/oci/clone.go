@@ -52,25 +52,9 @@ func (d *Driver) CheckpointClone(ctx context.Context, id, dir string) (err error
 	if st.Runtime != "runc" {
 		return fmt.Errorf("sandbox %q: clones are made of runc sandboxes only: %w", id, errdefs.ErrFailedPrecondition)
 	}
-	if st.Restored {
-		return fmt.Errorf("sandbox %q was restored from a checkpoint and cannot be checkpointed again until it is booted afresh: %w", id, errdefs.ErrFailedPrecondition)
-	}
-	status, _, err := d.status(ctx, st)
+	partial, status, err := d.startCheckpoint(ctx, st, id, dir, "a clone checkpoint")
 	if err != nil {
 		return err
-	}
-	if status != runtime.StatusRunning && status != runtime.StatusPaused {
-		return fmt.Errorf("sandbox %q is %s, a clone checkpoint needs it running or paused: %w", id, status, errdefs.ErrFailedPrecondition)
-	}
-	if _, err := os.Lstat(dir); err == nil {
-		return fmt.Errorf("checkpoint directory %s exists: %w", dir, errdefs.ErrAlreadyExists)
-	}
-	partial := dir + ".partial"
-	if err := os.RemoveAll(partial); err != nil {
-		return fmt.Errorf("sandbox %q: remove stale partial checkpoint: %w", id, err)
-	}
-	if err := os.MkdirAll(filepath.Join(partial, "images"), 0o700); err != nil {
-		return fmt.Errorf("sandbox %q: create checkpoint directory: %w", id, err)
 	}
 	defer func() {
 		if err != nil {
