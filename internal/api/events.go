@@ -135,6 +135,16 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
+	// However the stream ends, one whose credential stopped working says
+	// so last: the recheck cancels ctx, which any wait or read may see
+	// first.
+	defer func() {
+		if errors.Is(context.Cause(ctx), errCredentialEnded) {
+			b, _ := json.Marshal(map[string]string{"message": context.Cause(ctx).Error()})
+			fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
+			_ = rc.Flush()
+		}
+	}()
 	poll, keepalive := time.NewTicker(every), time.NewTicker(eventsKeepalive)
 	defer poll.Stop()
 	defer keepalive.Stop()
@@ -158,10 +168,6 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 			}
 			select {
 			case <-ctx.Done():
-				if errors.Is(context.Cause(ctx), errCredentialEnded) {
-					b, _ := json.Marshal(map[string]string{"message": context.Cause(ctx).Error()})
-					fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
-				}
 				return
 			case <-a.stop:
 				return
