@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,7 +111,7 @@ func start(t testing.TB, tcp bool) *Cluster {
 		"-c", "listen_addresses="+listen, "-p", strconv.Itoa(c.port), "-c", "max_connections=300")
 	srv.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
 	srv.Stdout, srv.Stderr = logf, logf
-	if err := srv.Start(); err != nil {
+	if err := startOnLastingThread(srv); err != nil {
 		t.Fatalf("start postgres: %v", err)
 	}
 	exited := make(chan struct{}) // closed when the server has exited
@@ -240,4 +241,28 @@ func credential() (*syscall.Credential, int, int, error) {
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, uid, gid, nil
+}
+
+// spawner runs functions on one OS thread that never exits. The kernel
+// sends Pdeathsig when the thread that started a child exits, not when
+// the process does: started from an ordinary goroutine, the server was
+// killed whenever the Go runtime retired that thread (as it does a
+// thread a goroutine locked and left locked, which network namespace
+// code does), in the middle of a test.
+var spawner = func() chan func() {
+	ch := make(chan func())
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread lasts
+		for f := range ch {
+			f()
+		}
+	}()
+	return ch
+}()
+
+// startOnLastingThread starts cmd from the spawner's thread.
+func startOnLastingThread(cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	spawner <- func() { done <- cmd.Start() }
+	return <-done
 }
