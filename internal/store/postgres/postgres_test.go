@@ -17,7 +17,10 @@ import (
 
 // Every test closes what it opens; a pool left open shows up here as a
 // leaked goroutine.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// pgtest keeps one goroutine on a lasting thread to start servers.
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/soulbox/soulbox/internal/store/postgres/pgtest.SpawnLoop"))
+}
 
 func openURL(t *testing.T, url string) *Store {
 	t.Helper()

@@ -251,14 +251,19 @@ func credential() (*syscall.Credential, int, int, error) {
 // code does), in the middle of a test.
 var spawner = func() chan func() {
 	ch := make(chan func())
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread lasts
-		for f := range ch {
-			f()
-		}
-	}()
+	go SpawnLoop(ch)
 	return ch
 }()
+
+// SpawnLoop is the spawner's goroutine: it runs what ch brings on its own
+// thread for the life of the process. A test binary that checks for
+// leaked goroutines ignores it by this name.
+func SpawnLoop(ch chan func()) {
+	runtime.LockOSThread() // never unlocked: the thread lasts
+	for f := range ch {
+		f()
+	}
+}
 
 // startOnLastingThread starts cmd from the spawner's thread.
 func startOnLastingThread(cmd *exec.Cmd) error {
