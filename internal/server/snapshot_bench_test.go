@@ -1,11 +1,7 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -36,37 +32,11 @@ func BenchmarkSnapshotFork(b *testing.B) {
 	cfg.MaxSandboxes = forkN + 2
 	cfg.AdminKey, _, _ = auth.Generate()
 	privateTemplates(b, &cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, discardLogger())
-	if err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	base := "http://" + srv.Addr()
-	call := func(method, path string, body any, want int, out any) {
-		var r io.Reader
-		if body != nil {
-			j, _ := json.Marshal(body)
-			r = bytes.NewReader(j)
-		}
-		req, _ := http.NewRequest(method, base+path, r)
-		req.Header.Set("X-API-Key", cfg.AdminKey)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer resp.Body.Close()
-		got, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != want {
-			b.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, got)
-		}
-		if out != nil {
-			_ = json.Unmarshal(got, out)
-		}
-	}
+	addr, stop := serveInProcess(b, cfg)
+	defer stop()
+	base := "http://" + addr
+	api := apiClient{t: b, base: base, key: cfg.AdminKey}
+	call := func(method, path string, body any, want int, out any) { api.want(want, method, path, body, out) }
 	var snapT, createT, forkT []time.Duration
 	var size int64
 	for range b.N {
