@@ -12,6 +12,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlrow"
 )
 
 // CreateAPIKey implements store.APIKeys.
@@ -23,7 +24,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 	return s.write(ctx, func(tx pgx.Tx) error {
 		res, err := tx.Exec(ctx, `INSERT INTO api_keys (id, name, prefix, hash, team, admin, created_at, last_used_at, role, scopes)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
-			k.ID, k.Name, k.Prefix, k.Hash, k.Team, k.Admin, dbTime(created), dbNullTimePtr(k.LastUsedAt),
+			k.ID, k.Name, k.Prefix, k.Hash, k.Team, k.Admin, sqlrow.Time(created), sqlrow.NullTimePtr(k.LastUsedAt),
 			string(k.Role), strings.Join(k.Scopes, ","))
 		if err != nil {
 			return fmt.Errorf("api key %q: insert: %w", k.ID, err)
@@ -35,48 +36,12 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 	})
 }
 
-const apiKeyColumns = `id, name, prefix, hash, team, admin, created_at, last_used_at, revoked_at, role, scopes`
-
-func scanAPIKey(row interface{ Scan(...any) error }) (store.APIKey, error) {
-	var k store.APIKey
-	var created int64
-	var lastUsed, revoked sql.NullInt64
-	var role, scopes string
-	if err := row.Scan(&k.ID, &k.Name, &k.Prefix, &k.Hash, &k.Team, &k.Admin, &created, &lastUsed, &revoked, &role, &scopes); err != nil {
-		return k, err
-	}
-	k.Role = store.Role(role)
-	if scopes != "" {
-		k.Scopes = strings.Split(scopes, ",")
-	}
-	k.CreatedAt = fromDB(created)
-	k.LastUsedAt = fromDBPtr(lastUsed)
-	k.RevokedAt = fromDBPtr(revoked)
-	return k, nil
-}
-
-// dbNullTimePtr and fromDBPtr convert the optional times of a key.
-func dbNullTimePtr(t *time.Time) sql.NullInt64 {
-	if t == nil {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: dbTime(*t), Valid: true}
-}
-
-func fromDBPtr(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := fromDB(v.Int64)
-	return &t
-}
-
 // APIKeyByHash implements store.APIKeys.
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error) {
 	if err := store.ValidateText("api key hash", hash); err != nil {
 		return store.APIKey{}, err
 	}
-	k, err := scanAPIKey(s.pool.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = $1`, hash))
+	k, err := sqlrow.ScanAPIKey(s.pool.QueryRow(ctx, `SELECT `+sqlrow.APIKeyColumns+` FROM api_keys WHERE hash = $1`, hash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return k, fmt.Errorf("api key: %w", errdefs.ErrNotFound)
 	}
@@ -88,12 +53,12 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, er
 
 // ListAPIKeys implements store.APIKeys.
 func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
-	return s.listAPIKeys(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY created_at, id COLLATE "C"`)
+	return s.listAPIKeys(ctx, `SELECT `+sqlrow.APIKeyColumns+` FROM api_keys ORDER BY created_at, id COLLATE "C"`)
 }
 
 // ListTeamAPIKeys implements store.APIKeys.
 func (s *Store) ListTeamAPIKeys(ctx context.Context, team string) ([]store.APIKey, error) {
-	return s.listAPIKeys(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE team = $1 ORDER BY created_at, id COLLATE "C"`, team)
+	return s.listAPIKeys(ctx, `SELECT `+sqlrow.APIKeyColumns+` FROM api_keys WHERE team = $1 ORDER BY created_at, id COLLATE "C"`, team)
 }
 
 // RenameAPIKey implements store.APIKeys.
@@ -118,7 +83,7 @@ func (s *Store) listAPIKeys(ctx context.Context, query string, args ...any) ([]s
 	defer rows.Close()
 	var out []store.APIKey
 	for rows.Next() {
-		k, err := scanAPIKey(rows)
+		k, err := sqlrow.ScanAPIKey(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list api keys: %w", err)
 		}
@@ -145,7 +110,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error
 		if revoked.Valid {
 			return fmt.Errorf("api key %q is already revoked: %w", id, errdefs.ErrFailedPrecondition)
 		}
-		_, err = tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2`, dbTime(at), id)
+		_, err = tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2`, sqlrow.Time(at), id)
 		return err
 	})
 }
@@ -161,7 +126,7 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error 
 	return s.write(ctx, func(tx pgx.Tx) error {
 		// Only forward: of two touches that race, the later time stays.
 		res, err := tx.Exec(ctx, `UPDATE api_keys SET last_used_at = $1
-			WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)`, dbTime(at), id)
+			WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)`, sqlrow.Time(at), id)
 		if err != nil {
 			return fmt.Errorf("api key %q: touch: %w", id, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlrow"
 )
 
 // auditLock is the advisory lock that serialises writers of the audit
@@ -51,7 +52,7 @@ func (s *Store) AppendAudit(ctx context.Context, key []byte, e store.AuditEntry)
 		e.Hash = store.AuditHash(key, e)
 		_, err = tx.Exec(ctx, `INSERT INTO audit (id, at, team, key_id, key_prefix, action, target, remote, status, message, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			e.ID, dbTime(e.Time), e.Team, e.KeyID, e.KeyPrefix, e.Action, e.Target, e.Remote, e.Status, e.Message, e.PrevHash, e.Hash)
+			e.ID, sqlrow.Time(e.Time), e.Team, e.KeyID, e.KeyPrefix, e.Action, e.Target, e.Remote, e.Status, e.Message, e.PrevHash, e.Hash)
 		return err
 	})
 	if err != nil {
@@ -64,7 +65,7 @@ func (s *Store) AppendAudit(ctx context.Context, key []byte, e store.AuditEntry)
 func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error) {
 	where, args := []string{"id > $1"}, []any{f.AfterID}
 	if !f.Since.IsZero() {
-		args = append(args, dbTime(f.Since))
+		args = append(args, sqlrow.Time(f.Since))
 		where = append(where, fmt.Sprintf("at >= $%d", len(args)))
 	}
 	if f.Team != "" {
@@ -89,7 +90,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 		if err := rows.Scan(&e.ID, &at, &e.Team, &e.KeyID, &e.KeyPrefix, &e.Action, &e.Target, &e.Remote, &e.Status, &e.Message, &e.PrevHash, &e.Hash); err != nil {
 			return nil, fmt.Errorf("list audit: %w", err)
 		}
-		e.Time = fromDB(at)
+		e.Time = sqlrow.FromTime(at)
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -103,7 +104,7 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int, error) {
 			return err
 		}
 		var last sql.NullInt64
-		if err := tx.QueryRow(ctx, `SELECT MAX(id) FROM audit WHERE at < $1`, dbTime(before)).Scan(&last); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT MAX(id) FROM audit WHERE at < $1`, sqlrow.Time(before)).Scan(&last); err != nil {
 			return err
 		}
 		if !last.Valid {

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlrow"
 )
 
 // eventsLock is the advisory lock key (the bytes of "sbxevnt") that
@@ -33,7 +34,7 @@ func insertEvent(ctx context.Context, tx pgx.Tx, id string, at time.Time, typ, m
 		return fmt.Errorf("sandbox %q: record %s event: lock: %w", id, typ, err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO events (sandbox_id, time, type, message) VALUES ($1, $2, $3, $4)`,
-		id, dbTime(at), typ, store.SanitizeText(msg)); err != nil {
+		id, sqlrow.Time(at), typ, store.SanitizeText(msg)); err != nil {
 		return fmt.Errorf("sandbox %q: record %s event: %w", id, typ, err)
 	}
 	return nil
@@ -72,7 +73,7 @@ func (s *Store) ListEvents(ctx context.Context, sandboxID string) ([]store.Event
 			continue
 		}
 		out = append(out, store.Event{
-			ID: id.Int64, SandboxID: sandboxID, Time: fromDB(at.Int64), Type: typ.String, Message: msg.String,
+			ID: id.Int64, SandboxID: sandboxID, Time: sqlrow.FromTime(at.Int64), Type: typ.String, Message: msg.String,
 		})
 	}
 	if err := rows.Err(); err != nil {
@@ -106,7 +107,7 @@ func (s *Store) EventsAfter(ctx context.Context, f store.EventFilter) ([]store.E
 		if err := rows.Scan(&ev.ID, &ev.SandboxID, &at, &ev.Type, &ev.Message); err != nil {
 			return nil, fmt.Errorf("list events after %d: %w", f.After, err)
 		}
-		ev.Time = fromDB(at)
+		ev.Time = sqlrow.FromTime(at)
 		out = append(out, ev)
 	}
 	if err := rows.Err(); err != nil {

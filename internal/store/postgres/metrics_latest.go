@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlrow"
 )
 
 // LatestMetric implements store.MetricHistory: one row, read backwards
@@ -41,7 +42,7 @@ func (s *Store) LatestMetric(ctx context.Context, sandboxID string) (store.Metri
 	if err != nil {
 		return m, false, fmt.Errorf("sandbox %q: latest metric: %w", sandboxID, err)
 	}
-	m.Time, m.Resolution = fromDB(at), time.Duration(res)*time.Second
+	m.Time, m.Resolution = sqlrow.FromTime(at), time.Duration(res)*time.Second
 	m.MemUsed, m.MemTotal, m.MemCache = uint64(memUsed), uint64(memTotal), uint64(memCache)
 	m.DiskUsed, m.DiskTotal, m.NetRxBytes, m.NetTxBytes = uint64(diskUsed), uint64(diskTotal), uint64(rx), uint64(tx)
 	return m, true, nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlrow"
 )
 
 // CreateSandbox implements store.Store.
@@ -33,8 +34,8 @@ func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
 		) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		ON CONFLICT (id) DO NOTHING`,
 			sb.ID, sb.TemplateID, sb.Alias, sb.ClientID, string(sb.State), sb.CPUCount, sb.MemoryMB, sb.DiskMB,
-			sb.EnvdAccessToken, sb.Runtime, dbTime(created), dbNullTime(sb.StartedAt), dbNullTime(sb.EndAt),
-			dbNetwork(sb.Network), sb.TrafficAccessToken, dbLifecycle(sb.Lifecycle), dbEnvVars(sb.EnvVars))
+			sb.EnvdAccessToken, sb.Runtime, sqlrow.Time(created), sqlrow.NullTime(sb.StartedAt), sqlrow.NullTime(sb.EndAt),
+			sqlrow.Network(sb.Network), sb.TrafficAccessToken, sqlrow.Lifecycle(sb.Lifecycle), sqlrow.EnvVars(sb.EnvVars))
 		if err != nil {
 			return fmt.Errorf("sandbox %q: insert: %w", sb.ID, err)
 		}
@@ -145,11 +146,11 @@ func (s *Store) querySandboxes(ctx context.Context, where string, args ...any) (
 		if n := len(out); n == 0 || out[n-1].ID != sb.ID {
 			sb.State = store.SandboxState(state)
 			sb.EndReason = store.EndReason(reason)
-			sb.CreatedAt = fromDB(created)
-			sb.StartedAt = fromDBNull(started)
-			sb.EndAt = fromDBNull(endAt)
+			sb.CreatedAt = sqlrow.FromTime(created)
+			sb.StartedAt = sqlrow.FromNullTime(started)
+			sb.EndAt = sqlrow.FromNullTime(endAt)
 			if ended.Valid {
-				t := fromDB(ended.Int64)
+				t := sqlrow.FromTime(ended.Int64)
 				sb.EndedAt = &t
 			}
 			if network.Valid {
@@ -213,7 +214,7 @@ func (s *Store) SetState(ctx context.Context, id string, from []store.SandboxSta
 		}
 		var started sql.NullInt64 // COALESCE keeps the first start
 		if to == store.StateRunning {
-			started = dbNullTime(at)
+			started = sqlrow.NullTime(at)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE sandboxes SET state = $1, started_at = COALESCE(started_at, $2) WHERE id = $3`,
 			string(to), started, id); err != nil {
@@ -247,7 +248,7 @@ func (s *Store) EndSandbox(ctx context.Context, id string, reason store.EndReaso
 			return fmt.Errorf("sandbox %q already ended: %w", id, errdefs.ErrFailedPrecondition)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE sandboxes SET state = $1, end_reason = $2, end_message = $3, ended_at = $4
-			WHERE id = $5`, string(store.StateEnded), string(reason), message, dbTime(at), id); err != nil {
+			WHERE id = $5`, string(store.StateEnded), string(reason), message, sqlrow.Time(at), id); err != nil {
 			return fmt.Errorf("sandbox %q: end: %w", id, err)
 		}
 		msg := string(reason)
@@ -272,10 +273,10 @@ func (s *Store) SetEndAt(ctx context.Context, id string, at time.Time) error {
 		if cur == store.StateEnded {
 			return fmt.Errorf("sandbox %q ended, cannot reschedule its end: %w", id, errdefs.ErrFailedPrecondition)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE sandboxes SET end_at = $1 WHERE id = $2`, dbTime(at), id); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE sandboxes SET end_at = $1 WHERE id = $2`, sqlrow.Time(at), id); err != nil {
 			return fmt.Errorf("sandbox %q: set end time: %w", id, err)
 		}
-		msg := "ends at " + fromDB(dbTime(at)).Format(time.RFC3339Nano)
+		msg := "ends at " + sqlrow.FromTime(sqlrow.Time(at)).Format(time.RFC3339Nano)
 		return insertEvent(ctx, tx, id, now, store.EventTimeoutExtended, msg)
 	})
 }
@@ -294,37 +295,9 @@ func (s *Store) SetNetwork(ctx context.Context, id string, n store.NetworkConfig
 		if cur == store.StateEnded {
 			return fmt.Errorf("sandbox %q ended, its network cannot change: %w", id, errdefs.ErrFailedPrecondition)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE sandboxes SET network = $1 WHERE id = $2`, dbNetwork(&n), id); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE sandboxes SET network = $1 WHERE id = $2`, sqlrow.Network(&n), id); err != nil {
 			return fmt.Errorf("sandbox %q: set network: %w", id, err)
 		}
 		return insertEvent(ctx, tx, id, now, store.EventNetworkUpdated, "")
 	})
-}
-
-// dbNetwork is the network column's value: JSON, or NULL for the defaults.
-func dbNetwork(n *store.NetworkConfig) sql.NullString {
-	if n == nil {
-		return sql.NullString{}
-	}
-	b, _ := json.Marshal(n) // plain strings and bools: cannot fail
-	return sql.NullString{String: string(b), Valid: true}
-}
-
-// dbLifecycle is the lifecycle column's value: JSON, or NULL for the
-// defaults.
-func dbLifecycle(l store.Lifecycle) sql.NullString {
-	if l == (store.Lifecycle{}) {
-		return sql.NullString{}
-	}
-	b, _ := json.Marshal(l) // bools: cannot fail
-	return sql.NullString{String: string(b), Valid: true}
-}
-
-// dbEnvVars is the env_vars column's value: JSON, or NULL for none.
-func dbEnvVars(env map[string]string) sql.NullString {
-	if len(env) == 0 {
-		return sql.NullString{}
-	}
-	b, _ := json.Marshal(env) // strings: cannot fail
-	return sql.NullString{String: string(b), Valid: true}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlrow"
 )
 
 // CreateTemplate implements store.Templates.
@@ -23,7 +24,7 @@ func (s *Store) CreateTemplate(ctx context.Context, t store.Template) error {
 	return s.write(ctx, func(tx pgx.Tx) error {
 		res, err := tx.Exec(ctx, `INSERT INTO templates (id, team, public, cpu_count, memory_mb, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-			t.ID, t.Team, t.Public, t.CPUCount, t.MemoryMB, dbTime(created), dbTime(created))
+			t.ID, t.Team, t.Public, t.CPUCount, t.MemoryMB, sqlrow.Time(created), sqlrow.Time(created))
 		if err != nil {
 			return fmt.Errorf("template %q: insert: %w", t.ID, err)
 		}
@@ -59,25 +60,6 @@ func insertName(ctx context.Context, tx pgx.Tx, id, name string, pos int) error 
 	return nil
 }
 
-const templateColumns = `id, team, public, cpu_count, memory_mb, created_at, updated_at, pool`
-
-func scanTemplate(row interface{ Scan(...any) error }) (store.Template, error) {
-	var t store.Template
-	var created, updated int64
-	var pool sql.NullString
-	if err := row.Scan(&t.ID, &t.Team, &t.Public, &t.CPUCount, &t.MemoryMB, &created, &updated, &pool); err != nil {
-		return t, err
-	}
-	t.CreatedAt, t.UpdatedAt = fromDB(created), fromDB(updated)
-	if pool.Valid {
-		t.Pool = &store.TemplatePool{}
-		if err := json.Unmarshal([]byte(pool.String), t.Pool); err != nil {
-			return t, fmt.Errorf("template %q: pool: %w", t.ID, err)
-		}
-	}
-	return t, nil
-}
-
 func (s *Store) templateNames(ctx context.Context, id string) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT name FROM template_names WHERE template_id = $1 ORDER BY position, name COLLATE "C"`, id)
 	if err != nil {
@@ -100,7 +82,7 @@ func (s *Store) GetTemplate(ctx context.Context, idOrName string) (store.Templat
 	if err := store.ValidateText("template", idOrName); err != nil {
 		return store.Template{}, err
 	}
-	t, err := scanTemplate(s.pool.QueryRow(ctx, `SELECT `+templateColumns+` FROM templates
+	t, err := sqlrow.ScanTemplate(s.pool.QueryRow(ctx, `SELECT `+sqlrow.TemplateColumns+` FROM templates
 		WHERE id = $1 OR id = (SELECT template_id FROM template_names WHERE name = $1)`, idOrName))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, fmt.Errorf("template %q: %w", idOrName, errdefs.ErrNotFound)
@@ -119,14 +101,14 @@ func (s *Store) ListTemplates(ctx context.Context, team string) ([]store.Templat
 	if err := store.ValidateText("team", team); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+templateColumns+` FROM templates
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlrow.TemplateColumns+` FROM templates
 		WHERE $1 = '' OR team = $1 OR public ORDER BY created_at, id COLLATE "C"`, team)
 	if err != nil {
 		return nil, fmt.Errorf("list templates: %w", err)
 	}
 	var out []store.Template
 	for rows.Next() {
-		t, err := scanTemplate(rows)
+		t, err := sqlrow.ScanTemplate(rows)
 		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("list templates: %w", err)
@@ -151,7 +133,7 @@ func (s *Store) SetTemplatePublic(ctx context.Context, id string, public bool, a
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE templates SET public = $1, updated_at = $2 WHERE id = $3`, public, dbTime(s.orNow(at)), id)
+		res, err := tx.Exec(ctx, `UPDATE templates SET public = $1, updated_at = $2 WHERE id = $3`, public, sqlrow.Time(s.orNow(at)), id)
 		if err != nil {
 			return fmt.Errorf("template %q: update: %w", id, err)
 		}
@@ -176,7 +158,7 @@ func (s *Store) SetTemplatePool(ctx context.Context, id string, pool *store.Temp
 		val = sql.NullString{String: string(b), Valid: true}
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE templates SET pool = $1, updated_at = $2 WHERE id = $3`, val, dbTime(s.orNow(at)), id)
+		res, err := tx.Exec(ctx, `UPDATE templates SET pool = $1, updated_at = $2 WHERE id = $3`, val, sqlrow.Time(s.orNow(at)), id)
 		if err != nil {
 			return fmt.Errorf("template %q: update pool: %w", id, err)
 		}
@@ -226,7 +208,7 @@ func (s *Store) CreateBuild(ctx context.Context, b store.TemplateBuild) error {
 			request, layers, size_bytes, env, workdir, user_name, start_cmd, ready_cmd, source, created_at, updated_at, finished_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT DO NOTHING`,
 			b.ID, b.TemplateID, b.Status, b.Reason, b.ReasonStep, b.CPUCount, b.MemoryMB, b.Request, layers, b.SizeBytes,
-			env, b.Workdir, b.User, b.StartCmd, b.ReadyCmd, b.Source, dbTime(created), dbTime(created), dbNullTime(b.FinishedAt))
+			env, b.Workdir, b.User, b.StartCmd, b.ReadyCmd, b.Source, sqlrow.Time(created), sqlrow.Time(created), sqlrow.NullTime(b.FinishedAt))
 		if err != nil {
 			return fmt.Errorf("build %q: insert: %w", b.ID, err)
 		}
@@ -257,34 +239,6 @@ func encodeResult(b store.TemplateBuild) (layers, env string, err error) {
 	return string(lb), string(eb), nil
 }
 
-const buildColumns = `id, template_id, status, reason, reason_step, cpu_count, memory_mb, request, layers, size_bytes,
-	env, workdir, user_name, start_cmd, ready_cmd, source, created_at, updated_at, finished_at`
-
-func scanBuild(row interface{ Scan(...any) error }) (store.TemplateBuild, error) {
-	var b store.TemplateBuild
-	var layers, env string
-	var created, updated int64
-	var finished sql.NullInt64
-	if err := row.Scan(&b.ID, &b.TemplateID, &b.Status, &b.Reason, &b.ReasonStep, &b.CPUCount, &b.MemoryMB, &b.Request,
-		&layers, &b.SizeBytes, &env, &b.Workdir, &b.User, &b.StartCmd, &b.ReadyCmd, &b.Source, &created, &updated, &finished); err != nil {
-		return b, err
-	}
-	if err := json.Unmarshal([]byte(layers), &b.Layers); err != nil {
-		return b, fmt.Errorf("build %q: layers: %w", b.ID, err)
-	}
-	if err := json.Unmarshal([]byte(env), &b.Env); err != nil {
-		return b, fmt.Errorf("build %q: env: %w", b.ID, err)
-	}
-	if len(b.Layers) == 0 {
-		b.Layers = nil
-	}
-	if len(b.Env) == 0 {
-		b.Env = nil
-	}
-	b.CreatedAt, b.UpdatedAt, b.FinishedAt = fromDB(created), fromDB(updated), fromDBNull(finished)
-	return b, nil
-}
-
 // GetBuild implements store.Templates.
 func (s *Store) GetBuild(ctx context.Context, templateID, buildID string) (store.TemplateBuild, error) {
 	if err := store.ValidateText("template id", templateID); err != nil {
@@ -293,7 +247,7 @@ func (s *Store) GetBuild(ctx context.Context, templateID, buildID string) (store
 	if err := store.ValidateText("build id", buildID); err != nil {
 		return store.TemplateBuild{}, err
 	}
-	b, err := scanBuild(s.pool.QueryRow(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE id = $1 AND template_id = $2`, buildID, templateID))
+	b, err := sqlrow.ScanBuild(s.pool.QueryRow(ctx, `SELECT `+sqlrow.BuildColumns+` FROM template_builds WHERE id = $1 AND template_id = $2`, buildID, templateID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return b, fmt.Errorf("build %q of template %q: %w", buildID, templateID, errdefs.ErrNotFound)
 	}
@@ -308,14 +262,14 @@ func (s *Store) ListBuilds(ctx context.Context, templateID string) ([]store.Temp
 	if err := store.ValidateText("template id", templateID); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE template_id = $1 ORDER BY created_at, id COLLATE "C"`, templateID)
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlrow.BuildColumns+` FROM template_builds WHERE template_id = $1 ORDER BY created_at, id COLLATE "C"`, templateID)
 	if err != nil {
 		return nil, fmt.Errorf("list builds: %w", err)
 	}
 	defer rows.Close()
 	var out []store.TemplateBuild
 	for rows.Next() {
-		b, err := scanBuild(rows)
+		b, err := sqlrow.ScanBuild(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list builds: %w", err)
 		}
@@ -338,7 +292,7 @@ func (s *Store) StartBuild(ctx context.Context, templateID, buildID, request str
 	return s.write(ctx, func(tx pgx.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE template_builds SET status = $1, request = $2, updated_at = $3
 			WHERE id = $4 AND template_id = $5 AND status = $6`,
-			store.BuildBuilding, request, dbTime(s.orNow(at)), buildID, templateID, store.BuildWaiting)
+			store.BuildBuilding, request, sqlrow.Time(s.orNow(at)), buildID, templateID, store.BuildWaiting)
 		if err != nil {
 			return fmt.Errorf("build %q: start: %w", buildID, err)
 		}
@@ -381,7 +335,7 @@ func (s *Store) FinishBuild(ctx context.Context, b store.TemplateBuild, tags []s
 	if err != nil {
 		return err
 	}
-	now := dbTime(s.orNow(at))
+	now := sqlrow.Time(s.orNow(at))
 	return s.write(ctx, func(tx pgx.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE template_builds SET status = $1, reason = $2, reason_step = $3, layers = $4, size_bytes = $5,
 			env = $6, workdir = $7, user_name = $8, start_cmd = $9, ready_cmd = $10, updated_at = $11, finished_at = $12
@@ -419,7 +373,7 @@ func setTags(ctx context.Context, tx pgx.Tx, templateID, buildID string, tags []
 func (s *Store) FailUnfinishedBuilds(ctx context.Context, reason string, at time.Time) (int, error) {
 	reason = store.SanitizeText(reason)
 	var n int64
-	now := dbTime(s.orNow(at))
+	now := sqlrow.Time(s.orNow(at))
 	err := s.write(ctx, func(tx pgx.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE template_builds SET status = $1, reason = $2, updated_at = $3, finished_at = $4
 			WHERE status IN ($5, $6)`, store.BuildError, reason, now, now, store.BuildWaiting, store.BuildBuilding)
@@ -464,7 +418,7 @@ func (s *Store) AppendBuildLogs(ctx context.Context, buildID string, entries []s
 		}
 		for i, e := range entries {
 			if _, err := tx.Exec(ctx, `INSERT INTO template_build_logs (build_id, seq, at, level, step, message) VALUES ($1, $2, $3, $4, $5, $6)`,
-				buildID, next+i, dbTime(s.orNow(e.Time)), e.Level, e.Step, e.Message); err != nil {
+				buildID, next+i, sqlrow.Time(s.orNow(e.Time)), e.Level, e.Step, e.Message); err != nil {
 				return fmt.Errorf("build %q: logs: %w", buildID, err)
 			}
 		}
@@ -493,7 +447,7 @@ func (s *Store) BuildLogs(ctx context.Context, buildID string, offset, limit int
 		if err := rows.Scan(&at, &e.Level, &e.Step, &e.Message); err != nil {
 			return nil, err
 		}
-		e.Time = fromDB(at)
+		e.Time = sqlrow.FromTime(at)
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -524,7 +478,7 @@ func (s *Store) SetTags(ctx context.Context, templateID, buildID string, tags []
 		if store.BuildStatus(status) != store.BuildReady {
 			return fmt.Errorf("build %q is %s; only a ready build can be tagged: %w", buildID, status, errdefs.ErrFailedPrecondition)
 		}
-		return setTags(ctx, tx, templateID, buildID, tags, dbTime(s.orNow(at)))
+		return setTags(ctx, tx, templateID, buildID, tags, sqlrow.Time(s.orNow(at)))
 	})
 }
 
@@ -569,7 +523,7 @@ func (s *Store) ListTags(ctx context.Context, templateID string) ([]store.Templa
 		if err := rows.Scan(&t.TemplateID, &t.Tag, &t.BuildID, &at); err != nil {
 			return nil, err
 		}
-		t.CreatedAt = fromDB(at)
+		t.CreatedAt = sqlrow.FromTime(at)
 		out = append(out, t)
 	}
 	return out, rows.Err()

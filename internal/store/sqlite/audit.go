@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlrow"
 )
 
 // AppendAudit implements store.Audit. SQLite has one writer at a time,
@@ -35,7 +36,7 @@ func (s *Store) AppendAudit(ctx context.Context, key []byte, e store.AuditEntry)
 		e.Hash = store.AuditHash(key, e)
 		_, err = tx.ExecContext(ctx, `INSERT INTO audit (id, at, team, key_id, key_prefix, action, target, remote, status, message, prev_hash, hash)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.ID, dbTime(e.Time), e.Team, e.KeyID, e.KeyPrefix, e.Action, e.Target, e.Remote, e.Status, e.Message, e.PrevHash, e.Hash)
+			e.ID, sqlrow.Time(e.Time), e.Team, e.KeyID, e.KeyPrefix, e.Action, e.Target, e.Remote, e.Status, e.Message, e.PrevHash, e.Hash)
 		return err
 	})
 	if err != nil {
@@ -48,7 +49,7 @@ func (s *Store) AppendAudit(ctx context.Context, key []byte, e store.AuditEntry)
 func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error) {
 	where, args := []string{"id > ?"}, []any{f.AfterID}
 	if !f.Since.IsZero() {
-		where, args = append(where, "at >= ?"), append(args, dbTime(f.Since))
+		where, args = append(where, "at >= ?"), append(args, sqlrow.Time(f.Since))
 	}
 	if f.Team != "" {
 		where, args = append(where, "team = ?"), append(args, f.Team)
@@ -70,7 +71,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 		if err := rows.Scan(&e.ID, &at, &e.Team, &e.KeyID, &e.KeyPrefix, &e.Action, &e.Target, &e.Remote, &e.Status, &e.Message, &e.PrevHash, &e.Hash); err != nil {
 			return nil, fmt.Errorf("list audit: %w", err)
 		}
-		e.Time = fromDB(at)
+		e.Time = sqlrow.FromTime(at)
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -81,7 +82,7 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int, error) {
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var last sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT MAX(id) FROM audit WHERE at < ?`, dbTime(before)).Scan(&last); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT MAX(id) FROM audit WHERE at < ?`, sqlrow.Time(before)).Scan(&last); err != nil {
 			return err
 		}
 		if !last.Valid {

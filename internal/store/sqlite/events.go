@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlrow"
 )
 
 // insertEvent records an event inside the transaction of the change it
 // describes, so the log and the record never disagree.
 func insertEvent(ctx context.Context, tx *sql.Tx, id string, at time.Time, typ, msg string) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO events (sandbox_id, time, type, message) VALUES (?, ?, ?, ?)`,
-		id, dbTime(at), typ, store.SanitizeText(msg)); err != nil {
+		id, sqlrow.Time(at), typ, store.SanitizeText(msg)); err != nil {
 		return fmt.Errorf("sandbox %q: record %s event: %w", id, typ, err)
 	}
 	return nil
@@ -52,7 +53,7 @@ func (s *Store) ListEvents(ctx context.Context, sandboxID string) ([]store.Event
 			continue
 		}
 		out = append(out, store.Event{
-			ID: id.Int64, SandboxID: sandboxID, Time: fromDB(at.Int64), Type: typ.String, Message: msg.String,
+			ID: id.Int64, SandboxID: sandboxID, Time: sqlrow.FromTime(at.Int64), Type: typ.String, Message: msg.String,
 		})
 	}
 	if err := rows.Err(); err != nil {
@@ -86,7 +87,7 @@ func (s *Store) EventsAfter(ctx context.Context, f store.EventFilter) ([]store.E
 		if err := rows.Scan(&ev.ID, &ev.SandboxID, &at, &ev.Type, &ev.Message); err != nil {
 			return nil, fmt.Errorf("list events after %d: %w", f.After, err)
 		}
-		ev.Time = fromDB(at)
+		ev.Time = sqlrow.FromTime(at)
 		out = append(out, ev)
 	}
 	if err := rows.Err(); err != nil {

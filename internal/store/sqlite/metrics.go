@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlrow"
 )
 
 // AddMetrics implements store.MetricHistory.
@@ -40,7 +41,7 @@ func (s *Store) AddMetrics(ctx context.Context, samples []store.MetricSample) er
 				(sandbox_id, time, resolution, cpu_count, cpu_used_pct, mem_used, mem_total, mem_cache, disk_used, disk_total, net_rx_bytes, net_tx_bytes)
 				VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (sandbox_id, resolution, time) DO NOTHING`,
-				m.SandboxID, dbTime(m.Time), m.CPUCount, m.CPUUsedPct, int64(m.MemUsed), int64(m.MemTotal), int64(m.MemCache),
+				m.SandboxID, sqlrow.Time(m.Time), m.CPUCount, m.CPUUsedPct, int64(m.MemUsed), int64(m.MemTotal), int64(m.MemCache),
 				int64(m.DiskUsed), int64(m.DiskTotal), int64(m.NetRxBytes), int64(m.NetTxBytes)); err != nil {
 				return fmt.Errorf("sandbox %q: add metrics: %w", m.SandboxID, err)
 			}
@@ -64,10 +65,10 @@ func (s *Store) ListMetrics(ctx context.Context, sandboxID string, start, end ti
 	}
 	lo, hi := int64(-1<<63), int64(1<<63-1)
 	if !start.IsZero() {
-		lo = dbTime(start)
+		lo = sqlrow.Time(start)
 	}
 	if !end.IsZero() {
-		hi = dbTime(end)
+		hi = sqlrow.Time(end)
 	}
 	rows, err := s.query(ctx, `SELECT time, resolution, cpu_count, cpu_used_pct, mem_used, mem_total, mem_cache,
 		disk_used, disk_total, net_rx_bytes, net_tx_bytes
@@ -87,7 +88,7 @@ func (s *Store) ListMetrics(ctx context.Context, sandboxID string, start, end ti
 		if err := rows.Scan(&at, &res, &m.CPUCount, &m.CPUUsedPct, &memUsed, &memTotal, &memCache, &diskUsed, &diskTotal, &rx, &tx); err != nil {
 			return nil, fmt.Errorf("sandbox %q: list metrics: %w", sandboxID, err)
 		}
-		m.Time, m.Resolution = fromDB(at), time.Duration(res)*time.Second
+		m.Time, m.Resolution = sqlrow.FromTime(at), time.Duration(res)*time.Second
 		m.MemUsed, m.MemTotal, m.MemCache = uint64(memUsed), uint64(memTotal), uint64(memCache)
 		m.DiskUsed, m.DiskTotal, m.NetRxBytes, m.NetTxBytes = uint64(diskUsed), uint64(diskTotal), uint64(rx), uint64(tx)
 		out = append(out, m)
@@ -105,7 +106,7 @@ func (s *Store) DownsampleMetrics(ctx context.Context, before time.Time, bucket 
 		return 0, err
 	}
 	width := bucket.Microseconds()
-	cut := dbTime(before) / width * width
+	cut := sqlrow.Time(before) / width * width
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		// The mean cache is integer division in both backends (an AVG
@@ -159,7 +160,7 @@ const pruneMetricsQuery = `DELETE FROM sandbox_metrics WHERE time < ?`
 func (s *Store) PruneMetrics(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, pruneMetricsQuery, dbTime(before))
+		res, err := tx.ExecContext(ctx, pruneMetricsQuery, sqlrow.Time(before))
 		if err != nil {
 			return fmt.Errorf("prune metrics: %w", err)
 		}
@@ -176,7 +177,7 @@ func (s *Store) PruneMetrics(ctx context.Context, before time.Time) (int64, erro
 func (s *Store) SandboxSpans(ctx context.Context, team string, start, end time.Time) ([]store.SandboxSpan, error) {
 	// Two index ranges of (client_id, ended_at), the live and the ended
 	// after start, rather than every sandbox the team ever had.
-	rows, err := s.query(ctx, sandboxSpansQuery, team, dbTime(end), team, dbTime(start), dbTime(end))
+	rows, err := s.query(ctx, sandboxSpansQuery, team, sqlrow.Time(end), team, sqlrow.Time(start), sqlrow.Time(end))
 	if err != nil {
 		return nil, fmt.Errorf("team %q: sandbox spans: %w", team, err)
 	}
@@ -190,7 +191,7 @@ func (s *Store) SandboxSpans(ctx context.Context, team string, start, end time.T
 		if err := rows.Scan(&created, &ended); err != nil {
 			return nil, fmt.Errorf("team %q: sandbox spans: %w", team, err)
 		}
-		out = append(out, store.SandboxSpan{CreatedAt: fromDB(created), EndedAt: fromDBNull(ended)})
+		out = append(out, store.SandboxSpan{CreatedAt: sqlrow.FromTime(created), EndedAt: sqlrow.FromNullTime(ended)})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("team %q: sandbox spans: %w", team, err)

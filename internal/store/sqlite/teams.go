@@ -9,6 +9,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlrow"
 )
 
 // CreateTeam implements store.Teams.
@@ -30,7 +31,7 @@ func (s *Store) CreateTeam(ctx context.Context, t store.Team) error {
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO teams (id, name, created_at, quota_sandboxes, quota_cpus, quota_memory_mb)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			t.ID, t.Name, dbTime(created), t.Quota.Sandboxes, t.Quota.CPUs, t.Quota.MemoryMB)
+			t.ID, t.Name, sqlrow.Time(created), t.Quota.Sandboxes, t.Quota.CPUs, t.Quota.MemoryMB)
 		if err != nil {
 			return fmt.Errorf("team %q: insert: %w", t.ID, err)
 		}
@@ -41,21 +42,9 @@ func (s *Store) CreateTeam(ctx context.Context, t store.Team) error {
 	})
 }
 
-const teamColumns = `id, name, created_at, quota_sandboxes, quota_cpus, quota_memory_mb`
-
-func scanTeam(row interface{ Scan(...any) error }) (store.Team, error) {
-	var t store.Team
-	var created int64
-	if err := row.Scan(&t.ID, &t.Name, &created, &t.Quota.Sandboxes, &t.Quota.CPUs, &t.Quota.MemoryMB); err != nil {
-		return t, err
-	}
-	t.CreatedAt = fromDB(created)
-	return t, nil
-}
-
 // GetTeam implements store.Teams.
 func (s *Store) GetTeam(ctx context.Context, id string) (store.Team, error) {
-	t, err := scanTeam(s.queryRow(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = ?`, id))
+	t, err := sqlrow.ScanTeam(s.queryRow(ctx, `SELECT `+sqlrow.TeamColumns+` FROM teams WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("team %q: %w", id, errdefs.ErrNotFound)
 	}
@@ -85,14 +74,14 @@ func (s *Store) SetTeamQuota(ctx context.Context, id string, q store.Quota) erro
 
 // ListTeams implements store.Teams.
 func (s *Store) ListTeams(ctx context.Context) ([]store.Team, error) {
-	rows, err := s.query(ctx, `SELECT `+teamColumns+` FROM teams ORDER BY created_at, id`)
+	rows, err := s.query(ctx, `SELECT `+sqlrow.TeamColumns+` FROM teams ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list teams: %w", err)
 	}
 	defer rows.Close()
 	var out []store.Team
 	for rows.Next() {
-		t, err := scanTeam(rows)
+		t, err := sqlrow.ScanTeam(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list teams: %w", err)
 		}
@@ -129,7 +118,7 @@ func (s *Store) DeleteTeam(ctx context.Context, id string, at time.Time) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("team %q: %w", id, errdefs.ErrNotFound)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE team = ? AND revoked_at IS NULL`, dbTime(at), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE team = ? AND revoked_at IS NULL`, sqlrow.Time(at), id); err != nil {
 			return fmt.Errorf("team %q: revoke its keys: %w", id, err)
 		}
 		return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlrow"
 )
 
 // CreateTemplate implements store.Templates.
@@ -22,7 +23,7 @@ func (s *Store) CreateTemplate(ctx context.Context, t store.Template) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO templates (id, team, public, cpu_count, memory_mb, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			t.ID, t.Team, t.Public, t.CPUCount, t.MemoryMB, dbTime(created), dbTime(created))
+			t.ID, t.Team, t.Public, t.CPUCount, t.MemoryMB, sqlrow.Time(created), sqlrow.Time(created))
 		if err != nil {
 			return fmt.Errorf("template %q: insert: %w", t.ID, err)
 		}
@@ -58,25 +59,6 @@ func insertName(ctx context.Context, tx *sql.Tx, id, name string, pos int) error
 	return nil
 }
 
-const templateColumns = `id, team, public, cpu_count, memory_mb, created_at, updated_at, pool`
-
-func scanTemplate(row interface{ Scan(...any) error }) (store.Template, error) {
-	var t store.Template
-	var created, updated int64
-	var pool sql.NullString
-	if err := row.Scan(&t.ID, &t.Team, &t.Public, &t.CPUCount, &t.MemoryMB, &created, &updated, &pool); err != nil {
-		return t, err
-	}
-	t.CreatedAt, t.UpdatedAt = fromDB(created), fromDB(updated)
-	if pool.Valid {
-		t.Pool = &store.TemplatePool{}
-		if err := json.Unmarshal([]byte(pool.String), t.Pool); err != nil {
-			return t, fmt.Errorf("template %q: pool: %w", t.ID, err)
-		}
-	}
-	return t, nil
-}
-
 func (s *Store) templateNames(ctx context.Context, id string) ([]string, error) {
 	rows, err := s.query(ctx, `SELECT name FROM template_names WHERE template_id = ? ORDER BY position, name`, id)
 	if err != nil {
@@ -99,7 +81,7 @@ func (s *Store) GetTemplate(ctx context.Context, idOrName string) (store.Templat
 	if err := store.ValidateText("template", idOrName); err != nil {
 		return store.Template{}, err
 	}
-	t, err := scanTemplate(s.queryRow(ctx, `SELECT `+templateColumns+` FROM templates
+	t, err := sqlrow.ScanTemplate(s.queryRow(ctx, `SELECT `+sqlrow.TemplateColumns+` FROM templates
 		WHERE id = ? OR id = (SELECT template_id FROM template_names WHERE name = ?)`, idOrName, idOrName))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("template %q: %w", idOrName, errdefs.ErrNotFound)
@@ -118,14 +100,14 @@ func (s *Store) ListTemplates(ctx context.Context, team string) ([]store.Templat
 	if err := store.ValidateText("team", team); err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, `SELECT `+templateColumns+` FROM templates
+	rows, err := s.query(ctx, `SELECT `+sqlrow.TemplateColumns+` FROM templates
 		WHERE ? = '' OR team = ? OR public = 1 ORDER BY created_at, id`, team, team)
 	if err != nil {
 		return nil, fmt.Errorf("list templates: %w", err)
 	}
 	var out []store.Template
 	for rows.Next() {
-		t, err := scanTemplate(rows)
+		t, err := sqlrow.ScanTemplate(rows)
 		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("list templates: %w", err)
@@ -150,7 +132,7 @@ func (s *Store) SetTemplatePublic(ctx context.Context, id string, public bool, a
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE templates SET public = ?, updated_at = ? WHERE id = ?`, public, dbTime(s.orNow(at)), id)
+		res, err := tx.ExecContext(ctx, `UPDATE templates SET public = ?, updated_at = ? WHERE id = ?`, public, sqlrow.Time(s.orNow(at)), id)
 		if err != nil {
 			return fmt.Errorf("template %q: update: %w", id, err)
 		}
@@ -175,7 +157,7 @@ func (s *Store) SetTemplatePool(ctx context.Context, id string, pool *store.Temp
 		val = sql.NullString{String: string(b), Valid: true}
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE templates SET pool = ?, updated_at = ? WHERE id = ?`, val, dbTime(s.orNow(at)), id)
+		res, err := tx.ExecContext(ctx, `UPDATE templates SET pool = ?, updated_at = ? WHERE id = ?`, val, sqlrow.Time(s.orNow(at)), id)
 		if err != nil {
 			return fmt.Errorf("template %q: update pool: %w", id, err)
 		}
@@ -225,7 +207,7 @@ func (s *Store) CreateBuild(ctx context.Context, b store.TemplateBuild) error {
 			request, layers, size_bytes, env, workdir, user_name, start_cmd, ready_cmd, source, created_at, updated_at, finished_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			b.ID, b.TemplateID, b.Status, b.Reason, b.ReasonStep, b.CPUCount, b.MemoryMB, b.Request, layers, b.SizeBytes,
-			env, b.Workdir, b.User, b.StartCmd, b.ReadyCmd, b.Source, dbTime(created), dbTime(created), dbNullTime(b.FinishedAt))
+			env, b.Workdir, b.User, b.StartCmd, b.ReadyCmd, b.Source, sqlrow.Time(created), sqlrow.Time(created), sqlrow.NullTime(b.FinishedAt))
 		if err != nil {
 			return fmt.Errorf("build %q: insert: %w", b.ID, err)
 		}
@@ -256,34 +238,6 @@ func encodeResult(b store.TemplateBuild) (layers, env string, err error) {
 	return string(lb), string(eb), nil
 }
 
-const buildColumns = `id, template_id, status, reason, reason_step, cpu_count, memory_mb, request, layers, size_bytes,
-	env, workdir, user_name, start_cmd, ready_cmd, source, created_at, updated_at, finished_at`
-
-func scanBuild(row interface{ Scan(...any) error }) (store.TemplateBuild, error) {
-	var b store.TemplateBuild
-	var layers, env string
-	var created, updated int64
-	var finished sql.NullInt64
-	if err := row.Scan(&b.ID, &b.TemplateID, &b.Status, &b.Reason, &b.ReasonStep, &b.CPUCount, &b.MemoryMB, &b.Request,
-		&layers, &b.SizeBytes, &env, &b.Workdir, &b.User, &b.StartCmd, &b.ReadyCmd, &b.Source, &created, &updated, &finished); err != nil {
-		return b, err
-	}
-	if err := json.Unmarshal([]byte(layers), &b.Layers); err != nil {
-		return b, fmt.Errorf("build %q: layers: %w", b.ID, err)
-	}
-	if err := json.Unmarshal([]byte(env), &b.Env); err != nil {
-		return b, fmt.Errorf("build %q: env: %w", b.ID, err)
-	}
-	if len(b.Layers) == 0 {
-		b.Layers = nil
-	}
-	if len(b.Env) == 0 {
-		b.Env = nil
-	}
-	b.CreatedAt, b.UpdatedAt, b.FinishedAt = fromDB(created), fromDB(updated), fromDBNull(finished)
-	return b, nil
-}
-
 // GetBuild implements store.Templates.
 func (s *Store) GetBuild(ctx context.Context, templateID, buildID string) (store.TemplateBuild, error) {
 	if err := store.ValidateText("template id", templateID); err != nil {
@@ -292,7 +246,7 @@ func (s *Store) GetBuild(ctx context.Context, templateID, buildID string) (store
 	if err := store.ValidateText("build id", buildID); err != nil {
 		return store.TemplateBuild{}, err
 	}
-	b, err := scanBuild(s.queryRow(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE id = ? AND template_id = ?`, buildID, templateID))
+	b, err := sqlrow.ScanBuild(s.queryRow(ctx, `SELECT `+sqlrow.BuildColumns+` FROM template_builds WHERE id = ? AND template_id = ?`, buildID, templateID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, fmt.Errorf("build %q of template %q: %w", buildID, templateID, errdefs.ErrNotFound)
 	}
@@ -307,14 +261,14 @@ func (s *Store) ListBuilds(ctx context.Context, templateID string) ([]store.Temp
 	if err := store.ValidateText("template id", templateID); err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, `SELECT `+buildColumns+` FROM template_builds WHERE template_id = ? ORDER BY created_at, id`, templateID)
+	rows, err := s.query(ctx, `SELECT `+sqlrow.BuildColumns+` FROM template_builds WHERE template_id = ? ORDER BY created_at, id`, templateID)
 	if err != nil {
 		return nil, fmt.Errorf("list builds: %w", err)
 	}
 	defer rows.Close()
 	var out []store.TemplateBuild
 	for rows.Next() {
-		b, err := scanBuild(rows)
+		b, err := sqlrow.ScanBuild(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list builds: %w", err)
 		}
@@ -337,7 +291,7 @@ func (s *Store) StartBuild(ctx context.Context, templateID, buildID, request str
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE template_builds SET status = ?, request = ?, updated_at = ?
 			WHERE id = ? AND template_id = ? AND status = ?`,
-			store.BuildBuilding, request, dbTime(s.orNow(at)), buildID, templateID, store.BuildWaiting)
+			store.BuildBuilding, request, sqlrow.Time(s.orNow(at)), buildID, templateID, store.BuildWaiting)
 		if err != nil {
 			return fmt.Errorf("build %q: start: %w", buildID, err)
 		}
@@ -380,7 +334,7 @@ func (s *Store) FinishBuild(ctx context.Context, b store.TemplateBuild, tags []s
 	if err != nil {
 		return err
 	}
-	now := dbTime(s.orNow(at))
+	now := sqlrow.Time(s.orNow(at))
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE template_builds SET status = ?, reason = ?, reason_step = ?, layers = ?, size_bytes = ?,
 			env = ?, workdir = ?, user_name = ?, start_cmd = ?, ready_cmd = ?, updated_at = ?, finished_at = ?
@@ -418,7 +372,7 @@ func setTags(ctx context.Context, tx *sql.Tx, templateID, buildID string, tags [
 func (s *Store) FailUnfinishedBuilds(ctx context.Context, reason string, at time.Time) (int, error) {
 	reason = store.SanitizeText(reason)
 	var n int64
-	now := dbTime(s.orNow(at))
+	now := sqlrow.Time(s.orNow(at))
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE template_builds SET status = ?, reason = ?, updated_at = ?, finished_at = ?
 			WHERE status IN (?, ?)`, store.BuildError, reason, now, now, store.BuildWaiting, store.BuildBuilding)
@@ -453,7 +407,7 @@ func (s *Store) AppendBuildLogs(ctx context.Context, buildID string, entries []s
 		}
 		for i, e := range entries {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO template_build_logs (build_id, seq, at, level, step, message) VALUES (?, ?, ?, ?, ?, ?)`,
-				buildID, next+i, dbTime(s.orNow(e.Time)), e.Level, e.Step, e.Message); err != nil {
+				buildID, next+i, sqlrow.Time(s.orNow(e.Time)), e.Level, e.Step, e.Message); err != nil {
 				if strings.Contains(err.Error(), "FOREIGN KEY") {
 					return fmt.Errorf("build %q: %w", buildID, errdefs.ErrNotFound)
 				}
@@ -485,7 +439,7 @@ func (s *Store) BuildLogs(ctx context.Context, buildID string, offset, limit int
 		if err := rows.Scan(&at, &e.Level, &e.Step, &e.Message); err != nil {
 			return nil, err
 		}
-		e.Time = fromDB(at)
+		e.Time = sqlrow.FromTime(at)
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -516,7 +470,7 @@ func (s *Store) SetTags(ctx context.Context, templateID, buildID string, tags []
 		if store.BuildStatus(status) != store.BuildReady {
 			return fmt.Errorf("build %q is %s; only a ready build can be tagged: %w", buildID, status, errdefs.ErrFailedPrecondition)
 		}
-		return setTags(ctx, tx, templateID, buildID, tags, dbTime(s.orNow(at)))
+		return setTags(ctx, tx, templateID, buildID, tags, sqlrow.Time(s.orNow(at)))
 	})
 }
 
@@ -561,7 +515,7 @@ func (s *Store) ListTags(ctx context.Context, templateID string) ([]store.Templa
 		if err := rows.Scan(&t.TemplateID, &t.Tag, &t.BuildID, &at); err != nil {
 			return nil, err
 		}
-		t.CreatedAt = fromDB(at)
+		t.CreatedAt = sqlrow.FromTime(at)
 		out = append(out, t)
 	}
 	return out, rows.Err()
