@@ -193,7 +193,7 @@ func uninstall(tag, netnsDir string) error {
 	if err := c.Flush(); err != nil {
 		errs = append(errs, fmt.Errorf("delete nftables tables of %s: %w", tag, err))
 	}
-	if links, err := netlink.LinkList(); err == nil {
+	if links, err := linkList(); err == nil {
 		for _, l := range links {
 			if _, ok := linkSlot(tag, l.Attrs().Name); ok {
 				if err := netlink.LinkDel(l); err != nil {
@@ -219,7 +219,7 @@ func (m *Manager) NetnsPath(id string) string { return filepath.Join(m.cfg.Netns
 // adoptLinks records the slots of links left by a previous manager of the
 // same tag, so that their addresses are not handed out twice.
 func (m *Manager) adoptLinks() error {
-	links, err := netlink.LinkList()
+	links, err := linkList()
 	if err != nil {
 		return fmt.Errorf("list links: %w", err)
 	}
@@ -418,7 +418,7 @@ func (m *Manager) Teardown(ctx context.Context, id string) error {
 // linksOf finds the host-side links of sandbox id: by its slot, and by
 // alias for one whose slot is not known.
 func (m *Manager) linksOf(id string) []netlink.Link {
-	links, err := netlink.LinkList()
+	links, err := linkList()
 	if err != nil {
 		return nil
 	}
@@ -442,7 +442,7 @@ func (m *Manager) List(ctx context.Context) ([]string, error) {
 	for _, e := range entries {
 		ids[e.Name()] = true
 	}
-	links, err := netlink.LinkList()
+	links, err := linkList()
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
@@ -507,7 +507,7 @@ func (m *Manager) Leftovers(ctx context.Context, id string) []string {
 
 // defaultRouteLink names the interface of the host's IPv4 default route.
 func defaultRouteLink() (string, error) {
-	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	routes, err := routeList()
 	if err != nil {
 		return "", fmt.Errorf("list host routes: %w", err)
 	}

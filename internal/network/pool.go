@@ -95,7 +95,9 @@ const aliasPrefix = "soulbox:"
 // checkRoutes fails if a host route not on one of our own links overlaps
 // the pool: traffic to such addresses would go to a sandbox instead.
 func checkRoutes(pool netip.Prefix, ours func(name string) bool) error {
-	routes, err := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: 0}, netlink.RT_FILTER_TABLE)
+	routes, err := retryDump(func() ([]netlink.Route, error) {
+		return netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: 0}, netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		return fmt.Errorf("list host routes: %w", err)
 	}
@@ -129,7 +131,7 @@ func checkRoutes(pool netip.Prefix, ours func(name string) bool) error {
 // while the first free default pool may since have gone to another
 // server.
 func poolInUse(ours func(name string) bool) (netip.Prefix, bool) {
-	links, err := netlink.LinkList()
+	links, err := linkList()
 	if err != nil {
 		return netip.Prefix{}, false
 	}
@@ -137,7 +139,7 @@ func poolInUse(ours func(name string) bool) (netip.Prefix, bool) {
 		if !ours(l.Attrs().Name) {
 			continue
 		}
-		addrs, err := netlink.AddrList(l, netlink.FAMILY_V4)
+		addrs, err := addrList(l)
 		if err != nil {
 			continue
 		}
