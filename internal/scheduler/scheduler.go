@@ -74,11 +74,9 @@ const (
 // (ErrUnavailable, one reason per node).
 func Choose(nodes []Node, req Request) (Decision, error) {
 	best, bestScore := -1, 0.0
-	var reasons []string
 	for i := range nodes {
 		n := &nodes[i]
-		if why := unfit(n, req); why != "" {
-			reasons = append(reasons, "node "+n.ID+" "+why)
+		if !fits(n, req) {
 			continue
 		}
 		s := score(n, req)
@@ -90,10 +88,28 @@ func Choose(nodes []Node, req Request) (Decision, error) {
 		if len(nodes) == 0 {
 			return Decision{}, fmt.Errorf("no node is ready: none is registered: %w", errdefs.ErrUnavailable)
 		}
+		// The reasons are written only for a refusal: a decision among
+		// many nodes formats nothing.
+		reasons := make([]string, 0, len(nodes))
+		for i := range nodes {
+			reasons = append(reasons, "node "+nodes[i].ID+" "+unfit(&nodes[i], req))
+		}
 		sort.Strings(reasons)
 		return Decision{}, fmt.Errorf("no node is ready for this sandbox: %s: %w", strings.Join(reasons, "; "), errdefs.ErrUnavailable)
 	}
 	return Decision{NodeID: nodes[best].ID, Score: bestScore}, nil
+}
+
+// fits is unfit's verdict without the words.
+func fits(n *Node, req Request) bool {
+	switch {
+	case !n.Ready || !n.Runs:
+		return false
+	case n.Unmetered:
+		return true
+	}
+	return (n.MaxSandboxes == 0 || n.Sandboxes < n.MaxSandboxes) && n.AllocatedCPU+req.CPU <= n.CPUCount*CPUOvercommit &&
+		n.AllocatedMemory+req.MemoryBytes <= n.MemoryTotalBytes
 }
 
 // unfit says why n cannot take req ("" if it can).

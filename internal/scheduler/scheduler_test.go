@@ -124,3 +124,14 @@ func BenchmarkChooseEmbedded(b *testing.B) {
 		}
 	}
 }
+
+// TestFitsAgreesWithUnfit: the quick verdict and the worded one never
+// disagree.
+func TestFitsAgreesWithUnfit(t *testing.T) {
+	req := Request{Template: "base", CPU: 2, MemoryBytes: 2 * gib, Team: "t1"}
+	for _, n := range fakeNodes(200) {
+		if fits(&n, req) != (unfit(&n, req) == "") {
+			t.Errorf("node %+v: fits %v, unfit %q", n, fits(&n, req), unfit(&n, req))
+		}
+	}
+}
