@@ -42,6 +42,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.DataDir == "" {
 		return fmt.Errorf("--data-dir is required: %w", errdefs.ErrInvalidArgument)
 	}
+	if cfg.MaxSandboxes < 0 {
+		return fmt.Errorf("--max-sandboxes %d: want 0 (no bound of its own) or more: %w", cfg.MaxSandboxes, errdefs.ErrInvalidArgument)
+	}
 	if !joined(cfg.DataDir) {
 		if cfg.JoinToken == "" || cfg.ControlPlane == "" {
 			return fmt.Errorf("this node has not joined: --control-plane and --join-token are needed: %w", errdefs.ErrInvalidArgument)
