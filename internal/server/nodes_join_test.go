@@ -228,5 +228,20 @@ func TestDrainEmbeddedNode(t *testing.T) {
 		t.Errorf("a refused create left %+v", list)
 	}
 	c.want(204, "POST", "/nodes/"+id, map[string]any{"status": "ready"}, nil)
-	create(t, c, map[string]any{"timeout": 60})
+	sb := create(t, c, map[string]any{"timeout": 60})
+
+	// A fork is a new sandbox too: refused while draining, nothing made.
+	c.want(204, "POST", "/nodes/"+id, map[string]any{"status": "draining"}, nil)
+	code, b, _ = c.do("POST", "/sandboxes/"+sb.SandboxID+"/fork", map[string]any{"count": 1})
+	if code != 503 || !strings.Contains(string(b), "no node is ready") {
+		t.Errorf("fork on a drained server = %d %s", code, b)
+	}
+	if c.want(200, "GET", "/v2/sandboxes", nil, &list); len(list) != 1 {
+		t.Errorf("a refused fork left %+v", list)
+	}
+	var snaps []map[string]any
+	if c.want(200, "GET", "/snapshots", nil, &snaps); len(snaps) != 0 {
+		t.Errorf("a refused fork left snapshots %+v", snaps)
+	}
+	c.want(204, "POST", "/nodes/"+id, map[string]any{"status": "ready"}, nil)
 }
