@@ -17,7 +17,7 @@ done
 BUF_VERSION=v1.75.0
 # The out directories of buf.gen.yaml: their generated files are removed
 # first, so a deleted or renamed .proto leaves no stale code behind.
-GEN_DIRS=(api/envd)
+GEN_DIRS=(api/envd api/node)
 
 tools="$PWD/bin/tools"
 mkdir -p "$tools"
@@ -44,3 +44,4 @@ install_tool connectrpc.com/connect/cmd/protoc-gen-connect-go connectrpc.com/con
 
 find "${GEN_DIRS[@]}" -type f \( -name '*.pb.go' -o -name '*.connect.go' \) -delete
 "$tools/buf" generate
+"$tools/buf" generate --template buf.gen.node.yaml

@@ -37,6 +37,9 @@ type Config struct {
 	// hold an admin key; nil: no node routes answer.
 	Nodes node.Lister
 	Admin func(r *http.Request) bool
+	// NodeStatus changes a node's status (POST /nodes/{nodeID}); nil:
+	// that route answers 503.
+	NodeStatus NodeStatusSetter
 	// MaxStreamsPerTeam is how many GET /events streams that follow one
 	// team may have open at once; 0 means DefaultMaxStreamsPerTeam.
 	MaxStreamsPerTeam int
@@ -60,6 +63,7 @@ type API struct {
 	nodes      node.Lister
 	admin      func(r *http.Request) bool
 	recheck    func(ctx context.Context, r *http.Request) error
+	nodeStatus NodeStatusSetter
 }
 
 // New returns the API.
@@ -73,7 +77,7 @@ func New(cfg Config) *API {
 		most = DefaultMaxStreamsPerTeam
 	}
 	return &API{lc: cfg.Lifecycle, domain: cfg.Domain, team: team, log: cfg.Log, eventLog: cfg.Events, stop: cfg.Stop, maxStreams: most,
-		nodes: cfg.Nodes, admin: cfg.Admin, recheck: cfg.Recheck}
+		nodes: cfg.Nodes, admin: cfg.Admin, recheck: cfg.Recheck, nodeStatus: cfg.NodeStatus}
 }
 
 // Router is where routes are registered (an *http.ServeMux).
@@ -105,6 +109,7 @@ func (a *API) Register(mux Router) {
 	mux.HandleFunc("GET /teams/{teamID}/metrics/max", a.teamMetricsMax)
 	mux.HandleFunc("GET /nodes", a.listNodes)
 	mux.HandleFunc("GET /nodes/{nodeID}", a.getNode)
+	mux.HandleFunc("POST /nodes/{nodeID}", a.setNodeStatus)
 	mux.HandleFunc("POST /sandboxes/{id}/snapshots", a.createSnapshot)
 	mux.HandleFunc("GET /snapshots", a.listSnapshots)
 	mux.HandleFunc("POST /sandboxes/{id}/fork", a.fork)

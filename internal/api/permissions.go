@@ -32,6 +32,7 @@ var SandboxRoutes = authz.Routes{
 	"GET /teams/{teamID}/metrics/max":     authz.SandboxesRead,
 	"GET /nodes":                          authz.ServerAdmin,
 	"GET /nodes/{nodeID}":                 authz.ServerAdmin,
+	"POST /nodes/{nodeID}":                authz.ServerAdmin,
 	"POST /sandboxes/{id}/snapshots":      authz.SandboxesUse,
 	"GET /snapshots":                      authz.SandboxesRead,
 	"POST /sandboxes/{id}/fork":           authz.SandboxesCreate,

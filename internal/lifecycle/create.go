@@ -64,6 +64,11 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 			return store.Sandbox{}, err
 		}
 	}
+	if m.placer != nil {
+		if err := m.placer(ctx, req); err != nil {
+			return store.Sandbox{}, err
+		}
+	}
 	timeout := req.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout

@@ -41,6 +41,13 @@ func (m *Manager) Fork(ctx context.Context, id string, count int, timeout time.D
 	if err != nil {
 		return nil, err
 	}
+	// Forks are new sandboxes: placed as a create of the source's
+	// template and size would be, before anything is checkpointed.
+	if m.placer != nil {
+		if err := m.placer(ctx, CreateRequest{TemplateID: src.TemplateID, CPUCount: src.CPUCount, MemoryMB: src.MemoryMB, Team: src.ClientID}); err != nil {
+			return nil, err
+		}
+	}
 	if src.State == store.StateRunning {
 		if out, handled, err := m.forkClones(ctx, src, count, timeout); handled {
 			return out, err

@@ -93,6 +93,8 @@ const (
 
 // Manager runs the sandboxes of one server.
 type Manager struct {
+	// placer, if set, decides where a create goes (see UsePlacer).
+	placer  Placer
 	store   store.Store
 	driver  Driver
 	tmpl    Templates

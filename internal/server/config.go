@@ -150,6 +150,13 @@ type Config struct {
 	// snapshots may take together; a snapshot (or a fork with files only)
 	// that would pass it is refused (429). 0 is unlimited.
 	SnapshotDiskMB int
+	// NodeListen is the address of the node listener (mutual TLS, the
+	// node service hosts joining with `soulbox node` dial); empty: none,
+	// the single-host mode.
+	NodeListen string
+	// NodeHeartbeatTimeout is how long a joined node may miss heartbeats
+	// before it is unhealthy.
+	NodeHeartbeatTimeout time.Duration
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -177,6 +184,7 @@ func Defaults() Config {
 		MetricsRetention:       24 * time.Hour,
 		MetricsDownsampleAfter: time.Hour,
 		MetricsBucket:          time.Minute,
+		NodeHeartbeatTimeout:   15 * time.Second,
 	}
 }
 
@@ -225,6 +233,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_NETWORK_UPLINK", &c.NetworkUplink},
 		{"SOULBOX_NETWORK_DNS", &c.NetworkDNS},
 		{"SOULBOX_REGISTRY_MIRRORS", &c.RegistryMirrors},
+		{"SOULBOX_NODE_LISTEN", &c.NodeListen},
 	} {
 		if s := getenv(v.name); s != "" {
 			*v.dst = s
@@ -247,6 +256,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_METRICS_RETENTION", &c.MetricsRetention},
 		{"SOULBOX_METRICS_DOWNSAMPLE_AFTER", &c.MetricsDownsampleAfter},
 		{"SOULBOX_METRICS_BUCKET", &c.MetricsBucket},
+		{"SOULBOX_NODE_HEARTBEAT_TIMEOUT", &c.NodeHeartbeatTimeout},
 	} {
 		if s := getenv(v.name); s != "" {
 			d, err := time.ParseDuration(s)
@@ -342,6 +352,12 @@ func (c Config) Validate() error {
 	}
 	if c.ReadyMinFreeMB < 0 || c.ReadyMinFreeMB > 1<<30 {
 		return bad("ready min free %d MB: use 0 (no check) to %d", c.ReadyMinFreeMB, 1<<30)
+	}
+	if _, _, err := net.SplitHostPort(c.NodeListen); c.NodeListen != "" && err != nil {
+		return bad("node listen address %q: want host:port, e.g. 0.0.0.0:3443, or empty for none", c.NodeListen)
+	}
+	if c.NodeHeartbeatTimeout < time.Second || c.NodeHeartbeatTimeout > 10*time.Minute {
+		return bad("node heartbeat timeout %s: use a duration from 1s to 10m, e.g. 15s", c.NodeHeartbeatTimeout)
 	}
 	// A metrics request reads at most 31 days: a longer history could not
 	// be read whole.

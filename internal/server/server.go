@@ -30,6 +30,7 @@ import (
 	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/ratelimit"
 	"github.com/soulbox/soulbox/internal/reconcile"
+	"github.com/soulbox/soulbox/internal/registry"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/store"
 	"github.com/soulbox/soulbox/internal/store/notify"
@@ -81,6 +82,11 @@ type Server struct {
 	lease store.Lease
 	// templateLabels bounds the template names /metrics and /health show.
 	templateLabels *telemetry.TemplateLabels
+	// registry is the control plane's registry of nodes; nodeL and
+	// nodeHTTP its node listener (nil without --node-listen).
+	registry *registry.Registry
+	nodeL    net.Listener
+	nodeHTTP *http.Server
 }
 
 // New opens everything the server needs, reconciles the store with the
@@ -218,6 +224,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	log.Info("reconciled", slog.Int("adopted", len(rep.Adopted)), slog.Int("lost", len(rep.Lost)),
 		slog.Int("orphans", len(rep.Orphans)), slog.Int("failed", len(rep.Failed)), slog.Duration("took", rep.Duration))
+	if err := s.openRegistry(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.listen(tlsConfig); err != nil {
 		return nil, err
 	}
@@ -267,6 +276,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("start lifecycle: %w", err)
 	}
 	defer s.lifecycle.Stop()
+	nodeErrc := s.serveNodes(bg)
 	listeners := s.listeners()
 	errc := make(chan error, len(listeners))
 	for _, l := range listeners {
@@ -282,6 +292,8 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
+	case err := <-nodeErrc:
+		return err
 	case <-leaseLost:
 		// Another server may lead now: this one must not fire timeouts
 		// or reconcile beside it. Stop as on a signal, and say why.
@@ -292,6 +304,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	s.log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	s.shutdownNodes(shutdownCtx)
 	if err := s.http.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -314,6 +327,9 @@ func (s *Server) Run(ctx context.Context) (err error) {
 func (s *Server) close() {
 	for _, l := range s.listeners() {
 		_ = l.Close()
+	}
+	if s.nodeL != nil {
+		_ = s.nodeL.Close()
 	}
 	if s.network != nil {
 		_ = s.network.Close()

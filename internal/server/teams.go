@@ -12,6 +12,7 @@ import (
 func (s *Server) teamRoutes(mux *http.ServeMux) {
 	tm := http.NewServeMux()
 	api.NewTeams(api.TeamsConfig{Store: s.store, Tokens: s.authn.Tokens, Lifecycle: s.lifecycle, Audit: s.audit, DeleteTeam: s.deleteTeam, Log: s.log}).Register(authz.Guard(s.audit.Wrap(tm), api.TeamRoutes))
+	s.nodeTokenRoutes(tm)
 	for _, p := range api.TeamPaths {
 		mux.Handle(p, s.authn.Middleware(tm))
 	}

@@ -1,0 +1,151 @@
+package nodeagent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+
+	nodev1 "github.com/soulbox/soulbox/api/node/v1"
+	"github.com/soulbox/soulbox/api/node/v1/nodev1connect"
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/node"
+	"github.com/soulbox/soulbox/internal/version"
+)
+
+// Config is what `soulbox node` runs with.
+type Config struct {
+	// ControlPlane is the https URL of the control plane's node listener
+	// (needed to join; a joined node keeps the one it joined).
+	ControlPlane string
+	// JoinToken is needed on the first start only.
+	JoinToken string
+	DataDir   string
+	// Name is the node's name, the one its certificate names.
+	Name string
+	// MaxSandboxes is the node's own bound on sandboxes (0: none).
+	MaxSandboxes int
+	Log          *slog.Logger
+}
+
+// Run joins if the data dir holds no identity yet, then heartbeats
+// until ctx ends; then it reports itself draining and returns nil.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.DataDir == "" {
+		return fmt.Errorf("--data-dir is required: %w", errdefs.ErrInvalidArgument)
+	}
+	if cfg.MaxSandboxes < 0 {
+		return fmt.Errorf("--max-sandboxes %d: want 0 (no bound of its own) or more: %w", cfg.MaxSandboxes, errdefs.ErrInvalidArgument)
+	}
+	if !joined(cfg.DataDir) {
+		if cfg.JoinToken == "" || cfg.ControlPlane == "" {
+			return fmt.Errorf("this node has not joined: --control-plane and --join-token are needed: %w", errdefs.ErrInvalidArgument)
+		}
+		if cfg.Name == "" {
+			host, err := os.Hostname()
+			if err != nil {
+				return fmt.Errorf("no --name, and this host has no name: %w", err)
+			}
+			cfg.Name = strings.ToLower(host)
+		}
+		if err := join(ctx, cfg); err != nil {
+			return err
+		}
+		cfg.Log.Info("joined the control plane", "control_plane", cfg.ControlPlane, "node", cfg.Name)
+	}
+	id, err := loadIdentity(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if cfg.Name != "" && cfg.Name != id.Name {
+		return fmt.Errorf("this data dir holds node %q, not %q: %w", id.Name, cfg.Name, errdefs.ErrInvalidArgument)
+	}
+	h := &heartbeater{c: mtlsClient(id), host: &node.HostReader{DataDir: cfg.DataDir}, dataDir: cfg.DataDir, max: cfg.MaxSandboxes, log: cfg.Log.With("node", id.Name)}
+	return h.run(ctx)
+}
+
+type heartbeater struct {
+	c       nodev1connect.NodeServiceClient
+	host    *node.HostReader
+	dataDir string
+	max     int
+	log     *slog.Logger
+}
+
+func (h *heartbeater) run(ctx context.Context) error {
+	interval := time.Second
+	failing := false
+	for {
+		res, err := h.beat(ctx, false)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			if !failing {
+				h.log.Warn("heartbeat failed", "err", err)
+			}
+			failing = true
+			if code := connect.CodeOf(err); code == connect.CodeUnauthenticated || code == connect.CodePermissionDenied {
+				return fmt.Errorf("the control plane refuses this node: %w", err)
+			}
+		case err == nil:
+			if failing || res.GetStatus() != "ready" {
+				h.log.Info("heartbeat", "status", res.GetStatus())
+			}
+			failing = false
+			if ms := res.GetHeartbeatIntervalMs(); ms > 0 {
+				interval = time.Duration(ms) * time.Millisecond
+			}
+		}
+		select {
+		case <-ctx.Done():
+			// The last word: this node is going away and takes nothing new.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_, err := h.beat(dctx, true)
+			cancel()
+			if err != nil {
+				h.log.Warn("draining heartbeat failed", "err", err)
+			} else {
+				h.log.Info("reported draining")
+			}
+			return nil
+		case <-time.After(interval):
+		}
+	}
+}
+
+func (h *heartbeater) beat(ctx context.Context, draining bool) (*nodev1.HeartbeatResponse, error) {
+	hr, err := h.host.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read the host: %w", err)
+	}
+	c := &nodev1.Capacity{CpuCount: int64(hr.CPUCount), CpuPercent: hr.CPUPercent, MemoryTotalBytes: hr.MemoryTotalBytes,
+		MemoryUsedBytes: hr.MemoryUsedBytes, DiskTotalBytes: hr.Disk.TotalBytes, DiskUsedBytes: hr.Disk.UsedBytes,
+		MaxSandboxes: int64(h.max), Templates: layersPresent(h.dataDir), Version: version.Version}
+	res, err := h.c.Heartbeat(ctx, connect.NewRequest(&nodev1.HeartbeatRequest{Capacity: c, Draining: draining}))
+	if err != nil {
+		return nil, err
+	}
+	return res.Msg, nil
+}
+
+// layersPresent lists the template layers in the node's data dir.
+func layersPresent(dataDir string) []string {
+	es, err := os.ReadDir(filepath.Join(dataDir, "templates", "layers"))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range es {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}

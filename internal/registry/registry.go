@@ -1,0 +1,143 @@
+// Package registry is the control plane's registry of nodes: it lets
+// hosts join with a one-use token (signing their client certificates with
+// the node CA), takes their heartbeats over mutual TLS, marks the nodes
+// that stop heartbeating unhealthy, changes their status for admins, and
+// lists them for GET /nodes and the scheduler. It serves the node service
+// of api/node/v1 (connect-go) on the node listener.
+//
+// Today only the embedded node runs sandboxes: a joined node is
+// registered, heartbeats, is listed and drained, but the control plane
+// does not yet create sandboxes on it.
+package registry
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/soulbox/soulbox/api/node/v1/nodev1connect"
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/node"
+	"github.com/soulbox/soulbox/internal/nodeca"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// DefaultHeartbeatTimeout is how long a node may go without a heartbeat
+// before it is unhealthy, unless configured.
+const DefaultHeartbeatTimeout = 15 * time.Second
+
+// Config is what a Registry is built from.
+type Config struct {
+	Store store.Nodes
+	CA    *nodeca.CA
+	// HeartbeatTimeout: a node silent this long becomes unhealthy; nodes
+	// heartbeat three times in it. 0 means DefaultHeartbeatTimeout.
+	HeartbeatTimeout time.Duration
+	// Embedded is the server's own node, if it has one: listed with the
+	// joined ones, its status kept in the store under its ID.
+	Embedded *node.Local
+	Log      *slog.Logger
+	// Now is the clock (time.Now if nil).
+	Now func() time.Time
+}
+
+// Registry is the control plane's registry of nodes.
+type Registry struct {
+	st       store.Nodes
+	ca       *nodeca.CA
+	timeout  time.Duration
+	embedded *node.Local
+	log      *slog.Logger
+	now      func() time.Time
+	view     view
+}
+
+var (
+	_ nodev1connect.NodeServiceHandler = (*Registry)(nil)
+	_ node.Lister                      = (*Registry)(nil)
+)
+
+// New returns the registry; with an embedded node it records that node
+// (ready) unless the store already has it, whose status it keeps.
+func New(ctx context.Context, cfg Config) (*Registry, error) {
+	r := &Registry{st: cfg.Store, ca: cfg.CA, timeout: cfg.HeartbeatTimeout, embedded: cfg.Embedded, log: cfg.Log, now: cfg.Now}
+	if r.timeout <= 0 {
+		r.timeout = DefaultHeartbeatTimeout
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.embedded != nil {
+		if err := r.st.EnsureNode(ctx, store.Node{ID: r.embedded.ID, Embedded: true, Status: store.NodeReady}); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// HeartbeatInterval is how often nodes are told to heartbeat: three
+// times in the timeout.
+func (r *Registry) HeartbeatInterval() time.Duration {
+	return max(r.timeout/3, 100*time.Millisecond)
+}
+
+// EmbeddedID is the embedded node's id ("" without one).
+func (r *Registry) EmbeddedID() string {
+	if r.embedded == nil {
+		return ""
+	}
+	return r.embedded.ID
+}
+
+type peerKey struct{}
+
+// Handler is the node service over HTTP, for the node listener (whose TLS
+// is the CA's ServerTLS): it passes each call the client certificate the
+// TLS handshake verified, if any.
+func (r *Registry) Handler() (string, http.Handler) {
+	path, h := nodev1connect.NewNodeServiceHandler(r)
+	return path, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.TLS != nil && len(req.TLS.VerifiedChains) > 0 {
+			req = req.WithContext(context.WithValue(req.Context(), peerKey{}, req.TLS.VerifiedChains[0][0]))
+		}
+		h.ServeHTTP(w, req)
+	})
+}
+
+func peerCert(ctx context.Context) *x509.Certificate {
+	c, _ := ctx.Value(peerKey{}).(*x509.Certificate)
+	return c
+}
+
+// connectError is err with the Connect code of its category: the one
+// mapping of errdefs categories to the node service's codes.
+func connectError(err error) error {
+	code := connect.CodeInternal
+	for _, c := range []struct {
+		cat  error
+		code connect.Code
+	}{
+		{errdefs.ErrInvalidArgument, connect.CodeInvalidArgument},
+		{errdefs.ErrNotFound, connect.CodeNotFound},
+		{errdefs.ErrAlreadyExists, connect.CodeAlreadyExists},
+		{errdefs.ErrFailedPrecondition, connect.CodeFailedPrecondition},
+		{errdefs.ErrPermissionDenied, connect.CodePermissionDenied},
+		{errdefs.ErrUnauthenticated, connect.CodeUnauthenticated},
+		{errdefs.ErrResourceExhausted, connect.CodeResourceExhausted},
+		{errdefs.ErrUnavailable, connect.CodeUnavailable},
+	} {
+		if errors.Is(err, c.cat) {
+			code = c.code
+			break
+		}
+	}
+	return connect.NewError(code, err)
+}

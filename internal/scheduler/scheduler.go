@@ -1,0 +1,181 @@
+// Package scheduler decides where a sandbox is created: on a ready node
+// with room for it (CPU, memory, sandbox slots), preferring the nodes
+// that have its template pooled, then its layers present, then those
+// with fewer of the team's sandboxes and more room. It is pure: the
+// caller passes the nodes as the registry last saw them, and nothing
+// here reads or writes anything else.
+package scheduler
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+)
+
+// CPUOvercommit is how many sandbox vCPUs one host CPU may carry:
+// sandboxes mostly idle, and a CPU limit is a share, not a reservation.
+const CPUOvercommit = 4
+
+// Node is one node as the scheduler sees it.
+type Node struct {
+	ID string
+	// Ready: the node takes new sandboxes (not draining or unhealthy).
+	Ready bool
+	// Status and Reason describe a node that is not ready, for the error.
+	Status, Reason string
+	// Runs: the control plane can create sandboxes on it today.
+	Runs bool
+	// Unmetered: the node checks its own capacity when it creates (the
+	// embedded node, whose admission counts quotas and memory itself);
+	// the figures below are not consulted.
+	Unmetered bool
+
+	CPUCount         int
+	AllocatedCPU     int
+	MemoryTotalBytes uint64
+	AllocatedMemory  uint64
+	Sandboxes        int
+	// MaxSandboxes bounds the sandboxes of the node (0: no bound).
+	MaxSandboxes int
+	// Pooled are the templates with warm sandboxes ready; Layers the
+	// template layers on its disk.
+	Pooled []string
+	Layers []string
+	// TeamSandboxes counts each team's sandboxes on the node.
+	TeamSandboxes map[string]int
+}
+
+// Request is the sandbox to place.
+type Request struct {
+	Template    string
+	Layers      []string
+	CPU         int
+	MemoryBytes uint64
+	Team        string
+}
+
+// Decision is where a sandbox goes.
+type Decision struct {
+	NodeID string
+	Score  float64
+}
+
+// Weights of the preferences, in the order they rank.
+const (
+	weightPooled = 1000
+	weightLayers = 100
+	weightTeam   = 10 // per sandbox of the team already there, subtracted
+	weightRoom   = 5
+)
+
+// Choose places req on one of nodes, or says why none fits
+// (ErrUnavailable, one reason per node).
+func Choose(nodes []Node, req Request) (Decision, error) {
+	best, bestScore := -1, 0.0
+	for i := range nodes {
+		n := &nodes[i]
+		if !fits(n, req) {
+			continue
+		}
+		s := score(n, req)
+		if best < 0 || s > bestScore || (s == bestScore && n.ID < nodes[best].ID) {
+			best, bestScore = i, s
+		}
+	}
+	if best < 0 {
+		if len(nodes) == 0 {
+			return Decision{}, fmt.Errorf("no node is ready: none is registered: %w", errdefs.ErrUnavailable)
+		}
+		// The reasons are written only for a refusal: a decision among
+		// many nodes formats nothing.
+		reasons := make([]string, 0, len(nodes))
+		for i := range nodes {
+			reasons = append(reasons, "node "+nodes[i].ID+" "+unfit(&nodes[i], req))
+		}
+		sort.Strings(reasons)
+		return Decision{}, fmt.Errorf("no node is ready for this sandbox: %s: %w", strings.Join(reasons, "; "), errdefs.ErrUnavailable)
+	}
+	return Decision{NodeID: nodes[best].ID, Score: bestScore}, nil
+}
+
+// fits is unfit's verdict without the words.
+func fits(n *Node, req Request) bool {
+	switch {
+	case !n.Ready || !n.Runs:
+		return false
+	case n.Unmetered:
+		return true
+	}
+	return (n.MaxSandboxes == 0 || n.Sandboxes < n.MaxSandboxes) && n.AllocatedCPU+req.CPU <= n.CPUCount*CPUOvercommit &&
+		n.AllocatedMemory+req.MemoryBytes <= n.MemoryTotalBytes
+}
+
+// unfit says why n cannot take req ("" if it can).
+func unfit(n *Node, req Request) string {
+	switch {
+	case !n.Ready:
+		if n.Reason != "" {
+			return "is " + n.Status + " (" + n.Reason + ")"
+		}
+		return "is " + n.Status
+	case !n.Runs:
+		return "does not run sandboxes for the control plane yet"
+	case n.Unmetered:
+		return ""
+	case n.MaxSandboxes > 0 && n.Sandboxes >= n.MaxSandboxes:
+		return fmt.Sprintf("has all its %d sandbox slots taken", n.MaxSandboxes)
+	case n.AllocatedCPU+req.CPU > n.CPUCount*CPUOvercommit:
+		return fmt.Sprintf("has %d of %d vCPUs free, the sandbox needs %d", max(0, n.CPUCount*CPUOvercommit-n.AllocatedCPU), n.CPUCount*CPUOvercommit, req.CPU)
+	case n.AllocatedMemory+req.MemoryBytes > n.MemoryTotalBytes:
+		return fmt.Sprintf("has %d MiB of %d MiB memory free, the sandbox needs %d MiB",
+			(n.MemoryTotalBytes-min(n.AllocatedMemory, n.MemoryTotalBytes))>>20, n.MemoryTotalBytes>>20, req.MemoryBytes>>20)
+	}
+	return ""
+}
+
+func score(n *Node, req Request) float64 {
+	var s float64
+	if req.Template != "" && contains(n.Pooled, req.Template) {
+		s += weightPooled
+	}
+	if len(req.Layers) > 0 {
+		have := 0
+		for _, l := range req.Layers {
+			if contains(n.Layers, l) {
+				have++
+			}
+		}
+		s += weightLayers * float64(have) / float64(len(req.Layers))
+	}
+	s -= weightTeam * float64(n.TeamSandboxes[req.Team])
+	if !n.Unmetered {
+		s += weightRoom * (free(n.CPUCount*CPUOvercommit, n.AllocatedCPU+req.CPU) + freeBytes(n.MemoryTotalBytes, n.AllocatedMemory+req.MemoryBytes)) / 2
+	}
+	return s
+}
+
+// free is the share of total left after used, 0 to 1.
+func free(total, used int) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return float64(total-min(used, total)) / float64(total)
+}
+
+func freeBytes(total, used uint64) float64 {
+	if total == 0 {
+		return 0
+	}
+	return float64(total-min(used, total)) / float64(total)
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

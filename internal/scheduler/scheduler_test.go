@@ -1,0 +1,137 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+)
+
+const gib = 1 << 30
+
+// roomy is a ready node with room, nothing of the template and no team.
+func roomy(id string) Node {
+	return Node{ID: id, Ready: true, Runs: true, CPUCount: 8, MemoryTotalBytes: 32 * gib}
+}
+
+func TestChoose(t *testing.T) {
+	req := Request{Template: "base", Layers: []string{"l1", "l2"}, CPU: 2, MemoryBytes: 2 * gib, Team: "t1"}
+	with := func(n Node, f func(*Node)) Node { f(&n); return n }
+	for _, c := range []struct {
+		name  string
+		nodes []Node
+		want  string
+		// wantErr: every part must be in the error.
+		wantErr []string
+	}{
+		{name: "the one ready node", nodes: []Node{roomy("a")}, want: "a"},
+		{name: "draining and unhealthy nodes are skipped", nodes: []Node{
+			with(roomy("a"), func(n *Node) { n.Ready, n.Status = false, "draining" }),
+			with(roomy("b"), func(n *Node) { n.Ready, n.Status, n.Reason = false, "unhealthy", "no heartbeat" }),
+			roomy("c")}, want: "c"},
+		{name: "a node that cannot run sandboxes is skipped", nodes: []Node{with(roomy("a"), func(n *Node) { n.Runs = false }), roomy("b")}, want: "b"},
+		{name: "pooled beats layers beats nothing", nodes: []Node{
+			roomy("a"),
+			with(roomy("b"), func(n *Node) { n.Layers = []string{"l1", "l2"} }),
+			with(roomy("c"), func(n *Node) { n.Pooled = []string{"base"} })}, want: "c"},
+		{name: "all layers beat some", nodes: []Node{
+			with(roomy("a"), func(n *Node) { n.Layers = []string{"l1"} }),
+			with(roomy("b"), func(n *Node) { n.Layers = []string{"l2", "l1"} })}, want: "b"},
+		{name: "team spread: fewer of the team's sandboxes", nodes: []Node{
+			with(roomy("a"), func(n *Node) { n.TeamSandboxes = map[string]int{"t1": 3} }),
+			with(roomy("b"), func(n *Node) { n.TeamSandboxes = map[string]int{"t1": 1, "t2": 9} })}, want: "b"},
+		{name: "more room wins among equals", nodes: []Node{
+			with(roomy("a"), func(n *Node) { n.AllocatedCPU, n.AllocatedMemory = 20, 20*gib }),
+			with(roomy("b"), func(n *Node) { n.AllocatedCPU, n.AllocatedMemory = 4, 4*gib })}, want: "b"},
+		{name: "ties go to the first id", nodes: []Node{roomy("b"), roomy("a")}, want: "a"},
+		{name: "an unmetered node needs no figures", nodes: []Node{{ID: "local", Ready: true, Runs: true, Unmetered: true}}, want: "local"},
+		{name: "no CPU room", nodes: []Node{with(roomy("a"), func(n *Node) { n.AllocatedCPU = 31 })},
+			wantErr: []string{"node a has 1 of 32 vCPUs free, the sandbox needs 2"}},
+		{name: "no memory room", nodes: []Node{with(roomy("a"), func(n *Node) { n.AllocatedMemory = 31 * gib })},
+			wantErr: []string{"node a has 1024 MiB of 32768 MiB memory free, the sandbox needs 2048 MiB"}},
+		{name: "no slots", nodes: []Node{with(roomy("a"), func(n *Node) { n.Sandboxes, n.MaxSandboxes = 5, 5 })},
+			wantErr: []string{"node a has all its 5 sandbox slots taken"}},
+		{name: "every reason is named", nodes: []Node{
+			with(roomy("a"), func(n *Node) { n.Ready, n.Status, n.Reason = false, "draining", "drained by an admin" }),
+			with(roomy("b"), func(n *Node) { n.Runs = false })},
+			wantErr: []string{"no node is ready", "node a is draining (drained by an admin)", "node b does not run sandboxes"}},
+		{name: "no nodes", wantErr: []string{"no node is ready: none is registered"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := Choose(c.nodes, req)
+			if c.wantErr != nil {
+				if !errors.Is(err, errdefs.ErrUnavailable) {
+					t.Fatalf("Choose = %+v, %v; want an unavailable error", d, err)
+				}
+				for _, part := range c.wantErr {
+					if !strings.Contains(err.Error(), part) {
+						t.Errorf("error %q does not say %q", err, part)
+					}
+				}
+				return
+			}
+			if err != nil || d.NodeID != c.want {
+				t.Errorf("Choose = %+v, %v; want node %s", d, err, c.want)
+			}
+		})
+	}
+}
+
+// fakeNodes are n nodes as 100 heartbeats would describe them: varied
+// use, some draining, templates pooled and present on some.
+func fakeNodes(n int) []Node {
+	out := make([]Node, n)
+	for i := range out {
+		nd := Node{ID: fmt.Sprintf("node-%03d", i), Ready: i%10 != 0, Status: "ready", Runs: true,
+			CPUCount: 16 + i%3*16, AllocatedCPU: i % 50, MemoryTotalBytes: 64 * gib, AllocatedMemory: uint64(i%40) * gib,
+			Sandboxes: i % 60, MaxSandboxes: 100, TeamSandboxes: map[string]int{"t1": i % 4, "t2": i % 7}}
+		if !nd.Ready {
+			nd.Status = "draining"
+		}
+		for j := range 20 {
+			nd.Layers = append(nd.Layers, fmt.Sprintf("layer-%d", (i+j)%40))
+		}
+		if i%5 == 0 {
+			nd.Pooled = []string{"base", "python"}
+		}
+		out[i] = nd
+	}
+	return out
+}
+
+// BenchmarkChoose100: one decision among 100 nodes' heartbeats.
+func BenchmarkChoose100(b *testing.B) {
+	nodes := fakeNodes(100)
+	req := Request{Template: "base", Layers: []string{"layer-1", "layer-2", "layer-3"}, CPU: 2, MemoryBytes: 2 * gib, Team: "t1"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Choose(nodes, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkChooseEmbedded: the decision of a single-host server.
+func BenchmarkChooseEmbedded(b *testing.B) {
+	nodes := []Node{{ID: "local", Ready: true, Runs: true, Unmetered: true}}
+	req := Request{Template: "base", CPU: 2, MemoryBytes: 2 * gib, Team: "t1"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Choose(nodes, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestFitsAgreesWithUnfit: the quick verdict and the worded one never
+// disagree.
+func TestFitsAgreesWithUnfit(t *testing.T) {
+	req := Request{Template: "base", CPU: 2, MemoryBytes: 2 * gib, Team: "t1"}
+	for _, n := range fakeNodes(200) {
+		if fits(&n, req) != (unfit(&n, req) == "") {
+			t.Errorf("node %+v: fits %v, unfit %q", n, fits(&n, req), unfit(&n, req))
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/api"
+	"github.com/soulbox/soulbox/internal/authz"
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/lifecycle"
+	"github.com/soulbox/soulbox/internal/nodeca"
+	"github.com/soulbox/soulbox/internal/registry"
+	"github.com/soulbox/soulbox/internal/scheduler"
+)
+
+// openRegistry opens the node CA (<data-dir>/node-ca, made on first
+// start), the registry of nodes with this server's embedded node in it,
+// the placement of creates, and the node listener when NodeListen is set.
+func (s *Server) openRegistry(ctx context.Context) error {
+	ca, err := nodeca.Open(filepath.Join(s.cfg.DataDir, "node-ca"))
+	if err != nil {
+		return err
+	}
+	s.registry, err = registry.New(ctx, registry.Config{Store: s.store, CA: ca, HeartbeatTimeout: s.cfg.NodeHeartbeatTimeout,
+		Embedded: s.localNode(), Log: s.log.With("component", "nodes")})
+	if err != nil {
+		return fmt.Errorf("node registry: %w", err)
+	}
+	s.lifecycle.UsePlacer(s.place)
+	if s.cfg.NodeListen == "" {
+		return nil
+	}
+	tc, err := ca.ServerTLS(nodeListenerNames(s.cfg.NodeListen))
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", s.cfg.NodeListen)
+	if err != nil {
+		return fmt.Errorf("listen on %s for nodes (--node-listen): %w", s.cfg.NodeListen, err)
+	}
+	s.nodeL = tls.NewListener(l, tc)
+	mux := http.NewServeMux()
+	path, h := s.registry.Handler()
+	mux.Handle(path, h)
+	s.nodeHTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	return nil
+}
+
+// nodeListenerNames are the names the node listener's certificate is
+// for: the listen host (an unspecified one means every address of
+// this host: its name), this host's name and loopback.
+func nodeListenerNames(listen string) []string {
+	host, _, _ := net.SplitHostPort(listen)
+	names := []string{"localhost", "127.0.0.1", "::1"}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		names = append(names, h)
+	}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		names = append(names, host)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			for _, a := range addrs {
+				if n, ok := a.(*net.IPNet); ok {
+					names = append(names, n.IP.String())
+				}
+			}
+		}
+	}
+	return names
+}
+
+// place is the create path's placement: the scheduler's decision over
+// the registry's nodes; the create runs here on the embedded node.
+func (s *Server) place(ctx context.Context, req lifecycle.CreateRequest) error {
+	d, err := s.registry.Place(ctx, scheduler.Request{Template: req.TemplateID, CPU: req.CPUCount, MemoryBytes: uint64(max(req.MemoryMB, 0)) << 20, Team: req.Team})
+	if err != nil {
+		return err
+	}
+	if d.NodeID != s.registry.EmbeddedID() {
+		// Cannot happen while only the embedded node runs sandboxes.
+		return fmt.Errorf("node %q was chosen, but this server creates only on its own node: %w", d.NodeID, errdefs.ErrUnavailable)
+	}
+	return nil
+}
+
+// serveNodes runs the heartbeat monitor and the node listener until ctx
+// ends; the listener's error, if it fails, is sent to errc.
+func (s *Server) serveNodes(ctx context.Context) <-chan error {
+	errc := make(chan error, 1)
+	go s.registry.Monitor(ctx)
+	if s.nodeHTTP == nil {
+		return errc
+	}
+	go func() {
+		if err := s.nodeHTTP.Serve(s.nodeL); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("node listener: %w", err)
+		}
+	}()
+	s.log.Info("serving nodes", slog.String("node_listen", s.NodeAddr()), slog.String("node_ca", s.registry.CAFingerprint()))
+	return errc
+}
+
+// shutdownNodes stops the node listener.
+func (s *Server) shutdownNodes(ctx context.Context) {
+	if s.nodeHTTP != nil {
+		if err := s.nodeHTTP.Shutdown(ctx); err != nil {
+			s.log.Warn("node listener shutdown", slog.Any("err", err))
+		}
+	}
+}
+
+// NodeAddr is the node listener's address, "" without one.
+func (s *Server) NodeAddr() string {
+	if s.nodeL == nil {
+		return ""
+	}
+	return s.nodeL.Addr().String()
+}
+
+// nodeTokenRoutes adds the admin routes of node join tokens to mux.
+func (s *Server) nodeTokenRoutes(mux *http.ServeMux) {
+	api.NewNodeTokens(s.registry, s.log).Register(authz.Guard(s.audit.Wrap(mux), api.NodeTokenRoutes))
+}
