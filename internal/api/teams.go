@@ -72,6 +72,7 @@ var TeamRoutes = authz.Routes{
 	"POST /admin/teams/{teamID}/sandboxes/kill":        authz.ServerAdmin,
 	"GET /admin/teams/{teamID}/quota":                  authz.ServerAdmin,
 	"PUT /admin/teams/{teamID}/quota":                  authz.ServerAdmin,
+	"GET /admin/sandboxes/running-counts":              authz.ServerAdmin,
 	"GET /quota":                                       authz.SandboxesRead,
 	"/quota":                                           authz.Public,
 	"POST /access-tokens":                              authz.Public,
@@ -105,6 +106,7 @@ func (t *Teams) Register(mux Router) {
 	mux.HandleFunc("POST /admin/teams/{teamID}/sandboxes/kill", t.killTeamSandboxes)
 	mux.HandleFunc("GET /admin/teams/{teamID}/quota", t.teamQuota)
 	mux.HandleFunc("PUT /admin/teams/{teamID}/quota", t.setQuota)
+	mux.HandleFunc("GET /admin/sandboxes/running-counts", t.runningCounts)
 	mux.HandleFunc("GET /quota", t.ownQuota)
 	mux.HandleFunc("POST /access-tokens", t.createToken)
 	mux.HandleFunc("GET /audit", t.listAudit)

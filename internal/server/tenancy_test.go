@@ -297,6 +297,7 @@ var routePermissions = map[string]string{
 	"POST /admin/teams/{teamID}/sandboxes/kill":        "server:admin",
 	"GET /admin/teams/{teamID}/quota":                  "server:admin",
 	"PUT /admin/teams/{teamID}/quota":                  "server:admin",
+	"GET /admin/sandboxes/running-counts":              "server:admin",
 	"GET /quota":                                       "sandboxes:read",
 	"POST /access-tokens":                              "",
 	"GET /audit":                                       "audit:read",
