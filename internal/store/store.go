@@ -87,6 +87,8 @@ type Store interface {
 	Templates
 	MetricHistory
 	Audit
+	AccessTokens
+	Secrets
 }
 
 // Audit stores the hash-chained audit log. Each entry's Hash is
