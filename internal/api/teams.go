@@ -21,6 +21,7 @@ type TeamStore interface {
 	store.Teams
 	store.APIKeys
 	store.Audit
+	store.AccessTokens
 	ListSandboxes(ctx context.Context, f store.SandboxFilter) ([]store.Sandbox, error)
 }
 
@@ -76,7 +77,9 @@ var TeamRoutes = authz.Routes{
 	"GET /quota":                                       authz.SandboxesRead,
 	"/quota":                                           authz.Public,
 	"POST /access-tokens":                              authz.Public,
+	"DELETE /access-tokens/{accessTokenID}":            authz.Public,
 	"/access-tokens":                                   authz.Public,
+	"/access-tokens/":                                  authz.Public,
 	"GET /audit":                                       authz.AuditRead,
 	"GET /audit/verify":                                authz.ServerAdmin,
 	"/audit":                                           authz.Public,
@@ -88,7 +91,7 @@ var TeamRoutes = authz.Routes{
 }
 
 // TeamPaths are the path prefixes the team routes are mounted on.
-var TeamPaths = []string{"/teams", "/api-keys", "/api-keys/", "/admin/", "/quota", "/audit", "/audit/", "/access-tokens"}
+var TeamPaths = []string{"/teams", "/api-keys", "/api-keys/", "/admin/", "/quota", "/audit", "/audit/", "/access-tokens", "/access-tokens/"}
 
 // Register adds the team routes to mux.
 func (t *Teams) Register(mux Router) {
@@ -109,6 +112,7 @@ func (t *Teams) Register(mux Router) {
 	mux.HandleFunc("GET /admin/sandboxes/running-counts", t.runningCounts)
 	mux.HandleFunc("GET /quota", t.ownQuota)
 	mux.HandleFunc("POST /access-tokens", t.createToken)
+	mux.HandleFunc("DELETE /access-tokens/{accessTokenID}", t.deleteToken)
 	mux.HandleFunc("GET /audit", t.listAudit)
 	mux.HandleFunc("GET /audit/verify", t.verifyAudit)
 	for _, p := range TeamPaths {

@@ -300,6 +300,7 @@ var routePermissions = map[string]string{
 	"GET /admin/sandboxes/running-counts":              "server:admin",
 	"GET /quota":                                       "sandboxes:read",
 	"POST /access-tokens":                              "",
+	"DELETE /access-tokens/{accessTokenID}":            "",
 	"GET /audit":                                       "audit:read",
 	"GET /audit/verify":                                "server:admin",
 }
