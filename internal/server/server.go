@@ -31,6 +31,7 @@ import (
 	"github.com/soulbox/soulbox/internal/ratelimit"
 	"github.com/soulbox/soulbox/internal/reconcile"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
+	"github.com/soulbox/soulbox/internal/secrets"
 	"github.com/soulbox/soulbox/internal/store"
 	"github.com/soulbox/soulbox/internal/store/notify"
 	"github.com/soulbox/soulbox/internal/telemetry"
@@ -58,6 +59,7 @@ type Server struct {
 	pools     *templatePools
 	authn     auth.Authenticator
 	audit     *audit.Recorder
+	secrets   *secrets.Sealer // seals teams' secret values
 	metrics   *telemetry.Metrics
 	// stopStreams is closed when shutdown starts, to end the event
 	// streams the shutdown would otherwise wait for.
@@ -141,6 +143,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	s.audit = audit.New(s.store, auditKey, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, log.With("component", "audit"))
 	tokens, err := auth.LoadTokens(cfg.DataDir)
 	if err != nil {
+		return nil, err
+	}
+	if s.secrets, err = secrets.Load(cfg.DataDir, cfg.SecretsKeyFile); err != nil {
 		return nil, err
 	}
 	// Refused credentials are limited per client address before any key
