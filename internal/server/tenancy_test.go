@@ -92,6 +92,8 @@ func TestTeamIsolation(t *testing.T) {
 		ID string `json:"id"`
 	}
 	ca.want(201, "POST", "/secrets", map[string]any{"label": "alpha-secret", "value": "alpha-value"}, &secA)
+	var tokA tokenJSON
+	ca.want(201, "POST", "/access-tokens", map[string]any{"name": "alpha-token"}, &tokA)
 
 	id, tpl, build, key, sec := sbA.SandboxID, tplA.TemplateID, tplA.BuildID, keysA[0].ID, secA.ID
 	for _, tc := range []struct {
@@ -129,6 +131,7 @@ func TestTeamIsolation(t *testing.T) {
 		{"GET", "/secrets/" + sec, nil},
 		{"PATCH", "/secrets/" + sec, map[string]any{"label": "stolen"}},
 		{"DELETE", "/secrets/" + sec, nil},
+		{"DELETE", "/access-tokens/" + tokA.ID, nil},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			code, body, _ := cb.do(tc.method, tc.path, tc.body)
@@ -161,6 +164,9 @@ func TestTeamIsolation(t *testing.T) {
 	ca.want(200, "GET", "/secrets/"+sec, nil, &secAfter)
 	if secAfter.Label != "alpha-secret" {
 		t.Errorf("team A's secret after team B's attempts: %+v", secAfter)
+	}
+	if code, b := withBearer(t, ca.base, tokA.Token, "GET", "/v2/sandboxes", nil); code != 200 {
+		t.Errorf("team A's access token after team B's attempt to revoke it: %d %s", code, b)
 	}
 
 	// Lists leave A's objects out.
