@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +109,53 @@ func TestEventsStreamEndsWhenItsTokenIsRevoked(t *testing.T) {
 	}
 	if _, ended := waitEnd(keptStream, time.Second); ended {
 		t.Error("the stream of a token not revoked ended")
+	}
+}
+
+// TestExpiredTokenRecordsSwept: the record of a token, revoked or not,
+// is kept until the token expires and swept after, when a token is
+// issued.
+func TestExpiredTokenRecordsSwept(t *testing.T) {
+	admin, cfg := runServer(t, nil)
+	var short, revoked, long tokenJSON
+	admin.want(201, "POST", "/access-tokens", map[string]any{"ttlSeconds": 1}, &short)
+	admin.want(201, "POST", "/access-tokens", map[string]any{"ttlSeconds": 1}, &revoked)
+	admin.want(204, "DELETE", "/access-tokens/"+revoked.ID, nil, nil)
+	admin.want(201, "POST", "/access-tokens", map[string]any{"ttlSeconds": 600}, &long)
+	records := func() map[string]bool {
+		t.Helper()
+		db, err := sql.Open("sqlite", filepath.Join(cfg.DataDir, "soulbox.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rows, err := db.Query(`SELECT id FROM access_tokens`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		ids := map[string]bool{}
+		for rows.Next() {
+			var id string
+			_ = rows.Scan(&id)
+			ids[id] = true
+		}
+		return ids
+	}
+	if r := records(); !r[short.ID] || !r[revoked.ID] || !r[long.ID] {
+		t.Fatalf("records before expiry: %v", r)
+	}
+	time.Sleep(2100 * time.Millisecond)
+	var next tokenJSON
+	admin.want(201, "POST", "/access-tokens", map[string]any{}, &next)
+	if r := records(); r[short.ID] || r[revoked.ID] || !r[long.ID] || !r[next.ID] {
+		t.Errorf("records after expiry and an issue: %v, want %s and %s only", r, long.ID, next.ID)
+	}
+	works := func(tok tokenJSON) int {
+		code, _ := withBearer(t, admin.base, tok.Token, "GET", "/v2/sandboxes", nil)
+		return code
+	}
+	if works(short) != 401 || works(revoked) != 401 || works(long) != 200 {
+		t.Errorf("after the sweep: short %d, revoked %d, long %d; want 401, 401, 200", works(short), works(revoked), works(long))
 	}
 }
