@@ -1,12 +1,15 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/store"
 )
 
 // newTokenBody is E2B's NewAccessToken with SoulBox's lifetime.
@@ -58,6 +61,24 @@ func (t *Teams) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, _ := auth.TokenID(tok)
-	writeJSON(w, http.StatusCreated, tokenJSON{ID: id, Name: b.Name, Token: tok, CreatedAt: time.Now().UTC(), ExpiresAt: exp,
+	now := time.Now().UTC()
+	// The record is what lets the token be revoked: without it the token
+	// is refused, so it is durable before the token is handed out.
+	if err := t.st.CreateAccessToken(r.Context(), store.AccessToken{ID: id, Team: k.Team, KeyID: k.ID, Name: b.Name, CreatedAt: now, ExpiresAt: exp}); err != nil {
+		t.api.writeError(w, r, err)
+		return
+	}
+	t.sweepTokens(r.Context(), now)
+	writeJSON(w, http.StatusCreated, tokenJSON{ID: id, Name: b.Name, Token: tok, CreatedAt: now, ExpiresAt: exp,
 		Mask: maskJSON{Prefix: tok[:min(len(tok), 8)], ValueLength: len(tok), MaskedValueSuffix: tok[len(tok)-4:]}})
+}
+
+// sweepTokens deletes the records of tokens that expired before now: a
+// revocation is kept as long as its token could still be presented, and
+// no longer. Its failure fails no request: the records wait for the next
+// issue.
+func (t *Teams) sweepTokens(ctx context.Context, now time.Time) {
+	if _, err := t.st.PruneAccessTokens(context.WithoutCancel(ctx), now); err != nil && t.api.log != nil {
+		t.api.log.Warn("sweep expired access tokens", logx.Err(err))
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/soulbox/soulbox/internal/authz"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/lifecycle"
+	"github.com/soulbox/soulbox/internal/secrets"
 	"github.com/soulbox/soulbox/internal/store"
 )
 
@@ -21,6 +22,8 @@ type TeamStore interface {
 	store.Teams
 	store.APIKeys
 	store.Audit
+	store.AccessTokens
+	store.Secrets
 	ListSandboxes(ctx context.Context, f store.SandboxFilter) ([]store.Sandbox, error)
 }
 
@@ -37,7 +40,10 @@ type TeamsConfig struct {
 	// (tenancy.DeleteTeam if not): the server's also holds creates off
 	// and drains the team's pools.
 	DeleteTeam func(ctx context.Context, id string) error
-	Log        *slog.Logger
+	// Secrets seals secret values; nil: creating or changing a secret
+	// answers 409.
+	Secrets *secrets.Sealer
+	Log     *slog.Logger
 }
 
 // Teams serves the team and key routes: E2B's GET /teams, /api-keys and
@@ -48,12 +54,13 @@ type Teams struct {
 	lc     *lifecycle.Manager
 	audit  *audit.Recorder
 	delete func(ctx context.Context, id string) error
+	sealer *secrets.Sealer
 	api    *API
 }
 
 // NewTeams returns the team routes.
 func NewTeams(cfg TeamsConfig) *Teams {
-	return &Teams{st: cfg.Store, tokens: cfg.Tokens, lc: cfg.Lifecycle, audit: cfg.Audit, delete: cfg.DeleteTeam, api: &API{log: cfg.Log}}
+	return &Teams{st: cfg.Store, tokens: cfg.Tokens, lc: cfg.Lifecycle, audit: cfg.Audit, delete: cfg.DeleteTeam, sealer: cfg.Secrets, api: &API{log: cfg.Log}}
 }
 
 // TeamRoutes is the permission each route of Teams.Register needs.
@@ -72,10 +79,20 @@ var TeamRoutes = authz.Routes{
 	"POST /admin/teams/{teamID}/sandboxes/kill":        authz.ServerAdmin,
 	"GET /admin/teams/{teamID}/quota":                  authz.ServerAdmin,
 	"PUT /admin/teams/{teamID}/quota":                  authz.ServerAdmin,
+	"GET /admin/sandboxes/running-counts":              authz.ServerAdmin,
 	"GET /quota":                                       authz.SandboxesRead,
 	"/quota":                                           authz.Public,
 	"POST /access-tokens":                              authz.Public,
+	"DELETE /access-tokens/{accessTokenID}":            authz.Public,
+	"GET /secrets":                                     authz.SecretsRead,
+	"POST /secrets":                                    authz.SecretsManage,
+	"GET /secrets/{secretID}":                          authz.SecretsRead,
+	"PATCH /secrets/{secretID}":                        authz.SecretsManage,
+	"DELETE /secrets/{secretID}":                       authz.SecretsManage,
+	"/secrets":                                         authz.Public,
+	"/secrets/":                                        authz.Public,
 	"/access-tokens":                                   authz.Public,
+	"/access-tokens/":                                  authz.Public,
 	"GET /audit":                                       authz.AuditRead,
 	"GET /audit/verify":                                authz.ServerAdmin,
 	"/audit":                                           authz.Public,
@@ -87,7 +104,7 @@ var TeamRoutes = authz.Routes{
 }
 
 // TeamPaths are the path prefixes the team routes are mounted on.
-var TeamPaths = []string{"/teams", "/api-keys", "/api-keys/", "/admin/", "/quota", "/audit", "/audit/", "/access-tokens"}
+var TeamPaths = []string{"/teams", "/api-keys", "/api-keys/", "/admin/", "/quota", "/audit", "/audit/", "/access-tokens", "/access-tokens/", "/secrets", "/secrets/"}
 
 // Register adds the team routes to mux.
 func (t *Teams) Register(mux Router) {
@@ -105,8 +122,15 @@ func (t *Teams) Register(mux Router) {
 	mux.HandleFunc("POST /admin/teams/{teamID}/sandboxes/kill", t.killTeamSandboxes)
 	mux.HandleFunc("GET /admin/teams/{teamID}/quota", t.teamQuota)
 	mux.HandleFunc("PUT /admin/teams/{teamID}/quota", t.setQuota)
+	mux.HandleFunc("GET /admin/sandboxes/running-counts", t.runningCounts)
 	mux.HandleFunc("GET /quota", t.ownQuota)
 	mux.HandleFunc("POST /access-tokens", t.createToken)
+	mux.HandleFunc("DELETE /access-tokens/{accessTokenID}", t.deleteToken)
+	mux.HandleFunc("GET /secrets", t.listSecrets)
+	mux.HandleFunc("POST /secrets", t.createSecret)
+	mux.HandleFunc("GET /secrets/{secretID}", t.getSecret)
+	mux.HandleFunc("PATCH /secrets/{secretID}", t.updateSecret)
+	mux.HandleFunc("DELETE /secrets/{secretID}", t.deleteSecret)
 	mux.HandleFunc("GET /audit", t.listAudit)
 	mux.HandleFunc("GET /audit/verify", t.verifyAudit)
 	for _, p := range TeamPaths {

@@ -211,10 +211,12 @@ func (w wrapped) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Re
 
 // mustRecord reports whether a change through pattern must not be
 // answered as a success without its entry: the routes that manage keys,
-// teams and quotas, whose log is what a compliance reader checks.
+// teams, quotas, access tokens and secrets, whose log is what a
+// compliance reader checks.
 func mustRecord(pattern string) bool {
 	_, path, _ := strings.Cut(pattern, " ")
-	return strings.HasPrefix(path, "/api-keys") || strings.HasPrefix(path, "/admin/") || strings.HasPrefix(path, "/access-tokens")
+	return strings.HasPrefix(path, "/api-keys") || strings.HasPrefix(path, "/admin/") || strings.HasPrefix(path, "/access-tokens") ||
+		strings.HasPrefix(path, "/secrets")
 }
 
 // action is the route pattern with the method, for a method-less one.

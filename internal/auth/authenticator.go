@@ -24,6 +24,9 @@ type Authenticator struct {
 	Store store.APIKeys
 	// Tokens, if set, also accepts access tokens (JWTs) made from keys.
 	Tokens *Tokens
+	// Issued, if set, holds the record of every access token issued:
+	// a token without a record, or whose record is revoked, is refused.
+	Issued store.AccessTokens
 	// Teams, if set, tells a key of a deleted team apart from a revoked
 	// one in the refusal's message.
 	Teams store.Teams
@@ -80,6 +83,11 @@ func (a *Authenticator) authenticateToken(ctx context.Context, token string) (st
 	if err != nil {
 		return store.APIKey{}, err
 	}
+	if a.Issued != nil {
+		if err := a.issued(ctx, c); err != nil {
+			return store.APIKey{}, err
+		}
+	}
 	k, err := a.Store.APIKeyByHash(ctx, c.KeyHash)
 	if errors.Is(err, errdefs.ErrNotFound) || (err == nil && k.ID != c.Subject) {
 		return store.APIKey{}, fmt.Errorf("access token of an unknown API key: %w", errdefs.ErrUnauthenticated)
@@ -88,6 +96,24 @@ func (a *Authenticator) authenticateToken(ctx context.Context, token string) (st
 		return store.APIKey{}, fmt.Errorf("look up API key: %w", err)
 	}
 	return a.live(ctx, k)
+}
+
+// issued checks that the server issued the token c, for the key it
+// names, and that it was not revoked. Records are swept only after their
+// token expired, so a valid token without one was not issued here (or
+// was issued before tokens had records): refused, fail closed.
+func (a *Authenticator) issued(ctx context.Context, c tokenClaims) error {
+	rec, err := a.Issued.GetAccessToken(ctx, c.ID)
+	if errors.Is(err, errdefs.ErrNotFound) || errors.Is(err, errdefs.ErrInvalidArgument) || (err == nil && rec.KeyID != c.Subject) {
+		return fmt.Errorf("access token %q is unknown to this server: get a new one (POST /access-tokens with the API key): %w", c.ID, errdefs.ErrUnauthenticated)
+	}
+	if err != nil {
+		return fmt.Errorf("look up access token: %w", err)
+	}
+	if rec.RevokedAt != nil {
+		return fmt.Errorf("access token %q was revoked: %w", c.ID, errdefs.ErrUnauthenticated)
+	}
+	return nil
 }
 
 // live returns k if it was not revoked, recording its use.

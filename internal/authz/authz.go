@@ -41,6 +41,11 @@ const (
 	KeysManage Permission = "keys:manage"
 	// AuditRead reads the team's audit log.
 	AuditRead Permission = "audit:read"
+	// SecretsRead lists the team's secrets and reads their metadata
+	// (never a value: no route returns one).
+	SecretsRead Permission = "secrets:read"
+	// SecretsManage creates, changes and deletes the team's secrets.
+	SecretsManage Permission = "secrets:manage"
 	// ServerAdmin manages teams (the /admin routes). Only owners and
 	// admins of the built-in administrators' team have it.
 	ServerAdmin Permission = "server:admin"
@@ -54,15 +59,15 @@ var readPermissions = []Permission{SandboxesRead, TemplatesRead}
 // roles maps each role to its permissions in its own team.
 var roles = map[store.Role][]Permission{
 	store.RoleViewer:    {SandboxesRead, TemplatesRead},
-	store.RoleDeveloper: {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild},
-	store.RoleAdmin:     {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild, KeysManage, AuditRead},
-	store.RoleOwner:     {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild, KeysManage, AuditRead},
+	store.RoleDeveloper: {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild, SecretsRead},
+	store.RoleAdmin:     {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild, KeysManage, AuditRead, SecretsRead, SecretsManage},
+	store.RoleOwner:     {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild, KeysManage, AuditRead, SecretsRead, SecretsManage},
 }
 
 // Scopes lists every scope a key can be limited to.
 func Scopes() []string {
 	return []string{string(SandboxesRead), string(SandboxesCreate), string(SandboxesUse), string(TemplatesRead),
-		string(TemplatesBuild), string(KeysManage), string(AuditRead), string(ServerAdmin), ReadOnly}
+		string(TemplatesBuild), string(KeysManage), string(AuditRead), string(SecretsRead), string(SecretsManage), string(ServerAdmin), ReadOnly}
 }
 
 // ValidScope reports whether s is one of Scopes.

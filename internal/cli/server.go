@@ -71,6 +71,7 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.IntVar(&cfg.RateCallsPerTeam, "rate-calls-per-team", cfg.RateCallsPerTeam, "API calls (creates apart) one team's keys may make a minute; 0: no limit")
 	f.IntVar(&cfg.RateCreatesPerKey, "rate-creates-per-key", cfg.RateCreatesPerKey, "sandbox creates one key may make a minute; 0: no limit")
 	f.IntVar(&cfg.AuditRetentionDays, "audit-retention-days", cfg.AuditRetentionDays, "days audit entries are kept; 0 keeps them all")
+	f.StringVar(&cfg.SecretsKeyFile, "secrets-key-file", cfg.SecretsKeyFile, "file of the key teams' secrets are sealed under, 64 hex digits, mode 0600 (default <data-dir>/secrets.key, made at first start)")
 	f.IntVar(&cfg.RateCreatesPerTeam, "rate-creates-per-team", cfg.RateCreatesPerTeam, "sandbox creates one team's keys may make a minute; 0: no limit")
 	f.IntVar(&cfg.PoolMin, "pool-min", cfg.PoolMin, "warm pool of the default template: fewest sandboxes kept ready")
 	f.IntVar(&cfg.PoolMax, "pool-max", cfg.PoolMax, "warm pool of the default template: most sandboxes kept ready (0: none)")

@@ -53,6 +53,10 @@ type Config struct {
 	// AuditRetentionDays is how long audit entries are kept; 0 keeps
 	// them all.
 	AuditRetentionDays int
+	// SecretsKeyFile, if set, is the file holding the key teams' secret
+	// values are sealed under (64 hex digits, mode 0600); default
+	// <DataDir>/secrets.key, made at first start.
+	SecretsKeyFile string
 	// AdminKey, when set, is the admin API key (instead of one generated
 	// and written to <DataDir>/admin.key on first start).
 	AdminKey string
@@ -265,6 +269,9 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 			}
 			*v.dst = d
 		}
+	}
+	if s := getenv("SOULBOX_SECRETS_KEY_FILE"); s != "" {
+		c.SecretsKeyFile = s
 	}
 	if s := getenv("SOULBOX_NETWORK_PRIVATE_OUT"); s != "" {
 		// Anything but a boolean is taken as false: the safe reading.

@@ -32,6 +32,7 @@ import (
 	"github.com/soulbox/soulbox/internal/reconcile"
 	"github.com/soulbox/soulbox/internal/registry"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
+	"github.com/soulbox/soulbox/internal/secrets"
 	"github.com/soulbox/soulbox/internal/store"
 	"github.com/soulbox/soulbox/internal/store/notify"
 	"github.com/soulbox/soulbox/internal/telemetry"
@@ -59,6 +60,7 @@ type Server struct {
 	pools     *templatePools
 	authn     auth.Authenticator
 	audit     *audit.Recorder
+	secrets   *secrets.Sealer // seals teams' secret values
 	metrics   *telemetry.Metrics
 	// stopStreams is closed when shutdown starts, to end the event
 	// streams the shutdown would otherwise wait for.
@@ -149,11 +151,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err != nil {
 		return nil, err
 	}
+	if s.secrets, err = secrets.Load(cfg.DataDir, cfg.SecretsKeyFile); err != nil {
+		return nil, err
+	}
 	// Refused credentials are limited per client address before any key
 	// is checked, and recorded once per address and window.
 	failures := ratelimit.NewFailures(ratelimit.DefaultFailureMax, ratelimit.DefaultFailureWindow, ratelimit.DefaultFailureSize)
 	s.audit.CollapseFailures(failures)
-	s.authn = auth.Authenticator{Store: s.store, Teams: s.store, Tokens: tokens, Log: log, Gate: failures.Gate, Limit: limits.Check, Failed: s.audit.AuthFailure}
+	s.authn = auth.Authenticator{Store: s.store, Teams: s.store, Tokens: tokens, Issued: s.store, Log: log, Gate: failures.Gate, Limit: limits.Check, Failed: s.audit.AuthFailure}
 	s.templates, err = template.New(cfg.templatesDir(), template.Options{
 		Mirror:   cfg.DebianMirror,
 		Logger:   log,

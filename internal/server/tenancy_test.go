@@ -88,7 +88,14 @@ func TestTeamIsolation(t *testing.T) {
 		t.Fatalf("team A's keys: %+v", keysA)
 	}
 
-	id, tpl, build, key := sbA.SandboxID, tplA.TemplateID, tplA.BuildID, keysA[0].ID
+	var secA struct {
+		ID string `json:"id"`
+	}
+	ca.want(201, "POST", "/secrets", map[string]any{"label": "alpha-secret", "value": "alpha-value"}, &secA)
+	var tokA tokenJSON
+	ca.want(201, "POST", "/access-tokens", map[string]any{"name": "alpha-token"}, &tokA)
+
+	id, tpl, build, key, sec := sbA.SandboxID, tplA.TemplateID, tplA.BuildID, keysA[0].ID, secA.ID
 	for _, tc := range []struct {
 		method, path string
 		body         any
@@ -121,6 +128,10 @@ func TestTeamIsolation(t *testing.T) {
 		{"DELETE", "/templates/" + tpl + "/pool", nil},
 		{"PATCH", "/api-keys/" + key, map[string]any{"name": "stolen"}},
 		{"DELETE", "/api-keys/" + key, nil},
+		{"GET", "/secrets/" + sec, nil},
+		{"PATCH", "/secrets/" + sec, map[string]any{"label": "stolen"}},
+		{"DELETE", "/secrets/" + sec, nil},
+		{"DELETE", "/access-tokens/" + tokA.ID, nil},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			code, body, _ := cb.do(tc.method, tc.path, tc.body)
@@ -149,11 +160,19 @@ func TestTeamIsolation(t *testing.T) {
 	if len(keysAfter) != 1 || keysAfter[0].Name != "owner" {
 		t.Errorf("team A's keys after team B's attempts: %+v", keysAfter)
 	}
+	var secAfter struct{ Label string }
+	ca.want(200, "GET", "/secrets/"+sec, nil, &secAfter)
+	if secAfter.Label != "alpha-secret" {
+		t.Errorf("team A's secret after team B's attempts: %+v", secAfter)
+	}
+	if code, b := withBearer(t, ca.base, tokA.Token, "GET", "/v2/sandboxes", nil); code != 200 {
+		t.Errorf("team A's access token after team B's attempt to revoke it: %d %s", code, b)
+	}
 
 	// Lists leave A's objects out.
-	for _, path := range []string{"/sandboxes", "/v2/sandboxes", "/v2/sandboxes?state=running,paused", "/sandboxes/metrics?sandbox_ids=" + id, "/templates", "/api-keys"} {
+	for _, path := range []string{"/sandboxes", "/v2/sandboxes", "/v2/sandboxes?state=running,paused", "/sandboxes/metrics?sandbox_ids=" + id, "/templates", "/api-keys", "/secrets"} {
 		_, body, _ := cb.do("GET", path, nil)
-		for _, secret := range []string{id, tpl, key, "alpha"} {
+		for _, secret := range []string{id, tpl, key, sec, "alpha"} {
 			if strings.Contains(string(body), secret) {
 				t.Errorf("GET %s as team B shows team A's %s: %s", path, secret, body)
 			}
@@ -231,9 +250,9 @@ func mustJSON(t *testing.T, v any) string {
 // written out apart from the code that enforces it.
 var rolePermissions = map[string][]string{
 	"viewer":    {"sandboxes:read", "templates:read"},
-	"developer": {"sandboxes:read", "templates:read", "sandboxes:create", "sandboxes:use", "templates:build"},
-	"admin":     {"sandboxes:read", "templates:read", "sandboxes:create", "sandboxes:use", "templates:build", "keys:manage", "audit:read"},
-	"owner":     {"sandboxes:read", "templates:read", "sandboxes:create", "sandboxes:use", "templates:build", "keys:manage", "audit:read"},
+	"developer": {"sandboxes:read", "templates:read", "sandboxes:create", "sandboxes:use", "templates:build", "secrets:read"},
+	"admin":     {"sandboxes:read", "templates:read", "sandboxes:create", "sandboxes:use", "templates:build", "keys:manage", "audit:read", "secrets:read", "secrets:manage"},
+	"owner":     {"sandboxes:read", "templates:read", "sandboxes:create", "sandboxes:use", "templates:build", "keys:manage", "audit:read", "secrets:read", "secrets:manage"},
 }
 
 // routePermissions names the permission of every API route, as the
@@ -301,8 +320,15 @@ var routePermissions = map[string]string{
 	"POST /admin/teams/{teamID}/sandboxes/kill":        "server:admin",
 	"GET /admin/teams/{teamID}/quota":                  "server:admin",
 	"PUT /admin/teams/{teamID}/quota":                  "server:admin",
+	"GET /admin/sandboxes/running-counts":              "server:admin",
 	"GET /quota":                                       "sandboxes:read",
 	"POST /access-tokens":                              "",
+	"DELETE /access-tokens/{accessTokenID}":            "",
+	"GET /secrets":                                     "secrets:read",
+	"POST /secrets":                                    "secrets:manage",
+	"GET /secrets/{secretID}":                          "secrets:read",
+	"PATCH /secrets/{secretID}":                        "secrets:manage",
+	"DELETE /secrets/{secretID}":                       "secrets:manage",
 	"GET /audit":                                       "audit:read",
 	"GET /audit/verify":                                "server:admin",
 }

@@ -88,6 +88,8 @@ type Store interface {
 	MetricHistory
 	Audit
 	Nodes
+	AccessTokens
+	Secrets
 }
 
 // Audit stores the hash-chained audit log. Each entry's Hash is
@@ -147,8 +149,8 @@ type Teams interface {
 	RenameTeam(ctx context.Context, id, name string) error
 	// SetTeamQuota replaces a team's quota (ErrNotFound if unknown).
 	SetTeamQuota(ctx context.Context, id string, q Quota) error
-	// DeleteTeam removes a team and revokes every key of it at at, in
-	// one transaction (ErrNotFound if unknown). The team's sandboxes and
-	// templates keep its id.
+	// DeleteTeam removes a team, revokes every key of it at at and
+	// deletes its secrets, in one transaction (ErrNotFound if unknown).
+	// The team's sandboxes and templates keep its id.
 	DeleteTeam(ctx context.Context, id string, at time.Time) error
 }

@@ -122,6 +122,11 @@ func (s *Store) DeleteTeam(ctx context.Context, id string, at time.Time) error {
 		if _, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE team = $2 AND revoked_at IS NULL`, sqlrow.Time(at), id); err != nil {
 			return fmt.Errorf("team %q: revoke its keys: %w", id, err)
 		}
+		// Its secrets' values go with it: nothing of a deleted team may
+		// use them again.
+		if _, err := tx.Exec(ctx, `DELETE FROM secrets WHERE team = $1`, id); err != nil {
+			return fmt.Errorf("team %q: delete its secrets: %w", id, err)
+		}
 		return nil
 	})
 }

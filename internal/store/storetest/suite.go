@@ -55,6 +55,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("APIKeys", s.testAPIKeys)
 	t.Run("Teams", s.testTeams)
 	t.Run("Audit", s.testAudit)
+	t.Run("AccessTokens", s.testAccessTokens)
+	t.Run("Secrets", s.testSecrets)
 	t.Run("Templates", s.testTemplates)
 	t.Run("Metrics", s.testMetrics)
 	t.Run("SandboxSpans", s.testSandboxSpans)

@@ -66,8 +66,20 @@ func (s *suite) testTeams(t *testing.T) {
 		ka.Team, kb.Team = a.ID, b.ID
 		mustCreateKey(t, st, ka)
 		mustCreateKey(t, st, kb)
+		for _, team := range []string{a.ID, b.ID} {
+			if err := st.CreateSecret(ctx, store.Secret{ID: "sec-" + team, Team: team, Label: "L", Sealed: []byte("v")}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := st.DeleteTeam(ctx, a.ID, at(time.Hour)); err != nil {
 			t.Fatal(err)
+		}
+		// Its secrets go with it, not another team's.
+		if list, err := st.ListSecrets(ctx, a.ID); err != nil || len(list) != 0 {
+			t.Errorf("secrets of the deleted team: %+v, %v", list, err)
+		}
+		if list, err := st.ListSecrets(ctx, b.ID); err != nil || len(list) != 1 {
+			t.Errorf("secrets of another team after the delete: %+v, %v", list, err)
 		}
 		if _, err := st.GetTeam(ctx, a.ID); !errors.Is(err, errdefs.ErrNotFound) {
 			t.Errorf("deleted team: %v, want not found", err)

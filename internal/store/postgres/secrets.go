@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlrow"
+)
+
+// CreateSecret implements store.Secrets.
+func (s *Store) CreateSecret(ctx context.Context, sec store.Secret) error {
+	if err := store.ValidateSecret(sec, true); err != nil {
+		return err
+	}
+	created := s.orNow(sec.CreatedAt)
+	updated := created
+	if !sec.UpdatedAt.IsZero() {
+		updated = sec.UpdatedAt
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		res, err := tx.Exec(ctx, `INSERT INTO secrets (id, team, label, description, allowlist, sealed, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+			sec.ID, sec.Team, sec.Label, sec.Description, sqlrow.Allowlist(sec.Allowlist), sec.Sealed, sqlrow.Time(created), sqlrow.Time(updated))
+		if err != nil {
+			return fmt.Errorf("secret %q: insert: %w", sec.ID, err)
+		}
+		if res.RowsAffected() == 0 {
+			return fmt.Errorf("secret %q or a secret labelled %q: %w", sec.ID, sec.Label, errdefs.ErrAlreadyExists)
+		}
+		return nil
+	})
+}
+
+// GetSecret implements store.Secrets.
+func (s *Store) GetSecret(ctx context.Context, team, id string) (store.Secret, error) {
+	if err := store.ValidateText("secret id", id); err != nil {
+		return store.Secret{}, err
+	}
+	sec, err := sqlrow.ScanSecret(s.pool.QueryRow(ctx, `SELECT `+sqlrow.SecretColumns+` FROM secrets WHERE id = $1 AND team = $2`, id, team))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sec, fmt.Errorf("secret %q: %w", id, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return sec, fmt.Errorf("secret %q: %w", id, err)
+	}
+	return sec, nil
+}
+
+// ListSecrets implements store.Secrets.
+func (s *Store) ListSecrets(ctx context.Context, team string) ([]store.Secret, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlrow.SecretColumns+` FROM secrets WHERE team = $1 ORDER BY created_at, id COLLATE "C"`, team)
+	if err != nil {
+		return nil, fmt.Errorf("list secrets: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Secret
+	for rows.Next() {
+		sec, err := sqlrow.ScanSecret(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list secrets: %w", err)
+		}
+		out = append(out, sec)
+	}
+	return out, rows.Err()
+}
+
+// UpdateSecret implements store.Secrets.
+func (s *Store) UpdateSecret(ctx context.Context, sec store.Secret) error {
+	if err := store.ValidateSecret(sec, false); err != nil {
+		return err
+	}
+	updated := s.orNow(sec.UpdatedAt)
+	return s.write(ctx, func(tx pgx.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM secrets WHERE id = $1 AND team = $2`, sec.ID, sec.Team).Scan(&n); err != nil {
+			return fmt.Errorf("secret %q: %w", sec.ID, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("secret %q: %w", sec.ID, errdefs.ErrNotFound)
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM secrets WHERE team = $1 AND label = $2 AND id <> $3`, sec.Team, sec.Label, sec.ID).Scan(&n); err != nil {
+			return fmt.Errorf("secret %q: %w", sec.ID, err)
+		}
+		if n > 0 {
+			return fmt.Errorf("a secret labelled %q: %w", sec.Label, errdefs.ErrAlreadyExists)
+		}
+		var err error
+		if len(sec.Sealed) > 0 {
+			_, err = tx.Exec(ctx, `UPDATE secrets SET label = $1, description = $2, allowlist = $3, sealed = $4, updated_at = $5 WHERE id = $6 AND team = $7`,
+				sec.Label, sec.Description, sqlrow.Allowlist(sec.Allowlist), sec.Sealed, sqlrow.Time(updated), sec.ID, sec.Team)
+		} else {
+			_, err = tx.Exec(ctx, `UPDATE secrets SET label = $1, description = $2, allowlist = $3, updated_at = $4 WHERE id = $5 AND team = $6`,
+				sec.Label, sec.Description, sqlrow.Allowlist(sec.Allowlist), sqlrow.Time(updated), sec.ID, sec.Team)
+		}
+		if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation
+			// A concurrent update took the label between the check and
+			// the write.
+			return fmt.Errorf("a secret labelled %q: %w", sec.Label, errdefs.ErrAlreadyExists)
+		}
+		if err != nil {
+			return fmt.Errorf("secret %q: update: %w", sec.ID, err)
+		}
+		return nil
+	})
+}
+
+// DeleteSecret implements store.Secrets.
+func (s *Store) DeleteSecret(ctx context.Context, team, id string) error {
+	if err := store.ValidateText("secret id", id); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM secrets WHERE id = $1 AND team = $2`, id, team)
+		if err != nil {
+			return fmt.Errorf("secret %q: delete: %w", id, err)
+		}
+		if res.RowsAffected() == 0 {
+			return fmt.Errorf("secret %q: %w", id, errdefs.ErrNotFound)
+		}
+		return nil
+	})
+}
