@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("SandboxSpans", s.testSandboxSpans)
 	t.Run("LatestMetric", s.testLatestMetric)
 	t.Run("MetricBuckets", s.testMetricBuckets)
+	t.Run("CheckpointObjects", s.testCheckpointObjects)
 }
 
 type suite struct {
