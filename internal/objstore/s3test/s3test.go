@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +34,13 @@ type Server struct {
 	// Root is the posix backend's directory: each bucket a directory,
 	// each object a file below it, so a test can corrupt one.
 	Root string
+
+	stop func()
 }
+
+// Stop stops the server before the test ends, for tests of an object
+// storage that has gone away.
+func (s *Server) Stop() { s.stop() }
 
 // Binary finds versitygw: $SOULBOX_VERSITYGW, or on PATH.
 func Binary() (string, error) {
@@ -75,11 +82,15 @@ func Start(t testing.TB, bucket string) *Server {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	s := &Server{Endpoint: "http://" + addr, Root: root}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cmd.Process.Kill()
+			<-exited
+		})
+	}
+	t.Cleanup(stop)
+	s := &Server{Endpoint: "http://" + addr, Root: root, stop: stop}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
