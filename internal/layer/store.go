@@ -13,6 +13,7 @@
 package layer
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -26,7 +27,8 @@ import (
 
 // Store is a directory of layers.
 type Store struct {
-	dir string
+	dir    string
+	remote Remote // nil: none; see SetRemote
 }
 
 // digestRE is what a layer digest looks like: an algorithm and a hex hash.
@@ -65,7 +67,16 @@ func (s *Store) Has(digest string) bool {
 // Install makes layer digest by calling fill with an empty directory, then
 // moving that directory into place. An installed layer is kept as it is:
 // fill is not called. A failed fill leaves nothing.
+//
+// With a remote (SetRemote), a layer this call installed is pushed to it
+// before Install returns.
 func (s *Store) Install(digest string, fill func(dir string) error) error {
+	return s.install(digest, true, fill)
+}
+
+// install is Install, pushing the new layer to the remote when push is
+// set (not for a layer that came from it).
+func (s *Store) install(digest string, push bool, fill func(dir string) error) error {
 	if !ValidDigest(digest) {
 		return fmt.Errorf("layer digest %q: %w", digest, errdefs.ErrInvalidArgument)
 	}
@@ -91,6 +102,9 @@ func (s *Store) Install(digest string, fill func(dir string) error) error {
 		}
 		return fmt.Errorf("layer %s: %w", digest, err)
 	}
+	if push && s.remote != nil {
+		s.remote.Push(context.Background(), digest, s.Path(digest))
+	}
 	return nil
 }
 
@@ -101,7 +115,9 @@ func (s *Store) Sweep() error {
 		return fmt.Errorf("layer store: %w", err)
 	}
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".new-") {
+		// .new-: an install; .upload-, .download-: a remote's archive
+		// of a layer on its way.
+		if n := e.Name(); strings.HasPrefix(n, ".new-") || strings.HasPrefix(n, ".upload-") || strings.HasPrefix(n, ".download-") {
 			if err := os.RemoveAll(filepath.Join(s.dir, e.Name())); err != nil {
 				return fmt.Errorf("layer store: %w", err)
 			}
