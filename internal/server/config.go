@@ -150,6 +150,9 @@ type Config struct {
 	// snapshots may take together; a snapshot (or a fork with files only)
 	// that would pass it is refused (429). 0 is unlimited.
 	SnapshotDiskMB int
+	// Objects is the S3-compatible object storage layers and pause
+	// checkpoints are also kept in (SOULBOX_S3_*); none by default.
+	Objects ObjectsConfig
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -293,6 +296,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		}
 	}
 	c.TemplateLimits = c.TemplateLimits.fromEnv(getenv)
+	c.Objects = objectsFromEnv(c.Objects, getenv)
 	return c
 }
 
@@ -325,6 +329,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.TemplateLimits.validate(); err != nil {
 		return bad("%v", err)
+	}
+	if err := c.Objects.validate(); err != nil {
+		return err
 	}
 	if !strings.HasPrefix(c.DebianMirror, "http://") && !strings.HasPrefix(c.DebianMirror, "https://") {
 		return bad("debian mirror %q: want an http:// or https:// URL", c.DebianMirror)
