@@ -53,6 +53,7 @@ func TestLayersFetchedFromObjectStorage(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	builder.WaitPushes()
 	ref, err := obj.GetRef(ctx, "layers/"+digest)
 	if err != nil {
 		t.Fatalf("the installed layer was not pushed: %v", err)

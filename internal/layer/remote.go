@@ -11,8 +11,9 @@ import (
 // layer installed here is pushed to it, and a layer missing here is
 // fetched from it.
 type Remote interface {
-	// Push stores installed layer digest, whose directory is dir. A
-	// failure is the remote's to report: the layer stays installed here.
+	// Push stores installed layer digest, whose directory is dir. It
+	// runs in the background; a failure is the remote's to report: the
+	// layer stays installed here.
 	Push(ctx context.Context, digest, dir string)
 	// Fetch fills the empty directory into with layer digest, verified;
 	// an error in errdefs.ErrNotFound when the remote lacks it.

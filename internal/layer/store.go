@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
@@ -28,7 +29,8 @@ import (
 // Store is a directory of layers.
 type Store struct {
 	dir    string
-	remote Remote // nil: none; see SetRemote
+	remote Remote         // nil: none; see SetRemote
+	pushes sync.WaitGroup // pushes to the remote under way
 }
 
 // digestRE is what a layer digest looks like: an algorithm and a hex hash.
@@ -69,7 +71,8 @@ func (s *Store) Has(digest string) bool {
 // fill is not called. A failed fill leaves nothing.
 //
 // With a remote (SetRemote), a layer this call installed is pushed to it
-// before Install returns.
+// in the background: a build, or a snapshot whose sandbox is frozen
+// meanwhile, does not wait for the upload (WaitPushes does).
 func (s *Store) Install(digest string, fill func(dir string) error) error {
 	return s.install(digest, true, fill)
 }
@@ -103,10 +106,17 @@ func (s *Store) install(digest string, push bool, fill func(dir string) error) e
 		return fmt.Errorf("layer %s: %w", digest, err)
 	}
 	if push && s.remote != nil {
-		s.remote.Push(context.Background(), digest, s.Path(digest))
+		s.pushes.Add(1)
+		go func() {
+			defer s.pushes.Done()
+			s.remote.Push(context.Background(), digest, s.Path(digest))
+		}()
 	}
 	return nil
 }
+
+// WaitPushes waits for the pushes to the remote under way.
+func (s *Store) WaitPushes() { s.pushes.Wait() }
 
 // Sweep removes leftovers of installs that never finished (a crash).
 func (s *Store) Sweep() error {

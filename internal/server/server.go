@@ -334,6 +334,9 @@ func (s *Server) close() {
 	if s.catalog != nil {
 		s.catalog.Close()
 	}
+	if s.layers != nil {
+		s.layers.WaitPushes() // layers on their way to object storage
+	}
 	if s.lease != nil {
 		if err := s.lease.Release(); err != nil {
 			s.log.Warn("release store leadership", logx.Err(err))
