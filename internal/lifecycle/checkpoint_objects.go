@@ -102,6 +102,31 @@ func (m *Manager) fetchCheckpoint(ctx context.Context, id string) error {
 	return nil
 }
 
+// dropCheckpointObject deletes the record of sandbox id's checkpoint in
+// object storage and then its blob, once nothing will restore it: after
+// a restore, and when the sandbox ends. A failure is logged: what it
+// leaves is a blob no record names, which costs space, never a record
+// naming a missing blob. A checkpoint's blob is its sandbox's alone (its
+// checkpoint.json names the sandbox).
+func (m *Manager) dropCheckpointObject(ctx context.Context, id string) {
+	if m.objects == nil {
+		return
+	}
+	rec, err := m.store.CheckpointObject(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return
+	}
+	if err == nil {
+		err = m.store.DeleteCheckpointObject(ctx, id)
+	}
+	if err == nil {
+		err = m.objects.DeleteBlob(ctx, rec.Digest)
+	}
+	if err != nil {
+		m.log.Warn("delete a used checkpoint from object storage", logx.Sandbox(id), logx.Err(err))
+	}
+}
+
 // objRef is the blob a checkpoint record names.
 func objRef(rec store.CheckpointObject) objstore.Ref {
 	return objstore.Ref{Digest: rec.Digest, Size: rec.Size}

@@ -209,6 +209,19 @@ func TestResumeFetchesCheckpoint(t *testing.T) {
 	if _, err := e.st.CheckpointObject(ctx, id); !errdefs.IsNotFound(err) {
 		t.Errorf("the used checkpoint is still recorded: %v", err)
 	}
+	if _, err := os.Stat(blob); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the used checkpoint's blob is still in the bucket: %v", err)
+	}
+
+	// A paused sandbox that ends takes its checkpoint's blob with it.
+	killed := e.counting(t)
+	rec = e.pauseAway(t, killed)
+	if err := e.m.Kill(ctx, killed, store.ReasonKilled, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(e.srv.BlobPath("soulbox", rec.Digest)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a killed sandbox's checkpoint blob is still in the bucket: %v", err)
+	}
 }
 
 // TestCheckpointObjectStorageDown: object storage that has gone away

@@ -288,9 +288,7 @@ func (m *Manager) wake(ctx context.Context, sb store.Sandbox) error {
 		if err := os.RemoveAll(dir); err != nil {
 			m.log.Warn("remove used checkpoint", logx.Sandbox(sb.ID), logx.Err(err))
 		}
-		if err := m.forgetCheckpointObject(context.WithoutCancel(ctx), sb.ID); err != nil {
-			m.log.Warn("forget a used checkpoint's object", logx.Sandbox(sb.ID), logx.Err(err))
-		}
+		m.dropCheckpointObject(context.WithoutCancel(ctx), sb.ID)
 		return nil
 	}
 	rc, ok := m.driver.(runtime.Recreator)

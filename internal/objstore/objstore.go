@@ -77,6 +77,10 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 		// Path-style addressing works with every S3-compatible server;
 		// virtual-host style needs DNS for each bucket.
 		BucketLookup: minio.BucketLookupPath,
+		// minio-go's default is 10 tries with backoff, about 10 s of
+		// waiting for an endpoint that is down, which a pause, resume or
+		// kill would spend before it says so; 3 ride out a blip.
+		MaxRetries: 3,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("object storage at %s: %w: %w", c.Endpoint, err, errdefs.ErrInvalidArgument)
