@@ -112,12 +112,13 @@ type Manager struct {
 	// privateTraffic: see Config.PrivateTraffic.
 	privateTraffic bool
 	netLimits      runtime.NetworkLimits
-	checkpoints    string          // see Config.CheckpointDir
-	pausedBudget   int64           // bytes; see Config.PausedDiskMB
-	reserved       int64           // bytes of checkpoints under way; guarded by mu
-	snapshotBudget int64           // bytes; see Config.SnapshotDiskMB
-	snapshotMu     sync.Mutex      // one snapshot at a time under a budget
-	objects        *objstore.Store // see Config.Objects; nil: none
+	checkpoints    string     // see Config.CheckpointDir
+	pausedBudget   int64      // bytes; see Config.PausedDiskMB
+	reserved       int64      // bytes of checkpoints under way; guarded by mu
+	snapshotBudget int64      // bytes; see Config.SnapshotDiskMB
+	snapshotMu     sync.Mutex // one snapshot at a time under a budget
+
+	objects *objstore.Store // see Config.Objects; nil: none
 
 	createMu     sync.Mutex // serialises the quota check with the record
 	deletedTeams sync.Map   // team -> struct{}: deleted (DeleteTeam), refused by checkQuota
