@@ -187,6 +187,22 @@ if ! helm version --short 2>/dev/null | grep -q "^${helm_version%.*}"; then
 	GOBIN=/usr/local/bin go install "helm.sh/helm/v3/cmd/helm@$helm_version"
 fi
 
+# versitygw, an S3-compatible server whose posix backend keeps objects as
+# files in a directory: the object storage tests start one on loopback in
+# a temporary directory. Built from the Go module proxy, pinned, once,
+# kept under the data dir and linked as /usr/local/bin/versitygw; the
+# build's time is printed (a CI cache saves it).
+versitygw_version=v1.8.0
+versitygw_cache=${SOULBOX_DATA_DIR:-/var/lib/soulbox}/versitygw/$versitygw_version
+if [ ! -x "$versitygw_cache/versitygw" ]; then
+	log "building versitygw $versitygw_version (for the object storage tests)"
+	mkdir -p "$versitygw_cache"
+	started=$(date +%s)
+	GOBIN="$versitygw_cache" go install "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
+	log "versitygw built in $(($(date +%s) - started)) s"
+fi
+ln -sfn "$versitygw_cache/versitygw" /usr/local/bin/versitygw
+
 # Node.js and npm for the compatibility tests, the LangChain example and
 # the dashboard's build. The dashboard's toolchain (Vite) needs Node
 # ^20.19 or >= 22.12; Debian 12's nodejs is 18. Whichever node is on PATH

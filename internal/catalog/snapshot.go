@@ -208,6 +208,10 @@ func (c *Catalog) SnapshotCheckpoint(ctx context.Context, ref string) (dir, temp
 	if rec.Checkpoint == "" {
 		return "", "", false, nil
 	}
+	// Kept in the layer store: a host that lacks it fetches it.
+	if err := c.fetchMissing(ctx, []string{rec.Checkpoint}); err != nil {
+		return "", "", false, err
+	}
 	return rec.Checkpoint, rec.Template, true, nil
 }
 

@@ -13,12 +13,14 @@
 package layer
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
@@ -26,7 +28,9 @@ import (
 
 // Store is a directory of layers.
 type Store struct {
-	dir string
+	dir    string
+	remote Remote         // nil: none; see SetRemote
+	pushes sync.WaitGroup // pushes to the remote under way
 }
 
 // digestRE is what a layer digest looks like: an algorithm and a hex hash.
@@ -65,7 +69,17 @@ func (s *Store) Has(digest string) bool {
 // Install makes layer digest by calling fill with an empty directory, then
 // moving that directory into place. An installed layer is kept as it is:
 // fill is not called. A failed fill leaves nothing.
+//
+// With a remote (SetRemote), a layer this call installed is pushed to it
+// in the background: a build, or a snapshot whose sandbox is frozen
+// meanwhile, does not wait for the upload (WaitPushes does).
 func (s *Store) Install(digest string, fill func(dir string) error) error {
+	return s.install(digest, true, fill)
+}
+
+// install is Install, pushing the new layer to the remote when push is
+// set (not for a layer that came from it).
+func (s *Store) install(digest string, push bool, fill func(dir string) error) error {
 	if !ValidDigest(digest) {
 		return fmt.Errorf("layer digest %q: %w", digest, errdefs.ErrInvalidArgument)
 	}
@@ -91,8 +105,18 @@ func (s *Store) Install(digest string, fill func(dir string) error) error {
 		}
 		return fmt.Errorf("layer %s: %w", digest, err)
 	}
+	if push && s.remote != nil {
+		s.pushes.Add(1)
+		go func() {
+			defer s.pushes.Done()
+			s.remote.Push(context.Background(), digest, s.Path(digest))
+		}()
+	}
 	return nil
 }
+
+// WaitPushes waits for the pushes to the remote under way.
+func (s *Store) WaitPushes() { s.pushes.Wait() }
 
 // Sweep removes leftovers of installs that never finished (a crash).
 func (s *Store) Sweep() error {
@@ -101,7 +125,9 @@ func (s *Store) Sweep() error {
 		return fmt.Errorf("layer store: %w", err)
 	}
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".new-") {
+		// .new-: an install; .upload-, .download-: a remote's archive
+		// of a layer on its way.
+		if n := e.Name(); strings.HasPrefix(n, ".new-") || strings.HasPrefix(n, ".upload-") || strings.HasPrefix(n, ".download-") {
 			if err := os.RemoveAll(filepath.Join(s.dir, e.Name())); err != nil {
 				return fmt.Errorf("layer store: %w", err)
 			}

@@ -67,6 +67,7 @@ func (m *Manager) destroy(ctx context.Context, id string) error {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), destroyDeadline)
 	defer cancel()
 	m.removeCheckpoint(id)
+	m.dropCheckpointObject(dctx, id)
 	return m.driver.Destroy(dctx, id)
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/objstore"
 	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/store"
 )
@@ -80,6 +81,10 @@ type Config struct {
 	// snapshots may take together; a snapshot (or a fork with files only)
 	// that would pass it is refused. 0 is unlimited.
 	SnapshotDiskMB int
+	// Objects, when set, is the object storage the checkpoints of
+	// sandboxes paused with their memory are also kept in, so that a
+	// resume finds them when this disk lacks them.
+	Objects *objstore.Store
 }
 
 // The deadlines of background work: no timer or monitor pass waits on
@@ -114,6 +119,8 @@ type Manager struct {
 	reserved       int64      // bytes of checkpoints under way; guarded by mu
 	snapshotBudget int64      // bytes; see Config.SnapshotDiskMB
 	snapshotMu     sync.Mutex // one snapshot at a time under a budget
+
+	objects *objstore.Store // see Config.Objects; nil: none
 
 	createMu     sync.Mutex // serialises the quota check with the record
 	deletedTeams sync.Map   // team -> struct{}: deleted (DeleteTeam), refused by checkQuota
@@ -153,6 +160,7 @@ func New(cfg Config) *Manager {
 		inTransit: map[string]int{}, opLocks: map[string]*opLock{}, checkpoints: cfg.CheckpointDir,
 		pausedBudget:   int64(cfg.PausedDiskMB) << 20,
 		snapshotBudget: int64(cfg.SnapshotDiskMB) << 20,
+		objects:        cfg.Objects,
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100

@@ -73,6 +73,9 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	msg := pausedFilesystem
 	if memory {
 		msg = pausedMemory
+		if err := m.forgetCheckpointObject(ctx, id); err != nil {
+			return err
+		}
 	}
 	if err := m.store.SetState(ctx, id, []store.SandboxState{store.StateRunning}, store.StatePausing,
 		store.Event{Type: store.EventPausing, Message: msg}); err != nil {
@@ -105,6 +108,9 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	}
 	m.unschedule(id)
 	m.resetProbe(id)
+	if memory {
+		m.uploadCheckpoint(context.WithoutCancel(ctx), id)
+	}
 	return nil
 }
 
@@ -209,6 +215,11 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 	if sb.State == store.StatePaused {
 		done := m.transit(id)
 		defer done()
+		// A checkpoint this disk lacks comes from object storage
+		// first; one that cannot be had leaves the sandbox paused.
+		if err := m.fetchCheckpoint(ctx, id); err != nil {
+			return sb, false, err
+		}
 		// Recorded resuming first, as Pause, and running once the
 		// runtime has woken it.
 		note := m.resumeNote(ctx, id)
@@ -277,6 +288,7 @@ func (m *Manager) wake(ctx context.Context, sb store.Sandbox) error {
 		if err := os.RemoveAll(dir); err != nil {
 			m.log.Warn("remove used checkpoint", logx.Sandbox(sb.ID), logx.Err(err))
 		}
+		m.dropCheckpointObject(context.WithoutCancel(ctx), sb.ID)
 		return nil
 	}
 	rc, ok := m.driver.(runtime.Recreator)

@@ -161,6 +161,9 @@ type Config struct {
 	// NodeHeartbeatTimeout is how long a joined node may miss heartbeats
 	// before it is unhealthy.
 	NodeHeartbeatTimeout time.Duration
+	// Objects is the S3-compatible object storage layers and pause
+	// checkpoints are also kept in (SOULBOX_S3_*); none by default.
+	Objects ObjectsConfig
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -310,6 +313,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		}
 	}
 	c.TemplateLimits = c.TemplateLimits.fromEnv(getenv)
+	c.Objects = objectsFromEnv(c.Objects, getenv)
 	return c
 }
 
@@ -342,6 +346,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.TemplateLimits.validate(); err != nil {
 		return bad("%v", err)
+	}
+	if err := c.Objects.validate(); err != nil {
+		return err
 	}
 	if !strings.HasPrefix(c.DebianMirror, "http://") && !strings.HasPrefix(c.DebianMirror, "https://") {
 		return bad("debian mirror %q: want an http:// or https:// URL", c.DebianMirror)

@@ -27,6 +27,7 @@ import (
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/mcpserver"
 	"github.com/soulbox/soulbox/internal/network"
+	"github.com/soulbox/soulbox/internal/objstore"
 	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/ratelimit"
 	"github.com/soulbox/soulbox/internal/reconcile"
@@ -51,6 +52,7 @@ type Server struct {
 	templates *template.Store
 	catalog   *catalog.Catalog
 	layers    *layer.Store
+	objects   *objstore.Store // nil without object storage
 	stacks    *builder.Stacks
 	driver    *oci.Driver
 	network   *network.Manager       // nil when off
@@ -167,6 +169,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err != nil {
 		return nil, err
 	}
+	if s.objects, err = cfg.Objects.openObjects(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.openCatalog(ctx); err != nil {
 		return nil, err
 	}
@@ -201,6 +206,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		CheckpointDir:  filepath.Join(cfg.DataDir, "checkpoints"),
 		PausedDiskMB:   cfg.PausedDiskMB,
 		SnapshotDiskMB: cfg.SnapshotDiskMB,
+		Objects:        s.objects,
 		Retention:      cfg.MetricsRetention, DownsampleAfter: cfg.MetricsDownsampleAfter, DownsampleBucket: cfg.MetricsBucket,
 	})
 	// The pool always runs: which templates it pools, and how many
@@ -348,6 +354,9 @@ func (s *Server) close() {
 	}
 	if s.catalog != nil {
 		s.catalog.Close()
+	}
+	if s.layers != nil {
+		s.layers.WaitPushes() // layers on their way to object storage
 	}
 	if s.lease != nil {
 		if err := s.lease.Release(); err != nil {

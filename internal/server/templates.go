@@ -11,6 +11,7 @@ import (
 	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/catalog"
 	"github.com/soulbox/soulbox/internal/layer"
+	"github.com/soulbox/soulbox/internal/objstore"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 )
 
@@ -32,6 +33,9 @@ func (s *Server) openCatalog(ctx context.Context) error {
 	layers, err := layer.New(filepath.Join(s.cfg.templatesDir(), "layers"))
 	if err != nil {
 		return err
+	}
+	if s.objects != nil {
+		layers.SetRemote(objstore.Layers{Store: s.objects, TmpDir: layers.Dir(), Log: s.log.With("component", "objects")})
 	}
 	s.layers, s.stacks = layers, &builder.Stacks{}
 	s.catalog, err = catalog.New(ctx, catalog.Config{

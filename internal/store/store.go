@@ -90,6 +90,7 @@ type Store interface {
 	Nodes
 	AccessTokens
 	Secrets
+	CheckpointObjects
 }
 
 // Audit stores the hash-chained audit log. Each entry's Hash is

@@ -1,0 +1,43 @@
+package layer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+)
+
+// Remote is a store of layers shared with other hosts (object storage): a
+// layer installed here is pushed to it, and a layer missing here is
+// fetched from it.
+type Remote interface {
+	// Push stores installed layer digest, whose directory is dir. It
+	// runs in the background; a failure is the remote's to report: the
+	// layer stays installed here.
+	Push(ctx context.Context, digest, dir string)
+	// Fetch fills the empty directory into with layer digest, verified;
+	// an error in errdefs.ErrNotFound when the remote lacks it.
+	Fetch(ctx context.Context, digest, into string) error
+}
+
+// SetRemote makes r the store's remote: every layer installed from now on
+// is pushed to it, and Fetch fetches from it. Call it before the store is
+// in use.
+func (s *Store) SetRemote(r Remote) { s.remote = r }
+
+// Fetch installs layer digest from the remote unless it is installed
+// already. Like Install, a failed fetch leaves nothing.
+func (s *Store) Fetch(ctx context.Context, digest string) error {
+	if s.Has(digest) {
+		return nil
+	}
+	if s.remote == nil {
+		return fmt.Errorf("layer %s is not on this host and no object storage is configured to fetch it from: %w", digest, errdefs.ErrNotFound)
+	}
+	return s.install(digest, false, func(dir string) error {
+		if err := s.remote.Fetch(ctx, digest, dir); err != nil {
+			return fmt.Errorf("layer %s is not on this host; fetching it from object storage: %w", digest, err)
+		}
+		return nil
+	})
+}

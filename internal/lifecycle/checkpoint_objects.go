@@ -1,0 +1,133 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/durable"
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/objstore"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// A sandbox paused with its memory keeps its checkpoint on this node's
+// disk, and, when object storage is configured (Config.Objects), also
+// there: the pause is acknowledged once the checkpoint is durable on
+// disk; the upload follows before Pause returns and is recorded in the
+// store. An upload that fails is logged and leaves the sandbox paused on
+// this node's disk only. A resume whose checkpoint is not on disk (the
+// disk was lost, or the sandbox is resumed elsewhere) downloads the
+// recorded one first, verified against its digest.
+
+// forgetCheckpointObject drops the record of an earlier pause's
+// checkpoint before a new pause begins, so that a resume never restores
+// an older checkpoint than the last pause's.
+func (m *Manager) forgetCheckpointObject(ctx context.Context, id string) error {
+	if m.objects == nil {
+		return nil
+	}
+	return m.store.DeleteCheckpointObject(ctx, id)
+}
+
+// uploadCheckpoint stores the complete checkpoint of paused sandbox id in
+// object storage and records where.
+func (m *Manager) uploadCheckpoint(ctx context.Context, id string) {
+	if m.objects == nil {
+		return
+	}
+	start := time.Now()
+	ref, sent, err := m.objects.UploadDir(ctx, m.checkpointDir(id), m.checkpoints)
+	if err == nil {
+		err = m.store.SetCheckpointObject(ctx, store.CheckpointObject{SandboxID: id, Digest: ref.Digest, Size: ref.Size})
+	}
+	if err != nil {
+		m.log.Warn("upload a checkpoint to object storage; it stays on this node's disk only", logx.Sandbox(id), logx.Err(err))
+		return
+	}
+	m.log.Info("checkpoint uploaded to object storage", logx.Sandbox(id), slog.String("digest", ref.Digest),
+		slog.Int64("bytes", ref.Size), slog.Bool("sent", sent), slog.Duration("took", time.Since(start)))
+}
+
+// fetchCheckpoint downloads the recorded checkpoint of paused sandbox id
+// when this node's disk lacks it. The blob is verified before it is
+// installed: a corrupted or truncated one is refused, nothing is
+// installed, and the error says so (the sandbox stays paused). Without a
+// record, or with the checkpoint on disk, it does nothing.
+func (m *Manager) fetchCheckpoint(ctx context.Context, id string) error {
+	if m.objects == nil || m.checkpoints == "" {
+		return nil
+	}
+	dir := m.checkpointDir(id)
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	rec, err := m.store.CheckpointObject(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(m.checkpoints, 0o711); err != nil {
+		return fmt.Errorf("checkpoint directory: %w", err)
+	}
+	// Written beside its final place and renamed there once verified and
+	// unpacked: the directory appears only complete, as after a pause.
+	tmp := dir + ".fetch"
+	if err := os.RemoveAll(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("checkpoint of sandbox %q: %w", id, err)
+	}
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return fmt.Errorf("checkpoint of sandbox %q: %w", id, err)
+	}
+	start := time.Now()
+	err = m.objects.DownloadDir(ctx, objRef(rec), tmp, m.checkpoints)
+	if err == nil {
+		err = durable.SyncFS(tmp)
+	}
+	if err == nil {
+		err = os.Rename(tmp, dir)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("sandbox %q: its checkpoint is not on this node's disk and fetching it from object storage failed: %w", id, err)
+	}
+	m.log.Info("checkpoint fetched from object storage", logx.Sandbox(id), slog.String("digest", rec.Digest),
+		slog.Int64("bytes", rec.Size), slog.Duration("took", time.Since(start)))
+	return nil
+}
+
+// dropCheckpointObject deletes the record of sandbox id's checkpoint in
+// object storage and then its blob, once nothing will restore it: after
+// a restore, and when the sandbox ends. A failure is logged: what it
+// leaves is a blob no record names, which costs space, never a record
+// naming a missing blob. A checkpoint's blob is its sandbox's alone (its
+// checkpoint.json names the sandbox).
+func (m *Manager) dropCheckpointObject(ctx context.Context, id string) {
+	if m.objects == nil {
+		return
+	}
+	rec, err := m.store.CheckpointObject(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return
+	}
+	if err == nil {
+		err = m.store.DeleteCheckpointObject(ctx, id)
+	}
+	if err == nil {
+		err = m.objects.DeleteBlob(ctx, rec.Digest)
+	}
+	if err != nil {
+		m.log.Warn("delete a used checkpoint from object storage", logx.Sandbox(id), logx.Err(err))
+	}
+}
+
+// objRef is the blob a checkpoint record names.
+func objRef(rec store.CheckpointObject) objstore.Ref {
+	return objstore.Ref{Digest: rec.Digest, Size: rec.Size}
+}
