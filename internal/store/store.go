@@ -87,6 +87,7 @@ type Store interface {
 	Templates
 	MetricHistory
 	Audit
+	Members
 }
 
 // Audit stores the hash-chained audit log. Each entry's Hash is

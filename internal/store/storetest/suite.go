@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("APIKeys", s.testAPIKeys)
 	t.Run("Teams", s.testTeams)
 	t.Run("Audit", s.testAudit)
+	t.Run("Members", s.testMembers)
 	t.Run("Templates", s.testTemplates)
 	t.Run("Metrics", s.testMetrics)
 	t.Run("SandboxSpans", s.testSandboxSpans)
