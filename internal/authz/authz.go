@@ -41,6 +41,9 @@ const (
 	KeysManage Permission = "keys:manage"
 	// AuditRead reads the team's audit log.
 	AuditRead Permission = "audit:read"
+	// MembersManage lists, adds, changes the role of and removes the
+	// team's members (users).
+	MembersManage Permission = "members:manage"
 	// ServerAdmin manages teams (the /admin routes). Only owners and
 	// admins of the built-in administrators' team have it.
 	ServerAdmin Permission = "server:admin"
@@ -55,14 +58,14 @@ var readPermissions = []Permission{SandboxesRead, TemplatesRead}
 var roles = map[store.Role][]Permission{
 	store.RoleViewer:    {SandboxesRead, TemplatesRead},
 	store.RoleDeveloper: {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild},
-	store.RoleAdmin:     {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild, KeysManage, AuditRead},
-	store.RoleOwner:     {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild, KeysManage, AuditRead},
+	store.RoleAdmin:     {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild, KeysManage, AuditRead, MembersManage},
+	store.RoleOwner:     {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild, KeysManage, AuditRead, MembersManage},
 }
 
 // Scopes lists every scope a key can be limited to.
 func Scopes() []string {
 	return []string{string(SandboxesRead), string(SandboxesCreate), string(SandboxesUse), string(TemplatesRead),
-		string(TemplatesBuild), string(KeysManage), string(AuditRead), string(ServerAdmin), ReadOnly}
+		string(TemplatesBuild), string(KeysManage), string(AuditRead), string(ServerAdmin), string(MembersManage), ReadOnly}
 }
 
 // ValidScope reports whether s is one of Scopes.
@@ -118,6 +121,9 @@ func rank(r store.Role) int {
 // Describe names what a key is, for refusals: "e2b_1a2b3c… (viewer,
 // scopes read-only)".
 func Describe(k store.APIKey) string {
+	if k.User != "" {
+		return "of user " + k.Prefix + " (" + string(k.Role) + ")"
+	}
 	s := k.Prefix + "… (" + string(k.Role)
 	if k.Role == "" {
 		s += "no role"
