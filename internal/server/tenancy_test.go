@@ -305,6 +305,8 @@ var routePermissions = map[string]string{
 	"POST /teams/{teamID}/members":                     "members:manage",
 	"PATCH /teams/{teamID}/members/{userID}":           "members:manage",
 	"DELETE /teams/{teamID}/members/{userID}":          "members:manage",
+	"GET /auth/oidc":                                   "",
+	"POST /auth/oidc/token":                            "",
 }
 
 // TestRouteRoleTable sends every route with a key of every role (and of
