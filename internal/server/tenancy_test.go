@@ -67,9 +67,11 @@ func TestTeamIsolation(t *testing.T) {
 		t.Skip("creates real sandboxes")
 	}
 	admin, _ := runServer(t, nil)
-	_, a := newTeam(t, admin, "alpha", "owner")
+	tmA, a := newTeam(t, admin, "alpha", "owner")
 	_, b := newTeam(t, admin, "beta", "owner")
 	ca, cb := a["owner"], b["owner"]
+	var memberA memberJSON
+	ca.want(201, "POST", "/teams/"+tmA.TeamID+"/members", map[string]any{"email": "alpha-member@example.com", "role": "owner"}, &memberA)
 	killAll(t, ca, cb)
 
 	var sbA, sbB sandboxJSON
@@ -121,6 +123,10 @@ func TestTeamIsolation(t *testing.T) {
 		{"DELETE", "/templates/" + tpl + "/pool", nil},
 		{"PATCH", "/api-keys/" + key, map[string]any{"name": "stolen"}},
 		{"DELETE", "/api-keys/" + key, nil},
+		{"GET", "/teams/" + tmA.TeamID + "/members", nil},
+		{"POST", "/teams/" + tmA.TeamID + "/members", map[string]any{"email": "mallory@example.com", "role": "owner"}},
+		{"PATCH", "/teams/" + tmA.TeamID + "/members/" + memberA.ID, map[string]any{"role": "viewer"}},
+		{"DELETE", "/teams/" + tmA.TeamID + "/members/" + memberA.ID, nil},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			code, body, _ := cb.do(tc.method, tc.path, tc.body)
@@ -148,6 +154,11 @@ func TestTeamIsolation(t *testing.T) {
 	ca.want(200, "GET", "/api-keys", nil, &keysAfter)
 	if len(keysAfter) != 1 || keysAfter[0].Name != "owner" {
 		t.Errorf("team A's keys after team B's attempts: %+v", keysAfter)
+	}
+	var membersAfter []memberJSON
+	ca.want(200, "GET", "/teams/"+tmA.TeamID+"/members", nil, &membersAfter)
+	if len(membersAfter) != 1 || membersAfter[0].Role != "owner" {
+		t.Errorf("team A's members after team B's attempts: %+v", membersAfter)
 	}
 
 	// Lists leave A's objects out.
