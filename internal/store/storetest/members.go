@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -124,6 +125,55 @@ func (s *suite) testMembers(t *testing.T) {
 		}
 		if _, err := st.GetUser(ctx, ada.ID); err != nil {
 			t.Errorf("user after their team was deleted: %v", err)
+		}
+	})
+
+	t.Run("LastOwnerRace", func(t *testing.T) {
+		// Two owners taken away at once: one change wins, the other is
+		// refused, and the team keeps an owner, in every round.
+		st := s.open(t)
+		for _, u := range []store.User{{ID: "u-1", Email: "one@example.com"}, {ID: "u-2", Email: "two@example.com"}} {
+			if err := st.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for round := 0; round < 10; round++ {
+			team := id("race", round)
+			if err := st.CreateTeam(ctx, store.Team{ID: team, Name: team}); err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range []string{"u-1", "u-2"} {
+				if err := st.AddMember(ctx, store.Member{Team: team, UserID: u, Role: store.RoleOwner}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			errs := make(chan error, 2)
+			go func() { errs <- st.RemoveMember(ctx, team, "u-1") }()
+			go func() { errs <- st.SetMemberRole(ctx, team, "u-2", store.RoleViewer) }()
+			var ok, refused int
+			for range 2 {
+				switch err := <-errs; {
+				case err == nil:
+					ok++
+				case errors.Is(err, errdefs.ErrFailedPrecondition):
+					refused++
+				default:
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			ms, err := st.ListMembers(ctx, team)
+			if err != nil {
+				t.Fatal(err)
+			}
+			owners := 0
+			for _, m := range ms {
+				if m.Role == store.RoleOwner {
+					owners++
+				}
+			}
+			if ok != 1 || refused != 1 || owners != 1 {
+				t.Fatalf("round %d: %d done, %d refused, %d owners left (%+v); want 1, 1, 1", round, ok, refused, owners, ms)
+			}
 		}
 	})
 }
