@@ -97,14 +97,18 @@ func TestMembers(t *testing.T) {
 	if len(list) != 1 || list[0].ID != bob.ID {
 		t.Errorf("members at the end: %+v", list)
 	}
+	// A server admin's change to the team's members is the team's
+	// record.
+	var carol memberJSON
+	admin.want(201, "POST", base, map[string]any{"email": "carol@example.com", "role": "viewer"}, &carol)
 
 	// Every change and refusal is in the team's audit log.
 	var entries []store.AuditEntry
 	owner.want(200, "GET", "/audit", nil, &entries)
 	for action, want := range map[string]int{
-		// 2 added; refused: 1 outranking role, 2 without the permission,
-		// 5 bad bodies, 1 already a member.
-		"POST /teams/{teamID}/members": 2 + 1 + 2 + 5 + 1,
+		// 2 added, 1 by a server admin; refused: 1 outranking role, 2
+		// without the permission, 5 bad bodies, 1 already a member.
+		"POST /teams/{teamID}/members": 3 + 1 + 2 + 5 + 1,
 		// 1 changed; refused: outranking, bad role, not a member, last owner.
 		"PATCH /teams/{teamID}/members/{userID}": 1 + 4,
 		// 1 removed; refused: outranking, not a member, last owner.
