@@ -10,7 +10,7 @@ import (
 )
 
 // openStore returns a new SQLite store, closed when t ends.
-func openStore(t *testing.T) *sqlite.Store {
+func openStore(t testing.TB) *sqlite.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "soulbox.db"))
 	if err != nil {
