@@ -36,8 +36,8 @@ type Config struct {
 	ClientID string
 	// AllowedDomains, if not empty, are the only email domains accepted.
 	AllowedDomains []string
-	// HTTP fetches the discovery document and the keys; nil is
-	// http.DefaultClient.
+	// HTTP fetches the discovery document and the keys; nil is a client
+	// that gives up after 10 seconds.
 	HTTP *http.Client
 }
 
@@ -72,6 +72,10 @@ type Verifier struct {
 func New(cfg Config) (*Verifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.HTTP == nil {
+		// Bounded: a hung issuer must not hold sign-ins forever.
+		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
 	}
 	cfg.AllowedDomains = slices.Clone(cfg.AllowedDomains)
 	for i, d := range cfg.AllowedDomains {
