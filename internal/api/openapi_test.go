@@ -39,6 +39,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	tm.RegisterUploads(rec)
 	NewTeams(TeamsConfig{}).Register(rec)
 	NewNodeTokens(nil, nil).Register(rec)
+	NewSignIn(SignInConfig{}).Register(rec)
 	registered := map[string]bool{"GET /health": true, "GET /ready": true, "GET /metrics": true} // served by the server itself
 	for _, p := range rec.patterns {
 		switch {

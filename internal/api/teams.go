@@ -24,6 +24,7 @@ type TeamStore interface {
 	store.Audit
 	store.AccessTokens
 	store.Secrets
+	store.Members
 	ListSandboxes(ctx context.Context, f store.SandboxFilter) ([]store.Sandbox, error)
 }
 
@@ -101,10 +102,17 @@ var TeamRoutes = authz.Routes{
 	"/api-keys":                                        authz.Public,
 	"/api-keys/":                                       authz.Public,
 	"/admin/":                                          authz.Public,
+	"GET /teams/{teamID}/members":                      authz.MembersManage,
+	"POST /teams/{teamID}/members":                     authz.MembersManage,
+	"PATCH /teams/{teamID}/members/{userID}":           authz.MembersManage,
+	"DELETE /teams/{teamID}/members/{userID}":          authz.MembersManage,
+	"/teams/{teamID}/members":                          authz.Public,
+	"/teams/{teamID}/members/":                         authz.Public,
 }
 
 // TeamPaths are the path prefixes the team routes are mounted on.
-var TeamPaths = []string{"/teams", "/api-keys", "/api-keys/", "/admin/", "/quota", "/audit", "/audit/", "/access-tokens", "/access-tokens/", "/secrets", "/secrets/"}
+var TeamPaths = []string{"/teams", "/api-keys", "/api-keys/", "/admin/", "/quota", "/audit", "/audit/", "/access-tokens", "/access-tokens/", "/secrets", "/secrets/",
+	"/teams/{teamID}/members", "/teams/{teamID}/members/"}
 
 // Register adds the team routes to mux.
 func (t *Teams) Register(mux Router) {
@@ -133,6 +141,10 @@ func (t *Teams) Register(mux Router) {
 	mux.HandleFunc("DELETE /secrets/{secretID}", t.deleteSecret)
 	mux.HandleFunc("GET /audit", t.listAudit)
 	mux.HandleFunc("GET /audit/verify", t.verifyAudit)
+	mux.HandleFunc("GET /teams/{teamID}/members", t.listMembers)
+	mux.HandleFunc("POST /teams/{teamID}/members", t.addMember)
+	mux.HandleFunc("PATCH /teams/{teamID}/members/{userID}", t.setMemberRole)
+	mux.HandleFunc("DELETE /teams/{teamID}/members/{userID}", t.removeMember)
 	for _, p := range TeamPaths {
 		mux.HandleFunc(p, t.api.noRoute)
 	}

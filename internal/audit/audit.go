@@ -192,6 +192,12 @@ func (w wrapped) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Re
 		if tid := r.PathValue("teamID"); tid != "" && strings.Contains(pattern, "/admin/teams/{teamID}") {
 			e.Team = tid
 		}
+		// So is a change to another team's members, which only a server
+		// admin makes; another team's refused attempt (404) stays its
+		// own, telling the team named nothing.
+		if tid := r.PathValue("teamID"); tid != "" && strings.HasPrefix(pattern, r.Method+" /teams/{teamID}/members") && e.Status < 400 {
+			e.Team = tid
+		}
 		if e.Status >= 400 {
 			e.Message = errorMessage(held.body)
 		}

@@ -30,6 +30,9 @@ type Authenticator struct {
 	// Teams, if set, tells a key of a deleted team apart from a revoked
 	// one in the refusal's message.
 	Teams store.Teams
+	// Members, if set, accepts members' access tokens (Tokens.IssueMember)
+	// while the user is a member of the token's team.
+	Members store.Members
 	// Failed, if set, hears of every refused credential (the audit log
 	// records them); not of the store's failures.
 	Failed func(r *http.Request, err error)
@@ -82,6 +85,9 @@ func (a *Authenticator) authenticateToken(ctx context.Context, token string) (st
 	c, err := a.Tokens.parse(token)
 	if err != nil {
 		return store.APIKey{}, err
+	}
+	if c.User != "" {
+		return a.member(ctx, c)
 	}
 	if a.Issued != nil {
 		if err := a.issued(ctx, c); err != nil {

@@ -9,8 +9,9 @@ import (
 )
 
 // BenchmarkAuthenticateToken is the cost of checking an access token
-// against SQLite: its signature and key alone, and with the look-up of
-// its record that lets one token be revoked.
+// against SQLite: a key's token by its signature and key alone, with the
+// look-up of its record that lets one token be revoked, and a member's
+// token (the membership is read at every request).
 func BenchmarkAuthenticateToken(b *testing.B) {
 	ctx := context.Background()
 	st := openStore(b)
@@ -18,28 +19,43 @@ func BenchmarkAuthenticateToken(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, k, err := Create(ctx, st, "ci", "team1", false)
+	if err := st.CreateTeam(ctx, store.Team{ID: "team-a", Name: "a"}); err != nil {
+		b.Fatal(err)
+	}
+	_, k, err := Create(ctx, st, "ci", "team-a", false)
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, exp, err := tokens.Issue(k, time.Hour)
+	keyTok, exp, err := tokens.Issue(k, time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}
-	id, _ := TokenID(tok)
+	id, _ := TokenID(keyTok)
 	if err := st.CreateAccessToken(ctx, store.AccessToken{ID: id, Team: k.Team, KeyID: k.ID, ExpiresAt: exp}); err != nil {
 		b.Fatal(err)
 	}
+	if err := st.CreateUser(ctx, store.User{ID: "u-ada", Email: "ada@example.com"}); err != nil {
+		b.Fatal(err)
+	}
+	m := store.Member{Team: "team-a", UserID: "u-ada", Email: "ada@example.com", Role: store.RoleDeveloper}
+	if err := st.AddMember(ctx, m); err != nil {
+		b.Fatal(err)
+	}
+	memberTok, _, err := tokens.IssueMember(m, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, bc := range []struct {
-		name string
-		a    *Authenticator
+		name, tok string
+		a         *Authenticator
 	}{
-		{"key", &Authenticator{Store: st, Tokens: tokens}},
-		{"key+record", &Authenticator{Store: st, Tokens: tokens, Issued: st}},
+		{"key", keyTok, &Authenticator{Store: st, Tokens: tokens}},
+		{"key+record", keyTok, &Authenticator{Store: st, Tokens: tokens, Issued: st}},
+		{"member", memberTok, &Authenticator{Store: st, Members: st, Tokens: tokens, Issued: st}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := bc.a.Authenticate(ctx, tok); err != nil {
+				if _, err := bc.a.Authenticate(ctx, bc.tok); err != nil {
 					b.Fatal(err)
 				}
 			}

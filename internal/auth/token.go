@@ -47,10 +47,16 @@ type Tokens struct {
 }
 
 // tokenClaims are a token's claims: the key's id as subject, and the
-// key's hash, by which the store finds it.
+// key's hash, by which the store finds it; or, for a member's token, the
+// user's id as subject and in uid, and the team the token is for.
 type tokenClaims struct {
-	KeyHash string `json:"kh"`
+	KeyHash string `json:"kh,omitempty"`
 	Team    string `json:"team"`
+	// User is the user's id in a member's token.
+	User string `json:"uid,omitempty"`
+	// Email is the user's, for showing: the member's role is read from
+	// the store at every request.
+	Email string `json:"email,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -94,6 +100,21 @@ func (t *Tokens) clock() time.Time {
 // Issue returns a token for k valid for ttl (DefaultTokenTTL if 0), and
 // when it expires.
 func (t *Tokens) Issue(k store.APIKey, ttl time.Duration) (string, time.Time, error) {
+	return t.sign(tokenClaims{KeyHash: k.Hash, Team: k.Team}, k.ID, ttl)
+}
+
+// IssueMember returns a token for member m valid for ttl
+// (DefaultTokenTTL if 0), and when it expires. The token works while
+// the user is a member of m.Team, with the role the member has at each
+// request.
+func (t *Tokens) IssueMember(m store.Member, ttl time.Duration) (string, time.Time, error) {
+	if m.UserID == "" || m.Team == "" {
+		return "", time.Time{}, fmt.Errorf("member token: user and team are required: %w", errdefs.ErrInvalidArgument)
+	}
+	return t.sign(tokenClaims{Team: m.Team, User: m.UserID, Email: m.Email}, m.UserID, ttl)
+}
+
+func (t *Tokens) sign(c tokenClaims, subject string, ttl time.Duration) (string, time.Time, error) {
 	if ttl == 0 {
 		ttl = DefaultTokenTTL
 	}
@@ -104,10 +125,10 @@ func (t *Tokens) Issue(k store.APIKey, ttl time.Duration) (string, time.Time, er
 	exp := now.Add(ttl).Truncate(time.Second)
 	id := make([]byte, 8)
 	_, _ = rand.Read(id)
-	c := tokenClaims{KeyHash: k.Hash, Team: k.Team, RegisteredClaims: jwt.RegisteredClaims{
-		Issuer: tokenIssuer, Audience: jwt.ClaimStrings{tokenAudience}, Subject: k.ID, ID: "tok_" + hex.EncodeToString(id),
+	c.RegisteredClaims = jwt.RegisteredClaims{
+		Issuer: tokenIssuer, Audience: jwt.ClaimStrings{tokenAudience}, Subject: subject, ID: "tok_" + hex.EncodeToString(id),
 		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
-	}}
+	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.secret)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
@@ -151,8 +172,8 @@ func (t *Tokens) parse(s string) (tokenClaims, error) {
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithIssuer(tokenIssuer), jwt.WithAudience(tokenAudience),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(t.clock))
 	switch {
-	case err == nil && (c.Subject == "" || c.KeyHash == ""):
-		return c, fmt.Errorf("access token names no key: %w", errdefs.ErrUnauthenticated)
+	case err == nil && (c.Subject == "" || (c.KeyHash == "") == (c.User == "") || (c.User != "" && (c.User != c.Subject || c.Team == ""))):
+		return c, fmt.Errorf("access token names no key and no member: %w", errdefs.ErrUnauthenticated)
 	case err == nil:
 		return c, nil
 	case errors.Is(err, jwt.ErrTokenExpired):

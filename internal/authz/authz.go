@@ -46,6 +46,9 @@ const (
 	SecretsRead Permission = "secrets:read"
 	// SecretsManage creates, changes and deletes the team's secrets.
 	SecretsManage Permission = "secrets:manage"
+	// MembersManage lists, adds, changes the role of and removes the
+	// team's members (users).
+	MembersManage Permission = "members:manage"
 	// ServerAdmin manages teams (the /admin routes). Only owners and
 	// admins of the built-in administrators' team have it.
 	ServerAdmin Permission = "server:admin"
@@ -60,14 +63,14 @@ var readPermissions = []Permission{SandboxesRead, TemplatesRead}
 var roles = map[store.Role][]Permission{
 	store.RoleViewer:    {SandboxesRead, TemplatesRead},
 	store.RoleDeveloper: {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild, SecretsRead},
-	store.RoleAdmin:     {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild, KeysManage, AuditRead, SecretsRead, SecretsManage},
-	store.RoleOwner:     {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild, KeysManage, AuditRead, SecretsRead, SecretsManage},
+	store.RoleAdmin:     {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild, KeysManage, AuditRead, SecretsRead, SecretsManage, MembersManage},
+	store.RoleOwner:     {SandboxesRead, TemplatesRead, SandboxesCreate, SandboxesUse, TemplatesBuild, KeysManage, AuditRead, SecretsRead, SecretsManage, MembersManage},
 }
 
 // Scopes lists every scope a key can be limited to.
 func Scopes() []string {
 	return []string{string(SandboxesRead), string(SandboxesCreate), string(SandboxesUse), string(TemplatesRead),
-		string(TemplatesBuild), string(KeysManage), string(AuditRead), string(SecretsRead), string(SecretsManage), string(ServerAdmin), ReadOnly}
+		string(TemplatesBuild), string(KeysManage), string(AuditRead), string(SecretsRead), string(SecretsManage), string(MembersManage), string(ServerAdmin), ReadOnly}
 }
 
 // ValidScope reports whether s is one of Scopes.
@@ -123,6 +126,9 @@ func rank(r store.Role) int {
 // Describe names what a key is, for refusals: "e2b_1a2b3c… (viewer,
 // scopes read-only)".
 func Describe(k store.APIKey) string {
+	if k.User != "" {
+		return "of user " + k.Prefix + " (" + string(k.Role) + ")"
+	}
 	s := k.Prefix + "… (" + string(k.Role)
 	if k.Role == "" {
 		s += "no role"

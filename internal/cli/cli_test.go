@@ -26,6 +26,13 @@ type cliEnv struct {
 
 func newCLIEnv(t *testing.T) cliEnv {
 	t.Helper()
+	return newCLIEnvWith(t, nil)
+}
+
+// newCLIEnvWith is newCLIEnv with the server's configuration changed by
+// mod.
+func newCLIEnvWith(t *testing.T, mod func(*server.Config)) cliEnv {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the CLI and creates real sandboxes")
 	}
@@ -35,6 +42,9 @@ func newCLIEnv(t *testing.T) cliEnv {
 	cfg.TemplatesDir = ocitest.TemplateCache()
 	cfg.AgentPath = ocitest.AgentBinary(t)
 	cfg.AdminKey, _, _ = auth.Generate()
+	if mod != nil {
+		mod(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -44,6 +44,30 @@ func readLogin() (savedLogin, bool) {
 	return l, true
 }
 
+// saveLogin writes saved (0600, atomically) and says so.
+func saveLogin(cmd *cobra.Command, saved savedLogin) error {
+	p, err := loginPath()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(saved)
+	if err := os.WriteFile(p+".tmp", b, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(p+".tmp", p); err != nil {
+		return err
+	}
+	if saved.ExpiresAt != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "logged in to %s with an access token until %s (saved in %s)\n", saved.Server, saved.ExpiresAt.Local().Format(time.DateTime), p)
+		return nil
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "logged in to %s (saved in %s)\n", saved.Server, p)
+	return nil
+}
+
 func newAuthCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "auth",
@@ -51,15 +75,30 @@ func newAuthCmd() *cobra.Command {
 		Example: `  soulbox auth login --server http://127.0.0.1:3000 --api-key e2b_...
   soulbox auth whoami`,
 	}
-	var server, key string
+	var server, key, team string
 	var tokenTTL time.Duration
+	var useOIDC bool
 	login := &cobra.Command{
 		Use:   "login",
 		Short: "Check a server and key, and keep them for later commands (file mode 0600)",
 		Example: `  soulbox auth login --server http://127.0.0.1:3000 --api-key e2b_...
-  soulbox auth login --api-key e2b_... --token-ttl 8h`,
+  soulbox auth login --api-key e2b_... --token-ttl 8h
+  soulbox auth login --oidc --server https://soulbox.example.com --token-ttl 8h`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if useOIDC {
+				if key != "" {
+					return errors.New("--oidc signs in without an API key: leave out --api-key")
+				}
+				saved, err := loginOIDC(cmd.Context(), cmd.ErrOrStderr(), server, team, tokenTTL)
+				if err != nil {
+					return err
+				}
+				return saveLogin(cmd, saved)
+			}
+			if team != "" {
+				return errors.New("--team is for --oidc: an API key belongs to one team")
+			}
 			c := &conn{server: server, key: key}
 			cl, err := c.client()
 			if err != nil {
@@ -67,13 +106,6 @@ func newAuthCmd() *cobra.Command {
 			}
 			if _, err := cl.List(cmd.Context(), client.ListOptions{}); err != nil {
 				return fmt.Errorf("login refused: %w", err)
-			}
-			p, err := loginPath()
-			if err != nil {
-				return err
-			}
-			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-				return err
 			}
 			saved := savedLogin{Server: cl.BaseURL, APIKey: cl.APIKey}
 			if tokenTTL != 0 {
@@ -84,24 +116,14 @@ func newAuthCmd() *cobra.Command {
 				}
 				saved.APIKey, saved.ExpiresAt = tok, &exp
 			}
-			b, _ := json.Marshal(saved)
-			if err := os.WriteFile(p+".tmp", b, 0o600); err != nil {
-				return err
-			}
-			if err := os.Rename(p+".tmp", p); err != nil {
-				return err
-			}
-			if saved.ExpiresAt != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "logged in to %s with an access token until %s (saved in %s)\n", cl.BaseURL, saved.ExpiresAt.Local().Format(time.DateTime), p)
-				return nil
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "logged in to %s (saved in %s)\n", cl.BaseURL, p)
-			return nil
+			return saveLogin(cmd, saved)
 		},
 	}
 	login.Flags().StringVar(&server, "server", "", "server URL (default $SOULBOX_API_URL, $E2B_API_URL, http://127.0.0.1:3000)")
 	login.Flags().StringVar(&key, "api-key", "", "API key (default $SOULBOX_API_KEY, $E2B_API_KEY)")
-	login.Flags().DurationVar(&tokenTTL, "token-ttl", 0, "keep a short-lived access token (up to 24h) made from the key instead of the key itself")
+	login.Flags().DurationVar(&tokenTTL, "token-ttl", 0, "keep a short-lived access token (up to 24h) made from the key instead of the key itself; with --oidc, the token's lifetime (default 15m)")
+	login.Flags().BoolVar(&useOIDC, "oidc", false, "sign in as a member at the server's OIDC issuer (device code: prints a URL and a code to enter there)")
+	login.Flags().StringVar(&team, "team", "", "with --oidc: the team to act in, when you are a member of several")
 	logout := &cobra.Command{
 		Use:     "logout",
 		Short:   "Forget the saved server and key",

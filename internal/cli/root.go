@@ -26,7 +26,7 @@ func NewRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newTemplateCmd(), newKeysCmd(), newTeamsCmd(), newQuotasCmd(), newAuditCmd(), newSandboxCmd(), newExecCmd(), newPsCmd(), newAuthCmd(), newFilesCmd(), newLogsCmd(), newBenchCmd(), newMCPCmd(), newToolsCmd(), newEventsCmd(), newNodeCmd(), newSecretsCmd())
+	root.AddCommand(newServerCmd(), newTemplateCmd(), newKeysCmd(), newTeamsCmd(), newQuotasCmd(), newAuditCmd(), newMembersCmd(), newSandboxCmd(), newExecCmd(), newPsCmd(), newAuthCmd(), newFilesCmd(), newLogsCmd(), newBenchCmd(), newMCPCmd(), newToolsCmd(), newEventsCmd(), newNodeCmd(), newSecretsCmd())
 	return root
 }
 

@@ -127,6 +127,8 @@ type Config struct {
 	// TemplateLimits bound the template build API and where builds pull
 	// from.
 	TemplateLimits TemplateLimits
+	// OIDC turns on members' sign-in with OpenID Connect; off by default.
+	OIDC OIDCConfig
 	// Metrics records and serves the Prometheus metrics on GET /metrics
 	// (on by default); off, nothing is recorded and /metrics is a 404,
 	// for hosts where the unauthenticated endpoint must not exist.
@@ -314,6 +316,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 	}
 	c.TemplateLimits = c.TemplateLimits.fromEnv(getenv)
 	c.Objects = objectsFromEnv(c.Objects, getenv)
+	c.OIDC = c.OIDC.fromEnv(getenv)
 	return c
 }
 
@@ -343,6 +346,9 @@ func (c Config) Validate() error {
 		if !strings.HasPrefix(m, "http://") && !strings.HasPrefix(m, "https://") {
 			return bad("registry mirror %q: want an http:// or https:// URL", m)
 		}
+	}
+	if err := c.OIDC.validate(); err != nil {
+		return err
 	}
 	if err := c.TemplateLimits.validate(); err != nil {
 		return bad("%v", err)

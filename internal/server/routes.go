@@ -44,6 +44,7 @@ func (s *Server) routes() http.Handler {
 		s.dashboardRoutes(mux)
 	}
 	s.teamRoutes(mux)
+	s.signInRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.WriteBody(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 	})

@@ -160,7 +160,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	// is checked, and recorded once per address and window.
 	failures := ratelimit.NewFailures(ratelimit.DefaultFailureMax, ratelimit.DefaultFailureWindow, ratelimit.DefaultFailureSize)
 	s.audit.CollapseFailures(failures)
-	s.authn = auth.Authenticator{Store: s.store, Teams: s.store, Tokens: tokens, Issued: s.store, Log: log, Gate: failures.Gate, Limit: limits.Check, Failed: s.audit.AuthFailure}
+	s.authn = auth.Authenticator{Store: s.store, Teams: s.store, Members: s.store, Tokens: tokens, Issued: s.store, Log: log, Gate: failures.Gate, Limit: limits.Check, Failed: s.audit.AuthFailure}
 	s.templates, err = template.New(cfg.templatesDir(), template.Options{
 		Mirror:   cfg.DebianMirror,
 		Logger:   log,

@@ -67,9 +67,11 @@ func TestTeamIsolation(t *testing.T) {
 		t.Skip("creates real sandboxes")
 	}
 	admin, _ := runServer(t, nil)
-	_, a := newTeam(t, admin, "alpha", "owner")
+	tmA, a := newTeam(t, admin, "alpha", "owner")
 	_, b := newTeam(t, admin, "beta", "owner")
 	ca, cb := a["owner"], b["owner"]
+	var memberA memberJSON
+	ca.want(201, "POST", "/teams/"+tmA.TeamID+"/members", map[string]any{"email": "alpha-member@example.com", "role": "owner"}, &memberA)
 	killAll(t, ca, cb)
 
 	var sbA, sbB sandboxJSON
@@ -132,6 +134,10 @@ func TestTeamIsolation(t *testing.T) {
 		{"PATCH", "/secrets/" + sec, map[string]any{"label": "stolen"}},
 		{"DELETE", "/secrets/" + sec, nil},
 		{"DELETE", "/access-tokens/" + tokA.ID, nil},
+		{"GET", "/teams/" + tmA.TeamID + "/members", nil},
+		{"POST", "/teams/" + tmA.TeamID + "/members", map[string]any{"email": "mallory@example.com", "role": "owner"}},
+		{"PATCH", "/teams/" + tmA.TeamID + "/members/" + memberA.ID, map[string]any{"role": "viewer"}},
+		{"DELETE", "/teams/" + tmA.TeamID + "/members/" + memberA.ID, nil},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			code, body, _ := cb.do(tc.method, tc.path, tc.body)
@@ -167,6 +173,11 @@ func TestTeamIsolation(t *testing.T) {
 	}
 	if code, b := withBearer(t, ca.base, tokA.Token, "GET", "/v2/sandboxes", nil); code != 200 {
 		t.Errorf("team A's access token after team B's attempt to revoke it: %d %s", code, b)
+	}
+	var membersAfter []memberJSON
+	ca.want(200, "GET", "/teams/"+tmA.TeamID+"/members", nil, &membersAfter)
+	if len(membersAfter) != 1 || membersAfter[0].Role != "owner" {
+		t.Errorf("team A's members after team B's attempts: %+v", membersAfter)
 	}
 
 	// Lists leave A's objects out.
@@ -251,8 +262,8 @@ func mustJSON(t *testing.T, v any) string {
 var rolePermissions = map[string][]string{
 	"viewer":    {"sandboxes:read", "templates:read"},
 	"developer": {"sandboxes:read", "templates:read", "sandboxes:create", "sandboxes:use", "templates:build", "secrets:read"},
-	"admin":     {"sandboxes:read", "templates:read", "sandboxes:create", "sandboxes:use", "templates:build", "keys:manage", "audit:read", "secrets:read", "secrets:manage"},
-	"owner":     {"sandboxes:read", "templates:read", "sandboxes:create", "sandboxes:use", "templates:build", "keys:manage", "audit:read", "secrets:read", "secrets:manage"},
+	"admin":     {"sandboxes:read", "templates:read", "sandboxes:create", "sandboxes:use", "templates:build", "keys:manage", "audit:read", "secrets:read", "secrets:manage", "members:manage"},
+	"owner":     {"sandboxes:read", "templates:read", "sandboxes:create", "sandboxes:use", "templates:build", "keys:manage", "audit:read", "secrets:read", "secrets:manage", "members:manage"},
 }
 
 // routePermissions names the permission of every API route, as the
@@ -331,6 +342,12 @@ var routePermissions = map[string]string{
 	"DELETE /secrets/{secretID}":                       "secrets:manage",
 	"GET /audit":                                       "audit:read",
 	"GET /audit/verify":                                "server:admin",
+	"GET /teams/{teamID}/members":                      "members:manage",
+	"POST /teams/{teamID}/members":                     "members:manage",
+	"PATCH /teams/{teamID}/members/{userID}":           "members:manage",
+	"DELETE /teams/{teamID}/members/{userID}":          "members:manage",
+	"GET /auth/oidc":                                   "",
+	"POST /auth/oidc/token":                            "",
 }
 
 // TestRouteRoleTable sends every route with a key of every role (and of
@@ -381,7 +398,7 @@ func TestRouteRoleTable(t *testing.T) {
 				if who == "developer of the admin team" || who == "server admin" {
 					own = "default"
 				}
-				path = strings.Replace(pattern, "{teamID}", own, 1)
+				path = strings.Replace(path, "nonexistent", own, 1)
 			}
 			var b any
 			if method != "GET" && method != "DELETE" {

@@ -32,6 +32,11 @@ type APIKey struct {
 	LastUsedAt *time.Time
 	// RevokedAt is when the key stopped working; nil while it works.
 	RevokedAt *time.Time
+	// User is set, never stored, when the credential was a member's
+	// access token rather than a key: the user's id. Then ID is
+	// "user:" and the user's id, Prefix the user's email, and Team and
+	// Role the membership's.
+	User string
 }
 
 // ValidateAPIKey checks a key before it is stored.

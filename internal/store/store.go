@@ -91,6 +91,7 @@ type Store interface {
 	AccessTokens
 	Secrets
 	CheckpointObjects
+	Members
 }
 
 // Audit stores the hash-chained audit log. Each entry's Hash is

@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Audit", s.testAudit)
 	t.Run("AccessTokens", s.testAccessTokens)
 	t.Run("Secrets", s.testSecrets)
+	t.Run("Members", s.testMembers)
 	t.Run("Templates", s.testTemplates)
 	t.Run("Metrics", s.testMetrics)
 	t.Run("SandboxSpans", s.testSandboxSpans)

@@ -1,0 +1,96 @@
+package signin_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/signin"
+	"github.com/soulbox/soulbox/internal/signin/oidctest"
+)
+
+// TestVerify: a good ID token gives its normalised email; every kind of
+// bad token is refused in the right category with a message naming the
+// check that failed.
+func TestVerify(t *testing.T) {
+	ctx := context.Background()
+	is := oidctest.New(t, "soulbox-test")
+	other := oidctest.New(t, "soulbox-test")
+	v, err := signin.New(signin.Config{Issuer: is.URL, ClientID: "soulbox-test", AllowedDomains: []string{"Example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	id, err := v.Verify(ctx, is.IDToken(t, is.Claims("Ada@Example.com")))
+	if err != nil || id.Email != "ada@example.com" || id.Subject != "sub-Ada@Example.com" {
+		t.Fatalf("good token: %+v, %v", id, err)
+	}
+
+	with := func(change func(jwt.MapClaims)) jwt.MapClaims {
+		c := is.Claims("ada@example.com")
+		change(c)
+		return c
+	}
+	strange, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		token string
+		want  error
+		msg   string
+	}{
+		{"another issuer", other.IDToken(t, other.Claims("ada@example.com")), errdefs.ErrUnauthenticated, "not by this server's OIDC issuer"},
+		{"another issuer's name, this issuer's key", is.IDToken(t, with(func(c jwt.MapClaims) { c["iss"] = other.URL })), errdefs.ErrUnauthenticated, "not by this server's OIDC issuer"},
+		{"wrong audience", is.IDToken(t, with(func(c jwt.MapClaims) { c["aud"] = "another-app" })), errdefs.ErrUnauthenticated, "audience"},
+		{"expired", is.IDToken(t, with(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() })), errdefs.ErrUnauthenticated, "expired"},
+		{"signed with another key", oidctest.SignRS256(t, strange, is.KeyID, is.Claims("ada@example.com")), errdefs.ErrUnauthenticated, "signature"},
+		{"alg none", oidctest.Unsigned(t, is.Claims("ada@example.com")), errdefs.ErrUnauthenticated, `algorithm "none"`},
+		{"HS256 with the public key as secret", is.HS256WithPublicKey(t, is.Claims("ada@example.com")), errdefs.ErrUnauthenticated, `algorithm "HS256"`},
+		{"malformed", "not.a-token", errdefs.ErrUnauthenticated, "malformed"},
+		{"two parts", "abc.def", errdefs.ErrUnauthenticated, "malformed"},
+		{"empty", "", errdefs.ErrInvalidArgument, "idToken"},
+		{"domain not allowed", is.IDToken(t, is.Claims("eve@evil.example")), errdefs.ErrPermissionDenied, "example.com only"},
+		{"email not verified", is.IDToken(t, with(func(c jwt.MapClaims) { c["email_verified"] = false })), errdefs.ErrPermissionDenied, "not verified"},
+		{"no email", is.IDToken(t, with(func(c jwt.MapClaims) { delete(c, "email") })), errdefs.ErrPermissionDenied, "no email"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := v.Verify(ctx, tc.token)
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("got %v, want %v saying %q", err, tc.want, tc.msg)
+			}
+		})
+	}
+}
+
+// TestIssuerDown: a verifier made while its issuer cannot be reached
+// answers ErrUnavailable, not a refusal of the user's token.
+func TestIssuerDown(t *testing.T) {
+	v, err := signin.New(signin.Config{Issuer: "http://127.0.0.1:1", ClientID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), "a.b.c"); !errors.Is(err, errdefs.ErrUnavailable) {
+		t.Errorf("issuer down: %v, want unavailable", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, c := range []signin.Config{
+		{Issuer: "issuer.example.com", ClientID: "x"},
+		{Issuer: "https://issuer.example.com", ClientID: " "},
+		{Issuer: "https://issuer.example.com", ClientID: "x", AllowedDomains: []string{"@example.com"}},
+	} {
+		if err := c.Validate(); !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("%+v: %v, want invalid argument", c, err)
+		}
+	}
+}

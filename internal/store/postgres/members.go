@@ -1,0 +1,196 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlrow"
+)
+
+// CreateUser implements store.Members.
+func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	if err := store.ValidateUser(u); err != nil {
+		return err
+	}
+	created := s.orNow(u.CreatedAt)
+	return s.write(ctx, func(tx pgx.Tx) error {
+		res, err := tx.Exec(ctx, `INSERT INTO users (id, email, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			u.ID, u.Email, sqlrow.Time(created))
+		if err != nil {
+			return fmt.Errorf("user %q: insert: %w", u.ID, err)
+		}
+		if res.RowsAffected() == 0 {
+			return fmt.Errorf("user %q (%s): a user with this id or email exists: %w", u.ID, u.Email, errdefs.ErrAlreadyExists)
+		}
+		return nil
+	})
+}
+
+// GetUser implements store.Members.
+func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
+	return s.user(ctx, `id = $1`, id, fmt.Sprintf("user %q", id))
+}
+
+// UserByEmail implements store.Members.
+func (s *Store) UserByEmail(ctx context.Context, email string) (store.User, error) {
+	e, err := store.NormalizeEmail(email)
+	if err != nil {
+		return store.User{}, err
+	}
+	return s.user(ctx, `email = $1`, e, fmt.Sprintf("user with email %q", e))
+}
+
+func (s *Store) user(ctx context.Context, where, arg, what string) (store.User, error) {
+	if err := store.ValidateText("user", arg); err != nil {
+		return store.User{}, err
+	}
+	u, err := sqlrow.ScanUser(s.pool.QueryRow(ctx, `SELECT `+sqlrow.UserColumns+` FROM users WHERE `+where, arg))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, fmt.Errorf("%s: %w", what, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return u, fmt.Errorf("%s: %w", what, err)
+	}
+	return u, nil
+}
+
+// AddMember implements store.Members.
+func (s *Store) AddMember(ctx context.Context, m store.Member) error {
+	if err := store.ValidateMember(m); err != nil {
+		return err
+	}
+	added := s.orNow(m.AddedAt)
+	return s.write(ctx, func(tx pgx.Tx) error {
+		var team, user bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1), EXISTS (SELECT 1 FROM users WHERE id = $2)`,
+			m.Team, m.UserID).Scan(&team, &user); err != nil {
+			return fmt.Errorf("member %q of team %q: %w", m.UserID, m.Team, err)
+		}
+		if !team {
+			return fmt.Errorf("team %q: %w", m.Team, errdefs.ErrNotFound)
+		}
+		if !user {
+			return fmt.Errorf("user %q: %w", m.UserID, errdefs.ErrNotFound)
+		}
+		res, err := tx.Exec(ctx, `INSERT INTO team_members (team, user_id, role, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+			m.Team, m.UserID, string(m.Role), sqlrow.Time(added))
+		if err != nil {
+			return fmt.Errorf("member %q of team %q: insert: %w", m.UserID, m.Team, err)
+		}
+		if res.RowsAffected() == 0 {
+			return fmt.Errorf("user %q is already a member of team %q: %w", m.UserID, m.Team, errdefs.ErrAlreadyExists)
+		}
+		return nil
+	})
+}
+
+// GetMember implements store.Members.
+func (s *Store) GetMember(ctx context.Context, team, userID string) (store.Member, error) {
+	if err := store.ValidateText("team", team); err != nil {
+		return store.Member{}, err
+	}
+	if err := store.ValidateText("user id", userID); err != nil {
+		return store.Member{}, err
+	}
+	m, err := sqlrow.ScanMember(s.pool.QueryRow(ctx, `SELECT `+sqlrow.MemberColumns+` FROM `+sqlrow.MemberFrom+` WHERE m.team = $1 AND m.user_id = $2`, team, userID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, fmt.Errorf("user %q is not a member of team %q: %w", userID, team, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return m, fmt.Errorf("member %q of team %q: %w", userID, team, err)
+	}
+	return m, nil
+}
+
+// ListMembers implements store.Members.
+func (s *Store) ListMembers(ctx context.Context, team string) ([]store.Member, error) {
+	return s.listMembers(ctx, `m.team = $1 ORDER BY m.added_at, m.user_id COLLATE "C"`, team)
+}
+
+// ListUserTeams implements store.Members.
+func (s *Store) ListUserTeams(ctx context.Context, userID string) ([]store.Member, error) {
+	return s.listMembers(ctx, `m.user_id = $1 ORDER BY m.added_at, m.team COLLATE "C"`, userID)
+}
+
+func (s *Store) listMembers(ctx context.Context, where, arg string) ([]store.Member, error) {
+	if err := store.ValidateText("member", arg); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlrow.MemberColumns+` FROM `+sqlrow.MemberFrom+` WHERE `+where, arg)
+	if err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Member
+	for rows.Next() {
+		m, err := sqlrow.ScanMember(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list members: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// SetMemberRole implements store.Members.
+func (s *Store) SetMemberRole(ctx context.Context, team, userID string, role store.Role) error {
+	if err := store.ValidateMember(store.Member{Team: team, UserID: userID, Role: role}); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		if err := lastOwnerGuard(ctx, tx, team, userID, role != store.RoleOwner, "demoted"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE team_members SET role = $1 WHERE team = $2 AND user_id = $3`, string(role), team, userID)
+		if err != nil {
+			return fmt.Errorf("member %q of team %q: set role: %w", userID, team, err)
+		}
+		return nil
+	})
+}
+
+// RemoveMember implements store.Members.
+func (s *Store) RemoveMember(ctx context.Context, team, userID string) error {
+	if err := store.ValidateMember(store.Member{Team: team, UserID: userID, Role: store.RoleViewer}); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		if err := lastOwnerGuard(ctx, tx, team, userID, true, "removed"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM team_members WHERE team = $1 AND user_id = $2`, team, userID); err != nil {
+			return fmt.Errorf("member %q of team %q: remove: %w", userID, team, err)
+		}
+		return nil
+	})
+}
+
+// lastOwnerGuard fails with ErrNotFound if userID is not a member of
+// team and, if the change takes an owner away (losing), with
+// ErrFailedPrecondition if the member is the team's last owner.
+func lastOwnerGuard(ctx context.Context, tx pgx.Tx, team, userID string, losing bool, verb string) error {
+	// The team's row is locked so that two changes to its owners at once
+	// are serialised: each sees the other's outcome.
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM teams WHERE id = $1 FOR UPDATE`, team); err != nil {
+		return fmt.Errorf("team %q: lock: %w", team, err)
+	}
+	var role string
+	var owners int
+	err := tx.QueryRow(ctx, `SELECT role, (SELECT COUNT(*) FROM team_members WHERE team = $1 AND role = 'owner')
+		FROM team_members WHERE team = $1 AND user_id = $2`, team, userID).Scan(&role, &owners)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("user %q is not a member of team %q: %w", userID, team, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("member %q of team %q: %w", userID, team, err)
+	}
+	if losing && store.Role(role) == store.RoleOwner && owners <= 1 {
+		return fmt.Errorf("user %q is the last owner of team %q and cannot be %s: make another member owner first: %w",
+			userID, team, verb, errdefs.ErrFailedPrecondition)
+	}
+	return nil
+}
