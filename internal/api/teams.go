@@ -14,6 +14,7 @@ import (
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/tenancy"
 )
 
 // TeamStore is what the team and key routes need of the store.
@@ -21,6 +22,7 @@ type TeamStore interface {
 	store.Teams
 	store.APIKeys
 	store.Audit
+	tenancy.BuildStore
 	ListSandboxes(ctx context.Context, f store.SandboxFilter) ([]store.Sandbox, error)
 }
 
