@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -125,13 +126,17 @@ func TestBuildQuotas(t *testing.T) {
 	if q.Quota.BuildMinutes != 60 || q.Usage.BuildMinutes < 59.8 || q.Usage.BuildMinutes > 59.9 {
 		t.Fatalf("build minutes after an hour's quota: %+v", q)
 	}
-	code, body, status := startBuild(t, dev, "slow", "sleep 600")
+	code, body, status := startBuild(t, dev, "slow", "sleep 6011")
 	if code != 202 {
 		t.Fatalf("a build with ten seconds left: %d %s", code, body)
 	}
 	st := waitBuild(t, dev, status)
 	if st.Status != "error" || st.Reason == nil || !strings.Contains(st.Reason.Message, "team quota of 60 build minutes per 30 days used up") {
 		t.Fatalf("a build past the build minutes ended %s, %+v", st.Status, st.Reason)
+	}
+	// The stopped build's step does not live on.
+	if pids := processesRunning(t, "sleep 6011"); len(pids) > 0 {
+		t.Errorf("the stopped build's step is still running: pids %v", pids)
 	}
 	dev.want(200, "GET", "/quota", nil, &q)
 	if q.Usage.BuildMinutes < 60 || q.Usage.BuildMinutes > 60.5 {
@@ -183,4 +188,24 @@ func TestBuildQuotas(t *testing.T) {
 	if q.Usage.DiskBytes <= used {
 		t.Errorf("disk used after a snapshot: %d, before %d", q.Usage.DiskBytes, used)
 	}
+}
+
+// processesRunning lists the host's processes whose command line is cmd.
+func processesRunning(t *testing.T, cmd string) []string {
+	t.Helper()
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []string
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " ")) == cmd {
+			pids = append(pids, d.Name())
+		}
+	}
+	return pids
 }
