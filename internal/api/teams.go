@@ -15,6 +15,7 @@ import (
 	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/secrets"
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/tenancy"
 )
 
 // TeamStore is what the team and key routes need of the store.
@@ -25,6 +26,7 @@ type TeamStore interface {
 	store.AccessTokens
 	store.Secrets
 	store.Members
+	tenancy.BuildStore
 	ListSandboxes(ctx context.Context, f store.SandboxFilter) ([]store.Sandbox, error)
 }
 

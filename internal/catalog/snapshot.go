@@ -104,6 +104,9 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 	if err != nil {
 		return Snapshot{}, err
 	}
+	if err := c.admitDisk(ctx, sb.ClientID, 0); err != nil {
+		return Snapshot{}, err
+	}
 	// No layer is collected while the snapshot is made and registered.
 	c.buildMu.RLock()
 	defer c.buildMu.RUnlock()
@@ -123,6 +126,11 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 			rec.Checkpoint, rec.Template = c.layers.Path(cpDigest), sb.TemplateID
 			size += cpSize
 		}
+	}
+	// What the snapshot adds is refused past the team's disk quota (its
+	// layer and checkpoint, unreferenced, are collected).
+	if err := c.admitDisk(ctx, sb.ClientID, size); err != nil {
+		return Snapshot{}, err
 	}
 	t := store.Template{ID: newID(snapshotIDPrefix), Names: names, Team: sb.ClientID, CPUCount: sb.CPUCount, MemoryMB: sb.MemoryMB}
 	if existing != nil {

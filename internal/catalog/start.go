@@ -80,10 +80,15 @@ func (c *Catalog) StartBuild(ctx context.Context, team, templateID, buildID stri
 	if err != nil {
 		return err
 	}
+	left, limited, q, err := c.admitBuild(ctx, t.Team)
+	if err != nil {
+		return err
+	}
 	if err := c.store.StartBuild(ctx, t.ID, buildID, string(raw), time.Time{}); err != nil {
 		return err
 	}
-	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	qctx, stopQuota := withBuildMinutes(context.WithoutCancel(ctx), left, limited, q)
+	bctx, cancel := context.WithCancel(qctx)
 	c.mu.Lock()
 	c.cancel[buildID] = cancel
 	c.mu.Unlock()
@@ -97,6 +102,7 @@ func (c *Catalog) StartBuild(ctx context.Context, team, templateID, buildID stri
 			delete(c.cancel, buildID)
 			c.mu.Unlock()
 			cancel()
+			stopQuota()
 		}()
 		c.run(bctx, t.Team, b, base, spec)
 	}()
@@ -199,6 +205,9 @@ func (c *Catalog) run(ctx context.Context, team string, b store.TemplateBuild, b
 		if errors.Is(err, context.Canceled) {
 			done.Reason = "the build was cancelled"
 		}
+		if cause := context.Cause(ctx); errors.Is(cause, errBuildMinutes) {
+			done.Reason, done.ReasonStep = cause.Error(), ""
+		}
 		done.Reason, done.ReasonStep = builder.Printable(done.Reason), builder.Printable(done.ReasonStep)
 		logf("error", done.ReasonStep, done.Reason)
 		log.Warn("template build failed", logx.Err(err), slog.Duration("took", time.Since(start)))
@@ -209,8 +218,17 @@ func (c *Catalog) run(ctx context.Context, team string, b store.TemplateBuild, b
 		done.Workdir, done.User = res.Settings.Workdir, res.Settings.User
 		done.StartCmd, done.ReadyCmd = spec.StartCmd, spec.ReadyCmd
 		done.SizeBytes = c.size(res.Layers)
-		logf("info", "finalize", fmt.Sprintf("build finished in %s (%d steps cached)", time.Since(start).Round(time.Millisecond), res.Cached))
-		log.Info("template built", slog.Duration("took", time.Since(start)), slog.Int("cached", res.Cached))
+		if err := c.admitDisk(bg, team, done.SizeBytes); err != nil {
+			// What it made stays unreferenced, and is collected.
+			done = b
+			done.Status, done.ReasonStep = store.BuildError, "finalize"
+			done.Reason = builder.Printable(err.Error())
+			logf("error", done.ReasonStep, done.Reason)
+			log.Warn("template build over its team's disk quota", logx.Err(err))
+		} else {
+			logf("info", "finalize", fmt.Sprintf("build finished in %s (%d steps cached)", time.Since(start).Round(time.Millisecond), res.Cached))
+			log.Info("template built", slog.Duration("took", time.Since(start)), slog.Int("cached", res.Cached))
+		}
 	}
 	// The whole log is stored before the status says the build ended:
 	// the SDK stops reading logs once it sees the end.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,9 +18,24 @@ import (
 // quotaOut is a team's quota and usage as `soulbox quotas --json` prints
 // it, in the API's field names (GET /admin/teams/{teamID}/quota).
 type quotaOut struct {
-	TeamID string        `json:"teamID"`
-	Quota  tenancy.Usage `json:"quota"`
-	Usage  tenancy.Usage `json:"usage"`
+	TeamID          string        `json:"teamID"`
+	Quota           quotaLimitOut `json:"quota"`
+	Usage           quotaUseOut   `json:"usage"`
+	BuildWindowDays int           `json:"buildWindowDays"`
+}
+
+// quotaLimitOut is a team's limits as the API names them.
+type quotaLimitOut struct {
+	tenancy.Usage
+	DiskBytes    int64 `json:"diskBytes"`
+	BuildMinutes int   `json:"buildMinutes"`
+}
+
+// quotaUseOut is what a team uses as the API names it.
+type quotaUseOut struct {
+	tenancy.Usage
+	DiskBytes    int64   `json:"diskBytes"`
+	BuildMinutes float64 `json:"buildMinutes"`
 }
 
 // newQuotasCmd shows and sets team quotas in the local server's store,
@@ -29,9 +45,9 @@ func newQuotasCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "quotas",
-		Short: "Show and set team quotas: live sandboxes, total vCPUs and memory (on the server's host)",
+		Short: "Show and set team quotas: live sandboxes, total vCPUs and memory, template disk, build minutes (on the server's host)",
 		Example: `  sudo soulbox quotas show team_0123456789abcdef --json
-  sudo soulbox quotas set team_0123456789abcdef --sandboxes 10 --cpus 16 --memory-mb 32768`,
+  sudo soulbox quotas set team_0123456789abcdef --sandboxes 10 --cpus 16 --memory-mb 32768 --disk-bytes 10737418240 --build-minutes 600`,
 	}
 	cmd.PersistentFlags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -44,22 +60,32 @@ func newQuotasCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		bu, err := tenancy.TeamBuildUsage(c.Context(), st, team, time.Now())
+		if err != nil {
+			return err
+		}
 		q := tm.Quota
-		out := quotaOut{TeamID: team, Quota: tenancy.Usage{Sandboxes: q.Sandboxes, CPUs: q.CPUs, MemoryMB: q.MemoryMB}, Usage: u}
+		out := quotaOut{TeamID: team,
+			Quota: quotaLimitOut{Usage: tenancy.Usage{Sandboxes: q.Sandboxes, CPUs: q.CPUs, MemoryMB: q.MemoryMB},
+				DiskBytes: q.DiskBytes, BuildMinutes: q.BuildMinutes},
+			Usage:           quotaUseOut{Usage: u, DiskBytes: bu.DiskBytes, BuildMinutes: bu.Minutes()},
+			BuildWindowDays: int(store.BuildWindow / (24 * time.Hour))}
 		if asJSON {
 			return json.NewEncoder(c.OutOrStdout()).Encode(out)
 		}
-		limit := func(n int) string {
+		limit := func(n int64) string {
 			if n == 0 {
 				return "none"
 			}
 			return fmt.Sprint(n)
 		}
 		w := c.OutOrStdout()
-		fmt.Fprintf(w, "%-12s %8s %8s\n", "", "USED", "LIMIT")
-		fmt.Fprintf(w, "%-12s %8d %8s\n", "sandboxes", u.Sandboxes, limit(q.Sandboxes))
-		fmt.Fprintf(w, "%-12s %8d %8s\n", "vCPUs", u.CPUs, limit(q.CPUs))
-		fmt.Fprintf(w, "%-12s %8d %8s\n", "memory MiB", u.MemoryMB, limit(q.MemoryMB))
+		fmt.Fprintf(w, "%-22s %12s %12s\n", "", "USED", "LIMIT")
+		fmt.Fprintf(w, "%-22s %12d %12s\n", "sandboxes", u.Sandboxes, limit(int64(q.Sandboxes)))
+		fmt.Fprintf(w, "%-22s %12d %12s\n", "vCPUs", u.CPUs, limit(int64(q.CPUs)))
+		fmt.Fprintf(w, "%-22s %12d %12s\n", "memory MiB", u.MemoryMB, limit(int64(q.MemoryMB)))
+		fmt.Fprintf(w, "%-22s %12d %12s\n", "template disk bytes", bu.DiskBytes, limit(q.DiskBytes))
+		fmt.Fprintf(w, "%-22s %12.2f %12s\n", fmt.Sprintf("build min (%d days)", out.BuildWindowDays), bu.Minutes(), limit(int64(q.BuildMinutes)))
 		return nil
 	}
 	show := &cobra.Command{
@@ -90,7 +116,7 @@ func newQuotasCmd() *cobra.Command {
 				return err
 			}
 			if err := recordHost(c.Context(), st, cfg.DataDir, args[0], "quotas set",
-				fmt.Sprintf("%s sandboxes=%d cpus=%d memoryMB=%d", args[0], q.Sandboxes, q.CPUs, q.MemoryMB)); err != nil {
+				fmt.Sprintf("%s sandboxes=%d cpus=%d memoryMB=%d diskBytes=%d buildMinutes=%d", args[0], q.Sandboxes, q.CPUs, q.MemoryMB, q.DiskBytes, q.BuildMinutes)); err != nil {
 				return err
 			}
 			return print(c, st, args[0])
@@ -99,6 +125,8 @@ func newQuotasCmd() *cobra.Command {
 	set.Flags().IntVar(&q.Sandboxes, "sandboxes", 0, "live sandboxes at once (0: no limit)")
 	set.Flags().IntVar(&q.CPUs, "cpus", 0, "total vCPUs of live sandboxes (0: no limit)")
 	set.Flags().IntVar(&q.MemoryMB, "memory-mb", 0, "total memory of live sandboxes in MiB (0: no limit)")
+	set.Flags().Int64Var(&q.DiskBytes, "disk-bytes", 0, "bytes the team's templates and snapshots may occupy (0: no limit)")
+	set.Flags().IntVar(&q.BuildMinutes, "build-minutes", 0, "minutes of building per 30 days (0: no limit)")
 	cmd.AddCommand(show, set)
 	return cmd
 }

@@ -60,6 +60,19 @@ func TestTeamsAndScopedKeys(t *testing.T) {
 	if _, err := runCLI(t, "quotas", "--data-dir", dir, "set", tm.TeamID, "--cpus", "-1"); err == nil {
 		t.Error("a negative quota was taken")
 	}
+	out, err = runCLI(t, "quotas", "--data-dir", dir, "set", tm.TeamID, "--disk-bytes", "1048576", "--build-minutes", "90", "--json")
+	q = quotaOut{}
+	if err != nil || json.Unmarshal([]byte(out), &q) != nil || q.Quota.DiskBytes != 1048576 || q.Quota.BuildMinutes != 90 ||
+		q.BuildWindowDays != 30 || q.Usage.DiskBytes != 0 || q.Usage.BuildMinutes != 0 {
+		t.Errorf("quotas set disk and build minutes: %q, %v", out, err)
+	}
+	out, err = runCLI(t, "quotas", "--data-dir", dir, "show", tm.TeamID)
+	if err != nil || !strings.Contains(out, "template disk bytes") || !strings.Contains(out, "1048576") || !strings.Contains(out, "build min (30 days)") {
+		t.Errorf("quotas show: %q, %v", out, err)
+	}
+	if _, err := runCLI(t, "quotas", "--data-dir", dir, "set", tm.TeamID, "--build-minutes", "-1"); err == nil {
+		t.Error("negative build minutes were taken")
+	}
 	if _, err := runCLI(t, "teams", "--data-dir", dir, "delete", store.AdminTeam); err == nil || !strings.Contains(err.Error(), "built-in") {
 		t.Errorf("deleting the built-in team: %v", err)
 	}

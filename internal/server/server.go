@@ -35,6 +35,7 @@ import (
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/secrets"
 	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/keycache"
 	"github.com/soulbox/soulbox/internal/store/notify"
 	"github.com/soulbox/soulbox/internal/telemetry"
 	"github.com/soulbox/soulbox/internal/template"
@@ -137,8 +138,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		return nil, err
 	}
 	s.lease = lease
-	// Event streams wait for the store to announce events.
-	s.store = notify.Wrap(s.metrics.Store(db))
+	// Event streams wait for the store to announce events. Key lookups
+	// are answered from memory for up to keycache.DefaultTTL.
+	s.store = notify.Wrap(keycache.Wrap(s.metrics.Store(db), 0))
 	if err := auth.Bootstrap(ctx, s.store, cfg.DataDir, cfg.AdminKey, cfg.ShowKey, log); err != nil {
 		return nil, err
 	}

@@ -34,11 +34,22 @@ type Quota struct {
 	CPUs int
 	// MemoryMB is the total of their memory, in MiB.
 	MemoryMB int
+	// DiskBytes bounds the bytes the team's ready template builds and
+	// snapshots occupy, as each recorded its size (a layer two builds
+	// share counts for each).
+	DiskBytes int64
+	// BuildMinutes bounds the time the team's builds spend building over
+	// the last BuildWindow.
+	BuildMinutes int
 }
+
+// BuildWindow is the rolling window a team's build minutes are counted
+// over.
+const BuildWindow = 30 * 24 * time.Hour
 
 // ValidateQuota checks a quota before it is stored.
 func ValidateQuota(q Quota) error {
-	if q.Sandboxes < 0 || q.CPUs < 0 || q.MemoryMB < 0 {
+	if q.Sandboxes < 0 || q.CPUs < 0 || q.MemoryMB < 0 || q.DiskBytes < 0 || q.BuildMinutes < 0 {
 		return fmt.Errorf("quota: limits are 0 (none) or more: %w", errdefs.ErrInvalidArgument)
 	}
 	return nil

@@ -71,9 +71,13 @@ type TemplateBuild struct {
 	ReadyCmd  string
 	// Source names where the layers come from for builds the registry does
 	// not build itself ("debootstrap" for base); empty for ordinary builds.
-	Source     string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	Source    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// StartedAt is when the build began building (StartBuild); zero for
+	// a build that never did, such as a snapshot. Its time in the builder,
+	// which the team's build minutes count, runs from here to FinishedAt.
+	StartedAt  time.Time
 	FinishedAt time.Time // zero until finished
 }
 

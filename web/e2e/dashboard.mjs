@@ -378,11 +378,13 @@ try {
     }).then((r) => {
       if (!r.ok) throw new Error(`PUT quota: ${r.status}`)
     })
-  await setQuota({ sandboxes: 7, cpus: 0, memoryMB: 0 })
+  await setQuota({ sandboxes: 7, cpus: 0, memoryMB: 0, buildMinutes: 45 })
   try {
     // The page reloads the quota every 5 s.
     await page.waitForSelector('#quota tr[data-resource=sandboxes] .limit >> text=7', { timeout: 15_000 })
     if ((await page.textContent('#quota tr[data-resource=cpus] .limit')) !== 'none') throw new Error('a zero CPU limit is not shown as none')
+    if ((await page.textContent('#quota tr[data-resource=buildMinutes] .limit')) !== '45') throw new Error('the build-minute limit is not shown')
+    if ((await page.textContent('#quota tr[data-resource=diskBytes] .limit')) !== 'none') throw new Error('a zero disk limit is not shown as none')
   } finally {
     await setQuota({ sandboxes: 0, cpus: 0, memoryMB: 0 })
   }

@@ -30,9 +30,9 @@ func (s *Store) CreateTeam(ctx context.Context, t store.Team) error {
 		if used {
 			return fmt.Errorf("team %q was deleted; a deleted team's id is not used again: make a new team: %w", t.ID, errdefs.ErrAlreadyExists)
 		}
-		res, err := tx.Exec(ctx, `INSERT INTO teams (id, name, created_at, quota_sandboxes, quota_cpus, quota_memory_mb)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-			t.ID, t.Name, sqlrow.Time(created), t.Quota.Sandboxes, t.Quota.CPUs, t.Quota.MemoryMB)
+		res, err := tx.Exec(ctx, `INSERT INTO teams (id, name, created_at, quota_sandboxes, quota_cpus, quota_memory_mb, quota_disk_bytes, quota_build_minutes)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+			t.ID, t.Name, sqlrow.Time(created), t.Quota.Sandboxes, t.Quota.CPUs, t.Quota.MemoryMB, t.Quota.DiskBytes, t.Quota.BuildMinutes)
 		if err != nil {
 			return fmt.Errorf("team %q: insert: %w", t.ID, err)
 		}
@@ -61,8 +61,9 @@ func (s *Store) SetTeamQuota(ctx context.Context, id string, q store.Quota) erro
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE teams SET quota_sandboxes = $1, quota_cpus = $2, quota_memory_mb = $3 WHERE id = $4`,
-			q.Sandboxes, q.CPUs, q.MemoryMB, id)
+		res, err := tx.Exec(ctx, `UPDATE teams SET quota_sandboxes = $1, quota_cpus = $2, quota_memory_mb = $3,
+			quota_disk_bytes = $4, quota_build_minutes = $5 WHERE id = $6`,
+			q.Sandboxes, q.CPUs, q.MemoryMB, q.DiskBytes, q.BuildMinutes, id)
 		if err != nil {
 			return fmt.Errorf("team %q: set quota: %w", id, err)
 		}

@@ -290,7 +290,7 @@ func (s *Store) StartBuild(ctx context.Context, templateID, buildID, request str
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE template_builds SET status = $1, request = $2, updated_at = $3
+		res, err := tx.Exec(ctx, `UPDATE template_builds SET status = $1, request = $2, updated_at = $3, started_at = $3
 			WHERE id = $4 AND template_id = $5 AND status = $6`,
 			store.BuildBuilding, request, sqlrow.Time(s.orNow(at)), buildID, templateID, store.BuildWaiting)
 		if err != nil {

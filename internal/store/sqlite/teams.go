@@ -29,9 +29,9 @@ func (s *Store) CreateTeam(ctx context.Context, t store.Team) error {
 		if used {
 			return fmt.Errorf("team %q was deleted; a deleted team's id is not used again: make a new team: %w", t.ID, errdefs.ErrAlreadyExists)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO teams (id, name, created_at, quota_sandboxes, quota_cpus, quota_memory_mb)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			t.ID, t.Name, sqlrow.Time(created), t.Quota.Sandboxes, t.Quota.CPUs, t.Quota.MemoryMB)
+		res, err := tx.ExecContext(ctx, `INSERT INTO teams (id, name, created_at, quota_sandboxes, quota_cpus, quota_memory_mb, quota_disk_bytes, quota_build_minutes)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			t.ID, t.Name, sqlrow.Time(created), t.Quota.Sandboxes, t.Quota.CPUs, t.Quota.MemoryMB, t.Quota.DiskBytes, t.Quota.BuildMinutes)
 		if err != nil {
 			return fmt.Errorf("team %q: insert: %w", t.ID, err)
 		}
@@ -60,8 +60,9 @@ func (s *Store) SetTeamQuota(ctx context.Context, id string, q store.Quota) erro
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE teams SET quota_sandboxes = ?, quota_cpus = ?, quota_memory_mb = ? WHERE id = ?`,
-			q.Sandboxes, q.CPUs, q.MemoryMB, id)
+		res, err := tx.ExecContext(ctx, `UPDATE teams SET quota_sandboxes = ?, quota_cpus = ?, quota_memory_mb = ?,
+			quota_disk_bytes = ?, quota_build_minutes = ? WHERE id = ?`,
+			q.Sandboxes, q.CPUs, q.MemoryMB, q.DiskBytes, q.BuildMinutes, id)
 		if err != nil {
 			return fmt.Errorf("team %q: set quota: %w", id, err)
 		}

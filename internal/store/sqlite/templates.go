@@ -288,10 +288,11 @@ func (s *Store) StartBuild(ctx context.Context, templateID, buildID, request str
 	if err := store.ValidateText("build request", request); err != nil {
 		return err
 	}
+	now := sqlrow.Time(s.orNow(at))
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE template_builds SET status = ?, request = ?, updated_at = ?
+		res, err := tx.ExecContext(ctx, `UPDATE template_builds SET status = ?, request = ?, updated_at = ?, started_at = ?
 			WHERE id = ? AND template_id = ? AND status = ?`,
-			store.BuildBuilding, request, sqlrow.Time(s.orNow(at)), buildID, templateID, store.BuildWaiting)
+			store.BuildBuilding, request, now, now, buildID, templateID, store.BuildWaiting)
 		if err != nil {
 			return fmt.Errorf("build %q: start: %w", buildID, err)
 		}

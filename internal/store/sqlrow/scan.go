@@ -35,16 +35,16 @@ func ScanTemplate(row Scanner) (store.Template, error) {
 
 // BuildColumns are the template_builds columns ScanBuild reads, in order.
 const BuildColumns = `id, template_id, status, reason, reason_step, cpu_count, memory_mb, request, layers, size_bytes,
-	env, workdir, user_name, start_cmd, ready_cmd, source, created_at, updated_at, finished_at`
+	env, workdir, user_name, start_cmd, ready_cmd, source, created_at, updated_at, finished_at, started_at`
 
 // ScanBuild reads a build from a row of BuildColumns.
 func ScanBuild(row Scanner) (store.TemplateBuild, error) {
 	var b store.TemplateBuild
 	var layers, env string
 	var created, updated int64
-	var finished sql.NullInt64
+	var finished, started sql.NullInt64
 	if err := row.Scan(&b.ID, &b.TemplateID, &b.Status, &b.Reason, &b.ReasonStep, &b.CPUCount, &b.MemoryMB, &b.Request,
-		&layers, &b.SizeBytes, &env, &b.Workdir, &b.User, &b.StartCmd, &b.ReadyCmd, &b.Source, &created, &updated, &finished); err != nil {
+		&layers, &b.SizeBytes, &env, &b.Workdir, &b.User, &b.StartCmd, &b.ReadyCmd, &b.Source, &created, &updated, &finished, &started); err != nil {
 		return b, err
 	}
 	if err := json.Unmarshal([]byte(layers), &b.Layers); err != nil {
@@ -60,6 +60,7 @@ func ScanBuild(row Scanner) (store.TemplateBuild, error) {
 		b.Env = nil
 	}
 	b.CreatedAt, b.UpdatedAt, b.FinishedAt = FromTime(created), FromTime(updated), FromNullTime(finished)
+	b.StartedAt = FromNullTime(started)
 	return b, nil
 }
 
@@ -86,13 +87,14 @@ func ScanAPIKey(row Scanner) (store.APIKey, error) {
 }
 
 // TeamColumns are the teams columns ScanTeam reads, in order.
-const TeamColumns = `id, name, created_at, quota_sandboxes, quota_cpus, quota_memory_mb`
+const TeamColumns = `id, name, created_at, quota_sandboxes, quota_cpus, quota_memory_mb, quota_disk_bytes, quota_build_minutes`
 
 // ScanTeam reads a team from a row of TeamColumns.
 func ScanTeam(row Scanner) (store.Team, error) {
 	var t store.Team
 	var created int64
-	if err := row.Scan(&t.ID, &t.Name, &created, &t.Quota.Sandboxes, &t.Quota.CPUs, &t.Quota.MemoryMB); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &created, &t.Quota.Sandboxes, &t.Quota.CPUs, &t.Quota.MemoryMB,
+		&t.Quota.DiskBytes, &t.Quota.BuildMinutes); err != nil {
 		return t, err
 	}
 	t.CreatedAt = FromTime(created)

@@ -100,7 +100,7 @@ func (s *suite) testTeams(t *testing.T) {
 		wantErr(t, st.CreateTeam(ctx, store.Team{Name: "x"}), errdefs.ErrInvalidArgument, "no id")
 
 		// Quotas round-trip; a negative limit is refused.
-		q := store.Quota{Sandboxes: 3, CPUs: 4, MemoryMB: 2048}
+		q := store.Quota{Sandboxes: 3, CPUs: 4, MemoryMB: 2048, DiskBytes: 5 << 30, BuildMinutes: 600}
 		if err := st.SetTeamQuota(ctx, b.ID, q); err != nil {
 			t.Fatal(err)
 		}
@@ -108,6 +108,8 @@ func (s *suite) testTeams(t *testing.T) {
 			t.Errorf("quota after set: %+v, %v; want %+v", got.Quota, err, q)
 		}
 		wantErr(t, st.SetTeamQuota(ctx, b.ID, store.Quota{CPUs: -1}), errdefs.ErrInvalidArgument, "negative quota")
+		wantErr(t, st.SetTeamQuota(ctx, b.ID, store.Quota{DiskBytes: -1}), errdefs.ErrInvalidArgument, "negative disk quota")
+		wantErr(t, st.SetTeamQuota(ctx, b.ID, store.Quota{BuildMinutes: -1}), errdefs.ErrInvalidArgument, "negative build minutes")
 		wantErr(t, st.SetTeamQuota(ctx, "nope", q), errdefs.ErrNotFound, "quota of an unknown team")
 		if got, _ := st.GetTeam(ctx, b.ID); got.Quota != q {
 			t.Errorf("a refused quota changed it to %+v", got.Quota)

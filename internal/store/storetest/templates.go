@@ -115,6 +115,9 @@ func (s *suite) testBuildLifecycle(t *testing.T) {
 	want := done
 	want.Request = `{"steps":[]}`
 	want.UpdatedAt, want.FinishedAt = at(2*time.Second), at(2*time.Second)
+	// When it started building is kept: the team's build minutes count
+	// from there.
+	want.StartedAt = at(1 * time.Second)
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("finished build (-want +got):\n%s", d)
 	}

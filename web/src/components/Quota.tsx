@@ -4,13 +4,15 @@ import { errText } from '../format'
 
 interface QuotaAnswer {
   teamID: string
-  quota: { sandboxes: number; cpus: number; memoryMB: number }
-  usage: { sandboxes: number; cpus: number; memoryMB: number }
+  quota: { sandboxes: number; cpus: number; memoryMB: number; diskBytes: number; buildMinutes: number }
+  usage: { sandboxes: number; cpus: number; memoryMB: number; diskBytes: number; buildMinutes: number }
+  buildWindowDays: number
 }
 
 // Quota shows the signed-in key's team's quota and what its live
-// (starting, running and paused) sandboxes hold, from GET /quota,
-// refreshed every 5 s. A zero limit is none.
+// (starting, running and paused) sandboxes hold, its templates and
+// snapshots occupy and its builds spent, from GET /quota, refreshed
+// every 5 s. A zero limit is none.
 export function Quota() {
   const [q, setQ] = useState<QuotaAnswer | null>(null)
   const [error, setError] = useState<string | null>(null)
@@ -37,6 +39,8 @@ export function Quota() {
     ['Sandboxes', 'sandboxes', ''],
     ['vCPUs', 'cpus', ''],
     ['Memory', 'memoryMB', ' MiB'],
+    ['Template and snapshot disk', 'diskBytes', ' bytes'],
+    [`Build minutes (${q?.buildWindowDays ?? 30} days)`, 'buildMinutes', ''],
   ] as const
   return (
     <>
