@@ -89,6 +89,7 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.IntVar(&cfg.ReadyMinFreeMB, "ready-min-free-mb", cfg.ReadyMinFreeMB, "GET /ready fails when the data dir's filesystem has less free MiB (0: no check)")
 	f.IntVar(&cfg.PausedDiskMB, "paused-disk-mb", cfg.PausedDiskMB, "the most MiB the checkpoints of sandboxes paused with their memory may take together (0: unlimited)")
 	f.IntVar(&cfg.SnapshotDiskMB, "snapshot-disk-mb", cfg.SnapshotDiskMB, "the most MiB the layers of all snapshots may take together (0: unlimited)")
+	f.IntVar(&cfg.SandboxStateDiskMB, "sandbox-state-disk-mb", cfg.SandboxStateDiskMB, "the most MiB one sandbox's paused state and snapshots may take together (0: unlimited)")
 	f.BoolVar(&cfg.Metrics, "metrics", cfg.Metrics, "record Prometheus metrics and serve them on /metrics, without a key (--metrics=false: no endpoint)")
 	f.BoolVar(&cfg.MetricsTeamLabels, "metrics-team-labels", cfg.MetricsTeamLabels, "add each team's live sandboxes, CPUs and memory to /metrics, labelled by team id (the endpoint takes no key)")
 	f.BoolVar(&cfg.MCP, "mcp", cfg.MCP, "also serve MCP (streamable HTTP) on /mcp, authenticated with the API keys")

@@ -80,6 +80,11 @@ type Config struct {
 	// snapshots may take together; a snapshot (or a fork with files only)
 	// that would pass it is refused. 0 is unlimited.
 	SnapshotDiskMB int
+	// SandboxStateDiskMB is the most disk, in MiB, one sandbox's paused
+	// state (its checkpoint and writable layer) and snapshots may take
+	// together; a pause or snapshot that would pass it is refused (the
+	// sandbox runs on). 0 is unlimited.
+	SandboxStateDiskMB int
 }
 
 // The deadlines of background work: no timer or monitor pass waits on
@@ -112,6 +117,7 @@ type Manager struct {
 	reserved       int64      // bytes of checkpoints under way; guarded by mu
 	snapshotBudget int64      // bytes; see Config.SnapshotDiskMB
 	snapshotMu     sync.Mutex // one snapshot at a time under a budget
+	sandboxBudget  int64      // bytes; see Config.SandboxStateDiskMB
 
 	createMu     sync.Mutex // serialises the quota check with the record
 	deletedTeams sync.Map   // team -> struct{}: deleted (DeleteTeam), refused by checkQuota
@@ -151,6 +157,7 @@ func New(cfg Config) *Manager {
 		inTransit: map[string]int{}, opLocks: map[string]*opLock{}, checkpoints: cfg.CheckpointDir,
 		pausedBudget:   int64(cfg.PausedDiskMB) << 20,
 		snapshotBudget: int64(cfg.SnapshotDiskMB) << 20,
+		sandboxBudget:  int64(cfg.SandboxStateDiskMB) << 20,
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100

@@ -42,6 +42,10 @@ func (m *Manager) Snapshot(ctx context.Context, id, name string, memory bool) (c
 	if sb.State != store.StateRunning && sb.State != store.StatePaused {
 		return catalog.Snapshot{}, unsettled(sb)
 	}
+	_, cloner := m.driver.(runtime.Cloner)
+	if err := m.checkSandboxBudget(ctx, sb, "snapshot", cloner && memory && sb.State == store.StateRunning); err != nil {
+		return catalog.Snapshot{}, err
+	}
 	done := m.transit(id)
 	defer done()
 	if m.snapshotBudget > 0 {
@@ -49,7 +53,6 @@ func (m *Manager) Snapshot(ctx context.Context, id, name string, memory bool) (c
 		// together pass it.
 		m.snapshotMu.Lock()
 		defer m.snapshotMu.Unlock()
-		_, cloner := m.driver.(runtime.Cloner)
 		if err := m.checkSnapshotBudget(ctx, snaps, id, cloner && memory && sb.State == store.StateRunning); err != nil {
 			return catalog.Snapshot{}, err
 		}

@@ -150,6 +150,11 @@ type Config struct {
 	// snapshots may take together; a snapshot (or a fork with files only)
 	// that would pass it is refused (429). 0 is unlimited.
 	SnapshotDiskMB int
+	// SandboxStateDiskMB is the most disk, in MiB, one sandbox's paused
+	// state (its checkpoint and writable layer) and snapshots may take
+	// together; a pause or snapshot that would pass it is refused (429,
+	// the sandbox runs on). 0 is unlimited.
+	SandboxStateDiskMB int
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -283,6 +288,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_READY_MIN_FREE_MB", &c.ReadyMinFreeMB},
 		{"SOULBOX_PAUSED_DISK_MB", &c.PausedDiskMB},
 		{"SOULBOX_SNAPSHOT_DISK_MB", &c.SnapshotDiskMB},
+		{"SOULBOX_SANDBOX_STATE_DISK_MB", &c.SandboxStateDiskMB},
 	} {
 		if s := getenv(v.name); s != "" {
 			n, err := strconv.Atoi(s)
@@ -373,6 +379,9 @@ func (c Config) Validate() error {
 	}
 	if c.PausedDiskMB < 0 {
 		return bad("paused disk %d MiB: use 0 (unlimited) or more", c.PausedDiskMB)
+	}
+	if c.SandboxStateDiskMB < 0 {
+		return bad("sandbox state disk %d MiB: use 0 (unlimited) or more", c.SandboxStateDiskMB)
 	}
 	if c.PoolMemoryMiB < 0 {
 		return bad("pool memory %d MiB: use 0 (an eighth of the host's memory) or more", c.PoolMemoryMiB)

@@ -191,6 +191,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		PausedDiskMB:   cfg.PausedDiskMB,
 		SnapshotDiskMB: cfg.SnapshotDiskMB,
 		Retention:      cfg.MetricsRetention, DownsampleAfter: cfg.MetricsDownsampleAfter, DownsampleBucket: cfg.MetricsBucket,
+		SandboxStateDiskMB: cfg.SandboxStateDiskMB,
 	})
 	// The pool always runs: which templates it pools, and how many
 	// sandboxes of each, the configuration and the template API decide.
