@@ -197,6 +197,9 @@ func splitTag(ref string) (string, string, error) {
 
 // resolve finds the template and the build ref names.
 func (c *Catalog) resolve(ctx context.Context, ref string) (store.Template, store.TemplateBuild, error) {
+	if id, build, ok := strings.Cut(ref, buildRefSep); ok {
+		return c.resolveBuild(ctx, id, build)
+	}
 	name, tag, err := splitTag(ref)
 	if err != nil {
 		return store.Template{}, store.TemplateBuild{}, err

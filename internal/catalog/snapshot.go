@@ -59,6 +59,12 @@ type snapshotRecord struct {
 	// is the source's template, whose layers a restore stacks under it.
 	Checkpoint string `json:"checkpoint,omitempty"`
 	Template   string `json:"template,omitempty"`
+	// FilesInLayer says the checkpoint holds no copy of the files: a
+	// restore stacks the snapshot's own layers (its files on top of
+	// Template's), so they are stored once. Snapshots made before it
+	// existed hold their files in the checkpoint and restore on
+	// Template's layers.
+	FilesInLayer bool `json:"filesInLayer,omitempty"`
 }
 
 // CreateSnapshot keeps the writable layer of sandbox sb (upper, owned by
@@ -69,11 +75,13 @@ type snapshotRecord struct {
 // one is given.
 //
 // checkpoint, when not nil, fills a directory that must not exist yet
-// with a clone checkpoint of the sandbox (its processes and memory); it
-// is kept content-addressed in the layer store beside the files, and a
-// create from the snapshot restores it. A checkpoint the runtime refuses
-// (ErrFailedPrecondition) leaves a snapshot of the files only.
-func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, upper string, hostUID uint32, checkpoint func(dir string) error) (Snapshot, error) {
+// with a clone checkpoint of the sandbox (its processes and memory) and
+// reports whether it holds a copy of the files too; it is kept
+// content-addressed in the layer store beside the files, and a create
+// from the snapshot restores it: on the snapshot's layers when it holds
+// no files, so that they are stored once. A checkpoint the runtime
+// refuses (ErrFailedPrecondition) leaves a snapshot of the files only.
+func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, upper string, hostUID uint32, checkpoint func(dir string) (withFiles bool, err error)) (Snapshot, error) {
 	if c.layers == nil {
 		return Snapshot{}, fmt.Errorf("this server keeps no template layers, so no snapshots: %w", errdefs.ErrFailedPrecondition)
 	}
@@ -116,14 +124,14 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 	}
 	rec := snapshotRecord{SandboxID: sb.ID}
 	if checkpoint != nil {
-		cpDigest, cpSize, err := c.installCheckpoint(checkpoint)
+		cpDigest, cpSize, withFiles, err := c.installCheckpoint(checkpoint)
 		switch {
 		case errdefs.IsFailedPrecondition(err):
 			c.log.Info("snapshot with files only: the runtime cannot checkpoint the sandbox", "sandbox.id", sb.ID, "error", err)
 		case err != nil:
 			return Snapshot{}, fmt.Errorf("snapshot of sandbox %q: %w", sb.ID, err)
 		default:
-			rec.Checkpoint, rec.Template = c.layers.Path(cpDigest), sb.TemplateID
+			rec.Checkpoint, rec.Template, rec.FilesInLayer = c.layers.Path(cpDigest), sb.TemplateID, !withFiles
 			size += cpSize
 		}
 	}
@@ -170,19 +178,20 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 
 // installCheckpoint has fill write a checkpoint into a staging directory
 // of the layer store, names it by its content and installs it, synced.
-func (c *Catalog) installCheckpoint(fill func(dir string) error) (string, int64, error) {
+// withFiles is fill's: the checkpoint holds a copy of the files.
+func (c *Catalog) installCheckpoint(fill func(dir string) (bool, error)) (digest string, size int64, withFiles bool, err error) {
 	staging, err := os.MkdirTemp(c.layers.Dir(), ".new-")
 	if err != nil {
-		return "", 0, err
+		return "", 0, false, err
 	}
 	defer os.RemoveAll(staging)
 	dir := filepath.Join(staging, "c")
-	if err := fill(dir); err != nil {
-		return "", 0, err
+	if withFiles, err = fill(dir); err != nil {
+		return "", 0, false, err
 	}
-	digest, err := treeDigest(dir)
+	digest, err = treeDigest(dir)
 	if err != nil {
-		return "", 0, fmt.Errorf("name the checkpoint: %w", err)
+		return "", 0, false, fmt.Errorf("name the checkpoint: %w", err)
 	}
 	err = c.layers.Install(digest, func(into string) error {
 		if err := os.Remove(into); err != nil {
@@ -191,18 +200,21 @@ func (c *Catalog) installCheckpoint(fill func(dir string) error) (string, int64,
 		return os.Rename(dir, into)
 	})
 	if err != nil {
-		return "", 0, err
+		return "", 0, false, err
 	}
 	if err := durable.SyncFS(c.layers.Path(digest)); err != nil {
-		return "", 0, fmt.Errorf("sync the checkpoint: %w", err)
+		return "", 0, false, fmt.Errorf("sync the checkpoint: %w", err)
 	}
-	size, err := c.layers.Size(digest)
-	return digest, size, err
+	size, err = c.layers.Size(digest)
+	return digest, size, withFiles, err
 }
 
 // SnapshotCheckpoint returns, for a template ref that names a snapshot
 // with processes and memory, its clone checkpoint's directory and the
-// template the snapshot's sandbox was made from; ok is false for any
+// template whose layers a restore of it stacks: the snapshot's build ref
+// names (see buildRef) when the checkpoint keeps no copy of the files
+// (they are that build's top layer), else the template the snapshot's sandbox was made from (a
+// snapshot made before the files were stored once). ok is false for any
 // other template.
 func (c *Catalog) SnapshotCheckpoint(ctx context.Context, ref string) (dir, template string, ok bool, err error) {
 	_, b, err := c.resolve(ctx, ref)
@@ -219,6 +231,9 @@ func (c *Catalog) SnapshotCheckpoint(ctx context.Context, ref string) (dir, temp
 	// Kept in the layer store: a host that lacks it fetches it.
 	if err := c.fetchMissing(ctx, []string{rec.Checkpoint}); err != nil {
 		return "", "", false, err
+	}
+	if rec.FilesInLayer {
+		return rec.Checkpoint, buildRef(b.TemplateID, b.ID), true, nil
 	}
 	return rec.Checkpoint, rec.Template, true, nil
 }

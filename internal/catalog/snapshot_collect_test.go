@@ -20,11 +20,11 @@ func TestSnapshotCheckpointSurvivesOtherDeletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	sb := store.Sandbox{ID: "sbx1", TemplateID: "base", ClientID: "teamA", State: store.StateRunning}
-	snap, err := e.c.CreateSnapshot(ctx, sb, "", upper, 0, func(dir string) error {
+	snap, err := e.c.CreateSnapshot(ctx, sb, "", upper, 0, func(dir string) (bool, error) {
 		if err := os.MkdirAll(filepath.Join(dir, "images"), 0o700); err != nil {
-			return err
+			return false, err
 		}
-		return os.WriteFile(filepath.Join(dir, "checkpoint.json"), []byte("{}"), 0o600)
+		return false, os.WriteFile(filepath.Join(dir, "checkpoint.json"), []byte("{}"), 0o600)
 	})
 	if err != nil {
 		t.Fatal(err)

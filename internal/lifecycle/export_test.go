@@ -29,3 +29,7 @@ func (m *Manager) HoldOpLock(id string) (release func()) { return m.opLock(id) }
 // Sample runs one monitor check of sb, a record read before the check as
 // a monitor pass reads it.
 func (m *Manager) Sample(ctx context.Context, sb store.Sandbox) { m.sample(ctx, sb) }
+
+// WriteCloneTokens writes the tokens file of a clone checkpoint, as a
+// snapshot with memory does.
+func WriteCloneTokens(dir string, sb store.Sandbox) error { return writeCloneTokens(dir, sb) }

@@ -27,7 +27,7 @@ type ForkResult struct {
 // its processes and memory (see forkClones); otherwise with its files:
 // one snapshot of it (see Snapshot; listed with the team's snapshots, and
 // deletable once its forks have ended), then count creates from that
-// snapshot. The source keeps its id and end. One fork's failure (the
+// snapshot. The forks are made as many at once as the host has CPUs. The source keeps its id and end. One fork's failure (the
 // team's sandbox limit, say) is its own entry; an error is returned only
 // when none could be tried.
 func (m *Manager) Fork(ctx context.Context, id string, count int, timeout time.Duration) ([]ForkResult, error) {
@@ -63,9 +63,9 @@ func (m *Manager) Fork(ctx context.Context, id string, count int, timeout time.D
 		NoPool: true, Network: networkRequestOf(src.Network), Lifecycle: src.Lifecycle,
 	}
 	out := make([]ForkResult, count)
-	for i := range out {
+	eachFork(count, func(i int) {
 		out[i].Sandbox, out[i].Err = m.Create(ctx, req)
-	}
+	})
 	return out, nil
 }
 

@@ -17,7 +17,7 @@ import (
 // forkClones forks running sandbox src with its processes and memory:
 // one clone checkpoint (the source held still for it, then running on),
 // then count sandboxes restored from it, each recorded first as a create
-// is. It reports handled false, and makes nothing, when the runtime
+// is, as many at once as the host has CPUs. It reports handled false, and makes nothing, when the runtime
 // cannot clone this sandbox (no clone ability, a sandbox not running, or
 // one runc restored before): the caller forks its files instead.
 func (m *Manager) forkClones(ctx context.Context, src store.Sandbox, count int, timeout time.Duration) (out []ForkResult, handled bool, err error) {
@@ -66,9 +66,9 @@ func (m *Manager) forkClones(ctx context.Context, src store.Sandbox, count int, 
 		return nil, true, err
 	}
 	out = make([]ForkResult, count)
-	for i := range out {
+	eachFork(count, func(i int) {
 		out[i].Sandbox, out[i].Err = m.restoreClone(ctx, cl, src, dir, timeout, req.net)
-	}
+	})
 	return out, true, nil
 }
 

@@ -85,6 +85,11 @@ type Config struct {
 	// sandboxes paused with their memory are also kept in, so that a
 	// resume finds them when this disk lacks them.
 	Objects *objstore.Store
+	// SandboxStateDiskMB is the most disk, in MiB, one sandbox's paused
+	// state (its checkpoint and writable layer) and snapshots may take
+	// together; a pause or snapshot that would pass it is refused (the
+	// sandbox runs on). 0 is unlimited.
+	SandboxStateDiskMB int
 }
 
 // The deadlines of background work: no timer or monitor pass waits on
@@ -119,6 +124,7 @@ type Manager struct {
 	reserved       int64      // bytes of checkpoints under way; guarded by mu
 	snapshotBudget int64      // bytes; see Config.SnapshotDiskMB
 	snapshotMu     sync.Mutex // one snapshot at a time under a budget
+	sandboxBudget  int64      // bytes; see Config.SandboxStateDiskMB
 
 	objects *objstore.Store // see Config.Objects; nil: none
 
@@ -161,6 +167,7 @@ func New(cfg Config) *Manager {
 		pausedBudget:   int64(cfg.PausedDiskMB) << 20,
 		snapshotBudget: int64(cfg.SnapshotDiskMB) << 20,
 		objects:        cfg.Objects,
+		sandboxBudget:  int64(cfg.SandboxStateDiskMB) << 20,
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100

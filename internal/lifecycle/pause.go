@@ -58,6 +58,9 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 			return fmt.Errorf("this server cannot boot a sandbox again from its filesystem; pause with memory: %w", errdefs.ErrFailedPrecondition)
 		}
 	}
+	if err := m.checkSandboxBudget(ctx, sb, "pause", memory); err != nil {
+		return err
+	}
 	if memory {
 		if err := os.MkdirAll(m.checkpoints, 0o711); err != nil {
 			return fmt.Errorf("checkpoint directory: %w", err)

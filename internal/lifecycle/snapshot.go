@@ -14,7 +14,7 @@ import (
 // Snapshots is the optional ability of the template resolver to keep a
 // sandbox's filesystem changes as a snapshot template and list them.
 type Snapshots interface {
-	CreateSnapshot(ctx context.Context, sb store.Sandbox, name, upper string, hostUID uint32, checkpoint func(dir string) error) (catalog.Snapshot, error)
+	CreateSnapshot(ctx context.Context, sb store.Sandbox, name, upper string, hostUID uint32, checkpoint func(dir string) (withFiles bool, err error)) (catalog.Snapshot, error)
 	SnapshotCheckpoint(ctx context.Context, ref string) (dir, template string, ok bool, err error)
 	ListSnapshots(ctx context.Context, team, sandboxID string) ([]catalog.Snapshot, error)
 	SnapshotDiskUsage(ctx context.Context) (int64, error)
@@ -42,6 +42,10 @@ func (m *Manager) Snapshot(ctx context.Context, id, name string, memory bool) (c
 	if sb.State != store.StateRunning && sb.State != store.StatePaused {
 		return catalog.Snapshot{}, unsettled(sb)
 	}
+	_, cloner := m.driver.(runtime.Cloner)
+	if err := m.checkSandboxBudget(ctx, sb, "snapshot", cloner && memory && sb.State == store.StateRunning); err != nil {
+		return catalog.Snapshot{}, err
+	}
 	done := m.transit(id)
 	defer done()
 	if m.snapshotBudget > 0 {
@@ -49,7 +53,6 @@ func (m *Manager) Snapshot(ctx context.Context, id, name string, memory bool) (c
 		// together pass it.
 		m.snapshotMu.Lock()
 		defer m.snapshotMu.Unlock()
-		_, cloner := m.driver.(runtime.Cloner)
 		if err := m.checkSnapshotBudget(ctx, snaps, id, cloner && memory && sb.State == store.StateRunning); err != nil {
 			return catalog.Snapshot{}, err
 		}
@@ -69,14 +72,22 @@ func (m *Manager) Snapshot(ctx context.Context, id, name string, memory bool) (c
 	if err != nil {
 		return catalog.Snapshot{}, err
 	}
-	var checkpoint func(dir string) error
+	var checkpoint func(dir string) (bool, error)
 	if cl, ok := m.driver.(runtime.Cloner); ok && memory && sb.State == store.StateRunning {
-		checkpoint = func(dir string) error {
-			if err := cl.CheckpointClone(ctx, id, dir); err != nil {
-				return err
+		checkpoint = func(dir string) (withFiles bool, err error) {
+			// The files are the snapshot's layer, copied while the
+			// sandbox is held still: the checkpoint need not copy them
+			// again when the runtime can leave them out.
+			if pc, ok := m.driver.(runtime.ProcessCloner); ok {
+				err = pc.CheckpointCloneProcesses(ctx, id, dir)
+			} else {
+				withFiles, err = true, cl.CheckpointClone(ctx, id, dir)
+			}
+			if err != nil {
+				return false, err
 			}
 			// The restored agent is this one, with its tokens.
-			return writeCloneTokens(dir, sb)
+			return withFiles, writeCloneTokens(dir, sb)
 		}
 	}
 	return snaps.CreateSnapshot(ctx, sb, name, upper, hostUID, checkpoint)

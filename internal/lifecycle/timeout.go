@@ -116,7 +116,9 @@ func (m *Manager) retryExpire(id string) {
 // memory unless it asked for its filesystem only. A sandbox the runtime
 // cannot checkpoint (runc: one restored before), or whose checkpoint the
 // paused disk budget cannot take, is paused with its filesystem only, which keeps its files: better than the kill the
-// timeout would otherwise be. Reports whether it is paused.
+// timeout would otherwise be. One whose files alone pass the per-sandbox
+// budget (Config.SandboxStateDiskMB) is killed, as without auto-pause.
+// Reports whether it is paused.
 func (m *Manager) autoPause(ctx context.Context, sb store.Sandbox) bool {
 	memory := !sb.Lifecycle.AutoPauseFilesystemOnly
 	err := m.Pause(ctx, sb.ID, memory)

@@ -88,6 +88,14 @@ type Cloner interface {
 	RestoreClone(ctx context.Context, spec Spec, dir string) error
 }
 
+// ProcessCloner is the optional ability of a Cloner to save a clone
+// checkpoint without the sandbox's writable layer, which the caller keeps
+// as a layer itself: Cloner.RestoreClone of it is given a template whose
+// top layer holds those files, so that they are stored once.
+type ProcessCloner interface {
+	CheckpointCloneProcesses(ctx context.Context, id, dir string) error
+}
+
 // WritableLayerReader is the optional ability to name the directory
 // holding what a sandbox changed in its root filesystem (an overlayfs
 // upper directory) and the host uid its root maps to, for keeping those

@@ -166,6 +166,11 @@ type Config struct {
 	// Objects is the S3-compatible object storage layers and pause
 	// checkpoints are also kept in (SOULBOX_S3_*); none by default.
 	Objects ObjectsConfig
+	// SandboxStateDiskMB is the most disk, in MiB, one sandbox's paused
+	// state (its checkpoint and writable layer) and snapshots may take
+	// together; a pause or snapshot that would pass it is refused (429,
+	// the sandbox runs on). 0 is unlimited.
+	SandboxStateDiskMB int
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -305,6 +310,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_READY_MIN_FREE_MB", &c.ReadyMinFreeMB},
 		{"SOULBOX_PAUSED_DISK_MB", &c.PausedDiskMB},
 		{"SOULBOX_SNAPSHOT_DISK_MB", &c.SnapshotDiskMB},
+		{"SOULBOX_SANDBOX_STATE_DISK_MB", &c.SandboxStateDiskMB},
 	} {
 		if s := getenv(v.name); s != "" {
 			n, err := strconv.Atoi(s)
@@ -409,6 +415,9 @@ func (c Config) Validate() error {
 	}
 	if c.PausedDiskMB < 0 {
 		return bad("paused disk %d MiB: use 0 (unlimited) or more", c.PausedDiskMB)
+	}
+	if c.SandboxStateDiskMB < 0 {
+		return bad("sandbox state disk %d MiB: use 0 (unlimited) or more", c.SandboxStateDiskMB)
 	}
 	if c.PoolMemoryMiB < 0 {
 		return bad("pool memory %d MiB: use 0 (an eighth of the host's memory) or more", c.PoolMemoryMiB)

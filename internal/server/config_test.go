@@ -41,6 +41,8 @@ func TestConfigValidate(t *testing.T) {
 		{"metrics downsampled before a bucket", func(c *Config) { c.MetricsDownsampleAfter = time.Second }, false},
 		{"paused disk budget", func(c *Config) { c.PausedDiskMB = 10240 }, true},
 		{"paused disk budget negative", func(c *Config) { c.PausedDiskMB = -1 }, false},
+		{"sandbox state disk budget", func(c *Config) { c.SandboxStateDiskMB = 512 }, true},
+		{"sandbox state disk budget negative", func(c *Config) { c.SandboxStateDiskMB = -1 }, false},
 		{"snapshot disk budget negative", func(c *Config) { c.SnapshotDiskMB = -1 }, false},
 		{"dashboard listen", func(c *Config) { c.DashboardListen = "127.0.0.1:3001" }, true},
 		{"dashboard listen without port", func(c *Config) { c.DashboardListen = "127.0.0.1" }, false},
@@ -61,10 +63,13 @@ func TestConfigValidate(t *testing.T) {
 
 func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{"SOULBOX_LISTEN": "0.0.0.0:8080", "SOULBOX_DATA_DIR": "/srv/sb", "SOULBOX_RUNTIME": "runc",
-		"SOULBOX_POOL_TEMPLATES": "py=1:4", "SOULBOX_POOL_DEFAULT": "0:2", "SOULBOX_PAUSED_DISK_MB": "2048"}
+		"SOULBOX_POOL_TEMPLATES": "py=1:4", "SOULBOX_POOL_DEFAULT": "0:2", "SOULBOX_PAUSED_DISK_MB": "2048", "SOULBOX_SANDBOX_STATE_DISK_MB": "300"}
 	c := Defaults().FromEnv(func(k string) string { return env[k] })
 	if c.PausedDiskMB != 2048 {
 		t.Errorf("paused disk budget from env: %d", c.PausedDiskMB)
+	}
+	if c.SandboxStateDiskMB != 300 {
+		t.Errorf("sandbox state disk budget from env: %d", c.SandboxStateDiskMB)
 	}
 	if c.PoolTemplates != "py=1:4" || c.PoolDefault != "0:2" {
 		t.Errorf("pool from env: %q %q", c.PoolTemplates, c.PoolDefault)

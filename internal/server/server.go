@@ -210,6 +210,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		SnapshotDiskMB: cfg.SnapshotDiskMB,
 		Objects:        s.objects,
 		Retention:      cfg.MetricsRetention, DownsampleAfter: cfg.MetricsDownsampleAfter, DownsampleBucket: cfg.MetricsBucket,
+		SandboxStateDiskMB: cfg.SandboxStateDiskMB,
 	})
 	// The pool always runs: which templates it pools, and how many
 	// sandboxes of each, the configuration and the template API decide.

@@ -26,6 +26,7 @@ type Driver interface {
 	runtime.LogReader
 	runtime.WritableLayerReader
 	runtime.Cloner
+	runtime.ProcessCloner
 }
 
 // Driver wraps d to time its calls by name and result. The wrapper has

@@ -20,9 +20,13 @@ import (
 
 var _ runtime.Cloner = (*Driver)(nil)
 
+var _ runtime.ProcessCloner = (*Driver)(nil)
+
 // A clone checkpoint directory holds, besides a checkpoint's images/ and
 // checkpoint.json (with the source's host uid), upper/: a copy of the
-// source's writable layer taken while its processes were held still.
+// source's writable layer taken while its processes were held still. One
+// made by CheckpointCloneProcesses has no upper/: its files are the top
+// layer of the template a restore is given.
 const cloneUpper = "upper"
 
 // CheckpointClone saves running (or paused) sandbox id's processes,
@@ -31,7 +35,19 @@ const cloneUpper = "upper"
 // afterwards as it was. dir must not exist; it appears only complete.
 // Errors as Checkpoint's; a sandbox restored from a checkpoint cannot be
 // saved (see Checkpoint).
-func (d *Driver) CheckpointClone(ctx context.Context, id, dir string) (err error) {
+func (d *Driver) CheckpointClone(ctx context.Context, id, dir string) error {
+	return d.checkpointClone(ctx, id, dir, true)
+}
+
+// CheckpointCloneProcesses saves what CheckpointClone does but the
+// writable layer, which the caller keeps as a layer of its own while the
+// sandbox is held still (a snapshot): RestoreClone of dir must be given a
+// template whose top layer is that copy, and the files are stored once.
+func (d *Driver) CheckpointCloneProcesses(ctx context.Context, id, dir string) error {
+	return d.checkpointClone(ctx, id, dir, false)
+}
+
+func (d *Driver) checkpointClone(ctx context.Context, id, dir string, withFiles bool) (err error) {
 	if err := runtime.ValidateID(id); err != nil {
 		return err
 	}
@@ -72,12 +88,14 @@ func (d *Driver) CheckpointClone(ctx context.Context, id, dir string) (err error
 			}
 		}()
 	}
-	if err := durable.SyncFS(d.diskDir(id)); err != nil {
-		return fmt.Errorf("sandbox %q: sync writable layer: %w", id, err)
-	}
-	if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto",
-		filepath.Join(d.diskDir(id), "upper")+"/.", filepath.Join(partial, cloneUpper)).CombinedOutput(); err != nil {
-		return fmt.Errorf("sandbox %q: copy writable layer: %v: %s", id, err, strings.TrimSpace(string(out)))
+	if withFiles {
+		if err := durable.SyncFS(d.diskDir(id)); err != nil {
+			return fmt.Errorf("sandbox %q: sync writable layer: %w", id, err)
+		}
+		if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto",
+			filepath.Join(d.diskDir(id), "upper")+"/.", filepath.Join(partial, cloneUpper)).CombinedOutput(); err != nil {
+			return fmt.Errorf("sandbox %q: copy writable layer: %v: %s", id, err, strings.TrimSpace(string(out)))
+		}
 	}
 	ext, err := d.externalFiles(id, d.cgroupProcs(id))
 	if err != nil {
@@ -107,7 +125,10 @@ func (d *Driver) CheckpointClone(ctx context.Context, id, dir string) (err error
 // processes with their memory and open files, under the new sandbox's
 // host uids, network and host name. The processes still hold what they
 // held (the agent its access token). dir is kept. On failure the new
-// sandbox is destroyed.
+// sandbox is destroyed. A dir without the files
+// (CheckpointCloneProcesses) is restored on spec.Template's layers as
+// they are, the files being its top layer, under an empty writable
+// layer.
 func (d *Driver) RestoreClone(ctx context.Context, spec runtime.Spec, dir string) (err error) {
 	dir = filepath.Clean(dir)
 	meta, err := readCheckpoint(dir)
@@ -131,6 +152,9 @@ func (d *Driver) RestoreClone(ctx context.Context, spec runtime.Spec, dir string
 	// overlay is undefined); the clone's own host name and hosts file are
 	// written over them.
 	seed := func(upper string, hostUID uint32) error {
+		if _, err := os.Stat(filepath.Join(dir, cloneUpper)); errors.Is(err, os.ErrNotExist) {
+			return nil // the files are the template's top layer
+		}
 		if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", filepath.Join(dir, cloneUpper)+"/.", upper).CombinedOutput(); err != nil {
 			return fmt.Errorf("copy the writable layer: %v: %s", err, strings.TrimSpace(string(out)))
 		}
