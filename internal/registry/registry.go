@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -63,7 +64,8 @@ var (
 )
 
 // New returns the registry; with an embedded node it records that node
-// (ready) unless the store already has it, whose status it keeps.
+// (ready) unless the store already has it, whose status it keeps. A
+// joined node holding the embedded node's id is ErrFailedPrecondition.
 func New(ctx context.Context, cfg Config) (*Registry, error) {
 	r := &Registry{st: cfg.Store, ca: cfg.CA, timeout: cfg.HeartbeatTimeout, embedded: cfg.Embedded, log: cfg.Log, now: cfg.Now}
 	if r.timeout <= 0 {
@@ -78,6 +80,17 @@ func New(ctx context.Context, cfg Config) (*Registry, error) {
 	if r.embedded != nil {
 		if err := r.st.EnsureNode(ctx, store.Node{ID: r.embedded.ID, Embedded: true, Status: store.NodeReady}); err != nil {
 			return nil, err
+		}
+		// EnsureNode keeps a row of the id: it must be an embedded node's,
+		// not a node that joined under the name this server's node uses.
+		n, err := r.st.GetNode(ctx, r.embedded.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !n.Embedded {
+			return nil, fmt.Errorf("this server's own node is called %q (its host name), but a node joined under that name: "+
+				"delete that node (DELETE /nodes/%s through another control-plane replica) or rename this host: %w",
+				r.embedded.ID, r.embedded.ID, errdefs.ErrFailedPrecondition)
 		}
 	}
 	return r, nil
