@@ -47,7 +47,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if !joined(cfg.DataDir) {
 		if cfg.JoinToken == "" || cfg.ControlPlane == "" {
-			return fmt.Errorf("this node has not joined: --control-plane and --join-token are needed: %w", errdefs.ErrInvalidArgument)
+			return fmt.Errorf("this node has not joined: --control-plane and a join token (--join-token-file, SOULBOX_JOIN_TOKEN or --join-token) are needed: %w", errdefs.ErrInvalidArgument)
 		}
 		if cfg.Name == "" {
 			host, err := os.Hostname()
