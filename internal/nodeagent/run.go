@@ -68,7 +68,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Name != "" && cfg.Name != id.Name {
 		return fmt.Errorf("this data dir holds node %q, not %q: %w", id.Name, cfg.Name, errdefs.ErrInvalidArgument)
 	}
-	h := &heartbeater{c: mtlsClient(id), host: &node.HostReader{DataDir: cfg.DataDir}, dataDir: cfg.DataDir, max: cfg.MaxSandboxes, log: cfg.Log.With("node", id.Name)}
+	h := &heartbeater{c: mtlsClient(id), host: &node.HostReader{DataDir: cfg.DataDir}, dataDir: cfg.DataDir, max: cfg.MaxSandboxes,
+		log: cfg.Log.With("node", id.Name), id: id}
 	return h.run(ctx)
 }
 
@@ -78,12 +79,16 @@ type heartbeater struct {
 	dataDir string
 	max     int
 	log     *slog.Logger
+	id      *identity
 }
 
 func (h *heartbeater) run(ctx context.Context) error {
 	interval := time.Second
 	failing := false
 	for {
+		if err := h.id.usable(time.Now()); err != nil {
+			return err
+		}
 		res, err := h.beat(ctx, false)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -91,8 +96,9 @@ func (h *heartbeater) run(ctx context.Context) error {
 				h.log.Warn("heartbeat failed", "err", err)
 			}
 			failing = true
-			if code := connect.CodeOf(err); code == connect.CodeUnauthenticated || code == connect.CodePermissionDenied {
-				return fmt.Errorf("the control plane refuses this node: %w", err)
+			if refused(err) {
+				return fmt.Errorf("the control plane refuses this node (%w): if it was deleted (DELETE /nodes/%s) or its certificate expired, "+
+					"remove %s and join again with a new token", err, h.id.Name, identityDir(h.dataDir))
 			}
 		case err == nil:
 			if failing || res.GetStatus() != "ready" {
