@@ -141,7 +141,9 @@ func (h *heartbeater) beat(ctx context.Context, draining bool) (*nodev1.Heartbea
 	return res.Msg, nil
 }
 
-// layersPresent lists the template layers in the node's data dir.
+// layersPresent lists the template layers in the node's data dir: its
+// directories, not the layer store's own hidden entries (.aliases, a
+// layer being written as .new-*).
 func layersPresent(dataDir string) []string {
 	es, err := os.ReadDir(filepath.Join(dataDir, "templates", "layers"))
 	if err != nil {
@@ -149,7 +151,7 @@ func layersPresent(dataDir string) []string {
 	}
 	var out []string
 	for _, e := range es {
-		if e.IsDir() {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
 			out = append(out, e.Name())
 		}
 	}
