@@ -40,6 +40,9 @@ type Config struct {
 	// NodeStatus changes a node's status (POST /nodes/{nodeID}); nil:
 	// that route answers 503.
 	NodeStatus NodeStatusSetter
+	// NodeDeleter removes a joined node (DELETE /nodes/{nodeID}); nil:
+	// that route answers 503.
+	NodeDeleter NodeDeleter
 	// MaxStreamsPerTeam is how many GET /events streams that follow one
 	// team may have open at once; 0 means DefaultMaxStreamsPerTeam.
 	MaxStreamsPerTeam int
@@ -64,6 +67,9 @@ type API struct {
 	admin      func(r *http.Request) bool
 	recheck    func(ctx context.Context, r *http.Request) error
 	nodeStatus NodeStatusSetter
+
+	// nodeDeleter removes joined nodes (nil: DELETE /nodes/{nodeID} is 503).
+	nodeDeleter NodeDeleter
 }
 
 // New returns the API.
@@ -77,7 +83,8 @@ func New(cfg Config) *API {
 		most = DefaultMaxStreamsPerTeam
 	}
 	return &API{lc: cfg.Lifecycle, domain: cfg.Domain, team: team, log: cfg.Log, eventLog: cfg.Events, stop: cfg.Stop, maxStreams: most,
-		nodes: cfg.Nodes, admin: cfg.Admin, recheck: cfg.Recheck, nodeStatus: cfg.NodeStatus}
+		nodes: cfg.Nodes, admin: cfg.Admin, recheck: cfg.Recheck, nodeStatus: cfg.NodeStatus,
+		nodeDeleter: cfg.NodeDeleter}
 }
 
 // Router is where routes are registered (an *http.ServeMux).
@@ -110,6 +117,7 @@ func (a *API) Register(mux Router) {
 	mux.HandleFunc("GET /nodes", a.listNodes)
 	mux.HandleFunc("GET /nodes/{nodeID}", a.getNode)
 	mux.HandleFunc("POST /nodes/{nodeID}", a.setNodeStatus)
+	mux.HandleFunc("DELETE /nodes/{nodeID}", a.deleteNode)
 	mux.HandleFunc("POST /sandboxes/{id}/snapshots", a.createSnapshot)
 	mux.HandleFunc("GET /snapshots", a.listSnapshots)
 	mux.HandleFunc("POST /sandboxes/{id}/fork", a.fork)

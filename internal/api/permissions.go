@@ -33,6 +33,7 @@ var SandboxRoutes = authz.Routes{
 	"GET /nodes":                          authz.ServerAdmin,
 	"GET /nodes/{nodeID}":                 authz.ServerAdmin,
 	"POST /nodes/{nodeID}":                authz.ServerAdmin,
+	"DELETE /nodes/{nodeID}":              authz.ServerAdmin,
 	"POST /sandboxes/{id}/snapshots":      authz.SandboxesUse,
 	"GET /snapshots":                      authz.SandboxesRead,
 	"POST /sandboxes/{id}/fork":           authz.SandboxesCreate,

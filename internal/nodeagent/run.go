@@ -47,7 +47,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if !joined(cfg.DataDir) {
 		if cfg.JoinToken == "" || cfg.ControlPlane == "" {
-			return fmt.Errorf("this node has not joined: --control-plane and --join-token are needed: %w", errdefs.ErrInvalidArgument)
+			return fmt.Errorf("this node has not joined: --control-plane and a join token (--join-token-file, SOULBOX_JOIN_TOKEN or --join-token) are needed: %w", errdefs.ErrInvalidArgument)
 		}
 		if cfg.Name == "" {
 			host, err := os.Hostname()
@@ -68,7 +68,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Name != "" && cfg.Name != id.Name {
 		return fmt.Errorf("this data dir holds node %q, not %q: %w", id.Name, cfg.Name, errdefs.ErrInvalidArgument)
 	}
-	h := &heartbeater{c: mtlsClient(id), host: &node.HostReader{DataDir: cfg.DataDir}, dataDir: cfg.DataDir, max: cfg.MaxSandboxes, log: cfg.Log.With("node", id.Name)}
+	h := &heartbeater{c: mtlsClient(id), host: &node.HostReader{DataDir: cfg.DataDir}, dataDir: cfg.DataDir, max: cfg.MaxSandboxes,
+		log: cfg.Log.With("node", id.Name), id: id}
 	return h.run(ctx)
 }
 
@@ -78,12 +79,16 @@ type heartbeater struct {
 	dataDir string
 	max     int
 	log     *slog.Logger
+	id      *identity
 }
 
 func (h *heartbeater) run(ctx context.Context) error {
 	interval := time.Second
 	failing := false
 	for {
+		if err := h.id.usable(time.Now()); err != nil {
+			return err
+		}
 		res, err := h.beat(ctx, false)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -91,8 +96,9 @@ func (h *heartbeater) run(ctx context.Context) error {
 				h.log.Warn("heartbeat failed", "err", err)
 			}
 			failing = true
-			if code := connect.CodeOf(err); code == connect.CodeUnauthenticated || code == connect.CodePermissionDenied {
-				return fmt.Errorf("the control plane refuses this node: %w", err)
+			if refused(err) {
+				return fmt.Errorf("the control plane refuses this node (%w): if it was deleted (DELETE /nodes/%s) or its certificate expired, "+
+					"remove %s and join again with a new token", err, h.id.Name, identityDir(h.dataDir))
 			}
 		case err == nil:
 			if failing || res.GetStatus() != "ready" {
@@ -135,7 +141,9 @@ func (h *heartbeater) beat(ctx context.Context, draining bool) (*nodev1.Heartbea
 	return res.Msg, nil
 }
 
-// layersPresent lists the template layers in the node's data dir.
+// layersPresent lists the template layers in the node's data dir: its
+// directories, not the layer store's own hidden entries (.aliases, a
+// layer being written as .new-*).
 func layersPresent(dataDir string) []string {
 	es, err := os.ReadDir(filepath.Join(dataDir, "templates", "layers"))
 	if err != nil {
@@ -143,7 +151,7 @@ func layersPresent(dataDir string) []string {
 	}
 	var out []string
 	for _, e := range es {
-		if e.IsDir() {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
 			out = append(out, e.Name())
 		}
 	}

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 
@@ -25,32 +26,75 @@ func ValidNodeName(name string) error {
 	return nil
 }
 
-// Join implements the node service: it spends the token, signs the CSR
-// for the node's name and registers the node, ready. A malformed,
+// Join implements the node service: it checks the token and the name
+// (reading the store, changing nothing), signs the CSR for the node's
+// name and registers the node, ready, spending the token. A malformed,
 // unknown, used, revoked or expired token, a CSR for another name or a
-// name already registered is refused and registers nothing.
+// name already registered is refused before anything is signed and
+// registers nothing.
 func (r *Registry) Join(ctx context.Context, req *connect.Request[nodev1.JoinRequest]) (*connect.Response[nodev1.JoinResponse], error) {
 	name := req.Msg.GetName()
-	if err := ValidNodeName(name); err != nil {
-		return nil, connectError(err)
+	id, _, _ := strings.Cut(req.Msg.GetToken(), ".")
+	certPEM, err := r.join(ctx, name, req.Msg.GetToken(), req.Msg.GetCsrPem())
+	if hr, _ := ctx.Value(requestKey{}).(*http.Request); hr != nil && r.joined != nil {
+		r.joined(hr, name, tokenIDOf(id), err)
 	}
-	id, secret, ok := strings.Cut(req.Msg.GetToken(), ".")
-	if !ok {
-		return nil, connectError(fmt.Errorf("the join token's <id>.<secret> is malformed: %w", errdefs.ErrInvalidArgument))
-	}
-	if _, err := nodetoken.Parse(strings.Join([]string{"sbn1", id, secret, r.ca.Fingerprint()}, ".")); err != nil {
-		return nil, connectError(err)
-	}
-	certPEM, fp, err := r.ca.SignNode(name, req.Msg.GetCsrPem())
 	if err != nil {
+		r.log.Warn("node join refused", "node", name, "token", tokenIDOf(id), "err", err)
 		return nil, connectError(err)
 	}
-	n := store.Node{ID: name, Status: store.NodeReady, StatusBy: store.ByNode, CertFingerprint: fp}
-	if err := r.st.JoinNode(ctx, nodetoken.SecretHash(id, secret), n, r.now()); err != nil {
-		r.log.Warn("node join refused", "node", name, "token", id, "err", err)
-		return nil, connectError(err)
-	}
-	r.log.Info("node joined", "node", name, "token", id)
+	r.log.Info("node joined", "node", name, "token", tokenIDOf(id))
 	return connect.NewResponse(&nodev1.JoinResponse{CertificatePem: certPEM, CaPem: r.ca.CertPEM(),
 		HeartbeatIntervalMs: r.HeartbeatInterval().Milliseconds()}), nil
+}
+
+func (r *Registry) join(ctx context.Context, name, token string, csrPEM []byte) ([]byte, error) {
+	if err := ValidNodeName(name); err != nil {
+		return nil, err
+	}
+	id, secret, ok := strings.Cut(token, ".")
+	if !ok {
+		return nil, fmt.Errorf("the join token's <id>.<secret> is malformed: %w", errdefs.ErrInvalidArgument)
+	}
+	if _, err := nodetoken.Parse(strings.Join([]string{"sbn1", id, secret, r.ca.Fingerprint()}, ".")); err != nil {
+		return nil, err
+	}
+	hash := nodetoken.SecretHash(id, secret)
+	now := r.now()
+	// Read only: nothing is signed for a token or a name that cannot join.
+	t, err := r.st.NodeTokenByHash(ctx, hash)
+	if errdefs.IsNotFound(err) {
+		return nil, store.ErrUnknownNodeToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := store.NodeTokenUsable(t, now); err != nil {
+		return nil, err
+	}
+	if _, err := r.st.GetNode(ctx, name); err == nil {
+		return nil, fmt.Errorf("node %q is already registered: %w", name, errdefs.ErrAlreadyExists)
+	} else if !errdefs.IsNotFound(err) {
+		return nil, err
+	}
+	certPEM, fp, err := r.ca.SignNode(name, csrPEM)
+	if err != nil {
+		return nil, err
+	}
+	// JoinNode checks the token and the name again, in the transaction
+	// that spends it: of two joins racing, one wins.
+	n := store.Node{ID: name, Status: store.NodeReady, StatusBy: store.ByNode, CertFingerprint: fp}
+	if err := r.st.JoinNode(ctx, hash, n, now); err != nil {
+		return nil, err
+	}
+	return certPEM, nil
+}
+
+// tokenIDOf is the token id to log or record: what the client sent, if
+// it looks like one.
+func tokenIDOf(id string) string {
+	if len(id) > 64 || store.ValidateText("token id", id) != nil {
+		return ""
+	}
+	return id
 }

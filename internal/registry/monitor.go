@@ -11,7 +11,9 @@ import (
 
 // Monitor marks unhealthy the nodes that miss heartbeats, every half
 // heartbeat interval, until ctx ends. Several control-plane replicas may
-// run it: each change is a compare-and-set, so a node is marked once.
+// run it: each change is a compare-and-set on the node's status and its
+// last heartbeat, so a node is marked once, and never right after a
+// heartbeat the check did not see.
 func (r *Registry) Monitor(ctx context.Context) {
 	t := time.NewTicker(max(r.HeartbeatInterval()/2, 50*time.Millisecond))
 	defer t.Stop()
@@ -44,13 +46,15 @@ func (r *Registry) CheckHeartbeats(ctx context.Context) error {
 		if last.IsZero() {
 			last = n.JoinedAt
 		}
-		if now.Sub(last) < r.timeout {
+		if now.Sub(last) <= r.timeout {
 			continue
 		}
 		reason := fmt.Sprintf("no heartbeat since %s (timeout %s)", last.UTC().Format(time.RFC3339), r.timeout)
-		err := r.st.SetNodeStatus(ctx, n.ID, []store.NodeStatus{n.Status}, store.NodeUnhealthy, store.ByControlPlane, reason, now)
-		if errdefs.IsFailedPrecondition(err) {
-			continue // it moved meanwhile (a heartbeat, another replica)
+		// The compare-and-set is on the status and on the silence: a
+		// heartbeat recorded since ListNodes keeps the node as it is.
+		err := r.st.MarkNodeSilent(ctx, n.ID, []store.NodeStatus{n.Status}, now.Add(-r.timeout), reason, now)
+		if errdefs.IsFailedPrecondition(err) || errdefs.IsNotFound(err) {
+			continue // it moved meanwhile (a heartbeat, another replica, a delete)
 		}
 		if err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -44,6 +45,11 @@ type Config struct {
 	Log      *slog.Logger
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
+	// Joined, if set, is told of each join before it is answered: the
+	// request, the node's name, the token's id and why it was refused
+	// (nil: it joined). The server records it in the audit log and
+	// counts the refusals against the client's address.
+	Joined func(r *http.Request, node, tokenID string, err error)
 }
 
 // Registry is the control plane's registry of nodes.
@@ -54,6 +60,7 @@ type Registry struct {
 	embedded *node.Local
 	log      *slog.Logger
 	now      func() time.Time
+	joined   func(r *http.Request, node, tokenID string, err error)
 	view     view
 }
 
@@ -63,9 +70,10 @@ var (
 )
 
 // New returns the registry; with an embedded node it records that node
-// (ready) unless the store already has it, whose status it keeps.
+// (ready) unless the store already has it, whose status it keeps. A
+// joined node holding the embedded node's id is ErrFailedPrecondition.
 func New(ctx context.Context, cfg Config) (*Registry, error) {
-	r := &Registry{st: cfg.Store, ca: cfg.CA, timeout: cfg.HeartbeatTimeout, embedded: cfg.Embedded, log: cfg.Log, now: cfg.Now}
+	r := &Registry{st: cfg.Store, ca: cfg.CA, timeout: cfg.HeartbeatTimeout, embedded: cfg.Embedded, log: cfg.Log, now: cfg.Now, joined: cfg.Joined}
 	if r.timeout <= 0 {
 		r.timeout = DefaultHeartbeatTimeout
 	}
@@ -78,6 +86,17 @@ func New(ctx context.Context, cfg Config) (*Registry, error) {
 	if r.embedded != nil {
 		if err := r.st.EnsureNode(ctx, store.Node{ID: r.embedded.ID, Embedded: true, Status: store.NodeReady}); err != nil {
 			return nil, err
+		}
+		// EnsureNode keeps a row of the id: it must be an embedded node's,
+		// not a node that joined under the name this server's node uses.
+		n, err := r.st.GetNode(ctx, r.embedded.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !n.Embedded {
+			return nil, fmt.Errorf("this server's own node is called %q (its host name), but a node joined under that name: "+
+				"delete that node (DELETE /nodes/%s through another control-plane replica) or rename this host: %w",
+				r.embedded.ID, r.embedded.ID, errdefs.ErrFailedPrecondition)
 		}
 	}
 	return r, nil
@@ -97,17 +116,44 @@ func (r *Registry) EmbeddedID() string {
 	return r.embedded.ID
 }
 
-type peerKey struct{}
+type (
+	peerKey    struct{}
+	requestKey struct{}
+)
+
+// Bounds of what the node service reads of a request: a join is read
+// before anything authenticates it, so it gets little; a heartbeat
+// holds at most maxTemplates names.
+const (
+	MaxJoinBytes      = 64 << 10
+	MaxHeartbeatBytes = 4 << 20
+)
 
 // Handler is the node service over HTTP, for the node listener (whose TLS
 // is the CA's ServerTLS): it passes each call the client certificate the
-// TLS handshake verified, if any.
+// TLS handshake verified, if any. A join larger than MaxJoinBytes (a
+// heartbeat larger than MaxHeartbeatBytes) is refused unread past its
+// bound, and compressed requests are refused: none is worth inflating
+// before its sender is known.
 func (r *Registry) Handler() (string, http.Handler) {
-	path, h := nodev1connect.NewNodeServiceHandler(r)
+	opts := func(max int) []connect.HandlerOption {
+		return []connect.HandlerOption{connect.WithReadMaxBytes(max), connect.WithCompression("gzip", nil, nil)}
+	}
+	path, join := nodev1connect.NewNodeServiceHandler(r, opts(MaxJoinBytes)...)
+	_, beat := nodev1connect.NewNodeServiceHandler(r, opts(MaxHeartbeatBytes)...)
 	return path, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		ctx := context.WithValue(req.Context(), requestKey{}, req)
 		if req.TLS != nil && len(req.TLS.VerifiedChains) > 0 {
-			req = req.WithContext(context.WithValue(req.Context(), peerKey{}, req.TLS.VerifiedChains[0][0]))
+			ctx = context.WithValue(ctx, peerKey{}, req.TLS.VerifiedChains[0][0])
 		}
+		req = req.WithContext(ctx)
+		// connect refuses a message past its bound but then reads the rest
+		// of the body to its end: the body itself is bounded here.
+		h, max := join, MaxJoinBytes
+		if req.URL.Path == nodev1connect.NodeServiceHeartbeatProcedure {
+			h, max = beat, MaxHeartbeatBytes
+		}
+		req.Body = http.MaxBytesReader(w, req.Body, int64(max)+1)
 		h.ServeHTTP(w, req)
 	})
 }

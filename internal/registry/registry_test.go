@@ -22,6 +22,7 @@ import (
 
 	nodev1 "github.com/soulbox/soulbox/api/node/v1"
 	"github.com/soulbox/soulbox/api/node/v1/nodev1connect"
+	"github.com/soulbox/soulbox/internal/node"
 	"github.com/soulbox/soulbox/internal/nodeagent"
 	"github.com/soulbox/soulbox/internal/nodeca"
 	"github.com/soulbox/soulbox/internal/nodetoken"
@@ -52,6 +53,13 @@ type env struct {
 // over TLS on loopback as the server's node listener does.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvEmbedded(t, "")
+}
+
+// newEnvEmbedded is newEnv with an embedded node of id embedded ("":
+// none), as a server with its own node has.
+func newEnvEmbedded(t *testing.T, embedded string) *env {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "soulbox.db"))
@@ -64,7 +72,11 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	c := &clock{}
-	reg, err := registry.New(ctx, registry.Config{Store: st, CA: ca, HeartbeatTimeout: 3 * time.Second, Now: c.now})
+	var local *node.Local
+	if embedded != "" {
+		local = &node.Local{ID: embedded}
+	}
+	reg, err := registry.New(ctx, registry.Config{Store: st, CA: ca, HeartbeatTimeout: 3 * time.Second, Embedded: local, Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}

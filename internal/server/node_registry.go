@@ -30,7 +30,7 @@ func (s *Server) openRegistry(ctx context.Context) error {
 		return err
 	}
 	s.registry, err = registry.New(ctx, registry.Config{Store: s.store, CA: ca, HeartbeatTimeout: s.cfg.NodeHeartbeatTimeout,
-		Embedded: s.localNode(), Log: s.log.With("component", "nodes")})
+		Embedded: s.localNode(), Log: s.log.With("component", "nodes"), Joined: s.recordJoin})
 	if err != nil {
 		return fmt.Errorf("node registry: %w", err)
 	}
@@ -49,7 +49,7 @@ func (s *Server) openRegistry(ctx context.Context) error {
 	s.nodeL = tls.NewListener(l, tc)
 	mux := http.NewServeMux()
 	path, h := s.registry.Handler()
-	mux.Handle(path, h)
+	mux.Handle(path, s.gateNodes(h))
 	s.nodeHTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	return nil
 }

@@ -26,7 +26,7 @@ func (s *Server) routes() http.Handler {
 	// The API needs a key; /health, /ready, /metrics and unknown routes do not.
 	apiMux := http.NewServeMux()
 	api.New(api.Config{Lifecycle: s.lifecycle, Domain: s.cfg.Domain, Log: s.log, Team: team, Events: s.store, Stop: s.stopStreams,
-		Nodes: s.registry, NodeStatus: s.registry, Admin: serverAdmin, Recheck: s.recheckCredential}).Register(authz.Guard(s.audit.Wrap(apiMux), api.SandboxRoutes))
+		Nodes: s.registry, NodeStatus: s.registry, NodeDeleter: s.registry, Admin: serverAdmin, Recheck: s.recheckCredential}).Register(authz.Guard(s.audit.Wrap(apiMux), api.SandboxRoutes))
 	mux.Handle("/sandboxes", s.authn.Middleware(apiMux))
 	mux.Handle("/sandboxes/", s.authn.Middleware(apiMux))
 	mux.Handle("/v2/sandboxes", s.authn.Middleware(apiMux))

@@ -294,6 +294,7 @@ var routePermissions = map[string]string{
 	"GET /nodes":                                       "server:admin",
 	"GET /nodes/{nodeID}":                              "server:admin",
 	"POST /nodes/{nodeID}":                             "server:admin",
+	"DELETE /nodes/{nodeID}":                           "server:admin",
 	"POST /admin/node-tokens":                          "server:admin",
 	"GET /admin/node-tokens":                           "server:admin",
 	"DELETE /admin/node-tokens/{tokenID}":              "server:admin",

@@ -123,6 +123,21 @@ type Nodes interface {
 	// SetNodeStatus moves the node to status to, set by by for reason,
 	// if its status is one of from (ErrFailedPrecondition otherwise).
 	SetNodeStatus(ctx context.Context, id string, from []NodeStatus, to NodeStatus, by, reason string, at time.Time) error
+	// MarkNodeSilent makes the node unhealthy (by the control plane, for
+	// reason) at at if its status is one of from and its last heartbeat
+	// (its join, if it never heartbeated) is before silentSince: a
+	// compare-and-set on both, so a heartbeat recorded after the caller
+	// read the node wins. ErrFailedPrecondition otherwise, and nothing
+	// changes.
+	MarkNodeSilent(ctx context.Context, id string, from []NodeStatus, silentSince time.Time, reason string, at time.Time) error
+	// NodeTokenByHash returns the token of hash hash (ErrNotFound),
+	// changing nothing.
+	NodeTokenByHash(ctx context.Context, hash string) (NodeToken, error)
+	// DeleteNode removes a joined node, in one transaction with check,
+	// which is given the node as stored and refuses with its error: the
+	// name and its certificate's fingerprint are forgotten, and the name
+	// may join again. The embedded node is ErrFailedPrecondition.
+	DeleteNode(ctx context.Context, id string, check func(Node) error) error
 }
 
 // ValidateNodeToken checks a token before it is stored.
@@ -209,4 +224,33 @@ func AfterHeartbeat(n Node, r NodeReport, draining bool, at time.Time) Node {
 		n.Status, n.StatusBy, n.StatusReason, n.StatusAt = NodeReady, ByNode, "", at
 	}
 	return n
+}
+
+// NodeSilent says why MarkNodeSilent leaves n (ErrFailedPrecondition):
+// its status is not one of from, or it heartbeated (or joined, if it
+// never heartbeated) at or after silentSince. nil if n is silent.
+func NodeSilent(n Node, from []NodeStatus, silentSince time.Time) error {
+	if !NodeStatusIn(n.Status, from) {
+		return fmt.Errorf("node %q is %s: %w", n.ID, n.Status, errdefs.ErrFailedPrecondition)
+	}
+	last := n.HeartbeatAt
+	if last.IsZero() {
+		last = n.JoinedAt
+	}
+	if !last.Before(silentSince) {
+		return fmt.Errorf("node %q heartbeated at %s: %w", n.ID, last.UTC().Format(time.RFC3339Nano), errdefs.ErrFailedPrecondition)
+	}
+	return nil
+}
+
+// NodeDeletable says why DeleteNode keeps n: it is an embedded node
+// (ErrFailedPrecondition), or check (if any) refuses it.
+func NodeDeletable(n Node, check func(Node) error) error {
+	if n.Embedded {
+		return fmt.Errorf("node %q is a server's own node: it is not deleted, only drained: %w", n.ID, errdefs.ErrFailedPrecondition)
+	}
+	if check != nil {
+		return check(n)
+	}
+	return nil
 }

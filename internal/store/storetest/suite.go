@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("LatestMetric", s.testLatestMetric)
 	t.Run("MetricBuckets", s.testMetricBuckets)
 	t.Run("Nodes", s.testNodes)
+	t.Run("NodesSilentDelete", s.testNodesSilentDelete)
 	t.Run("CheckpointObjects", s.testCheckpointObjects)
 }
 

@@ -1,0 +1,27 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlrow"
+)
+
+// NodeTokenByHash implements store.Nodes.
+func (s *Store) NodeTokenByHash(ctx context.Context, hash string) (store.NodeToken, error) {
+	if err := store.ValidateText("node token hash", hash); err != nil {
+		return store.NodeToken{}, err
+	}
+	t, err := sqlrow.ScanNodeToken(s.queryRow(ctx, `SELECT `+sqlrow.NodeTokenColumns+` FROM node_tokens WHERE hash = ?`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("node token: %w", errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return t, fmt.Errorf("node token: %w", err)
+	}
+	return t, nil
+}
