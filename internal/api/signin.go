@@ -17,6 +17,9 @@ type SignInStore interface {
 	UserByEmail(ctx context.Context, email string) (store.User, error)
 	GetMember(ctx context.Context, team, userID string) (store.Member, error)
 	ListUserTeams(ctx context.Context, userID string) ([]store.Member, error)
+	// CreateAccessToken records each member's token issued, which is
+	// what lets it be revoked.
+	CreateAccessToken(ctx context.Context, t store.AccessToken) error
 }
 
 // SignInConfig is what the sign-in routes are built from.

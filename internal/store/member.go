@@ -58,11 +58,19 @@ type Members interface {
 	// member). Demoting the team's last owner member is
 	// ErrFailedPrecondition and changes nothing.
 	SetMemberRole(ctx context.Context, team, userID string, role Role) error
-	// RemoveMember ends a membership (ErrNotFound if none). Removing the
-	// team's last owner member is ErrFailedPrecondition and changes
-	// nothing. Deleting a team ends all its memberships.
+	// RemoveMember ends a membership (ErrNotFound if none) and, in the
+	// same transaction, revokes the open records of the member's access
+	// tokens of that team (KeyID MemberKeyPrefix+userID), so that none
+	// works again should the user be added back. Removing the team's
+	// last owner member is ErrFailedPrecondition and changes nothing.
+	// Deleting a team ends all its memberships.
 	RemoveMember(ctx context.Context, team, userID string) error
 }
+
+// MemberKeyPrefix starts the key id a member's access token is recorded
+// under (store.AccessToken.KeyID): "user:" and the user's id, which no
+// API key id looks like.
+const MemberKeyPrefix = "user:"
 
 // MaxEmailLen bounds an email address (RFC 5321's path limit).
 const MaxEmailLen = 254

@@ -165,6 +165,12 @@ func (s *Store) RemoveMember(ctx context.Context, team, userID string) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM team_members WHERE team = $1 AND user_id = $2`, team, userID); err != nil {
 			return fmt.Errorf("member %q of team %q: remove: %w", userID, team, err)
 		}
+		// The member's tokens are revoked with the membership: adding the
+		// user back does not revive them.
+		if _, err := tx.Exec(ctx, `UPDATE access_tokens SET revoked_at = $1 WHERE team = $2 AND key_id = $3 AND revoked_at IS NULL`,
+			sqlrow.Time(s.now()), team, store.MemberKeyPrefix+userID); err != nil {
+			return fmt.Errorf("member %q of team %q: revoke their access tokens: %w", userID, team, err)
+		}
 		return nil
 	})
 }

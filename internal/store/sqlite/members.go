@@ -165,6 +165,12 @@ func (s *Store) RemoveMember(ctx context.Context, team, userID string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM team_members WHERE team = ? AND user_id = ?`, team, userID); err != nil {
 			return fmt.Errorf("member %q of team %q: remove: %w", userID, team, err)
 		}
+		// The member's tokens are revoked with the membership: adding the
+		// user back does not revive them.
+		if _, err := tx.ExecContext(ctx, `UPDATE access_tokens SET revoked_at = ? WHERE team = ? AND key_id = ? AND revoked_at IS NULL`,
+			sqlrow.Time(s.now()), team, store.MemberKeyPrefix+userID); err != nil {
+			return fmt.Errorf("member %q of team %q: revoke their access tokens: %w", userID, team, err)
+		}
 		return nil
 	})
 }

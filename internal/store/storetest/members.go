@@ -128,6 +128,72 @@ func (s *suite) testMembers(t *testing.T) {
 		}
 	})
 
+	t.Run("RemoveRevokesTokens", func(t *testing.T) {
+		// Ending a membership revokes the member's open token records of
+		// that team, and no one else's: adding the user back revives
+		// none of them.
+		st := s.open(t)
+		for _, tm := range []string{"team-a", "team-b"} {
+			if err := st.CreateTeam(ctx, store.Team{ID: tm, Name: tm}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, u := range []store.User{{ID: "u-ada", Email: "ada@example.com"}, {ID: "u-bob", Email: "bob@example.com"}} {
+			if err := st.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, m := range []store.Member{{Team: "team-a", UserID: "u-ada", Role: store.RoleOwner}, {Team: "team-a", UserID: "u-bob", Role: store.RoleDeveloper},
+			{Team: "team-b", UserID: "u-bob", Role: store.RoleOwner}} {
+			if err := st.AddMember(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		exp := time.Now().Add(time.Hour)
+		revokedBefore := at(time.Second)
+		for _, tok := range []store.AccessToken{
+			{ID: "tok-bob-a1", Team: "team-a", KeyID: store.MemberKeyPrefix + "u-bob", ExpiresAt: exp},
+			{ID: "tok-bob-a2", Team: "team-a", KeyID: store.MemberKeyPrefix + "u-bob", ExpiresAt: exp},
+			{ID: "tok-bob-b", Team: "team-b", KeyID: store.MemberKeyPrefix + "u-bob", ExpiresAt: exp},
+			{ID: "tok-ada-a", Team: "team-a", KeyID: store.MemberKeyPrefix + "u-ada", ExpiresAt: exp},
+			{ID: "tok-key-a", Team: "team-a", KeyID: "u-bob", ExpiresAt: exp},
+		} {
+			if err := st.CreateAccessToken(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.RevokeAccessToken(ctx, "team-a", "tok-bob-a2", revokedBefore); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RemoveMember(ctx, "team-a", "u-bob"); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AddMember(ctx, store.Member{Team: "team-a", UserID: "u-bob", Role: store.RoleDeveloper}); err != nil {
+			t.Fatal(err)
+		}
+		for id, revoked := range map[string]bool{"tok-bob-a1": true, "tok-bob-a2": true, "tok-bob-b": false, "tok-ada-a": false, "tok-key-a": false} {
+			got, err := st.GetAccessToken(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (got.RevokedAt != nil) != revoked {
+				t.Errorf("token %s after its member was removed and added back: revoked at %v, want revoked %v", id, got.RevokedAt, revoked)
+			}
+		}
+		// An earlier revocation keeps its time.
+		if got, _ := st.GetAccessToken(ctx, "tok-bob-a2"); got.RevokedAt == nil || !got.RevokedAt.Equal(revokedBefore) {
+			t.Errorf("token revoked before the removal: revoked at %v, want %v", got.RevokedAt, revokedBefore)
+		}
+		// A refused removal revokes nothing.
+		if err := st.CreateAccessToken(ctx, store.AccessToken{ID: "tok-bob-b2", Team: "team-b", KeyID: store.MemberKeyPrefix + "u-bob", ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, st.RemoveMember(ctx, "team-b", "u-bob"), errdefs.ErrFailedPrecondition, "remove the last owner")
+		if got, _ := st.GetAccessToken(ctx, "tok-bob-b2"); got.RevokedAt != nil {
+			t.Errorf("token of the last owner after a refused removal: revoked at %v", got.RevokedAt)
+		}
+	})
+
 	t.Run("LastOwnerRace", func(t *testing.T) {
 		// Two owners taken away at once: one change wins, the other is
 		// refused, and the team keeps an owner, in every round.
