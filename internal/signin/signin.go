@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -43,8 +45,8 @@ type Config struct {
 
 // Validate checks c.
 func (c Config) Validate() error {
-	if !strings.HasPrefix(c.Issuer, "https://") && !strings.HasPrefix(c.Issuer, "http://") {
-		return fmt.Errorf("oidc issuer %q: want an https:// URL (http:// only for an issuer on this host): %w", c.Issuer, errdefs.ErrInvalidArgument)
+	if err := validateIssuer(c.Issuer); err != nil {
+		return err
 	}
 	if strings.TrimSpace(c.ClientID) == "" {
 		return fmt.Errorf("oidc client id: required with an issuer: %w", errdefs.ErrInvalidArgument)
@@ -55,6 +57,27 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validateIssuer checks the issuer's URL: https://, or http:// for an
+// issuer on this host only (localhost or a loopback address), since the
+// keys that sign members in must not travel in the clear.
+func validateIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("oidc issuer %q: want an https:// URL such as https://login.example.com: %w", issuer, errdefs.ErrInvalidArgument)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		host := u.Hostname()
+		if ip, err := netip.ParseAddr(host); (err == nil && ip.Unmap().IsLoopback()) || strings.EqualFold(host, "localhost") {
+			return nil
+		}
+		return fmt.Errorf("oidc issuer %q: http:// is accepted only for an issuer on this host (localhost, 127.0.0.1, ::1): use https://: %w", issuer, errdefs.ErrInvalidArgument)
+	}
+	return fmt.Errorf("oidc issuer %q: want an https:// URL (http:// only for an issuer on this host): %w", issuer, errdefs.ErrInvalidArgument)
 }
 
 // Verifier checks ID tokens of one issuer. The issuer's discovery

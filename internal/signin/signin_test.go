@@ -94,3 +94,43 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestIssuerScheme: an issuer is https://, or http:// on this host only
+// (its keys sign members in and must not travel in the clear); anything
+// else is refused saying what to use.
+func TestIssuerScheme(t *testing.T) {
+	for _, tc := range []struct {
+		issuer string
+		msg    string // "" is accepted
+	}{
+		{"https://login.example.com", ""},
+		{"https://login.example.com/realms/acme", ""},
+		{"https://10.0.0.5:8443", ""},
+		{"http://localhost:8080", ""},
+		{"http://LOCALHOST/realms/acme", ""},
+		{"http://127.0.0.1:5556/dex", ""},
+		{"http://127.8.9.10", ""},
+		{"http://[::1]:8080", ""},
+		{"http://login.example.com", "only for an issuer on this host"},
+		{"http://10.0.0.5:8080", "only for an issuer on this host"},
+		{"http://192.168.1.1", "only for an issuer on this host"},
+		{"http://localhost.example.com", "only for an issuer on this host"},
+		{"http://127.0.0.1.nip.io", "only for an issuer on this host"},
+		{"http://[::ffff:10.0.0.1]", "only for an issuer on this host"},
+		{"http://0.0.0.0", "only for an issuer on this host"},
+		{"ftp://login.example.com", "want an https:// URL"},
+		{"https://", "want an https:// URL"},
+		{"https://user:pass@login.example.com", "want an https:// URL"},
+		{"login.example.com", "want an https:// URL"},
+	} {
+		t.Run(tc.issuer, func(t *testing.T) {
+			err := signin.Config{Issuer: tc.issuer, ClientID: "x"}.Validate()
+			if tc.msg == "" && err != nil {
+				t.Errorf("%v, want accepted", err)
+			}
+			if tc.msg != "" && (!errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), tc.msg)) {
+				t.Errorf("%v, want invalid argument saying %q", err, tc.msg)
+			}
+		})
+	}
+}
