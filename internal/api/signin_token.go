@@ -99,9 +99,23 @@ func (s *SignIn) exchange(r *http.Request) (store.Member, string, time.Time, err
 	if err != nil {
 		return none, "", time.Time{}, err
 	}
-	m, err := s.membership(r.Context(), u, b.TeamID)
+	m, err := s.membership(ctx, u, b.TeamID)
 	if err != nil {
 		return none, "", time.Time{}, err
+	}
+	// The email only finds the user: the issuer's account (sub) that
+	// first signed in as them is the one that may from then on, so an
+	// address that passes to another account (reissued, or an issuer
+	// that lets users set it) does not take the user with it.
+	if u.Subject != "" && u.Subject != id.Subject {
+		return none, "", time.Time{}, fmt.Errorf("%s: %w", anotherAccount(u.Email), errdefs.ErrPermissionDenied)
+	}
+	if u.Subject == "" {
+		if err := s.cfg.Store.BindUserSubject(ctx, u.ID, id.Subject); errors.Is(err, errdefs.ErrFailedPrecondition) {
+			return none, "", time.Time{}, fmt.Errorf("%s: %w", anotherAccount(u.Email), errdefs.ErrPermissionDenied)
+		} else if err != nil {
+			return none, "", time.Time{}, err
+		}
 	}
 	tok, exp, err := s.cfg.Tokens.IssueMember(m, time.Duration(b.TTLSeconds)*time.Second)
 	if err != nil {
@@ -143,4 +157,10 @@ func (s *SignIn) membership(ctx context.Context, u store.User, team string) (sto
 		teams[i] = m.Team
 	}
 	return store.Member{}, fmt.Errorf("%s is a member of teams %s: name one in teamID: %w", u.Email, strings.Join(teams, ", "), errdefs.ErrInvalidArgument)
+}
+
+// anotherAccount says why a sign-in as email from an account of the
+// issuer other than the user's is refused.
+func anotherAccount(email string) string {
+	return fmt.Sprintf("%s signed in before with another account of the OIDC issuer (another sub): sign in with that account", email)
 }

@@ -38,6 +38,11 @@ type Config struct {
 	ClientID string
 	// AllowedDomains, if not empty, are the only email domains accepted.
 	AllowedDomains []string
+	// AllowUnverifiedEmail accepts ID tokens without the email_verified
+	// claim, for issuers that never send it (all their addresses must
+	// then be their holders'). By default an ID token must say
+	// email_verified: true; one saying false is refused either way.
+	AllowUnverifiedEmail bool
 	// HTTP fetches the discovery document and the keys; nil is a client
 	// that gives up after 10 seconds.
 	HTTP *http.Client
@@ -209,6 +214,13 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	}
 	if c.Verified != nil && !*c.Verified {
 		return Identity{}, fmt.Errorf("ID token: the issuer has not verified email %s: %w", c.Email, errdefs.ErrPermissionDenied)
+	}
+	if c.Verified == nil && !v.cfg.AllowUnverifiedEmail {
+		return Identity{}, fmt.Errorf("ID token does not say the issuer verified email %s (no email_verified claim): for an issuer that never sends it, the server admin sets --oidc-allow-unverified-email: %w",
+			c.Email, errdefs.ErrPermissionDenied)
+	}
+	if tok.Subject == "" {
+		return Identity{}, fmt.Errorf("ID token has no subject (sub): %w", errdefs.ErrUnauthenticated)
 	}
 	email, err := store.NormalizeEmail(c.Email)
 	if err != nil {

@@ -29,7 +29,7 @@ func TestVerify(t *testing.T) {
 	}
 
 	id, err := v.Verify(ctx, is.IDToken(t, is.Claims("Ada@Example.com")))
-	if err != nil || id.Email != "ada@example.com" || id.Subject != "sub-Ada@Example.com" {
+	if err != nil || id.Email != "ada@example.com" || id.Subject != "sub-ada@example.com" {
 		t.Fatalf("good token: %+v, %v", id, err)
 	}
 
@@ -61,6 +61,9 @@ func TestVerify(t *testing.T) {
 		{"domain not allowed", is.IDToken(t, is.Claims("eve@evil.example")), errdefs.ErrPermissionDenied, "example.com only"},
 		{"email not verified", is.IDToken(t, with(func(c jwt.MapClaims) { c["email_verified"] = false })), errdefs.ErrPermissionDenied, "not verified"},
 		{"no email", is.IDToken(t, with(func(c jwt.MapClaims) { delete(c, "email") })), errdefs.ErrPermissionDenied, "no email"},
+		{"email_verified missing", is.IDToken(t, with(func(c jwt.MapClaims) { delete(c, "email_verified") })), errdefs.ErrPermissionDenied, "no email_verified claim"},
+		{"email_verified not a boolean", is.IDToken(t, with(func(c jwt.MapClaims) { c["email_verified"] = "true" })), errdefs.ErrUnauthenticated, "claims"},
+		{"no subject", is.IDToken(t, with(func(c jwt.MapClaims) { delete(c, "sub") })), errdefs.ErrUnauthenticated, "subject"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := v.Verify(ctx, tc.token)
@@ -68,6 +71,26 @@ func TestVerify(t *testing.T) {
 				t.Errorf("got %v, want %v saying %q", err, tc.want, tc.msg)
 			}
 		})
+	}
+}
+
+// TestAllowUnverifiedEmail: with the opt-out, an ID token without
+// email_verified is accepted; one saying false is still refused.
+func TestAllowUnverifiedEmail(t *testing.T) {
+	ctx := context.Background()
+	is := oidctest.New(t, "soulbox-test")
+	v, err := signin.New(signin.Config{Issuer: is.URL, ClientID: "soulbox-test", AllowUnverifiedEmail: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := is.Claims("ada@example.com")
+	delete(c, "email_verified")
+	if id, err := v.Verify(ctx, is.IDToken(t, c)); err != nil || id.Email != "ada@example.com" {
+		t.Errorf("no email_verified with the opt-out: %+v, %v; want accepted", id, err)
+	}
+	c["email_verified"] = false
+	if _, err := v.Verify(ctx, is.IDToken(t, c)); !errors.Is(err, errdefs.ErrPermissionDenied) {
+		t.Errorf("email_verified false with the opt-out: %v, want permission denied", err)
 	}
 }
 

@@ -19,6 +19,10 @@ type User struct {
 	Email string
 	// CreatedAt is when the user was recorded.
 	CreatedAt time.Time
+	// Subject is the OIDC issuer's id of the user (its ID tokens' sub),
+	// bound at their first sign-in (BindUserSubject); empty before.
+	// CreateUser ignores it.
+	Subject string
 }
 
 // Member is a user's role in a team.
@@ -44,6 +48,12 @@ type Members interface {
 	// UserByEmail returns the user with the email, compared as
 	// NormalizeEmail returns it (ErrNotFound if unknown).
 	UserByEmail(ctx context.Context, email string) (User, error)
+	// BindUserSubject binds the user to the OIDC issuer's subject at
+	// their first sign-in: it records subject if the user has none, does
+	// nothing if it is theirs already, and is ErrFailedPrecondition,
+	// changing nothing, if another subject is bound (ErrNotFound for an
+	// unknown user).
+	BindUserSubject(ctx context.Context, userID, subject string) error
 	// AddMember makes a user a member of a team with a role. An unknown
 	// team or user is ErrNotFound; a member already is ErrAlreadyExists.
 	AddMember(ctx context.Context, m Member) error

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"github.com/jackc/pgx/v5"
@@ -56,6 +57,40 @@ func (s *Store) user(ctx context.Context, where, arg, what string) (store.User, 
 		return u, fmt.Errorf("%s: %w", what, err)
 	}
 	return u, nil
+}
+
+// BindUserSubject implements store.Members.
+func (s *Store) BindUserSubject(ctx context.Context, userID, subject string) error {
+	if userID == "" || subject == "" {
+		return fmt.Errorf("bind user subject: user id and subject are required: %w", errdefs.ErrInvalidArgument)
+	}
+	if err := store.ValidateText("user id", userID); err != nil {
+		return err
+	}
+	if err := store.ValidateText("oidc subject", subject); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE users SET oidc_subject = $1 WHERE id = $2 AND oidc_subject IS NULL`, subject, userID)
+		if err != nil {
+			return fmt.Errorf("user %q: bind subject: %w", userID, err)
+		}
+		if res.RowsAffected() == 1 {
+			return nil
+		}
+		var bound sql.NullString
+		err = tx.QueryRow(ctx, `SELECT oidc_subject FROM users WHERE id = $1`, userID).Scan(&bound)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("user %q: %w", userID, errdefs.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("user %q: %w", userID, err)
+		}
+		if bound.String != subject {
+			return fmt.Errorf("user %q is bound to another account of the OIDC issuer: %w", userID, errdefs.ErrFailedPrecondition)
+		}
+		return nil
+	})
 }
 
 // AddMember implements store.Members.

@@ -58,6 +58,40 @@ func (s *Store) user(ctx context.Context, where, arg, what string) (store.User, 
 	return u, nil
 }
 
+// BindUserSubject implements store.Members.
+func (s *Store) BindUserSubject(ctx context.Context, userID, subject string) error {
+	if userID == "" || subject == "" {
+		return fmt.Errorf("bind user subject: user id and subject are required: %w", errdefs.ErrInvalidArgument)
+	}
+	if err := store.ValidateText("user id", userID); err != nil {
+		return err
+	}
+	if err := store.ValidateText("oidc subject", subject); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET oidc_subject = ? WHERE id = ? AND oidc_subject IS NULL`, subject, userID)
+		if err != nil {
+			return fmt.Errorf("user %q: bind subject: %w", userID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		var bound sql.NullString
+		err = tx.QueryRowContext(ctx, `SELECT oidc_subject FROM users WHERE id = ?`, userID).Scan(&bound)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("user %q: %w", userID, errdefs.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("user %q: %w", userID, err)
+		}
+		if bound.String != subject {
+			return fmt.Errorf("user %q is bound to another account of the OIDC issuer: %w", userID, errdefs.ErrFailedPrecondition)
+		}
+		return nil
+	})
+}
+
 // AddMember implements store.Members.
 func (s *Store) AddMember(ctx context.Context, m store.Member) error {
 	if err := store.ValidateMember(m); err != nil {

@@ -128,6 +128,30 @@ func (s *suite) testMembers(t *testing.T) {
 		}
 	})
 
+	t.Run("BindSubject", func(t *testing.T) {
+		// The first subject bound stays: the same again is fine, another
+		// is refused and changes nothing.
+		st := s.open(t)
+		if err := st.CreateUser(ctx, store.User{ID: "u-ada", Email: "ada@example.com", Subject: "ignored"}); err != nil {
+			t.Fatal(err)
+		}
+		if u, err := st.GetUser(ctx, "u-ada"); err != nil || u.Subject != "" {
+			t.Fatalf("a new user's subject: %+v, %v; want none", u, err)
+		}
+		if err := st.BindUserSubject(ctx, "u-ada", "sub-1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.BindUserSubject(ctx, "u-ada", "sub-1"); err != nil {
+			t.Errorf("binding the same subject again: %v", err)
+		}
+		wantErr(t, st.BindUserSubject(ctx, "u-ada", "sub-2"), errdefs.ErrFailedPrecondition, "another subject")
+		wantErr(t, st.BindUserSubject(ctx, "nobody", "sub-1"), errdefs.ErrNotFound, "unknown user")
+		wantErr(t, st.BindUserSubject(ctx, "u-ada", ""), errdefs.ErrInvalidArgument, "empty subject")
+		if u, err := st.UserByEmail(ctx, "ada@example.com"); err != nil || u.Subject != "sub-1" {
+			t.Errorf("user after the refused binding: %+v, %v; want subject sub-1", u, err)
+		}
+	})
+
 	t.Run("RemoveRevokesTokens", func(t *testing.T) {
 		// Ending a membership revokes the member's open token records of
 		// that team, and no one else's: adding the user back revives
