@@ -42,7 +42,9 @@ func (t *Teams) setMemberRole(w http.ResponseWriter, r *http.Request) {
 		err = c.mayGrantMembership(m.Role, role)
 	}
 	if err == nil {
-		err = t.st.SetMemberRole(r.Context(), team, m.UserID, role)
+		// The rank checks above hold for the role read: the store
+		// refuses the change if it is another by now.
+		err = t.st.SetMemberRole(r.Context(), team, m.UserID, m.Role, role)
 	}
 	if err != nil {
 		t.api.writeError(w, r, err)

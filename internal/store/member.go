@@ -64,17 +64,24 @@ type Members interface {
 	ListMembers(ctx context.Context, team string) ([]Member, error)
 	// ListUserTeams returns a user's memberships by AddedAt, then team.
 	ListUserTeams(ctx context.Context, userID string) ([]Member, error)
-	// SetMemberRole changes a member's role (ErrNotFound if not a
-	// member). Demoting the team's last owner member is
-	// ErrFailedPrecondition and changes nothing.
-	SetMemberRole(ctx context.Context, team, userID string, role Role) error
+	// SetMemberRole changes a member's role from from to role
+	// (ErrNotFound if not a member). The member's role is compared with
+	// from in the transaction that changes it: another role (changed
+	// since the caller read it, and checked its rank against it) is
+	// ErrFailedPrecondition and changes nothing; from "" takes any.
+	// Demoting the team's last owner member is ErrFailedPrecondition and
+	// changes nothing.
+	SetMemberRole(ctx context.Context, team, userID string, from, role Role) error
 	// RemoveMember ends a membership (ErrNotFound if none) and, in the
 	// same transaction, revokes the open records of the member's access
 	// tokens of that team (KeyID MemberKeyPrefix+userID), so that none
 	// works again should the user be added back. Removing the team's
 	// last owner member is ErrFailedPrecondition and changes nothing.
 	// Deleting a team ends all its memberships.
-	RemoveMember(ctx context.Context, team, userID string) error
+	//
+	// from is the role the caller read, compared in the transaction as
+	// SetMemberRole does ("" takes any).
+	RemoveMember(ctx context.Context, team, userID string, from Role) error
 }
 
 // MemberKeyPrefix starts the key id a member's access token is recorded

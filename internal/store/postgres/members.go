@@ -172,12 +172,12 @@ func (s *Store) listMembers(ctx context.Context, where, arg string) ([]store.Mem
 }
 
 // SetMemberRole implements store.Members.
-func (s *Store) SetMemberRole(ctx context.Context, team, userID string, role store.Role) error {
+func (s *Store) SetMemberRole(ctx context.Context, team, userID string, from, role store.Role) error {
 	if err := store.ValidateMember(store.Member{Team: team, UserID: userID, Role: role}); err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		if err := lastOwnerGuard(ctx, tx, team, userID, role != store.RoleOwner, "demoted"); err != nil {
+		if err := lastOwnerGuard(ctx, tx, team, userID, from, role != store.RoleOwner, "demoted"); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE team_members SET role = $1 WHERE team = $2 AND user_id = $3`, string(role), team, userID)
@@ -189,12 +189,12 @@ func (s *Store) SetMemberRole(ctx context.Context, team, userID string, role sto
 }
 
 // RemoveMember implements store.Members.
-func (s *Store) RemoveMember(ctx context.Context, team, userID string) error {
+func (s *Store) RemoveMember(ctx context.Context, team, userID string, from store.Role) error {
 	if err := store.ValidateMember(store.Member{Team: team, UserID: userID, Role: store.RoleViewer}); err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		if err := lastOwnerGuard(ctx, tx, team, userID, true, "removed"); err != nil {
+		if err := lastOwnerGuard(ctx, tx, team, userID, from, true, "removed"); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM team_members WHERE team = $1 AND user_id = $2`, team, userID); err != nil {
@@ -211,9 +211,10 @@ func (s *Store) RemoveMember(ctx context.Context, team, userID string) error {
 }
 
 // lastOwnerGuard fails with ErrNotFound if userID is not a member of
-// team and, if the change takes an owner away (losing), with
+// team, with ErrFailedPrecondition if from is set and the member's role
+// is another, and, if the change takes an owner away (losing), with
 // ErrFailedPrecondition if the member is the team's last owner.
-func lastOwnerGuard(ctx context.Context, tx pgx.Tx, team, userID string, losing bool, verb string) error {
+func lastOwnerGuard(ctx context.Context, tx pgx.Tx, team, userID string, from store.Role, losing bool, verb string) error {
 	// The team's row is locked so that two changes to its owners at once
 	// are serialised: each sees the other's outcome.
 	if _, err := tx.Exec(ctx, `SELECT 1 FROM teams WHERE id = $1 FOR UPDATE`, team); err != nil {
@@ -228,6 +229,10 @@ func lastOwnerGuard(ctx context.Context, tx pgx.Tx, team, userID string, losing 
 	}
 	if err != nil {
 		return fmt.Errorf("member %q of team %q: %w", userID, team, err)
+	}
+	if from != "" && store.Role(role) != from {
+		return fmt.Errorf("member %q of team %q is %s now, not %s: their role changed meanwhile: read it again: %w",
+			userID, team, role, from, errdefs.ErrFailedPrecondition)
 	}
 	if losing && store.Role(role) == store.RoleOwner && owners <= 1 {
 		return fmt.Errorf("user %q is the last owner of team %q and cannot be %s: make another member owner first: %w",
