@@ -14,6 +14,11 @@ import (
 // for: "user:" and the user's id.
 const UserKeyPrefix = store.MemberKeyPrefix
 
+// memberClockSkew is how much earlier than its membership began a
+// member's token may say it was issued: the server that signed it and
+// the one that recorded the membership may not share a clock.
+const memberClockSkew = time.Minute
+
 // member returns the key a member's access token stands for while the
 // user is a member of the token's team, with the role the member has
 // now: a membership removed, or its team deleted, refuses the token at
@@ -31,9 +36,11 @@ func (a *Authenticator) member(ctx context.Context, c tokenClaims) (store.APIKey
 		return store.APIKey{}, fmt.Errorf("look up member: %w", err)
 	}
 	// A token issued before this membership began is of an earlier one,
-	// ended since: the user being added back does not revive it. JWT
-	// times have whole seconds.
-	if c.IssuedAt == nil || c.IssuedAt.Time.Before(m.AddedAt.Truncate(time.Second)) {
+	// ended since: the user being added back does not revive it (ending
+	// the membership revoked its record too; this also covers a token
+	// signed while the membership was being removed). JWT times have
+	// whole seconds, and replicas' clocks may differ by some.
+	if c.IssuedAt == nil || c.IssuedAt.Time.Before(m.AddedAt.Add(-memberClockSkew).Truncate(time.Second)) {
 		return store.APIKey{}, fmt.Errorf("access token of user %s was issued before their current membership of team %q began: sign in again: %w", c.Email, c.Team, errdefs.ErrUnauthenticated)
 	}
 	if a.Issued != nil {
