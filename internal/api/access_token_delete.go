@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/authz"
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
@@ -15,7 +17,9 @@ import (
 // open event stream within its recheck. The key a token stands for may
 // revoke it (with the key or with one of its tokens, which logs a token
 // out); so may the team's key managers, for the tokens of keys they
-// could manage. Another team's token, an unknown one and one already
+// could manage. A member's token (from signing in) the member may revoke,
+// and the key managers whose role outranks the member's. Another team's
+// token, an unknown one and one already
 // revoked answer 404.
 func (t *Teams) deleteToken(w http.ResponseWriter, r *http.Request) {
 	k, err := caller(r)
@@ -34,13 +38,23 @@ func (t *Teams) deleteToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if rec.KeyID != k.ID {
 		if !may(r, authz.KeysManage) {
-			t.api.writeError(w, r, fmt.Errorf("access token %q was made from another key: revoking it needs that key or permission %q: %w",
+			t.api.writeError(w, r, fmt.Errorf("access token %q was made from another key or member: revoking it needs that credential or permission %q: %w",
 				id, authz.KeysManage, errdefs.ErrPermissionDenied))
 			return
 		}
-		// A token of a revoked key works no more; any manager may
-		// revoke it for the record.
-		if owner, err := t.teamKey(r.Context(), k.Team, rec.KeyID); err == nil {
+		// A token of a revoked key, or of a membership ended, works no
+		// more; any manager may revoke it for the record.
+		if uid, ok := strings.CutPrefix(rec.KeyID, auth.UserKeyPrefix); ok {
+			if m, err := t.st.GetMember(r.Context(), k.Team, uid); err == nil {
+				if err := mayManage(k, auth.MemberKey(m)); err != nil {
+					t.api.writeError(w, r, err)
+					return
+				}
+			} else if !errors.Is(err, errdefs.ErrNotFound) {
+				t.api.writeError(w, r, err)
+				return
+			}
+		} else if owner, err := t.teamKey(r.Context(), k.Team, rec.KeyID); err == nil {
 			if err := mayManage(k, owner); err != nil {
 				t.api.writeError(w, r, err)
 				return

@@ -21,7 +21,8 @@ type newMemberBody struct {
 
 // addMember is POST /teams/{teamID}/members: the user with the email
 // (recorded now if no user has it) becomes a member with the role, 201
-// with the member. The role may not outrank the caller's.
+// with the member. The role may not outrank the caller's, and a key
+// limited to scopes, or an access token made from a key, adds no one.
 func (t *Teams) addMember(w http.ResponseWriter, r *http.Request) {
 	team, c, err := t.memberTeam(r)
 	if err != nil {
@@ -42,6 +43,9 @@ func (t *Teams) addMember(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		err = c.mayGrant(role)
+	}
+	if err == nil {
+		err = c.mayGrantMembership("", role)
 	}
 	if err != nil {
 		t.api.writeError(w, r, err)

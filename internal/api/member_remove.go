@@ -19,7 +19,9 @@ func (t *Teams) removeMember(w http.ResponseWriter, r *http.Request) {
 		err = c.mayManage(m)
 	}
 	if err == nil {
-		err = t.st.RemoveMember(r.Context(), team, m.UserID)
+		// The rank check holds for the role read: the store refuses
+		// the removal if it is another by now.
+		err = t.st.RemoveMember(r.Context(), team, m.UserID, m.Role)
 	}
 	if err != nil {
 		t.api.writeError(w, r, err)

@@ -11,7 +11,9 @@ type memberRoleBody struct {
 
 // setMemberRole is PATCH /teams/{teamID}/members/{userID}: the member's
 // new role, 200 with the member. The caller must outrank both the old
-// and the new role; the team's last owner is not demoted (409). The
+// and the new role; the team's last owner is not demoted (409); a key
+// limited to scopes, or an access token made from a key, raises no
+// member's role (403). The
 // member's access tokens have the new role at their next request.
 func (t *Teams) setMemberRole(w http.ResponseWriter, r *http.Request) {
 	team, c, err := t.memberTeam(r)
@@ -37,7 +39,12 @@ func (t *Teams) setMemberRole(w http.ResponseWriter, r *http.Request) {
 		err = c.mayGrant(role)
 	}
 	if err == nil {
-		err = t.st.SetMemberRole(r.Context(), team, m.UserID, role)
+		err = c.mayGrantMembership(m.Role, role)
+	}
+	if err == nil {
+		// The rank checks above hold for the role read: the store
+		// refuses the change if it is another by now.
+		err = t.st.SetMemberRole(r.Context(), team, m.UserID, m.Role, role)
 	}
 	if err != nil {
 		t.api.writeError(w, r, err)

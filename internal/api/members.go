@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/authz"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/store"
@@ -31,6 +32,9 @@ func toMemberJSON(m store.Member) memberJSON {
 type memberCaller struct {
 	key   store.APIKey
 	admin bool
+	// keyToken: the key came as an access token made from it (not a
+	// member's token).
+	keyToken bool
 }
 
 // memberTeam returns the team {teamID} names if the caller may manage
@@ -42,7 +46,7 @@ func (t *Teams) memberTeam(r *http.Request) (string, memberCaller, error) {
 		return "", memberCaller{}, err
 	}
 	team := r.PathValue("teamID")
-	c := memberCaller{key: k}
+	c := memberCaller{key: k, keyToken: auth.ViaToken(r.Context()) && k.User == ""}
 	if team != k.Team {
 		if !authz.Allowed(k, authz.ServerAdmin) {
 			return "", c, fmt.Errorf("team %q: %w", team, errdefs.ErrNotFound)

@@ -17,6 +17,12 @@ type SignInStore interface {
 	UserByEmail(ctx context.Context, email string) (store.User, error)
 	GetMember(ctx context.Context, team, userID string) (store.Member, error)
 	ListUserTeams(ctx context.Context, userID string) ([]store.Member, error)
+	// CreateAccessToken records each member's token issued, which is
+	// what lets it be revoked.
+	CreateAccessToken(ctx context.Context, t store.AccessToken) error
+	// BindUserSubject binds a user to the issuer's account at their
+	// first sign-in.
+	BindUserSubject(ctx context.Context, userID, subject string) error
 }
 
 // SignInConfig is what the sign-in routes are built from.

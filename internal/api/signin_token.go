@@ -27,6 +27,8 @@ type oidcTokenBody struct {
 
 // memberTokenJSON is the access token a member signed in for.
 type memberTokenJSON struct {
+	// ID is the token's id, for DELETE /access-tokens/{id}.
+	ID        string    `json:"id"`
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expiresAt"`
 	TeamID    string    `json:"teamID"`
@@ -54,7 +56,8 @@ func (s *SignIn) oidcToken(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = s.cfg.Audit.Record(r.Context(), store.AuditEntry{Action: signInAction, Target: r.URL.Path, Remote: r.RemoteAddr,
 		Team: m.Team, KeyID: auth.UserKeyPrefix + m.UserID, KeyPrefix: m.Email, Status: http.StatusCreated})
-	writeJSON(w, http.StatusCreated, memberTokenJSON{Token: tok, ExpiresAt: exp, TeamID: m.Team, UserID: m.UserID, Email: m.Email, Role: string(m.Role)})
+	id, _ := auth.TokenID(tok)
+	writeJSON(w, http.StatusCreated, memberTokenJSON{ID: id, Token: tok, ExpiresAt: exp, TeamID: m.Team, UserID: m.UserID, Email: m.Email, Role: string(m.Role)})
 }
 
 // refuse answers err and records it: a refused credential as one (per
@@ -84,7 +87,8 @@ func (s *SignIn) exchange(r *http.Request) (store.Member, string, time.Time, err
 	if b.TTLSeconds < 0 || b.TTLSeconds > int64(auth.MaxTokenTTL/time.Second) {
 		return none, "", time.Time{}, fmt.Errorf("ttlSeconds %d: use 1 to %d (0: 15 minutes): %w", b.TTLSeconds, int64(auth.MaxTokenTTL/time.Second), errdefs.ErrInvalidArgument)
 	}
-	id, err := s.cfg.Verifier.Verify(r.Context(), b.IDToken)
+	ctx := r.Context()
+	id, err := s.cfg.Verifier.Verify(ctx, b.IDToken)
 	if err != nil {
 		return none, "", time.Time{}, err
 	}
@@ -95,12 +99,37 @@ func (s *SignIn) exchange(r *http.Request) (store.Member, string, time.Time, err
 	if err != nil {
 		return none, "", time.Time{}, err
 	}
-	m, err := s.membership(r.Context(), u, b.TeamID)
+	m, err := s.membership(ctx, u, b.TeamID)
 	if err != nil {
 		return none, "", time.Time{}, err
 	}
+	// The email only finds the user: the issuer's account (sub) that
+	// first signed in as them is the one that may from then on, so an
+	// address that passes to another account (reissued, or an issuer
+	// that lets users set it) does not take the user with it.
+	if u.Subject != "" && u.Subject != id.Subject {
+		return none, "", time.Time{}, fmt.Errorf("%s: %w", anotherAccount(u.Email), errdefs.ErrPermissionDenied)
+	}
+	if u.Subject == "" {
+		if err := s.cfg.Store.BindUserSubject(ctx, u.ID, id.Subject); errors.Is(err, errdefs.ErrFailedPrecondition) {
+			return none, "", time.Time{}, fmt.Errorf("%s: %w", anotherAccount(u.Email), errdefs.ErrPermissionDenied)
+		} else if err != nil {
+			return none, "", time.Time{}, err
+		}
+	}
 	tok, exp, err := s.cfg.Tokens.IssueMember(m, time.Duration(b.TTLSeconds)*time.Second)
-	return m, tok, exp, err
+	if err != nil {
+		return none, "", time.Time{}, err
+	}
+	// As for a key's token: the record is what lets the token be
+	// revoked (by the member, or when the membership ends), and a token
+	// without one is refused, so it is durable before it is handed out.
+	jti, _ := auth.TokenID(tok)
+	if err := s.cfg.Store.CreateAccessToken(ctx, store.AccessToken{ID: jti, Team: m.Team, KeyID: auth.UserKeyPrefix + m.UserID,
+		Name: m.Email, CreatedAt: time.Now().UTC(), ExpiresAt: exp}); err != nil {
+		return none, "", time.Time{}, err
+	}
+	return m, tok, exp, nil
 }
 
 // membership returns u's membership of team, or of their only team when
@@ -128,4 +157,10 @@ func (s *SignIn) membership(ctx context.Context, u store.User, team string) (sto
 		teams[i] = m.Team
 	}
 	return store.Member{}, fmt.Errorf("%s is a member of teams %s: name one in teamID: %w", u.Email, strings.Join(teams, ", "), errdefs.ErrInvalidArgument)
+}
+
+// anotherAccount says why a sign-in as email from an account of the
+// issuer other than the user's is refused.
+func anotherAccount(email string) string {
+	return fmt.Sprintf("%s signed in before with another account of the OIDC issuer (another sub): sign in with that account", email)
 }

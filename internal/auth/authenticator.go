@@ -90,7 +90,7 @@ func (a *Authenticator) authenticateToken(ctx context.Context, token string) (st
 		return a.member(ctx, c)
 	}
 	if a.Issued != nil {
-		if err := a.issued(ctx, c); err != nil {
+		if err := a.issued(ctx, c, c.Subject); err != nil {
 			return store.APIKey{}, err
 		}
 	}
@@ -105,13 +105,19 @@ func (a *Authenticator) authenticateToken(ctx context.Context, token string) (st
 }
 
 // issued checks that the server issued the token c, for the key it
-// names, and that it was not revoked. Records are swept only after their
-// token expired, so a valid token without one was not issued here (or
-// was issued before tokens had records): refused, fail closed.
-func (a *Authenticator) issued(ctx context.Context, c tokenClaims) error {
+// names (keyID: the key's id, or UserKeyPrefix and the user's id for a
+// member's token), and that it was not revoked. Records are swept only
+// after their token expired, so a valid token without one was not
+// issued here (or was issued before tokens had records): refused, fail
+// closed.
+func (a *Authenticator) issued(ctx context.Context, c tokenClaims, keyID string) error {
 	rec, err := a.Issued.GetAccessToken(ctx, c.ID)
-	if errors.Is(err, errdefs.ErrNotFound) || errors.Is(err, errdefs.ErrInvalidArgument) || (err == nil && rec.KeyID != c.Subject) {
-		return fmt.Errorf("access token %q is unknown to this server: get a new one (POST /access-tokens with the API key): %w", c.ID, errdefs.ErrUnauthenticated)
+	if errors.Is(err, errdefs.ErrNotFound) || errors.Is(err, errdefs.ErrInvalidArgument) || (err == nil && (rec.KeyID != keyID || rec.Team != c.Team)) {
+		how := "POST /access-tokens with the API key"
+		if c.User != "" {
+			how = "sign in again"
+		}
+		return fmt.Errorf("access token %q is unknown to this server: get a new one (%s): %w", c.ID, how, errdefs.ErrUnauthenticated)
 	}
 	if err != nil {
 		return fmt.Errorf("look up access token: %w", err)

@@ -47,7 +47,7 @@ func TestMemberTokens(t *testing.T) {
 	if err != nil || k.User != "u-ada" || k.ID != "user:u-ada" || k.Prefix != "ada@example.com" || k.Team != "team-a" || k.Role != store.RoleDeveloper {
 		t.Fatalf("member token: %+v, %v", k, err)
 	}
-	if err := st.SetMemberRole(ctx, "team-a", "u-ada", store.RoleViewer); err != nil {
+	if err := st.SetMemberRole(ctx, "team-a", "u-ada", "", store.RoleViewer); err != nil {
 		t.Fatal(err)
 	}
 	if k, _ := a.Authenticate(ctx, tok); k.Role != store.RoleViewer {
@@ -57,7 +57,7 @@ func TestMemberTokens(t *testing.T) {
 	if _, err := (&Authenticator{Store: st, Tokens: tokens}).Authenticate(ctx, tok); !errors.Is(err, errdefs.ErrUnauthenticated) {
 		t.Errorf("without members: %v", err)
 	}
-	if err := st.RemoveMember(ctx, "team-a", "u-ada"); err != nil {
+	if err := st.RemoveMember(ctx, "team-a", "u-ada", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Authenticate(ctx, tok); !errors.Is(err, errdefs.ErrUnauthenticated) || !strings.Contains(err.Error(), "no longer a member") {

@@ -1,15 +1,18 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/client"
 )
 
@@ -66,6 +69,26 @@ func saveLogin(cmd *cobra.Command, saved savedLogin) error {
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "logged in to %s (saved in %s)\n", saved.Server, p)
 	return nil
+}
+
+// revokeSaved revokes a saved access token (a key is not revoked by
+// logging out). A token the server no longer knows (404) or no longer
+// accepts (401: expired or revoked) is done with.
+func revokeSaved(ctx context.Context, saved savedLogin) error {
+	if !auth.LooksLikeToken(saved.APIKey) {
+		return nil
+	}
+	id, ok := auth.TokenID(saved.APIKey)
+	if !ok {
+		return nil // not a token this server could have issued
+	}
+	cl := &client.Client{BaseURL: saved.Server, APIKey: saved.APIKey}
+	err := cl.RevokeAccessToken(ctx, id)
+	var se *client.StatusError
+	if errors.As(err, &se) && (se.Status == http.StatusNotFound || se.Status == http.StatusUnauthorized) {
+		return nil
+	}
+	return err
 }
 
 func newAuthCmd() *cobra.Command {
@@ -126,13 +149,18 @@ func newAuthCmd() *cobra.Command {
 	login.Flags().StringVar(&team, "team", "", "with --oidc: the team to act in, when you are a member of several")
 	logout := &cobra.Command{
 		Use:     "logout",
-		Short:   "Forget the saved server and key",
+		Short:   "Revoke the saved access token, if it is one, and forget the saved server and key",
 		Example: "  soulbox auth logout",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := loginPath()
 			if err != nil {
 				return err
+			}
+			if saved, ok := readLogin(); ok {
+				if err := revokeSaved(cmd.Context(), saved); err != nil {
+					return fmt.Errorf("the saved access token was not revoked and still works until it expires: %w (the login is kept so that logout can be tried again; delete %s to forget it anyway)", err, p)
+				}
 			}
 			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err

@@ -12,7 +12,7 @@ import (
 )
 
 // TestAuthLoginToken: login --token-ttl keeps an access token, not the
-// key, and later commands work with it.
+// key, and later commands work with it; logout revokes it on the server.
 func TestAuthLoginToken(t *testing.T) {
 	e := newCLIEnv(t)
 	home := t.TempDir()
@@ -48,5 +48,37 @@ func TestAuthLoginToken(t *testing.T) {
 	}
 	if out, code := run("sandbox", "list"); code != 0 {
 		t.Errorf("list with the saved token: %d %s", code, out)
+	}
+
+	// Logging out revokes the token on the server, then forgets it.
+	if out, code := run("auth", "logout"); code != 0 {
+		t.Fatalf("logout: %d %s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".config", "soulbox", "login.json")); !os.IsNotExist(err) {
+		t.Errorf("saved login after logout: %v, want none", err)
+	}
+	if out, code := run("sandbox", "list", "--api-key", saved.APIKey, "--server", e.url); code == 0 || !strings.Contains(out, "revoked") {
+		t.Errorf("the logged-out token: %d %s, want refused as revoked", code, out)
+	}
+	// A saved token the server already refuses is simply forgotten; a
+	// server that cannot be reached keeps the login and says so.
+	if err := os.WriteFile(filepath.Join(home, ".config", "soulbox", "login.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := run("auth", "logout"); code != 0 {
+		t.Errorf("logout with a revoked token: %d %s", code, out)
+	}
+	var l map[string]any
+	_ = json.Unmarshal(b, &l)
+	l["server"] = "http://127.0.0.1:1"
+	down, _ := json.Marshal(l)
+	if err := os.WriteFile(filepath.Join(home, ".config", "soulbox", "login.json"), down, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := run("auth", "logout"); code == 0 || !strings.Contains(out, "was not revoked") {
+		t.Errorf("logout with the server down: %d %s, want an error saying the token was not revoked", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".config", "soulbox", "login.json")); err != nil {
+		t.Errorf("saved login after a failed revoke: %v, want it kept", err)
 	}
 }

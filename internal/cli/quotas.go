@@ -101,17 +101,37 @@ func newQuotasCmd() *cobra.Command {
 			return print(c, st, args[0])
 		},
 	}
-	var q store.Quota
+	var given store.Quota
 	set := &cobra.Command{
 		Use:   "set TEAM",
-		Short: "Replace a team's quota (0: no limit); live sandboxes over it keep running",
-		Args:  cobra.ExactArgs(1),
+		Short: "Change the limits given of a team's quota (0: no limit), keeping the others; live sandboxes over it keep running",
+		Example: `  soulbox quotas set acme --sandboxes 20 --memory-mb 65536
+  soulbox quotas set acme --build-minutes 0   # lifts that limit only`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			st, err := sqlite.Open(c.Context(), filepath.Join(cfg.DataDir, "soulbox.db"))
 			if err != nil {
 				return err
 			}
 			defer st.Close()
+			// Only the flags given change: a limit not named on the
+			// command line is not lifted by the omission.
+			tm, err := st.GetTeam(c.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			q := tm.Quota
+			for name, v := range map[string]func(){
+				"sandboxes":     func() { q.Sandboxes = given.Sandboxes },
+				"cpus":          func() { q.CPUs = given.CPUs },
+				"memory-mb":     func() { q.MemoryMB = given.MemoryMB },
+				"disk-bytes":    func() { q.DiskBytes = given.DiskBytes },
+				"build-minutes": func() { q.BuildMinutes = given.BuildMinutes },
+			} {
+				if c.Flags().Changed(name) {
+					v()
+				}
+			}
 			if err := st.SetTeamQuota(c.Context(), args[0], q); err != nil {
 				return err
 			}
@@ -122,11 +142,11 @@ func newQuotasCmd() *cobra.Command {
 			return print(c, st, args[0])
 		},
 	}
-	set.Flags().IntVar(&q.Sandboxes, "sandboxes", 0, "live sandboxes at once (0: no limit)")
-	set.Flags().IntVar(&q.CPUs, "cpus", 0, "total vCPUs of live sandboxes (0: no limit)")
-	set.Flags().IntVar(&q.MemoryMB, "memory-mb", 0, "total memory of live sandboxes in MiB (0: no limit)")
-	set.Flags().Int64Var(&q.DiskBytes, "disk-bytes", 0, "bytes the team's templates and snapshots may occupy (0: no limit)")
-	set.Flags().IntVar(&q.BuildMinutes, "build-minutes", 0, "minutes of building per 30 days (0: no limit)")
+	set.Flags().IntVar(&given.Sandboxes, "sandboxes", 0, "live sandboxes at once (0: no limit; not given: unchanged)")
+	set.Flags().IntVar(&given.CPUs, "cpus", 0, "total vCPUs of live sandboxes (0: no limit; not given: unchanged)")
+	set.Flags().IntVar(&given.MemoryMB, "memory-mb", 0, "total memory of live sandboxes in MiB (0: no limit; not given: unchanged)")
+	set.Flags().Int64Var(&given.DiskBytes, "disk-bytes", 0, "bytes the team's templates and snapshots may occupy (0: no limit; not given: unchanged)")
+	set.Flags().IntVar(&given.BuildMinutes, "build-minutes", 0, "minutes of building per 30 days (0: no limit; not given: unchanged)")
 	cmd.AddCommand(show, set)
 	return cmd
 }

@@ -75,6 +75,7 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.StringVar(&cfg.OIDC.Issuer, "oidc-issuer", cfg.OIDC.Issuer, "OpenID Connect issuer URL members sign in with (POST /auth/oidc/token); off when empty")
 	f.StringVar(&cfg.OIDC.ClientID, "oidc-client-id", cfg.OIDC.ClientID, "this server's client id at the OIDC issuer: the audience its ID tokens must name")
 	f.StringVar(&cfg.OIDC.AllowedDomains, "oidc-allowed-domains", cfg.OIDC.AllowedDomains, "comma-separated email domains that may sign in with OIDC (default any)")
+	f.BoolVar(&cfg.OIDC.AllowUnverifiedEmail, "oidc-allow-unverified-email", cfg.OIDC.AllowUnverifiedEmail, "accept OIDC ID tokens without the email_verified claim, for an issuer that never sends it (default: refused)")
 	f.IntVar(&cfg.RateCreatesPerTeam, "rate-creates-per-team", cfg.RateCreatesPerTeam, "sandbox creates one team's keys may make a minute; 0: no limit")
 	f.IntVar(&cfg.PoolMin, "pool-min", cfg.PoolMin, "warm pool of the default template: fewest sandboxes kept ready")
 	f.IntVar(&cfg.PoolMax, "pool-max", cfg.PoolMax, "warm pool of the default template: most sandboxes kept ready (0: none)")

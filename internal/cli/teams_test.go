@@ -66,6 +66,18 @@ func TestTeamsAndScopedKeys(t *testing.T) {
 		q.BuildWindowDays != 30 || q.Usage.DiskBytes != 0 || q.Usage.BuildMinutes != 0 {
 		t.Errorf("quotas set disk and build minutes: %q, %v", out, err)
 	}
+	// Limits not given stay as they were; a 0 given lifts that one.
+	if q.Quota.Sandboxes != 3 || q.Quota.MemoryMB != 2048 {
+		t.Errorf("quotas set of disk and build minutes changed the others: %q", out)
+	}
+	out, err = runCLI(t, "quotas", "--data-dir", dir, "set", tm.TeamID, "--sandboxes", "0", "--json")
+	q = quotaOut{}
+	if err != nil || json.Unmarshal([]byte(out), &q) != nil || q.Quota.Sandboxes != 0 || q.Quota.MemoryMB != 2048 || q.Quota.DiskBytes != 1048576 || q.Quota.BuildMinutes != 90 {
+		t.Errorf("quotas set --sandboxes 0: %q, %v; want only sandboxes lifted", out, err)
+	}
+	if _, err := runCLI(t, "quotas", "--data-dir", dir, "set", "no-such-team", "--sandboxes", "1"); err == nil {
+		t.Error("quotas set of an unknown team: no error")
+	}
 	out, err = runCLI(t, "quotas", "--data-dir", dir, "show", tm.TeamID)
 	if err != nil || !strings.Contains(out, "template disk bytes") || !strings.Contains(out, "1048576") || !strings.Contains(out, "build min (30 days)") {
 		t.Errorf("quotas show: %q, %v", out, err)

@@ -51,7 +51,7 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any, wan
 		if json.Unmarshal(b, &e) != nil || e.Message == "" {
 			e.Message = strings.TrimSpace(string(b))
 		}
-		return fmt.Errorf("%s %s: %d: %s", method, path, resp.StatusCode, e.Message)
+		return &StatusError{Method: method, Path: path, Status: resp.StatusCode, Message: e.Message}
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
@@ -59,4 +59,16 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any, wan
 		}
 	}
 	return nil
+}
+
+// StatusError is a REST answer with another status than the one wanted,
+// and the server's message.
+type StatusError struct {
+	Method, Path string
+	Status       int
+	Message      string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s %s: %d: %s", e.Method, e.Path, e.Status, e.Message)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -41,4 +42,12 @@ func (c *Client) AccessToken(ctx context.Context, name string, ttl time.Duration
 		return "", time.Time{}, fmt.Errorf("access token: %d: %s", resp.StatusCode, out.Message)
 	}
 	return out.Token, out.ExpiresAt, nil
+}
+
+// RevokeAccessToken revokes the access token with id (its jti) at once
+// (DELETE /access-tokens/{id}), with the client's credential: the key
+// it was made from, a key manager's key, or the token itself. A
+// *StatusError says why the server refused.
+func (c *Client) RevokeAccessToken(ctx context.Context, id string) error {
+	return c.call(ctx, http.MethodDelete, "/access-tokens/"+url.PathEscape(id), nil, nil, http.StatusNoContent, false)
 }

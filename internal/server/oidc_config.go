@@ -1,8 +1,11 @@
 package server
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/signin"
 )
 
@@ -19,6 +22,12 @@ type OIDCConfig struct {
 	// AllowedDomains, comma-separated, are the only email domains that
 	// may sign in; empty allows any (SOULBOX_OIDC_ALLOWED_DOMAINS).
 	AllowedDomains string
+	// AllowUnverifiedEmail accepts ID tokens without the email_verified
+	// claim, for an issuer that never sends it
+	// (SOULBOX_OIDC_ALLOW_UNVERIFIED_EMAIL); by default they are refused.
+	AllowUnverifiedEmail bool
+
+	badEnv string // a SOULBOX_OIDC_ALLOW_UNVERIFIED_EMAIL that is no boolean
 }
 
 func (o OIDCConfig) fromEnv(getenv func(string) string) OIDCConfig {
@@ -34,6 +43,13 @@ func (o OIDCConfig) fromEnv(getenv func(string) string) OIDCConfig {
 			*v.dst = s
 		}
 	}
+	if s := getenv("SOULBOX_OIDC_ALLOW_UNVERIFIED_EMAIL"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			o.badEnv = s
+		}
+		o.AllowUnverifiedEmail = b
+	}
 	return o
 }
 
@@ -43,7 +59,7 @@ func (o OIDCConfig) signin() (signin.Config, bool) {
 	if o.Issuer == "" && o.ClientID == "" && o.AllowedDomains == "" {
 		return signin.Config{}, false
 	}
-	c := signin.Config{Issuer: strings.TrimSpace(o.Issuer), ClientID: strings.TrimSpace(o.ClientID)}
+	c := signin.Config{Issuer: strings.TrimSpace(o.Issuer), ClientID: strings.TrimSpace(o.ClientID), AllowUnverifiedEmail: o.AllowUnverifiedEmail}
 	for _, d := range strings.Split(o.AllowedDomains, ",") {
 		if d = strings.TrimSpace(d); d != "" {
 			c.AllowedDomains = append(c.AllowedDomains, d)
@@ -54,6 +70,9 @@ func (o OIDCConfig) signin() (signin.Config, bool) {
 
 // validate checks the fields when sign-in is on.
 func (o OIDCConfig) validate() error {
+	if o.badEnv != "" {
+		return fmt.Errorf("SOULBOX_OIDC_ALLOW_UNVERIFIED_EMAIL %q: want true or false: %w", o.badEnv, errdefs.ErrInvalidArgument)
+	}
 	c, on := o.signin()
 	if !on {
 		return nil

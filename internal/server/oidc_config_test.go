@@ -18,8 +18,19 @@ func TestOIDCConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc, on := c.OIDC.signin()
-	if !on || sc.Issuer != "https://login.example.com" || sc.ClientID != "soulbox" || strings.Join(sc.AllowedDomains, " ") != "example.com example.org" {
+	if !on || sc.Issuer != "https://login.example.com" || sc.ClientID != "soulbox" || strings.Join(sc.AllowedDomains, " ") != "example.com example.org" || sc.AllowUnverifiedEmail {
 		t.Errorf("from the environment: %+v, on %v", sc, on)
+	}
+	// Tokens without email_verified are refused unless the admin opts out.
+	env["SOULBOX_OIDC_ALLOW_UNVERIFIED_EMAIL"] = "true"
+	c = Defaults().FromEnv(func(k string) string { return env[k] })
+	if sc, _ := c.OIDC.signin(); c.Validate() != nil || !sc.AllowUnverifiedEmail {
+		t.Errorf("SOULBOX_OIDC_ALLOW_UNVERIFIED_EMAIL=true: %+v, %v", sc, c.Validate())
+	}
+	env["SOULBOX_OIDC_ALLOW_UNVERIFIED_EMAIL"] = "sometimes"
+	c = Defaults().FromEnv(func(k string) string { return env[k] })
+	if err := c.Validate(); !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "SOULBOX_OIDC_ALLOW_UNVERIFIED_EMAIL") {
+		t.Errorf("SOULBOX_OIDC_ALLOW_UNVERIFIED_EMAIL=sometimes: %v, want invalid naming it", err)
 	}
 	if _, on := Defaults().OIDC.signin(); on {
 		t.Error("OIDC sign-in is on by default")

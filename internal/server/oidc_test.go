@@ -17,6 +17,7 @@ import (
 
 // memberTokenJSON is the answer of POST /auth/oidc/token.
 type memberTokenJSON struct {
+	ID     string `json:"id"`
 	Token  string `json:"token"`
 	TeamID string `json:"teamID"`
 	UserID string `json:"userID"`

@@ -14,12 +14,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/store"
@@ -36,6 +39,11 @@ type Config struct {
 	ClientID string
 	// AllowedDomains, if not empty, are the only email domains accepted.
 	AllowedDomains []string
+	// AllowUnverifiedEmail accepts ID tokens without the email_verified
+	// claim, for issuers that never send it (all their addresses must
+	// then be their holders'). By default an ID token must say
+	// email_verified: true; one saying false is refused either way.
+	AllowUnverifiedEmail bool
 	// HTTP fetches the discovery document and the keys; nil is a client
 	// that gives up after 10 seconds.
 	HTTP *http.Client
@@ -43,8 +51,8 @@ type Config struct {
 
 // Validate checks c.
 func (c Config) Validate() error {
-	if !strings.HasPrefix(c.Issuer, "https://") && !strings.HasPrefix(c.Issuer, "http://") {
-		return fmt.Errorf("oidc issuer %q: want an https:// URL (http:// only for an issuer on this host): %w", c.Issuer, errdefs.ErrInvalidArgument)
+	if err := validateIssuer(c.Issuer); err != nil {
+		return err
 	}
 	if strings.TrimSpace(c.ClientID) == "" {
 		return fmt.Errorf("oidc client id: required with an issuer: %w", errdefs.ErrInvalidArgument)
@@ -57,15 +65,51 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// validateIssuer checks the issuer's URL: https://, or http:// for an
+// issuer on this host only (localhost or a loopback address), since the
+// keys that sign members in must not travel in the clear.
+func validateIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("oidc issuer %q: want an https:// URL such as https://login.example.com: %w", issuer, errdefs.ErrInvalidArgument)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		host := u.Hostname()
+		if ip, err := netip.ParseAddr(host); (err == nil && ip.Unmap().IsLoopback()) || strings.EqualFold(host, "localhost") {
+			return nil
+		}
+		return fmt.Errorf("oidc issuer %q: http:// is accepted only for an issuer on this host (localhost, 127.0.0.1, ::1): use https://: %w", issuer, errdefs.ErrInvalidArgument)
+	}
+	return fmt.Errorf("oidc issuer %q: want an https:// URL (http:// only for an issuer on this host): %w", issuer, errdefs.ErrInvalidArgument)
+}
+
+// discoveryTimeout bounds one read of the issuer's discovery document;
+// failBackoff is how long after a failed read sign-ins fail at once
+// rather than each waiting on an issuer that is down.
+const (
+	discoveryTimeout = 10 * time.Second
+	failBackoff      = 5 * time.Second
+)
+
 // Verifier checks ID tokens of one issuer. The issuer's discovery
 // document is read at the first verification (and again after a
-// failure), so a server starts while its issuer is down.
+// failure), so a server starts while its issuer is down. Concurrent
+// sign-ins share one read; for failBackoff after a failed one they fail
+// at once; each waits no longer than its own context.
 type Verifier struct {
 	cfg Config
 
-	mu       sync.Mutex
+	reads singleflight.Group
+	now   func() time.Time // time.Now unless a test sets it
+
+	mu       sync.Mutex // guards the fields below, never held across a read
 	verifier *oidc.IDTokenVerifier
 	provider *oidc.Provider
+	failedAt time.Time
+	failure  error
 }
 
 // New returns a verifier for cfg, which must be valid.
@@ -75,40 +119,70 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	if cfg.HTTP == nil {
 		// Bounded: a hung issuer must not hold sign-ins forever.
-		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
+		cfg.HTTP = &http.Client{Timeout: discoveryTimeout}
 	}
 	cfg.AllowedDomains = slices.Clone(cfg.AllowedDomains)
 	for i, d := range cfg.AllowedDomains {
 		cfg.AllowedDomains[i] = strings.ToLower(d)
 	}
-	return &Verifier{cfg: cfg}, nil
+	return &Verifier{cfg: cfg, now: time.Now}, nil
 }
 
 // Config returns the verifier's configuration.
 func (v *Verifier) Config() Config { return v.cfg }
 
 // discover returns the verifier, reading the discovery document if not
-// done yet.
+// done yet: once for all who ask at the same time, and not again within
+// failBackoff of a failed read.
 func (v *Verifier) discover(ctx context.Context) (*oidc.IDTokenVerifier, error) {
 	v.mu.Lock()
+	vf, failure, failedAt := v.verifier, v.failure, v.failedAt
+	v.mu.Unlock()
+	if vf != nil {
+		return vf, nil
+	}
+	if failure != nil {
+		if wait := failedAt.Add(failBackoff).Sub(v.now()); wait > 0 {
+			return nil, fmt.Errorf("%w (retrying in %.0f s)", failure, wait.Seconds()+0.5)
+		}
+	}
+	// The read is shared, so it runs on no one request's context; each
+	// caller waits for it only as long as its own context allows.
+	ch := v.reads.DoChan("discover", func() (any, error) { return v.read(context.WithoutCancel(ctx)) })
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*oidc.IDTokenVerifier), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the discovery document of OIDC issuer %s: %w: %w", v.cfg.Issuer, ctx.Err(), errdefs.ErrUnavailable)
+	}
+}
+
+// read reads the discovery document and records the verifier it gives,
+// or the failure.
+func (v *Verifier) read(ctx context.Context) (*oidc.IDTokenVerifier, error) {
+	p, vf, err := v.readProvider(ctx)
+	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.verifier != nil {
-		return v.verifier, nil
+	if err != nil {
+		v.failure, v.failedAt = err, v.now()
+		return nil, err
 	}
+	v.provider, v.verifier, v.failure = p, vf, nil
+	return vf, nil
+}
+
+func (v *Verifier) readProvider(ctx context.Context) (*oidc.Provider, *oidc.IDTokenVerifier, error) {
 	// The provider keeps this context to fetch keys later: it must not
-	// be the request's, which ends with it.
-	pctx := context.WithoutCancel(ctx)
-	if v.cfg.HTTP != nil {
-		pctx = oidc.ClientContext(pctx, v.cfg.HTTP)
-	}
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// be one that ends.
+	pctx := oidc.ClientContext(ctx, v.cfg.HTTP)
+	dctx, cancel := context.WithTimeout(pctx, discoveryTimeout)
 	defer cancel()
-	if v.cfg.HTTP != nil {
-		dctx = oidc.ClientContext(dctx, v.cfg.HTTP)
-	}
 	p, err := oidc.NewProvider(dctx, v.cfg.Issuer)
 	if err != nil {
-		return nil, fmt.Errorf("read the discovery document of OIDC issuer %s: %v: %w", v.cfg.Issuer, err, errdefs.ErrUnavailable)
+		return nil, nil, fmt.Errorf("read the discovery document of OIDC issuer %s: %v: %w", v.cfg.Issuer, err, errdefs.ErrUnavailable)
 	}
 	var algs struct {
 		Algs []string `json:"id_token_signing_alg_values_supported"`
@@ -126,9 +200,7 @@ func (v *Verifier) discover(ctx context.Context) (*oidc.IDTokenVerifier, error) 
 		allowed = []string{oidc.RS256}
 	}
 	keys := oidc.NewRemoteKeySet(pctx, jwksURL(p))
-	v.provider = p
-	v.verifier = oidc.NewVerifier(v.cfg.Issuer, keys, &oidc.Config{ClientID: v.cfg.ClientID, SupportedSigningAlgs: allowed})
-	return v.verifier, nil
+	return p, oidc.NewVerifier(v.cfg.Issuer, keys, &oidc.Config{ClientID: v.cfg.ClientID, SupportedSigningAlgs: allowed}), nil
 }
 
 // jwksURL is the provider's jwks_uri.
@@ -146,7 +218,10 @@ func (v *Verifier) Endpoints(ctx context.Context) (device, token string, err err
 	if _, err := v.discover(ctx); err != nil {
 		return "", "", err
 	}
-	e := v.provider.Endpoint()
+	v.mu.Lock()
+	p := v.provider
+	v.mu.Unlock()
+	e := p.Endpoint()
 	return e.DeviceAuthURL, e.TokenURL, nil
 }
 
@@ -186,6 +261,13 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	}
 	if c.Verified != nil && !*c.Verified {
 		return Identity{}, fmt.Errorf("ID token: the issuer has not verified email %s: %w", c.Email, errdefs.ErrPermissionDenied)
+	}
+	if c.Verified == nil && !v.cfg.AllowUnverifiedEmail {
+		return Identity{}, fmt.Errorf("ID token does not say the issuer verified email %s (no email_verified claim): for an issuer that never sends it, the server admin sets --oidc-allow-unverified-email: %w",
+			c.Email, errdefs.ErrPermissionDenied)
+	}
+	if tok.Subject == "" {
+		return Identity{}, fmt.Errorf("ID token has no subject (sub): %w", errdefs.ErrUnauthenticated)
 	}
 	email, err := store.NormalizeEmail(c.Email)
 	if err != nil {

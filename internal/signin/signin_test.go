@@ -29,7 +29,7 @@ func TestVerify(t *testing.T) {
 	}
 
 	id, err := v.Verify(ctx, is.IDToken(t, is.Claims("Ada@Example.com")))
-	if err != nil || id.Email != "ada@example.com" || id.Subject != "sub-Ada@Example.com" {
+	if err != nil || id.Email != "ada@example.com" || id.Subject != "sub-ada@example.com" {
 		t.Fatalf("good token: %+v, %v", id, err)
 	}
 
@@ -61,6 +61,9 @@ func TestVerify(t *testing.T) {
 		{"domain not allowed", is.IDToken(t, is.Claims("eve@evil.example")), errdefs.ErrPermissionDenied, "example.com only"},
 		{"email not verified", is.IDToken(t, with(func(c jwt.MapClaims) { c["email_verified"] = false })), errdefs.ErrPermissionDenied, "not verified"},
 		{"no email", is.IDToken(t, with(func(c jwt.MapClaims) { delete(c, "email") })), errdefs.ErrPermissionDenied, "no email"},
+		{"email_verified missing", is.IDToken(t, with(func(c jwt.MapClaims) { delete(c, "email_verified") })), errdefs.ErrPermissionDenied, "no email_verified claim"},
+		{"email_verified not a boolean", is.IDToken(t, with(func(c jwt.MapClaims) { c["email_verified"] = "true" })), errdefs.ErrUnauthenticated, "claims"},
+		{"no subject", is.IDToken(t, with(func(c jwt.MapClaims) { delete(c, "sub") })), errdefs.ErrUnauthenticated, "subject"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := v.Verify(ctx, tc.token)
@@ -68,6 +71,26 @@ func TestVerify(t *testing.T) {
 				t.Errorf("got %v, want %v saying %q", err, tc.want, tc.msg)
 			}
 		})
+	}
+}
+
+// TestAllowUnverifiedEmail: with the opt-out, an ID token without
+// email_verified is accepted; one saying false is still refused.
+func TestAllowUnverifiedEmail(t *testing.T) {
+	ctx := context.Background()
+	is := oidctest.New(t, "soulbox-test")
+	v, err := signin.New(signin.Config{Issuer: is.URL, ClientID: "soulbox-test", AllowUnverifiedEmail: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := is.Claims("ada@example.com")
+	delete(c, "email_verified")
+	if id, err := v.Verify(ctx, is.IDToken(t, c)); err != nil || id.Email != "ada@example.com" {
+		t.Errorf("no email_verified with the opt-out: %+v, %v; want accepted", id, err)
+	}
+	c["email_verified"] = false
+	if _, err := v.Verify(ctx, is.IDToken(t, c)); !errors.Is(err, errdefs.ErrPermissionDenied) {
+		t.Errorf("email_verified false with the opt-out: %v, want permission denied", err)
 	}
 }
 
@@ -92,5 +115,45 @@ func TestConfigValidate(t *testing.T) {
 		if err := c.Validate(); !errors.Is(err, errdefs.ErrInvalidArgument) {
 			t.Errorf("%+v: %v, want invalid argument", c, err)
 		}
+	}
+}
+
+// TestIssuerScheme: an issuer is https://, or http:// on this host only
+// (its keys sign members in and must not travel in the clear); anything
+// else is refused saying what to use.
+func TestIssuerScheme(t *testing.T) {
+	for _, tc := range []struct {
+		issuer string
+		msg    string // "" is accepted
+	}{
+		{"https://login.example.com", ""},
+		{"https://login.example.com/realms/acme", ""},
+		{"https://10.0.0.5:8443", ""},
+		{"http://localhost:8080", ""},
+		{"http://LOCALHOST/realms/acme", ""},
+		{"http://127.0.0.1:5556/dex", ""},
+		{"http://127.8.9.10", ""},
+		{"http://[::1]:8080", ""},
+		{"http://login.example.com", "only for an issuer on this host"},
+		{"http://10.0.0.5:8080", "only for an issuer on this host"},
+		{"http://192.168.1.1", "only for an issuer on this host"},
+		{"http://localhost.example.com", "only for an issuer on this host"},
+		{"http://127.0.0.1.nip.io", "only for an issuer on this host"},
+		{"http://[::ffff:10.0.0.1]", "only for an issuer on this host"},
+		{"http://0.0.0.0", "only for an issuer on this host"},
+		{"ftp://login.example.com", "want an https:// URL"},
+		{"https://", "want an https:// URL"},
+		{"https://user:pass@login.example.com", "want an https:// URL"},
+		{"login.example.com", "want an https:// URL"},
+	} {
+		t.Run(tc.issuer, func(t *testing.T) {
+			err := signin.Config{Issuer: tc.issuer, ClientID: "x"}.Validate()
+			if tc.msg == "" && err != nil {
+				t.Errorf("%v, want accepted", err)
+			}
+			if tc.msg != "" && (!errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), tc.msg)) {
+				t.Errorf("%v, want invalid argument saying %q", err, tc.msg)
+			}
+		})
 	}
 }

@@ -19,6 +19,10 @@ type User struct {
 	Email string
 	// CreatedAt is when the user was recorded.
 	CreatedAt time.Time
+	// Subject is the OIDC issuer's id of the user (its ID tokens' sub),
+	// bound at their first sign-in (BindUserSubject); empty before.
+	// CreateUser ignores it.
+	Subject string
 }
 
 // Member is a user's role in a team.
@@ -44,6 +48,12 @@ type Members interface {
 	// UserByEmail returns the user with the email, compared as
 	// NormalizeEmail returns it (ErrNotFound if unknown).
 	UserByEmail(ctx context.Context, email string) (User, error)
+	// BindUserSubject binds the user to the OIDC issuer's subject at
+	// their first sign-in: it records subject if the user has none, does
+	// nothing if it is theirs already, and is ErrFailedPrecondition,
+	// changing nothing, if another subject is bound (ErrNotFound for an
+	// unknown user).
+	BindUserSubject(ctx context.Context, userID, subject string) error
 	// AddMember makes a user a member of a team with a role. An unknown
 	// team or user is ErrNotFound; a member already is ErrAlreadyExists.
 	AddMember(ctx context.Context, m Member) error
@@ -54,15 +64,30 @@ type Members interface {
 	ListMembers(ctx context.Context, team string) ([]Member, error)
 	// ListUserTeams returns a user's memberships by AddedAt, then team.
 	ListUserTeams(ctx context.Context, userID string) ([]Member, error)
-	// SetMemberRole changes a member's role (ErrNotFound if not a
-	// member). Demoting the team's last owner member is
-	// ErrFailedPrecondition and changes nothing.
-	SetMemberRole(ctx context.Context, team, userID string, role Role) error
-	// RemoveMember ends a membership (ErrNotFound if none). Removing the
-	// team's last owner member is ErrFailedPrecondition and changes
-	// nothing. Deleting a team ends all its memberships.
-	RemoveMember(ctx context.Context, team, userID string) error
+	// SetMemberRole changes a member's role from from to role
+	// (ErrNotFound if not a member). The member's role is compared with
+	// from in the transaction that changes it: another role (changed
+	// since the caller read it, and checked its rank against it) is
+	// ErrFailedPrecondition and changes nothing; from "" takes any.
+	// Demoting the team's last owner member is ErrFailedPrecondition and
+	// changes nothing.
+	SetMemberRole(ctx context.Context, team, userID string, from, role Role) error
+	// RemoveMember ends a membership (ErrNotFound if none) and, in the
+	// same transaction, revokes the open records of the member's access
+	// tokens of that team (KeyID MemberKeyPrefix+userID), so that none
+	// works again should the user be added back. Removing the team's
+	// last owner member is ErrFailedPrecondition and changes nothing.
+	// Deleting a team ends all its memberships.
+	//
+	// from is the role the caller read, compared in the transaction as
+	// SetMemberRole does ("" takes any).
+	RemoveMember(ctx context.Context, team, userID string, from Role) error
 }
+
+// MemberKeyPrefix starts the key id a member's access token is recorded
+// under (store.AccessToken.KeyID): "user:" and the user's id, which no
+// API key id looks like.
+const MemberKeyPrefix = "user:"
 
 // MaxEmailLen bounds an email address (RFC 5321's path limit).
 const MaxEmailLen = 254

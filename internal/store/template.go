@@ -116,7 +116,7 @@ type Templates interface {
 	// SetTemplatePool sets (nil: clears) the template's warm pool bounds.
 	SetTemplatePool(ctx context.Context, id string, pool *TemplatePool, at time.Time) error
 	// DeleteTemplate removes a template with its names, builds, tags and
-	// logs.
+	// logs; the build-usage ledger keeps its builds' spans.
 	DeleteTemplate(ctx context.Context, id string) error
 
 	// CreateBuild stores a new build of an existing template.
@@ -136,6 +136,13 @@ type Templates interface {
 	// FailUnfinishedBuilds marks every waiting or building build failed
 	// with reason, as at startup after a crash, and returns how many.
 	FailUnfinishedBuilds(ctx context.Context, reason string, at time.Time) (int, error)
+	// ListBuildUsage returns the build-usage ledger's spans of team's
+	// builds that ran at or after since (still running, or finished
+	// then), by start time. StartBuild opens a span, FinishBuild and
+	// FailUnfinishedBuilds close it, DeleteTemplate closes its builds'
+	// open spans and deletes none: a deleted template's builds still
+	// count. Spans that ended before BuildWindow are swept.
+	ListBuildUsage(ctx context.Context, team string, since time.Time) ([]BuildSpan, error)
 
 	// AppendBuildLogs adds entries to a build's log.
 	AppendBuildLogs(ctx context.Context, buildID string, entries []BuildLogEntry) error

@@ -13,6 +13,7 @@ import (
 type BuildStore interface {
 	ListTemplates(ctx context.Context, team string) ([]store.Template, error)
 	ListBuilds(ctx context.Context, templateID string) ([]store.TemplateBuild, error)
+	ListBuildUsage(ctx context.Context, team string, since time.Time) ([]store.BuildSpan, error)
 }
 
 // BuildUsage is what a team's templates and snapshots occupy on disk and
@@ -23,7 +24,9 @@ type BuildUsage struct {
 	// or of two teams, counts for each.
 	DiskBytes int64
 	// Build is the building time of the team's builds within the window:
-	// finished builds as recorded, running ones until now.
+	// finished builds as recorded, running ones until now, from the
+	// build-usage ledger, so the builds of a template deleted since
+	// still count.
 	Build time.Duration
 }
 
@@ -32,14 +35,13 @@ func (u BuildUsage) Minutes() float64 {
 	return float64(u.Build.Round(600*time.Millisecond)/(600*time.Millisecond)) / 100
 }
 
-// TeamBuildUsage adds up the builds of the templates and snapshots team
-// owns, as of now.
+// TeamBuildUsage adds up the disk of the templates and snapshots team
+// owns and the build time it spent, as of now.
 func TeamBuildUsage(ctx context.Context, st BuildStore, team string, now time.Time) (BuildUsage, error) {
 	ts, err := st.ListTemplates(ctx, team)
 	if err != nil {
 		return BuildUsage{}, err
 	}
-	from := now.Add(-store.BuildWindow)
 	var u BuildUsage
 	for _, t := range ts {
 		if t.Team != team { // a public template of another team
@@ -53,20 +55,24 @@ func TeamBuildUsage(ctx context.Context, st BuildStore, team string, now time.Ti
 			if b.Status == store.BuildReady {
 				u.DiskBytes += b.SizeBytes
 			}
-			if b.StartedAt.IsZero() {
-				continue
-			}
-			end := b.FinishedAt
-			if end.IsZero() {
-				end = now
-			}
-			start := b.StartedAt
-			if start.Before(from) {
-				start = from
-			}
-			if end.After(start) {
-				u.Build += end.Sub(start)
-			}
+		}
+	}
+	from := now.Add(-store.BuildWindow)
+	spans, err := st.ListBuildUsage(ctx, team, from)
+	if err != nil {
+		return BuildUsage{}, err
+	}
+	for _, b := range spans {
+		end := b.FinishedAt
+		if end.IsZero() {
+			end = now
+		}
+		start := b.StartedAt
+		if start.Before(from) {
+			start = from
+		}
+		if end.After(start) {
+			u.Build += end.Sub(start)
 		}
 	}
 	return u, nil

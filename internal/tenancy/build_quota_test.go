@@ -51,7 +51,8 @@ func TestAdmitBuild(t *testing.T) {
 
 // TestTeamBuildUsage: ready builds of the team's own templates count on
 // disk; building time counts within the window only, running builds up
-// to now; other teams' builds do not count.
+// to now; other teams' builds do not count; deleting a template keeps
+// its builds' time.
 func TestTeamBuildUsage(t *testing.T) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
@@ -114,5 +115,22 @@ func TestTeamBuildUsage(t *testing.T) {
 	}
 	if u.Minutes() < 15 || u.Minutes() > 15.02 {
 		t.Errorf("minutes %v", u.Minutes())
+	}
+
+	// Deleting templates frees their disk but gives no build time back.
+	for _, tpl := range []string{"t1", "t2"} {
+		if err := st.DeleteTemplate(ctx, tpl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := TeamBuildUsage(ctx, st, "a", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.DiskBytes != 0 {
+		t.Errorf("disk after the templates were deleted: %d, want 0", after.DiskBytes)
+	}
+	if after.Build < 15*time.Minute || after.Build > 15*time.Minute+time.Second {
+		t.Errorf("build time after the templates were deleted: %v, want %v as before", after.Build, u.Build)
 	}
 }

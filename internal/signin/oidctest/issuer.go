@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -96,7 +97,7 @@ func (is *Issuer) jwks(w http.ResponseWriter, _ *http.Request) {
 // audience ClientID, valid for ten minutes.
 func (is *Issuer) Claims(email string) jwt.MapClaims {
 	now := time.Now()
-	return jwt.MapClaims{"iss": is.URL, "aud": is.ClientID, "sub": "sub-" + email, "email": email, "email_verified": true,
+	return jwt.MapClaims{"iss": is.URL, "aud": is.ClientID, "sub": "sub-" + strings.ToLower(email), "email": email, "email_verified": true,
 		"iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix()}
 }
 

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -56,19 +55,25 @@ func (s *Store) RevokeAccessToken(ctx context.Context, team, id string, at time.
 	}
 	at = s.orNow(at)
 	return s.write(ctx, func(tx pgx.Tx) error {
-		var revoked sql.NullInt64
-		err := tx.QueryRow(ctx, `SELECT revoked_at FROM access_tokens WHERE id = $1 AND team = $2`, id, team).Scan(&revoked)
+		// One conditional write: of revocations at once, exactly one
+		// finds the token unrevoked (a read first, then a write, let
+		// several under read committed each see it unrevoked).
+		res, err := tx.Exec(ctx, `UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND team = $3 AND revoked_at IS NULL`, sqlrow.Time(at), id, team)
+		if err != nil {
+			return fmt.Errorf("access token %q: revoke: %w", id, err)
+		}
+		if res.RowsAffected() == 1 {
+			return nil
+		}
+		var one int
+		err = tx.QueryRow(ctx, `SELECT 1 FROM access_tokens WHERE id = $1 AND team = $2`, id, team).Scan(&one)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("access token %q: %w", id, errdefs.ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("access token %q: %w", id, err)
 		}
-		if revoked.Valid {
-			return fmt.Errorf("access token %q is already revoked: %w", id, errdefs.ErrFailedPrecondition)
-		}
-		_, err = tx.Exec(ctx, `UPDATE access_tokens SET revoked_at = $1 WHERE id = $2`, sqlrow.Time(at), id)
-		return err
+		return fmt.Errorf("access token %q is already revoked: %w", id, errdefs.ErrFailedPrecondition)
 	})
 }
 

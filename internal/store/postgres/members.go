@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"github.com/jackc/pgx/v5"
@@ -56,6 +57,40 @@ func (s *Store) user(ctx context.Context, where, arg, what string) (store.User, 
 		return u, fmt.Errorf("%s: %w", what, err)
 	}
 	return u, nil
+}
+
+// BindUserSubject implements store.Members.
+func (s *Store) BindUserSubject(ctx context.Context, userID, subject string) error {
+	if userID == "" || subject == "" {
+		return fmt.Errorf("bind user subject: user id and subject are required: %w", errdefs.ErrInvalidArgument)
+	}
+	if err := store.ValidateText("user id", userID); err != nil {
+		return err
+	}
+	if err := store.ValidateText("oidc subject", subject); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE users SET oidc_subject = $1 WHERE id = $2 AND oidc_subject IS NULL`, subject, userID)
+		if err != nil {
+			return fmt.Errorf("user %q: bind subject: %w", userID, err)
+		}
+		if res.RowsAffected() == 1 {
+			return nil
+		}
+		var bound sql.NullString
+		err = tx.QueryRow(ctx, `SELECT oidc_subject FROM users WHERE id = $1`, userID).Scan(&bound)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("user %q: %w", userID, errdefs.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("user %q: %w", userID, err)
+		}
+		if bound.String != subject {
+			return fmt.Errorf("user %q is bound to another account of the OIDC issuer: %w", userID, errdefs.ErrFailedPrecondition)
+		}
+		return nil
+	})
 }
 
 // AddMember implements store.Members.
@@ -137,12 +172,12 @@ func (s *Store) listMembers(ctx context.Context, where, arg string) ([]store.Mem
 }
 
 // SetMemberRole implements store.Members.
-func (s *Store) SetMemberRole(ctx context.Context, team, userID string, role store.Role) error {
+func (s *Store) SetMemberRole(ctx context.Context, team, userID string, from, role store.Role) error {
 	if err := store.ValidateMember(store.Member{Team: team, UserID: userID, Role: role}); err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		if err := lastOwnerGuard(ctx, tx, team, userID, role != store.RoleOwner, "demoted"); err != nil {
+		if err := lastOwnerGuard(ctx, tx, team, userID, from, role != store.RoleOwner, "demoted"); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE team_members SET role = $1 WHERE team = $2 AND user_id = $3`, string(role), team, userID)
@@ -154,25 +189,32 @@ func (s *Store) SetMemberRole(ctx context.Context, team, userID string, role sto
 }
 
 // RemoveMember implements store.Members.
-func (s *Store) RemoveMember(ctx context.Context, team, userID string) error {
+func (s *Store) RemoveMember(ctx context.Context, team, userID string, from store.Role) error {
 	if err := store.ValidateMember(store.Member{Team: team, UserID: userID, Role: store.RoleViewer}); err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		if err := lastOwnerGuard(ctx, tx, team, userID, true, "removed"); err != nil {
+		if err := lastOwnerGuard(ctx, tx, team, userID, from, true, "removed"); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM team_members WHERE team = $1 AND user_id = $2`, team, userID); err != nil {
 			return fmt.Errorf("member %q of team %q: remove: %w", userID, team, err)
+		}
+		// The member's tokens are revoked with the membership: adding the
+		// user back does not revive them.
+		if _, err := tx.Exec(ctx, `UPDATE access_tokens SET revoked_at = $1 WHERE team = $2 AND key_id = $3 AND revoked_at IS NULL`,
+			sqlrow.Time(s.now()), team, store.MemberKeyPrefix+userID); err != nil {
+			return fmt.Errorf("member %q of team %q: revoke their access tokens: %w", userID, team, err)
 		}
 		return nil
 	})
 }
 
 // lastOwnerGuard fails with ErrNotFound if userID is not a member of
-// team and, if the change takes an owner away (losing), with
+// team, with ErrFailedPrecondition if from is set and the member's role
+// is another, and, if the change takes an owner away (losing), with
 // ErrFailedPrecondition if the member is the team's last owner.
-func lastOwnerGuard(ctx context.Context, tx pgx.Tx, team, userID string, losing bool, verb string) error {
+func lastOwnerGuard(ctx context.Context, tx pgx.Tx, team, userID string, from store.Role, losing bool, verb string) error {
 	// The team's row is locked so that two changes to its owners at once
 	// are serialised: each sees the other's outcome.
 	if _, err := tx.Exec(ctx, `SELECT 1 FROM teams WHERE id = $1 FOR UPDATE`, team); err != nil {
@@ -187,6 +229,10 @@ func lastOwnerGuard(ctx context.Context, tx pgx.Tx, team, userID string, losing 
 	}
 	if err != nil {
 		return fmt.Errorf("member %q of team %q: %w", userID, team, err)
+	}
+	if from != "" && store.Role(role) != from {
+		return fmt.Errorf("member %q of team %q is %s now, not %s: their role changed meanwhile: read it again: %w",
+			userID, team, role, from, errdefs.ErrFailedPrecondition)
 	}
 	if losing && store.Role(role) == store.RoleOwner && owners <= 1 {
 		return fmt.Errorf("user %q is the last owner of team %q and cannot be %s: make another member owner first: %w",

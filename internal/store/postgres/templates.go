@@ -175,6 +175,10 @@ func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
+		// A build that still runs stops counting now: its row goes.
+		if err := closeBuildSpans(ctx, tx, sqlrow.Time(s.now()), `template_id = $2`, id); err != nil {
+			return err
+		}
 		res, err := tx.Exec(ctx, `DELETE FROM templates WHERE id = $1`, id)
 		if err != nil {
 			return fmt.Errorf("template %q: delete: %w", id, err)
@@ -289,15 +293,16 @@ func (s *Store) StartBuild(ctx context.Context, templateID, buildID, request str
 	if err := store.ValidateText("build request", request); err != nil {
 		return err
 	}
+	now := sqlrow.Time(s.orNow(at))
 	return s.write(ctx, func(tx pgx.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE template_builds SET status = $1, request = $2, updated_at = $3, started_at = $3
 			WHERE id = $4 AND template_id = $5 AND status = $6`,
-			store.BuildBuilding, request, sqlrow.Time(s.orNow(at)), buildID, templateID, store.BuildWaiting)
+			store.BuildBuilding, request, now, buildID, templateID, store.BuildWaiting)
 		if err != nil {
 			return fmt.Errorf("build %q: start: %w", buildID, err)
 		}
 		if res.RowsAffected() == 1 {
-			return nil
+			return openBuildSpan(ctx, tx, templateID, buildID, now)
 		}
 		return buildStateError(ctx, tx, templateID, buildID, "started")
 	})
@@ -348,6 +353,9 @@ func (s *Store) FinishBuild(ctx context.Context, b store.TemplateBuild, tags []s
 		if res.RowsAffected() == 0 {
 			return buildStateError(ctx, tx, b.TemplateID, b.ID, "finished")
 		}
+		if err := closeBuildSpans(ctx, tx, now, `id = $2`, b.ID); err != nil {
+			return err
+		}
 		if b.Status != store.BuildReady {
 			return nil
 		}
@@ -375,6 +383,9 @@ func (s *Store) FailUnfinishedBuilds(ctx context.Context, reason string, at time
 	var n int64
 	now := sqlrow.Time(s.orNow(at))
 	err := s.write(ctx, func(tx pgx.Tx) error {
+		if err := closeBuildSpans(ctx, tx, now, `status IN ($2, $3)`, store.BuildWaiting, store.BuildBuilding); err != nil {
+			return err
+		}
 		res, err := tx.Exec(ctx, `UPDATE template_builds SET status = $1, reason = $2, updated_at = $3, finished_at = $4
 			WHERE status IN ($5, $6)`, store.BuildError, reason, now, now, store.BuildWaiting, store.BuildBuilding)
 		if err != nil {

@@ -54,19 +54,25 @@ func (s *Store) RevokeAccessToken(ctx context.Context, team, id string, at time.
 	}
 	at = s.orNow(at)
 	return s.write(ctx, func(tx *sql.Tx) error {
-		var revoked sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM access_tokens WHERE id = ? AND team = ?`, id, team).Scan(&revoked)
+		// One conditional write, as in PostgreSQL: the writer's single
+		// connection serialises revocations anyway, but the shape does
+		// not depend on it.
+		res, err := tx.ExecContext(ctx, `UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND team = ? AND revoked_at IS NULL`, sqlrow.Time(at), id, team)
+		if err != nil {
+			return fmt.Errorf("access token %q: revoke: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		var one int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM access_tokens WHERE id = ? AND team = ?`, id, team).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("access token %q: %w", id, errdefs.ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("access token %q: %w", id, err)
 		}
-		if revoked.Valid {
-			return fmt.Errorf("access token %q is already revoked: %w", id, errdefs.ErrFailedPrecondition)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE access_tokens SET revoked_at = ? WHERE id = ?`, sqlrow.Time(at), id)
-		return err
+		return fmt.Errorf("access token %q is already revoked: %w", id, errdefs.ErrFailedPrecondition)
 	})
 }
 

@@ -58,6 +58,40 @@ func (s *Store) user(ctx context.Context, where, arg, what string) (store.User, 
 	return u, nil
 }
 
+// BindUserSubject implements store.Members.
+func (s *Store) BindUserSubject(ctx context.Context, userID, subject string) error {
+	if userID == "" || subject == "" {
+		return fmt.Errorf("bind user subject: user id and subject are required: %w", errdefs.ErrInvalidArgument)
+	}
+	if err := store.ValidateText("user id", userID); err != nil {
+		return err
+	}
+	if err := store.ValidateText("oidc subject", subject); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET oidc_subject = ? WHERE id = ? AND oidc_subject IS NULL`, subject, userID)
+		if err != nil {
+			return fmt.Errorf("user %q: bind subject: %w", userID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		var bound sql.NullString
+		err = tx.QueryRowContext(ctx, `SELECT oidc_subject FROM users WHERE id = ?`, userID).Scan(&bound)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("user %q: %w", userID, errdefs.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("user %q: %w", userID, err)
+		}
+		if bound.String != subject {
+			return fmt.Errorf("user %q is bound to another account of the OIDC issuer: %w", userID, errdefs.ErrFailedPrecondition)
+		}
+		return nil
+	})
+}
+
 // AddMember implements store.Members.
 func (s *Store) AddMember(ctx context.Context, m store.Member) error {
 	if err := store.ValidateMember(m); err != nil {
@@ -137,12 +171,12 @@ func (s *Store) listMembers(ctx context.Context, where, arg string) ([]store.Mem
 }
 
 // SetMemberRole implements store.Members.
-func (s *Store) SetMemberRole(ctx context.Context, team, userID string, role store.Role) error {
+func (s *Store) SetMemberRole(ctx context.Context, team, userID string, from, role store.Role) error {
 	if err := store.ValidateMember(store.Member{Team: team, UserID: userID, Role: role}); err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		if err := lastOwnerGuard(ctx, tx, team, userID, role != store.RoleOwner, "demoted"); err != nil {
+		if err := lastOwnerGuard(ctx, tx, team, userID, from, role != store.RoleOwner, "demoted"); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE team_members SET role = ? WHERE team = ? AND user_id = ?`, string(role), team, userID)
@@ -154,26 +188,33 @@ func (s *Store) SetMemberRole(ctx context.Context, team, userID string, role sto
 }
 
 // RemoveMember implements store.Members.
-func (s *Store) RemoveMember(ctx context.Context, team, userID string) error {
+func (s *Store) RemoveMember(ctx context.Context, team, userID string, from store.Role) error {
 	if err := store.ValidateMember(store.Member{Team: team, UserID: userID, Role: store.RoleViewer}); err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		if err := lastOwnerGuard(ctx, tx, team, userID, true, "removed"); err != nil {
+		if err := lastOwnerGuard(ctx, tx, team, userID, from, true, "removed"); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM team_members WHERE team = ? AND user_id = ?`, team, userID); err != nil {
 			return fmt.Errorf("member %q of team %q: remove: %w", userID, team, err)
+		}
+		// The member's tokens are revoked with the membership: adding the
+		// user back does not revive them.
+		if _, err := tx.ExecContext(ctx, `UPDATE access_tokens SET revoked_at = ? WHERE team = ? AND key_id = ? AND revoked_at IS NULL`,
+			sqlrow.Time(s.now()), team, store.MemberKeyPrefix+userID); err != nil {
+			return fmt.Errorf("member %q of team %q: revoke their access tokens: %w", userID, team, err)
 		}
 		return nil
 	})
 }
 
 // lastOwnerGuard fails with ErrNotFound if userID is not a member of
-// team and, if the change takes an owner away (losing), with
+// team, with ErrFailedPrecondition if from is set and the member's role
+// is another, and, if the change takes an owner away (losing), with
 // ErrFailedPrecondition if the member is the team's last owner. The
 // writer's single connection serialises it with the change it guards.
-func lastOwnerGuard(ctx context.Context, tx *sql.Tx, team, userID string, losing bool, verb string) error {
+func lastOwnerGuard(ctx context.Context, tx *sql.Tx, team, userID string, from store.Role, losing bool, verb string) error {
 	var role string
 	var owners int
 	err := tx.QueryRowContext(ctx, `SELECT role, (SELECT COUNT(*) FROM team_members WHERE team = ? AND role = 'owner')
@@ -183,6 +224,10 @@ func lastOwnerGuard(ctx context.Context, tx *sql.Tx, team, userID string, losing
 	}
 	if err != nil {
 		return fmt.Errorf("member %q of team %q: %w", userID, team, err)
+	}
+	if from != "" && store.Role(role) != from {
+		return fmt.Errorf("member %q of team %q is %s now, not %s: their role changed meanwhile: read it again: %w",
+			userID, team, role, from, errdefs.ErrFailedPrecondition)
 	}
 	if losing && store.Role(role) == store.RoleOwner && owners <= 1 {
 		return fmt.Errorf("user %q is the last owner of team %q and cannot be %s: make another member owner first: %w",

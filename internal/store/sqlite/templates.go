@@ -174,6 +174,10 @@ func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
+		// A build that still runs stops counting now: its row goes.
+		if err := closeBuildSpans(ctx, tx, sqlrow.Time(s.now()), `template_id = ?`, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM templates WHERE id = ?`, id)
 		if err != nil {
 			return fmt.Errorf("template %q: delete: %w", id, err)
@@ -297,7 +301,7 @@ func (s *Store) StartBuild(ctx context.Context, templateID, buildID, request str
 			return fmt.Errorf("build %q: start: %w", buildID, err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			return nil
+			return openBuildSpan(ctx, tx, templateID, buildID, now)
 		}
 		return buildStateError(ctx, tx, templateID, buildID, "started")
 	})
@@ -348,6 +352,9 @@ func (s *Store) FinishBuild(ctx context.Context, b store.TemplateBuild, tags []s
 		if n, _ := res.RowsAffected(); n == 0 {
 			return buildStateError(ctx, tx, b.TemplateID, b.ID, "finished")
 		}
+		if err := closeBuildSpans(ctx, tx, now, `id = ?`, b.ID); err != nil {
+			return err
+		}
 		if b.Status != store.BuildReady {
 			return nil
 		}
@@ -375,6 +382,9 @@ func (s *Store) FailUnfinishedBuilds(ctx context.Context, reason string, at time
 	var n int64
 	now := sqlrow.Time(s.orNow(at))
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := closeBuildSpans(ctx, tx, now, `status IN (?, ?)`, store.BuildWaiting, store.BuildBuilding); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE template_builds SET status = ?, reason = ?, updated_at = ?, finished_at = ?
 			WHERE status IN (?, ?)`, store.BuildError, reason, now, now, store.BuildWaiting, store.BuildBuilding)
 		if err != nil {

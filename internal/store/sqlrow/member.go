@@ -1,18 +1,23 @@
 package sqlrow
 
-import "github.com/soulbox/soulbox/internal/store"
+import (
+	"database/sql"
+
+	"github.com/soulbox/soulbox/internal/store"
+)
 
 // UserColumns are the users columns ScanUser reads, in order.
-const UserColumns = `id, email, created_at`
+const UserColumns = `id, email, created_at, oidc_subject`
 
 // ScanUser reads a user from a row of UserColumns.
 func ScanUser(row Scanner) (store.User, error) {
 	var u store.User
 	var created int64
-	if err := row.Scan(&u.ID, &u.Email, &created); err != nil {
+	var subject sql.NullString
+	if err := row.Scan(&u.ID, &u.Email, &created, &subject); err != nil {
 		return u, err
 	}
-	u.CreatedAt = FromTime(created)
+	u.CreatedAt, u.Subject = FromTime(created), subject.String
 	return u, nil
 }
 

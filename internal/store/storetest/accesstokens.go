@@ -77,4 +77,35 @@ func (s *suite) testAccessTokens(t *testing.T) {
 	if _, err := st.GetAccessToken(ctx, "tok_later"); err != nil {
 		t.Errorf("live token's record pruned: %v", err)
 	}
+
+	t.Run("ConcurrentRevoke", func(t *testing.T) {
+		// Revoked by many at once: one succeeds, every other is told it
+		// was revoked already, and the first revocation's time stays.
+		st := s.open(t)
+		for round := range 5 {
+			id := "tok_race_" + string(rune('a'+round))
+			if err := st.CreateAccessToken(ctx, store.AccessToken{ID: id, Team: "team-a", KeyID: "key-a", ExpiresAt: now.Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			const n = 8
+			errs := make(chan error, n)
+			for i := range n {
+				go func() { errs <- st.RevokeAccessToken(ctx, "team-a", id, now.Add(time.Duration(i+1)*time.Second)) }()
+			}
+			var ok, already int
+			for range n {
+				switch err := <-errs; {
+				case err == nil:
+					ok++
+				case errors.Is(err, errdefs.ErrFailedPrecondition):
+					already++
+				default:
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			if ok != 1 || already != n-1 {
+				t.Fatalf("round %d: %d revocations succeeded, %d refused; want 1 and %d", round, ok, already, n-1)
+			}
+		}
+	})
 }

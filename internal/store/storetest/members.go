@@ -94,23 +94,23 @@ func (s *suite) testMembers(t *testing.T) {
 
 		// The last owner can be neither demoted nor removed, and the
 		// refusal changes nothing.
-		wantErr(t, st.SetMemberRole(ctx, "team-a", ada.ID, store.RoleAdmin), errdefs.ErrFailedPrecondition, "demote last owner")
-		wantErr(t, st.RemoveMember(ctx, "team-a", ada.ID), errdefs.ErrFailedPrecondition, "remove last owner")
+		wantErr(t, st.SetMemberRole(ctx, "team-a", ada.ID, "", store.RoleAdmin), errdefs.ErrFailedPrecondition, "demote last owner")
+		wantErr(t, st.RemoveMember(ctx, "team-a", ada.ID, ""), errdefs.ErrFailedPrecondition, "remove last owner")
 		if m, _ := st.GetMember(ctx, "team-a", ada.ID); m.Role != store.RoleOwner {
 			t.Errorf("after refused changes ada is %q, want owner", m.Role)
 		}
-		wantErr(t, st.SetMemberRole(ctx, "team-a", "nope", store.RoleAdmin), errdefs.ErrNotFound, "role of a non-member")
-		wantErr(t, st.RemoveMember(ctx, "team-b", bob.ID), errdefs.ErrNotFound, "remove a non-member")
-		wantErr(t, st.SetMemberRole(ctx, "team-a", bob.ID, "root"), errdefs.ErrInvalidArgument, "unknown role")
+		wantErr(t, st.SetMemberRole(ctx, "team-a", "nope", "", store.RoleAdmin), errdefs.ErrNotFound, "role of a non-member")
+		wantErr(t, st.RemoveMember(ctx, "team-b", bob.ID, ""), errdefs.ErrNotFound, "remove a non-member")
+		wantErr(t, st.SetMemberRole(ctx, "team-a", bob.ID, "", "root"), errdefs.ErrInvalidArgument, "unknown role")
 
 		// With a second owner, the first may go.
-		if err := st.SetMemberRole(ctx, "team-a", bob.ID, store.RoleOwner); err != nil {
+		if err := st.SetMemberRole(ctx, "team-a", bob.ID, "", store.RoleOwner); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.SetMemberRole(ctx, "team-a", ada.ID, store.RoleViewer); err != nil {
+		if err := st.SetMemberRole(ctx, "team-a", ada.ID, "", store.RoleViewer); err != nil {
 			t.Fatalf("demote one of two owners: %v", err)
 		}
-		if err := st.RemoveMember(ctx, "team-a", ada.ID); err != nil {
+		if err := st.RemoveMember(ctx, "team-a", ada.ID, ""); err != nil {
 			t.Fatal(err)
 		}
 		_, err = st.GetMember(ctx, "team-a", ada.ID)
@@ -125,6 +125,147 @@ func (s *suite) testMembers(t *testing.T) {
 		}
 		if _, err := st.GetUser(ctx, ada.ID); err != nil {
 			t.Errorf("user after their team was deleted: %v", err)
+		}
+	})
+
+	t.Run("ExpectedRole", func(t *testing.T) {
+		// A change made against a role read earlier is refused, changing
+		// nothing, once the role is another: the caller's rank check was
+		// for the role it read.
+		st := s.open(t)
+		if err := st.CreateTeam(ctx, store.Team{ID: "team-a", Name: "a"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []store.User{{ID: "u-ada", Email: "ada@example.com"}, {ID: "u-bob", Email: "bob@example.com"}} {
+			if err := st.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, m := range []store.Member{{Team: "team-a", UserID: "u-ada", Role: store.RoleOwner}, {Team: "team-a", UserID: "u-bob", Role: store.RoleDeveloper}} {
+			if err := st.AddMember(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantErr(t, st.SetMemberRole(ctx, "team-a", "u-bob", store.RoleAdmin, store.RoleViewer), errdefs.ErrFailedPrecondition, "role changed meanwhile")
+		wantErr(t, st.RemoveMember(ctx, "team-a", "u-bob", store.RoleViewer), errdefs.ErrFailedPrecondition, "removal after the role changed")
+		if m, err := st.GetMember(ctx, "team-a", "u-bob"); err != nil || m.Role != store.RoleDeveloper {
+			t.Fatalf("bob after refused changes: %+v, %v; want developer still", m, err)
+		}
+		if err := st.SetMemberRole(ctx, "team-a", "u-bob", store.RoleDeveloper, store.RoleAdmin); err != nil {
+			t.Fatalf("change from the role read: %v", err)
+		}
+		// Promoted and removed at once, each against the role read
+		// before: never both.
+		for round := range 10 {
+			if err := st.SetMemberRole(ctx, "team-a", "u-bob", "", store.RoleDeveloper); err != nil {
+				if !errors.Is(err, errdefs.ErrNotFound) {
+					t.Fatal(err)
+				}
+				if err := st.AddMember(ctx, store.Member{Team: "team-a", UserID: "u-bob", Role: store.RoleDeveloper}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			promoted, removed := make(chan error, 1), make(chan error, 1)
+			go func() { promoted <- st.SetMemberRole(ctx, "team-a", "u-bob", store.RoleDeveloper, store.RoleOwner) }()
+			go func() { removed <- st.RemoveMember(ctx, "team-a", "u-bob", store.RoleDeveloper) }()
+			p, r := <-promoted, <-removed
+			if p == nil && r == nil {
+				t.Fatalf("round %d: promoted to owner and removed as a developer, both", round)
+			}
+			if (p != nil && !errors.Is(p, errdefs.ErrNotFound)) || (r != nil && !errors.Is(r, errdefs.ErrFailedPrecondition)) {
+				t.Fatalf("round %d: promote %v, remove %v", round, p, r)
+			}
+		}
+		wantErr(t, st.RemoveMember(ctx, "nobody-team", "u-bob", store.RoleDeveloper), errdefs.ErrNotFound, "unknown team")
+	})
+
+	t.Run("BindSubject", func(t *testing.T) {
+		// The first subject bound stays: the same again is fine, another
+		// is refused and changes nothing.
+		st := s.open(t)
+		if err := st.CreateUser(ctx, store.User{ID: "u-ada", Email: "ada@example.com", Subject: "ignored"}); err != nil {
+			t.Fatal(err)
+		}
+		if u, err := st.GetUser(ctx, "u-ada"); err != nil || u.Subject != "" {
+			t.Fatalf("a new user's subject: %+v, %v; want none", u, err)
+		}
+		if err := st.BindUserSubject(ctx, "u-ada", "sub-1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.BindUserSubject(ctx, "u-ada", "sub-1"); err != nil {
+			t.Errorf("binding the same subject again: %v", err)
+		}
+		wantErr(t, st.BindUserSubject(ctx, "u-ada", "sub-2"), errdefs.ErrFailedPrecondition, "another subject")
+		wantErr(t, st.BindUserSubject(ctx, "nobody", "sub-1"), errdefs.ErrNotFound, "unknown user")
+		wantErr(t, st.BindUserSubject(ctx, "u-ada", ""), errdefs.ErrInvalidArgument, "empty subject")
+		if u, err := st.UserByEmail(ctx, "ada@example.com"); err != nil || u.Subject != "sub-1" {
+			t.Errorf("user after the refused binding: %+v, %v; want subject sub-1", u, err)
+		}
+	})
+
+	t.Run("RemoveRevokesTokens", func(t *testing.T) {
+		// Ending a membership revokes the member's open token records of
+		// that team, and no one else's: adding the user back revives
+		// none of them.
+		st := s.open(t)
+		for _, tm := range []string{"team-a", "team-b"} {
+			if err := st.CreateTeam(ctx, store.Team{ID: tm, Name: tm}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, u := range []store.User{{ID: "u-ada", Email: "ada@example.com"}, {ID: "u-bob", Email: "bob@example.com"}} {
+			if err := st.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, m := range []store.Member{{Team: "team-a", UserID: "u-ada", Role: store.RoleOwner}, {Team: "team-a", UserID: "u-bob", Role: store.RoleDeveloper},
+			{Team: "team-b", UserID: "u-bob", Role: store.RoleOwner}} {
+			if err := st.AddMember(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		exp := time.Now().Add(time.Hour)
+		revokedBefore := at(time.Second)
+		for _, tok := range []store.AccessToken{
+			{ID: "tok-bob-a1", Team: "team-a", KeyID: store.MemberKeyPrefix + "u-bob", ExpiresAt: exp},
+			{ID: "tok-bob-a2", Team: "team-a", KeyID: store.MemberKeyPrefix + "u-bob", ExpiresAt: exp},
+			{ID: "tok-bob-b", Team: "team-b", KeyID: store.MemberKeyPrefix + "u-bob", ExpiresAt: exp},
+			{ID: "tok-ada-a", Team: "team-a", KeyID: store.MemberKeyPrefix + "u-ada", ExpiresAt: exp},
+			{ID: "tok-key-a", Team: "team-a", KeyID: "u-bob", ExpiresAt: exp},
+		} {
+			if err := st.CreateAccessToken(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.RevokeAccessToken(ctx, "team-a", "tok-bob-a2", revokedBefore); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RemoveMember(ctx, "team-a", "u-bob", ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AddMember(ctx, store.Member{Team: "team-a", UserID: "u-bob", Role: store.RoleDeveloper}); err != nil {
+			t.Fatal(err)
+		}
+		for id, revoked := range map[string]bool{"tok-bob-a1": true, "tok-bob-a2": true, "tok-bob-b": false, "tok-ada-a": false, "tok-key-a": false} {
+			got, err := st.GetAccessToken(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (got.RevokedAt != nil) != revoked {
+				t.Errorf("token %s after its member was removed and added back: revoked at %v, want revoked %v", id, got.RevokedAt, revoked)
+			}
+		}
+		// An earlier revocation keeps its time.
+		if got, _ := st.GetAccessToken(ctx, "tok-bob-a2"); got.RevokedAt == nil || !got.RevokedAt.Equal(revokedBefore) {
+			t.Errorf("token revoked before the removal: revoked at %v, want %v", got.RevokedAt, revokedBefore)
+		}
+		// A refused removal revokes nothing.
+		if err := st.CreateAccessToken(ctx, store.AccessToken{ID: "tok-bob-b2", Team: "team-b", KeyID: store.MemberKeyPrefix + "u-bob", ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, st.RemoveMember(ctx, "team-b", "u-bob", ""), errdefs.ErrFailedPrecondition, "remove the last owner")
+		if got, _ := st.GetAccessToken(ctx, "tok-bob-b2"); got.RevokedAt != nil {
+			t.Errorf("token of the last owner after a refused removal: revoked at %v", got.RevokedAt)
 		}
 	})
 
@@ -148,8 +289,8 @@ func (s *suite) testMembers(t *testing.T) {
 				}
 			}
 			errs := make(chan error, 2)
-			go func() { errs <- st.RemoveMember(ctx, team, "u-1") }()
-			go func() { errs <- st.SetMemberRole(ctx, team, "u-2", store.RoleViewer) }()
+			go func() { errs <- st.RemoveMember(ctx, team, "u-1", "") }()
+			go func() { errs <- st.SetMemberRole(ctx, team, "u-2", "", store.RoleViewer) }()
 			var ok, refused int
 			for range 2 {
 				switch err := <-errs; {
