@@ -26,7 +26,9 @@ func ValidNodeName(name string) error {
 }
 
 // Join implements the node service: it spends the token, signs the CSR
-// for the node's name and registers the node, ready. A malformed,
+// for the node's name (a client certificate for its heartbeats and a
+// serving certificate for its sandbox service, both for the CSR's key)
+// and registers the node, ready. A malformed,
 // unknown, used, revoked or expired token, a CSR for another name or a
 // name already registered is refused and registers nothing.
 func (r *Registry) Join(ctx context.Context, req *connect.Request[nodev1.JoinRequest]) (*connect.Response[nodev1.JoinResponse], error) {
@@ -45,6 +47,10 @@ func (r *Registry) Join(ctx context.Context, req *connect.Request[nodev1.JoinReq
 	if err != nil {
 		return nil, connectError(err)
 	}
+	servingPEM, err := r.ca.SignServing(name, req.Msg.GetCsrPem())
+	if err != nil {
+		return nil, connectError(err)
+	}
 	n := store.Node{ID: name, Status: store.NodeReady, StatusBy: store.ByNode, CertFingerprint: fp}
 	if err := r.st.JoinNode(ctx, nodetoken.SecretHash(id, secret), n, r.now()); err != nil {
 		r.log.Warn("node join refused", "node", name, "token", id, "err", err)
@@ -52,5 +58,5 @@ func (r *Registry) Join(ctx context.Context, req *connect.Request[nodev1.JoinReq
 	}
 	r.log.Info("node joined", "node", name, "token", id)
 	return connect.NewResponse(&nodev1.JoinResponse{CertificatePem: certPEM, CaPem: r.ca.CertPEM(),
-		HeartbeatIntervalMs: r.HeartbeatInterval().Milliseconds()}), nil
+		HeartbeatIntervalMs: r.HeartbeatInterval().Milliseconds(), ServingCertificatePem: servingPEM}), nil
 }

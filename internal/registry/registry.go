@@ -13,12 +13,9 @@ package registry
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
-
-	"connectrpc.com/connect"
 
 	"github.com/soulbox/soulbox/api/node/v1/nodev1connect"
 	"github.com/soulbox/soulbox/internal/errdefs"
@@ -119,25 +116,4 @@ func peerCert(ctx context.Context) *x509.Certificate {
 
 // connectError is err with the Connect code of its category: the one
 // mapping of errdefs categories to the node service's codes.
-func connectError(err error) error {
-	code := connect.CodeInternal
-	for _, c := range []struct {
-		cat  error
-		code connect.Code
-	}{
-		{errdefs.ErrInvalidArgument, connect.CodeInvalidArgument},
-		{errdefs.ErrNotFound, connect.CodeNotFound},
-		{errdefs.ErrAlreadyExists, connect.CodeAlreadyExists},
-		{errdefs.ErrFailedPrecondition, connect.CodeFailedPrecondition},
-		{errdefs.ErrPermissionDenied, connect.CodePermissionDenied},
-		{errdefs.ErrUnauthenticated, connect.CodeUnauthenticated},
-		{errdefs.ErrResourceExhausted, connect.CodeResourceExhausted},
-		{errdefs.ErrUnavailable, connect.CodeUnavailable},
-	} {
-		if errors.Is(err, c.cat) {
-			code = c.code
-			break
-		}
-	}
-	return connect.NewError(code, err)
-}
+func connectError(err error) error { return errdefs.ToConnect(err) }

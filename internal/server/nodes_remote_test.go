@@ -1,0 +1,223 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/envd"
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/nodeca"
+	"github.com/soulbox/soulbox/internal/remotedriver"
+	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
+	"github.com/soulbox/soulbox/internal/server"
+)
+
+// joinRunningNode starts a `soulbox node` that joins the server c and
+// serves sandboxes on listen, with its own data dir, cgroup parent and
+// sandbox address range; it returns once the node is ready.
+func joinRunningNode(t *testing.T, c apiClient, bin, cp, name, listen, pool string) (*nodeProc, string) {
+	t.Helper()
+	var tok nodeTokenJSON
+	c.want(201, "POST", "/admin/node-tokens", map[string]any{"ttl": 600}, &tok)
+	dir := ocitest.Root(t)
+	p := startNode(t, bin, "--control-plane", cp, "--join-token", tok.Token, "--data-dir", dir, "--name", name,
+		"--listen", listen, "--templates-dir", ocitest.TemplateCache(), "--agent", ocitest.AgentBinary(t),
+		"--cgroup-parent", "soulbox-test-"+name, "--network-pool", pool, "--network-uplink", "lo", "--network-dns", "127.0.0.1")
+	waitNodeStatus(t, c, name, "ready", 60*time.Second)
+	return p, dir
+}
+
+// controlPlaneDriver is the remote driver of a joined node, with the
+// client certificate the server's node CA signs for the control plane.
+func controlPlaneDriver(t *testing.T, cfg server.Config, name, addr string) *remotedriver.Driver {
+	t.Helper()
+	ca, err := nodeca.Open(filepath.Join(cfg.DataDir, "node-ca"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.ControlPlaneClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := remotedriver.New(remotedriver.Config{Node: name, Addr: addr, ClientCert: cert, CA: ca.Pool()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// waitDial waits for the node's sandbox service to answer.
+func waitDial(t *testing.T, d *remotedriver.Driver, n *nodeProc) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := d.List(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the node's sandbox service does not answer: %v\nnode:\n%s", err, n.stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestRemoteDriver drives a real sandbox on a `soulbox node` child
+// process through the remote driver, over mutual TLS: create, start,
+// exec with input and output, stats, info, list, a connection to the
+// agent's port, destroy. Errors keep their category across the wire,
+// and only the control plane's certificate may call the node.
+func TestRemoteDriver(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	bin := buildServer(t, "")
+	nodeAddr := freeAddr(t)
+	c, cfg := runServer(t, func(cfg *server.Config) {
+		cfg.NodeListen = nodeAddr
+		cfg.NodeHeartbeatTimeout = 3 * time.Second
+	})
+	// Bad runtime flags are refused before the token is spent.
+	var tok nodeTokenJSON
+	c.want(201, "POST", "/admin/node-tokens", map[string]any{"ttl": 600}, &tok)
+	for _, tc := range []struct{ flags []string }{
+		{[]string{"--listen", "no-port"}},
+		{[]string{"--listen", "127.0.0.1:0", "--network", "maybe"}},
+		{[]string{"--listen", "127.0.0.1:0", "--network-pool", "10.247.0.0"}},
+		{[]string{"--listen", "127.0.0.1:0", "--network-pool", "10.247.0.1/24"}},
+		{[]string{"--listen", "127.0.0.1:0", "--cgroup-parent", "../escape"}},
+	} {
+		args := append([]string{"--control-plane", "https://" + nodeAddr, "--join-token", tok.Token, "--data-dir", t.TempDir(), "--name", "node-bad"}, tc.flags...)
+		p := startNode(t, bin, args...)
+		if err := p.wait(t); err == nil || !strings.Contains(p.stderr.String(), "--") {
+			t.Errorf("node %v: %v\n%s", tc.flags, err, p.stderr)
+		}
+	}
+	var tokens []nodeTokenJSON
+	if c.want(200, "GET", "/admin/node-tokens", nil, &tokens); len(tokens) != 1 || tokens[0].UsedBy != "" {
+		t.Errorf("refused nodes spent the token: %+v", tokens)
+	}
+
+	listen := freeAddr(t)
+	n, dir := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-r1", listen, "10.247.0.0/24")
+	d := controlPlaneDriver(t, cfg, "node-r1", listen)
+	waitDial(t, d, n)
+	if !strings.HasPrefix(d.Name(), "oci/") {
+		t.Errorf("remote driver name %q", d.Name())
+	}
+
+	ctx := context.Background()
+	const id = "remote-one"
+	t.Cleanup(func() { _ = d.Destroy(context.Background(), id) })
+	info, err := d.Create(ctx, runtime.Spec{ID: id, Template: "base", Limits: runtime.Limits{CPUCount: 1, MemoryMB: 256}})
+	if err != nil {
+		t.Fatalf("create: %v\nnode:\n%s", err, n.stderr)
+	}
+	if info.ID != id || info.Status != runtime.StatusCreated || info.Limits.MemoryMB != 256 || info.HostUID == 0 {
+		t.Errorf("created %+v", info)
+	}
+	if err := d.Start(ctx, id); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+
+	// Errors keep their category.
+	if _, err := d.Create(ctx, runtime.Spec{ID: id, Template: "base"}); !errdefs.IsAlreadyExists(err) {
+		t.Errorf("a duplicate create: %v, want already exists", err)
+	}
+	if _, err := d.Create(ctx, runtime.Spec{ID: "remote-two", Template: "no-such-template"}); !errdefs.IsNotFound(err) {
+		t.Errorf("an unknown template: %v, want not found", err)
+	}
+	if _, err := d.Create(ctx, runtime.Spec{ID: "Bad ID", Template: "base"}); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("a bad id: %v, want invalid argument", err)
+	}
+	if _, err := d.Info(ctx, "no-such-sandbox"); !errdefs.IsNotFound(err) || !strings.Contains(err.Error(), "node-r1") {
+		t.Errorf("info of no sandbox: %v, want not found naming the node", err)
+	}
+
+	var out, errOut strings.Builder
+	res, err := d.Exec(ctx, id, runtime.ExecRequest{Args: []string{"sh", "-c", "tr a-z A-Z; echo oops >&2; exit 3"},
+		Stdin: strings.NewReader("hello node\n"), Stdout: &out, Stderr: &errOut})
+	if err != nil || res.ExitCode != 3 || out.String() != "HELLO NODE\n" || errOut.String() != "oops\n" {
+		t.Errorf("exec = %+v, %v; stdout %q stderr %q", res, err, out.String(), errOut.String())
+	}
+	if info, err = d.Info(ctx, id); err != nil || info.Status != runtime.StatusRunning || info.Pid == 0 {
+		t.Errorf("info %+v, %v", info, err)
+	}
+	st, err := d.Stats(ctx, id)
+	if err != nil || st.MemoryUsage == 0 || st.MemoryLimit != 256<<20 || st.Pids == 0 || st.Timestamp.IsZero() {
+		t.Errorf("stats %+v, %v", st, err)
+	}
+	list, err := d.List(ctx)
+	if err != nil || len(list) != 1 || list[0].ID != id {
+		t.Errorf("list %+v, %v", list, err)
+	}
+
+	// A connection to the agent through the node: its health answer.
+	conn, err := d.DialContext(ctx, id, envd.Port)
+	if err != nil {
+		t.Fatalf("dial the agent: %v", err)
+	}
+	fmt.Fprintf(conn, "GET /health HTTP/1.1\r\nHost: sandbox\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("agent health through the node: %v", err)
+	}
+	resp.Body.Close()
+	conn.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Errorf("agent health through the node: %s", resp.Status)
+	}
+	if _, err := d.DialContext(ctx, id, 1); err == nil {
+		t.Errorf("dialing a closed port succeeded")
+	}
+	if _, err := d.DialContext(ctx, "no-such-sandbox", envd.Port); !errdefs.IsNotFound(err) {
+		t.Errorf("dialing no sandbox: %v, want not found", err)
+	}
+
+	// A node's own certificate (same CA) cannot drive a node.
+	pair, err := tls.LoadX509KeyPair(filepath.Join(dir, "node", "node.pem"), filepath.Join(dir, "node", "node-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, _ := os.ReadFile(filepath.Join(dir, "node", "ca.pem"))
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	impostor, err := remotedriver.New(remotedriver.Config{Node: "node-r1", Addr: listen, ClientCert: pair, CA: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := impostor.List(ctx); err == nil {
+		t.Errorf("a node's certificate listed another node's sandboxes")
+	}
+	if err := impostor.Destroy(ctx, id); err == nil {
+		t.Errorf("a node's certificate destroyed a sandbox")
+	}
+
+	if err := d.Destroy(ctx, id); err != nil {
+		t.Fatalf("destroy: %v", err)
+	}
+	if _, err := d.Info(ctx, id); !errdefs.IsNotFound(err) {
+		t.Errorf("info after destroy: %v, want not found", err)
+	}
+	if list, err := d.List(ctx); err != nil || len(list) != 0 {
+		t.Errorf("after destroy the node lists %+v, %v", list, err)
+	}
+
+	_ = n.cmd.Process.Signal(syscall.SIGTERM)
+	if err := n.wait(t); err != nil {
+		t.Errorf("soulbox node after SIGTERM: %v\n%s", err, n.stderr)
+	}
+}
