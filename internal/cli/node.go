@@ -28,8 +28,9 @@ With --listen, the node also runs sandboxes: it hosts a runtime driver
 (its own data dir, cgroup parent and sandbox address range, so several
 nodes can share a host; the base template built on first start) and
 serves the driver's operations to the control plane over mutual TLS with
-the serving certificate signed at join. Without it, the node only
-heartbeats.`,
+the serving certificate signed at join; its heartbeats carry the address
+the control plane dials (--advertise, default --listen), and the
+scheduler places creates on it. Without it, the node only heartbeats.`,
 		Example: `  soulbox node --control-plane https://cp.example.com:3443 --join-token sbn1.… --data-dir /var/lib/soulbox-node
   soulbox node --data-dir /var/lib/soulbox-node   # after joining
   soulbox node --data-dir /var/lib/soulbox-node --listen 0.0.0.0:3444 --network-pool 10.210.0.0/16`,
@@ -50,6 +51,7 @@ heartbeats.`,
 	f.StringVar(&cfg.Name, "name", cfg.Name, "the node's name (default: this host's name)")
 	f.IntVar(&cfg.MaxSandboxes, "max-sandboxes", 0, "sandboxes this node takes at most (0: no bound of its own)")
 	f.StringVar(&cfg.Runtime.Listen, "listen", os.Getenv("SOULBOX_NODE_SERVICE_LISTEN"), "address of the node's sandbox service (mutual TLS); empty: run no sandboxes")
+	f.StringVar(&cfg.Runtime.Advertise, "advertise", os.Getenv("SOULBOX_NODE_ADVERTISE"), "host:port the control plane dials for the sandbox service (default: --listen)")
 	f.StringVar(&cfg.Runtime.AgentPath, "agent", "", "soulbox-agent binary (default: next to this binary)")
 	f.StringVar(&cfg.Runtime.TemplatesDir, "templates-dir", "", "template cache (default: <data-dir>/templates)")
 	f.StringVar(&cfg.Runtime.Runtime, "runtime", "", "OCI runtime: runc, crun or runsc (default: the fastest that works here)")

@@ -2,11 +2,12 @@ package lifecycle
 
 import "context"
 
-// Placer decides where a create goes before anything is recorded: an
-// error (no node is ready for it) refuses the create, which then changes
-// nothing. Today the control plane creates on its embedded node only, so
-// a Placer says whether that node may take the sandbox.
-type Placer func(ctx context.Context, req CreateRequest) error
+// Placer decides where a create goes before anything is recorded: the
+// joined node's name, or "" for the embedded node; an error (no node is
+// ready for it) refuses the create, which then changes nothing. A
+// sandbox placed on a joined node is recorded with it (store.Sandbox.Node)
+// and the manager's driver must route its calls there (noderoute).
+type Placer func(ctx context.Context, req CreateRequest) (node string, err error)
 
 // UsePlacer sets the placement decision of creates; call it before
 // Start.

@@ -162,8 +162,11 @@ func (h *heartbeater) beat(ctx context.Context, draining bool) (*nodev1.Heartbea
 	}
 	c := &nodev1.Capacity{CpuCount: int64(hr.CPUCount), CpuPercent: hr.CPUPercent, MemoryTotalBytes: hr.MemoryTotalBytes,
 		MemoryUsedBytes: hr.MemoryUsedBytes, DiskTotalBytes: hr.Disk.TotalBytes, DiskUsedBytes: hr.Disk.UsedBytes,
-		MaxSandboxes: int64(h.max), Templates: layersPresent(h.dataDir), Version: version.Version,
-		Sandboxes: int64(h.sandboxes.sandboxCount(ctx))}
+		MaxSandboxes: int64(h.max), Templates: layersPresent(h.dataDir), Version: version.Version}
+	if h.sandboxes != nil {
+		n, cpus, mem := h.sandboxes.usage(ctx)
+		c.Sandboxes, c.AllocatedCpu, c.AllocatedMemoryBytes, c.ServiceAddress = int64(n), int64(cpus), mem, h.sandboxes.advertise
+	}
 	res, err := h.c.Heartbeat(ctx, connect.NewRequest(&nodev1.HeartbeatRequest{Capacity: c, Draining: draining}))
 	if err != nil {
 		return nil, err

@@ -27,6 +27,9 @@ type RuntimeConfig struct {
 	// the control plane its only client); empty: the node runs no
 	// sandboxes and only heartbeats.
 	Listen string
+	// Advertise is the host:port the control plane dials for it; empty:
+	// Listen, which must then name a host.
+	Advertise string
 	// AgentPath is the soulbox-agent binary; default next to this one.
 	AgentPath string
 	// TemplatesDir holds the templates' layers; default
@@ -56,6 +59,14 @@ func (c RuntimeConfig) validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("--listen %q: want host:port: %w", c.Listen, errdefs.ErrInvalidArgument)
 	}
+	if host, _, _ := net.SplitHostPort(c.Listen); c.Advertise == "" && (host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified()) {
+		return fmt.Errorf("--listen %q names no host the control plane can dial: give --advertise host:port: %w", c.Listen, errdefs.ErrInvalidArgument)
+	}
+	if c.Advertise != "" {
+		if host, port, err := net.SplitHostPort(c.Advertise); err != nil || host == "" || port == "" || port == "0" {
+			return fmt.Errorf("--advertise %q: want host:port: %w", c.Advertise, errdefs.ErrInvalidArgument)
+		}
+	}
 	if c.Network != "on" && c.Network != "off" {
 		return fmt.Errorf("--network %q: want on or off: %w", c.Network, errdefs.ErrInvalidArgument)
 	}
@@ -78,10 +89,12 @@ func (c RuntimeConfig) validate() error {
 
 // sandboxHost is a node's driver and the service serving it.
 type sandboxHost struct {
-	driver *oci.Driver
-	net    *network.Manager
-	srv    *http.Server
-	ln     net.Listener
+	// advertise is the address the control plane dials.
+	advertise string
+	driver    *oci.Driver
+	net       *network.Manager
+	srv       *http.Server
+	ln        net.Listener
 }
 
 // openSandboxHost opens the node's driver and listens for its service;
@@ -90,7 +103,10 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, id *
 	if id.serving == nil {
 		return nil, fmt.Errorf("node %q joined without a serving certificate (a control plane older than its sandbox service): join again with a new token and data dir: %w", id.Name, errdefs.ErrFailedPrecondition)
 	}
-	h := &sandboxHost{}
+	h := &sandboxHost{advertise: rc.Advertise}
+	if h.advertise == "" {
+		h.advertise = rc.Listen
+	}
 	defer func() {
 		if err != nil {
 			h.close()
@@ -165,16 +181,22 @@ func (h *sandboxHost) serve() error {
 	return nil
 }
 
-// sandboxCount counts the sandboxes the driver has.
-func (h *sandboxHost) sandboxCount(ctx context.Context) int {
+// usage counts the sandboxes the driver has and sums what they were
+// given.
+func (h *sandboxHost) usage(ctx context.Context) (n, cpus int, memory uint64) {
 	if h == nil || h.driver == nil {
-		return 0
+		return 0, 0, 0
 	}
 	l, err := h.driver.List(ctx)
 	if err != nil {
-		return 0
+		return 0, 0, 0
 	}
-	return len(l)
+	for _, i := range l {
+		lim := i.Limits.WithDefaults()
+		cpus += lim.CPUCount
+		memory += uint64(max(lim.MemoryMB, 0)) << 20
+	}
+	return len(l), cpus, memory
 }
 
 // close stops serving (calls under way get a few seconds) and closes

@@ -2,13 +2,19 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -219,5 +225,142 @@ func TestRemoteDriver(t *testing.T) {
 	_ = n.cmd.Process.Signal(syscall.SIGTERM)
 	if err := n.wait(t); err != nil {
 		t.Errorf("soulbox node after SIGTERM: %v\n%s", err, n.stderr)
+	}
+}
+
+// sandboxCall sends one request to the agent of sandbox sb through the
+// server's proxy (the one API URL), as the SDKs do.
+func sandboxCall(t *testing.T, c apiClient, sb sandboxJSON, method, path, contentType string, body []byte) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("E2b-Sandbox-Id", sb.SandboxID)
+	req.Header.Set("E2b-Sandbox-Port", strconv.Itoa(envd.Port))
+	if sb.EnvdAccessToken != nil {
+		req.Header.Set("X-Access-Token", *sb.EnvdAccessToken)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// runInSandbox runs a command as commands.run does (a Connect server
+// stream of process.Process/Start, JSON codec) and returns the stream.
+func runInSandbox(t *testing.T, c apiClient, sb sandboxJSON, script string) (int, string) {
+	t.Helper()
+	msg, _ := json.Marshal(map[string]any{"process": map[string]any{"cmd": "/bin/bash", "args": []string{"-l", "-c", script}}, "stdin": false})
+	frame := make([]byte, 5, 5+len(msg))
+	binary.BigEndian.PutUint32(frame[1:], uint32(len(msg)))
+	code, b := sandboxCall(t, c, sb, "POST", "/process.Process/Start", "application/connect+json", append(frame, msg...))
+	return code, string(b)
+}
+
+// TestJoinedNodeRunsSandboxes: with the embedded node drained, a create
+// through the API is placed on the joined node and recorded there;
+// commands and files reach it through the server's proxy (the node's
+// Dial); kill ends it on the node. Drained in turn, the joined node gets
+// no new placement: creates go to the embedded node, readied again.
+func TestJoinedNodeRunsSandboxes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	bin := buildServer(t, "")
+	nodeAddr := freeAddr(t)
+	c, cfg := runServer(t, func(cfg *server.Config) {
+		cfg.NodeListen = nodeAddr
+		cfg.NodeHeartbeatTimeout = 3 * time.Second
+	})
+	listen := freeAddr(t)
+	n, _ := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-r2", listen, "10.247.1.0/24")
+	d := controlPlaneDriver(t, cfg, "node-r2", listen)
+	waitDial(t, d, n)
+	var nodes []nodeJSON
+	c.want(200, "GET", "/nodes", nil, &nodes)
+	embedded := ""
+	for _, nd := range nodes {
+		if nd.ID != "node-r2" {
+			embedded = nd.ID
+		}
+	}
+	c.want(204, "POST", "/nodes/"+embedded, map[string]any{"status": "draining"}, nil)
+
+	// The node's first heartbeat with its service address makes it a
+	// place for sandboxes.
+	var sb sandboxJSON
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		code, b, _ := c.do("POST", "/sandboxes", map[string]any{"templateID": "base", "timeout": 300, "secure": true})
+		if code == 201 {
+			if err := json.Unmarshal(b, &sb); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if code != 503 || time.Now().After(deadline) {
+			t.Fatalf("create with only the joined node ready = %d %s\nnode:\n%s", code, b, n.stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	list, err := d.List(context.Background())
+	if err != nil || len(list) != 1 || list[0].ID != sb.SandboxID || list[0].Status != runtime.StatusRunning {
+		t.Fatalf("the node runs %+v, %v; want %s running", list, err, sb.SandboxID)
+	}
+	var listed []listedJSON
+	c.want(200, "GET", "/v2/sandboxes", nil, &listed)
+	if len(listed) != 1 || listed[0].SandboxID != sb.SandboxID || listed[0].State != "running" {
+		t.Errorf("listed %+v", listed)
+	}
+
+	// Commands and files through the one API URL.
+	if code, out := runInSandbox(t, c, sb, "echo from-$(hostname)"); code != 200 || !strings.Contains(out, `"exited":true`) ||
+		!strings.Contains(out, base64.StdEncoding.EncodeToString([]byte("from-"+sb.SandboxID+"\n"))) {
+		t.Errorf("commands.run on the joined node = %d %s", code, out)
+	}
+	if code, b := sandboxCall(t, c, sb, "POST", "/files?path=/home/user/hello.txt&username=user", "application/octet-stream", []byte("hello node")); code != 200 {
+		t.Fatalf("files.write = %d %s", code, b)
+	}
+	if code, b := sandboxCall(t, c, sb, "GET", "/files?path=/home/user/hello.txt&username=user", "", nil); code != 200 || string(b) != "hello node" {
+		t.Errorf("files.read = %d %q", code, b)
+	}
+	if code, out := runInSandbox(t, c, sb, "cat /home/user/hello.txt"); code != 200 ||
+		!strings.Contains(out, base64.StdEncoding.EncodeToString([]byte("hello node"))) {
+		t.Errorf("the file written is not in the sandbox: %d %s", code, out)
+	}
+	c.want(200, "GET", "/sandboxes/"+sb.SandboxID, nil, nil)
+
+	// What only the embedded node does is refused, saying so, and the
+	// sandbox runs on.
+	for _, path := range []string{"/pause", "/fork", "/snapshots"} {
+		code, b, _ := c.do("POST", "/sandboxes/"+sb.SandboxID+path, map[string]any{})
+		if code != 409 || !strings.Contains(string(b), "node-r2") {
+			t.Errorf("POST %s of a sandbox on a joined node = %d %s, want 409 naming the node", path, code, b)
+		}
+	}
+	if code, out := runInSandbox(t, c, sb, "true"); code != 200 || !strings.Contains(out, `"exited":true`) {
+		t.Errorf("after the refusals the sandbox does not run commands: %d %s", code, out)
+	}
+
+	// Drain the joined node, ready the embedded one: the next create
+	// runs here, the node keeps only its sandbox.
+	c.want(204, "POST", "/nodes/node-r2", map[string]any{"status": "draining"}, nil)
+	c.want(204, "POST", "/nodes/"+embedded, map[string]any{"status": "ready"}, nil)
+	var local sandboxJSON
+	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": "base", "timeout": 300}, &local)
+	if list, err := d.List(context.Background()); err != nil || len(list) != 1 {
+		t.Errorf("a drained node got a placement: %+v, %v", list, err)
+	}
+	c.want(204, "DELETE", "/sandboxes/"+local.SandboxID, nil, nil)
+
+	// Kill ends it on the node.
+	c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
+	if list, err := d.List(context.Background()); err != nil || len(list) != 0 {
+		t.Errorf("after kill the node runs %+v, %v", list, err)
+	}
+	if code, _ := sandboxCall(t, c, sb, "GET", "/health", "", nil); code != 502 {
+		t.Errorf("a killed sandbox's agent answers %d, want 502", code)
 	}
 }

@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("MetricBuckets", s.testMetricBuckets)
 	t.Run("Nodes", s.testNodes)
 	t.Run("CheckpointObjects", s.testCheckpointObjects)
+	t.Run("SandboxNode", s.testSandboxNode)
 }
 
 type suite struct {
