@@ -32,7 +32,7 @@ import (
 // joinRunningNode starts a `soulbox node` that joins the server c and
 // serves sandboxes on listen, with its own data dir, cgroup parent and
 // sandbox address range; it returns once the node is ready.
-func joinRunningNode(t *testing.T, c apiClient, bin, cp, name, listen, pool string) (*nodeProc, string) {
+func joinRunningNode(t testing.TB, c apiClient, bin, cp, name, listen, pool string) (*nodeProc, string) {
 	t.Helper()
 	var tok nodeTokenJSON
 	c.want(201, "POST", "/admin/node-tokens", map[string]any{"ttl": 600}, &tok)
@@ -46,7 +46,7 @@ func joinRunningNode(t *testing.T, c apiClient, bin, cp, name, listen, pool stri
 
 // controlPlaneDriver is the remote driver of a joined node, with the
 // client certificate the server's node CA signs for the control plane.
-func controlPlaneDriver(t *testing.T, cfg server.Config, name, addr string) *remotedriver.Driver {
+func controlPlaneDriver(t testing.TB, cfg server.Config, name, addr string) *remotedriver.Driver {
 	t.Helper()
 	ca, err := nodeca.Open(filepath.Join(cfg.DataDir, "node-ca"))
 	if err != nil {
@@ -64,7 +64,7 @@ func controlPlaneDriver(t *testing.T, cfg server.Config, name, addr string) *rem
 }
 
 // waitDial waits for the node's sandbox service to answer.
-func waitDial(t *testing.T, d *remotedriver.Driver, n *nodeProc) {
+func waitDial(t testing.TB, d *remotedriver.Driver, n *nodeProc) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -230,7 +230,7 @@ func TestRemoteDriver(t *testing.T) {
 
 // sandboxCall sends one request to the agent of sandbox sb through the
 // server's proxy (the one API URL), as the SDKs do.
-func sandboxCall(t *testing.T, c apiClient, sb sandboxJSON, method, path, contentType string, body []byte) (int, []byte) {
+func sandboxCall(t testing.TB, c apiClient, sb sandboxJSON, method, path, contentType string, body []byte) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(method, c.base+path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
@@ -250,7 +250,7 @@ func sandboxCall(t *testing.T, c apiClient, sb sandboxJSON, method, path, conten
 
 // runInSandbox runs a command as commands.run does (a Connect server
 // stream of process.Process/Start, JSON codec) and returns the stream.
-func runInSandbox(t *testing.T, c apiClient, sb sandboxJSON, script string) (int, string) {
+func runInSandbox(t testing.TB, c apiClient, sb sandboxJSON, script string) (int, string) {
 	t.Helper()
 	msg, _ := json.Marshal(map[string]any{"process": map[string]any{"cmd": "/bin/bash", "args": []string{"-l", "-c", script}}, "stdin": false})
 	frame := make([]byte, 5, 5+len(msg))
