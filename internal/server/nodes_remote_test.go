@@ -40,6 +40,16 @@ func joinRunningNode(t testing.TB, c apiClient, bin, cp, name, listen, pool stri
 	p := startNode(t, bin, "--control-plane", cp, "--join-token", tok.Token, "--data-dir", dir, "--name", name,
 		"--listen", listen, "--templates-dir", ocitest.TemplateCache(), "--agent", ocitest.AgentBinary(t),
 		"--cgroup-parent", "soulbox-test-"+name, "--network-pool", pool, "--network-uplink", "lo", "--network-dns", "127.0.0.1")
+	// Stopped with SIGTERM, a node closes its network manager, which
+	// removes what it put on the host once its sandboxes are gone.
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-p.done:
+			p.done <- err
+		case <-time.After(15 * time.Second):
+		}
+	})
 	waitNodeStatus(t, c, name, "ready", 60*time.Second)
 	return p, dir
 }

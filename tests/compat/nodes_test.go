@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -101,8 +102,17 @@ func TestE2BSDKAcrossNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+			// SIGTERM: the node closes its network manager, which removes
+			// what it put on the host once its sandboxes are gone.
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			exited := make(chan struct{})
+			go func() { _ = cmd.Wait(); close(exited) }()
+			select {
+			case <-exited:
+			case <-time.After(15 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+			}
 			if t.Failed() {
 				t.Logf("%s:\n%s", name, stderr)
 			}
