@@ -132,7 +132,7 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 		ID: newID(), TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateStarting,
 		CPUCount: limits.CPUCount, MemoryMB: limits.MemoryMB, DiskMB: limits.DiskMB,
 		Metadata: req.Metadata, EnvVars: req.EnvVars, EnvdAccessToken: token, CreatedAt: now, EndAt: now.Add(timeout),
-		Runtime: m.driver.Name(), Network: req.net.cfg, TrafficAccessToken: req.net.trafficToken,
+		Runtime: m.runtimeName(ctx, node), Network: req.net.cfg, TrafficAccessToken: req.net.trafficToken,
 		Lifecycle: req.Lifecycle, Node: node,
 	}
 	if err := m.reserve(ctx, sb); err != nil {

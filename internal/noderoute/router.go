@@ -102,6 +102,16 @@ func cannot(id, node, what string) error {
 // Name implements runtime.Driver: the embedded node's driver's name.
 func (r *Router) Name() string { return r.local.Name() }
 
+// NameOn is the name of joined node's driver ("remote/<node>" while it
+// does not answer).
+func (r *Router) NameOn(ctx context.Context, node string) string {
+	d, err := r.remoteOf(ctx, node)
+	if err != nil {
+		return "remote/" + node
+	}
+	return d.Name()
+}
+
 // Create implements runtime.Driver.
 func (r *Router) Create(ctx context.Context, spec runtime.Spec) (runtime.Info, error) {
 	d, _, err := r.remote(ctx, spec.ID)

@@ -31,6 +31,8 @@ func (f *fakeDriver) Checkpoint(context.Context, string, string) error {
 // remoteOnly is a joined node's driver without the optional abilities.
 type remoteOnly struct{ Remote }
 
+func (r remoteOnly) Name() string { return "oci/remote" }
+
 func (r remoteOnly) Info(ctx context.Context, id string) (runtime.Info, error) {
 	return runtime.Info{ID: id, Runtime: "remote"}, nil
 }
@@ -88,6 +90,12 @@ func TestRouter(t *testing.T) {
 	}
 	if err := r.Checkpoint(ctx, "here", "/x"); err != nil {
 		t.Errorf("Checkpoint on the embedded node: %v", err)
+	}
+	if got := r.NameOn(ctx, "node-a"); got != "oci/remote" {
+		t.Errorf("NameOn(node-a) = %q", got)
+	}
+	if got := r.NameOn(ctx, "node-gone"); got != "remote/node-gone" {
+		t.Errorf("NameOn(node-gone) = %q", got)
 	}
 	// A node the registry no longer knows.
 	recorded["on-gone"] = "node-gone"
