@@ -26,6 +26,7 @@ import (
 	"github.com/soulbox/soulbox/internal/remotedriver"
 	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
+	"github.com/soulbox/soulbox/internal/runtime/runtimetest"
 	"github.com/soulbox/soulbox/internal/server"
 )
 
@@ -373,4 +374,25 @@ func TestJoinedNodeRunsSandboxes(t *testing.T) {
 	if code, _ := sandboxCall(t, c, sb, "GET", "/health", "", nil); code != 502 {
 		t.Errorf("a killed sandbox's agent answers %d, want 502", code)
 	}
+}
+
+// TestRemoteDriverConformance runs the drivers' conformance suite
+// against a `soulbox node` child process through the remote driver: the
+// node on this host, the suite's checks that nothing is left behind see
+// its sandboxes' processes, mounts and cgroups.
+func TestRemoteDriverConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	bin := buildServer(t, "")
+	nodeAddr := freeAddr(t)
+	c, cfg := runServer(t, func(cfg *server.Config) {
+		cfg.NodeListen = nodeAddr
+		cfg.NodeHeartbeatTimeout = 3 * time.Second
+	})
+	listen := freeAddr(t)
+	n, _ := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-conf", listen, "10.247.4.0/24")
+	d := controlPlaneDriver(t, cfg, "node-conf", listen)
+	waitDial(t, d, n)
+	runtimetest.Run(t, func(*testing.T) runtime.Driver { return d }, runtimetest.Options{Template: "base", Network: true})
 }
