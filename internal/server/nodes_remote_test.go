@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -203,6 +204,17 @@ func TestRemoteDriver(t *testing.T) {
 	if _, err := d.DialContext(ctx, "no-such-sandbox", envd.Port); !errdefs.IsNotFound(err) {
 		t.Errorf("dialing no sandbox: %v, want not found", err)
 	}
+	for _, port := range []int{0, -1, 70000} {
+		if _, err := d.DialContext(ctx, id, port); !errdefs.IsInvalidArgument(err) {
+			t.Errorf("dialing port %d: %v, want invalid argument", port, err)
+		}
+	}
+	if _, err := d.Exec(ctx, id, runtime.ExecRequest{Args: []string{"cat"}, Stdin: io.LimitReader(zeros{}, 17<<20)}); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("an exec with 17 MiB of input: %v, want invalid argument", err)
+	}
+	if _, err := d.Exec(ctx, id, runtime.ExecRequest{Args: []string{"head", "-c", "17M", "/dev/zero"}, Stdout: io.Discard}); !errors.Is(err, errdefs.ErrResourceExhausted) {
+		t.Errorf("an exec with 17 MiB of output: %v, want resource exhausted", err)
+	}
 
 	// A node's own certificate (same CA) cannot drive a node.
 	pair, err := tls.LoadX509KeyPair(filepath.Join(dir, "node", "node.pem"), filepath.Join(dir, "node", "node-key.pem"))
@@ -374,6 +386,14 @@ func TestJoinedNodeRunsSandboxes(t *testing.T) {
 	if code, _ := sandboxCall(t, c, sb, "GET", "/health", "", nil); code != 502 {
 		t.Errorf("a killed sandbox's agent answers %d, want 502", code)
 	}
+}
+
+// zeros reads as endless zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 // TestRemoteDriverConformance runs the drivers' conformance suite
