@@ -17,7 +17,7 @@ func newNodeCmd() *cobra.Command {
 	tokenFile := ""
 	cmd := &cobra.Command{
 		Use:   "node",
-		Short: "Join this host to a control plane as a node and heartbeat to it",
+		Short: "Join this host to a control plane as a node, heartbeat and run its sandboxes",
 		Long: `Join this host to a SoulBox control plane (a server started with
 --node-listen) and report its capacity every few seconds.
 
@@ -27,12 +27,17 @@ fingerprint the join token carries, and keeps the client certificate the
 control plane signs; later starts need no token and talk mutual TLS only.
 On SIGTERM or SIGINT the node reports itself draining and exits.
 
-A node does not run sandboxes for the control plane yet: it is registered,
-heartbeats, is listed (GET /nodes), drained (POST /nodes/{nodeID}) and
-considered by the scheduler; creates still run on the server's own node.`,
+With --listen, the node also runs sandboxes: it hosts a runtime driver
+(its own data dir, cgroup parent and sandbox address range, so several
+nodes can share a host; the base template built on first start) and
+serves the driver's operations to the control plane over mutual TLS with
+the serving certificate signed at join; its heartbeats carry the address
+the control plane dials (--advertise, default --listen), and the
+scheduler places creates on it. Without it, the node only heartbeats.`,
 		Example: `  soulbox node --control-plane https://cp.example.com:3443 --join-token-file /etc/soulbox/join-token --data-dir /var/lib/soulbox-node
   printf %s "$TOKEN" | soulbox node --control-plane https://cp.example.com:3443 --join-token-file - --data-dir /var/lib/soulbox-node
-  soulbox node --data-dir /var/lib/soulbox-node   # after joining`,
+  soulbox node --data-dir /var/lib/soulbox-node   # after joining
+  soulbox node --data-dir /var/lib/soulbox-node --listen 0.0.0.0:3444 --network-pool 10.210.0.0/16`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var l slog.Level
@@ -60,6 +65,16 @@ considered by the scheduler; creates still run on the server's own node.`,
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the node's identity and data")
 	f.StringVar(&cfg.Name, "name", cfg.Name, "the node's name (default: this host's name)")
 	f.IntVar(&cfg.MaxSandboxes, "max-sandboxes", 0, "sandboxes this node takes at most (0: no bound of its own)")
+	f.StringVar(&cfg.Runtime.Listen, "listen", os.Getenv("SOULBOX_NODE_SERVICE_LISTEN"), "address of the node's sandbox service (mutual TLS); empty: run no sandboxes")
+	f.StringVar(&cfg.Runtime.Advertise, "advertise", os.Getenv("SOULBOX_NODE_ADVERTISE"), "host:port the control plane dials for the sandbox service (default: --listen)")
+	f.StringVar(&cfg.Runtime.AgentPath, "agent", "", "soulbox-agent binary (default: next to this binary)")
+	f.StringVar(&cfg.Runtime.TemplatesDir, "templates-dir", "", "template cache (default: <data-dir>/templates)")
+	f.StringVar(&cfg.Runtime.Runtime, "runtime", "", "OCI runtime: runc, crun or runsc (default: the fastest that works here)")
+	f.StringVar(&cfg.Runtime.CgroupParent, "cgroup-parent", "", "cgroup the node's sandboxes go under (default: derived from the data dir)")
+	f.StringVar(&cfg.Runtime.Network, "network", "on", "on: each sandbox gets a link, NAT, DNS and egress policy; off: loopback only")
+	f.StringVar(&cfg.Runtime.NetworkPool, "network-pool", "", "IPv4 range of the sandboxes' links, one /30 each (default: the first free of 10.200-254.0.0/16)")
+	f.StringVar(&cfg.Runtime.NetworkUplink, "network-uplink", "", "interface sandbox traffic leaves by (default: the default route's)")
+	f.StringVar(&cfg.Runtime.NetworkDNS, "network-dns", "", "resolver the sandboxes' DNS forwarder asks (default: the host's first nameserver)")
 	f.StringVar(&level, "log-level", level, "debug, info, warn or error")
 	return cmd
 }

@@ -32,6 +32,10 @@ type CreateRequest struct {
 	// Lifecycle is what happens at the timeout (kill or pause) and to
 	// traffic while paused.
 	Lifecycle store.Lifecycle
+	// EmbeddedOnly places the sandbox on the embedded node: a fork, or
+	// a template that is a snapshot with memory, which only it restores.
+	// The create sets it for the latter itself.
+	EmbeddedOnly bool
 
 	net resolvedNetwork // Network, resolved by Create
 }
@@ -64,10 +68,24 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 			return store.Sandbox{}, err
 		}
 	}
-	if m.placer != nil {
-		if err := m.placer(ctx, req); err != nil {
+	var (
+		snapDir, snapFrom string
+		snapHas           bool
+	)
+	if sc, ok := m.tmpl.(Snapshots); ok {
+		if snapDir, snapFrom, snapHas, err = sc.SnapshotCheckpoint(ctx, req.TemplateID); err != nil {
 			return store.Sandbox{}, err
 		}
+		req.EmbeddedOnly = req.EmbeddedOnly || snapHas
+	}
+	node := "" // the embedded node
+	if m.placer != nil {
+		if node, err = m.placer(ctx, req); err != nil {
+			return store.Sandbox{}, err
+		}
+	}
+	if node != "" && req.EmbeddedOnly {
+		return store.Sandbox{}, fmt.Errorf("node %s was chosen for a sandbox only the embedded node can make: %w", node, errdefs.ErrUnavailable)
 	}
 	timeout := req.Timeout
 	if timeout == 0 {
@@ -101,25 +119,21 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if req.Secure {
 		token = newToken()
 	}
-	if sc, ok := m.tmpl.(Snapshots); ok {
-		dir, from, has, err := sc.SnapshotCheckpoint(ctx, req.TemplateID)
-		if err != nil {
-			return store.Sandbox{}, err
-		}
-		if has {
-			return m.createFromCheckpoint(ctx, req, dir, from, limits, timeout)
-		}
+	if snapHas {
+		return m.createFromCheckpoint(ctx, req, snapDir, snapFrom, limits, timeout)
 	}
-	if sb, handled, err := m.createPooled(ctx, req, template, limits, token, timeout); handled {
-		return sb, err
+	if node == "" { // the warm pool is the embedded node's
+		if sb, handled, err := m.createPooled(ctx, req, template, limits, token, timeout); handled {
+			return sb, err
+		}
 	}
 	now := time.Now().UTC()
 	sb := store.Sandbox{
 		ID: newID(), TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateStarting,
 		CPUCount: limits.CPUCount, MemoryMB: limits.MemoryMB, DiskMB: limits.DiskMB,
 		Metadata: req.Metadata, EnvVars: req.EnvVars, EnvdAccessToken: token, CreatedAt: now, EndAt: now.Add(timeout),
-		Runtime: m.driver.Name(), Network: req.net.cfg, TrafficAccessToken: req.net.trafficToken,
-		Lifecycle: req.Lifecycle,
+		Runtime: m.runtimeName(ctx, node), Network: req.net.cfg, TrafficAccessToken: req.net.trafficToken,
+		Lifecycle: req.Lifecycle, Node: node,
 	}
 	if err := m.reserve(ctx, sb); err != nil {
 		return store.Sandbox{}, err

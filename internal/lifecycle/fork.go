@@ -43,8 +43,12 @@ func (m *Manager) Fork(ctx context.Context, id string, count int, timeout time.D
 	}
 	// Forks are new sandboxes: placed as a create of the source's
 	// template and size would be, before anything is checkpointed.
+	if src.Node != "" {
+		return nil, fmt.Errorf("sandbox %q runs on node %s: forks are made of the embedded node's sandboxes only: %w", id, src.Node, errdefs.ErrFailedPrecondition)
+	}
+	// They are made on the embedded node, which must be ready.
 	if m.placer != nil {
-		if err := m.placer(ctx, CreateRequest{TemplateID: src.TemplateID, CPUCount: src.CPUCount, MemoryMB: src.MemoryMB, Team: src.ClientID}); err != nil {
+		if _, err := m.placer(ctx, CreateRequest{TemplateID: src.TemplateID, CPUCount: src.CPUCount, MemoryMB: src.MemoryMB, Team: src.ClientID, EmbeddedOnly: true}); err != nil {
 			return nil, err
 		}
 	}
@@ -60,7 +64,7 @@ func (m *Manager) Fork(ctx context.Context, id string, count int, timeout time.D
 	req := CreateRequest{
 		TemplateID: snap.ID, Timeout: timeout, Metadata: maps.Clone(src.Metadata), EnvVars: maps.Clone(src.EnvVars),
 		CPUCount: src.CPUCount, MemoryMB: src.MemoryMB, Secure: src.EnvdAccessToken != "", Team: src.ClientID,
-		NoPool: true, Network: networkRequestOf(src.Network), Lifecycle: src.Lifecycle,
+		NoPool: true, Network: networkRequestOf(src.Network), Lifecycle: src.Lifecycle, EmbeddedOnly: true,
 	}
 	out := make([]ForkResult, count)
 	eachFork(count, func(i int) {

@@ -316,7 +316,7 @@ func (m *Manager) restoreNetworks(ctx context.Context, live []store.Sandbox) {
 		return
 	}
 	for _, sb := range live {
-		if sb.Network == nil {
+		if sb.Network == nil || sb.Node != "" { // a joined node keeps its own
 			continue
 		}
 		p, err := PolicyOf(sb.Network)

@@ -49,6 +49,9 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	if sb.State != store.StateRunning {
 		return unsettled(sb)
 	}
+	if sb.Node != "" {
+		return fmt.Errorf("sandbox %q runs on node %s: only the embedded node's sandboxes pause yet; kill it or let it time out: %w", id, sb.Node, errdefs.ErrFailedPrecondition)
+	}
 	cp, canCheckpoint := m.driver.(runtime.Checkpointer)
 	if memory && (!canCheckpoint || m.checkpoints == "") {
 		return fmt.Errorf("this server cannot pause a sandbox with its memory; pause with memory false: %w", errdefs.ErrFailedPrecondition)

@@ -42,6 +42,9 @@ func (m *Manager) Snapshot(ctx context.Context, id, name string, memory bool) (c
 	if sb.State != store.StateRunning && sb.State != store.StatePaused {
 		return catalog.Snapshot{}, unsettled(sb)
 	}
+	if sb.Node != "" {
+		return catalog.Snapshot{}, fmt.Errorf("sandbox %q runs on node %s: only the embedded node's sandboxes are snapshotted yet: %w", id, sb.Node, errdefs.ErrFailedPrecondition)
+	}
 	_, cloner := m.driver.(runtime.Cloner)
 	if err := m.checkSandboxBudget(ctx, sb, "snapshot", cloner && memory && sb.State == store.StateRunning); err != nil {
 		return catalog.Snapshot{}, err

@@ -5,9 +5,9 @@
 // TLS with the host's capacity and use; when its context ends it reports
 // itself draining and returns.
 //
-// A node does not run sandboxes for the control plane yet: it is
-// registered, heartbeats, is listed, drained and considered by the
-// scheduler, while creates still run on the server's embedded node.
+// With a listen address the node also hosts a runtime driver of its own
+// and serves it to the control plane (internal/nodeservice) over mutual
+// TLS with the serving certificate signed at its join.
 package nodeagent
 
 import (
@@ -33,6 +33,8 @@ const (
 	certFile  = "node.pem"
 	caFile    = "ca.pem"
 	stateFile = "node.json"
+	// servingFile is the sandbox service's certificate (same key).
+	servingFile = "node-serving.pem"
 )
 
 // identity is what a joined node keeps: its name, the control plane it
@@ -42,6 +44,9 @@ type identity struct {
 	ControlPlane string `json:"controlPlane"`
 	cert         tls.Certificate
 	ca           *x509.CertPool
+	// serving is the sandbox service's certificate; nil for a node that
+	// joined before the control plane signed one (it must join again).
+	serving *tls.Certificate
 }
 
 func identityDir(dataDir string) string { return filepath.Join(dataDir, "node") }
@@ -59,6 +64,11 @@ func loadIdentity(dataDir string) (*identity, error) {
 		return nil, fmt.Errorf("node identity %s: %w", filepath.Join(dir, stateFile), err)
 	}
 	if id.cert, err = tls.LoadX509KeyPair(filepath.Join(dir, certFile), filepath.Join(dir, keyFile)); err != nil {
+		return nil, fmt.Errorf("node identity: %w", err)
+	}
+	if sc, err := tls.LoadX509KeyPair(filepath.Join(dir, servingFile), filepath.Join(dir, keyFile)); err == nil {
+		id.serving = &sc
+	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("node identity: %w", err)
 	}
 	caPEM, err := os.ReadFile(filepath.Join(dir, caFile))
@@ -99,8 +109,13 @@ func newKey(dataDir, name string) ([]byte, error) {
 
 // saveIdentity keeps what a join returned; the state file last, so a
 // node that crashed half-way has not joined (and needs a new token).
-func saveIdentity(dataDir, name, controlPlane string, certPEM, caPEM []byte) error {
+func saveIdentity(dataDir, name, controlPlane string, certPEM, servingPEM, caPEM []byte) error {
 	dir := identityDir(dataDir)
+	if len(servingPEM) > 0 {
+		if err := durable.WriteFile(filepath.Join(dir, servingFile), servingPEM, 0o644); err != nil {
+			return err
+		}
+	}
 	if err := durable.WriteFile(filepath.Join(dir, certFile), certPEM, 0o644); err != nil {
 		return err
 	}

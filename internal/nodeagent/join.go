@@ -40,7 +40,7 @@ func join(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("join %s as %q: %w", u, cfg.Name, err)
 	}
-	return saveIdentity(cfg.DataDir, cfg.Name, u.String(), res.Msg.GetCertificatePem(), res.Msg.GetCaPem())
+	return saveIdentity(cfg.DataDir, cfg.Name, u.String(), res.Msg.GetCertificatePem(), res.Msg.GetServingCertificatePem(), res.Msg.GetCaPem())
 }
 
 // controlPlaneURL checks the --control-plane URL: https, a host, no path.

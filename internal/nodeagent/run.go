@@ -31,6 +31,9 @@ type Config struct {
 	// MaxSandboxes is the node's own bound on sandboxes (0: none).
 	MaxSandboxes int
 	Log          *slog.Logger
+	// Runtime is how the node runs sandboxes; its Listen empty, it runs
+	// none.
+	Runtime RuntimeConfig
 }
 
 // Run joins if the data dir holds no identity yet, then heartbeats
@@ -44,6 +47,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.MaxSandboxes < 0 {
 		return fmt.Errorf("--max-sandboxes %d: want 0 (no bound of its own) or more: %w", cfg.MaxSandboxes, errdefs.ErrInvalidArgument)
+	}
+	if cfg.Runtime.Network == "" {
+		cfg.Runtime.Network = "on"
+	}
+	if err := cfg.Runtime.validate(); err != nil {
+		return err
 	}
 	if !joined(cfg.DataDir) {
 		if cfg.JoinToken == "" || cfg.ControlPlane == "" {
@@ -68,9 +77,32 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Name != "" && cfg.Name != id.Name {
 		return fmt.Errorf("this data dir holds node %q, not %q: %w", id.Name, cfg.Name, errdefs.ErrInvalidArgument)
 	}
-	h := &heartbeater{c: mtlsClient(id), host: &node.HostReader{DataDir: cfg.DataDir}, dataDir: cfg.DataDir, max: cfg.MaxSandboxes,
-		log: cfg.Log.With("node", id.Name), id: id}
-	return h.run(ctx)
+	log := cfg.Log.With("node", id.Name)
+	h := &heartbeater{c: mtlsClient(id), host: &node.HostReader{DataDir: cfg.DataDir}, dataDir: cfg.DataDir, max: cfg.MaxSandboxes, log: log, id: id}
+	if cfg.Runtime.Listen == "" {
+		return h.run(ctx)
+	}
+	sh, err := openSandboxHost(ctx, cfg.DataDir, cfg.Runtime, id, log)
+	if err != nil {
+		return err
+	}
+	h.sandboxes = sh
+	served := make(chan error, 1)
+	go func() { served <- sh.serve() }()
+	log.Info("serving sandboxes", "listen", cfg.Runtime.Listen, "driver", sh.driver.Name())
+	hctx, stop := context.WithCancel(ctx)
+	beat := make(chan error, 1)
+	go func() { beat <- h.run(hctx) }()
+	select {
+	case err = <-beat:
+	case err = <-served:
+		err = fmt.Errorf("sandbox service: %w", err)
+		stop()
+		<-beat
+	}
+	stop()
+	sh.close()
+	return err
 }
 
 type heartbeater struct {
@@ -80,6 +112,8 @@ type heartbeater struct {
 	max     int
 	log     *slog.Logger
 	id      *identity
+	// sandboxes, when the node runs them, is counted in each heartbeat.
+	sandboxes *sandboxHost
 }
 
 func (h *heartbeater) run(ctx context.Context) error {
@@ -134,6 +168,10 @@ func (h *heartbeater) beat(ctx context.Context, draining bool) (*nodev1.Heartbea
 	c := &nodev1.Capacity{CpuCount: int64(hr.CPUCount), CpuPercent: hr.CPUPercent, MemoryTotalBytes: hr.MemoryTotalBytes,
 		MemoryUsedBytes: hr.MemoryUsedBytes, DiskTotalBytes: hr.Disk.TotalBytes, DiskUsedBytes: hr.Disk.UsedBytes,
 		MaxSandboxes: int64(h.max), Templates: layersPresent(h.dataDir), Version: version.Version}
+	if h.sandboxes != nil {
+		n, cpus, mem := h.sandboxes.usage(ctx)
+		c.Sandboxes, c.AllocatedCpu, c.AllocatedMemoryBytes, c.ServiceAddress = int64(n), int64(cpus), mem, h.sandboxes.advertise
+	}
 	res, err := h.c.Heartbeat(ctx, connect.NewRequest(&nodev1.HeartbeatRequest{Capacity: c, Draining: draining}))
 	if err != nil {
 		return nil, err

@@ -142,22 +142,9 @@ func (ca *CA) Pool() *x509.CertPool {
 // It returns the certificate, PEM, and its fingerprint. A bad CSR is
 // ErrInvalidArgument, one for another name ErrPermissionDenied.
 func (ca *CA) SignNode(node string, csrPEM []byte) ([]byte, string, error) {
-	block, _ := pem.Decode(csrPEM)
-	if block == nil || block.Type != "CERTIFICATE REQUEST" {
-		return nil, "", fmt.Errorf("the CSR is not a PEM CERTIFICATE REQUEST: %w", errdefs.ErrInvalidArgument)
-	}
-	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	csr, err := nodeCSR(node, csrPEM)
 	if err != nil {
-		return nil, "", fmt.Errorf("the CSR does not parse: %v: %w", err, errdefs.ErrInvalidArgument)
-	}
-	if err := csr.CheckSignature(); err != nil {
-		return nil, "", fmt.Errorf("the CSR's signature does not verify: %v: %w", err, errdefs.ErrInvalidArgument)
-	}
-	if csr.Subject.CommonName != node {
-		return nil, "", fmt.Errorf("the CSR names %q, not the joining node %q: %w", csr.Subject.CommonName, node, errdefs.ErrPermissionDenied)
-	}
-	if len(csr.DNSNames)+len(csr.IPAddresses)+len(csr.EmailAddresses)+len(csr.URIs) > 0 {
-		return nil, "", fmt.Errorf("the CSR asks for other names than the node's: %w", errdefs.ErrPermissionDenied)
+		return nil, "", err
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
@@ -170,6 +157,88 @@ func (ca *CA) SignNode(node string, csrPEM []byte) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("sign node %q: %w", node, err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), CertFingerprint(der), nil
+}
+
+// SignServing signs the serving certificate of node's sandbox service
+// for the key of csrPEM (checked as SignNode checks it): its one DNS
+// name is the node's name, which the control plane verifies when it
+// dials the node, whatever address it dials.
+func (ca *CA) SignServing(node string, csrPEM []byte) ([]byte, error) {
+	csr, err := nodeCSR(node, csrPEM)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(), Subject: pkix.Name{CommonName: node, Organization: []string{"SoulBox nodes"}},
+		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(ClientCertLifetime),
+		DNSNames: []string{node},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, csr.PublicKey, ca.key)
+	if err != nil {
+		return nil, fmt.Errorf("sign node %q serving certificate: %w", node, err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+}
+
+// ControlPlaneName is the common name of the control plane's client
+// certificate: not a valid node name (nodes are lowercase DNS labels),
+// so no node's certificate can pass for it.
+const ControlPlaneName = "SoulBox control plane"
+
+// controlPlaneOrg is its organization.
+const controlPlaneOrg = "SoulBox control planes"
+
+// ControlPlaneClient is a client certificate for the control plane,
+// signed now with a fresh key, that nodes' sandbox services accept
+// (see IsControlPlane). It is kept in memory only.
+func (ca *CA) ControlPlaneClient() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(), Subject: pkix.Name{CommonName: ControlPlaneName, Organization: []string{controlPlaneOrg}},
+		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(ClientCertLifetime),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("control plane client certificate: %w", err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// IsControlPlane reports whether a verified client certificate is the
+// control plane's rather than a node's.
+func IsControlPlane(c *x509.Certificate) bool {
+	return c != nil && c.Subject.CommonName == ControlPlaneName && len(c.Subject.Organization) == 1 && c.Subject.Organization[0] == controlPlaneOrg
+}
+
+// nodeCSR parses and checks a node's CSR: well formed, self-signed,
+// naming node and nothing else.
+func nodeCSR(node string, csrPEM []byte) (*x509.CertificateRequest, error) {
+	block, _ := pem.Decode(csrPEM)
+	if block == nil || block.Type != "CERTIFICATE REQUEST" {
+		return nil, fmt.Errorf("the CSR is not a PEM CERTIFICATE REQUEST: %w", errdefs.ErrInvalidArgument)
+	}
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("the CSR does not parse: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, fmt.Errorf("the CSR's signature does not verify: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	if csr.Subject.CommonName != node {
+		return nil, fmt.Errorf("the CSR names %q, not the joining node %q: %w", csr.Subject.CommonName, node, errdefs.ErrPermissionDenied)
+	}
+	if len(csr.DNSNames)+len(csr.IPAddresses)+len(csr.EmailAddresses)+len(csr.URIs) > 0 {
+		return nil, fmt.Errorf("the CSR asks for other names than the node's: %w", errdefs.ErrPermissionDenied)
+	}
+	return csr, nil
 }
 
 // ServerTLS is the node listener's TLS: a certificate the authority

@@ -34,7 +34,9 @@ type Report struct {
 	StartedAt time.Time
 }
 
-// Run reconciles once. checkpoints is the directory of the checkpoints of
+// Run reconciles once the sandboxes of this host's runtime, the
+// embedded node's: the store's sandboxes on joined nodes are left as
+// they are. checkpoints is the directory of the checkpoints of
 // sandboxes paused with their memory ("" for none). It fails only if the
 // store or the runtime cannot be listed; a sandbox that cannot be
 // reconciled is reported in Failed and logged, and the rest go on.
@@ -55,6 +57,11 @@ func Run(ctx context.Context, st store.Store, d runtime.Driver, log *slog.Logger
 	known := make(map[string]bool, len(live))
 
 	for _, sb := range live {
+		if sb.Node != "" {
+			// It runs on a joined node, not in this runtime: that node
+			// answers for it.
+			continue
+		}
 		known[sb.ID] = true
 		info, inRuntime := byID[sb.ID]
 		if inRuntime && (sb.State == store.StatePausing || sb.State == store.StateResuming) {

@@ -2,8 +2,11 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"net"
+	"strconv"
 
 	"connectrpc.com/connect"
 
@@ -95,10 +98,31 @@ func ReportOf(c *nodev1.Capacity) (store.NodeReport, error) {
 	if err := store.ValidateText("version", c.GetVersion()); err != nil || len(c.GetVersion()) > 128 {
 		return bad("version %q", c.GetVersion())
 	}
+	if a := c.GetServiceAddress(); a != "" {
+		if err := validServiceAddress(a); err != nil {
+			return bad("service_address %q: %v", a, err)
+		}
+	}
 	return store.NodeReport{Version: c.GetVersion(), CPUCount: int(c.GetCpuCount()), CPUPercent: c.GetCpuPercent(),
 		MemoryTotalBytes: c.GetMemoryTotalBytes(), MemoryUsedBytes: c.GetMemoryUsedBytes(),
 		DiskTotalBytes: c.GetDiskTotalBytes(), DiskUsedBytes: c.GetDiskUsedBytes(),
 		Sandboxes: int(c.GetSandboxes()), MaxSandboxes: int(c.GetMaxSandboxes()),
 		AllocatedCPU: int(c.GetAllocatedCpu()), AllocatedMemory: c.GetAllocatedMemoryBytes(),
-		Pooled: c.GetPooledTemplates(), Templates: c.GetTemplates()}, nil
+		Pooled: c.GetPooledTemplates(), Templates: c.GetTemplates(), ServiceAddress: c.GetServiceAddress()}, nil
+}
+
+// validServiceAddress checks a node's sandbox service address: a host
+// (a name or an address other than 0.0.0.0 or ::) and a port.
+func validServiceAddress(a string) error {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil || len(a) > 255 {
+		return errors.New("want host:port")
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return errors.New("want a port from 1 to 65535")
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return errors.New("want a host the control plane can dial, not an unspecified address")
+	}
+	return nil
 }

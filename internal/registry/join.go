@@ -28,14 +28,16 @@ func ValidNodeName(name string) error {
 
 // Join implements the node service: it checks the token and the name
 // (reading the store, changing nothing), signs the CSR for the node's
-// name and registers the node, ready, spending the token. A malformed,
+// name (a client certificate for its heartbeats and a serving
+// certificate for its sandbox service, both for the CSR's key) and
+// registers the node, ready, spending the token. A malformed,
 // unknown, used, revoked or expired token, a CSR for another name or a
 // name already registered is refused before anything is signed and
 // registers nothing.
 func (r *Registry) Join(ctx context.Context, req *connect.Request[nodev1.JoinRequest]) (*connect.Response[nodev1.JoinResponse], error) {
 	name := req.Msg.GetName()
 	id, _, _ := strings.Cut(req.Msg.GetToken(), ".")
-	certPEM, err := r.join(ctx, name, req.Msg.GetToken(), req.Msg.GetCsrPem())
+	certPEM, servingPEM, err := r.join(ctx, name, req.Msg.GetToken(), req.Msg.GetCsrPem())
 	if hr, _ := ctx.Value(requestKey{}).(*http.Request); hr != nil && r.joined != nil {
 		r.joined(hr, name, tokenIDOf(id), err)
 	}
@@ -45,49 +47,53 @@ func (r *Registry) Join(ctx context.Context, req *connect.Request[nodev1.JoinReq
 	}
 	r.log.Info("node joined", "node", name, "token", tokenIDOf(id))
 	return connect.NewResponse(&nodev1.JoinResponse{CertificatePem: certPEM, CaPem: r.ca.CertPEM(),
-		HeartbeatIntervalMs: r.HeartbeatInterval().Milliseconds()}), nil
+		HeartbeatIntervalMs: r.HeartbeatInterval().Milliseconds(), ServingCertificatePem: servingPEM}), nil
 }
 
-func (r *Registry) join(ctx context.Context, name, token string, csrPEM []byte) ([]byte, error) {
+func (r *Registry) join(ctx context.Context, name, token string, csrPEM []byte) (certPEM, servingPEM []byte, err error) {
 	if err := ValidNodeName(name); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	id, secret, ok := strings.Cut(token, ".")
 	if !ok {
-		return nil, fmt.Errorf("the join token's <id>.<secret> is malformed: %w", errdefs.ErrInvalidArgument)
+		return nil, nil, fmt.Errorf("the join token's <id>.<secret> is malformed: %w", errdefs.ErrInvalidArgument)
 	}
 	if _, err := nodetoken.Parse(strings.Join([]string{"sbn1", id, secret, r.ca.Fingerprint()}, ".")); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	hash := nodetoken.SecretHash(id, secret)
 	now := r.now()
 	// Read only: nothing is signed for a token or a name that cannot join.
 	t, err := r.st.NodeTokenByHash(ctx, hash)
 	if errdefs.IsNotFound(err) {
-		return nil, store.ErrUnknownNodeToken
+		return nil, nil, store.ErrUnknownNodeToken
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := store.NodeTokenUsable(t, now); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := r.st.GetNode(ctx, name); err == nil {
-		return nil, fmt.Errorf("node %q is already registered: %w", name, errdefs.ErrAlreadyExists)
+		return nil, nil, fmt.Errorf("node %q is already registered: %w", name, errdefs.ErrAlreadyExists)
 	} else if !errdefs.IsNotFound(err) {
-		return nil, err
+		return nil, nil, err
 	}
 	certPEM, fp, err := r.ca.SignNode(name, csrPEM)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	servingPEM, err = r.ca.SignServing(name, csrPEM)
+	if err != nil {
+		return nil, nil, err
 	}
 	// JoinNode checks the token and the name again, in the transaction
 	// that spends it: of two joins racing, one wins.
 	n := store.Node{ID: name, Status: store.NodeReady, StatusBy: store.ByNode, CertFingerprint: fp}
 	if err := r.st.JoinNode(ctx, hash, n, now); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return certPEM, nil
+	return certPEM, servingPEM, nil
 }
 
 // tokenIDOf is the token id to log or record: what the client sent, if

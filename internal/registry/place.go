@@ -2,9 +2,11 @@ package registry
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/scheduler"
 	"github.com/soulbox/soulbox/internal/store"
 )
@@ -22,17 +24,63 @@ type view struct {
 }
 
 // Place decides where a create goes and refuses it (ErrUnavailable,
-// naming each node's reason) when no node can take it. Only the
-// embedded node runs sandboxes today: the joined nodes are in the
-// decision, and refused as not running sandboxes yet. The embedded node
-// is unmetered: its own admission (quotas, --max-sandboxes, the pool's
-// memory) checks its capacity when it creates.
+// naming each node's reason) when no node can take it: the embedded
+// node, or a ready joined node that serves its sandbox service. The
+// embedded node is unmetered: its own admission (quotas,
+// --max-sandboxes, the pool's memory) checks its capacity when it
+// creates; a joined node's last heartbeat says what it has and runs.
+// The team's live sandboxes on each node are counted from the store
+// at every placement, so that creates that come together spread.
 func (r *Registry) Place(ctx context.Context, req scheduler.Request) (scheduler.Decision, error) {
 	nodes, err := r.schedulerView(ctx)
 	if err != nil {
 		return scheduler.Decision{}, err
 	}
+	sl, ok := r.st.(sandboxLister)
+	if ok && req.Team != "" && len(nodes) > 1 {
+		live, err := sl.ListSandboxes(ctx, store.SandboxFilter{States: store.LiveStates, Team: req.Team})
+		if err != nil {
+			return scheduler.Decision{}, err
+		}
+		if len(live) > 0 {
+			counts := map[string]int{}
+			for _, sb := range live {
+				n := sb.Node
+				if n == "" && r.embedded != nil {
+					n = r.embedded.ID
+				}
+				counts[n]++
+			}
+			withTeam := make([]scheduler.Node, len(nodes))
+			copy(withTeam, nodes)
+			for i := range withTeam {
+				withTeam[i].TeamSandboxes = map[string]int{req.Team: counts[withTeam[i].ID]}
+			}
+			nodes = withTeam
+		}
+	}
 	return scheduler.Choose(nodes, req)
+}
+
+// sandboxLister is the part of a full store that counts a team's
+// sandboxes per node; a registry over a store of nodes alone places
+// without that count.
+type sandboxLister interface {
+	ListSandboxes(ctx context.Context, f store.SandboxFilter) ([]store.Sandbox, error)
+}
+
+// ServiceAddress is the address of joined node's sandbox service, as its
+// last heartbeat said; ErrNotFound for an unknown node,
+// ErrFailedPrecondition for one that serves none.
+func (r *Registry) ServiceAddress(ctx context.Context, node string) (string, error) {
+	n, err := r.st.GetNode(ctx, node)
+	if err != nil {
+		return "", err
+	}
+	if n.Report.ServiceAddress == "" {
+		return "", fmt.Errorf("node %s serves no sandboxes (started without --listen): %w", node, errdefs.ErrFailedPrecondition)
+	}
+	return n.Report.ServiceAddress, nil
 }
 
 func (r *Registry) schedulerView(ctx context.Context) ([]scheduler.Node, error) {
@@ -51,7 +99,7 @@ func (r *Registry) schedulerView(ctx context.Context) ([]scheduler.Node, error) 
 			continue
 		}
 		sn := scheduler.Node{ID: n.ID, Ready: n.Status == store.NodeReady, Status: string(n.Status), Reason: n.StatusReason,
-			Runs: n.Embedded, Unmetered: n.Embedded,
+			Runs: n.Embedded || n.Report.ServiceAddress != "", Embedded: n.Embedded, Unmetered: n.Embedded,
 			CPUCount: n.Report.CPUCount, AllocatedCPU: n.Report.AllocatedCPU, MemoryTotalBytes: n.Report.MemoryTotalBytes,
 			AllocatedMemory: n.Report.AllocatedMemory, Sandboxes: n.Report.Sandboxes, MaxSandboxes: n.Report.MaxSandboxes,
 			Pooled: n.Report.Pooled, Layers: n.Report.Templates}

@@ -13,7 +13,6 @@ package registry
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -165,25 +164,4 @@ func peerCert(ctx context.Context) *x509.Certificate {
 
 // connectError is err with the Connect code of its category: the one
 // mapping of errdefs categories to the node service's codes.
-func connectError(err error) error {
-	code := connect.CodeInternal
-	for _, c := range []struct {
-		cat  error
-		code connect.Code
-	}{
-		{errdefs.ErrInvalidArgument, connect.CodeInvalidArgument},
-		{errdefs.ErrNotFound, connect.CodeNotFound},
-		{errdefs.ErrAlreadyExists, connect.CodeAlreadyExists},
-		{errdefs.ErrFailedPrecondition, connect.CodeFailedPrecondition},
-		{errdefs.ErrPermissionDenied, connect.CodePermissionDenied},
-		{errdefs.ErrUnauthenticated, connect.CodeUnauthenticated},
-		{errdefs.ErrResourceExhausted, connect.CodeResourceExhausted},
-		{errdefs.ErrUnavailable, connect.CodeUnavailable},
-	} {
-		if errors.Is(err, c.cat) {
-			code = c.code
-			break
-		}
-	}
-	return connect.NewError(code, err)
-}
+func connectError(err error) error { return errdefs.ToConnect(err) }

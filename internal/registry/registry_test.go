@@ -337,6 +337,10 @@ func TestImpossibleReports(t *testing.T) {
 	if _, err := registry.ReportOf(good); err != nil {
 		t.Fatalf("a good report: %v", err)
 	}
+	withService := &nodev1.Capacity{CpuCount: 4, MemoryTotalBytes: 8 << 30, ServiceAddress: "10.0.0.7:3444"}
+	if rep, err := registry.ReportOf(withService); err != nil || rep.ServiceAddress != "10.0.0.7:3444" {
+		t.Errorf("a report with a service address: %+v, %v", rep, err)
+	}
 	for _, c := range []struct {
 		want string
 		f    func(c *nodev1.Capacity)
@@ -353,6 +357,9 @@ func TestImpossibleReports(t *testing.T) {
 		{"sandboxes -1", func(c *nodev1.Capacity) { c.Sandboxes = -1 }},
 		{"max_sandboxes -3", func(c *nodev1.Capacity) { c.MaxSandboxes = -3 }},
 		{"template name", func(c *nodev1.Capacity) { c.Templates = []string{""} }},
+		{`service_address "node-a"`, func(c *nodev1.Capacity) { c.ServiceAddress = "node-a" }},
+		{`service_address "0.0.0.0:3444"`, func(c *nodev1.Capacity) { c.ServiceAddress = "0.0.0.0:3444" }},
+		{`service_address "node-a:99999"`, func(c *nodev1.Capacity) { c.ServiceAddress = "node-a:99999" }},
 	} {
 		bad := &nodev1.Capacity{}
 		*bad = nodev1.Capacity{CpuCount: good.CpuCount, CpuPercent: good.CpuPercent, MemoryTotalBytes: good.MemoryTotalBytes,

@@ -25,8 +25,11 @@ type Node struct {
 	Ready bool
 	// Status and Reason describe a node that is not ready, for the error.
 	Status, Reason string
-	// Runs: the control plane can create sandboxes on it today.
+	// Runs: the control plane can create sandboxes on it (the embedded
+	// node, and a joined node that serves its sandbox service).
 	Runs bool
+	// Embedded is the control plane's own node.
+	Embedded bool
 	// Unmetered: the node checks its own capacity when it creates (the
 	// embedded node, whose admission counts quotas and memory itself);
 	// the figures below are not consulted.
@@ -54,6 +57,9 @@ type Request struct {
 	CPU         int
 	MemoryBytes uint64
 	Team        string
+	// EmbeddedOnly: only the embedded node can make this sandbox (a fork,
+	// a snapshot restored with its memory).
+	EmbeddedOnly bool
 }
 
 // Decision is where a sandbox goes.
@@ -103,7 +109,7 @@ func Choose(nodes []Node, req Request) (Decision, error) {
 // fits is unfit's verdict without the words.
 func fits(n *Node, req Request) bool {
 	switch {
-	case !n.Ready || !n.Runs:
+	case !n.Ready || !n.Runs || (req.EmbeddedOnly && !n.Embedded):
 		return false
 	case n.Unmetered:
 		return true
@@ -121,7 +127,9 @@ func unfit(n *Node, req Request) string {
 		}
 		return "is " + n.Status
 	case !n.Runs:
-		return "does not run sandboxes for the control plane yet"
+		return "does not run sandboxes (it was started without --listen)"
+	case req.EmbeddedOnly && !n.Embedded:
+		return "is not the embedded node, the only one that makes forks and restores snapshots with memory"
 	case n.Unmetered:
 		return ""
 	case n.MaxSandboxes > 0 && n.Sandboxes >= n.MaxSandboxes:

@@ -135,3 +135,23 @@ func TestFitsAgreesWithUnfit(t *testing.T) {
 		}
 	}
 }
+
+// A fork or a snapshot restored with its memory goes to the embedded
+// node, however much room a joined node has; without it, it is refused
+// with the reason.
+func TestChooseEmbeddedOnly(t *testing.T) {
+	local := Node{ID: "local", Ready: true, Runs: true, Embedded: true, Unmetered: true}
+	req := Request{Template: "base", CPU: 2, MemoryBytes: 2 * gib, EmbeddedOnly: true}
+	if d, err := Choose([]Node{roomy("a"), local}, req); err != nil || d.NodeID != "local" {
+		t.Errorf("Choose = %+v, %v; want local", d, err)
+	}
+	local.Ready, local.Status = false, "draining"
+	_, err := Choose([]Node{roomy("a"), local}, req)
+	if !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), "node a is not the embedded node") {
+		t.Errorf("Choose with the embedded node drained: %v", err)
+	}
+	req.EmbeddedOnly = false
+	if d, err := Choose([]Node{roomy("a"), local}, req); err != nil || d.NodeID != "a" {
+		t.Errorf("Choose = %+v, %v; want a", d, err)
+	}
+}

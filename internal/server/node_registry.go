@@ -35,6 +35,13 @@ func (s *Server) openRegistry(ctx context.Context) error {
 		return fmt.Errorf("node registry: %w", err)
 	}
 	s.lifecycle.UsePlacer(s.place)
+	if s.nodeDrivers != nil {
+		cert, err := ca.ControlPlaneClient()
+		if err != nil {
+			return err
+		}
+		s.nodeDrivers.use(s.registry, cert, ca.Pool())
+	}
 	if s.cfg.NodeListen == "" {
 		return nil
 	}
@@ -79,17 +86,22 @@ func nodeListenerNames(listen string) []string {
 }
 
 // place is the create path's placement: the scheduler's decision over
-// the registry's nodes; the create runs here on the embedded node.
-func (s *Server) place(ctx context.Context, req lifecycle.CreateRequest) error {
-	d, err := s.registry.Place(ctx, scheduler.Request{Template: req.TemplateID, CPU: req.CPUCount, MemoryBytes: uint64(max(req.MemoryMB, 0)) << 20, Team: req.Team})
+// the registry's nodes; "" for the embedded node, else the joined node
+// whose sandbox service the create goes to.
+func (s *Server) place(ctx context.Context, req lifecycle.CreateRequest) (string, error) {
+	d, err := s.registry.Place(ctx, scheduler.Request{Template: req.TemplateID, CPU: req.CPUCount, MemoryBytes: uint64(max(req.MemoryMB, 0)) << 20,
+		Team: req.Team, EmbeddedOnly: req.EmbeddedOnly})
 	if err != nil {
-		return err
+		return "", err
 	}
-	if d.NodeID != s.registry.EmbeddedID() {
-		// Cannot happen while only the embedded node runs sandboxes.
-		return fmt.Errorf("node %q was chosen, but this server creates only on its own node: %w", d.NodeID, errdefs.ErrUnavailable)
+	if d.NodeID == s.registry.EmbeddedID() {
+		return "", nil
 	}
-	return nil
+	if s.router == nil {
+		// Cannot happen: nodes join only through a node listener.
+		return "", fmt.Errorf("node %q was chosen, but this server has no node listener: %w", d.NodeID, errdefs.ErrUnavailable)
+	}
+	return d.NodeID, nil
 }
 
 // serveNodes runs the heartbeat monitor and the node listener until ctx

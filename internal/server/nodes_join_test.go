@@ -27,7 +27,7 @@ type nodeProc struct {
 	done   chan error
 }
 
-func startNode(t *testing.T, bin string, args ...string) *nodeProc {
+func startNode(t testing.TB, bin string, args ...string) *nodeProc {
 	t.Helper()
 	p := &nodeProc{cmd: exec.Command(bin, append([]string{"node"}, args...)...), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	p.cmd.Stderr = p.stderr
@@ -68,7 +68,7 @@ func nodeStatus(c apiClient, id string) string {
 	return ""
 }
 
-func waitNodeStatus(t *testing.T, c apiClient, id, want string, within time.Duration) {
+func waitNodeStatus(t testing.TB, c apiClient, id, want string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {

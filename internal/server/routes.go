@@ -50,7 +50,7 @@ func (s *Server) routes() http.Handler {
 	})
 	// Sandbox traffic and API calls share the listener: the proxy takes
 	// what names a sandbox, the API the rest.
-	px := proxy.New(s.lifecycle, s.driver.DialContext, s.cfg.Domain, s.log)
+	px := proxy.New(s.lifecycle, s.sandboxDial(), s.cfg.Domain, s.log)
 	pxh := s.metrics.Proxy(func(r *http.Request) string { return telemetry.PortTarget(px.Port(r)) }, px)
 	apih := s.metrics.HTTP(routeOf(mux, apiMux), mux)
 	h := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

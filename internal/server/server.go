@@ -27,6 +27,7 @@ import (
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/mcpserver"
 	"github.com/soulbox/soulbox/internal/network"
+	"github.com/soulbox/soulbox/internal/noderoute"
 	"github.com/soulbox/soulbox/internal/objstore"
 	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/ratelimit"
@@ -92,6 +93,11 @@ type Server struct {
 	registry *registry.Registry
 	nodeL    net.Listener
 	nodeHTTP *http.Server
+
+	// router sends each sandbox's driver calls to its node, with
+	// nodeDrivers the joined nodes' (nil without a node listener).
+	router      *noderoute.Router
+	nodeDrivers *nodeDrivers
 }
 
 // New opens everything the server needs, reconciles the store with the
@@ -197,12 +203,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	s.useBuilder(s.driver)
 	driver := s.metrics.Driver(s.driver)
+	// The embedded node's sandboxes only: joined nodes' are theirs.
 	rep, err := reconcile.Run(ctx, s.store, driver, log, filepath.Join(cfg.DataDir, "checkpoints"))
 	if err != nil {
 		return nil, err
 	}
 	s.lifecycle = lifecycle.New(lifecycle.Config{
-		Store: s.store, Driver: driver, Templates: s.catalog, Log: log,
+		Store: s.store, Driver: s.routeDriver(driver), Templates: s.catalog, Log: log,
 		MaxSandboxes: cfg.MaxSandboxes, PrivateTraffic: !cfg.PublicTraffic,
 		NetworkLimits:  cfg.networkLimits(),
 		CheckpointDir:  filepath.Join(cfg.DataDir, "checkpoints"),

@@ -183,7 +183,7 @@ func TestKillAndRestart(t *testing.T) {
 	}
 }
 
-func buildServer(t *testing.T, agent string) string {
+func buildServer(t testing.TB, agent string) string {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "soulbox")
@@ -233,7 +233,7 @@ func startServer(t *testing.T, bin string, cfg server.Config) (*exec.Cmd, string
 	}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

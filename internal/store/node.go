@@ -90,6 +90,9 @@ type NodeReport struct {
 	AllocatedMemory  uint64   `json:"allocatedMemoryBytes"`
 	Pooled           []string `json:"pooled,omitempty"`
 	Templates        []string `json:"templates,omitempty"`
+	// ServiceAddress is the host:port of the node's sandbox service;
+	// empty: the node runs no sandboxes.
+	ServiceAddress string `json:"serviceAddress,omitempty"`
 }
 
 // Nodes stores the control plane's registry of nodes and their join

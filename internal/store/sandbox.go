@@ -98,6 +98,9 @@ type Sandbox struct {
 
 	// Runtime names the runtime driver that runs the sandbox ("oci/runc").
 	Runtime string
+	// Node is the joined node the sandbox runs on, by name; empty for
+	// the server's embedded node. It never changes.
+	Node string
 
 	// Network is the sandbox's network configuration; nil means E2B's
 	// defaults (internet access, no rules, public traffic).

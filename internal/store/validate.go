@@ -42,7 +42,8 @@ func ValidateNew(sb Sandbox) error {
 		return bad("empty metadata key")
 	}
 	texts := [][2]string{{"template id", sb.TemplateID}, {"alias", sb.Alias}, {"client id", sb.ClientID},
-		{"envd access token", sb.EnvdAccessToken}, {"runtime", sb.Runtime}, {"traffic access token", sb.TrafficAccessToken}}
+		{"envd access token", sb.EnvdAccessToken}, {"runtime", sb.Runtime}, {"traffic access token", sb.TrafficAccessToken},
+		{"node", sb.Node}}
 	if n := sb.Network; n != nil {
 		texts = append(texts, [2]string{"mask request host", n.MaskRequestHost})
 		for _, c := range append(slices.Clone(n.AllowOut), n.DenyOut...) {

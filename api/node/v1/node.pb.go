@@ -97,8 +97,12 @@ type JoinResponse struct {
 	CaPem []byte `protobuf:"bytes,2,opt,name=ca_pem,json=caPem,proto3" json:"ca_pem,omitempty"`
 	// How often the control plane wants a heartbeat.
 	HeartbeatIntervalMs int64 `protobuf:"varint,3,opt,name=heartbeat_interval_ms,json=heartbeatIntervalMs,proto3" json:"heartbeat_interval_ms,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The node's serving certificate, PEM, signed by the node CA for the
+	// CSR's key: its DNS name is the node's name, which is what the
+	// control plane checks when it dials the node's sandbox service.
+	ServingCertificatePem []byte `protobuf:"bytes,4,opt,name=serving_certificate_pem,json=servingCertificatePem,proto3" json:"serving_certificate_pem,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *JoinResponse) Reset() {
@@ -150,6 +154,13 @@ func (x *JoinResponse) GetHeartbeatIntervalMs() int64 {
 		return x.HeartbeatIntervalMs
 	}
 	return 0
+}
+
+func (x *JoinResponse) GetServingCertificatePem() []byte {
+	if x != nil {
+		return x.ServingCertificatePem
+	}
+	return nil
 }
 
 type HeartbeatRequest struct {
@@ -222,8 +233,11 @@ type Capacity struct {
 	Version              string   `protobuf:"bytes,11,opt,name=version,proto3" json:"version,omitempty"`
 	AllocatedCpu         int64    `protobuf:"varint,12,opt,name=allocated_cpu,json=allocatedCpu,proto3" json:"allocated_cpu,omitempty"`
 	AllocatedMemoryBytes uint64   `protobuf:"varint,13,opt,name=allocated_memory_bytes,json=allocatedMemoryBytes,proto3" json:"allocated_memory_bytes,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// The host:port of the node's sandbox service (SandboxService), which
+	// the control plane dials; empty: the node runs no sandboxes.
+	ServiceAddress string `protobuf:"bytes,14,opt,name=service_address,json=serviceAddress,proto3" json:"service_address,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Capacity) Reset() {
@@ -347,6 +361,13 @@ func (x *Capacity) GetAllocatedMemoryBytes() uint64 {
 	return 0
 }
 
+func (x *Capacity) GetServiceAddress() string {
+	if x != nil {
+		return x.ServiceAddress
+	}
+	return ""
+}
+
 type HeartbeatResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The node's status in the registry after this heartbeat.
@@ -408,14 +429,15 @@ const file_v1_node_proto_rawDesc = "" +
 	"\vJoinRequest\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x17\n" +
-	"\acsr_pem\x18\x03 \x01(\fR\x06csrPem\"\x82\x01\n" +
+	"\acsr_pem\x18\x03 \x01(\fR\x06csrPem\"\xba\x01\n" +
 	"\fJoinResponse\x12'\n" +
 	"\x0fcertificate_pem\x18\x01 \x01(\fR\x0ecertificatePem\x12\x15\n" +
 	"\x06ca_pem\x18\x02 \x01(\fR\x05caPem\x122\n" +
-	"\x15heartbeat_interval_ms\x18\x03 \x01(\x03R\x13heartbeatIntervalMs\"e\n" +
+	"\x15heartbeat_interval_ms\x18\x03 \x01(\x03R\x13heartbeatIntervalMs\x126\n" +
+	"\x17serving_certificate_pem\x18\x04 \x01(\fR\x15servingCertificatePem\"e\n" +
 	"\x10HeartbeatRequest\x125\n" +
 	"\bcapacity\x18\x01 \x01(\v2\x19.soulbox.node.v1.CapacityR\bcapacity\x12\x1a\n" +
-	"\bdraining\x18\x02 \x01(\bR\bdraining\"\xf5\x03\n" +
+	"\bdraining\x18\x02 \x01(\bR\bdraining\"\x9e\x04\n" +
 	"\bCapacity\x12\x1b\n" +
 	"\tcpu_count\x18\x01 \x01(\x03R\bcpuCount\x12\x1f\n" +
 	"\vcpu_percent\x18\x02 \x01(\x01R\n" +
@@ -431,7 +453,8 @@ const file_v1_node_proto_rawDesc = "" +
 	" \x03(\tR\ttemplates\x12\x18\n" +
 	"\aversion\x18\v \x01(\tR\aversion\x12#\n" +
 	"\rallocated_cpu\x18\f \x01(\x03R\fallocatedCpu\x124\n" +
-	"\x16allocated_memory_bytes\x18\r \x01(\x04R\x14allocatedMemoryBytes\"_\n" +
+	"\x16allocated_memory_bytes\x18\r \x01(\x04R\x14allocatedMemoryBytes\x12'\n" +
+	"\x0fservice_address\x18\x0e \x01(\tR\x0eserviceAddress\"_\n" +
 	"\x11HeartbeatResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x02 \x01(\x03R\x13heartbeatIntervalMs2\xa6\x01\n" +

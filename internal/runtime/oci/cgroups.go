@@ -7,13 +7,26 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/mountinfo"
 )
+
+// cgroupNameRE is what a configured cgroup parent may be called.
+var cgroupNameRE = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$`)
+
+// ValidCgroupParent says what is wrong with a Config.CgroupParent, or nil.
+func ValidCgroupParent(name string) error {
+	if !cgroupNameRE.MatchString(name) {
+		return fmt.Errorf("cgroup parent %q: want one name of up to 64 letters, digits, '-', '_' and '.', not starting with '.': %w", name, errdefs.ErrInvalidArgument)
+	}
+	return nil
+}
 
 // cgroupParentFor names the cgroup every sandbox of the driver rooted at
 // root is created under: "soulbox-" and a hash of the root. Two drivers on

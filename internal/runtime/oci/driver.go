@@ -76,6 +76,10 @@ type Config struct {
 	// egress policy (runtime.Spec.Network); without it a sandbox's network
 	// namespace has loopback only.
 	Network *network.Manager
+	// CgroupParent is the cgroup (one name, directly under each
+	// hierarchy's root) every sandbox is created under; empty derives it
+	// from Root, so two drivers on one host never share one.
+	CgroupParent string
 }
 
 // Driver runs sandboxes as OCI containers.
@@ -130,7 +134,13 @@ func New(cfg Config) (*Driver, error) {
 	if _, err := sandboxSeccomp(); err != nil {
 		return nil, fmt.Errorf("oci driver: %w: %w", err, errdefs.ErrFailedPrecondition)
 	}
-	layout, err := detectCgroups(cgroupParentFor(cfg.Root))
+	parent := cfg.CgroupParent
+	if parent == "" {
+		parent = cgroupParentFor(cfg.Root)
+	} else if err := ValidCgroupParent(parent); err != nil {
+		return nil, err
+	}
+	layout, err := detectCgroups(parent)
 	if err != nil {
 		return nil, err
 	}

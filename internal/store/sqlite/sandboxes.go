@@ -27,12 +27,12 @@ func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO sandboxes (
 			id, template_id, alias, client_id, state, cpu_count, memory_mb, disk_mb,
 			envd_access_token, runtime, created_at, started_at, end_at, network, traffic_access_token, lifecycle,
-			env_vars
-		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			env_vars, node
+		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
 			sb.ID, sb.TemplateID, sb.Alias, sb.ClientID, string(sb.State), sb.CPUCount, sb.MemoryMB, sb.DiskMB,
 			sb.EnvdAccessToken, sb.Runtime, sqlrow.Time(created), sqlrow.NullTime(sb.StartedAt), sqlrow.NullTime(sb.EndAt),
-			sqlrow.Network(sb.Network), sb.TrafficAccessToken, sqlrow.Lifecycle(sb.Lifecycle), sqlrow.EnvVars(sb.EnvVars))
+			sqlrow.Network(sb.Network), sb.TrafficAccessToken, sqlrow.Lifecycle(sb.Lifecycle), sqlrow.EnvVars(sb.EnvVars), sb.Node)
 		if err != nil {
 			return fmt.Errorf("sandbox %q: insert: %w", sb.ID, err)
 		}
@@ -61,7 +61,7 @@ func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
 // metadata entry (NULLs when there is none).
 const sandboxColumns = `s.id, s.template_id, s.alias, s.client_id, s.state, s.end_reason, s.end_message,
 	s.cpu_count, s.memory_mb, s.disk_mb, s.envd_access_token, s.runtime,
-	s.created_at, s.started_at, s.end_at, s.ended_at, s.network, s.traffic_access_token, s.lifecycle, s.env_vars`
+	s.created_at, s.started_at, s.end_at, s.ended_at, s.network, s.traffic_access_token, s.lifecycle, s.env_vars, s.node`
 
 // GetSandbox implements store.Store.
 func (s *Store) GetSandbox(ctx context.Context, id string) (store.Sandbox, error) {
@@ -135,7 +135,7 @@ func (s *Store) querySandboxes(ctx context.Context, where string, args ...any) (
 		)
 		if err := rows.Scan(&sb.ID, &sb.TemplateID, &sb.Alias, &sb.ClientID, &state, &reason, &sb.EndMessage,
 			&sb.CPUCount, &sb.MemoryMB, &sb.DiskMB, &sb.EnvdAccessToken, &sb.Runtime,
-			&created, &started, &endAt, &ended, &network, &sb.TrafficAccessToken, &lifecycle, &envVars, &metaName, &metaValue); err != nil {
+			&created, &started, &endAt, &ended, &network, &sb.TrafficAccessToken, &lifecycle, &envVars, &sb.Node, &metaName, &metaValue); err != nil {
 			return nil, err
 		}
 		// Rows of one sandbox are adjacent (ordered by id within created_at),

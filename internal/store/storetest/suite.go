@@ -67,6 +67,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Nodes", s.testNodes)
 	t.Run("NodesSilentDelete", s.testNodesSilentDelete)
 	t.Run("CheckpointObjects", s.testCheckpointObjects)
+	t.Run("SandboxNode", s.testSandboxNode)
 }
 
 type suite struct {

@@ -1,0 +1,105 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/noderoute"
+	"github.com/soulbox/soulbox/internal/proxy"
+	"github.com/soulbox/soulbox/internal/registry"
+	"github.com/soulbox/soulbox/internal/remotedriver"
+	"github.com/soulbox/soulbox/internal/telemetry"
+)
+
+// addressTTL is how long a joined node's sandbox service address is
+// used before the store is asked again (a node that restarted elsewhere
+// is found within it).
+const addressTTL = 5 * time.Second
+
+// nodeDrivers are the remote drivers of the joined nodes, one per node,
+// made on first use with the control plane's client certificate.
+type nodeDrivers struct {
+	mu      sync.Mutex
+	reg     *registry.Registry
+	cert    tls.Certificate
+	ca      *x509.CertPool
+	drivers map[string]*nodeDriver
+}
+
+type nodeDriver struct {
+	addr    string
+	checked time.Time
+	d       *remotedriver.Driver
+}
+
+// use sets what the drivers need once the registry is open.
+func (n *nodeDrivers) use(reg *registry.Registry, cert tls.Certificate, ca *x509.CertPool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.reg, n.cert, n.ca = reg, cert, ca
+}
+
+// driver is the remote driver of node.
+func (n *nodeDrivers) driver(ctx context.Context, node string) (noderoute.Remote, error) {
+	n.mu.Lock()
+	reg := n.reg
+	e := n.drivers[node]
+	n.mu.Unlock()
+	if reg == nil {
+		return nil, fmt.Errorf("the node registry is not open yet: %w", errdefs.ErrUnavailable)
+	}
+	if e != nil && time.Since(e.checked) < addressTTL {
+		return e.d, nil
+	}
+	addr, err := reg.ServiceAddress(ctx, node)
+	if err != nil {
+		if e != nil && !errdefs.IsNotFound(err) && !errdefs.IsFailedPrecondition(err) && ctx.Err() == nil {
+			return e.d, nil // the store did not answer: the last address
+		}
+		return nil, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if e = n.drivers[node]; e != nil && e.addr == addr {
+		e.checked = time.Now()
+		return e.d, nil
+	}
+	d, err := remotedriver.New(remotedriver.Config{Node: node, Addr: addr, ClientCert: n.cert, CA: n.ca})
+	if err != nil {
+		return nil, err
+	}
+	if n.drivers == nil {
+		n.drivers = map[string]*nodeDriver{}
+	}
+	n.drivers[node] = &nodeDriver{addr: addr, checked: time.Now(), d: d}
+	return d, nil
+}
+
+// routeDriver is the driver lifecycle uses: with a node listener, a
+// router that sends each sandbox's calls to its node (the embedded
+// node's in-process); without one, d itself, exactly as a single host.
+func (s *Server) routeDriver(d telemetry.Driver) telemetry.Driver {
+	if s.cfg.NodeListen == "" {
+		return d
+	}
+	s.nodeDrivers = &nodeDrivers{}
+	s.router = noderoute.New(d, func(ctx context.Context, id string) (string, error) {
+		sb, err := s.store.GetSandbox(ctx, id)
+		return sb.Node, err
+	}, s.nodeDrivers.driver)
+	return s.router
+}
+
+// sandboxDial is how the proxy reaches a sandbox's ports: through its
+// node's driver.
+func (s *Server) sandboxDial() proxy.DialFunc {
+	if s.router != nil {
+		return s.router.DialContext
+	}
+	return s.driver.DialContext
+}
