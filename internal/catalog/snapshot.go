@@ -54,8 +54,9 @@ func IsSnapshot(t store.Template) bool { return strings.HasPrefix(t.ID, snapshot
 // snapshotRecord is what a snapshot's build keeps in its Request.
 type snapshotRecord struct {
 	SandboxID string `json:"sandboxID"`
-	// Checkpoint is the layer-store directory of the snapshot's clone
-	// checkpoint (processes and memory), empty for files only; Template
+	// Checkpoint is the layer-store digest (in older records: the
+	// directory) of the snapshot's clone checkpoint (processes and
+	// memory), empty for files only; Template
 	// is the source's template, whose layers a restore stacks under it.
 	Checkpoint string `json:"checkpoint,omitempty"`
 	Template   string `json:"template,omitempty"`
@@ -131,7 +132,7 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 		case err != nil:
 			return Snapshot{}, fmt.Errorf("snapshot of sandbox %q: %w", sb.ID, err)
 		default:
-			rec.Checkpoint, rec.Template, rec.FilesInLayer = c.layers.Path(cpDigest), sb.TemplateID, !withFiles
+			rec.Checkpoint, rec.Template, rec.FilesInLayer = cpDigest, sb.TemplateID, !withFiles
 			size += cpSize
 		}
 	}
@@ -152,7 +153,7 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 	err = c.store.CreateBuild(ctx, b)
 	if err == nil {
 		b.Status = store.BuildReady
-		b.Layers = append([]string{c.layers.Path(digest)}, lowers...)
+		b.Layers = append([]string{digest}, c.recordedLayers(lowers)...)
 		b.SizeBytes = size
 		b.Env, b.Workdir, b.User, b.StartCmd, b.ReadyCmd = src.Env, src.Workdir, src.User, src.StartCmd, src.ReadyCmd
 		err = c.store.FinishBuild(ctx, b, []string{store.DefaultTag}, time.Time{})
@@ -229,13 +230,14 @@ func (c *Catalog) SnapshotCheckpoint(ctx context.Context, ref string) (dir, temp
 		return "", "", false, nil
 	}
 	// Kept in the layer store: a host that lacks it fetches it.
-	if err := c.fetchMissing(ctx, []string{rec.Checkpoint}); err != nil {
+	dir, err = c.localLayer(ctx, rec.Checkpoint)
+	if err != nil {
 		return "", "", false, err
 	}
 	if rec.FilesInLayer {
-		return rec.Checkpoint, buildRef(b.TemplateID, b.ID), true, nil
+		return dir, buildRef(b.TemplateID, b.ID), true, nil
 	}
-	return rec.Checkpoint, rec.Template, true, nil
+	return dir, rec.Template, true, nil
 }
 
 // snapshotCheckpointOf returns the checkpoint directory a build keeps, if
@@ -403,8 +405,12 @@ func (c *Catalog) SnapshotDiskUsage(ctx context.Context) (int64, error) {
 			if b.Source != sourceSnapshot || len(b.Layers) == 0 {
 				continue
 			}
-			for _, p := range []string{b.Layers[0], snapshotCheckpointOf(b)} {
-				if p == "" || seen[p] {
+			for _, l := range []string{b.Layers[0], snapshotCheckpointOf(b)} {
+				if l == "" {
+					continue
+				}
+				p := c.layerPath(l)
+				if seen[p] {
 					continue
 				}
 				seen[p] = true
