@@ -45,7 +45,9 @@ func TestCreateFetchesMissingLayer(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	elsewhere.WaitPushes()
+	if err := elsewhere.WaitPushes(ctx); err != nil {
+		t.Fatal(err)
+	}
 	// The build is recorded as the other host wrote it down, in its own
 	// data directory, which is not on this host.
 	recorded := elsewhere.Path(digest)

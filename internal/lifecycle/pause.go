@@ -112,7 +112,7 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	m.unschedule(id)
 	m.resetProbe(id)
 	if memory {
-		m.uploadCheckpoint(context.WithoutCancel(ctx), id)
+		m.startUpload(id)
 	}
 	return nil
 }
@@ -218,6 +218,7 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 	if sb.State == store.StatePaused {
 		done := m.transit(id)
 		defer done()
+		m.stopUpload(id) // the checkpoint is about to be used
 		// A checkpoint this disk lacks comes from object storage
 		// first; one that cannot be had leaves the sandbox paused.
 		if err := m.fetchCheckpoint(ctx, id); err != nil {

@@ -29,6 +29,8 @@ var createFlags = []string{"--format=posix", "--sort=name", "--pax-option=delete
 // is removed afterwards. It returns the blob's ref and whether it was
 // sent.
 func (s *Store) UploadDir(ctx context.Context, dir, tmpDir string) (Ref, bool, error) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
 	f, err := os.CreateTemp(tmpDir, ".upload-*.tar")
 	if err != nil {
 		return Ref{}, false, fmt.Errorf("archive %s: %w", dir, err)
@@ -55,6 +57,8 @@ func (s *Store) UploadDir(ctx context.Context, dir, tmpDir string) (Ref, bool, e
 // tmpDir, verifies it, and only then unpacks it into into, an existing
 // empty directory. A blob that fails its digest leaves into untouched.
 func (s *Store) DownloadDir(ctx context.Context, ref Ref, into, tmpDir string) error {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
 	f, err := os.CreateTemp(tmpDir, ".download-*.tar")
 	if err != nil {
 		return fmt.Errorf("download %s: %w", ref.Digest, err)
