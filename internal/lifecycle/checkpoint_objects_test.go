@@ -93,8 +93,14 @@ func newObjEnvConfig(t *testing.T, config func(*s3test.Server) objstore.Config) 
 // number.
 func (e objEnv) counting(t *testing.T) string {
 	t.Helper()
+	return e.countingWith(t, store.Lifecycle{})
+}
+
+// countingWith is counting of a sandbox with lifecycle l.
+func (e objEnv) countingWith(t *testing.T, l store.Lifecycle) string {
+	t.Helper()
 	ctx := context.Background()
-	sb, err := e.m.Create(ctx, lifecycle.CreateRequest{TemplateID: "base", Team: "t"})
+	sb, err := e.m.Create(ctx, lifecycle.CreateRequest{TemplateID: "base", Team: "t", Lifecycle: l})
 	if err != nil {
 		t.Fatal(err)
 	}
