@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/soulbox/soulbox/internal/durable"
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
@@ -34,10 +35,18 @@ func (s *Store) Fetch(ctx context.Context, digest string) error {
 	if s.remote == nil {
 		return fmt.Errorf("layer %s is not on this host and no object storage is configured to fetch it from: %w", digest, errdefs.ErrNotFound)
 	}
-	return s.install(digest, false, func(dir string) error {
+	err := s.install(digest, false, func(dir string) error {
 		if err := s.remote.Fetch(ctx, digest, dir); err != nil {
 			return fmt.Errorf("layer %s is not on this host; fetching it from object storage: %w", digest, err)
 		}
-		return nil
+		// On disk before it is renamed into place: after a crash a
+		// layer is there complete or not at all, never a directory
+		// whose files the crash emptied (a layer is never checked
+		// again once installed).
+		return durable.SyncFS(dir)
 	})
+	if err != nil {
+		return err
+	}
+	return durable.SyncDir(s.dir)
 }
