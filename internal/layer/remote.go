@@ -35,6 +35,25 @@ func (s *Store) Fetch(ctx context.Context, digest string) error {
 	if s.remote == nil {
 		return fmt.Errorf("layer %s is not on this host and no object storage is configured to fetch it from: %w", digest, errdefs.ErrNotFound)
 	}
+	// Creates that miss the same layer together download it once. The
+	// download outlives a caller that gives up (each object storage
+	// call has its own deadline), so the others still get it.
+	ch := s.fetches.DoChan(digest, func() (any, error) {
+		return nil, s.fetch(context.WithoutCancel(ctx), digest)
+	})
+	select {
+	case r := <-ch:
+		return r.Err
+	case <-ctx.Done():
+		return fmt.Errorf("layer %s: %w", digest, ctx.Err())
+	}
+}
+
+// fetch is Fetch, once per digest at a time.
+func (s *Store) fetch(ctx context.Context, digest string) error {
+	if s.Has(digest) {
+		return nil
+	}
 	err := s.install(digest, false, func(dir string) error {
 		if err := s.remote.Fetch(ctx, digest, dir); err != nil {
 			return fmt.Errorf("layer %s is not on this host; fetching it from object storage: %w", digest, err)

@@ -23,6 +23,8 @@ import (
 	"sync"
 	"syscall"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
@@ -31,6 +33,8 @@ type Store struct {
 	dir    string
 	remote Remote         // nil: none; see SetRemote
 	pushes sync.WaitGroup // pushes to the remote under way
+	// fetches are the fetches from the remote under way, by digest.
+	fetches singleflight.Group
 }
 
 // digestRE is what a layer digest looks like: an algorithm and a hex hash.
