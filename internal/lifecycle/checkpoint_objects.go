@@ -43,7 +43,11 @@ func (m *Manager) uploadCheckpoint(ctx context.Context, id string) {
 		return
 	}
 	start := time.Now()
-	ref, sent, err := m.objects.UploadDir(ctx, m.checkpointDir(id), m.checkpoints)
+	if err := os.MkdirAll(m.transferDir(), 0o700); err != nil {
+		m.log.Warn("upload a checkpoint to object storage; it stays on this node's disk only", logx.Sandbox(id), logx.Err(err))
+		return
+	}
+	ref, sent, err := m.objects.UploadDir(ctx, m.checkpointDir(id), m.transferDir())
 	if err == nil {
 		// Not once a resume or kill has cancelled it: the checkpoint
 		// is being used or gone.
@@ -83,9 +87,18 @@ func (m *Manager) fetchCheckpoint(ctx context.Context, id string) error {
 	if err := os.MkdirAll(m.checkpoints, 0o711); err != nil {
 		return fmt.Errorf("checkpoint directory: %w", err)
 	}
-	// Written beside its final place and renamed there once verified and
-	// unpacked: the directory appears only complete, as after a pause.
-	tmp := dir + ".fetch"
+	if err := os.MkdirAll(m.transferDir(), 0o700); err != nil {
+		return fmt.Errorf("checkpoint transfer directory: %w", err)
+	}
+	release, err := m.reserveFetch(id, rec.Size)
+	if err != nil {
+		return err
+	}
+	defer release()
+	// Written outside the checkpoint directory, on its file system, and
+	// renamed into it once verified and unpacked: the directory appears
+	// only complete, as after a pause.
+	tmp := m.fetchPath(id)
 	if err := os.RemoveAll(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("checkpoint of sandbox %q: %w", id, err)
 	}
@@ -93,7 +106,7 @@ func (m *Manager) fetchCheckpoint(ctx context.Context, id string) error {
 		return fmt.Errorf("checkpoint of sandbox %q: %w", id, err)
 	}
 	start := time.Now()
-	err = m.objects.DownloadDir(ctx, objRef(rec), tmp, m.checkpoints)
+	err = m.objects.DownloadDir(ctx, objRef(rec), tmp, m.transferDir())
 	if err == nil {
 		err = durable.SyncFS(tmp)
 	}

@@ -44,7 +44,7 @@ func TestObjectStorageHangs(t *testing.T) {
 		c := hanger.Config("soulbox")
 		c.Timeout = time.Hour
 		return c
-	})
+	}, nil)
 	ctx := context.Background()
 	uploaded := e.counting(t)
 	if err := e.m.Pause(ctx, uploaded, true); err != nil {
@@ -67,6 +67,22 @@ func TestObjectStorageHangs(t *testing.T) {
 		}
 		if sb, err := e.st.GetSandbox(ctx, id); err != nil || sb.State != store.StatePaused {
 			t.Fatalf("after the pause: %s, %v; want paused", sb.State, err)
+		}
+	}
+	// The upload of killed's checkpoint has archived it and waits for
+	// an answer: its archive is not in the checkpoint directory, whose
+	// size the paused disk budget measures.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		here, _ := filepath.Glob(filepath.Join(e.cpDir, ".upload-*"))
+		apart, _ := filepath.Glob(filepath.Join(e.cpDir+"-transfers", ".upload-*"))
+		if len(here) > 0 {
+			t.Fatalf("an upload's archive is in the checkpoint directory: %v", here)
+		}
+		if len(apart) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no upload's archive appeared")
 		}
 	}
 	if err := returns(t, "resume", func() error { _, _, err := e.m.Connect(ctx, resumed, 0); return err }); err != nil {

@@ -49,12 +49,13 @@ type objEnv struct {
 
 func newObjEnv(t *testing.T) objEnv {
 	t.Helper()
-	return newObjEnvConfig(t, func(srv *s3test.Server) objstore.Config { return srv.Config("soulbox") })
+	return newObjEnvConfig(t, func(srv *s3test.Server) objstore.Config { return srv.Config("soulbox") }, nil)
 }
 
 // newObjEnvConfig is newObjEnv with the object storage configuration
-// config gives for the server.
-func newObjEnvConfig(t *testing.T, config func(*s3test.Server) objstore.Config) objEnv {
+// config gives for the server, and the manager's configuration changed
+// by edit, if not nil.
+func newObjEnvConfig(t *testing.T, config func(*s3test.Server) objstore.Config, edit func(*lifecycle.Config)) objEnv {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
@@ -75,7 +76,11 @@ func newObjEnvConfig(t *testing.T, config func(*s3test.Server) objstore.Config) 
 	}
 	t.Cleanup(func() { st.Close() })
 	cpDir := t.TempDir()
-	m := lifecycle.New(lifecycle.Config{Store: st, Driver: d, Templates: templates, CheckpointDir: cpDir, Objects: objs})
+	cfg := lifecycle.Config{Store: st, Driver: d, Templates: templates, CheckpointDir: cpDir, Objects: objs}
+	if edit != nil {
+		edit(&cfg)
+	}
+	m := lifecycle.New(cfg)
 	t.Cleanup(func() {
 		m.Stop()
 		live, _ := st.ListSandboxes(context.Background(), store.SandboxFilter{States: []store.SandboxState{store.StateRunning, store.StatePaused}})

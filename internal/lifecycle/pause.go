@@ -361,6 +361,10 @@ func (m *Manager) sweepCheckpoints(live []store.Sandbox) {
 			paused[sb.ID] = true
 		}
 	}
+	// Transfers cut short by the stop: none is under way yet.
+	if err := os.RemoveAll(m.transferDir()); err != nil {
+		m.log.Warn("remove checkpoint transfers cut short", logx.Err(err))
+	}
 	entries, err := os.ReadDir(m.checkpoints)
 	if err != nil {
 		m.log.Error("read checkpoint directory", logx.Err(err))
