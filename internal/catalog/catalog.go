@@ -268,7 +268,11 @@ func (c *Catalog) buildLayers(ctx context.Context, b store.TemplateBuild) ([]str
 	if len(b.Layers) == 0 {
 		return nil, fmt.Errorf("build %s of template %q has no layers: %w", b.ID, b.TemplateID, errdefs.ErrFailedPrecondition)
 	}
-	return c.localLayers(ctx, b.Layers)
+	trees := 0
+	if b.Source == sourceSnapshot {
+		trees = 1 // its files, named by their tree digest
+	}
+	return c.localLayers(ctx, b.Layers, trees)
 }
 
 // Sandbox is what a template asks of the sandboxes made from it.

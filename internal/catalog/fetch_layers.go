@@ -66,7 +66,9 @@ func (c *Catalog) layerPath(l string) string {
 // installing from the layer store's remote (object storage) those of the
 // layer store this host lacks: a template built on another host starts
 // here. Other paths (the base template's) are left to their own store.
-func (c *Catalog) localLayers(ctx context.Context, recorded []string) ([]string, error) {
+// The first trees of them are named by their tree digest (a snapshot's
+// files), which a fetched copy must match.
+func (c *Catalog) localLayers(ctx context.Context, recorded []string, trees int) ([]string, error) {
 	out := make([]string, len(recorded))
 	for i, l := range recorded {
 		d, ok := c.storeDigest(l)
@@ -74,7 +76,7 @@ func (c *Catalog) localLayers(ctx context.Context, recorded []string) ([]string,
 			out[i] = l
 			continue
 		}
-		if err := c.layers.Fetch(ctx, d); err != nil {
+		if err := c.layers.FetchVerified(ctx, d, i < trees); err != nil {
 			return nil, err
 		}
 		out[i] = c.layers.Path(d)
@@ -82,9 +84,14 @@ func (c *Catalog) localLayers(ctx context.Context, recorded []string) ([]string,
 	return out, nil
 }
 
-// localLayer is localLayers of one recorded layer.
-func (c *Catalog) localLayer(ctx context.Context, recorded string) (string, error) {
-	out, err := c.localLayers(ctx, []string{recorded})
+// localLayer is localLayers of one recorded layer, named by its tree
+// digest when tree is set.
+func (c *Catalog) localLayer(ctx context.Context, recorded string, tree bool) (string, error) {
+	trees := 0
+	if tree {
+		trees = 1
+	}
+	out, err := c.localLayers(ctx, []string{recorded}, trees)
 	if err != nil {
 		return "", err
 	}
