@@ -268,10 +268,11 @@ func (c *Catalog) buildLayers(ctx context.Context, b store.TemplateBuild) ([]str
 	if len(b.Layers) == 0 {
 		return nil, fmt.Errorf("build %s of template %q has no layers: %w", b.ID, b.TemplateID, errdefs.ErrFailedPrecondition)
 	}
-	if err := c.fetchMissing(ctx, b.Layers); err != nil {
-		return nil, err
+	trees := 0
+	if b.Source == sourceSnapshot {
+		trees = 1 // its files, named by their tree digest
 	}
-	return b.Layers, nil
+	return c.localLayers(ctx, b.Layers, trees)
 }
 
 // Sandbox is what a template asks of the sandboxes made from it.

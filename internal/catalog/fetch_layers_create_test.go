@@ -22,7 +22,9 @@ import (
 // TestCreateFetchesMissingLayer: a template built on another host, one of
 // whose layers this host's layer store lacks, starts here: the runtime's
 // create resolves the template through the catalog, which fetches the
-// layer from object storage, and the sandbox sees the layer's file.
+// layer from object storage into this host's layer store (the build
+// names it by the other host's path, in a data directory this host does
+// not have), and the sandbox sees the layer's file.
 func TestCreateFetchesMissingLayer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates a real sandbox")
@@ -43,7 +45,15 @@ func TestCreateFetchesMissingLayer(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	elsewhere.WaitPushes()
+	if err := elsewhere.WaitPushes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The build is recorded as the other host wrote it down, in its own
+	// data directory, which is not on this host.
+	recorded := elsewhere.Path(digest)
+	if err := os.RemoveAll(filepath.Dir(elsewhere.Dir())); err != nil {
+		t.Fatal(err)
+	}
 
 	// This host: its own store, layer store (without the layer) and
 	// runtime, the base template's layers from the shared cache.
@@ -68,7 +78,7 @@ func TestCreateFetchesMissingLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := delEnv{c, st, ls}
-	tpl := e.built(t, "team-a", "elsewhere", append([]string{ls.Path(digest)}, baseLayers...)...)
+	tpl := e.built(t, "team-a", "elsewhere", append([]string{recorded}, baseLayers...)...)
 	if ls.Has(digest) {
 		t.Fatal("the layer is already here")
 	}

@@ -53,7 +53,9 @@ func TestLayersFetchedFromObjectStorage(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	builder.WaitPushes()
+	if err := builder.WaitPushes(ctx); err != nil {
+		t.Fatal(err)
+	}
 	ref, err := obj.GetRef(ctx, "layers/"+digest)
 	if err != nil {
 		t.Fatalf("the installed layer was not pushed: %v", err)

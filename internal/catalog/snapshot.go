@@ -2,20 +2,15 @@ package catalog
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/durable"
@@ -54,8 +49,9 @@ func IsSnapshot(t store.Template) bool { return strings.HasPrefix(t.ID, snapshot
 // snapshotRecord is what a snapshot's build keeps in its Request.
 type snapshotRecord struct {
 	SandboxID string `json:"sandboxID"`
-	// Checkpoint is the layer-store directory of the snapshot's clone
-	// checkpoint (processes and memory), empty for files only; Template
+	// Checkpoint is the layer-store digest (in older records: the
+	// directory) of the snapshot's clone checkpoint (processes and
+	// memory), empty for files only; Template
 	// is the source's template, whose layers a restore stacks under it.
 	Checkpoint string `json:"checkpoint,omitempty"`
 	Template   string `json:"template,omitempty"`
@@ -131,7 +127,7 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 		case err != nil:
 			return Snapshot{}, fmt.Errorf("snapshot of sandbox %q: %w", sb.ID, err)
 		default:
-			rec.Checkpoint, rec.Template, rec.FilesInLayer = c.layers.Path(cpDigest), sb.TemplateID, !withFiles
+			rec.Checkpoint, rec.Template, rec.FilesInLayer = cpDigest, sb.TemplateID, !withFiles
 			size += cpSize
 		}
 	}
@@ -152,7 +148,7 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 	err = c.store.CreateBuild(ctx, b)
 	if err == nil {
 		b.Status = store.BuildReady
-		b.Layers = append([]string{c.layers.Path(digest)}, lowers...)
+		b.Layers = append([]string{digest}, c.recordedLayers(lowers)...)
 		b.SizeBytes = size
 		b.Env, b.Workdir, b.User, b.StartCmd, b.ReadyCmd = src.Env, src.Workdir, src.User, src.StartCmd, src.ReadyCmd
 		err = c.store.FinishBuild(ctx, b, []string{store.DefaultTag}, time.Time{})
@@ -189,7 +185,7 @@ func (c *Catalog) installCheckpoint(fill func(dir string) (bool, error)) (digest
 	if withFiles, err = fill(dir); err != nil {
 		return "", 0, false, err
 	}
-	digest, err = treeDigest(dir)
+	digest, err = layer.TreeDigest(dir)
 	if err != nil {
 		return "", 0, false, fmt.Errorf("name the checkpoint: %w", err)
 	}
@@ -229,13 +225,14 @@ func (c *Catalog) SnapshotCheckpoint(ctx context.Context, ref string) (dir, temp
 		return "", "", false, nil
 	}
 	// Kept in the layer store: a host that lacks it fetches it.
-	if err := c.fetchMissing(ctx, []string{rec.Checkpoint}); err != nil {
+	dir, err = c.localLayer(ctx, rec.Checkpoint, true)
+	if err != nil {
 		return "", "", false, err
 	}
 	if rec.FilesInLayer {
-		return rec.Checkpoint, buildRef(b.TemplateID, b.ID), true, nil
+		return dir, buildRef(b.TemplateID, b.ID), true, nil
 	}
-	return rec.Checkpoint, rec.Template, true, nil
+	return dir, rec.Template, true, nil
 }
 
 // snapshotCheckpointOf returns the checkpoint directory a build keeps, if
@@ -267,7 +264,7 @@ func (c *Catalog) captureLayer(upper string, hostUID uint32) (string, int64, err
 	if err := builder.Capture(upper, staging, hostUID); err != nil {
 		return "", 0, fmt.Errorf("copy the writable layer: %w", err)
 	}
-	digest, err := treeDigest(staging)
+	digest, err := layer.TreeDigest(staging)
 	if err != nil {
 		return "", 0, fmt.Errorf("name the layer: %w", err)
 	}
@@ -285,56 +282,6 @@ func (c *Catalog) captureLayer(upper string, hostUID uint32) (string, int64, err
 	}
 	size, err := c.layers.Size(digest)
 	return digest, size, err
-}
-
-// treeDigest hashes a layer directory: every entry's path, type, mode,
-// owner, device number, link target and content, in path order.
-func treeDigest(root string) (string, error) {
-	h := sha256.New()
-	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%d:%s %o %d %d %d\n", len(rel), rel, st.Mode, st.Uid, st.Gid, st.Rdev)
-		switch st.Mode & unix.S_IFMT {
-		case unix.S_IFLNK:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(h, "-> %d:%s\n", len(target), target)
-		case unix.S_IFREG:
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			n, err := io.Copy(h, f)
-			f.Close()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(h, "= %d\n", n)
-		case unix.S_IFDIR:
-			// Overlayfs's opaque marker is an extended attribute.
-			buf := make([]byte, 8)
-			if n, err := unix.Lgetxattr(p, "trusted.overlay.opaque", buf); err == nil {
-				fmt.Fprintf(h, "opaque %q\n", buf[:n])
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	return "sha256-" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // ListSnapshots returns team's snapshots, of sandbox sandboxID only when
@@ -403,8 +350,12 @@ func (c *Catalog) SnapshotDiskUsage(ctx context.Context) (int64, error) {
 			if b.Source != sourceSnapshot || len(b.Layers) == 0 {
 				continue
 			}
-			for _, p := range []string{b.Layers[0], snapshotCheckpointOf(b)} {
-				if p == "" || seen[p] {
+			for _, l := range []string{b.Layers[0], snapshotCheckpointOf(b)} {
+				if l == "" {
+					continue
+				}
+				p := c.layerPath(l)
+				if seen[p] {
 					continue
 				}
 				seen[p] = true

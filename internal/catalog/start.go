@@ -213,7 +213,7 @@ func (c *Catalog) run(ctx context.Context, team string, b store.TemplateBuild, b
 		log.Warn("template build failed", logx.Err(err), slog.Duration("took", time.Since(start)))
 	} else {
 		done.Status = store.BuildReady
-		done.Layers = res.Layers
+		done.Layers = c.recordedLayers(res.Layers)
 		done.Env = res.Settings.Env
 		done.Workdir, done.User = res.Settings.Workdir, res.Settings.User
 		done.StartCmd, done.ReadyCmd = spec.StartCmd, spec.ReadyCmd

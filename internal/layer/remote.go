@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/soulbox/soulbox/internal/durable"
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
@@ -28,16 +29,60 @@ func (s *Store) SetRemote(r Remote) { s.remote = r }
 // Fetch installs layer digest from the remote unless it is installed
 // already. Like Install, a failed fetch leaves nothing.
 func (s *Store) Fetch(ctx context.Context, digest string) error {
+	return s.FetchVerified(ctx, digest, false)
+}
+
+// FetchVerified is Fetch; with tree set, digest is the layer's
+// TreeDigest (a snapshot's files or checkpoint), which the fetched tree
+// must hash to before it is installed: its content is then trusted no
+// more than its name, whatever the object storage held.
+func (s *Store) FetchVerified(ctx context.Context, digest string, tree bool) error {
 	if s.Has(digest) {
 		return nil
 	}
 	if s.remote == nil {
 		return fmt.Errorf("layer %s is not on this host and no object storage is configured to fetch it from: %w", digest, errdefs.ErrNotFound)
 	}
-	return s.install(digest, false, func(dir string) error {
+	// Creates that miss the same layer together download it once. The
+	// download outlives a caller that gives up (each object storage
+	// call has its own deadline), so the others still get it.
+	ch := s.fetches.DoChan(digest, func() (any, error) {
+		return nil, s.fetch(context.WithoutCancel(ctx), digest, tree)
+	})
+	select {
+	case r := <-ch:
+		return r.Err
+	case <-ctx.Done():
+		return fmt.Errorf("layer %s: %w", digest, ctx.Err())
+	}
+}
+
+// fetch is FetchVerified, once per digest at a time.
+func (s *Store) fetch(ctx context.Context, digest string, tree bool) error {
+	if s.Has(digest) {
+		return nil
+	}
+	err := s.install(digest, false, func(dir string) error {
 		if err := s.remote.Fetch(ctx, digest, dir); err != nil {
 			return fmt.Errorf("layer %s is not on this host; fetching it from object storage: %w", digest, err)
 		}
-		return nil
+		if tree {
+			got, err := TreeDigest(dir)
+			if err != nil {
+				return fmt.Errorf("layer %s fetched from object storage: %w", digest, err)
+			}
+			if got != digest {
+				return fmt.Errorf("layer %s fetched from object storage hashes to %s once unpacked: refused: %w", digest, got, errdefs.ErrFailedPrecondition)
+			}
+		}
+		// On disk before it is renamed into place: after a crash a
+		// layer is there complete or not at all, never a directory
+		// whose files the crash emptied (a layer is never checked
+		// again once installed).
+		return durable.SyncFS(dir)
 	})
+	if err != nil {
+		return err
+	}
+	return durable.SyncDir(s.dir)
 }

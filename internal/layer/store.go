@@ -23,6 +23,8 @@ import (
 	"sync"
 	"syscall"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
@@ -31,6 +33,8 @@ type Store struct {
 	dir    string
 	remote Remote         // nil: none; see SetRemote
 	pushes sync.WaitGroup // pushes to the remote under way
+	// fetches are the fetches from the remote under way, by digest.
+	fetches singleflight.Group
 }
 
 // digestRE is what a layer digest looks like: an algorithm and a hex hash.
@@ -115,8 +119,23 @@ func (s *Store) install(digest string, push bool, fill func(dir string) error) e
 	return nil
 }
 
-// WaitPushes waits for the pushes to the remote under way.
-func (s *Store) WaitPushes() { s.pushes.Wait() }
+// WaitPushes waits for the pushes to the remote under way, or until ctx
+// is done (a shutdown's bound), whose error it then returns: each push
+// has its own deadline (the remote's), and one cut short by the process
+// ending leaves the layer on this host only.
+func (s *Store) WaitPushes(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.pushes.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("layers still on their way to object storage: %w", ctx.Err())
+	}
+}
 
 // Sweep removes leftovers of installs that never finished (a crash).
 func (s *Store) Sweep() error {

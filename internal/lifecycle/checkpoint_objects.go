@@ -18,9 +18,11 @@ import (
 // A sandbox paused with its memory keeps its checkpoint on this node's
 // disk, and, when object storage is configured (Config.Objects), also
 // there: the pause is acknowledged once the checkpoint is durable on
-// disk; the upload follows before Pause returns and is recorded in the
-// store. An upload that fails is logged and leaves the sandbox paused on
-// this node's disk only. A resume whose checkpoint is not on disk (the
+// disk; the upload follows in the background, after Pause returned and
+// released the sandbox's operation lock, and is recorded in the store
+// when done. A resume or kill meanwhile cancels it and waits for it to
+// return (stopUpload) before it touches the checkpoint. An upload that
+// fails is logged and leaves the sandbox paused on this node's disk only. A resume whose checkpoint is not on disk (the
 // disk was lost, or the sandbox is resumed elsewhere) downloads the
 // recorded one first, verified against its digest.
 
@@ -41,7 +43,16 @@ func (m *Manager) uploadCheckpoint(ctx context.Context, id string) {
 		return
 	}
 	start := time.Now()
-	ref, sent, err := m.objects.UploadDir(ctx, m.checkpointDir(id), m.checkpoints)
+	if err := os.MkdirAll(m.transferDir(), 0o700); err != nil {
+		m.log.Warn("upload a checkpoint to object storage; it stays on this node's disk only", logx.Sandbox(id), logx.Err(err))
+		return
+	}
+	ref, sent, err := m.objects.UploadDir(ctx, m.checkpointDir(id), m.transferDir())
+	if err == nil {
+		// Not once a resume or kill has cancelled it: the checkpoint
+		// is being used or gone.
+		err = ctx.Err()
+	}
 	if err == nil {
 		err = m.store.SetCheckpointObject(ctx, store.CheckpointObject{SandboxID: id, Digest: ref.Digest, Size: ref.Size})
 	}
@@ -76,9 +87,18 @@ func (m *Manager) fetchCheckpoint(ctx context.Context, id string) error {
 	if err := os.MkdirAll(m.checkpoints, 0o711); err != nil {
 		return fmt.Errorf("checkpoint directory: %w", err)
 	}
-	// Written beside its final place and renamed there once verified and
-	// unpacked: the directory appears only complete, as after a pause.
-	tmp := dir + ".fetch"
+	if err := os.MkdirAll(m.transferDir(), 0o700); err != nil {
+		return fmt.Errorf("checkpoint transfer directory: %w", err)
+	}
+	release, err := m.reserveFetch(id, rec.Size)
+	if err != nil {
+		return err
+	}
+	defer release()
+	// Written outside the checkpoint directory, on its file system, and
+	// renamed into it once verified and unpacked: the directory appears
+	// only complete, as after a pause.
+	tmp := m.fetchPath(id)
 	if err := os.RemoveAll(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("checkpoint of sandbox %q: %w", id, err)
 	}
@@ -86,7 +106,7 @@ func (m *Manager) fetchCheckpoint(ctx context.Context, id string) error {
 		return fmt.Errorf("checkpoint of sandbox %q: %w", id, err)
 	}
 	start := time.Now()
-	err = m.objects.DownloadDir(ctx, objRef(rec), tmp, m.checkpoints)
+	err = m.objects.DownloadDir(ctx, objRef(rec), tmp, m.transferDir())
 	if err == nil {
 		err = durable.SyncFS(tmp)
 	}
@@ -103,8 +123,10 @@ func (m *Manager) fetchCheckpoint(ctx context.Context, id string) error {
 }
 
 // dropCheckpointObject deletes the record of sandbox id's checkpoint in
-// object storage and then its blob, once nothing will restore it: after
-// a restore, and when the sandbox ends. A failure is logged: what it
+// object storage, then its blob in the background (deleteBlobLater), once
+// nothing will restore it: after a restore, and when the sandbox ends.
+// Call it under the sandbox's operation lock, after stopUpload, so the
+// record it deletes is the one it read. A failure is logged: what it
 // leaves is a blob no record names, which costs space, never a record
 // naming a missing blob. A checkpoint's blob is its sandbox's alone (its
 // checkpoint.json names the sandbox).
@@ -119,12 +141,11 @@ func (m *Manager) dropCheckpointObject(ctx context.Context, id string) {
 	if err == nil {
 		err = m.store.DeleteCheckpointObject(ctx, id)
 	}
-	if err == nil {
-		err = m.objects.DeleteBlob(ctx, rec.Digest)
-	}
 	if err != nil {
-		m.log.Warn("delete a used checkpoint from object storage", logx.Sandbox(id), logx.Err(err))
+		m.log.Warn("forget a used checkpoint in object storage", logx.Sandbox(id), logx.Err(err))
+		return
 	}
+	m.deleteBlobLater(id, rec.Digest)
 }
 
 // objRef is the blob a checkpoint record names.

@@ -49,11 +49,19 @@ type objEnv struct {
 
 func newObjEnv(t *testing.T) objEnv {
 	t.Helper()
+	return newObjEnvConfig(t, func(srv *s3test.Server) objstore.Config { return srv.Config("soulbox") }, nil)
+}
+
+// newObjEnvConfig is newObjEnv with the object storage configuration
+// config gives for the server, and the manager's configuration changed
+// by edit, if not nil.
+func newObjEnvConfig(t *testing.T, config func(*s3test.Server) objstore.Config, edit func(*lifecycle.Config)) objEnv {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
 	}
 	srv := s3test.Start(t, "soulbox")
-	objs, err := objstore.Open(context.Background(), srv.Config("soulbox"))
+	objs, err := objstore.Open(context.Background(), config(srv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +76,11 @@ func newObjEnv(t *testing.T) objEnv {
 	}
 	t.Cleanup(func() { st.Close() })
 	cpDir := t.TempDir()
-	m := lifecycle.New(lifecycle.Config{Store: st, Driver: d, Templates: templates, CheckpointDir: cpDir, Objects: objs})
+	cfg := lifecycle.Config{Store: st, Driver: d, Templates: templates, CheckpointDir: cpDir, Objects: objs}
+	if edit != nil {
+		edit(&cfg)
+	}
+	m := lifecycle.New(cfg)
 	t.Cleanup(func() {
 		m.Stop()
 		live, _ := st.ListSandboxes(context.Background(), store.SandboxFilter{States: []store.SandboxState{store.StateRunning, store.StatePaused}})
@@ -86,8 +98,14 @@ func newObjEnv(t *testing.T) objEnv {
 // number.
 func (e objEnv) counting(t *testing.T) string {
 	t.Helper()
+	return e.countingWith(t, store.Lifecycle{})
+}
+
+// countingWith is counting of a sandbox with lifecycle l.
+func (e objEnv) countingWith(t *testing.T, l store.Lifecycle) string {
+	t.Helper()
 	ctx := context.Background()
-	sb, err := e.m.Create(ctx, lifecycle.CreateRequest{TemplateID: "base", Team: "t"})
+	sb, err := e.m.Create(ctx, lifecycle.CreateRequest{TemplateID: "base", Team: "t", Lifecycle: l})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,12 +163,13 @@ func (e objEnv) pauseAway(t *testing.T, id string) store.CheckpointObject {
 	if err := e.m.Pause(ctx, id, true); err != nil {
 		t.Fatal(err)
 	}
+	e.m.WaitObjectWork() // the upload follows the pause
 	took := time.Since(start)
 	rec, err := e.st.CheckpointObject(ctx, id)
 	if err != nil {
 		t.Fatalf("no record of the checkpoint in object storage after the pause: %v", err)
 	}
-	t.Logf("pause with upload: %v, checkpoint blob %d bytes (%s)", took, rec.Size, rec.Digest)
+	t.Logf("pause and its upload: %v, checkpoint blob %d bytes (%s)", took, rec.Size, rec.Digest)
 	if err := os.RemoveAll(filepath.Join(e.cpDir, id)); err != nil {
 		t.Fatal(err)
 	}
@@ -219,6 +238,7 @@ func TestResumeFetchesCheckpoint(t *testing.T) {
 	if err := e.m.Kill(ctx, killed, store.ReasonKilled, "test"); err != nil {
 		t.Fatal(err)
 	}
+	e.m.WaitObjectWork() // the blob is deleted after the kill
 	if _, err := os.Stat(e.srv.BlobPath("soulbox", rec.Digest)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a killed sandbox's checkpoint blob is still in the bucket: %v", err)
 	}
@@ -246,6 +266,7 @@ func TestCheckpointObjectStorageDown(t *testing.T) {
 	if err := e.m.Pause(ctx, local, true); err != nil {
 		t.Fatalf("pause with the object storage down: %v", err)
 	}
+	e.m.WaitObjectWork() // the upload, failing, follows the pause
 	if _, err := e.st.CheckpointObject(ctx, local); !errdefs.IsNotFound(err) {
 		t.Fatalf("a failed upload was recorded: %v", err)
 	}

@@ -33,3 +33,7 @@ func (m *Manager) Sample(ctx context.Context, sb store.Sandbox) { m.sample(ctx, 
 // WriteCloneTokens writes the tokens file of a clone checkpoint, as a
 // snapshot with memory does.
 func WriteCloneTokens(dir string, sb store.Sandbox) error { return writeCloneTokens(dir, sb) }
+
+// WaitObjectWork waits for the object storage work under way in the
+// background (checkpoint uploads, blob deletions) to finish by itself.
+func (m *Manager) WaitObjectWork() { m.objWork.wg.Wait() }

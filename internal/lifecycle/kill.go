@@ -66,9 +66,13 @@ func (m *Manager) killIf(ctx context.Context, id string, reason store.EndReason,
 func (m *Manager) destroy(ctx context.Context, id string) error {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), destroyDeadline)
 	defer cancel()
+	m.stopUpload(id)
 	m.removeCheckpoint(id)
+	err := m.driver.Destroy(dctx, id)
+	// Its blob goes in the background: object storage never holds up
+	// the end of a sandbox.
 	m.dropCheckpointObject(dctx, id)
-	return m.driver.Destroy(dctx, id)
+	return err
 }
 
 // List returns the sandboxes a filter selects, in creation order.

@@ -127,6 +127,7 @@ type Manager struct {
 	sandboxBudget  int64      // bytes; see Config.SandboxStateDiskMB
 
 	objects *objstore.Store // see Config.Objects; nil: none
+	objWork objectWork      // object storage work under way in the background
 
 	createMu     sync.Mutex // serialises the quota check with the record
 	deletedTeams sync.Map   // team -> struct{}: deleted (DeleteTeam), refused by checkQuota
@@ -239,6 +240,7 @@ func (m *Manager) Stop() {
 	}
 	m.mu.Unlock()
 	m.bg.Wait()
+	m.objWork.stop(objectShutdownGrace)
 }
 
 // background runs fn as background work Stop waits for, unless Stop was

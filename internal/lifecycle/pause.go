@@ -115,7 +115,7 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	m.unschedule(id)
 	m.resetProbe(id)
 	if memory {
-		m.uploadCheckpoint(context.WithoutCancel(ctx), id)
+		m.startUpload(id)
 	}
 	return nil
 }
@@ -221,6 +221,7 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 	if sb.State == store.StatePaused {
 		done := m.transit(id)
 		defer done()
+		m.stopUpload(id) // the checkpoint is about to be used
 		// A checkpoint this disk lacks comes from object storage
 		// first; one that cannot be had leaves the sandbox paused.
 		if err := m.fetchCheckpoint(ctx, id); err != nil {
@@ -362,6 +363,10 @@ func (m *Manager) sweepCheckpoints(live []store.Sandbox) {
 		if sb.State == store.StatePaused || sb.State == store.StatePausing || sb.State == store.StateResuming {
 			paused[sb.ID] = true
 		}
+	}
+	// Transfers cut short by the stop: none is under way yet.
+	if err := os.RemoveAll(m.transferDir()); err != nil {
+		m.log.Warn("remove checkpoint transfers cut short", logx.Err(err))
 	}
 	entries, err := os.ReadDir(m.checkpoints)
 	if err != nil {

@@ -130,11 +130,17 @@ func (m *Manager) autoResume(ctx context.Context, sb store.Sandbox, t proxy.Targ
 }
 
 // pausedWithMemory reports whether paused sandbox id keeps its processes:
-// a complete checkpoint, or frozen in the runtime.
+// a complete checkpoint, on this disk or recorded in object storage (the
+// resume fetches it), or frozen in the runtime.
 func (m *Manager) pausedWithMemory(ctx context.Context, id string) bool {
 	if m.checkpoints != "" {
 		if _, err := os.Stat(m.checkpointDir(id)); err == nil {
 			return true
+		}
+		if m.objects != nil {
+			if _, err := m.store.CheckpointObject(ctx, id); err == nil {
+				return true
+			}
 		}
 	}
 	info, err := m.driver.Info(ctx, id)

@@ -1,6 +1,7 @@
 package objstore
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
 // tarFlags keep everything a layer or a checkpoint holds: owners by
@@ -29,6 +32,8 @@ var createFlags = []string{"--format=posix", "--sort=name", "--pax-option=delete
 // is removed afterwards. It returns the blob's ref and whether it was
 // sent.
 func (s *Store) UploadDir(ctx context.Context, dir, tmpDir string) (Ref, bool, error) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
 	f, err := os.CreateTemp(tmpDir, ".upload-*.tar")
 	if err != nil {
 		return Ref{}, false, fmt.Errorf("archive %s: %w", dir, err)
@@ -55,6 +60,14 @@ func (s *Store) UploadDir(ctx context.Context, dir, tmpDir string) (Ref, bool, e
 // tmpDir, verifies it, and only then unpacks it into into, an existing
 // empty directory. A blob that fails its digest leaves into untouched.
 func (s *Store) DownloadDir(ctx context.Context, ref Ref, into, tmpDir string) error {
+	return s.DownloadDirChecked(ctx, ref, into, tmpDir, nil)
+}
+
+// DownloadDirChecked is DownloadDir refusing, before anything is
+// unpacked, an archive one of whose entries check refuses (nil: none).
+func (s *Store) DownloadDirChecked(ctx context.Context, ref Ref, into, tmpDir string, check func(*tar.Header) error) error {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
 	f, err := os.CreateTemp(tmpDir, ".download-*.tar")
 	if err != nil {
 		return fmt.Errorf("download %s: %w", ref.Digest, err)
@@ -63,6 +76,11 @@ func (s *Store) DownloadDir(ctx context.Context, ref Ref, into, tmpDir string) e
 	defer f.Close()
 	if err := s.GetBlob(ctx, ref.Digest, ref.Size, f); err != nil {
 		return err
+	}
+	if check != nil {
+		if err := checkArchive(f, ref.Digest, check); err != nil {
+			return err
+		}
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("download %s: %w", ref.Digest, err)
@@ -74,4 +92,25 @@ func (s *Store) DownloadDir(ctx context.Context, ref Ref, into, tmpDir string) e
 		return fmt.Errorf("unpack %s into %s: %w: %s", ref.Digest, into, err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	return nil
+}
+
+// checkArchive reads the archive in f from its start and passes each
+// entry's header to check.
+func checkArchive(f *os.File, digest string, check func(*tar.Header) error) error {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("download %s: %w", digest, err)
+	}
+	r := tar.NewReader(f)
+	for {
+		h, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("blob %s is not a readable archive: %w: %w", digest, err, errdefs.ErrFailedPrecondition)
+		}
+		if err := check(h); err != nil {
+			return fmt.Errorf("blob %s: %w", digest, err)
+		}
+	}
 }

@@ -14,6 +14,8 @@ import (
 // to may be deleted (a checkpoint, which names its sandbox); layers are
 // shared and never deleted here.
 func (s *Store) DeleteBlob(ctx context.Context, digest string) error {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
 	if !ValidDigest(digest) {
 		return fmt.Errorf("blob digest %q: %w", digest, errdefs.ErrInvalidArgument)
 	}

@@ -19,6 +19,8 @@ import (
 // thrown away: the caller writes to a temporary file and installs only
 // after GetBlob returned nil.
 func (s *Store) GetBlob(ctx context.Context, digest string, size int64, w io.Writer) error {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
 	if !ValidDigest(digest) {
 		return fmt.Errorf("blob digest %q: %w", digest, errdefs.ErrInvalidArgument)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/soulbox/soulbox/internal/layer"
 )
 
 // Layers keeps a host's template layers in object storage, as the
@@ -41,7 +43,7 @@ func (l Layers) Fetch(ctx context.Context, digest, into string) error {
 	if err != nil {
 		return err
 	}
-	if err := l.Store.DownloadDir(ctx, ref, into, l.TmpDir); err != nil {
+	if err := l.Store.DownloadDirChecked(ctx, ref, into, l.TmpDir, layer.CheckFetchedEntry); err != nil {
 		return err
 	}
 	l.Log.Info("layer fetched from object storage", slog.String("layer", digest), slog.String("blob", ref.Digest),

@@ -41,16 +41,27 @@ type Config struct {
 	// Prefix, when set, is put before every object name, so that several
 	// installations can share one bucket.
 	Prefix string
+	// Timeout is the longest one call may take (an upload or download
+	// of one blob with its archive, a ref, a delete), retries included;
+	// zero: DefaultTimeout. An endpoint that accepts and never answers
+	// costs a call this long, never more.
+	Timeout time.Duration
 }
+
+// DefaultTimeout is a call's limit when Config.Timeout is zero: a
+// checkpoint of several GiB moves in well under it at the speed of a
+// local network.
+const DefaultTimeout = 5 * time.Minute
 
 // Enabled reports whether c names an object storage at all.
 func (c Config) Enabled() bool { return c.Endpoint != "" }
 
 // Store is a bucket of blobs and refs.
 type Store struct {
-	client *minio.Client
-	bucket string
-	prefix string
+	client  *minio.Client
+	bucket  string
+	prefix  string
+	timeout time.Duration // of each call; see Config.Timeout
 }
 
 // Open connects to the object storage c names and checks that its bucket
@@ -66,6 +77,12 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 	}
 	if c.AccessKey == "" || c.SecretKey == "" {
 		return nil, fmt.Errorf("object storage at %s: give its access key and secret key: %w", c.Endpoint, errdefs.ErrInvalidArgument)
+	}
+	if c.Timeout < 0 {
+		return nil, fmt.Errorf("object storage timeout %v: use a positive duration, or zero for %v: %w", c.Timeout, DefaultTimeout, errdefs.ErrInvalidArgument)
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
 	}
 	if c.Prefix != "" && !prefixRE.MatchString(c.Prefix) {
 		return nil, fmt.Errorf("object storage prefix %q: use letters, digits, '-', '_' and '/' ending in '/': %w", c.Prefix, errdefs.ErrInvalidArgument)
@@ -85,7 +102,7 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("object storage at %s: %w: %w", c.Endpoint, err, errdefs.ErrInvalidArgument)
 	}
-	s := &Store{client: client, bucket: c.Bucket, prefix: c.Prefix}
+	s := &Store{client: client, bucket: c.Bucket, prefix: c.Prefix, timeout: c.Timeout}
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	// A listing of one key, not a HEAD of the bucket: a HEAD's answer
@@ -132,7 +149,15 @@ func classify(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("no answer in time: %w: %w", err, errdefs.ErrUnavailable)
+	}
 	return fmt.Errorf("unreachable: %w: %w", err, errdefs.ErrUnavailable)
+}
+
+// call bounds one call by the store's timeout.
+func (s *Store) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // key is the object name of a blob or ref.

@@ -15,6 +15,8 @@ import (
 // same digest is the same bytes). The caller has computed digest from the
 // file. It reports whether anything was sent.
 func (s *Store) PutBlob(ctx context.Context, digest, path string, size int64) (sent bool, err error) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
 	if !ValidDigest(digest) {
 		return false, fmt.Errorf("blob digest %q: %w", digest, errdefs.ErrInvalidArgument)
 	}

@@ -39,6 +39,8 @@ var refNameRE = regexp.MustCompile(`^[a-z]+/[A-Za-z0-9_.\-]{1,200}$`)
 
 // PutRef records that name refers to ref.
 func (s *Store) PutRef(ctx context.Context, name string, ref Ref) error {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
 	if !refNameRE.MatchString(name) {
 		return fmt.Errorf("ref name %q: %w", name, errdefs.ErrInvalidArgument)
 	}
@@ -53,6 +55,8 @@ func (s *Store) PutRef(ctx context.Context, name string, ref Ref) error {
 // GetRef returns the blob name refers to; an error in
 // errdefs.ErrNotFound when there is no such ref.
 func (s *Store) GetRef(ctx context.Context, name string) (Ref, error) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
 	if !refNameRE.MatchString(name) {
 		return Ref{}, fmt.Errorf("ref name %q: %w", name, errdefs.ErrInvalidArgument)
 	}

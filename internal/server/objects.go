@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/objstore"
@@ -24,6 +25,9 @@ type ObjectsConfig struct {
 	// Prefix is put before every object name ("soulbox/"), for a bucket
 	// shared with others.
 	Prefix string
+	// Timeout is the longest one object storage call may take (one
+	// blob's upload or download, a delete); zero: objstore.DefaultTimeout.
+	Timeout time.Duration
 }
 
 // objectsFromEnv reads SOULBOX_S3_* into o.
@@ -44,6 +48,14 @@ func objectsFromEnv(o ObjectsConfig, getenv func(string) string) ObjectsConfig {
 			*v.dst = s
 		}
 	}
+	if s := getenv("SOULBOX_S3_TIMEOUT"); s != "" {
+		// A malformed value is kept as -1 for validate to name.
+		if d, err := time.ParseDuration(s); err == nil {
+			o.Timeout = d
+		} else {
+			o.Timeout = -1
+		}
+	}
 	return o
 }
 
@@ -55,6 +67,9 @@ func (o ObjectsConfig) validate() error {
 			return fmt.Errorf("object storage: a bucket or credentials are set but no endpoint (SOULBOX_S3_ENDPOINT, --s3-endpoint): %w", errdefs.ErrInvalidArgument)
 		}
 		return nil
+	}
+	if o.Timeout < 0 {
+		return fmt.Errorf("object storage timeout (SOULBOX_S3_TIMEOUT, --s3-timeout): use a positive duration such as 5m: %w", errdefs.ErrInvalidArgument)
 	}
 	if o.SecretKey == "" && o.SecretKeyFile == "" {
 		return fmt.Errorf("object storage at %s: give its secret key in SOULBOX_S3_SECRET_KEY or a file named by SOULBOX_S3_SECRET_KEY_FILE (--s3-secret-key-file): %w", o.Endpoint, errdefs.ErrInvalidArgument)
@@ -80,6 +95,12 @@ func (o ObjectsConfig) openObjects(ctx context.Context) (*objstore.Store, error)
 	}
 	return objstore.Open(ctx, objstore.Config{
 		Endpoint: o.Endpoint, Bucket: o.Bucket, Region: o.Region,
-		AccessKey: o.AccessKey, SecretKey: secret, Prefix: o.Prefix,
+		AccessKey: o.AccessKey, SecretKey: secret, Prefix: o.Prefix, Timeout: o.Timeout,
 	})
 }
+
+// pushGrace is how long a shutdown waits for layers still on their way to
+// object storage: past it the server stops, and a layer not sent is on
+// this host only (each upload has its own deadline, Objects' timeout,
+// which can be minutes).
+const pushGrace = 30 * time.Second

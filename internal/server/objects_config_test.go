@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/objstore/s3test"
@@ -29,9 +30,17 @@ func TestObjectsConfig(t *testing.T) {
 		"SOULBOX_S3_ACCESS_KEY":      s3test.AccessKey,
 		"SOULBOX_S3_SECRET_KEY_FILE": secretFile,
 	}
+	env["SOULBOX_S3_TIMEOUT"] = "soon"
+	if err := Defaults().FromEnv(func(k string) string { return env[k] }).Validate(); !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "SOULBOX_S3_TIMEOUT") {
+		t.Errorf("SOULBOX_S3_TIMEOUT=soon: %v; want it refused by name", err)
+	}
+	env["SOULBOX_S3_TIMEOUT"] = "90s"
 	c := Defaults().FromEnv(func(k string) string { return env[k] })
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	if c.Objects.Timeout != 90*time.Second {
+		t.Errorf("SOULBOX_S3_TIMEOUT=90s: timeout %v", c.Objects.Timeout)
 	}
 	objs, err := c.Objects.openObjects(context.Background())
 	if err != nil || objs == nil {
@@ -56,6 +65,7 @@ func TestObjectsConfig(t *testing.T) {
 	}{
 		{"bucket without endpoint", func(o *ObjectsConfig) { o.Endpoint = "" }, true, errdefs.ErrInvalidArgument, "no endpoint"},
 		{"no secret", func(o *ObjectsConfig) { o.SecretKeyFile = "" }, true, errdefs.ErrInvalidArgument, "SOULBOX_S3_SECRET_KEY"},
+		{"bad timeout", func(o *ObjectsConfig) { o.Timeout = -1 }, true, errdefs.ErrInvalidArgument, "SOULBOX_S3_TIMEOUT"},
 		{"secret file missing", func(o *ObjectsConfig) { o.SecretKeyFile = secretFile + ".gone" }, false, errdefs.ErrInvalidArgument, "secret key file"},
 		{"wrong secret", func(o *ObjectsConfig) { o.SecretKeyFile, o.SecretKey = "", "wrong" }, false, errdefs.ErrPermissionDenied, "secret key"},
 		{"missing bucket", func(o *ObjectsConfig) { o.Bucket = "absent" }, false, errdefs.ErrFailedPrecondition, `no bucket "absent"`},

@@ -366,7 +366,13 @@ func (s *Server) close() {
 		s.catalog.Close()
 	}
 	if s.layers != nil {
-		s.layers.WaitPushes() // layers on their way to object storage
+		// Layers on their way to object storage, for a bounded time: one
+		// not sent stays on this host only.
+		wctx, cancel := context.WithTimeout(context.Background(), pushGrace)
+		if err := s.layers.WaitPushes(wctx); err != nil {
+			s.log.Warn("stop without waiting longer for layer uploads", logx.Err(err))
+		}
+		cancel()
 	}
 	if s.lease != nil {
 		if err := s.lease.Release(); err != nil {

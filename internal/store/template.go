@@ -62,7 +62,7 @@ type TemplateBuild struct {
 	// that a build's recipe can be read back.
 	Request string
 	// Result fields, set when the build is ready.
-	Layers    []string // layer digests, topmost first
+	Layers    []string // topmost first: a layer store's digest, or a path (the base template's; older records: any)
 	SizeBytes int64
 	Env       map[string]string
 	Workdir   string
