@@ -11,7 +11,7 @@ import (
 // the layer store's hidden entries (its aliases, a layer half written).
 func TestLayersPresent(t *testing.T) {
 	dir := t.TempDir()
-	layers := filepath.Join(dir, "templates", "layers")
+	layers := filepath.Join(dir, "layers")
 	for _, d := range []string{"3f9a", "b71c", ".aliases", ".new-77e1"} {
 		if err := os.MkdirAll(filepath.Join(layers, d), 0o700); err != nil {
 			t.Fatal(err)

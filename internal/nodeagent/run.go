@@ -183,7 +183,7 @@ func (h *heartbeater) beat(ctx context.Context, draining bool) (*nodev1.Heartbea
 // directories, not the layer store's own hidden entries (.aliases, a
 // layer being written as .new-*).
 func layersPresent(dataDir string) []string {
-	es, err := os.ReadDir(filepath.Join(dataDir, "templates", "layers"))
+	es, err := os.ReadDir(filepath.Join(dataDir, "layers"))
 	if err != nil {
 		return nil
 	}

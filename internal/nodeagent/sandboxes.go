@@ -32,9 +32,8 @@ type RuntimeConfig struct {
 	Advertise string
 	// AgentPath is the soulbox-agent binary; default next to this one.
 	AgentPath string
-	// TemplatesDir holds the templates' layers; default
-	// <data-dir>/templates. The base template is built there on first
-	// use, as the server does.
+	// TemplatesDir is the template cache; default <data-dir>/templates.
+	// The base template is built there on first use, as the server does.
 	TemplatesDir string
 	// Runtime forces one OCI runtime; empty chooses.
 	Runtime string

@@ -30,7 +30,10 @@ func (c Config) registryMirrors() []string {
 // builder joins once the driver exists (useBuilder), because the driver
 // resolves templates through the catalog.
 func (s *Server) openCatalog(ctx context.Context) error {
-	layers, err := layer.New(filepath.Join(s.cfg.templatesDir(), "layers"))
+	if err := s.cfg.moveLegacyLayers(s.log); err != nil {
+		return err
+	}
+	layers, err := layer.New(s.cfg.layersDir())
 	if err != nil {
 		return err
 	}

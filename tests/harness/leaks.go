@@ -139,8 +139,13 @@ func (s *Server) strayFiles(live map[string]bool) []string {
 		"soulbox.db": true, "soulbox.db-wal": true, "soulbox.db-shm": true, "admin.key": true,
 		// The keys that sign access tokens and the audit chain.
 		"token.key": true, "audit.key": true,
+		// The key teams' secret values are sealed under.
+		"secrets.key": true,
 		"runtime": true, "runtime/bin": true, "runtime/bin/soulbox-agent": true, "runtime/sandboxes": true,
 		"checkpoints": true,
+		// Where checkpoints are archived for object storage and fetched
+		// from it, emptied at start.
+		"checkpoints-transfers": true,
 		// The template catalog's store of uploaded build files: the
 		// directory is the server's; a file in it, no suite's.
 		"template-files": true,
@@ -158,6 +163,8 @@ func (s *Server) strayFiles(live map[string]bool) []string {
 			return filepath.SkipDir // a live sandbox's own files
 		case len(parts) >= 2 && parts[0] == "checkpoints" && live[parts[1]]:
 			return filepath.SkipDir // a paused sandbox's checkpoint
+		case rel == "layers":
+			return filepath.SkipDir // the layers of the templates the store records
 		case rel == filepath.Join("runtime", "disks"):
 			return filepath.SkipDir // the driver's blank disk images, one per size
 		case len(parts) == 2 && parts[0] == "runtime" && runtimeState(parts[1]):
