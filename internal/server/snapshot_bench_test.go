@@ -43,12 +43,12 @@ func BenchmarkSnapshotFork(b *testing.B) {
 		var src sandboxJSON
 		call("POST", "/sandboxes", map[string]any{"templateID": "base", "timeout": 600}, 201, &src)
 		benchRun(b, base, cfg.AdminKey, src, "head -c 10485760 /dev/urandom > /home/user/data.bin")
-		before := dirSize(filepath.Join(cfg.TemplatesDir, "layers"))
+		before := dirSize(filepath.Join(cfg.DataDir, "layers"))
 		t0 := time.Now()
 		var snap snapshotJSON
 		call("POST", "/sandboxes/"+src.SandboxID+"/snapshots", nil, 201, &snap)
 		t1 := time.Now()
-		size += dirSize(filepath.Join(cfg.TemplatesDir, "layers")) - before
+		size += dirSize(filepath.Join(cfg.DataDir, "layers")) - before
 		var child sandboxJSON
 		call("POST", "/sandboxes", map[string]any{"templateID": snap.SnapshotID, "timeout": 600}, 201, &child)
 		t2 := time.Now()

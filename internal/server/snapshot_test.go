@@ -48,7 +48,7 @@ func TestSnapshots(t *testing.T) {
 	}()
 	c := apiClient{t: t, base: "http://" + addr, key: cfg.AdminKey}
 	other := apiClient{t: t, base: c.base, key: otherKey}
-	layersDir := filepath.Join(cfg.TemplatesDir, "layers")
+	layersDir := filepath.Join(cfg.DataDir, "layers")
 	layersBefore, _ := os.ReadDir(layersDir)
 
 	src := create(t, c, map[string]any{"timeout": 600})

@@ -96,7 +96,7 @@ func BenchmarkTemplates(b *testing.B) {
 	})
 
 	b.Run("Disk10", func(b *testing.B) {
-		layers := filepath.Join(cfg.TemplatesDir, "layers")
+		layers := filepath.Join(cfg.DataDir, "layers")
 		before := dirSet(b, layers)
 		var own int64
 		for i := range 10 {

@@ -263,7 +263,7 @@ func TestTemplatePool(t *testing.T) {
 		t.Errorf("mounts left after the template's delete: %v %v", mounts, err)
 	}
 	// Its layers went with it: nothing else used them.
-	if layers, _ := os.ReadDir(filepath.Join(cfg.TemplatesDir, "layers")); len(layers) != 0 {
+	if layers, _ := os.ReadDir(filepath.Join(cfg.DataDir, "layers")); len(layers) != 0 {
 		t.Errorf("%d layers left after the template's delete", len(layers))
 	}
 }

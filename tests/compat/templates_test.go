@@ -78,7 +78,7 @@ func TestE2BTemplateBuildThroughServer(t *testing.T) {
 	files, _ := filepath.Glob("templates/*.test.mjs")
 	cmd := exec.Command("node", append([]string{"--test", "--test-reporter=spec", "--test-concurrency=1"}, files...)...)
 	cmd.Env = append(os.Environ(), "E2B_API_URL="+url, "E2B_SANDBOX_URL="+url, "E2B_API_KEY="+strings.TrimSpace(string(key)),
-		"E2B_DOMAIN=localhost", "TINY_IMAGE=tiny:1", "REGISTRY="+host, "LAYERS_DIR="+filepath.Join(cfg.TemplatesDir, "layers"))
+		"E2B_DOMAIN=localhost", "TINY_IMAGE=tiny:1", "REGISTRY="+host, "LAYERS_DIR="+filepath.Join(cfg.DataDir, "layers"))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("the E2B SDK template tests failed: %v", err)

@@ -137,10 +137,9 @@ func (s *Server) strayFiles(live map[string]bool) []string {
 	var out []string
 	known := map[string]bool{
 		"soulbox.db": true, "soulbox.db-wal": true, "soulbox.db-shm": true, "admin.key": true,
-		// The keys that sign access tokens and the audit chain.
-		"token.key": true, "audit.key": true,
-		// The key teams' secret values are sealed under.
-		"secrets.key": true,
+		// The keys that sign access tokens and the audit chain, and the
+		// one teams' secret values are sealed under.
+		"token.key": true, "audit.key": true, "secrets.key": true,
 		"runtime": true, "runtime/bin": true, "runtime/bin/soulbox-agent": true, "runtime/sandboxes": true,
 		"checkpoints": true,
 		// Where checkpoints are archived for object storage and fetched
