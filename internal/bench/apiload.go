@@ -21,6 +21,10 @@ const (
 	LoadSetTimeout = "set_timeout"
 	LoadMetrics    = "metrics"
 	LoadRun        = "commands_run"
+	// LoadRunLogin is commands.run('echo hi') exactly as the E2B SDKs
+	// send it: a login bash (bash -l -c) started over the process Start
+	// stream through the proxy.
+	LoadRunLogin = "commands_run_sdk"
 )
 
 // loadMix is the mix of requests, in twentieths: reads most, as a
@@ -40,14 +44,16 @@ const maxInFlight = 512
 // APILoad is the result of the API load: the rate asked and reached, and
 // the latency and errors of each kind of request.
 type APILoad struct {
-	TargetPerSec   int                  `json:"target_per_sec"`
-	Sandboxes      int                  `json:"sandboxes"`
-	DurationSec    float64              `json:"duration_s"`
-	Sent           int                  `json:"sent"`
-	Shed           int                  `json:"shed"`
-	AchievedPerSec float64              `json:"achieved_per_sec"`
-	Errors         int                  `json:"errors"`
-	Kinds          map[string]*LoadKind `json:"kinds"`
+	TargetPerSec   int     `json:"target_per_sec"`
+	Sandboxes      int     `json:"sandboxes"`
+	DurationSec    float64 `json:"duration_s"`
+	Sent           int     `json:"sent"`
+	Shed           int     `json:"shed"`
+	AchievedPerSec float64 `json:"achieved_per_sec"`
+	// SucceededPerSec counts only the requests answered without error.
+	SucceededPerSec float64              `json:"succeeded_per_sec"`
+	Errors          int                  `json:"errors"`
+	Kinds           map[string]*LoadKind `json:"kinds"`
 }
 
 // LoadKind is one kind of request under the load.
@@ -63,6 +69,32 @@ type LoadKind struct {
 // sent on schedule whether or not earlier ones have been answered, so a
 // slow server shows as latency, not as a lower rate.
 func measureAPILoad(ctx context.Context, r *runner) error {
+	load, err := r.openLoop(ctx, APILoadName, mixKinds(loadMix))
+	if load != nil {
+		r.rep.APILoad = load
+	}
+	return err
+}
+
+// mixKinds spreads a mix into the sequence of kinds the load cycles
+// through.
+func mixKinds(mix []struct {
+	kind   string
+	shares int
+}) []string {
+	var kinds []string
+	for _, m := range mix {
+		for range m.shares {
+			kinds = append(kinds, m.kind)
+		}
+	}
+	return kinds
+}
+
+// openLoop creates APISandboxes sandboxes, sends requests of kinds (in
+// turn) across them at APIRate per second for APIDuration, open loop,
+// and kills the sandboxes. Failures are counted under name.
+func (r *runner) openLoop(ctx context.Context, name string, kinds []string) (*APILoad, error) {
 	sbs := make([]client.Sandbox, r.cfg.APISandboxes)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.cfg.Concurrency)
@@ -77,13 +109,13 @@ func measureAPILoad(ctx context.Context, r *runner) error {
 		for _, sb := range sbs {
 			if sb.SandboxID != "" {
 				if err := r.fleet.kill(ctx, sb.SandboxID); err != nil {
-					r.fail(APILoadName, err)
+					r.fail(name, err)
 				}
 			}
 		}
 	}()
 	if err := g.Wait(); err != nil {
-		return err
+		return nil, err
 	}
 
 	// Connections kept for the whole load, as a client at this rate
@@ -94,12 +126,6 @@ func measureAPILoad(ctx context.Context, r *runner) error {
 	}}
 	defer cl.HTTP.CloseIdleConnections()
 
-	var kinds []string
-	for _, m := range loadMix {
-		for range m.shares {
-			kinds = append(kinds, m.kind)
-		}
-	}
 	type result struct {
 		kind string
 		took time.Duration
@@ -139,7 +165,7 @@ func measureAPILoad(ctx context.Context, r *runner) error {
 	wg.Wait()
 	elapsed := time.Since(start)
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 
 	load := &APILoad{
@@ -148,6 +174,7 @@ func measureAPILoad(ctx context.Context, r *runner) error {
 		Kinds: map[string]*LoadKind{},
 	}
 	samples := map[string][]time.Duration{}
+	ok := 0
 	for _, res := range results {
 		k := load.Kinds[res.kind]
 		if k == nil {
@@ -157,16 +184,17 @@ func measureAPILoad(ctx context.Context, r *runner) error {
 		if res.err != nil {
 			k.Errors++
 			load.Errors++
-			r.fail(APILoadName, fmt.Errorf("%s: %w", res.kind, res.err))
+			r.fail(name, fmt.Errorf("%s: %w", res.kind, res.err))
 			continue
 		}
+		ok++
 		samples[res.kind] = append(samples[res.kind], res.took)
 	}
+	load.SucceededPerSec = roundTo(float64(ok)/elapsed.Seconds(), 1)
 	for kind, s := range samples {
 		load.Kinds[kind].Ms = Summarize(s)
 	}
-	r.rep.APILoad = load
-	return nil
+	return load, nil
 }
 
 // loadRequest sends one request of kind about sb.
@@ -183,6 +211,8 @@ func loadRequest(ctx context.Context, cl *client.Client, tag, kind string, sb cl
 	case LoadMetrics:
 		_, err := cl.Metrics(ctx, sb.SandboxID)
 		return err
+	case LoadRunLogin:
+		return echoHi(ctx, cl, sb)
 	case LoadRun:
 		code, err := cl.Exec(ctx, sb, []string{"echo", "hi"}, client.ExecOptions{Stdout: io.Discard, Stderr: io.Discard})
 		if err == nil && code != 0 {
@@ -193,7 +223,8 @@ func loadRequest(ctx context.Context, cl *client.Client, tag, kind string, sb cl
 	return fmt.Errorf("unknown request kind %q", kind)
 }
 
-// loadKinds are the kinds of an APILoad in the order of the mix.
+// loadKinds are the kinds of an APILoad in the order of the mix, the
+// SDK's commands.run last.
 func (l *APILoad) loadKinds() []string {
 	var out []string
 	for _, m := range loadMix {
@@ -201,5 +232,22 @@ func (l *APILoad) loadKinds() []string {
 			out = append(out, m.kind)
 		}
 	}
+	if _, ok := l.Kinds[LoadRunLogin]; ok {
+		out = append(out, LoadRunLogin)
+	}
 	return out
+}
+
+// rows are the report's lines of a load titled title; none for nil.
+func (l *APILoad) rows(title string) [][2]string {
+	if l == nil {
+		return nil
+	}
+	rows := [][2]string{{title, fmt.Sprintf("%.1f req/s of %d asked, %.1f/s answered without error (%d sent, %d shed by the client, %d errors) across %d sandboxes for %.0fs",
+		l.AchievedPerSec, l.TargetPerSec, l.SucceededPerSec, l.Sent, l.Shed, l.Errors, l.Sandboxes, l.DurationSec)}}
+	for _, k := range l.loadKinds() {
+		lk := l.Kinds[k]
+		rows = append(rows, [2]string{"  " + k, fmt.Sprintf("p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, %d ok, %d errors", lk.Ms.P50, lk.Ms.P95, lk.Ms.P99, lk.Ms.N, lk.Errors)})
+	}
+	return rows
 }

@@ -18,6 +18,8 @@ func TestAPILoadConfig(t *testing.T) {
 		{"too many sandboxes", func(c *Config) { c.APISandboxes = 1001 }, "api sandboxes 1001"},
 		{"too short", func(c *Config) { c.APIDuration = time.Millisecond }, "api duration 1ms"},
 		{"not selected", func(c *Config) { c.APIRate = 0; c.Only = []string{Exec} }, ""},
+		{"commands.run load without a rate", func(c *Config) { c.APIRate = 0; c.Only = []string{RunLoadName} }, "api rate 0"},
+		{"commands.run load on too many sandboxes", func(c *Config) { c.APISandboxes = 1001; c.Only = []string{RunLoadName} }, "api sandboxes 1001"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := Defaults()

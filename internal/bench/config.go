@@ -22,13 +22,14 @@ const (
 	Files           = "files"
 	AgentFiles      = "agent_files"
 	APILoadName     = "api_load"
+	RunLoadName     = "run_load"
 	Creates         = "creates"
 	Idle            = "idle"
 )
 
 // Names lists every measurement in the order Run runs them.
 func Names() []string {
-	return []string{RuntimeBaseline, CreateCold, CreateWarm, Exec, Stdout, Files, AgentFiles, APILoadName, Creates, Idle}
+	return []string{RuntimeBaseline, CreateCold, CreateWarm, Exec, Stdout, Files, AgentFiles, APILoadName, RunLoadName, Creates, Idle}
 }
 
 // Config says what to measure and how much.
@@ -44,13 +45,19 @@ type Config struct {
 	Duration time.Duration
 	// Idle is how many idle sandboxes the memory per sandbox is taken over.
 	Idle int
+	// IdleMinAvailableMiB is the floor of this machine's MemAvailable
+	// while idle sandboxes start: under it the bench creates no more,
+	// kills what it made and reports the measurement failed, so that a
+	// large --idle cannot push a shared host into its OOM killer.
+	IdleMinAvailableMiB int64
 	// StdoutBytes is how much a command writes to stdout for the
 	// streaming rate.
 	StdoutBytes int64
 	// FileBytes is the size of the file uploaded and downloaded.
 	FileBytes int64
-	// APIRate is the requests per second the API load sends, across
-	// APISandboxes sandboxes, for APIDuration.
+	// APIRate is the requests per second the API load (and the
+	// commands.run load) sends, across APISandboxes sandboxes, for
+	// APIDuration.
 	APIRate      int
 	APISandboxes int
 	APIDuration  time.Duration
@@ -71,8 +78,10 @@ func Defaults() Config {
 		Concurrency: 16,
 		Duration:    30 * time.Second,
 		Idle:        50,
-		StdoutBytes: 256 << 20,
-		FileBytes:   128 << 20,
+		// A third of this project's 24 GiB test host.
+		IdleMinAvailableMiB: 8192,
+		StdoutBytes:         256 << 20,
+		FileBytes:           128 << 20,
 
 		APIRate:      1000,
 		APISandboxes: 50,
@@ -93,15 +102,17 @@ func (c Config) Validate() error {
 		return fmt.Errorf("duration %v: use a positive duration such as 30s", c.Duration)
 	case c.Idle < 1:
 		return fmt.Errorf("idle %d: use at least 1", c.Idle)
+	case c.IdleMinAvailableMiB < 0:
+		return fmt.Errorf("idle memory floor %d MiB: use 0 (none) or more", c.IdleMinAvailableMiB)
 	case c.StdoutBytes < 1:
 		return fmt.Errorf("stdout size %d: use at least 1 byte", c.StdoutBytes)
 	case c.FileBytes < 1:
 		return fmt.Errorf("file size %d: use at least 1 byte", c.FileBytes)
-	case c.selected(APILoadName) && (c.APIRate < 1 || c.APIRate > 100000):
+	case c.loads() && (c.APIRate < 1 || c.APIRate > 100000):
 		return fmt.Errorf("api rate %d: use 1 to 100000 requests per second", c.APIRate)
-	case c.selected(APILoadName) && (c.APISandboxes < 1 || c.APISandboxes > 1000):
+	case c.loads() && (c.APISandboxes < 1 || c.APISandboxes > 1000):
 		return fmt.Errorf("api sandboxes %d: use 1 to 1000", c.APISandboxes)
-	case c.selected(APILoadName) && c.APIDuration < time.Second:
+	case c.loads() && c.APIDuration < time.Second:
 		return fmt.Errorf("api duration %v: use at least 1s", c.APIDuration)
 	}
 	for _, n := range c.Only {
@@ -134,3 +145,7 @@ func ParseOnly(s string) ([]string, error) {
 func (c Config) selected(name string) bool {
 	return len(c.Only) == 0 || slices.Contains(c.Only, name)
 }
+
+// loads says whether a measurement that takes the API load's settings
+// is selected.
+func (c Config) loads() bool { return c.selected(APILoadName) || c.selected(RunLoadName) }

@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -20,11 +22,18 @@ const settleTimeout = 15 * time.Second
 // a killed sandbox's memory returns over seconds, not at once.
 const releaseWait = 5 * time.Second
 
-// measureIdle starts Idle sandboxes, checks that each runs a command,
-// lets them settle and reports their memory per sandbox two ways: what
-// the server's metrics say their cgroups use, and how far this machine's
-// MemAvailable fell. The sandboxes bypass the pool: one taken from it
-// was started before the first reading.
+// leakWait bounds the wait for the host to show nothing of the killed
+// idle sandboxes: a kill is answered once its sandbox is gone, but a
+// lazily unmounted mount or a link being deleted may take a moment more.
+const leakWait = 30 * time.Second
+
+// measureIdle creates Idle sandboxes (timed), then checks that every one
+// runs a command, lets them settle and reports their memory per sandbox
+// three ways: what the server's metrics say their cgroups use, the
+// resident memory of their processes, and how far this machine's
+// MemAvailable fell. It then kills them and checks that none left
+// anything on this host. The sandboxes bypass the pool: one taken from
+// it was started before the first reading.
 func measureIdle(ctx context.Context, r *runner) error {
 	select {
 	case <-ctx.Done():
@@ -35,8 +44,19 @@ func measureIdle(ctx context.Context, r *runner) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	sbs, err := r.startIdle(ctx)
-	defer r.killAll(ctx, Idle, sbs)
+	created := time.Since(start)
+	killed := false
+	defer func() {
+		if !killed {
+			r.killAll(ctx, Idle, sbs)
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	answered, err := r.answerAll(ctx, sbs)
 	if err != nil {
 		return err
 	}
@@ -48,18 +68,71 @@ func measureIdle(ctx context.Context, r *runner) error {
 	if err != nil {
 		return err
 	}
+	ids := map[string]bool{}
+	for _, sb := range sbs {
+		ids[sb.SandboxID] = true
+	}
+	use, err := scanHost(ids)
+	if err != nil {
+		return err
+	}
+	var rss, pss int64
+	for _, u := range use {
+		rss += u.RSSBytes
+		pss += u.PSSBytes
+	}
 	n := float64(len(sbs))
-	r.rep.IdleMiBPerSandbox = &IdleMemory{
+	idle := &IdleMemory{
 		Sandboxes:            len(sbs),
+		CreateAllSec:         roundTo(created.Seconds(), 1),
+		Answered:             answered,
 		CgroupMemUsed:        roundTo(float64(used)/n/(1<<20), 1),
+		ProcessRSS:           roundTo(float64(rss)/n/(1<<20), 1),
+		ProcessPSS:           roundTo(float64(pss)/n/(1<<20), 1),
 		HostMemAvailableDrop: roundTo(float64(before-after)/n/(1<<20), 1),
+	}
+	r.rep.IdleMiBPerSandbox = idle
+
+	killStart := time.Now()
+	r.killAll(ctx, Idle, sbs)
+	killed = true
+	idle.KillAllSec = roundTo(time.Since(killStart).Seconds(), 1)
+	left, err := waitNothingLeft(ctx, ids)
+	if err != nil {
+		return err
+	}
+	idle.Leftovers = left
+	if len(left) > 0 {
+		return fmt.Errorf("killed idle sandboxes left on this host: %s", strings.Join(left, ", "))
 	}
 	return nil
 }
 
-// startIdle creates the idle sandboxes, Concurrency at a time, and runs
-// `true` in each. It returns every sandbox it created, also on failure,
-// for the caller to kill.
+// waitNothingLeft scans the host until the sandboxes ids hold nothing on
+// it, for up to leakWait, and returns what is still left then.
+func waitNothingLeft(ctx context.Context, ids map[string]bool) ([]string, error) {
+	deadline := time.Now().Add(leakWait)
+	for {
+		use, err := scanHost(ids)
+		if err != nil {
+			return nil, err
+		}
+		left := leftovers(use)
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left, nil
+		}
+		select {
+		case <-ctx.Done():
+			return left, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// startIdle creates the idle sandboxes, Concurrency at a time. It stops
+// once this machine's MemAvailable falls under IdleMinAvailableMiB. It
+// returns every sandbox it created, also on failure, for the caller to
+// kill.
 func (r *runner) startIdle(ctx context.Context) ([]client.Sandbox, error) {
 	var mu sync.Mutex
 	var sbs []client.Sandbox
@@ -67,13 +140,49 @@ func (r *runner) startIdle(ctx context.Context) ([]client.Sandbox, error) {
 	g.SetLimit(r.cfg.Concurrency)
 	for range r.cfg.Idle {
 		g.Go(func() error {
+			if err := r.memoryLeft(); err != nil {
+				return err
+			}
 			sb, err := r.fleet.create(gctx, true)
 			if err != nil {
 				return err
 			}
 			mu.Lock()
 			sbs = append(sbs, sb)
+			if len(sbs)%100 == 0 {
+				fmt.Fprintf(r.progress, "bench: %d idle sandboxes\n", len(sbs))
+			}
 			mu.Unlock()
+			return nil
+		})
+	}
+	err := g.Wait()
+	return sbs, err
+}
+
+// memoryLeft fails once this machine's MemAvailable is under the floor.
+func (r *runner) memoryLeft() error {
+	if r.cfg.IdleMinAvailableMiB == 0 {
+		return nil
+	}
+	avail, err := memAvailable()
+	if err != nil {
+		return err
+	}
+	if avail>>20 < r.cfg.IdleMinAvailableMiB {
+		return fmt.Errorf("this machine's MemAvailable is %d MiB, under the floor of %d MiB (--idle-min-available-mib): no more idle sandboxes created", avail>>20, r.cfg.IdleMinAvailableMiB)
+	}
+	return nil
+}
+
+// answerAll runs `true` in every sandbox through the proxy, once all
+// exist, and returns how many answered; the first failure is the error.
+func (r *runner) answerAll(ctx context.Context, sbs []client.Sandbox) (int, error) {
+	var answered atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cfg.Concurrency)
+	for _, sb := range sbs {
+		g.Go(func() error {
 			code, err := r.cl.Exec(gctx, sb, []string{"true"}, client.ExecOptions{})
 			if err == nil && code != 0 {
 				err = fmt.Errorf("exit code %d", code)
@@ -81,11 +190,12 @@ func (r *runner) startIdle(ctx context.Context) ([]client.Sandbox, error) {
 			if err != nil {
 				return fmt.Errorf("run true in sandbox %s: %w", sb.SandboxID, err)
 			}
+			answered.Add(1)
 			return nil
 		})
 	}
 	err := g.Wait()
-	return sbs, err
+	return int(answered.Load()), err
 }
 
 // settledMemUsed waits until every sandbox has a metrics sample newer than

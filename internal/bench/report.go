@@ -51,6 +51,8 @@ type Report struct {
 
 	// APILoad is the mixed API and commands.run load (api_load).
 	APILoad *APILoad `json:"api_load"`
+	// RunLoad is commands.run alone across sandboxes (run_load).
+	RunLoad *APILoad `json:"run_load"`
 
 	// CreatesPerSec is the sustained rate of create and kill pairs that
 	// succeeded; CreatesRun says how it was measured and what failed.
@@ -76,6 +78,24 @@ type CreatesRun struct {
 // IdleMemory is what an idle sandbox costs, in MiB per sandbox.
 type IdleMemory struct {
 	Sandboxes int `json:"sandboxes"`
+	// CreateAllSec is the time to create them all, Concurrency at once;
+	// KillAllSec the time to kill them all.
+	CreateAllSec float64 `json:"create_all_s"`
+	KillAllSec   float64 `json:"kill_all_s"`
+	// Answered is how many ran a command (true) through the proxy once
+	// all of them existed.
+	Answered int `json:"answered"`
+	// ProcessRSS is the mean of the summed resident memory of each
+	// sandbox's processes (its agent and anything it runs), read from
+	// /proc: only when the bench runs on the server's host.
+	ProcessRSS float64 `json:"process_rss_if_bench_on_server_host"`
+	// ProcessPSS is the same with each shared page divided among the
+	// processes sharing it: what the processes add up to on the host.
+	ProcessPSS float64 `json:"process_pss_if_bench_on_server_host"`
+	// Leftovers lists what the killed sandboxes still held on this host
+	// (processes, cgroups, mounts, network links, loop devices): empty
+	// when they left nothing.
+	Leftovers []string `json:"leftovers_if_bench_on_server_host"`
 	// CgroupMemUsed is the mean of the sandboxes' memory use as the
 	// server's metrics API reports it (their cgroups, less page cache).
 	CgroupMemUsed float64 `json:"cgroup_mem_used"`
@@ -185,21 +205,21 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if r.AgentUploadMBPerSec != nil {
 		rows = append(rows, [2]string{"agent: upload 50 MB (multipart)", fmt.Sprintf("%.1f MB/s", *r.AgentUploadMBPerSec)})
 	}
-	if l := r.APILoad; l != nil {
-		rows = append(rows, [2]string{"API load", fmt.Sprintf("%.1f req/s of %d asked (%d sent, %d shed by the client, %d errors) across %d sandboxes for %.0fs",
-			l.AchievedPerSec, l.TargetPerSec, l.Sent, l.Shed, l.Errors, l.Sandboxes, l.DurationSec)})
-		for _, k := range l.loadKinds() {
-			lk := l.Kinds[k]
-			rows = append(rows, [2]string{"  " + k, fmt.Sprintf("p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, %d ok, %d errors", lk.Ms.P50, lk.Ms.P95, lk.Ms.P99, lk.Ms.N, lk.Errors)})
-		}
-	}
+	rows = append(rows, r.APILoad.rows("API load")...)
+	rows = append(rows, r.RunLoad.rows("commands.run load")...)
 	if c := r.CreatesRun; r.CreatesPerSec != nil && c != nil {
 		rows = append(rows, [2]string{"creates per second", fmt.Sprintf("%.1f (create and kill, %d at once for %.0fs: %d created, %d errors)",
 			*r.CreatesPerSec, c.Concurrency, c.DurationSec, c.Created, c.Errors)})
 	}
 	if i := r.IdleMiBPerSandbox; i != nil {
-		rows = append(rows, [2]string{"idle memory per sandbox", fmt.Sprintf("%.1f MiB in its cgroup; %.1f MiB of host MemAvailable (only valid if the bench ran on the server's host); over %d sandboxes",
-			i.CgroupMemUsed, i.HostMemAvailableDrop, i.Sandboxes)})
+		rows = append(rows, [2]string{"idle memory per sandbox", fmt.Sprintf("%.1f MiB in its cgroup; its processes' RSS %.1f MiB, PSS %.1f MiB; %.1f MiB of host MemAvailable (these three only valid if the bench ran on the server's host); over %d sandboxes",
+			i.CgroupMemUsed, i.ProcessRSS, i.ProcessPSS, i.HostMemAvailableDrop, i.Sandboxes)})
+		left := "none"
+		if len(i.Leftovers) > 0 {
+			left = strings.Join(i.Leftovers, ", ")
+		}
+		rows = append(rows, [2]string{"idle sandboxes", fmt.Sprintf("%d created in %.1f s, %d answered a command, killed in %.1f s; left on this host: %s",
+			i.Sandboxes, i.CreateAllSec, i.Answered, i.KillAllSec, left)})
 	}
 	writeRows(&b, rows)
 

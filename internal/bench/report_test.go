@@ -24,7 +24,10 @@ func sampleReport() *Report {
 	r.FileWriteMBPerSec, r.FileReadMBPerSec, r.FileBytes = f(300), f(450.5), 128<<20
 	r.CreatesPerSec = f(8.25)
 	r.CreatesRun = &CreatesRun{Concurrency: 16, DurationSec: 30.4, Created: 251, Errors: 0}
-	r.IdleMiBPerSandbox = &IdleMemory{Sandboxes: 50, CgroupMemUsed: 3.2, HostMemAvailableDrop: 2.5}
+	r.IdleMiBPerSandbox = &IdleMemory{Sandboxes: 50, CreateAllSec: 6.2, KillAllSec: 2.4, Answered: 50, CgroupMemUsed: 3.2,
+		ProcessRSS: 11.3, ProcessPSS: 2.7, HostMemAvailableDrop: 2.5, Leftovers: []string{"1 mounts of 1 sandboxes"}}
+	r.RunLoad = &APILoad{TargetPerSec: 200, Sandboxes: 50, DurationSec: 10, Sent: 2000, AchievedPerSec: 199.5, SucceededPerSec: 199.4, Errors: 1,
+		Kinds: map[string]*LoadKind{LoadRunLogin: {Ms: Percentiles{P50: 12, P95: 40, P99: 80, N: 1999}, Errors: 1}}}
 	r.finish()
 	return r
 }
@@ -48,8 +51,11 @@ exec echo hi                              14.0     16.0     18.0    50
 stdout stream            812.4 MB/s (256 MiB)
 file write               300.0 MB/s (128 MiB)
 file read                450.5 MB/s (128 MiB)
+commands.run load        199.5 req/s of 200 asked, 199.4/s answered without error (2000 sent, 0 shed by the client, 1 errors) across 50 sandboxes for 10s
+  commands_run_sdk       p50 12.0 ms, p95 40.0 ms, p99 80.0 ms, 1999 ok, 1 errors
 creates per second       8.2 (create and kill, 16 at once for 30s: 251 created, 0 errors)
-idle memory per sandbox  3.2 MiB in its cgroup; 2.5 MiB of host MemAvailable (only valid if the bench ran on the server's host); over 50 sandboxes
+idle memory per sandbox  3.2 MiB in its cgroup; its processes' RSS 11.3 MiB, PSS 2.7 MiB; 2.5 MiB of host MemAvailable (these three only valid if the bench ran on the server's host); over 50 sandboxes
+idle sandboxes           50 created in 6.2 s, 50 answered a command, killed in 2.4 s; left on this host: 1 mounts of 1 sandboxes
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("table (-want +got):\n%s", diff)
@@ -97,14 +103,14 @@ func TestWriteJSONShape(t *testing.T) {
 		for _, k := range []string{"server", "template", "started_at", "iterations", "machine",
 			"create_warm_ms", "create_cold_ms", "runtime_baseline_ms", "cold_over_baseline", "exec_ms",
 			"stdout_mb_per_sec", "stdout_bytes", "file_write_mb_per_sec", "file_read_mb_per_sec", "file_bytes",
-			"agent_upload_50mb_mb_per_sec", "agent_write_1kib_ms", "agent_read_1kib_ms", "agent_watch_event_ms", "api_load",
+			"agent_upload_50mb_mb_per_sec", "agent_write_1kib_ms", "agent_read_1kib_ms", "agent_watch_event_ms", "api_load", "run_load",
 			"creates_per_sec", "creates", "idle_mib_per_sandbox", "skipped", "errors"} {
 			if _, ok := got[k]; !ok {
 				t.Errorf("key %q missing from %s", k, b.String())
 			}
 		}
-		if len(got) != 25 {
-			t.Errorf("%d keys, want 25: %s", len(got), b.String())
+		if len(got) != 26 {
+			t.Errorf("%d keys, want 26: %s", len(got), b.String())
 		}
 		if _, ok := got["errors"].([]any); !ok {
 			t.Errorf("errors is %v, want a list", got["errors"])

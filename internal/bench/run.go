@@ -49,6 +49,7 @@ var measurements = map[string]measurement{
 	Files:           measureFiles,
 	AgentFiles:      measureAgentFiles,
 	APILoadName:     measureAPILoad,
+	RunLoadName:     measureRunLoad,
 	Creates:         measureCreates,
 	Idle:            measureIdle,
 }

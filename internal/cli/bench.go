@@ -37,9 +37,16 @@ proxy, and print a table (or, with --json, one JSON object):
   api_load          --api-rate requests/s for --api-duration, open loop, across
                     --api-sandboxes sandboxes: get, list by metadata, set timeout,
                     metrics and commands.run (echo hi); p50/p95/p99 and errors of each
+  run_load          commands.run('echo hi') alone, as the SDKs send it (bash -l
+                    over the process stream, through the proxy), at --api-rate
+                    runs/s for --api-duration across --api-sandboxes sandboxes
   creates           create+kill pairs per second at --concurrency for --duration
-  idle              memory per idle sandbox: its cgroup, per the metrics API, and the
-                    fall of this machine's MemAvailable (valid on the server's host only)
+  idle              --idle sandboxes created (time to create them all), each then
+                    checked to answer a command; memory per sandbox: its cgroup,
+                    per the metrics API, and on the server's host the fall of
+                    MemAvailable and the RSS of the sandboxes' processes; after
+                    the kill, that none left a cgroup, mount, link, loop device
+                    or process on this host. Stops under --idle-min-available-mib
 
 Latencies are nearest-rank p50/p95/p99 in ms. Every sandbox is tagged with
 the metadata key soulbox-bench and killed before the command ends, also on
@@ -88,6 +95,7 @@ Ctrl-C. Any error is printed and makes the exit status non-zero.`,
 	f.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "creates in flight at once for creates/s and idle sandboxes")
 	f.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long creates/s is measured")
 	f.IntVar(&cfg.Idle, "idle", cfg.Idle, "idle sandboxes the memory per sandbox is taken over")
+	f.Int64Var(&cfg.IdleMinAvailableMiB, "idle-min-available-mib", cfg.IdleMinAvailableMiB, "stop creating idle sandboxes (and kill them) when this machine's MemAvailable falls under this many MiB (0: never)")
 	f.StringVar(&only, "only", "", "comma-separated measurements to run (default all): "+strings.Join(bench.Names(), ","))
 	f.Int64Var(&stdoutMiB, "stdout-mib", cfg.StdoutBytes>>20, "MiB written to stdout for the streaming rate")
 	f.Int64Var(&fileMiB, "file-mib", cfg.FileBytes>>20, "MiB of the file uploaded and downloaded")

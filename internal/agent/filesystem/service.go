@@ -27,6 +27,7 @@ import (
 	"github.com/soulbox/soulbox/api/envd/filesystem/filesystemconnect"
 	"github.com/soulbox/soulbox/internal/agent/state"
 	"github.com/soulbox/soulbox/internal/agent/users"
+	"github.com/soulbox/soulbox/internal/envd"
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
@@ -58,8 +59,11 @@ func NewService(st *state.State, files users.Files, log *slog.Logger) *Service {
 	}
 }
 
-// Handler returns the path prefix and handler to mount.
+// Handler returns the path prefix and handler to mount. Messages under
+// envd.CompressMinBytes are sent uncompressed; opts come after and may
+// change that.
 func (s *Service) Handler(opts ...connect.HandlerOption) (string, http.Handler) {
+	opts = append([]connect.HandlerOption{connect.WithCompressMinBytes(envd.CompressMinBytes)}, opts...)
 	return filesystemconnect.NewFilesystemHandler(s, opts...)
 }
 

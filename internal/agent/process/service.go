@@ -13,6 +13,7 @@ import (
 	pb "github.com/soulbox/soulbox/api/envd/process"
 	"github.com/soulbox/soulbox/api/envd/process/processconnect"
 	"github.com/soulbox/soulbox/internal/agent/state"
+	"github.com/soulbox/soulbox/internal/envd"
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
@@ -33,8 +34,11 @@ func NewService(m *Manager, st *state.State, log *slog.Logger) *Service {
 	return &Service{m: m, state: st, log: log, Keepalive: 30 * time.Second}
 }
 
-// Handler returns the path prefix and handler to mount.
+// Handler returns the path prefix and handler to mount. Messages under
+// envd.CompressMinBytes are sent uncompressed; opts come after and may
+// change that.
 func (s *Service) Handler(opts ...connect.HandlerOption) (string, http.Handler) {
+	opts = append([]connect.HandlerOption{connect.WithCompressMinBytes(envd.CompressMinBytes)}, opts...)
 	return processconnect.NewProcessHandler(s, opts...)
 }
 
