@@ -1,0 +1,29 @@
+package nodelease
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+)
+
+// expire loses every live sandbox recorded on node, silent since last.
+func (k *Keeper) expire(ctx context.Context, node string, last time.Time) error {
+	live, err := k.liveOn(ctx, node)
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("node %s silent since %s (lease %s)", node, last.UTC().Format(time.RFC3339), k.cfg.Lease)
+	for _, sb := range live {
+		err := k.cfg.Lose(ctx, sb.ID, msg)
+		if errdefs.IsNotFound(err) {
+			continue // ended meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("sandbox %q on node %s: %w", sb.ID, node, err)
+		}
+		k.cfg.Log.Warn("sandbox lost with its node", "sandbox", sb.ID, "node", node, "silent_since", last.UTC())
+	}
+	return nil
+}
