@@ -20,7 +20,8 @@ import (
 // its silence named: GET answers 404 as for any ended sandbox, the event
 // log says why, the team's quota no longer counts it and creates go to
 // the other node. Restarted then, the node is told to destroy it, and
-// the host holds nothing of it.
+// the host holds nothing of it. A sandbox the node no longer holds (its
+// host rebooted) ends as lost too.
 func TestJoinedNodeLease(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
@@ -170,5 +171,37 @@ func TestJoinedNodeLease(t *testing.T) {
 	}
 	if code, _ := sandboxCall(t, c, sb, "GET", "/health", "", nil); code != 502 && code != 404 {
 		t.Errorf("the lost sandbox's agent answers %d", code)
+	}
+
+	// A sandbox recorded on the node that the node no longer holds (as
+	// after its host rebooted) ends as lost.
+	c.want(204, "POST", "/nodes/"+embedded, map[string]any{"status": "draining"}, nil)
+	var gone sandboxJSON
+	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": "base", "timeout": 600}, &gone)
+	if err := d.Destroy(context.Background(), gone.SandboxID); err != nil {
+		t.Fatalf("destroy on the node: %v", err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		code, _, _ := c.do("GET", "/sandboxes/"+gone.SandboxID, nil)
+		if code == 404 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a sandbox its node no longer holds answers %d", code)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, events = openEvents(t, ctx, c.base, c.key, "", "?follow=false")
+	reason := ""
+	for ev := range events {
+		if ev.data.SandboxID == gone.SandboxID && ev.typ == "ended" {
+			reason = ev.data.Reason
+		}
+	}
+	if reason != "lost" {
+		t.Errorf("a sandbox its node no longer holds ended with reason %q, want lost", reason)
 	}
 }
