@@ -6,14 +6,11 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/store"
 )
 
-// expire loses every live sandbox recorded on node, silent since last.
-func (k *Keeper) expire(ctx context.Context, node string, last time.Time) error {
-	live, err := k.liveOn(ctx, node)
-	if err != nil {
-		return err
-	}
+// expire loses the live sandboxes recorded on node, silent since last.
+func (k *Keeper) expire(ctx context.Context, node string, last time.Time, live []store.Sandbox) error {
 	msg := fmt.Sprintf("node %s silent since %s (lease %s)", node, last.UTC().Format(time.RFC3339), k.cfg.Lease)
 	for _, sb := range live {
 		err := k.cfg.Lose(ctx, sb.ID, msg)

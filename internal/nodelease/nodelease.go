@@ -109,6 +109,7 @@ func (k *Keeper) Check(ctx context.Context) error {
 		return err
 	}
 	now := k.cfg.Now()
+	var live []store.Sandbox // read once, when a node first needs it
 	for _, n := range ns {
 		if n.Embedded {
 			continue
@@ -121,7 +122,12 @@ func (k *Keeper) Check(ctx context.Context) error {
 		switch {
 		case silent > k.cfg.Lease:
 			k.forget(n.ID)
-			if err := k.expire(ctx, n.ID, last); err != nil {
+			if live == nil {
+				if live, err = k.cfg.Store.ListSandboxes(ctx, store.SandboxFilter{States: store.LiveStates}); err != nil {
+					return err
+				}
+			}
+			if err := k.expire(ctx, n.ID, last, on(live, n.ID)); err != nil {
 				return err
 			}
 		case silent > k.cfg.HeartbeatTimeout || n.Status == store.NodeUnhealthy:
@@ -152,17 +158,13 @@ func (k *Keeper) isSettled(node string) bool {
 	return k.settled[node]
 }
 
-// liveOn lists the live sandboxes the store records on node.
-func (k *Keeper) liveOn(ctx context.Context, node string) ([]store.Sandbox, error) {
-	all, err := k.cfg.Store.ListSandboxes(ctx, store.SandboxFilter{States: store.LiveStates})
-	if err != nil {
-		return nil, err
-	}
-	var on []store.Sandbox
-	for _, sb := range all {
+// on selects the sandboxes recorded on node.
+func on(sbs []store.Sandbox, node string) []store.Sandbox {
+	var out []store.Sandbox
+	for _, sb := range sbs {
 		if sb.Node == node {
-			on = append(on, sb)
+			out = append(out, sb)
 		}
 	}
-	return on, nil
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/store"
 )
 
 // settle destroys what node's runtime holds that the store does not
@@ -26,12 +27,12 @@ func (k *Keeper) settle(ctx context.Context, node string) error {
 	if err != nil {
 		return err
 	}
-	live, err := k.liveOn(ctx, node)
+	live, err := k.cfg.Store.ListSandboxes(ctx, store.SandboxFilter{States: store.LiveStates})
 	if err != nil {
 		return err
 	}
-	keep := make(map[string]bool, len(live))
-	for _, sb := range live {
+	keep := map[string]bool{}
+	for _, sb := range on(live, node) {
 		keep[sb.ID] = true
 	}
 	for _, i := range held {
