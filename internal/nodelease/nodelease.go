@@ -12,6 +12,7 @@ package nodelease
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -109,7 +110,11 @@ func (k *Keeper) Check(ctx context.Context) error {
 		return err
 	}
 	now := k.cfg.Now()
-	var live []store.Sandbox // read once, when a node first needs it
+	var (
+		live []store.Sandbox // read once, when a node first needs it
+		read bool
+		errs []error
+	)
 	for _, n := range ns {
 		if n.Embedded {
 			continue
@@ -122,14 +127,14 @@ func (k *Keeper) Check(ctx context.Context) error {
 		switch {
 		case silent > k.cfg.Lease:
 			k.forget(n.ID)
-			if live == nil {
+			if !read {
 				if live, err = k.cfg.Store.ListSandboxes(ctx, store.SandboxFilter{States: store.LiveStates}); err != nil {
 					return err
 				}
+				read = true
 			}
-			if err := k.expire(ctx, n.ID, last, on(live, n.ID)); err != nil {
-				return err
-			}
+			// One node's failure does not hold up the others'.
+			errs = append(errs, k.expire(ctx, n.ID, last, on(live, n.ID)))
 		case silent > k.cfg.HeartbeatTimeout || n.Status == store.NodeUnhealthy:
 			k.forget(n.ID)
 		case n.Report.ServiceAddress != "" && !k.isSettled(n.ID):
@@ -143,7 +148,7 @@ func (k *Keeper) Check(ctx context.Context) error {
 			k.mu.Unlock()
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (k *Keeper) forget(node string) {
