@@ -163,6 +163,10 @@ type Config struct {
 	// NodeHeartbeatTimeout is how long a joined node may miss heartbeats
 	// before it is unhealthy.
 	NodeHeartbeatTimeout time.Duration
+	// NodeLease is how long a joined node may be silent before the
+	// sandboxes recorded on it are ended as lost; longer than
+	// NodeHeartbeatTimeout.
+	NodeLease time.Duration
 	// Objects is the S3-compatible object storage layers and pause
 	// checkpoints are also kept in (SOULBOX_S3_*); none by default.
 	Objects ObjectsConfig
@@ -199,6 +203,7 @@ func Defaults() Config {
 		MetricsDownsampleAfter: time.Hour,
 		MetricsBucket:          time.Minute,
 		NodeHeartbeatTimeout:   15 * time.Second,
+		NodeLease:              60 * time.Second,
 	}
 }
 
@@ -271,6 +276,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_METRICS_DOWNSAMPLE_AFTER", &c.MetricsDownsampleAfter},
 		{"SOULBOX_METRICS_BUCKET", &c.MetricsBucket},
 		{"SOULBOX_NODE_HEARTBEAT_TIMEOUT", &c.NodeHeartbeatTimeout},
+		{"SOULBOX_NODE_LEASE", &c.NodeLease},
 	} {
 		if s := getenv(v.name); s != "" {
 			d, err := time.ParseDuration(s)
@@ -384,6 +390,9 @@ func (c Config) Validate() error {
 	}
 	if c.NodeHeartbeatTimeout < time.Second || c.NodeHeartbeatTimeout > 10*time.Minute {
 		return bad("node heartbeat timeout %s: use a duration from 1s to 10m, e.g. 15s", c.NodeHeartbeatTimeout)
+	}
+	if c.NodeLease <= c.NodeHeartbeatTimeout || c.NodeLease > 24*time.Hour {
+		return bad("node lease %s: use a duration longer than the node heartbeat timeout (%s) and at most 24h, e.g. 60s", c.NodeLease, c.NodeHeartbeatTimeout)
 	}
 	// A metrics request reads at most 31 days: a longer history could not
 	// be read whole.

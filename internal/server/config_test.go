@@ -46,6 +46,11 @@ func TestConfigValidate(t *testing.T) {
 		{"snapshot disk budget negative", func(c *Config) { c.SnapshotDiskMB = -1 }, false},
 		{"dashboard listen", func(c *Config) { c.DashboardListen = "127.0.0.1:3001" }, true},
 		{"dashboard listen without port", func(c *Config) { c.DashboardListen = "127.0.0.1" }, false},
+		{"node lease of 10 s over a 3 s heartbeat timeout", func(c *Config) { c.NodeHeartbeatTimeout, c.NodeLease = 3*time.Second, 10*time.Second }, true},
+		{"node lease equal to the heartbeat timeout", func(c *Config) { c.NodeLease = c.NodeHeartbeatTimeout }, false},
+		{"node lease shorter than the heartbeat timeout", func(c *Config) { c.NodeLease = 5 * time.Second }, false},
+		{"node lease past a day", func(c *Config) { c.NodeLease = 25 * time.Hour }, false},
+		{"node heartbeat timeout past the default lease", func(c *Config) { c.NodeHeartbeatTimeout = 2 * time.Minute }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Defaults()

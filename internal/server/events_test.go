@@ -25,6 +25,7 @@ type sseEvent struct {
 		Type      string    `json:"type"`
 		Timestamp time.Time `json:"timestamp"`
 		Reason    string    `json:"reason"`
+		Message   string    `json:"message"`
 	}
 }
 

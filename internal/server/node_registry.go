@@ -104,11 +104,15 @@ func (s *Server) place(ctx context.Context, req lifecycle.CreateRequest) (string
 	return d.NodeID, nil
 }
 
-// serveNodes runs the heartbeat monitor and the node listener until ctx
+// serveNodes runs the heartbeat monitor, the nodes' leases and the node listener until ctx
 // ends; the listener's error, if it fails, is sent to errc.
 func (s *Server) serveNodes(ctx context.Context) <-chan error {
 	errc := make(chan error, 1)
 	go s.registry.Monitor(ctx)
+	if err := s.keepNodeLeases(ctx); err != nil {
+		errc <- err
+		return errc
+	}
 	if s.nodeHTTP == nil {
 		return errc
 	}

@@ -1,0 +1,48 @@
+package nodelease
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// settle destroys what node's runtime holds that the store does not
+// record live on it. The runtime is listed before the store is read: a
+// create records its sandbox in the store before the node is asked for
+// it, so a sandbox being created now is either missing from the runtime's
+// list or recorded already, never destroyed.
+//
+// A sandbox the store records live that the runtime no longer holds (its
+// host restarted) is left to lifecycle's monitor, which ends it as lost
+// ("gone from the runtime") at its next sample: judging it here, from a
+// list read before the store, could end a sandbox created in between.
+func (k *Keeper) settle(ctx context.Context, node string) error {
+	rt, err := k.cfg.Runtime(ctx, node)
+	if err != nil {
+		return err
+	}
+	held, err := rt.List(ctx)
+	if err != nil {
+		return err
+	}
+	live, err := k.cfg.Store.ListSandboxes(ctx, store.SandboxFilter{States: store.LiveStates})
+	if err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, sb := range on(live, node) {
+		keep[sb.ID] = true
+	}
+	for _, i := range held {
+		if keep[i.ID] {
+			continue
+		}
+		if err := rt.Destroy(ctx, i.ID); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("destroy sandbox %q the store does not hold live on node %s: %w", i.ID, node, err)
+		}
+		k.cfg.Log.Warn("destroyed a sandbox the store does not hold live", "sandbox", i.ID, "node", node)
+	}
+	return nil
+}
