@@ -164,6 +164,8 @@ func (s *Server) strayFiles(live map[string]bool) []string {
 			return filepath.SkipDir // a paused sandbox's checkpoint
 		case rel == "layers":
 			return filepath.SkipDir // the layers of the templates the store records
+		case rel == "node-ca":
+			return filepath.SkipDir // the CA that signs joined nodes' certificates, made at start
 		case rel == filepath.Join("runtime", "disks"):
 			return filepath.SkipDir // the driver's blank disk images, one per size
 		case len(parts) == 2 && parts[0] == "runtime" && runtimeState(parts[1]):
