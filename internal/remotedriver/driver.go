@@ -43,8 +43,9 @@ type Config struct {
 
 // Driver is a joined node's driver.
 type Driver struct {
-	node string
-	c    nodev1connect.SandboxServiceClient
+	node  string
+	c     nodev1connect.SandboxServiceClient
+	dials nodev1connect.SandboxServiceClient // Dial streams only
 
 	mu   sync.Mutex
 	name string // the node driver's, once read
@@ -69,15 +70,20 @@ func New(cfg Config) (*Driver, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: cfg.CA, Certificates: []tls.Certificate{cfg.ClientCert}, ServerName: cfg.Node}
 	// No client timeout: a create may wait for a template build and a
 	// dialed connection lives as long as its user; the calls' contexts
-	// bound them, the transport bounds connecting.
-	tr := &http.Transport{
-		TLSClientConfig: tc, ForceAttemptHTTP2: true,
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout: 10 * time.Second, IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 16,
+	// bound them, the transport bounds connecting. Dialled connections
+	// have their own transport, so their streams never share a
+	// connection (and its flow control) with the other calls.
+	transport := func() *http.Transport {
+		return &http.Transport{
+			TLSClientConfig: tc.Clone(), ForceAttemptHTTP2: true, HTTP2: nodeservice.HTTP2(),
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout: 10 * time.Second, IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 16,
+		}
 	}
-	c := nodev1connect.NewSandboxServiceClient(&http.Client{Transport: tr}, "https://"+cfg.Addr,
-		connect.WithReadMaxBytes(nodeservice.MaxMessageBytes+1<<20), connect.WithSendMaxBytes(nodeservice.MaxMessageBytes+1<<20))
-	return &Driver{node: cfg.Node, c: c}, nil
+	opts := []connect.ClientOption{connect.WithReadMaxBytes(nodeservice.MaxWireBytes), connect.WithSendMaxBytes(nodeservice.MaxWireBytes)}
+	c := nodev1connect.NewSandboxServiceClient(&http.Client{Transport: transport()}, "https://"+cfg.Addr, opts...)
+	dials := nodev1connect.NewSandboxServiceClient(&http.Client{Transport: transport()}, "https://"+cfg.Addr, opts...)
+	return &Driver{node: cfg.Node, c: c, dials: dials}, nil
 }
 
 // Node is the node's name.
