@@ -89,30 +89,42 @@ func New(cfg Config) (*Driver, error) {
 // Node is the node's name.
 func (d *Driver) Node() string { return d.node }
 
-// wireErr is a call's error in its category, naming the node.
+// wireErr is a call's error in its category, naming the node. The
+// codes that speak of the call itself rather than the sandbox (the node
+// refusing the control plane's credentials, not knowing the call, or
+// failing inside) are the node's trouble, not the API user's: they are
+// ErrUnavailable.
 func (d *Driver) wireErr(err error) error {
 	if err == nil {
 		return nil
+	}
+	switch connect.CodeOf(err) {
+	case connect.CodeUnauthenticated, connect.CodePermissionDenied, connect.CodeUnimplemented, connect.CodeUnknown, connect.CodeInternal:
+		return fmt.Errorf("node %s failed the call: %v: %w", d.node, err, errdefs.ErrUnavailable)
 	}
 	return fmt.Errorf("node %s: %w", d.node, errdefs.FromConnect(err))
 }
 
 // Name implements runtime.Driver: the node's driver name, read once.
-// Until the node answers it is "remote/<node>".
+// Until the node answers it is "remote/<node>". Concurrent calls do not
+// wait on each other.
 func (d *Driver) Name() string {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.name != "" {
-		return d.name
+	name := d.name
+	d.mu.Unlock()
+	if name != "" {
+		return name
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	res, err := d.c.Name(ctx, connect.NewRequest(&nodev1.NameRequest{}))
-	if err != nil {
+	if err != nil || res.Msg.GetName() == "" {
 		return "remote/" + d.node
 	}
+	d.mu.Lock()
 	d.name = res.Msg.GetName()
-	return d.name
+	d.mu.Unlock()
+	return res.Msg.GetName()
 }
 
 func ref(id string) *connect.Request[nodev1.SandboxRef] {

@@ -9,11 +9,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,6 +31,7 @@ type hostDriver struct {
 	mu      sync.Mutex
 	addrs   map[string]string // sandbox id: its server's address
 	execOut func(req runtime.ExecRequest) int
+	execErr error
 	name    string
 }
 
@@ -66,6 +65,9 @@ func (h *hostDriver) Info(_ context.Context, id string) (runtime.Info, error) {
 }
 func (h *hostDriver) List(context.Context) ([]runtime.Info, error) { return nil, nil }
 func (h *hostDriver) Exec(_ context.Context, _ string, req runtime.ExecRequest) (runtime.ExecResult, error) {
+	if h.execErr != nil {
+		return runtime.ExecResult{}, h.execErr
+	}
 	return runtime.ExecResult{ExitCode: h.execOut(req)}, nil
 }
 func (h *hostDriver) DialContext(ctx context.Context, id string, port int) (net.Conn, error) {
@@ -176,6 +178,3 @@ func within(t *testing.T, what string, f func() error) error {
 		return nil
 	}
 }
-
-var _ = errors.Is
-var _ = strings.Contains
