@@ -166,7 +166,7 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, id *
 	path, handler := nodeservice.New(h.driver).Handler()
 	mux := http.NewServeMux()
 	mux.Handle(path, handler)
-	h.srv = &http.Server{Handler: mux, TLSConfig: tc, ReadHeaderTimeout: 10 * time.Second,
+	h.srv = &http.Server{Handler: mux, TLSConfig: tc, ReadHeaderTimeout: 10 * time.Second, HTTP2: nodeservice.HTTP2(),
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	h.ln = tls.NewListener(h.ln, tc)
 	return h, nil

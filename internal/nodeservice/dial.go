@@ -18,8 +18,9 @@ const dialBuffer = 32 << 10
 
 // Dial implements the service: the first frame names the sandbox and
 // port; once connected an empty frame says so, and then bytes flow both
-// ways until both sides end. The client's end of stream half-closes the
-// connection; the client going away closes it.
+// ways. The client's end of stream half-closes the connection; the
+// client going away closes it; the sandbox's side ending (it closed, or
+// half-closed, the connection) ends the response and the connection.
 func (s *Service) Dial(ctx context.Context, stream *connect.BidiStream[nodev1.DialFrame, nodev1.DialFrame]) error {
 	d, ok := s.d.(runtime.Dialer)
 	if !ok {
@@ -65,24 +66,30 @@ func (s *Service) Dial(ctx context.Context, stream *connect.BidiStream[nodev1.Di
 			}
 		}
 	}()
-	for {
-		f, err := stream.Receive()
-		if errors.Is(err, io.EOF) {
-			if cw, ok := conn.(interface{ CloseWrite() error }); ok {
-				_ = cw.CloseWrite()
-			} else {
-				conn.Close()
+	// The client's frames go to the sandbox until it ends its side (the
+	// sandbox's side half-closes) or the stream ends. The handler returns
+	// as soon as the sandbox's side ends, which ends the response, and
+	// the server then ends the request, so this returns too.
+	go func() {
+		for {
+			f, err := stream.Receive()
+			if errors.Is(err, io.EOF) {
+				if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+					_ = cw.CloseWrite()
+				} else {
+					conn.Close()
+				}
+				return
 			}
-			break
+			if err != nil {
+				conn.Close()
+				return
+			}
+			if _, err := conn.Write(f.GetData()); err != nil {
+				conn.Close()
+				return
+			}
 		}
-		if err != nil {
-			conn.Close()
-			break
-		}
-		if _, err := conn.Write(f.GetData()); err != nil {
-			conn.Close()
-			break
-		}
-	}
+	}()
 	return <-fromSandbox
 }

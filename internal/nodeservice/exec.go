@@ -13,8 +13,9 @@ import (
 )
 
 // Exec implements the service: the process's input is the request's,
-// its output is kept (each stream up to MaxMessageBytes) and returned
-// when it ends.
+// its output is kept (each stream up to MaxMessageBytes, both fitting
+// in MaxWireBytes) and returned when it ends; more is
+// ErrFailedPrecondition.
 func (s *Service) Exec(ctx context.Context, req *connect.Request[nodev1.ExecRequest]) (*connect.Response[nodev1.ExecResponse], error) {
 	m := req.Msg
 	var stdout, stderr cappedBuffer
@@ -26,8 +27,10 @@ func (s *Service) Exec(ctx context.Context, req *connect.Request[nodev1.ExecRequ
 	if err != nil {
 		return nil, errdefs.ToConnect(err)
 	}
+	// Too much output is the command's doing, not a busy node: retrying
+	// does not help (ResourceExhausted would read as "retry").
 	if stdout.over || stderr.over {
-		return nil, errdefs.ToConnect(fmt.Errorf("sandbox %q: the process exited %d but its output passed %d bytes: %w", m.GetId(), res.ExitCode, MaxMessageBytes, errdefs.ErrResourceExhausted))
+		return nil, errdefs.ToConnect(fmt.Errorf("sandbox %q: the process exited %d but its output passed %d bytes: %w", m.GetId(), res.ExitCode, MaxMessageBytes, errdefs.ErrFailedPrecondition))
 	}
 	return connect.NewResponse(&nodev1.ExecResponse{ExitCode: int64(res.ExitCode), Stdout: stdout.b.Bytes(), Stderr: stderr.b.Bytes()}), nil
 }

@@ -21,8 +21,31 @@ import (
 )
 
 // MaxMessageBytes bounds one message either way: an exec's input or
-// output, a spec.
+// one of its outputs, a spec.
 const MaxMessageBytes = 16 << 20
+
+// MaxWireBytes bounds one encoded message: an exec's answer carries both
+// outputs, each up to MaxMessageBytes, and the rest of its fields.
+const MaxWireBytes = 2*MaxMessageBytes + 1<<20
+
+// HTTP/2 flow control of the service's connections. Each stream may hold
+// streamWindow unread bytes, and a connection as many as all its
+// streams together: a dialled sandbox that stops reading holds up only
+// its own stream, never the other calls sharing its connection.
+const (
+	maxStreams   = 256
+	streamWindow = 512 << 10
+)
+
+// HTTP2 is the flow control both ends of the service use: the node's
+// http.Server and the control plane's http.Transport.
+func HTTP2() *http.HTTP2Config {
+	return &http.HTTP2Config{
+		MaxConcurrentStreams:          maxStreams,
+		MaxReceiveBufferPerStream:     streamWindow,
+		MaxReceiveBufferPerConnection: maxStreams * streamWindow,
+	}
+}
 
 // Service serves one driver.
 type Service struct {
@@ -38,7 +61,7 @@ func New(d runtime.Driver) *Service { return &Service{d: d} }
 
 // Handler is the service's path and handler.
 func (s *Service) Handler() (string, http.Handler) {
-	return nodev1connect.NewSandboxServiceHandler(s, connect.WithReadMaxBytes(MaxMessageBytes+1<<20), connect.WithSendMaxBytes(MaxMessageBytes+1<<20))
+	return nodev1connect.NewSandboxServiceHandler(s, connect.WithReadMaxBytes(MaxWireBytes), connect.WithSendMaxBytes(MaxWireBytes))
 }
 
 func empty() *connect.Response[nodev1.Empty] { return connect.NewResponse(&nodev1.Empty{}) }

@@ -21,7 +21,7 @@ import (
 func (d *Driver) DialContext(ctx context.Context, id string, port int) (net.Conn, error) {
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stop := context.AfterFunc(ctx, cancel)
-	stream := d.c.Dial(sctx)
+	stream := d.dials.Dial(sctx)
 	fail := func(err error) (net.Conn, error) {
 		stop()
 		cancel()
@@ -45,38 +45,90 @@ func (d *Driver) DialContext(ctx context.Context, id string, port int) (net.Conn
 		_ = stream.CloseResponse()
 		return nil, ctx.Err()
 	}
-	c := &conn{stream: stream, cancel: cancel, node: d.node, id: id, port: port}
+	c := &conn{stream: stream, cancel: cancel, node: d.node, id: id, port: port,
+		frames: make(chan []byte), ended: make(chan struct{}), closed: make(chan struct{})}
+	c.rdl = newDeadline()
+	c.wdl = newDeadline()
+	go c.receive()
 	return c, nil
 }
 
-// conn is a connection carried by a Dial stream. Deadlines end it: a
-// read or write past one fails, and the connection is closed.
+// conn is a connection carried by a Dial stream. Its read and write
+// deadlines are apart and can be moved: a Read past the read deadline
+// fails with os.ErrDeadlineExceeded and the connection stays usable. A
+// Write whose deadline passes while it waits for the node to take its
+// bytes ends the connection (as a TLS connection's does: what part of
+// the bytes went is unknown); one called past the deadline fails and
+// changes nothing.
 type conn struct {
-	stream     *connect.BidiStreamForClient[nodev1.DialFrame, nodev1.DialFrame]
-	cancel     context.CancelFunc
-	node, id   string
-	port       int
-	rbuf       []byte
-	rmu, wmu   sync.Mutex
-	closeOnce  sync.Once
-	dlMu       sync.Mutex
-	deadline   *time.Timer
-	timedOut   bool
+	stream    *connect.BidiStreamForClient[nodev1.DialFrame, nodev1.DialFrame]
+	cancel    context.CancelFunc
+	node, id  string
+	port      int
+	frames    chan []byte   // what the sandbox sent, from receive
+	ended     chan struct{} // closed once receive ends; rerr says why
+	rerr      error
+	closed    chan struct{}
+	rbuf      []byte
+	rmu, wmu  sync.Mutex
+	closeOnce sync.Once
+	rdl, wdl  *deadline
+
+	hmu        sync.Mutex
 	halfClosed bool
+	timedOut   bool // a write deadline ended the stream
+}
+
+// receive moves the sandbox's frames to Read until the stream ends.
+func (c *conn) receive() {
+	defer close(c.ended)
+	defer c.stream.CloseResponse()
+	for {
+		f, err := c.stream.Receive()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				c.rerr = err
+			}
+			return
+		}
+		if len(f.GetData()) == 0 {
+			continue
+		}
+		select {
+		case c.frames <- f.GetData():
+		case <-c.closed:
+			return
+		}
+	}
 }
 
 func (c *conn) Read(p []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	for len(c.rbuf) == 0 {
-		f, err := c.stream.Receive()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
+	if len(c.rbuf) == 0 {
+		select {
+		case <-c.closed:
+			return 0, net.ErrClosed
+		default:
+		}
+		select {
+		case b := <-c.frames:
+			c.rbuf = b
+		case <-c.ended:
+			select { // frames sent before the end come first
+			case b := <-c.frames:
+				c.rbuf = b
+			default:
+				if c.rerr != nil {
+					return 0, c.err(c.rerr)
+				}
 				return 0, io.EOF
 			}
-			return 0, c.err(err)
+		case <-c.rdl.wait():
+			return 0, os.ErrDeadlineExceeded
+		case <-c.closed:
+			return 0, net.ErrClosed
 		}
-		c.rbuf = f.GetData()
 	}
 	n := copy(p, c.rbuf)
 	c.rbuf = c.rbuf[n:]
@@ -86,9 +138,23 @@ func (c *conn) Read(p []byte) (int, error) {
 func (c *conn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.halfClosed {
+	c.hmu.Lock()
+	half := c.halfClosed
+	c.hmu.Unlock()
+	if half {
 		return 0, net.ErrClosed
 	}
+	if c.wdl.passed() {
+		return 0, os.ErrDeadlineExceeded
+	}
+	// A write deadline passing while a frame waits ends the stream.
+	stop := c.wdl.onPass(func() {
+		c.hmu.Lock()
+		c.timedOut = true
+		c.hmu.Unlock()
+		c.cancel()
+	})
+	defer stop()
 	for off := 0; off < len(p); {
 		n := min(len(p)-off, 1<<20)
 		if err := c.stream.Send(&nodev1.DialFrame{Data: p[off : off+n]}); err != nil {
@@ -100,10 +166,15 @@ func (c *conn) Write(p []byte) (int, error) {
 }
 
 func (c *conn) err(err error) error {
-	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
 	if c.timedOut {
 		return os.ErrDeadlineExceeded
+	}
+	select {
+	case <-c.closed:
+		return net.ErrClosed
+	default:
 	}
 	return err
 }
@@ -112,25 +183,33 @@ func (c *conn) err(err error) error {
 func (c *conn) CloseWrite() error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
+	if c.halfClosed {
+		return nil
+	}
 	c.halfClosed = true
 	return c.stream.CloseRequest()
 }
 
+// Close ends the connection at once without waiting for the node: a
+// Read or Write waiting on it fails; the stream's last resources go
+// once the node's side notices (the receiving side ends).
 func (c *conn) Close() error {
 	c.closeOnce.Do(func() {
-		c.wmu.Lock()
-		if !c.halfClosed {
-			_ = c.stream.CloseRequest()
-			c.halfClosed = true
-		}
-		c.wmu.Unlock()
+		close(c.closed)
 		c.cancel()
-		_ = c.stream.CloseResponse()
-		c.dlMu.Lock()
-		if c.deadline != nil {
-			c.deadline.Stop()
+		if c.wmu.TryLock() { // a Write waiting on the node keeps it
+			c.hmu.Lock()
+			if !c.halfClosed {
+				_ = c.stream.CloseRequest()
+				c.halfClosed = true
+			}
+			c.hmu.Unlock()
+			c.wmu.Unlock()
 		}
-		c.dlMu.Unlock()
+		c.rdl.set(time.Time{})
+		c.wdl.set(time.Time{})
 	})
 	return nil
 }
@@ -145,25 +224,16 @@ func (c *conn) RemoteAddr() net.Addr {
 	return addr(fmt.Sprintf("%s/%s:%d", c.node, c.id, c.port))
 }
 
-// SetDeadline ends the connection at t (a zero t: no deadline).
+// SetDeadline sets both deadlines (a zero t: none).
 func (c *conn) SetDeadline(t time.Time) error {
-	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
-	if c.deadline != nil {
-		c.deadline.Stop()
-		c.deadline = nil
-	}
-	if t.IsZero() {
-		return nil
-	}
-	c.deadline = time.AfterFunc(time.Until(t), func() {
-		c.dlMu.Lock()
-		c.timedOut = true
-		c.dlMu.Unlock()
-		c.cancel()
-	})
+	c.rdl.set(t)
+	c.wdl.set(t)
 	return nil
 }
 
-func (c *conn) SetReadDeadline(t time.Time) error  { return c.SetDeadline(t) }
-func (c *conn) SetWriteDeadline(t time.Time) error { return c.SetDeadline(t) }
+// SetReadDeadline sets the read deadline; Reads past it fail until it
+// moves.
+func (c *conn) SetReadDeadline(t time.Time) error { c.rdl.set(t); return nil }
+
+// SetWriteDeadline sets the write deadline.
+func (c *conn) SetWriteDeadline(t time.Time) error { c.wdl.set(t); return nil }

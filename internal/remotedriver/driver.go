@@ -43,8 +43,9 @@ type Config struct {
 
 // Driver is a joined node's driver.
 type Driver struct {
-	node string
-	c    nodev1connect.SandboxServiceClient
+	node  string
+	c     nodev1connect.SandboxServiceClient
+	dials nodev1connect.SandboxServiceClient // Dial streams only
 
 	mu   sync.Mutex
 	name string // the node driver's, once read
@@ -69,44 +70,61 @@ func New(cfg Config) (*Driver, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: cfg.CA, Certificates: []tls.Certificate{cfg.ClientCert}, ServerName: cfg.Node}
 	// No client timeout: a create may wait for a template build and a
 	// dialed connection lives as long as its user; the calls' contexts
-	// bound them, the transport bounds connecting.
-	tr := &http.Transport{
-		TLSClientConfig: tc, ForceAttemptHTTP2: true,
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout: 10 * time.Second, IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 16,
+	// bound them, the transport bounds connecting. Dialled connections
+	// have their own transport, so their streams never share a
+	// connection (and its flow control) with the other calls.
+	transport := func() *http.Transport {
+		return &http.Transport{
+			TLSClientConfig: tc.Clone(), ForceAttemptHTTP2: true, HTTP2: nodeservice.HTTP2(),
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout: 10 * time.Second, IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 16,
+		}
 	}
-	c := nodev1connect.NewSandboxServiceClient(&http.Client{Transport: tr}, "https://"+cfg.Addr,
-		connect.WithReadMaxBytes(nodeservice.MaxMessageBytes+1<<20), connect.WithSendMaxBytes(nodeservice.MaxMessageBytes+1<<20))
-	return &Driver{node: cfg.Node, c: c}, nil
+	opts := []connect.ClientOption{connect.WithReadMaxBytes(nodeservice.MaxWireBytes), connect.WithSendMaxBytes(nodeservice.MaxWireBytes)}
+	c := nodev1connect.NewSandboxServiceClient(&http.Client{Transport: transport()}, "https://"+cfg.Addr, opts...)
+	dials := nodev1connect.NewSandboxServiceClient(&http.Client{Transport: transport()}, "https://"+cfg.Addr, opts...)
+	return &Driver{node: cfg.Node, c: c, dials: dials}, nil
 }
 
 // Node is the node's name.
 func (d *Driver) Node() string { return d.node }
 
-// wireErr is a call's error in its category, naming the node.
+// wireErr is a call's error in its category, naming the node. The
+// codes that speak of the call itself rather than the sandbox (the node
+// refusing the control plane's credentials, not knowing the call, or
+// failing inside) are the node's trouble, not the API user's: they are
+// ErrUnavailable.
 func (d *Driver) wireErr(err error) error {
 	if err == nil {
 		return nil
+	}
+	switch connect.CodeOf(err) {
+	case connect.CodeUnauthenticated, connect.CodePermissionDenied, connect.CodeUnimplemented, connect.CodeUnknown, connect.CodeInternal:
+		return fmt.Errorf("node %s failed the call: %v: %w", d.node, err, errdefs.ErrUnavailable)
 	}
 	return fmt.Errorf("node %s: %w", d.node, errdefs.FromConnect(err))
 }
 
 // Name implements runtime.Driver: the node's driver name, read once.
-// Until the node answers it is "remote/<node>".
+// Until the node answers it is "remote/<node>". Concurrent calls do not
+// wait on each other.
 func (d *Driver) Name() string {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.name != "" {
-		return d.name
+	name := d.name
+	d.mu.Unlock()
+	if name != "" {
+		return name
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	res, err := d.c.Name(ctx, connect.NewRequest(&nodev1.NameRequest{}))
-	if err != nil {
+	if err != nil || res.Msg.GetName() == "" {
 		return "remote/" + d.node
 	}
+	d.mu.Lock()
 	d.name = res.Msg.GetName()
-	return d.name
+	d.mu.Unlock()
+	return res.Msg.GetName()
 }
 
 func ref(id string) *connect.Request[nodev1.SandboxRef] {
