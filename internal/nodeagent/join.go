@@ -60,7 +60,8 @@ func mtlsClient(id *identity) nodev1connect.NodeServiceClient {
 	if ip := net.ParseIP(host); ip != nil {
 		host = ip.String()
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: id.ca, Certificates: []tls.Certificate{id.cert}, ServerName: host}
+	tc := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: id.ca, Certificates: []tls.Certificate{id.cert}, ServerName: host,
+		VerifyConnection: nodeca.RequireControlPlane}
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true}}
 	return nodev1connect.NewNodeServiceClient(hc, id.ControlPlane)
 }

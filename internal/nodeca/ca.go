@@ -212,8 +212,12 @@ func (ca *CA) ControlPlaneClient() (tls.Certificate, error) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
-// IsControlPlane reports whether a verified client certificate is the
-// control plane's rather than a node's.
+// IsControlPlane reports whether a verified certificate is the control
+// plane's rather than a node's: its client certificate, or the node
+// listener's serving one. Nodes' certificates name the node (a lowercase
+// DNS label) in the nodes' organization, so a node's serving
+// certificate, though signed by the same authority for a host name the
+// node chose, never passes for the control plane's.
 func IsControlPlane(c *x509.Certificate) bool {
 	return c != nil && c.Subject.CommonName == ControlPlaneName && len(c.Subject.Organization) == 1 && c.Subject.Organization[0] == controlPlaneOrg
 }
@@ -242,7 +246,8 @@ func nodeCSR(node string, csrPEM []byte) (*x509.CertificateRequest, error) {
 }
 
 // ServerTLS is the node listener's TLS: a certificate the authority
-// signs for names (host names and addresses), sent with the authority's
+// signs for names (host names and addresses) under the control plane's
+// identity (IsControlPlane, which nodes require), sent with the authority's
 // certificate so a joining node can pin it, and the nodes' client
 // certificates verified when given (a join has none yet; every other
 // call checks that one was).
@@ -253,7 +258,7 @@ func (ca *CA) ServerTLS(names []string) (*tls.Config, error) {
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber: serial(), Subject: pkix.Name{CommonName: "SoulBox control plane"},
+		SerialNumber: serial(), Subject: pkix.Name{CommonName: ControlPlaneName, Organization: []string{controlPlaneOrg}},
 		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(ClientCertLifetime),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
