@@ -1,17 +1,9 @@
 package audit
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"strings"
 
-	"github.com/soulbox/soulbox/internal/durable"
-	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/keyfile"
 )
 
 // KeyFile is the file in the data dir that holds the key the audit
@@ -26,13 +18,8 @@ const minKeyLen = 32
 // LoadKey returns the key in <dataDir>/audit.key, made (random, 0600,
 // durably) if missing (ReadKey otherwise).
 func LoadKey(dataDir string) ([]byte, error) {
-	path := filepath.Join(dataDir, KeyFile)
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		key := make([]byte, minKeyLen)
-		_, _ = rand.Read(key) // never fails since Go 1.24
-		if err := durable.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
-			return nil, fmt.Errorf("write the audit key: %w", err)
-		}
+	if err := keyfile.Make(filepath.Join(dataDir, KeyFile), "audit key", minKeyLen); err != nil {
+		return nil, err
 	}
 	return ReadKey(dataDir)
 }
@@ -41,25 +28,5 @@ func LoadKey(dataDir string) ([]byte, error) {
 // group or others may read or write is refused: its secrecy is what the
 // chain's worth rests on.
 func ReadKey(dataDir string) ([]byte, error) {
-	path := filepath.Join(dataDir, KeyFile)
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s is missing: the server makes it at its first start: %w", path, errdefs.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read the audit key: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s is readable or writable by others (mode %v): make it 0600 (chmod 600 %s): %w",
-			path, fi.Mode().Perm(), path, errdefs.ErrFailedPrecondition)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read the audit key: %w", err)
-	}
-	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(key) < minKeyLen {
-		return nil, fmt.Errorf("%s: want at least %d bytes in hex: %w", path, minKeyLen, errdefs.ErrInvalidArgument)
-	}
-	return key, nil
+	return keyfile.Read(filepath.Join(dataDir, KeyFile), "audit key", minKeyLen, false)
 }

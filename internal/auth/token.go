@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +15,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/soulbox/soulbox/internal/durable"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/keyfile"
 	"github.com/soulbox/soulbox/internal/store"
 )
 
@@ -72,15 +71,11 @@ func NewTokens(secret []byte) (*Tokens, error) {
 // <dataDir>/token.key, made (random, 0600, durably) if missing.
 func LoadTokens(dataDir string) (*Tokens, error) {
 	path := filepath.Join(dataDir, TokenKeyFile)
+	if err := keyfile.Make(path, "access token secret", 32); err != nil {
+		return nil, err
+	}
 	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		secret := make([]byte, 32)
-		_, _ = rand.Read(secret) // never fails since Go 1.24
-		b = []byte(hex.EncodeToString(secret) + "\n")
-		if err := durable.WriteFile(path, b, 0o600); err != nil {
-			return nil, fmt.Errorf("write the access token secret: %w", err)
-		}
-	} else if err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("read the access token secret: %w", err)
 	}
 	secret, err := hex.DecodeString(strings.TrimSpace(string(b)))

@@ -9,16 +9,11 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"strings"
 
-	"github.com/soulbox/soulbox/internal/durable"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/keyfile"
 )
 
 // KeyFile is the file in the data dir that holds the key, unless the
@@ -57,32 +52,13 @@ func New(key []byte) (*Sealer, error) {
 func Load(dataDir, path string) (*Sealer, error) {
 	if path == "" {
 		path = filepath.Join(dataDir, KeyFile)
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			key := make([]byte, keyLen)
-			_, _ = rand.Read(key) // never fails since Go 1.24
-			if err := durable.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
-				return nil, fmt.Errorf("write the secrets key: %w", err)
-			}
+		if err := keyfile.Make(path, "secrets key", keyLen); err != nil {
+			return nil, err
 		}
 	}
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("secrets key %s is missing: %w", path, errdefs.ErrNotFound)
-	}
+	key, err := keyfile.Read(path, "secrets key", keyLen, true)
 	if err != nil {
-		return nil, fmt.Errorf("read the secrets key: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s is readable or writable by others (mode %v): make it 0600 (chmod 600 %s): %w",
-			path, fi.Mode().Perm(), path, errdefs.ErrFailedPrecondition)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read the secrets key: %w", err)
-	}
-	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(key) != keyLen {
-		return nil, fmt.Errorf("%s: want %d bytes in hex (64 hex digits): %w", path, keyLen, errdefs.ErrInvalidArgument)
+		return nil, err
 	}
 	return New(key)
 }
