@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/envd"
+	"github.com/soulbox/soulbox/internal/catalog"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/runtime"
@@ -32,9 +33,10 @@ type CreateRequest struct {
 	// Lifecycle is what happens at the timeout (kill or pause) and to
 	// traffic while paused.
 	Lifecycle store.Lifecycle
-	// EmbeddedOnly places the sandbox on the embedded node: a fork, or
-	// a template that is a snapshot with memory, which only it restores.
-	// The create sets it for the latter itself.
+	// EmbeddedOnly places the sandbox on the embedded node: a fork, a
+	// template that is a snapshot with memory, which only it restores, or
+	// any template but the base one, whose layers only it has. The
+	// create sets it for the latter two itself.
 	EmbeddedOnly bool
 
 	net resolvedNetwork // Network, resolved by Create
@@ -78,6 +80,9 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 		}
 		req.EmbeddedOnly = req.EmbeddedOnly || snapHas
 	}
+	// A joined node has the base template only (it builds it as this
+	// server does); the layers of every other template are on this host.
+	req.EmbeddedOnly = req.EmbeddedOnly || template != catalog.BaseID
 	node := "" // the embedded node
 	if m.placer != nil {
 		if node, err = m.placer(ctx, req); err != nil {
