@@ -82,7 +82,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Runtime.Listen == "" {
 		return h.run(ctx)
 	}
-	sh, err := openSandboxHost(ctx, cfg.DataDir, cfg.Runtime, id, log)
+	sh, err := openSandboxHost(ctx, cfg.DataDir, cfg.Runtime, cfg.MaxSandboxes, id, log)
 	if err != nil {
 		return err
 	}

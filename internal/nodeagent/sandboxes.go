@@ -98,7 +98,7 @@ type sandboxHost struct {
 
 // openSandboxHost opens the node's driver and listens for its service;
 // serve starts serving.
-func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, id *identity, log *slog.Logger) (_ *sandboxHost, err error) {
+func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, max int, id *identity, log *slog.Logger) (_ *sandboxHost, err error) {
 	if id.serving == nil {
 		return nil, fmt.Errorf("node %q joined without a serving certificate (a control plane older than its sandbox service): join again with a new token and data dir: %w", id.Name, errdefs.ErrFailedPrecondition)
 	}
@@ -163,7 +163,7 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, id *
 			return nil
 		},
 	}
-	path, handler := nodeservice.New(h.driver).Handler()
+	path, handler := nodeservice.New(h.driver).WithMaxSandboxes(id.Name, max).Handler()
 	mux := http.NewServeMux()
 	mux.Handle(path, handler)
 	h.srv = &http.Server{Handler: mux, TLSConfig: tc, ReadHeaderTimeout: 10 * time.Second, HTTP2: nodeservice.HTTP2(),

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -50,6 +51,12 @@ func HTTP2() *http.HTTP2Config {
 // Service serves one driver.
 type Service struct {
 	d runtime.Driver
+
+	// node and max are the node's name and bound on sandboxes
+	// (WithMaxSandboxes); createMu makes creates count one at a time.
+	node     string
+	max      int
+	createMu sync.Mutex
 }
 
 var _ nodev1connect.SandboxServiceHandler = (*Service)(nil)
@@ -76,6 +83,13 @@ func (s *Service) Create(ctx context.Context, req *connect.Request[nodev1.Create
 	var spec runtime.Spec
 	if err := json.Unmarshal(req.Msg.GetSpecJson(), &spec); err != nil {
 		return nil, errdefs.ToConnect(fmt.Errorf("the sandbox spec does not decode: %v: %w", err, errdefs.ErrInvalidArgument))
+	}
+	if s.max > 0 {
+		s.createMu.Lock()
+		defer s.createMu.Unlock()
+		if err := s.admit(ctx); err != nil {
+			return nil, errdefs.ToConnect(err)
+		}
 	}
 	info, err := s.d.Create(ctx, spec)
 	if err != nil {

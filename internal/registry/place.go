@@ -28,42 +28,45 @@ type view struct {
 // node, or a ready joined node that serves its sandbox service. The
 // embedded node is unmetered: its own admission (quotas,
 // --max-sandboxes, the pool's memory) checks its capacity when it
-// creates; a joined node's last heartbeat says what it has and runs.
-// The team's live sandboxes on each node are counted from the store
-// at every placement, so that creates that come together spread.
+// creates; a joined node's last heartbeat says what it has, and what
+// it runs is the larger of that heartbeat's figures and the store's
+// live sandboxes on it, read at every placement (one query for all
+// nodes), so that creates within one heartbeat interval see each
+// other. The team's live sandboxes on each node are counted from the
+// same query, so that creates that come together spread.
 func (r *Registry) Place(ctx context.Context, req scheduler.Request) (scheduler.Decision, error) {
 	nodes, err := r.schedulerView(ctx)
 	if err != nil {
 		return scheduler.Decision{}, err
 	}
-	sl, ok := r.st.(sandboxLister)
-	if ok && req.Team != "" && len(nodes) > 1 {
-		live, err := sl.ListSandboxes(ctx, store.SandboxFilter{States: store.LiveStates, Team: req.Team})
+	if sl, ok := r.st.(sandboxLister); ok && placesOnJoined(nodes, req.Team) {
+		live, err := sl.ListSandboxes(ctx, store.SandboxFilter{States: store.LiveStates})
 		if err != nil {
 			return scheduler.Decision{}, err
 		}
-		if len(live) > 0 {
-			counts := map[string]int{}
-			for _, sb := range live {
-				n := sb.Node
-				if n == "" && r.embedded != nil {
-					n = r.embedded.ID
-				}
-				counts[n]++
-			}
-			withTeam := make([]scheduler.Node, len(nodes))
-			copy(withTeam, nodes)
-			for i := range withTeam {
-				withTeam[i].TeamSandboxes = map[string]int{req.Team: counts[withTeam[i].ID]}
-			}
-			nodes = withTeam
+		embedded := ""
+		if r.embedded != nil {
+			embedded = r.embedded.ID
 		}
+		nodes = withStoreCounts(nodes, live, req.Team, embedded)
 	}
 	return scheduler.Choose(nodes, req)
 }
 
+// placesOnJoined is whether the store's counts can change a placement:
+// some node is metered (joined), or the team's sandboxes spread over
+// more than one node.
+func placesOnJoined(nodes []scheduler.Node, team string) bool {
+	for _, n := range nodes {
+		if !n.Unmetered {
+			return true
+		}
+	}
+	return team != "" && len(nodes) > 1
+}
+
 // sandboxLister is the part of a full store that counts a team's
-// sandboxes per node; a registry over a store of nodes alone places
+// live sandboxes per node; a registry over a store of nodes alone places
 // without that count.
 type sandboxLister interface {
 	ListSandboxes(ctx context.Context, f store.SandboxFilter) ([]store.Sandbox, error)

@@ -35,15 +35,17 @@ import (
 
 // joinRunningNode starts a `soulbox node` that joins the server c and
 // serves sandboxes on listen, with its own data dir, cgroup parent and
-// sandbox address range; it returns once the node is ready.
-func joinRunningNode(t testing.TB, c apiClient, bin, cp, name, listen, pool string) (*nodeProc, string) {
+// sandbox address range, and the flags extra; it returns once the node
+// is ready.
+func joinRunningNode(t testing.TB, c apiClient, bin, cp, name, listen, pool string, extra ...string) (*nodeProc, string) {
 	t.Helper()
 	var tok nodeTokenJSON
 	c.want(201, "POST", "/admin/node-tokens", map[string]any{"ttl": 600}, &tok)
 	dir := ocitest.Root(t)
-	p := startNode(t, bin, "--control-plane", cp, "--join-token", tok.Token, "--data-dir", dir, "--name", name,
+	args := append([]string{"--control-plane", cp, "--join-token", tok.Token, "--data-dir", dir, "--name", name,
 		"--listen", listen, "--templates-dir", ocitest.TemplateCache(), "--agent", ocitest.AgentBinary(t),
-		"--cgroup-parent", "soulbox-test-"+name, "--network-pool", pool, "--network-uplink", "lo", "--network-dns", "127.0.0.1")
+		"--cgroup-parent", "soulbox-test-" + name, "--network-pool", pool, "--network-uplink", "lo", "--network-dns", "127.0.0.1"}, extra...)
+	p := startNode(t, bin, args...)
 	// Stopped with SIGTERM, a node closes its network manager, which
 	// removes what it put on the host once its sandboxes are gone.
 	t.Cleanup(func() {
