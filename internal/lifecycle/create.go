@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/soulbox/soulbox/internal/envd"
 	"github.com/soulbox/soulbox/internal/catalog"
+	"github.com/soulbox/soulbox/internal/envd"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/runtime"
