@@ -27,6 +27,16 @@ func (m *Manager) reserveCheckpoint(ctx context.Context, id string) (release fun
 		return nil, fmt.Errorf("sandbox %q: measure its memory for the pause: %w", id, err)
 	}
 	need := int64(st.MemoryUsage - min(st.MemoryCache, st.MemoryUsage))
+	return m.reservePaused(need, func(held int64) error {
+		return fmt.Errorf("pausing sandbox %q with its memory needs about %d MiB of checkpoint space; paused sandboxes hold %d MiB of the server's %d MiB (--paused-disk-mb): pause with memory false, which keeps only its files, or kill paused sandboxes: %w",
+			id, mib(need), mib(held), mib(m.pausedBudget), errdefs.ErrResourceExhausted)
+	})
+}
+
+// reservePaused holds need bytes of the paused disk budget until release
+// is called, if the checkpoints on disk and those under way leave room
+// for them; otherwise it answers refuse(bytes held).
+func (m *Manager) reservePaused(need int64, refuse func(held int64) error) (release func(), err error) {
 	used, err := diskUsage(m.checkpoints)
 	if err != nil {
 		return nil, fmt.Errorf("measure the paused sandboxes' checkpoints: %w", err)
@@ -34,8 +44,7 @@ func (m *Manager) reserveCheckpoint(ctx context.Context, id string) (release fun
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if used+m.reserved+need > m.pausedBudget {
-		return nil, fmt.Errorf("pausing sandbox %q with its memory needs about %d MiB of checkpoint space; paused sandboxes hold %d MiB of the server's %d MiB (--paused-disk-mb): pause with memory false, which keeps only its files, or kill paused sandboxes: %w",
-			id, mib(need), mib(used+m.reserved), mib(m.pausedBudget), errdefs.ErrResourceExhausted)
+		return nil, refuse(used + m.reserved)
 	}
 	m.reserved += need
 	return func() {

@@ -28,20 +28,8 @@ func (m *Manager) reserveFetch(id string, size int64) (release func(), err error
 	if m.pausedBudget <= 0 {
 		return func() {}, nil
 	}
-	used, err := diskUsage(m.checkpoints)
-	if err != nil {
-		return nil, fmt.Errorf("measure the paused sandboxes' checkpoints: %w", err)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if used+m.reserved+size > m.pausedBudget {
-		return nil, fmt.Errorf("resuming sandbox %q fetches its %d MiB checkpoint from object storage; paused sandboxes hold %d MiB of the server's %d MiB (--paused-disk-mb): kill paused sandboxes, or resume it when others have resumed: %w",
-			id, mib(size), mib(used+m.reserved), mib(m.pausedBudget), errdefs.ErrResourceExhausted)
-	}
-	m.reserved += size
-	return func() {
-		m.mu.Lock()
-		m.reserved -= size
-		m.mu.Unlock()
-	}, nil
+	return m.reservePaused(size, func(held int64) error {
+		return fmt.Errorf("resuming sandbox %q fetches its %d MiB checkpoint from object storage; paused sandboxes hold %d MiB of the server's %d MiB (--paused-disk-mb): kill paused sandboxes, or resume it when others have resumed: %w",
+			id, mib(size), mib(held), mib(m.pausedBudget), errdefs.ErrResourceExhausted)
+	})
 }
