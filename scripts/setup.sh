@@ -92,11 +92,18 @@ fi
 # later need CRIU 4.2 or later (3.x fails on 6.x kernels; 4.1 cannot save
 # a TCP socket there), which Debian has only in unstable so far. It is
 # built once from that source (checked against the signed source index),
-# kept under the data dir and linked as /usr/local/sbin/criu; a host whose
-# criu is recent enough skips all of it. CRIU locks a sandbox's network
-# with iptables while it saves it. Optional: without it sandboxes cannot
-# be paused to disk.
+# kept under the data dir and linked as /usr/local/sbin/criu. CRIU locks a
+# sandbox's network with iptables while it saves it. Optional: without it
+# sandboxes cannot be paused to disk.
+#
+# The build carries the patches in scripts/criu (each says why; the one
+# today lets a sandbox restored once be checkpointed again). Their level
+# names the build's directory in the cache, so a CRIU built before them,
+# or any other one on the host, is replaced by a build with them; bump
+# criu_level when the patches change.
 criu_min=4.2
+criu_level=sb1
+criu_patches=$PWD/scripts/criu
 criu_suite=${SOULBOX_CRIU_SUITE:-sid}
 criu_cache=${SOULBOX_DATA_DIR:-/var/lib/soulbox}/criu
 criu_version() { "$1" --version 2>/dev/null | sed -n 's/^Version: *//p'; }
@@ -104,6 +111,9 @@ criu_recent() { # $1: a criu binary
 	local v
 	v=$(criu_version "$1")
 	[ -n "$v" ] && [ "$(printf '%s\n%s\n' "$criu_min" "$v" | sort -V | head -n1)" = "$criu_min" ]
+}
+criu_ready() { # $1: a criu binary, recent and built here with the patches
+	criu_recent "$1" && case "$(readlink -f "$1")" in */*+"$criu_level"/criu) ;; *) false ;; esac
 }
 build_criu() {
 	local list=/etc/apt/sources.list.d/soulbox-criu-src.sources
@@ -129,7 +139,7 @@ SRC
 	[ -n "$orig" ] || { log "criu $ver: no upstream tarball in the source index"; return 1; }
 	# What building criu itself needs (not its documentation).
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		dpkg-dev make gcc pkgconf libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler \
+		dpkg-dev make gcc patch pkgconf libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler \
 		protobuf-compiler python3-protobuf libnl-3-dev libcap-dev libnet1-dev libbsd-dev \
 		libnftables-dev libgnutls28-dev uuid-dev || return 1
 	local work
@@ -141,13 +151,16 @@ SRC
 		# all the build needs, and its sum comes from the signed index.
 		[ -e "$orig" ] || { log "criu $ver: $orig not downloaded"; exit 1; }
 		echo "$sum  $orig" | sha256sum -c --quiet || { log "criu $ver: $orig fails its checksum"; exit 1; }
-		tar xf "$orig" && cd criu-* && make -j"$(nproc)" criu >build.log 2>&1 ||
-			{ log "criu build failed; see $work"; exit 1; }
+		tar xf "$orig" && cd criu-* || exit 1
+		for p in "$criu_patches"/*.patch; do
+			patch -p1 -s <"$p" || { log "criu $ver: $(basename "$p") does not apply"; exit 1; }
+		done
+		make -j"$(nproc)" criu >build.log 2>&1 || { log "criu build failed; see $work"; exit 1; }
 		./criu/criu check >/dev/null || { log "criu $ver built but \`criu check\` fails on this kernel"; exit 1; }
-		mkdir -p "$criu_cache/$ver" && install -m 0755 criu/criu "$criu_cache/$ver/criu"
+		mkdir -p "$criu_cache/$ver+$criu_level" && install -m 0755 criu/criu "$criu_cache/$ver+$criu_level/criu"
 	) || return 1
 	rm -rf "$work"
-	ln -sfn "$criu_cache/$ver/criu" /usr/local/sbin/criu
+	ln -sfn "$criu_cache/$ver+$criu_level/criu" /usr/local/sbin/criu
 }
 build_criu_once() {
 	build_criu
@@ -157,14 +170,24 @@ build_criu_once() {
 	rm -f /etc/apt/sources.list.d/soulbox-criu-src.sources
 	return $rc
 }
-if ! criu_recent /usr/local/sbin/criu; then
+if ! criu_ready /usr/local/sbin/criu; then
 	mkdir -p "$criu_cache"
-	cached=$(ls -d "$criu_cache"/*/criu 2>/dev/null | sort -V | tail -n1 || true)
-	if [ -n "$cached" ] && criu_recent "$cached"; then
+	cached=$(ls -d "$criu_cache"/*+"$criu_level"/criu 2>/dev/null | sort -V | tail -n1 || true)
+	if [ -n "$cached" ] && criu_ready "$cached"; then
 		ln -sfn "$cached" /usr/local/sbin/criu
 	else
 		log "building criu >= $criu_min from Debian $criu_suite's source (a few minutes)"
-		build_criu_once || log "criu not built: sandboxes cannot be paused to disk"
+		if ! build_criu_once; then
+			# An older build of ours without the patches still pauses
+			# sandboxes (a restored one only with its files).
+			older=$(ls -d "$criu_cache"/*/criu 2>/dev/null | sort -V | tail -n1 || true)
+			if [ -n "$older" ] && criu_recent "$older"; then
+				log "criu not built with the patches; using $older"
+				ln -sfn "$older" /usr/local/sbin/criu
+			else
+				log "criu not built: sandboxes cannot be paused to disk"
+			fi
+		fi
 	fi
 fi
 

@@ -19,7 +19,7 @@ import (
 // then count sandboxes restored from it, each recorded first as a create
 // is, as many at once as the host has CPUs. It reports handled false, and makes nothing, when the runtime
 // cannot clone this sandbox (no clone ability, a sandbox not running, or
-// one runc restored before): the caller forks its files instead.
+// one runc restored before, where CRIU lacks the patch in scripts/criu): the caller forks its files instead.
 func (m *Manager) forkClones(ctx context.Context, src store.Sandbox, count int, timeout time.Duration) (out []ForkResult, handled bool, err error) {
 	cl, ok := m.driver.(runtime.Cloner)
 	if !ok || m.checkpoints == "" {

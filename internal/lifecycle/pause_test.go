@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/lifecycle"
 	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
@@ -117,13 +116,15 @@ func TestPauseResumeRecordFirst(t *testing.T) {
 		t.Errorf("last event %+v, want resumed with the pause's failure", last)
 	}
 	d.fail = false
-	// A restored sandbox cannot be checkpointed again: refused, and it
-	// runs on.
-	if err := m.Pause(ctx, sb.ID, true); !errdefs.IsFailedPrecondition(err) {
-		t.Fatalf("second pause with memory: %v, want a failed precondition", err)
+	// A restored sandbox pauses with its memory again, and resumes.
+	if err := m.Pause(ctx, sb.ID, true); err != nil {
+		t.Fatalf("second pause with memory: %v", err)
 	}
-	if got, _ := st.GetSandbox(ctx, sb.ID); got.State != store.StateRunning {
-		t.Errorf("after a refused pause the record says %s, want running", got.State)
+	if got, _ := st.GetSandbox(ctx, sb.ID); got.State != store.StatePaused {
+		t.Errorf("after a second pause the record says %s, want paused", got.State)
+	}
+	if _, _, err := m.Connect(ctx, sb.ID, 0); err != nil {
+		t.Fatalf("second resume: %v", err)
 	}
 	if err := m.Pause(ctx, sb.ID, false); err != nil {
 		t.Fatal(err)

@@ -114,7 +114,8 @@ func (m *Manager) retryExpire(id string) {
 
 // autoPause pauses a sandbox at its timeout (E2B's autoPause), with its
 // memory unless it asked for its filesystem only. A sandbox the runtime
-// cannot checkpoint (runc: one restored before), or whose checkpoint the
+// cannot checkpoint (runc with a CRIU that lacks the patch in scripts/criu:
+// one restored before), or whose checkpoint the
 // paused disk budget cannot take, is paused with its filesystem only, which keeps its files: better than the kill the
 // timeout would otherwise be. One whose files alone pass the per-sandbox
 // budget (Config.SandboxStateDiskMB) is killed, as without auto-pause.

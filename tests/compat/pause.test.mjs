@@ -1,5 +1,6 @@
 // Pause to disk and resume through the SDK: pause (with memory, E2B's
-// default) and connect keep a server's in-memory state; keepMemory false
+// default) and connect keep a server's in-memory state, also paused again
+// after a resume; keepMemory false
 // keeps files only; lifecycle.onTimeout 'pause' with autoResume resumes
 // on traffic. Runs only through the server.
 import { test } from 'node:test'
@@ -59,6 +60,11 @@ test('pause keeps memory and files; connect resumes; keepMemory false keeps file
     assert.equal((await Sandbox.getInfo(sbx.sandboxId)).state, 'running')
     assert.deepEqual(await get(sbx.sandboxId), [200, '2'])
     assert.equal(await back.files.read('/home/user/kept.txt'), 'kept')
+
+    // A resumed sandbox pauses with its memory again.
+    assert.equal(await back.pause(), true)
+    await Sandbox.connect(sbx.sandboxId)
+    assert.deepEqual(await get(sbx.sandboxId), [200, '3'])
 
     assert.equal(await back.pause({ keepMemory: false }), true)
     const cold = await Sandbox.connect(sbx.sandboxId)

@@ -110,7 +110,7 @@ func (d *Driver) Checkpoint(ctx context.Context, id, dir string) (err error) {
 	}
 	if _, err := d.runRuntime(context.WithoutCancel(ctx), st.Runtime, args...); err != nil {
 		// CRIU's own words are in its log, not in runc's message.
-		err = fmt.Errorf("sandbox %q: %w (CRIU: %s): %w", id, err, criuErrors(filepath.Join(work, "dump.log"), 3), errdefs.ErrUnavailable)
+		err = d.dumpFailed(st, err, filepath.Join(work, "dump.log"))
 		if now, _, serr := d.status(ctx, st); serr == nil && (now == runtime.StatusRunning || now == runtime.StatusPaused) {
 			return err // CRIU let the processes run on
 		}
@@ -286,14 +286,6 @@ func criuErrors(path string, n int) string {
 // partial directory the images are written to before it is renamed to
 // dir. It returns that directory and the sandbox's status.
 func (d *Driver) startCheckpoint(ctx context.Context, st sandboxState, id, dir, what string) (string, runtime.Status, error) {
-	if st.Restored {
-		// CRIU checks, from inside the sandbox's user namespace, that it
-		// may enter the agent's namespaces. A restored agent's memory
-		// belongs to the host's user namespace (CRIU made it), and the
-		// agent is not dumpable, so that check fails: a second
-		// checkpoint needs an agent started afresh (Recreate).
-		return "", "", fmt.Errorf("sandbox %q was restored from a checkpoint and cannot be checkpointed again until it is booted afresh: %w", id, errdefs.ErrFailedPrecondition)
-	}
 	status, _, err := d.status(ctx, st)
 	if err != nil {
 		return "", "", err

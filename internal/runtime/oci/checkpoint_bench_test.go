@@ -37,8 +37,8 @@ while [ ! -e /tmp/ready ]; do sleep 0.05; done`)
 }
 
 // benchCheckpoint measures one checkpoint and one restore per iteration,
-// each of a fresh sandbox made ready by setup outside the measurement: a
-// restored sandbox cannot be checkpointed again.
+// each of a fresh sandbox made ready by setup outside the measurement (a
+// restored one would measure a restored agent's checkpoint instead).
 func benchCheckpoint(b *testing.B, setup string) {
 	if _, err := criuBinary(); err != nil {
 		b.Skip(err)

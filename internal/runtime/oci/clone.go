@@ -114,7 +114,7 @@ func (d *Driver) checkpointClone(ctx context.Context, id, dir string, withFiles 
 	if _, err := d.runRuntime(context.WithoutCancel(ctx), st.Runtime, "--criu", criu, "checkpoint",
 		"--image-path", filepath.Join(partial, "images"), "--work-path", work, "--leave-running",
 		"--manage-cgroups-mode", "soft", "--tcp-established", "--file-locks", id); err != nil {
-		return fmt.Errorf("sandbox %q: %w (CRIU: %s): %w", id, err, criuErrors(filepath.Join(work, "dump.log"), 3), errdefs.ErrUnavailable)
+		return d.dumpFailed(st, err, filepath.Join(work, "dump.log"))
 	}
 	meta := checkpointMeta{Sandbox: id, Runtime: st.Runtime, CreatedAt: time.Now().UTC(), External: ext, HostUID: st.HostUID}
 	return d.sealCheckpoint(partial, dir, meta)

@@ -29,7 +29,8 @@ type sandboxState struct {
 	// NoNewPrivileges is Spec.NoNewPrivileges, which Exec applies too.
 	NoNewPrivileges bool `json:"noNewPrivileges,omitempty"`
 	// Restored is set while the sandbox runs processes restored from a
-	// checkpoint, which cannot be checkpointed again (checkpoint.go).
+	// checkpoint: a CRIU without the patch in scripts/criu cannot
+	// checkpoint them again (dump_failed.go).
 	Restored bool `json:"restored,omitempty"`
 }
 
