@@ -96,13 +96,14 @@ fi
 # sandbox's network with iptables while it saves it. Optional: without it
 # sandboxes cannot be paused to disk.
 #
-# The build carries the patches in scripts/criu (each says why; the one
-# today lets a sandbox restored once be checkpointed again). Their level
+# The build carries the patches in scripts/criu (each says why: a sandbox
+# restored once is checkpointed again; a freezing cgroup is polled at
+# short intervals before whole 100 ms steps). Their level
 # names the build's directory in the cache, so a CRIU built before them,
 # or any other one on the host, is replaced by a build with them; bump
 # criu_level when the patches change.
 criu_min=4.2
-criu_level=sb1
+criu_level=sb2
 criu_patches=$PWD/scripts/criu
 criu_suite=${SOULBOX_CRIU_SUITE:-sid}
 criu_cache=${SOULBOX_DATA_DIR:-/var/lib/soulbox}/criu

@@ -39,6 +39,10 @@ type checkpointMeta struct {
 	// HostUID is the source's host uid, in a checkpoint for clones (see
 	// clone.go), whose restore moves the ids to the clone's.
 	HostUID uint32 `json:"hostUID,omitempty"`
+	// NetworkLock is how CRIU locked the sandbox's network for the dump
+	// (criuNetworkLock; empty: iptables, CRIU's default, as before the
+	// field): the restore lifts the lock the same way.
+	NetworkLock string `json:"networkLock,omitempty"`
 }
 
 // Checkpoint saves the running (or paused) sandbox's processes, memory,
@@ -80,11 +84,13 @@ func (d *Driver) Checkpoint(ctx context.Context, id, dir string) (err error) {
 	}()
 
 	var ext []externalFile
+	var lock string
 	if st.Runtime == "runc" {
 		if ext, err = d.externalFiles(id, d.cgroupProcs(id)); err != nil {
 			return fmt.Errorf("sandbox %q: checkpoint: %w: %w", id, err, errdefs.ErrFailedPrecondition)
 		}
-		if err := d.writeCRIUConfig(id, append(dumpOptions(ext), d.cgroupYardOption())); err != nil {
+		lock = criuNetworkLock(criu)
+		if err := d.writeCRIUConfig(id, append(dumpOptions(ext, lock), d.cgroupYardOption())); err != nil {
 			return fmt.Errorf("sandbox %q: %w", id, err)
 		}
 	}
@@ -100,7 +106,7 @@ func (d *Driver) Checkpoint(ctx context.Context, id, dir string) (err error) {
 	}
 	defer os.RemoveAll(work)
 	images := filepath.Join(partial, "images")
-	meta := checkpointMeta{Sandbox: id, Runtime: st.Runtime, CreatedAt: time.Now().UTC(), External: ext}
+	meta := checkpointMeta{Sandbox: id, Runtime: st.Runtime, CreatedAt: time.Now().UTC(), External: ext, NetworkLock: lock}
 	// Not cancelled with ctx: CRIU killed half-way through a dump could
 	// leave the sandbox's processes frozen with no one to thaw them.
 	args := []string{"checkpoint", "--image-path", images, id}
@@ -164,8 +170,9 @@ func (d *Driver) checkpointable(st sandboxState) (string, error) {
 	return criuBinary()
 }
 
-// dumpOptions are the CRIU options of a checkpoint beyond runc's flags.
-func dumpOptions(ext []externalFile) []string {
+// dumpOptions are the CRIU options of a checkpoint beyond runc's flags;
+// lock is the network lock method (criuNetworkLock).
+func dumpOptions(ext []externalFile, lock string) []string {
 	opts := []string{
 		// Files deleted while open (a tool's temporary files) are saved
 		// with the images up to this size each.
@@ -174,7 +181,7 @@ func dumpOptions(ext []externalFile) []string {
 	for _, e := range ext {
 		opts = append(opts, "external "+e.Key)
 	}
-	return opts
+	return append(opts, networkLockOption(lock)...)
 }
 
 // sealCheckpoint writes the checkpoint's description, syncs everything

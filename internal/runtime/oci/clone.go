@@ -101,7 +101,8 @@ func (d *Driver) checkpointClone(ctx context.Context, id, dir string, withFiles 
 	if err != nil {
 		return fmt.Errorf("sandbox %q: checkpoint: %w: %w", id, err, errdefs.ErrFailedPrecondition)
 	}
-	if err := d.writeCRIUConfig(id, append(dumpOptions(ext), d.cgroupYardOption())); err != nil {
+	lock := criuNetworkLock(criu)
+	if err := d.writeCRIUConfig(id, append(dumpOptions(ext, lock), d.cgroupYardOption())); err != nil {
 		return fmt.Errorf("sandbox %q: %w", id, err)
 	}
 	work := filepath.Join(d.sandboxDir(id), "criu-work")
@@ -116,7 +117,7 @@ func (d *Driver) checkpointClone(ctx context.Context, id, dir string, withFiles 
 		"--manage-cgroups-mode", "soft", "--tcp-established", "--file-locks", id); err != nil {
 		return d.dumpFailed(st, err, filepath.Join(work, "dump.log"))
 	}
-	meta := checkpointMeta{Sandbox: id, Runtime: st.Runtime, CreatedAt: time.Now().UTC(), External: ext, HostUID: st.HostUID}
+	meta := checkpointMeta{Sandbox: id, Runtime: st.Runtime, CreatedAt: time.Now().UTC(), External: ext, HostUID: st.HostUID, NetworkLock: lock}
 	return d.sealCheckpoint(partial, dir, meta)
 }
 

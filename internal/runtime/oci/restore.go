@@ -119,6 +119,7 @@ func (d *Driver) restore(ctx context.Context, st sandboxState, dir string, meta 
 	if err != nil {
 		return fmt.Errorf("sandbox %q: restore: %w", id, err)
 	}
+	opts = append(opts, networkLockOption(meta.NetworkLock)...)
 	if err := d.writeCRIUConfig(id, append(append(inherit, "action-script "+script, d.cgroupYardOption()), opts...)); err != nil {
 		return fmt.Errorf("sandbox %q: %w", id, err)
 	}
