@@ -1,0 +1,92 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// leadRetry is how long a replica waits before it asks for the
+// leadership again after the store failed to answer.
+const leadRetry = time.Second
+
+// runBackground starts the work one process does for the whole store,
+// until ctx ends: the joined nodes' heartbeat monitor and their leases.
+// (The lifecycle's timeouts and monitor are started beside it.)
+func (s *Server) runBackground(ctx context.Context) error {
+	go s.registry.Monitor(ctx)
+	return s.keepNodeLeases(ctx)
+}
+
+// leadBackground runs on a control-plane replica until ctx ends: it
+// waits for the store's background leadership, does the background work
+// (timeouts, the sandbox monitor and metric history, the nodes'
+// heartbeats and leases) while it holds it, and stops it when the
+// leadership is lost, to wait for it again. Requests are served
+// throughout, by every replica.
+func (s *Server) leadBackground(ctx context.Context) {
+	for ctx.Err() == nil {
+		lease, err := s.leader.Lead(ctx, backgroundLeadership)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("wait for the background work's leadership", logx.Err(err))
+				select {
+				case <-ctx.Done():
+				case <-time.After(leadRetry):
+				}
+			}
+			continue
+		}
+		s.lead(ctx, lease)
+	}
+}
+
+// lead does the background work while lease holds, or until ctx ends.
+func (s *Server) lead(ctx context.Context, lease store.Lease) {
+	s.log.Info("leading the background work", slog.Bool("leader", true))
+	wctx, stop := context.WithCancel(ctx)
+	defer func() {
+		stop()
+		s.lifecycle.Unlead()
+		if err := lease.Release(); err != nil {
+			s.log.Warn("release the background work's leadership", logx.Err(err))
+		}
+	}()
+	if err := s.lifecycle.Lead(wctx); err != nil {
+		s.log.Error("start the background work", logx.Err(err))
+		return
+	}
+	if err := s.runBackground(wctx); err != nil {
+		s.log.Error("start the background work", logx.Err(err))
+		return
+	}
+	select {
+	case <-lease.Lost():
+		s.log.Error("lost the background work's leadership (the database connection broke); another replica takes it over")
+	case <-ctx.Done():
+	}
+}
+
+// anyLost is closed when one of leases is lost before done; never
+// without leases.
+func anyLost(done <-chan struct{}, leases []store.Lease) <-chan struct{} {
+	if len(leases) == 0 {
+		return nil
+	}
+	lost := make(chan struct{})
+	var once sync.Once
+	for _, l := range leases {
+		go func() {
+			select {
+			case <-l.Lost():
+				once.Do(func() { close(lost) })
+			case <-done:
+			}
+		}()
+	}
+	return lost
+}
