@@ -76,8 +76,9 @@ func (l *eventLog) wait(t *testing.T, id, typ string, within time.Duration) sseE
 // created through A is read, listed, run in and killed through B; a
 // timeout set through B ends its sandbox once, and B's event stream sees
 // what A records; A, the leader, stopped, B takes the background work
-// over and the remaining timeout fires once. A server with an embedded
-// node on the same database is refused.
+// over and the remaining timeout fires once, and the node, given both
+// replicas, heartbeats through B. A server with an embedded node on the
+// same database is refused.
 func TestControlPlaneReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
@@ -134,7 +135,9 @@ func TestControlPlaneReplicas(t *testing.T) {
 		t.Errorf("template build on a control plane only = %d %s, want 503 saying why", code, body)
 	}
 
-	n, _ := joinRunningNode(t, a, bin, "https://"+cfgA.NodeListen, "node-rep", freeAddr(t), "10.247.7.0/24")
+	// The node knows both replicas: it joins and heartbeats through A,
+	// and through B once A is gone.
+	n, _ := joinRunningNode(t, a, bin, "https://"+cfgA.NodeListen+",https://"+cfgB.NodeListen, "node-rep", freeAddr(t), "10.247.7.0/24")
 	create := func(c apiClient, timeout int) sandboxJSON {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
@@ -192,6 +195,18 @@ func TestControlPlaneReplicas(t *testing.T) {
 	if code, out := runInSandbox(t, b, three, "true"); code != 502 {
 		t.Errorf("a timed-out sandbox still answers: %d %s", code, out)
 	}
+
+	// The node heartbeats through B now: past the heartbeat timeout it
+	// is still ready, and B places a create on it.
+	time.Sleep(cfgB.NodeHeartbeatTimeout + time.Second)
+	if got := nodeStatus(b, "node-rep"); got != "ready" {
+		t.Errorf("with replica A gone the node is %q, want ready\nnode:\n%s", got, n.stderr)
+	}
+	four := create(b, 300)
+	if code, out := runInSandbox(t, b, four, "true"); code != 200 || !strings.Contains(out, `"exited":true`) {
+		t.Errorf("commands.run through B after A stopped = %d %s", code, out)
+	}
+	b.want(204, "DELETE", "/sandboxes/"+four.SandboxID, nil, nil)
 
 	// Each end once, however many replicas ran.
 	time.Sleep(3 * time.Second)
