@@ -27,6 +27,15 @@ func (c Config) keysDir() string {
 	return c.DataDir
 }
 
+// checkpointDir is where the embedded node keeps the checkpoints of
+// sandboxes paused with their memory; none without an embedded node.
+func (c Config) checkpointDir() string {
+	if !c.embedded() {
+		return ""
+	}
+	return filepath.Join(c.DataDir, "checkpoints")
+}
+
 // validateEmbeddedNode checks EmbeddedNode and what it needs: a control
 // plane without a node of its own runs sandboxes only on joined nodes,
 // which join through the node listener.
@@ -97,16 +106,17 @@ func (s *Server) runtimeName() string {
 }
 
 // refuseWithoutEmbeddedNode answers the routes only an embedded node can
-// serve (template builds run on the server's own runtime) with 503 and
-// why, on a control plane without one.
-func (s *Server) refuseWithoutEmbeddedNode(next http.Handler, routes ...string) http.Handler {
+// serve (template builds run on the server's own runtime, warm pools
+// fill there) with 503 and why, on a control plane without one; what
+// names the work in the answer.
+func (s *Server) refuseWithoutEmbeddedNode(next http.Handler, what string, routes ...string) http.Handler {
 	if s.cfg.embedded() {
 		return next
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", next)
 	refuse := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		httperr.Write(w, r, s.log, fmt.Errorf("template builds run on the server's own node: %w", errNoEmbeddedNode))
+		httperr.Write(w, r, s.log, fmt.Errorf("%s: %w", what, errNoEmbeddedNode))
 	})
 	for _, p := range routes {
 		mux.Handle(p, refuse)

@@ -188,7 +188,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		Store: s.store, Driver: s.routeDriver(driver), Templates: s.catalog, Log: log,
 		MaxSandboxes: cfg.MaxSandboxes, PrivateTraffic: !cfg.PublicTraffic,
 		NetworkLimits:  cfg.networkLimits(),
-		CheckpointDir:  filepath.Join(cfg.DataDir, "checkpoints"),
+		CheckpointDir:  cfg.checkpointDir(),
 		PausedDiskMB:   cfg.PausedDiskMB,
 		SnapshotDiskMB: cfg.SnapshotDiskMB,
 		Objects:        s.objects,
