@@ -41,12 +41,18 @@ func (s *Server) leadBackground(ctx context.Context) {
 			}
 			continue
 		}
-		s.lead(ctx, lease)
+		if !s.lead(ctx, lease) {
+			select { // the lease is released: give another replica its turn
+			case <-ctx.Done():
+			case <-time.After(leadRetry):
+			}
+		}
 	}
 }
 
-// lead does the background work while lease holds, or until ctx ends.
-func (s *Server) lead(ctx context.Context, lease store.Lease) {
+// lead does the background work while lease holds, or until ctx ends;
+// false if the work could not start.
+func (s *Server) lead(ctx context.Context, lease store.Lease) bool {
 	s.log.Info("leading the background work", slog.Bool("leader", true))
 	wctx, stop := context.WithCancel(ctx)
 	defer func() {
@@ -58,17 +64,18 @@ func (s *Server) lead(ctx context.Context, lease store.Lease) {
 	}()
 	if err := s.lifecycle.Lead(wctx); err != nil {
 		s.log.Error("start the background work", logx.Err(err))
-		return
+		return false
 	}
 	if err := s.runBackground(wctx); err != nil {
 		s.log.Error("start the background work", logx.Err(err))
-		return
+		return false
 	}
 	select {
 	case <-lease.Lost():
 		s.log.Error("lost the background work's leadership (the database connection broke); another replica takes it over")
 	case <-ctx.Done():
 	}
+	return true
 }
 
 // anyLost is closed when one of leases is lost before done; never
