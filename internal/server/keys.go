@@ -33,17 +33,15 @@ type sharedKeys struct {
 
 // openKeys makes the keys missing in the keys dir and reads them all,
 // and makes the first admin key if the store has none. A replica does it
-// under the store's setup leadership.
+// under the store's setup leadership (replicaSetup).
 func (s *Server) openKeys(ctx context.Context) (k sharedKeys, err error) {
 	if s.leader != nil {
-		wctx, cancel := context.WithTimeout(ctx, setupWait)
-		defer cancel()
-		lease, err := s.leader.Lead(wctx, setupLeadership)
+		release, err := s.replicaSetup(ctx)
 		if err != nil {
-			return k, fmt.Errorf("wait for another replica's start: %w", err)
+			return k, err
 		}
 		defer func() {
-			if rerr := lease.Release(); rerr != nil && err == nil {
+			if rerr := release(); rerr != nil && err == nil {
 				err = rerr
 			}
 		}()

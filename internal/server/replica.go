@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/store"
 )
@@ -96,4 +99,29 @@ func anyLost(done <-chan struct{}, leases []store.Lease) <-chan struct{} {
 		}()
 	}
 	return lost
+}
+
+// replicaSetup takes the store's setup leadership, which replicas hold
+// one at a time while they start, and refuses to go on if a server with
+// an embedded node runs on the database (it holds serverLeadership for
+// as long as it runs; a replica only tries it, under the setup
+// leadership, so two replicas never try at once). The caller releases
+// the leadership once its setup is done.
+func (s *Server) replicaSetup(ctx context.Context) (release func() error, err error) {
+	wctx, cancel := context.WithTimeout(ctx, setupWait)
+	defer cancel()
+	setup, err := s.leader.Lead(wctx, setupLeadership)
+	if err != nil {
+		return nil, fmt.Errorf("wait for another replica's start: %w", err)
+	}
+	l, err := s.leader.TryLead(ctx, serverLeadership)
+	if err == nil {
+		err = l.Release()
+	} else if errors.Is(err, errdefs.ErrFailedPrecondition) {
+		err = fmt.Errorf("a soulbox server with an embedded node is running on this database; control-plane replicas (--embedded-node=off) share a database only with each other: %w", errdefs.ErrFailedPrecondition)
+	}
+	if err != nil {
+		return nil, errors.Join(err, setup.Release())
+	}
+	return setup.Release, nil
 }

@@ -49,16 +49,9 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (openedStore, 
 	}
 	fail := func(err error) (openedStore, error) { return openedStore{}, errors.Join(err, db.Close()) }
 	if !cfg.embedded() {
-		l, err := leader.TryLead(ctx, serverLeadership)
-		if err != nil {
-			if errors.Is(err, errdefs.ErrFailedPrecondition) {
-				err = fmt.Errorf("a soulbox server with an embedded node is running on this database; control-plane replicas (--embedded-node=off) share a database only with each other: %w", errdefs.ErrFailedPrecondition)
-			}
-			return fail(err)
-		}
-		if err := l.Release(); err != nil {
-			return fail(err)
-		}
+		// Whether a server with an embedded node runs here is checked
+		// under the setup leadership (replicaSetup), one replica at a
+		// time.
 		log.Info("store opened", slog.String("backend", backend.Name(cfg.Store)), slog.Bool("replica", true))
 		return openedStore{db: db, leader: leader}, nil
 	}
