@@ -59,7 +59,8 @@ scheduler places creates on it. Without it, the node only heartbeats.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.ControlPlane, "control-plane", os.Getenv("SOULBOX_CONTROL_PLANE"), "https URL of the control plane's node listener (first start)")
+	cfg.ControlPlane = os.Getenv("SOULBOX_CONTROL_PLANE")
+	f.Var(&urlList{dst: &cfg.ControlPlane}, "control-plane", "https URL of the control plane's node listener; several control-plane replicas: comma-separated or the flag repeated (needed to join; later starts keep the ones joined with)")
 	f.StringVar(&cfg.JoinToken, "join-token", os.Getenv("SOULBOX_JOIN_TOKEN"), "join token from POST /admin/node-tokens (first start; visible to other users in ps: prefer --join-token-file or SOULBOX_JOIN_TOKEN)")
 	f.StringVar(&tokenFile, "join-token-file", "", "file holding the join token, - for stdin (first start)")
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the node's identity and data")
@@ -78,3 +79,29 @@ scheduler places creates on it. Without it, the node only heartbeats.`,
 	f.StringVar(&level, "log-level", level, "debug, info, warn or error")
 	return cmd
 }
+
+// urlList is a flag of URLs, comma-separated or the flag repeated, kept
+// comma-separated in dst; the first use replaces the default.
+type urlList struct {
+	dst *string
+	set bool
+}
+
+func (l *urlList) String() string {
+	if l.dst == nil {
+		return ""
+	}
+	return *l.dst
+}
+
+func (l *urlList) Set(v string) error {
+	if l.set && *l.dst != "" {
+		*l.dst += "," + v
+	} else {
+		*l.dst = v
+	}
+	l.set = true
+	return nil
+}
+
+func (l *urlList) Type() string { return "urls" }

@@ -104,6 +104,8 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.StringVar(&cfg.Objects.SecretKeyFile, "s3-secret-key-file", cfg.Objects.SecretKeyFile, "file holding the object storage's secret key (or SOULBOX_S3_SECRET_KEY)")
 	f.StringVar(&cfg.Objects.Prefix, "s3-prefix", cfg.Objects.Prefix, "put before every object name, ending in / (a shared bucket)")
 	f.DurationVar(&cfg.Objects.Timeout, "s3-timeout", cfg.Objects.Timeout, "the longest one object storage call (a blob's upload or download, a delete) may take (default 5m)")
+	f.StringVar(&cfg.EmbeddedNode, "embedded-node", cfg.EmbeddedNode, "on: this server runs sandboxes too; off: a control plane only, its sandboxes on joined nodes (needs --node-listen; with PostgreSQL several run at once as replicas)")
+	f.StringVar(&cfg.KeysDir, "keys-dir", cfg.KeysDir, "directory of the keys control-plane replicas share: audit.key, token.key, secrets.key, node-ca/ (default the data dir)")
 	f.IntVar(&cfg.SandboxStateDiskMB, "sandbox-state-disk-mb", cfg.SandboxStateDiskMB, "the most MiB one sandbox's paused state and snapshots may take together (0: unlimited)")
 	f.BoolVar(&cfg.Metrics, "metrics", cfg.Metrics, "record Prometheus metrics and serve them on /metrics, without a key (--metrics=false: no endpoint)")
 	f.BoolVar(&cfg.MetricsTeamLabels, "metrics-team-labels", cfg.MetricsTeamLabels, "add each team's live sandboxes, CPUs and memory to /metrics, labelled by team id (the endpoint takes no key)")

@@ -90,6 +90,16 @@ type Config struct {
 	// together; a pause or snapshot that would pass it is refused (the
 	// sandbox runs on). 0 is unlimited.
 	SandboxStateDiskMB int
+	// Replica makes the manager one of several control-plane replicas on
+	// one shared store: its timeouts and monitor run only while it leads
+	// (between Lead and Unlead), and re-read the timeouts from the store
+	// every RearmEvery, as other replicas set them. Off, they run from
+	// Start to Stop.
+	Replica bool
+	// RearmEvery is how often a leading replica re-reads the live
+	// sandboxes' timeouts; 0 means 1 s. A timeout set through another
+	// replica fires at most this late.
+	RearmEvery time.Duration
 }
 
 // The deadlines of background work: no timer or monitor pass waits on
@@ -136,7 +146,7 @@ type Manager struct {
 	creates      createCounts
 
 	mu         sync.Mutex
-	timers     map[string]*time.Timer
+	timers     map[string]armed
 	metrics    map[string]*series
 	pending    []store.MetricSample // samples of this monitor pass, written at its end
 	lastTidy   time.Time
@@ -146,6 +156,10 @@ type Manager struct {
 	inTransit  map[string]int      // sandbox -> pauses and resumes under way
 	opLocks    map[string]*opLock  // sandbox -> its pause/resume/kill lock, while held or awaited
 	stopped    bool                // Stop was called: no more background work starts
+	replica    bool                // see Config.Replica
+	leading    bool                // a replica's Lead was called, not yet Unlead
+	rearmEvery time.Duration       // see Config.RearmEvery
+	stopLead   context.CancelFunc  // ends the leading replica's monitor and re-arming
 	stopMon    context.CancelFunc
 	bg         sync.WaitGroup // the monitor and timers that fired
 }
@@ -162,13 +176,18 @@ func New(cfg Config) *Manager {
 		maxSbx: cfg.MaxSandboxes, maxTime: cfg.MaxTimeout, every: cfg.SampleEvery, keep: cfg.Retention,
 		probeTO: cfg.ProbeTimeout, probeN: cfg.ProbeFailures, privateTraffic: cfg.PrivateTraffic,
 		netLimits: cfg.NetworkLimits,
-		timers:    map[string]*time.Timer{}, metrics: map[string]*series{}, probeFails: map[string]probeFailure{}, unresp: cfg.UnresponsiveAfter,
+		timers:    map[string]armed{}, metrics: map[string]*series{}, probeFails: map[string]probeFailure{}, unresp: cfg.UnresponsiveAfter,
 		netLocks:  map[string]*netLock{},
 		inTransit: map[string]int{}, opLocks: map[string]*opLock{}, checkpoints: cfg.CheckpointDir,
 		pausedBudget:   int64(cfg.PausedDiskMB) << 20,
 		snapshotBudget: int64(cfg.SnapshotDiskMB) << 20,
 		objects:        cfg.Objects,
 		sandboxBudget:  int64(cfg.SandboxStateDiskMB) << 20,
+		replica:        cfg.Replica,
+		rearmEvery:     cfg.RearmEvery,
+	}
+	if m.rearmEvery <= 0 {
+		m.rearmEvery = time.Second
 	}
 	if m.maxSbx == 0 {
 		m.maxSbx = 100
@@ -231,12 +250,15 @@ func (m *Manager) Start(ctx context.Context) error {
 func (m *Manager) Stop() {
 	m.mu.Lock()
 	m.stopped = true
-	for id, t := range m.timers {
-		t.Stop()
+	for id, a := range m.timers {
+		a.t.Stop()
 		delete(m.timers, id)
 	}
 	if m.stopMon != nil {
 		m.stopMon()
+	}
+	if m.stopLead != nil {
+		m.stopLead()
 	}
 	m.mu.Unlock()
 	m.bg.Wait()
@@ -247,7 +269,7 @@ func (m *Manager) Stop() {
 // called.
 func (m *Manager) background(fn func()) {
 	m.mu.Lock()
-	if m.stopped {
+	if m.stopped || (m.replica && !m.leading) {
 		m.mu.Unlock()
 		return
 	}

@@ -31,24 +31,39 @@ func (m *Manager) SetTimeout(ctx context.Context, id string, timeout time.Durati
 	return nil
 }
 
+// armed is a sandbox's armed timer and the end, as the store has it,
+// it was armed for (a retry fires after it).
+type armed struct {
+	t   *time.Timer
+	end time.Time
+}
+
 // schedule (re)arms the timer that ends sandbox id at at.
-func (m *Manager) schedule(id string, at time.Time) {
-	if at.IsZero() {
+func (m *Manager) schedule(id string, at time.Time) { m.arm(id, at, at) }
+
+// arm (re)arms sandbox id's timer to fire at fire, for its end at end.
+// A replica that does not lead arms none: the leader reads the end from
+// the store.
+func (m *Manager) arm(id string, fire, end time.Time) {
+	if fire.IsZero() {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if t, ok := m.timers[id]; ok {
-		t.Stop()
+	if m.replica && !m.leading {
+		return
 	}
-	m.timers[id] = time.AfterFunc(time.Until(at), func() { m.background(func() { m.expire(id, at) }) })
+	if a, ok := m.timers[id]; ok {
+		a.t.Stop()
+	}
+	m.timers[id] = armed{t: time.AfterFunc(time.Until(fire), func() { m.background(func() { m.expire(id, end) }) }), end: end}
 }
 
 func (m *Manager) unschedule(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if t, ok := m.timers[id]; ok {
-		t.Stop()
+	if a, ok := m.timers[id]; ok {
+		a.t.Stop()
 		delete(m.timers, id)
 	}
 }
@@ -77,7 +92,7 @@ func (m *Manager) expire(id string, at time.Time) {
 	if err != nil {
 		if !errdefs.IsNotFound(err) {
 			m.log.Error("end timed-out sandbox: read its record", logx.Sandbox(id), logx.Err(err))
-			m.retryExpire(id)
+			m.retryExpire(id, at)
 		}
 		return
 	}
@@ -101,15 +116,15 @@ func (m *Manager) expire(id string, at time.Time) {
 	}
 	if err := m.Kill(ctx, id, store.ReasonTimeout, "timed out at "+at.Format(time.RFC3339)); err != nil && !errdefs.IsNotFound(err) {
 		m.log.Error("end timed-out sandbox; trying again", logx.Sandbox(id), logx.Err(err), "in", expireRetry)
-		m.retryExpire(id)
+		m.retryExpire(id, at)
 	}
 }
 
 // retryExpire arms sandbox id's timer again, expireRetry from now, after
 // an end at its timeout failed. A timeout set meanwhile re-arms it anyway;
 // the retry finds a sandbox ended or paused meanwhile and leaves it.
-func (m *Manager) retryExpire(id string) {
-	m.schedule(id, time.Now().Add(expireRetry))
+func (m *Manager) retryExpire(id string, end time.Time) {
+	m.arm(id, time.Now().Add(expireRetry), end)
 }
 
 // autoPause pauses a sandbox at its timeout (E2B's autoPause), with its

@@ -20,13 +20,14 @@ import (
 )
 
 // join spends the token: a key and CSR made here, the control plane
-// pinned by the token's CA fingerprint, the signed certificate kept.
+// pinned by the token's CA fingerprint, the signed certificate kept. Of
+// several control-plane replicas, the first that answers takes the join.
 func join(ctx context.Context, cfg Config) error {
 	tk, err := nodetoken.Parse(cfg.JoinToken)
 	if err != nil {
 		return err
 	}
-	u, err := controlPlaneURL(cfg.ControlPlane)
+	urls, err := controlPlaneURLs(cfg.ControlPlane)
 	if err != nil {
 		return err
 	}
@@ -34,13 +35,16 @@ func join(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("node key: %w", err)
 	}
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: nodeca.PinnedTLS(tk.CAFingerprint, u.Hostname()), ForceAttemptHTTP2: true}}
-	c := nodev1connect.NewNodeServiceClient(hc, u.String())
+	c := newReplicas(urls, cfg.Log, func(cp string) nodev1connect.NodeServiceClient {
+		u, _ := url.Parse(cp)
+		hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: nodeca.PinnedTLS(tk.CAFingerprint, u.Hostname()), ForceAttemptHTTP2: true}}
+		return nodev1connect.NewNodeServiceClient(hc, cp)
+	})
 	res, err := c.Join(ctx, connect.NewRequest(&nodev1.JoinRequest{Token: tk.ID + "." + tk.Secret, Name: cfg.Name, CsrPem: csr}))
 	if err != nil {
-		return fmt.Errorf("join %s as %q: %w", u, cfg.Name, err)
+		return fmt.Errorf("join %s as %q: %w", strings.Join(urls, ","), cfg.Name, err)
 	}
-	return saveIdentity(cfg.DataDir, cfg.Name, u.String(), res.Msg.GetCertificatePem(), res.Msg.GetServingCertificatePem(), res.Msg.GetCaPem())
+	return saveIdentity(cfg.DataDir, cfg.Name, strings.Join(urls, ","), res.Msg.GetCertificatePem(), res.Msg.GetServingCertificatePem(), res.Msg.GetCaPem())
 }
 
 // controlPlaneURL checks the --control-plane URL: https, a host, no path.
@@ -52,10 +56,10 @@ func controlPlaneURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// mtlsClient is the node service client of a joined node: its own
-// certificate, and only the node CA trusted.
-func mtlsClient(id *identity) nodev1connect.NodeServiceClient {
-	u, _ := url.Parse(id.ControlPlane)
+// mtlsClient is a joined node's client of the node service at cp: its
+// own certificate, and only the node CA trusted.
+func mtlsClient(id *identity, cp string) nodev1connect.NodeServiceClient {
+	u, _ := url.Parse(cp)
 	host := u.Hostname()
 	if ip := net.ParseIP(host); ip != nil {
 		host = ip.String()
@@ -63,5 +67,5 @@ func mtlsClient(id *identity) nodev1connect.NodeServiceClient {
 	tc := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: id.ca, Certificates: []tls.Certificate{id.cert}, ServerName: host,
 		VerifyConnection: nodeca.RequireControlPlane}
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true}}
-	return nodev1connect.NewNodeServiceClient(hc, id.ControlPlane)
+	return nodev1connect.NewNodeServiceClient(hc, cp)
 }

@@ -20,8 +20,11 @@ import (
 
 // Config is what `soulbox node` runs with.
 type Config struct {
-	// ControlPlane is the https URL of the control plane's node listener
-	// (needed to join; a joined node keeps the one it joined).
+	// ControlPlane is the https URL of the control plane's node listener,
+	// or several, comma-separated, one per control-plane replica: joins
+	// and heartbeats go to the next when one does not answer. Needed to
+	// join; a joined node keeps the ones it joined with unless given
+	// others.
 	ControlPlane string
 	// JoinToken is needed on the first start only.
 	JoinToken string
@@ -78,7 +81,16 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("this data dir holds node %q, not %q: %w", id.Name, cfg.Name, errdefs.ErrInvalidArgument)
 	}
 	log := cfg.Log.With("node", id.Name)
-	h := &heartbeater{c: mtlsClient(id), host: &node.HostReader{DataDir: cfg.DataDir}, dataDir: cfg.DataDir, max: cfg.MaxSandboxes, log: log, id: id}
+	cps := id.ControlPlane
+	if cfg.ControlPlane != "" {
+		cps = cfg.ControlPlane
+	}
+	urls, err := controlPlaneURLs(cps)
+	if err != nil {
+		return err
+	}
+	cp := newReplicas(urls, log, func(u string) nodev1connect.NodeServiceClient { return mtlsClient(id, u) })
+	h := &heartbeater{c: cp, host: &node.HostReader{DataDir: cfg.DataDir}, dataDir: cfg.DataDir, max: cfg.MaxSandboxes, log: log, id: id}
 	if cfg.Runtime.Listen == "" {
 		return h.run(ctx)
 	}

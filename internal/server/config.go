@@ -175,6 +175,16 @@ type Config struct {
 	// together; a pause or snapshot that would pass it is refused (429,
 	// the sandbox runs on). 0 is unlimited.
 	SandboxStateDiskMB int
+	// EmbeddedNode is "on" (the server runs sandboxes itself, beside the
+	// nodes that join it) or "off" (a control plane only: every sandbox
+	// runs on a joined node). Off needs NodeListen; with PostgreSQL,
+	// several servers with it off run at once as replicas.
+	EmbeddedNode string
+	// KeysDir holds the keys replicas must share: the audit key, the
+	// access-token secret, the secrets key (unless SecretsKeyFile) and
+	// the node CA (node-ca/); default DataDir. Missing ones are made
+	// there at first start, one server at a time on a shared store.
+	KeysDir string
 }
 
 // Defaults returns the configuration the server runs with when told
@@ -204,6 +214,7 @@ func Defaults() Config {
 		MetricsBucket:          time.Minute,
 		NodeHeartbeatTimeout:   15 * time.Second,
 		NodeLease:              60 * time.Second,
+		EmbeddedNode:           "on",
 	}
 }
 
@@ -253,6 +264,8 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_NETWORK_DNS", &c.NetworkDNS},
 		{"SOULBOX_REGISTRY_MIRRORS", &c.RegistryMirrors},
 		{"SOULBOX_NODE_LISTEN", &c.NodeListen},
+		{"SOULBOX_EMBEDDED_NODE", &c.EmbeddedNode},
+		{"SOULBOX_KEYS_DIR", &c.KeysDir},
 	} {
 		if s := getenv(v.name); s != "" {
 			*v.dst = s
@@ -387,6 +400,9 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.NodeListen); c.NodeListen != "" && err != nil {
 		return bad("node listen address %q: want host:port, e.g. 0.0.0.0:3443, or empty for none", c.NodeListen)
+	}
+	if err := c.validateEmbeddedNode(); err != nil {
+		return err
 	}
 	if c.NodeHeartbeatTimeout < time.Second || c.NodeHeartbeatTimeout > 10*time.Minute {
 		return bad("node heartbeat timeout %s: use a duration from 1s to 10m, e.g. 15s", c.NodeHeartbeatTimeout)

@@ -9,9 +9,9 @@ import (
 // keepNodeLeases runs the joined nodes' leases until ctx ends: a node
 // silent past --node-lease loses its sandboxes (ended as lost), and a
 // node that returns is told to destroy what the store no longer holds
-// live on it. Without a node listener there are no joined nodes. The
-// server holds its store's leadership (one server per database), so one
-// process keeps the leases.
+// live on it. Without a node listener there are no joined nodes. One
+// process keeps the leases: the server with an embedded node, alone on
+// its database, or the control-plane replica that leads (runBackground).
 func (s *Server) keepNodeLeases(ctx context.Context) error {
 	if s.router == nil || s.nodeDrivers == nil {
 		return nil

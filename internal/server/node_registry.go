@@ -9,28 +9,30 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/api"
 	"github.com/soulbox/soulbox/internal/authz"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/lifecycle"
-	"github.com/soulbox/soulbox/internal/nodeca"
+	"github.com/soulbox/soulbox/internal/node"
 	"github.com/soulbox/soulbox/internal/registry"
 	"github.com/soulbox/soulbox/internal/scheduler"
 )
 
-// openRegistry opens the node CA (<data-dir>/node-ca, made on first
-// start), the registry of nodes with this server's embedded node in it,
-// the placement of creates, and the node listener when NodeListen is set.
+// openRegistry opens the registry of nodes with this server's embedded
+// node in it (none with EmbeddedNode off), under the node CA openKeys
+// opened, the placement of creates, and the node listener when
+// NodeListen is set.
 func (s *Server) openRegistry(ctx context.Context) error {
-	ca, err := nodeca.Open(filepath.Join(s.cfg.DataDir, "node-ca"))
-	if err != nil {
-		return err
+	ca := s.nodeCA
+	var local *node.Local
+	if s.cfg.embedded() {
+		local = s.localNode()
 	}
+	var err error
 	s.registry, err = registry.New(ctx, registry.Config{Store: s.store, CA: ca, HeartbeatTimeout: s.cfg.NodeHeartbeatTimeout,
-		Embedded: s.localNode(), Log: s.log.With("component", "nodes"), Joined: s.recordJoin})
+		Embedded: local, Log: s.log.With("component", "nodes"), Joined: s.recordJoin})
 	if err != nil {
 		return fmt.Errorf("node registry: %w", err)
 	}
@@ -104,15 +106,10 @@ func (s *Server) place(ctx context.Context, req lifecycle.CreateRequest) (string
 	return d.NodeID, nil
 }
 
-// serveNodes runs the heartbeat monitor, the nodes' leases and the node listener until ctx
-// ends; the listener's error, if it fails, is sent to errc.
+// serveNodes runs the node listener until ctx ends; the listener's
+// error, if it fails, is sent to errc.
 func (s *Server) serveNodes(ctx context.Context) <-chan error {
 	errc := make(chan error, 1)
-	go s.registry.Monitor(ctx)
-	if err := s.keepNodeLeases(ctx); err != nil {
-		errc <- err
-		return errc
-	}
 	if s.nodeHTTP == nil {
 		return errc
 	}

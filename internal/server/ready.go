@@ -59,6 +59,9 @@ func (s *Server) readyChecks(ctx context.Context) []readyCheck {
 			return "answers", nil
 		}),
 		s.check(ctx, "runtime", func(ctx context.Context) (string, error) {
+			if s.driver == nil {
+				return "none: a control plane only, its sandboxes run on joined nodes", nil
+			}
 			list, err := s.driver.List(ctx)
 			if err != nil {
 				return "", readyFailure{fmt.Sprintf("runtime %s cannot list its sandboxes", s.driver.Name()), err}
@@ -69,6 +72,9 @@ func (s *Server) readyChecks(ctx context.Context) []readyCheck {
 			s.mu.Lock()
 			st := s.templateState[defaultTemplate]
 			s.mu.Unlock()
+			if !s.cfg.embedded() {
+				return "none built here: a control plane only", nil
+			}
 			switch st {
 			case "ready":
 				return "template " + defaultTemplate + " ready", nil

@@ -100,7 +100,7 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	templates := maps.Clone(s.templateState)
 	s.mu.Unlock()
-	h := healthResponse{Status: "ok", Version: version.Version, Runtime: s.driver.Name(), Templates: templates}
+	h := healthResponse{Status: "ok", Version: version.Version, Runtime: s.runtimeName(), Templates: templates}
 	if s.pool != nil { // nil only in a partial New
 		// Only the operator's templates by name: the others (any team's)
 		// are folded into one entry, as in the metrics.

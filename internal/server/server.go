@@ -27,11 +27,11 @@ import (
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/mcpserver"
 	"github.com/soulbox/soulbox/internal/network"
+	"github.com/soulbox/soulbox/internal/nodeca"
 	"github.com/soulbox/soulbox/internal/noderoute"
 	"github.com/soulbox/soulbox/internal/objstore"
 	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/ratelimit"
-	"github.com/soulbox/soulbox/internal/reconcile"
 	"github.com/soulbox/soulbox/internal/registry"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/secrets"
@@ -83,9 +83,14 @@ type Server struct {
 	mu            sync.Mutex
 	templateState map[string]string // name -> building, ready, or the build error
 
-	// lease is the server's hold on a shared store (nil for SQLite); Run
-	// stops when it is lost.
-	lease store.Lease
+	// leases are the server's hold on a shared store (none for SQLite,
+	// nor for a replica); Run stops when one is lost.
+	leases []store.Lease
+	// leader, for a control-plane replica on a shared store, elects the
+	// replica that does the background work (see leadBackground).
+	leader store.Leader
+	// nodeCA signs and verifies the nodes' certificates.
+	nodeCA *nodeca.CA
 	// templateLabels bounds the template names /metrics and /health show.
 	templateLabels *telemetry.TemplateLabels
 	// registry is the control plane's registry of nodes; nodeL and
@@ -139,31 +144,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 			return nil, err
 		}
 	}
-	db, lease, err := openStore(ctx, cfg, log)
+	opened, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	s.lease = lease
+	s.leases, s.leader = opened.leases, opened.leader
 	// Event streams wait for the store to announce events. Key lookups
 	// are answered from memory for up to keycache.DefaultTTL.
-	s.store = notify.Wrap(keycache.Wrap(s.metrics.Store(db), 0))
-	if err := auth.Bootstrap(ctx, s.store, cfg.DataDir, cfg.AdminKey, cfg.ShowKey, log); err != nil {
+	s.store = notify.Wrap(keycache.Wrap(s.metrics.Store(opened.db), 0))
+	keys, err := s.openKeys(ctx)
+	if err != nil {
 		return nil, err
 	}
 	limits := ratelimit.New(ratelimit.Config{CallsPerKey: cfg.RateCallsPerKey, CallsPerTeam: cfg.RateCallsPerTeam,
 		CreatesPerKey: cfg.RateCreatesPerKey, CreatesPerTeam: cfg.RateCreatesPerTeam})
-	auditKey, err := audit.LoadKey(cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
-	s.audit = audit.New(s.store, auditKey, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, log.With("component", "audit"))
-	tokens, err := auth.LoadTokens(cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
-	if s.secrets, err = secrets.Load(cfg.DataDir, cfg.SecretsKeyFile); err != nil {
-		return nil, err
-	}
+	s.audit = audit.New(s.store, keys.audit, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, log.With("component", "audit"))
+	tokens := keys.tokens
+	s.secrets, s.nodeCA = keys.secrets, keys.nodeCA
 	// Refused credentials are limited per client address before any key
 	// is checked, and recorded once per address and window.
 	failures := ratelimit.NewFailures(ratelimit.DefaultFailureMax, ratelimit.DefaultFailureWindow, ratelimit.DefaultFailureSize)
@@ -183,28 +180,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err := s.openCatalog(ctx); err != nil {
 		return nil, err
 	}
-	if cfg.Network == "on" {
-		nc := cfg.networkConfig()
-		nc.Log = log.With("component", "network")
-		if s.network, err = network.New(ctx, nc); err != nil {
-			return nil, err
-		}
-	}
-	s.driver, err = oci.New(oci.Config{
-		Root:      filepath.Join(cfg.DataDir, "runtime"),
-		AgentPath: cfg.AgentPath,
-		Runtime:   cfg.Runtime,
-		Templates: s.catalog,
-		Logger:    log,
-		Network:   s.network,
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.useBuilder(s.driver)
-	driver := s.metrics.Driver(s.driver)
-	// The embedded node's sandboxes only: joined nodes' are theirs.
-	rep, err := reconcile.Run(ctx, s.store, driver, log, filepath.Join(cfg.DataDir, "checkpoints"))
+	driver, err := s.openEmbeddedNode(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -212,12 +188,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		Store: s.store, Driver: s.routeDriver(driver), Templates: s.catalog, Log: log,
 		MaxSandboxes: cfg.MaxSandboxes, PrivateTraffic: !cfg.PublicTraffic,
 		NetworkLimits:  cfg.networkLimits(),
-		CheckpointDir:  filepath.Join(cfg.DataDir, "checkpoints"),
+		CheckpointDir:  cfg.checkpointDir(),
 		PausedDiskMB:   cfg.PausedDiskMB,
 		SnapshotDiskMB: cfg.SnapshotDiskMB,
 		Objects:        s.objects,
 		Retention:      cfg.MetricsRetention, DownsampleAfter: cfg.MetricsDownsampleAfter, DownsampleBucket: cfg.MetricsBucket,
 		SandboxStateDiskMB: cfg.SandboxStateDiskMB,
+		Replica:            s.leader != nil,
 	})
 	// The pool always runs: which templates it pools, and how many
 	// sandboxes of each, the configuration and the template API decide.
@@ -243,8 +220,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 			return nil, err
 		}
 	}
-	log.Info("reconciled", slog.Int("adopted", len(rep.Adopted)), slog.Int("lost", len(rep.Lost)),
-		slog.Int("orphans", len(rep.Orphans)), slog.Int("failed", len(rep.Failed)), slog.Duration("took", rep.Duration))
 	if err := s.openRegistry(ctx); err != nil {
 		return nil, err
 	}
@@ -288,15 +263,34 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	}()
 	go func() {
 		defer close(poolDone)
-		// The pool fills once the default template exists.
-		if s.ensureTemplate(bg, defaultTemplate) {
+		// The pool fills once the default template exists; a control
+		// plane without its own node builds and pools nothing.
+		if s.cfg.embedded() && s.ensureTemplate(bg, defaultTemplate) {
 			s.pool.Run(bg)
 		}
 	}()
-	if err := s.lifecycle.Start(bg); err != nil {
-		return fmt.Errorf("start lifecycle: %w", err)
+	// A replica does the background work only while it leads; any
+	// other server from the start.
+	leadDone := make(chan struct{})
+	defer func() {
+		stopBG()
+		<-leadDone
+		s.lifecycle.Stop()
+	}()
+	if s.leader != nil {
+		go func() {
+			defer close(leadDone)
+			s.leadBackground(bg)
+		}()
+	} else {
+		close(leadDone)
+		if err := s.lifecycle.Start(bg); err != nil {
+			return fmt.Errorf("start lifecycle: %w", err)
+		}
+		if err := s.runBackground(bg); err != nil {
+			return err
+		}
 	}
-	defer s.lifecycle.Stop()
 	nodeErrc := s.serveNodes(bg)
 	listeners := s.listeners()
 	errc := make(chan error, len(listeners))
@@ -304,12 +298,9 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		go func() { errc <- s.http.Serve(l) }()
 	}
 	s.log.Info("serving", slog.String("listen", s.Addr()), slog.Bool("tls", s.cfg.TLS.Enabled()),
-		slog.String("https_listen", s.HTTPSAddr()), slog.String("runtime", s.driver.Name()),
+		slog.String("https_listen", s.HTTPSAddr()), slog.String("runtime", s.runtimeName()),
 		slog.String("data_dir", s.cfg.DataDir))
-	var leaseLost <-chan struct{} // nil, never ready, without a lease
-	if s.lease != nil {
-		leaseLost = s.lease.Lost()
-	}
+	leaseLost := anyLost(bg.Done(), s.leases) // never ready without a lease
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -374,8 +365,8 @@ func (s *Server) close() {
 		}
 		cancel()
 	}
-	if s.lease != nil {
-		if err := s.lease.Release(); err != nil {
+	for _, l := range s.leases {
+		if err := l.Release(); err != nil {
 			s.log.Warn("release store leadership", logx.Err(err))
 		}
 	}

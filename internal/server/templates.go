@@ -66,7 +66,8 @@ func (s *Server) templateRoutes(mux *http.ServeMux) {
 	t := api.NewTemplates(api.TemplatesConfig{Catalog: s.catalog, Team: team, Admin: serverAdmin, Log: s.log, Pools: s.pools})
 	t.Register(authz.Guard(s.audit.Wrap(tm), api.TemplateRoutes))
 	for _, p := range []string{"/templates", "/templates/", "/v2/templates/", "/v3/templates"} {
-		mux.Handle(p, s.authn.Middleware(tm))
+		mux.Handle(p, s.authn.Middleware(s.refuseWithoutEmbeddedNode(tm, "template builds and warm pools run on the server's own node",
+			"POST /v3/templates", "POST /v2/templates/{id}/builds/{buildID}", "PUT /templates/{id}/pool")))
 	}
 	t.RegisterUploads(mux)
 }

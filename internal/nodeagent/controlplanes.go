@@ -1,0 +1,123 @@
+package nodeagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"connectrpc.com/connect"
+
+	nodev1 "github.com/soulbox/soulbox/api/node/v1"
+	"github.com/soulbox/soulbox/api/node/v1/nodev1connect"
+	"github.com/soulbox/soulbox/internal/errdefs"
+)
+
+// controlPlaneURLs splits and checks a --control-plane value: one https
+// URL of a control plane's node listener, or several (comma-separated),
+// one per control-plane replica.
+func controlPlaneURLs(s string) ([]string, error) {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		u, err := controlPlaneURL(part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u.String())
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--control-plane is empty: want the https URL of a control plane's node listener: %w", errdefs.ErrInvalidArgument)
+	}
+	return out, nil
+}
+
+// replicas is the node service of several control-plane replicas that
+// share one store: a call goes to the replica that answered last, and
+// when that one does not answer, to the next in turn. A refusal is every
+// replica's answer (they share the store and the node CA), so it is not
+// asked again elsewhere.
+type replicas struct {
+	urls    []string
+	clients []nodev1connect.NodeServiceClient
+	log     *slog.Logger
+
+	mu  sync.Mutex
+	cur int // the replica that answered last
+}
+
+var _ nodev1connect.NodeServiceClient = (*replicas)(nil)
+
+// newReplicas is the node service of the control planes at urls, each
+// reached through the client dial makes.
+func newReplicas(urls []string, log *slog.Logger, dial func(url string) nodev1connect.NodeServiceClient) *replicas {
+	r := &replicas{urls: urls, log: log}
+	for _, u := range urls {
+		r.clients = append(r.clients, dial(u))
+	}
+	return r
+}
+
+// each calls call on the replicas in turn, from the one that answered
+// last, until one answers or refuses.
+func each[T any](ctx context.Context, r *replicas, call func(nodev1connect.NodeServiceClient) (T, error)) (T, error) {
+	r.mu.Lock()
+	start := r.cur
+	r.mu.Unlock()
+	var errs []error
+	for i := range r.clients {
+		k := (start + i) % len(r.clients)
+		res, err := call(r.clients[k])
+		if err == nil {
+			if k != start {
+				r.log.Info("control plane answers", "control_plane", r.urls[k], "instead_of", r.urls[start])
+				r.mu.Lock()
+				r.cur = k
+				r.mu.Unlock()
+			}
+			return res, nil
+		}
+		if ctx.Err() != nil || answered(err) {
+			return res, err
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", r.urls[k], err))
+	}
+	var zero T
+	if len(errs) == 1 {
+		return zero, errs[0]
+	}
+	return zero, fmt.Errorf("no control plane answers: %w", errors.Join(errs...))
+}
+
+// answered reports whether err is a control plane's own answer, one
+// another replica of the same store would give too, rather than a
+// replica that cannot be reached or does not serve.
+func answered(err error) bool {
+	if refused(err) {
+		return true
+	}
+	switch connect.CodeOf(err) {
+	case connect.CodeUnavailable, connect.CodeDeadlineExceeded, connect.CodeUnknown, connect.CodeInternal, connect.CodeCanceled:
+		return false
+	}
+	return true
+}
+
+// Join implements nodev1connect.NodeServiceClient.
+func (r *replicas) Join(ctx context.Context, req *connect.Request[nodev1.JoinRequest]) (*connect.Response[nodev1.JoinResponse], error) {
+	return each(ctx, r, func(c nodev1connect.NodeServiceClient) (*connect.Response[nodev1.JoinResponse], error) {
+		return c.Join(ctx, connect.NewRequest(req.Msg))
+	})
+}
+
+// Heartbeat implements nodev1connect.NodeServiceClient.
+func (r *replicas) Heartbeat(ctx context.Context, req *connect.Request[nodev1.HeartbeatRequest]) (*connect.Response[nodev1.HeartbeatResponse], error) {
+	return each(ctx, r, func(c nodev1connect.NodeServiceClient) (*connect.Response[nodev1.HeartbeatResponse], error) {
+		return c.Heartbeat(ctx, connect.NewRequest(req.Msg))
+	})
+}
