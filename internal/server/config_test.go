@@ -1,8 +1,8 @@
 package server
 
 import (
-	"strings"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
