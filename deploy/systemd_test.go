@@ -10,12 +10,38 @@ import (
 	"testing"
 )
 
-// TestSystemdUnit checks the unit with systemd's own verifier (the binary
-// path swapped for one that exists here, since the unit names where it is
-// installed) and that every variable its environment file sets or shows is
-// one the server reads.
+// TestSystemdUnit checks the server's unit with systemd's own verifier and
+// that every variable its environment file sets or shows is one the
+// server reads.
 func TestSystemdUnit(t *testing.T) {
-	unit, err := os.ReadFile("systemd/soulbox.service")
+	verifyUnit(t, "soulbox.service")
+	checkEnvFile(t, "systemd/soulbox.env", "../internal/server/config.go", "the server")
+}
+
+// TestSystemdNodeUnit: the node's unit verifies, its environment file
+// sets only variables `soulbox node` reads, and every flag it passes is
+// one the node has.
+func TestSystemdNodeUnit(t *testing.T) {
+	unit := verifyUnit(t, "soulbox-node.service")
+	checkEnvFile(t, "systemd/soulbox-node.env", "../internal/cli/node.go", "soulbox node")
+	src, err := os.ReadFile("../internal/cli/node.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range regexp.MustCompile(`(?m)^ExecStart=.* node (.*)$`).FindStringSubmatch(unit)[1:] {
+		for _, a := range strings.Fields(f) {
+			if name, ok := strings.CutPrefix(a, "--"); ok && !strings.Contains(string(src), `"`+name+`"`) {
+				t.Errorf("the unit passes %s, which soulbox node does not have", a)
+			}
+		}
+	}
+}
+
+// verifyUnit checks deploy/systemd/<name> with systemd's own verifier
+// (the binary path swapped for one that exists here) and returns it.
+func verifyUnit(t *testing.T, name string) string {
+	t.Helper()
+	unit, err := os.ReadFile(filepath.Join("systemd", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,21 +50,27 @@ func TestSystemdUnit(t *testing.T) {
 	} else {
 		dir := t.TempDir()
 		u := strings.ReplaceAll(string(unit), "/usr/local/bin/soulbox", "/bin/true")
-		if err := os.WriteFile(filepath.Join(dir, "soulbox.service"), []byte(u), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(u), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(sa, "verify", "--man=no", filepath.Join(dir, "soulbox.service"))
+		cmd := exec.Command(sa, "verify", "--man=no", filepath.Join(dir, name))
 		cmd.Env = append(os.Environ(), "SYSTEMD_LOG_LEVEL=warning")
 		if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
-			t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+			t.Errorf("systemd-analyze verify %s: %v\n%s", name, err, out)
 		}
 	}
+	return string(unit)
+}
 
-	config, err := os.ReadFile("../internal/server/config.go")
+// checkEnvFile: every variable envFile sets or shows is one the source
+// file (who) reads.
+func checkEnvFile(t *testing.T, envFile, source, who string) {
+	t.Helper()
+	config, err := os.ReadFile(source)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open("systemd/soulbox.env")
+	f, err := os.Open(envFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,10 +85,10 @@ func TestSystemdUnit(t *testing.T) {
 		}
 		n++
 		if !strings.Contains(string(config), `"`+m[1]+`"`) {
-			t.Errorf("soulbox.env sets %s, which the server does not read", m[1])
+			t.Errorf("%s sets %s, which %s does not read", envFile, m[1], who)
 		}
 	}
 	if n == 0 {
-		t.Error("soulbox.env sets no variable")
+		t.Errorf("%s sets no variable", envFile)
 	}
 }

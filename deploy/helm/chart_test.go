@@ -46,6 +46,9 @@ func helm(t *testing.T) string {
 type objects struct {
 	sts     *appsv1.StatefulSet
 	svc     *corev1.Service
+	deploy  *appsv1.Deployment
+	ds      *appsv1.DaemonSet
+	nodeSvc *corev1.Service // cluster mode: the node listener's
 	ing     *networkingv1.Ingress
 	pdb     *policyv1.PodDisruptionBudget
 	secrets []*corev1.Secret
@@ -76,8 +79,19 @@ func render(t *testing.T, sets ...string) objects {
 			o.sts = new(appsv1.StatefulSet)
 			obj = o.sts
 		case "v1/Service":
-			o.svc = new(corev1.Service)
-			obj = o.svc
+			svc := new(corev1.Service)
+			if strings.Contains(string(doc), "name: rel-soulbox-nodes\n") {
+				o.nodeSvc = svc
+			} else {
+				o.svc = svc
+			}
+			obj = svc
+		case "apps/v1/Deployment":
+			o.deploy = new(appsv1.Deployment)
+			obj = o.deploy
+		case "apps/v1/DaemonSet":
+			o.ds = new(appsv1.DaemonSet)
+			obj = o.ds
 		case "networking.k8s.io/v1/Ingress":
 			o.ing = new(networkingv1.Ingress)
 			obj = o.ing
@@ -96,8 +110,8 @@ func render(t *testing.T, sets ...string) objects {
 			t.Fatalf("%s: %v\n%s", tm.Kind, err, doc)
 		}
 	}
-	if o.sts == nil || o.svc == nil {
-		t.Fatalf("no StatefulSet or Service rendered:\n%s", out)
+	if (o.sts == nil) == (o.deploy == nil) || o.svc == nil {
+		t.Fatalf("want a StatefulSet or a Deployment, and a Service:\n%s", out)
 	}
 	return o
 }
@@ -123,9 +137,15 @@ func env(c corev1.Container, name string) *corev1.EnvVar {
 }
 
 func TestLint(t *testing.T) {
-	out, err := exec.Command(helm(t), "lint", "--strict", chart, "--set", "image.repository=registry.example/soulbox", "--set", pin).CombinedOutput()
-	if err != nil {
-		t.Fatalf("helm lint: %v\n%s", err, out)
+	for _, sets := range [][]string{{"image.repository=registry.example/soulbox", pin}, clusterSets} {
+		args := []string{"lint", "--strict", chart}
+		for _, s := range sets {
+			args = append(args, "--set", s)
+		}
+		out, err := exec.Command(helm(t), args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("helm %v: %v\n%s", args, err, out)
+		}
 	}
 }
 
@@ -286,6 +306,12 @@ func TestBadValues(t *testing.T) {
 		// elsewhere would find no templates and no SQLite database.
 		{[]string{"image.repository=r/s"}, "persistence.type=hostPath needs the pod pinned"},
 		{[]string{"image.repository=r/s", "persistence.type=hostPath", "nodeSelector=null"}, "persistence.type=hostPath needs the pod pinned"},
+		{[]string{"image.repository=r/s", pin, "mode=replicas"}, "mode: want embedded or cluster"},
+		// Cluster mode: replicas share a database, keys, and nodes join.
+		{[]string{"image.repository=r/s", "mode=cluster", "keys.existingSecret=k", "node.joinTokensSecret=j"}, "mode=cluster needs PostgreSQL"},
+		{[]string{"image.repository=r/s", "mode=cluster", "postgres.url=postgres://db/x", "node.joinTokensSecret=j"}, "needs keys.existingSecret"},
+		{[]string{"image.repository=r/s", "mode=cluster", "postgres.url=postgres://db/x", "keys.existingSecret=k"}, "needs node.joinTokensSecret"},
+		{append(slices.Clone(clusterSets), "controlPlane.replicas=0"), "controlPlane.replicas: want 1 or more"},
 	} {
 		args := []string{"template", "rel", chart}
 		for _, s := range c.sets {
@@ -356,4 +382,130 @@ func matches(selector, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// clusterSets render cluster mode with what it requires.
+var clusterSets = []string{"image.repository=registry.example/soulbox", "mode=cluster",
+	"postgres.url=postgres://soulbox:pw@db.internal/soulbox", "keys.existingSecret=soulbox-keys",
+	"node.joinTokensSecret=soulbox-join"}
+
+// TestClusterMode: control-plane replicas without sandboxes of their own
+// (a Deployment sharing PostgreSQL and one set of keys, mounted as the
+// server reads them), the node listener behind a Service whose names the
+// listener's certificate holds, and a privileged node DaemonSet that
+// joins with its own node's token and advertises its pod's address.
+func TestClusterMode(t *testing.T) {
+	o := render(t, append(clusterSets, "controlPlane.replicas=3", "node.maxSandboxes=40")...)
+	if o.sts != nil || o.deploy == nil || o.ds == nil || o.nodeSvc == nil {
+		t.Fatalf("cluster mode rendered statefulset %v, deployment %v, daemonset %v, node service %v",
+			o.sts != nil, o.deploy != nil, o.ds != nil, o.nodeSvc != nil)
+	}
+	if *o.deploy.Spec.Replicas != 3 {
+		t.Errorf("replicas %d, want 3", *o.deploy.Spec.Replicas)
+	}
+	cp := o.deploy.Spec.Template
+	c := cp.Spec.Containers[0]
+	for name, want := range map[string]string{
+		"SOULBOX_EMBEDDED_NODE":     "off",
+		"SOULBOX_NODE_LISTEN":       "0.0.0.0:3443",
+		"SOULBOX_KEYS_DIR":          "/etc/soulbox/keys",
+		"SOULBOX_NODE_LISTEN_NAMES": "rel-soulbox-nodes,rel-soulbox-nodes.default.svc,rel-soulbox-nodes.default.svc.cluster.local",
+	} {
+		if e := env(c, name); e == nil || e.Value != want {
+			t.Errorf("%s = %+v, want %q", name, e, want)
+		}
+	}
+	if e := env(c, "SOULBOX_STORE"); e == nil || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef.Key != "store-url" {
+		t.Errorf("SOULBOX_STORE %+v, want the store URL from the secret", e)
+	}
+	if c.SecurityContext != nil && c.SecurityContext.Privileged != nil && *c.SecurityContext.Privileged {
+		t.Error("a control plane runs no sandboxes: it needs no privileges")
+	}
+	checkEnvRead(t, c)
+	// The keys: the server's file names under its keys dir, 0400 (it
+	// refuses a key others may read).
+	var keys *corev1.Volume
+	for i := range cp.Spec.Volumes {
+		if cp.Spec.Volumes[i].Secret != nil {
+			keys = &cp.Spec.Volumes[i]
+		}
+	}
+	if keys == nil || keys.Secret.SecretName != "soulbox-keys" || keys.Secret.DefaultMode == nil || *keys.Secret.DefaultMode != 0o400 {
+		t.Fatalf("keys volume %+v", keys)
+	}
+	var paths []string
+	for _, it := range keys.Secret.Items {
+		paths = append(paths, it.Path)
+	}
+	if !slices.Equal(paths, []string{"token.key", "audit.key", "secrets.key", "node-ca/ca.pem", "node-ca/ca-key.pem"}) {
+		t.Errorf("key paths %q", paths)
+	}
+	mounted := false
+	for _, m := range c.VolumeMounts {
+		mounted = mounted || m.Name == keys.Name && m.MountPath == env(c, "SOULBOX_KEYS_DIR").Value && m.ReadOnly
+	}
+	if !mounted {
+		t.Errorf("the keys are not mounted read-only at the keys dir: %+v", c.VolumeMounts)
+	}
+	// The API Service, the node Service and the PDB reach the control
+	// planes and not the nodes.
+	nodePod := o.ds.Spec.Template
+	for what, sel := range map[string]map[string]string{"service": o.svc.Spec.Selector, "node service": o.nodeSvc.Spec.Selector, "pdb": o.pdb.Spec.Selector.MatchLabels} {
+		if !matches(sel, cp.Labels) || matches(sel, nodePod.Labels) {
+			t.Errorf("%s selects %v: want the control planes (%v), not the nodes (%v)", what, sel, cp.Labels, nodePod.Labels)
+		}
+	}
+	if matches(o.ds.Spec.Selector.MatchLabels, cp.Labels) || !matches(o.deploy.Spec.Selector.MatchLabels, cp.Labels) {
+		t.Error("the workloads' selectors overlap")
+	}
+	if o.pdb.Spec.MaxUnavailable.IntValue() != 1 {
+		t.Errorf("pdb maxUnavailable %v, want one replica at a time", o.pdb.Spec.MaxUnavailable)
+	}
+	if o.nodeSvc.Spec.Ports[0].Port != 3443 || o.nodeSvc.Spec.Ports[0].TargetPort.StrVal != "nodes" {
+		t.Errorf("node service ports %+v", o.nodeSvc.Spec.Ports)
+	}
+	// The node: privileged, its data dir on the host, its own token by
+	// its node's name, the control planes by the Service's name.
+	n := nodePod.Spec.Containers[0]
+	if n.SecurityContext == nil || n.SecurityContext.Privileged == nil || !*n.SecurityContext.Privileged {
+		t.Error("the node must be privileged: it runs runc with user namespaces, mounts and cgroups")
+	}
+	wantArgs := []string{"node", "--control-plane", "https://rel-soulbox-nodes.default.svc:3443",
+		"--join-token-file", "/etc/soulbox/join/$(NODE_NAME)", "--name", "$(NODE_NAME)", "--data-dir", "/var/lib/soulbox-node",
+		"--listen", "0.0.0.0:3444", "--advertise", "$(POD_IP):3444", "--max-sandboxes", "40"}
+	if !slices.Equal(n.Args, wantArgs) {
+		t.Errorf("node args %q\nwant %q", n.Args, wantArgs)
+	}
+	checkNodeFlags(t, n.Args)
+	if e := env(n, "NODE_NAME"); e == nil || e.ValueFrom == nil || e.ValueFrom.FieldRef.FieldPath != "spec.nodeName" {
+		t.Errorf("NODE_NAME %+v", e)
+	}
+	if e := env(n, "POD_IP"); e == nil || e.ValueFrom == nil || e.ValueFrom.FieldRef.FieldPath != "status.podIP" {
+		t.Errorf("POD_IP %+v", e)
+	}
+	vols := map[string]corev1.Volume{}
+	for _, v := range nodePod.Spec.Volumes {
+		vols[v.Name] = v
+	}
+	if v := vols["data"]; v.HostPath == nil || v.HostPath.Path != "/var/lib/soulbox-node" {
+		t.Errorf("node data volume %+v", v)
+	}
+	if v := vols["join"]; v.Secret == nil || v.Secret.SecretName != "soulbox-join" {
+		t.Errorf("node join volume %+v", v)
+	}
+}
+
+// checkNodeFlags: every flag the chart passes `soulbox node` is one it
+// has.
+func checkNodeFlags(t *testing.T, args []string) {
+	t.Helper()
+	src, err := os.ReadFile("../../internal/cli/node.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range args {
+		if name, ok := strings.CutPrefix(a, "--"); ok && !bytes.Contains(src, []byte(`"`+name+`"`)) {
+			t.Errorf("the chart passes %s, which soulbox node does not have", a)
+		}
+	}
 }

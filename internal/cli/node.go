@@ -49,6 +49,10 @@ scheduler places creates on it. Without it, the node only heartbeats.`,
 				if cmd.Flags().Changed("join-token") {
 					return fmt.Errorf("give the join token once: --join-token or --join-token-file, not both: %w", errdefs.ErrInvalidArgument)
 				}
+			}
+			// A joined node needs no token: its file is not read, so a
+			// spent token may be gone (a Kubernetes Secret's entry).
+			if tokenFile != "" && !nodeagent.Joined(cfg.DataDir) {
 				tok, err := readJoinToken(tokenFile, cmd.InOrStdin())
 				if err != nil {
 					return err
@@ -62,7 +66,7 @@ scheduler places creates on it. Without it, the node only heartbeats.`,
 	cfg.ControlPlane = os.Getenv("SOULBOX_CONTROL_PLANE")
 	f.Var(&urlList{dst: &cfg.ControlPlane}, "control-plane", "https URL of the control plane's node listener; several control-plane replicas: comma-separated or the flag repeated (needed to join; later starts keep the ones joined with)")
 	f.StringVar(&cfg.JoinToken, "join-token", os.Getenv("SOULBOX_JOIN_TOKEN"), "join token from POST /admin/node-tokens (first start; visible to other users in ps: prefer --join-token-file or SOULBOX_JOIN_TOKEN)")
-	f.StringVar(&tokenFile, "join-token-file", "", "file holding the join token, - for stdin (first start)")
+	f.StringVar(&tokenFile, "join-token-file", "", "file holding the join token, - for stdin (first start; not read once the node has joined)")
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the node's identity and data")
 	f.StringVar(&cfg.Name, "name", cfg.Name, "the node's name (default: this host's name)")
 	f.IntVar(&cfg.MaxSandboxes, "max-sandboxes", 0, "sandboxes this node takes at most (0: no bound of its own)")

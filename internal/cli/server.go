@@ -92,6 +92,7 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.DurationVar(&cfg.MetricsDownsampleAfter, "metrics-downsample-after", cfg.MetricsDownsampleAfter, "age past which 5 s metric samples are merged into buckets")
 	f.DurationVar(&cfg.MetricsBucket, "metrics-bucket", cfg.MetricsBucket, "width of a downsampled metric bucket")
 	f.StringVar(&cfg.NodeListen, "node-listen", cfg.NodeListen, "address of the node listener (mutual TLS) `soulbox node` hosts join; empty: none")
+	f.StringVar(&cfg.NodeListenNames, "node-listen-names", cfg.NodeListenNames, "further DNS names or addresses, comma-separated, the node listener's certificate holds (the name nodes dial it by, e.g. a Kubernetes Service's)")
 	f.DurationVar(&cfg.NodeHeartbeatTimeout, "node-heartbeat-timeout", cfg.NodeHeartbeatTimeout, "how long a joined node may miss heartbeats before it is unhealthy")
 	f.DurationVar(&cfg.NodeLease, "node-lease", cfg.NodeLease, "how long a joined node may be silent before its sandboxes are ended as lost (longer than --node-heartbeat-timeout)")
 	f.IntVar(&cfg.ReadyMinFreeMB, "ready-min-free-mb", cfg.ReadyMinFreeMB, "GET /ready fails when the data dir's filesystem has less free MiB (0: no check)")

@@ -127,6 +127,10 @@ func saveIdentity(dataDir, name, controlPlane string, certPEM, servingPEM, caPEM
 }
 
 // joined reports whether dataDir holds a joined node's identity.
+// Joined reports whether the node of dataDir has joined a control plane:
+// its later starts need no join token.
+func Joined(dataDir string) bool { return joined(dataDir) }
+
 func joined(dataDir string) bool {
 	_, err := os.Stat(filepath.Join(identityDir(dataDir), stateFile))
 	return !errors.Is(err, os.ErrNotExist)

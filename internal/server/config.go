@@ -160,6 +160,10 @@ type Config struct {
 	// node service hosts joining with `soulbox node` dial); empty: none,
 	// the single-host mode.
 	NodeListen string
+	// NodeListenNames are further DNS names and addresses the node
+	// listener's certificate holds, comma-separated: the names nodes
+	// dial it by when that is not this host's (a Kubernetes Service's).
+	NodeListenNames string
 	// NodeHeartbeatTimeout is how long a joined node may miss heartbeats
 	// before it is unhealthy.
 	NodeHeartbeatTimeout time.Duration
@@ -264,6 +268,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_NETWORK_DNS", &c.NetworkDNS},
 		{"SOULBOX_REGISTRY_MIRRORS", &c.RegistryMirrors},
 		{"SOULBOX_NODE_LISTEN", &c.NodeListen},
+		{"SOULBOX_NODE_LISTEN_NAMES", &c.NodeListenNames},
 		{"SOULBOX_EMBEDDED_NODE", &c.EmbeddedNode},
 		{"SOULBOX_KEYS_DIR", &c.KeysDir},
 	} {
@@ -400,6 +405,9 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.NodeListen); c.NodeListen != "" && err != nil {
 		return bad("node listen address %q: want host:port, e.g. 0.0.0.0:3443, or empty for none", c.NodeListen)
+	}
+	if _, err := c.nodeListenNames(); err != nil {
+		return err
 	}
 	if err := c.validateEmbeddedNode(); err != nil {
 		return err

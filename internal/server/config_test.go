@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,11 @@ func TestConfigValidate(t *testing.T) {
 		{"node lease shorter than the heartbeat timeout", func(c *Config) { c.NodeLease = 5 * time.Second }, false},
 		{"node lease past a day", func(c *Config) { c.NodeLease = 25 * time.Hour }, false},
 		{"node heartbeat timeout past the default lease", func(c *Config) { c.NodeHeartbeatTimeout = 2 * time.Minute }, false},
+		{"node listen names", func(c *Config) { c.NodeListenNames = "soulbox-nodes.soulbox.svc, 10.0.0.7,::1" }, true},
+		{"node listen name with a space", func(c *Config) { c.NodeListenNames = "soulbox nodes" }, false},
+		{"node listen name wildcard", func(c *Config) { c.NodeListenNames = "*.soulbox.svc" }, false},
+		{"node listen names with an empty one", func(c *Config) { c.NodeListenNames = "a.example,,b.example" }, false},
+		{"node listen name label past 63", func(c *Config) { c.NodeListenNames = strings.Repeat("a", 64) + ".example" }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Defaults()

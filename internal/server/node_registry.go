@@ -47,7 +47,11 @@ func (s *Server) openRegistry(ctx context.Context) error {
 	if s.cfg.NodeListen == "" {
 		return nil
 	}
-	tc, err := ca.ServerTLS(nodeListenerNames(s.cfg.NodeListen))
+	extra, err := s.cfg.nodeListenNames()
+	if err != nil {
+		return err
+	}
+	tc, err := ca.ServerTLS(append(nodeListenerNames(s.cfg.NodeListen), extra...))
 	if err != nil {
 		return err
 	}

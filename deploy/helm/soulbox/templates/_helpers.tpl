@@ -20,3 +20,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- .Values.existingSecret | default (include "soulbox.fullname" .) -}}
 {{- end -}}
 
+
+{{/* The pods the API Service and the PodDisruptionBudget select: the
+embedded server, or the control-plane replicas (not the nodes). */}}
+{{- define "soulbox.serverSelector" -}}
+{{ include "soulbox.selector" . }}
+{{- if eq .Values.mode "cluster" }}
+app.kubernetes.io/component: control-plane
+{{- end }}
+{{- end -}}
+
+{{/* The names nodes dial the control planes' node listener by. */}}
+{{- define "soulbox.nodesService" -}}
+{{- printf "%s-nodes" (include "soulbox.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
