@@ -38,6 +38,7 @@ import (
 	"github.com/soulbox/soulbox/internal/store"
 	"github.com/soulbox/soulbox/internal/store/keycache"
 	"github.com/soulbox/soulbox/internal/store/notify"
+	"github.com/soulbox/soulbox/internal/store/sandboxcache"
 	"github.com/soulbox/soulbox/internal/telemetry"
 	"github.com/soulbox/soulbox/internal/template"
 )
@@ -145,8 +146,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	s.lease = lease
 	// Event streams wait for the store to announce events. Key lookups
-	// are answered from memory for up to keycache.DefaultTTL.
-	s.store = notify.Wrap(keycache.Wrap(s.metrics.Store(db), 0))
+	// are answered from memory for up to keycache.DefaultTTL, and sandbox
+	// records read by id for up to sandboxcache.DefaultTTL (each change
+	// made here forgets them at once).
+	s.store = notify.Wrap(sandboxcache.Wrap(keycache.Wrap(s.metrics.Store(db), 0), 0))
 	if err := auth.Bootstrap(ctx, s.store, cfg.DataDir, cfg.AdminKey, cfg.ShowKey, log); err != nil {
 		return nil, err
 	}
