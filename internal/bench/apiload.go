@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -20,20 +19,22 @@ const (
 	LoadList       = "list"
 	LoadSetTimeout = "set_timeout"
 	LoadMetrics    = "metrics"
-	LoadRun        = "commands_run"
 	// LoadRunLogin is commands.run('echo hi') exactly as the E2B SDKs
 	// send it: a login bash (bash -l -c) started over the process Start
 	// stream through the proxy.
 	LoadRunLogin = "commands_run_sdk"
 )
 
-// loadMix is the mix of requests, in twentieths: reads most, as a
-// dashboard or an agent framework polling its sandboxes sends them.
+// loadMix is the mix of API requests, in shares: reads most, as a
+// dashboard or an agent framework polling its sandboxes sends them. It
+// holds the control plane's API only; commands.run, which goes through
+// the proxy into a sandbox and costs a process there, has its own load
+// (run_load), so that either can be measured without the other.
 var loadMix = []struct {
 	kind   string
 	shares int
 }{
-	{LoadGet, 6}, {LoadList, 4}, {LoadSetTimeout, 4}, {LoadMetrics, 3}, {LoadRun, 3},
+	{LoadGet, 6}, {LoadList, 4}, {LoadSetTimeout, 4}, {LoadMetrics, 3},
 }
 
 // maxInFlight bounds the requests outstanding at once; a request due
@@ -63,8 +64,8 @@ type LoadKind struct {
 }
 
 // measureAPILoad sends a mix of API calls (get a sandbox, list the run's
-// sandboxes by metadata, set a timeout, read metrics) and commands.run
-// (echo hi through the proxy) across APISandboxes sandboxes, at
+// sandboxes by metadata, set a timeout, read metrics) across
+// APISandboxes sandboxes, at
 // APIRate requests per second for APIDuration, open loop: requests are
 // sent on schedule whether or not earlier ones have been answered, so a
 // slow server shows as latency, not as a lower rate.
@@ -213,12 +214,6 @@ func loadRequest(ctx context.Context, cl *client.Client, tag, kind string, sb cl
 		return err
 	case LoadRunLogin:
 		return echoHi(ctx, cl, sb)
-	case LoadRun:
-		code, err := cl.Exec(ctx, sb, []string{"echo", "hi"}, client.ExecOptions{Stdout: io.Discard, Stderr: io.Discard})
-		if err == nil && code != 0 {
-			err = fmt.Errorf("echo hi exited with %d", code)
-		}
-		return err
 	}
 	return fmt.Errorf("unknown request kind %q", kind)
 }

@@ -45,7 +45,7 @@ func TestLoadKinds(t *testing.T) {
 		l.Kinds[m.kind] = &LoadKind{}
 	}
 	got := strings.Join(l.loadKinds(), ",")
-	if want := "get,list,set_timeout,metrics,commands_run"; got != want {
+	if want := "get,list,set_timeout,metrics"; got != want {
 		t.Errorf("kinds %s, want %s", got, want)
 	}
 }

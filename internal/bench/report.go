@@ -49,7 +49,7 @@ type Report struct {
 	AgentRead1KiBMs     *Percentiles `json:"agent_read_1kib_ms"`
 	AgentWatchEventMs   *Percentiles `json:"agent_watch_event_ms"`
 
-	// APILoad is the mixed API and commands.run load (api_load).
+	// APILoad is the mixed load of API calls (api_load).
 	APILoad *APILoad `json:"api_load"`
 	// RunLoad is commands.run alone across sandboxes (run_load).
 	RunLoad *APILoad `json:"run_load"`

@@ -35,8 +35,9 @@ proxy, and print a table (or, with --json, one JSON object):
                     multipart upload (MB/s), 1 KiB write and read, and a 1 KiB
                     write to its event at a client watching the directory (ms)
   api_load          --api-rate requests/s for --api-duration, open loop, across
-                    --api-sandboxes sandboxes: get, list by metadata, set timeout,
-                    metrics and commands.run (echo hi); p50/p95/p99 and errors of each
+                    --api-sandboxes sandboxes of the API alone: get, list by
+                    state and metadata, set timeout and metrics; the rate
+                    reached, p50/p95/p99 and errors of each
   run_load          commands.run('echo hi') alone, as the SDKs send it (bash -l
                     over the process stream, through the proxy), at --api-rate
                     runs/s for --api-duration across --api-sandboxes sandboxes

@@ -38,6 +38,7 @@ import (
 	"github.com/soulbox/soulbox/internal/store"
 	"github.com/soulbox/soulbox/internal/store/keycache"
 	"github.com/soulbox/soulbox/internal/store/notify"
+	"github.com/soulbox/soulbox/internal/store/sandboxcache"
 	"github.com/soulbox/soulbox/internal/telemetry"
 	"github.com/soulbox/soulbox/internal/template"
 )
@@ -150,8 +151,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	s.leases, s.leader = opened.leases, opened.leader
 	// Event streams wait for the store to announce events. Key lookups
-	// are answered from memory for up to keycache.DefaultTTL.
-	s.store = notify.Wrap(keycache.Wrap(s.metrics.Store(opened.db), 0))
+	// are answered from memory for up to keycache.DefaultTTL, and sandbox
+	// records read by id for up to sandboxcache.DefaultTTL (each change
+	// made here forgets them at once). Not on a replica: another
+	// replica's changes would not reach its cache, and its leader judges
+	// timeouts set through the others.
+	var cached store.Store = keycache.Wrap(s.metrics.Store(opened.db), 0)
+	if s.leader == nil {
+		cached = sandboxcache.Wrap(cached, 0)
+	}
+	s.store = notify.Wrap(cached)
 	keys, err := s.openKeys(ctx)
 	if err != nil {
 		return nil, err

@@ -65,6 +65,8 @@ func (d *Driver) Checkpoint(ctx context.Context, id, dir string) (err error) {
 	dir = filepath.Clean(dir)
 	unlock := d.lock(id)
 	defer unlock()
+	// A paused sandbox holds no namespace open for dials.
+	defer d.dials.forget(id)
 	st, err := d.readState(id)
 	if err != nil {
 		return err

@@ -62,6 +62,9 @@ var knownRuntimes = []string{"runc", "crun", "runsc"}
 // the absence of what it removes, so teardown is idempotent and works on
 // any partial state; it keeps going after a failed step and reports all.
 func (d *Driver) teardown(ctx context.Context, id, rt string) error {
+	// No dial holds the namespace (and with it the sandbox's links)
+	// past the sandbox.
+	d.dials.forget(id)
 	var errs []error
 	runtimes := knownRuntimes
 	if rt != "" {

@@ -30,39 +30,62 @@ func (d *Driver) DialContext(ctx context.Context, id string, port int) (net.Conn
 	if port < 1 || port > 65535 {
 		return nil, fmt.Errorf("port %d: use 1-65535: %w", port, errdefs.ErrInvalidArgument)
 	}
-	ns, err := d.netns(id)
+	ns, err := d.dialNetns(id)
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(ns)
-	conn, err := dialInNetns(ctx, ns, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	defer d.dials.release(ns)
+	conn, err := dialInNetns(ctx, ns.ns, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %q: dial port %d: %w", id, port, err)
 	}
 	return conn, nil
 }
 
-// netns opens the network namespace of the sandbox's pid 1. The pid comes
-// from the runtime's pid file; that it still is the sandbox's and not a
-// recycled pid is checked through its cgroup.
-func (d *Driver) netns(id string) (int, error) {
-	if _, err := d.readState(id); err != nil {
-		return -1, err
+// dialNetns is the network namespace of the sandbox's pid 1, held for
+// the caller: the one kept from an earlier dial while that process lives
+// (dialcache.go), or else found as netns finds it and kept.
+func (d *Driver) dialNetns(id string) (*dialNetns, error) {
+	if ns := d.dials.get(id); ns != nil {
+		return ns, nil
 	}
+	ns, pidfd, err := d.netns(id)
+	if err != nil {
+		return nil, err
+	}
+	return d.dials.put(id, ns, pidfd), nil
+}
+
+// netns opens the network namespace of the sandbox's pid 1 and a pidfd
+// of that process. The pid comes from the runtime's pid file; that it
+// still is the sandbox's and not a recycled pid is checked through its
+// cgroup, and that the process of the pidfd is the one whose namespace
+// and cgroup were read by its not having exited after both were.
+func (d *Driver) netns(id string) (ns, pidfd int, err error) {
+	if _, err := d.readState(id); err != nil {
+		return -1, -1, err
+	}
+	notRunning := fmt.Errorf("sandbox %q is not running: %w", id, errdefs.ErrFailedPrecondition)
 	pid, err := readPidFile(filepath.Join(d.sandboxDir(id), "init.pid"))
 	if err != nil {
-		return -1, fmt.Errorf("sandbox %q is not running: %w", id, errdefs.ErrFailedPrecondition)
+		return -1, -1, notRunning
 	}
-	fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/net", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	pidfd, err = unix.PidfdOpen(pid, 0)
 	if err != nil {
-		return -1, fmt.Errorf("sandbox %q is not running: %w", id, errdefs.ErrFailedPrecondition)
+		return -1, -1, notRunning
+	}
+	ns, err = unix.Open(fmt.Sprintf("/proc/%d/ns/net", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(pidfd)
+		return -1, -1, notRunning
 	}
 	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil || !strings.Contains(string(cg), d.cgroups.cgroupsPath(id)) {
-		unix.Close(fd)
-		return -1, fmt.Errorf("sandbox %q is not running: %w", id, errdefs.ErrFailedPrecondition)
+	if err != nil || !strings.Contains(string(cg), d.cgroups.cgroupsPath(id)) || exited(pidfd) {
+		unix.Close(ns)
+		unix.Close(pidfd)
+		return -1, -1, notRunning
 	}
-	return fd, nil
+	return ns, pidfd, nil
 }
 
 // dialInNetns dials addr from inside the network namespace ns. The

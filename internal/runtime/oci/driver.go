@@ -110,6 +110,10 @@ type Driver struct {
 
 	// blankMu is held while a blank disk image is formatted (blankdisk.go).
 	blankMu sync.Mutex
+
+	// dials keeps the network namespace each sandbox's dials enter
+	// (dialcache.go).
+	dials dialCache
 }
 
 type idLock struct {

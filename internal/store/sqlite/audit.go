@@ -21,7 +21,7 @@ func (s *Store) AppendAudit(ctx context.Context, key []byte, e store.AuditEntry)
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var last int64
 		var prev string
-		err := tx.QueryRowContext(ctx, `SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1`).Scan(&last, &prev)
+		err := s.txQueryRow(ctx, tx, sqlAuditLast).Scan(&last, &prev)
 		if errors.Is(err, sql.ErrNoRows) {
 			// The first entry, or the first after retention emptied the
 			// log: it follows the last entry deleted.
@@ -34,8 +34,7 @@ func (s *Store) AppendAudit(ctx context.Context, key []byte, e store.AuditEntry)
 		}
 		e.ID, e.PrevHash = last+1, prev
 		e.Hash = store.AuditHash(key, e)
-		_, err = tx.ExecContext(ctx, `INSERT INTO audit (id, at, team, key_id, key_prefix, action, target, remote, status, message, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err = s.txExec(ctx, tx, sqlAuditInsert,
 			e.ID, sqlrow.Time(e.Time), e.Team, e.KeyID, e.KeyPrefix, e.Action, e.Target, e.Remote, e.Status, e.Message, e.PrevHash, e.Hash)
 		return err
 	})

@@ -21,7 +21,7 @@ func (s *Store) SetCheckpointObject(ctx context.Context, o store.CheckpointObjec
 		at = s.now()
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		cur, err := currentState(ctx, tx, o.SandboxID)
+		cur, err := s.currentState(ctx, tx, o.SandboxID)
 		if err != nil {
 			return err
 		}

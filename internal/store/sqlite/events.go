@@ -12,8 +12,8 @@ import (
 
 // insertEvent records an event inside the transaction of the change it
 // describes, so the log and the record never disagree.
-func insertEvent(ctx context.Context, tx *sql.Tx, id string, at time.Time, typ, msg string) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO events (sandbox_id, time, type, message) VALUES (?, ?, ?, ?)`,
+func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, id string, at time.Time, typ, msg string) error {
+	if _, err := s.txExec(ctx, tx, sqlInsertEvent,
 		id, sqlrow.Time(at), typ, store.SanitizeText(msg)); err != nil {
 		return fmt.Errorf("sandbox %q: record %s event: %w", id, typ, err)
 	}

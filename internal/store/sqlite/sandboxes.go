@@ -47,11 +47,11 @@ func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
 				return fmt.Errorf("sandbox %q: insert metadata %q: %w", sb.ID, k, err)
 			}
 		}
-		if err := insertEvent(ctx, tx, sb.ID, created, store.EventCreated, ""); err != nil {
+		if err := s.insertEvent(ctx, tx, sb.ID, created, store.EventCreated, ""); err != nil {
 			return err
 		}
 		if sb.State == store.StateRunning {
-			return insertEvent(ctx, tx, sb.ID, created, store.EventStarted, "")
+			return s.insertEvent(ctx, tx, sb.ID, created, store.EventStarted, "")
 		}
 		return nil
 	})
@@ -181,9 +181,9 @@ func (s *Store) querySandboxes(ctx context.Context, where string, args ...any) (
 
 // currentState reads the sandbox's state inside a write transaction, where
 // it cannot change until the transaction ends.
-func currentState(ctx context.Context, tx *sql.Tx, id string) (store.SandboxState, error) {
+func (s *Store) currentState(ctx context.Context, tx *sql.Tx, id string) (store.SandboxState, error) {
 	var st string
-	err := tx.QueryRowContext(ctx, `SELECT state FROM sandboxes WHERE id = ?`, id).Scan(&st)
+	err := s.txQueryRow(ctx, tx, sqlState, id).Scan(&st)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", notFound(id)
 	}
@@ -200,7 +200,7 @@ func (s *Store) SetState(ctx context.Context, id string, from []store.SandboxSta
 	}
 	at := s.orNow(ev.Time)
 	return s.write(ctx, func(tx *sql.Tx) error {
-		cur, err := currentState(ctx, tx, id)
+		cur, err := s.currentState(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -215,7 +215,7 @@ func (s *Store) SetState(ctx context.Context, id string, from []store.SandboxSta
 			string(to), started, id); err != nil {
 			return fmt.Errorf("sandbox %q: set state %s: %w", id, to, err)
 		}
-		return insertEvent(ctx, tx, id, at, ev.Type, ev.Message)
+		return s.insertEvent(ctx, tx, id, at, ev.Type, ev.Message)
 	})
 }
 
@@ -235,7 +235,7 @@ func (s *Store) EndSandbox(ctx context.Context, id string, reason store.EndReaso
 	at = s.orNow(at)
 	message = store.SanitizeText(message) // a runtime's words
 	return s.write(ctx, func(tx *sql.Tx) error {
-		cur, err := currentState(ctx, tx, id)
+		cur, err := s.currentState(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -250,7 +250,7 @@ func (s *Store) EndSandbox(ctx context.Context, id string, reason store.EndReaso
 		if message != "" {
 			msg += ": " + message
 		}
-		return insertEvent(ctx, tx, id, at, store.EventEnded, msg)
+		return s.insertEvent(ctx, tx, id, at, store.EventEnded, msg)
 	})
 }
 
@@ -261,18 +261,18 @@ func (s *Store) SetEndAt(ctx context.Context, id string, at time.Time) error {
 	}
 	now := s.now()
 	return s.write(ctx, func(tx *sql.Tx) error {
-		cur, err := currentState(ctx, tx, id)
+		cur, err := s.currentState(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		if cur == store.StateEnded {
 			return fmt.Errorf("sandbox %q ended, cannot reschedule its end: %w", id, errdefs.ErrFailedPrecondition)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sandboxes SET end_at = ? WHERE id = ?`, sqlrow.Time(at), id); err != nil {
+		if _, err := s.txExec(ctx, tx, sqlSetEndAt, sqlrow.Time(at), id); err != nil {
 			return fmt.Errorf("sandbox %q: set end time: %w", id, err)
 		}
 		msg := "ends at " + sqlrow.FromTime(sqlrow.Time(at)).Format(time.RFC3339Nano)
-		return insertEvent(ctx, tx, id, now, store.EventTimeoutExtended, msg)
+		return s.insertEvent(ctx, tx, id, now, store.EventTimeoutExtended, msg)
 	})
 }
 
@@ -283,7 +283,7 @@ func (s *Store) SetNetwork(ctx context.Context, id string, n store.NetworkConfig
 	}
 	now := s.now()
 	return s.write(ctx, func(tx *sql.Tx) error {
-		cur, err := currentState(ctx, tx, id)
+		cur, err := s.currentState(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -293,6 +293,6 @@ func (s *Store) SetNetwork(ctx context.Context, id string, n store.NetworkConfig
 		if _, err := tx.ExecContext(ctx, `UPDATE sandboxes SET network = ? WHERE id = ?`, sqlrow.Network(&n), id); err != nil {
 			return fmt.Errorf("sandbox %q: set network: %w", id, err)
 		}
-		return insertEvent(ctx, tx, id, now, store.EventNetworkUpdated, "")
+		return s.insertEvent(ctx, tx, id, now, store.EventNetworkUpdated, "")
 	})
 }

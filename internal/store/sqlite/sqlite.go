@@ -58,6 +58,9 @@ type Store struct {
 	now func() time.Time
 
 	stmts readStmts // the reads' prepared statements (stmts.go)
+	// wstmts are the writer's prepared statements (wstmts.go), set before
+	// the writer starts and only read after.
+	wstmts map[string]*sql.Stmt
 
 	// The writer goroutine (tx.go) and its queue of writes.
 	writes   chan *writeReq
@@ -122,6 +125,7 @@ func (s *Store) open(ctx context.Context, path string) error {
 	if err := migrate(ctx, s.w, s.now); err != nil {
 		return err
 	}
+	s.prepareWrites(ctx)
 	s.startWriter()
 
 	if s.r, err = sql.Open("sqlite", dsn(path, true)); err != nil {
@@ -194,6 +198,7 @@ func dsn(path string, readOnly bool) string {
 // Close closes both pools. Calls after Close fail.
 func (s *Store) Close() error {
 	s.stopWriter()
+	s.closeWrites()
 	s.closeStmts()
 	var errs []error
 	// Readers first, so that the writer is the last connection: it folds

@@ -190,7 +190,7 @@ func (s *Store) commitBatch(next func(n int) *writeReq) []*writeReq {
 		if !claim(req) {
 			continue
 		}
-		lost, res := runInSavepoint(ctx, tx, req)
+		lost, res := s.runInSavepoint(ctx, tx, req)
 		if res.panic != nil || lost {
 			// The transaction is gone (or, after a panic, in an unknown
 			// state): this request gets its own outcome, the others that ran
@@ -253,8 +253,8 @@ func claim(req *writeReq) bool {
 // errors (an interrupted INSERT, UPDATE or DELETE, which the driver causes
 // when a statement's ctx ends; a full disk; an I/O error), after which the
 // savepoint no longer exists.
-func runInSavepoint(ctx context.Context, tx *sql.Tx, req *writeReq) (lost bool, res writeResult) {
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT write"); err != nil {
+func (s *Store) runInSavepoint(ctx context.Context, tx *sql.Tx, req *writeReq) (lost bool, res writeResult) {
+	if _, err := s.txExec(ctx, tx, sqlSavepoint); err != nil {
 		return true, writeResult{err: fmt.Errorf("begin write: %w", err)}
 	}
 	res = callFn(req.fn, tx)
@@ -262,11 +262,11 @@ func runInSavepoint(ctx context.Context, tx *sql.Tx, req *writeReq) (lost bool, 
 		return false, res
 	}
 	if res.err != nil {
-		if _, err := tx.ExecContext(ctx, "ROLLBACK TO write"); err != nil {
+		if _, err := s.txExec(ctx, tx, sqlRollbackTo); err != nil {
 			return true, res
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "RELEASE write"); err != nil {
+	if _, err := s.txExec(ctx, tx, sqlRelease); err != nil {
 		return true, res
 	}
 	return false, res

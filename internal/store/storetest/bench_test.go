@@ -83,6 +83,30 @@ func BenchmarkStore(b *testing.B) {
 					}
 				})
 			})
+			// A team's running sandboxes listed by state and metadata, as
+			// a dashboard or the SDKs list them, on a store that also
+			// keeps the team's history of ended sandboxes: a long-lived
+			// server's.
+			b.Run("ListRunningAmongEnded", func(b *testing.B) {
+				const running, ended = 20, 5000
+				st, ids := seed(b, running+ended)
+				for _, id := range ids[running:] {
+					if err := st.EndSandbox(ctx, id, store.ReasonKilled, "", time.Time{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				f := store.SandboxFilter{Team: "team", States: []store.SandboxState{store.StateRunning}, Metadata: map[string]string{"user": "u"}}
+				b.SetParallelism(4)
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						l, err := st.ListSandboxes(ctx, f)
+						if err != nil || len(l) != running {
+							b.Errorf("list: %d sandboxes, %v", len(l), err)
+						}
+					}
+				})
+			})
 			b.Run("SetEndAt", func(b *testing.B) {
 				st, ids := seed(b, listSize)
 				b.SetParallelism(4)
