@@ -45,6 +45,11 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	if err != nil {
 		return err
 	}
+	if sb.State == store.StatePausing || sb.State == store.StateResuming {
+		if sb, err = m.settleOnNode(ctx, sb); err != nil {
+			return err
+		}
+	}
 	if sb.State == store.StatePaused {
 		return fmt.Errorf("sandbox %q is already paused: %w", id, errdefs.ErrAlreadyExists)
 	}
@@ -238,6 +243,11 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 	sb, err = m.live(ctx, id)
 	if err != nil {
 		return sb, false, err
+	}
+	if sb.State == store.StatePausing || sb.State == store.StateResuming {
+		if sb, err = m.settleOnNode(ctx, sb); err != nil {
+			return sb, false, err
+		}
 	}
 	if sb.State != store.StatePaused && sb.State != store.StateRunning {
 		return sb, false, unsettled(sb)
