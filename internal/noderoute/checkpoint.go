@@ -86,3 +86,40 @@ func (r *Router) KeptCheckpoint(ctx context.Context, id string) (size int64, ok 
 func (r *Router) DropCheckpoint(ctx context.Context, id string) error {
 	return r.keeper(ctx, id, func(k runtime.CheckpointKeeper) error { return k.DropCheckpoint(ctx, id) })
 }
+
+var _ runtime.CloneKeeper = (*Router)(nil)
+
+// cloneKeeper runs call with the clone keeper of sandbox id's joined
+// node (the embedded node clones into directories the control plane
+// names: runtime.Cloner).
+func (r *Router) cloneKeeper(ctx context.Context, id string, call func(runtime.CloneKeeper) error) error {
+	d, n, err := r.remote(ctx, id)
+	switch {
+	case err != nil:
+		return err
+	case d == nil:
+		return fmt.Errorf("sandbox %q runs on the embedded node, whose clone checkpoints the control plane keeps: %w", id, errdefs.ErrFailedPrecondition)
+	}
+	k, ok := d.(runtime.CloneKeeper)
+	if !ok {
+		return cannot(id, n, "fork")
+	}
+	return call(k)
+}
+
+// KeepClone implements runtime.CloneKeeper (joined nodes only).
+func (r *Router) KeepClone(ctx context.Context, id string) (name string, err error) {
+	err = r.cloneKeeper(ctx, id, func(k runtime.CloneKeeper) (e error) { name, e = k.KeepClone(ctx, id); return e })
+	return name, err
+}
+
+// RestoreKeptClone implements runtime.CloneKeeper: the new sandbox goes
+// to the node the store records it on (its source's).
+func (r *Router) RestoreKeptClone(ctx context.Context, spec runtime.Spec, name string) error {
+	return r.cloneKeeper(ctx, spec.ID, func(k runtime.CloneKeeper) error { return k.RestoreKeptClone(ctx, spec, name) })
+}
+
+// DropClone implements runtime.CloneKeeper, on the node of sandbox id.
+func (r *Router) DropClone(ctx context.Context, id, name string) error {
+	return r.cloneKeeper(ctx, id, func(k runtime.CloneKeeper) error { return k.DropClone(ctx, id, name) })
+}

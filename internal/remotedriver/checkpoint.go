@@ -2,7 +2,13 @@ package remotedriver
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
+	"connectrpc.com/connect"
+
+	nodev1 "github.com/soulbox/soulbox/api/node/v1"
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
 )
 
@@ -60,5 +66,33 @@ func (d *Driver) Release(ctx context.Context, id string) error {
 // RepairNetwork implements runtime.NetworkRepairer.
 func (d *Driver) RepairNetwork(ctx context.Context, id string) error {
 	_, err := d.c.RepairNetwork(ctx, ref(id))
+	return d.wireErr(err)
+}
+
+var _ runtime.CloneKeeper = (*Driver)(nil)
+
+// KeepClone implements runtime.CloneKeeper: the node keeps the clone
+// checkpoint and names it.
+func (d *Driver) KeepClone(ctx context.Context, id string) (string, error) {
+	res, err := d.c.CheckpointClone(ctx, ref(id))
+	if err != nil {
+		return "", d.wireErr(err)
+	}
+	return res.Msg.GetName(), nil
+}
+
+// RestoreKeptClone implements runtime.CloneKeeper.
+func (d *Driver) RestoreKeptClone(ctx context.Context, spec runtime.Spec, name string) error {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return fmt.Errorf("sandbox %q spec: %v: %w", spec.ID, err, errdefs.ErrInvalidArgument)
+	}
+	_, err = d.c.RestoreClone(ctx, connect.NewRequest(&nodev1.RestoreCloneRequest{SpecJson: b, Name: name}))
+	return d.wireErr(err)
+}
+
+// DropClone implements runtime.CloneKeeper.
+func (d *Driver) DropClone(ctx context.Context, _, name string) error {
+	_, err := d.c.DropClone(ctx, connect.NewRequest(&nodev1.CloneCheckpoint{Name: name}))
 	return d.wireErr(err)
 }

@@ -25,3 +25,17 @@ type CheckpointKeeper interface {
 	// not; none is not an error.
 	DropCheckpoint(ctx context.Context, id string) error
 }
+
+// CloneKeeper is the optional ability of a driver that keeps clone
+// checkpoints (see Cloner) in storage of its own, named by the driver:
+// a joined node's, whose forks are restored on the node.
+type CloneKeeper interface {
+	// KeepClone saves running sandbox id as Cloner.CheckpointClone does
+	// and returns the kept clone checkpoint's name; the sandbox runs on.
+	KeepClone(ctx context.Context, id string) (name string, err error)
+	// RestoreKeptClone creates sandbox spec.ID from the named clone
+	// checkpoint as Cloner.RestoreClone does, on the same driver.
+	RestoreKeptClone(ctx context.Context, spec Spec, name string) error
+	// DropClone removes the named clone checkpoint, made of sandbox id.
+	DropClone(ctx context.Context, id, name string) error
+}

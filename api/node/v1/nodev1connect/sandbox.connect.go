@@ -94,6 +94,15 @@ const (
 	// SandboxServiceRepairNetworkProcedure is the fully-qualified name of the SandboxService's
 	// RepairNetwork RPC.
 	SandboxServiceRepairNetworkProcedure = "/soulbox.node.v1.SandboxService/RepairNetwork"
+	// SandboxServiceCheckpointCloneProcedure is the fully-qualified name of the SandboxService's
+	// CheckpointClone RPC.
+	SandboxServiceCheckpointCloneProcedure = "/soulbox.node.v1.SandboxService/CheckpointClone"
+	// SandboxServiceRestoreCloneProcedure is the fully-qualified name of the SandboxService's
+	// RestoreClone RPC.
+	SandboxServiceRestoreCloneProcedure = "/soulbox.node.v1.SandboxService/RestoreClone"
+	// SandboxServiceDropCloneProcedure is the fully-qualified name of the SandboxService's DropClone
+	// RPC.
+	SandboxServiceDropCloneProcedure = "/soulbox.node.v1.SandboxService/DropClone"
 )
 
 // SandboxServiceClient is a client for the soulbox.node.v1.SandboxService service.
@@ -147,6 +156,15 @@ type SandboxServiceClient interface {
 	// RepairNetwork gives a created or running sandbox its network back
 	// if its runtime made it a new network namespace.
 	RepairNetwork(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error)
+	// CheckpointClone saves the running sandbox's processes, memory,
+	// open files and writable layer into a clone checkpoint the node
+	// keeps under a name of its choosing; the sandbox runs on.
+	CheckpointClone(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CloneCheckpoint], error)
+	// RestoreClone creates the spec's sandbox on the node from the named
+	// clone checkpoint, under its own id, uids, network and host name.
+	RestoreClone(context.Context, *connect.Request[v1.RestoreCloneRequest]) (*connect.Response[v1.Empty], error)
+	// DropClone removes the named clone checkpoint.
+	DropClone(context.Context, *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error)
 }
 
 // NewSandboxServiceClient constructs a client for the soulbox.node.v1.SandboxService service. By
@@ -292,6 +310,24 @@ func NewSandboxServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(sandboxServiceMethods.ByName("RepairNetwork")),
 			connect.WithClientOptions(opts...),
 		),
+		checkpointClone: connect.NewClient[v1.SandboxRef, v1.CloneCheckpoint](
+			httpClient,
+			baseURL+SandboxServiceCheckpointCloneProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("CheckpointClone")),
+			connect.WithClientOptions(opts...),
+		),
+		restoreClone: connect.NewClient[v1.RestoreCloneRequest, v1.Empty](
+			httpClient,
+			baseURL+SandboxServiceRestoreCloneProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("RestoreClone")),
+			connect.WithClientOptions(opts...),
+		),
+		dropClone: connect.NewClient[v1.CloneCheckpoint, v1.Empty](
+			httpClient,
+			baseURL+SandboxServiceDropCloneProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("DropClone")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -319,6 +355,9 @@ type sandboxServiceClient struct {
 	recreate          *connect.Client[v1.SandboxRef, v1.Empty]
 	release           *connect.Client[v1.SandboxRef, v1.Empty]
 	repairNetwork     *connect.Client[v1.SandboxRef, v1.Empty]
+	checkpointClone   *connect.Client[v1.SandboxRef, v1.CloneCheckpoint]
+	restoreClone      *connect.Client[v1.RestoreCloneRequest, v1.Empty]
+	dropClone         *connect.Client[v1.CloneCheckpoint, v1.Empty]
 }
 
 // Name calls soulbox.node.v1.SandboxService.Name.
@@ -431,6 +470,21 @@ func (c *sandboxServiceClient) RepairNetwork(ctx context.Context, req *connect.R
 	return c.repairNetwork.CallUnary(ctx, req)
 }
 
+// CheckpointClone calls soulbox.node.v1.SandboxService.CheckpointClone.
+func (c *sandboxServiceClient) CheckpointClone(ctx context.Context, req *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CloneCheckpoint], error) {
+	return c.checkpointClone.CallUnary(ctx, req)
+}
+
+// RestoreClone calls soulbox.node.v1.SandboxService.RestoreClone.
+func (c *sandboxServiceClient) RestoreClone(ctx context.Context, req *connect.Request[v1.RestoreCloneRequest]) (*connect.Response[v1.Empty], error) {
+	return c.restoreClone.CallUnary(ctx, req)
+}
+
+// DropClone calls soulbox.node.v1.SandboxService.DropClone.
+func (c *sandboxServiceClient) DropClone(ctx context.Context, req *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error) {
+	return c.dropClone.CallUnary(ctx, req)
+}
+
 // SandboxServiceHandler is an implementation of the soulbox.node.v1.SandboxService service.
 type SandboxServiceHandler interface {
 	// Name is the node driver's name ("oci/runc").
@@ -482,6 +536,15 @@ type SandboxServiceHandler interface {
 	// RepairNetwork gives a created or running sandbox its network back
 	// if its runtime made it a new network namespace.
 	RepairNetwork(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error)
+	// CheckpointClone saves the running sandbox's processes, memory,
+	// open files and writable layer into a clone checkpoint the node
+	// keeps under a name of its choosing; the sandbox runs on.
+	CheckpointClone(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CloneCheckpoint], error)
+	// RestoreClone creates the spec's sandbox on the node from the named
+	// clone checkpoint, under its own id, uids, network and host name.
+	RestoreClone(context.Context, *connect.Request[v1.RestoreCloneRequest]) (*connect.Response[v1.Empty], error)
+	// DropClone removes the named clone checkpoint.
+	DropClone(context.Context, *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error)
 }
 
 // NewSandboxServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -623,6 +686,24 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 		connect.WithSchema(sandboxServiceMethods.ByName("RepairNetwork")),
 		connect.WithHandlerOptions(opts...),
 	)
+	sandboxServiceCheckpointCloneHandler := connect.NewUnaryHandler(
+		SandboxServiceCheckpointCloneProcedure,
+		svc.CheckpointClone,
+		connect.WithSchema(sandboxServiceMethods.ByName("CheckpointClone")),
+		connect.WithHandlerOptions(opts...),
+	)
+	sandboxServiceRestoreCloneHandler := connect.NewUnaryHandler(
+		SandboxServiceRestoreCloneProcedure,
+		svc.RestoreClone,
+		connect.WithSchema(sandboxServiceMethods.ByName("RestoreClone")),
+		connect.WithHandlerOptions(opts...),
+	)
+	sandboxServiceDropCloneHandler := connect.NewUnaryHandler(
+		SandboxServiceDropCloneProcedure,
+		svc.DropClone,
+		connect.WithSchema(sandboxServiceMethods.ByName("DropClone")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/soulbox.node.v1.SandboxService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SandboxServiceNameProcedure:
@@ -669,6 +750,12 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 			sandboxServiceReleaseHandler.ServeHTTP(w, r)
 		case SandboxServiceRepairNetworkProcedure:
 			sandboxServiceRepairNetworkHandler.ServeHTTP(w, r)
+		case SandboxServiceCheckpointCloneProcedure:
+			sandboxServiceCheckpointCloneHandler.ServeHTTP(w, r)
+		case SandboxServiceRestoreCloneProcedure:
+			sandboxServiceRestoreCloneHandler.ServeHTTP(w, r)
+		case SandboxServiceDropCloneProcedure:
+			sandboxServiceDropCloneHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -764,4 +851,16 @@ func (UnimplementedSandboxServiceHandler) Release(context.Context, *connect.Requ
 
 func (UnimplementedSandboxServiceHandler) RepairNetwork(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.RepairNetwork is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) CheckpointClone(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CloneCheckpoint], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.CheckpointClone is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) RestoreClone(context.Context, *connect.Request[v1.RestoreCloneRequest]) (*connect.Response[v1.Empty], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.RestoreClone is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) DropClone(context.Context, *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.DropClone is not implemented"))
 }
