@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/server"
@@ -103,6 +104,33 @@ func TestJoinedNodePause(t *testing.T) {
 	if code, body := proxied(t, c, id, "8000"); code != 200 || body != "2" {
 		t.Fatalf("counter through the proxy: %d %q, want 200 \"2\"", code, body)
 	}
+
+	// The node's checkpoint calls refuse bad input in its category, and
+	// never reach outside its checkpoint directory.
+	if _, _, err := d.KeptCheckpoint(ctx, "../escape"); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("kept checkpoint of a bad id: %v, want invalid argument", err)
+	}
+	if err := d.RestoreKept(ctx, id); !errdefs.IsNotFound(err) || !strings.Contains(err.Error(), name) {
+		t.Errorf("restore of a running sandbox with no checkpoint: %v, want not found naming the node", err)
+	}
+	if _, err := d.KeepCheckpoint(ctx, "no-such-sandbox"); !errdefs.IsNotFound(err) {
+		t.Errorf("checkpoint of no sandbox: %v, want not found", err)
+	}
+	for _, bad := range []string{"../../etc", "clone.", "clone.0123456789abcdeg", id} {
+		if err := d.DropClone(ctx, id, bad); !errdefs.IsInvalidArgument(err) {
+			t.Errorf("drop clone %q: %v, want invalid argument", bad, err)
+		}
+		if err := d.RestoreKeptClone(ctx, runtime.Spec{ID: "clone-target", Template: "base"}, bad); !errdefs.IsInvalidArgument(err) {
+			t.Errorf("restore clone %q: %v, want invalid argument", bad, err)
+		}
+	}
+	if err := d.RestoreKeptClone(ctx, runtime.Spec{ID: "clone-target", Template: "base"}, "clone.0123456789abcdef"); !errdefs.IsNotFound(err) {
+		t.Errorf("restore of no clone checkpoint: %v, want not found", err)
+	}
+	if info, err := d.Info(ctx, id); err != nil || info.Status != runtime.StatusRunning {
+		t.Errorf("after the refused calls the sandbox is %+v, %v; want running", info, err)
+	}
+
 	c.want(204, "POST", "/sandboxes/"+id+"/pause", map[string]any{"memory": true}, nil)
 	waitState(t, c, id, "paused", time.Second)
 	if info, err := d.Info(ctx, id); err != nil || info.Status != runtime.StatusStopped {
@@ -199,4 +227,6 @@ func TestJoinedNodePause(t *testing.T) {
 	if left, err := os.ReadDir(filepath.Join(dir, "checkpoints")); err != nil || len(left) != 0 {
 		t.Errorf("after kill the node's checkpoint directory holds %v, %v", left, err)
 	}
+	c.want(404, "POST", "/sandboxes/"+id+"/pause", nil, nil)
+	c.want(404, "POST", "/sandboxes/"+id+"/resume", nil, nil)
 }
