@@ -19,7 +19,7 @@ import (
 // createOnNode creates a sandbox with body once the joined node is a
 // place for it (the embedded node drained), waiting for its first
 // heartbeat with its service address.
-func createOnNode(t *testing.T, c apiClient, n *nodeProc, body map[string]any, made *[]string) sandboxJSON {
+func createOnNode(t testing.TB, c apiClient, n *nodeProc, body map[string]any, made *[]string) sandboxJSON {
 	t.Helper()
 	body["templateID"] = "base"
 	deadline := time.Now().Add(15 * time.Second)
