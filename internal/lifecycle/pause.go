@@ -258,11 +258,14 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 		m.stopUpload(id) // the checkpoint is about to be used
 		// A checkpoint this disk lacks comes from object storage
 		// first; one that cannot be had leaves the sandbox paused.
-		// A joined node keeps its own.
+		// A joined node keeps its own, and must answer before anything
+		// is recorded: one that is down leaves the sandbox as it was.
 		if sb.Node == "" {
 			if err := m.fetchCheckpoint(ctx, id); err != nil {
 				return sb, false, err
 			}
+		} else if _, err := m.driver.Info(ctx, id); err != nil {
+			return sb, false, fmt.Errorf("resume sandbox %q: %w", id, err)
 		}
 		// Recorded resuming first, as Pause, and running once the
 		// runtime has woken it.

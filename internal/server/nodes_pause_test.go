@@ -14,6 +14,8 @@ import (
 	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/server"
+	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/sqlite"
 )
 
 // createOnNode creates a sandbox with body once the joined node is a
@@ -178,11 +180,22 @@ func TestJoinedNodePause(t *testing.T) {
 	n.done <- err
 
 	// A pause while the node is down: 503, nothing changed.
+	before := len(sandboxEvents(t, cfg, id))
 	code, b, _ := c.do("POST", "/sandboxes/"+id+"/pause", map[string]any{"memory": true})
 	if code != 503 || !strings.Contains(string(b), name) {
 		t.Errorf("pause of a sandbox whose node is down = %d %s, want 503 naming the node", code, b)
 	}
 	waitState(t, c, id, "running", time.Second)
+	if got := len(sandboxEvents(t, cfg, id)); got != before {
+		t.Errorf("a refused pause recorded %d events", got-before)
+	}
+	// So is a resume: it stays paused.
+	nEvents := len(sandboxEvents(t, cfg, other.SandboxID))
+	code, b, _ = c.do("POST", "/sandboxes/"+other.SandboxID+"/connect", map[string]any{"timeout": 600})
+	if code != 503 || !strings.Contains(string(b), name) {
+		t.Errorf("connect to a paused sandbox whose node is down = %d %s, want 503 naming the node", code, b)
+	}
+	waitState(t, c, other.SandboxID, "paused", time.Second)
 
 	// The node restarts: the paused sandbox resumes, its counter on;
 	// the running one was never paused.
@@ -191,6 +204,9 @@ func TestJoinedNodePause(t *testing.T) {
 	waitNodeStatus(t, c, name, "ready", 60*time.Second)
 	waitDial(t, d, n)
 	waitState(t, c, other.SandboxID, "paused", time.Second)
+	if got := len(sandboxEvents(t, cfg, other.SandboxID)); got != nEvents {
+		t.Errorf("a refused connect recorded %d events", got-nEvents)
+	}
 	c.want(201, "POST", "/sandboxes/"+other.SandboxID+"/connect", map[string]any{"timeout": 600}, nil)
 	if code, body := proxied(t, c, other.SandboxID, "8000"); code != 200 || body != "2" {
 		t.Errorf("counter after the node's restart and a resume: %d %q, want 200 \"2\"\nnode:\n%s", code, body, n.stderr)
@@ -229,4 +245,21 @@ func TestJoinedNodePause(t *testing.T) {
 	}
 	c.want(404, "POST", "/sandboxes/"+id+"/pause", nil, nil)
 	c.want(404, "POST", "/sandboxes/"+id+"/resume", nil, nil)
+}
+
+// sandboxEvents reads sandbox id's recorded events from the server's
+// store (SQLite allows a reader beside the running server).
+func sandboxEvents(t *testing.T, cfg server.Config, id string) []store.Event {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	evs, err := db.ListEvents(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
 }
