@@ -46,7 +46,9 @@ func (m *Manager) forkOnNode(ctx context.Context, src store.Sandbox, count int, 
 		}
 		done := m.transit(src.ID)
 		defer done()
-		name, err = ck.KeepClone(ctx, src.ID)
+		actx, cancel := nodeAct(ctx)
+		defer cancel()
+		name, err = ck.KeepClone(actx, src.ID)
 		if errdefs.IsFailedPrecondition(err) {
 			return fmt.Errorf("sandbox %q on node %s cannot be forked with its memory, and a joined node cannot fork its files yet: %w", src.ID, src.Node, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
@@ -39,11 +40,30 @@ func (m *Manager) nodePause(ctx context.Context, sb store.Sandbox, memory bool) 
 	}
 	if memory {
 		return func() error {
-			_, err := keeper.KeepCheckpoint(ctx, id)
+			actx, cancel := nodeAct(ctx)
+			defer cancel()
+			_, err := keeper.KeepCheckpoint(actx, id)
 			return err
 		}, nil
 	}
-	return func() error { return m.stopKeepingFiles(ctx, rc, id) }, nil
+	return func() error {
+		actx, cancel := nodeAct(ctx)
+		defer cancel()
+		return m.stopKeepingFiles(actx, rc, id)
+	}, nil
+}
+
+// nodeActTimeout bounds a joined node's checkpoint, restore or stop once
+// asked for.
+const nodeActTimeout = 10 * time.Minute
+
+// nodeAct is the context of a call that changes a joined node's sandbox
+// (a checkpoint, a restore, a stop, a clone): not cancelled with ctx, as
+// a caller that goes away would not stop the node, which would carry on
+// behind the record's back (a checkpoint taken, recorded running); only
+// a node that never answers, after nodeActTimeout, cuts it short.
+func nodeAct(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), nodeActTimeout)
 }
 
 // restoreOnNode restores a stopped sandbox of a joined node from the
@@ -60,7 +80,9 @@ func (m *Manager) restoreOnNode(ctx context.Context, sb store.Sandbox) (restored
 	if err != nil || !kept {
 		return false, err
 	}
-	return true, keeper.RestoreKept(ctx, sb.ID)
+	actx, cancel := nodeAct(ctx)
+	defer cancel()
+	return true, keeper.RestoreKept(actx, sb.ID)
 }
 
 // hasCheckpoint reports whether a complete checkpoint of sandbox sb is

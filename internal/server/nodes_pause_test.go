@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,7 +73,9 @@ func TestJoinedNodePause(t *testing.T) {
 	var made []string
 	t.Cleanup(func() {
 		for _, id := range made {
-			c.do("DELETE", "/sandboxes/"+id, nil)
+			if code, b, _ := c.do("DELETE", "/sandboxes/"+id, nil); code != 204 && code != 404 {
+				t.Logf("kill %s at the end: %d %s", id, code, b)
+			}
 		}
 		_ = n.cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -171,12 +174,71 @@ func TestJoinedNodePause(t *testing.T) {
 		t.Errorf("file after a filesystem-only resume on the node: %q", o)
 	}
 
+	// A client that goes away during a pause does not cut it short on
+	// the node behind the record's back: it ends paused, and resumes.
+	mem := createOnNode(t, c, n, map[string]any{"timeout": 600}, &made)
+	startCounter(mem)
+	// The client goes away once the pause is recorded under way, while
+	// the node checkpoints.
+	reqCtx, leave := context.WithCancel(ctx)
+	req, _ := http.NewRequestWithContext(reqCtx, "POST", c.base+"/sandboxes/"+mem.SandboxID+"/pause", strings.NewReader(`{"memory":true}`))
+	req.Header.Set("X-API-Key", c.key)
+	req.Header.Set("Content-Type", "application/json")
+	answered := make(chan string, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- err.Error()
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.Status
+	}()
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		evs, err := db.ListEvents(ctx, mem.SandboxID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if evs[len(evs)-1].Type == store.EventPausing {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pause was not recorded under way: %v", <-answered)
+		}
+	}
+	db.Close()
+	// Past the node's preparations, into CRIU's dump.
+	time.Sleep(150 * time.Millisecond)
+	leave()
+	t.Logf("the client left the pause: %s", <-answered)
+	// Once begun, the pause completes: record and node agree.
+	var state string
+	for deadline := time.Now().Add(10 * time.Second); state != "paused" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		var got listedJSON
+		c.want(200, "GET", "/sandboxes/"+mem.SandboxID, nil, &got)
+		state = got.State
+	}
+	info, err := d.Info(ctx, mem.SandboxID)
+	if want := map[string]runtime.Status{"paused": runtime.StatusStopped, "running": runtime.StatusRunning}[state]; err != nil || info.Status != want {
+		t.Errorf("a pause its client left is recorded %s while the node has it %+v, %v", state, info.Status, err)
+	}
+	if code, b, _ := c.do("POST", "/sandboxes/"+mem.SandboxID+"/connect", map[string]any{"timeout": 600}); code != 200 && code != 201 {
+		t.Fatalf("connect after a pause its client left = %d %s", code, b)
+	}
+	if code, body := proxied(t, c, mem.SandboxID, "8000"); code != 200 || body != "2" {
+		t.Errorf("counter after a pause its client left: %d %q, want 200 \"2\"\nnode:\n%s", code, body, n.stderr)
+	}
+
 	// A second sandbox is paused with its memory; the node goes down.
 	other := createOnNode(t, c, n, map[string]any{"timeout": 600}, &made)
 	startCounter(other)
 	c.want(204, "POST", "/sandboxes/"+other.SandboxID+"/pause", nil, nil)
 	_ = n.cmd.Process.Kill()
-	err := <-n.done
+	err = <-n.done
 	n.done <- err
 
 	// A pause while the node is down: 503, nothing changed.
@@ -234,7 +296,7 @@ func TestJoinedNodePause(t *testing.T) {
 	if _, ok, err := d.KeptCheckpoint(ctx, id); err != nil || !ok {
 		t.Errorf("paused with its memory, the node keeps no checkpoint: %v %v", ok, err)
 	}
-	for _, s := range []string{id, other.SandboxID, auto.SandboxID} {
+	for _, s := range []string{id, other.SandboxID, auto.SandboxID, mem.SandboxID} {
 		c.want(204, "DELETE", "/sandboxes/"+s, nil, nil)
 	}
 	if list, err := d.List(ctx); err != nil || len(list) != 0 {
