@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -259,12 +260,27 @@ func TestJoinedNodePause(t *testing.T) {
 	}
 	waitState(t, c, other.SandboxID, "paused", time.Second)
 
+	// What no sandbox of the node owns (a sandbox destroyed while it
+	// was down, a fork's clone checkpoint, a pause cut short) is swept
+	// at its start; the paused sandbox's checkpoint is kept.
+	stale := []string{"gone-sandbox", "clone.0123456789abcdef", other.SandboxID + ".partial"}
+	for _, name := range stale {
+		if err := os.MkdirAll(filepath.Join(dir, "checkpoints", name, "images"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// The node restarts: the paused sandbox resumes, its counter on;
 	// the running one was never paused.
 	n = startNode(t, bin, "--data-dir", dir, "--listen", listen, "--templates-dir", ocitest.TemplateCache(), "--agent", ocitest.AgentBinary(t),
 		"--cgroup-parent", "soulbox-test-"+name, "--network-pool", pool, "--network-uplink", "lo", "--network-dns", "127.0.0.1")
 	waitNodeStatus(t, c, name, "ready", 60*time.Second)
 	waitDial(t, d, n)
+	for _, name := range stale {
+		if _, err := os.Stat(filepath.Join(dir, "checkpoints", name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("unowned checkpoint %s after the node's restart: %v", name, err)
+		}
+	}
 	waitState(t, c, other.SandboxID, "paused", time.Second)
 	if got := len(sandboxEvents(t, cfg, other.SandboxID)); got != nEvents {
 		t.Errorf("a refused connect recorded %d events", got-nEvents)
