@@ -306,13 +306,27 @@ func TestJoinedNodePause(t *testing.T) {
 		t.Errorf("request to an auto-paused sandbox on the node with autoResume: %d %q, want 200 \"2\"", code, body)
 	}
 	waitState(t, c, auto.SandboxID, "running", time.Second)
+	// autoPauseMemory false: its files only, and no auto-resume.
+	fsAuto := createOnNode(t, c, n, map[string]any{"timeout": 3, "autoPause": true, "autoPauseMemory": false}, &made)
+	if o, code := sh(t, c, fsAuto, "echo kept > /home/user/kept.txt"); code != 0 {
+		t.Fatal(o)
+	}
+	waitState(t, c, fsAuto.SandboxID, "paused", 30*time.Second)
+	if code, body := proxied(t, c, fsAuto.SandboxID, "49983"); code != 502 {
+		t.Errorf("request to a filesystem-only auto-paused sandbox on the node: %d %q, want 502", code, body)
+	}
+	waitState(t, c, fsAuto.SandboxID, "paused", time.Second)
+	c.want(201, "POST", "/sandboxes/"+fsAuto.SandboxID+"/connect", map[string]any{"timeout": 60}, nil)
+	if o, _ := sh(t, c, fsAuto, "cat /home/user/kept.txt"); strings.TrimSpace(o) != "kept" {
+		t.Errorf("file after connect to a filesystem-only auto-paused sandbox on the node: %q", o)
+	}
 
 	// Killed while paused: the node's checkpoint goes with it.
 	c.want(204, "POST", "/sandboxes/"+id+"/pause", map[string]any{"memory": true}, nil)
 	if _, ok, err := d.KeptCheckpoint(ctx, id); err != nil || !ok {
 		t.Errorf("paused with its memory, the node keeps no checkpoint: %v %v", ok, err)
 	}
-	for _, s := range []string{id, other.SandboxID, auto.SandboxID, mem.SandboxID} {
+	for _, s := range []string{id, other.SandboxID, auto.SandboxID, mem.SandboxID, fsAuto.SandboxID} {
 		c.want(204, "DELETE", "/sandboxes/"+s, nil, nil)
 	}
 	if list, err := d.List(ctx); err != nil || len(list) != 0 {
