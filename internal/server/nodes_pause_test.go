@@ -49,10 +49,13 @@ func createOnNode(t testing.TB, c apiClient, n *nodeProc, body map[string]any, m
 // node's do. With its memory: the node checkpoints it into its own data
 // dir, its cgroups go, and the resume restores it on the node with its
 // Python server's counter continued. With its files only: the resume
-// boots it again, files kept, processes gone. A pause while the node is
-// down is a 503 that changes nothing; a node restarted while a sandbox
-// is paused resumes it. autoPause at the timeout and autoResume by a
-// request through the proxy work as on the embedded node.
+// boots it again, files kept, processes gone. A client leaving during
+// a pause does not leave record and node disagreeing. A pause or resume
+// while the node is down is a 503 that records nothing; a node
+// restarted while a sandbox is paused sweeps the checkpoints nothing
+// owns and resumes it. autoPause at the timeout and autoResume by a
+// request through the proxy work as on the embedded node, and a kill
+// removes the node's checkpoint.
 func TestJoinedNodePause(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
