@@ -23,7 +23,14 @@ func (m *Manager) checkSandboxBudget(ctx context.Context, sb store.Sandbox, op s
 		return nil
 	}
 	var files int64
-	if wl, ok := m.driver.(runtime.WritableLayerReader); ok {
+	if sb.Node != "" {
+		// A joined node measures its sandbox's files itself.
+		st, err := m.driver.Stats(ctx, sb.ID)
+		if err != nil {
+			return fmt.Errorf("sandbox %q: measure its files for the %s: %w", sb.ID, op, err)
+		}
+		files = int64(st.DiskUsed)
+	} else if wl, ok := m.driver.(runtime.WritableLayerReader); ok {
 		upper, _, err := wl.WritableLayer(ctx, sb.ID)
 		if err != nil {
 			return fmt.Errorf("sandbox %q: find its files for the %s: %w", sb.ID, op, err)
@@ -51,7 +58,7 @@ func (m *Manager) checkSandboxBudget(ctx context.Context, sb store.Sandbox, op s
 		}
 	}
 	if sb.State == store.StatePaused {
-		cp, err := diskUsage(m.checkpointDir(sb.ID))
+		cp, err := m.checkpointSize(ctx, sb)
 		if err != nil {
 			return fmt.Errorf("sandbox %q: measure its checkpoint: %w", sb.ID, err)
 		}

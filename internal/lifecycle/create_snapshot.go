@@ -69,7 +69,7 @@ func (m *Manager) createFromCheckpoint(ctx context.Context, req CreateRequest, d
 		Runtime: m.driver.Name(), Network: req.net.cfg, TrafficAccessToken: fresh.Traffic, Lifecycle: req.Lifecycle,
 	}
 	spec := runtime.Spec{ID: sb.ID, Template: template, Limits: limits, Network: req.net.policy}
-	sb, err = m.restoreInto(ctx, cl, sb, spec, dir, tok, fresh, "sandbox "+sb.ID+" from snapshot "+req.TemplateID,
+	sb, err = m.restoreInto(ctx, sb, func() error { return cl.RestoreClone(ctx, spec, dir) }, tok, fresh, "sandbox "+sb.ID+" from snapshot "+req.TemplateID,
 		"restored from snapshot "+req.TemplateID+" with its processes and memory")
 	if err == nil {
 		m.log.Info("sandbox created", logx.Sandbox(sb.ID), logx.Template(req.TemplateID), "restored", true)
@@ -81,7 +81,7 @@ func (m *Manager) createFromCheckpoint(ctx context.Context, req CreateRequest, d
 // as spec says, gives its agent the fresh tokens in place of old, and
 // records it running with started as the event's message. A failure ends
 // and destroys it, and is returned prefixed with what.
-func (m *Manager) restoreInto(ctx context.Context, cl runtime.Cloner, sb store.Sandbox, spec runtime.Spec, dir string, old, fresh cloneTokens, what, started string) (store.Sandbox, error) {
+func (m *Manager) restoreInto(ctx context.Context, sb store.Sandbox, restore func() error, old, fresh cloneTokens, what, started string) (store.Sandbox, error) {
 	if err := m.reserve(ctx, sb); err != nil {
 		return store.Sandbox{}, err
 	}
@@ -95,7 +95,7 @@ func (m *Manager) restoreInto(ctx context.Context, cl runtime.Cloner, sb store.S
 		}
 		return store.Sandbox{}, err
 	}
-	if err := cl.RestoreClone(ctx, spec, dir); err != nil {
+	if err := restore(); err != nil {
 		return fail(fmt.Errorf("%s: %w", what, err))
 	}
 	if err := m.rekeyClone(ctx, sb.ID, old, fresh); err != nil {

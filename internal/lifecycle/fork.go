@@ -44,7 +44,8 @@ func (m *Manager) Fork(ctx context.Context, id string, count int, timeout time.D
 	// Forks are new sandboxes: placed as a create of the source's
 	// template and size would be, before anything is checkpointed.
 	if src.Node != "" {
-		return nil, fmt.Errorf("sandbox %q runs on node %s: forks are made of the embedded node's sandboxes only: %w", id, src.Node, errdefs.ErrFailedPrecondition)
+		// A joined node's sandbox forks on its node (see forkOnNode).
+		return m.forkOnNode(ctx, src, count, timeout)
 	}
 	// They are made on the embedded node, which must be ready.
 	if m.placer != nil {

@@ -67,16 +67,17 @@ func (m *Manager) forkClones(ctx context.Context, src store.Sandbox, count int, 
 	}
 	out = make([]ForkResult, count)
 	eachFork(count, func(i int) {
-		out[i].Sandbox, out[i].Err = m.restoreClone(ctx, cl, src, dir, timeout, req.net)
+		out[i].Sandbox, out[i].Err = m.restoreClone(ctx, src, timeout, req.net, func(spec runtime.Spec) error { return cl.RestoreClone(ctx, spec, dir) })
 	})
 	return out, true, nil
 }
 
-// restoreClone records and restores one fork of src from clone
-// checkpoint dir. The fork's agent is the source's, restored with its
-// memory and the source's access tokens; it is switched to the fork's
-// own (recorded first) before the fork is running.
-func (m *Manager) restoreClone(ctx context.Context, cl runtime.Cloner, src store.Sandbox, dir string, timeout time.Duration, net resolvedNetwork) (store.Sandbox, error) {
+// restoreClone records and restores one fork of src (on src's node)
+// from a clone checkpoint with restore. The fork's agent is the
+// source's, restored with its memory and the source's access tokens; it
+// is switched to the fork's own (recorded first) before the fork is
+// running.
+func (m *Manager) restoreClone(ctx context.Context, src store.Sandbox, timeout time.Duration, net resolvedNetwork, restore func(runtime.Spec) error) (store.Sandbox, error) {
 	now := time.Now().UTC()
 	old := cloneTokens{Envd: src.EnvdAccessToken, Traffic: src.TrafficAccessToken}
 	fresh := freshTokens(old, src.TrafficAccessToken != "")
@@ -84,12 +85,12 @@ func (m *Manager) restoreClone(ctx context.Context, cl runtime.Cloner, src store
 		ID: newID(), TemplateID: src.TemplateID, ClientID: src.ClientID, State: store.StateStarting,
 		CPUCount: src.CPUCount, MemoryMB: src.MemoryMB, DiskMB: src.DiskMB,
 		Metadata: maps.Clone(src.Metadata), EnvVars: maps.Clone(src.EnvVars), EnvdAccessToken: fresh.Envd,
-		CreatedAt: now, EndAt: now.Add(timeout), Runtime: m.driver.Name(), Network: src.Network,
-		TrafficAccessToken: fresh.Traffic, Lifecycle: src.Lifecycle,
+		CreatedAt: now, EndAt: now.Add(timeout), Runtime: m.runtimeName(ctx, src.Node), Network: src.Network,
+		TrafficAccessToken: fresh.Traffic, Lifecycle: src.Lifecycle, Node: src.Node,
 	}
 	limits := runtime.Limits{CPUCount: src.CPUCount, MemoryMB: src.MemoryMB, DiskMB: src.DiskMB}.WithDefaults()
 	spec := runtime.Spec{ID: sb.ID, Template: src.TemplateID, Limits: limits, Network: net.policy}
-	sb, err := m.restoreInto(ctx, cl, sb, spec, dir, old, fresh, "fork of sandbox "+src.ID,
+	sb, err := m.restoreInto(ctx, sb, func() error { return restore(spec) }, old, fresh, "fork of sandbox "+src.ID,
 		"forked from "+src.ID+" with its processes and memory")
 	if err == nil {
 		m.log.Info("sandbox forked", logx.Sandbox(sb.ID), "source", src.ID)

@@ -113,6 +113,10 @@ const (
 
 // Manager runs the sandboxes of one server.
 type Manager struct {
+	// began is when this manager was made: a pause or resume of a
+	// joined node's sandbox recorded before it was begun by an earlier
+	// process (see settleOnNode).
+	began time.Time
 	// placer, if set, decides where a create goes (see UsePlacer).
 	placer  Placer
 	store   store.Store
@@ -172,6 +176,7 @@ const DefaultTimeout = 300 * time.Second
 // sandboxes already live (after reconciliation) and to begin sampling.
 func New(cfg Config) *Manager {
 	m := &Manager{
+		began: time.Now(),
 		store: cfg.Store, driver: cfg.Driver, tmpl: cfg.Templates, log: cfg.Log,
 		maxSbx: cfg.MaxSandboxes, maxTime: cfg.MaxTimeout, every: cfg.SampleEvery, keep: cfg.Retention,
 		probeTO: cfg.ProbeTimeout, probeN: cfg.ProbeFailures, privateTraffic: cfg.PrivateTraffic,

@@ -23,8 +23,10 @@ const (
 
 // Pause pauses a running sandbox to disk. With memory, its processes,
 // memory, open files and listening sockets are checkpointed under the
-// server's checkpoint directory and its cgroups (and the memory charged
-// to them) released; resume restores the same processes. Without, its
+// server's checkpoint directory (a joined node's sandbox: under the
+// node's own, see nodePause) and its cgroups (and the memory charged
+// to them) released; resume restores the same processes, on the same
+// node. Without, its
 // processes are stopped and its writable layer kept; resume boots a
 // fresh agent on it. Either way the sandbox keeps its id, address and
 // files, no longer times out, and still counts against its team's
@@ -43,31 +45,27 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	if err != nil {
 		return err
 	}
+	if sb.State == store.StatePausing || sb.State == store.StateResuming {
+		if sb, err = m.settleOnNode(ctx, sb); err != nil {
+			return err
+		}
+	}
 	if sb.State == store.StatePaused {
 		return fmt.Errorf("sandbox %q is already paused: %w", id, errdefs.ErrAlreadyExists)
 	}
 	if sb.State != store.StateRunning {
 		return unsettled(sb)
 	}
+	var act func() error
 	if sb.Node != "" {
-		return fmt.Errorf("sandbox %q runs on node %s: only the embedded node's sandboxes pause yet; kill it or let it time out: %w", id, sb.Node, errdefs.ErrFailedPrecondition)
-	}
-	cp, canCheckpoint := m.driver.(runtime.Checkpointer)
-	if memory && (!canCheckpoint || m.checkpoints == "") {
-		return fmt.Errorf("this server cannot pause a sandbox with its memory; pause with memory false: %w", errdefs.ErrFailedPrecondition)
-	}
-	if !memory {
-		if _, ok := m.driver.(runtime.Recreator); !ok {
-			return fmt.Errorf("this server cannot boot a sandbox again from its filesystem; pause with memory: %w", errdefs.ErrFailedPrecondition)
+		// A joined node checkpoints into its own data dir.
+		if act, err = m.nodePause(ctx, sb, memory); err != nil {
+			return err
 		}
-	}
-	if err := m.checkSandboxBudget(ctx, sb, "pause", memory); err != nil {
+	} else if act, err = m.localPause(ctx, sb, memory); err != nil {
 		return err
 	}
-	if memory {
-		if err := os.MkdirAll(m.checkpoints, 0o711); err != nil {
-			return fmt.Errorf("checkpoint directory: %w", err)
-		}
+	if memory && sb.Node == "" {
 		release, err := m.reserveCheckpoint(ctx, id)
 		if err != nil {
 			return err
@@ -90,15 +88,7 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 		}
 		return err
 	}
-	if memory {
-		err = cp.Checkpoint(ctx, id, m.checkpointDir(id))
-	} else if err = m.driver.Stop(ctx, id); err == nil {
-		// Its processes are gone: paused, whatever the release says.
-		if rerr := m.driver.(runtime.Recreator).Release(ctx, id); rerr != nil {
-			m.log.Warn("release a sandbox paused with its filesystem", logx.Sandbox(id), logx.Err(rerr))
-		}
-	}
-	if err != nil {
+	if err = act(); err != nil {
 		m.undo(ctx, id, store.StatePausing, store.StateRunning, store.EventResumed, "pause failed: "+err.Error())
 		if errdefs.IsFailedPrecondition(err) {
 			return fmt.Errorf("sandbox %q cannot be paused with its memory (memory false keeps its files): %w", id, err)
@@ -114,8 +104,47 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	}
 	m.unschedule(id)
 	m.resetProbe(id)
-	if memory {
+	if memory && sb.Node == "" {
 		m.startUpload(id)
+	}
+	return nil
+}
+
+// localPause checks that the embedded node can pause sandbox sb (with
+// its memory or not) within its budget, and returns the runtime's act:
+// a checkpoint into the server's checkpoint directory, or a stop that
+// keeps its files.
+func (m *Manager) localPause(ctx context.Context, sb store.Sandbox, memory bool) (act func() error, err error) {
+	id := sb.ID
+	cp, canCheckpoint := m.driver.(runtime.Checkpointer)
+	if memory && (!canCheckpoint || m.checkpoints == "") {
+		return nil, fmt.Errorf("this server cannot pause a sandbox with its memory; pause with memory false: %w", errdefs.ErrFailedPrecondition)
+	}
+	rc, canRecreate := m.driver.(runtime.Recreator)
+	if !memory && !canRecreate {
+		return nil, fmt.Errorf("this server cannot boot a sandbox again from its filesystem; pause with memory: %w", errdefs.ErrFailedPrecondition)
+	}
+	if err := m.checkSandboxBudget(ctx, sb, "pause", memory); err != nil {
+		return nil, err
+	}
+	if memory {
+		if err := os.MkdirAll(m.checkpoints, 0o711); err != nil {
+			return nil, fmt.Errorf("checkpoint directory: %w", err)
+		}
+		return func() error { return cp.Checkpoint(ctx, id, m.checkpointDir(id)) }, nil
+	}
+	return func() error { return m.stopKeepingFiles(ctx, rc, id) }, nil
+}
+
+// stopKeepingFiles stops sandbox id's processes and releases what it
+// holds besides its files: a pause with its filesystem only.
+func (m *Manager) stopKeepingFiles(ctx context.Context, rc runtime.Recreator, id string) error {
+	if err := m.driver.Stop(ctx, id); err != nil {
+		return err
+	}
+	// Its processes are gone: paused, whatever the release says.
+	if err := rc.Release(ctx, id); err != nil {
+		m.log.Warn("release a sandbox paused with its filesystem", logx.Sandbox(id), logx.Err(err))
 	}
 	return nil
 }
@@ -215,6 +244,11 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 	if err != nil {
 		return sb, false, err
 	}
+	if sb.State == store.StatePausing || sb.State == store.StateResuming {
+		if sb, err = m.settleOnNode(ctx, sb); err != nil {
+			return sb, false, err
+		}
+	}
 	if sb.State != store.StatePaused && sb.State != store.StateRunning {
 		return sb, false, unsettled(sb)
 	}
@@ -224,12 +258,18 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 		m.stopUpload(id) // the checkpoint is about to be used
 		// A checkpoint this disk lacks comes from object storage
 		// first; one that cannot be had leaves the sandbox paused.
-		if err := m.fetchCheckpoint(ctx, id); err != nil {
-			return sb, false, err
+		// A joined node keeps its own, and must answer before anything
+		// is recorded: one that is down leaves the sandbox as it was.
+		if sb.Node == "" {
+			if err := m.fetchCheckpoint(ctx, id); err != nil {
+				return sb, false, err
+			}
+		} else if _, err := m.driver.Info(ctx, id); err != nil {
+			return sb, false, fmt.Errorf("resume sandbox %q: %w", id, err)
 		}
 		// Recorded resuming first, as Pause, and running once the
 		// runtime has woken it.
-		note := m.resumeNote(ctx, id)
+		note := m.resumeNote(ctx, sb)
 		if err := m.store.SetState(ctx, id, []store.SandboxState{store.StatePaused}, store.StateResuming,
 			store.Event{Type: store.EventResuming, Message: note}); err != nil {
 			return sb, false, err
@@ -285,10 +325,13 @@ func (m *Manager) wake(ctx context.Context, sb store.Sandbox) error {
 	case runtime.StatusRunning:
 		return nil
 	}
-	dir := m.checkpointDir(sb.ID)
-	cp, ok := m.driver.(runtime.Checkpointer)
-	if _, serr := os.Stat(dir); ok && m.checkpoints != "" && serr == nil {
-		// The directory appears only once the checkpoint is complete.
+	if sb.Node != "" {
+		// A joined node restores from the checkpoint it keeps.
+		if restored, err := m.restoreOnNode(ctx, sb); err != nil || restored {
+			return err
+		}
+	} else if cp, ok := m.driver.(runtime.Checkpointer); ok && m.hasCheckpoint(ctx, sb) {
+		dir := m.checkpointDir(sb.ID)
 		if err := cp.Restore(ctx, sb.ID, dir); err != nil {
 			return err
 		}
@@ -385,9 +428,10 @@ func (m *Manager) sweepCheckpoints(live []store.Sandbox) {
 // resumeNote says, for the resumed event, when a sandbox paused with its
 // memory is booted from its filesystem instead: its checkpoint never
 // completed (the server stopped during the pause).
-func (m *Manager) resumeNote(ctx context.Context, id string) string {
+func (m *Manager) resumeNote(ctx context.Context, sb store.Sandbox) string {
+	id := sb.ID
 	evs, err := m.store.ListEvents(ctx, id)
-	if err != nil || m.checkpoints == "" {
+	if err != nil || (m.checkpoints == "" && sb.Node == "") {
 		return ""
 	}
 	for i := len(evs) - 1; i >= 0; i-- {
@@ -408,7 +452,7 @@ func (m *Manager) resumeNote(ctx context.Context, id string) string {
 		if err != nil || info.Status != runtime.StatusStopped {
 			return ""
 		}
-		if _, err := os.Stat(m.checkpointDir(id)); err == nil {
+		if m.hasCheckpoint(ctx, sb) {
 			return ""
 		}
 		return "its checkpoint never completed (the server stopped during the pause): booted again from its filesystem, its processes are gone"
@@ -420,7 +464,7 @@ func (m *Manager) resumeNote(ctx context.Context, id string) string {
 // network made anew on the way (its link lost to a crash) starts closed.
 func (m *Manager) reapplyPolicy(ctx context.Context, sb store.Sandbox) {
 	np, ok := m.driver.(runtime.NetworkPolicer)
-	if !ok {
+	if !ok || sb.Node != "" { // a joined node keeps its own
 		return
 	}
 	p, err := PolicyOf(sb.Network)

@@ -3,7 +3,6 @@ package lifecycle
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
@@ -112,7 +111,7 @@ func (m *Manager) autoResume(ctx context.Context, sb store.Sandbox, t proxy.Targ
 	if err == nil && now.State == store.StateRunning {
 		return t, nil
 	}
-	if err != nil || now.State != store.StatePaused || !m.pausedWithMemory(ctx, sb.ID) {
+	if err != nil || now.State != store.StatePaused || !m.pausedWithMemory(ctx, now) {
 		t.Paused = true
 		return t, nil
 	}
@@ -129,14 +128,16 @@ func (m *Manager) autoResume(ctx context.Context, sb store.Sandbox, t proxy.Targ
 	return t, nil
 }
 
-// pausedWithMemory reports whether paused sandbox id keeps its processes:
-// a complete checkpoint, on this disk or recorded in object storage (the
-// resume fetches it), or frozen in the runtime.
-func (m *Manager) pausedWithMemory(ctx context.Context, id string) bool {
-	if m.checkpoints != "" {
-		if _, err := os.Stat(m.checkpointDir(id)); err == nil {
-			return true
-		}
+// pausedWithMemory reports whether paused sandbox sb keeps its
+// processes: a complete checkpoint, on this disk or recorded in object
+// storage (the resume fetches it), or kept by its joined node, or frozen
+// in the runtime.
+func (m *Manager) pausedWithMemory(ctx context.Context, sb store.Sandbox) bool {
+	id := sb.ID
+	if m.hasCheckpoint(ctx, sb) {
+		return true
+	}
+	if m.checkpoints != "" && sb.Node == "" {
 		if m.objects != nil {
 			if _, err := m.store.CheckpointObject(ctx, id); err == nil {
 				return true

@@ -163,7 +163,17 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, max 
 			return nil
 		},
 	}
-	path, handler := nodeservice.New(h.driver).WithMaxSandboxes(id.Name, max).Handler()
+	// The node keeps its paused sandboxes' checkpoints in its own data
+	// dir; those of sandboxes gone while it was down are swept now.
+	checkpoints, err := filepath.Abs(filepath.Join(dataDir, "checkpoints"))
+	if err != nil {
+		return nil, err
+	}
+	svc := nodeservice.New(h.driver).WithMaxSandboxes(id.Name, max).WithCheckpoints(checkpoints)
+	if err := svc.SweepCheckpoints(ctx); err != nil {
+		log.Warn("sweep unowned checkpoints", "err", err)
+	}
+	path, handler := svc.Handler()
 	mux := http.NewServeMux()
 	mux.Handle(path, handler)
 	h.srv = &http.Server{Handler: mux, TLSConfig: tc, ReadHeaderTimeout: 10 * time.Second, HTTP2: nodeservice.HTTP2(),

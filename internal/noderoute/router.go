@@ -268,26 +268,10 @@ func (r *Router) Restore(ctx context.Context, id, dir string) error {
 	return r.localOnly(ctx, id, "restore", func() error { return r.local.Restore(ctx, id, dir) })
 }
 
-// Recreate implements runtime.Recreator (the embedded node only).
-func (r *Router) Recreate(ctx context.Context, id string) error {
-	return r.localOnly(ctx, id, "boot a sandbox from its files", func() error { return r.local.Recreate(ctx, id) })
-}
-
-// Release implements runtime.Recreator (the embedded node only).
-func (r *Router) Release(ctx context.Context, id string) error {
-	return r.localOnly(ctx, id, "release a stopped sandbox", func() error { return r.local.Release(ctx, id) })
-}
-
 // SetNetworkPolicy implements runtime.NetworkPolicer (the embedded node
 // only).
 func (r *Router) SetNetworkPolicy(ctx context.Context, id string, p runtime.NetworkPolicy) error {
 	return r.localOnly(ctx, id, "change a network policy", func() error { return r.local.SetNetworkPolicy(ctx, id, p) })
-}
-
-// RepairNetwork implements runtime.NetworkRepairer (the embedded node
-// only).
-func (r *Router) RepairNetwork(ctx context.Context, id string) error {
-	return r.localOnly(ctx, id, "repair a network", func() error { return r.local.RepairNetwork(ctx, id) })
 }
 
 // SetNiceness implements runtime.Prioritizer (the embedded node only).

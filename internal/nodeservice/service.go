@@ -57,13 +57,19 @@ type Service struct {
 	node     string
 	max      int
 	createMu sync.Mutex
+
+	// checkpoints is the node's checkpoint directory (WithCheckpoints);
+	// empty: the node does not checkpoint.
+	checkpoints string
 }
 
 var _ nodev1connect.SandboxServiceHandler = (*Service)(nil)
 
 // New serves d; the optional abilities it has (runtime.Dialer,
-// runtime.Updater, runtime.LogReader, runtime.UserKiller) are served
-// too, and the others' calls are ErrFailedPrecondition.
+// runtime.Updater, runtime.LogReader, runtime.UserKiller,
+// runtime.Recreator, runtime.NetworkRepairer, and runtime.Checkpointer
+// with WithCheckpoints) are served too, and the others' calls are
+// ErrFailedPrecondition.
 func New(d runtime.Driver) *Service { return &Service{d: d} }
 
 // Handler is the service's path and handler.
@@ -119,8 +125,13 @@ func (s *Service) Stop(ctx context.Context, req *connect.Request[nodev1.SandboxR
 }
 
 // Destroy implements the service.
+// A destroyed sandbox's checkpoint on the node goes with it.
 func (s *Service) Destroy(ctx context.Context, req *connect.Request[nodev1.SandboxRef]) (*connect.Response[nodev1.Empty], error) {
-	return empty(), errdefs.ToConnect(s.d.Destroy(ctx, req.Msg.GetId()))
+	err := s.d.Destroy(ctx, req.Msg.GetId())
+	if derr := s.dropCheckpoint(req.Msg.GetId()); err == nil {
+		err = derr
+	}
+	return empty(), errdefs.ToConnect(err)
 }
 
 // Stats implements the service.

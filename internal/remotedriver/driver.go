@@ -3,9 +3,10 @@
 // the node's): a runtime driver whose every call is a call to the node,
 // over mutual TLS, with errors back in their errdefs category. It
 // implements what lifecycle needs of a driver (runtime.Driver and
-// runtime.Dialer) and the abilities runtime.Updater, runtime.LogReader
-// and runtime.UserKiller; checkpoints, clones, recreation and network
-// policy changes stay with the embedded node for now.
+// runtime.Dialer) and the abilities runtime.Updater, runtime.LogReader,
+// runtime.UserKiller, runtime.Recreator, runtime.NetworkRepairer and
+// runtime.CheckpointKeeper (the node keeps its checkpoints); clones and
+// network policy changes stay with the embedded node for now.
 package remotedriver
 
 import (

@@ -384,7 +384,7 @@ func TestJoinedNodeRunsSandboxes(t *testing.T) {
 
 	// What only the embedded node does is refused, saying so, and the
 	// sandbox runs on.
-	for _, path := range []string{"/pause", "/fork", "/snapshots"} {
+	for _, path := range []string{"/snapshots"} {
 		code, b, _ := c.do("POST", "/sandboxes/"+sb.SandboxID+path, map[string]any{})
 		if code != 409 || !strings.Contains(string(b), "node-r2") {
 			t.Errorf("POST %s of a sandbox on a joined node = %d %s, want 409 naming the node", path, code, b)

@@ -7,6 +7,9 @@
 //                             their ids as JSON
 //   node nodes.mjs kill IDS   kills the sandboxes (comma-separated ids)
 //                             and checks that they are gone
+//   node nodes.mjs pause ID   runs a server counting in memory in the
+//                             sandbox, pauses it and connects to it: the
+//                             count goes on, a file written before is kept
 import assert from 'node:assert/strict'
 import { Sandbox } from 'e2b'
 
@@ -40,6 +43,39 @@ if (mode === 'create') {
     await assert.rejects(Sandbox.connect(id), `connect to killed ${id}`)
   }
   console.log('killed')
+} else if (mode === 'pause') {
+  const counter = `python3 -c '
+import http.server
+n = 0
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        global n
+        n += 1
+        b = str(n).encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
+    def log_message(self, *a): pass
+http.server.HTTPServer(("0.0.0.0", 8000), H).serve_forever()
+'`
+  const get = async () => {
+    const res = await fetch(process.env.E2B_API_URL + '/', { headers: { 'E2b-Sandbox-Id': arg, 'E2b-Sandbox-Port': '8000' } })
+    return [res.status, await res.text()]
+  }
+  const sbx = await Sandbox.connect(arg)
+  await sbx.files.write('/home/user/kept.txt', 'kept')
+  await sbx.commands.run(counter, { background: true })
+  let up = false
+  for (let i = 0; i < 50 && !up; i++) {
+    up = (await get())[0] === 200 // counts 1
+    if (!up) await new Promise((r) => setTimeout(r, 100))
+  }
+  assert.ok(up, 'the counter server did not start')
+  assert.equal(await sbx.pause(), true)
+  assert.equal((await Sandbox.getInfo(arg)).state, 'paused')
+  const back = await Sandbox.connect(arg)
+  assert.equal((await Sandbox.getInfo(arg)).state, 'running')
+  assert.deepEqual(await get(), [200, '2'])
+  assert.equal(await back.files.read('/home/user/kept.txt'), 'kept')
+  console.log('paused and resumed')
 } else {
   throw new Error(`unknown mode ${mode}`)
 }

@@ -26,8 +26,8 @@ import (
 // two `soulbox node` children that run sandboxes (own data dirs, cgroup
 // parents and address ranges on this host): creates spread over the
 // three nodes, commands and files work on every sandbox through the one
-// API URL, a drained node gets no new sandbox, and kill ends them where
-// they run.
+// API URL, a sandbox on a joined node pauses and resumes with its memory,
+// a drained node gets no new sandbox, and kill ends them where they run.
 func TestE2BSDKAcrossNodes(t *testing.T) {
 	requireNode(t)
 	bin := filepath.Join(t.TempDir(), "soulbox")
@@ -162,6 +162,12 @@ func TestE2BSDKAcrossNodes(t *testing.T) {
 	t.Logf("placed on joined nodes: %v; all: %v", placed, first)
 	if len(placed["node-c1"]) == 0 || len(placed["node-c2"]) == 0 || len(placed["node-c1"])+len(placed["node-c2"]) == len(first) {
 		t.Errorf("six creates placed %v on the joined nodes, want some on each and some on the embedded node; all %v", placed, first)
+	}
+
+	// A sandbox on a joined node pauses with its memory and resumes on
+	// its node through the SDK.
+	if len(placed["node-c2"]) > 0 {
+		sdkRun(t, env, "pause", placed["node-c2"][0])
 	}
 
 	// A drained node gets no new sandbox.

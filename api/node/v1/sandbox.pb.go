@@ -905,6 +905,167 @@ func (x *DialFrame) GetData() []byte {
 	return nil
 }
 
+type CheckpointState struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// complete: the node keeps a complete checkpoint of the sandbox.
+	Complete bool `protobuf:"varint,1,opt,name=complete,proto3" json:"complete,omitempty"`
+	// size_bytes is the space it takes on the node's disk.
+	SizeBytes     int64 `protobuf:"varint,2,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointState) Reset() {
+	*x = CheckpointState{}
+	mi := &file_v1_sandbox_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointState) ProtoMessage() {}
+
+func (x *CheckpointState) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_sandbox_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointState.ProtoReflect.Descriptor instead.
+func (*CheckpointState) Descriptor() ([]byte, []int) {
+	return file_v1_sandbox_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CheckpointState) GetComplete() bool {
+	if x != nil {
+		return x.Complete
+	}
+	return false
+}
+
+func (x *CheckpointState) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+type CloneCheckpoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the node's name of the clone checkpoint.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	SizeBytes     int64  `protobuf:"varint,2,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloneCheckpoint) Reset() {
+	*x = CloneCheckpoint{}
+	mi := &file_v1_sandbox_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloneCheckpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloneCheckpoint) ProtoMessage() {}
+
+func (x *CloneCheckpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_sandbox_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloneCheckpoint.ProtoReflect.Descriptor instead.
+func (*CloneCheckpoint) Descriptor() ([]byte, []int) {
+	return file_v1_sandbox_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CloneCheckpoint) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CloneCheckpoint) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+type RestoreCloneRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new sandbox's runtime.Spec, JSON.
+	SpecJson []byte `protobuf:"bytes,1,opt,name=spec_json,json=specJson,proto3" json:"spec_json,omitempty"`
+	// The clone checkpoint's name.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestoreCloneRequest) Reset() {
+	*x = RestoreCloneRequest{}
+	mi := &file_v1_sandbox_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestoreCloneRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestoreCloneRequest) ProtoMessage() {}
+
+func (x *RestoreCloneRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_sandbox_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestoreCloneRequest.ProtoReflect.Descriptor instead.
+func (*RestoreCloneRequest) Descriptor() ([]byte, []int) {
+	return file_v1_sandbox_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RestoreCloneRequest) GetSpecJson() []byte {
+	if x != nil {
+		return x.SpecJson
+	}
+	return nil
+}
+
+func (x *RestoreCloneRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_v1_sandbox_proto protoreflect.FileDescriptor
 
 const file_v1_sandbox_proto_rawDesc = "" +
@@ -973,7 +1134,18 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"\tDialFrame\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04port\x18\x02 \x01(\x05R\x04port\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data2\xfc\a\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"L\n" +
+	"\x0fCheckpointState\x12\x1a\n" +
+	"\bcomplete\x18\x01 \x01(\bR\bcomplete\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x02 \x01(\x03R\tsizeBytes\"D\n" +
+	"\x0fCloneCheckpoint\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x02 \x01(\x03R\tsizeBytes\"F\n" +
+	"\x13RestoreCloneRequest\x12\x1b\n" +
+	"\tspec_json\x18\x01 \x01(\fR\bspecJson\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name2\xcf\r\n" +
 	"\x0eSandboxService\x12C\n" +
 	"\x04Name\x12\x1c.soulbox.node.v1.NameRequest\x1a\x1d.soulbox.node.v1.NameResponse\x12F\n" +
 	"\x06Create\x12\x1e.soulbox.node.v1.CreateRequest\x1a\x1c.soulbox.node.v1.SandboxInfo\x12<\n" +
@@ -989,7 +1161,18 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"\x06Update\x12\x1e.soulbox.node.v1.UpdateRequest\x1a\x16.soulbox.node.v1.Empty\x12C\n" +
 	"\x04Logs\x12\x1c.soulbox.node.v1.LogsRequest\x1a\x1d.soulbox.node.v1.LogsResponse\x12H\n" +
 	"\x11KillUserProcesses\x12\x1b.soulbox.node.v1.SandboxRef\x1a\x16.soulbox.node.v1.Empty\x12B\n" +
-	"\x04Dial\x12\x1a.soulbox.node.v1.DialFrame\x1a\x1a.soulbox.node.v1.DialFrame(\x010\x01B/Z-github.com/soulbox/soulbox/api/node/v1;nodev1b\x06proto3"
+	"\x04Dial\x12\x1a.soulbox.node.v1.DialFrame\x1a\x1a.soulbox.node.v1.DialFrame(\x010\x01\x12K\n" +
+	"\n" +
+	"Checkpoint\x12\x1b.soulbox.node.v1.SandboxRef\x1a .soulbox.node.v1.CheckpointState\x12>\n" +
+	"\aRestore\x12\x1b.soulbox.node.v1.SandboxRef\x1a\x16.soulbox.node.v1.Empty\x12O\n" +
+	"\x0eKeptCheckpoint\x12\x1b.soulbox.node.v1.SandboxRef\x1a .soulbox.node.v1.CheckpointState\x12E\n" +
+	"\x0eDropCheckpoint\x12\x1b.soulbox.node.v1.SandboxRef\x1a\x16.soulbox.node.v1.Empty\x12?\n" +
+	"\bRecreate\x12\x1b.soulbox.node.v1.SandboxRef\x1a\x16.soulbox.node.v1.Empty\x12>\n" +
+	"\aRelease\x12\x1b.soulbox.node.v1.SandboxRef\x1a\x16.soulbox.node.v1.Empty\x12D\n" +
+	"\rRepairNetwork\x12\x1b.soulbox.node.v1.SandboxRef\x1a\x16.soulbox.node.v1.Empty\x12P\n" +
+	"\x0fCheckpointClone\x12\x1b.soulbox.node.v1.SandboxRef\x1a .soulbox.node.v1.CloneCheckpoint\x12L\n" +
+	"\fRestoreClone\x12$.soulbox.node.v1.RestoreCloneRequest\x1a\x16.soulbox.node.v1.Empty\x12E\n" +
+	"\tDropClone\x12 .soulbox.node.v1.CloneCheckpoint\x1a\x16.soulbox.node.v1.EmptyB/Z-github.com/soulbox/soulbox/api/node/v1;nodev1b\x06proto3"
 
 var (
 	file_v1_sandbox_proto_rawDescOnce sync.Once
@@ -1003,23 +1186,26 @@ func file_v1_sandbox_proto_rawDescGZIP() []byte {
 	return file_v1_sandbox_proto_rawDescData
 }
 
-var file_v1_sandbox_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_v1_sandbox_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_v1_sandbox_proto_goTypes = []any{
-	(*Empty)(nil),         // 0: soulbox.node.v1.Empty
-	(*NameRequest)(nil),   // 1: soulbox.node.v1.NameRequest
-	(*NameResponse)(nil),  // 2: soulbox.node.v1.NameResponse
-	(*SandboxRef)(nil),    // 3: soulbox.node.v1.SandboxRef
-	(*CreateRequest)(nil), // 4: soulbox.node.v1.CreateRequest
-	(*SandboxInfo)(nil),   // 5: soulbox.node.v1.SandboxInfo
-	(*ExecRequest)(nil),   // 6: soulbox.node.v1.ExecRequest
-	(*ExecResponse)(nil),  // 7: soulbox.node.v1.ExecResponse
-	(*SandboxStats)(nil),  // 8: soulbox.node.v1.SandboxStats
-	(*ListRequest)(nil),   // 9: soulbox.node.v1.ListRequest
-	(*ListResponse)(nil),  // 10: soulbox.node.v1.ListResponse
-	(*UpdateRequest)(nil), // 11: soulbox.node.v1.UpdateRequest
-	(*LogsRequest)(nil),   // 12: soulbox.node.v1.LogsRequest
-	(*LogsResponse)(nil),  // 13: soulbox.node.v1.LogsResponse
-	(*DialFrame)(nil),     // 14: soulbox.node.v1.DialFrame
+	(*Empty)(nil),               // 0: soulbox.node.v1.Empty
+	(*NameRequest)(nil),         // 1: soulbox.node.v1.NameRequest
+	(*NameResponse)(nil),        // 2: soulbox.node.v1.NameResponse
+	(*SandboxRef)(nil),          // 3: soulbox.node.v1.SandboxRef
+	(*CreateRequest)(nil),       // 4: soulbox.node.v1.CreateRequest
+	(*SandboxInfo)(nil),         // 5: soulbox.node.v1.SandboxInfo
+	(*ExecRequest)(nil),         // 6: soulbox.node.v1.ExecRequest
+	(*ExecResponse)(nil),        // 7: soulbox.node.v1.ExecResponse
+	(*SandboxStats)(nil),        // 8: soulbox.node.v1.SandboxStats
+	(*ListRequest)(nil),         // 9: soulbox.node.v1.ListRequest
+	(*ListResponse)(nil),        // 10: soulbox.node.v1.ListResponse
+	(*UpdateRequest)(nil),       // 11: soulbox.node.v1.UpdateRequest
+	(*LogsRequest)(nil),         // 12: soulbox.node.v1.LogsRequest
+	(*LogsResponse)(nil),        // 13: soulbox.node.v1.LogsResponse
+	(*DialFrame)(nil),           // 14: soulbox.node.v1.DialFrame
+	(*CheckpointState)(nil),     // 15: soulbox.node.v1.CheckpointState
+	(*CloneCheckpoint)(nil),     // 16: soulbox.node.v1.CloneCheckpoint
+	(*RestoreCloneRequest)(nil), // 17: soulbox.node.v1.RestoreCloneRequest
 }
 var file_v1_sandbox_proto_depIdxs = []int32{
 	5,  // 0: soulbox.node.v1.ListResponse.sandboxes:type_name -> soulbox.node.v1.SandboxInfo
@@ -1038,23 +1224,43 @@ var file_v1_sandbox_proto_depIdxs = []int32{
 	12, // 13: soulbox.node.v1.SandboxService.Logs:input_type -> soulbox.node.v1.LogsRequest
 	3,  // 14: soulbox.node.v1.SandboxService.KillUserProcesses:input_type -> soulbox.node.v1.SandboxRef
 	14, // 15: soulbox.node.v1.SandboxService.Dial:input_type -> soulbox.node.v1.DialFrame
-	2,  // 16: soulbox.node.v1.SandboxService.Name:output_type -> soulbox.node.v1.NameResponse
-	5,  // 17: soulbox.node.v1.SandboxService.Create:output_type -> soulbox.node.v1.SandboxInfo
-	0,  // 18: soulbox.node.v1.SandboxService.Start:output_type -> soulbox.node.v1.Empty
-	7,  // 19: soulbox.node.v1.SandboxService.Exec:output_type -> soulbox.node.v1.ExecResponse
-	0,  // 20: soulbox.node.v1.SandboxService.Pause:output_type -> soulbox.node.v1.Empty
-	0,  // 21: soulbox.node.v1.SandboxService.Resume:output_type -> soulbox.node.v1.Empty
-	0,  // 22: soulbox.node.v1.SandboxService.Stop:output_type -> soulbox.node.v1.Empty
-	0,  // 23: soulbox.node.v1.SandboxService.Destroy:output_type -> soulbox.node.v1.Empty
-	8,  // 24: soulbox.node.v1.SandboxService.Stats:output_type -> soulbox.node.v1.SandboxStats
-	5,  // 25: soulbox.node.v1.SandboxService.Info:output_type -> soulbox.node.v1.SandboxInfo
-	10, // 26: soulbox.node.v1.SandboxService.List:output_type -> soulbox.node.v1.ListResponse
-	0,  // 27: soulbox.node.v1.SandboxService.Update:output_type -> soulbox.node.v1.Empty
-	13, // 28: soulbox.node.v1.SandboxService.Logs:output_type -> soulbox.node.v1.LogsResponse
-	0,  // 29: soulbox.node.v1.SandboxService.KillUserProcesses:output_type -> soulbox.node.v1.Empty
-	14, // 30: soulbox.node.v1.SandboxService.Dial:output_type -> soulbox.node.v1.DialFrame
-	16, // [16:31] is the sub-list for method output_type
-	1,  // [1:16] is the sub-list for method input_type
+	3,  // 16: soulbox.node.v1.SandboxService.Checkpoint:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 17: soulbox.node.v1.SandboxService.Restore:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 18: soulbox.node.v1.SandboxService.KeptCheckpoint:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 19: soulbox.node.v1.SandboxService.DropCheckpoint:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 20: soulbox.node.v1.SandboxService.Recreate:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 21: soulbox.node.v1.SandboxService.Release:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 22: soulbox.node.v1.SandboxService.RepairNetwork:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 23: soulbox.node.v1.SandboxService.CheckpointClone:input_type -> soulbox.node.v1.SandboxRef
+	17, // 24: soulbox.node.v1.SandboxService.RestoreClone:input_type -> soulbox.node.v1.RestoreCloneRequest
+	16, // 25: soulbox.node.v1.SandboxService.DropClone:input_type -> soulbox.node.v1.CloneCheckpoint
+	2,  // 26: soulbox.node.v1.SandboxService.Name:output_type -> soulbox.node.v1.NameResponse
+	5,  // 27: soulbox.node.v1.SandboxService.Create:output_type -> soulbox.node.v1.SandboxInfo
+	0,  // 28: soulbox.node.v1.SandboxService.Start:output_type -> soulbox.node.v1.Empty
+	7,  // 29: soulbox.node.v1.SandboxService.Exec:output_type -> soulbox.node.v1.ExecResponse
+	0,  // 30: soulbox.node.v1.SandboxService.Pause:output_type -> soulbox.node.v1.Empty
+	0,  // 31: soulbox.node.v1.SandboxService.Resume:output_type -> soulbox.node.v1.Empty
+	0,  // 32: soulbox.node.v1.SandboxService.Stop:output_type -> soulbox.node.v1.Empty
+	0,  // 33: soulbox.node.v1.SandboxService.Destroy:output_type -> soulbox.node.v1.Empty
+	8,  // 34: soulbox.node.v1.SandboxService.Stats:output_type -> soulbox.node.v1.SandboxStats
+	5,  // 35: soulbox.node.v1.SandboxService.Info:output_type -> soulbox.node.v1.SandboxInfo
+	10, // 36: soulbox.node.v1.SandboxService.List:output_type -> soulbox.node.v1.ListResponse
+	0,  // 37: soulbox.node.v1.SandboxService.Update:output_type -> soulbox.node.v1.Empty
+	13, // 38: soulbox.node.v1.SandboxService.Logs:output_type -> soulbox.node.v1.LogsResponse
+	0,  // 39: soulbox.node.v1.SandboxService.KillUserProcesses:output_type -> soulbox.node.v1.Empty
+	14, // 40: soulbox.node.v1.SandboxService.Dial:output_type -> soulbox.node.v1.DialFrame
+	15, // 41: soulbox.node.v1.SandboxService.Checkpoint:output_type -> soulbox.node.v1.CheckpointState
+	0,  // 42: soulbox.node.v1.SandboxService.Restore:output_type -> soulbox.node.v1.Empty
+	15, // 43: soulbox.node.v1.SandboxService.KeptCheckpoint:output_type -> soulbox.node.v1.CheckpointState
+	0,  // 44: soulbox.node.v1.SandboxService.DropCheckpoint:output_type -> soulbox.node.v1.Empty
+	0,  // 45: soulbox.node.v1.SandboxService.Recreate:output_type -> soulbox.node.v1.Empty
+	0,  // 46: soulbox.node.v1.SandboxService.Release:output_type -> soulbox.node.v1.Empty
+	0,  // 47: soulbox.node.v1.SandboxService.RepairNetwork:output_type -> soulbox.node.v1.Empty
+	16, // 48: soulbox.node.v1.SandboxService.CheckpointClone:output_type -> soulbox.node.v1.CloneCheckpoint
+	0,  // 49: soulbox.node.v1.SandboxService.RestoreClone:output_type -> soulbox.node.v1.Empty
+	0,  // 50: soulbox.node.v1.SandboxService.DropClone:output_type -> soulbox.node.v1.Empty
+	26, // [26:51] is the sub-list for method output_type
+	1,  // [1:26] is the sub-list for method input_type
 	1,  // [1:1] is the sub-list for extension type_name
 	1,  // [1:1] is the sub-list for extension extendee
 	0,  // [0:1] is the sub-list for field type_name
@@ -1071,7 +1277,7 @@ func file_v1_sandbox_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_v1_sandbox_proto_rawDesc), len(file_v1_sandbox_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -76,6 +76,33 @@ const (
 	SandboxServiceKillUserProcessesProcedure = "/soulbox.node.v1.SandboxService/KillUserProcesses"
 	// SandboxServiceDialProcedure is the fully-qualified name of the SandboxService's Dial RPC.
 	SandboxServiceDialProcedure = "/soulbox.node.v1.SandboxService/Dial"
+	// SandboxServiceCheckpointProcedure is the fully-qualified name of the SandboxService's Checkpoint
+	// RPC.
+	SandboxServiceCheckpointProcedure = "/soulbox.node.v1.SandboxService/Checkpoint"
+	// SandboxServiceRestoreProcedure is the fully-qualified name of the SandboxService's Restore RPC.
+	SandboxServiceRestoreProcedure = "/soulbox.node.v1.SandboxService/Restore"
+	// SandboxServiceKeptCheckpointProcedure is the fully-qualified name of the SandboxService's
+	// KeptCheckpoint RPC.
+	SandboxServiceKeptCheckpointProcedure = "/soulbox.node.v1.SandboxService/KeptCheckpoint"
+	// SandboxServiceDropCheckpointProcedure is the fully-qualified name of the SandboxService's
+	// DropCheckpoint RPC.
+	SandboxServiceDropCheckpointProcedure = "/soulbox.node.v1.SandboxService/DropCheckpoint"
+	// SandboxServiceRecreateProcedure is the fully-qualified name of the SandboxService's Recreate RPC.
+	SandboxServiceRecreateProcedure = "/soulbox.node.v1.SandboxService/Recreate"
+	// SandboxServiceReleaseProcedure is the fully-qualified name of the SandboxService's Release RPC.
+	SandboxServiceReleaseProcedure = "/soulbox.node.v1.SandboxService/Release"
+	// SandboxServiceRepairNetworkProcedure is the fully-qualified name of the SandboxService's
+	// RepairNetwork RPC.
+	SandboxServiceRepairNetworkProcedure = "/soulbox.node.v1.SandboxService/RepairNetwork"
+	// SandboxServiceCheckpointCloneProcedure is the fully-qualified name of the SandboxService's
+	// CheckpointClone RPC.
+	SandboxServiceCheckpointCloneProcedure = "/soulbox.node.v1.SandboxService/CheckpointClone"
+	// SandboxServiceRestoreCloneProcedure is the fully-qualified name of the SandboxService's
+	// RestoreClone RPC.
+	SandboxServiceRestoreCloneProcedure = "/soulbox.node.v1.SandboxService/RestoreClone"
+	// SandboxServiceDropCloneProcedure is the fully-qualified name of the SandboxService's DropClone
+	// RPC.
+	SandboxServiceDropCloneProcedure = "/soulbox.node.v1.SandboxService/DropClone"
 )
 
 // SandboxServiceClient is a client for the soulbox.node.v1.SandboxService service.
@@ -106,6 +133,38 @@ type SandboxServiceClient interface {
 	// that, frames carry the connection's bytes both ways and the
 	// client's end of stream closes the node's write side.
 	Dial(context.Context) *connect.BidiStreamForClient[v1.DialFrame, v1.DialFrame]
+	// Checkpoint saves the sandbox's processes, memory, open files and
+	// listening sockets into the node's own checkpoint directory and
+	// stops it (its cgroups and memory released); the sandbox keeps
+	// running if it fails. A stale checkpoint of a running sandbox is
+	// replaced. The answer is the checkpoint's size on the node's disk.
+	Checkpoint(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CheckpointState], error)
+	// Restore brings the sandbox back from its checkpoint on the node
+	// and removes the checkpoint once it runs: not found when the node
+	// keeps no complete checkpoint of it.
+	Restore(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error)
+	// KeptCheckpoint says whether the node keeps a complete checkpoint
+	// of the sandbox, and its size.
+	KeptCheckpoint(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CheckpointState], error)
+	// DropCheckpoint removes the sandbox's checkpoint, if any.
+	DropCheckpoint(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error)
+	// Recreate boots a stopped sandbox again from the files it kept (a
+	// fresh agent, the same id, files and identity); Start it after.
+	Recreate(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error)
+	// Release frees what a stopped sandbox holds besides its files.
+	Release(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error)
+	// RepairNetwork gives a created or running sandbox its network back
+	// if its runtime made it a new network namespace.
+	RepairNetwork(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error)
+	// CheckpointClone saves the running sandbox's processes, memory,
+	// open files and writable layer into a clone checkpoint the node
+	// keeps under a name of its choosing; the sandbox runs on.
+	CheckpointClone(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CloneCheckpoint], error)
+	// RestoreClone creates the spec's sandbox on the node from the named
+	// clone checkpoint, under its own id, uids, network and host name.
+	RestoreClone(context.Context, *connect.Request[v1.RestoreCloneRequest]) (*connect.Response[v1.Empty], error)
+	// DropClone removes the named clone checkpoint.
+	DropClone(context.Context, *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error)
 }
 
 // NewSandboxServiceClient constructs a client for the soulbox.node.v1.SandboxService service. By
@@ -209,6 +268,66 @@ func NewSandboxServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(sandboxServiceMethods.ByName("Dial")),
 			connect.WithClientOptions(opts...),
 		),
+		checkpoint: connect.NewClient[v1.SandboxRef, v1.CheckpointState](
+			httpClient,
+			baseURL+SandboxServiceCheckpointProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("Checkpoint")),
+			connect.WithClientOptions(opts...),
+		),
+		restore: connect.NewClient[v1.SandboxRef, v1.Empty](
+			httpClient,
+			baseURL+SandboxServiceRestoreProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("Restore")),
+			connect.WithClientOptions(opts...),
+		),
+		keptCheckpoint: connect.NewClient[v1.SandboxRef, v1.CheckpointState](
+			httpClient,
+			baseURL+SandboxServiceKeptCheckpointProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("KeptCheckpoint")),
+			connect.WithClientOptions(opts...),
+		),
+		dropCheckpoint: connect.NewClient[v1.SandboxRef, v1.Empty](
+			httpClient,
+			baseURL+SandboxServiceDropCheckpointProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("DropCheckpoint")),
+			connect.WithClientOptions(opts...),
+		),
+		recreate: connect.NewClient[v1.SandboxRef, v1.Empty](
+			httpClient,
+			baseURL+SandboxServiceRecreateProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("Recreate")),
+			connect.WithClientOptions(opts...),
+		),
+		release: connect.NewClient[v1.SandboxRef, v1.Empty](
+			httpClient,
+			baseURL+SandboxServiceReleaseProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("Release")),
+			connect.WithClientOptions(opts...),
+		),
+		repairNetwork: connect.NewClient[v1.SandboxRef, v1.Empty](
+			httpClient,
+			baseURL+SandboxServiceRepairNetworkProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("RepairNetwork")),
+			connect.WithClientOptions(opts...),
+		),
+		checkpointClone: connect.NewClient[v1.SandboxRef, v1.CloneCheckpoint](
+			httpClient,
+			baseURL+SandboxServiceCheckpointCloneProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("CheckpointClone")),
+			connect.WithClientOptions(opts...),
+		),
+		restoreClone: connect.NewClient[v1.RestoreCloneRequest, v1.Empty](
+			httpClient,
+			baseURL+SandboxServiceRestoreCloneProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("RestoreClone")),
+			connect.WithClientOptions(opts...),
+		),
+		dropClone: connect.NewClient[v1.CloneCheckpoint, v1.Empty](
+			httpClient,
+			baseURL+SandboxServiceDropCloneProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("DropClone")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -229,6 +348,16 @@ type sandboxServiceClient struct {
 	logs              *connect.Client[v1.LogsRequest, v1.LogsResponse]
 	killUserProcesses *connect.Client[v1.SandboxRef, v1.Empty]
 	dial              *connect.Client[v1.DialFrame, v1.DialFrame]
+	checkpoint        *connect.Client[v1.SandboxRef, v1.CheckpointState]
+	restore           *connect.Client[v1.SandboxRef, v1.Empty]
+	keptCheckpoint    *connect.Client[v1.SandboxRef, v1.CheckpointState]
+	dropCheckpoint    *connect.Client[v1.SandboxRef, v1.Empty]
+	recreate          *connect.Client[v1.SandboxRef, v1.Empty]
+	release           *connect.Client[v1.SandboxRef, v1.Empty]
+	repairNetwork     *connect.Client[v1.SandboxRef, v1.Empty]
+	checkpointClone   *connect.Client[v1.SandboxRef, v1.CloneCheckpoint]
+	restoreClone      *connect.Client[v1.RestoreCloneRequest, v1.Empty]
+	dropClone         *connect.Client[v1.CloneCheckpoint, v1.Empty]
 }
 
 // Name calls soulbox.node.v1.SandboxService.Name.
@@ -306,6 +435,56 @@ func (c *sandboxServiceClient) Dial(ctx context.Context) *connect.BidiStreamForC
 	return c.dial.CallBidiStream(ctx)
 }
 
+// Checkpoint calls soulbox.node.v1.SandboxService.Checkpoint.
+func (c *sandboxServiceClient) Checkpoint(ctx context.Context, req *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CheckpointState], error) {
+	return c.checkpoint.CallUnary(ctx, req)
+}
+
+// Restore calls soulbox.node.v1.SandboxService.Restore.
+func (c *sandboxServiceClient) Restore(ctx context.Context, req *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error) {
+	return c.restore.CallUnary(ctx, req)
+}
+
+// KeptCheckpoint calls soulbox.node.v1.SandboxService.KeptCheckpoint.
+func (c *sandboxServiceClient) KeptCheckpoint(ctx context.Context, req *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CheckpointState], error) {
+	return c.keptCheckpoint.CallUnary(ctx, req)
+}
+
+// DropCheckpoint calls soulbox.node.v1.SandboxService.DropCheckpoint.
+func (c *sandboxServiceClient) DropCheckpoint(ctx context.Context, req *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error) {
+	return c.dropCheckpoint.CallUnary(ctx, req)
+}
+
+// Recreate calls soulbox.node.v1.SandboxService.Recreate.
+func (c *sandboxServiceClient) Recreate(ctx context.Context, req *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error) {
+	return c.recreate.CallUnary(ctx, req)
+}
+
+// Release calls soulbox.node.v1.SandboxService.Release.
+func (c *sandboxServiceClient) Release(ctx context.Context, req *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error) {
+	return c.release.CallUnary(ctx, req)
+}
+
+// RepairNetwork calls soulbox.node.v1.SandboxService.RepairNetwork.
+func (c *sandboxServiceClient) RepairNetwork(ctx context.Context, req *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error) {
+	return c.repairNetwork.CallUnary(ctx, req)
+}
+
+// CheckpointClone calls soulbox.node.v1.SandboxService.CheckpointClone.
+func (c *sandboxServiceClient) CheckpointClone(ctx context.Context, req *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CloneCheckpoint], error) {
+	return c.checkpointClone.CallUnary(ctx, req)
+}
+
+// RestoreClone calls soulbox.node.v1.SandboxService.RestoreClone.
+func (c *sandboxServiceClient) RestoreClone(ctx context.Context, req *connect.Request[v1.RestoreCloneRequest]) (*connect.Response[v1.Empty], error) {
+	return c.restoreClone.CallUnary(ctx, req)
+}
+
+// DropClone calls soulbox.node.v1.SandboxService.DropClone.
+func (c *sandboxServiceClient) DropClone(ctx context.Context, req *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error) {
+	return c.dropClone.CallUnary(ctx, req)
+}
+
 // SandboxServiceHandler is an implementation of the soulbox.node.v1.SandboxService service.
 type SandboxServiceHandler interface {
 	// Name is the node driver's name ("oci/runc").
@@ -334,6 +513,38 @@ type SandboxServiceHandler interface {
 	// that, frames carry the connection's bytes both ways and the
 	// client's end of stream closes the node's write side.
 	Dial(context.Context, *connect.BidiStream[v1.DialFrame, v1.DialFrame]) error
+	// Checkpoint saves the sandbox's processes, memory, open files and
+	// listening sockets into the node's own checkpoint directory and
+	// stops it (its cgroups and memory released); the sandbox keeps
+	// running if it fails. A stale checkpoint of a running sandbox is
+	// replaced. The answer is the checkpoint's size on the node's disk.
+	Checkpoint(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CheckpointState], error)
+	// Restore brings the sandbox back from its checkpoint on the node
+	// and removes the checkpoint once it runs: not found when the node
+	// keeps no complete checkpoint of it.
+	Restore(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error)
+	// KeptCheckpoint says whether the node keeps a complete checkpoint
+	// of the sandbox, and its size.
+	KeptCheckpoint(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CheckpointState], error)
+	// DropCheckpoint removes the sandbox's checkpoint, if any.
+	DropCheckpoint(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error)
+	// Recreate boots a stopped sandbox again from the files it kept (a
+	// fresh agent, the same id, files and identity); Start it after.
+	Recreate(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error)
+	// Release frees what a stopped sandbox holds besides its files.
+	Release(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error)
+	// RepairNetwork gives a created or running sandbox its network back
+	// if its runtime made it a new network namespace.
+	RepairNetwork(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error)
+	// CheckpointClone saves the running sandbox's processes, memory,
+	// open files and writable layer into a clone checkpoint the node
+	// keeps under a name of its choosing; the sandbox runs on.
+	CheckpointClone(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CloneCheckpoint], error)
+	// RestoreClone creates the spec's sandbox on the node from the named
+	// clone checkpoint, under its own id, uids, network and host name.
+	RestoreClone(context.Context, *connect.Request[v1.RestoreCloneRequest]) (*connect.Response[v1.Empty], error)
+	// DropClone removes the named clone checkpoint.
+	DropClone(context.Context, *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error)
 }
 
 // NewSandboxServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -433,6 +644,66 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 		connect.WithSchema(sandboxServiceMethods.ByName("Dial")),
 		connect.WithHandlerOptions(opts...),
 	)
+	sandboxServiceCheckpointHandler := connect.NewUnaryHandler(
+		SandboxServiceCheckpointProcedure,
+		svc.Checkpoint,
+		connect.WithSchema(sandboxServiceMethods.ByName("Checkpoint")),
+		connect.WithHandlerOptions(opts...),
+	)
+	sandboxServiceRestoreHandler := connect.NewUnaryHandler(
+		SandboxServiceRestoreProcedure,
+		svc.Restore,
+		connect.WithSchema(sandboxServiceMethods.ByName("Restore")),
+		connect.WithHandlerOptions(opts...),
+	)
+	sandboxServiceKeptCheckpointHandler := connect.NewUnaryHandler(
+		SandboxServiceKeptCheckpointProcedure,
+		svc.KeptCheckpoint,
+		connect.WithSchema(sandboxServiceMethods.ByName("KeptCheckpoint")),
+		connect.WithHandlerOptions(opts...),
+	)
+	sandboxServiceDropCheckpointHandler := connect.NewUnaryHandler(
+		SandboxServiceDropCheckpointProcedure,
+		svc.DropCheckpoint,
+		connect.WithSchema(sandboxServiceMethods.ByName("DropCheckpoint")),
+		connect.WithHandlerOptions(opts...),
+	)
+	sandboxServiceRecreateHandler := connect.NewUnaryHandler(
+		SandboxServiceRecreateProcedure,
+		svc.Recreate,
+		connect.WithSchema(sandboxServiceMethods.ByName("Recreate")),
+		connect.WithHandlerOptions(opts...),
+	)
+	sandboxServiceReleaseHandler := connect.NewUnaryHandler(
+		SandboxServiceReleaseProcedure,
+		svc.Release,
+		connect.WithSchema(sandboxServiceMethods.ByName("Release")),
+		connect.WithHandlerOptions(opts...),
+	)
+	sandboxServiceRepairNetworkHandler := connect.NewUnaryHandler(
+		SandboxServiceRepairNetworkProcedure,
+		svc.RepairNetwork,
+		connect.WithSchema(sandboxServiceMethods.ByName("RepairNetwork")),
+		connect.WithHandlerOptions(opts...),
+	)
+	sandboxServiceCheckpointCloneHandler := connect.NewUnaryHandler(
+		SandboxServiceCheckpointCloneProcedure,
+		svc.CheckpointClone,
+		connect.WithSchema(sandboxServiceMethods.ByName("CheckpointClone")),
+		connect.WithHandlerOptions(opts...),
+	)
+	sandboxServiceRestoreCloneHandler := connect.NewUnaryHandler(
+		SandboxServiceRestoreCloneProcedure,
+		svc.RestoreClone,
+		connect.WithSchema(sandboxServiceMethods.ByName("RestoreClone")),
+		connect.WithHandlerOptions(opts...),
+	)
+	sandboxServiceDropCloneHandler := connect.NewUnaryHandler(
+		SandboxServiceDropCloneProcedure,
+		svc.DropClone,
+		connect.WithSchema(sandboxServiceMethods.ByName("DropClone")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/soulbox.node.v1.SandboxService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SandboxServiceNameProcedure:
@@ -465,6 +736,26 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 			sandboxServiceKillUserProcessesHandler.ServeHTTP(w, r)
 		case SandboxServiceDialProcedure:
 			sandboxServiceDialHandler.ServeHTTP(w, r)
+		case SandboxServiceCheckpointProcedure:
+			sandboxServiceCheckpointHandler.ServeHTTP(w, r)
+		case SandboxServiceRestoreProcedure:
+			sandboxServiceRestoreHandler.ServeHTTP(w, r)
+		case SandboxServiceKeptCheckpointProcedure:
+			sandboxServiceKeptCheckpointHandler.ServeHTTP(w, r)
+		case SandboxServiceDropCheckpointProcedure:
+			sandboxServiceDropCheckpointHandler.ServeHTTP(w, r)
+		case SandboxServiceRecreateProcedure:
+			sandboxServiceRecreateHandler.ServeHTTP(w, r)
+		case SandboxServiceReleaseProcedure:
+			sandboxServiceReleaseHandler.ServeHTTP(w, r)
+		case SandboxServiceRepairNetworkProcedure:
+			sandboxServiceRepairNetworkHandler.ServeHTTP(w, r)
+		case SandboxServiceCheckpointCloneProcedure:
+			sandboxServiceCheckpointCloneHandler.ServeHTTP(w, r)
+		case SandboxServiceRestoreCloneProcedure:
+			sandboxServiceRestoreCloneHandler.ServeHTTP(w, r)
+		case SandboxServiceDropCloneProcedure:
+			sandboxServiceDropCloneHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -532,4 +823,44 @@ func (UnimplementedSandboxServiceHandler) KillUserProcesses(context.Context, *co
 
 func (UnimplementedSandboxServiceHandler) Dial(context.Context, *connect.BidiStream[v1.DialFrame, v1.DialFrame]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.Dial is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) Checkpoint(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CheckpointState], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.Checkpoint is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) Restore(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.Restore is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) KeptCheckpoint(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CheckpointState], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.KeptCheckpoint is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) DropCheckpoint(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.DropCheckpoint is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) Recreate(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.Recreate is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) Release(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.Release is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) RepairNetwork(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.Empty], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.RepairNetwork is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) CheckpointClone(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.CloneCheckpoint], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.CheckpointClone is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) RestoreClone(context.Context, *connect.Request[v1.RestoreCloneRequest]) (*connect.Response[v1.Empty], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.RestoreClone is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) DropClone(context.Context, *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.DropClone is not implemented"))
 }

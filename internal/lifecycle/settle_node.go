@@ -1,0 +1,85 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/logx"
+	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/store"
+)
+
+// settleOnNode settles sandbox sb, of a joined node, found pausing or
+// resuming under its operation lock: the control plane that began the
+// step stopped before recording its end. Reconciliation at start
+// settles the embedded node's such sandboxes; a joined node's are
+// settled here, on their next pause, resume or connect, by what the
+// node holds, with the same rules and an event saying why:
+//
+// Pausing: stopped with a complete checkpoint kept is paused with its
+// memory; running or frozen runs on (the pause never took); stopped
+// without one is paused with its filesystem only. Resuming: running has
+// resumed; anything else is paused again.
+//
+// A step begun by this process (its end could not be recorded) is left
+// to the next start, as on the embedded node; a node that does not
+// answer is its error (unavailable). It returns the sandbox as settled.
+func (m *Manager) settleOnNode(ctx context.Context, sb store.Sandbox) (store.Sandbox, error) {
+	if sb.Node == "" || (sb.State != store.StatePausing && sb.State != store.StateResuming) || m.isInTransit(sb.ID) {
+		return sb, unsettled(sb)
+	}
+	if at, ok := m.stepBegan(ctx, sb); !ok || !at.Before(m.began) {
+		return sb, unsettled(sb)
+	}
+	info, err := m.driver.Info(ctx, sb.ID)
+	if err != nil {
+		return sb, fmt.Errorf("sandbox %q was left %s; its node must answer to settle it: %w", sb.ID, sb.State, err)
+	}
+	var to store.SandboxState
+	var ev store.Event
+	switch status := info.Status; {
+	case sb.State == store.StatePausing && status == runtime.StatusStopped && m.hasCheckpoint(ctx, sb):
+		to, ev = store.StatePaused, store.Event{Type: store.EventPaused,
+			Message: "the control plane stopped during the pause, after its checkpoint on the node completed: paused with its memory"}
+	case sb.State == store.StatePausing && (status == runtime.StatusRunning || status == runtime.StatusPaused):
+		to, ev = store.StateRunning, store.Event{Type: store.EventResumed,
+			Message: fmt.Sprintf("the control plane stopped during the pause, before it took (the node has it %s): running on", status)}
+	case sb.State == store.StatePausing:
+		to, ev = store.StatePaused, store.Event{Type: store.EventPaused,
+			Message: "the control plane stopped during the pause, after its processes stopped and before a checkpoint was complete: paused with its filesystem only, resume boots it again"}
+	case status == runtime.StatusRunning:
+		to, ev = store.StateRunning, store.Event{Type: store.EventResumed,
+			Message: "the control plane stopped during the resume, after the node had it running: resumed"}
+	default:
+		to, ev = store.StatePaused, store.Event{Type: store.EventPaused,
+			Message: fmt.Sprintf("the control plane stopped during the resume, before it completed (the node has it %s): paused again", status)}
+	}
+	if err := m.store.SetState(ctx, sb.ID, []store.SandboxState{sb.State}, to, ev); err != nil {
+		return sb, fmt.Errorf("settle sandbox %q left %s: %w", sb.ID, sb.State, err)
+	}
+	m.log.Warn("a pause or resume on a joined node was cut short; settled", logx.Sandbox(sb.ID),
+		"was", string(sb.State), "state", string(to), "status", string(info.Status))
+	if sb, err = m.store.GetSandbox(ctx, sb.ID); err != nil {
+		return sb, err
+	}
+	if sb.State == store.StateRunning {
+		m.schedule(sb.ID, sb.EndAt)
+	}
+	return sb, nil
+}
+
+// stepBegan is when sandbox sb's pause or resume under way was recorded:
+// the time of its last pausing or resuming event.
+func (m *Manager) stepBegan(ctx context.Context, sb store.Sandbox) (at time.Time, ok bool) {
+	evs, err := m.store.ListEvents(ctx, sb.ID)
+	if err != nil {
+		return at, false
+	}
+	for i := len(evs) - 1; i >= 0; i-- {
+		if t := evs[i].Type; t == store.EventPausing || t == store.EventResuming {
+			return evs[i].Time, true
+		}
+	}
+	return at, false
+}
