@@ -21,6 +21,8 @@ type view struct {
 	mu    sync.Mutex
 	at    time.Time
 	nodes []scheduler.Node
+	// addrs are the joined nodes' sandbox service addresses.
+	addrs map[string]string
 }
 
 // Place decides where a create goes and refuses it (ErrUnavailable,
@@ -34,8 +36,14 @@ type view struct {
 // nodes), so that creates within one heartbeat interval see each
 // other. The team's live sandboxes on each node are counted from the
 // same query, so that creates that come together spread.
+//
+// With a Prober, a joined node whose sandbox service did not answer is
+// skipped for its backoff (the refusal says why), and a joined node
+// whose service has not answered lately is probed before it is chosen:
+// if it does not answer, the create is placed once more without it, so
+// that it goes to another node with nothing made on the first.
 func (r *Registry) Place(ctx context.Context, req scheduler.Request) (scheduler.Decision, error) {
-	nodes, err := r.schedulerView(ctx)
+	nodes, addrs, err := r.schedulerView(ctx)
 	if err != nil {
 		return scheduler.Decision{}, err
 	}
@@ -50,7 +58,19 @@ func (r *Registry) Place(ctx context.Context, req scheduler.Request) (scheduler.
 		}
 		nodes = withStoreCounts(nodes, live, req.Team, embedded)
 	}
-	return scheduler.Choose(nodes, req)
+	for probes := 0; ; {
+		nodes = r.withReach(nodes, addrs)
+		d, err := scheduler.Choose(nodes, req)
+		if err != nil || probes == 2 || !r.needsProbe(d.NodeID, addrs[d.NodeID]) {
+			return d, err
+		}
+		probes++
+		if err := r.probeNode(ctx, d.NodeID, addrs[d.NodeID]); err == nil {
+			return d, nil
+		} else if ctx.Err() != nil {
+			return scheduler.Decision{}, err
+		}
+	}
 }
 
 // placesOnJoined is whether the store's counts can change a placement:
@@ -86,17 +106,18 @@ func (r *Registry) ServiceAddress(ctx context.Context, node string) (string, err
 	return n.Report.ServiceAddress, nil
 }
 
-func (r *Registry) schedulerView(ctx context.Context) ([]scheduler.Node, error) {
+func (r *Registry) schedulerView(ctx context.Context) ([]scheduler.Node, map[string]string, error) {
 	r.view.mu.Lock()
 	defer r.view.mu.Unlock()
 	if r.view.nodes != nil && r.now().Sub(r.view.at) < viewTTL {
-		return r.view.nodes, nil
+		return r.view.nodes, r.view.addrs, nil
 	}
 	ns, err := r.st.ListNodes(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]scheduler.Node, 0, len(ns))
+	addrs := map[string]string{}
 	for _, n := range ns {
 		if n.Embedded && (r.embedded == nil || n.ID != r.embedded.ID) {
 			continue
@@ -107,9 +128,12 @@ func (r *Registry) schedulerView(ctx context.Context) ([]scheduler.Node, error) 
 			AllocatedMemory: n.Report.AllocatedMemory, Sandboxes: n.Report.Sandboxes, MaxSandboxes: n.Report.MaxSandboxes,
 			Pooled: n.Report.Pooled, Layers: n.Report.Templates}
 		out = append(out, sn)
+		if !n.Embedded && n.Report.ServiceAddress != "" {
+			addrs[n.ID] = n.Report.ServiceAddress
+		}
 	}
-	r.view.nodes, r.view.at = out, r.now()
-	return out, nil
+	r.view.nodes, r.view.addrs, r.view.at = out, addrs, r.now()
+	return out, addrs, nil
 }
 
 // invalidate makes the next placement read the store again.

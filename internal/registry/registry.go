@@ -61,6 +61,7 @@ type Registry struct {
 	now      func() time.Time
 	joined   func(r *http.Request, node, tokenID string, err error)
 	view     view
+	reach    reach
 }
 
 var (

@@ -49,11 +49,12 @@ func (n *nodeDrivers) driver(ctx context.Context, node string) (noderoute.Remote
 	n.mu.Lock()
 	reg := n.reg
 	e := n.drivers[node]
+	fresh := e != nil && time.Since(e.checked) < addressTTL
 	n.mu.Unlock()
 	if reg == nil {
 		return nil, fmt.Errorf("the node registry is not open yet: %w", errdefs.ErrUnavailable)
 	}
-	if e != nil && time.Since(e.checked) < addressTTL {
+	if fresh {
 		return e.d, nil
 	}
 	addr, err := reg.ServiceAddress(ctx, node)
@@ -63,9 +64,19 @@ func (n *nodeDrivers) driver(ctx context.Context, node string) (noderoute.Remote
 		}
 		return nil, err
 	}
+	d, err := n.driverAt(node, addr)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// driverAt is node's driver for its service at addr: the one in use if
+// it is for addr, else a new one that replaces it.
+func (n *nodeDrivers) driverAt(node, addr string) (*remotedriver.Driver, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if e = n.drivers[node]; e != nil && e.addr == addr {
+	if e := n.drivers[node]; e != nil && e.addr == addr {
 		e.checked = time.Now()
 		return e.d, nil
 	}
@@ -78,6 +89,23 @@ func (n *nodeDrivers) driver(ctx context.Context, node string) (noderoute.Remote
 	}
 	n.drivers[node] = &nodeDriver{addr: addr, checked: time.Now(), d: d}
 	return d, nil
+}
+
+// probe checks that node's sandbox service answers at addr, for the
+// registry's placement (registry.Prober): through the node's driver,
+// made for addr if the one in use is for another address.
+func (n *nodeDrivers) probe(ctx context.Context, node, addr string) error {
+	n.mu.Lock()
+	ready := n.reg != nil
+	n.mu.Unlock()
+	if !ready {
+		return fmt.Errorf("the node registry is not open yet: %w", errdefs.ErrUnavailable)
+	}
+	d, err := n.driverAt(node, addr)
+	if err != nil {
+		return err
+	}
+	return d.Ping(ctx)
 }
 
 // routeDriver is the driver lifecycle uses: with a node listener, a

@@ -41,6 +41,7 @@ func (s *Server) openRegistry(ctx context.Context) error {
 			return err
 		}
 		s.nodeDrivers.use(s.registry, cert, ca.Pool())
+		s.registry.UseProber(s.nodeDrivers.probe)
 	}
 	if s.cfg.NodeListen == "" {
 		return nil
@@ -109,6 +110,9 @@ func (s *Server) place(ctx context.Context, req lifecycle.CreateRequest) (string
 func (s *Server) serveNodes(ctx context.Context) <-chan error {
 	errc := make(chan error, 1)
 	go s.registry.Monitor(ctx)
+	if s.nodeDrivers != nil {
+		go s.registry.WatchServices(ctx)
+	}
 	if err := s.keepNodeLeases(ctx); err != nil {
 		errc <- err
 		return errc
