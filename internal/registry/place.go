@@ -32,10 +32,11 @@ type view struct {
 // --max-sandboxes, the pool's memory) checks its capacity when it
 // creates; a joined node's last heartbeat says what it has, and what
 // it runs is the larger of that heartbeat's figures and the store's
-// live sandboxes on it, read at every placement (one query for all
-// nodes), so that creates within one heartbeat interval see each
-// other. The team's live sandboxes on each node are counted from the
-// same query, so that creates that come together spread.
+// live sandboxes on it, summed at every placement by one grouped query
+// (store.NodeUsage: a row per node, however many sandboxes run), so
+// that creates within one heartbeat interval see each other. The
+// team's live sandboxes on each node are counted by the same query, so
+// that creates that come together spread.
 //
 // With a Prober, a joined node whose sandbox service did not answer is
 // skipped for its backoff (the refusal says why), and a joined node
@@ -47,8 +48,8 @@ func (r *Registry) Place(ctx context.Context, req scheduler.Request) (scheduler.
 	if err != nil {
 		return scheduler.Decision{}, err
 	}
-	if sl, ok := r.st.(sandboxLister); ok && placesOnJoined(nodes, req.Team) {
-		live, err := sl.ListSandboxes(ctx, store.SandboxFilter{States: store.LiveStates})
+	if placesOnJoined(nodes, req.Team) {
+		use, err := r.st.NodeUsage(ctx, req.Team)
 		if err != nil {
 			return scheduler.Decision{}, err
 		}
@@ -56,7 +57,7 @@ func (r *Registry) Place(ctx context.Context, req scheduler.Request) (scheduler.
 		if r.embedded != nil {
 			embedded = r.embedded.ID
 		}
-		nodes = withStoreCounts(nodes, live, req.Team, embedded)
+		nodes = withStoreCounts(nodes, use, req.Team, embedded)
 	}
 	for probes := 0; ; {
 		nodes = r.withReach(nodes, addrs)
@@ -83,13 +84,6 @@ func placesOnJoined(nodes []scheduler.Node, team string) bool {
 		}
 	}
 	return team != "" && len(nodes) > 1
-}
-
-// sandboxLister is the part of a full store that counts a team's
-// live sandboxes per node; a registry over a store of nodes alone places
-// without that count.
-type sandboxLister interface {
-	ListSandboxes(ctx context.Context, f store.SandboxFilter) ([]store.Sandbox, error)
 }
 
 // ServiceAddress is the address of joined node's sandbox service, as its

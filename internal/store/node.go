@@ -141,6 +141,22 @@ type Nodes interface {
 	// name and its certificate's fingerprint are forgotten, and the name
 	// may join again. The embedded node is ErrFailedPrecondition.
 	DeleteNode(ctx context.Context, id string, check func(Node) error) error
+	// NodeUsage sums the live sandboxes (LiveStates) recorded on each
+	// node, with team's among them ("" counts none), in one grouped
+	// query: a node with none is absent, the embedded node is "".
+	NodeUsage(ctx context.Context, team string) ([]NodeUsage, error)
+}
+
+// NodeUsage is what the store records running on one node.
+type NodeUsage struct {
+	// Node is the node's name, "" for the embedded node.
+	Node string
+	// Sandboxes counts its live sandboxes; CPUs and MemoryMB sum what
+	// they were given; TeamSandboxes counts the asked team's.
+	Sandboxes     int
+	CPUs          int
+	MemoryMB      int64
+	TeamSandboxes int
 }
 
 // ValidateNodeToken checks a token before it is stored.
