@@ -35,6 +35,14 @@ func (r *Registry) Heartbeat(ctx context.Context, req *connect.Request[nodev1.He
 	if n.Embedded || n.CertFingerprint != nodeca.CertFingerprint(cert.Raw) {
 		return nil, connectError(fmt.Errorf("node %q: this certificate is not the one signed at its join: %w", id, errdefs.ErrPermissionDenied))
 	}
+	if n.KeyFingerprint == "" {
+		// Recorded before keys were pinned: the certificate just verified
+		// is the one of the join, so its key is the joined key.
+		if err := r.st.SetNodeCertificate(ctx, id, n.CertFingerprint, n.CertFingerprint, nodeca.SPKIFingerprint(cert)); err != nil {
+			return nil, connectError(err)
+		}
+		r.log.Info("node key recorded", "node", id)
+	}
 	rep, err := ReportOf(req.Msg.GetCapacity())
 	if err != nil {
 		r.log.Warn("node heartbeat refused", "node", id, "err", err)

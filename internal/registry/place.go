@@ -86,18 +86,24 @@ func placesOnJoined(nodes []scheduler.Node, team string) bool {
 	return team != "" && len(nodes) > 1
 }
 
-// ServiceAddress is the address of joined node's sandbox service, as its
-// last heartbeat said; ErrNotFound for an unknown node,
-// ErrFailedPrecondition for one that serves none.
-func (r *Registry) ServiceAddress(ctx context.Context, node string) (string, error) {
+// Service is how to reach a joined node's sandbox service: the address
+// its last heartbeat said and the fingerprint of the key it joined with,
+// the only key its serving certificate may have. ErrNotFound for an
+// unknown node, ErrFailedPrecondition for one that serves none,
+// ErrUnavailable for one whose key is not recorded yet (recorded before
+// keys were pinned: its next heartbeat records it).
+func (r *Registry) Service(ctx context.Context, node string) (addr, keyFingerprint string, err error) {
 	n, err := r.st.GetNode(ctx, node)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if n.Report.ServiceAddress == "" {
-		return "", fmt.Errorf("node %s serves no sandboxes (started without --listen): %w", node, errdefs.ErrFailedPrecondition)
+		return "", "", fmt.Errorf("node %s serves no sandboxes (started without --listen): %w", node, errdefs.ErrFailedPrecondition)
 	}
-	return n.Report.ServiceAddress, nil
+	if n.KeyFingerprint == "" {
+		return "", "", fmt.Errorf("node %s's key is not recorded yet: its next heartbeat records it: %w", node, errdefs.ErrUnavailable)
+	}
+	return n.Report.ServiceAddress, n.KeyFingerprint, nil
 }
 
 func (r *Registry) schedulerView(ctx context.Context) ([]scheduler.Node, map[string]string, error) {

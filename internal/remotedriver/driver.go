@@ -25,6 +25,7 @@ import (
 	nodev1 "github.com/soulbox/soulbox/api/node/v1"
 	"github.com/soulbox/soulbox/api/node/v1/nodev1connect"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/nodeca"
 	"github.com/soulbox/soulbox/internal/nodeservice"
 	"github.com/soulbox/soulbox/internal/runtime"
 )
@@ -39,6 +40,12 @@ type Config struct {
 	// node CA's pool that signed the node's serving certificate.
 	ClientCert tls.Certificate
 	CA         *x509.CertPool
+	// KeyFingerprint, when set, pins the node's serving certificate to
+	// the key the node joined with (nodeca.SPKIFingerprint): one the CA
+	// signed for the same name with another key (an earlier join of that
+	// name) is refused at the handshake. The control plane always sets
+	// it (registry.Service).
+	KeyFingerprint string
 }
 
 // Driver is a joined node's driver.
@@ -68,6 +75,9 @@ func New(cfg Config) (*Driver, error) {
 		return nil, fmt.Errorf("node %q address %q: %v: %w", cfg.Node, cfg.Addr, err, errdefs.ErrInvalidArgument)
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: cfg.CA, Certificates: []tls.Certificate{cfg.ClientCert}, ServerName: cfg.Node}
+	if cfg.KeyFingerprint != "" {
+		tc.VerifyConnection = nodeca.RequireKey(cfg.Node, cfg.KeyFingerprint)
+	}
 	// No client timeout: a create may wait for a template build and a
 	// dialed connection lives as long as its user; the calls' contexts
 	// bound them, the transport bounds connecting. Dialled connections

@@ -32,9 +32,9 @@ type nodeDrivers struct {
 }
 
 type nodeDriver struct {
-	addr    string
-	checked time.Time
-	d       *remotedriver.Driver
+	addr, key string // the service's address and pinned key
+	checked   time.Time
+	d         *remotedriver.Driver
 }
 
 // use sets what the drivers need once the registry is open.
@@ -57,51 +57,57 @@ func (n *nodeDrivers) driver(ctx context.Context, node string) (noderoute.Remote
 	if fresh {
 		return e.d, nil
 	}
-	addr, err := reg.ServiceAddress(ctx, node)
+	addr, key, err := reg.Service(ctx, node)
 	if err != nil {
 		if e != nil && !errdefs.IsNotFound(err) && !errdefs.IsFailedPrecondition(err) && ctx.Err() == nil {
 			return e.d, nil // the store did not answer: the last address
 		}
 		return nil, err
 	}
-	d, err := n.driverAt(node, addr)
+	d, err := n.driverAt(node, addr, key)
 	if err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-// driverAt is node's driver for its service at addr: the one in use if
-// it is for addr, else a new one that replaces it.
-func (n *nodeDrivers) driverAt(node, addr string) (*remotedriver.Driver, error) {
+// driverAt is node's driver for its service at addr under the key of
+// fingerprint key: the one in use if it is for both, else a new one
+// that replaces it.
+func (n *nodeDrivers) driverAt(node, addr, key string) (*remotedriver.Driver, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if e := n.drivers[node]; e != nil && e.addr == addr {
+	if e := n.drivers[node]; e != nil && e.addr == addr && e.key == key {
 		e.checked = time.Now()
 		return e.d, nil
 	}
-	d, err := remotedriver.New(remotedriver.Config{Node: node, Addr: addr, ClientCert: n.cert, CA: n.ca})
+	d, err := remotedriver.New(remotedriver.Config{Node: node, Addr: addr, ClientCert: n.cert, CA: n.ca, KeyFingerprint: key})
 	if err != nil {
 		return nil, err
 	}
 	if n.drivers == nil {
 		n.drivers = map[string]*nodeDriver{}
 	}
-	n.drivers[node] = &nodeDriver{addr: addr, checked: time.Now(), d: d}
+	n.drivers[node] = &nodeDriver{addr: addr, key: key, checked: time.Now(), d: d}
 	return d, nil
 }
 
-// probe checks that node's sandbox service answers at addr, for the
-// registry's placement (registry.Prober): through the node's driver,
-// made for addr if the one in use is for another address.
+// probe checks that node's sandbox service answers at addr, under the
+// key it joined with, for the registry's placement (registry.Prober):
+// through the node's driver, made for addr if the one in use is for
+// another address.
 func (n *nodeDrivers) probe(ctx context.Context, node, addr string) error {
 	n.mu.Lock()
-	ready := n.reg != nil
+	reg := n.reg
 	n.mu.Unlock()
-	if !ready {
+	if reg == nil {
 		return fmt.Errorf("the node registry is not open yet: %w", errdefs.ErrUnavailable)
 	}
-	d, err := n.driverAt(node, addr)
+	_, key, err := reg.Service(ctx, node)
+	if err != nil {
+		return err
+	}
+	d, err := n.driverAt(node, addr, key)
 	if err != nil {
 		return err
 	}
