@@ -78,7 +78,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("this data dir holds node %q, not %q: %w", id.Name, cfg.Name, errdefs.ErrInvalidArgument)
 	}
 	log := cfg.Log.With("node", id.Name)
-	h := &heartbeater{c: mtlsClient(id), host: &node.HostReader{DataDir: cfg.DataDir}, dataDir: cfg.DataDir, max: cfg.MaxSandboxes, log: log, id: id}
+	c, closeIdle := mtlsClient(id)
+	h := &heartbeater{c: c, closeIdle: closeIdle, host: &node.HostReader{DataDir: cfg.DataDir}, dataDir: cfg.DataDir, max: cfg.MaxSandboxes, log: log, id: id}
 	if cfg.Runtime.Listen == "" {
 		return h.run(ctx)
 	}
@@ -114,12 +115,24 @@ type heartbeater struct {
 	id      *identity
 	// sandboxes, when the node runs them, is counted in each heartbeat.
 	sandboxes *sandboxHost
+
+	// closeIdle ends c's idle connections (after a renewal).
+	closeIdle func()
 }
 
 func (h *heartbeater) run(ctx context.Context) error {
 	interval := time.Second
-	failing := false
+	failing, renewFailing := false, false
 	for {
+		// A renewal that fails is tried again at the next heartbeat.
+		if err := h.renewIfDue(ctx); err != nil && ctx.Err() == nil {
+			if !renewFailing {
+				h.log.Warn("certificate renewal failed", "err", err)
+			}
+			renewFailing = true
+		} else if err == nil {
+			renewFailing = false
+		}
 		if err := h.id.usable(time.Now()); err != nil {
 			return err
 		}

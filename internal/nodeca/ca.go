@@ -22,6 +22,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/durable"
@@ -42,6 +43,9 @@ type CA struct {
 	cert *x509.Certificate
 	key  crypto.Signer
 	pem  []byte
+	// lifetime of the certificates signed for nodes and the control
+	// plane's client (0: ClientCertLifetime); see SetLifetime.
+	lifetime atomic.Int64
 }
 
 // Open loads the authority in dir, creating it on first use.
@@ -149,7 +153,7 @@ func (ca *CA) SignNode(node string, csrPEM []byte) ([]byte, string, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(), Subject: pkix.Name{CommonName: node, Organization: []string{"SoulBox nodes"}},
-		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(ClientCertLifetime),
+		NotBefore: now.Add(-ca.backdate()), NotAfter: now.Add(ca.Lifetime()),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, csr.PublicKey, ca.key)
@@ -171,7 +175,7 @@ func (ca *CA) SignServing(node string, csrPEM []byte) ([]byte, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(), Subject: pkix.Name{CommonName: node, Organization: []string{"SoulBox nodes"}},
-		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(ClientCertLifetime),
+		NotBefore: now.Add(-ca.backdate()), NotAfter: now.Add(ca.Lifetime()),
 		DNSNames: []string{node},
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
@@ -201,7 +205,7 @@ func (ca *CA) ControlPlaneClient() (tls.Certificate, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(), Subject: pkix.Name{CommonName: ControlPlaneName, Organization: []string{controlPlaneOrg}},
-		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(ClientCertLifetime),
+		NotBefore: now.Add(-ca.backdate()), NotAfter: now.Add(ca.Lifetime()),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)

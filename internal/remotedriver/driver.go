@@ -40,6 +40,10 @@ type Config struct {
 	// node CA's pool that signed the node's serving certificate.
 	ClientCert tls.Certificate
 	CA         *x509.CertPool
+	// GetClientCertificate, if set, is asked for the client certificate
+	// at each handshake instead of ClientCert (one that is renewed:
+	// nodeca.ControlPlaneCertificates).
+	GetClientCertificate func(*tls.CertificateRequestInfo) (*tls.Certificate, error)
 	// KeyFingerprint, when set, pins the node's serving certificate to
 	// the key the node joined with (nodeca.SPKIFingerprint): one the CA
 	// signed for the same name with another key (an earlier join of that
@@ -68,7 +72,7 @@ var (
 
 // New returns the driver of the node cfg names; it dials nothing yet.
 func New(cfg Config) (*Driver, error) {
-	if cfg.Node == "" || cfg.Addr == "" || cfg.CA == nil || len(cfg.ClientCert.Certificate) == 0 {
+	if cfg.Node == "" || cfg.Addr == "" || cfg.CA == nil || (len(cfg.ClientCert.Certificate) == 0 && cfg.GetClientCertificate == nil) {
 		return nil, fmt.Errorf("remote driver: the node's name and address, a client certificate and the node CA are needed: %w", errdefs.ErrInvalidArgument)
 	}
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
@@ -77,6 +81,9 @@ func New(cfg Config) (*Driver, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: cfg.CA, Certificates: []tls.Certificate{cfg.ClientCert}, ServerName: cfg.Node}
 	if cfg.KeyFingerprint != "" {
 		tc.VerifyConnection = nodeca.RequireKey(cfg.Node, cfg.KeyFingerprint)
+	}
+	if cfg.GetClientCertificate != nil {
+		tc.Certificates, tc.GetClientCertificate = nil, cfg.GetClientCertificate
 	}
 	// No client timeout: a create may wait for a template build and a
 	// dialed connection lives as long as its user; the calls' contexts

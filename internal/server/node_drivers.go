@@ -22,11 +22,12 @@ import (
 const addressTTL = 5 * time.Second
 
 // nodeDrivers are the remote drivers of the joined nodes, one per node,
-// made on first use with the control plane's client certificate.
+// made on first use with the control plane's client certificate (asked
+// at each handshake: it is renewed before it expires).
 type nodeDrivers struct {
 	mu      sync.Mutex
 	reg     *registry.Registry
-	cert    tls.Certificate
+	cert    func(*tls.CertificateRequestInfo) (*tls.Certificate, error)
 	ca      *x509.CertPool
 	drivers map[string]*nodeDriver
 }
@@ -38,7 +39,7 @@ type nodeDriver struct {
 }
 
 // use sets what the drivers need once the registry is open.
-func (n *nodeDrivers) use(reg *registry.Registry, cert tls.Certificate, ca *x509.CertPool) {
+func (n *nodeDrivers) use(reg *registry.Registry, cert func(*tls.CertificateRequestInfo) (*tls.Certificate, error), ca *x509.CertPool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.reg, n.cert, n.ca = reg, cert, ca
@@ -81,7 +82,7 @@ func (n *nodeDrivers) driverAt(node, addr, key string) (*remotedriver.Driver, er
 		e.checked = time.Now()
 		return e.d, nil
 	}
-	d, err := remotedriver.New(remotedriver.Config{Node: node, Addr: addr, ClientCert: n.cert, CA: n.ca, KeyFingerprint: key})
+	d, err := remotedriver.New(remotedriver.Config{Node: node, Addr: addr, GetClientCertificate: n.cert, CA: n.ca, KeyFingerprint: key})
 	if err != nil {
 		return nil, err
 	}

@@ -36,8 +36,8 @@ func (s *Server) openRegistry(ctx context.Context) error {
 	}
 	s.lifecycle.UsePlacer(s.place)
 	if s.nodeDrivers != nil {
-		cert, err := ca.ControlPlaneClient()
-		if err != nil {
+		cert := ca.ControlPlaneCertificates()
+		if _, err := cert(nil); err != nil {
 			return err
 		}
 		s.nodeDrivers.use(s.registry, cert, ca.Pool())
