@@ -51,6 +51,9 @@ func TestConfigValidate(t *testing.T) {
 		{"node lease shorter than the heartbeat timeout", func(c *Config) { c.NodeLease = 5 * time.Second }, false},
 		{"node lease past a day", func(c *Config) { c.NodeLease = 25 * time.Hour }, false},
 		{"node heartbeat timeout past the default lease", func(c *Config) { c.NodeHeartbeatTimeout = 2 * time.Minute }, false},
+		{"node certificates living 9 s over a 3 s heartbeat timeout", func(c *Config) { c.NodeHeartbeatTimeout, c.NodeCertLifetime = 3*time.Second, 9*time.Second }, true},
+		{"node certificates living less than three heartbeat timeouts", func(c *Config) { c.NodeCertLifetime = 44 * time.Second }, false},
+		{"node certificates living past ten years", func(c *Config) { c.NodeCertLifetime = 87601 * time.Hour }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Defaults()

@@ -29,6 +29,7 @@ func (s *Server) openRegistry(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ca.SetLifetime(s.cfg.NodeCertLifetime)
 	s.registry, err = registry.New(ctx, registry.Config{Store: s.store, CA: ca, HeartbeatTimeout: s.cfg.NodeHeartbeatTimeout,
 		Embedded: s.localNode(), Log: s.log.With("component", "nodes"), Joined: s.recordJoin})
 	if err != nil {
