@@ -79,9 +79,7 @@ func (h *heartbeater) renewIfDue(ctx context.Context) error {
 	if err != nil || leaf == nil {
 		return err
 	}
-	_, err = os.Stat(filepath.Join(dir, pendingKeyFile))
-	pending := err == nil
-	if !pending && !nodeca.RenewDue(leaf.NotBefore, leaf.NotAfter, time.Now()) {
+	if !renewPending(h.dataDir) && !nodeca.RenewDue(leaf.NotBefore, leaf.NotAfter, time.Now()) {
 		return nil
 	}
 	csr, err := pendingCSR(dir, h.id.Name)
@@ -106,6 +104,13 @@ func (h *heartbeater) renewIfDue(ctx context.Context) error {
 	}
 	h.log.Info("certificates renewed", "not_after", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
 	return nil
+}
+
+// renewPending reports whether a renewal is under way: its pending key
+// is on disk.
+func renewPending(dataDir string) bool {
+	_, err := os.Stat(filepath.Join(identityDir(dataDir), pendingKeyFile))
+	return err == nil
 }
 
 // pendingCSR is a CSR naming the node for the pending key, made (0600,

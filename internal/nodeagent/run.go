@@ -125,12 +125,13 @@ func (h *heartbeater) run(ctx context.Context) error {
 	failing, renewFailing := false, false
 	for {
 		// A renewal that fails is tried again at the next heartbeat.
-		if err := h.renewIfDue(ctx); err != nil && ctx.Err() == nil {
+		renewErr := h.renewIfDue(ctx)
+		if renewErr != nil && ctx.Err() == nil {
 			if !renewFailing {
-				h.log.Warn("certificate renewal failed", "err", err)
+				h.log.Warn("certificate renewal failed", "err", renewErr)
 			}
 			renewFailing = true
-		} else if err == nil {
+		} else if renewErr == nil {
 			renewFailing = false
 		}
 		if err := h.id.usable(time.Now()); err != nil {
@@ -143,7 +144,11 @@ func (h *heartbeater) run(ctx context.Context) error {
 				h.log.Warn("heartbeat failed", "err", err)
 			}
 			failing = true
-			if refused(err) {
+			// A renewal whose answer was lost leaves the control plane
+			// refusing the certificate this node still holds: the retry
+			// of the renewal at the next heartbeat mends it, unless the
+			// control plane refused the renewal too.
+			if refused(err) && (!renewPending(h.dataDir) || (renewErr != nil && refused(renewErr))) {
 				return fmt.Errorf("the control plane refuses this node (%w): if it was deleted (DELETE /nodes/%s) or its certificate expired, "+
 					"remove %s and join again with a new token", err, h.id.Name, identityDir(h.dataDir))
 			}

@@ -2,6 +2,12 @@ package registry_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,5 +142,56 @@ func TestRenewRetryAndRefusals(t *testing.T) {
 	}
 	if got, _ := e.st.GetNode(ctx, "node-q"); got.CertFingerprint != again.CertFingerprint || got.KeyFingerprint != again.KeyFingerprint {
 		t.Errorf("refused renewals changed the node: %+v -> %+v", again, got)
+	}
+}
+
+// TestNodeRecoversLostRenewal: a node whose renewal the control plane
+// recorded but whose answer it never got (its pending key on disk, its
+// old certificate refused) renews again for the same key at its next
+// start and heartbeats on, instead of stopping as refused.
+func TestNodeRecoversLostRenewal(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := e.join(t, dir, "node-l", e.token(t)); err != nil {
+		t.Fatal(err)
+	}
+	// The renewal under way: its key kept as the node keeps it, the
+	// control plane asked, the answer dropped.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "node", "node-key.next.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "node-l"}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clientOf(t, dir, e.url).Renew(ctx, connect.NewRequest(&nodev1.RenewRequest{CsrPem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER})})); err != nil {
+		t.Fatal(err)
+	}
+	if err := beat(clientOf(t, dir, e.url)); connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Fatalf("a heartbeat with the replaced certificate = %v; want it refused", err)
+	}
+	// The node starts again: it completes the renewal, then heartbeats.
+	if err := e.join(t, dir, "", "", "node-l"); err != nil {
+		t.Fatalf("the node after a lost renewal answer: %v", err)
+	}
+	n, err := e.st.GetNode(ctx, "node-l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := pemLeaf(t, filepath.Join(dir, "node", "node.pem"))
+	if want := nodeca.SPKIFingerprint(client); n.KeyFingerprint != want || nodeca.CertFingerprint(client.Raw) != n.CertFingerprint {
+		t.Errorf("the node holds certificate %s for key %s; the store records %+v", nodeca.CertFingerprint(client.Raw), want, n)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node", "node-key.next.pem")); !os.IsNotExist(err) {
+		t.Errorf("the pending key is left: %v", err)
 	}
 }
