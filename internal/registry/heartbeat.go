@@ -48,9 +48,15 @@ func (r *Registry) Heartbeat(ctx context.Context, req *connect.Request[nodev1.He
 		r.log.Warn("node heartbeat refused", "node", id, "err", err)
 		return nil, connectError(err)
 	}
+	wasSilent := n.Status == store.NodeUnhealthy
 	n, err = r.st.RecordNodeHeartbeat(ctx, id, rep, req.Msg.GetDraining(), r.now())
 	if err != nil {
 		return nil, connectError(err)
+	}
+	if wasSilent {
+		// Back from a silence: what its calls' failures said meanwhile is
+		// old; the next placement there probes it first.
+		r.forgetReach(id)
 	}
 	return connect.NewResponse(&nodev1.HeartbeatResponse{Status: string(n.Status), HeartbeatIntervalMs: r.HeartbeatInterval().Milliseconds()}), nil
 }

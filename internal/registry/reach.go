@@ -98,7 +98,9 @@ func (r *Registry) probeNode(ctx context.Context, node, addr string) error {
 
 // recordProbe keeps a probe's answer: an answer clears the node; a
 // failure skips it for a backoff that doubles with each failure in a
-// row, from one heartbeat interval up to maxReachBackoff.
+// row, from one heartbeat interval up to maxReachBackoff. A failure
+// while the node is skipped already changes nothing: calls failing
+// together count once.
 func (r *Registry) recordProbe(node, addr string, err error) {
 	r.reach.mu.Lock()
 	defer r.reach.mu.Unlock()
@@ -118,11 +120,29 @@ func (r *Registry) recordProbe(node, addr string, err error) {
 		st.okAt, st.failures, st.reason = now, 0, ""
 		return
 	}
+	if st.failures > 0 && now.Before(st.until) {
+		return
+	}
 	st.failures++
 	st.until = now.Add(min(r.HeartbeatInterval()<<min(st.failures-1, 16), maxReachBackoff))
 	st.reason = fmt.Sprintf("its sandbox service at %s (--advertise) does not answer: %v (%d failed tries in a row; next try after %s)",
 		addr, err, st.failures, st.until.UTC().Format(time.RFC3339))
 	r.log.Warn("node's sandbox service does not answer", "node", node, "addr", addr, "err", err, "failures", st.failures)
+}
+
+// forgetReach drops what is known of reaching node's service.
+func (r *Registry) forgetReach(node string) {
+	r.reach.mu.Lock()
+	delete(r.reach.nodes, node)
+	r.reach.mu.Unlock()
+}
+
+// ServiceFailed records that a call to node's sandbox service at addr
+// did not reach it (the remote driver's report, remotedriver.Config's
+// Unreachable): placement skips the node as after a failed probe, so
+// that creates stop going there before the next probe round.
+func (r *Registry) ServiceFailed(node, addr string, err error) {
+	r.recordProbe(node, addr, err)
 }
 
 // withReach returns nodes with the unreachable ones marked; nodes is

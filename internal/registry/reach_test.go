@@ -195,3 +195,45 @@ func TestPlaceSkipsUnreachableNodes(t *testing.T) {
 		t.Errorf("bad answering is listed %s (%q); want ready", n.Status, n.StatusReason)
 	}
 }
+
+// TestServiceFailedSkipsNode: a call that did not reach a node, as its
+// remote driver reports it, makes placement skip the node at once,
+// saying why; calls failing together count once.
+func TestServiceFailedSkipsNode(t *testing.T) {
+	ctx := context.Background()
+	_, reg := placeEnv(t, store.NodeReport{CPUCount: 8, MemoryTotalBytes: 16 << 30})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	// placeEnv's node n1 reports 127.0.0.1:1; probes reach the listener
+	// whatever the address, so only the reports decide.
+	reg.UseProber(func(ctx context.Context, _, _ string) error {
+		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", l.Addr().String())
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	})
+	req := scheduler.Request{Template: "base", CPU: 1, MemoryBytes: 512 << 20}
+	if d, err := reg.Place(ctx, req); err != nil || d.NodeID != "n1" {
+		t.Fatalf("place = %+v, %v; want n1", d, err)
+	}
+	for range 3 {
+		reg.ServiceFailed("n1", "127.0.0.1:1", errors.New("read: connection reset by peer"))
+	}
+	_, err = reg.Place(ctx, req)
+	if !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), "connection reset by peer") || !strings.Contains(err.Error(), "1 failed tries") {
+		t.Fatalf("place after the node's calls failed = %v; want unavailable naming the failure, counted once", err)
+	}
+}

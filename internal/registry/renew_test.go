@@ -29,7 +29,7 @@ import (
 // certificate's expiry instead of stopping.
 func TestNodeRenewsCertificates(t *testing.T) {
 	e := newEnv(t)
-	e.ca.SetLifetime(6 * time.Second)
+	e.ca.SetLifetime(10 * time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := t.TempDir()

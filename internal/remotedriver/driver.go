@@ -44,6 +44,10 @@ type Config struct {
 	// at each handshake instead of ClientCert (one that is renewed:
 	// nodeca.ControlPlaneCertificates).
 	GetClientCertificate func(*tls.CertificateRequestInfo) (*tls.Certificate, error)
+	// Unreachable, if set, is told of each call that failed to reach the
+	// node (connecting or the TLS handshake failed), not of the node's
+	// answers: the control plane's placement then skips the node.
+	Unreachable func(err error)
 	// KeyFingerprint, when set, pins the node's serving certificate to
 	// the key the node joined with (nodeca.SPKIFingerprint): one the CA
 	// signed for the same name with another key (an earlier join of that
@@ -60,6 +64,8 @@ type Driver struct {
 
 	mu   sync.Mutex
 	name string // the node driver's, once read
+
+	unreachable func(error)
 }
 
 var (
@@ -100,7 +106,7 @@ func New(cfg Config) (*Driver, error) {
 	opts := []connect.ClientOption{connect.WithReadMaxBytes(nodeservice.MaxWireBytes), connect.WithSendMaxBytes(nodeservice.MaxWireBytes)}
 	c := nodev1connect.NewSandboxServiceClient(&http.Client{Transport: transport()}, "https://"+cfg.Addr, opts...)
 	dials := nodev1connect.NewSandboxServiceClient(&http.Client{Transport: transport()}, "https://"+cfg.Addr, opts...)
-	return &Driver{node: cfg.Node, c: c, dials: dials}, nil
+	return &Driver{node: cfg.Node, c: c, dials: dials, unreachable: cfg.Unreachable}, nil
 }
 
 // Node is the node's name.
@@ -114,6 +120,9 @@ func (d *Driver) Node() string { return d.node }
 func (d *Driver) wireErr(err error) error {
 	if err == nil {
 		return nil
+	}
+	if d.unreachable != nil && reachFailed(err) {
+		d.unreachable(err)
 	}
 	switch connect.CodeOf(err) {
 	case connect.CodeUnauthenticated, connect.CodePermissionDenied, connect.CodeUnimplemented, connect.CodeUnknown, connect.CodeInternal:

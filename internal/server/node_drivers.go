@@ -82,7 +82,9 @@ func (n *nodeDrivers) driverAt(node, addr, key string) (*remotedriver.Driver, er
 		e.checked = time.Now()
 		return e.d, nil
 	}
-	d, err := remotedriver.New(remotedriver.Config{Node: node, Addr: addr, GetClientCertificate: n.cert, CA: n.ca, KeyFingerprint: key})
+	reg := n.reg
+	d, err := remotedriver.New(remotedriver.Config{Node: node, Addr: addr, GetClientCertificate: n.cert, CA: n.ca, KeyFingerprint: key,
+		Unreachable: func(err error) { reg.ServiceFailed(node, addr, err) }})
 	if err != nil {
 		return nil, err
 	}
