@@ -50,6 +50,9 @@ type nodeJSON struct {
 	Version              string          `json:"version"`
 	Commit               string          `json:"commit"`
 	MachineInfo          machineJSON     `json:"machineInfo"`
+
+	// StatusReason is SoulBox's: why the node is not ready.
+	StatusReason string `json:"statusReason,omitempty"`
 }
 
 type nodeDetailJSON struct {
@@ -65,6 +68,9 @@ type nodeDetailJSON struct {
 	Version           string          `json:"version"`
 	Commit            string          `json:"commit"`
 	MachineInfo       machineJSON     `json:"machineInfo"`
+
+	// StatusReason is SoulBox's: why the node is not ready.
+	StatusReason string `json:"statusReason,omitempty"`
 }
 
 func toNode(n node.Info) nodeJSON {
@@ -76,7 +82,8 @@ func toNode(n node.Info) nodeJSON {
 	return nodeJSON{ID: n.ID, ServiceInstanceID: n.ServiceInstanceID, ClusterID: n.ClusterID, Status: n.Status,
 		SandboxCount: n.SandboxCount, Metrics: m, CreateSuccesses: n.CreateSuccesses, CreateFails: n.CreateFails,
 		SandboxStartingCount: n.SandboxStarting, Version: n.Version, Commit: n.Commit,
-		MachineInfo: machineJSON{CPUFamily: n.Machine.CPUFamily, CPUModel: n.Machine.CPUModel, CPUModelName: n.Machine.CPUModelName, CPUArchitecture: n.Machine.Arch}}
+		MachineInfo:  machineJSON{CPUFamily: n.Machine.CPUFamily, CPUModel: n.Machine.CPUModel, CPUModelName: n.Machine.CPUModelName, CPUArchitecture: n.Machine.Arch},
+		StatusReason: n.StatusReason}
 }
 
 // adminNodes checks that the API has nodes to report and the caller's
@@ -130,7 +137,7 @@ func (a *API) getNode(w http.ResponseWriter, r *http.Request) {
 		j := toNode(n)
 		writeJSON(w, http.StatusOK, nodeDetailJSON{ID: j.ID, ServiceInstanceID: j.ServiceInstanceID, ClusterID: j.ClusterID, Status: j.Status,
 			SandboxCount: j.SandboxCount, Metrics: j.Metrics, CachedBuilds: []string{}, CreateSuccesses: j.CreateSuccesses,
-			CreateFails: j.CreateFails, Version: j.Version, Commit: j.Commit, MachineInfo: j.MachineInfo})
+			CreateFails: j.CreateFails, Version: j.Version, Commit: j.Commit, MachineInfo: j.MachineInfo, StatusReason: j.StatusReason})
 		return
 	}
 	a.writeError(w, r, fmt.Errorf("node %q: GET /nodes lists the nodes: %w", id, errdefs.ErrNotFound))

@@ -95,6 +95,7 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.StringVar(&cfg.NodeListenNames, "node-listen-names", cfg.NodeListenNames, "further DNS names or addresses, comma-separated, the node listener's certificate holds (the name nodes dial it by, e.g. a Kubernetes Service's)")
 	f.DurationVar(&cfg.NodeHeartbeatTimeout, "node-heartbeat-timeout", cfg.NodeHeartbeatTimeout, "how long a joined node may miss heartbeats before it is unhealthy")
 	f.DurationVar(&cfg.NodeLease, "node-lease", cfg.NodeLease, "how long a joined node may be silent before its sandboxes are ended as lost (longer than --node-heartbeat-timeout)")
+	f.DurationVar(&cfg.NodeCertLifetime, "node-cert-lifetime", cfg.NodeCertLifetime, "how long joined nodes' certificates live; each is renewed once less than a third remains (at least three --node-heartbeat-timeout)")
 	f.IntVar(&cfg.ReadyMinFreeMB, "ready-min-free-mb", cfg.ReadyMinFreeMB, "GET /ready fails when the data dir's filesystem has less free MiB (0: no check)")
 	f.IntVar(&cfg.PausedDiskMB, "paused-disk-mb", cfg.PausedDiskMB, "the most MiB the checkpoints of sandboxes paused with their memory may take together (0: unlimited)")
 	f.IntVar(&cfg.SnapshotDiskMB, "snapshot-disk-mb", cfg.SnapshotDiskMB, "the most MiB the layers of all snapshots may take together (0: unlimited)")

@@ -43,6 +43,11 @@ type Info struct {
 	Commit            string
 	Machine           Machine
 
+	// StatusReason says why a node is not ready (a SoulBox addition to
+	// E2B's shape): no heartbeat, drained by an admin, its sandbox
+	// service not answering.
+	StatusReason string
+
 	// SandboxCount counts its running sandboxes, as E2B's: a paused
 	// sandbox runs nowhere (its checkpoint is on disk) and is not
 	// counted; SandboxStarting counts those being created.

@@ -121,3 +121,10 @@ func (r *replicas) Heartbeat(ctx context.Context, req *connect.Request[nodev1.He
 		return c.Heartbeat(ctx, connect.NewRequest(req.Msg))
 	})
 }
+
+// Renew implements nodev1connect.NodeServiceClient.
+func (r *replicas) Renew(ctx context.Context, req *connect.Request[nodev1.RenewRequest]) (*connect.Response[nodev1.RenewResponse], error) {
+	return each(ctx, r, func(c nodev1connect.NodeServiceClient) (*connect.Response[nodev1.RenewResponse], error) {
+		return c.Renew(ctx, connect.NewRequest(req.Msg))
+	})
+}

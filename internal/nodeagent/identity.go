@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/soulbox/soulbox/internal/durable"
 )
@@ -42,8 +43,11 @@ const (
 type identity struct {
 	Name         string `json:"name"`
 	ControlPlane string `json:"controlPlane"`
-	cert         tls.Certificate
 	ca           *x509.CertPool
+
+	// mu guards the certificates, which a renewal replaces.
+	mu   sync.Mutex
+	cert tls.Certificate
 	// serving is the sandbox service's certificate; nil for a node that
 	// joined before the control plane signed one (it must join again).
 	serving *tls.Certificate
@@ -63,10 +67,10 @@ func loadIdentity(dataDir string) (*identity, error) {
 	if err := json.Unmarshal(b, &id); err != nil {
 		return nil, fmt.Errorf("node identity %s: %w", filepath.Join(dir, stateFile), err)
 	}
-	if id.cert, err = tls.LoadX509KeyPair(filepath.Join(dir, certFile), filepath.Join(dir, keyFile)); err != nil {
+	if id.cert, err = loadRenewable(dir, certFile); err != nil {
 		return nil, fmt.Errorf("node identity: %w", err)
 	}
-	if sc, err := tls.LoadX509KeyPair(filepath.Join(dir, servingFile), filepath.Join(dir, keyFile)); err == nil {
+	if sc, err := loadRenewable(dir, servingFile); err == nil {
 		id.serving = &sc
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("node identity: %w", err)

@@ -57,15 +57,19 @@ func controlPlaneURL(s string) (*url.URL, error) {
 }
 
 // mtlsClient is a joined node's client of the node service at cp: its
-// own certificate, and only the node CA trusted.
-func mtlsClient(id *identity, cp string) nodev1connect.NodeServiceClient {
+// own certificate, and only the node CA trusted; closeIdle ends its idle
+// connections, so that the next call shakes hands with a renewed
+// certificate.
+func mtlsClient(id *identity, cp string) (c nodev1connect.NodeServiceClient, closeIdle func()) {
 	u, _ := url.Parse(cp)
 	host := u.Hostname()
 	if ip := net.ParseIP(host); ip != nil {
 		host = ip.String()
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: id.ca, Certificates: []tls.Certificate{id.cert}, ServerName: host,
+	// The certificate is read at each handshake: a renewal replaces it.
+	tc := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: id.ca, GetClientCertificate: id.clientCertificate, ServerName: host,
 		VerifyConnection: nodeca.RequireControlPlane}
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true}}
-	return nodev1connect.NewNodeServiceClient(hc, cp)
+	tr := &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: tr}
+	return nodev1connect.NewNodeServiceClient(hc, cp), tr.CloseIdleConnections
 }

@@ -36,15 +36,9 @@ func refused(err error) bool {
 // expired. The node then stops, saying how to join again, rather than
 // retry a handshake the control plane refuses.
 func (id *identity) usable(now time.Time) error {
-	if len(id.cert.Certificate) == 0 {
-		return nil
-	}
-	leaf := id.cert.Leaf
-	if leaf == nil {
-		var err error
-		if leaf, err = x509.ParseCertificate(id.cert.Certificate[0]); err != nil {
-			return fmt.Errorf("node certificate: %w", err)
-		}
+	leaf, err := id.clientLeaf()
+	if err != nil || leaf == nil {
+		return err
 	}
 	if now.After(leaf.NotAfter) {
 		return fmt.Errorf("node %q: its certificate expired at %s: delete the node (DELETE /nodes/%s), remove %s and join again with a new token: %w",

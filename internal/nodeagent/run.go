@@ -89,8 +89,18 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	cp := newReplicas(urls, log, func(u string) nodev1connect.NodeServiceClient { return mtlsClient(id, u) })
-	h := &heartbeater{c: cp, host: &node.HostReader{DataDir: cfg.DataDir}, dataDir: cfg.DataDir, max: cfg.MaxSandboxes, log: log, id: id}
+	var closers []func()
+	cp := newReplicas(urls, log, func(u string) nodev1connect.NodeServiceClient {
+		c, closeIdle := mtlsClient(id, u)
+		closers = append(closers, closeIdle)
+		return c
+	})
+	closeIdle := func() {
+		for _, f := range closers {
+			f()
+		}
+	}
+	h := &heartbeater{c: cp, closeIdle: closeIdle, host: &node.HostReader{DataDir: cfg.DataDir}, dataDir: cfg.DataDir, max: cfg.MaxSandboxes, log: log, id: id}
 	if cfg.Runtime.Listen == "" {
 		return h.run(ctx)
 	}
@@ -126,12 +136,25 @@ type heartbeater struct {
 	id      *identity
 	// sandboxes, when the node runs them, is counted in each heartbeat.
 	sandboxes *sandboxHost
+
+	// closeIdle ends c's idle connections (after a renewal).
+	closeIdle func()
 }
 
 func (h *heartbeater) run(ctx context.Context) error {
 	interval := time.Second
-	failing := false
+	failing, renewFailing := false, false
 	for {
+		// A renewal that fails is tried again at the next heartbeat.
+		renewErr := h.renewIfDue(ctx)
+		if renewErr != nil && ctx.Err() == nil {
+			if !renewFailing {
+				h.log.Warn("certificate renewal failed", "err", renewErr)
+			}
+			renewFailing = true
+		} else if renewErr == nil {
+			renewFailing = false
+		}
 		if err := h.id.usable(time.Now()); err != nil {
 			return err
 		}
@@ -142,7 +165,11 @@ func (h *heartbeater) run(ctx context.Context) error {
 				h.log.Warn("heartbeat failed", "err", err)
 			}
 			failing = true
-			if refused(err) {
+			// A renewal whose answer was lost leaves the control plane
+			// refusing the certificate this node still holds: the retry
+			// of the renewal at the next heartbeat mends it, unless the
+			// control plane refused the renewal too.
+			if refused(err) && (!renewPending(h.dataDir) || (renewErr != nil && refused(renewErr))) {
 				return fmt.Errorf("the control plane refuses this node (%w): if it was deleted (DELETE /nodes/%s) or its certificate expired, "+
 					"remove %s and join again with a new token", err, h.id.Name, identityDir(h.dataDir))
 			}

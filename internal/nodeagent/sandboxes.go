@@ -152,7 +152,8 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, max 
 		return nil, fmt.Errorf("--listen %s: %w", rc.Listen, err)
 	}
 	tc := &tls.Config{
-		MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{*id.serving},
+		// The certificate is read at each handshake: a renewal replaces it.
+		MinVersion: tls.VersionTLS13, GetCertificate: id.servingCertificate,
 		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: id.ca, NextProtos: []string{"h2"},
 		// Nodes' certificates come from the same CA: only the control
 		// plane's may drive this node's sandboxes.

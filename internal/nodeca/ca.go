@@ -22,6 +22,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/durable"
@@ -42,6 +44,9 @@ type CA struct {
 	cert *x509.Certificate
 	key  crypto.Signer
 	pem  []byte
+	// lifetime of the certificates signed for nodes and the control
+	// plane's client (0: ClientCertLifetime); see SetLifetime.
+	lifetime atomic.Int64
 }
 
 // Open loads the authority in dir, creating it on first use.
@@ -149,7 +154,7 @@ func (ca *CA) SignNode(node string, csrPEM []byte) ([]byte, string, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(), Subject: pkix.Name{CommonName: node, Organization: []string{"SoulBox nodes"}},
-		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(ClientCertLifetime),
+		NotBefore: now.Add(-ca.backdate()), NotAfter: now.Add(ca.Lifetime()),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, csr.PublicKey, ca.key)
@@ -171,7 +176,7 @@ func (ca *CA) SignServing(node string, csrPEM []byte) ([]byte, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(), Subject: pkix.Name{CommonName: node, Organization: []string{"SoulBox nodes"}},
-		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(ClientCertLifetime),
+		NotBefore: now.Add(-ca.backdate()), NotAfter: now.Add(ca.Lifetime()),
 		DNSNames: []string{node},
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
@@ -201,7 +206,7 @@ func (ca *CA) ControlPlaneClient() (tls.Certificate, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(), Subject: pkix.Name{CommonName: ControlPlaneName, Organization: []string{controlPlaneOrg}},
-		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(ClientCertLifetime),
+		NotBefore: now.Add(-ca.backdate()), NotAfter: now.Add(ca.Lifetime()),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
@@ -250,16 +255,52 @@ func nodeCSR(node string, csrPEM []byte) (*x509.CertificateRequest, error) {
 // identity (IsControlPlane, which nodes require), sent with the authority's
 // certificate so a joining node can pin it, and the nodes' client
 // certificates verified when given (a join has none yet; every other
-// call checks that one was).
+// call checks that one was). The certificate lives as the nodes' do
+// (Lifetime) and is signed again, with a fresh key, at the first
+// handshake once less than a third of its lifetime remains, so a
+// control plane that runs longer than that keeps its nodes.
 func (ca *CA) ServerTLS(names []string) (*tls.Config, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	var mu sync.Mutex
+	cur, err := ca.listenerCert(names)
 	if err != nil {
 		return nil, err
+	}
+	get := func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		now := time.Now()
+		if RenewDue(cur.Leaf.NotBefore, cur.Leaf.NotAfter, now) {
+			next, err := ca.listenerCert(names)
+			switch {
+			case err == nil:
+				cur = next
+			case now.After(cur.Leaf.NotAfter):
+				return nil, err
+			}
+		}
+		c := cur
+		return &c, nil
+	}
+	return &tls.Config{
+		MinVersion:     tls.VersionTLS13,
+		GetCertificate: get,
+		ClientAuth:     tls.VerifyClientCertIfGiven,
+		ClientCAs:      ca.Pool(),
+		NextProtos:     []string{"h2", "http/1.1"},
+	}, nil
+}
+
+// listenerCert signs the node listener's certificate for names, with a
+// fresh key.
+func (ca *CA) listenerCert(names []string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(), Subject: pkix.Name{CommonName: ControlPlaneName, Organization: []string{controlPlaneOrg}},
-		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(ClientCertLifetime),
+		NotBefore: now.Add(-ca.backdate()), NotAfter: now.Add(ca.Lifetime()),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	for _, n := range names {
@@ -271,15 +312,13 @@ func (ca *CA) ServerTLS(names []string) (*tls.Config, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
-		return nil, fmt.Errorf("node listener certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("node listener certificate: %w", err)
 	}
-	return &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der, ca.cert.Raw}, PrivateKey: key}},
-		ClientAuth:   tls.VerifyClientCertIfGiven,
-		ClientCAs:    ca.Pool(),
-		NextProtos:   []string{"h2", "http/1.1"},
-	}, nil
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("node listener certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der, ca.cert.Raw}, PrivateKey: key, Leaf: leaf}, nil
 }
 
 func serial() *big.Int {

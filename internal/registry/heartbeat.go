@@ -35,14 +35,28 @@ func (r *Registry) Heartbeat(ctx context.Context, req *connect.Request[nodev1.He
 	if n.Embedded || n.CertFingerprint != nodeca.CertFingerprint(cert.Raw) {
 		return nil, connectError(fmt.Errorf("node %q: this certificate is not the one signed at its join: %w", id, errdefs.ErrPermissionDenied))
 	}
+	if n.KeyFingerprint == "" {
+		// Recorded before keys were pinned: the certificate just verified
+		// is the one of the join, so its key is the joined key.
+		if err := r.st.SetNodeCertificate(ctx, id, n.CertFingerprint, n.CertFingerprint, nodeca.SPKIFingerprint(cert)); err != nil {
+			return nil, connectError(err)
+		}
+		r.log.Info("node key recorded", "node", id)
+	}
 	rep, err := ReportOf(req.Msg.GetCapacity())
 	if err != nil {
 		r.log.Warn("node heartbeat refused", "node", id, "err", err)
 		return nil, connectError(err)
 	}
+	wasSilent := n.Status == store.NodeUnhealthy
 	n, err = r.st.RecordNodeHeartbeat(ctx, id, rep, req.Msg.GetDraining(), r.now())
 	if err != nil {
 		return nil, connectError(err)
+	}
+	if wasSilent {
+		// Back from a silence: what its calls' failures said meanwhile is
+		// old; the next placement there probes it first.
+		r.forgetReach(id)
 	}
 	return connect.NewResponse(&nodev1.HeartbeatResponse{Status: string(n.Status), HeartbeatIntervalMs: r.HeartbeatInterval().Milliseconds()}), nil
 }

@@ -11,6 +11,7 @@ import (
 
 	nodev1 "github.com/soulbox/soulbox/api/node/v1"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/nodeca"
 	"github.com/soulbox/soulbox/internal/nodetoken"
 	"github.com/soulbox/soulbox/internal/store"
 )
@@ -87,9 +88,14 @@ func (r *Registry) join(ctx context.Context, name, token string, csrPEM []byte) 
 	if err != nil {
 		return nil, nil, err
 	}
+	keyFP, err := nodeca.CSRKeyFingerprint(name, csrPEM)
+	if err != nil {
+		return nil, nil, err
+	}
 	// JoinNode checks the token and the name again, in the transaction
-	// that spends it: of two joins racing, one wins.
-	n := store.Node{ID: name, Status: store.NodeReady, StatusBy: store.ByNode, CertFingerprint: fp}
+	// that spends it: of two joins racing, one wins. The key is recorded
+	// with it: the node's sandbox service is accepted under it only.
+	n := store.Node{ID: name, Status: store.NodeReady, StatusBy: store.ByNode, CertFingerprint: fp, KeyFingerprint: keyFP}
 	if err := r.st.JoinNode(ctx, hash, n, now); err != nil {
 		return nil, nil, err
 	}

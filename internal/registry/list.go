@@ -9,7 +9,9 @@ import (
 
 // Nodes implements node.Lister: the embedded node (read live, with the
 // status the registry keeps for it) and every joined node as its last
-// heartbeat described it.
+// heartbeat described it, with the reason of a status other than ready.
+// A joined node whose sandbox service does not answer this control
+// plane is unhealthy, saying so, while placement skips it.
 func (r *Registry) Nodes(ctx context.Context) ([]node.Info, error) {
 	ns, err := r.st.ListNodes(ctx)
 	if err != nil {
@@ -34,7 +36,14 @@ func (r *Registry) Nodes(ctx context.Context) ([]node.Info, error) {
 			}
 			continue
 		}
-		out = append(out, infoOf(n))
+		i := infoOf(n)
+		if n.Status != store.NodeReady {
+			i.StatusReason = n.StatusReason
+		} else if why := r.unreachable(n.ID, n.Report.ServiceAddress); why != "" {
+			// Heartbeating, but this control plane cannot create there.
+			i.Status, i.StatusReason = node.Status(store.NodeUnhealthy), why
+		}
+		out = append(out, i)
 	}
 	return out, nil
 }

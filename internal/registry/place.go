@@ -21,6 +21,8 @@ type view struct {
 	mu    sync.Mutex
 	at    time.Time
 	nodes []scheduler.Node
+	// addrs are the joined nodes' sandbox service addresses.
+	addrs map[string]string
 }
 
 // Place decides where a create goes and refuses it (ErrUnavailable,
@@ -30,17 +32,24 @@ type view struct {
 // --max-sandboxes, the pool's memory) checks its capacity when it
 // creates; a joined node's last heartbeat says what it has, and what
 // it runs is the larger of that heartbeat's figures and the store's
-// live sandboxes on it, read at every placement (one query for all
-// nodes), so that creates within one heartbeat interval see each
-// other. The team's live sandboxes on each node are counted from the
-// same query, so that creates that come together spread.
+// live sandboxes on it, summed at every placement by one grouped query
+// (store.NodeUsage: a row per node, however many sandboxes run), so
+// that creates within one heartbeat interval see each other. The
+// team's live sandboxes on each node are counted by the same query, so
+// that creates that come together spread.
+//
+// With a Prober, a joined node whose sandbox service did not answer is
+// skipped for its backoff (the refusal says why), and a joined node
+// whose service has not answered lately is probed before it is chosen:
+// if it does not answer, the create is placed once more without it, so
+// that it goes to another node with nothing made on the first.
 func (r *Registry) Place(ctx context.Context, req scheduler.Request) (scheduler.Decision, error) {
-	nodes, err := r.schedulerView(ctx)
+	nodes, addrs, err := r.schedulerView(ctx)
 	if err != nil {
 		return scheduler.Decision{}, err
 	}
-	if sl, ok := r.st.(sandboxLister); ok && placesOnJoined(nodes, req.Team) {
-		live, err := sl.ListSandboxes(ctx, store.SandboxFilter{States: store.LiveStates})
+	if placesOnJoined(nodes, req.Team) {
+		use, err := r.st.NodeUsage(ctx, req.Team)
 		if err != nil {
 			return scheduler.Decision{}, err
 		}
@@ -48,9 +57,21 @@ func (r *Registry) Place(ctx context.Context, req scheduler.Request) (scheduler.
 		if r.embedded != nil {
 			embedded = r.embedded.ID
 		}
-		nodes = withStoreCounts(nodes, live, req.Team, embedded)
+		nodes = withStoreCounts(nodes, use, req.Team, embedded)
 	}
-	return scheduler.Choose(nodes, req)
+	for probes := 0; ; {
+		nodes = r.withReach(nodes, addrs)
+		d, err := scheduler.Choose(nodes, req)
+		if err != nil || probes == 2 || !r.needsProbe(d.NodeID, addrs[d.NodeID]) {
+			return d, err
+		}
+		probes++
+		if err := r.probeNode(ctx, d.NodeID, addrs[d.NodeID]); err == nil {
+			return d, nil
+		} else if ctx.Err() != nil {
+			return scheduler.Decision{}, err
+		}
+	}
 }
 
 // placesOnJoined is whether the store's counts can change a placement:
@@ -65,38 +86,38 @@ func placesOnJoined(nodes []scheduler.Node, team string) bool {
 	return team != "" && len(nodes) > 1
 }
 
-// sandboxLister is the part of a full store that counts a team's
-// live sandboxes per node; a registry over a store of nodes alone places
-// without that count.
-type sandboxLister interface {
-	ListSandboxes(ctx context.Context, f store.SandboxFilter) ([]store.Sandbox, error)
-}
-
-// ServiceAddress is the address of joined node's sandbox service, as its
-// last heartbeat said; ErrNotFound for an unknown node,
-// ErrFailedPrecondition for one that serves none.
-func (r *Registry) ServiceAddress(ctx context.Context, node string) (string, error) {
+// Service is how to reach a joined node's sandbox service: the address
+// its last heartbeat said and the fingerprint of the key it joined with,
+// the only key its serving certificate may have. ErrNotFound for an
+// unknown node, ErrFailedPrecondition for one that serves none,
+// ErrUnavailable for one whose key is not recorded yet (recorded before
+// keys were pinned: its next heartbeat records it).
+func (r *Registry) Service(ctx context.Context, node string) (addr, keyFingerprint string, err error) {
 	n, err := r.st.GetNode(ctx, node)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if n.Report.ServiceAddress == "" {
-		return "", fmt.Errorf("node %s serves no sandboxes (started without --listen): %w", node, errdefs.ErrFailedPrecondition)
+		return "", "", fmt.Errorf("node %s serves no sandboxes (started without --listen): %w", node, errdefs.ErrFailedPrecondition)
 	}
-	return n.Report.ServiceAddress, nil
+	if n.KeyFingerprint == "" {
+		return "", "", fmt.Errorf("node %s's key is not recorded yet: its next heartbeat records it: %w", node, errdefs.ErrUnavailable)
+	}
+	return n.Report.ServiceAddress, n.KeyFingerprint, nil
 }
 
-func (r *Registry) schedulerView(ctx context.Context) ([]scheduler.Node, error) {
+func (r *Registry) schedulerView(ctx context.Context) ([]scheduler.Node, map[string]string, error) {
 	r.view.mu.Lock()
 	defer r.view.mu.Unlock()
 	if r.view.nodes != nil && r.now().Sub(r.view.at) < viewTTL {
-		return r.view.nodes, nil
+		return r.view.nodes, r.view.addrs, nil
 	}
 	ns, err := r.st.ListNodes(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]scheduler.Node, 0, len(ns))
+	addrs := map[string]string{}
 	for _, n := range ns {
 		if n.Embedded && (r.embedded == nil || n.ID != r.embedded.ID) {
 			continue
@@ -107,9 +128,12 @@ func (r *Registry) schedulerView(ctx context.Context) ([]scheduler.Node, error) 
 			AllocatedMemory: n.Report.AllocatedMemory, Sandboxes: n.Report.Sandboxes, MaxSandboxes: n.Report.MaxSandboxes,
 			Pooled: n.Report.Pooled, Layers: n.Report.Templates}
 		out = append(out, sn)
+		if !n.Embedded && n.Report.ServiceAddress != "" {
+			addrs[n.ID] = n.Report.ServiceAddress
+		}
 	}
-	r.view.nodes, r.view.at = out, r.now()
-	return out, nil
+	r.view.nodes, r.view.addrs, r.view.at = out, addrs, r.now()
+	return out, addrs, nil
 }
 
 // invalidate makes the next placement read the store again.

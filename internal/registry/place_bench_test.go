@@ -17,7 +17,7 @@ import (
 
 // benchRegistry is a registry on SQLite with an embedded node and joined
 // nodes that heartbeated.
-func benchRegistry(b *testing.B, joined int) *registry.Registry {
+func benchRegistry(b *testing.B, joined, live int) *registry.Registry {
 	ctx := context.Background()
 	dir := b.TempDir()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "soulbox.db"))
@@ -43,16 +43,32 @@ func benchRegistry(b *testing.B, joined int) *registry.Registry {
 			b.Fatal(err)
 		}
 	}
+	// live sandboxes, spread over the joined nodes (the embedded node
+	// without any), a tenth of them the placing team's.
+	for i := range live {
+		sb := store.Sandbox{ID: fmt.Sprintf("sb-%05d", i), TemplateID: "base", ClientID: "other", State: store.StateRunning, CPUCount: 1, MemoryMB: 256}
+		if joined > 0 {
+			sb.Node = fmt.Sprintf("node-%03d", i%joined)
+		}
+		if i%10 == 0 {
+			sb.ClientID = "t"
+		}
+		if err := st.CreateSandbox(ctx, sb); err != nil {
+			b.Fatal(err)
+		}
+	}
 	return reg
 }
 
 // BenchmarkPlace is the create path's placement: the registry's view
 // (read from the store at most once a second) and the scheduler's
-// decision, with the embedded node alone and beside 100 joined nodes.
+// decision, with the embedded node alone and beside 100 joined nodes,
+// and with 1,000 live sandboxes on them (counted from the store at each
+// placement).
 func BenchmarkPlace(b *testing.B) {
-	for _, joined := range []int{0, 100} {
-		b.Run(fmt.Sprintf("joined=%d", joined), func(b *testing.B) {
-			reg := benchRegistry(b, joined)
+	for _, c := range []struct{ joined, live int }{{0, 0}, {100, 0}, {100, 1000}} {
+		b.Run(fmt.Sprintf("joined=%d/live=%d", c.joined, c.live), func(b *testing.B) {
+			reg := benchRegistry(b, c.joined, c.live)
 			req := scheduler.Request{Template: "base", CPU: 2, MemoryBytes: 512 << 20, Team: "t"}
 			b.ReportAllocs()
 			for b.Loop() {

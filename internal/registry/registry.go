@@ -1,13 +1,11 @@
 // Package registry is the control plane's registry of nodes: it lets
-// hosts join with a one-use token (signing their client certificates with
-// the node CA), takes their heartbeats over mutual TLS, marks the nodes
-// that stop heartbeating unhealthy, changes their status for admins, and
-// lists them for GET /nodes and the scheduler. It serves the node service
-// of api/node/v1 (connect-go) on the node listener.
-//
-// Today only the embedded node runs sandboxes: a joined node is
-// registered, heartbeats, is listed and drained, but the control plane
-// does not yet create sandboxes on it.
+// hosts join with a one-use token (signing their client and serving
+// certificates with the node CA and pinning their key), renews those
+// certificates, takes their heartbeats over mutual TLS, marks the nodes
+// that stop heartbeating unhealthy, changes their status for admins,
+// lists them for GET /nodes, probes the sandbox services of the joined
+// nodes, and places creates with the scheduler. It serves the node
+// service of api/node/v1 (connect-go) on the node listener.
 package registry
 
 import (
@@ -61,6 +59,7 @@ type Registry struct {
 	now      func() time.Time
 	joined   func(r *http.Request, node, tokenID string, err error)
 	view     view
+	reach    reach
 }
 
 var (

@@ -86,11 +86,13 @@ func newEnvEmbedded(t *testing.T, embedded string) *env {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(reg.Handler())
+	// Served as the server serves it: over the listener's own TLS (not
+	// httptest's StartTLS, which adds a certificate of its own).
 	srv := httptest.NewUnstartedServer(mux)
-	srv.TLS = tc
-	srv.StartTLS()
+	srv.Listener = tls.NewListener(srv.Listener, tc)
+	srv.Start()
 	t.Cleanup(srv.Close)
-	return &env{st: st, reg: reg, ca: ca, url: srv.URL, clock: c}
+	return &env{st: st, reg: reg, ca: ca, url: "https://" + srv.Listener.Addr().String(), clock: c}
 }
 
 func (e *env) token(t *testing.T) string {

@@ -26,6 +26,7 @@ import (
 	nodev1 "github.com/soulbox/soulbox/api/node/v1"
 	"github.com/soulbox/soulbox/api/node/v1/nodev1connect"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/nodeca"
 	"github.com/soulbox/soulbox/internal/nodeservice"
 	"github.com/soulbox/soulbox/internal/runtime"
 )
@@ -40,6 +41,20 @@ type Config struct {
 	// node CA's pool that signed the node's serving certificate.
 	ClientCert tls.Certificate
 	CA         *x509.CertPool
+	// GetClientCertificate, if set, is asked for the client certificate
+	// at each handshake instead of ClientCert (one that is renewed:
+	// nodeca.ControlPlaneCertificates).
+	GetClientCertificate func(*tls.CertificateRequestInfo) (*tls.Certificate, error)
+	// Unreachable, if set, is told of each call that failed to reach the
+	// node (connecting or the TLS handshake failed), not of the node's
+	// answers: the control plane's placement then skips the node.
+	Unreachable func(err error)
+	// KeyFingerprint, when set, pins the node's serving certificate to
+	// the key the node joined with (nodeca.SPKIFingerprint): one the CA
+	// signed for the same name with another key (an earlier join of that
+	// name) is refused at the handshake. The control plane always sets
+	// it (registry.Service).
+	KeyFingerprint string
 }
 
 // Driver is a joined node's driver.
@@ -50,6 +65,8 @@ type Driver struct {
 
 	mu   sync.Mutex
 	name string // the node driver's, once read
+
+	unreachable func(error)
 }
 
 var (
@@ -62,13 +79,19 @@ var (
 
 // New returns the driver of the node cfg names; it dials nothing yet.
 func New(cfg Config) (*Driver, error) {
-	if cfg.Node == "" || cfg.Addr == "" || cfg.CA == nil || len(cfg.ClientCert.Certificate) == 0 {
+	if cfg.Node == "" || cfg.Addr == "" || cfg.CA == nil || (len(cfg.ClientCert.Certificate) == 0 && cfg.GetClientCertificate == nil) {
 		return nil, fmt.Errorf("remote driver: the node's name and address, a client certificate and the node CA are needed: %w", errdefs.ErrInvalidArgument)
 	}
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		return nil, fmt.Errorf("node %q address %q: %v: %w", cfg.Node, cfg.Addr, err, errdefs.ErrInvalidArgument)
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: cfg.CA, Certificates: []tls.Certificate{cfg.ClientCert}, ServerName: cfg.Node}
+	if cfg.KeyFingerprint != "" {
+		tc.VerifyConnection = nodeca.RequireKey(cfg.Node, cfg.KeyFingerprint)
+	}
+	if cfg.GetClientCertificate != nil {
+		tc.Certificates, tc.GetClientCertificate = nil, cfg.GetClientCertificate
+	}
 	// No client timeout: a create may wait for a template build and a
 	// dialed connection lives as long as its user; the calls' contexts
 	// bound them, the transport bounds connecting. Dialled connections
@@ -84,7 +107,7 @@ func New(cfg Config) (*Driver, error) {
 	opts := []connect.ClientOption{connect.WithReadMaxBytes(nodeservice.MaxWireBytes), connect.WithSendMaxBytes(nodeservice.MaxWireBytes)}
 	c := nodev1connect.NewSandboxServiceClient(&http.Client{Transport: transport()}, "https://"+cfg.Addr, opts...)
 	dials := nodev1connect.NewSandboxServiceClient(&http.Client{Transport: transport()}, "https://"+cfg.Addr, opts...)
-	return &Driver{node: cfg.Node, c: c, dials: dials}, nil
+	return &Driver{node: cfg.Node, c: c, dials: dials, unreachable: cfg.Unreachable}, nil
 }
 
 // Node is the node's name.
@@ -98,6 +121,9 @@ func (d *Driver) Node() string { return d.node }
 func (d *Driver) wireErr(err error) error {
 	if err == nil {
 		return nil
+	}
+	if d.unreachable != nil && reachFailed(err) {
+		d.unreachable(err)
 	}
 	switch connect.CodeOf(err) {
 	case connect.CodeUnauthenticated, connect.CodePermissionDenied, connect.CodeUnimplemented, connect.CodeUnknown, connect.CodeInternal:

@@ -30,6 +30,10 @@ type Node struct {
 	Runs bool
 	// Embedded is the control plane's own node.
 	Embedded bool
+	// Unreachable, when set, says why the control plane cannot reach
+	// the node's sandbox service (its address refuses, the handshake
+	// fails): the node takes nothing until it answers again.
+	Unreachable string
 	// Unmetered: the node checks its own capacity when it creates (the
 	// embedded node, whose admission counts quotas and memory itself);
 	// the figures below are not consulted.
@@ -109,7 +113,7 @@ func Choose(nodes []Node, req Request) (Decision, error) {
 // fits is unfit's verdict without the words.
 func fits(n *Node, req Request) bool {
 	switch {
-	case !n.Ready || !n.Runs || (req.EmbeddedOnly && !n.Embedded):
+	case !n.Ready || !n.Runs || n.Unreachable != "" || (req.EmbeddedOnly && !n.Embedded):
 		return false
 	case n.Unmetered:
 		return true
@@ -128,6 +132,8 @@ func unfit(n *Node, req Request) string {
 		return "is " + n.Status
 	case !n.Runs:
 		return "does not run sandboxes (it was started without --listen)"
+	case n.Unreachable != "":
+		return "cannot be reached: " + n.Unreachable
 	case req.EmbeddedOnly && !n.Embedded:
 		return "is not the embedded node, the only one that makes forks and restores snapshots with memory"
 	case n.Unmetered:

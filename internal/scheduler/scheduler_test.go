@@ -57,6 +57,11 @@ func TestChoose(t *testing.T) {
 			with(roomy("a"), func(n *Node) { n.Ready, n.Status, n.Reason = false, "draining", "drained by an admin" }),
 			with(roomy("b"), func(n *Node) { n.Runs = false })},
 			wantErr: []string{"no node is ready", "node a is draining (drained by an admin)", "node b does not run sandboxes"}},
+		{name: "an unreachable node is skipped", nodes: []Node{
+			with(roomy("a"), func(n *Node) { n.Pooled, n.Unreachable = []string{"base"}, "connection refused" }), roomy("b")}, want: "b"},
+		{name: "an unreachable node's reason is named", nodes: []Node{
+			with(roomy("a"), func(n *Node) { n.Unreachable = "10.0.0.1:3444: connection refused" })},
+			wantErr: []string{"node a cannot be reached: 10.0.0.1:3444: connection refused"}},
 		{name: "no nodes", wantErr: []string{"no node is ready: none is registered"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

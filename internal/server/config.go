@@ -17,6 +17,7 @@ import (
 	"github.com/soulbox/soulbox/internal/certs"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/network"
+	"github.com/soulbox/soulbox/internal/nodeca"
 	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/store/backend"
 )
@@ -171,6 +172,10 @@ type Config struct {
 	// sandboxes recorded on it are ended as lost; longer than
 	// NodeHeartbeatTimeout.
 	NodeLease time.Duration
+	// NodeCertLifetime is how long the certificates signed for joined
+	// nodes and for the control plane's client live; each is renewed
+	// once less than a third of it remains.
+	NodeCertLifetime time.Duration
 	// Objects is the S3-compatible object storage layers and pause
 	// checkpoints are also kept in (SOULBOX_S3_*); none by default.
 	Objects ObjectsConfig
@@ -219,6 +224,7 @@ func Defaults() Config {
 		NodeHeartbeatTimeout:   15 * time.Second,
 		NodeLease:              60 * time.Second,
 		EmbeddedNode:           "on",
+		NodeCertLifetime:       nodeca.ClientCertLifetime,
 	}
 }
 
@@ -295,6 +301,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		{"SOULBOX_METRICS_BUCKET", &c.MetricsBucket},
 		{"SOULBOX_NODE_HEARTBEAT_TIMEOUT", &c.NodeHeartbeatTimeout},
 		{"SOULBOX_NODE_LEASE", &c.NodeLease},
+		{"SOULBOX_NODE_CERT_LIFETIME", &c.NodeCertLifetime},
 	} {
 		if s := getenv(v.name); s != "" {
 			d, err := time.ParseDuration(s)
@@ -417,6 +424,11 @@ func (c Config) Validate() error {
 	}
 	if c.NodeLease <= c.NodeHeartbeatTimeout || c.NodeLease > 24*time.Hour {
 		return bad("node lease %s: use a duration longer than the node heartbeat timeout (%s) and at most 24h, e.g. 60s", c.NodeLease, c.NodeHeartbeatTimeout)
+	}
+	// A node renews at a heartbeat in the last third of the lifetime:
+	// that third must hold a whole heartbeat timeout.
+	if c.NodeCertLifetime < 3*c.NodeHeartbeatTimeout || c.NodeCertLifetime > 10*nodeca.ClientCertLifetime {
+		return bad("node certificate lifetime %s: use a duration of at least three node heartbeat timeouts (%s) and at most 87600h, e.g. 8760h", c.NodeCertLifetime, 3*c.NodeHeartbeatTimeout)
 	}
 	// A metrics request reads at most 31 days: a longer history could not
 	// be read whole.

@@ -57,6 +57,9 @@ func TestConfigValidate(t *testing.T) {
 		{"node listen name wildcard", func(c *Config) { c.NodeListenNames = "*.soulbox.svc" }, false},
 		{"node listen names with an empty one", func(c *Config) { c.NodeListenNames = "a.example,,b.example" }, false},
 		{"node listen name label past 63", func(c *Config) { c.NodeListenNames = strings.Repeat("a", 64) + ".example" }, false},
+		{"node certificates living 9 s over a 3 s heartbeat timeout", func(c *Config) { c.NodeHeartbeatTimeout, c.NodeCertLifetime = 3*time.Second, 9*time.Second }, true},
+		{"node certificates living less than three heartbeat timeouts", func(c *Config) { c.NodeCertLifetime = 44 * time.Second }, false},
+		{"node certificates living past ten years", func(c *Config) { c.NodeCertLifetime = 87601 * time.Hour }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Defaults()

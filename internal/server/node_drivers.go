@@ -22,23 +22,24 @@ import (
 const addressTTL = 5 * time.Second
 
 // nodeDrivers are the remote drivers of the joined nodes, one per node,
-// made on first use with the control plane's client certificate.
+// made on first use with the control plane's client certificate (asked
+// at each handshake: it is renewed before it expires).
 type nodeDrivers struct {
 	mu      sync.Mutex
 	reg     *registry.Registry
-	cert    tls.Certificate
+	cert    func(*tls.CertificateRequestInfo) (*tls.Certificate, error)
 	ca      *x509.CertPool
 	drivers map[string]*nodeDriver
 }
 
 type nodeDriver struct {
-	addr    string
-	checked time.Time
-	d       *remotedriver.Driver
+	addr, key string // the service's address and pinned key
+	checked   time.Time
+	d         *remotedriver.Driver
 }
 
 // use sets what the drivers need once the registry is open.
-func (n *nodeDrivers) use(reg *registry.Registry, cert tls.Certificate, ca *x509.CertPool) {
+func (n *nodeDrivers) use(reg *registry.Registry, cert func(*tls.CertificateRequestInfo) (*tls.Certificate, error), ca *x509.CertPool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.reg, n.cert, n.ca = reg, cert, ca
@@ -49,35 +50,71 @@ func (n *nodeDrivers) driver(ctx context.Context, node string) (noderoute.Remote
 	n.mu.Lock()
 	reg := n.reg
 	e := n.drivers[node]
+	fresh := e != nil && time.Since(e.checked) < addressTTL
 	n.mu.Unlock()
 	if reg == nil {
 		return nil, fmt.Errorf("the node registry is not open yet: %w", errdefs.ErrUnavailable)
 	}
-	if e != nil && time.Since(e.checked) < addressTTL {
+	if fresh {
 		return e.d, nil
 	}
-	addr, err := reg.ServiceAddress(ctx, node)
+	addr, key, err := reg.Service(ctx, node)
 	if err != nil {
 		if e != nil && !errdefs.IsNotFound(err) && !errdefs.IsFailedPrecondition(err) && ctx.Err() == nil {
 			return e.d, nil // the store did not answer: the last address
 		}
 		return nil, err
 	}
+	d, err := n.driverAt(node, addr, key)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// driverAt is node's driver for its service at addr under the key of
+// fingerprint key: the one in use if it is for both, else a new one
+// that replaces it.
+func (n *nodeDrivers) driverAt(node, addr, key string) (*remotedriver.Driver, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if e = n.drivers[node]; e != nil && e.addr == addr {
+	if e := n.drivers[node]; e != nil && e.addr == addr && e.key == key {
 		e.checked = time.Now()
 		return e.d, nil
 	}
-	d, err := remotedriver.New(remotedriver.Config{Node: node, Addr: addr, ClientCert: n.cert, CA: n.ca})
+	reg := n.reg
+	d, err := remotedriver.New(remotedriver.Config{Node: node, Addr: addr, GetClientCertificate: n.cert, CA: n.ca, KeyFingerprint: key,
+		Unreachable: func(err error) { reg.ServiceFailed(node, addr, err) }})
 	if err != nil {
 		return nil, err
 	}
 	if n.drivers == nil {
 		n.drivers = map[string]*nodeDriver{}
 	}
-	n.drivers[node] = &nodeDriver{addr: addr, checked: time.Now(), d: d}
+	n.drivers[node] = &nodeDriver{addr: addr, key: key, checked: time.Now(), d: d}
 	return d, nil
+}
+
+// probe checks that node's sandbox service answers at addr, under the
+// key it joined with, for the registry's placement (registry.Prober):
+// through the node's driver, made for addr if the one in use is for
+// another address.
+func (n *nodeDrivers) probe(ctx context.Context, node, addr string) error {
+	n.mu.Lock()
+	reg := n.reg
+	n.mu.Unlock()
+	if reg == nil {
+		return fmt.Errorf("the node registry is not open yet: %w", errdefs.ErrUnavailable)
+	}
+	_, key, err := reg.Service(ctx, node)
+	if err != nil {
+		return err
+	}
+	d, err := n.driverAt(node, addr, key)
+	if err != nil {
+		return err
+	}
+	return d.Ping(ctx)
 }
 
 // routeDriver is the driver lifecycle uses: with a node listener, a

@@ -31,6 +31,7 @@ func (s *Server) openRegistry(ctx context.Context) error {
 		local = s.localNode()
 	}
 	var err error
+	ca.SetLifetime(s.cfg.NodeCertLifetime)
 	s.registry, err = registry.New(ctx, registry.Config{Store: s.store, CA: ca, HeartbeatTimeout: s.cfg.NodeHeartbeatTimeout,
 		Embedded: local, Log: s.log.With("component", "nodes"), Joined: s.recordJoin})
 	if err != nil {
@@ -38,11 +39,12 @@ func (s *Server) openRegistry(ctx context.Context) error {
 	}
 	s.lifecycle.UsePlacer(s.place)
 	if s.nodeDrivers != nil {
-		cert, err := ca.ControlPlaneClient()
-		if err != nil {
+		cert := ca.ControlPlaneCertificates()
+		if _, err := cert(nil); err != nil {
 			return err
 		}
 		s.nodeDrivers.use(s.registry, cert, ca.Pool())
+		s.registry.UseProber(s.nodeDrivers.probe)
 	}
 	if s.cfg.NodeListen == "" {
 		return nil
@@ -114,6 +116,11 @@ func (s *Server) place(ctx context.Context, req lifecycle.CreateRequest) (string
 // error, if it fails, is sent to errc.
 func (s *Server) serveNodes(ctx context.Context) <-chan error {
 	errc := make(chan error, 1)
+	// Each replica watches the nodes' sandbox services itself: it is its
+	// own dials that fail.
+	if s.nodeDrivers != nil {
+		go s.registry.WatchServices(ctx)
+	}
 	if s.nodeHTTP == nil {
 		return errc
 	}

@@ -69,6 +69,11 @@ type Node struct {
 	// control plane signed for the node at its join.
 	CertFingerprint string
 	JoinedAt        time.Time
+	// KeyFingerprint is the hex SHA-256 of the public key the node
+	// joined with (its certificates' SubjectPublicKeyInfo): its sandbox
+	// service is accepted under that key only. "" for a node recorded
+	// before keys were pinned, until its next heartbeat records it.
+	KeyFingerprint string
 	// HeartbeatAt is the last accepted heartbeat (zero: none yet) and
 	// Report what it said.
 	HeartbeatAt time.Time
@@ -141,6 +146,28 @@ type Nodes interface {
 	// name and its certificate's fingerprint are forgotten, and the name
 	// may join again. The embedded node is ErrFailedPrecondition.
 	DeleteNode(ctx context.Context, id string, check func(Node) error) error
+	// NodeUsage sums the live sandboxes (LiveStates) recorded on each
+	// node, with team's among them ("" counts none), in one grouped
+	// query: a node with none is absent, the embedded node is "".
+	NodeUsage(ctx context.Context, team string) ([]NodeUsage, error)
+	// SetNodeCertificate records a joined node's certificate and key
+	// fingerprints if its certificate fingerprint is still from (a
+	// compare-and-set: ErrFailedPrecondition otherwise, and nothing
+	// changes; ErrNotFound for an unknown node): a renewed certificate,
+	// or the key of a node recorded before keys were pinned.
+	SetNodeCertificate(ctx context.Context, id, from, certFingerprint, keyFingerprint string) error
+}
+
+// NodeUsage is what the store records running on one node.
+type NodeUsage struct {
+	// Node is the node's name, "" for the embedded node.
+	Node string
+	// Sandboxes counts its live sandboxes; CPUs and MemoryMB sum what
+	// they were given; TeamSandboxes counts the asked team's.
+	Sandboxes     int
+	CPUs          int
+	MemoryMB      int64
+	TeamSandboxes int
 }
 
 // ValidateNodeToken checks a token before it is stored.
@@ -163,7 +190,7 @@ func ValidateNode(n Node) error {
 		return fmt.Errorf("node %q: unknown status %q: %w", n.ID, n.Status, errdefs.ErrInvalidArgument)
 	}
 	return validateTexts([2]string{"node id", n.ID}, [2]string{"node status reason", n.StatusReason},
-		[2]string{"node certificate fingerprint", n.CertFingerprint})
+		[2]string{"node certificate fingerprint", n.CertFingerprint}, [2]string{"node key fingerprint", n.KeyFingerprint})
 }
 
 // ValidateNodeStatusChange checks the arguments of SetNodeStatus.

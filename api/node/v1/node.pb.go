@@ -163,6 +163,113 @@ func (x *JoinResponse) GetServingCertificatePem() []byte {
 	return nil
 }
 
+type RenewRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A PKCS#10 certificate signing request naming the node, PEM.
+	CsrPem        []byte `protobuf:"bytes,1,opt,name=csr_pem,json=csrPem,proto3" json:"csr_pem,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenewRequest) Reset() {
+	*x = RenewRequest{}
+	mi := &file_v1_node_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewRequest) ProtoMessage() {}
+
+func (x *RenewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_node_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewRequest.ProtoReflect.Descriptor instead.
+func (*RenewRequest) Descriptor() ([]byte, []int) {
+	return file_v1_node_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RenewRequest) GetCsrPem() []byte {
+	if x != nil {
+		return x.CsrPem
+	}
+	return nil
+}
+
+type RenewResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The node's new client and serving certificates, PEM, for the CSR's
+	// key; the node CA's certificate.
+	CertificatePem        []byte `protobuf:"bytes,1,opt,name=certificate_pem,json=certificatePem,proto3" json:"certificate_pem,omitempty"`
+	ServingCertificatePem []byte `protobuf:"bytes,2,opt,name=serving_certificate_pem,json=servingCertificatePem,proto3" json:"serving_certificate_pem,omitempty"`
+	CaPem                 []byte `protobuf:"bytes,3,opt,name=ca_pem,json=caPem,proto3" json:"ca_pem,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *RenewResponse) Reset() {
+	*x = RenewResponse{}
+	mi := &file_v1_node_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewResponse) ProtoMessage() {}
+
+func (x *RenewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_node_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewResponse.ProtoReflect.Descriptor instead.
+func (*RenewResponse) Descriptor() ([]byte, []int) {
+	return file_v1_node_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RenewResponse) GetCertificatePem() []byte {
+	if x != nil {
+		return x.CertificatePem
+	}
+	return nil
+}
+
+func (x *RenewResponse) GetServingCertificatePem() []byte {
+	if x != nil {
+		return x.ServingCertificatePem
+	}
+	return nil
+}
+
+func (x *RenewResponse) GetCaPem() []byte {
+	if x != nil {
+		return x.CaPem
+	}
+	return nil
+}
+
 type HeartbeatRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Capacity *Capacity              `protobuf:"bytes,1,opt,name=capacity,proto3" json:"capacity,omitempty"`
@@ -174,7 +281,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_v1_node_proto_msgTypes[2]
+	mi := &file_v1_node_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -186,7 +293,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_node_proto_msgTypes[2]
+	mi := &file_v1_node_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -199,7 +306,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_v1_node_proto_rawDescGZIP(), []int{2}
+	return file_v1_node_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *HeartbeatRequest) GetCapacity() *Capacity {
@@ -242,7 +349,7 @@ type Capacity struct {
 
 func (x *Capacity) Reset() {
 	*x = Capacity{}
-	mi := &file_v1_node_proto_msgTypes[3]
+	mi := &file_v1_node_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -254,7 +361,7 @@ func (x *Capacity) String() string {
 func (*Capacity) ProtoMessage() {}
 
 func (x *Capacity) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_node_proto_msgTypes[3]
+	mi := &file_v1_node_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -267,7 +374,7 @@ func (x *Capacity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capacity.ProtoReflect.Descriptor instead.
 func (*Capacity) Descriptor() ([]byte, []int) {
-	return file_v1_node_proto_rawDescGZIP(), []int{3}
+	return file_v1_node_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Capacity) GetCpuCount() int64 {
@@ -379,7 +486,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_v1_node_proto_msgTypes[4]
+	mi := &file_v1_node_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -391,7 +498,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_node_proto_msgTypes[4]
+	mi := &file_v1_node_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -404,7 +511,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_v1_node_proto_rawDescGZIP(), []int{4}
+	return file_v1_node_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *HeartbeatResponse) GetStatus() string {
@@ -434,7 +541,13 @@ const file_v1_node_proto_rawDesc = "" +
 	"\x0fcertificate_pem\x18\x01 \x01(\fR\x0ecertificatePem\x12\x15\n" +
 	"\x06ca_pem\x18\x02 \x01(\fR\x05caPem\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x03 \x01(\x03R\x13heartbeatIntervalMs\x126\n" +
-	"\x17serving_certificate_pem\x18\x04 \x01(\fR\x15servingCertificatePem\"e\n" +
+	"\x17serving_certificate_pem\x18\x04 \x01(\fR\x15servingCertificatePem\"'\n" +
+	"\fRenewRequest\x12\x17\n" +
+	"\acsr_pem\x18\x01 \x01(\fR\x06csrPem\"\x87\x01\n" +
+	"\rRenewResponse\x12'\n" +
+	"\x0fcertificate_pem\x18\x01 \x01(\fR\x0ecertificatePem\x126\n" +
+	"\x17serving_certificate_pem\x18\x02 \x01(\fR\x15servingCertificatePem\x12\x15\n" +
+	"\x06ca_pem\x18\x03 \x01(\fR\x05caPem\"e\n" +
 	"\x10HeartbeatRequest\x125\n" +
 	"\bcapacity\x18\x01 \x01(\v2\x19.soulbox.node.v1.CapacityR\bcapacity\x12\x1a\n" +
 	"\bdraining\x18\x02 \x01(\bR\bdraining\"\x9e\x04\n" +
@@ -457,10 +570,11 @@ const file_v1_node_proto_rawDesc = "" +
 	"\x0fservice_address\x18\x0e \x01(\tR\x0eserviceAddress\"_\n" +
 	"\x11HeartbeatResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x122\n" +
-	"\x15heartbeat_interval_ms\x18\x02 \x01(\x03R\x13heartbeatIntervalMs2\xa6\x01\n" +
+	"\x15heartbeat_interval_ms\x18\x02 \x01(\x03R\x13heartbeatIntervalMs2\xee\x01\n" +
 	"\vNodeService\x12C\n" +
 	"\x04Join\x12\x1c.soulbox.node.v1.JoinRequest\x1a\x1d.soulbox.node.v1.JoinResponse\x12R\n" +
-	"\tHeartbeat\x12!.soulbox.node.v1.HeartbeatRequest\x1a\".soulbox.node.v1.HeartbeatResponseB/Z-github.com/soulbox/soulbox/api/node/v1;nodev1b\x06proto3"
+	"\tHeartbeat\x12!.soulbox.node.v1.HeartbeatRequest\x1a\".soulbox.node.v1.HeartbeatResponse\x12F\n" +
+	"\x05Renew\x12\x1d.soulbox.node.v1.RenewRequest\x1a\x1e.soulbox.node.v1.RenewResponseB/Z-github.com/soulbox/soulbox/api/node/v1;nodev1b\x06proto3"
 
 var (
 	file_v1_node_proto_rawDescOnce sync.Once
@@ -474,22 +588,26 @@ func file_v1_node_proto_rawDescGZIP() []byte {
 	return file_v1_node_proto_rawDescData
 }
 
-var file_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_v1_node_proto_goTypes = []any{
 	(*JoinRequest)(nil),       // 0: soulbox.node.v1.JoinRequest
 	(*JoinResponse)(nil),      // 1: soulbox.node.v1.JoinResponse
-	(*HeartbeatRequest)(nil),  // 2: soulbox.node.v1.HeartbeatRequest
-	(*Capacity)(nil),          // 3: soulbox.node.v1.Capacity
-	(*HeartbeatResponse)(nil), // 4: soulbox.node.v1.HeartbeatResponse
+	(*RenewRequest)(nil),      // 2: soulbox.node.v1.RenewRequest
+	(*RenewResponse)(nil),     // 3: soulbox.node.v1.RenewResponse
+	(*HeartbeatRequest)(nil),  // 4: soulbox.node.v1.HeartbeatRequest
+	(*Capacity)(nil),          // 5: soulbox.node.v1.Capacity
+	(*HeartbeatResponse)(nil), // 6: soulbox.node.v1.HeartbeatResponse
 }
 var file_v1_node_proto_depIdxs = []int32{
-	3, // 0: soulbox.node.v1.HeartbeatRequest.capacity:type_name -> soulbox.node.v1.Capacity
+	5, // 0: soulbox.node.v1.HeartbeatRequest.capacity:type_name -> soulbox.node.v1.Capacity
 	0, // 1: soulbox.node.v1.NodeService.Join:input_type -> soulbox.node.v1.JoinRequest
-	2, // 2: soulbox.node.v1.NodeService.Heartbeat:input_type -> soulbox.node.v1.HeartbeatRequest
-	1, // 3: soulbox.node.v1.NodeService.Join:output_type -> soulbox.node.v1.JoinResponse
-	4, // 4: soulbox.node.v1.NodeService.Heartbeat:output_type -> soulbox.node.v1.HeartbeatResponse
-	3, // [3:5] is the sub-list for method output_type
-	1, // [1:3] is the sub-list for method input_type
+	4, // 2: soulbox.node.v1.NodeService.Heartbeat:input_type -> soulbox.node.v1.HeartbeatRequest
+	2, // 3: soulbox.node.v1.NodeService.Renew:input_type -> soulbox.node.v1.RenewRequest
+	1, // 4: soulbox.node.v1.NodeService.Join:output_type -> soulbox.node.v1.JoinResponse
+	6, // 5: soulbox.node.v1.NodeService.Heartbeat:output_type -> soulbox.node.v1.HeartbeatResponse
+	3, // 6: soulbox.node.v1.NodeService.Renew:output_type -> soulbox.node.v1.RenewResponse
+	4, // [4:7] is the sub-list for method output_type
+	1, // [1:4] is the sub-list for method input_type
 	1, // [1:1] is the sub-list for extension type_name
 	1, // [1:1] is the sub-list for extension extendee
 	0, // [0:1] is the sub-list for field type_name
@@ -506,7 +624,7 @@ func file_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_v1_node_proto_rawDesc), len(file_v1_node_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -117,9 +117,9 @@ func (s *Store) EnsureNode(ctx context.Context, n store.Node) error {
 }
 
 func insertNode(ctx context.Context, tx pgx.Tx, n store.Node, at time.Time) error {
-	res, err := tx.Exec(ctx, `INSERT INTO nodes (id, embedded, status, status_reason, status_by, status_at, cert_fingerprint, joined_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-		n.ID, n.Embedded, string(n.Status), n.StatusReason, n.StatusBy, sqlrow.Time(at), n.CertFingerprint, sqlrow.Time(at))
+	res, err := tx.Exec(ctx, `INSERT INTO nodes (id, embedded, status, status_reason, status_by, status_at, cert_fingerprint, joined_at, key_fingerprint)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+		n.ID, n.Embedded, string(n.Status), n.StatusReason, n.StatusBy, sqlrow.Time(at), n.CertFingerprint, sqlrow.Time(at), n.KeyFingerprint)
 	if err != nil {
 		return fmt.Errorf("node %q: insert: %w", n.ID, err)
 	}

@@ -116,9 +116,9 @@ func (s *Store) EnsureNode(ctx context.Context, n store.Node) error {
 }
 
 func insertNode(ctx context.Context, tx *sql.Tx, n store.Node, at time.Time) error {
-	res, err := tx.ExecContext(ctx, `INSERT INTO nodes (id, embedded, status, status_reason, status_by, status_at, cert_fingerprint, joined_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		n.ID, n.Embedded, string(n.Status), n.StatusReason, n.StatusBy, sqlrow.Time(at), n.CertFingerprint, sqlrow.Time(at))
+	res, err := tx.ExecContext(ctx, `INSERT INTO nodes (id, embedded, status, status_reason, status_by, status_at, cert_fingerprint, joined_at, key_fingerprint)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		n.ID, n.Embedded, string(n.Status), n.StatusReason, n.StatusBy, sqlrow.Time(at), n.CertFingerprint, sqlrow.Time(at), n.KeyFingerprint)
 	if err != nil {
 		return fmt.Errorf("node %q: insert: %w", n.ID, err)
 	}

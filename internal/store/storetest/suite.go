@@ -68,6 +68,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("NodesSilentDelete", s.testNodesSilentDelete)
 	t.Run("CheckpointObjects", s.testCheckpointObjects)
 	t.Run("SandboxNode", s.testSandboxNode)
+	t.Run("NodeUsage", s.testNodeUsage)
+	t.Run("NodeCertificate", s.testNodeCertificate)
 }
 
 type suite struct {

@@ -42,6 +42,8 @@ const (
 	NodeServiceJoinProcedure = "/soulbox.node.v1.NodeService/Join"
 	// NodeServiceHeartbeatProcedure is the fully-qualified name of the NodeService's Heartbeat RPC.
 	NodeServiceHeartbeatProcedure = "/soulbox.node.v1.NodeService/Heartbeat"
+	// NodeServiceRenewProcedure is the fully-qualified name of the NodeService's Renew RPC.
+	NodeServiceRenewProcedure = "/soulbox.node.v1.NodeService/Renew"
 )
 
 // NodeServiceClient is a client for the soulbox.node.v1.NodeService service.
@@ -52,6 +54,11 @@ type NodeServiceClient interface {
 	// Heartbeat reports the node's capacity and use; it needs the node's
 	// client certificate.
 	Heartbeat(context.Context, *connect.Request[v1.HeartbeatRequest]) (*connect.Response[v1.HeartbeatResponse], error)
+	// Renew re-signs the node's client and serving certificates, for its
+	// name, for the key of a new CSR, before they expire. It needs the
+	// node's current client certificate, or (a renewal whose answer was
+	// lost) a CSR for the key the last renewal recorded.
+	Renew(context.Context, *connect.Request[v1.RenewRequest]) (*connect.Response[v1.RenewResponse], error)
 }
 
 // NewNodeServiceClient constructs a client for the soulbox.node.v1.NodeService service. By default,
@@ -77,6 +84,12 @@ func NewNodeServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(nodeServiceMethods.ByName("Heartbeat")),
 			connect.WithClientOptions(opts...),
 		),
+		renew: connect.NewClient[v1.RenewRequest, v1.RenewResponse](
+			httpClient,
+			baseURL+NodeServiceRenewProcedure,
+			connect.WithSchema(nodeServiceMethods.ByName("Renew")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -84,6 +97,7 @@ func NewNodeServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 type nodeServiceClient struct {
 	join      *connect.Client[v1.JoinRequest, v1.JoinResponse]
 	heartbeat *connect.Client[v1.HeartbeatRequest, v1.HeartbeatResponse]
+	renew     *connect.Client[v1.RenewRequest, v1.RenewResponse]
 }
 
 // Join calls soulbox.node.v1.NodeService.Join.
@@ -96,6 +110,11 @@ func (c *nodeServiceClient) Heartbeat(ctx context.Context, req *connect.Request[
 	return c.heartbeat.CallUnary(ctx, req)
 }
 
+// Renew calls soulbox.node.v1.NodeService.Renew.
+func (c *nodeServiceClient) Renew(ctx context.Context, req *connect.Request[v1.RenewRequest]) (*connect.Response[v1.RenewResponse], error) {
+	return c.renew.CallUnary(ctx, req)
+}
+
 // NodeServiceHandler is an implementation of the soulbox.node.v1.NodeService service.
 type NodeServiceHandler interface {
 	// Join spends a join token: the control plane signs the CSR, whose
@@ -104,6 +123,11 @@ type NodeServiceHandler interface {
 	// Heartbeat reports the node's capacity and use; it needs the node's
 	// client certificate.
 	Heartbeat(context.Context, *connect.Request[v1.HeartbeatRequest]) (*connect.Response[v1.HeartbeatResponse], error)
+	// Renew re-signs the node's client and serving certificates, for its
+	// name, for the key of a new CSR, before they expire. It needs the
+	// node's current client certificate, or (a renewal whose answer was
+	// lost) a CSR for the key the last renewal recorded.
+	Renew(context.Context, *connect.Request[v1.RenewRequest]) (*connect.Response[v1.RenewResponse], error)
 }
 
 // NewNodeServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -125,12 +149,20 @@ func NewNodeServiceHandler(svc NodeServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(nodeServiceMethods.ByName("Heartbeat")),
 		connect.WithHandlerOptions(opts...),
 	)
+	nodeServiceRenewHandler := connect.NewUnaryHandler(
+		NodeServiceRenewProcedure,
+		svc.Renew,
+		connect.WithSchema(nodeServiceMethods.ByName("Renew")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/soulbox.node.v1.NodeService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case NodeServiceJoinProcedure:
 			nodeServiceJoinHandler.ServeHTTP(w, r)
 		case NodeServiceHeartbeatProcedure:
 			nodeServiceHeartbeatHandler.ServeHTTP(w, r)
+		case NodeServiceRenewProcedure:
+			nodeServiceRenewHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -146,4 +178,8 @@ func (UnimplementedNodeServiceHandler) Join(context.Context, *connect.Request[v1
 
 func (UnimplementedNodeServiceHandler) Heartbeat(context.Context, *connect.Request[v1.HeartbeatRequest]) (*connect.Response[v1.HeartbeatResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.NodeService.Heartbeat is not implemented"))
+}
+
+func (UnimplementedNodeServiceHandler) Renew(context.Context, *connect.Request[v1.RenewRequest]) (*connect.Response[v1.RenewResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.NodeService.Renew is not implemented"))
 }
