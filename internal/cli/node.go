@@ -80,6 +80,8 @@ scheduler places creates on it. Without it, the node only heartbeats.`,
 	f.StringVar(&cfg.Runtime.NetworkPool, "network-pool", "", "IPv4 range of the sandboxes' links, one /30 each (default: the first free of 10.200-254.0.0/16)")
 	f.StringVar(&cfg.Runtime.NetworkUplink, "network-uplink", "", "interface sandbox traffic leaves by (default: the default route's)")
 	f.StringVar(&cfg.Runtime.NetworkDNS, "network-dns", "", "resolver the sandboxes' DNS forwarder asks (default: the host's first nameserver)")
+	cfg.Objects = cfg.Objects.FromEnv(os.Getenv)
+	objectFlags(cmd, &cfg.Objects)
 	f.StringVar(&level, "log-level", level, "debug, info, warn or error")
 	return cmd
 }
