@@ -37,6 +37,12 @@ func (t nodeTemplates) ResolveLayers(ctx context.Context, ls []runtime.TemplateL
 				return nil, fmt.Errorf("layer %d: %q is not a layer digest: %w", i, l.Digest, errdefs.ErrInvalidArgument)
 			}
 			if err := t.layers.FetchVerified(ctx, l.Digest, l.Tree); err != nil {
+				if errdefs.IsNotFound(err) {
+					// The template exists: its layer is not where this
+					// node looks, perhaps not yet (a build's uploads
+					// follow it in the background).
+					return nil, fmt.Errorf("%v: %w", err, errdefs.ErrUnavailable)
+				}
 				return nil, err
 			}
 			out[i] = t.layers.Path(l.Digest)

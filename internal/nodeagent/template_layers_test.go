@@ -51,7 +51,7 @@ func TestResolveLayers(t *testing.T) {
 	}{
 		{"another base version", []runtime.TemplateLayer{{Digest: held}, {Base: "base/000000000000/rootfs"}}, errdefs.ErrFailedPrecondition, "another soulbox version"},
 		{"a path for a digest", []runtime.TemplateLayer{{Digest: "../../etc"}}, errdefs.ErrInvalidArgument, "not a layer digest"},
-		{"a layer lacked, no object storage", []runtime.TemplateLayer{{Digest: lacked}, {Base: rel}}, errdefs.ErrNotFound, "no object storage is configured"},
+		{"a layer lacked, no object storage", []runtime.TemplateLayer{{Digest: lacked}, {Base: rel}}, errdefs.ErrUnavailable, "no object storage is configured"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := nt.ResolveLayers(t.Context(), c.layers)

@@ -76,7 +76,8 @@ func corruptLayerBlob(t *testing.T, s3 *s3test.Server, digest string) {
 // verifies them, and the sandbox sees the template's file. A node
 // without object storage is not chosen for it (a 503 naming why when it
 // is the only one ready); a corrupted blob is refused with an error
-// saying so, and nothing is left on the node.
+// saying so, a layer missing from the bucket is a 503, and nothing is
+// left on the node.
 func TestTemplateOnJoinedNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a template and creates real sandboxes")
@@ -215,8 +216,19 @@ func TestTemplateOnJoinedNode(t *testing.T) {
 	if code < 400 || code == 500 || !strings.Contains(string(b), "(corrupted): refused") || !strings.Contains(string(b), "node-far") {
 		t.Errorf("create of a template whose blob is corrupted = %d %s, want a refusal saying the blob is corrupted", code, b)
 	}
+	// A layer the bucket does not have (yet: a build's uploads follow
+	// it) is a 503 to try again, not a 404 of the template.
+	for _, l := range fresh {
+		if err := os.Remove(filepath.Join(s3.Root, "soulbox", "refs", "layers", l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, b, _ = c.do("POST", "/sandboxes", map[string]any{"templateID": "bad-app", "timeout": 120})
+	if code != 503 || !strings.Contains(string(b), "fetching it from object storage") || !strings.Contains(string(b), "node-far") {
+		t.Errorf("create of a template whose layer is not in the bucket = %d %s, want 503 saying so", code, b)
+	}
 	if list, err := d.List(context.Background()); err != nil || len(list) != 0 {
-		t.Errorf("after the refused create node-far runs %+v, %v", list, err)
+		t.Errorf("after the refused creates node-far runs %+v, %v", list, err)
 	}
 	es, err := os.ReadDir(filepath.Join(farDir, "layers"))
 	if err != nil {
