@@ -23,7 +23,8 @@ type NodeTemplates interface {
 // only), or names none.
 func (m *Manager) templateLayers(ctx context.Context, req *CreateRequest, template string) error {
 	req.TemplateLayers = nil
-	if template == catalog.BaseID || req.EmbeddedOnly {
+	if template == catalog.BaseID || req.EmbeddedOnly || m.placer == nil {
+		// No placer: every sandbox is the embedded node's.
 		return nil
 	}
 	nt, ok := m.tmpl.(NodeTemplates)
