@@ -33,7 +33,12 @@ nodes can share a host; the base template built on first start) and
 serves the driver's operations to the control plane over mutual TLS with
 the serving certificate signed at join; its heartbeats carry the address
 the control plane dials (--advertise, default --listen), and the
-scheduler places creates on it. Without it, the node only heartbeats.`,
+scheduler places creates on it. Without it, the node only heartbeats.
+
+With the control plane's object storage (--s3-* or SOULBOX_S3_*, as for
+the server), the node also starts the templates built on the control
+plane: it fetches the layers it lacks from the bucket, verified, into
+<data-dir>/layers. Without it, only the base template starts here.`,
 		Example: `  soulbox node --control-plane https://cp.example.com:3443 --join-token-file /etc/soulbox/join-token --data-dir /var/lib/soulbox-node
   printf %s "$TOKEN" | soulbox node --control-plane https://cp.example.com:3443 --join-token-file - --data-dir /var/lib/soulbox-node
   soulbox node --data-dir /var/lib/soulbox-node   # after joining
@@ -80,6 +85,8 @@ scheduler places creates on it. Without it, the node only heartbeats.`,
 	f.StringVar(&cfg.Runtime.NetworkPool, "network-pool", "", "IPv4 range of the sandboxes' links, one /30 each (default: the first free of 10.200-254.0.0/16)")
 	f.StringVar(&cfg.Runtime.NetworkUplink, "network-uplink", "", "interface sandbox traffic leaves by (default: the default route's)")
 	f.StringVar(&cfg.Runtime.NetworkDNS, "network-dns", "", "resolver the sandboxes' DNS forwarder asks (default: the host's first nameserver)")
+	cfg.Objects = cfg.Objects.FromEnv(os.Getenv)
+	objectFlags(cmd, &cfg.Objects)
 	f.StringVar(&level, "log-level", level, "debug, info, warn or error")
 	return cmd
 }

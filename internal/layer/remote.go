@@ -26,6 +26,10 @@ type Remote interface {
 // in use.
 func (s *Store) SetRemote(r Remote) { s.remote = r }
 
+// HasRemote reports whether the store has a remote: whether its layers
+// are shared with other hosts.
+func (s *Store) HasRemote() bool { return s.remote != nil }
+
 // Fetch installs layer digest from the remote unless it is installed
 // already. Like Install, a failed fetch leaves nothing.
 func (s *Store) Fetch(ctx context.Context, digest string) error {

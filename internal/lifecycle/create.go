@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/soulbox/soulbox/internal/catalog"
 	"github.com/soulbox/soulbox/internal/envd"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/logx"
@@ -35,9 +34,14 @@ type CreateRequest struct {
 	Lifecycle store.Lifecycle
 	// EmbeddedOnly places the sandbox on the embedded node: a fork, a
 	// template that is a snapshot with memory, which only it restores, or
-	// any template but the base one, whose layers only it has. The
+	// a template whose layers only its host has (no object storage). The
 	// create sets it for the latter two itself.
 	EmbeddedOnly bool
+	// TemplateLayers are set by Create: the layers of a template other
+	// than the base one in the form a joined node resolves (fetching
+	// from object storage what it lacks); nil when only the embedded
+	// node can start it.
+	TemplateLayers []runtime.TemplateLayer
 
 	net resolvedNetwork // Network, resolved by Create
 }
@@ -80,9 +84,11 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 		}
 		req.EmbeddedOnly = req.EmbeddedOnly || snapHas
 	}
-	// A joined node has the base template only (it builds it as this
-	// server does); the layers of every other template are on this host.
-	req.EmbeddedOnly = req.EmbeddedOnly || template != catalog.BaseID
+	// A joined node builds the base template itself; it fetches any
+	// other template's layers from object storage, if there is one.
+	if err := m.templateLayers(ctx, &req, template); err != nil {
+		return store.Sandbox{}, err
+	}
 	node := "" // the embedded node
 	if m.placer != nil {
 		if node, err = m.placer(ctx, req); err != nil {
@@ -155,7 +161,11 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 		}
 		return store.Sandbox{}, err
 	}
-	if _, err := m.driver.Create(ctx, runtime.Spec{ID: sb.ID, Template: req.TemplateID, Limits: limits, Network: req.net.policy}); err != nil {
+	spec := runtime.Spec{ID: sb.ID, Template: req.TemplateID, Limits: limits, Network: req.net.policy}
+	if node != "" {
+		spec.Layers = req.TemplateLayers
+	}
+	if _, err := m.driver.Create(ctx, spec); err != nil {
 		return fail(err)
 	}
 	if err := m.driver.Start(ctx, sb.ID); err != nil {

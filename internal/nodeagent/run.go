@@ -15,6 +15,7 @@ import (
 	"github.com/soulbox/soulbox/api/node/v1/nodev1connect"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/node"
+	"github.com/soulbox/soulbox/internal/objstore"
 	"github.com/soulbox/soulbox/internal/version"
 )
 
@@ -37,6 +38,10 @@ type Config struct {
 	// Runtime is how the node runs sandboxes; its Listen empty, it runs
 	// none.
 	Runtime RuntimeConfig
+	// Objects is the object storage the node fetches the template
+	// layers it lacks from (the control plane's bucket); Endpoint
+	// empty: none, and only the base template starts here.
+	Objects objstore.Settings
 }
 
 // Run joins if the data dir holds no identity yet, then heartbeats
@@ -56,6 +61,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if err := cfg.Runtime.validate(); err != nil {
 		return err
+	}
+	if err := cfg.Objects.Validate(); err != nil {
+		return err
+	}
+	if cfg.Objects.Endpoint != "" && cfg.Runtime.Listen == "" {
+		return fmt.Errorf("--s3-endpoint without --listen: a node fetches template layers only for the sandboxes it runs: %w", errdefs.ErrInvalidArgument)
 	}
 	if !joined(cfg.DataDir) {
 		if cfg.JoinToken == "" || cfg.ControlPlane == "" {
@@ -104,7 +115,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Runtime.Listen == "" {
 		return h.run(ctx)
 	}
-	sh, err := openSandboxHost(ctx, cfg.DataDir, cfg.Runtime, cfg.MaxSandboxes, id, log)
+	sh, err := openSandboxHost(ctx, cfg.DataDir, cfg.Runtime, cfg.Objects, cfg.MaxSandboxes, id, log)
 	if err != nil {
 		return err
 	}
@@ -210,6 +221,7 @@ func (h *heartbeater) beat(ctx context.Context, draining bool) (*nodev1.Heartbea
 	if h.sandboxes != nil {
 		n, cpus, mem := h.sandboxes.usage(ctx)
 		c.Sandboxes, c.AllocatedCpu, c.AllocatedMemoryBytes, c.ServiceAddress = int64(n), int64(cpus), mem, h.sandboxes.advertise
+		c.ObjectStorage = h.sandboxes.objects != nil
 	}
 	res, err := h.c.Heartbeat(ctx, connect.NewRequest(&nodev1.HeartbeatRequest{Capacity: c, Draining: draining}))
 	if err != nil {

@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/layer"
 	"github.com/soulbox/soulbox/internal/network"
 	"github.com/soulbox/soulbox/internal/nodeca"
 	"github.com/soulbox/soulbox/internal/nodeservice"
+	"github.com/soulbox/soulbox/internal/objstore"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/template"
 )
@@ -92,13 +94,16 @@ type sandboxHost struct {
 	advertise string
 	driver    *oci.Driver
 	net       *network.Manager
-	srv       *http.Server
-	ln        net.Listener
+	// objects is where template layers this node lacks are fetched
+	// from; nil: none.
+	objects *objstore.Store
+	srv     *http.Server
+	ln      net.Listener
 }
 
 // openSandboxHost opens the node's driver and listens for its service;
 // serve starts serving.
-func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, max int, id *identity, log *slog.Logger) (_ *sandboxHost, err error) {
+func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, objects objstore.Settings, max int, id *identity, log *slog.Logger) (_ *sandboxHost, err error) {
 	if id.serving == nil {
 		return nil, fmt.Errorf("node %q joined without a serving certificate (a control plane older than its sandbox service): join again with a new token and data dir: %w", id.Name, errdefs.ErrFailedPrecondition)
 	}
@@ -119,6 +124,21 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, max 
 	if err != nil {
 		return nil, err
 	}
+	// The layers of other templates, in the directory heartbeats report
+	// (layersPresent).
+	layers, err := layer.New(filepath.Join(dataDir, "layers"))
+	if err != nil {
+		return nil, err
+	}
+	if err := layers.Sweep(); err != nil {
+		return nil, err
+	}
+	if h.objects, err = objects.Open(ctx); err != nil {
+		return nil, fmt.Errorf("object storage (--s3-*): %w", err)
+	}
+	if h.objects != nil {
+		layers.SetRemote(objstore.Layers{Store: h.objects, TmpDir: layers.Dir(), Log: log.With("component", "objects")})
+	}
 	root, err := filepath.Abs(filepath.Join(dataDir, "runtime"))
 	if err != nil {
 		return nil, err
@@ -131,7 +151,7 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, max 
 			return nil, err
 		}
 	}
-	h.driver, err = oci.New(oci.Config{Root: root, AgentPath: rc.AgentPath, Runtime: rc.Runtime, Templates: templates,
+	h.driver, err = oci.New(oci.Config{Root: root, AgentPath: rc.AgentPath, Runtime: rc.Runtime, Templates: nodeTemplates{base: templates, layers: layers},
 		Logger: log, Network: h.net, CgroupParent: rc.CgroupParent})
 	if err != nil {
 		return nil, err

@@ -122,7 +122,8 @@ func ReportOf(c *nodev1.Capacity) (store.NodeReport, error) {
 		DiskTotalBytes: c.GetDiskTotalBytes(), DiskUsedBytes: c.GetDiskUsedBytes(),
 		Sandboxes: int(c.GetSandboxes()), MaxSandboxes: int(c.GetMaxSandboxes()),
 		AllocatedCPU: int(c.GetAllocatedCpu()), AllocatedMemory: c.GetAllocatedMemoryBytes(),
-		Pooled: c.GetPooledTemplates(), Templates: c.GetTemplates(), ServiceAddress: c.GetServiceAddress()}, nil
+		Pooled: c.GetPooledTemplates(), Templates: c.GetTemplates(), ServiceAddress: c.GetServiceAddress(),
+		ObjectStorage: c.GetObjectStorage()}, nil
 }
 
 // validServiceAddress checks a node's sandbox service address: a host

@@ -126,7 +126,7 @@ func (r *Registry) schedulerView(ctx context.Context) ([]scheduler.Node, map[str
 			Runs: n.Embedded || n.Report.ServiceAddress != "", Embedded: n.Embedded, Unmetered: n.Embedded,
 			CPUCount: n.Report.CPUCount, AllocatedCPU: n.Report.AllocatedCPU, MemoryTotalBytes: n.Report.MemoryTotalBytes,
 			AllocatedMemory: n.Report.AllocatedMemory, Sandboxes: n.Report.Sandboxes, MaxSandboxes: n.Report.MaxSandboxes,
-			Pooled: n.Report.Pooled, Layers: n.Report.Templates}
+			Pooled: n.Report.Pooled, Layers: n.Report.Templates, ObjectStorage: n.Report.ObjectStorage}
 		out = append(out, sn)
 		if !n.Embedded && n.Report.ServiceAddress != "" {
 			addrs[n.ID] = n.Report.ServiceAddress

@@ -38,6 +38,11 @@ type Spec struct {
 	// sandboxes a network (see NetworkPolicer); the zero value lets the
 	// sandbox reach the internet.
 	Network NetworkPolicy
+	// Layers, when set, are Template's layers, topmost first, as the
+	// control plane recorded them, for a node that does not know the
+	// template by name: it resolves them itself (see TemplateLayer).
+	// Empty: the driver resolves Template by name.
+	Layers []TemplateLayer `json:",omitempty"`
 }
 
 // NetworkPolicy says where a sandbox's new outbound connections may go,
@@ -262,6 +267,9 @@ func (s Spec) Validate() error {
 	}
 	if err := s.Network.Validate(); err != nil {
 		return fmt.Errorf("sandbox %q: %w", s.ID, err)
+	}
+	if err := validateTemplateLayers(s.Layers); err != nil {
+		return fmt.Errorf("sandbox %q: template %q: %w", s.ID, s.Template, err)
 	}
 	return s.Limits.WithDefaults().Validate()
 }

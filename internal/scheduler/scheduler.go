@@ -50,19 +50,26 @@ type Node struct {
 	// template layers on its disk.
 	Pooled []string
 	Layers []string
+	// ObjectStorage: the node fetches the layers it lacks from object
+	// storage.
+	ObjectStorage bool
 	// TeamSandboxes counts each team's sandboxes on the node.
 	TeamSandboxes map[string]int
 }
 
 // Request is the sandbox to place.
 type Request struct {
-	Template    string
+	Template string
+	// Layers are the template's layers: the nodes holding them are
+	// preferred, and a joined node must hold them all or fetch them from
+	// object storage (the embedded node resolves its templates itself).
 	Layers      []string
 	CPU         int
 	MemoryBytes uint64
 	Team        string
 	// EmbeddedOnly: only the embedded node can make this sandbox (a fork,
-	// a snapshot restored with its memory).
+	// a snapshot restored with its memory, a template whose layers no
+	// other node can fetch).
 	EmbeddedOnly bool
 }
 
@@ -115,6 +122,8 @@ func fits(n *Node, req Request) bool {
 	switch {
 	case !n.Ready || !n.Runs || n.Unreachable != "" || (req.EmbeddedOnly && !n.Embedded):
 		return false
+	case !n.Embedded && !n.ObjectStorage && !holdsAll(n, req.Layers):
+		return false
 	case n.Unmetered:
 		return true
 	}
@@ -135,7 +144,9 @@ func unfit(n *Node, req Request) string {
 	case n.Unreachable != "":
 		return "cannot be reached: " + n.Unreachable
 	case req.EmbeddedOnly && !n.Embedded:
-		return "is not the embedded node, the only one that makes forks and restores snapshots with memory"
+		return "is not the embedded node, the only one that makes forks, restores snapshots with memory and starts templates whose layers are not in object storage"
+	case !n.Embedded && !n.ObjectStorage && !holdsAll(n, req.Layers):
+		return "lacks this template's layers and has no object storage to fetch them from (start it with --s3-endpoint)"
 	case n.Unmetered:
 		return ""
 	case n.MaxSandboxes > 0 && n.Sandboxes >= n.MaxSandboxes:
@@ -183,6 +194,16 @@ func freeBytes(total, used uint64) float64 {
 		return 0
 	}
 	return float64(total-min(used, total)) / float64(total)
+}
+
+// holdsAll is whether n holds every one of layers.
+func holdsAll(n *Node, layers []string) bool {
+	for _, l := range layers {
+		if !contains(n.Layers, l) {
+			return false
+		}
+	}
+	return true
 }
 
 func contains(ss []string, s string) bool {

@@ -11,9 +11,10 @@ import (
 
 const gib = 1 << 30
 
-// roomy is a ready node with room, nothing of the template and no team.
+// roomy is a ready node with room, nothing of the template (object
+// storage to fetch its layers from) and no team.
 func roomy(id string) Node {
-	return Node{ID: id, Ready: true, Runs: true, CPUCount: 8, MemoryTotalBytes: 32 * gib}
+	return Node{ID: id, Ready: true, Runs: true, CPUCount: 8, MemoryTotalBytes: 32 * gib, ObjectStorage: true}
 }
 
 func TestChoose(t *testing.T) {
@@ -46,7 +47,7 @@ func TestChoose(t *testing.T) {
 			with(roomy("a"), func(n *Node) { n.AllocatedCPU, n.AllocatedMemory = 20, 20*gib }),
 			with(roomy("b"), func(n *Node) { n.AllocatedCPU, n.AllocatedMemory = 4, 4*gib })}, want: "b"},
 		{name: "ties go to the first id", nodes: []Node{roomy("b"), roomy("a")}, want: "a"},
-		{name: "an unmetered node needs no figures", nodes: []Node{{ID: "local", Ready: true, Runs: true, Unmetered: true}}, want: "local"},
+		{name: "an unmetered node needs no figures", nodes: []Node{{ID: "local", Ready: true, Runs: true, Unmetered: true, ObjectStorage: true}}, want: "local"},
 		{name: "no CPU room", nodes: []Node{with(roomy("a"), func(n *Node) { n.AllocatedCPU = 31 })},
 			wantErr: []string{"node a has 1 of 32 vCPUs free, the sandbox needs 2"}},
 		{name: "no memory room", nodes: []Node{with(roomy("a"), func(n *Node) { n.AllocatedMemory = 31 * gib })},
@@ -63,6 +64,17 @@ func TestChoose(t *testing.T) {
 			with(roomy("a"), func(n *Node) { n.Unreachable = "10.0.0.1:3444: connection refused" })},
 			wantErr: []string{"node a cannot be reached: 10.0.0.1:3444: connection refused"}},
 		{name: "no nodes", wantErr: []string{"no node is ready: none is registered"}},
+		{name: "a node lacking the layers without object storage is skipped", nodes: []Node{
+			with(roomy("a"), func(n *Node) { n.ObjectStorage, n.Layers = false, []string{"l1"} }),
+			with(roomy("b"), func(n *Node) { n.AllocatedCPU, n.AllocatedMemory = 20, 20*gib })}, want: "b"},
+		{name: "a node holding every layer needs no object storage", nodes: []Node{
+			with(roomy("a"), func(n *Node) { n.ObjectStorage, n.Layers = false, []string{"l2", "l1"} }),
+			with(roomy("b"), func(n *Node) { n.AllocatedCPU, n.AllocatedMemory = 20, 20*gib })}, want: "a"},
+		{name: "the embedded node resolves layers itself", nodes: []Node{
+			{ID: "local", Ready: true, Runs: true, Embedded: true, Unmetered: true}}, want: "local"},
+		{name: "no node can fetch the layers", nodes: []Node{
+			with(roomy("a"), func(n *Node) { n.ObjectStorage = false })},
+			wantErr: []string{"node a lacks this template's layers and has no object storage to fetch them from (start it with --s3-endpoint)"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d, err := Choose(c.nodes, req)
@@ -91,7 +103,7 @@ func fakeNodes(n int) []Node {
 	for i := range out {
 		nd := Node{ID: fmt.Sprintf("node-%03d", i), Ready: i%10 != 0, Status: "ready", Runs: true,
 			CPUCount: 16 + i%3*16, AllocatedCPU: i % 50, MemoryTotalBytes: 64 * gib, AllocatedMemory: uint64(i%40) * gib,
-			Sandboxes: i % 60, MaxSandboxes: 100, TeamSandboxes: map[string]int{"t1": i % 4, "t2": i % 7}}
+			Sandboxes: i % 60, MaxSandboxes: 100, TeamSandboxes: map[string]int{"t1": i % 4, "t2": i % 7}, ObjectStorage: i%3 != 0}
 		if !nd.Ready {
 			nd.Status = "draining"
 		}
@@ -133,10 +145,12 @@ func BenchmarkChooseEmbedded(b *testing.B) {
 // TestFitsAgreesWithUnfit: the quick verdict and the worded one never
 // disagree.
 func TestFitsAgreesWithUnfit(t *testing.T) {
-	req := Request{Template: "base", CPU: 2, MemoryBytes: 2 * gib, Team: "t1"}
-	for _, n := range fakeNodes(200) {
-		if fits(&n, req) != (unfit(&n, req) == "") {
-			t.Errorf("node %+v: fits %v, unfit %q", n, fits(&n, req), unfit(&n, req))
+	for _, req := range []Request{{Template: "base", CPU: 2, MemoryBytes: 2 * gib, Team: "t1"},
+		{Template: "app", Layers: []string{"layer-1", "layer-2"}, CPU: 2, MemoryBytes: 2 * gib, Team: "t1"}} {
+		for _, n := range fakeNodes(200) {
+			if fits(&n, req) != (unfit(&n, req) == "") {
+				t.Errorf("node %+v: fits %v, unfit %q", n, fits(&n, req), unfit(&n, req))
+			}
 		}
 	}
 }

@@ -352,7 +352,7 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 		}
 	}
 	c.TemplateLimits = c.TemplateLimits.fromEnv(getenv)
-	c.Objects = objectsFromEnv(c.Objects, getenv)
+	c.Objects = c.Objects.FromEnv(getenv)
 	c.OIDC = c.OIDC.fromEnv(getenv)
 	return c
 }
@@ -390,7 +390,7 @@ func (c Config) Validate() error {
 	if err := c.TemplateLimits.validate(); err != nil {
 		return bad("%v", err)
 	}
-	if err := c.Objects.validate(); err != nil {
+	if err := c.Objects.Validate(); err != nil {
 		return err
 	}
 	if !strings.HasPrefix(c.DebianMirror, "http://") && !strings.HasPrefix(c.DebianMirror, "https://") {

@@ -42,11 +42,11 @@ func TestObjectsConfig(t *testing.T) {
 	if c.Objects.Timeout != 90*time.Second {
 		t.Errorf("SOULBOX_S3_TIMEOUT=90s: timeout %v", c.Objects.Timeout)
 	}
-	objs, err := c.Objects.openObjects(context.Background())
+	objs, err := c.Objects.Open(context.Background())
 	if err != nil || objs == nil {
 		t.Fatalf("open with the secret from a file: %v", err)
 	}
-	if o, err := Defaults().Objects.openObjects(context.Background()); o != nil || err != nil {
+	if o, err := Defaults().Objects.Open(context.Background()); o != nil || err != nil {
 		t.Fatalf("no object storage configured: %v, %v; want none", o, err)
 	}
 
@@ -79,7 +79,7 @@ func TestObjectsConfig(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Validate: %v", err)
 				}
-				_, err = bad.Objects.openObjects(context.Background())
+				_, err = bad.Objects.Open(context.Background())
 			}
 			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.words) {
 				t.Fatalf("%v; want an error saying %q", err, tc.words)

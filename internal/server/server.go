@@ -183,7 +183,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err != nil {
 		return nil, err
 	}
-	if s.objects, err = cfg.Objects.openObjects(ctx); err != nil {
+	if s.objects, err = cfg.Objects.Open(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.openCatalog(ctx); err != nil {

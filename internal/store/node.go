@@ -98,6 +98,9 @@ type NodeReport struct {
 	// ServiceAddress is the host:port of the node's sandbox service;
 	// empty: the node runs no sandboxes.
 	ServiceAddress string `json:"serviceAddress,omitempty"`
+	// ObjectStorage: the node fetches the template layers it lacks from
+	// object storage.
+	ObjectStorage bool `json:"objectStorage,omitempty"`
 }
 
 // Nodes stores the control plane's registry of nodes and their join

@@ -343,8 +343,12 @@ type Capacity struct {
 	// The host:port of the node's sandbox service (SandboxService), which
 	// the control plane dials; empty: the node runs no sandboxes.
 	ServiceAddress string `protobuf:"bytes,14,opt,name=service_address,json=serviceAddress,proto3" json:"service_address,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The node fetches the template layers it lacks from object storage
+	// (it was started with --s3-endpoint and --listen): the control plane
+	// may place on it a template whose layers only the bucket holds.
+	ObjectStorage bool `protobuf:"varint,15,opt,name=object_storage,json=objectStorage,proto3" json:"object_storage,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Capacity) Reset() {
@@ -475,6 +479,13 @@ func (x *Capacity) GetServiceAddress() string {
 	return ""
 }
 
+func (x *Capacity) GetObjectStorage() bool {
+	if x != nil {
+		return x.ObjectStorage
+	}
+	return false
+}
+
 type HeartbeatResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The node's status in the registry after this heartbeat.
@@ -550,7 +561,7 @@ const file_v1_node_proto_rawDesc = "" +
 	"\x06ca_pem\x18\x03 \x01(\fR\x05caPem\"e\n" +
 	"\x10HeartbeatRequest\x125\n" +
 	"\bcapacity\x18\x01 \x01(\v2\x19.soulbox.node.v1.CapacityR\bcapacity\x12\x1a\n" +
-	"\bdraining\x18\x02 \x01(\bR\bdraining\"\x9e\x04\n" +
+	"\bdraining\x18\x02 \x01(\bR\bdraining\"\xc5\x04\n" +
 	"\bCapacity\x12\x1b\n" +
 	"\tcpu_count\x18\x01 \x01(\x03R\bcpuCount\x12\x1f\n" +
 	"\vcpu_percent\x18\x02 \x01(\x01R\n" +
@@ -567,7 +578,8 @@ const file_v1_node_proto_rawDesc = "" +
 	"\aversion\x18\v \x01(\tR\aversion\x12#\n" +
 	"\rallocated_cpu\x18\f \x01(\x03R\fallocatedCpu\x124\n" +
 	"\x16allocated_memory_bytes\x18\r \x01(\x04R\x14allocatedMemoryBytes\x12'\n" +
-	"\x0fservice_address\x18\x0e \x01(\tR\x0eserviceAddress\"_\n" +
+	"\x0fservice_address\x18\x0e \x01(\tR\x0eserviceAddress\x12%\n" +
+	"\x0eobject_storage\x18\x0f \x01(\bR\robjectStorage\"_\n" +
 	"\x11HeartbeatResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x02 \x01(\x03R\x13heartbeatIntervalMs2\xee\x01\n" +

@@ -38,7 +38,7 @@ func (d *Driver) create(ctx context.Context, spec runtime.Spec, seed func(upper 
 	if err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
-	layers, err := d.templates.Layers(ctx, spec.Template)
+	layers, err := d.templateLayers(ctx, spec)
 	if err != nil {
 		return info, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}

@@ -1,0 +1,73 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/runtime"
+)
+
+// NodeLayers returns the layers of the template ref names in the form
+// any node can resolve (runtime.Spec.Layers): its layer store layers by
+// digest, to fetch from object storage, and the base template's by their
+// place in the template cache, which each node builds itself. It is
+// ErrFailedPrecondition, saying why, when only this host can start the
+// template: no object storage holds its layers, or it stacks on a layer
+// that is neither (a base template of an older recipe, a build
+// sandbox's stack). The default template itself names no layers: every
+// node knows it by name.
+func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.TemplateLayer, error) {
+	if _, ok := c.stacks.Layers(ref); ok {
+		return nil, fmt.Errorf("template %q is a build's own stack: %w", ref, errdefs.ErrFailedPrecondition)
+	}
+	_, b, err := c.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if b.Source == sourceDebootstrap {
+		return nil, nil
+	}
+	if c.layers == nil || !c.layers.HasRemote() {
+		return nil, fmt.Errorf("template %q: its layers are on this host only (no object storage is configured): %w", ref, errdefs.ErrFailedPrecondition)
+	}
+	trees := 0
+	if b.Source == sourceSnapshot {
+		trees = 1 // its files, named by their tree digest
+	}
+	var base []string
+	out := make([]runtime.TemplateLayer, len(b.Layers))
+	for i, l := range b.Layers {
+		if d, ok := c.storeDigest(l); ok {
+			out[i] = runtime.TemplateLayer{Digest: d, Tree: i < trees}
+			continue
+		}
+		if base == nil {
+			if base, err = c.base.Layers(ctx, BaseID); err != nil {
+				return nil, err
+			}
+		}
+		rel, ok := c.baseLayerName(base, l)
+		if !ok {
+			return nil, fmt.Errorf("template %q stacks on %s, a layer of this host only (a base template built from an older recipe): %w", ref, l, errdefs.ErrFailedPrecondition)
+		}
+		out[i] = runtime.TemplateLayer{Base: rel}
+	}
+	return out, nil
+}
+
+// baseLayerName is where layer l of the base template is in the template
+// cache, when l is one of base, the base template's current layers.
+func (c *Catalog) baseLayerName(base []string, l string) (string, bool) {
+	cache, ok := c.base.(interface{ Dir() string })
+	if !ok || !slices.Contains(base, l) {
+		return "", false
+	}
+	rel, err := filepath.Rel(cache.Dir(), l)
+	if err != nil || !filepath.IsLocal(rel) {
+		return "", false
+	}
+	return rel, true
+}

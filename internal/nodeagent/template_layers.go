@@ -1,0 +1,88 @@
+package nodeagent
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/layer"
+	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/template"
+)
+
+// nodeTemplates resolves the templates of a node's sandboxes: the base
+// template by name, built here from its recipe; any other by the layers
+// its create names (runtime.Spec.Layers), the base template's found in
+// this node's cache and the others in its layer store, fetched from
+// object storage when missing and verified there.
+type nodeTemplates struct {
+	base   *template.Store
+	layers *layer.Store
+}
+
+// Layers implements oci.Templates: the node knows the base template only
+// by name.
+func (t nodeTemplates) Layers(ctx context.Context, name string) ([]string, error) {
+	return t.base.Layers(ctx, name)
+}
+
+// ResolveLayers implements oci.LayerResolver.
+func (t nodeTemplates) ResolveLayers(ctx context.Context, ls []runtime.TemplateLayer) ([]string, error) {
+	out := make([]string, len(ls))
+	var base []string
+	for i, l := range ls {
+		if l.Base == "" {
+			if !layer.ValidDigest(l.Digest) {
+				return nil, fmt.Errorf("layer %d: %q is not a layer digest: %w", i, l.Digest, errdefs.ErrInvalidArgument)
+			}
+			if err := t.layers.FetchVerified(ctx, l.Digest, l.Tree); err != nil {
+				if errdefs.IsNotFound(err) {
+					// The template exists: its layer is not where this
+					// node looks, perhaps not yet (a build's uploads
+					// follow it in the background).
+					return nil, fmt.Errorf("%v: %w", err, errdefs.ErrUnavailable)
+				}
+				return nil, err
+			}
+			out[i] = t.layers.Path(l.Digest)
+			continue
+		}
+		if base == nil {
+			var err error
+			if base, err = t.base.Layers(ctx, "base"); err != nil {
+				return nil, err
+			}
+		}
+		p, ok := baseLayer(t.base.Dir(), base, l.Base)
+		if !ok {
+			return nil, fmt.Errorf("the template stacks on base template layer %s; this node's base template is %v (another soulbox version built it): %w",
+				l.Base, relativeTo(t.base.Dir(), base), errdefs.ErrFailedPrecondition)
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
+// baseLayer is the one of base (the base template's layers, in cache)
+// whose place in cache is rel.
+func baseLayer(cache string, base []string, rel string) (string, bool) {
+	for _, p := range base {
+		if r, err := filepath.Rel(cache, p); err == nil && r == rel {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// relativeTo is each of ps relative to dir.
+func relativeTo(dir string, ps []string) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		if r, err := filepath.Rel(dir, p); err == nil {
+			p = r
+		}
+		out[i] = p
+	}
+	return out
+}
