@@ -27,6 +27,8 @@ type dialCache struct {
 	// found, when set (by tests), is called between a lookup's finding
 	// the namespace and its put.
 	found func(id string)
+	// closed: the driver is closing; nothing is kept any more.
+	closed bool
 }
 
 // lookup is a dial's own search for a sandbox's namespace, begun when
@@ -77,7 +79,7 @@ func (c *dialCache) put(l *lookup, ns, pidfd int) *dialNetns {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.lookups, l)
-	if l.forgotten || exited(pidfd) {
+	if l.forgotten || c.closed || exited(pidfd) {
 		return &dialNetns{ns: ns, pidfd: pidfd, refs: 1}
 	}
 	e := &dialNetns{ns: ns, pidfd: pidfd, refs: 2}
@@ -126,6 +128,18 @@ func (c *dialCache) forget(id string) {
 		if l.id == id {
 			l.forgotten = true
 		}
+	}
+}
+
+// close drops everything kept and keeps nothing after; dials under way
+// finish with what they hold.
+func (c *dialCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for id, e := range c.m {
+		delete(c.m, id)
+		c.releaseLocked(e)
 	}
 }
 

@@ -271,3 +271,72 @@ func TestDialLookupKeepsOnlyWhatIsCurrent(t *testing.T) {
 		t.Errorf("%d lookups left", len(c.lookups))
 	}
 }
+
+// netnsIno is the inode of the network namespace of the sandbox's pid 1.
+func netnsIno(t *testing.T, d *Driver, id string) uint64 {
+	t.Helper()
+	pid, err := readPidFile(filepath.Join(d.sandboxDir(id), "init.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+// A stop lets go of the namespace kept for the sandbox's dials at once,
+// with no dial after it; a closed driver lets go of every one and keeps
+// none for later dials, which still work.
+func TestStopAndCloseKeepNoDialHandle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates a real sandbox")
+	}
+	d := newTestDriver(t, nil)
+	ctx := context.Background()
+	const id = "dialstop1"
+	if _, err := d.Create(ctx, runtime.Spec{ID: id, Template: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Destroy(context.Background(), id) })
+	if err := d.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	ino := netnsIno(t, d, id)
+	_, pidfdsBefore := holds(t, ino)
+	dialAgent(t, d, id)
+	if !kept(d, id) {
+		t.Fatal("a dial kept nothing for the next one")
+	}
+	if err := d.Stop(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if netns, pidfds := holds(t, ino); kept(d, id) || len(netns) > 0 || pidfds > pidfdsBefore {
+		t.Errorf("after stop: kept %v, fds %v on its namespace, %d pidfds (%d before)",
+			kept(d, id), netns, pidfds, pidfdsBefore)
+	}
+
+	if err := d.Recreate(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	ino = netnsIno(t, d, id)
+	dialAgent(t, d, id)
+	if !kept(d, id) {
+		t.Fatal("a dial kept nothing for the next one")
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if netns, pidfds := holds(t, ino); kept(d, id) || len(netns) > 0 || pidfds > pidfdsBefore {
+		t.Errorf("after close: kept %v, fds %v on its namespace, %d pidfds (%d before)",
+			kept(d, id), netns, pidfds, pidfdsBefore)
+	}
+	dialAgent(t, d, id)
+	if netns, _ := holds(t, ino); kept(d, id) || len(netns) > 0 {
+		t.Errorf("a dial after close kept its namespace: kept %v, fds %v", kept(d, id), netns)
+	}
+}
