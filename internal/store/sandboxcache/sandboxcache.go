@@ -6,9 +6,12 @@
 // Every change to a sandbox made through the wrapped store (created,
 // moved to another state, ended, rescheduled, its network replaced) drops
 // its record at once, in this process, and a read that was under way when
-// the change was made does not keep what it read. A change made by
-// another process sharing the database (another server on one
-// PostgreSQL) is seen when the cached record expires: within TTL.
+// the change was made does not keep what it read. No other process
+// changes sandbox records today: no command of the CLI does, a second
+// server with an embedded node on one PostgreSQL is refused, and
+// control-plane replicas, which share one, do not use this cache. A
+// change made by another process sharing the database would be seen when
+// the cached record expires: within TTL.
 package sandboxcache
 
 import (
@@ -23,7 +26,8 @@ import (
 )
 
 // DefaultTTL bounds how long a sandbox record is answered from memory:
-// the longest a change made by another process goes unseen here.
+// the longest a change made by another process sharing the database
+// would go unseen here.
 const DefaultTTL = time.Second
 
 // maxEntries bounds the cache; past it, expired records are dropped, and
