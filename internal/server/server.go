@@ -352,6 +352,9 @@ func (s *Server) close() {
 	if s.nodeL != nil {
 		_ = s.nodeL.Close()
 	}
+	if s.driver != nil {
+		_ = s.driver.Close()
+	}
 	if s.network != nil {
 		_ = s.network.Close()
 	}

@@ -62,9 +62,6 @@ var knownRuntimes = []string{"runc", "crun", "runsc"}
 // the absence of what it removes, so teardown is idempotent and works on
 // any partial state; it keeps going after a failed step and reports all.
 func (d *Driver) teardown(ctx context.Context, id, rt string) error {
-	// No dial holds the namespace (and with it the sandbox's links)
-	// past the sandbox.
-	d.dials.forget(id)
 	var errs []error
 	runtimes := knownRuntimes
 	if rt != "" {
@@ -82,6 +79,11 @@ func (d *Driver) teardown(ctx context.Context, id, rt string) error {
 		errs = append(errs, err)
 	}
 	end()
+	// No dial holds the namespace (and with it the sandbox's links)
+	// past the sandbox. Forgotten once its processes are dead, it is
+	// kept by no dial after: one that found it before stops at its put,
+	// and one that looks after finds the sandbox not running.
+	d.dials.forget(id)
 	// The network (links, policy, the kept namespace) shares nothing
 	// with the mounts, cgroups and files below: it is removed beside
 	// them, and most of its time is the kernel's wait for a namespace's

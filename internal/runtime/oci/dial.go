@@ -46,14 +46,19 @@ func (d *Driver) DialContext(ctx context.Context, id string, port int) (net.Conn
 // the caller: the one kept from an earlier dial while that process lives
 // (dialcache.go), or else found as netns finds it and kept.
 func (d *Driver) dialNetns(id string) (*dialNetns, error) {
-	if ns := d.dials.get(id); ns != nil {
-		return ns, nil
+	e, l := d.dials.get(id)
+	if e != nil {
+		return e, nil
 	}
 	ns, pidfd, err := d.netns(id)
 	if err != nil {
+		d.dials.abandon(l)
 		return nil, err
 	}
-	return d.dials.put(id, ns, pidfd), nil
+	if d.dials.found != nil {
+		d.dials.found(id)
+	}
+	return d.dials.put(l, ns, pidfd), nil
 }
 
 // netns opens the network namespace of the sandbox's pid 1 and a pidfd

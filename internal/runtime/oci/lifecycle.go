@@ -168,13 +168,17 @@ func (d *Driver) transition(ctx context.Context, id, verb string, from runtime.S
 }
 
 // Stop kills every process of the sandbox and waits until they are gone.
-// Its files, mounts and cgroups stay until Destroy.
+// Its files, mounts and cgroups stay until Destroy; the namespace kept
+// for its dials is let go of.
 func (d *Driver) Stop(ctx context.Context, id string) error {
 	st, status, unlock, err := d.lockedState(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	// A stopped sandbox holds no namespace open for dials: after its
+	// processes are gone a dial finds it not running.
+	defer d.dials.forget(id)
 	switch status {
 	case runtime.StatusStopped:
 		return nil

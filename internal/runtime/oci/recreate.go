@@ -84,6 +84,7 @@ func (d *Driver) Release(ctx context.Context, id string) error {
 	if status != runtime.StatusStopped {
 		return fmt.Errorf("sandbox %q is %s, release needs it stopped: %w", id, status, errdefs.ErrFailedPrecondition)
 	}
+	d.dials.forget(id)
 	d.parentMu.RLock()
 	defer d.parentMu.RUnlock()
 	d.releaseStopped(ctx, st)

@@ -6,9 +6,12 @@
 // Every change to a sandbox made through the wrapped store (created,
 // moved to another state, ended, rescheduled, its network replaced) drops
 // its record at once, in this process, and a read that was under way when
-// the change was made does not keep what it read. A change made by
-// another process sharing the database (another server on one
-// PostgreSQL) is seen when the cached record expires: within TTL.
+// the change was made does not keep what it read. No other process
+// changes sandbox records today: no command of the CLI does, a second
+// server with an embedded node on one PostgreSQL is refused, and
+// control-plane replicas, which share one, do not use this cache. A
+// change made by another process sharing the database would be seen when
+// the cached record expires: within TTL.
 package sandboxcache
 
 import (
@@ -23,7 +26,8 @@ import (
 )
 
 // DefaultTTL bounds how long a sandbox record is answered from memory:
-// the longest a change made by another process goes unseen here.
+// the longest a change made by another process sharing the database
+// would go unseen here.
 const DefaultTTL = time.Second
 
 // maxEntries bounds the cache; past it, expired records are dropped, and
@@ -46,12 +50,15 @@ type Store struct {
 	clearedAt uint64
 }
 
-// entry is a cached record, or, when dropped, the mark of the change that
-// dropped it.
+// entry is a cached record, or, when dropped, only the mark of the last
+// change. The mark is carried forward by every record stored after it and
+// never reset, so a read that started before a change never replaces a
+// record read after it.
 type entry struct {
 	sb      store.Sandbox
-	at      time.Time // when the read that got sb started
-	dropped uint64    // the change's gen; 0 for a record
+	ok      bool      // sb is a record to answer with; false after a change
+	at      time.Time // when the read that got sb, or the change, happened
+	changed uint64    // gen of the sandbox's last change through this Store
 }
 
 // Wrap returns s with sandbox reads cached for ttl (DefaultTTL if 0 or
@@ -77,7 +84,7 @@ func (s *Store) GetSandbox(ctx context.Context, id string) (store.Sandbox, error
 	e, ok := s.sbs[id]
 	gen := s.gen
 	s.mu.Unlock()
-	if ok && e.dropped == 0 && now.Sub(e.at) < s.ttl {
+	if ok && e.ok && now.Sub(e.at) < s.ttl {
 		return clone(e.sb), nil
 	}
 	sb, err := s.Store.GetSandbox(ctx, id)
@@ -89,19 +96,24 @@ func (s *Store) GetSandbox(ctx context.Context, id string) (store.Sandbox, error
 	if s.clearedAt > gen {
 		return sb, nil
 	}
-	if e, ok := s.sbs[id]; ok && e.dropped > gen {
-		return sb, nil // changed while this read was under way
+	e, ok = s.sbs[id]
+	if ok && e.changed > gen {
+		// Changed while this read was under way: what it read may be
+		// from before, and a record stored since by a read that started
+		// after the change is fresher.
+		return sb, nil
 	}
 	if len(s.sbs) >= maxEntries {
 		s.sweep(now)
 	}
-	s.sbs[id] = entry{sb: clone(sb), at: now}
+	s.sbs[id] = entry{sb: clone(sb), ok: true, at: now, changed: e.changed}
 	return sb, nil
 }
 
 // sweep drops expired records and marks, or all when none were. s.mu is
 // held. A mark older than TTL may go: a read that started before it
-// keeps a record that is already expired.
+// keeps a record that is already expired. An entry whose mark a read
+// started after the change carried forward is younger than its read.
 func (s *Store) sweep(now time.Time) {
 	for id, e := range s.sbs {
 		if now.Sub(e.at) >= s.ttl {
@@ -120,7 +132,7 @@ func (s *Store) drop(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gen++
-	s.sbs[id] = entry{at: s.now(), dropped: s.gen}
+	s.sbs[id] = entry{at: s.now(), changed: s.gen}
 }
 
 // dropAll forgets every sandbox and stops reads under way from keeping

@@ -158,6 +158,35 @@ func TestReadUnderWayDoesNotKeepStale(t *testing.T) {
 	}
 }
 
+// Two reads across a kill: one that started before it and answers last
+// does not replace the record of one that started after it. Whatever
+// order they answer in, the sandbox is seen ended.
+func TestSlowReadDoesNotReplaceFresher(t *testing.T) {
+	ctx := context.Background()
+	s, _, _, inner := open(t)
+	inner.read, inner.release = make(chan struct{}), make(chan struct{})
+	done := make(chan store.Sandbox)
+	go func() {
+		sb, _ := s.GetSandbox(ctx, "sb1")
+		done <- sb
+	}()
+	<-inner.read // the first read has the running record, not answered yet
+	inner.read = nil
+	if err := s.EndSandbox(ctx, "sb1", store.ReasonKilled, "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, s, "sb1").State; got != store.StateEnded {
+		t.Fatalf("the read after the kill: %s, want ended", got)
+	}
+	close(inner.release)
+	if sb := <-done; sb.State != store.StateRunning {
+		t.Fatalf("the read under way got %s, want the running it read", sb.State)
+	}
+	if got := get(t, s, "sb1").State; got != store.StateEnded {
+		t.Errorf("after both reads: %s, want ended (the slow read replaced the fresher record)", got)
+	}
+}
+
 // What a caller is given is its own: changing it changes nothing cached.
 func TestCopies(t *testing.T) {
 	s, _, _, _ := open(t)
