@@ -39,9 +39,13 @@ func controlPlaneURLs(s string) ([]string, error) {
 
 // replicas is the node service of several control-plane replicas that
 // share one store: a call goes to the replica that answered last, and
-// when that one does not answer, to the next in turn. A refusal is every
-// replica's answer (they share the store and the node CA), so it is not
-// asked again elsewhere.
+// when that one does not answer, to the next in turn. A replica whose
+// TLS handshake fails (another CA, an expired certificate, an alert) may
+// be one misconfigured replica, so the next is asked too; the node is
+// refused for good only when every replica refuses it, or when one
+// answers that it refuses the node (unauthenticated, permission denied:
+// every replica's answer, as they share the store and the node CA, so it
+// is not asked again elsewhere).
 type replicas struct {
 	urls    []string
 	clients []nodev1connect.NodeServiceClient
@@ -63,13 +67,27 @@ func newReplicas(urls []string, log *slog.Logger, dial func(url string) nodev1co
 	return r
 }
 
+// noneAnswered is the error of a call no replica answered: each one's
+// error, and whether every one refused the node (refused).
+type noneAnswered struct {
+	errs    []error
+	refused bool
+}
+
+func (e *noneAnswered) Error() string {
+	return "no control plane answers: " + errors.Join(e.errs...).Error()
+}
+
+func (e *noneAnswered) Unwrap() []error { return e.errs }
+
 // each calls call on the replicas in turn, from the one that answered
-// last, until one answers or refuses.
+// last, until one answers or refuses the node.
 func each[T any](ctx context.Context, r *replicas, call func(nodev1connect.NodeServiceClient) (T, error)) (T, error) {
 	r.mu.Lock()
 	start := r.cur
 	r.mu.Unlock()
 	var errs []error
+	allRefused := true
 	for i := range r.clients {
 		k := (start + i) % len(r.clients)
 		res, err := call(r.clients[k])
@@ -85,20 +103,25 @@ func each[T any](ctx context.Context, r *replicas, call func(nodev1connect.NodeS
 		if ctx.Err() != nil || answered(err) {
 			return res, err
 		}
+		if len(r.clients) > 1 {
+			r.log.Warn("control plane fails, trying the next", "control_plane", r.urls[k], "next", r.urls[(k+1)%len(r.clients)], "err", err)
+		}
+		allRefused = allRefused && refused(err)
 		errs = append(errs, fmt.Errorf("%s: %w", r.urls[k], err))
 	}
 	var zero T
 	if len(errs) == 1 {
 		return zero, errs[0]
 	}
-	return zero, fmt.Errorf("no control plane answers: %w", errors.Join(errs...))
+	return zero, &noneAnswered{errs: errs, refused: allRefused}
 }
 
 // answered reports whether err is a control plane's own answer, one
 // another replica of the same store would give too, rather than a
-// replica that cannot be reached or does not serve.
+// replica that cannot be reached, does not serve, or fails the TLS
+// handshake.
 func answered(err error) bool {
-	if refused(err) {
+	if serviceRefused(err) {
 		return true
 	}
 	switch connect.CodeOf(err) {
