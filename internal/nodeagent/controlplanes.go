@@ -116,20 +116,12 @@ func each[T any](ctx context.Context, r *replicas, call func(nodev1connect.NodeS
 	return zero, &noneAnswered{errs: errs, refused: allRefused}
 }
 
-// answered reports whether err is a control plane's own answer, one
-// another replica of the same store would give too, rather than a
-// replica that cannot be reached, does not serve, or fails the TLS
-// handshake.
-func answered(err error) bool {
-	if serviceRefused(err) {
-		return true
-	}
-	switch connect.CodeOf(err) {
-	case connect.CodeUnavailable, connect.CodeDeadlineExceeded, connect.CodeUnknown, connect.CodeInternal, connect.CodeCanceled:
-		return false
-	}
-	return true
-}
+// answered reports whether err is a control plane's own refusal of
+// this node, one another replica of the same store would give too. Any
+// other failure (unreachable, unavailable, a failed TLS handshake, an
+// answer that is not the node service's, such as a 404 of a proxy or of
+// a server without a node listener there) moves to the next replica.
+func answered(err error) bool { return serviceRefused(err) }
 
 // Join implements nodev1connect.NodeServiceClient.
 func (r *replicas) Join(ctx context.Context, req *connect.Request[nodev1.JoinRequest]) (*connect.Response[nodev1.JoinResponse], error) {
