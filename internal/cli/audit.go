@@ -29,6 +29,7 @@ func newAuditCmd() *cobra.Command {
   sudo soulbox audit verify`,
 	}
 	cmd.PersistentFlags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
+	cmd.PersistentFlags().StringVar(&cfg.KeysDir, "keys-dir", cfg.KeysDir, "the server's keys dir, where audit.key is (default the data dir)")
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
 
 	var since, team, expectHead string
@@ -109,7 +110,7 @@ func newAuditCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			key, err := audit.ReadKey(cfg.DataDir)
+			key, err := hostAuditKey(cfg)
 			if err != nil {
 				return err
 			}
