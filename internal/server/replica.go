@@ -19,10 +19,14 @@ const leadRetry = time.Second
 
 // runBackground starts the work one process does for the whole store,
 // until ctx ends: the joined nodes' heartbeat monitor and their leases.
-// (The lifecycle's timeouts and monitor are started beside it.)
-func (s *Server) runBackground(ctx context.Context) error {
-	go s.registry.Monitor(ctx)
-	return s.keepNodeLeases(ctx)
+// (The lifecycle's timeouts and monitor are started beside it.) wait
+// returns once what started has ended, after ctx ends; the caller calls
+// it, also after an error, before it gives the leadership up or closes
+// the store.
+func (s *Server) runBackground(ctx context.Context) (wait func(), err error) {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.registry.Monitor(ctx) })
+	return wg.Wait, s.keepNodeLeases(ctx, &wg)
 }
 
 // leadBackground runs on a control-plane replica until ctx ends: it
@@ -58,8 +62,10 @@ func (s *Server) leadBackground(ctx context.Context) {
 func (s *Server) lead(ctx context.Context, lease store.Lease) bool {
 	s.log.Info("leading the background work", slog.Bool("leader", true))
 	wctx, stop := context.WithCancel(ctx)
+	wait := func() {}
 	defer func() {
 		stop()
+		wait() // none of the work runs on beside the next leader
 		s.lifecycle.Unlead()
 		if err := lease.Release(); err != nil {
 			s.log.Warn("release the background work's leadership", logx.Err(err))
@@ -69,7 +75,9 @@ func (s *Server) lead(ctx context.Context, lease store.Lease) bool {
 		s.log.Error("start the background work", logx.Err(err))
 		return false
 	}
-	if err := s.runBackground(wctx); err != nil {
+	w, err := s.runBackground(wctx)
+	wait = w
+	if err != nil {
 		s.log.Error("start the background work", logx.Err(err))
 		return false
 	}

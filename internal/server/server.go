@@ -272,9 +272,11 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	// A replica does the background work only while it leads; any
 	// other server from the start.
 	leadDone := make(chan struct{})
+	bgWait := func() {}
 	defer func() {
 		stopBG()
 		<-leadDone
+		bgWait() // before the store closes
 		s.lifecycle.Stop()
 	}()
 	if s.leader != nil {
@@ -287,7 +289,9 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		if err := s.lifecycle.Start(bg); err != nil {
 			return fmt.Errorf("start lifecycle: %w", err)
 		}
-		if err := s.runBackground(bg); err != nil {
+		w, err := s.runBackground(bg)
+		bgWait = w
+		if err != nil {
 			return err
 		}
 	}
