@@ -20,9 +20,8 @@ import (
 
 // joinedIdentity is the identity of a node named name signed by ca, as
 // a join leaves it in dataDir.
-func joinedIdentity(t *testing.T, ca *nodeca.CA, name string) *identity {
+func joinedIdentity(t *testing.T, ca *nodeca.CA, dataDir, name string) *identity {
 	t.Helper()
-	dataDir := t.TempDir()
 	csr, err := newKey(dataDir, name)
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +68,7 @@ func TestReplicasFailOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := joinedIdentity(t, mine, "node-t")
+	id := joinedIdentity(t, mine, t.TempDir(), "node-t")
 	listener := func(ca *nodeca.CA) *tls.Config {
 		tc, err := ca.ServerTLS([]string{"127.0.0.1"})
 		if err != nil {
