@@ -111,10 +111,12 @@ func anyLost(done <-chan struct{}, leases []store.Lease) <-chan struct{} {
 
 // replicaSetup takes the store's setup leadership, which replicas hold
 // one at a time while they start, and refuses to go on if a server with
-// an embedded node runs on the database (it holds serverLeadership for
-// as long as it runs; a replica only tries it, under the setup
-// leadership, so two replicas never try at once). The caller releases
-// the leadership once its setup is done.
+// an embedded node runs on the database: it leads serverLeadership for
+// as long as it runs, and every replica shares it for as long as it
+// runs (the share is one of the server's leases, released when it
+// closes, and Run stops if it is lost), so whichever of the two comes
+// second is refused, however they interleave. The caller releases the
+// setup leadership once its setup is done.
 func (s *Server) replicaSetup(ctx context.Context) (release func() error, err error) {
 	wctx, cancel := context.WithTimeout(ctx, setupWait)
 	defer cancel()
@@ -122,9 +124,9 @@ func (s *Server) replicaSetup(ctx context.Context) (release func() error, err er
 	if err != nil {
 		return nil, fmt.Errorf("wait for another replica's start: %w", err)
 	}
-	l, err := s.leader.TryLead(ctx, serverLeadership)
+	share, err := s.leader.TryShare(ctx, serverLeadership)
 	if err == nil {
-		err = l.Release()
+		s.leases = append(s.leases, share)
 	} else if errors.Is(err, errdefs.ErrFailedPrecondition) {
 		err = fmt.Errorf("a soulbox server with an embedded node is running on this database; control-plane replicas (--embedded-node=off) share a database only with each other: %w", errdefs.ErrFailedPrecondition)
 	}

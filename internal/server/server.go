@@ -83,8 +83,9 @@ type Server struct {
 	mu            sync.Mutex
 	templateState map[string]string // name -> building, ready, or the build error
 
-	// leases are the server's hold on a shared store (none for SQLite,
-	// nor for a replica); Run stops when one is lost.
+	// leases are the server's hold on a shared store (none for SQLite;
+	// a replica's share of serverLeadership, see replicaSetup); Run stops
+	// when one is lost.
 	leases []store.Lease
 	// leader, for a control-plane replica on a shared store, elects the
 	// replica that does the background work (see leadBackground).
