@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/soulbox/soulbox/internal/audit"
+	"github.com/soulbox/soulbox/internal/auth"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/store/postgres/pgtest"
 )
 
 // serverDataDir is a data dir a server has started on: it holds the
@@ -68,5 +70,33 @@ func TestHostAuditUsesKeysDir(t *testing.T) {
 	out, err = runCLI(t, "teams", "--data-dir", dataDir, "list", "--json")
 	if err != nil || strings.Contains(out, "lost") {
 		t.Errorf("teams after the refused create: %q, %v; want no team lost", out, err)
+	}
+}
+
+// TestHostAuditOnPostgres: on replicas' PostgreSQL (--store) with their
+// keys dir, a key made on the host is audited under the replicas' key
+// and `audit verify` checks that chain, not a SQLite file's.
+func TestHostAuditOnPostgres(t *testing.T) {
+	url := pgtest.Start(t).NewDatabase(t)
+	dataDir, keysDir := t.TempDir(), t.TempDir()
+	if _, err := audit.LoadKey(keysDir); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runKeys(t, dataDir, "--store", url, "--keys-dir", keysDir, "create", "ci", "--team", auth.DefaultTeam); err != nil {
+		t.Fatalf("keys create on postgres: %v", err)
+	}
+	out, err := runCLI(t, "audit", "--data-dir", dataDir, "--store", url, "--keys-dir", keysDir, "list", "--json")
+	if err != nil || !strings.Contains(out, "CLI keys create") {
+		t.Fatalf("audit list on postgres: %q, %v; want the key's creation", out, err)
+	}
+	if _, err := runCLI(t, "audit", "--data-dir", dataDir, "--store", url, "--keys-dir", keysDir, "verify"); err != nil {
+		t.Errorf("audit verify on postgres: %v", err)
+	}
+	other := t.TempDir()
+	if _, err := audit.LoadKey(other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, "audit", "--data-dir", dataDir, "--store", url, "--keys-dir", other, "verify"); err == nil {
+		t.Error("audit verify under another key passed")
 	}
 }
