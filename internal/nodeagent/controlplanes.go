@@ -51,8 +51,9 @@ type replicas struct {
 	clients []nodev1connect.NodeServiceClient
 	log     *slog.Logger
 
-	mu  sync.Mutex
-	cur int // the replica that answered last
+	mu      sync.Mutex
+	cur     int          // the replica that answered last
+	failing map[int]bool // replicas that failed since they last answered
 }
 
 var _ nodev1connect.NodeServiceClient = (*replicas)(nil)
@@ -60,7 +61,7 @@ var _ nodev1connect.NodeServiceClient = (*replicas)(nil)
 // newReplicas is the node service of the control planes at urls, each
 // reached through the client dial makes.
 func newReplicas(urls []string, log *slog.Logger, dial func(url string) nodev1connect.NodeServiceClient) *replicas {
-	r := &replicas{urls: urls, log: log}
+	r := &replicas{urls: urls, log: log, failing: map[int]bool{}}
 	for _, u := range urls {
 		r.clients = append(r.clients, dial(u))
 	}
@@ -94,16 +95,21 @@ func each[T any](ctx context.Context, r *replicas, call func(nodev1connect.NodeS
 		if err == nil {
 			if k != start {
 				r.log.Info("control plane answers", "control_plane", r.urls[k], "instead_of", r.urls[start])
-				r.mu.Lock()
-				r.cur = k
-				r.mu.Unlock()
 			}
+			r.mu.Lock()
+			r.cur = k
+			delete(r.failing, k)
+			r.mu.Unlock()
 			return res, nil
 		}
 		if ctx.Err() != nil || answered(err) {
 			return res, err
 		}
-		if len(r.clients) > 1 {
+		r.mu.Lock()
+		first := !r.failing[k]
+		r.failing[k] = true
+		r.mu.Unlock()
+		if first && len(r.clients) > 1 { // once until it answers again
 			r.log.Warn("control plane fails, trying the next", "control_plane", r.urls[k], "next", r.urls[(k+1)%len(r.clients)], "err", err)
 		}
 		allRefused = allRefused && refused(err)

@@ -135,4 +135,19 @@ func TestReplicasFailOverNotFound(t *testing.T) {
 	if !strings.Contains(logged.String(), "control plane fails, trying the next") || !strings.Contains(logged.String(), notFound.URL) {
 		t.Errorf("the failover is not logged naming the replica:\n%s", logged.String())
 	}
+
+	// With every replica down, each failure is logged once until the
+	// replica answers again, not at every heartbeat.
+	logged.Reset()
+	r = newReplicas([]string{closedURL(t), closedURL(t)}, slog.New(slog.NewTextHandler(&logged, nil)), func(u string) nodev1connect.NodeServiceClient {
+		return nodev1connect.NewNodeServiceClient(http.DefaultClient, u)
+	})
+	for i := 0; i < 3; i++ {
+		if _, err := r.Heartbeat(context.Background(), connect.NewRequest(&nodev1.HeartbeatRequest{})); err == nil {
+			t.Fatal("a heartbeat answered with every replica down")
+		}
+	}
+	if n := strings.Count(logged.String(), "control plane fails"); n != 2 {
+		t.Errorf("%d failover lines for 3 heartbeats to 2 replicas down, want 2:\n%s", n, logged.String())
+	}
 }
