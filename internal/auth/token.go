@@ -67,6 +67,10 @@ func NewTokens(secret []byte) (*Tokens, error) {
 	return &Tokens{secret: secret}, nil
 }
 
+// Fingerprint tells the secret tokens are signed with from another's
+// without revealing it (keyfile.Fingerprint).
+func (t *Tokens) Fingerprint() string { return keyfile.Fingerprint(t.secret) }
+
 // LoadTokens returns tokens signed with the secret in
 // <dataDir>/token.key, made (random, 0600, durably) if missing.
 func LoadTokens(dataDir string) (*Tokens, error) {

@@ -60,6 +60,10 @@ type Config struct {
 	// Limits bound what teams may ask; zero fields take the defaults.
 	Limits Limits
 	Log    *slog.Logger
+	// Refuse, when set, answers every build and pool change once its
+	// request is checked: the server has no runtime of its own to build
+	// on or to fill pools in.
+	Refuse error
 }
 
 // Catalog is the template registry.
@@ -92,6 +96,7 @@ type Catalog struct {
 	filesMu   sync.Mutex
 	filesRefs map[string]int
 	pools     Pools // nil without a warm pool
+	refuse    error // Config.Refuse
 }
 
 // New opens the catalog: the default template is registered if missing,
@@ -100,6 +105,7 @@ func New(ctx context.Context, cfg Config) (*Catalog, error) {
 	c := &Catalog{
 		store: cfg.Store, base: cfg.Base, builder: cfg.Builder, stacks: cfg.Stacks, layers: cfg.Layers,
 		files: cfg.Dir, timeout: cfg.BuildTimeout, limits: cfg.Limits.withDefaults(), log: cfg.Log, cancel: map[string]context.CancelFunc{}, uploads: map[string]upload{}, filesRefs: map[string]int{},
+		refuse: cfg.Refuse,
 	}
 	if c.timeout == 0 {
 		c.timeout = 30 * time.Minute

@@ -49,6 +49,9 @@ func (c *Catalog) SetPool(ctx context.Context, team string, admin bool, idOrName
 			}
 		}
 	}
+	if c.refuse != nil {
+		return t, fmt.Errorf("warm pools: %w", c.refuse)
+	}
 	if err := c.store.SetTemplatePool(ctx, t.ID, p, time.Time{}); err != nil {
 		return t, err
 	}

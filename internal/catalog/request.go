@@ -46,6 +46,9 @@ func (c *Catalog) RequestBuild(ctx context.Context, req BuildRequest) (store.Tem
 	if err := limits.Validate(); err != nil {
 		return store.Template{}, store.TemplateBuild{}, nil, err
 	}
+	if c.refuse != nil {
+		return store.Template{}, store.TemplateBuild{}, nil, fmt.Errorf("template builds: %w", c.refuse)
+	}
 	t, err := c.store.GetTemplate(ctx, name)
 	switch {
 	case errdefs.IsNotFound(err):

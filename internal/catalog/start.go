@@ -54,6 +54,9 @@ func (c *Catalog) StartBuild(ctx context.Context, team, templateID, buildID stri
 	if b.Status != store.BuildWaiting {
 		return fmt.Errorf("build %s is %s; request a new build with POST /v3/templates: %w", buildID, b.Status, errdefs.ErrFailedPrecondition)
 	}
+	if c.refuse != nil {
+		return fmt.Errorf("template builds: %w", c.refuse)
+	}
 	// The build's files are kept from collection from before they are
 	// checked until the build ends.
 	var hashes []string

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,7 +12,7 @@ import (
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/server"
 	"github.com/soulbox/soulbox/internal/store"
-	"github.com/soulbox/soulbox/internal/store/sqlite"
+	"github.com/soulbox/soulbox/internal/store/backend"
 )
 
 // newAuditCmd reads and checks the audit log in the local server's
@@ -29,6 +28,8 @@ func newAuditCmd() *cobra.Command {
   sudo soulbox audit verify`,
 	}
 	cmd.PersistentFlags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
+	cmd.PersistentFlags().StringVar(&cfg.KeysDir, "keys-dir", cfg.KeysDir, "the server's keys dir, where audit.key is (default the data dir)")
+	cmd.PersistentFlags().StringVar(&cfg.Store, "store", cfg.Store, "the server's postgres:// store URL (default: SQLite in the data dir)")
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
 
 	var since, team, expectHead string
@@ -45,7 +46,7 @@ func newAuditCmd() *cobra.Command {
 			}
 		}
 		f.Team = team
-		st, err := sqlite.Open(c.Context(), filepath.Join(cfg.DataDir, "soulbox.db"))
+		st, err := backend.Open(c.Context(), cfg.Store, cfg.DataDir)
 		if err != nil {
 			return err
 		}
@@ -104,12 +105,12 @@ func newAuditCmd() *cobra.Command {
 		Short: "Check the audit log's hash chain; fails naming the first broken entry",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			st, err := sqlite.Open(c.Context(), filepath.Join(cfg.DataDir, "soulbox.db"))
+			st, err := backend.Open(c.Context(), cfg.Store, cfg.DataDir)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			key, err := audit.ReadKey(cfg.DataDir)
+			key, err := hostAuditKey(cfg)
 			if err != nil {
 				return err
 			}

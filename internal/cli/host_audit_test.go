@@ -13,7 +13,7 @@ import (
 // TestHostChangesAudited: keys, teams and quotas changed on the host are
 // in the audit log, under the team changed, and the chain verifies.
 func TestHostChangesAudited(t *testing.T) {
-	dir := t.TempDir()
+	dir := serverDataDir(t)
 	out, err := runCLI(t, "teams", "--data-dir", dir, "create", "ops", "--json")
 	var tm struct{ TeamID string }
 	if err != nil || json.Unmarshal([]byte(out), &tm) != nil {
@@ -59,7 +59,7 @@ func TestHostChangesAudited(t *testing.T) {
 // templates' pool bounds, so a server started later warms nothing for
 // it.
 func TestTeamsDeleteClearsPools(t *testing.T) {
-	dir := t.TempDir()
+	dir := serverDataDir(t)
 	out, err := runCLI(t, "teams", "--data-dir", dir, "create", "pooled", "--json")
 	var tm struct{ TeamID string }
 	if err != nil || json.Unmarshal([]byte(out), &tm) != nil {

@@ -35,6 +35,7 @@ func newKeysCmd() *cobra.Command {
   sudo soulbox keys revoke key_0123456789abcdef`,
 	}
 	cmd.PersistentFlags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
+	cmd.PersistentFlags().StringVar(&cfg.KeysDir, "keys-dir", cfg.KeysDir, "the server's keys dir, where audit.key is (default the data dir)")
 	cmd.PersistentFlags().StringVar(&cfg.Store, "store", cfg.Store, "the server's postgres:// store URL (default: SQLite in the data dir)")
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
 
@@ -65,6 +66,10 @@ func newKeysCmd() *cobra.Command {
 				return fmt.Errorf("--scope %q: want some of %s: %w", sc, strings.Join(authz.Scopes(), ", "), errdefs.ErrInvalidArgument)
 			}
 		}
+		auditKey, err := hostAuditKey(cfg)
+		if err != nil {
+			return err
+		}
 		st, err := backend.Open(c.Context(), cfg.Store, cfg.DataDir)
 		if err != nil {
 			return err
@@ -83,7 +88,7 @@ func newKeysCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if err := recordHost(c.Context(), st, cfg.DataDir, k.Team, "keys create", k.ID); err != nil {
+		if err := recordHost(c.Context(), st, auditKey, k.Team, "keys create", k.ID); err != nil {
 			return err
 		}
 		if asJSON {
@@ -131,6 +136,10 @@ func newKeysCmd() *cobra.Command {
 		Example: "  sudo soulbox keys revoke key_0123456789abcdef",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			auditKey, err := hostAuditKey(cfg)
+			if err != nil {
+				return err
+			}
 			st, err := backend.Open(c.Context(), cfg.Store, cfg.DataDir)
 			if err != nil {
 				return err
@@ -150,7 +159,7 @@ func newKeysCmd() *cobra.Command {
 						team = k.Team
 					}
 				}
-				if err := recordHost(c.Context(), st, cfg.DataDir, team, "keys revoke", id); err != nil {
+				if err := recordHost(c.Context(), st, auditKey, team, "keys revoke", id); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.ErrOrStderr(), "revoked %s\n", id)

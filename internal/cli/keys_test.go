@@ -24,7 +24,7 @@ func runKeys(t *testing.T, dataDir string, args ...string) (stdout, stderr strin
 }
 
 func TestKeysCreateAdminRefused(t *testing.T) {
-	dir := t.TempDir()
+	dir := serverDataDir(t)
 	_, _, err := runKeys(t, dir, "create", "ops", "--admin")
 	if err == nil || !strings.Contains(err.Error(), "--admin") || !strings.Contains(err.Error(), "--team") {
 		t.Fatalf("keys create --admin: %v, want a refusal naming --admin and what to do instead", err)

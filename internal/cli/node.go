@@ -69,7 +69,7 @@ plane: it fetches the layers it lacks from the bucket, verified, into
 	}
 	f := cmd.Flags()
 	cfg.ControlPlane = os.Getenv("SOULBOX_CONTROL_PLANE")
-	f.Var(&urlList{dst: &cfg.ControlPlane}, "control-plane", "https URL of the control plane's node listener; several control-plane replicas: comma-separated or the flag repeated (needed to join; later starts keep the ones joined with)")
+	f.Var(&urlList{dst: &cfg.ControlPlane}, "control-plane", "https URL of the control plane's node listener; several control-plane replicas: comma-separated or the flag repeated (needed to join; given on a later start, it replaces the list the node keeps)")
 	f.StringVar(&cfg.JoinToken, "join-token", os.Getenv("SOULBOX_JOIN_TOKEN"), "join token from POST /admin/node-tokens (first start; visible to other users in ps: prefer --join-token-file or SOULBOX_JOIN_TOKEN)")
 	f.StringVar(&tokenFile, "join-token-file", "", "file holding the join token, - for stdin (first start; not read once the node has joined)")
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the node's identity and data")

@@ -50,6 +50,7 @@ func newQuotasCmd() *cobra.Command {
   sudo soulbox quotas set team_0123456789abcdef --sandboxes 10 --cpus 16 --memory-mb 32768 --disk-bytes 10737418240 --build-minutes 600`,
 	}
 	cmd.PersistentFlags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
+	cmd.PersistentFlags().StringVar(&cfg.KeysDir, "keys-dir", cfg.KeysDir, "the server's keys dir, where audit.key is (default the data dir)")
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
 	print := func(c *cobra.Command, st *sqlite.Store, team string) error {
 		tm, err := st.GetTeam(c.Context(), team)
@@ -109,6 +110,10 @@ func newQuotasCmd() *cobra.Command {
   soulbox quotas set acme --build-minutes 0   # lifts that limit only`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			auditKey, err := hostAuditKey(cfg)
+			if err != nil {
+				return err
+			}
 			st, err := sqlite.Open(c.Context(), filepath.Join(cfg.DataDir, "soulbox.db"))
 			if err != nil {
 				return err
@@ -135,7 +140,7 @@ func newQuotasCmd() *cobra.Command {
 			if err := st.SetTeamQuota(c.Context(), args[0], q); err != nil {
 				return err
 			}
-			if err := recordHost(c.Context(), st, cfg.DataDir, args[0], "quotas set",
+			if err := recordHost(c.Context(), st, auditKey, args[0], "quotas set",
 				fmt.Sprintf("%s sandboxes=%d cpus=%d memoryMB=%d diskBytes=%d buildMinutes=%d", args[0], q.Sandboxes, q.CPUs, q.MemoryMB, q.DiskBytes, q.BuildMinutes)); err != nil {
 				return err
 			}

@@ -30,6 +30,7 @@ func newTeamsCmd() *cobra.Command {
   sudo soulbox teams delete team_0123456789abcdef`,
 	}
 	cmd.PersistentFlags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "the server's data directory")
+	cmd.PersistentFlags().StringVar(&cfg.KeysDir, "keys-dir", cfg.KeysDir, "the server's keys dir, where audit.key is (default the data dir)")
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
 	open := func(ctx context.Context) (*sqlite.Store, error) {
 		return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db"))
@@ -47,6 +48,10 @@ func newTeamsCmd() *cobra.Command {
 		Short: "Create a team; give it an owner with `soulbox keys create --team ID --role owner`",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			auditKey, err := hostAuditKey(cfg)
+			if err != nil {
+				return err
+			}
 			st, err := open(c.Context())
 			if err != nil {
 				return err
@@ -56,7 +61,7 @@ func newTeamsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := recordHost(c.Context(), st, cfg.DataDir, tm.ID, "teams create", tm.ID); err != nil {
+			if err := recordHost(c.Context(), st, auditKey, tm.ID, "teams create", tm.ID); err != nil {
 				return err
 			}
 			return show(c, tm)
@@ -96,6 +101,10 @@ func newTeamsCmd() *cobra.Command {
 		Short: "Rename a team",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
+			auditKey, err := hostAuditKey(cfg)
+			if err != nil {
+				return err
+			}
 			st, err := open(c.Context())
 			if err != nil {
 				return err
@@ -104,7 +113,7 @@ func newTeamsCmd() *cobra.Command {
 			if err := st.RenameTeam(c.Context(), args[0], args[1]); err != nil {
 				return err
 			}
-			if err := recordHost(c.Context(), st, cfg.DataDir, args[0], "teams rename", args[0]); err != nil {
+			if err := recordHost(c.Context(), st, auditKey, args[0], "teams rename", args[0]); err != nil {
 				return err
 			}
 			tm, err := st.GetTeam(c.Context(), args[0])
@@ -119,6 +128,10 @@ func newTeamsCmd() *cobra.Command {
 		Short: "Delete a team without live sandboxes; its keys stop working at once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			auditKey, err := hostAuditKey(cfg)
+			if err != nil {
+				return err
+			}
 			st, err := open(c.Context())
 			if err != nil {
 				return err
@@ -133,7 +146,7 @@ func newTeamsCmd() *cobra.Command {
 			if _, err := tenancy.ClearTeamPools(c.Context(), st, args[0]); err != nil {
 				return err
 			}
-			if err := recordHost(c.Context(), st, cfg.DataDir, args[0], "teams delete", args[0]); err != nil {
+			if err := recordHost(c.Context(), st, auditKey, args[0], "teams delete", args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.ErrOrStderr(), "deleted team %s and revoked its keys\n", args[0])

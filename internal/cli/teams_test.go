@@ -24,7 +24,7 @@ func runCLI(t *testing.T, args ...string) (stdout string, err error) {
 }
 
 func TestTeamsAndScopedKeys(t *testing.T) {
-	dir := t.TempDir()
+	dir := serverDataDir(t)
 	out, err := runCLI(t, "teams", "--data-dir", dir, "create", "Data science", "--json")
 	if err != nil {
 		t.Fatal(err)

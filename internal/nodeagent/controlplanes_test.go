@@ -111,3 +111,43 @@ func TestControlPlaneURLs(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicasFailOverNotFound: a replica answering what is not the node
+// service's answer (a 404, as a proxy or a server without the node
+// service there gives) does not stall the node: the heartbeat goes to
+// the next replica, which then keeps it.
+func TestReplicasFailOverNotFound(t *testing.T) {
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(notFound.Close)
+	up := &fakeControlPlane{}
+	var logged strings.Builder
+	r := newReplicas([]string{notFound.URL, serveFake(t, up).URL}, slog.New(slog.NewTextHandler(&logged, nil)), func(u string) nodev1connect.NodeServiceClient {
+		return nodev1connect.NewNodeServiceClient(http.DefaultClient, u)
+	})
+	for i := 0; i < 2; i++ {
+		if _, err := r.Heartbeat(context.Background(), connect.NewRequest(&nodev1.HeartbeatRequest{})); err != nil {
+			t.Fatalf("heartbeat %d with the first replica answering 404: %v", i, err)
+		}
+	}
+	if r.cur != 1 || up.beats.Load() != 2 {
+		t.Errorf("after a 404 the node beats at %d, the second got %d of 2", r.cur, up.beats.Load())
+	}
+	if !strings.Contains(logged.String(), "control plane fails, trying the next") || !strings.Contains(logged.String(), notFound.URL) {
+		t.Errorf("the failover is not logged naming the replica:\n%s", logged.String())
+	}
+
+	// With every replica down, each failure is logged once until the
+	// replica answers again, not at every heartbeat.
+	logged.Reset()
+	r = newReplicas([]string{closedURL(t), closedURL(t)}, slog.New(slog.NewTextHandler(&logged, nil)), func(u string) nodev1connect.NodeServiceClient {
+		return nodev1connect.NewNodeServiceClient(http.DefaultClient, u)
+	})
+	for i := 0; i < 3; i++ {
+		if _, err := r.Heartbeat(context.Background(), connect.NewRequest(&nodev1.HeartbeatRequest{})); err == nil {
+			t.Fatal("a heartbeat answered with every replica down")
+		}
+	}
+	if n := strings.Count(logged.String(), "control plane fails"); n != 2 {
+		t.Errorf("%d failover lines for 3 heartbeats to 2 replicas down, want 2:\n%s", n, logged.String())
+	}
+}

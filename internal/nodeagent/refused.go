@@ -15,9 +15,14 @@ import (
 // refused reports whether a heartbeat's error is the control plane
 // refusing this node for good (not a network failure to wait out): the
 // service said so (unauthenticated, permission denied), or a TLS
-// handshake refused the node's certificate or the control plane's.
+// handshake refused the node's certificate or the control plane's; of
+// several replicas, every one refused.
 func refused(err error) bool {
-	if code := connect.CodeOf(err); code == connect.CodeUnauthenticated || code == connect.CodePermissionDenied {
+	var none *noneAnswered
+	if errors.As(err, &none) {
+		return none.refused
+	}
+	if serviceRefused(err) {
 		return true
 	}
 	var unknownCA x509.UnknownAuthorityError
@@ -30,6 +35,14 @@ func refused(err error) bool {
 	// "... expired certificate", "... certificate required").
 	msg := err.Error()
 	return strings.Contains(msg, "remote error: tls:") && strings.Contains(msg, "certificate")
+}
+
+// serviceRefused reports whether err is the node service's own refusal
+// of this node (unauthenticated, permission denied), which every replica
+// of one store gives alike; a TLS failure is not one.
+func serviceRefused(err error) bool {
+	code := connect.CodeOf(err)
+	return code == connect.CodeUnauthenticated || code == connect.CodePermissionDenied
 }
 
 // usable says why the node's certificate can no longer heartbeat: it

@@ -92,11 +92,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("this data dir holds node %q, not %q: %w", id.Name, cfg.Name, errdefs.ErrInvalidArgument)
 	}
 	log := cfg.Log.With("node", id.Name)
-	cps := id.ControlPlane
-	if cfg.ControlPlane != "" {
-		cps = cfg.ControlPlane
-	}
-	urls, err := controlPlaneURLs(cps)
+	urls, err := controlPlanes(cfg.DataDir, id, cfg.ControlPlane, log)
 	if err != nil {
 		return err
 	}

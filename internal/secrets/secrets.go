@@ -25,7 +25,8 @@ const keyLen = 32
 
 // Sealer seals and opens secret values under one key.
 type Sealer struct {
-	aead cipher.AEAD
+	aead        cipher.AEAD
+	fingerprint string
 }
 
 // New returns a sealer under key (32 bytes).
@@ -41,7 +42,7 @@ func New(key []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secrets key: %w", err)
 	}
-	return &Sealer{aead: aead}, nil
+	return &Sealer{aead: aead, fingerprint: keyfile.Fingerprint(key)}, nil
 }
 
 // Load returns a sealer under the key in path, or, if path is empty, in
@@ -62,6 +63,10 @@ func Load(dataDir, path string) (*Sealer, error) {
 	}
 	return New(key)
 }
+
+// Fingerprint tells the sealer's key from another's without revealing
+// it (keyfile.Fingerprint).
+func (s *Sealer) Fingerprint() string { return s.fingerprint }
 
 // additional binds a sealed value to its team and secret. The lengths
 // keep ("ab", "c") and ("a", "bc") apart.

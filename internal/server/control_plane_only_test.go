@@ -14,7 +14,7 @@ import (
 // itself: no embedded node is listed, /health and /ready say so, a
 // create with no node joined is the scheduler's 503, and what only a
 // server's own runtime does (template builds, warm pools) answers 503
-// saying why; a sandbox it does not know is a 404, never a 500. Nothing
+// saying why (TestControlPlaneTemplateRefusals has the rest); a sandbox it does not know is a 404, never a 500. Nothing
 // of a runtime is made in its data dir.
 func TestControlPlaneOnly(t *testing.T) {
 	c, cfg := runServer(t, func(cfg *server.Config) {
@@ -48,8 +48,6 @@ func TestControlPlaneOnly(t *testing.T) {
 	}{
 		{"POST", "/sandboxes", map[string]any{"templateID": "base"}, 503, "no node is ready"},
 		{"POST", "/v3/templates", map[string]any{"name": "x", "cpuCount": 1, "memoryMB": 256}, 503, why},
-		{"POST", "/v2/templates/x/builds/y", map[string]any{}, 503, why},
-		{"PUT", "/templates/base/pool", map[string]any{"min": 1, "max": 2}, 503, why},
 		{"POST", "/sandboxes/nope/pause", map[string]any{}, 404, `"message"`},
 		{"POST", "/sandboxes/nope/timeout", map[string]any{"timeout": 10}, 404, `"message"`},
 		{"DELETE", "/sandboxes/nope", nil, 404, `"message"`},

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"path/filepath"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
-	"github.com/soulbox/soulbox/internal/httperr"
 	"github.com/soulbox/soulbox/internal/network"
 	"github.com/soulbox/soulbox/internal/reconcile"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
@@ -105,21 +103,15 @@ func (s *Server) runtimeName() string {
 	return s.driver.Name()
 }
 
-// refuseWithoutEmbeddedNode answers the routes only an embedded node can
-// serve (template builds run on the server's own runtime, warm pools
-// fill there) with 503 and why, on a control plane without one; what
-// names the work in the answer.
-func (s *Server) refuseWithoutEmbeddedNode(next http.Handler, what string, routes ...string) http.Handler {
+// refuseBuilds is the catalog's answer to template builds and pool
+// changes on a control plane without an embedded node (builds run on the
+// server's own runtime, warm pools fill there): unavailable, saying why;
+// nil with an embedded node. The catalog gives it after the request is
+// authorised, audited and checked, so a key without the permission is
+// still 403 and a malformed request 400.
+func (s *Server) refuseBuilds() error {
 	if s.cfg.embedded() {
-		return next
+		return nil
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/", next)
-	refuse := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		httperr.Write(w, r, s.log, fmt.Errorf("%s: %w", what, errNoEmbeddedNode))
-	})
-	for _, p := range routes {
-		mux.Handle(p, refuse)
-	}
-	return mux
+	return fmt.Errorf("they run on the server's own node: %w", errNoEmbeddedNode)
 }

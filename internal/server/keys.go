@@ -32,8 +32,9 @@ type sharedKeys struct {
 }
 
 // openKeys makes the keys missing in the keys dir and reads them all,
-// and makes the first admin key if the store has none. A replica does it
-// under the store's setup leadership (replicaSetup).
+// and makes the first admin key if the store has none. A replica does
+// it under the store's setup leadership (replicaSetup), and refuses keys
+// other than those the first replica recorded (keysMatch).
 func (s *Server) openKeys(ctx context.Context) (k sharedKeys, err error) {
 	if s.leader != nil {
 		release, err := s.replicaSetup(ctx)
@@ -64,6 +65,11 @@ func (s *Server) openKeys(ctx context.Context) (k sharedKeys, err error) {
 	}
 	if k.nodeCA, err = nodeca.Open(filepath.Join(dir, "node-ca")); err != nil {
 		return k, err
+	}
+	if s.leader != nil { // a replica: other control planes share the store
+		if err := s.keysMatch(ctx, k); err != nil {
+			return k, err
+		}
 	}
 	return k, nil
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"sync"
 
 	"github.com/soulbox/soulbox/internal/nodelease"
 )
@@ -11,8 +12,9 @@ import (
 // node that returns is told to destroy what the store no longer holds
 // live on it. Without a node listener there are no joined nodes. One
 // process keeps the leases: the server with an embedded node, alone on
-// its database, or the control-plane replica that leads (runBackground).
-func (s *Server) keepNodeLeases(ctx context.Context) error {
+// its database, or the control-plane replica that leads (runBackground);
+// wg counts the keeper until it ends.
+func (s *Server) keepNodeLeases(ctx context.Context, wg *sync.WaitGroup) error {
 	if s.router == nil || s.nodeDrivers == nil {
 		return nil
 	}
@@ -24,6 +26,6 @@ func (s *Server) keepNodeLeases(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	go k.Run(ctx)
+	wg.Go(func() { k.Run(ctx) })
 	return nil
 }

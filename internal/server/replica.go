@@ -19,10 +19,14 @@ const leadRetry = time.Second
 
 // runBackground starts the work one process does for the whole store,
 // until ctx ends: the joined nodes' heartbeat monitor and their leases.
-// (The lifecycle's timeouts and monitor are started beside it.)
-func (s *Server) runBackground(ctx context.Context) error {
-	go s.registry.Monitor(ctx)
-	return s.keepNodeLeases(ctx)
+// (The lifecycle's timeouts and monitor are started beside it.) wait
+// returns once what started has ended, after ctx ends; the caller calls
+// it, also after an error, before it gives the leadership up or closes
+// the store.
+func (s *Server) runBackground(ctx context.Context) (wait func(), err error) {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.registry.Monitor(ctx) })
+	return wg.Wait, s.keepNodeLeases(ctx, &wg)
 }
 
 // leadBackground runs on a control-plane replica until ctx ends: it
@@ -58,8 +62,10 @@ func (s *Server) leadBackground(ctx context.Context) {
 func (s *Server) lead(ctx context.Context, lease store.Lease) bool {
 	s.log.Info("leading the background work", slog.Bool("leader", true))
 	wctx, stop := context.WithCancel(ctx)
+	wait := func() {}
 	defer func() {
 		stop()
+		wait() // none of the work runs on beside the next leader
 		s.lifecycle.Unlead()
 		if err := lease.Release(); err != nil {
 			s.log.Warn("release the background work's leadership", logx.Err(err))
@@ -69,7 +75,9 @@ func (s *Server) lead(ctx context.Context, lease store.Lease) bool {
 		s.log.Error("start the background work", logx.Err(err))
 		return false
 	}
-	if err := s.runBackground(wctx); err != nil {
+	w, err := s.runBackground(wctx)
+	wait = w
+	if err != nil {
 		s.log.Error("start the background work", logx.Err(err))
 		return false
 	}
@@ -103,10 +111,12 @@ func anyLost(done <-chan struct{}, leases []store.Lease) <-chan struct{} {
 
 // replicaSetup takes the store's setup leadership, which replicas hold
 // one at a time while they start, and refuses to go on if a server with
-// an embedded node runs on the database (it holds serverLeadership for
-// as long as it runs; a replica only tries it, under the setup
-// leadership, so two replicas never try at once). The caller releases
-// the leadership once its setup is done.
+// an embedded node runs on the database: it leads serverLeadership for
+// as long as it runs, and every replica shares it for as long as it
+// runs (the share is one of the server's leases, released when it
+// closes, and Run stops if it is lost), so whichever of the two comes
+// second is refused, however they interleave. The caller releases the
+// setup leadership once its setup is done.
 func (s *Server) replicaSetup(ctx context.Context) (release func() error, err error) {
 	wctx, cancel := context.WithTimeout(ctx, setupWait)
 	defer cancel()
@@ -114,9 +124,9 @@ func (s *Server) replicaSetup(ctx context.Context) (release func() error, err er
 	if err != nil {
 		return nil, fmt.Errorf("wait for another replica's start: %w", err)
 	}
-	l, err := s.leader.TryLead(ctx, serverLeadership)
+	share, err := s.leader.TryShare(ctx, serverLeadership)
 	if err == nil {
-		err = l.Release()
+		s.leases = append(s.leases, share)
 	} else if errors.Is(err, errdefs.ErrFailedPrecondition) {
 		err = fmt.Errorf("a soulbox server with an embedded node is running on this database; control-plane replicas (--embedded-node=off) share a database only with each other: %w", errdefs.ErrFailedPrecondition)
 	}

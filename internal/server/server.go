@@ -84,8 +84,9 @@ type Server struct {
 	mu            sync.Mutex
 	templateState map[string]string // name -> building, ready, or the build error
 
-	// leases are the server's hold on a shared store (none for SQLite,
-	// nor for a replica); Run stops when one is lost.
+	// leases are the server's hold on a shared store (none for SQLite;
+	// a replica's share of serverLeadership, see replicaSetup); Run stops
+	// when one is lost.
 	leases []store.Lease
 	// leader, for a control-plane replica on a shared store, elects the
 	// replica that does the background work (see leadBackground).
@@ -281,9 +282,11 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	// A replica does the background work only while it leads; any
 	// other server from the start.
 	leadDone := make(chan struct{})
+	bgWait := func() {}
 	defer func() {
 		stopBG()
 		<-leadDone
+		bgWait() // before the store closes
 		s.lifecycle.Stop()
 	}()
 	if s.leader != nil {
@@ -296,7 +299,9 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		if err := s.lifecycle.Start(bg); err != nil {
 			return fmt.Errorf("start lifecycle: %w", err)
 		}
-		if err := s.runBackground(bg); err != nil {
+		w, err := s.runBackground(bg)
+		bgWait = w
+		if err != nil {
 			return err
 		}
 	}

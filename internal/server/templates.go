@@ -44,7 +44,7 @@ func (s *Server) openCatalog(ctx context.Context) error {
 	s.catalog, err = catalog.New(ctx, catalog.Config{
 		Store: s.store, Base: s.templates, Stacks: s.stacks, Layers: layers,
 		Dir: filepath.Join(s.cfg.DataDir, "template-files"), Limits: s.cfg.TemplateLimits.catalogLimits(),
-		Log: s.log.With("component", "templates"),
+		Log: s.log.With("component", "templates"), Refuse: s.refuseBuilds(),
 	})
 	return err
 }
@@ -66,8 +66,7 @@ func (s *Server) templateRoutes(mux *http.ServeMux) {
 	t := api.NewTemplates(api.TemplatesConfig{Catalog: s.catalog, Team: team, Admin: serverAdmin, Log: s.log, Pools: s.pools})
 	t.Register(authz.Guard(s.audit.Wrap(tm), api.TemplateRoutes))
 	for _, p := range []string{"/templates", "/templates/", "/v2/templates/", "/v3/templates"} {
-		mux.Handle(p, s.authn.Middleware(s.refuseWithoutEmbeddedNode(tm, "template builds and warm pools run on the server's own node",
-			"POST /v3/templates", "POST /v2/templates/{id}/builds/{buildID}", "PUT /templates/{id}/pool")))
+		mux.Handle(p, s.authn.Middleware(tm))
 	}
 	t.RegisterUploads(mux)
 }

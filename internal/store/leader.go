@@ -13,6 +13,10 @@ type Leader interface {
 	TryLead(ctx context.Context, name string) (Lease, error)
 	// Lead waits until it holds the leadership name, or ctx ends.
 	Lead(ctx context.Context, name string) (Lease, error)
+	// TryShare holds name together with any other sharers, and fails
+	// with ErrFailedPrecondition at once if someone leads it (TryLead,
+	// Lead); while it is shared, TryLead of name fails and Lead waits.
+	TryShare(ctx context.Context, name string) (Lease, error)
 }
 
 // Lease is a held leadership.

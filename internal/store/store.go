@@ -92,6 +92,7 @@ type Store interface {
 	Secrets
 	CheckpointObjects
 	Members
+	KeyFingerprints
 }
 
 // Audit stores the hash-chained audit log. Each entry's Hash is

@@ -66,15 +66,20 @@ var defaultLeaseTiming = leaseTiming{
 
 // TryLead implements store.Leader.
 func (s *Store) TryLead(ctx context.Context, name string) (store.Lease, error) {
-	return s.lead(ctx, name, false)
+	return s.lead(ctx, name, false, false)
+}
+
+// TryShare implements store.Leader: the advisory lock taken shared.
+func (s *Store) TryShare(ctx context.Context, name string) (store.Lease, error) {
+	return s.lead(ctx, name, false, true)
 }
 
 // Lead implements store.Leader.
 func (s *Store) Lead(ctx context.Context, name string) (store.Lease, error) {
-	return s.lead(ctx, name, true)
+	return s.lead(ctx, name, true, false)
 }
 
-func (s *Store) lead(ctx context.Context, name string, wait bool) (store.Lease, error) {
+func (s *Store) lead(ctx context.Context, name string, wait, shared bool) (store.Lease, error) {
 	if name == "" {
 		return nil, fmt.Errorf("leadership: empty name: %w", errdefs.ErrInvalidArgument)
 	}
@@ -84,10 +89,13 @@ func (s *Store) lead(ctx context.Context, name string, wait bool) (store.Lease, 
 	}
 	key := lockKey(name)
 	var got bool
-	if wait {
+	switch {
+	case shared:
+		err = conn.QueryRow(ctx, `SELECT pg_try_advisory_lock_shared($1)`, key).Scan(&got)
+	case wait:
 		_, err = conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, key)
 		got = err == nil
-	} else {
+	default:
 		err = conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got)
 	}
 	if err != nil || !got {
@@ -97,7 +105,7 @@ func (s *Store) lead(ctx context.Context, name string, wait bool) (store.Lease, 
 		}
 		return nil, fmt.Errorf("leadership %q is held by another process: %w", name, errdefs.ErrFailedPrecondition)
 	}
-	l := &lease{name: name, key: key, conn: conn, timing: s.leaseTiming,
+	l := &lease{name: name, key: key, shared: shared, conn: conn, timing: s.leaseTiming,
 		lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	go l.watch()
 	return l, nil
@@ -139,6 +147,7 @@ func lockKey(name string) int64 {
 type lease struct {
 	name   string
 	key    int64
+	shared bool // held with pg_advisory_lock_shared
 	timing leaseTiming
 
 	mu   sync.Mutex // guards conn: a pgx.Conn runs one query at a time
@@ -201,7 +210,11 @@ func (l *lease) Release() error {
 		defer l.mu.Unlock()
 		// Closing the session alone would release the lock too; unlocking
 		// first says so to the server at once.
-		_, uerr := l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, l.key)
+		unlock := `SELECT pg_advisory_unlock($1)`
+		if l.shared {
+			unlock = `SELECT pg_advisory_unlock_shared($1)`
+		}
+		_, uerr := l.conn.Exec(ctx, unlock, l.key)
 		err = errors.Join(uerr, l.conn.Close(ctx))
 		if err != nil {
 			err = fmt.Errorf("release leadership %q: %w", l.name, err)

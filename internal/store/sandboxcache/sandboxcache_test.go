@@ -237,6 +237,7 @@ func TestEveryMethodClassified(t *testing.T) {
 		"CreateNodeToken": true, "ListNodeTokens": true, "RevokeNodeToken": true, "JoinNode": true,
 		"EnsureNode": true, "GetNode": true, "ListNodes": true, "RecordNodeHeartbeat": true,
 		"SetNodeStatus": true, "MarkNodeSilent": true, "NodeTokenByHash": true, "DeleteNode": true,
+		"NodeUsage": true, "SetNodeCertificate": true, "ClaimKeyFingerprint": true,
 		"CreateAccessToken": true, "GetAccessToken": true, "RevokeAccessToken": true, "PruneAccessTokens": true,
 		"CreateSecret": true, "GetSecret": true, "ListSecrets": true, "UpdateSecret": true, "DeleteSecret": true,
 		"SetCheckpointObject": true, "CheckpointObject": true, "DeleteCheckpointObject": true,
