@@ -16,10 +16,11 @@ import (
 // keeps (the source held still for it, then running on), then count
 // sandboxes restored from it there, each recorded on the node first as
 // a create is, and the checkpoint removed. The node's --max-sandboxes
-// bounds them as it bounds creates. A sandbox the node cannot clone (one
-// runc restored before) or a paused one is refused: the embedded node
-// forks those with their files, through a snapshot, which a joined node
-// cannot make yet.
+// bounds them as it bounds creates. A sandbox restored before (a fork,
+// a resumed one) is cloned as any other where the node's CRIU carries
+// the patch in scripts/criu. A paused one, or one the node cannot clone
+// (that patch missing), is refused: the embedded node forks those with
+// their files, through a snapshot, which a joined node cannot make yet.
 func (m *Manager) forkOnNode(ctx context.Context, src store.Sandbox, count int, timeout time.Duration) ([]ForkResult, error) {
 	ck, ok := m.driver.(runtime.CloneKeeper)
 	if !ok {
