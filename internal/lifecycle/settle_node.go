@@ -33,6 +33,14 @@ func (m *Manager) settleOnNode(ctx context.Context, sb store.Sandbox) (store.San
 	if at, ok := m.stepBegan(ctx, sb); !m.leftUnclear(sb.ID) && (!ok || !at.Before(m.began)) {
 		return sb, unsettled(sb)
 	}
+	if keeper, ok := m.driver.(runtime.CheckpointKeeper); ok && sb.State == store.StatePausing {
+		// A dump still under way (its caller cut off) has the sandbox
+		// frozen, which is no pause that never took: the node says
+		// so, and the sandbox is settled once the dump has ended.
+		if _, _, err := keeper.KeptCheckpoint(ctx, sb.ID); err != nil {
+			return sb, fmt.Errorf("sandbox %q was left %s; its node must answer to settle it: %w", sb.ID, sb.State, err)
+		}
+	}
 	info, err := m.driver.Info(ctx, sb.ID)
 	if err != nil {
 		return sb, fmt.Errorf("sandbox %q was left %s; its node must answer to settle it: %w", sb.ID, sb.State, err)

@@ -61,6 +61,10 @@ type Service struct {
 	// checkpoints is the node's checkpoint directory (WithCheckpoints);
 	// empty: the node does not checkpoint.
 	checkpoints string
+
+	// dumping counts the Checkpoint calls under way per sandbox.
+	dumpMu  sync.Mutex
+	dumping map[string]int
 }
 
 var _ nodev1connect.SandboxServiceHandler = (*Service)(nil)
@@ -70,7 +74,7 @@ var _ nodev1connect.SandboxServiceHandler = (*Service)(nil)
 // runtime.Recreator, runtime.NetworkRepairer, and runtime.Checkpointer
 // with WithCheckpoints) are served too, and the others' calls are
 // ErrFailedPrecondition.
-func New(d runtime.Driver) *Service { return &Service{d: d} }
+func New(d runtime.Driver) *Service { return &Service{d: d, dumping: map[string]int{}} }
 
 // Handler is the service's path and handler.
 func (s *Service) Handler() (string, http.Handler) {
