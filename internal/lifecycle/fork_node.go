@@ -21,6 +21,11 @@ import (
 // the patch in scripts/criu. A paused one, or one the node cannot clone
 // (that patch missing), is refused: the embedded node forks those with
 // their files, through a snapshot, which a joined node cannot make yet.
+// dropCloneTimeout bounds the removal of a fork's clone checkpoint on
+// its node: a node that does not answer leaves it to its next start's
+// sweep rather than holding the fork's answer.
+const dropCloneTimeout = 30 * time.Second
+
 func (m *Manager) forkOnNode(ctx context.Context, src store.Sandbox, count int, timeout time.Duration) ([]ForkResult, error) {
 	ck, ok := m.driver.(runtime.CloneKeeper)
 	if !ok {
@@ -59,7 +64,9 @@ func (m *Manager) forkOnNode(ctx context.Context, src store.Sandbox, count int, 
 		return nil, err
 	}
 	defer func() {
-		if err := ck.DropClone(context.WithoutCancel(ctx), src.ID, name); err != nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dropCloneTimeout)
+		defer cancel()
+		if err := ck.DropClone(dctx, src.ID, name); err != nil {
 			m.log.Warn("remove a fork's clone checkpoint on its node (the node sweeps it at its next start)", logx.Sandbox(src.ID), logx.Err(err))
 		}
 	}()

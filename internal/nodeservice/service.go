@@ -71,9 +71,10 @@ var _ nodev1connect.SandboxServiceHandler = (*Service)(nil)
 
 // New serves d; the optional abilities it has (runtime.Dialer,
 // runtime.Updater, runtime.LogReader, runtime.UserKiller,
-// runtime.Recreator, runtime.NetworkRepairer, and runtime.Checkpointer
-// with WithCheckpoints) are served too, and the others' calls are
-// ErrFailedPrecondition.
+// runtime.Recreator, runtime.NetworkRepairer, and with WithCheckpoints
+// runtime.Checkpointer, for pauses, and runtime.Cloner, for forks, both
+// kept in the node's checkpoint directory) are served too, and the
+// others' calls are ErrFailedPrecondition.
 func New(d runtime.Driver) *Service { return &Service{d: d, dumping: map[string]int{}} }
 
 // Handler is the service's path and handler.
