@@ -60,7 +60,8 @@ func (m *Manager) leftUnclear(id string) bool {
 	return m.unclear[id]
 }
 
-// settledUnclear forgets sandbox id's unclear step once settled.
+// settledUnclear forgets sandbox id's unclear step once settled, or
+// once the sandbox has ended.
 func (m *Manager) settledUnclear(id string) {
 	m.mu.Lock()
 	delete(m.unclear, id)
