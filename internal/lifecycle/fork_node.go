@@ -16,10 +16,16 @@ import (
 // keeps (the source held still for it, then running on), then count
 // sandboxes restored from it there, each recorded on the node first as
 // a create is, and the checkpoint removed. The node's --max-sandboxes
-// bounds them as it bounds creates. A sandbox the node cannot clone (one
-// runc restored before) or a paused one is refused: the embedded node
-// forks those with their files, through a snapshot, which a joined node
-// cannot make yet.
+// bounds them as it bounds creates. A sandbox restored before (a fork,
+// a resumed one) is cloned as any other where the node's CRIU carries
+// the patch in scripts/criu. A paused one, or one the node cannot clone
+// (that patch missing), is refused: the embedded node forks those with
+// their files, through a snapshot, which a joined node cannot make yet.
+// dropCloneTimeout bounds the removal of a fork's clone checkpoint on
+// its node: a node that does not answer leaves it to its next start's
+// sweep rather than holding the fork's answer.
+const dropCloneTimeout = 30 * time.Second
+
 func (m *Manager) forkOnNode(ctx context.Context, src store.Sandbox, count int, timeout time.Duration) ([]ForkResult, error) {
 	ck, ok := m.driver.(runtime.CloneKeeper)
 	if !ok {
@@ -58,7 +64,9 @@ func (m *Manager) forkOnNode(ctx context.Context, src store.Sandbox, count int, 
 		return nil, err
 	}
 	defer func() {
-		if err := ck.DropClone(context.WithoutCancel(ctx), src.ID, name); err != nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dropCloneTimeout)
+		defer cancel()
+		if err := ck.DropClone(dctx, src.ID, name); err != nil {
 			m.log.Warn("remove a fork's clone checkpoint on its node (the node sweeps it at its next start)", logx.Sandbox(src.ID), logx.Err(err))
 		}
 	}()

@@ -51,6 +51,7 @@ func (m *Manager) killIf(ctx context.Context, id string, reason store.EndReason,
 	m.unschedule(id)
 	m.endSeries(id)
 	m.resetProbe(id)
+	m.settledUnclear(id)
 	if err := m.destroy(ctx, id); err != nil && !errdefs.IsNotFound(err) {
 		// Recorded as ended; the next reconciliation destroys the rest.
 		m.log.Error("destroy ended sandbox", logx.Sandbox(id), logx.Err(err))

@@ -28,6 +28,7 @@ func (m *Manager) Lose(ctx context.Context, id, message string) error {
 	m.unschedule(id)
 	m.endSeries(id)
 	m.resetProbe(id)
+	m.settledUnclear(id)
 	m.log.Warn("sandbox ended", logx.Sandbox(id), "reason", string(store.ReasonLost), "why", message)
 	return nil
 }

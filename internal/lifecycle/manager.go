@@ -158,6 +158,7 @@ type Manager struct {
 	unresp     time.Duration
 	netLocks   map[string]*netLock // sandbox -> its network update lock, while one waits or runs
 	inTransit  map[string]int      // sandbox -> pauses and resumes under way
+	unclear    map[string]bool     // joined node sandbox -> its step left unclear by this process (settleUnclear)
 	opLocks    map[string]*opLock  // sandbox -> its pause/resume/kill lock, while held or awaited
 	stopped    bool                // Stop was called: no more background work starts
 	replica    bool                // see Config.Replica
@@ -183,7 +184,7 @@ func New(cfg Config) *Manager {
 		netLimits: cfg.NetworkLimits,
 		timers:    map[string]armed{}, metrics: map[string]*series{}, probeFails: map[string]probeFailure{}, unresp: cfg.UnresponsiveAfter,
 		netLocks:  map[string]*netLock{},
-		inTransit: map[string]int{}, opLocks: map[string]*opLock{}, checkpoints: cfg.CheckpointDir,
+		inTransit: map[string]int{}, unclear: map[string]bool{}, opLocks: map[string]*opLock{}, checkpoints: cfg.CheckpointDir,
 		pausedBudget:   int64(cfg.PausedDiskMB) << 20,
 		snapshotBudget: int64(cfg.SnapshotDiskMB) << 20,
 		objects:        cfg.Objects,

@@ -38,7 +38,10 @@ const (
 // pause under way on its next start, and reconciliation settles it by
 // what the runtime and the checkpoint directory hold. A runtime that
 // refuses puts the record back to running, with an event saying why, and
-// the sandbox runs on.
+// the sandbox runs on. A joined node's answer that is no refusal (the
+// connection cut, the node killed mid-dump) leaves unclear whether it
+// stopped the sandbox: the record stays pausing and is settled by what
+// the node holds (settleUnclear), never put back to running blind.
 func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	defer m.opLock(id)()
 	sb, err := m.live(ctx, id)
@@ -72,7 +75,7 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 		}
 		defer release()
 	}
-	done := m.transit(id)
+	done := sync.OnceFunc(m.transit(id))
 	defer done()
 	msg := pausedFilesystem
 	if memory {
@@ -88,7 +91,22 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 		}
 		return err
 	}
-	if err = act(); err != nil {
+	if err = act(); err != nil && sb.Node != "" && !refusedOnNode(err) {
+		// The node may have stopped the sandbox: settled by what it
+		// holds, never put back to running blind.
+		done()
+		now, serr := m.settleUnclear(ctx, id, err)
+		if serr != nil {
+			return serr
+		}
+		if now.State != store.StatePaused {
+			return fmt.Errorf("pause sandbox %q (it runs on): %w", id, err)
+		}
+		m.unschedule(id)
+		m.resetProbe(id)
+		return nil
+	}
+	if err != nil {
 		m.undo(ctx, id, store.StatePausing, store.StateRunning, store.EventResumed, "pause failed: "+err.Error())
 		if errdefs.IsFailedPrecondition(err) {
 			return fmt.Errorf("sandbox %q cannot be paused with its memory (memory false keeps its files): %w", id, err)
@@ -253,7 +271,7 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 		return sb, false, unsettled(sb)
 	}
 	if sb.State == store.StatePaused {
-		done := m.transit(id)
+		done := sync.OnceFunc(m.transit(id))
 		defer done()
 		m.stopUpload(id) // the checkpoint is about to be used
 		// A checkpoint this disk lacks comes from object storage
@@ -274,11 +292,20 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 			store.Event{Type: store.EventResuming, Message: note}); err != nil {
 			return sb, false, err
 		}
-		if err := m.wake(ctx, sb); err != nil {
+		if err := m.wake(ctx, sb); err != nil && sb.Node != "" && !refusedOnNode(err) {
+			// The node may have restored it: settled by what it holds.
+			done()
+			now, serr := m.settleUnclear(ctx, id, err)
+			if serr != nil {
+				return sb, false, serr
+			}
+			if now.State != store.StateRunning {
+				return sb, false, fmt.Errorf("resume sandbox %q (it stays paused): %w", id, err)
+			}
+		} else if err != nil {
 			m.undo(ctx, id, store.StateResuming, store.StatePaused, store.EventPaused, "resume failed: "+err.Error())
 			return sb, false, fmt.Errorf("resume sandbox %q: %w", id, err)
-		}
-		if err := m.store.SetState(context.WithoutCancel(ctx), id, []store.SandboxState{store.StateResuming}, store.StateRunning,
+		} else if err := m.store.SetState(context.WithoutCancel(ctx), id, []store.SandboxState{store.StateResuming}, store.StateRunning,
 			store.Event{Type: store.EventResumed, Message: note}); err != nil {
 			// Left resuming; the next start's reconciliation finds it
 			// running in the runtime and records it.

@@ -22,15 +22,24 @@ import (
 // without one is paused with its filesystem only. Resuming: running has
 // resumed; anything else is paused again.
 //
-// A step begun by this process (its end could not be recorded) is left
-// to the next start, as on the embedded node; a node that does not
-// answer is its error (unavailable). It returns the sandbox as settled.
+// A step begun by this process is left to the next start, as on the
+// embedded node (its end could not be recorded), unless the node's
+// answer to it was unclear (settleUnclear); a node that does not answer
+// is its error (unavailable). It returns the sandbox as settled.
 func (m *Manager) settleOnNode(ctx context.Context, sb store.Sandbox) (store.Sandbox, error) {
 	if sb.Node == "" || (sb.State != store.StatePausing && sb.State != store.StateResuming) || m.isInTransit(sb.ID) {
 		return sb, unsettled(sb)
 	}
-	if at, ok := m.stepBegan(ctx, sb); !ok || !at.Before(m.began) {
+	if at, ok := m.stepBegan(ctx, sb); !m.leftUnclear(sb.ID) && (!ok || !at.Before(m.began)) {
 		return sb, unsettled(sb)
+	}
+	if keeper, ok := m.driver.(runtime.CheckpointKeeper); ok && sb.State == store.StatePausing {
+		// A dump still under way (its caller cut off) has the sandbox
+		// frozen, which is no pause that never took: the node says
+		// so, and the sandbox is settled once the dump has ended.
+		if _, _, err := keeper.KeptCheckpoint(ctx, sb.ID); err != nil {
+			return sb, fmt.Errorf("sandbox %q was left %s; its node must answer to settle it: %w", sb.ID, sb.State, err)
+		}
 	}
 	info, err := m.driver.Info(ctx, sb.ID)
 	if err != nil {
@@ -41,23 +50,24 @@ func (m *Manager) settleOnNode(ctx context.Context, sb store.Sandbox) (store.San
 	switch status := info.Status; {
 	case sb.State == store.StatePausing && status == runtime.StatusStopped && m.hasCheckpoint(ctx, sb):
 		to, ev = store.StatePaused, store.Event{Type: store.EventPaused,
-			Message: "the control plane stopped during the pause, after its checkpoint on the node completed: paused with its memory"}
+			Message: "the pause was cut short (its control plane stopped, or its node's answer was lost), after its checkpoint on the node completed: paused with its memory"}
 	case sb.State == store.StatePausing && (status == runtime.StatusRunning || status == runtime.StatusPaused):
 		to, ev = store.StateRunning, store.Event{Type: store.EventResumed,
-			Message: fmt.Sprintf("the control plane stopped during the pause, before it took (the node has it %s): running on", status)}
+			Message: fmt.Sprintf("the pause was cut short (its control plane stopped, or its node's answer was lost), before it took (the node has it %s): running on", status)}
 	case sb.State == store.StatePausing:
 		to, ev = store.StatePaused, store.Event{Type: store.EventPaused,
-			Message: "the control plane stopped during the pause, after its processes stopped and before a checkpoint was complete: paused with its filesystem only, resume boots it again"}
+			Message: "the pause was cut short (its control plane stopped, or its node's answer was lost), after its processes stopped and before a checkpoint was complete: paused with its filesystem only, resume boots it again"}
 	case status == runtime.StatusRunning:
 		to, ev = store.StateRunning, store.Event{Type: store.EventResumed,
-			Message: "the control plane stopped during the resume, after the node had it running: resumed"}
+			Message: "the resume was cut short (its control plane stopped, or its node's answer was lost), after the node had it running: resumed"}
 	default:
 		to, ev = store.StatePaused, store.Event{Type: store.EventPaused,
-			Message: fmt.Sprintf("the control plane stopped during the resume, before it completed (the node has it %s): paused again", status)}
+			Message: fmt.Sprintf("the resume was cut short (its control plane stopped, or its node's answer was lost), before it completed (the node has it %s): paused again", status)}
 	}
 	if err := m.store.SetState(ctx, sb.ID, []store.SandboxState{sb.State}, to, ev); err != nil {
 		return sb, fmt.Errorf("settle sandbox %q left %s: %w", sb.ID, sb.State, err)
 	}
+	m.settledUnclear(sb.ID)
 	m.log.Warn("a pause or resume on a joined node was cut short; settled", logx.Sandbox(sb.ID),
 		"was", string(sb.State), "state", string(to), "status", string(info.Status))
 	if sb, err = m.store.GetSandbox(ctx, sb.ID); err != nil {

@@ -10,11 +10,18 @@ import (
 	"github.com/soulbox/soulbox/internal/store"
 )
 
-// expire loses the live sandboxes recorded on node, silent since last.
+// expire loses the live sandboxes recorded on node, silent since last,
+// but for the paused ones: a paused sandbox runs nothing the node's
+// silence could have cost, and is checked when the node returns (the
+// monitor ends it as lost if the node no longer holds it; resumed, it
+// boots from its files if its checkpoint is gone).
 func (k *Keeper) expire(ctx context.Context, node string, last time.Time, live []store.Sandbox) error {
 	msg := fmt.Sprintf("node %s silent since %s (lease %s)", node, last.UTC().Format(time.RFC3339), k.cfg.Lease)
 	var errs []error
 	for _, sb := range live {
+		if sb.State == store.StatePaused {
+			continue
+		}
 		err := k.cfg.Lose(ctx, sb.ID, msg)
 		if errdefs.IsNotFound(err) {
 			continue // ended meanwhile

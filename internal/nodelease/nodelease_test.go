@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,9 +22,10 @@ import (
 // real runtime standing for node n1's. At its first check the node is
 // settled: the sandboxes its runtime holds that the store does not
 // record live on it (one ended, one never recorded) are destroyed, the
-// live one kept. Silent up to its lease, nothing is lost; past it, the
-// node's live sandbox ends once as lost naming the node, and the
-// embedded node's sandbox runs on.
+// live ones kept. Silent up to its lease, nothing is lost; past it, the
+// node's running sandbox ends once as lost naming the node, its paused
+// one (which runs nothing) stays paused, kept when the node returns,
+// and the embedded node's sandbox runs on.
 func TestKeeper(t *testing.T) {
 	ctx := context.Background()
 	d, err := oci.New(oci.Config{Root: ocitest.Root(t), AgentPath: ocitest.AgentBinary(t), Templates: ocitest.Templates(t)})
@@ -45,7 +47,7 @@ func TestKeeper(t *testing.T) {
 	if _, err := st.RecordNodeHeartbeat(ctx, "n1", store.NodeReport{CPUCount: 1, ServiceAddress: "127.0.0.1:1"}, false, t0); err != nil {
 		t.Fatal(err)
 	}
-	for _, sb := range []struct{ id, node string }{{"kept", "n1"}, {"ended", "n1"}, {"here", ""}} {
+	for _, sb := range []struct{ id, node string }{{"kept", "n1"}, {"ended", "n1"}, {"here", ""}, {"paused", "n1"}} {
 		if err := st.CreateSandbox(ctx, store.Sandbox{ID: sb.id, TemplateID: "base", State: store.StateStarting, Node: sb.node}); err != nil {
 			t.Fatal(err)
 		}
@@ -56,7 +58,10 @@ func TestKeeper(t *testing.T) {
 	if err := st.EndSandbox(ctx, "ended", store.ReasonKilled, "", t0); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{"kept", "ended", "stray"} {
+	if err := st.SetState(ctx, "paused", []store.SandboxState{store.StateRunning}, store.StatePaused, store.Event{Type: store.EventPaused}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"kept", "ended", "stray", "paused"} {
 		if _, err := d.Create(ctx, runtime.Spec{ID: id, Template: "base"}); err != nil {
 			t.Fatal(err)
 		}
@@ -102,8 +107,8 @@ func TestKeeper(t *testing.T) {
 	if err := k.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ids := held(); len(ids) != 1 || ids[0] != "kept" {
-		t.Errorf("after settling the node holds %v, want only kept", ids)
+	if ids := held(); len(ids) != 2 || !slices.Contains(ids, "kept") || !slices.Contains(ids, "paused") {
+		t.Errorf("after settling the node holds %v, want kept and paused", ids)
 	}
 
 	now = t0.Add(lease)
@@ -127,6 +132,9 @@ func TestKeeper(t *testing.T) {
 	if lost["kept"] != 1 || len(lost) != 1 {
 		t.Errorf("lost %v, want kept once", lost)
 	}
+	if sb, _ := st.GetSandbox(ctx, "paused"); sb.State != store.StatePaused {
+		t.Errorf("past the lease the paused sandbox is %s %s, want paused", sb.State, sb.EndReason)
+	}
 	if sb, _ := st.GetSandbox(ctx, "here"); sb.State != store.StateRunning {
 		t.Errorf("the embedded node's sandbox is %s", sb.State)
 	}
@@ -141,8 +149,8 @@ func TestKeeper(t *testing.T) {
 	if err := k.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ids := held(); len(ids) != 0 {
-		t.Errorf("the returning node still holds %v", ids)
+	if ids := held(); len(ids) != 1 || ids[0] != "paused" {
+		t.Errorf("the returning node holds %v, want only the paused sandbox", ids)
 	}
 }
 

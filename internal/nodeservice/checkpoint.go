@@ -59,7 +59,10 @@ func (s *Service) Checkpoint(ctx context.Context, req *connect.Request[nodev1.Sa
 	if err := os.MkdirAll(s.checkpoints, 0o711); err != nil {
 		return nil, errdefs.ToConnect(fmt.Errorf("node %s checkpoint directory: %w", s.node, err))
 	}
-	if err := cp.Checkpoint(ctx, id, dir); err != nil {
+	done := s.dumpBegins(id)
+	err = cp.Checkpoint(ctx, id, dir)
+	done()
+	if err != nil {
 		return nil, errdefs.ToConnect(err)
 	}
 	size, err := diskUsage(dir)
@@ -90,7 +93,9 @@ func (s *Service) Restore(ctx context.Context, req *connect.Request[nodev1.Sandb
 	return empty(), nil
 }
 
-// KeptCheckpoint implements the service.
+// KeptCheckpoint implements the service. While a checkpoint of the
+// sandbox is under way it is unavailable: the sandbox is frozen, which
+// would pass for a pause that never took.
 func (s *Service) KeptCheckpoint(_ context.Context, req *connect.Request[nodev1.SandboxRef]) (*connect.Response[nodev1.CheckpointState], error) {
 	id := req.Msg.GetId()
 	if err := runtime.ValidateID(id); err != nil {
@@ -99,6 +104,9 @@ func (s *Service) KeptCheckpoint(_ context.Context, req *connect.Request[nodev1.
 	out := &nodev1.CheckpointState{}
 	if s.checkpoints == "" {
 		return connect.NewResponse(out), nil
+	}
+	if err := s.stillDumping(id); err != nil {
+		return nil, errdefs.ToConnect(err)
 	}
 	dir := filepath.Join(s.checkpoints, id)
 	if _, err := os.Stat(dir); err != nil {

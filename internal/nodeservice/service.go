@@ -61,16 +61,21 @@ type Service struct {
 	// checkpoints is the node's checkpoint directory (WithCheckpoints);
 	// empty: the node does not checkpoint.
 	checkpoints string
+
+	// dumping counts the Checkpoint calls under way per sandbox.
+	dumpMu  sync.Mutex
+	dumping map[string]int
 }
 
 var _ nodev1connect.SandboxServiceHandler = (*Service)(nil)
 
 // New serves d; the optional abilities it has (runtime.Dialer,
 // runtime.Updater, runtime.LogReader, runtime.UserKiller,
-// runtime.Recreator, runtime.NetworkRepairer, and runtime.Checkpointer
-// with WithCheckpoints) are served too, and the others' calls are
-// ErrFailedPrecondition.
-func New(d runtime.Driver) *Service { return &Service{d: d} }
+// runtime.Recreator, runtime.NetworkRepairer, and with WithCheckpoints
+// runtime.Checkpointer, for pauses, and runtime.Cloner, for forks, both
+// kept in the node's checkpoint directory) are served too, and the
+// others' calls are ErrFailedPrecondition.
+func New(d runtime.Driver) *Service { return &Service{d: d, dumping: map[string]int{}} }
 
 // Handler is the service's path and handler.
 func (s *Service) Handler() (string, http.Handler) {

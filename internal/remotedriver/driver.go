@@ -4,9 +4,12 @@
 // over mutual TLS, with errors back in their errdefs category. It
 // implements what lifecycle needs of a driver (runtime.Driver and
 // runtime.Dialer) and the abilities runtime.Updater, runtime.LogReader,
-// runtime.UserKiller, runtime.Recreator, runtime.NetworkRepairer and
-// runtime.CheckpointKeeper (the node keeps its checkpoints); clones and
-// network policy changes stay with the embedded node for now.
+// runtime.UserKiller, runtime.Recreator, runtime.NetworkRepairer,
+// runtime.CheckpointKeeper (the node keeps its checkpoints) and
+// runtime.CloneKeeper (a fork's clone checkpoint stays on the node,
+// which restores the forks); a checkpoint or clone into a path the
+// control plane names, and network policy changes, stay with the
+// embedded node for now.
 package remotedriver
 
 import (

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,9 +15,9 @@ import (
 // TestJoinedNodeFork: a running sandbox on a joined node forks on that
 // node with its processes and memory: each fork has its source's
 // counter and its own from then on, and the source runs on. The node's
-// clone checkpoint is gone afterwards. A paused source, or one runc
-// restored before (it cannot be checkpointed again), is refused with a
-// 409 naming the node, and nothing is made.
+// clone checkpoint is gone afterwards. A fork, itself restored, forks
+// with its memory too. A paused source is refused with a 409 naming the
+// node, and nothing is made.
 func TestJoinedNodeFork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
@@ -59,13 +60,17 @@ func TestJoinedNodeFork(t *testing.T) {
 	if len(res) != 2 {
 		t.Fatalf("fork of 2 answered %d results", len(res))
 	}
+	for _, r := range res {
+		if r.Sandbox != nil {
+			made = append(made, r.Sandbox.SandboxID)
+		}
+	}
 	var forks []sandboxJSON
 	for i, r := range res {
 		if r.Sandbox == nil || r.Error != nil {
 			t.Fatalf("fork %d on the joined node: %+v\nnode:\n%s", i, r.Error, n.stderr)
 		}
 		forks = append(forks, *r.Sandbox)
-		made = append(made, r.Sandbox.SandboxID)
 	}
 	for _, f := range forks {
 		if _, err := d.Info(ctx, f.SandboxID); err != nil {
@@ -94,20 +99,44 @@ func TestJoinedNodeFork(t *testing.T) {
 		t.Errorf("clone checkpoints left on the node: %v", left)
 	}
 
-	// What a joined node cannot fork: refused, nothing made.
-	code, b, _ := c.do("POST", "/sandboxes/"+forks[0].SandboxID+"/fork", map[string]any{"count": 1})
-	if code != 409 || !strings.Contains(string(b), name) {
-		t.Errorf("fork of a restored sandbox on a joined node = %d %s, want 409 naming the node", code, b)
+	// A restored sandbox is checkpointed again: a fork forks with its
+	// memory (the first fork's counter, at "4", goes on at "5" in its
+	// fork and in itself).
+	var again []forkResultJSON
+	code, b, _ := c.do("POST", "/sandboxes/"+forks[0].SandboxID+"/fork", map[string]any{"count": 1, "timeout": 300})
+	if err := json.Unmarshal(b, &again); err != nil && code == 201 {
+		t.Fatalf("fork of a fork: %s", b)
 	}
+	for _, r := range again {
+		if r.Sandbox != nil {
+			made = append(made, r.Sandbox.SandboxID)
+		}
+	}
+	if code != 201 || len(again) != 1 || again[0].Sandbox == nil {
+		t.Fatalf("fork of a restored sandbox on a joined node = %d %s, want 201 with one fork\nnode:\n%s", code, b, n.stderr)
+	}
+	grand := *again[0].Sandbox
+	if _, err := d.Info(ctx, grand.SandboxID); err != nil {
+		t.Errorf("fork of a fork %s is not on the joined node: %v", grand.SandboxID, err)
+	}
+	if code, body := proxied(t, c, grand.SandboxID, "8000"); code != 200 || body != "5" {
+		t.Errorf("fork of a fork's counter: %d %q, want 200 \"5\" (its source's memory)", code, body)
+	}
+	if code, body := proxied(t, c, forks[0].SandboxID, "8000"); code != 200 || body != "5" {
+		t.Errorf("first fork's counter after its own fork: %d %q, want \"5\"", code, body)
+	}
+
+	// What a joined node cannot fork: a paused sandbox, refused, nothing
+	// made.
 	c.want(204, "POST", "/sandboxes/"+forks[1].SandboxID+"/pause", map[string]any{"memory": false}, nil)
 	code, b, _ = c.do("POST", "/sandboxes/"+forks[1].SandboxID+"/fork", map[string]any{"count": 1})
 	if code != 409 || !strings.Contains(string(b), name) {
 		t.Errorf("fork of a paused sandbox on a joined node = %d %s, want 409 naming the node", code, b)
 	}
-	if list, err := d.List(ctx); err != nil || len(list) != 3 {
-		t.Errorf("after the refused forks the node holds %d sandboxes (%v), want 3", len(list), err)
+	if list, err := d.List(ctx); err != nil || len(list) != 4 {
+		t.Errorf("after the refused fork the node holds %d sandboxes (%v), want 4", len(list), err)
 	}
 	if left, err := os.ReadDir(filepath.Join(dir, "checkpoints")); err != nil || len(left) != 0 {
-		t.Errorf("after the refused forks the node's checkpoint directory holds %v, %v", left, err)
+		t.Errorf("after the forks the node's checkpoint directory holds %v, %v", left, err)
 	}
 }

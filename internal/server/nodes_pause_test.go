@@ -227,11 +227,14 @@ func TestJoinedNodePause(t *testing.T) {
 		state = got.State
 	}
 	info, err := d.Info(ctx, mem.SandboxID)
-	if want := map[string]runtime.Status{"paused": runtime.StatusStopped, "running": runtime.StatusRunning}[state]; err != nil || info.Status != want {
-		t.Errorf("a pause its client left is recorded %s while the node has it %+v, %v", state, info.Status, err)
+	if state != "paused" || err != nil || info.Status != runtime.StatusStopped {
+		t.Errorf("a pause its client left is recorded %s while the node has it %+v, %v; want paused and stopped", state, info.Status, err)
 	}
-	if code, b, _ := c.do("POST", "/sandboxes/"+mem.SandboxID+"/connect", map[string]any{"timeout": 600}); code != 200 && code != 201 {
-		t.Fatalf("connect after a pause its client left = %d %s", code, b)
+	if _, kept, err := d.KeptCheckpoint(ctx, mem.SandboxID); err != nil || !kept {
+		t.Errorf("a pause its client left: the node keeps a complete checkpoint %v, %v", kept, err)
+	}
+	if code, b, _ := c.do("POST", "/sandboxes/"+mem.SandboxID+"/connect", map[string]any{"timeout": 600}); code != 201 {
+		t.Fatalf("connect after a pause its client left = %d %s, want 201 (resumed)", code, b)
 	}
 	if code, body := proxied(t, c, mem.SandboxID, "8000"); code != 200 || body != "2" {
 		t.Errorf("counter after a pause its client left: %d %q, want 200 \"2\"\nnode:\n%s", code, body, n.stderr)
