@@ -17,7 +17,9 @@ import (
 // ErrFailedPrecondition, saying why, when only this host can start the
 // template: no object storage holds its layers, or it stacks on a layer
 // that is neither (a base template of an older recipe, a build
-// sandbox's stack). The default template itself names no layers: every
+// sandbox's stack), or one whose archive this host has not pushed
+// (layer.Store.Blob): a layer is named with the archive it is in object
+// storage, which is all a node trusts. The default template itself names no layers: every
 // node knows it by name.
 func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.TemplateLayer, error) {
 	if _, ok := c.stacks.Layers(ref); ok {
@@ -41,7 +43,13 @@ func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.Templat
 	out := make([]runtime.TemplateLayer, len(b.Layers))
 	for i, l := range b.Layers {
 		if d, ok := c.storeDigest(l); ok {
-			out[i] = runtime.TemplateLayer{Digest: d, Tree: i < trees}
+			blob, ok := c.layers.Blob(d)
+			if !ok {
+				// Pushed now, for the creates to come.
+				c.layers.PushMissing(d)
+				return nil, fmt.Errorf("template %q: its layer %s is not in object storage (its upload failed, is under way, or predates the object storage): %w", ref, d, errdefs.ErrFailedPrecondition)
+			}
+			out[i] = runtime.TemplateLayer{Digest: d, Tree: i < trees, Blob: blob.Digest, Size: blob.Size}
 			continue
 		}
 		if base == nil {
