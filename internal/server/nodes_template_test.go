@@ -13,6 +13,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/objstore"
 	"github.com/soulbox/soulbox/internal/objstore/s3test"
+	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/server"
 )
 
@@ -103,6 +104,7 @@ func plantLayer(t *testing.T, s3 *s3test.Server, digest, other string) (restore 
 // is the only one ready); a layer replaced in the bucket (ref and blob)
 // is refused with an error saying so, a layer missing from the bucket
 // is a 503, nothing is left on the node, and a planted ref is ignored.
+// A fork of a sandbox of the template is made on the node too.
 func TestTemplateOnJoinedNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a template and creates real sandboxes")
@@ -133,7 +135,7 @@ func TestTemplateOnJoinedNode(t *testing.T) {
 	// A node without object storage: the only one ready, it is refused
 	// for the template, saying why; the base template starts there.
 	plainListen := freeAddr(t)
-	plain, _ := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-plain", plainListen, "10.247.2.0/24")
+	plain, _ := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-plain", plainListen, "10.247.32.0/24")
 	refusedFor := func(want string) {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
@@ -156,7 +158,7 @@ func TestTemplateOnJoinedNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	farListen := freeAddr(t)
-	far, farDir := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-far", farListen, "10.247.3.0/24",
+	far, farDir := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-far", farListen, "10.247.31.0/24",
 		"--s3-endpoint", s3.Endpoint, "--s3-bucket", "soulbox", "--s3-access-key", s3test.AccessKey, "--s3-secret-key-file", secret)
 	d := controlPlaneDriver(t, cfg, "node-far", farListen)
 	waitDial(t, d, far)
@@ -190,6 +192,22 @@ func TestTemplateOnJoinedNode(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(farDir, "layers", l)); err != nil {
 			t.Errorf("layer %s was not installed on node-far: %v", l, err)
 		}
+	}
+	// A fork of it is made on node-far, on the same layers (the node
+	// knows the template only by the layers its create named).
+	var forked []forkResultJSON
+	c.want(201, "POST", "/sandboxes/"+sb.SandboxID+"/fork", map[string]any{"count": 1, "timeout": 120}, &forked)
+	if len(forked) != 1 || forked[0].Sandbox == nil {
+		t.Errorf("fork of the template's sandbox on node-far = %d results; first error %+v", len(forked), firstForkError(forked))
+	} else {
+		fork := *forked[0].Sandbox
+		if list, err := d.List(context.Background()); err != nil || !slices.ContainsFunc(list, func(i runtime.Info) bool { return i.ID == fork.SandboxID }) {
+			t.Errorf("node-far runs %+v, %v; want the fork %s too", list, err, fork.SandboxID)
+		}
+		if o, code := sh(t, c, fork, "cat /home/user/marker"); code != 0 || o != "built-on-the-server\n" {
+			t.Errorf("the template's file in the fork on node-far: %d %q", code, o)
+		}
+		c.want(204, "DELETE", "/sandboxes/"+fork.SandboxID, nil, nil)
 	}
 	c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
 	_ = id
@@ -312,4 +330,14 @@ func recordedBlob(t *testing.T, cfg server.Config, digest string) objstore.Ref {
 		t.Fatal(err)
 	}
 	return ref
+}
+
+// firstForkError is the first error among a fork's results.
+func firstForkError(rs []forkResultJSON) any {
+	for _, r := range rs {
+		if r.Error != nil {
+			return *r.Error
+		}
+	}
+	return nil
 }
