@@ -218,6 +218,28 @@ func TestTemplateOnJoinedNode(t *testing.T) {
 	t.Logf("create on node-far with the layers fetched %v, with them present %v", firstCreate, time.Since(start))
 	c.want(204, "DELETE", "/sandboxes/"+again.SandboxID, nil, nil)
 
+	// A layer the server has no record of uploading (an upload that
+	// failed, a layer from before the object storage was set) is named
+	// to no joined node: with the embedded node drained the create is
+	// refused saying which layer and why, and the miss uploads it, after
+	// which the create lands on node-far again.
+	for _, l := range built {
+		if err := os.Remove(filepath.Join(cfg.DataDir, "layers", ".blobs", l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, b, _ := c.do("POST", "/sandboxes", map[string]any{"templateID": "far-app", "timeout": 120})
+	if code != 503 || !strings.Contains(string(b), "is not in object storage") || !strings.Contains(string(b), "node node-far is not the embedded node") {
+		t.Errorf("create of a template whose layer the server never uploaded = %d %s, want 503 naming the layer", code, b)
+	}
+	waitLayersUploaded(t, cfg, s3)
+	var reuploaded sandboxJSON
+	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": "far-app", "timeout": 120}, &reuploaded)
+	if list, err := d.List(context.Background()); err != nil || len(list) != 1 || list[0].ID != reuploaded.SandboxID {
+		t.Errorf("after the upload node-far runs %+v, %v; want %s", list, err, reuploaded.SandboxID)
+	}
+	c.want(204, "DELETE", "/sandboxes/"+reuploaded.SandboxID, nil, nil)
+
 	// A snapshot of the files only, taken on the embedded node, starts
 	// on node-far the same way (its files layer verified by its tree
 	// digest there).
@@ -267,7 +289,7 @@ func TestTemplateOnJoinedNode(t *testing.T) {
 	for _, l := range fresh {
 		restores = append(restores, plantLayer(t, s3, l, built[0]))
 	}
-	code, b, _ := c.do("POST", "/sandboxes", map[string]any{"templateID": "bad-app", "timeout": 120})
+	code, b, _ = c.do("POST", "/sandboxes", map[string]any{"templateID": "bad-app", "timeout": 120})
 	if code < 400 || code == 500 || !strings.Contains(string(b), "in the object storage") || !strings.Contains(string(b), "refused") || !strings.Contains(string(b), "node-far") {
 		t.Errorf("create of a template whose layer was replaced in the bucket = %d %s, want a refusal saying the blob is not the one named", code, b)
 	}
