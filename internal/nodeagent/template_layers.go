@@ -20,6 +20,7 @@ import (
 type nodeTemplates struct {
 	base   *template.Store
 	layers *layer.Store
+	use    *layerUse // nil: not recorded
 }
 
 // Layers implements oci.Templates: the node knows the base template only
@@ -53,6 +54,7 @@ func (t nodeTemplates) ResolveLayers(ctx context.Context, ls []runtime.TemplateL
 				}
 				return nil, err
 			}
+			t.use.used(l.Digest)
 			out[i] = t.layers.Path(l.Digest)
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 
 	nodev1 "github.com/soulbox/soulbox/api/node/v1"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/node"
 	"github.com/soulbox/soulbox/internal/nodeca"
 	"github.com/soulbox/soulbox/internal/store"
 )
@@ -67,7 +68,7 @@ const (
 	maxMemory    = 1 << 50 // 1 PiB
 	maxDisk      = 1 << 60 // 1 EiB
 	maxSandboxes = 1 << 20
-	maxTemplates = 10000
+	maxTemplates = node.MaxReportedTemplates
 )
 
 // ReportOf checks a heartbeat's capacity and returns it as the store
