@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"slices"
+	"strings"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
@@ -67,15 +67,25 @@ func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.Templat
 }
 
 // baseLayerName is where layer l of the base template is in the template
-// cache, when l is one of base, the base template's current layers.
+// cache, when l is one of base, the base template's current layers. They
+// are compared by their place in the cache ("base/<recipe
+// version>/rootfs"), not by absolute path: a build recorded when the
+// cache was reached by another path (another --templates-dir, a moved
+// data directory) names the same layer.
 func (c *Catalog) baseLayerName(base []string, l string) (string, bool) {
 	cache, ok := c.base.(interface{ Dir() string })
-	if !ok || !slices.Contains(base, l) {
+	if !ok {
 		return "", false
 	}
-	rel, err := filepath.Rel(cache.Dir(), l)
-	if err != nil || !filepath.IsLocal(rel) {
-		return "", false
+	l = filepath.Clean(l)
+	for _, b := range base {
+		rel, err := filepath.Rel(cache.Dir(), b)
+		if err != nil || !filepath.IsLocal(rel) {
+			continue
+		}
+		if l == filepath.Clean(b) || strings.HasSuffix(l, string(filepath.Separator)+rel) {
+			return rel, true
+		}
 	}
-	return rel, true
+	return "", false
 }

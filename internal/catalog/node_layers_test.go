@@ -49,6 +49,9 @@ func TestNodeLayers(t *testing.T) {
 	const digest = "key-3333333333333333333333333333333333333333333333333333333333333333"
 	app := e.built(t, "team-a", "app", append([]string{e.layer(t, digest)}, baseLayers...)...)
 	old := e.built(t, "team-a", "old", digest, filepath.Join(base.Dir(), "base", "000000000000", "rootfs"))
+	// Recorded when the template cache was reached by another path.
+	relBase, _ := filepath.Rel(base.Dir(), baseLayers[0])
+	moved := e.built(t, "team-a", "moved", digest, filepath.Join("/srv/elsewhere/templates", relBase))
 
 	if _, err := c.NodeLayers(ctx, app.ID); !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "no object storage") {
 		t.Errorf("NodeLayers without object storage = %v, want a precondition saying so", err)
@@ -75,6 +78,9 @@ func TestNodeLayers(t *testing.T) {
 	rel, _ := filepath.Rel(base.Dir(), baseLayers[0])
 	if err != nil || len(got) != 2 || got[0] != (runtime.TemplateLayer{Digest: digest, Blob: blob.Digest, Size: blob.Size}) || got[1] != (runtime.TemplateLayer{Base: rel}) {
 		t.Errorf("NodeLayers = %+v, %v; want [%s as %+v, base %s]", got, err, digest, blob, rel)
+	}
+	if got, err := c.NodeLayers(ctx, moved.ID); err != nil || len(got) != 2 || got[1] != (runtime.TemplateLayer{Base: rel}) {
+		t.Errorf("NodeLayers of a build recorded under another cache path = %+v, %v; want base %s", got, err, rel)
 	}
 	if got, err := c.NodeLayers(ctx, "base"); err != nil || got != nil {
 		t.Errorf("NodeLayers of the base template = %+v, %v; want none", got, err)
