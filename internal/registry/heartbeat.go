@@ -39,7 +39,7 @@ func (r *Registry) Heartbeat(ctx context.Context, req *connect.Request[nodev1.He
 	if n.KeyFingerprint == "" {
 		// Recorded before keys were pinned: the certificate just verified
 		// is the one of the join, so its key is the joined key.
-		if err := r.st.SetNodeCertificate(ctx, id, n.CertFingerprint, n.CertFingerprint, nodeca.SPKIFingerprint(cert)); err != nil {
+		if err := r.st.SetNodeCertificate(ctx, id, n.CertFingerprint, n.PreviousCertFingerprint, n.CertFingerprint, nodeca.SPKIFingerprint(cert)); err != nil {
 			return nil, connectError(err)
 		}
 		r.log.Info("node key recorded", "node", id)

@@ -55,7 +55,7 @@ func TestRenewedKeyIsNotUnreachable(t *testing.T) {
 	}
 	// The node renews its key; the driver, made a moment ago, still pins
 	// the old one.
-	if err := st.SetNodeCertificate(ctx, name, strings.Repeat("c", 64), strings.Repeat("d", 64), newKey); err != nil {
+	if err := st.SetNodeCertificate(ctx, name, strings.Repeat("c", 64), strings.Repeat("c", 64), strings.Repeat("d", 64), newKey); err != nil {
 		t.Fatal(err)
 	}
 	refused := fmt.Errorf("node's key is not the pinned one: %w", errdefs.ErrPermissionDenied)
