@@ -76,7 +76,7 @@ func (c *Catalog) localLayers(ctx context.Context, recorded []string, trees int)
 			out[i] = l
 			continue
 		}
-		if err := c.layers.FetchVerified(ctx, d, i < trees); err != nil {
+		if err := c.layers.FetchVerified(ctx, d, layer.Blob{}, i < trees); err != nil {
 			return nil, err
 		}
 		out[i] = c.layers.Path(d)

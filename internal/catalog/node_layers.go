@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"slices"
+	"strings"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
@@ -17,7 +17,9 @@ import (
 // ErrFailedPrecondition, saying why, when only this host can start the
 // template: no object storage holds its layers, or it stacks on a layer
 // that is neither (a base template of an older recipe, a build
-// sandbox's stack). The default template itself names no layers: every
+// sandbox's stack), or one whose archive this host has not pushed
+// (layer.Store.Blob): a layer is named with the archive it is in object
+// storage, which is all a node trusts. The default template itself names no layers: every
 // node knows it by name.
 func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.TemplateLayer, error) {
 	if _, ok := c.stacks.Layers(ref); ok {
@@ -41,7 +43,13 @@ func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.Templat
 	out := make([]runtime.TemplateLayer, len(b.Layers))
 	for i, l := range b.Layers {
 		if d, ok := c.storeDigest(l); ok {
-			out[i] = runtime.TemplateLayer{Digest: d, Tree: i < trees}
+			blob, ok := c.layers.Blob(d)
+			if !ok {
+				// Pushed now, for the creates to come.
+				c.layers.PushMissing(d)
+				return nil, fmt.Errorf("template %q: its layer %s is not in object storage (its upload failed, is under way, or predates the object storage): %w", ref, d, errdefs.ErrFailedPrecondition)
+			}
+			out[i] = runtime.TemplateLayer{Digest: d, Tree: i < trees, Blob: blob.Digest, Size: blob.Size}
 			continue
 		}
 		if base == nil {
@@ -59,15 +67,25 @@ func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.Templat
 }
 
 // baseLayerName is where layer l of the base template is in the template
-// cache, when l is one of base, the base template's current layers.
+// cache, when l is one of base, the base template's current layers. They
+// are compared by their place in the cache ("base/<recipe
+// version>/rootfs"), not by absolute path: a build recorded when the
+// cache was reached by another path (another --templates-dir, a moved
+// data directory) names the same layer.
 func (c *Catalog) baseLayerName(base []string, l string) (string, bool) {
 	cache, ok := c.base.(interface{ Dir() string })
-	if !ok || !slices.Contains(base, l) {
+	if !ok {
 		return "", false
 	}
-	rel, err := filepath.Rel(cache.Dir(), l)
-	if err != nil || !filepath.IsLocal(rel) {
-		return "", false
+	l = filepath.Clean(l)
+	for _, b := range base {
+		rel, err := filepath.Rel(cache.Dir(), b)
+		if err != nil || !filepath.IsLocal(rel) {
+			continue
+		}
+		if l == filepath.Clean(b) || strings.HasSuffix(l, string(filepath.Separator)+rel) {
+			return rel, true
+		}
 	}
-	return rel, true
+	return "", false
 }

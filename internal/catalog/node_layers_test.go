@@ -49,6 +49,9 @@ func TestNodeLayers(t *testing.T) {
 	const digest = "key-3333333333333333333333333333333333333333333333333333333333333333"
 	app := e.built(t, "team-a", "app", append([]string{e.layer(t, digest)}, baseLayers...)...)
 	old := e.built(t, "team-a", "old", digest, filepath.Join(base.Dir(), "base", "000000000000", "rootfs"))
+	// Recorded when the template cache was reached by another path.
+	relBase, _ := filepath.Rel(base.Dir(), baseLayers[0])
+	moved := e.built(t, "team-a", "moved", digest, filepath.Join("/srv/elsewhere/templates", relBase))
 
 	if _, err := c.NodeLayers(ctx, app.ID); !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "no object storage") {
 		t.Errorf("NodeLayers without object storage = %v, want a precondition saying so", err)
@@ -59,10 +62,25 @@ func TestNodeLayers(t *testing.T) {
 		t.Fatal(err)
 	}
 	ls.SetRemote(objstore.Layers{Store: obj, TmpDir: ls.Dir(), Log: slog.New(slog.DiscardHandler)})
+	// Its layer was installed before there was object storage: not
+	// named to a node until pushed, which the miss starts.
+	if _, err := c.NodeLayers(ctx, app.ID); !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "is not in object storage") {
+		t.Errorf("NodeLayers of a layer not pushed = %v, want a precondition saying so", err)
+	}
+	if err := ls.WaitPushes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	blob, ok := ls.Blob(digest)
+	if !ok || !blob.Valid() {
+		t.Fatalf("after the push the layer's archive is %+v, %v", blob, ok)
+	}
 	got, err := c.NodeLayers(ctx, app.ID)
 	rel, _ := filepath.Rel(base.Dir(), baseLayers[0])
-	if err != nil || len(got) != 2 || got[0] != (runtime.TemplateLayer{Digest: digest}) || got[1] != (runtime.TemplateLayer{Base: rel}) {
-		t.Errorf("NodeLayers = %+v, %v; want [%s, base %s]", got, err, digest, rel)
+	if err != nil || len(got) != 2 || got[0] != (runtime.TemplateLayer{Digest: digest, Blob: blob.Digest, Size: blob.Size}) || got[1] != (runtime.TemplateLayer{Base: rel}) {
+		t.Errorf("NodeLayers = %+v, %v; want [%s as %+v, base %s]", got, err, digest, blob, rel)
+	}
+	if got, err := c.NodeLayers(ctx, moved.ID); err != nil || len(got) != 2 || got[1] != (runtime.TemplateLayer{Base: rel}) {
+		t.Errorf("NodeLayers of a build recorded under another cache path = %+v, %v; want base %s", got, err, rel)
 	}
 	if got, err := c.NodeLayers(ctx, "base"); err != nil || got != nil {
 		t.Errorf("NodeLayers of the base template = %+v, %v; want none", got, err)

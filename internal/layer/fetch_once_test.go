@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,9 +19,9 @@ type slowRemote struct {
 	once    sync.Once
 }
 
-func (r *slowRemote) Push(context.Context, string, string) {}
+func (r *slowRemote) Push(context.Context, string, string) (Blob, error) { return Blob{}, nil }
 
-func (r *slowRemote) Fetch(_ context.Context, digest, into string) error {
+func (r *slowRemote) Fetch(_ context.Context, digest string, _ Blob, into string) (Blob, error) {
 	if r.fetches.Add(1) == 2 {
 		r.once.Do(func() { close(r.second) })
 	}
@@ -28,7 +29,7 @@ func (r *slowRemote) Fetch(_ context.Context, digest, into string) error {
 	case <-r.second:
 	case <-time.After(2 * time.Second):
 	}
-	return os.WriteFile(filepath.Join(into, "f"), []byte(digest), 0o644)
+	return Blob{Digest: "sha256:" + strings.Repeat("0", 64)}, os.WriteFile(filepath.Join(into, "f"), []byte(digest), 0o644)
 }
 
 // TestConcurrentFetchesDownloadOnce: creates that miss the same layer at

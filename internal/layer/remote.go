@@ -12,13 +12,18 @@ import (
 // layer installed here is pushed to it, and a layer missing here is
 // fetched from it.
 type Remote interface {
-	// Push stores installed layer digest, whose directory is dir. It
-	// runs in the background; a failure is the remote's to report: the
-	// layer stays installed here.
-	Push(ctx context.Context, digest, dir string)
-	// Fetch fills the empty directory into with layer digest, verified;
-	// an error in errdefs.ErrNotFound when the remote lacks it.
-	Fetch(ctx context.Context, digest, into string) error
+	// Push stores installed layer digest, whose directory is dir, and
+	// returns the archive it is there. It runs in the background; a
+	// failure is the remote's to report: the layer stays installed here,
+	// with no Blob recorded.
+	Push(ctx context.Context, digest, dir string) (Blob, error)
+	// Fetch fills the empty directory into with layer digest from
+	// archive want, which the download must match byte for byte. With
+	// want zero it is the archive the remote's own record for digest
+	// names, which only a host that writes the remote itself may trust.
+	// It returns the archive fetched; an error in errdefs.ErrNotFound
+	// when the remote lacks it.
+	Fetch(ctx context.Context, digest string, want Blob, into string) (Blob, error)
 }
 
 // SetRemote makes r the store's remote: every layer installed from now on
@@ -33,14 +38,18 @@ func (s *Store) HasRemote() bool { return s.remote != nil }
 // Fetch installs layer digest from the remote unless it is installed
 // already. Like Install, a failed fetch leaves nothing.
 func (s *Store) Fetch(ctx context.Context, digest string) error {
-	return s.FetchVerified(ctx, digest, false)
+	return s.FetchVerified(ctx, digest, Blob{}, false)
 }
 
-// FetchVerified is Fetch; with tree set, digest is the layer's
+// FetchVerified is Fetch of layer digest from archive want: the download
+// must be that very archive, which whoever named want (the control
+// plane, which pushed it) vouches for, so that no other writer of the
+// object storage can change what is installed. With want zero, the
+// remote's own record of the layer is trusted: only for a host that
+// writes the remote itself. With tree set, digest is also the layer's
 // TreeDigest (a snapshot's files or checkpoint), which the fetched tree
-// must hash to before it is installed: its content is then trusted no
-// more than its name, whatever the object storage held.
-func (s *Store) FetchVerified(ctx context.Context, digest string, tree bool) error {
+// must hash to before it is installed.
+func (s *Store) FetchVerified(ctx context.Context, digest string, want Blob, tree bool) error {
 	if s.Has(digest) {
 		return nil
 	}
@@ -50,8 +59,11 @@ func (s *Store) FetchVerified(ctx context.Context, digest string, tree bool) err
 	// Creates that miss the same layer together download it once. The
 	// download outlives a caller that gives up (each object storage
 	// call has its own deadline), so the others still get it.
-	ch := s.fetches.DoChan(digest, func() (any, error) {
-		return nil, s.fetch(context.WithoutCancel(ctx), digest, tree)
+	if !want.IsZero() && !want.Valid() {
+		return fmt.Errorf("layer %s: archive %q of %d bytes is not a blob digest and size: %w", digest, want.Digest, want.Size, errdefs.ErrInvalidArgument)
+	}
+	ch := s.fetches.DoChan(digest+" "+want.Digest, func() (any, error) {
+		return nil, s.fetch(context.WithoutCancel(ctx), digest, want, tree)
 	})
 	select {
 	case r := <-ch:
@@ -62,12 +74,14 @@ func (s *Store) FetchVerified(ctx context.Context, digest string, tree bool) err
 }
 
 // fetch is FetchVerified, once per digest at a time.
-func (s *Store) fetch(ctx context.Context, digest string, tree bool) error {
+func (s *Store) fetch(ctx context.Context, digest string, want Blob, tree bool) error {
 	if s.Has(digest) {
 		return nil
 	}
+	var got Blob
 	err := s.install(digest, false, func(dir string) error {
-		if err := s.remote.Fetch(ctx, digest, dir); err != nil {
+		var err error
+		if got, err = s.remote.Fetch(ctx, digest, want, dir); err != nil {
 			return fmt.Errorf("layer %s is not on this host; fetching it from object storage: %w", digest, err)
 		}
 		if tree {
@@ -88,5 +102,9 @@ func (s *Store) fetch(ctx context.Context, digest string, tree bool) error {
 	if err != nil {
 		return err
 	}
-	return durable.SyncDir(s.dir)
+	if err := durable.SyncDir(s.dir); err != nil {
+		return err
+	}
+	// Where it came from, so that this host can name it to others.
+	return s.setBlob(digest, got)
 }

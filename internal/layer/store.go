@@ -35,6 +35,8 @@ type Store struct {
 	pushes sync.WaitGroup // pushes to the remote under way
 	// fetches are the fetches from the remote under way, by digest.
 	fetches singleflight.Group
+	// pushing are the pushes to the remote under way, by digest.
+	pushing singleflight.Group
 }
 
 // digestRE is what a layer digest looks like: an algorithm and a hex hash.
@@ -113,10 +115,47 @@ func (s *Store) install(digest string, push bool, fill func(dir string) error) e
 		s.pushes.Add(1)
 		go func() {
 			defer s.pushes.Done()
-			s.remote.Push(context.Background(), digest, s.Path(digest))
+			s.push(digest)
 		}()
 	}
 	return nil
+}
+
+// push pushes installed layer digest to the remote and records the
+// archive it is there (Blob): a layer whose push failed has none, and is
+// named to no other host.
+func (s *Store) push(digest string) {
+	s.pushing.Do(digest, func() (any, error) {
+		if _, ok := s.Blob(digest); ok || !s.Has(digest) {
+			return nil, nil
+		}
+		b, err := s.remote.Push(context.Background(), digest, s.Path(digest))
+		if err != nil {
+			return nil, nil // the remote reported it
+		}
+		// None recorded: named to no other host, as if not pushed.
+		return nil, s.setBlob(digest, b)
+	})
+}
+
+// PushMissing pushes to the remote, in the background, each of digests
+// that is installed here but has no Blob recorded: a layer installed
+// before the store had a remote, or whose push failed. A layer already
+// on its way is not pushed twice. WaitPushes waits for them.
+func (s *Store) PushMissing(digests ...string) {
+	if s.remote == nil {
+		return
+	}
+	for _, d := range digests {
+		if _, ok := s.Blob(d); ok || !s.Has(d) {
+			continue
+		}
+		s.pushes.Add(1)
+		go func() {
+			defer s.pushes.Done()
+			s.push(d)
+		}()
+	}
 }
 
 // WaitPushes waits for the pushes to the remote under way, or until ctx
@@ -176,6 +215,9 @@ func (s *Store) Remove(digest string) error {
 		return fmt.Errorf("layer digest %q: %w", digest, errdefs.ErrInvalidArgument)
 	}
 	if err := os.RemoveAll(s.Path(digest)); err != nil {
+		return fmt.Errorf("remove layer %s: %w", digest, err)
+	}
+	if err := os.Remove(filepath.Join(s.dir, blobDir, digest)); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("remove layer %s: %w", digest, err)
 	}
 	return nil

@@ -37,6 +37,10 @@ type CreateRequest struct {
 	// a template whose layers only its host has (no object storage). The
 	// create sets it for the latter two itself.
 	EmbeddedOnly bool
+	// EmbeddedOnlyWhy, set by Create with EmbeddedOnly for a template no
+	// other node can start, says why, for the refusal when the embedded
+	// node cannot take it either.
+	EmbeddedOnlyWhy string
 	// TemplateLayers are set by Create: the layers of a template other
 	// than the base one in the form a joined node resolves (fetching
 	// from object storage what it lacks); nil when only the embedded

@@ -22,7 +22,7 @@ type NodeTemplates interface {
 // name its layers for others (no object storage, a layer of this host
 // only), or names none.
 func (m *Manager) templateLayers(ctx context.Context, req *CreateRequest, template string) error {
-	req.TemplateLayers = nil
+	req.TemplateLayers, req.EmbeddedOnlyWhy = nil, ""
 	if template == catalog.BaseID || req.EmbeddedOnly || m.placer == nil {
 		// No placer: every sandbox is the embedded node's.
 		return nil
@@ -35,7 +35,7 @@ func (m *Manager) templateLayers(ctx context.Context, req *CreateRequest, templa
 	layers, err := nt.NodeLayers(ctx, req.TemplateID)
 	switch {
 	case errdefs.IsFailedPrecondition(err):
-		req.EmbeddedOnly = true
+		req.EmbeddedOnly, req.EmbeddedOnlyWhy = true, err.Error()
 		return nil
 	case err != nil:
 		return err

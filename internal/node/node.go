@@ -75,3 +75,9 @@ type Info struct {
 type Lister interface {
 	Nodes(ctx context.Context) ([]Info, error)
 }
+
+// MaxReportedTemplates is the most template names a heartbeat reports
+// (layers held and templates pooled together): a control plane refuses a
+// longer list as impossible, so a node holding more reports those it
+// used last.
+const MaxReportedTemplates = 10000

@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"connectrpc.com/connect"
+	"golang.org/x/sys/unix"
 
 	nodev1 "github.com/soulbox/soulbox/api/node/v1"
 	"github.com/soulbox/soulbox/api/node/v1/nodev1connect"
@@ -213,7 +215,12 @@ func (h *heartbeater) beat(ctx context.Context, draining bool) (*nodev1.Heartbea
 	}
 	c := &nodev1.Capacity{CpuCount: int64(hr.CPUCount), CpuPercent: hr.CPUPercent, MemoryTotalBytes: hr.MemoryTotalBytes,
 		MemoryUsedBytes: hr.MemoryUsedBytes, DiskTotalBytes: hr.Disk.TotalBytes, DiskUsedBytes: hr.Disk.UsedBytes,
-		MaxSandboxes: int64(h.max), Templates: layersPresent(h.dataDir), Version: version.Version}
+		MaxSandboxes: int64(h.max), Version: version.Version}
+	var use *layerUse
+	if h.sandboxes != nil {
+		use = h.sandboxes.layerUse
+	}
+	c.Templates = layersPresent(h.dataDir, use)
 	if h.sandboxes != nil {
 		n, cpus, mem := h.sandboxes.usage(ctx)
 		c.Sandboxes, c.AllocatedCpu, c.AllocatedMemoryBytes, c.ServiceAddress = int64(n), int64(cpus), mem, h.sandboxes.advertise
@@ -228,9 +235,12 @@ func (h *heartbeater) beat(ctx context.Context, draining bool) (*nodev1.Heartbea
 
 // layersPresent lists the template layers in the node's data dir: its
 // directories, not the layer store's own hidden entries (.aliases, a
-// layer being written as .new-*).
-func layersPresent(dataDir string) []string {
-	es, err := os.ReadDir(filepath.Join(dataDir, "layers"))
+// layer being written as .new-*). A node holding more than
+// node.MaxReportedTemplates reports that many: those its creates used
+// last (use), then those installed last.
+func layersPresent(dataDir string, use *layerUse) []string {
+	dir := filepath.Join(dataDir, "layers")
+	es, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
 	}
@@ -240,5 +250,36 @@ func layersPresent(dataDir string) []string {
 			out = append(out, e.Name())
 		}
 	}
-	return out
+	if len(out) <= node.MaxReportedTemplates {
+		return out
+	}
+	// Most recent first: the layers used since start by their last use,
+	// then the others by their install (the rename into place is the
+	// directory's last change).
+	type recency struct {
+		used bool
+		at   time.Time
+	}
+	when := make(map[string]recency, len(out))
+	for _, d := range out {
+		if t, ok := use.lastUsed(d); ok {
+			when[d] = recency{true, t}
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Lstat(filepath.Join(dir, d), &st) == nil {
+			when[d] = recency{at: time.Unix(st.Ctim.Unix())}
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		ra, rb := when[a], when[b]
+		if ra.used != rb.used {
+			if ra.used {
+				return -1
+			}
+			return 1
+		}
+		return rb.at.Compare(ra.at)
+	})
+	return out[:node.MaxReportedTemplates]
 }

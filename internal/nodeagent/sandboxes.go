@@ -97,8 +97,10 @@ type sandboxHost struct {
 	// objects is where template layers this node lacks are fetched
 	// from; nil: none.
 	objects *objstore.Store
-	srv     *http.Server
-	ln      net.Listener
+	// layerUse is when creates last used each layer, for heartbeats.
+	layerUse *layerUse
+	srv      *http.Server
+	ln       net.Listener
 }
 
 // openSandboxHost opens the node's driver and listens for its service;
@@ -107,7 +109,7 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, obje
 	if id.serving == nil {
 		return nil, fmt.Errorf("node %q joined without a serving certificate (a control plane older than its sandbox service): join again with a new token and data dir: %w", id.Name, errdefs.ErrFailedPrecondition)
 	}
-	h := &sandboxHost{advertise: rc.Advertise}
+	h := &sandboxHost{advertise: rc.Advertise, layerUse: &layerUse{}}
 	if h.advertise == "" {
 		h.advertise = rc.Listen
 	}
@@ -151,7 +153,7 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, obje
 			return nil, err
 		}
 	}
-	h.driver, err = oci.New(oci.Config{Root: root, AgentPath: rc.AgentPath, Runtime: rc.Runtime, Templates: nodeTemplates{base: templates, layers: layers},
+	h.driver, err = oci.New(oci.Config{Root: root, AgentPath: rc.AgentPath, Runtime: rc.Runtime, Templates: nodeTemplates{base: templates, layers: layers, use: h.layerUse},
 		Logger: log, Network: h.net, CgroupParent: rc.CgroupParent})
 	if err != nil {
 		return nil, err

@@ -15,10 +15,12 @@ import (
 // template by name, built here from its recipe; any other by the layers
 // its create names (runtime.Spec.Layers), the base template's found in
 // this node's cache and the others in its layer store, fetched from
-// object storage when missing and verified there.
+// object storage when missing as the very archive the control plane
+// names (TemplateLayer.Blob), never by the bucket's own records.
 type nodeTemplates struct {
 	base   *template.Store
 	layers *layer.Store
+	use    *layerUse // nil: not recorded
 }
 
 // Layers implements oci.Templates: the node knows the base template only
@@ -36,7 +38,14 @@ func (t nodeTemplates) ResolveLayers(ctx context.Context, ls []runtime.TemplateL
 			if !layer.ValidDigest(l.Digest) {
 				return nil, fmt.Errorf("layer %d: %q is not a layer digest: %w", i, l.Digest, errdefs.ErrInvalidArgument)
 			}
-			if err := t.layers.FetchVerified(ctx, l.Digest, l.Tree); err != nil {
+			blob := layer.Blob{Digest: l.Blob, Size: l.Size}
+			if !blob.Valid() && !t.layers.Has(l.Digest) {
+				// A node trusts no record of the bucket's: only the
+				// archive the control plane pushed, which it names.
+				return nil, fmt.Errorf("layer %d (%s): the control plane named no archive %q to fetch it as (a control plane older than this node?): refused: %w",
+					i, l.Digest, l.Blob, errdefs.ErrFailedPrecondition)
+			}
+			if err := t.layers.FetchVerified(ctx, l.Digest, blob, l.Tree); err != nil {
 				if errdefs.IsNotFound(err) {
 					// The template exists: its layer is not where this
 					// node looks, perhaps not yet (a build's uploads
@@ -45,6 +54,7 @@ func (t nodeTemplates) ResolveLayers(ctx context.Context, ls []runtime.TemplateL
 				}
 				return nil, err
 			}
+			t.use.used(l.Digest)
 			out[i] = t.layers.Path(l.Digest)
 			continue
 		}

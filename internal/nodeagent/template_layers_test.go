@@ -17,7 +17,8 @@ import (
 // names them: the base template's in its own cache, a layer it holds in
 // its layer store; what it cannot resolve is refused saying why: a base
 // layer of another recipe version, a malformed digest, a layer it lacks
-// with no object storage to fetch it from.
+// with no object storage to fetch it from or no archive named to fetch
+// it as (a node trusts no record of the bucket's).
 func TestResolveLayers(t *testing.T) {
 	base := ocitest.Templates(t)
 	baseLayers, err := base.Layers(t.Context(), "base")
@@ -51,7 +52,8 @@ func TestResolveLayers(t *testing.T) {
 	}{
 		{"another base version", []runtime.TemplateLayer{{Digest: held}, {Base: "base/000000000000/rootfs"}}, errdefs.ErrFailedPrecondition, "another soulbox version"},
 		{"a path for a digest", []runtime.TemplateLayer{{Digest: "../../etc"}}, errdefs.ErrInvalidArgument, "not a layer digest"},
-		{"a layer lacked, no object storage", []runtime.TemplateLayer{{Digest: lacked}, {Base: rel}}, errdefs.ErrUnavailable, "no object storage is configured"},
+		{"a layer lacked, no archive named", []runtime.TemplateLayer{{Digest: lacked}, {Base: rel}}, errdefs.ErrFailedPrecondition, "named no archive"},
+		{"a layer lacked, no object storage", []runtime.TemplateLayer{{Digest: lacked, Blob: "sha256:" + strings.Repeat("ab", 32), Size: 10}, {Base: rel}}, errdefs.ErrUnavailable, "no object storage is configured"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := nt.ResolveLayers(t.Context(), c.layers)

@@ -64,9 +64,12 @@ func TestFetchedLayerEntries(t *testing.T) {
 			if err := tc.make(src); err != nil {
 				t.Fatal(err)
 			}
-			l.Push(ctx, tc.digest, src)
+			blob, err := l.Push(ctx, tc.digest, src)
+			if err != nil {
+				t.Fatal(err)
+			}
 			into := t.TempDir()
-			err := l.Fetch(ctx, tc.digest, into)
+			_, err = l.Fetch(ctx, tc.digest, blob, into)
 			left, _ := os.ReadDir(into)
 			if tc.refused == "" {
 				if err != nil || len(left) != 2 {

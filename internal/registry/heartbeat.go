@@ -12,6 +12,7 @@ import (
 
 	nodev1 "github.com/soulbox/soulbox/api/node/v1"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/node"
 	"github.com/soulbox/soulbox/internal/nodeca"
 	"github.com/soulbox/soulbox/internal/store"
 )
@@ -38,7 +39,7 @@ func (r *Registry) Heartbeat(ctx context.Context, req *connect.Request[nodev1.He
 	if n.KeyFingerprint == "" {
 		// Recorded before keys were pinned: the certificate just verified
 		// is the one of the join, so its key is the joined key.
-		if err := r.st.SetNodeCertificate(ctx, id, n.CertFingerprint, n.CertFingerprint, nodeca.SPKIFingerprint(cert)); err != nil {
+		if err := r.st.SetNodeCertificate(ctx, id, n.CertFingerprint, n.PreviousCertFingerprint, n.CertFingerprint, nodeca.SPKIFingerprint(cert)); err != nil {
 			return nil, connectError(err)
 		}
 		r.log.Info("node key recorded", "node", id)
@@ -67,7 +68,7 @@ const (
 	maxMemory    = 1 << 50 // 1 PiB
 	maxDisk      = 1 << 60 // 1 EiB
 	maxSandboxes = 1 << 20
-	maxTemplates = 10000
+	maxTemplates = node.MaxReportedTemplates
 )
 
 // ReportOf checks a heartbeat's capacity and returns it as the store

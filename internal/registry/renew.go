@@ -18,9 +18,12 @@ import (
 // their fingerprint and the new key (the one its sandbox service is then
 // accepted under) in one compare-and-set on the certificate it replaces,
 // so of two renewals racing one wins. A node whose answer was lost
-// still holds its previous certificate: its retry is accepted when its
-// CSR is for the key that renewal recorded (the CSR's signature proves
-// it holds that key).
+// still holds its previous certificate: its retry is accepted when it
+// comes with the certificate that renewal was asked with (recorded as
+// the previous one; a retry keeps it, so a retry whose answer is lost
+// too may be asked again) and its CSR is for the key that renewal
+// recorded (the CSR's signature proves it holds that key). An older
+// certificate of the name is refused.
 func (r *Registry) Renew(ctx context.Context, req *connect.Request[nodev1.RenewRequest]) (*connect.Response[nodev1.RenewResponse], error) {
 	cert := peerCert(ctx)
 	if cert == nil {
@@ -48,8 +51,11 @@ func (r *Registry) renew(ctx context.Context, id string, cert *x509.Certificate,
 	if err != nil {
 		return nil, nil, err
 	}
-	current := n.CertFingerprint == nodeca.CertFingerprint(cert.Raw)
-	retry := n.KeyFingerprint != "" && keyFP == n.KeyFingerprint
+	presented := nodeca.CertFingerprint(cert.Raw)
+	current := n.CertFingerprint == presented
+	// A retry comes with the certificate the renewal of record replaced,
+	// no older one of the name.
+	retry := n.KeyFingerprint != "" && keyFP == n.KeyFingerprint && n.PreviousCertFingerprint != "" && presented == n.PreviousCertFingerprint
 	if n.Embedded || !(current || retry) {
 		return nil, nil, fmt.Errorf("node %q: this certificate is not the one of record: %w", id, errdefs.ErrPermissionDenied)
 	}
@@ -61,7 +67,7 @@ func (r *Registry) renew(ctx context.Context, id string, cert *x509.Certificate,
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := r.st.SetNodeCertificate(ctx, id, n.CertFingerprint, fp, keyFP); err != nil {
+	if err := r.st.SetNodeCertificate(ctx, id, n.CertFingerprint, presented, fp, keyFP); err != nil {
 		return nil, nil, err
 	}
 	return certPEM, servingPEM, nil

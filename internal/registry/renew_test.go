@@ -5,9 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"connectrpc.com/connect"
 
 	nodev1 "github.com/soulbox/soulbox/api/node/v1"
+	"github.com/soulbox/soulbox/api/node/v1/nodev1connect"
 	"github.com/soulbox/soulbox/internal/nodeagent"
 	"github.com/soulbox/soulbox/internal/nodeca"
 )
@@ -105,7 +108,7 @@ func TestRenewRetryAndRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := clientOf(t, dir, e.url)
-	k2 := csr(t, "node-q")
+	k2key, k2 := keyCSR(t, "node-q")
 	res, err := old.Renew(ctx, connect.NewRequest(&nodev1.RenewRequest{CsrPem: k2}))
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +128,23 @@ func TestRenewRetryAndRefusals(t *testing.T) {
 	if again.KeyFingerprint != first.KeyFingerprint || again.CertFingerprint == first.CertFingerprint {
 		t.Errorf("the retry recorded %+v; want a new certificate for the same key as %+v", again, first)
 	}
+	// The retry's answer is lost too: asked again, still accepted.
+	res, err = old.Renew(ctx, connect.NewRequest(&nodev1.RenewRequest{CsrPem: k2}))
+	if err != nil {
+		t.Fatalf("a renewal retried twice for the key it recorded: %v", err)
+	}
+	// The node, holding that answer, renews for a third key: its first
+	// certificate is now older than the one that renewal replaced, and a
+	// renewal with it is refused though its CSR is for the key of record.
+	_, k3 := keyCSR(t, "node-q")
+	if _, err := certClient(t, res.Msg, k2key, e.url).Renew(ctx, connect.NewRequest(&nodev1.RenewRequest{CsrPem: k3})); err != nil {
+		t.Fatalf("a renewal with the certificate of record: %v", err)
+	}
+	if _, err := old.Renew(ctx, connect.NewRequest(&nodev1.RenewRequest{CsrPem: k3})); connect.CodeOf(err) != connect.CodePermissionDenied || !strings.Contains(err.Error(), "not the one of record") {
+		t.Errorf("a renewal with an older certificate than the one replaced, for the key of record: %v; want refused", err)
+	}
+	again, _ = e.st.GetNode(ctx, "node-q")
+
 	for _, c := range []struct {
 		name string
 		csr  []byte
@@ -194,4 +214,33 @@ func TestNodeRecoversLostRenewal(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "node", "node-key.next.pem")); !os.IsNotExist(err) {
 		t.Errorf("the pending key is left: %v", err)
 	}
+}
+
+// keyCSR is a new key and a CSR of it for name cn.
+func keyCSR(t *testing.T, cn string) (*ecdsa.PrivateKey, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+}
+
+// certClient is a node client holding the certificate a renewal
+// answered, for key.
+func certClient(t *testing.T, res *nodev1.RenewResponse, key *ecdsa.PrivateKey, url string) nodev1connect.NodeServiceClient {
+	t.Helper()
+	block, _ := pem.Decode(res.GetCertificatePem())
+	if block == nil {
+		t.Fatal("the renewal answered no certificate")
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(res.GetCaPem())
+	tc := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1",
+		Certificates: []tls.Certificate{{Certificate: [][]byte{block.Bytes}, PrivateKey: key}}}
+	return nodev1connect.NewNodeServiceClient(&http.Client{Transport: &http.Transport{TLSClientConfig: tc}}, url)
 }

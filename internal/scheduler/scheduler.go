@@ -71,6 +71,10 @@ type Request struct {
 	// a snapshot restored with its memory, a template whose layers no
 	// other node can fetch).
 	EmbeddedOnly bool
+	// EmbeddedOnlyWhy says why, when it is a template no other node can
+	// start (its layers are not in object storage): named in the
+	// refusal when the embedded node cannot take it either.
+	EmbeddedOnlyWhy string
 }
 
 // Decision is where a sandbox goes.
@@ -143,6 +147,8 @@ func unfit(n *Node, req Request) string {
 		return "does not run sandboxes (it was started without --listen)"
 	case n.Unreachable != "":
 		return "cannot be reached: " + n.Unreachable
+	case req.EmbeddedOnly && !n.Embedded && req.EmbeddedOnlyWhy != "":
+		return "is not the embedded node, the only one that can start it: " + req.EmbeddedOnlyWhy
 	case req.EmbeddedOnly && !n.Embedded:
 		return "is not the embedded node, the only one that makes forks, restores snapshots with memory and starts templates whose layers are not in object storage"
 	case !n.Embedded && !n.ObjectStorage && !holdsAll(n, req.Layers):

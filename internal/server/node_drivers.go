@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,7 +12,6 @@ import (
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/noderoute"
 	"github.com/soulbox/soulbox/internal/proxy"
-	"github.com/soulbox/soulbox/internal/registry"
 	"github.com/soulbox/soulbox/internal/remotedriver"
 	"github.com/soulbox/soulbox/internal/telemetry"
 )
@@ -26,10 +26,18 @@ const addressTTL = 5 * time.Second
 // at each handshake: it is renewed before it expires).
 type nodeDrivers struct {
 	mu      sync.Mutex
-	reg     *registry.Registry
+	reg     nodeServices
 	cert    func(*tls.CertificateRequestInfo) (*tls.Certificate, error)
 	ca      *x509.CertPool
 	drivers map[string]*nodeDriver
+}
+
+// nodeServices is what the drivers ask of the registry
+// (registry.Registry): where a node's service is and under which key,
+// and the calls that could not reach it.
+type nodeServices interface {
+	Service(ctx context.Context, node string) (addr, key string, err error)
+	ServiceFailed(node, addr string, err error)
 }
 
 type nodeDriver struct {
@@ -39,7 +47,7 @@ type nodeDriver struct {
 }
 
 // use sets what the drivers need once the registry is open.
-func (n *nodeDrivers) use(reg *registry.Registry, cert func(*tls.CertificateRequestInfo) (*tls.Certificate, error), ca *x509.CertPool) {
+func (n *nodeDrivers) use(reg nodeServices, cert func(*tls.CertificateRequestInfo) (*tls.Certificate, error), ca *x509.CertPool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.reg, n.cert, n.ca = reg, cert, ca
@@ -82,9 +90,8 @@ func (n *nodeDrivers) driverAt(node, addr, key string) (*remotedriver.Driver, er
 		e.checked = time.Now()
 		return e.d, nil
 	}
-	reg := n.reg
 	d, err := remotedriver.New(remotedriver.Config{Node: node, Addr: addr, GetClientCertificate: n.cert, CA: n.ca, KeyFingerprint: key,
-		Unreachable: func(err error) { reg.ServiceFailed(node, addr, err) }})
+		Unreachable: func(err error) { n.callFailed(node, addr, key, err) }})
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +100,32 @@ func (n *nodeDrivers) driverAt(node, addr, key string) (*remotedriver.Driver, er
 	}
 	n.drivers[node] = &nodeDriver{addr: addr, key: key, checked: time.Now(), d: d}
 	return d, nil
+}
+
+// callFailed is told of a call of node's driver for addr and key that
+// did not reach the node. A key other than the pinned one is first
+// checked against the store: a node that renewed its key since the
+// driver was made is not unreachable; its driver is dropped, and the
+// next call makes one for the new key. Anything else is the registry's
+// to count (registry.ServiceFailed).
+func (n *nodeDrivers) callFailed(node, addr, key string, err error) {
+	n.mu.Lock()
+	reg := n.reg
+	n.mu.Unlock()
+	if errors.Is(err, errdefs.ErrPermissionDenied) {
+		ctx, cancel := context.WithTimeout(context.Background(), addressTTL)
+		_, stored, serr := reg.Service(ctx, node)
+		cancel()
+		if serr == nil && stored != key {
+			n.mu.Lock()
+			if e := n.drivers[node]; e != nil && e.key == key {
+				delete(n.drivers, node)
+			}
+			n.mu.Unlock()
+			return
+		}
+	}
+	reg.ServiceFailed(node, addr, err)
 }
 
 // probe checks that node's sandbox service answers at addr, under the

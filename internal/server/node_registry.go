@@ -98,7 +98,8 @@ func nodeListenerNames(listen string) []string {
 // whose sandbox service the create goes to.
 func (s *Server) place(ctx context.Context, req lifecycle.CreateRequest) (string, error) {
 	d, err := s.registry.Place(ctx, scheduler.Request{Template: req.TemplateID, CPU: req.CPUCount, MemoryBytes: uint64(max(req.MemoryMB, 0)) << 20,
-		Team: req.Team, EmbeddedOnly: req.EmbeddedOnly, Layers: req.LayerDigests()})
+		Team: req.Team, EmbeddedOnly: req.EmbeddedOnly,
+		EmbeddedOnlyWhy: req.EmbeddedOnlyWhy, Layers: req.LayerDigests()})
 	if err != nil {
 		return "", err
 	}

@@ -13,12 +13,13 @@ import (
 
 	"github.com/soulbox/soulbox/internal/objstore"
 	"github.com/soulbox/soulbox/internal/objstore/s3test"
+	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/server"
 )
 
 // waitLayersUploaded waits until every layer in the server's layer store
-// has its ref in the bucket (uploads follow a build in the background)
-// and returns the layers.
+// is recorded as uploaded to the bucket (uploads follow a build in the
+// background) and returns the layers.
 func waitLayersUploaded(t *testing.T, cfg server.Config, s3 *s3test.Server) []string {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
@@ -33,7 +34,8 @@ func waitLayersUploaded(t *testing.T, cfg server.Config, s3 *s3test.Server) []st
 				continue
 			}
 			layers = append(layers, e.Name())
-			if _, err := os.Stat(filepath.Join(s3.Root, "soulbox", "refs", "layers", e.Name())); err != nil {
+			// Recorded once in the bucket: what the server names to nodes.
+			if _, err := os.Stat(filepath.Join(cfg.DataDir, "layers", ".blobs", e.Name())); err != nil {
 				missing = append(missing, e.Name())
 			}
 		}
@@ -47,9 +49,8 @@ func waitLayersUploaded(t *testing.T, cfg server.Config, s3 *s3test.Server) []st
 	}
 }
 
-// corruptLayerBlob flips a byte in the middle of the blob the bucket
-// keeps layer digest in.
-func corruptLayerBlob(t *testing.T, s3 *s3test.Server, digest string) {
+// layerRef is the ref the bucket keeps for layer digest.
+func layerRef(t *testing.T, s3 *s3test.Server, digest string) objstore.Ref {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(s3.Root, "soulbox", "refs", "layers", digest))
 	if err != nil {
@@ -59,14 +60,39 @@ func corruptLayerBlob(t *testing.T, s3 *s3test.Server, digest string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blob := s3.BlobPath("soulbox", ref.Digest)
-	whole, err := os.ReadFile(blob)
-	if err != nil || len(whole) == 0 {
-		t.Fatalf("blob of layer %s: %d bytes, %v", digest, len(whole), err)
+	return ref
+}
+
+// plantLayer does what anyone with the bucket's credentials could: it
+// points layer digest's ref at the blob of layer other (a valid archive
+// of other files) and overwrites digest's own blob with that archive. It
+// returns a function that puts digest's blob back.
+func plantLayer(t *testing.T, s3 *s3test.Server, digest, other string) (restore func()) {
+	t.Helper()
+	ref, planted := layerRef(t, s3, digest), layerRef(t, s3, other)
+	if ref.Digest == planted.Digest {
+		t.Fatalf("layers %s and %s are the same archive", digest, other)
 	}
-	whole[len(whole)/2] ^= 0xff
-	if err := os.WriteFile(blob, whole, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(s3.Root, "soulbox", "refs", "layers", digest), []byte(planted.String()), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	blob := s3.BlobPath("soulbox", ref.Digest)
+	own, err := os.ReadFile(blob)
+	if err != nil || len(own) == 0 {
+		t.Fatalf("blob of layer %s: %d bytes, %v", digest, len(own), err)
+	}
+	plantedBytes, err := os.ReadFile(s3.BlobPath("soulbox", planted.Digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blob, plantedBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if err := os.WriteFile(blob, own, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -75,9 +101,10 @@ func corruptLayerBlob(t *testing.T, s3 *s3test.Server, digest string) {
 // bucket: the create names the template's layers, the node fetches and
 // verifies them, and the sandbox sees the template's file. A node
 // without object storage is not chosen for it (a 503 naming why when it
-// is the only one ready); a corrupted blob is refused with an error
-// saying so, a layer missing from the bucket is a 503, and nothing is
-// left on the node.
+// is the only one ready); a layer replaced in the bucket (ref and blob)
+// is refused with an error saying so, a layer missing from the bucket
+// is a 503, nothing is left on the node, and a planted ref is ignored.
+// A fork of a sandbox of the template is made on the node too.
 func TestTemplateOnJoinedNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a template and creates real sandboxes")
@@ -108,7 +135,7 @@ func TestTemplateOnJoinedNode(t *testing.T) {
 	// A node without object storage: the only one ready, it is refused
 	// for the template, saying why; the base template starts there.
 	plainListen := freeAddr(t)
-	plain, _ := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-plain", plainListen, "10.247.2.0/24")
+	plain, _ := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-plain", plainListen, "10.247.32.0/24")
 	refusedFor := func(want string) {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
@@ -131,7 +158,7 @@ func TestTemplateOnJoinedNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	farListen := freeAddr(t)
-	far, farDir := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-far", farListen, "10.247.3.0/24",
+	far, farDir := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-far", farListen, "10.247.31.0/24",
 		"--s3-endpoint", s3.Endpoint, "--s3-bucket", "soulbox", "--s3-access-key", s3test.AccessKey, "--s3-secret-key-file", secret)
 	d := controlPlaneDriver(t, cfg, "node-far", farListen)
 	waitDial(t, d, far)
@@ -166,6 +193,22 @@ func TestTemplateOnJoinedNode(t *testing.T) {
 			t.Errorf("layer %s was not installed on node-far: %v", l, err)
 		}
 	}
+	// A fork of it is made on node-far, on the same layers (the node
+	// knows the template only by the layers its create named).
+	var forked []forkResultJSON
+	c.want(201, "POST", "/sandboxes/"+sb.SandboxID+"/fork", map[string]any{"count": 1, "timeout": 120}, &forked)
+	if len(forked) != 1 || forked[0].Sandbox == nil {
+		t.Errorf("fork of the template's sandbox on node-far = %d results; first error %+v", len(forked), firstForkError(forked))
+	} else {
+		fork := *forked[0].Sandbox
+		if list, err := d.List(context.Background()); err != nil || !slices.ContainsFunc(list, func(i runtime.Info) bool { return i.ID == fork.SandboxID }) {
+			t.Errorf("node-far runs %+v, %v; want the fork %s too", list, err, fork.SandboxID)
+		}
+		if o, code := sh(t, c, fork, "cat /home/user/marker"); code != 0 || o != "built-on-the-server\n" {
+			t.Errorf("the template's file in the fork on node-far: %d %q", code, o)
+		}
+		c.want(204, "DELETE", "/sandboxes/"+fork.SandboxID, nil, nil)
+	}
 	c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
 	_ = id
 	// Measured, not asserted: a second create finds the layers there.
@@ -174,6 +217,28 @@ func TestTemplateOnJoinedNode(t *testing.T) {
 	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": "far-app", "timeout": 120}, &again)
 	t.Logf("create on node-far with the layers fetched %v, with them present %v", firstCreate, time.Since(start))
 	c.want(204, "DELETE", "/sandboxes/"+again.SandboxID, nil, nil)
+
+	// A layer the server has no record of uploading (an upload that
+	// failed, a layer from before the object storage was set) is named
+	// to no joined node: with the embedded node drained the create is
+	// refused saying which layer and why, and the miss uploads it, after
+	// which the create lands on node-far again.
+	for _, l := range built {
+		if err := os.Remove(filepath.Join(cfg.DataDir, "layers", ".blobs", l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, b, _ := c.do("POST", "/sandboxes", map[string]any{"templateID": "far-app", "timeout": 120})
+	if code != 503 || !strings.Contains(string(b), "is not in object storage") || !strings.Contains(string(b), "node node-far is not the embedded node") {
+		t.Errorf("create of a template whose layer the server never uploaded = %d %s, want 503 naming the layer", code, b)
+	}
+	waitLayersUploaded(t, cfg, s3)
+	var reuploaded sandboxJSON
+	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": "far-app", "timeout": 120}, &reuploaded)
+	if list, err := d.List(context.Background()); err != nil || len(list) != 1 || list[0].ID != reuploaded.SandboxID {
+		t.Errorf("after the upload node-far runs %+v, %v; want %s", list, err, reuploaded.SandboxID)
+	}
+	c.want(204, "DELETE", "/sandboxes/"+reuploaded.SandboxID, nil, nil)
 
 	// A snapshot of the files only, taken on the embedded node, starts
 	// on node-far the same way (its files layer verified by its tree
@@ -202,12 +267,14 @@ func TestTemplateOnJoinedNode(t *testing.T) {
 	}
 	c.want(204, "DELETE", "/sandboxes/"+fromSnap.SandboxID, nil, nil)
 
-	// A second template, whose new layer's blob is then corrupted in
-	// the bucket: the create is refused saying so, the sandbox is not
-	// kept, and node-far has neither it nor the layer.
+	// A second template, whose new layer is then replaced in the bucket
+	// by another valid archive (its ref and its blob both, as anyone
+	// with the bucket's credentials could): the create is refused
+	// saying so, the sandbox is not kept, and node-far has neither it
+	// nor the layer.
 	buildTemplate(t, c, "bad-app", map[string]any{
 		"fromTemplate": "base",
-		"steps":        []map[string]any{{"type": "RUN", "args": []string{"echo corrupted-later > /home/user/marker"}}},
+		"steps":        []map[string]any{{"type": "RUN", "args": []string{"echo planted-later > /home/user/marker"}}},
 	})
 	var fresh []string
 	for _, l := range waitLayersUploaded(t, cfg, s3) {
@@ -218,17 +285,34 @@ func TestTemplateOnJoinedNode(t *testing.T) {
 	if len(fresh) == 0 {
 		t.Fatal("the second template made no layer of its own")
 	}
+	var restores []func()
 	for _, l := range fresh {
-		corruptLayerBlob(t, s3, l)
+		restores = append(restores, plantLayer(t, s3, l, built[0]))
 	}
-	code, b, _ := c.do("POST", "/sandboxes", map[string]any{"templateID": "bad-app", "timeout": 120})
-	if code < 400 || code == 500 || !strings.Contains(string(b), "(corrupted): refused") || !strings.Contains(string(b), "node-far") {
-		t.Errorf("create of a template whose blob is corrupted = %d %s, want a refusal saying the blob is corrupted", code, b)
+	code, b, _ = c.do("POST", "/sandboxes", map[string]any{"templateID": "bad-app", "timeout": 120})
+	if code < 400 || code == 500 || !strings.Contains(string(b), "in the object storage") || !strings.Contains(string(b), "refused") || !strings.Contains(string(b), "node-far") {
+		t.Errorf("create of a template whose layer was replaced in the bucket = %d %s, want a refusal saying the blob is not the one named", code, b)
 	}
-	// A layer the bucket does not have (yet: a build's uploads follow
-	// it) is a 503 to try again, not a 404 of the template.
+	leftNothing := func(after string) {
+		t.Helper()
+		if list, err := d.List(context.Background()); err != nil || len(list) != 0 {
+			t.Errorf("after %s node-far runs %+v, %v", after, list, err)
+		}
+		es, err := os.ReadDir(filepath.Join(farDir, "layers"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if slices.Contains(fresh, e.Name()) || strings.HasPrefix(e.Name(), ".new-") {
+				t.Errorf("after %s node-far's layer store holds %s", after, e.Name())
+			}
+		}
+	}
+	leftNothing("the refused create of a planted layer")
+	// A layer whose blob the bucket does not have is a 503 to try
+	// again, not a 404 of the template.
 	for _, l := range fresh {
-		if err := os.Remove(filepath.Join(s3.Root, "soulbox", "refs", "layers", l)); err != nil {
+		if err := os.Remove(s3.BlobPath("soulbox", recordedBlob(t, cfg, l).Digest)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -236,21 +320,46 @@ func TestTemplateOnJoinedNode(t *testing.T) {
 	if code != 503 || !strings.Contains(string(b), "fetching it from object storage") || !strings.Contains(string(b), "node-far") {
 		t.Errorf("create of a template whose layer is not in the bucket = %d %s, want 503 saying so", code, b)
 	}
-	if list, err := d.List(context.Background()); err != nil || len(list) != 0 {
-		t.Errorf("after the refused creates node-far runs %+v, %v", list, err)
-	}
-	es, err := os.ReadDir(filepath.Join(farDir, "layers"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range es {
-		if slices.Contains(fresh, e.Name()) || strings.HasPrefix(e.Name(), ".new-") {
-			t.Errorf("after the refused create node-far's layer store holds %s", e.Name())
-		}
-	}
+	leftNothing("the create of a layer missing from the bucket")
 	var listed []listedJSON
 	c.want(200, "GET", "/v2/sandboxes", nil, &listed)
 	if len(listed) != 0 {
-		t.Errorf("sandboxes after the refused create: %+v", listed)
+		t.Errorf("sandboxes after the refused creates: %+v", listed)
 	}
+	// Its own archive back, the ref still planted: the node fetches the
+	// archive the server named and the sandbox sees the template's file.
+	for _, restore := range restores {
+		restore()
+	}
+	var good sandboxJSON
+	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": "bad-app", "timeout": 120}, &good)
+	if o, code := sh(t, c, good, "cat /home/user/marker"); code != 0 || o != "planted-later\n" {
+		t.Errorf("the template's file on node-far with its ref planted: %d %q", code, o)
+	}
+	c.want(204, "DELETE", "/sandboxes/"+good.SandboxID, nil, nil)
+}
+
+// recordedBlob is the archive the server recorded uploading layer digest
+// as: what it names to nodes.
+func recordedBlob(t *testing.T, cfg server.Config, digest string) objstore.Ref {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(cfg.DataDir, "layers", ".blobs", digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := objstore.ParseRef(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
+// firstForkError is the first error among a fork's results.
+func firstForkError(rs []forkResultJSON) any {
+	for _, r := range rs {
+		if r.Error != nil {
+			return *r.Error
+		}
+	}
+	return nil
 }

@@ -39,6 +39,12 @@ func (s *Server) openCatalog(ctx context.Context) error {
 	}
 	if s.objects != nil {
 		layers.SetRemote(objstore.Layers{Store: s.objects, TmpDir: layers.Dir(), Log: s.log.With("component", "objects")})
+		// Layers not recorded as uploaded (installed before the object
+		// storage was set, or whose upload failed) are uploaded now, in
+		// the background: until then no joined node is named them.
+		if ds, err := layers.List(); err == nil {
+			layers.PushMissing(ds...)
+		}
 	}
 	s.layers, s.stacks = layers, &builder.Stacks{}
 	s.catalog, err = catalog.New(ctx, catalog.Config{

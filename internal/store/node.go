@@ -74,6 +74,11 @@ type Node struct {
 	// service is accepted under that key only. "" for a node recorded
 	// before keys were pinned, until its next heartbeat records it.
 	KeyFingerprint string
+	// PreviousCertFingerprint is the certificate the node presented to
+	// the renewal that signed CertFingerprint (the one it still holds if
+	// that renewal's answer was lost, and may retry with); "" before any
+	// renewal.
+	PreviousCertFingerprint string
 	// HeartbeatAt is the last accepted heartbeat (zero: none yet) and
 	// Report what it said.
 	HeartbeatAt time.Time
@@ -157,8 +162,9 @@ type Nodes interface {
 	// fingerprints if its certificate fingerprint is still from (a
 	// compare-and-set: ErrFailedPrecondition otherwise, and nothing
 	// changes; ErrNotFound for an unknown node): a renewed certificate,
-	// or the key of a node recorded before keys were pinned.
-	SetNodeCertificate(ctx context.Context, id, from, certFingerprint, keyFingerprint string) error
+	// or the key of a node recorded before keys were pinned. previous
+	// is recorded as PreviousCertFingerprint.
+	SetNodeCertificate(ctx context.Context, id, from, previous, certFingerprint, keyFingerprint string) error
 }
 
 // NodeUsage is what the store records running on one node.

@@ -7,12 +7,12 @@ import (
 )
 
 // ValidateNodeCertificate checks the arguments of SetNodeCertificate:
-// every one is needed.
-func ValidateNodeCertificate(id, from, certFingerprint, keyFingerprint string) error {
+// every one is needed but previous.
+func ValidateNodeCertificate(id, from, previous, certFingerprint, keyFingerprint string) error {
 	if id == "" || from == "" || certFingerprint == "" || keyFingerprint == "" {
 		return fmt.Errorf("node certificate: the node, its current and new certificate fingerprints and its key fingerprint are required: %w", errdefs.ErrInvalidArgument)
 	}
-	return validateTexts([2]string{"node id", id}, [2]string{"node certificate fingerprint", from},
+	return validateTexts([2]string{"node id", id}, [2]string{"node certificate fingerprint", from}, [2]string{"node previous certificate fingerprint", previous},
 		[2]string{"node certificate fingerprint", certFingerprint}, [2]string{"node key fingerprint", keyFingerprint})
 }
 

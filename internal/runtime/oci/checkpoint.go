@@ -43,6 +43,11 @@ type checkpointMeta struct {
 	// (criuNetworkLock; empty: iptables, CRIU's default, as before the
 	// field): the restore lifts the lock the same way.
 	NetworkLock string `json:"networkLock,omitempty"`
+	// TemplateLayers are the source's sandboxState.TemplateLayers, in a
+	// checkpoint for clones: a clone whose Spec names no layers is made
+	// on them, as a node that knows the template only by its layers
+	// must.
+	TemplateLayers []runtime.TemplateLayer `json:"templateLayers,omitempty"`
 }
 
 // Checkpoint saves the running (or paused) sandbox's processes, memory,

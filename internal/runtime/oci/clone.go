@@ -117,7 +117,8 @@ func (d *Driver) checkpointClone(ctx context.Context, id, dir string, withFiles 
 		"--manage-cgroups-mode", "soft", "--tcp-established", "--file-locks", id); err != nil {
 		return d.dumpFailed(st, err, filepath.Join(work, "dump.log"))
 	}
-	meta := checkpointMeta{Sandbox: id, Runtime: st.Runtime, CreatedAt: time.Now().UTC(), External: ext, HostUID: st.HostUID, NetworkLock: lock}
+	meta := checkpointMeta{Sandbox: id, Runtime: st.Runtime, CreatedAt: time.Now().UTC(), External: ext, HostUID: st.HostUID, NetworkLock: lock,
+		TemplateLayers: st.TemplateLayers}
 	return d.sealCheckpoint(partial, dir, meta)
 }
 
@@ -129,7 +130,8 @@ func (d *Driver) checkpointClone(ctx context.Context, id, dir string, withFiles 
 // sandbox is destroyed. A dir without the files
 // (CheckpointCloneProcesses) is restored on spec.Template's layers as
 // they are, the files being its top layer, under an empty writable
-// layer.
+// layer. A spec naming no layers gets the source's, as its create named
+// them (sandboxState.TemplateLayers).
 func (d *Driver) RestoreClone(ctx context.Context, spec runtime.Spec, dir string) (err error) {
 	dir = filepath.Clean(dir)
 	meta, err := readCheckpoint(dir)
@@ -148,6 +150,10 @@ func (d *Driver) RestoreClone(ctx context.Context, spec runtime.Spec, dir string
 		}
 	}
 	spec.Runtime = "runc"
+	if len(spec.Layers) == 0 {
+		// The source's layers, as its create named them.
+		spec.Layers = meta.TemplateLayers
+	}
 	// The files first, moved to the clone's ids, into its writable layer
 	// before its overlay is mounted on it (writing beneath a mounted
 	// overlay is undefined); the clone's own host name and hosts file are

@@ -69,7 +69,7 @@ func (d *Driver) create(ctx context.Context, spec runtime.Spec, seed func(upper 
 	}
 	st := sandboxState{
 		ID: spec.ID, Template: spec.Template, Runtime: rt, Slot: slot, HostUID: hostUID,
-		Layers: len(layers), Limits: limits, CreatedAt: time.Now().UTC(),
+		Layers: len(layers), TemplateLayers: spec.Layers, Limits: limits, CreatedAt: time.Now().UTC(),
 		NoNewPrivileges: spec.NoNewPrivileges,
 	}
 	if err := d.writeState(st); err != nil {

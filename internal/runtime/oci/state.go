@@ -18,14 +18,18 @@ import (
 // before any resource is acquired so that a crash at any later point leaves
 // enough to find and release everything.
 type sandboxState struct {
-	ID        string         `json:"id"`
-	Template  string         `json:"template"`
-	Runtime   string         `json:"runtime"`
-	Slot      int            `json:"slot"`
-	HostUID   uint32         `json:"hostUID"`
-	Layers    int            `json:"layers"`
-	Limits    runtime.Limits `json:"limits"`
-	CreatedAt time.Time      `json:"createdAt"`
+	ID       string `json:"id"`
+	Template string `json:"template"`
+	Runtime  string `json:"runtime"`
+	Slot     int    `json:"slot"`
+	HostUID  uint32 `json:"hostUID"`
+	Layers   int    `json:"layers"`
+	// TemplateLayers are Spec.Layers as the sandbox was created with
+	// them (a node's template other than its base one, which it cannot
+	// find by name): its clones are made on the same layers.
+	TemplateLayers []runtime.TemplateLayer `json:"templateLayers,omitempty"`
+	Limits         runtime.Limits          `json:"limits"`
+	CreatedAt      time.Time               `json:"createdAt"`
 	// NoNewPrivileges is Spec.NoNewPrivileges, which Exec applies too.
 	NoNewPrivileges bool `json:"noNewPrivileges,omitempty"`
 	// Restored is set while the sandbox runs processes restored from a

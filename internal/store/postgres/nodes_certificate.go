@@ -12,8 +12,8 @@ import (
 )
 
 // SetNodeCertificate implements store.Nodes.
-func (s *Store) SetNodeCertificate(ctx context.Context, id, from, certFingerprint, keyFingerprint string) error {
-	if err := store.ValidateNodeCertificate(id, from, certFingerprint, keyFingerprint); err != nil {
+func (s *Store) SetNodeCertificate(ctx context.Context, id, from, previous, certFingerprint, keyFingerprint string) error {
+	if err := store.ValidateNodeCertificate(id, from, previous, certFingerprint, keyFingerprint); err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
@@ -29,7 +29,8 @@ func (s *Store) SetNodeCertificate(ctx context.Context, id, from, certFingerprin
 		if err := store.NodeCertificateIs(id, embedded, cur, from); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE nodes SET cert_fingerprint = $1, key_fingerprint = $2 WHERE id = $3`, certFingerprint, keyFingerprint, id)
+		_, err = tx.Exec(ctx, `UPDATE nodes SET cert_fingerprint = $1, key_fingerprint = $2, previous_cert_fingerprint = $3 WHERE id = $4`,
+			certFingerprint, keyFingerprint, previous, id)
 		return err
 	})
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // SetNodeCertificate implements store.Nodes.
-func (s *Store) SetNodeCertificate(ctx context.Context, id, from, certFingerprint, keyFingerprint string) error {
-	if err := store.ValidateNodeCertificate(id, from, certFingerprint, keyFingerprint); err != nil {
+func (s *Store) SetNodeCertificate(ctx context.Context, id, from, previous, certFingerprint, keyFingerprint string) error {
+	if err := store.ValidateNodeCertificate(id, from, previous, certFingerprint, keyFingerprint); err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
@@ -28,7 +28,8 @@ func (s *Store) SetNodeCertificate(ctx context.Context, id, from, certFingerprin
 		if err := store.NodeCertificateIs(id, embedded, cur, from); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE nodes SET cert_fingerprint = ?, key_fingerprint = ? WHERE id = ?`, certFingerprint, keyFingerprint, id)
+		_, err = tx.ExecContext(ctx, `UPDATE nodes SET cert_fingerprint = ?, key_fingerprint = ?, previous_cert_fingerprint = ? WHERE id = ?`,
+			certFingerprint, keyFingerprint, previous, id)
 		return err
 	})
 }

@@ -26,7 +26,7 @@ func ScanNodeToken(row Scanner) (store.NodeToken, error) {
 }
 
 // NodeColumns are the nodes columns ScanNode reads, in order.
-const NodeColumns = `id, embedded, status, status_reason, status_by, status_at, cert_fingerprint, joined_at, heartbeat_at, report, key_fingerprint`
+const NodeColumns = `id, embedded, status, status_reason, status_by, status_at, cert_fingerprint, joined_at, heartbeat_at, report, key_fingerprint, previous_cert_fingerprint`
 
 // ScanNode reads a node from a row of NodeColumns.
 func ScanNode(row Scanner) (store.Node, error) {
@@ -35,7 +35,7 @@ func ScanNode(row Scanner) (store.Node, error) {
 	var statusAt, joined int64
 	var heartbeat sql.NullInt64
 	var report sql.NullString
-	if err := row.Scan(&n.ID, &n.Embedded, &status, &n.StatusReason, &n.StatusBy, &statusAt, &n.CertFingerprint, &joined, &heartbeat, &report, &n.KeyFingerprint); err != nil {
+	if err := row.Scan(&n.ID, &n.Embedded, &status, &n.StatusReason, &n.StatusBy, &statusAt, &n.CertFingerprint, &joined, &heartbeat, &report, &n.KeyFingerprint, &n.PreviousCertFingerprint); err != nil {
 		return n, err
 	}
 	n.Status = store.NodeStatus(status)

@@ -33,6 +33,9 @@ func (s *suite) testNodeCertificate(t *testing.T) {
 		if err != nil || n.CertFingerprint != cert || n.KeyFingerprint != key {
 			t.Fatalf("node = %+v, %v; want certificate %s, key %s", n, err, cert, key)
 		}
+		if cert == "cert-2" && n.PreviousCertFingerprint != "cert-1" {
+			t.Errorf("previous certificate %q; want cert-1", n.PreviousCertFingerprint)
+		}
 		ns, err := st.ListNodes(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -45,26 +48,26 @@ func (s *suite) testNodeCertificate(t *testing.T) {
 	}
 	want("cert-1", "key-1")
 
-	if err := st.SetNodeCertificate(ctx, "pinned", "cert-1", "cert-2", "key-2"); err != nil {
+	if err := st.SetNodeCertificate(ctx, "pinned", "cert-1", "cert-1", "cert-2", "key-2"); err != nil {
 		t.Fatal(err)
 	}
 	want("cert-2", "key-2")
 	// A second change from the certificate that is gone changes nothing.
-	if err := st.SetNodeCertificate(ctx, "pinned", "cert-1", "cert-3", "key-3"); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+	if err := st.SetNodeCertificate(ctx, "pinned", "cert-1", "cert-1", "cert-3", "key-3"); !errors.Is(err, errdefs.ErrFailedPrecondition) {
 		t.Errorf("change from a replaced certificate = %v; want failed precondition", err)
 	}
 	want("cert-2", "key-2")
-	if err := st.SetNodeCertificate(ctx, "nope", "cert-1", "cert-2", "key-2"); !errors.Is(err, errdefs.ErrNotFound) {
+	if err := st.SetNodeCertificate(ctx, "nope", "cert-1", "", "cert-2", "key-2"); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("change of an unknown node = %v; want not found", err)
 	}
-	if err := st.SetNodeCertificate(ctx, "local", "", "cert-2", "key-2"); !errors.Is(err, errdefs.ErrInvalidArgument) {
+	if err := st.SetNodeCertificate(ctx, "local", "", "", "cert-2", "key-2"); !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Errorf("change with no current certificate = %v; want invalid argument", err)
 	}
-	if err := st.SetNodeCertificate(ctx, "local", "x", "cert-2", "key-2"); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+	if err := st.SetNodeCertificate(ctx, "local", "x", "", "cert-2", "key-2"); !errors.Is(err, errdefs.ErrFailedPrecondition) {
 		t.Errorf("change of the embedded node = %v; want failed precondition", err)
 	}
 	for _, args := range [][4]string{{"", "cert-2", "c", "k"}, {"pinned", "cert-2", "", "k"}, {"pinned", "cert-2", "c", ""}, {"pinned", "cert-2", "c", "k\x00"}} {
-		if err := st.SetNodeCertificate(ctx, args[0], args[1], args[2], args[3]); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		if err := st.SetNodeCertificate(ctx, args[0], args[1], "", args[2], args[3]); !errors.Is(err, errdefs.ErrInvalidArgument) {
 			t.Errorf("SetNodeCertificate%q = %v; want invalid argument", args, err)
 		}
 	}
