@@ -2,12 +2,9 @@ package lifecycle
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"path/filepath"
-	"syscall"
 
+	"github.com/soulbox/soulbox/internal/diskusage"
 	"github.com/soulbox/soulbox/internal/errdefs"
 )
 
@@ -37,7 +34,7 @@ func (m *Manager) reserveCheckpoint(ctx context.Context, id string) (release fun
 // is called, if the checkpoints on disk and those under way leave room
 // for them; otherwise it answers refuse(bytes held).
 func (m *Manager) reservePaused(need int64, refuse func(held int64) error) (release func(), err error) {
-	used, err := diskUsage(m.checkpoints)
+	used, err := diskusage.Of(m.checkpoints)
 	if err != nil {
 		return nil, fmt.Errorf("measure the paused sandboxes' checkpoints: %w", err)
 	}
@@ -52,29 +49,6 @@ func (m *Manager) reservePaused(need int64, refuse func(held int64) error) (rele
 		m.reserved -= need
 		m.mu.Unlock()
 	}, nil
-}
-
-// diskUsage is the space the files under root take on disk; a missing
-// root takes none.
-func diskUsage(root string) (int64, error) {
-	var total int64
-	err := filepath.WalkDir(root, func(_ string, e fs.DirEntry, err error) error {
-		if err != nil {
-			if e == nil && errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		info, err := e.Info()
-		if err != nil {
-			return nil // removed meanwhile
-		}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			total += st.Blocks * 512
-		}
-		return nil
-	})
-	return total, err
 }
 
 func mib(b int64) int64 { return (b + 1<<20 - 1) >> 20 }

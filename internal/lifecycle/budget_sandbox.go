@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/soulbox/soulbox/internal/diskusage"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/store"
@@ -35,7 +36,7 @@ func (m *Manager) checkSandboxBudget(ctx context.Context, sb store.Sandbox, op s
 		if err != nil {
 			return fmt.Errorf("sandbox %q: find its files for the %s: %w", sb.ID, op, err)
 		}
-		if files, err = diskUsage(upper); err != nil {
+		if files, err = diskusage.Of(upper); err != nil {
 			return fmt.Errorf("sandbox %q: measure its files for the %s: %w", sb.ID, op, err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/diskusage"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/store"
@@ -116,5 +117,5 @@ func (m *Manager) checkpointSize(ctx context.Context, sb store.Sandbox) (int64, 
 		size, _, err := keeper.KeptCheckpoint(ctx, sb.ID)
 		return size, err
 	}
-	return diskUsage(m.checkpointDir(sb.ID))
+	return diskusage.Of(m.checkpointDir(sb.ID))
 }

@@ -7,11 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"connectrpc.com/connect"
 
 	nodev1 "github.com/soulbox/soulbox/api/node/v1"
+	"github.com/soulbox/soulbox/internal/diskusage"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
 )
@@ -65,7 +65,7 @@ func (s *Service) Checkpoint(ctx context.Context, req *connect.Request[nodev1.Sa
 	if err != nil {
 		return nil, errdefs.ToConnect(err)
 	}
-	size, err := diskUsage(dir)
+	size, err := diskusage.Of(dir)
 	if err != nil {
 		return nil, errdefs.ToConnect(fmt.Errorf("sandbox %q: measure its checkpoint: %w", id, err))
 	}
@@ -112,7 +112,7 @@ func (s *Service) KeptCheckpoint(_ context.Context, req *connect.Request[nodev1.
 	if _, err := os.Stat(dir); err != nil {
 		return connect.NewResponse(out), nil
 	}
-	size, err := diskUsage(dir)
+	size, err := diskusage.Of(dir)
 	if err != nil {
 		return nil, errdefs.ToConnect(fmt.Errorf("sandbox %q: measure its checkpoint: %w", id, err))
 	}
@@ -200,23 +200,4 @@ func (s *Service) RepairNetwork(ctx context.Context, req *connect.Request[nodev1
 		return empty(), nil // no network of its own to repair
 	}
 	return empty(), errdefs.ToConnect(nr.RepairNetwork(ctx, req.Msg.GetId()))
-}
-
-// diskUsage is the space the files under root take on disk.
-func diskUsage(root string) (int64, error) {
-	var total int64
-	err := filepath.WalkDir(root, func(_ string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := e.Info()
-		if err != nil {
-			return nil // removed meanwhile
-		}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			total += st.Blocks * 512
-		}
-		return nil
-	})
-	return total, err
 }

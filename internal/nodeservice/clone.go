@@ -13,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 
 	nodev1 "github.com/soulbox/soulbox/api/node/v1"
+	"github.com/soulbox/soulbox/internal/diskusage"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
 )
@@ -62,7 +63,7 @@ func (s *Service) CheckpointClone(ctx context.Context, req *connect.Request[node
 	if err := cl.CheckpointClone(ctx, id, dir); err != nil {
 		return nil, errdefs.ToConnect(err)
 	}
-	size, err := diskUsage(dir)
+	size, err := diskusage.Of(dir)
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, errdefs.ToConnect(fmt.Errorf("sandbox %q: measure its clone checkpoint: %w", id, err))
