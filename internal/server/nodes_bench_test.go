@@ -165,7 +165,7 @@ func BenchmarkNodeHopWarm(b *testing.B) {
 				// node for base only once it says so (not needed here,
 				// the node being the only one ready, but the figure is
 				// then the steady state).
-				ready = slices.Contains(reportedPooled(b, cfg, "node-warm"), "base")
+				ready = slices.Contains(nodeReport(b, cfg, "node-warm").Pooled, "base")
 			}
 			if ready {
 				return ids

@@ -13,6 +13,7 @@ import (
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/server"
+	"github.com/soulbox/soulbox/internal/store"
 	"github.com/soulbox/soulbox/internal/store/sqlite"
 )
 
@@ -66,9 +67,8 @@ func waitNodePooled(t *testing.T, c apiClient, d *oci.Driver, n *nodeProc, want 
 	}
 }
 
-// reportedPooled is what the node's last heartbeat recorded as its
-// ready templates.
-func reportedPooled(t testing.TB, cfg server.Config, node string) []string {
+// nodeReport is what the node's last heartbeat recorded.
+func nodeReport(t testing.TB, cfg server.Config, node string) store.NodeReport {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db"))
@@ -80,13 +80,14 @@ func reportedPooled(t testing.TB, cfg server.Config, node string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n.Report.Pooled
+	return n.Report
 }
 
 // TestJoinedNodeWarmPool: a `soulbox node` child keeps a warm pool of
 // the base template. Its pooled sandboxes are no one's: the control
 // plane lists none, the node's service lists none, its heartbeat names
-// the template ready. A create placed on the node is served from the
+// the template ready and counts none of them, and its --max-sandboxes
+// counts only the creates' sandboxes. A create placed on the node is served from the
 // pool (its sandbox is one the pool held, its agent back at normal
 // priority and given the create's environment, limits and network), and
 // the pool refills. Drained, the node empties its pool and fills it
@@ -103,7 +104,7 @@ func TestJoinedNodeWarmPool(t *testing.T) {
 	})
 	listen := freeAddr(t)
 	n, dir := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-p1", listen, "10.247.21.0/24",
-		"--pool-min", "2", "--pool-max", "2", "--pool-prewarm", "none")
+		"--pool-min", "2", "--pool-max", "2", "--pool-prewarm", "none", "--max-sandboxes", "2")
 	remote := controlPlaneDriver(t, cfg, "node-p1", listen)
 	waitDial(t, remote, n)
 	rt := nodeRuntime(t, dir)
@@ -120,11 +121,14 @@ func TestJoinedNodeWarmPool(t *testing.T) {
 		t.Errorf("the node's service lists %+v, %v: pooled sandboxes are no one's", l, err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !slices.Contains(reportedPooled(t, cfg, "node-p1"), "base") {
+	for !slices.Contains(nodeReport(t, cfg, "node-p1").Pooled, "base") {
 		if time.Now().After(deadline) {
-			t.Fatalf("the node's heartbeats never named base pooled: %v", reportedPooled(t, cfg, "node-p1"))
+			t.Fatalf("the node's heartbeats never named base pooled: %+v", nodeReport(t, cfg, "node-p1"))
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if r := nodeReport(t, cfg, "node-p1"); r.Sandboxes != 0 || r.AllocatedCPU != 0 || r.AllocatedMemory != 0 {
+		t.Errorf("the node's heartbeat counts its pool: %d sandboxes, %d CPUs, %d bytes", r.Sandboxes, r.AllocatedCPU, r.AllocatedMemory)
 	}
 
 	var made []string
@@ -158,6 +162,16 @@ func TestJoinedNodeWarmPool(t *testing.T) {
 	}
 	if info, err := rt.Info(context.Background(), sb2.SandboxID); err != nil || info.Limits.CPUCount != 2 || info.Limits.MemoryMB != 768 {
 		t.Errorf("the claimed sandbox has limits %+v, %v; want 2 CPUs and 768 MiB", info.Limits, err)
+	}
+
+	// Two creates fill the node's bound; a third is refused, and costs
+	// the pool nothing.
+	full := waitNodePooled(t, c, rt, n, 2)
+	if code, b, _ := c.do("POST", "/sandboxes", map[string]any{"templateID": "base", "timeout": 300}); code != 429 && code != 503 {
+		t.Errorf("a create past the node's --max-sandboxes 2 = %d %s", code, b)
+	}
+	if now := nodePooled(t, c, rt); !slices.Equal(now, full) {
+		t.Errorf("a refused create changed the pool from %v to %v", full, now)
 	}
 
 	// Drained, the node empties its pool; ready again, it fills it.
