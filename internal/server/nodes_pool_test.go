@@ -91,7 +91,8 @@ func nodeReport(t testing.TB, cfg server.Config, node string) store.NodeReport {
 // pool (its sandbox is one the pool held, its agent back at normal
 // priority and given the create's environment, limits and network), and
 // the pool refills. Drained, the node empties its pool and fills it
-// again once ready; stopped, it leaves no pooled sandbox behind.
+// again once ready. A pooled sandbox whose agent died is discarded,
+// never served. Stopped, the node leaves no pooled sandbox behind.
 func TestJoinedNodeWarmPool(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
@@ -178,7 +179,33 @@ func TestJoinedNodeWarmPool(t *testing.T) {
 	c.want(204, "POST", "/nodes/node-p1", map[string]any{"status": "draining"}, nil)
 	waitNodePooled(t, c, rt, n, 0)
 	c.want(204, "POST", "/nodes/node-p1", map[string]any{"status": "ready"}, nil)
-	waitNodePooled(t, c, rt, n, 2)
+	refilled = waitNodePooled(t, c, rt, n, 2)
+
+	// Pooled sandboxes whose agents died are discarded, never served:
+	// the create gets a working sandbox, and the dead ones are gone.
+	c.want(204, "DELETE", "/sandboxes/"+sb2.SandboxID, nil, nil)
+	made = slices.DeleteFunc(made, func(id string) bool { return id == sb2.SandboxID })
+	for _, id := range refilled {
+		info, err := rt.Info(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Kill(info.Pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sb3 := createOnNode(t, c, n, map[string]any{"timeout": 300}, &made)
+	if slices.Contains(refilled, sb3.SandboxID) {
+		t.Fatalf("served %s, whose agent was killed", sb3.SandboxID)
+	}
+	if code, out := runInSandbox(t, c, sb3, "true"); code != 200 || !strings.Contains(out, `"exited":true`) {
+		t.Errorf("the sandbox served instead does not work: %d %s", code, out)
+	}
+	for _, id := range refilled {
+		if _, err := rt.Info(context.Background(), id); err == nil {
+			t.Errorf("pooled sandbox %s, its agent dead, was not destroyed", id)
+		}
+	}
 
 	// Stopped, the node destroys its pool and leaves nothing behind.
 	for _, id := range made {
