@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"encoding/base64"
+	"net"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -227,4 +229,37 @@ func TestJoinedNodeWarmPool(t *testing.T) {
 			t.Errorf("destroy %s: %v", i.ID, err)
 		}
 	}
+	// Nor a link of its range on the host, once the kernel has freed the
+	// sandboxes' network namespaces (it does so in the background).
+	links := netip.MustParsePrefix("10.247.21.0/24")
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		held := hostAddrsIn(t, links)
+		if len(held) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("host addresses in the node's range left after it stopped: %v", held)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// hostAddrsIn lists the host's interface addresses within p.
+func hostAddrsIn(t *testing.T, p netip.Prefix) []string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok && p.Contains(ip.Unmap()) {
+				out = append(out, n.String())
+			}
+		}
+	}
+	return out
 }
