@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/agentinit"
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
 )
 
@@ -31,6 +32,11 @@ func (p *Pool) Claim(ctx context.Context, c runtime.Claim) (string, error) {
 			p.p.Discard(ctx, c.Template, id, err)
 			if ctx.Err() != nil {
 				return "", ctx.Err()
+			}
+			if errdefs.IsInvalidArgument(err) {
+				// The claim's fault, not the sandbox's: the next would
+				// fail the same way.
+				return "", err
 			}
 			continue
 		}

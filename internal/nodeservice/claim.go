@@ -40,7 +40,12 @@ func (s *Service) Claim(ctx context.Context, req *connect.Request[nodev1.ClaimRe
 	if err := json.Unmarshal(req.Msg.GetNetworkJson(), &c.Network); err != nil {
 		return nil, errdefs.ToConnect(fmt.Errorf("the network policy does not decode: %v: %w", err, errdefs.ErrInvalidArgument))
 	}
+	// What is wrong with the request is refused before a pooled sandbox
+	// is spent on it.
 	if err := c.Limits.WithDefaults().Validate(); err != nil {
+		return nil, errdefs.ToConnect(err)
+	}
+	if err := c.Network.Validate(); err != nil {
 		return nil, errdefs.ToConnect(err)
 	}
 	// A claimed sandbox is the node's like a created one: the bound

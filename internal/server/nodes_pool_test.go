@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/server"
@@ -132,6 +134,23 @@ func TestJoinedNodeWarmPool(t *testing.T) {
 	}
 	if r := nodeReport(t, cfg, "node-p1"); r.Sandboxes != 0 || r.AllocatedCPU != 0 || r.AllocatedMemory != 0 {
 		t.Errorf("the node's heartbeat counts its pool: %d sandboxes, %d CPUs, %d bytes", r.Sandboxes, r.AllocatedCPU, r.AllocatedMemory)
+	}
+
+	// A claim the node cannot serve costs its pool nothing: a bad
+	// network policy is refused, a template it does not pool or other
+	// disk limits get no sandbox.
+	ctx := context.Background()
+	if id, err := remote.Claim(ctx, runtime.Claim{Template: "base", Network: runtime.NetworkPolicy{Limits: runtime.NetworkLimits{EgressMbps: -1}}}); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("a claim with a bad network policy = %q, %v; want invalid argument", id, err)
+	}
+	if id, err := remote.Claim(ctx, runtime.Claim{Template: "other"}); id != "" || err != nil {
+		t.Errorf("a claim of a template the node does not pool = %q, %v; want none", id, err)
+	}
+	if id, err := remote.Claim(ctx, runtime.Claim{Template: "base", Limits: runtime.Limits{DiskMB: 2048}}); id != "" || err != nil {
+		t.Errorf("a claim with other disk limits = %q, %v; want none", id, err)
+	}
+	if now := nodePooled(t, c, rt); !slices.Equal(now, pooled) {
+		t.Errorf("claims the node could not serve changed its pool from %v to %v", pooled, now)
 	}
 
 	var made []string
