@@ -12,7 +12,8 @@ import (
 )
 
 func newNodeCmd() *cobra.Command {
-	cfg := nodeagent.Config{DataDir: "/var/lib/soulbox-node"}
+	cfg := nodeagent.Config{DataDir: "/var/lib/soulbox-node",
+		Runtime: nodeagent.RuntimeConfig{Pool: nodeagent.PoolConfig{Min: 1, Max: 16, Prewarm: "python"}}}
 	level := "info"
 	tokenFile := ""
 	cmd := &cobra.Command{
@@ -85,6 +86,10 @@ plane: it fetches the layers it lacks from the bucket, verified, into
 	f.StringVar(&cfg.Runtime.NetworkPool, "network-pool", "", "IPv4 range of the sandboxes' links, one /30 each (default: the first free of 10.200-254.0.0/16)")
 	f.StringVar(&cfg.Runtime.NetworkUplink, "network-uplink", "", "interface sandbox traffic leaves by (default: the default route's)")
 	f.StringVar(&cfg.Runtime.NetworkDNS, "network-dns", "", "resolver the sandboxes' DNS forwarder asks (default: the host's first nameserver)")
+	f.IntVar(&cfg.Runtime.Pool.Min, "pool-min", cfg.Runtime.Pool.Min, "warm pool of the base template: fewest sandboxes kept ready")
+	f.IntVar(&cfg.Runtime.Pool.Max, "pool-max", cfg.Runtime.Pool.Max, "warm pool of the base template: most sandboxes kept ready (0: none)")
+	f.IntVar(&cfg.Runtime.Pool.MemoryMiB, "pool-memory", cfg.Runtime.Pool.MemoryMiB, "warm pool: MiB pooled sandboxes may hold (default an eighth of the host's memory)")
+	f.StringVar(&cfg.Runtime.Pool.Prewarm, "pool-prewarm", cfg.Runtime.Pool.Prewarm, "warm pool: interpreter languages started ahead, comma-separated, or none")
 	cfg.Objects = cfg.Objects.FromEnv(os.Getenv)
 	objectFlags(cmd, &cfg.Objects)
 	f.StringVar(&level, "log-level", level, "debug, info, warn or error")

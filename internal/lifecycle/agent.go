@@ -1,29 +1,16 @@
 package lifecycle
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
 	"time"
 
-	"github.com/soulbox/soulbox/internal/envd"
+	"github.com/soulbox/soulbox/internal/agentinit"
 )
 
 // agentClient talks to the agent of one sandbox through the driver.
-func (m *Manager) agentClient(id string) *http.Client {
-	return &http.Client{
-		Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return m.driver.DialContext(ctx, id, envd.Port)
-			},
-			DisableKeepAlives: true,
-		},
-		Timeout: 10 * time.Second,
-	}
-}
+func (m *Manager) agentClient(id string) *http.Client { return agentinit.Client(m.driver, id) }
 
 // initAgent waits for the agent to answer, then hands it the sandbox's
 // environment and tokens (POST /init), as E2B's orchestrator does.
@@ -48,51 +35,16 @@ func initBody(envVars map[string]string, token, traffic string) map[string]any {
 
 // waitAgent polls the agent's health until it answers or wait passes.
 func (m *Manager) waitAgent(ctx context.Context, id string, wait time.Duration) error {
-	c := m.agentClient(id)
-	deadline := time.Now().Add(wait)
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/health", nil)
-		resp, err := c.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusNoContent {
-				return nil
-			}
-			err = fmt.Errorf("health answered %s", resp.Status)
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("agent did not come up: %w", err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return agentinit.Wait(ctx, m.driver, id, wait)
 }
 
 // probeAgent asks the agent's GET /health once, within ctx.
 func (m *Manager) probeAgent(ctx context.Context, id string) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/health", nil)
-	resp, err := m.agentClient(id).Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("health answered %s", resp.Status)
-	}
-	return nil
+	return agentinit.Probe(ctx, m.driver, id)
 }
 
 // postInit sends the agent an /init body.
 func (m *Manager) postInit(ctx context.Context, id string, body map[string]any) error {
 	b, _ := json.Marshal(body)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://agent/init", bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := m.agentClient(id).Do(req)
-	if err != nil {
-		return fmt.Errorf("init agent: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("init agent: %s", resp.Status)
-	}
-	return nil
+	return agentinit.Post(ctx, m.driver, id, b)
 }

@@ -46,6 +46,9 @@ type CreateRequest struct {
 	// from object storage what it lacks); nil when only the embedded
 	// node can start it.
 	TemplateLayers []runtime.TemplateLayer
+	// Template is set by Create: the canonical name TemplateID resolves
+	// to, the one nodes report their warm pools under.
+	Template string
 
 	net resolvedNetwork // Network, resolved by Create
 }
@@ -73,6 +76,7 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if err != nil {
 		return store.Sandbox{}, err
 	}
+	req.Template = template
 	if ta, ok := m.tmpl.(TemplateAccess); ok {
 		if err := ta.Usable(ctx, req.Team, req.TemplateID); err != nil {
 			return store.Sandbox{}, err
@@ -137,10 +141,8 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if snapHas {
 		return m.createFromCheckpoint(ctx, req, snapDir, snapFrom, limits, timeout)
 	}
-	if node == "" { // the warm pool is the embedded node's
-		if sb, handled, err := m.createPooled(ctx, req, template, limits, token, timeout); handled {
-			return sb, err
-		}
+	if sb, handled, err := m.createPooled(ctx, req, node, template, limits, token, timeout); handled {
+		return sb, err
 	}
 	now := time.Now().UTC()
 	sb := store.Sandbox{

@@ -116,28 +116,25 @@ func (p *poolMaker) MemoryMiB(ctx context.Context, id string) float64 {
 	return float64(st.MemoryUsage) / (1 << 20)
 }
 
-// createPooled serves a create from the warm pool. handled is false when
-// the pool has no sandbox fit for the request, which is then created
-// cold. A pooled sandbox whose agent does not take the request's
-// settings is discarded, never served. template is the canonical name
-// req.TemplateID resolved to.
-func (m *Manager) createPooled(ctx context.Context, req CreateRequest, template string, limits runtime.Limits, token string, timeout time.Duration) (sb store.Sandbox, handled bool, err error) {
+// createPooled serves a create from the warm pool of the node it was
+// placed on: the embedded node's (node "") or a joined node's
+// (createPooledOn). handled is false when the pool has no sandbox fit
+// for the request, which is then created cold. A pooled sandbox whose
+// agent does not take the request's settings is discarded, never
+// served. template is the canonical name req.TemplateID resolved to.
+func (m *Manager) createPooled(ctx context.Context, req CreateRequest, node, template string, limits runtime.Limits, token string, timeout time.Duration) (sb store.Sandbox, handled bool, err error) {
+	if node != "" {
+		return m.createPooledOn(ctx, req, node, template, limits, token, timeout)
+	}
 	if m.pool == nil || req.NoPool || !m.pool.Pooled(template) {
 		return sb, false, nil
 	}
-	// A pool holds sandboxes of its template's default build.
-	if _, tag, ok := strings.Cut(req.TemplateID, ":"); ok && tag != store.DefaultTag {
+	_, canUpdate := m.driver.(runtime.Updater)
+	_, canPolice := m.driver.(runtime.NetworkPolicer)
+	if !fitsPool(req, limits, canUpdate, canPolice || m.isPooledNetwork(req.net.policy)) {
 		return sb, false, nil
 	}
 	defaults := runtime.Limits{}.WithDefaults()
-	_, canUpdate := m.driver.(runtime.Updater)
-	_, canPolice := m.driver.(runtime.NetworkPolicer)
-	if !canPolice && !m.isPooledNetwork(req.net.policy) {
-		return sb, false, nil
-	}
-	if limits.DiskMB != defaults.DiskMB || limits.Pids != defaults.Pids || (limits != defaults && !canUpdate) {
-		return sb, false, nil
-	}
 	// A team at its quota must not cost the pool a sandbox, which a claim
 	// does: reserve checks again, under the lock, before recording.
 	if err := m.checkQuota(ctx, req.Team, limits.CPUCount, limits.MemoryMB); err != nil {
@@ -155,9 +152,26 @@ func (m *Manager) createPooled(ctx context.Context, req CreateRequest, template 
 			}
 			continue
 		}
-		sb, err := m.adopt(ctx, id, req, limits, token, timeout)
+		sb, err := m.adopt(ctx, id, "", req, limits, token, timeout)
 		return sb, true, err
 	}
+}
+
+// fitsPool is whether a pooled sandbox, made with its template's
+// default build, the default limits and the pooled network, can be
+// fitted to req, on any node: the limits are changed in place only
+// where the driver can (canUpdate), never the disk or the pids, and
+// another network policy only where it can be applied (canNetwork).
+func fitsPool(req CreateRequest, limits runtime.Limits, canUpdate, canNetwork bool) bool {
+	if req.NoPool || !canNetwork {
+		return false
+	}
+	// A pool holds sandboxes of its template's default build.
+	if _, tag, ok := strings.Cut(req.TemplateID, ":"); ok && tag != store.DefaultTag {
+		return false
+	}
+	defaults := runtime.Limits{}.WithDefaults()
+	return limits.DiskMB == defaults.DiskMB && limits.Pids == defaults.Pids && (limits == defaults || canUpdate)
 }
 
 // poolNiceness is the CPU niceness pooled sandboxes are made and wait at:
@@ -197,14 +211,14 @@ func (m *Manager) personalise(ctx context.Context, id string, req CreateRequest,
 // adopt records a personalised pooled sandbox as the request's, running
 // from the start, in one write under the same quota check as a cold
 // create.
-func (m *Manager) adopt(ctx context.Context, id string, req CreateRequest, limits runtime.Limits, token string, timeout time.Duration) (store.Sandbox, error) {
+func (m *Manager) adopt(ctx context.Context, id, node string, req CreateRequest, limits runtime.Limits, token string, timeout time.Duration) (store.Sandbox, error) {
 	now := time.Now().UTC()
 	sb := store.Sandbox{
 		ID: id, TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateRunning,
 		CPUCount: limits.CPUCount, MemoryMB: limits.MemoryMB, DiskMB: limits.DiskMB,
 		Metadata: req.Metadata, EnvVars: req.EnvVars, EnvdAccessToken: token, CreatedAt: now, StartedAt: now, EndAt: now.Add(timeout),
-		Runtime: m.driver.Name(), Network: req.net.cfg, TrafficAccessToken: req.net.trafficToken,
-		Lifecycle: req.Lifecycle,
+		Runtime: m.runtimeName(ctx, node), Network: req.net.cfg, TrafficAccessToken: req.net.trafficToken,
+		Lifecycle: req.Lifecycle, Node: node,
 	}
 	if err := m.reserve(ctx, sb); err != nil {
 		if derr := m.destroy(ctx, id); derr != nil {
@@ -213,7 +227,11 @@ func (m *Manager) adopt(ctx context.Context, id string, req CreateRequest, limit
 		return store.Sandbox{}, err
 	}
 	m.schedule(id, sb.EndAt)
-	m.log.Info("sandbox created", logx.Sandbox(id), logx.Template(req.TemplateID), "pooled", true)
+	if node != "" {
+		m.log.Info("sandbox created", logx.Sandbox(id), logx.Template(req.TemplateID), "pooled", true, "node", node)
+	} else {
+		m.log.Info("sandbox created", logx.Sandbox(id), logx.Template(req.TemplateID), "pooled", true)
+	}
 	// What was stored, without reading it back: as GetSandbox returns it,
 	// no metadata is nil.
 	if len(sb.Metadata) == 0 {

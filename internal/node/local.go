@@ -37,6 +37,9 @@ type Local struct {
 	// create sandboxes now.
 	Usage   func(ctx context.Context) (Usage, error)
 	Healthy func(ctx context.Context) bool
+	// Pooled lists the templates the warm pool has a sandbox of ready,
+	// for placement; nil: none.
+	Pooled func() []string
 
 	mu   sync.Mutex
 	last cpuTimes

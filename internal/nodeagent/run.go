@@ -187,6 +187,9 @@ func (h *heartbeater) run(ctx context.Context) error {
 				h.log.Info("heartbeat", "status", res.GetStatus())
 			}
 			failing = false
+			if h.sandboxes != nil {
+				followStatus(ctx, h.sandboxes.pool, res.GetStatus())
+			}
 			if ms := res.GetHeartbeatIntervalMs(); ms > 0 {
 				interval = time.Duration(ms) * time.Millisecond
 			}
@@ -225,6 +228,9 @@ func (h *heartbeater) beat(ctx context.Context, draining bool) (*nodev1.Heartbea
 		n, cpus, mem := h.sandboxes.usage(ctx)
 		c.Sandboxes, c.AllocatedCpu, c.AllocatedMemoryBytes, c.ServiceAddress = int64(n), int64(cpus), mem, h.sandboxes.advertise
 		c.ObjectStorage = h.sandboxes.objects != nil
+		if h.sandboxes.pool != nil {
+			c.PooledTemplates = h.sandboxes.pool.Ready()
+		}
 	}
 	res, err := h.c.Heartbeat(ctx, connect.NewRequest(&nodev1.HeartbeatRequest{Capacity: c, Draining: draining}))
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/soulbox/soulbox/internal/layer"
 	"github.com/soulbox/soulbox/internal/network"
 	"github.com/soulbox/soulbox/internal/nodeca"
+	"github.com/soulbox/soulbox/internal/nodepool"
 	"github.com/soulbox/soulbox/internal/nodeservice"
 	"github.com/soulbox/soulbox/internal/objstore"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
@@ -51,6 +52,8 @@ type RuntimeConfig struct {
 	NetworkPool   string
 	NetworkUplink string
 	NetworkDNS    string
+	// Pool is the node's warm pool of the base template.
+	Pool PoolConfig
 }
 
 func (c RuntimeConfig) validate() error {
@@ -80,6 +83,9 @@ func (c RuntimeConfig) validate() error {
 			return fmt.Errorf("--network-pool: %w", err)
 		}
 	}
+	if err := c.Pool.validate(); err != nil {
+		return err
+	}
 	if c.CgroupParent != "" {
 		if err := oci.ValidCgroupParent(c.CgroupParent); err != nil {
 			return fmt.Errorf("--cgroup-parent: %w", err)
@@ -99,6 +105,11 @@ type sandboxHost struct {
 	objects *objstore.Store
 	// layerUse is when creates last used each layer, for heartbeats.
 	layerUse *layerUse
+	// pool is the node's warm pool, nil when it pools nothing; stopPool
+	// ends it, and poolDone is closed once its sandboxes are destroyed.
+	pool     *nodepool.Pool
+	stopPool context.CancelFunc
+	poolDone chan struct{}
 	srv      *http.Server
 	ln       net.Listener
 }
@@ -158,16 +169,24 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, obje
 	if err != nil {
 		return nil, err
 	}
-	// The base template, built now rather than by the first create.
+	// The base template, built now rather than by the first create; the
+	// warm pool fills once it is ready, and runs until close.
+	h.pool = newPool(rc.Pool, h.driver, log.With("component", "pool"))
+	pctx, stopPool := context.WithCancel(ctx)
+	h.stopPool, h.poolDone = stopPool, make(chan struct{})
 	go func() {
+		defer close(h.poolDone)
 		start := time.Now()
-		if _, err := templates.Ensure(ctx, "base"); err != nil {
-			if ctx.Err() == nil {
+		if _, err := templates.Ensure(pctx, "base"); err != nil {
+			if pctx.Err() == nil {
 				log.Error("template build failed", "template", "base", "err", err)
 			}
 			return
 		}
 		log.Info("template ready", "template", "base", "took", time.Since(start))
+		if h.pool != nil {
+			h.pool.Run(pctx)
+		}
 	}()
 	h.ln, err = net.Listen("tcp", rc.Listen)
 	if err != nil {
@@ -193,6 +212,9 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, obje
 		return nil, err
 	}
 	svc := nodeservice.New(h.driver).WithMaxSandboxes(id.Name, max).WithCheckpoints(checkpoints)
+	if h.pool != nil {
+		svc.WithPool(h.pool)
+	}
 	if err := svc.SweepCheckpoints(ctx); err != nil {
 		log.Warn("sweep unowned checkpoints", "err", err)
 	}
@@ -224,15 +246,20 @@ func (h *sandboxHost) usage(ctx context.Context) (n, cpus int, memory uint64) {
 		return 0, 0, 0
 	}
 	for _, i := range l {
+		if h.pool != nil && h.pool.Holds(i.ID) {
+			continue // no one's: neither counted nor placed against
+		}
+		n++
 		lim := i.Limits.WithDefaults()
 		cpus += lim.CPUCount
 		memory += uint64(max(lim.MemoryMB, 0)) << 20
 	}
-	return len(l), cpus, memory
+	return n, cpus, memory
 }
 
-// close stops serving (calls under way get a few seconds) and closes
-// the network manager; the sandboxes keep running for the next start.
+// close stops serving (calls under way get a few seconds), destroys
+// the warm pool's sandboxes and closes the network manager; the
+// sandboxes of creates keep running for the next start.
 func (h *sandboxHost) close() {
 	if h.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -240,6 +267,10 @@ func (h *sandboxHost) close() {
 		cancel()
 	} else if h.ln != nil {
 		h.ln.Close()
+	}
+	if h.stopPool != nil {
+		h.stopPool()
+		<-h.poolDone
 	}
 	if h.net != nil {
 		_ = h.net.Close()

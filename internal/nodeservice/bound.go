@@ -24,7 +24,7 @@ func (s *Service) admit(ctx context.Context) error {
 	if s.max <= 0 {
 		return nil
 	}
-	l, err := s.d.List(ctx)
+	l, err := s.owned(ctx)
 	if err != nil {
 		return err
 	}

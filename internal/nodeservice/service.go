@@ -62,6 +62,9 @@ type Service struct {
 	// empty: the node does not checkpoint.
 	checkpoints string
 
+	// warm is the node's warm pool (WithPool); nil: none.
+	warm Warm
+
 	// dumping counts the Checkpoint calls under way per sandbox.
 	dumpMu  sync.Mutex
 	dumping map[string]int
@@ -172,7 +175,7 @@ func (s *Service) Info(ctx context.Context, req *connect.Request[nodev1.SandboxR
 
 // List implements the service.
 func (s *Service) List(ctx context.Context, _ *connect.Request[nodev1.ListRequest]) (*connect.Response[nodev1.ListResponse], error) {
-	infos, err := s.d.List(ctx)
+	infos, err := s.owned(ctx)
 	if err != nil {
 		return nil, errdefs.ToConnect(err)
 	}

@@ -127,6 +127,10 @@ func (r *Registry) schedulerView(ctx context.Context) ([]scheduler.Node, map[str
 			CPUCount: n.Report.CPUCount, AllocatedCPU: n.Report.AllocatedCPU, MemoryTotalBytes: n.Report.MemoryTotalBytes,
 			AllocatedMemory: n.Report.AllocatedMemory, Sandboxes: n.Report.Sandboxes, MaxSandboxes: n.Report.MaxSandboxes,
 			Pooled: n.Report.Pooled, Layers: n.Report.Templates, ObjectStorage: n.Report.ObjectStorage}
+		if n.Embedded && r.embedded.Pooled != nil {
+			// The embedded node sends no heartbeat: its pool is asked.
+			sn.Pooled = r.embedded.Pooled()
+		}
 		out = append(out, sn)
 		if !n.Embedded && n.Report.ServiceAddress != "" {
 			addrs[n.ID] = n.Report.ServiceAddress

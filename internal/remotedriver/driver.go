@@ -295,3 +295,23 @@ func (d *Driver) KillUserProcesses(ctx context.Context, id string) error {
 	_, err := d.c.KillUserProcesses(ctx, ref(id))
 	return d.wireErr(err)
 }
+
+var _ runtime.Claimer = (*Driver)(nil)
+
+// Claim implements runtime.Claimer: one call, the node fits the sandbox
+// to the create itself.
+func (d *Driver) Claim(ctx context.Context, c runtime.Claim) (string, error) {
+	limits, err := json.Marshal(c.Limits)
+	if err != nil {
+		return "", fmt.Errorf("claim limits: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	policy, err := json.Marshal(c.Network)
+	if err != nil {
+		return "", fmt.Errorf("claim network policy: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	res, err := d.c.Claim(ctx, connect.NewRequest(&nodev1.ClaimRequest{Template: c.Template, LimitsJson: limits, NetworkJson: policy, InitJson: c.Init}))
+	if err != nil {
+		return "", d.wireErr(err)
+	}
+	return res.Msg.GetId(), nil
+}

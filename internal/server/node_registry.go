@@ -97,7 +97,7 @@ func nodeListenerNames(listen string) []string {
 // the registry's nodes; "" for the embedded node, else the joined node
 // whose sandbox service the create goes to.
 func (s *Server) place(ctx context.Context, req lifecycle.CreateRequest) (string, error) {
-	d, err := s.registry.Place(ctx, scheduler.Request{Template: req.TemplateID, CPU: req.CPUCount, MemoryBytes: uint64(max(req.MemoryMB, 0)) << 20,
+	d, err := s.registry.Place(ctx, scheduler.Request{Template: req.Template, CPU: req.CPUCount, MemoryBytes: uint64(max(req.MemoryMB, 0)) << 20,
 		Team: req.Team, EmbeddedOnly: req.EmbeddedOnly,
 		EmbeddedOnlyWhy: req.EmbeddedOnlyWhy, Layers: req.LayerDigests()})
 	if err != nil {

@@ -24,7 +24,23 @@ func (s *Server) localNode() *node.Local {
 				}
 			}
 			return true
-		}}
+		},
+		Pooled: s.readyPools}
+}
+
+// readyPools are the templates the embedded node's warm pool has a
+// sandbox of ready.
+func (s *Server) readyPools() []string {
+	if s.pool == nil {
+		return nil
+	}
+	var out []string
+	for _, st := range s.pool.Stats() {
+		if st.Ready > 0 {
+			out = append(out, st.Template)
+		}
+	}
+	return out
 }
 
 // nodeUsage counts the sandboxes of this node from the store: those

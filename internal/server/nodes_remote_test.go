@@ -36,7 +36,8 @@ import (
 // joinRunningNode starts a `soulbox node` that joins the server c and
 // serves sandboxes on listen, with its own data dir, cgroup parent and
 // sandbox address range, and the flags extra; it returns once the node
-// is ready.
+// is ready. As the servers of tests, it pools nothing unless extra says
+// so (--pool-max).
 func joinRunningNode(t testing.TB, c apiClient, bin, cp, name, listen, pool string, extra ...string) (*nodeProc, string) {
 	t.Helper()
 	var tok nodeTokenJSON
@@ -44,7 +45,7 @@ func joinRunningNode(t testing.TB, c apiClient, bin, cp, name, listen, pool stri
 	dir := ocitest.Root(t)
 	args := append([]string{"--control-plane", cp, "--join-token", tok.Token, "--data-dir", dir, "--name", name,
 		"--listen", listen, "--templates-dir", ocitest.TemplateCache(), "--agent", ocitest.AgentBinary(t),
-		"--cgroup-parent", "soulbox-test-" + name, "--network-pool", pool, "--network-uplink", "lo", "--network-dns", "127.0.0.1"}, extra...)
+		"--cgroup-parent", "soulbox-test-" + name, "--network-pool", pool, "--network-uplink", "lo", "--network-dns", "127.0.0.1", "--pool-max", "0"}, extra...)
 	p := startNode(t, bin, args...)
 	// Stopped with SIGTERM, a node closes its network manager, which
 	// removes what it put on the host once its sandboxes are gone.

@@ -103,6 +103,8 @@ const (
 	// SandboxServiceDropCloneProcedure is the fully-qualified name of the SandboxService's DropClone
 	// RPC.
 	SandboxServiceDropCloneProcedure = "/soulbox.node.v1.SandboxService/DropClone"
+	// SandboxServiceClaimProcedure is the fully-qualified name of the SandboxService's Claim RPC.
+	SandboxServiceClaimProcedure = "/soulbox.node.v1.SandboxService/Claim"
 )
 
 // SandboxServiceClient is a client for the soulbox.node.v1.SandboxService service.
@@ -165,6 +167,13 @@ type SandboxServiceClient interface {
 	RestoreClone(context.Context, *connect.Request[v1.RestoreCloneRequest]) (*connect.Response[v1.Empty], error)
 	// DropClone removes the named clone checkpoint.
 	DropClone(context.Context, *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error)
+	// Claim hands the create a sandbox of the node's warm pool, fitted
+	// to it: its CPU and memory limits, its network policy and its
+	// agent's /init (environment and tokens). The answer's id is empty
+	// when the node has no ready sandbox of the template: the control
+	// plane then creates one cold. A claimed sandbox is the control
+	// plane's from then on, counted and listed as any other.
+	Claim(context.Context, *connect.Request[v1.ClaimRequest]) (*connect.Response[v1.ClaimResponse], error)
 }
 
 // NewSandboxServiceClient constructs a client for the soulbox.node.v1.SandboxService service. By
@@ -328,6 +337,12 @@ func NewSandboxServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(sandboxServiceMethods.ByName("DropClone")),
 			connect.WithClientOptions(opts...),
 		),
+		claim: connect.NewClient[v1.ClaimRequest, v1.ClaimResponse](
+			httpClient,
+			baseURL+SandboxServiceClaimProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("Claim")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -358,6 +373,7 @@ type sandboxServiceClient struct {
 	checkpointClone   *connect.Client[v1.SandboxRef, v1.CloneCheckpoint]
 	restoreClone      *connect.Client[v1.RestoreCloneRequest, v1.Empty]
 	dropClone         *connect.Client[v1.CloneCheckpoint, v1.Empty]
+	claim             *connect.Client[v1.ClaimRequest, v1.ClaimResponse]
 }
 
 // Name calls soulbox.node.v1.SandboxService.Name.
@@ -485,6 +501,11 @@ func (c *sandboxServiceClient) DropClone(ctx context.Context, req *connect.Reque
 	return c.dropClone.CallUnary(ctx, req)
 }
 
+// Claim calls soulbox.node.v1.SandboxService.Claim.
+func (c *sandboxServiceClient) Claim(ctx context.Context, req *connect.Request[v1.ClaimRequest]) (*connect.Response[v1.ClaimResponse], error) {
+	return c.claim.CallUnary(ctx, req)
+}
+
 // SandboxServiceHandler is an implementation of the soulbox.node.v1.SandboxService service.
 type SandboxServiceHandler interface {
 	// Name is the node driver's name ("oci/runc").
@@ -545,6 +566,13 @@ type SandboxServiceHandler interface {
 	RestoreClone(context.Context, *connect.Request[v1.RestoreCloneRequest]) (*connect.Response[v1.Empty], error)
 	// DropClone removes the named clone checkpoint.
 	DropClone(context.Context, *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error)
+	// Claim hands the create a sandbox of the node's warm pool, fitted
+	// to it: its CPU and memory limits, its network policy and its
+	// agent's /init (environment and tokens). The answer's id is empty
+	// when the node has no ready sandbox of the template: the control
+	// plane then creates one cold. A claimed sandbox is the control
+	// plane's from then on, counted and listed as any other.
+	Claim(context.Context, *connect.Request[v1.ClaimRequest]) (*connect.Response[v1.ClaimResponse], error)
 }
 
 // NewSandboxServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -704,6 +732,12 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 		connect.WithSchema(sandboxServiceMethods.ByName("DropClone")),
 		connect.WithHandlerOptions(opts...),
 	)
+	sandboxServiceClaimHandler := connect.NewUnaryHandler(
+		SandboxServiceClaimProcedure,
+		svc.Claim,
+		connect.WithSchema(sandboxServiceMethods.ByName("Claim")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/soulbox.node.v1.SandboxService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SandboxServiceNameProcedure:
@@ -756,6 +790,8 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 			sandboxServiceRestoreCloneHandler.ServeHTTP(w, r)
 		case SandboxServiceDropCloneProcedure:
 			sandboxServiceDropCloneHandler.ServeHTTP(w, r)
+		case SandboxServiceClaimProcedure:
+			sandboxServiceClaimHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -863,4 +899,8 @@ func (UnimplementedSandboxServiceHandler) RestoreClone(context.Context, *connect
 
 func (UnimplementedSandboxServiceHandler) DropClone(context.Context, *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.DropClone is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) Claim(context.Context, *connect.Request[v1.ClaimRequest]) (*connect.Response[v1.ClaimResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.Claim is not implemented"))
 }

@@ -1,0 +1,80 @@
+// Package agentinit brings up a sandbox's agent from outside the
+// sandbox, through a driver's connection to its port: wait for its
+// /health, then hand it its settings with POST /init. The control plane
+// does it for the sandboxes it creates (lifecycle), and a joined node
+// for the ones its warm pool makes and hands out (nodepool).
+package agentinit
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/envd"
+	"github.com/soulbox/soulbox/internal/runtime"
+)
+
+// Client talks to the agent of sandbox id through d.
+func Client(d runtime.Dialer, id string) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return d.DialContext(ctx, id, envd.Port)
+			},
+			DisableKeepAlives: true,
+		},
+		Timeout: 10 * time.Second,
+	}
+}
+
+// Wait polls the agent's health until it answers or wait passes.
+func Wait(ctx context.Context, d runtime.Dialer, id string, wait time.Duration) error {
+	c := Client(d, id)
+	deadline := time.Now().Add(wait)
+	for {
+		err := probe(ctx, c)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("agent did not come up: %w", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Probe asks the agent's GET /health once, within ctx.
+func Probe(ctx context.Context, d runtime.Dialer, id string) error {
+	return probe(ctx, Client(d, id))
+}
+
+func probe(ctx context.Context, c *http.Client) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/health", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("health answered %s", resp.Status)
+	}
+	return nil
+}
+
+// Post sends the agent an /init body (JSON).
+func Post(ctx context.Context, d runtime.Dialer, id string, body []byte) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://agent/init", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := Client(d, id).Do(req)
+	if err != nil {
+		return fmt.Errorf("init agent: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("init agent: %s", resp.Status)
+	}
+	return nil
+}

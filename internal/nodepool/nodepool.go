@@ -1,0 +1,93 @@
+// Package nodepool is a joined node's warm pool: sandboxes of the
+// templates the node builds itself, made ahead with its own driver and
+// handed, fitted, to the control plane's creates (runtime.Claimer). How
+// many it keeps, and when it refills, is internal/pool's, as for the
+// embedded node; what is here is how a node makes, fits and hides them.
+//
+// A pooled sandbox is no one's until it is claimed: the node's sandbox
+// service neither lists nor counts it (Holds), and the node destroys
+// what its pool holds when it stops. A node that crashed leaves them to
+// the control plane, which destroys what a returning node runs that its
+// store does not record.
+package nodepool
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/soulbox/soulbox/internal/pool"
+	"github.com/soulbox/soulbox/internal/runtime"
+)
+
+// Driver is what the pool makes and fits its sandboxes with: a node's
+// OCI driver has all of it.
+type Driver interface {
+	runtime.Driver
+	runtime.Dialer
+	runtime.Updater
+	runtime.NetworkPolicer
+	runtime.Prioritizer
+}
+
+// Pool is a node's warm pool.
+type Pool struct {
+	p   *pool.Pool
+	d   Driver
+	log *slog.Logger
+
+	mu sync.Mutex
+	// held are the sandboxes the pool made and has not handed out:
+	// being made, ready, or being fitted to a claim.
+	held map[string]bool
+	// drained are the bounds of the pools Drain removed; nil: not
+	// drained.
+	drained map[string]pool.Bounds
+}
+
+var _ runtime.Claimer = (*Pool)(nil)
+
+// New returns a pool of cfg's templates made with d; Run fills it.
+func New(cfg pool.Config, d Driver, log *slog.Logger) *Pool {
+	p := &Pool{d: d, log: log, held: map[string]bool{}}
+	p.p = pool.New(cfg, maker{p}, log)
+	return p
+}
+
+// Run keeps the pool filled until ctx ends, then destroys what it holds
+// before it returns.
+func (p *Pool) Run(ctx context.Context) { p.p.Run(ctx) }
+
+// Holds reports whether sandbox id is the pool's, not a create's.
+func (p *Pool) Holds(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.held[id]
+}
+
+// Ready lists the templates with a sandbox ready, for the heartbeat:
+// the control plane prefers this node for their creates.
+func (p *Pool) Ready() []string {
+	var out []string
+	for _, st := range p.p.Stats() {
+		if st.Ready > 0 {
+			out = append(out, st.Template)
+		}
+	}
+	return out
+}
+
+// Stats reports each template's pool.
+func (p *Pool) Stats() []pool.Stats { return p.p.Stats() }
+
+func (p *Pool) hold(id string) {
+	p.mu.Lock()
+	p.held[id] = true
+	p.mu.Unlock()
+}
+
+func (p *Pool) release(id string) {
+	p.mu.Lock()
+	delete(p.held, id)
+	p.mu.Unlock()
+}
