@@ -8,6 +8,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/store"
 )
 
 // NodeLayers returns the layers of the template ref names in the form
@@ -29,6 +30,11 @@ func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.Templat
 	if err != nil {
 		return nil, err
 	}
+	return c.nodeLayers(ctx, ref, b)
+}
+
+// nodeLayers is NodeLayers of build b of the template ref names.
+func (c *Catalog) nodeLayers(ctx context.Context, ref string, b store.TemplateBuild) ([]runtime.TemplateLayer, error) {
 	if b.Source == sourceDebootstrap {
 		return nil, nil
 	}
@@ -52,7 +58,13 @@ func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.Templat
 			out[i] = runtime.TemplateLayer{Digest: d, Tree: i < trees, Blob: blob.Digest, Size: blob.Size}
 			continue
 		}
+		if basePlace(l) {
+			// Recorded by a build on a joined node: already its place.
+			out[i] = runtime.TemplateLayer{Base: l}
+			continue
+		}
 		if base == nil {
+			var err error
 			if base, err = c.base.Layers(ctx, BaseID); err != nil {
 				return nil, err
 			}
@@ -64,6 +76,13 @@ func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.Templat
 		out[i] = runtime.TemplateLayer{Base: rel}
 	}
 	return out, nil
+}
+
+// basePlace reports whether recorded layer l is a base template layer
+// named by its place in the template cache ("base/<version>/rootfs"),
+// as a build on a joined node records it.
+func basePlace(l string) bool {
+	return filepath.IsLocal(l) && strings.HasPrefix(l, BaseID+"/") && filepath.Clean(l) == l
 }
 
 // baseLayerName is where layer l of the base template is in the template

@@ -103,6 +103,8 @@ const (
 	// SandboxServiceDropCloneProcedure is the fully-qualified name of the SandboxService's DropClone
 	// RPC.
 	SandboxServiceDropCloneProcedure = "/soulbox.node.v1.SandboxService/DropClone"
+	// SandboxServiceBuildProcedure is the fully-qualified name of the SandboxService's Build RPC.
+	SandboxServiceBuildProcedure = "/soulbox.node.v1.SandboxService/Build"
 )
 
 // SandboxServiceClient is a client for the soulbox.node.v1.SandboxService service.
@@ -165,6 +167,14 @@ type SandboxServiceClient interface {
 	RestoreClone(context.Context, *connect.Request[v1.RestoreCloneRequest]) (*connect.Response[v1.Empty], error)
 	// DropClone removes the named clone checkpoint.
 	DropClone(context.Context, *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error)
+	// Build builds a template on the node (a control plane without an
+	// embedded node builds on its joined nodes) and uploads the layers
+	// it made to the node's object storage. The stream carries the
+	// build's log lines as they come, an empty event now and then while
+	// a step is quiet (so the control plane knows the node is alive),
+	// and last the outcome. Unavailable on a node without object
+	// storage.
+	Build(context.Context, *connect.Request[v1.BuildRequest]) (*connect.ServerStreamForClient[v1.BuildEvent], error)
 }
 
 // NewSandboxServiceClient constructs a client for the soulbox.node.v1.SandboxService service. By
@@ -328,6 +338,12 @@ func NewSandboxServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(sandboxServiceMethods.ByName("DropClone")),
 			connect.WithClientOptions(opts...),
 		),
+		build: connect.NewClient[v1.BuildRequest, v1.BuildEvent](
+			httpClient,
+			baseURL+SandboxServiceBuildProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("Build")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -358,6 +374,7 @@ type sandboxServiceClient struct {
 	checkpointClone   *connect.Client[v1.SandboxRef, v1.CloneCheckpoint]
 	restoreClone      *connect.Client[v1.RestoreCloneRequest, v1.Empty]
 	dropClone         *connect.Client[v1.CloneCheckpoint, v1.Empty]
+	build             *connect.Client[v1.BuildRequest, v1.BuildEvent]
 }
 
 // Name calls soulbox.node.v1.SandboxService.Name.
@@ -485,6 +502,11 @@ func (c *sandboxServiceClient) DropClone(ctx context.Context, req *connect.Reque
 	return c.dropClone.CallUnary(ctx, req)
 }
 
+// Build calls soulbox.node.v1.SandboxService.Build.
+func (c *sandboxServiceClient) Build(ctx context.Context, req *connect.Request[v1.BuildRequest]) (*connect.ServerStreamForClient[v1.BuildEvent], error) {
+	return c.build.CallServerStream(ctx, req)
+}
+
 // SandboxServiceHandler is an implementation of the soulbox.node.v1.SandboxService service.
 type SandboxServiceHandler interface {
 	// Name is the node driver's name ("oci/runc").
@@ -545,6 +567,14 @@ type SandboxServiceHandler interface {
 	RestoreClone(context.Context, *connect.Request[v1.RestoreCloneRequest]) (*connect.Response[v1.Empty], error)
 	// DropClone removes the named clone checkpoint.
 	DropClone(context.Context, *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error)
+	// Build builds a template on the node (a control plane without an
+	// embedded node builds on its joined nodes) and uploads the layers
+	// it made to the node's object storage. The stream carries the
+	// build's log lines as they come, an empty event now and then while
+	// a step is quiet (so the control plane knows the node is alive),
+	// and last the outcome. Unavailable on a node without object
+	// storage.
+	Build(context.Context, *connect.Request[v1.BuildRequest], *connect.ServerStream[v1.BuildEvent]) error
 }
 
 // NewSandboxServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -704,6 +734,12 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 		connect.WithSchema(sandboxServiceMethods.ByName("DropClone")),
 		connect.WithHandlerOptions(opts...),
 	)
+	sandboxServiceBuildHandler := connect.NewServerStreamHandler(
+		SandboxServiceBuildProcedure,
+		svc.Build,
+		connect.WithSchema(sandboxServiceMethods.ByName("Build")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/soulbox.node.v1.SandboxService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SandboxServiceNameProcedure:
@@ -756,6 +792,8 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 			sandboxServiceRestoreCloneHandler.ServeHTTP(w, r)
 		case SandboxServiceDropCloneProcedure:
 			sandboxServiceDropCloneHandler.ServeHTTP(w, r)
+		case SandboxServiceBuildProcedure:
+			sandboxServiceBuildHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -863,4 +901,8 @@ func (UnimplementedSandboxServiceHandler) RestoreClone(context.Context, *connect
 
 func (UnimplementedSandboxServiceHandler) DropClone(context.Context, *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.DropClone is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) Build(context.Context, *connect.Request[v1.BuildRequest], *connect.ServerStream[v1.BuildEvent]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.Build is not implemented"))
 }

@@ -1,0 +1,197 @@
+package server_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/objstore/s3test"
+	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
+	"github.com/soulbox/soulbox/internal/server"
+	"github.com/soulbox/soulbox/internal/store/postgres/pgtest"
+	"github.com/soulbox/soulbox/internal/testutil"
+)
+
+// buildLogs is the text of a build's log lines so far.
+func buildLogs(t *testing.T, c apiClient, path string) string {
+	t.Helper()
+	var st struct {
+		Logs []string `json:"logs"`
+	}
+	c.want(200, "GET", path+"?logsOffset=0", nil, &st)
+	return strings.Join(st.Logs, "\n")
+}
+
+// TestControlPlaneBuildsOnNodes: a control plane without an embedded
+// node (on PostgreSQL, with object storage) builds templates on its
+// joined nodes. With no node joined a build fails saying why. A build
+// through E2B's API runs on a joined node, its log and status read
+// through the control plane; the layers it made are in the bucket and
+// recorded by the control plane with their archives, so a sandbox of
+// the template created on the other node (which fetches them) sees the
+// build's file. A failing step fails the build with its output and exit
+// code in the log and reason. A node killed mid-build fails the build
+// with a reason naming it, and the build sandbox it left is gone once
+// the node starts again.
+func TestControlPlaneBuildsOnNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds templates and creates real sandboxes on node processes")
+	}
+	testutil.RequiresRoot(t)
+	pg := pgtest.Start(t)
+	s3 := s3test.Start(t, "soulbox")
+	adminKey, _, _ := auth.Generate()
+	bin := buildServer(t, "")
+	keysDir := t.TempDir()
+	cfg := replicaConfig(t, pg.NewDatabase(t), keysDir, adminKey)
+	cfg.Objects = server.ObjectsConfig{Endpoint: s3.Endpoint, Bucket: "soulbox", AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey}
+	addr, stop := serveInProcess(t, cfg)
+	t.Cleanup(func() { _ = stop() })
+	c := apiClient{t: t, base: "http://" + addr, key: adminKey}
+
+	// No node yet: the build is taken, and fails saying why.
+	_, _, path := startBuild(t, c, "nowhere-app", "true")
+	if st := waitBuild(t, c, path); st.Status != "error" || st.Reason == nil || !strings.Contains(st.Reason.Message, "no node can build the template") {
+		t.Fatalf("build with no node joined = %+v, want an error saying no node can build it", st)
+	}
+
+	secret := filepath.Join(t.TempDir(), "s3-secret")
+	if err := os.WriteFile(secret, []byte(s3test.SecretKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s3Flags := []string{"--s3-endpoint", s3.Endpoint, "--s3-bucket", "soulbox", "--s3-access-key", s3test.AccessKey, "--s3-secret-key-file", secret}
+	cp := "https://" + cfg.NodeListen
+	aListen, bListen := freeAddr(t), freeAddr(t)
+	keys := cfg
+	keys.DataDir = keysDir // where the node CA is
+	na, aDir := joinRunningNode(t, c, bin, cp, "build-a", aListen, "10.247.41.0/24", s3Flags...)
+	da := controlPlaneDriver(t, keys, "build-a", aListen)
+	waitDial(t, da, na)
+
+	// The build runs on build-a, the only node; its log and status come
+	// through the control plane.
+	deadline := time.Now().Add(30 * time.Second)
+	var id string
+	for id == "" {
+		var req struct {
+			TemplateID string `json:"templateID"`
+			BuildID    string `json:"buildID"`
+		}
+		c.want(202, "POST", "/v3/templates", map[string]any{"name": "node-app", "cpuCount": 1, "memoryMB": 512}, &req)
+		c.want(202, "POST", "/v2/templates/"+req.TemplateID+"/builds/"+req.BuildID, map[string]any{
+			"fromTemplate": "base",
+			"steps": []map[string]any{{"type": "RUN", "args": []string{"echo said-by-the-build; echo built-on-a-node > /home/user/marker"}},
+				{"type": "ENV", "args": []string{"FROM_NODE_BUILD", "yes"}}},
+		}, nil)
+		path = "/templates/" + req.TemplateID + "/builds/" + req.BuildID + "/status"
+		st := waitBuild(t, c, path)
+		if st.Status == "ready" {
+			id = req.TemplateID
+			break
+		}
+		// Until build-a's heartbeat carries its service and storage.
+		if st.Reason == nil || !strings.Contains(st.Reason.Message, "no node can build") || time.Now().After(deadline) {
+			t.Fatalf("build on build-a = %+v\nlog:\n%s\nnode:\n%s", st, buildLogs(t, c, path), na.stderr)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	logs := buildLogs(t, c, path)
+	for _, want := range []string{"building on node build-a", "said-by-the-build", "uploading"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the build's log lacks %q:\n%s", want, logs)
+		}
+	}
+	// Its layers were made on build-a and are recorded by the control
+	// plane with the archive build-a uploaded each as.
+	es, err := os.ReadDir(filepath.Join(cfg.DataDir, "layers", ".blobs"))
+	if err != nil || len(es) == 0 {
+		t.Fatalf("the control plane recorded no archive of the build's layers: %v", err)
+	}
+	for _, e := range es {
+		if _, err := os.Stat(filepath.Join(aDir, "layers", e.Name())); err != nil {
+			t.Errorf("layer %s is recorded but was not made on build-a: %v", e.Name(), err)
+		}
+		if ref := recordedBlob(t, cfg, e.Name()); ref != layerRef(t, s3, e.Name()) {
+			t.Errorf("layer %s recorded as %v, the bucket has %v", e.Name(), ref, layerRef(t, s3, e.Name()))
+		}
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, "layers", e.Name())); err == nil {
+			t.Errorf("layer %s is on the control plane's disk: a build on a node should leave it there", e.Name())
+		}
+	}
+
+	// build-b joins and build-a drains: a sandbox of the template is made
+	// on build-b, which fetches the layers, and sees the build's file and
+	// environment.
+	nb, bDir := joinRunningNode(t, c, bin, cp, "build-b", bListen, "10.247.42.0/24", s3Flags...)
+	db := controlPlaneDriver(t, keys, "build-b", bListen)
+	waitDial(t, db, nb)
+	c.want(204, "POST", "/nodes/build-a", map[string]any{"status": "draining"}, nil)
+	var sb sandboxJSON
+	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": "node-app", "timeout": 300}, &sb)
+	if list, err := db.List(context.Background()); err != nil || len(list) != 1 || list[0].ID != sb.SandboxID {
+		t.Fatalf("build-b runs %+v, %v; want %s", list, err, sb.SandboxID)
+	}
+	if out, code := sh(t, c, sb, "cat /home/user/marker; echo $FROM_NODE_BUILD"); code != 0 || out != "built-on-a-node\nyes\n" {
+		t.Errorf("the template's file and environment in the sandbox on build-b: %d %q", code, out)
+	}
+	c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
+	for _, e := range es {
+		if _, err := os.Stat(filepath.Join(bDir, "layers", e.Name())); err != nil {
+			t.Errorf("layer %s was not fetched by build-b: %v", e.Name(), err)
+		}
+	}
+
+	// A failing step fails the build (on build-b now) with its output and
+	// exit code.
+	_, _, path = startBuild(t, c, "broken-app", "echo about-to-fail; exit 3")
+	st := waitBuild(t, c, path)
+	if st.Status != "error" || st.Reason == nil || !strings.Contains(st.Reason.Message, "exited with code 3") || !strings.Contains(st.Reason.Message, "about-to-fail") {
+		t.Errorf("build with a failing step = %+v, want an error with the exit code and output", st)
+	}
+	if logs := buildLogs(t, c, path); !strings.Contains(logs, "about-to-fail") || !strings.Contains(logs, "building on node build-b") {
+		t.Errorf("the failed build's log:\n%s", logs)
+	}
+
+	// build-b killed while a step runs: the build fails naming it.
+	_, _, path = startBuild(t, c, "cut-app", "echo step-running; sleep 300")
+	deadline = time.Now().Add(2 * time.Minute)
+	for !strings.Contains(buildLogs(t, c, path), "step-running") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the long step never started:\n%s", buildLogs(t, c, path))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = nb.cmd.Process.Kill()
+	err = <-nb.done
+	nb.done <- err
+	start := time.Now()
+	st = waitBuild(t, c, path)
+	if st.Status != "error" || st.Reason == nil || !strings.Contains(st.Reason.Message, "step 1 failed: node build-b was lost during the build") {
+		t.Errorf("build whose node was killed = %+v, want an error naming the node", st)
+	}
+	t.Logf("build failed %v after its node was killed: %+v", time.Since(start), st.Reason)
+	// Started again, build-b removes the build sandbox the killed run
+	// left (its processes outlive the node's, as any sandbox's).
+	if left, _ := filepath.Glob(filepath.Join(bDir, "runtime", "sandboxes", "build-*")); len(left) != 1 {
+		t.Errorf("build sandboxes of the killed node: %v, want the one its build left", left)
+	}
+	nb = startNode(t, bin, append([]string{"--data-dir", bDir, "--listen", bListen, "--templates-dir", ocitest.TemplateCache(), "--agent", ocitest.AgentBinary(t),
+		"--cgroup-parent", "soulbox-test-build-b", "--network-pool", "10.247.42.0/24", "--network-uplink", "lo", "--network-dns", "127.0.0.1"}, s3Flags...)...)
+	t.Cleanup(func() {
+		_ = nb.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-nb.done:
+			nb.done <- err
+		case <-time.After(15 * time.Second):
+		}
+	})
+	waitDial(t, db, nb)
+	if list, err := db.List(context.Background()); err != nil || len(list) != 0 {
+		t.Errorf("build-b restarted runs %+v, %v; want the killed build's sandbox gone", list, err)
+	}
+}
