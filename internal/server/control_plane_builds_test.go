@@ -1,7 +1,10 @@
 package server_test
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +30,47 @@ func buildLogs(t *testing.T, c apiClient, path string) string {
 	return strings.Join(st.Logs, "\n")
 }
 
+// uploadCopyFiles uploads a tar archive holding name with content for
+// template id's COPY steps under files hash, as the SDK does, unless the
+// server has it.
+func uploadCopyFiles(t *testing.T, c apiClient, id, hash, name, content string) {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write([]byte(content)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var up struct {
+		Present bool   `json:"present"`
+		URL     string `json:"url"`
+	}
+	c.want(201, "GET", "/templates/"+id+"/files/"+hash, nil, &up)
+	if up.Present {
+		return // uploaded for an earlier build of the template
+	}
+	if up.URL == "" {
+		t.Fatalf("files %s of %s: %+v, want an upload URL", hash, id, up)
+	}
+	req, err := http.NewRequest("PUT", up.URL, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode/100 != 2 {
+		t.Fatalf("upload of files %s: %s", hash, res.Status)
+	}
+}
+
 // TestControlPlaneBuildsOnNodes: a control plane without an embedded
 // node (on PostgreSQL, with object storage) builds templates on its
 // joined nodes. With no node joined a build fails saying why. A build
@@ -35,9 +79,10 @@ func buildLogs(t *testing.T, c apiClient, path string) string {
 // recorded by the control plane with their archives, so a sandbox of
 // the template created on the other node (which fetches them) sees the
 // build's file. A failing step fails the build with its output and exit
-// code in the log and reason. A node killed mid-build fails the build
-// with a reason naming it, and the build sandbox it left is gone once
-// the node starts again.
+// code in the log and reason. Deleting a template while it builds
+// stops its build sandbox on the node. A node killed mid-build fails the
+// build with a reason naming it, and the build sandbox it left is gone
+// once the node starts again.
 func TestControlPlaneBuildsOnNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds templates and creates real sandboxes on node processes")
@@ -83,10 +128,13 @@ func TestControlPlaneBuildsOnNodes(t *testing.T) {
 			BuildID    string `json:"buildID"`
 		}
 		c.want(202, "POST", "/v3/templates", map[string]any{"name": "node-app", "cpuCount": 1, "memoryMB": 512}, &req)
+		const hash = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00"
+		uploadCopyFiles(t, c, req.TemplateID, hash, "copied.txt", "copied-through-the-bucket\n")
 		c.want(202, "POST", "/v2/templates/"+req.TemplateID+"/builds/"+req.BuildID, map[string]any{
 			"fromTemplate": "base",
 			"steps": []map[string]any{{"type": "RUN", "args": []string{"echo said-by-the-build; echo built-on-a-node > /home/user/marker"}},
-				{"type": "ENV", "args": []string{"FROM_NODE_BUILD", "yes"}}},
+				{"type": "ENV", "args": []string{"FROM_NODE_BUILD", "yes"}},
+				{"type": "COPY", "args": []string{"copied.txt", "/home/user/"}, "filesHash": hash}},
 		}, nil)
 		path = "/templates/" + req.TemplateID + "/builds/" + req.BuildID + "/status"
 		st := waitBuild(t, c, path)
@@ -136,8 +184,8 @@ func TestControlPlaneBuildsOnNodes(t *testing.T) {
 	if list, err := db.List(context.Background()); err != nil || len(list) != 1 || list[0].ID != sb.SandboxID {
 		t.Fatalf("build-b runs %+v, %v; want %s", list, err, sb.SandboxID)
 	}
-	if out, code := sh(t, c, sb, "cat /home/user/marker; echo $FROM_NODE_BUILD"); code != 0 || out != "built-on-a-node\nyes\n" {
-		t.Errorf("the template's file and environment in the sandbox on build-b: %d %q", code, out)
+	if out, code := sh(t, c, sb, "cat /home/user/marker /home/user/copied.txt; echo $FROM_NODE_BUILD"); code != 0 || out != "built-on-a-node\ncopied-through-the-bucket\nyes\n" {
+		t.Errorf("the template's files and environment in the sandbox on build-b: %d %q", code, out)
 	}
 	c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
 	for _, e := range es {
@@ -157,15 +205,39 @@ func TestControlPlaneBuildsOnNodes(t *testing.T) {
 		t.Errorf("the failed build's log:\n%s", logs)
 	}
 
-	// build-b killed while a step runs: the build fails naming it.
-	_, _, path = startBuild(t, c, "cut-app", "echo step-running; sleep 300")
-	deadline = time.Now().Add(2 * time.Minute)
-	for !strings.Contains(buildLogs(t, c, path), "step-running") {
+	// Deleting a template while it builds cancels the build on its
+	// node, whose build sandbox goes.
+	_, _, path = startBuild(t, c, "cancelled-app", "echo step-running; sleep 300")
+	waitLog := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(2 * time.Minute)
+		for !strings.Contains(buildLogs(t, c, path), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the build's log never said %q:\n%s", want, buildLogs(t, c, path))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitLog("step-running")
+	if list, err := db.List(context.Background()); err != nil || len(list) != 1 {
+		t.Errorf("build-b runs %+v, %v during the build; want its build sandbox", list, err)
+	}
+	c.want(204, "DELETE", "/templates/cancelled-app", nil, nil)
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		list, err := db.List(context.Background())
+		if err == nil && len(list) == 0 {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the long step never started:\n%s", buildLogs(t, c, path))
+			t.Fatalf("build-b runs %+v, %v after the building template was deleted; want no build sandbox", list, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+
+	// build-b killed while a step runs: the build fails naming it.
+	_, _, path = startBuild(t, c, "cut-app", "echo step-running; sleep 300")
+	waitLog("step-running")
 	_ = nb.cmd.Process.Kill()
 	err = <-nb.done
 	nb.done <- err
