@@ -117,6 +117,7 @@ func (c *Catalog) basePath(l string) string {
 // recordBlobs records the archives a joined node uploaded a build's
 // layers as (digest to archive), durably, as this host's own uploads
 // are: NodeLayers names them to the nodes that create from the build.
+// The first record of a layer stays.
 func (c *Catalog) recordBlobs(blobs map[string]layer.Blob) error {
 	if len(blobs) == 0 {
 		return nil
@@ -125,6 +126,11 @@ func (c *Catalog) recordBlobs(blobs map[string]layer.Blob) error {
 		return fmt.Errorf("no layer store to record the archives of the build's layers in: %w", errdefs.ErrFailedPrecondition)
 	}
 	for d, b := range blobs {
+		// A layer recorded already keeps its archive: a node's answer
+		// does not redirect the layer other builds stack on.
+		if _, ok := c.layers.Blob(d); ok {
+			continue
+		}
 		if err := c.layers.RecordBlob(d, b); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -180,7 +181,21 @@ func TestControlPlaneBuildsOnNodes(t *testing.T) {
 	waitDial(t, db, nb)
 	c.want(204, "POST", "/nodes/build-a", map[string]any{"status": "draining"}, nil)
 	var sb sandboxJSON
-	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": "node-app", "timeout": 300}, &sb)
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		code, b, _ := c.do("POST", "/sandboxes", map[string]any{"templateID": "node-app", "timeout": 300})
+		if code == 201 {
+			if err := json.Unmarshal(b, &sb); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		// Until build-b's heartbeat carries its service address.
+		if code != 503 || time.Now().After(deadline) {
+			t.Fatalf("create of the template with build-b ready = %d %s\nbuild-b:\n%s", code, b, nb.stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if list, err := db.List(context.Background()); err != nil || len(list) != 1 || list[0].ID != sb.SandboxID {
 		t.Fatalf("build-b runs %+v, %v; want %s", list, err, sb.SandboxID)
 	}
