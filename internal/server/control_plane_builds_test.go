@@ -17,6 +17,8 @@ import (
 	"github.com/soulbox/soulbox/internal/objstore/s3test"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/server"
+	"github.com/soulbox/soulbox/internal/store"
+	"github.com/soulbox/soulbox/internal/store/postgres"
 	"github.com/soulbox/soulbox/internal/store/postgres/pgtest"
 	"github.com/soulbox/soulbox/internal/testutil"
 )
@@ -80,8 +82,9 @@ func uploadCopyFiles(t *testing.T, c apiClient, id, hash, name, content string) 
 // recorded by the control plane with their archives, so a sandbox of
 // the template created on the other node (which fetches them) sees the
 // build's file. A failing step fails the build with its output and exit
-// code in the log and reason. Deleting a template while it builds
-// stops its build sandbox on the node. A node killed mid-build fails the
+// code in the log and reason. Deleting a template while it builds, or
+// its team's build minutes running out, stops its build sandbox on the
+// node. A node killed mid-build fails the
 // build with a reason naming it, and the build sandbox it left is gone
 // once the node starts again.
 func TestControlPlaneBuildsOnNodes(t *testing.T) {
@@ -94,7 +97,8 @@ func TestControlPlaneBuildsOnNodes(t *testing.T) {
 	adminKey, _, _ := auth.Generate()
 	bin := buildServer(t, "")
 	keysDir := t.TempDir()
-	cfg := replicaConfig(t, pg.NewDatabase(t), keysDir, adminKey)
+	dbURL := pg.NewDatabase(t)
+	cfg := replicaConfig(t, dbURL, keysDir, adminKey)
 	cfg.Objects = server.ObjectsConfig{Endpoint: s3.Endpoint, Bucket: "soulbox", AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey}
 	addr, stop := serveInProcess(t, cfg)
 	t.Cleanup(func() { _ = stop() })
@@ -246,6 +250,51 @@ func TestControlPlaneBuildsOnNodes(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("build-b runs %+v, %v after the building template was deleted; want no build sandbox", list, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// A team whose build minutes run out while its build runs on a node:
+	// the build ends saying so, and its build sandbox goes.
+	tm, teamKeys := newTeam(t, c, "node-builders", "developer")
+	dev := teamKeys["developer"]
+	pst, err := postgres.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	past := store.TemplateBuild{ID: "bldpast", TemplateID: "tplpast", Status: store.BuildWaiting, CPUCount: 1, MemoryMB: 512}
+	err = pst.CreateTemplate(context.Background(), store.Template{ID: "tplpast", Names: []string{"past"}, Team: tm.TeamID, CPUCount: 1, MemoryMB: 512})
+	if err == nil {
+		err = pst.CreateBuild(context.Background(), past)
+	}
+	if err == nil {
+		err = pst.StartBuild(context.Background(), past.TemplateID, past.ID, "{}", now.Add(-59*time.Minute-50*time.Second))
+	}
+	if err == nil {
+		past.Status, past.Reason = store.BuildError, "step 1 failed"
+		err = pst.FinishBuild(context.Background(), past, nil, now)
+	}
+	pst.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.want(200, "PUT", "/admin/teams/"+tm.TeamID+"/quota", map[string]any{"buildMinutes": 60}, nil)
+	code, body, path := startBuild(t, dev, "minutes-app", "echo step-running; sleep 6011")
+	if code != 202 {
+		t.Fatalf("a build with ten seconds left: %d %s", code, body)
+	}
+	if st := waitBuild(t, dev, path); st.Status != "error" || st.Reason == nil || !strings.Contains(st.Reason.Message, "team quota of 60 build minutes per 30 days used up") {
+		t.Errorf("a build on a node past the build minutes ended %+v", st)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		list, err := db.List(context.Background())
+		if err == nil && len(list) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("build-b runs %+v, %v after the build ran out of minutes; want no build sandbox", list, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
