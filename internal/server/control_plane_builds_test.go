@@ -135,6 +135,7 @@ func TestControlPlaneBuildsOnNodes(t *testing.T) {
 		c.want(202, "POST", "/v3/templates", map[string]any{"name": "node-app", "cpuCount": 1, "memoryMB": 512}, &req)
 		const hash = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00"
 		uploadCopyFiles(t, c, req.TemplateID, hash, "copied.txt", "copied-through-the-bucket\n")
+		started := time.Now()
 		c.want(202, "POST", "/v2/templates/"+req.TemplateID+"/builds/"+req.BuildID, map[string]any{
 			"fromTemplate": "base",
 			"steps": []map[string]any{{"type": "RUN", "args": []string{"echo said-by-the-build; echo built-on-a-node > /home/user/marker"}},
@@ -145,6 +146,7 @@ func TestControlPlaneBuildsOnNodes(t *testing.T) {
 		st := waitBuild(t, c, path)
 		if st.Status == "ready" {
 			id = req.TemplateID
+			t.Logf("built on build-a (RUN, ENV, COPY; started to ready as the status shows it) in %v", time.Since(started).Round(time.Millisecond))
 			break
 		}
 		// Until build-a's heartbeat carries its service and storage.
