@@ -120,7 +120,11 @@ func Choose(nodes []Node, req Request) (Decision, error) {
 			reasons = append(reasons, "node "+nodes[i].ID+" "+unfit(&nodes[i], req))
 		}
 		sort.Strings(reasons)
-		return Decision{}, fmt.Errorf("no node is ready for this sandbox: %s: %w", strings.Join(reasons, "; "), errdefs.ErrUnavailable)
+		what := "sandbox"
+		if req.Build {
+			what = "build"
+		}
+		return Decision{}, fmt.Errorf("no node is ready for this %s: %s: %w", what, strings.Join(reasons, "; "), errdefs.ErrUnavailable)
 	}
 	return Decision{NodeID: nodes[best].ID, Score: bestScore}, nil
 }

@@ -187,7 +187,7 @@ func TestChooseBuild(t *testing.T) {
 		t.Errorf("Choose = %+v, %v; want b, the node with object storage", d, err)
 	}
 	_, err := Choose([]Node{plain, local}, req)
-	if !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), "node a has no object storage to upload a build's layers to") ||
+	if !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), "no node is ready for this build: node a has no object storage to upload a build's layers to") ||
 		!strings.Contains(err.Error(), "node local is the embedded node") {
 		t.Errorf("Choose of a build with no node with object storage: %v", err)
 	}

@@ -76,7 +76,8 @@ func uploadCopyFiles(t *testing.T, c apiClient, id, hash, name, content string) 
 
 // TestControlPlaneBuildsOnNodes: a control plane without an embedded
 // node (on PostgreSQL, with object storage) builds templates on its
-// joined nodes. With no node joined a build fails saying why. A build
+// joined nodes. With no node joined, or only one without object
+// storage, a build fails saying why. A build
 // through E2B's API runs on a joined node, its log and status read
 // through the control plane; the layers it made are in the bucket and
 // recorded by the control plane with their archives, so a sandbox of
@@ -110,6 +111,25 @@ func TestControlPlaneBuildsOnNodes(t *testing.T) {
 		t.Fatalf("build with no node joined = %+v, want an error saying no node can build it", st)
 	}
 
+	// A node without object storage builds nothing: its layers would
+	// stay on its disk. The build fails naming it and why.
+	plainListen := freeAddr(t)
+	plain, _ := joinRunningNode(t, c, bin, "https://"+cfg.NodeListen, "build-plain", plainListen, "10.247.43.0/24")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, _, path = startBuild(t, c, "plain-app", "true")
+		st := waitBuild(t, c, path)
+		if st.Status == "error" && st.Reason != nil && strings.Contains(st.Reason.Message, "no node is ready for this build: node build-plain has no object storage to upload a build's layers to") {
+			break
+		}
+		// Until build-plain's heartbeat carries its service address.
+		if st.Status != "error" || time.Now().After(deadline) {
+			t.Fatalf("build with only a node without object storage = %+v\nnode:\n%s", st, plain.stderr)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	c.want(204, "POST", "/nodes/build-plain", map[string]any{"status": "draining"}, nil)
+
 	secret := filepath.Join(t.TempDir(), "s3-secret")
 	if err := os.WriteFile(secret, []byte(s3test.SecretKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -123,9 +143,9 @@ func TestControlPlaneBuildsOnNodes(t *testing.T) {
 	da := controlPlaneDriver(t, keys, "build-a", aListen)
 	waitDial(t, da, na)
 
-	// The build runs on build-a, the only node; its log and status come
-	// through the control plane.
-	deadline := time.Now().Add(30 * time.Second)
+	// The build runs on build-a, the only ready node; its log and status
+	// come through the control plane.
+	deadline = time.Now().Add(30 * time.Second)
 	var id string
 	for id == "" {
 		var req struct {
