@@ -5,11 +5,13 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/catalog"
+	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/layer"
 	"github.com/soulbox/soulbox/internal/objstore"
 	"github.com/soulbox/soulbox/internal/objstore/s3test"
@@ -130,6 +132,24 @@ func TestBuildsOnNodesRecorded(t *testing.T) {
 	}
 	if got, ok := ls.Blob(d2); !ok || got != blob('c', 30) {
 		t.Errorf("layer %s recorded as %+v, %v", d2, got, ok)
+	}
+
+	// Another control plane on the same store (a replica) has no record
+	// of the archives: it says so rather than naming a blob it cannot
+	// vouch for.
+	other, err := layer.New(filepath.Join(dir, "replica-layers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.SetRemote(objstore.Layers{Store: obj, TmpDir: other.Dir(), Log: slog.New(slog.DiscardHandler)})
+	replica, err := catalog.New(ctx, catalog.Config{Store: st, Base: panicBase{t}, Builder: nb, Dir: filepath.Join(dir, "replica-files"),
+		Layers: other, BuildsOnNodes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(replica.Close)
+	if _, err := replica.NodeLayers(ctx, "app"); !errdefs.IsFailedPrecondition(err) || !strings.Contains(err.Error(), "recorded by the control-plane replica that ran it") {
+		t.Errorf("NodeLayers on another control plane = %v, want a precondition saying where the record is", err)
 	}
 }
 

@@ -50,6 +50,10 @@ func (c *Catalog) nodeLayers(ctx context.Context, ref string, b store.TemplateBu
 	for i, l := range b.Layers {
 		if d, ok := c.storeDigest(l); ok {
 			blob, ok := c.layers.Blob(d)
+			if !ok && !c.layers.Has(d) {
+				// Recorded by the control plane that ran the build.
+				return nil, fmt.Errorf("template %q: this control plane has no record of the archive its layer %s is in object storage (a build on a joined node is recorded by the control-plane replica that ran it; create it through that one): %w", ref, d, errdefs.ErrFailedPrecondition)
+			}
 			if !ok {
 				// Pushed now, for the creates to come.
 				c.layers.PushMissing(d)
