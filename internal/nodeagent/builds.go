@@ -11,12 +11,16 @@ import (
 )
 
 // nodeBuilds is the node's side of template builds: the builder on the
-// node's driver, its layer store and build stacks, with bases resolved
-// as a create's template is.
+// node's driver, its layer store and build stacks, with the registry
+// settings each build's control plane sends, and bases resolved as a
+// create's template is.
 func nodeBuilds(t nodeTemplates, d *oci.Driver, objects *objstore.Store, log *slog.Logger) *nodebuild.Node {
 	return nodebuild.NewNode(nodebuild.NodeConfig{
-		Builder: builder.New(builder.Config{Layers: t.layers, Driver: d, Stacks: t.stacks, Logger: log.With("component", "builder")}),
-		Layers:  t.layers, Objects: objects, Resolve: t.ResolveLayers,
+		Builder: func(r nodebuild.Registries) builder.Builder {
+			return builder.New(builder.Config{Layers: t.layers, Driver: d, Stacks: t.stacks, Mirrors: r.Mirrors, AllowNets: r.AllowNets,
+				MaxLayerBytes: r.MaxLayerBytes, Logger: log.With("component", "builder")})
+		},
+		Layers: t.layers, Objects: objects, Resolve: t.ResolveLayers,
 		Default: func(ctx context.Context) ([]string, error) { return t.base.Layers(ctx, "base") },
 		Cache:   t.base.Dir(),
 	})

@@ -38,7 +38,10 @@ type Config struct {
 	Objects *objstore.Store
 	// TmpDir holds a COPY archive while it is hashed and uploaded.
 	TmpDir string
-	Log    *slog.Logger
+	// Registries go with every build: mirrors, private ranges
+	// registries may be at, the bound on an image layer.
+	Registries Registries
+	Log        *slog.Logger
 }
 
 // Builder is the control plane's builder.Builder when it has no node of
@@ -101,7 +104,7 @@ func (b *Builder) Build(ctx context.Context, req builder.Request, log builder.Lo
 		log(level, st, message)
 	}
 	out, err := run.Build(ctx, Request{
-		ID: req.ID, Steps: req.Steps, Force: req.Force, Files: files, Limits: req.Limits, Timeout: req.Timeout,
+		ID: req.ID, Steps: req.Steps, Force: req.Force, Files: files, Limits: req.Limits, Timeout: req.Timeout, Registries: b.cfg.Registries,
 		Base: Base{Image: req.Base.Image, Registry: req.Base.Registry, Default: req.Base.Default,
 			Layers: req.Base.NodeLayers, Settings: req.Base.Settings},
 	}, relay)

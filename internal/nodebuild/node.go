@@ -17,8 +17,9 @@ import (
 
 // NodeConfig configures a node's side of builds.
 type NodeConfig struct {
-	// Builder runs the build on the node (builder.Node).
-	Builder builder.Builder
+	// Builder returns the node's builder (builder.Node) with the
+	// registry settings of a build's control plane.
+	Builder func(Registries) builder.Builder
 	// Layers is the node's layer store, whose remote is Objects: the
 	// layers a build makes are uploaded from it.
 	Layers  *layer.Store
@@ -66,7 +67,7 @@ func (n *Node) Build(ctx context.Context, req Request, log builder.Log) (Outcome
 	if err != nil {
 		return fail("base", err)
 	}
-	res, err := n.cfg.Builder.Build(ctx, builder.Request{
+	res, err := n.cfg.Builder(req.Registries).Build(ctx, builder.Request{
 		ID: req.ID, Base: base, Steps: req.Steps, Force: req.Force, Limits: req.Limits, Timeout: req.Timeout,
 		Files: func(hash string) (io.ReadCloser, error) {
 			p, ok := files[hash]

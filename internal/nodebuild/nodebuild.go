@@ -11,6 +11,7 @@ package nodebuild
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/builder"
@@ -40,6 +41,17 @@ type Request struct {
 	Files   map[string]layer.Blob `json:"files,omitempty"`
 	Limits  runtime.Limits        `json:"limits"`
 	Timeout time.Duration         `json:"timeout"`
+	// Registries are the control plane's registry settings, which the
+	// node's builder takes for this build as the server's would.
+	Registries Registries `json:"registries"`
+}
+
+// Registries are how a build reaches image registries (builder.Config's
+// Mirrors, AllowNets and MaxLayerBytes).
+type Registries struct {
+	Mirrors       []string       `json:"mirrors,omitempty"`
+	AllowNets     []netip.Prefix `json:"allowNets,omitempty"`
+	MaxLayerBytes int64          `json:"maxLayerBytes,omitempty"`
 }
 
 // Base is where the build starts: an image, the base template, or a

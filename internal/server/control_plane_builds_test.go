@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/auth"
+	"github.com/soulbox/soulbox/internal/builder/imagetest"
 	"github.com/soulbox/soulbox/internal/objstore/s3test"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/server"
@@ -79,7 +80,8 @@ func uploadCopyFiles(t *testing.T, c apiClient, id, hash, name, content string) 
 // joined nodes. With no node joined, or only one without object
 // storage, a build fails saying why. A build
 // through E2B's API runs on a joined node, its log and status read
-// through the control plane; the layers it made are in the bucket and
+// through the control plane, and an image build pulls through the
+// control plane's registry mirror; the layers it made are in the bucket and
 // recorded by the control plane with their archives, so a sandbox of
 // the template created on the other node (which fetches them) sees the
 // build's file. A failing step fails the build with its output and exit
@@ -101,6 +103,17 @@ func TestControlPlaneBuildsOnNodes(t *testing.T) {
 	dbURL := pg.NewDatabase(t)
 	cfg := replicaConfig(t, dbURL, keysDir, adminKey)
 	cfg.Objects = server.ObjectsConfig{Endpoint: s3.Endpoint, Bucket: "soulbox", AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey}
+	// An image under a Docker Hub name, served only by a registry in
+	// this process that the control plane names as its mirror, at an
+	// address builds may reach only because the control plane allows it.
+	baseLayers, err := ocitest.Templates(t).Layers(context.Background(), "base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	registry := imagetest.Serve(t)
+	imagetest.Push(t, registry, "library/tiny:1", []string{"PATH=/usr/bin:/bin"}, imagetest.TinyLayer(t, baseLayers[0]))
+	cfg.RegistryMirrors = "http://" + registry
+	cfg.TemplateLimits.RegistryAllowNets = "127.0.0.0/8"
 	addr, stop := serveInProcess(t, cfg)
 	t.Cleanup(func() { _ = stop() })
 	c := apiClient{t: t, base: "http://" + addr, key: adminKey}
@@ -198,6 +211,11 @@ func TestControlPlaneBuildsOnNodes(t *testing.T) {
 			t.Errorf("layer %s is on the control plane's disk: a build on a node should leave it there", e.Name())
 		}
 	}
+
+	// An image build on build-a pulls through the control plane's
+	// mirror, with its allowance for private addresses.
+	buildTemplate(t, c, "image-app", map[string]any{"fromImage": "tiny:1",
+		"steps": []map[string]any{{"type": "RUN", "args": []string{"echo pulled > /tmp/pulled"}}}})
 
 	// build-b joins and build-a drains: a sandbox of the template is made
 	// on build-b, which fetches the layers, and sees the build's file and

@@ -27,13 +27,19 @@ func (s *Server) refuseBuilds() error {
 }
 
 // useNodeBuilder gives the catalog the builder that places each build
-// on a ready joined node with object storage and relays it there.
+// on a ready joined node with object storage and relays it there, with
+// this server's registry settings (--registry-mirrors, the private
+// ranges registries may be at, the layer bound), as its own builder
+// would take them.
 func (s *Server) useNodeBuilder() {
 	if !s.buildsOnNodes() {
 		return
 	}
+	allow, _ := s.cfg.TemplateLimits.allowNets() // checked by Validate
 	s.catalog.UseBuilder(s.metrics.Builder(nodebuild.New(nodebuild.Config{
 		Place: s.placeBuild, Node: s.buildNode, Objects: s.objects, TmpDir: s.layers.Dir(),
+		Registries: nodebuild.Registries{Mirrors: s.cfg.registryMirrors(), AllowNets: allow,
+			MaxLayerBytes: int64(s.cfg.TemplateLimits.MaxLayerMB) << 20},
 		Log: s.log.With("component", "builder"),
 	})))
 }
