@@ -3,16 +3,13 @@ package builder
 import (
 	"strings"
 	"sync"
+
+	"github.com/soulbox/soulbox/internal/runtime"
 )
 
 // stackPrefix starts the names of build sandboxes' root filesystems; it
 // cannot be a template name, which may not start with '.'.
-const stackPrefix = ".build-"
-
-// IsBuildSandbox reports whether template, a sandbox's template name
-// (runtime.Info.Template), makes it a build sandbox: one no store
-// records, which lives as long as its build step.
-func IsBuildSandbox(template string) bool { return strings.HasPrefix(template, stackPrefix) }
+const stackPrefix = runtime.BuildTemplatePrefix
 
 // Stacks are the layer stacks of the build sandboxes now running, by the
 // template name their sandbox is created with. The server's template

@@ -7,6 +7,7 @@ import (
 	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/nodebuild"
 	"github.com/soulbox/soulbox/internal/objstore"
+	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 )
 
@@ -36,7 +37,7 @@ func sweepBuildSandboxes(ctx context.Context, d *oci.Driver, log *slog.Logger) {
 		return
 	}
 	for _, i := range list {
-		if !builder.IsBuildSandbox(i.Template) {
+		if !runtime.IsBuildSandbox(i.Template) {
 			continue
 		}
 		if err := d.Destroy(ctx, i.ID); err != nil {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/store"
 )
 
@@ -40,7 +40,7 @@ func (k *Keeper) settle(ctx context.Context, node string) error {
 		// A template build's sandbox is in no store record: it ends
 		// with its step, or, if the node stopped meanwhile, at the
 		// node's next start.
-		if keep[i.ID] || builder.IsBuildSandbox(i.Template) {
+		if keep[i.ID] || runtime.IsBuildSandbox(i.Template) {
 			continue
 		}
 		if err := rt.Destroy(ctx, i.ID); err != nil && !errdefs.IsNotFound(err) {
