@@ -56,6 +56,13 @@ type Base struct {
 	// template; Settings are that template's.
 	Layers   []string
 	Settings Settings
+	// For a build on another node (a control plane's builder that
+	// places builds on its joined nodes), the base as any node resolves
+	// it, instead of Layers: Default for the base template, which every
+	// node builds itself, else NodeLayers (layer-store layers by digest
+	// and archive, base template layers by their place).
+	Default    bool
+	NodeLayers []runtime.TemplateLayer
 }
 
 // Settings are what a template sets for the processes of its sandboxes.
@@ -87,6 +94,12 @@ type Result struct {
 	Settings Settings
 	// Cached counts the steps served from the layer store.
 	Cached int
+	// For a build on another node, Layers are layer digests and base
+	// template places ("base/<version>/rootfs") rather than paths of
+	// this host; Blobs are the archives the digests are in object
+	// storage, which the node uploaded; Size the bytes of those layers.
+	Blobs map[string]layer.Blob
+	Size  int64
 }
 
 // StepError is a step that failed; the build status reports it.

@@ -3,11 +3,13 @@ package builder
 import (
 	"strings"
 	"sync"
+
+	"github.com/soulbox/soulbox/internal/runtime"
 )
 
 // stackPrefix starts the names of build sandboxes' root filesystems; it
 // cannot be a template name, which may not start with '.'.
-const stackPrefix = ".build-"
+const stackPrefix = runtime.BuildTemplatePrefix
 
 // Stacks are the layer stacks of the build sandboxes now running, by the
 // template name their sandbox is created with. The server's template

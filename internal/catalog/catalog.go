@@ -60,10 +60,16 @@ type Config struct {
 	// Limits bound what teams may ask; zero fields take the defaults.
 	Limits Limits
 	Log    *slog.Logger
-	// Refuse, when set, answers every build and pool change once its
-	// request is checked: the server has no runtime of its own to build
-	// on or to fill pools in.
+	// Refuse, when set, answers every pool change once its request is
+	// checked: the server has no runtime of its own to fill pools in.
 	Refuse error
+	// RefuseBuilds, when set, answers every build so: nowhere to build.
+	RefuseBuilds error
+	// BuildsOnNodes: the builder runs builds on other nodes
+	// (nodebuild.Builder), which are given a template base as any node
+	// resolves it (NodeLayers) and answer with layers by digest and the
+	// archives they uploaded them as.
+	BuildsOnNodes bool
 }
 
 // Catalog is the template registry.
@@ -97,6 +103,10 @@ type Catalog struct {
 	filesRefs map[string]int
 	pools     Pools // nil without a warm pool
 	refuse    error // Config.Refuse
+	// refuseBuilds and onNodes are Config.RefuseBuilds and
+	// BuildsOnNodes.
+	refuseBuilds error
+	onNodes      bool
 }
 
 // New opens the catalog: the default template is registered if missing,
@@ -105,7 +115,7 @@ func New(ctx context.Context, cfg Config) (*Catalog, error) {
 	c := &Catalog{
 		store: cfg.Store, base: cfg.Base, builder: cfg.Builder, stacks: cfg.Stacks, layers: cfg.Layers,
 		files: cfg.Dir, timeout: cfg.BuildTimeout, limits: cfg.Limits.withDefaults(), log: cfg.Log, cancel: map[string]context.CancelFunc{}, uploads: map[string]upload{}, filesRefs: map[string]int{},
-		refuse: cfg.Refuse,
+		refuse: cfg.Refuse, refuseBuilds: cfg.RefuseBuilds, onNodes: cfg.BuildsOnNodes,
 	}
 	if c.timeout == 0 {
 		c.timeout = 30 * time.Minute

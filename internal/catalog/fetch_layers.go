@@ -2,7 +2,10 @@ package catalog
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
 
 	"github.com/soulbox/soulbox/internal/layer"
 )
@@ -73,7 +76,7 @@ func (c *Catalog) localLayers(ctx context.Context, recorded []string, trees int)
 	for i, l := range recorded {
 		d, ok := c.storeDigest(l)
 		if !ok {
-			out[i] = l
+			out[i] = c.basePath(l)
 			continue
 		}
 		if err := c.layers.FetchVerified(ctx, d, layer.Blob{}, i < trees); err != nil {
@@ -96,4 +99,41 @@ func (c *Catalog) localLayer(ctx context.Context, recorded string, tree bool) (s
 		return "", err
 	}
 	return out[0], nil
+}
+
+// basePath is where recorded layer l, a base template layer, is on this
+// host: one a joined node's build recorded by its place in the template
+// cache is in this host's cache (when its recipe version is the same).
+func (c *Catalog) basePath(l string) string {
+	if !basePlace(l) {
+		return l
+	}
+	if cache, ok := c.base.(interface{ Dir() string }); ok {
+		return filepath.Join(cache.Dir(), l)
+	}
+	return l
+}
+
+// recordBlobs records the archives a joined node uploaded a build's
+// layers as (digest to archive), durably, as this host's own uploads
+// are: NodeLayers names them to the nodes that create from the build.
+// The first record of a layer stays.
+func (c *Catalog) recordBlobs(blobs map[string]layer.Blob) error {
+	if len(blobs) == 0 {
+		return nil
+	}
+	if c.layers == nil {
+		return fmt.Errorf("no layer store to record the archives of the build's layers in: %w", errdefs.ErrFailedPrecondition)
+	}
+	for d, b := range blobs {
+		// A layer recorded already keeps its archive: a node's answer
+		// does not redirect the layer other builds stack on.
+		if _, ok := c.layers.Blob(d); ok {
+			continue
+		}
+		if err := c.layers.RecordBlob(d, b); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/store"
 )
 
 // NodeLayers returns the layers of the template ref names in the form
@@ -29,6 +30,11 @@ func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.Templat
 	if err != nil {
 		return nil, err
 	}
+	return c.nodeLayers(ctx, ref, b)
+}
+
+// nodeLayers is NodeLayers of build b of the template ref names.
+func (c *Catalog) nodeLayers(ctx context.Context, ref string, b store.TemplateBuild) ([]runtime.TemplateLayer, error) {
 	if b.Source == sourceDebootstrap {
 		return nil, nil
 	}
@@ -44,6 +50,10 @@ func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.Templat
 	for i, l := range b.Layers {
 		if d, ok := c.storeDigest(l); ok {
 			blob, ok := c.layers.Blob(d)
+			if !ok && !c.layers.Has(d) {
+				// Recorded by the control plane that ran the build.
+				return nil, fmt.Errorf("template %q: this control plane has no record of the archive its layer %s is in object storage (a build on a joined node is recorded by the control-plane replica that ran it; create it through that one): %w", ref, d, errdefs.ErrFailedPrecondition)
+			}
 			if !ok {
 				// Pushed now, for the creates to come.
 				c.layers.PushMissing(d)
@@ -52,7 +62,13 @@ func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.Templat
 			out[i] = runtime.TemplateLayer{Digest: d, Tree: i < trees, Blob: blob.Digest, Size: blob.Size}
 			continue
 		}
+		if basePlace(l) {
+			// Recorded by a build on a joined node: already its place.
+			out[i] = runtime.TemplateLayer{Base: l}
+			continue
+		}
 		if base == nil {
+			var err error
 			if base, err = c.base.Layers(ctx, BaseID); err != nil {
 				return nil, err
 			}
@@ -64,6 +80,13 @@ func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.Templat
 		out[i] = runtime.TemplateLayer{Base: rel}
 	}
 	return out, nil
+}
+
+// basePlace reports whether recorded layer l is a base template layer
+// named by its place in the template cache ("base/<version>/rootfs"),
+// as a build on a joined node records it.
+func basePlace(l string) bool {
+	return filepath.IsLocal(l) && strings.HasPrefix(l, BaseID+"/") && filepath.Clean(l) == l
 }
 
 // baseLayerName is where layer l of the base template is in the template

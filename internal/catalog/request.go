@@ -46,8 +46,8 @@ func (c *Catalog) RequestBuild(ctx context.Context, req BuildRequest) (store.Tem
 	if err := limits.Validate(); err != nil {
 		return store.Template{}, store.TemplateBuild{}, nil, err
 	}
-	if c.refuse != nil {
-		return store.Template{}, store.TemplateBuild{}, nil, fmt.Errorf("template builds: %w", c.refuse)
+	if c.refuseBuilds != nil {
+		return store.Template{}, store.TemplateBuild{}, nil, fmt.Errorf("template builds: %w", c.refuseBuilds)
 	}
 	t, err := c.store.GetTemplate(ctx, name)
 	switch {

@@ -54,8 +54,8 @@ func (c *Catalog) StartBuild(ctx context.Context, team, templateID, buildID stri
 	if b.Status != store.BuildWaiting {
 		return fmt.Errorf("build %s is %s; request a new build with POST /v3/templates: %w", buildID, b.Status, errdefs.ErrFailedPrecondition)
 	}
-	if c.refuse != nil {
-		return fmt.Errorf("template builds: %w", c.refuse)
+	if c.refuseBuilds != nil {
+		return fmt.Errorf("template builds: %w", c.refuseBuilds)
 	}
 	// The build's files are kept from collection from before they are
 	// checked until the build ends.
@@ -169,12 +169,23 @@ func (c *Catalog) checkSpec(ctx context.Context, team string, spec BuildSpec) (b
 	if pt.Team != team && !pt.Public && pt.Team != "" {
 		return bad("fromTemplate %q: not a template of your team", from)
 	}
+	base.Settings = builder.Settings{Env: pb.Env, Workdir: pb.Workdir, User: pb.User}
+	if c.onNodes {
+		// The node resolves the base itself, as for a create.
+		if pb.Source == sourceDebootstrap {
+			base.Default = true
+			return base, nil
+		}
+		if base.NodeLayers, err = c.nodeLayers(ctx, from, pb); err != nil {
+			return builder.Base{}, err
+		}
+		return base, nil
+	}
 	layers, err := c.buildLayers(ctx, pb)
 	if err != nil {
 		return builder.Base{}, err
 	}
 	base.Layers = layers
-	base.Settings = builder.Settings{Env: pb.Env, Workdir: pb.Workdir, User: pb.User}
 	return base, nil
 }
 
@@ -221,6 +232,9 @@ func (c *Catalog) run(ctx context.Context, team string, b store.TemplateBuild, b
 		done.Workdir, done.User = res.Settings.Workdir, res.Settings.User
 		done.StartCmd, done.ReadyCmd = spec.StartCmd, spec.ReadyCmd
 		done.SizeBytes = c.size(res.Layers)
+		if res.Blobs != nil {
+			done.SizeBytes = res.Size
+		}
 		if err := c.admitDisk(bg, team, done.SizeBytes); err != nil {
 			// What it made stays unreferenced, and is collected.
 			done = b
@@ -228,6 +242,12 @@ func (c *Catalog) run(ctx context.Context, team string, b store.TemplateBuild, b
 			done.Reason = builder.Printable(err.Error())
 			logf("error", done.ReasonStep, done.Reason)
 			log.Warn("template build over its team's disk quota", logx.Err(err))
+		} else if err := c.recordBlobs(res.Blobs); err != nil {
+			done = b
+			done.Status, done.ReasonStep = store.BuildError, "finalize"
+			done.Reason = builder.Printable(err.Error())
+			logf("error", done.ReasonStep, done.Reason)
+			log.Error("record the archives of a build's layers", logx.Err(err))
 		} else {
 			logf("info", "finalize", fmt.Sprintf("build finished in %s (%d steps cached)", time.Since(start).Round(time.Millisecond), res.Cached))
 			log.Info("template built", slog.Duration("took", time.Since(start)), slog.Int("cached", res.Cached))

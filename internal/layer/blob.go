@@ -83,3 +83,9 @@ func (s *Store) Blob(digest string) (Blob, bool) {
 	}
 	return out, true
 }
+
+// RecordBlob records that layer digest, which another host made and
+// pushed, is archive b in the remote, as a push from this store would:
+// this host then names the layer to others by b without holding it. The
+// record is durable when RecordBlob returns.
+func (s *Store) RecordBlob(digest string, b Blob) error { return s.setBlob(digest, b) }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/layer"
 	"github.com/soulbox/soulbox/internal/network"
@@ -164,11 +165,13 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, obje
 			return nil, err
 		}
 	}
-	h.driver, err = oci.New(oci.Config{Root: root, AgentPath: rc.AgentPath, Runtime: rc.Runtime, Templates: nodeTemplates{base: templates, layers: layers, use: h.layerUse},
+	resolver := nodeTemplates{base: templates, layers: layers, use: h.layerUse, stacks: &builder.Stacks{}}
+	h.driver, err = oci.New(oci.Config{Root: root, AgentPath: rc.AgentPath, Runtime: rc.Runtime, Templates: resolver,
 		Logger: log, Network: h.net, CgroupParent: rc.CgroupParent})
 	if err != nil {
 		return nil, err
 	}
+	sweepBuildSandboxes(ctx, h.driver, log)
 	// The base template, built now rather than by the first create; the
 	// warm pool fills once it is ready, and runs until close.
 	h.pool = newPool(rc.Pool, h.driver, log.With("component", "pool"))
@@ -214,6 +217,11 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, obje
 	svc := nodeservice.New(h.driver).WithMaxSandboxes(id.Name, max).WithCheckpoints(checkpoints)
 	if h.pool != nil {
 		svc.WithPool(h.pool)
+	}
+	if h.objects != nil {
+		// Template builds, for a control plane without a node of its
+		// own: their layers go to the object storage every node shares.
+		svc.WithBuilder(nodeBuilds(resolver, h.driver, h.objects, log))
 	}
 	if err := svc.SweepCheckpoints(ctx); err != nil {
 		log.Warn("sweep unowned checkpoints", "err", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/soulbox/soulbox/internal/builder"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/layer"
 	"github.com/soulbox/soulbox/internal/runtime"
@@ -21,11 +22,19 @@ type nodeTemplates struct {
 	base   *template.Store
 	layers *layer.Store
 	use    *layerUse // nil: not recorded
+	// stacks are the root filesystems of the template builds running
+	// here, which their build sandboxes are created from; nil: none.
+	stacks *builder.Stacks
 }
 
 // Layers implements oci.Templates: the node knows the base template only
-// by name.
+// by name, and a build sandbox by its build's stack.
 func (t nodeTemplates) Layers(ctx context.Context, name string) ([]string, error) {
+	if t.stacks != nil {
+		if l, ok := t.stacks.Layers(name); ok {
+			return l, nil
+		}
+	}
 	return t.base.Layers(ctx, name)
 }
 

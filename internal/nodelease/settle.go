@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/store"
 )
 
@@ -36,7 +37,10 @@ func (k *Keeper) settle(ctx context.Context, node string) error {
 		keep[sb.ID] = true
 	}
 	for _, i := range held {
-		if keep[i.ID] {
+		// A template build's sandbox is in no store record: it ends
+		// with its step, or, if the node stopped meanwhile, at the
+		// node's next start.
+		if keep[i.ID] || runtime.IsBuildSandbox(i.Template) {
 			continue
 		}
 		if err := rt.Destroy(ctx, i.ID); err != nil && !errdefs.IsNotFound(err) {

@@ -68,6 +68,9 @@ type Service struct {
 	// dumping counts the Checkpoint calls under way per sandbox.
 	dumpMu  sync.Mutex
 	dumping map[string]int
+
+	// builder runs template builds (WithBuilder); nil: none.
+	builder Builder
 }
 
 var _ nodev1connect.SandboxServiceHandler = (*Service)(nil)

@@ -75,6 +75,10 @@ type Request struct {
 	// start (its layers are not in object storage): named in the
 	// refusal when the embedded node cannot take it either.
 	EmbeddedOnlyWhy string
+	// Build: a template build, which only a joined node with object
+	// storage takes (its layers must reach the bucket for every node;
+	// a server with an embedded node builds there itself).
+	Build bool
 }
 
 // Decision is where a sandbox goes.
@@ -116,7 +120,11 @@ func Choose(nodes []Node, req Request) (Decision, error) {
 			reasons = append(reasons, "node "+nodes[i].ID+" "+unfit(&nodes[i], req))
 		}
 		sort.Strings(reasons)
-		return Decision{}, fmt.Errorf("no node is ready for this sandbox: %s: %w", strings.Join(reasons, "; "), errdefs.ErrUnavailable)
+		what := "sandbox"
+		if req.Build {
+			what = "build"
+		}
+		return Decision{}, fmt.Errorf("no node is ready for this %s: %s: %w", what, strings.Join(reasons, "; "), errdefs.ErrUnavailable)
 	}
 	return Decision{NodeID: nodes[best].ID, Score: bestScore}, nil
 }
@@ -127,6 +135,8 @@ func fits(n *Node, req Request) bool {
 	case !n.Ready || !n.Runs || n.Unreachable != "" || (req.EmbeddedOnly && !n.Embedded):
 		return false
 	case !n.Embedded && !n.ObjectStorage && !holdsAll(n, req.Layers):
+		return false
+	case req.Build && (n.Embedded || !n.ObjectStorage):
 		return false
 	case n.Unmetered:
 		return true
@@ -153,6 +163,10 @@ func unfit(n *Node, req Request) string {
 		return "is not the embedded node, the only one that makes forks, restores snapshots with memory and starts templates whose layers are not in object storage"
 	case !n.Embedded && !n.ObjectStorage && !holdsAll(n, req.Layers):
 		return "lacks this template's layers and has no object storage to fetch them from (start it with --s3-endpoint)"
+	case req.Build && n.Embedded:
+		return "is the embedded node, which builds only through its own server"
+	case req.Build && !n.ObjectStorage:
+		return "has no object storage to upload a build's layers to (start it with --s3-endpoint)"
 	case n.Unmetered:
 		return ""
 	case n.MaxSandboxes > 0 && n.Sandboxes >= n.MaxSandboxes:

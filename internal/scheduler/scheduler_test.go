@@ -174,3 +174,26 @@ func TestChooseEmbeddedOnly(t *testing.T) {
 		t.Errorf("Choose = %+v, %v; want a", d, err)
 	}
 }
+
+// A template build goes only to a joined node with object storage (its
+// layers must reach every node); without one it is refused saying why.
+func TestChooseBuild(t *testing.T) {
+	local := Node{ID: "local", Ready: true, Runs: true, Embedded: true, Unmetered: true}
+	plain := roomy("a")
+	plain.ObjectStorage = false
+	stored := roomy("b")
+	req := Request{CPU: 1, MemoryBytes: gib, Build: true}
+	if d, err := Choose([]Node{plain, stored, local}, req); err != nil || d.NodeID != "b" {
+		t.Errorf("Choose = %+v, %v; want b, the node with object storage", d, err)
+	}
+	_, err := Choose([]Node{plain, local}, req)
+	if !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), "no node is ready for this build: node a has no object storage to upload a build's layers to") ||
+		!strings.Contains(err.Error(), "node local is the embedded node") {
+		t.Errorf("Choose of a build with no node with object storage: %v", err)
+	}
+	for _, n := range append(fakeNodes(50), local, plain, stored) {
+		if fits(&n, req) != (unfit(&n, req) == "") {
+			t.Errorf("node %+v: fits %v, unfit %q", n, fits(&n, req), unfit(&n, req))
+		}
+	}
+}

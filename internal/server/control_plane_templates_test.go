@@ -39,6 +39,8 @@ func TestControlPlaneTemplateRefusals(t *testing.T) {
 	}
 	const why = "embedded-node=off"
 	build := map[string]any{"name": "x", "cpuCount": 1, "memoryMB": 256}
+	// Builds need object storage on such a control plane (none here).
+	const noObjects = "--s3-endpoint"
 	for _, tc := range []struct {
 		c            apiClient
 		method, path string
@@ -53,7 +55,8 @@ func TestControlPlaneTemplateRefusals(t *testing.T) {
 		{dev, "PUT", "/templates/tpl_own/pool", map[string]any{"min": 1}, 400, "max is required"},
 		{dev, "POST", "/v2/templates/tpl_none/builds/bld_w", map[string]any{}, 404, "not found"},
 		{dev, "POST", "/v3/templates", build, 503, why},
-		{dev, "POST", "/v2/templates/tpl_own/builds/bld_w", map[string]any{}, 503, why},
+		{dev, "POST", "/v3/templates", build, 503, noObjects},
+		{dev, "POST", "/v2/templates/tpl_own/builds/bld_w", map[string]any{}, 503, noObjects},
 		{dev, "PUT", "/templates/tpl_own/pool", map[string]any{"min": 1, "max": 2}, 503, why},
 		{dev, "DELETE", "/templates/tpl_own/pool", nil, 503, why},
 	} {
@@ -67,8 +70,8 @@ func TestControlPlaneTemplateRefusals(t *testing.T) {
 			statuses = append(statuses, e.Action+" "+itoa(e.Status))
 		}
 	}
-	if strings.Join(statuses, ",") != "POST /v3/templates 403,POST /v3/templates 400,POST /v3/templates 400,POST /v3/templates 503" {
-		t.Errorf("audited builds: %q, want the 403, the two 400s and the 503", statuses)
+	if strings.Join(statuses, ",") != "POST /v3/templates 403,POST /v3/templates 400,POST /v3/templates 400,POST /v3/templates 503,POST /v3/templates 503" {
+		t.Errorf("audited builds: %q, want the 403, the two 400s and the 503s", statuses)
 	}
 	if tpl, err := st.GetTemplate(context.Background(), "tpl_own"); err != nil || tpl.Pool != nil {
 		t.Errorf("template after refused pool changes: %+v, %v; want no pool set", tpl, err)

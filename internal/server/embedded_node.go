@@ -60,6 +60,7 @@ func (c Config) validateEmbeddedNode() error {
 func (s *Server) openEmbeddedNode(ctx context.Context) (telemetry.Driver, error) {
 	if !s.cfg.embedded() {
 		s.log.Info("no embedded node: sandboxes run on joined nodes only")
+		s.useNodeBuilder()
 		return noEmbeddedNode{}, nil
 	}
 	cfg := s.cfg
@@ -103,13 +104,13 @@ func (s *Server) runtimeName() string {
 	return s.driver.Name()
 }
 
-// refuseBuilds is the catalog's answer to template builds and pool
-// changes on a control plane without an embedded node (builds run on the
-// server's own runtime, warm pools fill there): unavailable, saying why;
-// nil with an embedded node. The catalog gives it after the request is
-// authorised, audited and checked, so a key without the permission is
-// still 403 and a malformed request 400.
-func (s *Server) refuseBuilds() error {
+// refusePools is the catalog's answer to pool changes on a control
+// plane without an embedded node (warm pools fill on the server's own
+// runtime): unavailable, saying why; nil with an embedded node. The
+// catalog gives it after the request is authorised, audited and
+// checked, so a key without the permission is still 403 and a malformed
+// request 400.
+func (s *Server) refusePools() error {
 	if s.cfg.embedded() {
 		return nil
 	}

@@ -50,7 +50,8 @@ func (s *Server) openCatalog(ctx context.Context) error {
 	s.catalog, err = catalog.New(ctx, catalog.Config{
 		Store: s.store, Base: s.templates, Stacks: s.stacks, Layers: layers,
 		Dir: filepath.Join(s.cfg.DataDir, "template-files"), Limits: s.cfg.TemplateLimits.catalogLimits(),
-		Log: s.log.With("component", "templates"), Refuse: s.refuseBuilds(),
+		Log: s.log.With("component", "templates"), Refuse: s.refusePools(), RefuseBuilds: s.refuseBuilds(),
+		BuildsOnNodes: s.buildsOnNodes(),
 	})
 	return err
 }

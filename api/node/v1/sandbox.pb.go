@@ -1183,6 +1183,122 @@ func (x *ClaimResponse) GetId() string {
 	return ""
 }
 
+type BuildRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The nodebuild.Request, JSON.
+	RequestJson   []byte `protobuf:"bytes,1,opt,name=request_json,json=requestJson,proto3" json:"request_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BuildRequest) Reset() {
+	*x = BuildRequest{}
+	mi := &file_v1_sandbox_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BuildRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BuildRequest) ProtoMessage() {}
+
+func (x *BuildRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_sandbox_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BuildRequest.ProtoReflect.Descriptor instead.
+func (*BuildRequest) Descriptor() ([]byte, []int) {
+	return file_v1_sandbox_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *BuildRequest) GetRequestJson() []byte {
+	if x != nil {
+		return x.RequestJson
+	}
+	return nil
+}
+
+type BuildEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A log line of the build: its level, step ("base", a step's
+	// number, "finalize") and text; all empty in a keepalive.
+	Level   string `protobuf:"bytes,1,opt,name=level,proto3" json:"level,omitempty"`
+	Step    string `protobuf:"bytes,2,opt,name=step,proto3" json:"step,omitempty"`
+	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// The last event: the nodebuild.Outcome, JSON.
+	OutcomeJson   []byte `protobuf:"bytes,4,opt,name=outcome_json,json=outcomeJson,proto3" json:"outcome_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BuildEvent) Reset() {
+	*x = BuildEvent{}
+	mi := &file_v1_sandbox_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BuildEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BuildEvent) ProtoMessage() {}
+
+func (x *BuildEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_sandbox_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BuildEvent.ProtoReflect.Descriptor instead.
+func (*BuildEvent) Descriptor() ([]byte, []int) {
+	return file_v1_sandbox_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *BuildEvent) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
+}
+
+func (x *BuildEvent) GetStep() string {
+	if x != nil {
+		return x.Step
+	}
+	return ""
+}
+
+func (x *BuildEvent) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *BuildEvent) GetOutcomeJson() []byte {
+	if x != nil {
+		return x.OutcomeJson
+	}
+	return nil
+}
+
 var File_v1_sandbox_proto protoreflect.FileDescriptor
 
 const file_v1_sandbox_proto_rawDesc = "" +
@@ -1270,7 +1386,15 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"\fnetwork_json\x18\x03 \x01(\fR\vnetworkJson\x12\x1b\n" +
 	"\tinit_json\x18\x04 \x01(\fR\binitJson\"\x1f\n" +
 	"\rClaimResponse\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id2\x97\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"1\n" +
+	"\fBuildRequest\x12!\n" +
+	"\frequest_json\x18\x01 \x01(\fR\vrequestJson\"s\n" +
+	"\n" +
+	"BuildEvent\x12\x14\n" +
+	"\x05level\x18\x01 \x01(\tR\x05level\x12\x12\n" +
+	"\x04step\x18\x02 \x01(\tR\x04step\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12!\n" +
+	"\foutcome_json\x18\x04 \x01(\fR\voutcomeJson2\xde\x0e\n" +
 	"\x0eSandboxService\x12C\n" +
 	"\x04Name\x12\x1c.soulbox.node.v1.NameRequest\x1a\x1d.soulbox.node.v1.NameResponse\x12F\n" +
 	"\x06Create\x12\x1e.soulbox.node.v1.CreateRequest\x1a\x1c.soulbox.node.v1.SandboxInfo\x12<\n" +
@@ -1298,7 +1422,8 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"\x0fCheckpointClone\x12\x1b.soulbox.node.v1.SandboxRef\x1a .soulbox.node.v1.CloneCheckpoint\x12L\n" +
 	"\fRestoreClone\x12$.soulbox.node.v1.RestoreCloneRequest\x1a\x16.soulbox.node.v1.Empty\x12E\n" +
 	"\tDropClone\x12 .soulbox.node.v1.CloneCheckpoint\x1a\x16.soulbox.node.v1.Empty\x12F\n" +
-	"\x05Claim\x12\x1d.soulbox.node.v1.ClaimRequest\x1a\x1e.soulbox.node.v1.ClaimResponseB/Z-github.com/soulbox/soulbox/api/node/v1;nodev1b\x06proto3"
+	"\x05Claim\x12\x1d.soulbox.node.v1.ClaimRequest\x1a\x1e.soulbox.node.v1.ClaimResponse\x12E\n" +
+	"\x05Build\x12\x1d.soulbox.node.v1.BuildRequest\x1a\x1b.soulbox.node.v1.BuildEvent0\x01B/Z-github.com/soulbox/soulbox/api/node/v1;nodev1b\x06proto3"
 
 var (
 	file_v1_sandbox_proto_rawDescOnce sync.Once
@@ -1312,7 +1437,7 @@ func file_v1_sandbox_proto_rawDescGZIP() []byte {
 	return file_v1_sandbox_proto_rawDescData
 }
 
-var file_v1_sandbox_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_v1_sandbox_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_v1_sandbox_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: soulbox.node.v1.Empty
 	(*NameRequest)(nil),         // 1: soulbox.node.v1.NameRequest
@@ -1334,6 +1459,8 @@ var file_v1_sandbox_proto_goTypes = []any{
 	(*RestoreCloneRequest)(nil), // 17: soulbox.node.v1.RestoreCloneRequest
 	(*ClaimRequest)(nil),        // 18: soulbox.node.v1.ClaimRequest
 	(*ClaimResponse)(nil),       // 19: soulbox.node.v1.ClaimResponse
+	(*BuildRequest)(nil),        // 20: soulbox.node.v1.BuildRequest
+	(*BuildEvent)(nil),          // 21: soulbox.node.v1.BuildEvent
 }
 var file_v1_sandbox_proto_depIdxs = []int32{
 	5,  // 0: soulbox.node.v1.ListResponse.sandboxes:type_name -> soulbox.node.v1.SandboxInfo
@@ -1363,34 +1490,36 @@ var file_v1_sandbox_proto_depIdxs = []int32{
 	17, // 24: soulbox.node.v1.SandboxService.RestoreClone:input_type -> soulbox.node.v1.RestoreCloneRequest
 	16, // 25: soulbox.node.v1.SandboxService.DropClone:input_type -> soulbox.node.v1.CloneCheckpoint
 	18, // 26: soulbox.node.v1.SandboxService.Claim:input_type -> soulbox.node.v1.ClaimRequest
-	2,  // 27: soulbox.node.v1.SandboxService.Name:output_type -> soulbox.node.v1.NameResponse
-	5,  // 28: soulbox.node.v1.SandboxService.Create:output_type -> soulbox.node.v1.SandboxInfo
-	0,  // 29: soulbox.node.v1.SandboxService.Start:output_type -> soulbox.node.v1.Empty
-	7,  // 30: soulbox.node.v1.SandboxService.Exec:output_type -> soulbox.node.v1.ExecResponse
-	0,  // 31: soulbox.node.v1.SandboxService.Pause:output_type -> soulbox.node.v1.Empty
-	0,  // 32: soulbox.node.v1.SandboxService.Resume:output_type -> soulbox.node.v1.Empty
-	0,  // 33: soulbox.node.v1.SandboxService.Stop:output_type -> soulbox.node.v1.Empty
-	0,  // 34: soulbox.node.v1.SandboxService.Destroy:output_type -> soulbox.node.v1.Empty
-	8,  // 35: soulbox.node.v1.SandboxService.Stats:output_type -> soulbox.node.v1.SandboxStats
-	5,  // 36: soulbox.node.v1.SandboxService.Info:output_type -> soulbox.node.v1.SandboxInfo
-	10, // 37: soulbox.node.v1.SandboxService.List:output_type -> soulbox.node.v1.ListResponse
-	0,  // 38: soulbox.node.v1.SandboxService.Update:output_type -> soulbox.node.v1.Empty
-	13, // 39: soulbox.node.v1.SandboxService.Logs:output_type -> soulbox.node.v1.LogsResponse
-	0,  // 40: soulbox.node.v1.SandboxService.KillUserProcesses:output_type -> soulbox.node.v1.Empty
-	14, // 41: soulbox.node.v1.SandboxService.Dial:output_type -> soulbox.node.v1.DialFrame
-	15, // 42: soulbox.node.v1.SandboxService.Checkpoint:output_type -> soulbox.node.v1.CheckpointState
-	0,  // 43: soulbox.node.v1.SandboxService.Restore:output_type -> soulbox.node.v1.Empty
-	15, // 44: soulbox.node.v1.SandboxService.KeptCheckpoint:output_type -> soulbox.node.v1.CheckpointState
-	0,  // 45: soulbox.node.v1.SandboxService.DropCheckpoint:output_type -> soulbox.node.v1.Empty
-	0,  // 46: soulbox.node.v1.SandboxService.Recreate:output_type -> soulbox.node.v1.Empty
-	0,  // 47: soulbox.node.v1.SandboxService.Release:output_type -> soulbox.node.v1.Empty
-	0,  // 48: soulbox.node.v1.SandboxService.RepairNetwork:output_type -> soulbox.node.v1.Empty
-	16, // 49: soulbox.node.v1.SandboxService.CheckpointClone:output_type -> soulbox.node.v1.CloneCheckpoint
-	0,  // 50: soulbox.node.v1.SandboxService.RestoreClone:output_type -> soulbox.node.v1.Empty
-	0,  // 51: soulbox.node.v1.SandboxService.DropClone:output_type -> soulbox.node.v1.Empty
-	19, // 52: soulbox.node.v1.SandboxService.Claim:output_type -> soulbox.node.v1.ClaimResponse
-	27, // [27:53] is the sub-list for method output_type
-	1,  // [1:27] is the sub-list for method input_type
+	20, // 27: soulbox.node.v1.SandboxService.Build:input_type -> soulbox.node.v1.BuildRequest
+	2,  // 28: soulbox.node.v1.SandboxService.Name:output_type -> soulbox.node.v1.NameResponse
+	5,  // 29: soulbox.node.v1.SandboxService.Create:output_type -> soulbox.node.v1.SandboxInfo
+	0,  // 30: soulbox.node.v1.SandboxService.Start:output_type -> soulbox.node.v1.Empty
+	7,  // 31: soulbox.node.v1.SandboxService.Exec:output_type -> soulbox.node.v1.ExecResponse
+	0,  // 32: soulbox.node.v1.SandboxService.Pause:output_type -> soulbox.node.v1.Empty
+	0,  // 33: soulbox.node.v1.SandboxService.Resume:output_type -> soulbox.node.v1.Empty
+	0,  // 34: soulbox.node.v1.SandboxService.Stop:output_type -> soulbox.node.v1.Empty
+	0,  // 35: soulbox.node.v1.SandboxService.Destroy:output_type -> soulbox.node.v1.Empty
+	8,  // 36: soulbox.node.v1.SandboxService.Stats:output_type -> soulbox.node.v1.SandboxStats
+	5,  // 37: soulbox.node.v1.SandboxService.Info:output_type -> soulbox.node.v1.SandboxInfo
+	10, // 38: soulbox.node.v1.SandboxService.List:output_type -> soulbox.node.v1.ListResponse
+	0,  // 39: soulbox.node.v1.SandboxService.Update:output_type -> soulbox.node.v1.Empty
+	13, // 40: soulbox.node.v1.SandboxService.Logs:output_type -> soulbox.node.v1.LogsResponse
+	0,  // 41: soulbox.node.v1.SandboxService.KillUserProcesses:output_type -> soulbox.node.v1.Empty
+	14, // 42: soulbox.node.v1.SandboxService.Dial:output_type -> soulbox.node.v1.DialFrame
+	15, // 43: soulbox.node.v1.SandboxService.Checkpoint:output_type -> soulbox.node.v1.CheckpointState
+	0,  // 44: soulbox.node.v1.SandboxService.Restore:output_type -> soulbox.node.v1.Empty
+	15, // 45: soulbox.node.v1.SandboxService.KeptCheckpoint:output_type -> soulbox.node.v1.CheckpointState
+	0,  // 46: soulbox.node.v1.SandboxService.DropCheckpoint:output_type -> soulbox.node.v1.Empty
+	0,  // 47: soulbox.node.v1.SandboxService.Recreate:output_type -> soulbox.node.v1.Empty
+	0,  // 48: soulbox.node.v1.SandboxService.Release:output_type -> soulbox.node.v1.Empty
+	0,  // 49: soulbox.node.v1.SandboxService.RepairNetwork:output_type -> soulbox.node.v1.Empty
+	16, // 50: soulbox.node.v1.SandboxService.CheckpointClone:output_type -> soulbox.node.v1.CloneCheckpoint
+	0,  // 51: soulbox.node.v1.SandboxService.RestoreClone:output_type -> soulbox.node.v1.Empty
+	0,  // 52: soulbox.node.v1.SandboxService.DropClone:output_type -> soulbox.node.v1.Empty
+	19, // 53: soulbox.node.v1.SandboxService.Claim:output_type -> soulbox.node.v1.ClaimResponse
+	21, // 54: soulbox.node.v1.SandboxService.Build:output_type -> soulbox.node.v1.BuildEvent
+	28, // [28:55] is the sub-list for method output_type
+	1,  // [1:28] is the sub-list for method input_type
 	1,  // [1:1] is the sub-list for extension type_name
 	1,  // [1:1] is the sub-list for extension extendee
 	0,  // [0:1] is the sub-list for field type_name
@@ -1407,7 +1536,7 @@ func file_v1_sandbox_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_v1_sandbox_proto_rawDesc), len(file_v1_sandbox_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

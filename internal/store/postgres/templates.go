@@ -175,6 +175,14 @@ func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
+		// The builds' rows first, the lock FinishBuild and
+		// AppendBuildLogs take first too: a build whose end is recorded
+		// meanwhile (a cancelled one) waits for the delete, or the delete
+		// for it, instead of each holding what the other needs (the
+		// build's row, its usage span) until PostgreSQL aborts one.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM template_builds WHERE template_id = $1 ORDER BY id FOR UPDATE`, id); err != nil {
+			return fmt.Errorf("template %q: delete: %w", id, err)
+		}
 		// A build that still runs stops counting now: its row goes.
 		if err := closeBuildSpans(ctx, tx, sqlrow.Time(s.now()), `template_id = $2`, id); err != nil {
 			return err

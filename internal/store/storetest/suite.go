@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Members", s.testMembers)
 	t.Run("Templates", s.testTemplates)
 	t.Run("BuildUsage", s.testBuildUsage)
+	t.Run("FinishWhileDeleting", s.testFinishWhileDeleting)
 	t.Run("Metrics", s.testMetrics)
 	t.Run("SandboxSpans", s.testSandboxSpans)
 	t.Run("LatestMetric", s.testLatestMetric)

@@ -105,6 +105,8 @@ const (
 	SandboxServiceDropCloneProcedure = "/soulbox.node.v1.SandboxService/DropClone"
 	// SandboxServiceClaimProcedure is the fully-qualified name of the SandboxService's Claim RPC.
 	SandboxServiceClaimProcedure = "/soulbox.node.v1.SandboxService/Claim"
+	// SandboxServiceBuildProcedure is the fully-qualified name of the SandboxService's Build RPC.
+	SandboxServiceBuildProcedure = "/soulbox.node.v1.SandboxService/Build"
 )
 
 // SandboxServiceClient is a client for the soulbox.node.v1.SandboxService service.
@@ -174,6 +176,14 @@ type SandboxServiceClient interface {
 	// plane then creates one cold. A claimed sandbox is the control
 	// plane's from then on, counted and listed as any other.
 	Claim(context.Context, *connect.Request[v1.ClaimRequest]) (*connect.Response[v1.ClaimResponse], error)
+	// Build builds a template on the node (a control plane without an
+	// embedded node builds on its joined nodes) and uploads the layers
+	// it made to the node's object storage. The stream carries the
+	// build's log lines as they come, an empty event now and then while
+	// a step is quiet (so the control plane knows the node is alive),
+	// and last the outcome. Unavailable on a node without object
+	// storage.
+	Build(context.Context, *connect.Request[v1.BuildRequest]) (*connect.ServerStreamForClient[v1.BuildEvent], error)
 }
 
 // NewSandboxServiceClient constructs a client for the soulbox.node.v1.SandboxService service. By
@@ -343,6 +353,12 @@ func NewSandboxServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(sandboxServiceMethods.ByName("Claim")),
 			connect.WithClientOptions(opts...),
 		),
+		build: connect.NewClient[v1.BuildRequest, v1.BuildEvent](
+			httpClient,
+			baseURL+SandboxServiceBuildProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("Build")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -374,6 +390,7 @@ type sandboxServiceClient struct {
 	restoreClone      *connect.Client[v1.RestoreCloneRequest, v1.Empty]
 	dropClone         *connect.Client[v1.CloneCheckpoint, v1.Empty]
 	claim             *connect.Client[v1.ClaimRequest, v1.ClaimResponse]
+	build             *connect.Client[v1.BuildRequest, v1.BuildEvent]
 }
 
 // Name calls soulbox.node.v1.SandboxService.Name.
@@ -506,6 +523,11 @@ func (c *sandboxServiceClient) Claim(ctx context.Context, req *connect.Request[v
 	return c.claim.CallUnary(ctx, req)
 }
 
+// Build calls soulbox.node.v1.SandboxService.Build.
+func (c *sandboxServiceClient) Build(ctx context.Context, req *connect.Request[v1.BuildRequest]) (*connect.ServerStreamForClient[v1.BuildEvent], error) {
+	return c.build.CallServerStream(ctx, req)
+}
+
 // SandboxServiceHandler is an implementation of the soulbox.node.v1.SandboxService service.
 type SandboxServiceHandler interface {
 	// Name is the node driver's name ("oci/runc").
@@ -573,6 +595,14 @@ type SandboxServiceHandler interface {
 	// plane then creates one cold. A claimed sandbox is the control
 	// plane's from then on, counted and listed as any other.
 	Claim(context.Context, *connect.Request[v1.ClaimRequest]) (*connect.Response[v1.ClaimResponse], error)
+	// Build builds a template on the node (a control plane without an
+	// embedded node builds on its joined nodes) and uploads the layers
+	// it made to the node's object storage. The stream carries the
+	// build's log lines as they come, an empty event now and then while
+	// a step is quiet (so the control plane knows the node is alive),
+	// and last the outcome. Unavailable on a node without object
+	// storage.
+	Build(context.Context, *connect.Request[v1.BuildRequest], *connect.ServerStream[v1.BuildEvent]) error
 }
 
 // NewSandboxServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -738,6 +768,12 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 		connect.WithSchema(sandboxServiceMethods.ByName("Claim")),
 		connect.WithHandlerOptions(opts...),
 	)
+	sandboxServiceBuildHandler := connect.NewServerStreamHandler(
+		SandboxServiceBuildProcedure,
+		svc.Build,
+		connect.WithSchema(sandboxServiceMethods.ByName("Build")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/soulbox.node.v1.SandboxService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SandboxServiceNameProcedure:
@@ -792,6 +828,8 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 			sandboxServiceDropCloneHandler.ServeHTTP(w, r)
 		case SandboxServiceClaimProcedure:
 			sandboxServiceClaimHandler.ServeHTTP(w, r)
+		case SandboxServiceBuildProcedure:
+			sandboxServiceBuildHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -903,4 +941,8 @@ func (UnimplementedSandboxServiceHandler) DropClone(context.Context, *connect.Re
 
 func (UnimplementedSandboxServiceHandler) Claim(context.Context, *connect.Request[v1.ClaimRequest]) (*connect.Response[v1.ClaimResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.Claim is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) Build(context.Context, *connect.Request[v1.BuildRequest], *connect.ServerStream[v1.BuildEvent]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.Build is not implemented"))
 }
