@@ -187,20 +187,23 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	return m.store.GetSandbox(ctx, sb.ID)
 }
 
-// reserve checks the team's quota and records the sandbox, as one step:
-// two concurrent creates cannot both take the last place.
+// reserve checks the team's quota and records the sandbox, as one step
+// of the store's (CreateSandboxIf): of creates racing for a team's last
+// place, through this process or another on the same database, one
+// wins.
 func (m *Manager) reserve(ctx context.Context, sb store.Sandbox) error {
-	m.createMu.Lock()
-	defer m.createMu.Unlock()
-	if err := m.checkQuota(ctx, sb.ClientID, sb.CPUCount, sb.MemoryMB); err != nil {
+	if err := m.teamDeleted(sb.ClientID); err != nil {
 		return err
 	}
-	return m.store.CreateSandbox(ctx, sb)
+	return m.store.CreateSandboxIf(ctx, sb, func(l store.TeamLoad) error {
+		return m.admit(sb.ClientID, l, sb.CPUCount, sb.MemoryMB)
+	})
 }
 
 // checkQuota fails when one more sandbox of cpus and memoryMB would take
 // team over the server's --max-sandboxes or the team's own quota, or
-// team was deleted.
+// team was deleted. It reads outside any transaction: a check before
+// work that reserve would waste, which reserve repeats.
 func (m *Manager) checkQuota(ctx context.Context, team string, cpus, memoryMB int) error {
 	if err := m.teamDeleted(team); err != nil {
 		return err
@@ -209,12 +212,22 @@ func (m *Manager) checkQuota(ctx context.Context, team string, cpus, memoryMB in
 	if err != nil {
 		return err
 	}
-	if u.Sandboxes >= m.maxSbx {
-		return fmt.Errorf("your team has %d sandboxes running or paused, the most it may: kill one, or raise the server's --max-sandboxes: %w", u.Sandboxes, errdefs.ErrResourceExhausted)
-	}
 	q, err := tenancy.TeamQuota(ctx, m.store, team)
 	if err != nil {
 		return err
 	}
-	return tenancy.Admit(q, u, cpus, memoryMB)
+	return m.admit(team, store.TeamLoad{Sandboxes: u.Sandboxes, CPUs: u.CPUs, MemoryMB: u.MemoryMB, Quota: q}, cpus, memoryMB)
+}
+
+// admit fails when one more sandbox of cpus and memoryMB would take a
+// team holding l over the server's --max-sandboxes or the team's own
+// quota, or the team was deleted.
+func (m *Manager) admit(team string, l store.TeamLoad, cpus, memoryMB int) error {
+	if l.Deleted {
+		return fmt.Errorf("team %q was deleted: %w", team, errdefs.ErrNotFound)
+	}
+	if l.Sandboxes >= m.maxSbx {
+		return fmt.Errorf("your team has %d sandboxes running or paused, the most it may: kill one, or raise the server's --max-sandboxes: %w", l.Sandboxes, errdefs.ErrResourceExhausted)
+	}
+	return tenancy.Admit(l.Quota, tenancy.Usage{Sandboxes: l.Sandboxes, CPUs: l.CPUs, MemoryMB: l.MemoryMB}, cpus, memoryMB)
 }

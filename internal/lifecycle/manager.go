@@ -143,7 +143,6 @@ type Manager struct {
 	objects *objstore.Store // see Config.Objects; nil: none
 	objWork objectWork      // object storage work under way in the background
 
-	createMu     sync.Mutex // serialises the quota check with the record
 	deletedTeams sync.Map   // team -> struct{}: deleted (DeleteTeam), refused by checkQuota
 	autoResumeMu sync.Mutex // one auto-resume at a time: requests that arrive together resume once
 	pool         Pool       // nil: every create is cold

@@ -55,6 +55,11 @@ func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
 	return s.announce(s.Store.CreateSandbox(ctx, sb))
 }
 
+// CreateSandboxIf implements store.Store.
+func (s *Store) CreateSandboxIf(ctx context.Context, sb store.Sandbox, admit func(store.TeamLoad) error) error {
+	return s.announce(s.Store.CreateSandboxIf(ctx, sb, admit))
+}
+
 // SetState implements store.Store.
 func (s *Store) SetState(ctx context.Context, id string, from []store.SandboxState, to store.SandboxState, ev store.Event) error {
 	return s.announce(s.Store.SetState(ctx, id, from, to, ev))
