@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -46,6 +47,10 @@ type CreateRequest struct {
 	// from object storage what it lacks); nil when only the embedded
 	// node can start it.
 	TemplateLayers []runtime.TemplateLayer
+	// ExcludeNodes, set by Create when it places a create again, are
+	// the joined nodes it must not go to: the one it was sent to and did
+	// not reach.
+	ExcludeNodes []string
 
 	net resolvedNetwork // Network, resolved by Create
 }
@@ -93,15 +98,6 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if err := m.templateLayers(ctx, &req, template); err != nil {
 		return store.Sandbox{}, err
 	}
-	node := "" // the embedded node
-	if m.placer != nil {
-		if node, err = m.placer(ctx, req); err != nil {
-			return store.Sandbox{}, err
-		}
-	}
-	if node != "" && req.EmbeddedOnly {
-		return store.Sandbox{}, fmt.Errorf("node %s was chosen for a sandbox only the embedded node can make: %w", node, errdefs.ErrUnavailable)
-	}
 	timeout := req.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
@@ -134,6 +130,10 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if req.Secure {
 		token = newToken()
 	}
+	node, err := m.place(ctx, req)
+	if err != nil {
+		return store.Sandbox{}, err
+	}
 	if snapHas {
 		return m.createFromCheckpoint(ctx, req, snapDir, snapFrom, limits, timeout)
 	}
@@ -142,6 +142,51 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 			return sb, err
 		}
 	}
+	sb, notReached, err := m.createCold(ctx, req, node, limits, token, timeout, release)
+	if !notReached || node == "" || len(req.ExcludeNodes) > 0 {
+		return sb, err
+	}
+	// The node was not reached: it made nothing, and the create goes,
+	// once, to another node if the scheduler has one.
+	m.log.WarnContext(ctx, "create goes to another node", "node", node, logx.Err(err))
+	req.ExcludeNodes = []string{node}
+	// The failed record, ended, no longer holds the template: hold it
+	// again, and see that it was not deleted meanwhile.
+	release = m.holdTemplate(req.TemplateID)
+	defer release()
+	if _, rerr := m.tmpl.Resolve(req.TemplateID); rerr != nil {
+		return store.Sandbox{}, rerr
+	}
+	again, perr := m.place(ctx, req)
+	if perr != nil {
+		return store.Sandbox{}, fmt.Errorf("%w; and no other node can take it: %w", err, perr)
+	}
+	sb, _, err = m.createCold(ctx, req, again, limits, token, timeout, release)
+	return sb, err
+}
+
+// place asks the placer where req goes: a joined node's name, or "" for
+// the embedded node.
+func (m *Manager) place(ctx context.Context, req CreateRequest) (string, error) {
+	if m.placer == nil {
+		return "", nil
+	}
+	node, err := m.placer(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	if node != "" && req.EmbeddedOnly {
+		return "", fmt.Errorf("node %s was chosen for a sandbox only the embedded node can make: %w", node, errdefs.ErrUnavailable)
+	}
+	return node, nil
+}
+
+// createCold records a new sandbox of req on node and makes it there.
+// release lets deletes of the template go once the record exists. A
+// failure after the record ends it with reason error; notReached says
+// the failure was the runtime's Create not reaching the node, which
+// then made nothing.
+func (m *Manager) createCold(ctx context.Context, req CreateRequest, node string, limits runtime.Limits, token string, timeout time.Duration, release func()) (_ store.Sandbox, notReached bool, _ error) {
 	now := time.Now().UTC()
 	sb := store.Sandbox{
 		ID: newID(), TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateStarting,
@@ -151,25 +196,29 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 		Lifecycle: req.Lifecycle, Node: node,
 	}
 	if err := m.reserve(ctx, sb); err != nil {
-		return store.Sandbox{}, err
+		return store.Sandbox{}, false, err
 	}
 	release()
 	log := m.log.With(logx.Sandbox(sb.ID))
-	fail := func(err error) (store.Sandbox, error) {
+	fail := func(err error) (store.Sandbox, bool, error) {
 		cleanup := context.WithoutCancel(ctx)
-		if derr := m.destroy(cleanup, sb.ID); derr != nil && !errdefs.IsNotFound(derr) {
+		if derr := m.destroy(cleanup, sb.ID); derr != nil && !errdefs.IsNotFound(derr) && !errors.Is(derr, runtime.ErrNotReached) {
 			log.ErrorContext(ctx, "destroy after failed create", logx.Err(derr))
 		}
 		if eerr := m.store.EndSandbox(cleanup, sb.ID, store.ReasonError, err.Error(), time.Now()); eerr != nil {
 			log.ErrorContext(ctx, "record failed create", logx.Err(eerr))
 		}
-		return store.Sandbox{}, err
+		return store.Sandbox{}, false, err
 	}
 	spec := runtime.Spec{ID: sb.ID, Template: req.TemplateID, Limits: limits, Network: req.net.policy}
 	if node != "" {
 		spec.Layers = req.TemplateLayers
 	}
 	if _, err := m.driver.Create(ctx, spec); err != nil {
+		if node != "" && errors.Is(err, runtime.ErrNotReached) {
+			sb, _, err := fail(fmt.Errorf("node %s was not reached, nothing was made there: %w", node, err))
+			return sb, true, err
+		}
 		return fail(err)
 	}
 	if err := m.driver.Start(ctx, sb.ID); err != nil {
@@ -184,7 +233,8 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	}
 	m.schedule(sb.ID, sb.EndAt)
 	log.Info("sandbox created", logx.Template(req.TemplateID))
-	return m.store.GetSandbox(ctx, sb.ID)
+	got, err := m.store.GetSandbox(ctx, sb.ID)
+	return got, false, err
 }
 
 // reserve checks the team's quota and records the sandbox, as one step
