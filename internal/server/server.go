@@ -205,6 +205,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		Retention:      cfg.MetricsRetention, DownsampleAfter: cfg.MetricsDownsampleAfter, DownsampleBucket: cfg.MetricsBucket,
 		SandboxStateDiskMB: cfg.SandboxStateDiskMB,
 		Replica:            s.leader != nil,
+		Steps:              s.leader,
 	})
 	// The pool always runs: which templates it pools, and how many
 	// sandboxes of each, the configuration and the template API decide.
