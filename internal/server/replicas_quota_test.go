@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -98,11 +99,23 @@ func TestReplicasTeamQuota(t *testing.T) {
 	if len(listed) != len(created) {
 		t.Errorf("the team lists %d sandboxes, %d were created", len(listed), len(created))
 	}
-	for i, id := range created {
-		c := devA
-		if i%2 == 0 {
-			c = devB
+	// Killed through A, each end is on B's event stream at once: B hears
+	// of A's events from the database (LISTEN/NOTIFY), not at its next
+	// read of the log, up to 5 s later.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var events eventLog
+	_, ch := openEvents(t, ctx, b.base, devA.key, "", "")
+	go events.follow(ch)
+	for _, id := range created {
+		events.wait(t, id, "created", 10*time.Second)
+	}
+	for _, id := range created {
+		devA.want(204, "DELETE", "/sandboxes/"+id, nil, nil)
+		killed := time.Now()
+		events.wait(t, id, "ended", 10*time.Second)
+		if took := time.Since(killed); took > time.Second {
+			t.Errorf("B's stream saw the end of %s through A %v after the kill; want within a second", id, took.Round(time.Millisecond))
 		}
-		c.want(204, "DELETE", "/sandboxes/"+id, nil, nil)
 	}
 }

@@ -154,7 +154,63 @@ func RunShared(t *testing.T, sh Shared) {
 		t.Run("QuotaRace", func(t *testing.T) { testQuotaRace(t, open) })
 		t.Run("CreateWaitsForTeam", func(t *testing.T) { testCreateWaits(t, open, sh.TeamsApart) })
 		t.Run("DeleteRace", func(t *testing.T) { testDeleteRace(t, open) })
+		t.Run("EventsWatched", func(t *testing.T) { testEventsWatched(t, open) })
 	})
+}
+
+// testEventsWatched: a store that can tell of events (EventWatcher)
+// tells a handle of the events another records.
+func testEventsWatched(t *testing.T, open func(*testing.T, int) []store.Store) {
+	sts := open(t, 2)
+	w, ok := sts[0].(store.EventWatcher)
+	if !ok {
+		t.Skip("the backend does not tell of events")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	changed := make(chan struct{}, 100)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.WatchEvents(ctx, func() { changed <- struct{}{} })
+	}()
+	defer func() { cancel(); <-done }()
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-changed:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: not told", what)
+		}
+	}
+	wait("the watch's start")
+	drain := func() {
+		for {
+			select {
+			case <-changed:
+			case <-time.After(200 * time.Millisecond):
+				return
+			}
+		}
+	}
+	drain()
+	sb := sandbox("watched")
+	mustCreate(t, sts[1], sb)
+	wait("a create through another handle")
+	drain()
+	if err := sts[1].EndSandbox(context.Background(), sb.ID, store.ReasonKilled, "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	wait("an end through another handle")
+	drain()
+	// A write that records no event tells nothing.
+	if err := sts[1].CreateTeam(context.Background(), store.Team{ID: "team-quiet", Name: "quiet"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-changed:
+		t.Errorf("told of a write that recorded no event")
+	case <-time.After(300 * time.Millisecond):
+	}
 }
 
 // testQuotaRace: creates racing through several handles for a team's
