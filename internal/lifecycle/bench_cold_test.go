@@ -58,6 +58,11 @@ func (s timedStore) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
 	return s.Store.CreateSandbox(ctx, sb)
 }
 
+func (s timedStore) CreateSandboxIf(ctx context.Context, sb store.Sandbox, admit func(store.TeamLoad) error) error {
+	defer s.t.add("store.write", time.Now())
+	return s.Store.CreateSandboxIf(ctx, sb, admit)
+}
+
 func (s timedStore) SetState(ctx context.Context, id string, from []store.SandboxState, to store.SandboxState, ev store.Event) error {
 	defer s.t.add("store.write", time.Now())
 	return s.Store.SetState(ctx, id, from, to, ev)

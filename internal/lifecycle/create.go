@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -49,6 +50,10 @@ type CreateRequest struct {
 	// Template is set by Create: the canonical name TemplateID resolves
 	// to, the one nodes report their warm pools under.
 	Template string
+	// ExcludeNodes, set by Create when it places a create again, are
+	// the joined nodes it must not go to: the one it was sent to and did
+	// not reach.
+	ExcludeNodes []string
 
 	net resolvedNetwork // Network, resolved by Create
 }
@@ -97,15 +102,6 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if err := m.templateLayers(ctx, &req, template); err != nil {
 		return store.Sandbox{}, err
 	}
-	node := "" // the embedded node
-	if m.placer != nil {
-		if node, err = m.placer(ctx, req); err != nil {
-			return store.Sandbox{}, err
-		}
-	}
-	if node != "" && req.EmbeddedOnly {
-		return store.Sandbox{}, fmt.Errorf("node %s was chosen for a sandbox only the embedded node can make: %w", node, errdefs.ErrUnavailable)
-	}
 	timeout := req.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
@@ -138,12 +134,61 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	if req.Secure {
 		token = newToken()
 	}
+	node, err := m.place(ctx, req)
+	if err != nil {
+		return store.Sandbox{}, err
+	}
 	if snapHas {
 		return m.createFromCheckpoint(ctx, req, snapDir, snapFrom, limits, timeout)
 	}
 	if sb, handled, err := m.createPooled(ctx, req, node, template, limits, token, timeout); handled {
 		return sb, err
 	}
+	sb, notReached, err := m.createCold(ctx, req, node, limits, token, timeout, release)
+	if !notReached || node == "" || len(req.ExcludeNodes) > 0 {
+		return sb, err
+	}
+	// The node was not reached: it made nothing, and the create goes,
+	// once, to another node if the scheduler has one.
+	m.log.WarnContext(ctx, "create goes to another node", "node", node, logx.Err(err))
+	req.ExcludeNodes = []string{node}
+	// The failed record, ended, no longer holds the template: hold it
+	// again, and see that it was not deleted meanwhile.
+	release = m.holdTemplate(req.TemplateID)
+	defer release()
+	if _, rerr := m.tmpl.Resolve(req.TemplateID); rerr != nil {
+		return store.Sandbox{}, rerr
+	}
+	again, perr := m.place(ctx, req)
+	if perr != nil {
+		return store.Sandbox{}, fmt.Errorf("%w; and no other node can take it: %w", err, perr)
+	}
+	sb, _, err = m.createCold(ctx, req, again, limits, token, timeout, release)
+	return sb, err
+}
+
+// place asks the placer where req goes: a joined node's name, or "" for
+// the embedded node.
+func (m *Manager) place(ctx context.Context, req CreateRequest) (string, error) {
+	if m.placer == nil {
+		return "", nil
+	}
+	node, err := m.placer(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	if node != "" && req.EmbeddedOnly {
+		return "", fmt.Errorf("node %s was chosen for a sandbox only the embedded node can make: %w", node, errdefs.ErrUnavailable)
+	}
+	return node, nil
+}
+
+// createCold records a new sandbox of req on node and makes it there.
+// release lets deletes of the template go once the record exists. A
+// failure after the record ends it with reason error; notReached says
+// the failure was the runtime's Create not reaching the node, which
+// then made nothing.
+func (m *Manager) createCold(ctx context.Context, req CreateRequest, node string, limits runtime.Limits, token string, timeout time.Duration, release func()) (_ store.Sandbox, notReached bool, _ error) {
 	now := time.Now().UTC()
 	sb := store.Sandbox{
 		ID: newID(), TemplateID: req.TemplateID, ClientID: req.Team, State: store.StateStarting,
@@ -153,25 +198,29 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 		Lifecycle: req.Lifecycle, Node: node,
 	}
 	if err := m.reserve(ctx, sb); err != nil {
-		return store.Sandbox{}, err
+		return store.Sandbox{}, false, err
 	}
 	release()
 	log := m.log.With(logx.Sandbox(sb.ID))
-	fail := func(err error) (store.Sandbox, error) {
+	fail := func(err error) (store.Sandbox, bool, error) {
 		cleanup := context.WithoutCancel(ctx)
-		if derr := m.destroy(cleanup, sb.ID); derr != nil && !errdefs.IsNotFound(derr) {
+		if derr := m.destroy(cleanup, sb.ID); derr != nil && !errdefs.IsNotFound(derr) && !errors.Is(derr, runtime.ErrNotReached) {
 			log.ErrorContext(ctx, "destroy after failed create", logx.Err(derr))
 		}
 		if eerr := m.store.EndSandbox(cleanup, sb.ID, store.ReasonError, err.Error(), time.Now()); eerr != nil {
 			log.ErrorContext(ctx, "record failed create", logx.Err(eerr))
 		}
-		return store.Sandbox{}, err
+		return store.Sandbox{}, false, err
 	}
 	spec := runtime.Spec{ID: sb.ID, Template: req.TemplateID, Limits: limits, Network: req.net.policy}
 	if node != "" {
 		spec.Layers = req.TemplateLayers
 	}
 	if _, err := m.driver.Create(ctx, spec); err != nil {
+		if node != "" && errors.Is(err, runtime.ErrNotReached) {
+			sb, _, err := fail(fmt.Errorf("node %s was not reached, nothing was made there: %w", node, err))
+			return sb, true, err
+		}
 		return fail(err)
 	}
 	if err := m.driver.Start(ctx, sb.ID); err != nil {
@@ -186,23 +235,27 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	}
 	m.schedule(sb.ID, sb.EndAt)
 	log.Info("sandbox created", logx.Template(req.TemplateID))
-	return m.store.GetSandbox(ctx, sb.ID)
+	got, err := m.store.GetSandbox(ctx, sb.ID)
+	return got, false, err
 }
 
-// reserve checks the team's quota and records the sandbox, as one step:
-// two concurrent creates cannot both take the last place.
+// reserve checks the team's quota and records the sandbox, as one step
+// of the store's (CreateSandboxIf): of creates racing for a team's last
+// place, through this process or another on the same database, one
+// wins.
 func (m *Manager) reserve(ctx context.Context, sb store.Sandbox) error {
-	m.createMu.Lock()
-	defer m.createMu.Unlock()
-	if err := m.checkQuota(ctx, sb.ClientID, sb.CPUCount, sb.MemoryMB); err != nil {
+	if err := m.teamDeleted(sb.ClientID); err != nil {
 		return err
 	}
-	return m.store.CreateSandbox(ctx, sb)
+	return m.store.CreateSandboxIf(ctx, sb, func(l store.TeamLoad) error {
+		return m.admit(sb.ClientID, l, sb.CPUCount, sb.MemoryMB)
+	})
 }
 
 // checkQuota fails when one more sandbox of cpus and memoryMB would take
 // team over the server's --max-sandboxes or the team's own quota, or
-// team was deleted.
+// team was deleted. It reads outside any transaction: a check before
+// work that reserve would waste, which reserve repeats.
 func (m *Manager) checkQuota(ctx context.Context, team string, cpus, memoryMB int) error {
 	if err := m.teamDeleted(team); err != nil {
 		return err
@@ -211,12 +264,22 @@ func (m *Manager) checkQuota(ctx context.Context, team string, cpus, memoryMB in
 	if err != nil {
 		return err
 	}
-	if u.Sandboxes >= m.maxSbx {
-		return fmt.Errorf("your team has %d sandboxes running or paused, the most it may: kill one, or raise the server's --max-sandboxes: %w", u.Sandboxes, errdefs.ErrResourceExhausted)
-	}
 	q, err := tenancy.TeamQuota(ctx, m.store, team)
 	if err != nil {
 		return err
 	}
-	return tenancy.Admit(q, u, cpus, memoryMB)
+	return m.admit(team, store.TeamLoad{Sandboxes: u.Sandboxes, CPUs: u.CPUs, MemoryMB: u.MemoryMB, Quota: q}, cpus, memoryMB)
+}
+
+// admit fails when one more sandbox of cpus and memoryMB would take a
+// team holding l over the server's --max-sandboxes or the team's own
+// quota, or the team was deleted.
+func (m *Manager) admit(team string, l store.TeamLoad, cpus, memoryMB int) error {
+	if l.Deleted {
+		return fmt.Errorf("team %q was deleted: %w", team, errdefs.ErrNotFound)
+	}
+	if l.Sandboxes >= m.maxSbx {
+		return fmt.Errorf("your team has %d sandboxes running or paused, the most it may: kill one, or raise the server's --max-sandboxes: %w", l.Sandboxes, errdefs.ErrResourceExhausted)
+	}
+	return tenancy.Admit(l.Quota, tenancy.Usage{Sandboxes: l.Sandboxes, CPUs: l.CPUs, MemoryMB: l.MemoryMB}, cpus, memoryMB)
 }

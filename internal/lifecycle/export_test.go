@@ -37,3 +37,7 @@ func WriteCloneTokens(dir string, sb store.Sandbox) error { return writeCloneTok
 // WaitObjectWork waits for the object storage work under way in the
 // background (checkpoint uploads, blob deletions) to finish by itself.
 func (m *Manager) WaitObjectWork() { m.objWork.wg.Wait() }
+
+// StepName is the store leadership a pause or resume of sandbox id on a
+// joined node holds.
+func StepName(id string) string { return stepName(id) }

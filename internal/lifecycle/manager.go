@@ -96,6 +96,12 @@ type Config struct {
 	// every RearmEvery, as other replicas set them. Off, they run from
 	// Start to Stop.
 	Replica bool
+	// Steps, set for a replica on a shared store, is the store's
+	// leaderships: each pause or resume of a joined node's sandbox holds
+	// one named after the sandbox for its length, so that another
+	// replica neither starts one nor settles it meanwhile, and the
+	// leading replica settles one whose holder died (holdStep).
+	Steps store.Leader
 	// RearmEvery is how often a leading replica re-reads the live
 	// sandboxes' timeouts; 0 means 1 s. A timeout set through another
 	// replica fires at most this late.
@@ -143,7 +149,6 @@ type Manager struct {
 	objects *objstore.Store // see Config.Objects; nil: none
 	objWork objectWork      // object storage work under way in the background
 
-	createMu     sync.Mutex // serialises the quota check with the record
 	deletedTeams sync.Map   // team -> struct{}: deleted (DeleteTeam), refused by checkQuota
 	autoResumeMu sync.Mutex // one auto-resume at a time: requests that arrive together resume once
 	pool         Pool       // nil: every create is cold
@@ -159,6 +164,8 @@ type Manager struct {
 	netLocks   map[string]*netLock // sandbox -> its network update lock, while one waits or runs
 	inTransit  map[string]int      // sandbox -> pauses and resumes under way
 	unclear    map[string]bool     // joined node sandbox -> its step left unclear by this process (settleUnclear)
+	steps      store.Leader        // see Config.Steps
+	stepsHeld  map[string]int      // joined node sandbox -> this process's holds of its step lease (holdStep)
 	opLocks    map[string]*opLock  // sandbox -> its pause/resume/kill lock, while held or awaited
 	stopped    bool                // Stop was called: no more background work starts
 	replica    bool                // see Config.Replica
@@ -184,7 +191,7 @@ func New(cfg Config) *Manager {
 		netLimits: cfg.NetworkLimits,
 		timers:    map[string]armed{}, metrics: map[string]*series{}, probeFails: map[string]probeFailure{}, unresp: cfg.UnresponsiveAfter,
 		netLocks:  map[string]*netLock{},
-		inTransit: map[string]int{}, unclear: map[string]bool{}, opLocks: map[string]*opLock{}, checkpoints: cfg.CheckpointDir,
+		inTransit: map[string]int{}, unclear: map[string]bool{}, steps: cfg.Steps, stepsHeld: map[string]int{}, opLocks: map[string]*opLock{}, checkpoints: cfg.CheckpointDir,
 		pausedBudget:   int64(cfg.PausedDiskMB) << 20,
 		snapshotBudget: int64(cfg.SnapshotDiskMB) << 20,
 		objects:        cfg.Objects,

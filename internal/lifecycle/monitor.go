@@ -55,8 +55,10 @@ func (m *Manager) monitor(ctx context.Context) {
 	}
 }
 
-// monitorPass checks each live sandbox once.
+// monitorPass checks each live sandbox once, after settling the pauses
+// and resumes on joined nodes that were cut short.
 func (m *Manager) monitorPass(ctx context.Context) {
+	m.settleLeft(ctx)
 	listCtx, cancel := context.WithTimeout(ctx, sampleDeadline)
 	live, err := m.store.ListSandboxes(listCtx, store.SandboxFilter{States: []store.SandboxState{store.StateRunning, store.StatePaused}})
 	cancel()

@@ -48,6 +48,16 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	if err != nil {
 		return err
 	}
+	release, err := m.holdStep(ctx, sb)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if m.holdsStep(id) { // read again: another control plane's step may have ended
+		if sb, err = m.live(ctx, id); err != nil {
+			return err
+		}
+	}
 	if sb.State == store.StatePausing || sb.State == store.StateResuming {
 		if sb, err = m.settleOnNode(ctx, sb); err != nil {
 			return err
@@ -194,6 +204,26 @@ func (m *Manager) opLock(id string) (unlock func()) {
 	}
 }
 
+// tryOpLock takes sandbox id's operation lock if nobody holds it.
+func (m *Manager) tryOpLock(id string) (unlock func(), ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, held := m.opLocks[id]; held {
+		return nil, false
+	}
+	l := &opLock{users: 1}
+	l.mu.Lock()
+	m.opLocks[id] = l
+	return func() {
+		l.mu.Unlock()
+		m.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(m.opLocks, id)
+		}
+		m.mu.Unlock()
+	}, true
+}
+
 // opLock is one sandbox's entry in Manager.opLocks.
 type opLock struct {
 	mu    sync.Mutex
@@ -261,6 +291,18 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 	sb, err = m.live(ctx, id)
 	if err != nil {
 		return sb, false, err
+	}
+	if sb.State != store.StateRunning {
+		release, err := m.holdStep(ctx, sb)
+		if err != nil {
+			return sb, false, err
+		}
+		defer release()
+		if m.holdsStep(id) { // read again: another control plane's step may have ended
+			if sb, err = m.live(ctx, id); err != nil {
+				return sb, false, err
+			}
+		}
 	}
 	if sb.State == store.StatePausing || sb.State == store.StateResuming {
 		if sb, err = m.settleOnNode(ctx, sb); err != nil {

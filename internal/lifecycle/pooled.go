@@ -136,7 +136,7 @@ func (m *Manager) createPooled(ctx context.Context, req CreateRequest, node, tem
 	}
 	defaults := runtime.Limits{}.WithDefaults()
 	// A team at its quota must not cost the pool a sandbox, which a claim
-	// does: reserve checks again, under the lock, before recording.
+	// does: reserve checks again, in the transaction that records it.
 	if err := m.checkQuota(ctx, req.Team, limits.CPUCount, limits.MemoryMB); err != nil {
 		return sb, true, err
 	}

@@ -22,15 +22,18 @@ import (
 // without one is paused with its filesystem only. Resuming: running has
 // resumed; anything else is paused again.
 //
-// A step begun by this process is left to the next start, as on the
-// embedded node (its end could not be recorded), unless the node's
-// answer to it was unclear (settleUnclear); a node that does not answer
-// is its error (unavailable). It returns the sandbox as settled.
+// A step begun since this process started is left to the next start,
+// as on the embedded node (its end could not be recorded), unless the
+// node's answer to it was unclear (settleUnclear), or this process holds
+// the store's lease on the sandbox's steps (holdStep): then no control
+// plane has one under way, and the step was cut short. A node that does
+// not answer is its error (unavailable). It returns the sandbox as
+// settled.
 func (m *Manager) settleOnNode(ctx context.Context, sb store.Sandbox) (store.Sandbox, error) {
 	if sb.Node == "" || (sb.State != store.StatePausing && sb.State != store.StateResuming) || m.isInTransit(sb.ID) {
 		return sb, unsettled(sb)
 	}
-	if at, ok := m.stepBegan(ctx, sb); !m.leftUnclear(sb.ID) && (!ok || !at.Before(m.began)) {
+	if at, ok := m.stepBegan(ctx, sb); !m.leftUnclear(sb.ID) && !m.holdsStep(sb.ID) && (!ok || !at.Before(m.began)) {
 		return sb, unsettled(sb)
 	}
 	if keeper, ok := m.driver.(runtime.CheckpointKeeper); ok && sb.State == store.StatePausing {

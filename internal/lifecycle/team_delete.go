@@ -7,13 +7,13 @@ import (
 )
 
 // DeleteTeam runs del, which checks that team may go (no live
-// sandboxes) and deletes it, under the lock creates record their sandbox
-// under: no create of team is recorded between del's check and the
-// deletion, and none after it, though its request was authenticated
-// before. A create of team waiting for the lock is then refused.
+// sandboxes) and deletes it, and then refuses the creates of team this
+// process still has under way, though their request was authenticated
+// before. The store's DeleteTeam reads the team's sandboxes in turn
+// with its creates (CreateSandboxIf), so none is recorded between the
+// check and the deletion, through this process or another; after it
+// the store's admission finds the team deleted by its revoked keys.
 func (m *Manager) DeleteTeam(team string, del func() error) error {
-	m.createMu.Lock()
-	defer m.createMu.Unlock()
 	if err := del(); err != nil {
 		return err
 	}

@@ -132,6 +132,9 @@ func (d *Driver) wireErr(err error) error {
 	case connect.CodeUnauthenticated, connect.CodePermissionDenied, connect.CodeUnimplemented, connect.CodeUnknown, connect.CodeInternal:
 		return fmt.Errorf("node %s failed the call: %v: %w", d.node, err, errdefs.ErrUnavailable)
 	}
+	if notReached(err) {
+		return fmt.Errorf("node %s: %w: %w", d.node, errdefs.FromConnect(err), runtime.ErrNotReached)
+	}
 	return fmt.Errorf("node %s: %w", d.node, errdefs.FromConnect(err))
 }
 

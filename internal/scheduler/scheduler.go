@@ -8,6 +8,7 @@ package scheduler
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -79,6 +80,9 @@ type Request struct {
 	// storage takes (its layers must reach the bucket for every node;
 	// a server with an embedded node builds there itself).
 	Build bool
+	// Exclude are nodes not to choose: one a create was sent to and
+	// did not reach, which it now places again.
+	Exclude []string
 }
 
 // Decision is where a sandbox goes.
@@ -132,7 +136,7 @@ func Choose(nodes []Node, req Request) (Decision, error) {
 // fits is unfit's verdict without the words.
 func fits(n *Node, req Request) bool {
 	switch {
-	case !n.Ready || !n.Runs || n.Unreachable != "" || (req.EmbeddedOnly && !n.Embedded):
+	case !n.Ready || !n.Runs || n.Unreachable != "" || (req.EmbeddedOnly && !n.Embedded) || slices.Contains(req.Exclude, n.ID):
 		return false
 	case !n.Embedded && !n.ObjectStorage && !holdsAll(n, req.Layers):
 		return false
@@ -157,6 +161,8 @@ func unfit(n *Node, req Request) string {
 		return "does not run sandboxes (it was started without --listen)"
 	case n.Unreachable != "":
 		return "cannot be reached: " + n.Unreachable
+	case slices.Contains(req.Exclude, n.ID):
+		return "was not reached by this create"
 	case req.EmbeddedOnly && !n.Embedded && req.EmbeddedOnlyWhy != "":
 		return "is not the embedded node, the only one that can start it: " + req.EmbeddedOnlyWhy
 	case req.EmbeddedOnly && !n.Embedded:

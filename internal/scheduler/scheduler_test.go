@@ -197,3 +197,25 @@ func TestChooseBuild(t *testing.T) {
 		}
 	}
 }
+
+// A create placed again after its node was not reached goes to another
+// node, even one the scheduler likes less; with none left it is refused
+// saying why.
+func TestChooseExcluded(t *testing.T) {
+	pooled := roomy("a")
+	pooled.Pooled = []string{"base"}
+	req := Request{Template: "base", CPU: 2, MemoryBytes: 2 * gib, Exclude: []string{"a"}}
+	if d, err := Choose([]Node{pooled, roomy("b")}, req); err != nil || d.NodeID != "b" {
+		t.Errorf("Choose = %+v, %v; want b, a being excluded", d, err)
+	}
+	_, err := Choose([]Node{pooled}, req)
+	if !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), "node a was not reached by this create") {
+		t.Errorf("Choose with the only node excluded: %v; want unavailable saying why", err)
+	}
+	for _, n := range fakeNodes(50) {
+		r := Request{Template: "base", CPU: 2, MemoryBytes: 2 * gib, Exclude: []string{"node-001", "node-007"}}
+		if fits(&n, r) != (unfit(&n, r) == "") {
+			t.Errorf("node %s: fits %v, unfit %q", n.ID, fits(&n, r), unfit(&n, r))
+		}
+	}
+}

@@ -56,6 +56,19 @@ func (l *eventLog) of(id, typ string) []sseEvent {
 	return out
 }
 
+// ofType returns the events of type typ whose message has text.
+func (l *eventLog) ofType(typ, text string) []sseEvent {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []sseEvent
+	for _, ev := range l.evs {
+		if ev.typ == typ && strings.Contains(ev.data.Message, text) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 // waitEvent waits for an event typ of sandbox id on l.
 func (l *eventLog) wait(t *testing.T, id, typ string, within time.Duration) sseEvent {
 	t.Helper()

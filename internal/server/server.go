@@ -91,6 +91,10 @@ type Server struct {
 	// leader, for a control-plane replica on a shared store, elects the
 	// replica that does the background work (see leadBackground).
 	leader store.Leader
+	// followEvents, for a store several processes share, announces the
+	// events they record to this server's event streams until its ctx
+	// ends (nil for a store of one process).
+	followEvents func(ctx context.Context)
 	// nodeCA signs and verifies the nodes' certificates.
 	nodeCA *nodeca.CA
 	// templateLabels bounds the template names /metrics and /health show.
@@ -161,7 +165,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if s.leader == nil {
 		cached = sandboxcache.Wrap(cached, 0)
 	}
-	s.store = notify.Wrap(cached)
+	announced := notify.Wrap(cached)
+	s.store = announced
+	// Events other processes on a shared store record are announced as
+	// they commit, not only found by the streams' recheck.
+	if w, ok := opened.db.(store.EventWatcher); ok {
+		s.followEvents = func(ctx context.Context) { announced.Follow(ctx, w) }
+	}
 	keys, err := s.openKeys(ctx)
 	if err != nil {
 		return nil, err
@@ -205,6 +215,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		Retention:      cfg.MetricsRetention, DownsampleAfter: cfg.MetricsDownsampleAfter, DownsampleBucket: cfg.MetricsBucket,
 		SandboxStateDiskMB: cfg.SandboxStateDiskMB,
 		Replica:            s.leader != nil,
+		Steps:              s.leader,
 	})
 	// The pool always runs: which templates it pools, and how many
 	// sandboxes of each, the configuration and the template API decide.
@@ -278,6 +289,19 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		if s.cfg.embedded() && s.ensureTemplate(bg, defaultTemplate) {
 			s.pool.Run(bg)
 		}
+	}()
+	followDone := make(chan struct{})
+	if s.followEvents != nil {
+		go func() {
+			defer close(followDone)
+			s.followEvents(bg)
+		}()
+	} else {
+		close(followDone)
+	}
+	defer func() {
+		stopBG()
+		<-followDone
 	}()
 	// A replica does the background work only while it leads; any
 	// other server from the start.

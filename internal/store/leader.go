@@ -29,3 +29,16 @@ type Lease interface {
 	// and after Lost.
 	Release() error
 }
+
+// EventWatcher is an optional ability of a store that several processes
+// share (found by type assertion): it tells a process that events were
+// recorded, by any process, so that readers of the log (GET /events)
+// need not read it on a timer. A store of one process does not need it:
+// its writes are announced where they are made (store/notify).
+type EventWatcher interface {
+	// WatchEvents calls changed soon after each transaction that
+	// recorded events commits (several may share a call), and whenever
+	// it may have missed some (its connection broke and was made
+	// again), until ctx ends. changed must not block.
+	WatchEvents(ctx context.Context, changed func())
+}

@@ -36,6 +36,18 @@ type Store interface {
 	// current time; a zero EndAt means no end is scheduled.
 	CreateSandbox(ctx context.Context, sb Sandbox) error
 
+	// CreateSandboxIf stores sb as CreateSandbox does if admit, called
+	// in the same transaction with what sb's team (sb.ClientID) holds,
+	// returns nil; otherwise it returns admit's error and stores nothing.
+	// The calls for one team take turns from that read to their commit
+	// on every handle of the database (several processes on one
+	// PostgreSQL too), and so does DeleteTeam: of creates racing for a
+	// team's last place one wins, whichever process makes them. Calls
+	// for different teams do not wait for each other where the backend
+	// writes side by side. admit may be called more than once and must
+	// not use the store.
+	CreateSandboxIf(ctx context.Context, sb Sandbox, admit func(TeamLoad) error) error
+
 	// GetSandbox returns the sandbox with the given id. Metadata with no
 	// entries comes back nil.
 	GetSandbox(ctx context.Context, id string) (Sandbox, error)
@@ -154,6 +166,9 @@ type Teams interface {
 	SetTeamQuota(ctx context.Context, id string, q Quota) error
 	// DeleteTeam removes a team, revokes every key of it at at and
 	// deletes its secrets, in one transaction (ErrNotFound if unknown).
-	// The team's sandboxes and templates keep its id.
+	// A team with live sandboxes is ErrFailedPrecondition, read in turn
+	// with the team's CreateSandboxIf calls, so that none records a
+	// sandbox of a team being deleted. The team's sandboxes and
+	// templates keep its id.
 	DeleteTeam(ctx context.Context, id string, at time.Time) error
 }

@@ -24,6 +24,19 @@ type Team struct {
 	Quota Quota
 }
 
+// TeamLoad is what a team holds, as a create's admission reads it
+// (Store.CreateSandboxIf).
+type TeamLoad struct {
+	// Sandboxes counts the team's live sandboxes (LiveStates); CPUs and
+	// MemoryMB sum their vCPUs and memory.
+	Sandboxes, CPUs, MemoryMB int
+	// Quota is the team's; zero for a team the store keeps no row of
+	// (keys made before teams).
+	Quota Quota
+	// Deleted: the team has no row, but keys or access tokens name it.
+	Deleted bool
+}
+
 // Quota is a team's limits on its live (starting, running or paused)
 // sandboxes. A zero field is no limit of the team's own (the server's
 // --max-sandboxes still applies to every team).

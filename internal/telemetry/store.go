@@ -31,12 +31,22 @@ func (s *timedStore) observe(op string, start time.Time, err error) {
 	s.m.storeDuration.WithLabelValues(op, result(err)).Observe(time.Since(start).Seconds())
 }
 
-func (s *timedStore) CreateSandbox(ctx context.Context, sb store.Sandbox) (err error) {
+func (s *timedStore) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
+	return s.create(ctx, sb, func(ctx context.Context) error { return s.Store.CreateSandbox(ctx, sb) })
+}
+
+// CreateSandboxIf is timed as CreateSandbox; a refusal by admit (a
+// quota) counts as an error of the store's.
+func (s *timedStore) CreateSandboxIf(ctx context.Context, sb store.Sandbox, admit func(store.TeamLoad) error) error {
+	return s.create(ctx, sb, func(ctx context.Context) error { return s.Store.CreateSandboxIf(ctx, sb, admit) })
+}
+
+func (s *timedStore) create(ctx context.Context, sb store.Sandbox, create func(context.Context) error) (err error) {
 	// The request's span is the create's: it gets the sandbox's id.
 	request := trace.SpanFromContext(ctx)
 	ctx, end := s.m.span(ctx, "store.create_sandbox", trace.SpanKindInternal)
 	defer func(t time.Time) { end(err); s.observe("create_sandbox", t, err) }(time.Now())
-	err = s.Store.CreateSandbox(ctx, sb)
+	err = create(ctx)
 	if err == nil {
 		// A sandbox recorded as running at once came from the warm pool.
 		warm := sb.State == store.StateRunning

@@ -2,10 +2,11 @@
 // recorded, so that they wait for a change instead of reading the log on
 // a timer.
 //
-// It sees the writes made through its wrapper, in this process. A store
-// shared with other processes (several servers on one PostgreSQL) is also
-// written by them, so a reader still reads now and then without a
-// notification (see Store.Changed).
+// It sees the writes made through its wrapper, in this process, and,
+// through Follow, those of other processes sharing a store that tells
+// of them (store.EventWatcher: PostgreSQL's LISTEN/NOTIFY). A reader
+// still reads now and then without a notification, for what a watch
+// broken meanwhile missed (see Store.Changed).
 package notify
 
 import (
@@ -40,6 +41,13 @@ func (s *Store) Changed() <-chan struct{} {
 	return s.changed
 }
 
+// Follow announces, until ctx ends, the events w tells of: those the
+// other processes sharing the store record, which writes through this
+// Store do not see.
+func (s *Store) Follow(ctx context.Context, w store.EventWatcher) {
+	w.WatchEvents(ctx, func() { _ = s.announce(nil) })
+}
+
 func (s *Store) announce(err error) error {
 	if err == nil {
 		s.mu.Lock()
@@ -53,6 +61,11 @@ func (s *Store) announce(err error) error {
 // CreateSandbox implements store.Store.
 func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
 	return s.announce(s.Store.CreateSandbox(ctx, sb))
+}
+
+// CreateSandboxIf implements store.Store.
+func (s *Store) CreateSandboxIf(ctx context.Context, sb store.Sandbox, admit func(store.TeamLoad) error) error {
+	return s.announce(s.Store.CreateSandboxIf(ctx, sb, admit))
 }
 
 // SetState implements store.Store.

@@ -33,7 +33,10 @@ func insertEvent(ctx context.Context, tx pgx.Tx, id string, at time.Time, typ, m
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, eventsLock); err != nil {
 		return fmt.Errorf("sandbox %q: record %s event: lock: %w", id, typ, err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO events (sandbox_id, time, type, message) VALUES ($1, $2, $3, $4)`,
+	// Readers on every process hear of it at the commit (WatchEvents),
+	// told in the same statement.
+	if _, err := tx.Exec(ctx, `WITH e AS (INSERT INTO events (sandbox_id, time, type, message) VALUES ($1, $2, $3, $4) RETURNING 1)
+		SELECT pg_notify('`+eventsChannel+`', '') FROM e`,
 		id, sqlrow.Time(at), typ, store.SanitizeText(msg)); err != nil {
 		return fmt.Errorf("sandbox %q: record %s event: %w", id, typ, err)
 	}

@@ -23,39 +23,43 @@ func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
 		return err
 	}
 	created := s.orNow(sb.CreatedAt)
-	return s.write(ctx, func(tx pgx.Tx) error {
-		// ON CONFLICT rather than matching the constraint error, as in
-		// the SQLite backend: a concurrent insert of the same id waits for
-		// the first to commit, then inserts nothing.
-		res, err := tx.Exec(ctx, `INSERT INTO sandboxes (
-			id, template_id, alias, client_id, state, cpu_count, memory_mb, disk_mb,
-			envd_access_token, runtime, created_at, started_at, end_at, network, traffic_access_token, lifecycle,
-			env_vars, node
-		) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-		ON CONFLICT (id) DO NOTHING`,
-			sb.ID, sb.TemplateID, sb.Alias, sb.ClientID, string(sb.State), sb.CPUCount, sb.MemoryMB, sb.DiskMB,
-			sb.EnvdAccessToken, sb.Runtime, sqlrow.Time(created), sqlrow.NullTime(sb.StartedAt), sqlrow.NullTime(sb.EndAt),
-			sqlrow.Network(sb.Network), sb.TrafficAccessToken, sqlrow.Lifecycle(sb.Lifecycle), sqlrow.EnvVars(sb.EnvVars), sb.Node)
-		if err != nil {
-			return fmt.Errorf("sandbox %q: insert: %w", sb.ID, err)
+	return s.write(ctx, func(tx pgx.Tx) error { return insertSandbox(ctx, tx, sb, created) })
+}
+
+// insertSandbox records sb, created at created, with its metadata and
+// events, in tx.
+func insertSandbox(ctx context.Context, tx pgx.Tx, sb store.Sandbox, created time.Time) error {
+	// ON CONFLICT rather than matching the constraint error, as in
+	// the SQLite backend: a concurrent insert of the same id waits for
+	// the first to commit, then inserts nothing.
+	res, err := tx.Exec(ctx, `INSERT INTO sandboxes (
+		id, template_id, alias, client_id, state, cpu_count, memory_mb, disk_mb,
+		envd_access_token, runtime, created_at, started_at, end_at, network, traffic_access_token, lifecycle,
+		env_vars, node
+	) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+	ON CONFLICT (id) DO NOTHING`,
+		sb.ID, sb.TemplateID, sb.Alias, sb.ClientID, string(sb.State), sb.CPUCount, sb.MemoryMB, sb.DiskMB,
+		sb.EnvdAccessToken, sb.Runtime, sqlrow.Time(created), sqlrow.NullTime(sb.StartedAt), sqlrow.NullTime(sb.EndAt),
+		sqlrow.Network(sb.Network), sb.TrafficAccessToken, sqlrow.Lifecycle(sb.Lifecycle), sqlrow.EnvVars(sb.EnvVars), sb.Node)
+	if err != nil {
+		return fmt.Errorf("sandbox %q: insert: %w", sb.ID, err)
+	}
+	if res.RowsAffected() == 0 {
+		return fmt.Errorf("sandbox %q: %w", sb.ID, errdefs.ErrAlreadyExists)
+	}
+	for k, v := range sb.Metadata {
+		if _, err := tx.Exec(ctx, `INSERT INTO sandbox_metadata (sandbox_id, name, value) VALUES ($1, $2, $3)`,
+			sb.ID, k, v); err != nil {
+			return fmt.Errorf("sandbox %q: insert metadata %q: %w", sb.ID, k, err)
 		}
-		if res.RowsAffected() == 0 {
-			return fmt.Errorf("sandbox %q: %w", sb.ID, errdefs.ErrAlreadyExists)
-		}
-		for k, v := range sb.Metadata {
-			if _, err := tx.Exec(ctx, `INSERT INTO sandbox_metadata (sandbox_id, name, value) VALUES ($1, $2, $3)`,
-				sb.ID, k, v); err != nil {
-				return fmt.Errorf("sandbox %q: insert metadata %q: %w", sb.ID, k, err)
-			}
-		}
-		if err := insertEvent(ctx, tx, sb.ID, created, store.EventCreated, ""); err != nil {
-			return err
-		}
-		if sb.State == store.StateRunning {
-			return insertEvent(ctx, tx, sb.ID, created, store.EventStarted, "")
-		}
-		return nil
-	})
+	}
+	if err := insertEvent(ctx, tx, sb.ID, created, store.EventCreated, ""); err != nil {
+		return err
+	}
+	if sb.State == store.StateRunning {
+		return insertEvent(ctx, tx, sb.ID, created, store.EventStarted, "")
+	}
+	return nil
 }
 
 // sandboxColumns are read by querySandboxes, in this order, followed by one

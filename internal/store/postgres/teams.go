@@ -113,6 +113,12 @@ func (s *Store) RenameTeam(ctx context.Context, id, name string) error {
 func (s *Store) DeleteTeam(ctx context.Context, id string, at time.Time) error {
 	at = s.orNow(at)
 	return s.write(ctx, func(tx pgx.Tx) error {
+		if err := lockTeam(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := refuseLive(ctx, tx, id); err != nil {
+			return err
+		}
 		res, err := tx.Exec(ctx, `DELETE FROM teams WHERE id = $1`, id)
 		if err != nil {
 			return fmt.Errorf("team %q: delete: %w", id, err)

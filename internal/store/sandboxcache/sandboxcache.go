@@ -152,6 +152,12 @@ func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
 	return s.Store.CreateSandbox(ctx, sb)
 }
 
+// CreateSandboxIf implements store.Store as CreateSandbox.
+func (s *Store) CreateSandboxIf(ctx context.Context, sb store.Sandbox, admit func(store.TeamLoad) error) error {
+	defer s.drop(sb.ID)
+	return s.Store.CreateSandboxIf(ctx, sb, admit)
+}
+
 // SetState implements store.Store; the sandbox is forgotten, whatever the
 // store answered.
 func (s *Store) SetState(ctx context.Context, id string, from []store.SandboxState, to store.SandboxState, ev store.Event) error {

@@ -219,7 +219,7 @@ func TestUnknownNotCached(t *testing.T) {
 // never left serving stale records.
 func TestEveryMethodClassified(t *testing.T) {
 	writes := map[string]bool{
-		"CreateSandbox": true, "SetState": true, "EndSandbox": true, "SetEndAt": true, "SetNetwork": true,
+		"CreateSandbox": true, "CreateSandboxIf": true, "SetState": true, "EndSandbox": true, "SetEndAt": true, "SetNetwork": true,
 		"DeleteTeam": true,
 	}
 	others := map[string]bool{

@@ -21,40 +21,44 @@ func (s *Store) CreateSandbox(ctx context.Context, sb store.Sandbox) error {
 		return err
 	}
 	created := s.orNow(sb.CreatedAt)
-	return s.write(ctx, func(tx *sql.Tx) error {
-		// ON CONFLICT rather than matching the driver's constraint error:
-		// the duplicate is reported the same way by PostgreSQL.
-		res, err := tx.ExecContext(ctx, `INSERT INTO sandboxes (
-			id, template_id, alias, client_id, state, cpu_count, memory_mb, disk_mb,
-			envd_access_token, runtime, created_at, started_at, end_at, network, traffic_access_token, lifecycle,
-			env_vars, node
-		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`,
-			sb.ID, sb.TemplateID, sb.Alias, sb.ClientID, string(sb.State), sb.CPUCount, sb.MemoryMB, sb.DiskMB,
-			sb.EnvdAccessToken, sb.Runtime, sqlrow.Time(created), sqlrow.NullTime(sb.StartedAt), sqlrow.NullTime(sb.EndAt),
-			sqlrow.Network(sb.Network), sb.TrafficAccessToken, sqlrow.Lifecycle(sb.Lifecycle), sqlrow.EnvVars(sb.EnvVars), sb.Node)
-		if err != nil {
-			return fmt.Errorf("sandbox %q: insert: %w", sb.ID, err)
+	return s.write(ctx, func(tx *sql.Tx) error { return s.insertSandbox(ctx, tx, sb, created) })
+}
+
+// insertSandbox records sb, created at created, with its metadata and
+// events, in tx.
+func (s *Store) insertSandbox(ctx context.Context, tx *sql.Tx, sb store.Sandbox, created time.Time) error {
+	// ON CONFLICT rather than matching the driver's constraint error:
+	// the duplicate is reported the same way by PostgreSQL.
+	res, err := tx.ExecContext(ctx, `INSERT INTO sandboxes (
+		id, template_id, alias, client_id, state, cpu_count, memory_mb, disk_mb,
+		envd_access_token, runtime, created_at, started_at, end_at, network, traffic_access_token, lifecycle,
+		env_vars, node
+	) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (id) DO NOTHING`,
+		sb.ID, sb.TemplateID, sb.Alias, sb.ClientID, string(sb.State), sb.CPUCount, sb.MemoryMB, sb.DiskMB,
+		sb.EnvdAccessToken, sb.Runtime, sqlrow.Time(created), sqlrow.NullTime(sb.StartedAt), sqlrow.NullTime(sb.EndAt),
+		sqlrow.Network(sb.Network), sb.TrafficAccessToken, sqlrow.Lifecycle(sb.Lifecycle), sqlrow.EnvVars(sb.EnvVars), sb.Node)
+	if err != nil {
+		return fmt.Errorf("sandbox %q: insert: %w", sb.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sandbox %q: insert: %w", sb.ID, err)
+	} else if n == 0 {
+		return fmt.Errorf("sandbox %q: %w", sb.ID, errdefs.ErrAlreadyExists)
+	}
+	for k, v := range sb.Metadata {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sandbox_metadata (sandbox_id, name, value) VALUES (?, ?, ?)`,
+			sb.ID, k, v); err != nil {
+			return fmt.Errorf("sandbox %q: insert metadata %q: %w", sb.ID, k, err)
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("sandbox %q: insert: %w", sb.ID, err)
-		} else if n == 0 {
-			return fmt.Errorf("sandbox %q: %w", sb.ID, errdefs.ErrAlreadyExists)
-		}
-		for k, v := range sb.Metadata {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO sandbox_metadata (sandbox_id, name, value) VALUES (?, ?, ?)`,
-				sb.ID, k, v); err != nil {
-				return fmt.Errorf("sandbox %q: insert metadata %q: %w", sb.ID, k, err)
-			}
-		}
-		if err := s.insertEvent(ctx, tx, sb.ID, created, store.EventCreated, ""); err != nil {
-			return err
-		}
-		if sb.State == store.StateRunning {
-			return s.insertEvent(ctx, tx, sb.ID, created, store.EventStarted, "")
-		}
-		return nil
-	})
+	}
+	if err := s.insertEvent(ctx, tx, sb.ID, created, store.EventCreated, ""); err != nil {
+		return err
+	}
+	if sb.State == store.StateRunning {
+		return s.insertEvent(ctx, tx, sb.ID, created, store.EventStarted, "")
+	}
+	return nil
 }
 
 // sandboxColumns are read by querySandboxes, in this order, followed by one

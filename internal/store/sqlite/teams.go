@@ -112,6 +112,9 @@ func (s *Store) RenameTeam(ctx context.Context, id, name string) error {
 func (s *Store) DeleteTeam(ctx context.Context, id string, at time.Time) error {
 	at = s.orNow(at)
 	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := refuseLive(ctx, tx, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM teams WHERE id = ?`, id)
 		if err != nil {
 			return fmt.Errorf("team %q: delete: %w", id, err)

@@ -12,29 +12,63 @@ import (
 	"github.com/soulbox/soulbox/internal/store/storetest"
 )
 
+// backend opens stores of one backend.
+type backend struct {
+	// open returns a new, empty store.
+	open func(t testing.TB) store.Store
+	// shared returns n handles on one new, empty database, as n
+	// processes open it.
+	shared func(t testing.TB, n int) []store.Store
+	// apart: transactions of different teams' creates run side by side.
+	apart bool
+}
+
 // backends opens a new, empty store of each backend: TestStore/sqlite/...
 // and TestStore/postgres/... run the same suite.
 var backends = []struct {
 	name  string
-	setup func(t testing.TB) func(t testing.TB) store.Store
+	setup func(t testing.TB) backend
 }{
-	{"sqlite", func(testing.TB) func(t testing.TB) store.Store {
-		return func(t testing.TB) store.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "soulbox.db"))
+	{"sqlite", func(testing.TB) backend {
+		open := func(t testing.TB, path string) store.Store {
+			s, err := sqlite.Open(context.Background(), path)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return s
 		}
+		return backend{
+			open: func(t testing.TB) store.Store { return open(t, filepath.Join(t.TempDir(), "soulbox.db")) },
+			shared: func(t testing.TB, n int) []store.Store {
+				path := filepath.Join(t.TempDir(), "soulbox.db")
+				out := make([]store.Store, n)
+				for i := range out {
+					out[i] = open(t, path)
+				}
+				return out
+			},
+		}
 	}},
-	{"postgres", func(t testing.TB) func(t testing.TB) store.Store {
+	{"postgres", func(t testing.TB) backend {
 		c := pgtest.Start(t) // one cluster, a database per store
-		return func(t testing.TB) store.Store {
-			s, err := postgres.Open(context.Background(), c.NewDatabase(t))
+		open := func(t testing.TB, url string) store.Store {
+			s, err := postgres.Open(context.Background(), url)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return s
+		}
+		return backend{
+			open: func(t testing.TB) store.Store { return open(t, c.NewDatabase(t)) },
+			shared: func(t testing.TB, n int) []store.Store {
+				url := c.NewDatabase(t)
+				out := make([]store.Store, n)
+				for i := range out {
+					out[i] = open(t, url)
+				}
+				return out
+			},
+			apart: true,
 		}
 	}},
 }
@@ -42,8 +76,12 @@ var backends = []struct {
 func TestStore(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			open := b.setup(t)
-			storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+			be := b.setup(t)
+			storetest.Run(t, func(t *testing.T) store.Store { return be.open(t) })
+			storetest.RunShared(t, storetest.Shared{
+				Open:       func(t *testing.T, n int) []store.Store { return be.shared(t, n) },
+				TeamsApart: be.apart,
+			})
 		})
 	}
 }

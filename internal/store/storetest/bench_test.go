@@ -19,7 +19,7 @@ func BenchmarkStore(b *testing.B) {
 	const listSize = 100
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
-			open := be.setup(b)
+			open := be.setup(b).open
 			ctx := context.Background()
 			var seq atomic.Int64
 			newSandbox := func() store.Sandbox {

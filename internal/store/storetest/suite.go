@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Events", s.testEvents)
 	t.Run("EventsAfter", s.testEventsAfter)
 	t.Run("CreateRunning", s.testCreateRunning)
+	t.Run("CreateIf", s.testCreateIf)
 	t.Run("InvalidInput", s.testInvalid)
 	t.Run("Text", s.testText)
 	t.Run("TextOrder", s.testTextOrder)
