@@ -46,6 +46,9 @@ type CreateRequest struct {
 	// from object storage what it lacks); nil when only the embedded
 	// node can start it.
 	TemplateLayers []runtime.TemplateLayer
+	// MoveFrom, set for the placement of a paused sandbox resumed away
+	// from its joined node (moveAway), names that node.
+	MoveFrom string
 
 	net resolvedNetwork // Network, resolved by Create
 }

@@ -193,6 +193,11 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, obje
 		return nil, err
 	}
 	svc := nodeservice.New(h.driver).WithMaxSandboxes(id.Name, max).WithCheckpoints(checkpoints)
+	if h.objects != nil {
+		// Paused sandboxes' packs go to object storage, for a resume
+		// on another node.
+		svc.WithObjects(h.objects, checkpoints+"-transfers")
+	}
 	if err := svc.SweepCheckpoints(ctx); err != nil {
 		log.Warn("sweep unowned checkpoints", "err", err)
 	}

@@ -1,8 +1,9 @@
 // Package noderoute is the control plane's driver of every node: each
 // call on a sandbox goes to the driver of the node the store records it
 // on, the embedded node's in-process driver (no hop) or a joined node's
-// remote driver. A sandbox's node never changes, so it is looked up in
-// the store once and remembered.
+// remote driver. A sandbox's node is looked up in the store once and
+// remembered; it changes only when the control plane moves a paused
+// sandbox to another node (Moved).
 package noderoute
 
 import (

@@ -18,6 +18,7 @@ import (
 	nodev1 "github.com/soulbox/soulbox/api/node/v1"
 	"github.com/soulbox/soulbox/api/node/v1/nodev1connect"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/objstore"
 	"github.com/soulbox/soulbox/internal/runtime"
 )
 
@@ -61,6 +62,12 @@ type Service struct {
 	// checkpoints is the node's checkpoint directory (WithCheckpoints);
 	// empty: the node does not checkpoint.
 	checkpoints string
+
+	// objects is the node's object storage (WithObjects), where a
+	// paused sandbox's pack goes for a resume on another node; nil:
+	// none. transfers holds packs and archives on their way.
+	objects   *objstore.Store
+	transfers string
 
 	// dumping counts the Checkpoint calls under way per sandbox.
 	dumpMu  sync.Mutex

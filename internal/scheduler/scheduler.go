@@ -75,6 +75,11 @@ type Request struct {
 	// start (its layers are not in object storage): named in the
 	// refusal when the embedded node cannot take it either.
 	EmbeddedOnlyWhy string
+	// MoveFrom, set for a paused sandbox resumed away from the node it
+	// was paused on (which cannot take it), names that node: it goes to
+	// another joined node with object storage, which fetches its paused
+	// state from there.
+	MoveFrom string
 }
 
 // Decision is where a sandbox goes.
@@ -128,6 +133,8 @@ func fits(n *Node, req Request) bool {
 		return false
 	case !n.Embedded && !n.ObjectStorage && !holdsAll(n, req.Layers):
 		return false
+	case req.MoveFrom != "" && (n.Embedded || !n.ObjectStorage || n.ID == req.MoveFrom):
+		return false
 	case n.Unmetered:
 		return true
 	}
@@ -153,6 +160,12 @@ func unfit(n *Node, req Request) string {
 		return "is not the embedded node, the only one that makes forks, restores snapshots with memory and starts templates whose layers are not in object storage"
 	case !n.Embedded && !n.ObjectStorage && !holdsAll(n, req.Layers):
 		return "lacks this template's layers and has no object storage to fetch them from (start it with --s3-endpoint)"
+	case req.MoveFrom != "" && n.ID == req.MoveFrom:
+		return "is the node the sandbox was paused on, which cannot take it"
+	case req.MoveFrom != "" && n.Embedded:
+		return "is the embedded node, which does not take sandboxes paused on joined nodes"
+	case req.MoveFrom != "" && !n.ObjectStorage:
+		return "has no object storage to fetch the paused sandbox from (start it with --s3-endpoint)"
 	case n.Unmetered:
 		return ""
 	case n.MaxSandboxes > 0 && n.Sandboxes >= n.MaxSandboxes:

@@ -103,6 +103,12 @@ const (
 	// SandboxServiceDropCloneProcedure is the fully-qualified name of the SandboxService's DropClone
 	// RPC.
 	SandboxServiceDropCloneProcedure = "/soulbox.node.v1.SandboxService/DropClone"
+	// SandboxServiceUploadPausedProcedure is the fully-qualified name of the SandboxService's
+	// UploadPaused RPC.
+	SandboxServiceUploadPausedProcedure = "/soulbox.node.v1.SandboxService/UploadPaused"
+	// SandboxServiceRestoreMovedProcedure is the fully-qualified name of the SandboxService's
+	// RestoreMoved RPC.
+	SandboxServiceRestoreMovedProcedure = "/soulbox.node.v1.SandboxService/RestoreMoved"
 )
 
 // SandboxServiceClient is a client for the soulbox.node.v1.SandboxService service.
@@ -165,6 +171,18 @@ type SandboxServiceClient interface {
 	RestoreClone(context.Context, *connect.Request[v1.RestoreCloneRequest]) (*connect.Response[v1.Empty], error)
 	// DropClone removes the named clone checkpoint.
 	DropClone(context.Context, *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error)
+	// UploadPaused stores what a resume of the paused (stopped) sandbox
+	// needs on another node in the node's object storage, as one
+	// content-addressed blob: its writable layer, and its kept
+	// checkpoint if it was paused with its memory. Failed precondition
+	// when the node has no object storage.
+	UploadPaused(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.PausedBlob], error)
+	// RestoreMoved makes the spec's sandbox on this node from the named
+	// blob (fetched, verified against the digest and size given, never
+	// a ref): restored with its processes when the blob holds a
+	// checkpoint, else booted from its files (a fresh agent, started).
+	// On failure nothing of it is left on the node.
+	RestoreMoved(context.Context, *connect.Request[v1.RestoreMovedRequest]) (*connect.Response[v1.RestoreMovedResult], error)
 }
 
 // NewSandboxServiceClient constructs a client for the soulbox.node.v1.SandboxService service. By
@@ -328,6 +346,18 @@ func NewSandboxServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(sandboxServiceMethods.ByName("DropClone")),
 			connect.WithClientOptions(opts...),
 		),
+		uploadPaused: connect.NewClient[v1.SandboxRef, v1.PausedBlob](
+			httpClient,
+			baseURL+SandboxServiceUploadPausedProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("UploadPaused")),
+			connect.WithClientOptions(opts...),
+		),
+		restoreMoved: connect.NewClient[v1.RestoreMovedRequest, v1.RestoreMovedResult](
+			httpClient,
+			baseURL+SandboxServiceRestoreMovedProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("RestoreMoved")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -358,6 +388,8 @@ type sandboxServiceClient struct {
 	checkpointClone   *connect.Client[v1.SandboxRef, v1.CloneCheckpoint]
 	restoreClone      *connect.Client[v1.RestoreCloneRequest, v1.Empty]
 	dropClone         *connect.Client[v1.CloneCheckpoint, v1.Empty]
+	uploadPaused      *connect.Client[v1.SandboxRef, v1.PausedBlob]
+	restoreMoved      *connect.Client[v1.RestoreMovedRequest, v1.RestoreMovedResult]
 }
 
 // Name calls soulbox.node.v1.SandboxService.Name.
@@ -485,6 +517,16 @@ func (c *sandboxServiceClient) DropClone(ctx context.Context, req *connect.Reque
 	return c.dropClone.CallUnary(ctx, req)
 }
 
+// UploadPaused calls soulbox.node.v1.SandboxService.UploadPaused.
+func (c *sandboxServiceClient) UploadPaused(ctx context.Context, req *connect.Request[v1.SandboxRef]) (*connect.Response[v1.PausedBlob], error) {
+	return c.uploadPaused.CallUnary(ctx, req)
+}
+
+// RestoreMoved calls soulbox.node.v1.SandboxService.RestoreMoved.
+func (c *sandboxServiceClient) RestoreMoved(ctx context.Context, req *connect.Request[v1.RestoreMovedRequest]) (*connect.Response[v1.RestoreMovedResult], error) {
+	return c.restoreMoved.CallUnary(ctx, req)
+}
+
 // SandboxServiceHandler is an implementation of the soulbox.node.v1.SandboxService service.
 type SandboxServiceHandler interface {
 	// Name is the node driver's name ("oci/runc").
@@ -545,6 +587,18 @@ type SandboxServiceHandler interface {
 	RestoreClone(context.Context, *connect.Request[v1.RestoreCloneRequest]) (*connect.Response[v1.Empty], error)
 	// DropClone removes the named clone checkpoint.
 	DropClone(context.Context, *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error)
+	// UploadPaused stores what a resume of the paused (stopped) sandbox
+	// needs on another node in the node's object storage, as one
+	// content-addressed blob: its writable layer, and its kept
+	// checkpoint if it was paused with its memory. Failed precondition
+	// when the node has no object storage.
+	UploadPaused(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.PausedBlob], error)
+	// RestoreMoved makes the spec's sandbox on this node from the named
+	// blob (fetched, verified against the digest and size given, never
+	// a ref): restored with its processes when the blob holds a
+	// checkpoint, else booted from its files (a fresh agent, started).
+	// On failure nothing of it is left on the node.
+	RestoreMoved(context.Context, *connect.Request[v1.RestoreMovedRequest]) (*connect.Response[v1.RestoreMovedResult], error)
 }
 
 // NewSandboxServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -704,6 +758,18 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 		connect.WithSchema(sandboxServiceMethods.ByName("DropClone")),
 		connect.WithHandlerOptions(opts...),
 	)
+	sandboxServiceUploadPausedHandler := connect.NewUnaryHandler(
+		SandboxServiceUploadPausedProcedure,
+		svc.UploadPaused,
+		connect.WithSchema(sandboxServiceMethods.ByName("UploadPaused")),
+		connect.WithHandlerOptions(opts...),
+	)
+	sandboxServiceRestoreMovedHandler := connect.NewUnaryHandler(
+		SandboxServiceRestoreMovedProcedure,
+		svc.RestoreMoved,
+		connect.WithSchema(sandboxServiceMethods.ByName("RestoreMoved")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/soulbox.node.v1.SandboxService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SandboxServiceNameProcedure:
@@ -756,6 +822,10 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 			sandboxServiceRestoreCloneHandler.ServeHTTP(w, r)
 		case SandboxServiceDropCloneProcedure:
 			sandboxServiceDropCloneHandler.ServeHTTP(w, r)
+		case SandboxServiceUploadPausedProcedure:
+			sandboxServiceUploadPausedHandler.ServeHTTP(w, r)
+		case SandboxServiceRestoreMovedProcedure:
+			sandboxServiceRestoreMovedHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -863,4 +933,12 @@ func (UnimplementedSandboxServiceHandler) RestoreClone(context.Context, *connect
 
 func (UnimplementedSandboxServiceHandler) DropClone(context.Context, *connect.Request[v1.CloneCheckpoint]) (*connect.Response[v1.Empty], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.DropClone is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) UploadPaused(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.PausedBlob], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.UploadPaused is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) RestoreMoved(context.Context, *connect.Request[v1.RestoreMovedRequest]) (*connect.Response[v1.RestoreMovedResult], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.RestoreMoved is not implemented"))
 }
