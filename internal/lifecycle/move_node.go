@@ -14,9 +14,10 @@ import (
 
 // A joined node's paused sandbox resumes on another node when its own
 // cannot take it (deleted, unhealthy, draining, unreachable) and its
-// paused state is in object storage: at a pause with its files only the
-// node uploaded its writable layer as one blob (startUpload, the
-// embedded node's checkpoint upload, whose record it shares). The resume places it on another ready joined node
+// paused state is in object storage: at its pause the node uploaded its
+// writable layer, and its checkpoint if paused with its memory, as one
+// blob (startUpload, the embedded node's checkpoint upload, whose
+// record it shares). The resume places it on another ready joined node
 // with object storage, which fetches that blob, verified against the
 // control plane's record, and makes the sandbox under the same id with
 // its own network (a new address, as a fork's); the store records the

@@ -81,9 +81,9 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	if memory {
 		msg = pausedMemory
 	}
-	// A joined node's pause with its files only is uploaded for a resume
-	// on another node (move_node.go).
-	upload := (memory && sb.Node == "") || (sb.Node != "" && !memory && m.movable())
+	// A joined node's pause, with its memory or not, is uploaded for a
+	// resume on another node (move_node.go).
+	upload := (memory && sb.Node == "") || (sb.Node != "" && m.movable())
 	if upload {
 		if err := m.forgetCheckpointObject(ctx, id); err != nil {
 			return err

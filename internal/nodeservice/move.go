@@ -63,7 +63,7 @@ func (s *Service) UploadPaused(ctx context.Context, req *connect.Request[nodev1.
 	checkpoint := ""
 	if s.checkpoints != "" {
 		if _, err := os.Stat(filepath.Join(s.checkpoints, id)); err == nil {
-			checkpoint = filepath.Join(s.checkpoints, id) // refused while memory is not moved
+			checkpoint = filepath.Join(s.checkpoints, id)
 		}
 	}
 	pack := filepath.Join(s.transfers, id+".pack")

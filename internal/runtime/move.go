@@ -9,14 +9,15 @@ import "context"
 // another node.
 type Mover interface {
 	// PackPaused copies into dir (which must not exist; it appears only
-	// complete) the writable layer of stopped sandbox id. checkpoint
-	// names its complete checkpoint ("": a pause with its files only),
-	// which is refused (ErrFailedPrecondition) while memory is not moved.
+	// complete) the writable layer of stopped sandbox id and, unless
+	// checkpoint is "" (a pause with its files only), the complete
+	// checkpoint in that directory.
 	PackPaused(ctx context.Context, id, checkpoint, dir string) error
 	// RestoreMoved creates sandbox spec.ID on this node from a pack in
-	// dir: its files under this node's host uids and a network of this
-	// node's (a new address); Start boots a fresh agent. memory reports
-	// whether its processes were restored (not yet: false). On failure
+	// dir: its files under this node's host uids, a network of this
+	// node's (a new address), and, when the pack holds a checkpoint, its
+	// processes restored (memory true). Without one the sandbox is
+	// created on its files only: Start boots a fresh agent. On failure
 	// nothing of it is left.
 	RestoreMoved(ctx context.Context, spec Spec, dir string) (memory bool, err error)
 }

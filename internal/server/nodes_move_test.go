@@ -83,15 +83,17 @@ func nodeHostClean(t *testing.T, dir, parent, id string) {
 	}
 }
 
-// TestJoinedNodeMovePaused: a sandbox paused with its files only on a
-// joined node (a `soulbox node` child) that is then killed (SIGKILL)
-// resumes on another joined node sharing the bucket: booted again
-// there, a file written before the pause kept, commands working through
-// the proxy, the store recording the new node. A blob corrupted in the
-// bucket is refused (409), and a pause with memory (not uploaded) is a
-// 503 naming why: both leave the sandbox paused and nothing on the other
-// node. Killed, the moved sandbox leaves nothing on the new node's host;
-// the killed node, started again, removes what it kept of both.
+// TestJoinedNodeMovePaused: sandboxes paused on a joined node (a `soulbox
+// node` child) that is then killed (SIGKILL) resume on another joined
+// node sharing the bucket. Paused with its memory: its Python counter
+// goes on and a file written before the pause is there, commands work
+// through the proxy, and the store records the new node. Paused with
+// its files only: booted again there, files kept. A blob corrupted in
+// the bucket is refused (409) and a pause whose upload never completed
+// is a 503 naming why: both leave the sandbox paused and nothing on the
+// other node. Killed, the moved sandboxes leave nothing on the new
+// node's host; the killed node, started again, removes what it kept of
+// them.
 func TestJoinedNodeMovePaused(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates real sandboxes on two joined nodes")
@@ -138,6 +140,7 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 	}
 	c.want(204, "POST", "/sandboxes/"+mem.SandboxID+"/pause", map[string]any{"memory": true}, nil)
 	c.want(204, "POST", "/sandboxes/"+files.SandboxID+"/pause", map[string]any{"memory": false}, nil)
+	memRec := waitPausedUploaded(t, cfg, mem.SandboxID)
 	filesRec := waitPausedUploaded(t, cfg, files.SandboxID)
 
 	// Node A is killed; node B joins with the same bucket.
@@ -166,7 +169,7 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 	}
 
 	// A corrupted blob is refused; the sandbox stays paused on node A.
-	blob := s3.BlobPath("soulbox", filesRec.Digest)
+	blob := s3.BlobPath("soulbox", memRec.Digest)
 	whole, err := os.ReadFile(blob)
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +181,7 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		code, body, _ := c.do("POST", "/sandboxes/"+files.SandboxID+"/resume", map[string]any{"timeout": 600})
+		code, body, _ := c.do("POST", "/sandboxes/"+mem.SandboxID+"/resume", map[string]any{"timeout": 600})
 		if code == 409 && strings.Contains(string(body), nameB) {
 			break
 		}
@@ -188,17 +191,45 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	stillPaused(files.SandboxID, nameA)
+	stillPaused(mem.SandboxID, nameA)
 	if err := os.WriteFile(blob, whole, 0o644); err != nil {
 		t.Fatal(err)
 	}
 
-	// A pause with memory is not uploaded: 503 saying so, still paused.
-	code, body, _ := c.do("POST", "/sandboxes/"+mem.SandboxID+"/resume", map[string]any{"timeout": 600})
+	// A pause never uploaded: 503 saying so, still paused.
+	withStore(t, cfg, func(st *sqlite.Store) {
+		if err := st.DeleteCheckpointObject(ctx, files.SandboxID); err != nil {
+			t.Fatal(err)
+		}
+	})
+	code, body, _ := c.do("POST", "/sandboxes/"+files.SandboxID+"/resume", map[string]any{"timeout": 600})
 	if code != 503 || !strings.Contains(string(body), "never reached object storage") {
 		t.Errorf("resume of a pause never uploaded = %d %s, want 503 saying it never reached object storage", code, body)
 	}
-	stillPaused(mem.SandboxID, nameA)
+	stillPaused(files.SandboxID, nameA)
+	withStore(t, cfg, func(st *sqlite.Store) {
+		if err := st.SetCheckpointObject(ctx, filesRec); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	// With its memory: on node B, the counter on, the file kept.
+	c.want(201, "POST", "/sandboxes/"+mem.SandboxID+"/resume", map[string]any{"timeout": 600}, nil)
+	if st := storedSandbox(t, cfg, mem.SandboxID); st.State != store.StateRunning || st.Node != nameB {
+		t.Fatalf("moved sandbox is %s on %q, want running on %s", st.State, st.Node, nameB)
+	}
+	if info, err := dB.Info(ctx, mem.SandboxID); err != nil {
+		t.Fatalf("node B does not hold the moved sandbox: %v", err)
+	} else if info.Status != "running" {
+		t.Errorf("moved sandbox on node B is %s", info.Status)
+	}
+	if code, body := proxied(t, c, mem.SandboxID, "8000"); code != 200 || body != "3" {
+		t.Errorf("counter after the move: %d %q, want 200 \"3\"", code, body)
+	}
+	if o, code := sh(t, c, mem, "cat /home/user/kept.txt; pgrep -f http.server >/dev/null && echo counter-runs"); code != 0 ||
+		!strings.Contains(o, "kept") || !strings.Contains(o, "counter-runs") {
+		t.Errorf("in the moved sandbox: %d %q, want the file and the counter's process", code, o)
+	}
 
 	// Files only: booted again on node B, its files kept, its
 	// processes gone.
@@ -210,8 +241,8 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 		!strings.Contains(o, "files-kept") || !strings.Contains(o, "no-sleep") {
 		t.Errorf("in the sandbox moved with its files: %d %q, want its file and no process of before", code, o)
 	}
-	// The blob is removed once used.
-	for _, rec := range []store.CheckpointObject{filesRec} {
+	// Both blobs are removed once used.
+	for _, rec := range []store.CheckpointObject{memRec, filesRec} {
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			if _, err := os.Stat(s3.BlobPath("soulbox", rec.Digest)); errors.Is(err, os.ErrNotExist) {
@@ -225,10 +256,11 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 		}
 	}
 
-	// Killed on node B: nothing left of it there.
-	c.want(204, "DELETE", "/sandboxes/"+files.SandboxID, nil, nil)
-	nodeHostClean(t, dirB, "soulbox-test-"+nameB, files.SandboxID)
-	c.want(204, "DELETE", "/sandboxes/"+mem.SandboxID, nil, nil)
+	// Killed on node B: nothing left of them there.
+	for _, id := range []string{mem.SandboxID, files.SandboxID} {
+		c.want(204, "DELETE", "/sandboxes/"+id, nil, nil)
+		nodeHostClean(t, dirB, "soulbox-test-"+nameB, id)
+	}
 	if list, err := dB.List(ctx); err != nil || len(list) != 0 {
 		t.Errorf("node B holds %+v (%v) after the kills", list, err)
 	}

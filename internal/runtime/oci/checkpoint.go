@@ -50,7 +50,8 @@ type checkpointMeta struct {
 	TemplateLayers []runtime.TemplateLayer `json:"templateLayers,omitempty"`
 	// SourceDir and SourceCgroupParent are the source node's sandbox
 	// directory and cgroup parent, in a pack moved to another node
-	// (move.go).
+	// (move.go): the external files' paths name them, and the restore
+	// maps them to its own.
 	SourceDir          string `json:"sourceDir,omitempty"`
 	SourceCgroupParent string `json:"sourceCgroupParent,omitempty"`
 }

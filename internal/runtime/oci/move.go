@@ -18,9 +18,10 @@ import (
 var _ runtime.Mover = (*Driver)(nil)
 
 // A pack (PackPaused) is laid out as a clone checkpoint (clone.go):
-// checkpoint.json with the source's host uid, layers, sandbox directory
-// and cgroup parent; upper/, the writable layer. A pause with memory is
-// not packed yet.
+// checkpoint.json with the source's host uid, layers and, for the
+// external files, its sandbox directory and cgroup parent; upper/, the
+// writable layer; images/, only for a pause with memory. So the restore
+// of one with its memory is RestoreClone's, under the same id.
 
 // PackPaused implements runtime.Mover.
 func (d *Driver) PackPaused(ctx context.Context, id, checkpoint, dir string) (err error) {
@@ -40,10 +41,15 @@ func (d *Driver) PackPaused(ctx context.Context, id, checkpoint, dir string) (er
 	if st.Runtime != "runc" {
 		return fmt.Errorf("sandbox %q: only runc sandboxes move between nodes: %w", id, errdefs.ErrFailedPrecondition)
 	}
-	if checkpoint != "" {
-		return fmt.Errorf("sandbox %q: a sandbox paused with its memory is not moved between nodes yet: %w", id, errdefs.ErrFailedPrecondition)
-	}
 	meta := checkpointMeta{Sandbox: id, Runtime: st.Runtime, CreatedAt: time.Now().UTC()}
+	if checkpoint != "" {
+		if meta, err = readCheckpoint(checkpoint); err != nil {
+			return fmt.Errorf("sandbox %q: %w", id, err)
+		}
+		if err := meta.validate(id, st.Runtime); err != nil {
+			return fmt.Errorf("sandbox %q: its checkpoint is not usable: %w", id, err)
+		}
+	}
 	meta.HostUID, meta.TemplateLayers = st.HostUID, st.TemplateLayers
 	meta.SourceDir, meta.SourceCgroupParent = d.sandboxDir(id), d.cgroups.parent
 	if _, err := os.Stat(dir); err == nil {
@@ -64,8 +70,14 @@ func (d *Driver) PackPaused(ctx context.Context, id, checkpoint, dir string) (er
 	if err := durable.SyncFS(d.diskDir(id)); err != nil {
 		return fmt.Errorf("sandbox %q: sync writable layer: %w", id, err)
 	}
-	if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", filepath.Join(d.diskDir(id), "upper")+"/.", filepath.Join(partial, cloneUpper)).CombinedOutput(); err != nil {
-		return fmt.Errorf("sandbox %q: copy its writable layer: %v: %s", id, err, strings.TrimSpace(string(out)))
+	copies := [][2]string{{filepath.Join(d.diskDir(id), "upper"), filepath.Join(partial, cloneUpper)}}
+	if checkpoint != "" {
+		copies = append(copies, [2]string{filepath.Join(checkpoint, "images"), filepath.Join(partial, "images")})
+	}
+	for _, c := range copies {
+		if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", c[0]+"/.", c[1]).CombinedOutput(); err != nil {
+			return fmt.Errorf("sandbox %q: copy %s: %v: %s", id, filepath.Base(c[1]), err, strings.TrimSpace(string(out)))
+		}
 	}
 	return d.sealCheckpoint(partial, dir, meta)
 }
@@ -84,7 +96,7 @@ func (d *Driver) RestoreMoved(ctx context.Context, spec runtime.Spec, dir string
 		return false, fmt.Errorf("the pack of sandbox %q was not made for a move: %w", spec.ID, errdefs.ErrInvalidArgument)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "images")); err == nil {
-		return false, fmt.Errorf("the pack of sandbox %q holds its memory, which is not moved between nodes yet: %w", spec.ID, errdefs.ErrFailedPrecondition)
+		return true, d.RestoreClone(ctx, spec, dir)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}
@@ -104,4 +116,30 @@ func (d *Driver) RestoreMoved(ctx context.Context, spec runtime.Spec, dir string
 	}
 	_, err = d.create(ctx, spec, seed)
 	return false, err
+}
+
+// mapMovedPaths maps the external files of a pack made on another node
+// (meta.SourceDir set) from that node's sandbox directory and cgroup
+// parent to this driver's; what names neither is left, for the check
+// that refuses it.
+func (d *Driver) mapMovedPaths(meta *checkpointMeta) {
+	if meta.SourceDir == "" {
+		return
+	}
+	id := meta.Sandbox
+	type root struct{ from, to string }
+	roots := []root{{meta.SourceDir, d.sandboxDir(id)}}
+	if meta.SourceCgroupParent != "" {
+		for _, h := range d.cgroups.hierarchies() {
+			roots = append(roots, root{filepath.Join(h, meta.SourceCgroupParent, id), filepath.Join(h, d.cgroups.parent, id)})
+		}
+	}
+	for i, ef := range meta.External {
+		for _, r := range roots {
+			if ef.Path == r.from || strings.HasPrefix(ef.Path, r.from+"/") {
+				meta.External[i].Path = r.to + strings.TrimPrefix(ef.Path, r.from)
+				break
+			}
+		}
+	}
 }
