@@ -85,9 +85,10 @@ func nodeHostClean(t *testing.T, dir, parent, id string) {
 
 // TestJoinedNodeMovePaused: sandboxes paused on a joined node (a `soulbox
 // node` child) that is then killed (SIGKILL) resume on another joined
-// node sharing the bucket. Paused with its memory: its Python counter
-// goes on and a file written before the pause is there, commands work
-// through the proxy, and the store records the new node. Paused with
+// node sharing the bucket. Paused with its memory and resumed by a
+// request through the proxy (autoResume): its Python counter goes on and
+// a file written before the pause is there, commands work through the
+// proxy, and the store records the new node. Paused with
 // its files only: booted again there, files kept. A blob corrupted in
 // the bucket is refused (409) and a pause whose upload never completed
 // is a 503 naming why: both leave the sandbox paused and nothing on the
@@ -127,7 +128,7 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 	dA := controlPlaneDriver(t, cfg, nameA, listenA)
 	waitDial(t, dA, a)
 	var made []string
-	mem := createOnNode(t, c, a, map[string]any{"timeout": 600}, &made)
+	mem := createOnNode(t, c, a, map[string]any{"timeout": 600, "autoPause": true, "autoResume": map[string]any{"enabled": true}}, &made)
 	files := createOnNode(t, c, a, map[string]any{"timeout": 600}, &made)
 	if o, code := sh(t, c, mem, counterServer+" echo kept > /home/user/kept.txt; for i in $(seq 50); do curl -s localhost:8000 >/dev/null && exit 0; sleep 0.1; done; exit 1"); code != 0 {
 		t.Fatalf("counter server did not start: %s", o)
@@ -213,8 +214,11 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 		}
 	})
 
-	// With its memory: on node B, the counter on, the file kept.
-	c.want(201, "POST", "/sandboxes/"+mem.SandboxID+"/resume", map[string]any{"timeout": 600}, nil)
+	// With its memory, auto-resumed by a request through the proxy: on
+	// node B, the counter on, the file kept.
+	if code, body := proxied(t, c, mem.SandboxID, "8000"); code != 200 || body != "3" {
+		t.Errorf("counter through the proxy after the move: %d %q, want 200 \"3\"", code, body)
+	}
 	if st := storedSandbox(t, cfg, mem.SandboxID); st.State != store.StateRunning || st.Node != nameB {
 		t.Fatalf("moved sandbox is %s on %q, want running on %s", st.State, st.Node, nameB)
 	}
@@ -223,8 +227,8 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 	} else if info.Status != "running" {
 		t.Errorf("moved sandbox on node B is %s", info.Status)
 	}
-	if code, body := proxied(t, c, mem.SandboxID, "8000"); code != 200 || body != "3" {
-		t.Errorf("counter after the move: %d %q, want 200 \"3\"", code, body)
+	if code, body := proxied(t, c, mem.SandboxID, "8000"); code != 200 || body != "4" {
+		t.Errorf("counter after the move: %d %q, want 200 \"4\"", code, body)
 	}
 	if o, code := sh(t, c, mem, "cat /home/user/kept.txt; pgrep -f http.server >/dev/null && echo counter-runs"); code != 0 ||
 		!strings.Contains(o, "kept") || !strings.Contains(o, "counter-runs") {
