@@ -216,9 +216,11 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 
 	// With its memory, auto-resumed by a request through the proxy: on
 	// node B, the counter on, the file kept.
+	start := time.Now()
 	if code, body := proxied(t, c, mem.SandboxID, "8000"); code != 200 || body != "3" {
 		t.Errorf("counter through the proxy after the move: %d %q, want 200 \"3\"", code, body)
 	}
+	t.Logf("a request auto-resuming the sandbox paused with its memory on node B took %v", time.Since(start))
 	if st := storedSandbox(t, cfg, mem.SandboxID); st.State != store.StateRunning || st.Node != nameB {
 		t.Fatalf("moved sandbox is %s on %q, want running on %s", st.State, st.Node, nameB)
 	}
@@ -237,7 +239,9 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 
 	// Files only: booted again on node B, its files kept, its
 	// processes gone.
+	start = time.Now()
 	c.want(201, "POST", "/sandboxes/"+files.SandboxID+"/connect", map[string]any{"timeout": 600}, nil)
+	t.Logf("connect moving the sandbox paused with its files to node B took %v", time.Since(start))
 	if st := storedSandbox(t, cfg, files.SandboxID); st.State != store.StateRunning || st.Node != nameB {
 		t.Fatalf("moved sandbox is %s on %q, want running on %s", st.State, st.Node, nameB)
 	}
@@ -303,5 +307,109 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dirA, "checkpoints", id)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("node A kept the checkpoint of %s: %v", id, err)
 		}
+	}
+}
+
+// TestJoinedNodeMoveDrained: a sandbox paused with its files only on a
+// node an admin then drains resumes on another node, and the drained
+// node, which still answers, holds nothing of it any more; while its
+// paused state is not in object storage the drained node resumes it
+// itself rather than refusing.
+func TestJoinedNodeMoveDrained(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes on two joined nodes")
+	}
+	const (
+		nameA, poolA = "node-drain-a", "10.247.38.0/24"
+		nameB, poolB = "node-drain-b", "10.247.39.0/24"
+	)
+	bin := buildServer(t, "")
+	s3 := s3test.Start(t, "soulbox")
+	nodeAddr := freeAddr(t)
+	c, cfg := runServer(t, func(cfg *server.Config) {
+		cfg.NodeListen = nodeAddr
+		cfg.NodeHeartbeatTimeout = 3 * time.Second
+		cfg.Objects = server.ObjectsConfig{Endpoint: s3.Endpoint, Bucket: "soulbox", AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey}
+	})
+	secret := filepath.Join(t.TempDir(), "s3-secret")
+	if err := os.WriteFile(secret, []byte(s3test.SecretKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s3Flags := []string{"--s3-endpoint", s3.Endpoint, "--s3-bucket", "soulbox", "--s3-access-key", s3test.AccessKey, "--s3-secret-key-file", secret}
+	var nodes []nodeJSON
+	c.want(200, "GET", "/nodes", nil, &nodes)
+	for _, nd := range nodes {
+		c.want(204, "POST", "/nodes/"+nd.ID, map[string]any{"status": "draining"}, nil)
+	}
+	listenA := freeAddr(t)
+	a, dirA := joinRunningNode(t, c, bin, "https://"+nodeAddr, nameA, listenA, poolA, s3Flags...)
+	dA := controlPlaneDriver(t, cfg, nameA, listenA)
+	waitDial(t, dA, a)
+	var made []string
+	sb := createOnNode(t, c, a, map[string]any{"timeout": 600}, &made)
+	id := sb.SandboxID
+	t.Cleanup(func() { c.do("DELETE", "/sandboxes/"+id, nil) })
+	if o, code := sh(t, c, sb, "echo drained-kept > /home/user/kept.txt"); code != 0 {
+		t.Fatalf("write a file: %s", o)
+	}
+	c.want(204, "POST", "/sandboxes/"+id+"/pause", map[string]any{"memory": false}, nil)
+	waitPausedUploaded(t, cfg, id)
+
+	listenB := freeAddr(t)
+	b, dirB := joinRunningNode(t, c, bin, "https://"+nodeAddr, nameB, listenB, poolB, s3Flags...)
+	dB := controlPlaneDriver(t, cfg, nameB, listenB)
+	waitDial(t, dB, b)
+	c.want(204, "POST", "/nodes/"+nameA, map[string]any{"status": "draining"}, nil)
+	ctx := context.Background()
+
+	// Not in object storage: the drained node, which answers, resumes it.
+	withStore(t, cfg, func(st *sqlite.Store) {
+		if err := st.DeleteCheckpointObject(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	})
+	c.want(201, "POST", "/sandboxes/"+id+"/connect", map[string]any{"timeout": 600}, nil)
+	if st := storedSandbox(t, cfg, id); st.State != store.StateRunning || st.Node != nameA {
+		t.Fatalf("resumed without a record: %s on %q, want running on %s", st.State, st.Node, nameA)
+	}
+
+	// Paused again and uploaded: it moves to node B.
+	c.want(204, "POST", "/sandboxes/"+id+"/pause", map[string]any{"memory": false}, nil)
+	waitPausedUploaded(t, cfg, id)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body, _ := c.do("POST", "/sandboxes/"+id+"/connect", map[string]any{"timeout": 600})
+		if code == 201 {
+			break
+		}
+		// Until node B's first heartbeat with its service address.
+		if code != 503 || time.Now().After(deadline) {
+			t.Fatalf("resume off a drained node = %d %s\nnode B:\n%s", code, body, b.stderr)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if st := storedSandbox(t, cfg, id); st.State != store.StateRunning || st.Node != nameB {
+		t.Fatalf("moved off a drained node: %s on %q, want running on %s", st.State, st.Node, nameB)
+	}
+	if o, code := sh(t, c, sb, "cat /home/user/kept.txt"); code != 0 || !strings.Contains(o, "drained-kept") {
+		t.Errorf("the file in the moved sandbox: %d %q", code, o)
+	}
+	// The drained node answers: what it kept goes at once.
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		list, err := dA.List(ctx)
+		if err == nil && len(list) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the drained node still holds %+v (%v)", list, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	nodeHostClean(t, dirA, "soulbox-test-"+nameA, id)
+	c.want(204, "DELETE", "/sandboxes/"+id, nil, nil)
+	nodeHostClean(t, dirB, "soulbox-test-"+nameB, id)
+	if list, err := dB.List(ctx); err != nil || len(list) != 0 {
+		t.Errorf("node B holds %+v (%v) after the kill", list, err)
 	}
 }
