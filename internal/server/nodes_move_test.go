@@ -193,6 +193,15 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 	stillPaused(mem.SandboxID, nameA)
+	withStore(t, cfg, func(st *sqlite.Store) {
+		evs, err := st.ListEvents(ctx, mem.SandboxID)
+		if err != nil || len(evs) == 0 {
+			t.Fatalf("events: %v", err)
+		}
+		if last := evs[len(evs)-1]; last.Type != store.EventPaused || !strings.Contains(last.Message, "the move to node "+nameB+" failed") {
+			t.Errorf("last event after a refused move: %s %q, want paused saying why", last.Type, last.Message)
+		}
+	})
 	if err := os.WriteFile(blob, whole, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -224,6 +233,7 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 	if st := storedSandbox(t, cfg, mem.SandboxID); st.State != store.StateRunning || st.Node != nameB {
 		t.Fatalf("moved sandbox is %s on %q, want running on %s", st.State, st.Node, nameB)
 	}
+	t.Logf("blobs: %d bytes paused with memory, %d with files only", memRec.Size, filesRec.Size)
 	if info, err := dB.Info(ctx, mem.SandboxID); err != nil {
 		t.Fatalf("node B does not hold the moved sandbox: %v", err)
 	} else if info.Status != "running" {
