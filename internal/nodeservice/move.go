@@ -14,6 +14,7 @@ import (
 	nodev1 "github.com/soulbox/soulbox/api/node/v1"
 	"github.com/soulbox/soulbox/internal/durable"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/layer"
 	"github.com/soulbox/soulbox/internal/objstore"
 	"github.com/soulbox/soulbox/internal/runtime"
 )
@@ -119,7 +120,11 @@ func (s *Service) RestoreMoved(ctx context.Context, req *connect.Request[nodev1.
 	if err := os.Mkdir(in, 0o700); err != nil {
 		return nil, errdefs.ToConnect(err)
 	}
-	if err := s.objects.DownloadDir(ctx, ref, in, s.transfers); err != nil {
+	// Read before it is unpacked, with the policy of fetched layers (no
+	// block device, no device but a whiteout, no extended attribute but
+	// overlayfs' and file capabilities): a node's upload is trusted no
+	// further than a layer.
+	if err := s.objects.DownloadDirChecked(ctx, ref, in, s.transfers, layer.CheckFetchedEntry); err != nil {
 		return nil, errdefs.ToConnect(fmt.Errorf("sandbox %q: fetch its paused state from object storage: %w", spec.ID, err))
 	}
 	if err := durable.SyncFS(in); err != nil {
