@@ -180,6 +180,9 @@ func (m *Manager) moveAway(ctx context.Context, sb store.Sandbox, why error, ans
 	mv.Moved(id, node)
 	from := sb.Node
 	sb.Node = node
+	// What it left on its old node, once that answers (one back within
+	// its heartbeat timeout is not settled by the node lease keeper).
+	m.objWork.goObjects(func(wctx context.Context) { m.removeLeftBehind(wctx, mv, from, id) })
 	if !memory {
 		if err := m.initBooted(ctx, sb); err != nil {
 			m.undo(ctx, id, store.StateResuming, store.StatePaused, store.EventPaused, "resume failed: "+err.Error())
@@ -196,8 +199,5 @@ func (m *Manager) moveAway(ctx context.Context, sb store.Sandbox, why error, ans
 	}
 	m.dropCheckpointObject(context.WithoutCancel(ctx), id)
 	m.log.Info("paused sandbox moved to another node", logx.Sandbox(id), "from", from, "to", node, "memory", memory)
-	// What it left on its old node, once that answers (one back within
-	// its heartbeat timeout is not settled by the node lease keeper).
-	m.objWork.goObjects(func(wctx context.Context) { m.removeLeftBehind(wctx, mv, from, id) })
 	return true, nil
 }
