@@ -12,6 +12,7 @@ import (
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/objstore"
+	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/store"
 )
 
@@ -37,17 +38,28 @@ func (m *Manager) forgetCheckpointObject(ctx context.Context, id string) error {
 }
 
 // uploadCheckpoint stores the complete checkpoint of paused sandbox id in
-// object storage and records where.
-func (m *Manager) uploadCheckpoint(ctx context.Context, id string) {
+// object storage and records where. A joined node's sandbox (node set)
+// is uploaded by its node: its writable layer, and its checkpoint if it
+// has one (NodeMover), for a resume on another node.
+func (m *Manager) uploadCheckpoint(ctx context.Context, id, node string) {
 	if m.objects == nil {
 		return
 	}
 	start := time.Now()
-	if err := os.MkdirAll(m.transferDir(), 0o700); err != nil {
-		m.log.Warn("upload a checkpoint to object storage; it stays on this node's disk only", logx.Sandbox(id), logx.Err(err))
+	var (
+		ref  objstore.Ref
+		sent bool
+		err  error
+	)
+	if pm, ok := m.driver.(NodeMover); ok && node != "" {
+		var blob runtime.PausedBlob
+		blob, err = pm.UploadPaused(ctx, id)
+		ref, sent = objstore.Ref{Digest: blob.Digest, Size: blob.Size}, true
+	} else if node != "" {
 		return
+	} else if err = os.MkdirAll(m.transferDir(), 0o700); err == nil {
+		ref, sent, err = m.objects.UploadDir(ctx, m.checkpointDir(id), m.transferDir())
 	}
-	ref, sent, err := m.objects.UploadDir(ctx, m.checkpointDir(id), m.transferDir())
 	if err == nil {
 		// Not once a resume or kill has cancelled it: the checkpoint
 		// is being used or gone.

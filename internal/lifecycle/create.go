@@ -54,6 +54,9 @@ type CreateRequest struct {
 	// the joined nodes it must not go to: the one it was sent to and did
 	// not reach.
 	ExcludeNodes []string
+	// MoveFrom, set for the placement of a paused sandbox resumed away
+	// from its joined node (moveAway), names that node.
+	MoveFrom string
 
 	net resolvedNetwork // Network, resolved by Create
 }

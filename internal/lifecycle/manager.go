@@ -124,18 +124,21 @@ type Manager struct {
 	// process (see settleOnNode).
 	began time.Time
 	// placer, if set, decides where a create goes (see UsePlacer).
-	placer  Placer
-	store   store.Store
-	driver  Driver
-	tmpl    Templates
-	log     *slog.Logger
-	maxSbx  int
-	maxTime time.Duration
-	every   time.Duration
-	keep    time.Duration // see Config.Retention
-	history historyConfig
-	probeTO time.Duration
-	probeN  int
+	placer Placer
+	// nodeCheck, if set, says whether a paused sandbox's joined node
+	// can take it back (see UseNodeCheck).
+	nodeCheck NodeCheck
+	store     store.Store
+	driver    Driver
+	tmpl      Templates
+	log       *slog.Logger
+	maxSbx    int
+	maxTime   time.Duration
+	every     time.Duration
+	keep      time.Duration // see Config.Retention
+	history   historyConfig
+	probeTO   time.Duration
+	probeN    int
 	// privateTraffic: see Config.PrivateTraffic.
 	privateTraffic bool
 	netLimits      runtime.NetworkLimits

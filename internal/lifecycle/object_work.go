@@ -65,9 +65,10 @@ func (w *objectWork) goObjects(fn func(ctx context.Context)) (context.CancelFunc
 	return cancel, done
 }
 
-// startUpload uploads the checkpoint of sandbox id, just paused, in the
-// background (see uploadCheckpoint); stopUpload ends it.
-func (m *Manager) startUpload(id string) {
+// startUpload uploads the checkpoint of sandbox id, just paused on node
+// ("": the embedded node), in the background (see uploadCheckpoint);
+// stopUpload ends it.
+func (m *Manager) startUpload(id, node string) {
 	if m.objects == nil {
 		return
 	}
@@ -82,7 +83,7 @@ func (m *Manager) startUpload(id string) {
 	w.uploads[id] = u
 	w.mu.Unlock()
 	cancel, done := w.goObjects(func(ctx context.Context) {
-		m.uploadCheckpoint(ctx, id)
+		m.uploadCheckpoint(ctx, id, node)
 	})
 	w.mu.Lock()
 	defer w.mu.Unlock()

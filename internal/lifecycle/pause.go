@@ -90,6 +90,11 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	msg := pausedFilesystem
 	if memory {
 		msg = pausedMemory
+	}
+	// A joined node's pause, with its memory or not, is uploaded for a
+	// resume on another node (move_node.go).
+	upload := (memory && sb.Node == "") || (sb.Node != "" && m.movable())
+	if upload {
 		if err := m.forgetCheckpointObject(ctx, id); err != nil {
 			return err
 		}
@@ -132,8 +137,8 @@ func (m *Manager) Pause(ctx context.Context, id string, memory bool) error {
 	}
 	m.unschedule(id)
 	m.resetProbe(id)
-	if memory && sb.Node == "" {
-		m.startUpload(id)
+	if upload {
+		m.startUpload(id, sb.Node)
 	}
 	return nil
 }
@@ -313,8 +318,6 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 		return sb, false, unsettled(sb)
 	}
 	if sb.State == store.StatePaused {
-		done := sync.OnceFunc(m.transit(id))
-		defer done()
 		m.stopUpload(id) // the checkpoint is about to be used
 		// A checkpoint this disk lacks comes from object storage
 		// first; one that cannot be had leaves the sandbox paused.
@@ -324,9 +327,29 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 			if err := m.fetchCheckpoint(ctx, id); err != nil {
 				return sb, false, err
 			}
-		} else if _, err := m.driver.Info(ctx, id); err != nil {
+		} else if why, answers, err := m.nodeCannotTake(ctx, sb); err != nil {
 			return sb, false, fmt.Errorf("resume sandbox %q: %w", id, err)
+		} else if why != nil {
+			// Resumed on another node if its paused state is in
+			// object storage; else on its own if that answers (a
+			// draining one); else it stays paused.
+			done := m.transit(id)
+			moved, err := m.moveAway(ctx, sb, why, answers)
+			done()
+			if err != nil {
+				return sb, false, err
+			}
+			if moved {
+				if sb, err = m.store.GetSandbox(ctx, id); err != nil {
+					return sb, true, err
+				}
+				resumed = true
+			}
 		}
+	}
+	if sb.State == store.StatePaused && !resumed {
+		done := sync.OnceFunc(m.transit(id))
+		defer done()
 		// Recorded resuming first, as Pause, and running once the
 		// runtime has woken it.
 		note := m.resumeNote(ctx, sb)
@@ -352,6 +375,10 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 			// Left resuming; the next start's reconciliation finds it
 			// running in the runtime and records it.
 			return sb, false, fmt.Errorf("record the resume of sandbox %q: %w", id, err)
+		}
+		if sb.Node != "" {
+			// Its uploaded paused state is of no more use.
+			m.dropCheckpointObject(context.WithoutCancel(ctx), id)
 		}
 		m.reapplyPolicy(ctx, sb)
 		resumed = true

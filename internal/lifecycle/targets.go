@@ -130,20 +130,35 @@ func (m *Manager) autoResume(ctx context.Context, sb store.Sandbox, t proxy.Targ
 
 // pausedWithMemory reports whether paused sandbox sb keeps its
 // processes: a complete checkpoint, on this disk or recorded in object
-// storage (the resume fetches it), or kept by its joined node, or frozen
-// in the runtime.
+// storage (the resume fetches it), or kept by its joined node, or, for
+// a joined node's sandbox paused with its memory, its paused state
+// recorded in object storage (its node may be gone: the resume moves
+// it), or frozen in the runtime.
 func (m *Manager) pausedWithMemory(ctx context.Context, sb store.Sandbox) bool {
 	id := sb.ID
 	if m.hasCheckpoint(ctx, sb) {
 		return true
 	}
-	if m.checkpoints != "" && sb.Node == "" {
-		if m.objects != nil {
-			if _, err := m.store.CheckpointObject(ctx, id); err == nil {
-				return true
-			}
+	if m.objects != nil && ((m.checkpoints != "" && sb.Node == "") || (sb.Node != "" && m.pauseAskedMemory(ctx, id))) {
+		if _, err := m.store.CheckpointObject(ctx, id); err == nil {
+			return true
 		}
 	}
 	info, err := m.driver.Info(ctx, id)
 	return err == nil && info.Status == runtime.StatusPaused
+}
+
+// pauseAskedMemory reports whether sandbox id's last pause was asked
+// with its memory (its pausing event says how).
+func (m *Manager) pauseAskedMemory(ctx context.Context, id string) bool {
+	evs, err := m.store.ListEvents(ctx, id)
+	if err != nil {
+		return false
+	}
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].Type == store.EventPausing {
+			return evs[i].Message == pausedMemory
+		}
+	}
+	return false
 }

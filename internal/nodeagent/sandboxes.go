@@ -222,6 +222,9 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, obje
 		// Template builds, for a control plane without a node of its
 		// own: their layers go to the object storage every node shares.
 		svc.WithBuilder(nodeBuilds(resolver, h.driver, h.objects, log))
+		// Paused sandboxes' packs go to object storage, for a resume
+		// on another node.
+		svc.WithObjects(h.objects, checkpoints+"-transfers")
 	}
 	if err := svc.SweepCheckpoints(ctx); err != nil {
 		log.Warn("sweep unowned checkpoints", "err", err)

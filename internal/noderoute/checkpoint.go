@@ -14,22 +14,20 @@ var _ runtime.CheckpointKeeper = (*Router)(nil)
 // node's, or its joined node's if that has the ability (what, for the
 // refusal, otherwise).
 func ability[A any](ctx context.Context, r *Router, id, what string, call func(A) error) error {
-	d, n, err := r.remote(ctx, id)
-	switch {
-	case err != nil:
-		return err
-	case d == nil:
-		a, ok := any(r.local).(A)
+	return r.routed(ctx, id, func(d Remote, n string) error {
+		if d == nil {
+			a, ok := any(r.local).(A)
+			if !ok {
+				return fmt.Errorf("the embedded node cannot %s: %w", what, errdefs.ErrFailedPrecondition)
+			}
+			return call(a)
+		}
+		a, ok := d.(A)
 		if !ok {
-			return fmt.Errorf("the embedded node cannot %s: %w", what, errdefs.ErrFailedPrecondition)
+			return cannot(id, n, what)
 		}
 		return call(a)
-	}
-	a, ok := d.(A)
-	if !ok {
-		return cannot(id, n, what)
-	}
-	return call(a)
+	})
 }
 
 // Recreate implements runtime.Recreator.

@@ -1,12 +1,16 @@
 // Package noderoute is the control plane's driver of every node: each
 // call on a sandbox goes to the driver of the node the store records it
 // on, the embedded node's in-process driver (no hop) or a joined node's
-// remote driver. A sandbox's node never changes, so it is looked up in
-// the store once and remembered.
+// remote driver. A sandbox's node is looked up in the store once and
+// remembered; it changes only when a control plane moves a paused
+// sandbox to another node: this one tells the router (Moved), another
+// replica's router reads the store again when a call finds the sandbox
+// gone from the node it remembers or that node not answering.
 package noderoute
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -127,14 +131,37 @@ func (r *Router) Create(ctx context.Context, spec runtime.Spec) (runtime.Info, e
 
 // byID runs a call that names a sandbox on its node's driver.
 func (r *Router) byID(ctx context.Context, id string, local func(runtime.Driver) error, remote func(Remote) error) error {
-	d, _, err := r.remote(ctx, id)
-	if err != nil {
+	return r.routed(ctx, id, func(d Remote, _ string) error {
+		if d == nil {
+			return local(r.local)
+		}
+		return remote(d)
+	})
+}
+
+// routed runs call with sandbox id's node's driver (nil and "" for the
+// embedded node). A call to a joined node that finds the sandbox gone,
+// or the node not answering, reads the sandbox's node from the store
+// again: the sandbox may have moved (a paused sandbox resumed on
+// another node, by another control-plane replica); if it did, the call
+// is made once more there.
+func (r *Router) routed(ctx context.Context, id string, call func(d Remote, node string) error) error {
+	d, n, err := r.remote(ctx, id)
+	if err == nil {
+		err = call(d, n)
+	}
+	if n == "" || (!errdefs.IsNotFound(err) && !errors.Is(err, errdefs.ErrUnavailable)) {
 		return err
 	}
-	if d == nil {
-		return local(r.local)
+	now, rerr := r.nodeOf(ctx, id)
+	if rerr != nil || now == n {
+		return err
 	}
-	return remote(d)
+	r.nodes.Store(id, now)
+	if d, n, err = r.remote(ctx, id); err != nil {
+		return err
+	}
+	return call(d, n)
 }
 
 func (r *Router) on(ctx context.Context, id string, call func(runtime.Driver) error) error {

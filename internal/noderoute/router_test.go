@@ -112,3 +112,67 @@ func TestRouter(t *testing.T) {
 		t.Errorf("a destroyed sandbox's node was still remembered")
 	}
 }
+
+// moveDriver is a joined node's driver that holds the sandboxes in has
+// (others are not found) and answers Info with its name.
+type moveDriver struct {
+	Remote
+	name string
+	has  map[string]bool
+}
+
+func (m moveDriver) Info(_ context.Context, id string) (runtime.Info, error) {
+	if !m.has[id] {
+		return runtime.Info{}, fmt.Errorf("sandbox %q: %w", id, errdefs.ErrNotFound)
+	}
+	return runtime.Info{ID: id, Runtime: m.name}, nil
+}
+
+// A sandbox moved to another node by another control-plane replica: the
+// router remembers the old node, finds the sandbox gone there (or the
+// node not answering), reads the store again and goes to the new node;
+// a sandbox that is simply gone stays not found, after one read.
+func TestRouterFollowsMove(t *testing.T) {
+	ctx := context.Background()
+	recorded := map[string]string{"moving": "node-a", "gone": "node-a"}
+	var lookups atomic.Int32
+	nodeOf := func(_ context.Context, id string) (string, error) {
+		lookups.Add(1)
+		return recorded[id], nil
+	}
+	nodes := map[string]moveDriver{
+		"node-a": {name: "a", has: map[string]bool{"moving": true}},
+		"node-b": {name: "b", has: map[string]bool{"moving": true}},
+	}
+	down := map[string]bool{}
+	remoteOf := func(_ context.Context, node string) (Remote, error) {
+		if down[node] {
+			return nil, fmt.Errorf("node %s: %w", node, errdefs.ErrUnavailable)
+		}
+		return nodes[node], nil
+	}
+	r := New(&fakeDriver{name: "local"}, nodeOf, remoteOf)
+	if info, err := r.Info(ctx, "moving"); err != nil || info.Runtime != "a" {
+		t.Fatalf("before the move: %+v, %v", info, err)
+	}
+	// Moved by another replica; node A then forgets it.
+	recorded["moving"] = "node-b"
+	nodes["node-a"].has["moving"] = false
+	if info, err := r.Info(ctx, "moving"); err != nil || info.Runtime != "b" {
+		t.Errorf("after the move: %+v, %v; want node b", info, err)
+	}
+	// Moved back while node B is down: followed too.
+	recorded["moving"] = "node-a"
+	nodes["node-a"].has["moving"] = true
+	down["node-b"] = true
+	if info, err := r.Info(ctx, "moving"); err != nil || info.Runtime != "a" {
+		t.Errorf("after a move off a node that is down: %+v, %v; want node a", info, err)
+	}
+	before := lookups.Load()
+	if _, err := r.Info(ctx, "gone"); !errdefs.IsNotFound(err) {
+		t.Errorf("a sandbox gone from its node: %v, want not found", err)
+	}
+	if got := lookups.Load() - before; got != 2 {
+		t.Errorf("%d store reads for a sandbox gone from its node, want 2 (its node, then once more)", got)
+	}
+}

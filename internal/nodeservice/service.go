@@ -18,6 +18,7 @@ import (
 	nodev1 "github.com/soulbox/soulbox/api/node/v1"
 	"github.com/soulbox/soulbox/api/node/v1/nodev1connect"
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/objstore"
 	"github.com/soulbox/soulbox/internal/runtime"
 )
 
@@ -64,6 +65,11 @@ type Service struct {
 
 	// warm is the node's warm pool (WithPool); nil: none.
 	warm Warm
+	// objects is the node's object storage (WithObjects), where a
+	// paused sandbox's pack goes for a resume on another node; nil:
+	// none. transfers holds packs and archives on their way.
+	objects   *objstore.Store
+	transfers string
 
 	// dumping counts the Checkpoint calls under way per sandbox.
 	dumpMu  sync.Mutex

@@ -96,3 +96,28 @@ func (d *Driver) DropClone(ctx context.Context, _, name string) error {
 	_, err := d.c.DropClone(ctx, connect.NewRequest(&nodev1.CloneCheckpoint{Name: name}))
 	return d.wireErr(err)
 }
+
+var _ runtime.PausedMover = (*Driver)(nil)
+
+// UploadPaused implements runtime.PausedMover.
+func (d *Driver) UploadPaused(ctx context.Context, id string) (runtime.PausedBlob, error) {
+	res, err := d.c.UploadPaused(ctx, ref(id))
+	if err != nil {
+		return runtime.PausedBlob{}, d.wireErr(err)
+	}
+	return runtime.PausedBlob{Digest: res.Msg.GetDigest(), Size: res.Msg.GetSizeBytes()}, nil
+}
+
+// RestoreFromBlob implements runtime.PausedMover.
+func (d *Driver) RestoreFromBlob(ctx context.Context, spec runtime.Spec, blob runtime.PausedBlob) (bool, error) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return false, fmt.Errorf("sandbox %q spec: %v: %w", spec.ID, err, errdefs.ErrInvalidArgument)
+	}
+	res, err := d.c.RestoreMoved(ctx, connect.NewRequest(&nodev1.RestoreMovedRequest{SpecJson: b,
+		Blob: &nodev1.PausedBlob{Digest: blob.Digest, SizeBytes: blob.Size}}))
+	if err != nil {
+		return false, d.wireErr(err)
+	}
+	return res.Msg.GetMemory(), nil
+}

@@ -83,6 +83,11 @@ type Request struct {
 	// Exclude are nodes not to choose: one a create was sent to and
 	// did not reach, which it now places again.
 	Exclude []string
+	// MoveFrom, set for a paused sandbox resumed away from the node it
+	// was paused on (which cannot take it), names that node: it goes to
+	// another joined node with object storage, which fetches its paused
+	// state from there.
+	MoveFrom string
 }
 
 // Decision is where a sandbox goes.
@@ -142,6 +147,8 @@ func fits(n *Node, req Request) bool {
 		return false
 	case req.Build && (n.Embedded || !n.ObjectStorage):
 		return false
+	case req.MoveFrom != "" && (n.Embedded || !n.ObjectStorage || n.ID == req.MoveFrom):
+		return false
 	case n.Unmetered:
 		return true
 	}
@@ -173,6 +180,12 @@ func unfit(n *Node, req Request) string {
 		return "is the embedded node, which builds only through its own server"
 	case req.Build && !n.ObjectStorage:
 		return "has no object storage to upload a build's layers to (start it with --s3-endpoint)"
+	case req.MoveFrom != "" && n.ID == req.MoveFrom:
+		return "is the node the sandbox was paused on, which cannot take it"
+	case req.MoveFrom != "" && n.Embedded:
+		return "is the embedded node, which does not take sandboxes paused on joined nodes"
+	case req.MoveFrom != "" && !n.ObjectStorage:
+		return "has no object storage to fetch the paused sandbox from (start it with --s3-endpoint)"
 	case n.Unmetered:
 		return ""
 	case n.MaxSandboxes > 0 && n.Sandboxes >= n.MaxSandboxes:

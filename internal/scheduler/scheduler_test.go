@@ -146,7 +146,8 @@ func BenchmarkChooseEmbedded(b *testing.B) {
 // disagree.
 func TestFitsAgreesWithUnfit(t *testing.T) {
 	for _, req := range []Request{{Template: "base", CPU: 2, MemoryBytes: 2 * gib, Team: "t1"},
-		{Template: "app", Layers: []string{"layer-1", "layer-2"}, CPU: 2, MemoryBytes: 2 * gib, Team: "t1"}} {
+		{Template: "app", Layers: []string{"layer-1", "layer-2"}, CPU: 2, MemoryBytes: 2 * gib, Team: "t1"},
+		{Template: "base", CPU: 2, MemoryBytes: 2 * gib, Team: "t1", MoveFrom: "node-3"}} {
 		for _, n := range fakeNodes(200) {
 			if fits(&n, req) != (unfit(&n, req) == "") {
 				t.Errorf("node %+v: fits %v, unfit %q", n, fits(&n, req), unfit(&n, req))
@@ -216,6 +217,26 @@ func TestChooseExcluded(t *testing.T) {
 		r := Request{Template: "base", CPU: 2, MemoryBytes: 2 * gib, Exclude: []string{"node-001", "node-007"}}
 		if fits(&n, r) != (unfit(&n, r) == "") {
 			t.Errorf("node %s: fits %v, unfit %q", n.ID, fits(&n, r), unfit(&n, r))
+		}
+	}
+}
+
+// A paused sandbox moved away from its node goes to another joined node
+// with object storage: never back to its node, nor to the embedded node
+// or one without object storage, each refusal saying why.
+func TestChooseMoveFrom(t *testing.T) {
+	local := Node{ID: "local", Ready: true, Runs: true, Embedded: true, Unmetered: true}
+	plain := roomy("plain")
+	plain.ObjectStorage = false
+	req := Request{Template: "base", CPU: 2, MemoryBytes: 2 * gib, MoveFrom: "a"}
+	if d, err := Choose([]Node{roomy("a"), local, plain, roomy("b")}, req); err != nil || d.NodeID != "b" {
+		t.Errorf("Choose = %+v, %v; want b", d, err)
+	}
+	_, err := Choose([]Node{roomy("a"), local, plain}, req)
+	for _, want := range []string{"node a is the node the sandbox was paused on", "node local is the embedded node",
+		"node plain has no object storage to fetch the paused sandbox from"} {
+		if !errors.Is(err, errdefs.ErrUnavailable) || err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Choose with no other node = %v, want unavailable with %q", err, want)
 		}
 	}
 }

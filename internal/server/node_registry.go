@@ -38,6 +38,7 @@ func (s *Server) openRegistry(ctx context.Context) error {
 		return fmt.Errorf("node registry: %w", err)
 	}
 	s.lifecycle.UsePlacer(s.place)
+	s.lifecycle.UseNodeCheck(s.registry.CanTake)
 	if s.nodeDrivers != nil {
 		cert := ca.ControlPlaneCertificates()
 		if _, err := cert(nil); err != nil {
@@ -99,7 +100,7 @@ func nodeListenerNames(listen string) []string {
 func (s *Server) place(ctx context.Context, req lifecycle.CreateRequest) (string, error) {
 	d, err := s.registry.Place(ctx, scheduler.Request{Template: req.Template, CPU: req.CPUCount, MemoryBytes: uint64(max(req.MemoryMB, 0)) << 20,
 		Team: req.Team, EmbeddedOnly: req.EmbeddedOnly,
-		EmbeddedOnlyWhy: req.EmbeddedOnlyWhy, Layers: req.LayerDigests(), Exclude: req.ExcludeNodes})
+		EmbeddedOnlyWhy: req.EmbeddedOnlyWhy, Layers: req.LayerDigests(), Exclude: req.ExcludeNodes, MoveFrom: req.MoveFrom})
 	if err != nil {
 		return "", err
 	}

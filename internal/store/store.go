@@ -71,6 +71,14 @@ type Store interface {
 	// the first end as it was.
 	EndSandbox(ctx context.Context, id string, reason EndReason, message string, at time.Time) error
 
+	// MoveSandbox records that a sandbox being resumed now runs on node
+	// to instead of node from (a paused sandbox restored on another node
+	// from object storage), with ev, in one transaction. It fails with
+	// ErrFailedPrecondition, recording nothing, unless the sandbox is
+	// resuming on node from. Node names are as CreateSandbox's ("": the
+	// embedded node).
+	MoveSandbox(ctx context.Context, id, from, to string, ev Event) error
+
 	// SetEndAt reschedules when the sandbox times out and records a
 	// "timeout_extended" event. at must not be zero; an ended sandbox
 	// cannot be rescheduled (ErrFailedPrecondition).

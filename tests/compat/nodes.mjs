@@ -10,6 +10,11 @@
 //   node nodes.mjs pause ID   runs a server counting in memory in the
 //                             sandbox, pauses it and connects to it: the
 //                             count goes on, a file written before is kept
+//   node nodes.mjs pauseonly ID   the same counter and file, then pauses
+//   node nodes.mjs moved ID   connects to the sandbox paused so (driven by
+//                             TestE2BSDKMovePaused: its node is gone, it
+//                             resumes on another): the count goes on, the
+//                             file is kept, commands run
 import assert from 'node:assert/strict'
 import { Sandbox } from 'e2b'
 
@@ -43,7 +48,7 @@ if (mode === 'create') {
     await assert.rejects(Sandbox.connect(id), `connect to killed ${id}`)
   }
   console.log('killed')
-} else if (mode === 'pause') {
+} else if (mode === 'pause' || mode === 'pauseonly' || mode === 'moved') {
   const counter = `python3 -c '
 import http.server
 n = 0
@@ -60,6 +65,16 @@ http.server.HTTPServer(("0.0.0.0", 8000), H).serve_forever()
     const res = await fetch(process.env.E2B_API_URL + '/', { headers: { 'E2b-Sandbox-Id': arg, 'E2b-Sandbox-Port': '8000' } })
     return [res.status, await res.text()]
   }
+  if (mode === 'moved') {
+    const back = await Sandbox.connect(arg)
+    assert.equal((await Sandbox.getInfo(arg)).state, 'running')
+    assert.deepEqual(await get(), [200, '2'])
+    assert.equal(await back.files.read('/home/user/kept.txt'), 'kept')
+    const run = await back.commands.run('hostname')
+    assert.equal(run.stdout, `${arg}\n`)
+    console.log('moved and resumed')
+    process.exit(0)
+  }
   const sbx = await Sandbox.connect(arg)
   await sbx.files.write('/home/user/kept.txt', 'kept')
   await sbx.commands.run(counter, { background: true })
@@ -71,6 +86,10 @@ http.server.HTTPServer(("0.0.0.0", 8000), H).serve_forever()
   assert.ok(up, 'the counter server did not start')
   assert.equal(await sbx.pause(), true)
   assert.equal((await Sandbox.getInfo(arg)).state, 'paused')
+  if (mode === 'pauseonly') {
+    console.log('paused')
+    process.exit(0)
+  }
   const back = await Sandbox.connect(arg)
   assert.equal((await Sandbox.getInfo(arg)).state, 'running')
   assert.deepEqual(await get(), [200, '2'])

@@ -1299,6 +1299,159 @@ func (x *BuildEvent) GetOutcomeJson() []byte {
 	return nil
 }
 
+type PausedBlob struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// digest ("sha256:<hex>") and size_bytes of the uploaded archive.
+	Digest        string `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
+	SizeBytes     int64  `protobuf:"varint,2,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PausedBlob) Reset() {
+	*x = PausedBlob{}
+	mi := &file_v1_sandbox_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PausedBlob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PausedBlob) ProtoMessage() {}
+
+func (x *PausedBlob) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_sandbox_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PausedBlob.ProtoReflect.Descriptor instead.
+func (*PausedBlob) Descriptor() ([]byte, []int) {
+	return file_v1_sandbox_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *PausedBlob) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *PausedBlob) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+type RestoreMovedRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sandbox's runtime.Spec, JSON: its id stays the same.
+	SpecJson []byte `protobuf:"bytes,1,opt,name=spec_json,json=specJson,proto3" json:"spec_json,omitempty"`
+	// The blob the control plane recorded for the sandbox's pause.
+	Blob          *PausedBlob `protobuf:"bytes,2,opt,name=blob,proto3" json:"blob,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestoreMovedRequest) Reset() {
+	*x = RestoreMovedRequest{}
+	mi := &file_v1_sandbox_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestoreMovedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestoreMovedRequest) ProtoMessage() {}
+
+func (x *RestoreMovedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_sandbox_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestoreMovedRequest.ProtoReflect.Descriptor instead.
+func (*RestoreMovedRequest) Descriptor() ([]byte, []int) {
+	return file_v1_sandbox_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RestoreMovedRequest) GetSpecJson() []byte {
+	if x != nil {
+		return x.SpecJson
+	}
+	return nil
+}
+
+func (x *RestoreMovedRequest) GetBlob() *PausedBlob {
+	if x != nil {
+		return x.Blob
+	}
+	return nil
+}
+
+type RestoreMovedResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// memory: restored with its processes and memory; false: booted
+	// from its files, its agent fresh.
+	Memory        bool `protobuf:"varint,1,opt,name=memory,proto3" json:"memory,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestoreMovedResult) Reset() {
+	*x = RestoreMovedResult{}
+	mi := &file_v1_sandbox_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestoreMovedResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestoreMovedResult) ProtoMessage() {}
+
+func (x *RestoreMovedResult) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_sandbox_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestoreMovedResult.ProtoReflect.Descriptor instead.
+func (*RestoreMovedResult) Descriptor() ([]byte, []int) {
+	return file_v1_sandbox_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *RestoreMovedResult) GetMemory() bool {
+	if x != nil {
+		return x.Memory
+	}
+	return false
+}
+
 var File_v1_sandbox_proto protoreflect.FileDescriptor
 
 const file_v1_sandbox_proto_rawDesc = "" +
@@ -1394,7 +1547,17 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"\x05level\x18\x01 \x01(\tR\x05level\x12\x12\n" +
 	"\x04step\x18\x02 \x01(\tR\x04step\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x12!\n" +
-	"\foutcome_json\x18\x04 \x01(\fR\voutcomeJson2\xde\x0e\n" +
+	"\foutcome_json\x18\x04 \x01(\fR\voutcomeJson\"C\n" +
+	"\n" +
+	"PausedBlob\x12\x16\n" +
+	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x02 \x01(\x03R\tsizeBytes\"c\n" +
+	"\x13RestoreMovedRequest\x12\x1b\n" +
+	"\tspec_json\x18\x01 \x01(\fR\bspecJson\x12/\n" +
+	"\x04blob\x18\x02 \x01(\v2\x1b.soulbox.node.v1.PausedBlobR\x04blob\",\n" +
+	"\x12RestoreMovedResult\x12\x16\n" +
+	"\x06memory\x18\x01 \x01(\bR\x06memory2\x83\x10\n" +
 	"\x0eSandboxService\x12C\n" +
 	"\x04Name\x12\x1c.soulbox.node.v1.NameRequest\x1a\x1d.soulbox.node.v1.NameResponse\x12F\n" +
 	"\x06Create\x12\x1e.soulbox.node.v1.CreateRequest\x1a\x1c.soulbox.node.v1.SandboxInfo\x12<\n" +
@@ -1423,7 +1586,9 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"\fRestoreClone\x12$.soulbox.node.v1.RestoreCloneRequest\x1a\x16.soulbox.node.v1.Empty\x12E\n" +
 	"\tDropClone\x12 .soulbox.node.v1.CloneCheckpoint\x1a\x16.soulbox.node.v1.Empty\x12F\n" +
 	"\x05Claim\x12\x1d.soulbox.node.v1.ClaimRequest\x1a\x1e.soulbox.node.v1.ClaimResponse\x12E\n" +
-	"\x05Build\x12\x1d.soulbox.node.v1.BuildRequest\x1a\x1b.soulbox.node.v1.BuildEvent0\x01B/Z-github.com/soulbox/soulbox/api/node/v1;nodev1b\x06proto3"
+	"\x05Build\x12\x1d.soulbox.node.v1.BuildRequest\x1a\x1b.soulbox.node.v1.BuildEvent0\x01\x12H\n" +
+	"\fUploadPaused\x12\x1b.soulbox.node.v1.SandboxRef\x1a\x1b.soulbox.node.v1.PausedBlob\x12Y\n" +
+	"\fRestoreMoved\x12$.soulbox.node.v1.RestoreMovedRequest\x1a#.soulbox.node.v1.RestoreMovedResultB/Z-github.com/soulbox/soulbox/api/node/v1;nodev1b\x06proto3"
 
 var (
 	file_v1_sandbox_proto_rawDescOnce sync.Once
@@ -1437,7 +1602,7 @@ func file_v1_sandbox_proto_rawDescGZIP() []byte {
 	return file_v1_sandbox_proto_rawDescData
 }
 
-var file_v1_sandbox_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_v1_sandbox_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_v1_sandbox_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: soulbox.node.v1.Empty
 	(*NameRequest)(nil),         // 1: soulbox.node.v1.NameRequest
@@ -1461,68 +1626,76 @@ var file_v1_sandbox_proto_goTypes = []any{
 	(*ClaimResponse)(nil),       // 19: soulbox.node.v1.ClaimResponse
 	(*BuildRequest)(nil),        // 20: soulbox.node.v1.BuildRequest
 	(*BuildEvent)(nil),          // 21: soulbox.node.v1.BuildEvent
+	(*PausedBlob)(nil),          // 22: soulbox.node.v1.PausedBlob
+	(*RestoreMovedRequest)(nil), // 23: soulbox.node.v1.RestoreMovedRequest
+	(*RestoreMovedResult)(nil),  // 24: soulbox.node.v1.RestoreMovedResult
 }
 var file_v1_sandbox_proto_depIdxs = []int32{
 	5,  // 0: soulbox.node.v1.ListResponse.sandboxes:type_name -> soulbox.node.v1.SandboxInfo
-	1,  // 1: soulbox.node.v1.SandboxService.Name:input_type -> soulbox.node.v1.NameRequest
-	4,  // 2: soulbox.node.v1.SandboxService.Create:input_type -> soulbox.node.v1.CreateRequest
-	3,  // 3: soulbox.node.v1.SandboxService.Start:input_type -> soulbox.node.v1.SandboxRef
-	6,  // 4: soulbox.node.v1.SandboxService.Exec:input_type -> soulbox.node.v1.ExecRequest
-	3,  // 5: soulbox.node.v1.SandboxService.Pause:input_type -> soulbox.node.v1.SandboxRef
-	3,  // 6: soulbox.node.v1.SandboxService.Resume:input_type -> soulbox.node.v1.SandboxRef
-	3,  // 7: soulbox.node.v1.SandboxService.Stop:input_type -> soulbox.node.v1.SandboxRef
-	3,  // 8: soulbox.node.v1.SandboxService.Destroy:input_type -> soulbox.node.v1.SandboxRef
-	3,  // 9: soulbox.node.v1.SandboxService.Stats:input_type -> soulbox.node.v1.SandboxRef
-	3,  // 10: soulbox.node.v1.SandboxService.Info:input_type -> soulbox.node.v1.SandboxRef
-	9,  // 11: soulbox.node.v1.SandboxService.List:input_type -> soulbox.node.v1.ListRequest
-	11, // 12: soulbox.node.v1.SandboxService.Update:input_type -> soulbox.node.v1.UpdateRequest
-	12, // 13: soulbox.node.v1.SandboxService.Logs:input_type -> soulbox.node.v1.LogsRequest
-	3,  // 14: soulbox.node.v1.SandboxService.KillUserProcesses:input_type -> soulbox.node.v1.SandboxRef
-	14, // 15: soulbox.node.v1.SandboxService.Dial:input_type -> soulbox.node.v1.DialFrame
-	3,  // 16: soulbox.node.v1.SandboxService.Checkpoint:input_type -> soulbox.node.v1.SandboxRef
-	3,  // 17: soulbox.node.v1.SandboxService.Restore:input_type -> soulbox.node.v1.SandboxRef
-	3,  // 18: soulbox.node.v1.SandboxService.KeptCheckpoint:input_type -> soulbox.node.v1.SandboxRef
-	3,  // 19: soulbox.node.v1.SandboxService.DropCheckpoint:input_type -> soulbox.node.v1.SandboxRef
-	3,  // 20: soulbox.node.v1.SandboxService.Recreate:input_type -> soulbox.node.v1.SandboxRef
-	3,  // 21: soulbox.node.v1.SandboxService.Release:input_type -> soulbox.node.v1.SandboxRef
-	3,  // 22: soulbox.node.v1.SandboxService.RepairNetwork:input_type -> soulbox.node.v1.SandboxRef
-	3,  // 23: soulbox.node.v1.SandboxService.CheckpointClone:input_type -> soulbox.node.v1.SandboxRef
-	17, // 24: soulbox.node.v1.SandboxService.RestoreClone:input_type -> soulbox.node.v1.RestoreCloneRequest
-	16, // 25: soulbox.node.v1.SandboxService.DropClone:input_type -> soulbox.node.v1.CloneCheckpoint
-	18, // 26: soulbox.node.v1.SandboxService.Claim:input_type -> soulbox.node.v1.ClaimRequest
-	20, // 27: soulbox.node.v1.SandboxService.Build:input_type -> soulbox.node.v1.BuildRequest
-	2,  // 28: soulbox.node.v1.SandboxService.Name:output_type -> soulbox.node.v1.NameResponse
-	5,  // 29: soulbox.node.v1.SandboxService.Create:output_type -> soulbox.node.v1.SandboxInfo
-	0,  // 30: soulbox.node.v1.SandboxService.Start:output_type -> soulbox.node.v1.Empty
-	7,  // 31: soulbox.node.v1.SandboxService.Exec:output_type -> soulbox.node.v1.ExecResponse
-	0,  // 32: soulbox.node.v1.SandboxService.Pause:output_type -> soulbox.node.v1.Empty
-	0,  // 33: soulbox.node.v1.SandboxService.Resume:output_type -> soulbox.node.v1.Empty
-	0,  // 34: soulbox.node.v1.SandboxService.Stop:output_type -> soulbox.node.v1.Empty
-	0,  // 35: soulbox.node.v1.SandboxService.Destroy:output_type -> soulbox.node.v1.Empty
-	8,  // 36: soulbox.node.v1.SandboxService.Stats:output_type -> soulbox.node.v1.SandboxStats
-	5,  // 37: soulbox.node.v1.SandboxService.Info:output_type -> soulbox.node.v1.SandboxInfo
-	10, // 38: soulbox.node.v1.SandboxService.List:output_type -> soulbox.node.v1.ListResponse
-	0,  // 39: soulbox.node.v1.SandboxService.Update:output_type -> soulbox.node.v1.Empty
-	13, // 40: soulbox.node.v1.SandboxService.Logs:output_type -> soulbox.node.v1.LogsResponse
-	0,  // 41: soulbox.node.v1.SandboxService.KillUserProcesses:output_type -> soulbox.node.v1.Empty
-	14, // 42: soulbox.node.v1.SandboxService.Dial:output_type -> soulbox.node.v1.DialFrame
-	15, // 43: soulbox.node.v1.SandboxService.Checkpoint:output_type -> soulbox.node.v1.CheckpointState
-	0,  // 44: soulbox.node.v1.SandboxService.Restore:output_type -> soulbox.node.v1.Empty
-	15, // 45: soulbox.node.v1.SandboxService.KeptCheckpoint:output_type -> soulbox.node.v1.CheckpointState
-	0,  // 46: soulbox.node.v1.SandboxService.DropCheckpoint:output_type -> soulbox.node.v1.Empty
-	0,  // 47: soulbox.node.v1.SandboxService.Recreate:output_type -> soulbox.node.v1.Empty
-	0,  // 48: soulbox.node.v1.SandboxService.Release:output_type -> soulbox.node.v1.Empty
-	0,  // 49: soulbox.node.v1.SandboxService.RepairNetwork:output_type -> soulbox.node.v1.Empty
-	16, // 50: soulbox.node.v1.SandboxService.CheckpointClone:output_type -> soulbox.node.v1.CloneCheckpoint
-	0,  // 51: soulbox.node.v1.SandboxService.RestoreClone:output_type -> soulbox.node.v1.Empty
-	0,  // 52: soulbox.node.v1.SandboxService.DropClone:output_type -> soulbox.node.v1.Empty
-	19, // 53: soulbox.node.v1.SandboxService.Claim:output_type -> soulbox.node.v1.ClaimResponse
-	21, // 54: soulbox.node.v1.SandboxService.Build:output_type -> soulbox.node.v1.BuildEvent
-	28, // [28:55] is the sub-list for method output_type
-	1,  // [1:28] is the sub-list for method input_type
-	1,  // [1:1] is the sub-list for extension type_name
-	1,  // [1:1] is the sub-list for extension extendee
-	0,  // [0:1] is the sub-list for field type_name
+	22, // 1: soulbox.node.v1.RestoreMovedRequest.blob:type_name -> soulbox.node.v1.PausedBlob
+	1,  // 2: soulbox.node.v1.SandboxService.Name:input_type -> soulbox.node.v1.NameRequest
+	4,  // 3: soulbox.node.v1.SandboxService.Create:input_type -> soulbox.node.v1.CreateRequest
+	3,  // 4: soulbox.node.v1.SandboxService.Start:input_type -> soulbox.node.v1.SandboxRef
+	6,  // 5: soulbox.node.v1.SandboxService.Exec:input_type -> soulbox.node.v1.ExecRequest
+	3,  // 6: soulbox.node.v1.SandboxService.Pause:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 7: soulbox.node.v1.SandboxService.Resume:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 8: soulbox.node.v1.SandboxService.Stop:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 9: soulbox.node.v1.SandboxService.Destroy:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 10: soulbox.node.v1.SandboxService.Stats:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 11: soulbox.node.v1.SandboxService.Info:input_type -> soulbox.node.v1.SandboxRef
+	9,  // 12: soulbox.node.v1.SandboxService.List:input_type -> soulbox.node.v1.ListRequest
+	11, // 13: soulbox.node.v1.SandboxService.Update:input_type -> soulbox.node.v1.UpdateRequest
+	12, // 14: soulbox.node.v1.SandboxService.Logs:input_type -> soulbox.node.v1.LogsRequest
+	3,  // 15: soulbox.node.v1.SandboxService.KillUserProcesses:input_type -> soulbox.node.v1.SandboxRef
+	14, // 16: soulbox.node.v1.SandboxService.Dial:input_type -> soulbox.node.v1.DialFrame
+	3,  // 17: soulbox.node.v1.SandboxService.Checkpoint:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 18: soulbox.node.v1.SandboxService.Restore:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 19: soulbox.node.v1.SandboxService.KeptCheckpoint:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 20: soulbox.node.v1.SandboxService.DropCheckpoint:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 21: soulbox.node.v1.SandboxService.Recreate:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 22: soulbox.node.v1.SandboxService.Release:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 23: soulbox.node.v1.SandboxService.RepairNetwork:input_type -> soulbox.node.v1.SandboxRef
+	3,  // 24: soulbox.node.v1.SandboxService.CheckpointClone:input_type -> soulbox.node.v1.SandboxRef
+	17, // 25: soulbox.node.v1.SandboxService.RestoreClone:input_type -> soulbox.node.v1.RestoreCloneRequest
+	16, // 26: soulbox.node.v1.SandboxService.DropClone:input_type -> soulbox.node.v1.CloneCheckpoint
+	18, // 27: soulbox.node.v1.SandboxService.Claim:input_type -> soulbox.node.v1.ClaimRequest
+	20, // 28: soulbox.node.v1.SandboxService.Build:input_type -> soulbox.node.v1.BuildRequest
+	3,  // 29: soulbox.node.v1.SandboxService.UploadPaused:input_type -> soulbox.node.v1.SandboxRef
+	23, // 30: soulbox.node.v1.SandboxService.RestoreMoved:input_type -> soulbox.node.v1.RestoreMovedRequest
+	2,  // 31: soulbox.node.v1.SandboxService.Name:output_type -> soulbox.node.v1.NameResponse
+	5,  // 32: soulbox.node.v1.SandboxService.Create:output_type -> soulbox.node.v1.SandboxInfo
+	0,  // 33: soulbox.node.v1.SandboxService.Start:output_type -> soulbox.node.v1.Empty
+	7,  // 34: soulbox.node.v1.SandboxService.Exec:output_type -> soulbox.node.v1.ExecResponse
+	0,  // 35: soulbox.node.v1.SandboxService.Pause:output_type -> soulbox.node.v1.Empty
+	0,  // 36: soulbox.node.v1.SandboxService.Resume:output_type -> soulbox.node.v1.Empty
+	0,  // 37: soulbox.node.v1.SandboxService.Stop:output_type -> soulbox.node.v1.Empty
+	0,  // 38: soulbox.node.v1.SandboxService.Destroy:output_type -> soulbox.node.v1.Empty
+	8,  // 39: soulbox.node.v1.SandboxService.Stats:output_type -> soulbox.node.v1.SandboxStats
+	5,  // 40: soulbox.node.v1.SandboxService.Info:output_type -> soulbox.node.v1.SandboxInfo
+	10, // 41: soulbox.node.v1.SandboxService.List:output_type -> soulbox.node.v1.ListResponse
+	0,  // 42: soulbox.node.v1.SandboxService.Update:output_type -> soulbox.node.v1.Empty
+	13, // 43: soulbox.node.v1.SandboxService.Logs:output_type -> soulbox.node.v1.LogsResponse
+	0,  // 44: soulbox.node.v1.SandboxService.KillUserProcesses:output_type -> soulbox.node.v1.Empty
+	14, // 45: soulbox.node.v1.SandboxService.Dial:output_type -> soulbox.node.v1.DialFrame
+	15, // 46: soulbox.node.v1.SandboxService.Checkpoint:output_type -> soulbox.node.v1.CheckpointState
+	0,  // 47: soulbox.node.v1.SandboxService.Restore:output_type -> soulbox.node.v1.Empty
+	15, // 48: soulbox.node.v1.SandboxService.KeptCheckpoint:output_type -> soulbox.node.v1.CheckpointState
+	0,  // 49: soulbox.node.v1.SandboxService.DropCheckpoint:output_type -> soulbox.node.v1.Empty
+	0,  // 50: soulbox.node.v1.SandboxService.Recreate:output_type -> soulbox.node.v1.Empty
+	0,  // 51: soulbox.node.v1.SandboxService.Release:output_type -> soulbox.node.v1.Empty
+	0,  // 52: soulbox.node.v1.SandboxService.RepairNetwork:output_type -> soulbox.node.v1.Empty
+	16, // 53: soulbox.node.v1.SandboxService.CheckpointClone:output_type -> soulbox.node.v1.CloneCheckpoint
+	0,  // 54: soulbox.node.v1.SandboxService.RestoreClone:output_type -> soulbox.node.v1.Empty
+	0,  // 55: soulbox.node.v1.SandboxService.DropClone:output_type -> soulbox.node.v1.Empty
+	19, // 56: soulbox.node.v1.SandboxService.Claim:output_type -> soulbox.node.v1.ClaimResponse
+	21, // 57: soulbox.node.v1.SandboxService.Build:output_type -> soulbox.node.v1.BuildEvent
+	22, // 58: soulbox.node.v1.SandboxService.UploadPaused:output_type -> soulbox.node.v1.PausedBlob
+	24, // 59: soulbox.node.v1.SandboxService.RestoreMoved:output_type -> soulbox.node.v1.RestoreMovedResult
+	31, // [31:60] is the sub-list for method output_type
+	2,  // [2:31] is the sub-list for method input_type
+	2,  // [2:2] is the sub-list for extension type_name
+	2,  // [2:2] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_v1_sandbox_proto_init() }
@@ -1536,7 +1709,7 @@ func file_v1_sandbox_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_v1_sandbox_proto_rawDesc), len(file_v1_sandbox_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

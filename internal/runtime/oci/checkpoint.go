@@ -48,6 +48,12 @@ type checkpointMeta struct {
 	// on them, as a node that knows the template only by its layers
 	// must.
 	TemplateLayers []runtime.TemplateLayer `json:"templateLayers,omitempty"`
+	// SourceDir and SourceCgroupParent are the source node's sandbox
+	// directory and cgroup parent, in a pack moved to another node
+	// (move.go): the external files' paths name them, and the restore
+	// maps them to its own.
+	SourceDir          string `json:"sourceDir,omitempty"`
+	SourceCgroupParent string `json:"sourceCgroupParent,omitempty"`
 }
 
 // Checkpoint saves the running (or paused) sandbox's processes, memory,

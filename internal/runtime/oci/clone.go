@@ -144,6 +144,7 @@ func (d *Driver) RestoreClone(ctx context.Context, spec runtime.Spec, dir string
 	if meta.HostUID == 0 {
 		return fmt.Errorf("checkpoint %s was not made for clones: %w", dir, errdefs.ErrInvalidArgument)
 	}
+	d.mapMovedPaths(&meta)
 	for _, ef := range meta.External {
 		if !d.ownsHostPath(meta.Sandbox, ef.Path) {
 			return fmt.Errorf("checkpoint %s names %s, which is not its sandbox's: %w", dir, ef.Path, errdefs.ErrInvalidArgument)

@@ -83,6 +83,11 @@ func (s *Store) SetEndAt(ctx context.Context, id string, at time.Time) error {
 	return s.announce(s.Store.SetEndAt(ctx, id, at))
 }
 
+// MoveSandbox implements store.Store.
+func (s *Store) MoveSandbox(ctx context.Context, id, from, to string, ev store.Event) error {
+	return s.announce(s.Store.MoveSandbox(ctx, id, from, to, ev))
+}
+
 // SetNetwork implements store.Store.
 func (s *Store) SetNetwork(ctx context.Context, id string, n store.NetworkConfig) error {
 	return s.announce(s.Store.SetNetwork(ctx, id, n))

@@ -4,7 +4,7 @@
 // store for it.
 //
 // Every change to a sandbox made through the wrapped store (created,
-// moved to another state, ended, rescheduled, its network replaced) drops
+// moved to another state or node, ended, rescheduled, its network replaced) drops
 // its record at once, in this process, and a read that was under way when
 // the change was made does not keep what it read. No other process
 // changes sandbox records today: no command of the CLI does, a second
@@ -175,6 +175,12 @@ func (s *Store) EndSandbox(ctx context.Context, id string, reason store.EndReaso
 func (s *Store) SetEndAt(ctx context.Context, id string, at time.Time) error {
 	defer s.drop(id)
 	return s.Store.SetEndAt(ctx, id, at)
+}
+
+// MoveSandbox implements store.Store; the sandbox is forgotten.
+func (s *Store) MoveSandbox(ctx context.Context, id, from, to string, ev store.Event) error {
+	defer s.drop(id)
+	return s.Store.MoveSandbox(ctx, id, from, to, ev)
 }
 
 // SetNetwork implements store.Store; the sandbox is forgotten.

@@ -99,6 +99,15 @@ func TestChangeThroughCacheSeenAtOnce(t *testing.T) {
 		{"network", func(s *Store) error {
 			return s.SetNetwork(ctx, "sb1", store.NetworkConfig{MaskRequestHost: "x:${PORT}"})
 		}, func(sb store.Sandbox) bool { return sb.Network != nil && sb.Network.MaskRequestHost == "x:${PORT}" }},
+		{"move", func(s *Store) error {
+			if err := s.SetState(ctx, "sb1", []store.SandboxState{store.StateRunning}, store.StateResuming, store.Event{Type: store.EventResuming}); err != nil {
+				return err
+			}
+			if _, err := s.GetSandbox(ctx, "sb1"); err != nil { // cached while resuming
+				return err
+			}
+			return s.MoveSandbox(ctx, "sb1", "", "node-b", store.Event{Type: store.EventResuming, Message: "moved"})
+		}, func(sb store.Sandbox) bool { return sb.Node == "node-b" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _, _, _ := open(t)
@@ -219,7 +228,7 @@ func TestUnknownNotCached(t *testing.T) {
 // never left serving stale records.
 func TestEveryMethodClassified(t *testing.T) {
 	writes := map[string]bool{
-		"CreateSandbox": true, "CreateSandboxIf": true, "SetState": true, "EndSandbox": true, "SetEndAt": true, "SetNetwork": true,
+		"CreateSandbox": true, "CreateSandboxIf": true, "SetState": true, "EndSandbox": true, "SetEndAt": true, "SetNetwork": true, "MoveSandbox": true,
 		"DeleteTeam": true,
 	}
 	others := map[string]bool{

@@ -231,6 +231,29 @@ func joinStates(states []store.SandboxState) string {
 	return strings.Join(ss, " or ")
 }
 
+// MoveSandbox implements store.Store.
+func (s *Store) MoveSandbox(ctx context.Context, id, from, to string, ev store.Event) error {
+	if err := store.ValidateMove(id, from, to, ev); err != nil {
+		return err
+	}
+	at := s.orNow(ev.Time)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		cur, err := s.currentState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE sandboxes SET node = ? WHERE id = ? AND state = ? AND node = ?`,
+			to, id, string(store.StateResuming), from)
+		if err != nil {
+			return fmt.Errorf("sandbox %q: move to node %s: %w", id, to, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("sandbox %q is %s, not resuming on node %q: %w", id, cur, from, errdefs.ErrFailedPrecondition)
+		}
+		return s.insertEvent(ctx, tx, id, at, ev.Type, ev.Message)
+	})
+}
+
 // EndSandbox implements store.Store.
 func (s *Store) EndSandbox(ctx context.Context, id string, reason store.EndReason, message string, at time.Time) error {
 	if err := store.ValidateEnd(id, reason); err != nil {

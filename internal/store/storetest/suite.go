@@ -70,6 +70,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("NodesSilentDelete", s.testNodesSilentDelete)
 	t.Run("CheckpointObjects", s.testCheckpointObjects)
 	t.Run("SandboxNode", s.testSandboxNode)
+	t.Run("MoveSandbox", s.testMoveSandbox)
 	t.Run("NodeUsage", s.testNodeUsage)
 	t.Run("NodeCertificate", s.testNodeCertificate)
 	t.Run("KeyFingerprints", s.testKeyFingerprints)

@@ -107,6 +107,12 @@ const (
 	SandboxServiceClaimProcedure = "/soulbox.node.v1.SandboxService/Claim"
 	// SandboxServiceBuildProcedure is the fully-qualified name of the SandboxService's Build RPC.
 	SandboxServiceBuildProcedure = "/soulbox.node.v1.SandboxService/Build"
+	// SandboxServiceUploadPausedProcedure is the fully-qualified name of the SandboxService's
+	// UploadPaused RPC.
+	SandboxServiceUploadPausedProcedure = "/soulbox.node.v1.SandboxService/UploadPaused"
+	// SandboxServiceRestoreMovedProcedure is the fully-qualified name of the SandboxService's
+	// RestoreMoved RPC.
+	SandboxServiceRestoreMovedProcedure = "/soulbox.node.v1.SandboxService/RestoreMoved"
 )
 
 // SandboxServiceClient is a client for the soulbox.node.v1.SandboxService service.
@@ -184,6 +190,18 @@ type SandboxServiceClient interface {
 	// and last the outcome. Unavailable on a node without object
 	// storage.
 	Build(context.Context, *connect.Request[v1.BuildRequest]) (*connect.ServerStreamForClient[v1.BuildEvent], error)
+	// UploadPaused stores what a resume of the paused (stopped) sandbox
+	// needs on another node in the node's object storage, as one
+	// content-addressed blob: its writable layer, and its kept
+	// checkpoint if it was paused with its memory. Failed precondition
+	// when the node has no object storage.
+	UploadPaused(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.PausedBlob], error)
+	// RestoreMoved makes the spec's sandbox on this node from the named
+	// blob (fetched, verified against the digest and size given, never
+	// a ref): restored with its processes when the blob holds a
+	// checkpoint, else booted from its files (a fresh agent, started).
+	// On failure nothing of it is left on the node.
+	RestoreMoved(context.Context, *connect.Request[v1.RestoreMovedRequest]) (*connect.Response[v1.RestoreMovedResult], error)
 }
 
 // NewSandboxServiceClient constructs a client for the soulbox.node.v1.SandboxService service. By
@@ -359,6 +377,18 @@ func NewSandboxServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(sandboxServiceMethods.ByName("Build")),
 			connect.WithClientOptions(opts...),
 		),
+		uploadPaused: connect.NewClient[v1.SandboxRef, v1.PausedBlob](
+			httpClient,
+			baseURL+SandboxServiceUploadPausedProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("UploadPaused")),
+			connect.WithClientOptions(opts...),
+		),
+		restoreMoved: connect.NewClient[v1.RestoreMovedRequest, v1.RestoreMovedResult](
+			httpClient,
+			baseURL+SandboxServiceRestoreMovedProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("RestoreMoved")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -391,6 +421,8 @@ type sandboxServiceClient struct {
 	dropClone         *connect.Client[v1.CloneCheckpoint, v1.Empty]
 	claim             *connect.Client[v1.ClaimRequest, v1.ClaimResponse]
 	build             *connect.Client[v1.BuildRequest, v1.BuildEvent]
+	uploadPaused      *connect.Client[v1.SandboxRef, v1.PausedBlob]
+	restoreMoved      *connect.Client[v1.RestoreMovedRequest, v1.RestoreMovedResult]
 }
 
 // Name calls soulbox.node.v1.SandboxService.Name.
@@ -528,6 +560,16 @@ func (c *sandboxServiceClient) Build(ctx context.Context, req *connect.Request[v
 	return c.build.CallServerStream(ctx, req)
 }
 
+// UploadPaused calls soulbox.node.v1.SandboxService.UploadPaused.
+func (c *sandboxServiceClient) UploadPaused(ctx context.Context, req *connect.Request[v1.SandboxRef]) (*connect.Response[v1.PausedBlob], error) {
+	return c.uploadPaused.CallUnary(ctx, req)
+}
+
+// RestoreMoved calls soulbox.node.v1.SandboxService.RestoreMoved.
+func (c *sandboxServiceClient) RestoreMoved(ctx context.Context, req *connect.Request[v1.RestoreMovedRequest]) (*connect.Response[v1.RestoreMovedResult], error) {
+	return c.restoreMoved.CallUnary(ctx, req)
+}
+
 // SandboxServiceHandler is an implementation of the soulbox.node.v1.SandboxService service.
 type SandboxServiceHandler interface {
 	// Name is the node driver's name ("oci/runc").
@@ -603,6 +645,18 @@ type SandboxServiceHandler interface {
 	// and last the outcome. Unavailable on a node without object
 	// storage.
 	Build(context.Context, *connect.Request[v1.BuildRequest], *connect.ServerStream[v1.BuildEvent]) error
+	// UploadPaused stores what a resume of the paused (stopped) sandbox
+	// needs on another node in the node's object storage, as one
+	// content-addressed blob: its writable layer, and its kept
+	// checkpoint if it was paused with its memory. Failed precondition
+	// when the node has no object storage.
+	UploadPaused(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.PausedBlob], error)
+	// RestoreMoved makes the spec's sandbox on this node from the named
+	// blob (fetched, verified against the digest and size given, never
+	// a ref): restored with its processes when the blob holds a
+	// checkpoint, else booted from its files (a fresh agent, started).
+	// On failure nothing of it is left on the node.
+	RestoreMoved(context.Context, *connect.Request[v1.RestoreMovedRequest]) (*connect.Response[v1.RestoreMovedResult], error)
 }
 
 // NewSandboxServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -774,6 +828,18 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 		connect.WithSchema(sandboxServiceMethods.ByName("Build")),
 		connect.WithHandlerOptions(opts...),
 	)
+	sandboxServiceUploadPausedHandler := connect.NewUnaryHandler(
+		SandboxServiceUploadPausedProcedure,
+		svc.UploadPaused,
+		connect.WithSchema(sandboxServiceMethods.ByName("UploadPaused")),
+		connect.WithHandlerOptions(opts...),
+	)
+	sandboxServiceRestoreMovedHandler := connect.NewUnaryHandler(
+		SandboxServiceRestoreMovedProcedure,
+		svc.RestoreMoved,
+		connect.WithSchema(sandboxServiceMethods.ByName("RestoreMoved")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/soulbox.node.v1.SandboxService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SandboxServiceNameProcedure:
@@ -830,6 +896,10 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 			sandboxServiceClaimHandler.ServeHTTP(w, r)
 		case SandboxServiceBuildProcedure:
 			sandboxServiceBuildHandler.ServeHTTP(w, r)
+		case SandboxServiceUploadPausedProcedure:
+			sandboxServiceUploadPausedHandler.ServeHTTP(w, r)
+		case SandboxServiceRestoreMovedProcedure:
+			sandboxServiceRestoreMovedHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -945,4 +1015,12 @@ func (UnimplementedSandboxServiceHandler) Claim(context.Context, *connect.Reques
 
 func (UnimplementedSandboxServiceHandler) Build(context.Context, *connect.Request[v1.BuildRequest], *connect.ServerStream[v1.BuildEvent]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.Build is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) UploadPaused(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.PausedBlob], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.UploadPaused is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) RestoreMoved(context.Context, *connect.Request[v1.RestoreMovedRequest]) (*connect.Response[v1.RestoreMovedResult], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.RestoreMoved is not implemented"))
 }

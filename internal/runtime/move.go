@@ -1,0 +1,41 @@
+package runtime
+
+import "context"
+
+// Mover is the optional ability of a node's driver to move a paused
+// sandbox to another node: PackPaused copies what a resume elsewhere
+// needs into a directory (to be stored in object storage), RestoreMoved
+// makes the sandbox again, under the same id, from such a directory on
+// another node.
+type Mover interface {
+	// PackPaused copies into dir (which must not exist; it appears only
+	// complete) the writable layer of stopped sandbox id and, unless
+	// checkpoint is "" (a pause with its files only), the complete
+	// checkpoint in that directory.
+	PackPaused(ctx context.Context, id, checkpoint, dir string) error
+	// RestoreMoved creates sandbox spec.ID on this node from a pack in
+	// dir: its files under this node's host uids, a network of this
+	// node's (a new address), and, when the pack holds a checkpoint, its
+	// processes restored (memory true). Without one the sandbox is
+	// created on its files only: Start boots a fresh agent. On failure
+	// nothing of it is left.
+	RestoreMoved(ctx context.Context, spec Spec, dir string) (memory bool, err error)
+}
+
+// PausedBlob is the blob in object storage holding what a paused
+// sandbox's resume on another node needs (see Mover).
+type PausedBlob struct {
+	Digest string // "sha256:<hex>"
+	Size   int64
+}
+
+// PausedMover is the optional ability of a joined node's driver (the
+// control plane's side) to store a paused sandbox's state in the node's
+// object storage and to make a sandbox from such a blob on the node.
+type PausedMover interface {
+	// UploadPaused has the node of paused sandbox id upload its pack.
+	UploadPaused(ctx context.Context, id string) (PausedBlob, error)
+	// RestoreFromBlob has the node fetch blob, verified against its
+	// digest and size, and make spec's sandbox from it (see Mover).
+	RestoreFromBlob(ctx context.Context, spec Spec, blob PausedBlob) (memory bool, err error)
+}

@@ -1,0 +1,145 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/soulbox/soulbox/internal/durable"
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/runtime"
+)
+
+var _ runtime.Mover = (*Driver)(nil)
+
+// A pack (PackPaused) is laid out as a clone checkpoint (clone.go):
+// checkpoint.json with the source's host uid, layers and, for the
+// external files, its sandbox directory and cgroup parent; upper/, the
+// writable layer; images/, only for a pause with memory. So the restore
+// of one with its memory is RestoreClone's, under the same id.
+
+// PackPaused implements runtime.Mover.
+func (d *Driver) PackPaused(ctx context.Context, id, checkpoint, dir string) (err error) {
+	if err := runtime.ValidateID(id); err != nil {
+		return err
+	}
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("pack directory %q must be an absolute path: %w", dir, errdefs.ErrInvalidArgument)
+	}
+	dir = filepath.Clean(dir)
+	unlock := d.lock(id)
+	defer unlock()
+	st, err := d.readState(id)
+	if err != nil {
+		return fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	if st.Runtime != "runc" {
+		return fmt.Errorf("sandbox %q: only runc sandboxes move between nodes: %w", id, errdefs.ErrFailedPrecondition)
+	}
+	meta := checkpointMeta{Sandbox: id, Runtime: st.Runtime, CreatedAt: time.Now().UTC()}
+	if checkpoint != "" {
+		if meta, err = readCheckpoint(checkpoint); err != nil {
+			return fmt.Errorf("sandbox %q: %w", id, err)
+		}
+		if err := meta.validate(id, st.Runtime); err != nil {
+			return fmt.Errorf("sandbox %q: its checkpoint is not usable: %w", id, err)
+		}
+	}
+	meta.HostUID, meta.TemplateLayers = st.HostUID, st.TemplateLayers
+	meta.SourceDir, meta.SourceCgroupParent = d.sandboxDir(id), d.cgroups.parent
+	if _, err := os.Stat(dir); err == nil {
+		return fmt.Errorf("pack directory %s: %w", dir, errdefs.ErrAlreadyExists)
+	}
+	partial := dir + ".partial"
+	if err := os.RemoveAll(partial); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(partial, 0o700); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(partial)
+		}
+	}()
+	if err := durable.SyncFS(d.diskDir(id)); err != nil {
+		return fmt.Errorf("sandbox %q: sync writable layer: %w", id, err)
+	}
+	copies := [][2]string{{filepath.Join(d.diskDir(id), "upper"), filepath.Join(partial, cloneUpper)}}
+	if checkpoint != "" {
+		copies = append(copies, [2]string{filepath.Join(checkpoint, "images"), filepath.Join(partial, "images")})
+	}
+	for _, c := range copies {
+		if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", c[0]+"/.", c[1]).CombinedOutput(); err != nil {
+			return fmt.Errorf("sandbox %q: copy %s: %v: %s", id, filepath.Base(c[1]), err, strings.TrimSpace(string(out)))
+		}
+	}
+	return d.sealCheckpoint(partial, dir, meta)
+}
+
+// RestoreMoved implements runtime.Mover.
+func (d *Driver) RestoreMoved(ctx context.Context, spec runtime.Spec, dir string) (memory bool, err error) {
+	dir = filepath.Clean(dir)
+	meta, err := readCheckpoint(dir)
+	if err != nil {
+		return false, err
+	}
+	if err := meta.validate(spec.ID, "runc"); err != nil {
+		return false, fmt.Errorf("the pack of sandbox %q is not usable: %w", spec.ID, err)
+	}
+	if meta.HostUID == 0 || meta.SourceDir == "" {
+		return false, fmt.Errorf("the pack of sandbox %q was not made for a move: %w", spec.ID, errdefs.ErrInvalidArgument)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "images")); err == nil {
+		return true, d.RestoreClone(ctx, spec, dir)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	// Files only: created on them, for Start to boot.
+	spec.Runtime = "runc"
+	if len(spec.Layers) == 0 {
+		spec.Layers = meta.TemplateLayers
+	}
+	seed := func(upper string, hostUID uint32) error {
+		if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", filepath.Join(dir, cloneUpper)+"/.", upper).CombinedOutput(); err != nil {
+			return fmt.Errorf("copy the writable layer: %v: %s", err, strings.TrimSpace(string(out)))
+		}
+		if err := shiftOwners(upper, meta.HostUID, hostUID); err != nil {
+			return err
+		}
+		return seedIdentityFree(upper)
+	}
+	_, err = d.create(ctx, spec, seed)
+	return false, err
+}
+
+// mapMovedPaths maps the external files of a pack made on another node
+// (meta.SourceDir set) from that node's sandbox directory and cgroup
+// parent to this driver's; what names neither is left, for the check
+// that refuses it.
+func (d *Driver) mapMovedPaths(meta *checkpointMeta) {
+	if meta.SourceDir == "" {
+		return
+	}
+	id := meta.Sandbox
+	type root struct{ from, to string }
+	roots := []root{{meta.SourceDir, d.sandboxDir(id)}}
+	if meta.SourceCgroupParent != "" {
+		for _, h := range d.cgroups.hierarchies() {
+			roots = append(roots, root{filepath.Join(h, meta.SourceCgroupParent, id), filepath.Join(h, d.cgroups.parent, id)})
+		}
+	}
+	for i, ef := range meta.External {
+		for _, r := range roots {
+			if ef.Path == r.from || strings.HasPrefix(ef.Path, r.from+"/") {
+				meta.External[i].Path = r.to + strings.TrimPrefix(ef.Path, r.from)
+				break
+			}
+		}
+	}
+}

@@ -1,0 +1,98 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/runtime"
+)
+
+// A sandbox paused on one driver moves to another (its own root and
+// cgroup parent, as another node's): packed with its checkpoint, it is
+// restored there under the same id with its counter going on and its
+// files kept, under that driver's host uids; packed with its files only,
+// it is created there on them and boots a fresh agent. Each source is
+// then destroyed, and nothing of either is left on either driver.
+func TestMovePausedBetweenDrivers(t *testing.T) {
+	a, b := newTestDriver(t, nil), newTestDriver(t, nil)
+	if a.cgroups.parent == b.cgroups.parent {
+		t.Fatalf("both drivers use cgroup parent %s", a.cgroups.parent)
+	}
+	ctx := context.Background()
+	for _, memory := range []bool{true, false} {
+		id := "movemem1"
+		if !memory {
+			id = "movefiles1"
+		}
+		startCheckpointable(t, a, id)
+		sh(t, a, id, "echo kept > /home/user/kept.txt && chown 1000:1000 /home/user/kept.txt")
+		checkpoint := ""
+		if memory {
+			checkpoint = filepath.Join(t.TempDir(), "cp")
+			if err := a.Checkpoint(ctx, id, checkpoint); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := a.Stop(ctx, id); err != nil {
+			t.Fatal(err)
+		} else if err := a.Release(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		pack := filepath.Join(t.TempDir(), "pack")
+		if err := a.PackPaused(ctx, id, checkpoint, pack); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.PackPaused(ctx, id, checkpoint, pack); !errors.Is(err, errdefs.ErrAlreadyExists) {
+			t.Errorf("a second pack into the same directory: %v, want already exists", err)
+		}
+		// Another sandbox's pack is refused, leaving nothing.
+		if _, err := b.RestoreMoved(ctx, runtime.Spec{ID: "moveother1", Template: "base"}, pack); !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("restore of another sandbox's pack: %v, want invalid argument", err)
+		}
+		if left := b.Leftovers(ctx, "moveother1"); len(left) > 0 {
+			t.Errorf("left after a refused move: %v", left)
+		}
+		got, err := b.RestoreMoved(ctx, runtime.Spec{ID: id, Template: "base"}, pack)
+		if err != nil {
+			t.Fatalf("move with memory %v: %v", memory, err)
+		}
+		t.Cleanup(func() {
+			if err := b.Destroy(context.Background(), id); err != nil && !errdefs.IsNotFound(err) {
+				t.Errorf("destroy %s on b: %v", id, err)
+			}
+			if left := b.Leftovers(context.Background(), id); len(left) > 0 {
+				t.Errorf("left on b after destroying %s: %v", id, left)
+			}
+		})
+		if got != memory {
+			t.Errorf("move reports memory %v, want %v", got, memory)
+		}
+		if memory {
+			if c := counterGet(t, b, id, 0); c != "2" {
+				t.Errorf("counter after the move = %q, want 2 (it was at 1)", c)
+			}
+		} else {
+			if info, err := b.Info(ctx, id); err != nil || info.Status != runtime.StatusCreated {
+				t.Fatalf("moved with its files: %+v, %v; want created", info, err)
+			}
+			if err := b.Start(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if o := sh(t, b, id, "cat /home/user/kept.txt; stat -c %U /home/user/kept.txt"); o != "kept\nuser\n" {
+			t.Errorf("moved sandbox's file: %q", o)
+		}
+		if err := a.Destroy(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if left := a.Leftovers(ctx, id); len(left) > 0 {
+			t.Errorf("left on a after destroying %s: %v", id, left)
+		}
+		if _, err := os.Stat(pack + ".partial"); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a partial pack was left: %v", err)
+		}
+	}
+}
