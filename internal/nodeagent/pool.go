@@ -57,7 +57,7 @@ func (c PoolConfig) prewarm() []string {
 }
 
 // newPool is the node's warm pool over d, nil when it pools nothing.
-func newPool(c PoolConfig, d *oci.Driver, log *slog.Logger) *nodepool.Pool {
+func newPool(c PoolConfig, d *oci.Driver, dir string, log *slog.Logger) *nodepool.Pool {
 	if c.Max == 0 {
 		return nil
 	}
@@ -70,7 +70,7 @@ func newPool(c PoolConfig, d *oci.Driver, log *slog.Logger) *nodepool.Pool {
 		MemoryBudgetMiB: mem,
 		// Half the CPUs: refills must leave room for the sandboxes in use.
 		Concurrency: max(1, goruntime.NumCPU()/2),
-	}, d, log)
+	}, d, dir, log)
 }
 
 // hostMemoryMiB is the host's memory, 8 GiB when unknown.

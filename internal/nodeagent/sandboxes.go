@@ -172,9 +172,15 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, obje
 		return nil, err
 	}
 	sweepBuildSandboxes(ctx, h.driver, log)
+	// What an earlier run's pool held is no one's: gone before the
+	// service opens, whether or not this run pools.
+	poolDir := filepath.Join(dataDir, "pool")
+	if err := nodepool.Sweep(ctx, h.driver, poolDir, log); err != nil {
+		return nil, fmt.Errorf("pooled sandboxes of an earlier run: %w", err)
+	}
 	// The base template, built now rather than by the first create; the
 	// warm pool fills once it is ready, and runs until close.
-	h.pool = newPool(rc.Pool, h.driver, log.With("component", "pool"))
+	h.pool = newPool(rc.Pool, h.driver, poolDir, log.With("component", "pool"))
 	pctx, stopPool := context.WithCancel(ctx)
 	h.stopPool, h.poolDone = stopPool, make(chan struct{})
 	go func() {

@@ -34,7 +34,9 @@ func (mk maker) Make(ctx context.Context, template string, prewarm []string) (_ 
 	defer cancel()
 	id := newID()
 	// Held from before the runtime knows it: the service never lists it.
-	mk.p.hold(id)
+	if err := mk.p.hold(id); err != nil {
+		return "", err
+	}
 	spec := runtime.Spec{ID: id, Template: template, Limits: runtime.Limits{}.WithDefaults(), Niceness: poolNiceness}
 	if _, err := d.Create(ctx, spec); err != nil {
 		mk.p.release(id)

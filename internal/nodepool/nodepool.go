@@ -6,14 +6,22 @@
 //
 // A pooled sandbox is no one's until it is claimed: the node's sandbox
 // service neither lists nor counts it (Holds), and the node destroys
-// what its pool holds when it stops. A node that crashed leaves them to
-// the control plane, which destroys what a returning node runs that its
-// store does not record.
+// what its pool holds when it stops. Each one it holds has a marker
+// file in the pool's directory, written before the runtime knows the
+// sandbox and removed once it is claimed or destroyed, so a node that
+// crashed destroys at its next start (Sweep) what its pool held: a
+// returning node's sandboxes are kept by the control plane when it
+// comes back within its lease, and nothing else would end them.
 package nodepool
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/soulbox/soulbox/internal/pool"
@@ -36,6 +44,9 @@ type Pool struct {
 	d   Driver
 	log *slog.Logger
 
+	// dir holds a marker file per held sandbox; "": none.
+	dir string
+
 	mu sync.Mutex
 	// held are the sandboxes the pool made and has not handed out:
 	// being made, ready, or being fitted to a claim.
@@ -47,9 +58,10 @@ type Pool struct {
 
 var _ runtime.Claimer = (*Pool)(nil)
 
-// New returns a pool of cfg's templates made with d; Run fills it.
-func New(cfg pool.Config, d Driver, log *slog.Logger) *Pool {
-	p := &Pool{d: d, log: log, held: map[string]bool{}}
+// New returns a pool of cfg's templates made with d, marking the
+// sandboxes it holds in dir (see Sweep); Run fills it.
+func New(cfg pool.Config, d Driver, dir string, log *slog.Logger) *Pool {
+	p := &Pool{d: d, dir: dir, log: log, held: map[string]bool{}}
 	p.p = pool.New(cfg, maker{p}, log)
 	return p
 }
@@ -80,14 +92,29 @@ func (p *Pool) Ready() []string {
 // Stats reports each template's pool.
 func (p *Pool) Stats() []pool.Stats { return p.p.Stats() }
 
-func (p *Pool) hold(id string) {
+// hold makes sandbox id the pool's, marked on disk before the runtime
+// knows it. A marker that cannot be written fails the make: a sandbox
+// the next start could not tell from a create's would outlive a crash.
+func (p *Pool) hold(id string) error {
+	if p.dir != "" {
+		if err := os.WriteFile(filepath.Join(p.dir, id), nil, 0o600); err != nil {
+			return fmt.Errorf("mark pooled sandbox: %w", err)
+		}
+	}
 	p.mu.Lock()
 	p.held[id] = true
 	p.mu.Unlock()
+	return nil
 }
 
+// release hands sandbox id out of the pool (claimed, or destroyed).
 func (p *Pool) release(id string) {
 	p.mu.Lock()
 	delete(p.held, id)
 	p.mu.Unlock()
+	if p.dir != "" {
+		if err := os.Remove(filepath.Join(p.dir, id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			p.log.Warn("unmark pooled sandbox", "sandbox.id", id, "err", err)
+		}
+	}
 }

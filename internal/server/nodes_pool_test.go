@@ -108,7 +108,7 @@ func TestJoinedNodeWarmPool(t *testing.T) {
 		cfg.NodeHeartbeatTimeout = 3 * time.Second
 	})
 	listen := freeAddr(t)
-	n, dir := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-p1", listen, "10.247.21.0/24",
+	n, dir := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-p1", listen, "10.247.29.0/24",
 		"--pool-min", "2", "--pool-max", "2", "--pool-prewarm", "none", "--max-sandboxes", "2")
 	remote := controlPlaneDriver(t, cfg, "node-p1", listen)
 	waitDial(t, remote, n)
@@ -228,6 +228,47 @@ func TestJoinedNodeWarmPool(t *testing.T) {
 		}
 	}
 
+	// Killed with its pool full, the node destroys what that pool held
+	// when it starts again (here with no pool of its own), and keeps the
+	// sandboxes creates were given.
+	held := waitNodePooled(t, c, rt, n, 2)
+	_ = n.cmd.Process.Kill()
+	killed := <-n.done
+	n.done <- killed // for the cleanups' waits
+	if killed == nil {
+		t.Fatal("the node killed with SIGKILL exited cleanly")
+	}
+	var again []string
+	for i := 2; i < len(n.cmd.Args); i++ {
+		if n.cmd.Args[i] == "--join-token" {
+			i++ // spent; the node has joined
+			continue
+		}
+		again = append(again, n.cmd.Args[i])
+	}
+	n = startNode(t, bin, append(again, "--pool-max", "0")...)
+	t.Cleanup(func() {
+		_ = n.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-n.done:
+			n.done <- err
+		case <-time.After(15 * time.Second):
+		}
+	})
+	waitNodeStatus(t, c, "node-p1", "ready", 60*time.Second)
+	waitDial(t, remote, n)
+	for _, id := range held {
+		if _, err := rt.Info(context.Background(), id); err == nil {
+			t.Errorf("sandbox %s, pooled when the node was killed, outlived its restart", id)
+		}
+	}
+	if _, err := rt.Info(context.Background(), sb3.SandboxID); err != nil {
+		t.Errorf("the claimed sandbox %s did not outlive the node's restart: %v", sb3.SandboxID, err)
+	}
+	if code, out := runInSandbox(t, c, sb3, "true"); code != 200 || !strings.Contains(out, `"exited":true`) {
+		t.Errorf("the claimed sandbox after the node's restart: %d %s", code, out)
+	}
+
 	// Stopped, the node destroys its pool and leaves nothing behind.
 	for _, id := range made {
 		c.want(204, "DELETE", "/sandboxes/"+id, nil, nil)
@@ -250,7 +291,7 @@ func TestJoinedNodeWarmPool(t *testing.T) {
 	}
 	// Nor a link of its range on the host, once the kernel has freed the
 	// sandboxes' network namespaces (it does so in the background).
-	links := netip.MustParsePrefix("10.247.21.0/24")
+	links := netip.MustParsePrefix("10.247.29.0/24")
 	deadline = time.Now().Add(10 * time.Second)
 	for {
 		held := hostAddrsIn(t, links)
