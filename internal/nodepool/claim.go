@@ -40,7 +40,7 @@ func (p *Pool) Claim(ctx context.Context, c runtime.Claim) (string, error) {
 			}
 			continue
 		}
-		p.release(id)
+		p.handOut(id)
 		return id, nil
 	}
 }

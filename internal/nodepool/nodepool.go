@@ -15,6 +15,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/runtime"
@@ -40,6 +41,9 @@ type Pool struct {
 	// held are the sandboxes the pool made and has not handed out:
 	// being made, ready, or being fitted to a claim.
 	held map[string]bool
+	// claimed are when the sandboxes handed out within ClaimGrace were
+	// claimed (ClaimedAt).
+	claimed map[string]time.Time
 	// drained are the bounds of the pools Drain removed; nil: not
 	// drained.
 	drained map[string]pool.Bounds
@@ -49,7 +53,7 @@ var _ runtime.Claimer = (*Pool)(nil)
 
 // New returns a pool of cfg's templates made with d; Run fills it.
 func New(cfg pool.Config, d Driver, log *slog.Logger) *Pool {
-	p := &Pool{d: d, log: log, held: map[string]bool{}}
+	p := &Pool{d: d, log: log, held: map[string]bool{}, claimed: map[string]time.Time{}}
 	p.p = pool.New(cfg, maker{p}, log)
 	return p
 }
@@ -86,8 +90,48 @@ func (p *Pool) hold(id string) {
 	p.mu.Unlock()
 }
 
+// ClaimGrace is how long after its claim the node lists a sandbox as
+// just claimed (ClaimedAt). The control plane records a claimed sandbox
+// in one write after the claim's answer; until then, its settling of a
+// returning node, which destroys what the store does not record, must
+// leave it be. A create that never records it (its control plane died)
+// leaves it to the next settling past the grace.
+const ClaimGrace = time.Minute
+
+// ClaimedAt is when sandbox id was handed to a create, if within
+// ClaimGrace; zero otherwise.
+func (p *Pool) ClaimedAt(id string) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	at, ok := p.claimed[id]
+	if !ok {
+		return time.Time{}
+	}
+	if time.Since(at) > ClaimGrace {
+		delete(p.claimed, id)
+		return time.Time{}
+	}
+	return at
+}
+
+// release lets sandbox id go: destroyed, or never made.
 func (p *Pool) release(id string) {
 	p.mu.Lock()
 	delete(p.held, id)
 	p.mu.Unlock()
+}
+
+// handOut hands sandbox id to a create: no longer the pool's, and
+// claimed now.
+func (p *Pool) handOut(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.held, id)
+	now := time.Now()
+	for other, at := range p.claimed {
+		if now.Sub(at) > ClaimGrace {
+			delete(p.claimed, other)
+		}
+	}
+	p.claimed[id] = now
 }

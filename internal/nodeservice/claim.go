@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -17,6 +18,9 @@ type Warm interface {
 	runtime.Claimer
 	// Holds reports whether sandbox id is the pool's, not a create's.
 	Holds(id string) bool
+	// ClaimedAt is when sandbox id was claimed, if that was lately
+	// (nodepool.ClaimGrace); zero otherwise.
+	ClaimedAt(id string) time.Time
 }
 
 // WithPool serves creates from warm (Claim) and returns s. The pool's
@@ -64,7 +68,8 @@ func (s *Service) Claim(ctx context.Context, req *connect.Request[nodev1.ClaimRe
 	return connect.NewResponse(&nodev1.ClaimResponse{Id: id}), nil
 }
 
-// owned is the driver's sandboxes without the warm pool's.
+// owned is the driver's sandboxes without the warm pool's, those
+// claimed lately marked so (runtime.Info.ClaimedAt).
 func (s *Service) owned(ctx context.Context) ([]runtime.Info, error) {
 	l, err := s.d.List(ctx)
 	if err != nil || s.warm == nil {
@@ -73,6 +78,7 @@ func (s *Service) owned(ctx context.Context) ([]runtime.Info, error) {
 	out := l[:0]
 	for _, i := range l {
 		if !s.warm.Holds(i.ID) {
+			i.ClaimedAt = s.warm.ClaimedAt(i.ID)
 			out = append(out, i)
 		}
 	}

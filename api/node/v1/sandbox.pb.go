@@ -247,10 +247,15 @@ type SandboxInfo struct {
 	Pid               int64                  `protobuf:"varint,5,opt,name=pid,proto3" json:"pid,omitempty"`
 	CreatedAtUnixNano int64                  `protobuf:"varint,6,opt,name=created_at_unix_nano,json=createdAtUnixNano,proto3" json:"created_at_unix_nano,omitempty"`
 	// The runtime.Limits, JSON.
-	LimitsJson    []byte `protobuf:"bytes,7,opt,name=limits_json,json=limitsJson,proto3" json:"limits_json,omitempty"`
-	HostUid       uint32 `protobuf:"varint,8,opt,name=host_uid,json=hostUid,proto3" json:"host_uid,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LimitsJson []byte `protobuf:"bytes,7,opt,name=limits_json,json=limitsJson,proto3" json:"limits_json,omitempty"`
+	HostUid    uint32 `protobuf:"varint,8,opt,name=host_uid,json=hostUid,proto3" json:"host_uid,omitempty"`
+	// When the node's warm pool handed the sandbox to a create, within
+	// the node's claim grace; 0 otherwise (List only). The control
+	// plane's settling of a returning node leaves such a sandbox to the
+	// create that claimed it, whose record may not be written yet.
+	ClaimedAtUnixNano int64 `protobuf:"varint,9,opt,name=claimed_at_unix_nano,json=claimedAtUnixNano,proto3" json:"claimed_at_unix_nano,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *SandboxInfo) Reset() {
@@ -335,6 +340,13 @@ func (x *SandboxInfo) GetLimitsJson() []byte {
 func (x *SandboxInfo) GetHostUid() uint32 {
 	if x != nil {
 		return x.HostUid
+	}
+	return 0
+}
+
+func (x *SandboxInfo) GetClaimedAtUnixNano() int64 {
+	if x != nil {
+		return x.ClaimedAtUnixNano
 	}
 	return 0
 }
@@ -1465,7 +1477,7 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"SandboxRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\",\n" +
 	"\rCreateRequest\x12\x1b\n" +
-	"\tspec_json\x18\x01 \x01(\fR\bspecJson\"\xea\x01\n" +
+	"\tspec_json\x18\x01 \x01(\fR\bspecJson\"\x9b\x02\n" +
 	"\vSandboxInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\btemplate\x18\x02 \x01(\tR\btemplate\x12\x18\n" +
@@ -1475,7 +1487,8 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"\x14created_at_unix_nano\x18\x06 \x01(\x03R\x11createdAtUnixNano\x12\x1f\n" +
 	"\vlimits_json\x18\a \x01(\fR\n" +
 	"limitsJson\x12\x19\n" +
-	"\bhost_uid\x18\b \x01(\rR\ahostUid\"\x7f\n" +
+	"\bhost_uid\x18\b \x01(\rR\ahostUid\x12/\n" +
+	"\x14claimed_at_unix_nano\x18\t \x01(\x03R\x11claimedAtUnixNano\"\x7f\n" +
 	"\vExecRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x10\n" +
