@@ -20,7 +20,8 @@ var (
 )
 
 // StepLeases implements store.StepLeader: the holds of one Store share
-// one session, the first hold's, for as long as any is held. A lease of
+// one session, opened by the first and closed at the first check
+// (leaseTiming.check, a second) that finds none held. A lease of
 // its own per hold (TryLead) would open a connection outside the pool
 // for each pause or resume under way: a burst of them (timeouts pausing
 // many sandboxes at once) would take the database's max_connections
@@ -39,11 +40,12 @@ type stepLeases struct {
 }
 
 // stepSession is one connection holding step locks, watched like a
-// lease's (leaseTiming) until the last hold on it is released or it is
-// lost.
+// lease's (leaseTiming) until it is lost or found holding nothing at a
+// check: the leading replica's tries at the steps of others (settleLeft)
+// and a burst of pauses reuse it rather than each opening one.
 type stepSession struct {
 	conn *pgx.Conn
-	stop chan struct{} // closed when the last hold is released
+	stop chan struct{} // closed when it ends
 	done chan struct{} // closed when watch returns
 }
 
@@ -89,8 +91,6 @@ func (ls *stepLeases) TryLead(ctx context.Context, name string) (store.Lease, er
 	}
 	if sess.conn.IsClosed() {
 		ls.loseLocked(sess)
-	} else if len(ls.held) == 0 {
-		ls.endLocked(sess)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("leadership %q: %w", name, err)
@@ -121,13 +121,10 @@ func (l *stepLease) Release() error {
 		ls.loseLocked(l.sess)
 		return fmt.Errorf("release leadership %q: %w", l.name, err)
 	}
-	if len(ls.held) == 0 {
-		ls.endLocked(l.sess)
-	}
 	return nil
 }
 
-// endLocked closes sess, holding nothing.
+// endLocked closes sess, which holds nothing.
 func (ls *stepLeases) endLocked(sess *stepSession) {
 	if ls.sess != sess {
 		return
@@ -148,8 +145,9 @@ func (ls *stepLeases) loseLocked(sess *stepSession) {
 	ls.endLocked(sess)
 }
 
-// watch pings sess until it ends, or until it is gone or lossAfter pings
-// in a row failed (see leaseTiming): then its holds are lost.
+// watch pings sess until it holds nothing at a check (it is closed),
+// or until it is gone or lossAfter pings in a row failed (see
+// leaseTiming): then its holds are lost.
 func (ls *stepLeases) watch(sess *stepSession) {
 	defer close(sess.done)
 	t := time.NewTicker(ls.s.leaseTiming.check)
@@ -163,6 +161,11 @@ func (ls *stepLeases) watch(sess *stepSession) {
 		}
 		ls.mu.Lock()
 		if ls.sess != sess {
+			ls.mu.Unlock()
+			return
+		}
+		if len(ls.held) == 0 {
+			ls.endLocked(sess)
 			ls.mu.Unlock()
 			return
 		}

@@ -124,14 +124,37 @@ func TestStepLeasesShareOneSession(t *testing.T) {
 		}
 	}
 
-	// A new hold opens a new session, and the last release closes it.
+	// The leader's tries at steps under way elsewhere, as settleLeft
+	// makes each monitor pass, reuse one session rather than opening
+	// one each: the session that then takes a step is the first try's.
+	lb, err = b.TryLead(ctx, "step/elsewhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lb.Release()
+	for range 20 {
+		if _, err := a.StepLeases().TryLead(ctx, "step/elsewhere"); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+			t.Fatalf("a: hold a step b leads: %v, want failed precondition", err)
+		}
+	}
+	tried := time.Now()
 	l, err := a.StepLeases().TryLead(ctx, "step/sb3")
 	if err != nil {
 		t.Fatalf("hold after the session was lost: %v", err)
 	}
+	var newest time.Time
+	if err := admin.QueryRow(ctx, `SELECT max(a.backend_start) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+		WHERE l.locktype = 'advisory' AND l.granted`).Scan(&newest); err != nil {
+		t.Fatal(err)
+	}
+	if newest.After(tried) {
+		t.Errorf("the step was taken on a session opened after the tries (%v > %v): each try opened its own", newest, tried)
+	}
+	// The last release closes the session, at the next check.
 	if err := l.Release(); err != nil {
 		t.Fatal(err)
 	}
+	lb.Release()
 	deadline := time.Now().Add(5 * time.Second)
 	for sessions() > before && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
