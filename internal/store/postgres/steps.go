@@ -82,8 +82,13 @@ func (ls *stepLeases) TryLead(ctx context.Context, name string) (store.Lease, er
 	}
 	sess := ls.sess
 	key := lockKey(name)
+	// The try does not wait, so the caller's cancel is not passed on: a
+	// cancel request reaches the session, not the query, and one that
+	// came late would cancel another hold's query on it.
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ls.s.leaseTiming.ping)
+	defer cancel()
 	var got bool
-	err := sess.conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got)
+	err := sess.conn.QueryRow(qctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got)
 	if err == nil && got {
 		l := &stepLease{l: ls, name: name, key: key, sess: sess, lost: make(chan struct{})}
 		ls.held[name] = l
