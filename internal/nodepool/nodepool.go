@@ -44,6 +44,9 @@ type Pool struct {
 	// claimed are when the sandboxes handed out within ClaimGrace were
 	// claimed (ClaimedAt).
 	claimed map[string]time.Time
+	// keys are the sandboxes of those claims that had a key, by key
+	// (ClaimedBy).
+	keys map[string]string
 	// drained are the bounds of the pools Drain removed; nil: not
 	// drained.
 	drained map[string]pool.Bounds
@@ -53,7 +56,7 @@ var _ runtime.Claimer = (*Pool)(nil)
 
 // New returns a pool of cfg's templates made with d; Run fills it.
 func New(cfg pool.Config, d Driver, log *slog.Logger) *Pool {
-	p := &Pool{d: d, log: log, held: map[string]bool{}, claimed: map[string]time.Time{}}
+	p := &Pool{d: d, log: log, held: map[string]bool{}, claimed: map[string]time.Time{}, keys: map[string]string{}}
 	p.p = pool.New(cfg, maker{p}, log)
 	return p
 }
@@ -121,9 +124,28 @@ func (p *Pool) release(id string) {
 	p.mu.Unlock()
 }
 
-// handOut hands sandbox id to a create: no longer the pool's, and
-// claimed now.
-func (p *Pool) handOut(id string) {
+// ClaimedBy is the sandbox a claim with key was served within
+// ClaimGrace, if any: a claim asked again after its answer was lost.
+func (p *Pool) ClaimedBy(key string) (string, bool) {
+	if key == "" {
+		return "", false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	id, ok := p.keys[key]
+	if !ok {
+		return "", false
+	}
+	if at, ok := p.claimed[id]; !ok || time.Since(at) > ClaimGrace {
+		delete(p.keys, key)
+		return "", false
+	}
+	return id, true
+}
+
+// handOut hands sandbox id to a create, whose claim had key (or none):
+// no longer the pool's, and claimed now.
+func (p *Pool) handOut(id, key string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.held, id)
@@ -133,5 +155,13 @@ func (p *Pool) handOut(id string) {
 			delete(p.claimed, other)
 		}
 	}
+	for k, other := range p.keys {
+		if _, ok := p.claimed[other]; !ok {
+			delete(p.keys, k)
+		}
+	}
 	p.claimed[id] = now
+	if key != "" {
+		p.keys[key] = id
+	}
 }

@@ -89,3 +89,58 @@ func TestJoinedNodeSettleSparesClaim(t *testing.T) {
 		t.Errorf("the claimed sandbox after the settling: %+v, %v; want running", info, err)
 	}
 }
+
+// TestJoinedNodeClaimAskedAgain: a claim asked again with its key, as
+// the control plane does when the first answer was lost, gets the same
+// sandbox from a `soulbox node` child, even with the node at its
+// --max-sandboxes (the sandbox counts already), and spends no other; a
+// claim with another key is counted against the bound as any.
+func TestJoinedNodeClaimAskedAgain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	bin := buildServer(t, "")
+	nodeAddr := freeAddr(t)
+	c, cfg := runServer(t, func(cfg *server.Config) {
+		cfg.NodeListen = nodeAddr
+		cfg.NodeHeartbeatTimeout = 3 * time.Second
+	})
+	listen := freeAddr(t)
+	n, dir := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-c2", listen, "10.247.95.0/24",
+		"--pool-min", "2", "--pool-max", "2", "--pool-prewarm", "none", "--max-sandboxes", "1")
+	remote := controlPlaneDriver(t, cfg, "node-c2", listen)
+	waitDial(t, remote, n)
+	rt := nodeRuntime(t, dir)
+	waitNodePooled(t, c, rt, n, 2)
+
+	ctx := context.Background()
+	claim := runtime.Claim{Template: "base", Init: []byte(`{}`), Key: "k1"}
+	var id string
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var err error
+		if id, err = remote.Claim(ctx, claim); err != nil || id != "" {
+			if err != nil {
+				t.Fatalf("claim: %v", err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the node's pool never had a sandbox ready\nnode:\n%s", n.stderr)
+		}
+	}
+	t.Cleanup(func() { _ = remote.Destroy(context.Background(), id) })
+	again, err := remote.Claim(ctx, claim)
+	if err != nil || again != id {
+		t.Fatalf("the claim asked again = %q, %v; want %q, its sandbox", again, err, id)
+	}
+	l, err := remote.List(ctx)
+	if err != nil || len(l) != 1 || l[0].ID != id {
+		t.Errorf("the node lists %+v, %v; want only %s", l, err, id)
+	}
+	other := claim
+	other.Key = "k2"
+	if got, err := remote.Claim(ctx, other); err == nil {
+		t.Errorf("a claim with another key past the node's bound = %q, want refused", got)
+		_ = remote.Destroy(ctx, got)
+	}
+}

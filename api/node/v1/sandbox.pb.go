@@ -1087,7 +1087,12 @@ type ClaimRequest struct {
 	// The runtime.NetworkPolicy, JSON.
 	NetworkJson []byte `protobuf:"bytes,3,opt,name=network_json,json=networkJson,proto3" json:"network_json,omitempty"`
 	// The body of the agent's POST /init, JSON.
-	InitJson      []byte `protobuf:"bytes,4,opt,name=init_json,json=initJson,proto3" json:"init_json,omitempty"`
+	InitJson []byte `protobuf:"bytes,4,opt,name=init_json,json=initJson,proto3" json:"init_json,omitempty"`
+	// The claim's key, chosen by the control plane: a claim again with
+	// the key of one the node served within its claim grace answers the
+	// same sandbox, so a claim whose answer was lost is asked again
+	// rather than left running unrecorded. Empty: no key.
+	ClaimKey      string `protobuf:"bytes,5,opt,name=claim_key,json=claimKey,proto3" json:"claim_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1148,6 +1153,13 @@ func (x *ClaimRequest) GetInitJson() []byte {
 		return x.InitJson
 	}
 	return nil
+}
+
+func (x *ClaimRequest) GetClaimKey() string {
+	if x != nil {
+		return x.ClaimKey
+	}
+	return ""
 }
 
 type ClaimResponse struct {
@@ -1544,13 +1556,14 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"size_bytes\x18\x02 \x01(\x03R\tsizeBytes\"F\n" +
 	"\x13RestoreCloneRequest\x12\x1b\n" +
 	"\tspec_json\x18\x01 \x01(\fR\bspecJson\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\"\x8b\x01\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\xa8\x01\n" +
 	"\fClaimRequest\x12\x1a\n" +
 	"\btemplate\x18\x01 \x01(\tR\btemplate\x12\x1f\n" +
 	"\vlimits_json\x18\x02 \x01(\fR\n" +
 	"limitsJson\x12!\n" +
 	"\fnetwork_json\x18\x03 \x01(\fR\vnetworkJson\x12\x1b\n" +
-	"\tinit_json\x18\x04 \x01(\fR\binitJson\"\x1f\n" +
+	"\tinit_json\x18\x04 \x01(\fR\binitJson\x12\x1b\n" +
+	"\tclaim_key\x18\x05 \x01(\tR\bclaimKey\"\x1f\n" +
 	"\rClaimResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"1\n" +
 	"\fBuildRequest\x12!\n" +
