@@ -100,8 +100,9 @@ type Config struct {
 	// leaderships: each pause or resume of a joined node's sandbox holds
 	// one named after the sandbox for its length, so that another
 	// replica neither starts one nor settles it meanwhile, and the
-	// leading replica settles one whose holder died (holdStep).
-	Steps store.Leader
+	// leading replica settles one whose holder died (holdStep). A store
+	// that can (store.StepLeader) holds them all on one session.
+	Steps store.TryLeader
 	// RearmEvery is how often a leading replica re-reads the live
 	// sandboxes' timeouts; 0 means 1 s. A timeout set through another
 	// replica fires at most this late.
@@ -167,7 +168,7 @@ type Manager struct {
 	netLocks   map[string]*netLock // sandbox -> its network update lock, while one waits or runs
 	inTransit  map[string]int      // sandbox -> pauses and resumes under way
 	unclear    map[string]bool     // joined node sandbox -> its step left unclear by this process (settleUnclear)
-	steps      store.Leader        // see Config.Steps
+	steps      store.TryLeader     // see Config.Steps
 	stepsHeld  map[string]int      // joined node sandbox -> this process's holds of its step lease (holdStep)
 	opLocks    map[string]*opLock  // sandbox -> its pause/resume/kill lock, while held or awaited
 	stopped    bool                // Stop was called: no more background work starts

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"time"
 
@@ -11,6 +12,10 @@ import (
 	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/store"
 )
+
+// claimAgainDeadline bounds the claim asked again after a failed one
+// (createPooledOn).
+const claimAgainDeadline = 10 * time.Second
 
 // NodeClaimer is the optional ability of a driver that routes to nodes
 // (noderoute) to claim a sandbox of a joined node's warm pool, fitted to
@@ -39,7 +44,27 @@ func (m *Manager) createPooledOn(ctx context.Context, req CreateRequest, node, t
 	if err := m.checkQuota(ctx, req.Team, limits.CPUCount, limits.MemoryMB); err != nil {
 		return sb, true, err
 	}
-	id, err := nc.ClaimOn(ctx, node, runtime.Claim{Template: template, Limits: limits, Network: req.net.policy, Init: body})
+	c := runtime.Claim{Template: template, Limits: limits, Network: req.net.policy, Init: body, Key: newID()}
+	id, err := nc.ClaimOn(ctx, node, c)
+	if err != nil && !errors.Is(err, runtime.ErrNotReached) {
+		// The node may have served the claim and its answer been lost
+		// (a broken connection, a deadline, the caller gone): asked
+		// again with its key, it answers the same sandbox, which is
+		// then recorded, or destroyed if the caller is gone, rather
+		// than left running on the node unrecorded.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimAgainDeadline)
+		again, aerr := nc.ClaimOn(actx, node, c)
+		cancel()
+		if aerr == nil && again != "" && ctx.Err() != nil {
+			if derr := m.destroy(ctx, again); derr != nil {
+				m.log.Error("destroy a sandbox claimed for a create whose caller left", logx.Sandbox(again), "node", node, logx.Err(derr))
+			}
+			return sb, true, ctx.Err()
+		}
+		if aerr == nil {
+			id, err = again, nil
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return sb, true, ctx.Err()

@@ -46,7 +46,7 @@ func TestLeaderSettlesStepOfDeadReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := lifecycle.New(lifecycle.Config{Store: st, Driver: d, Templates: templates, CheckpointDir: t.TempDir(),
-		Replica: true, Steps: st, SampleEvery: 100 * time.Millisecond})
+		Replica: true, Steps: st.StepLeases(), SampleEvery: 100 * time.Millisecond})
 	// The sandbox is recorded on a joined node; the real runtime runs it.
 	m.UsePlacer(func(context.Context, lifecycle.CreateRequest) (string, error) { return "node-x", nil })
 	lctx, cancel := context.WithCancel(ctx)

@@ -43,6 +43,13 @@ func (k *Keeper) settle(ctx context.Context, node string) error {
 		if keep[i.ID] || runtime.IsBuildSandbox(i.Template) {
 			continue
 		}
+		// Claimed from the node's warm pool lately: the create that
+		// claimed it records it once the claim answers, which may be
+		// after the store was read.
+		if !i.ClaimedAt.IsZero() {
+			k.cfg.Log.Info("left a sandbox just claimed from the node's warm pool to its create", "sandbox", i.ID, "node", node)
+			continue
+		}
 		if err := rt.Destroy(ctx, i.ID); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("destroy sandbox %q the store does not hold live on node %s: %w", i.ID, node, err)
 		}

@@ -17,7 +17,13 @@ import (
 // is tried. The control plane has checked that the create fits a pooled
 // sandbox; the node still refuses (no id) what it cannot fit: other
 // disk or pids limits than the defaults it made them with.
+//
+// A claim with the key of one served within ClaimGrace answers that
+// one's sandbox again, fitted already.
 func (p *Pool) Claim(ctx context.Context, c runtime.Claim) (string, error) {
+	if id, ok := p.ClaimedBy(c.Key); ok {
+		return id, nil
+	}
 	defaults := runtime.Limits{}.WithDefaults()
 	limits := c.Limits.WithDefaults()
 	if !p.p.Pooled(c.Template) || limits.DiskMB != defaults.DiskMB || limits.Pids != defaults.Pids {
@@ -40,7 +46,7 @@ func (p *Pool) Claim(ctx context.Context, c runtime.Claim) (string, error) {
 			}
 			continue
 		}
-		p.release(id)
+		p.handOut(id, c.Key)
 		return id, nil
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/soulbox/soulbox/internal/pool"
 	"github.com/soulbox/soulbox/internal/runtime"
@@ -51,6 +52,12 @@ type Pool struct {
 	// held are the sandboxes the pool made and has not handed out:
 	// being made, ready, or being fitted to a claim.
 	held map[string]bool
+	// claimed are when the sandboxes handed out within ClaimGrace were
+	// claimed (ClaimedAt).
+	claimed map[string]time.Time
+	// keys are the sandboxes of those claims that had a key, by key
+	// (ClaimedBy).
+	keys map[string]string
 	// drained are the bounds of the pools Drain removed; nil: not
 	// drained.
 	drained map[string]pool.Bounds
@@ -61,7 +68,7 @@ var _ runtime.Claimer = (*Pool)(nil)
 // New returns a pool of cfg's templates made with d, marking the
 // sandboxes it holds in dir (see Sweep); Run fills it.
 func New(cfg pool.Config, d Driver, dir string, log *slog.Logger) *Pool {
-	p := &Pool{d: d, dir: dir, log: log, held: map[string]bool{}}
+	p := &Pool{d: d, dir: dir, log: log, held: map[string]bool{}, claimed: map[string]time.Time{}, keys: map[string]string{}}
 	p.p = pool.New(cfg, maker{p}, log)
 	return p
 }
@@ -107,14 +114,87 @@ func (p *Pool) hold(id string) error {
 	return nil
 }
 
-// release hands sandbox id out of the pool (claimed, or destroyed).
+// ClaimGrace is how long after its claim the node lists a sandbox as
+// just claimed (ClaimedAt). The control plane records a claimed sandbox
+// in one write after the claim's answer; until then, its settling of a
+// returning node, which destroys what the store does not record, must
+// leave it be. A create that never records it (its control plane died)
+// leaves it to the next settling past the grace.
+const ClaimGrace = time.Minute
+
+// ClaimedAt is when sandbox id was handed to a create, if within
+// ClaimGrace; zero otherwise.
+func (p *Pool) ClaimedAt(id string) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	at, ok := p.claimed[id]
+	if !ok {
+		return time.Time{}
+	}
+	if time.Since(at) > ClaimGrace {
+		delete(p.claimed, id)
+		return time.Time{}
+	}
+	return at
+}
+
+// release lets sandbox id go: destroyed, or never made.
 func (p *Pool) release(id string) {
 	p.mu.Lock()
 	delete(p.held, id)
 	p.mu.Unlock()
-	if p.dir != "" {
-		if err := os.Remove(filepath.Join(p.dir, id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			p.log.Warn("unmark pooled sandbox", "sandbox.id", id, "err", err)
+	p.unmark(id)
+}
+
+// unmark removes sandbox id's marker: it is no longer the pool's.
+func (p *Pool) unmark(id string) {
+	if p.dir == "" {
+		return
+	}
+	if err := os.Remove(filepath.Join(p.dir, id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		p.log.Warn("unmark pooled sandbox", "sandbox.id", id, "err", err)
+	}
+}
+
+// ClaimedBy is the sandbox a claim with key was served within
+// ClaimGrace, if any: a claim asked again after its answer was lost.
+func (p *Pool) ClaimedBy(key string) (string, bool) {
+	if key == "" {
+		return "", false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	id, ok := p.keys[key]
+	if !ok {
+		return "", false
+	}
+	if at, ok := p.claimed[id]; !ok || time.Since(at) > ClaimGrace {
+		delete(p.keys, key)
+		return "", false
+	}
+	return id, true
+}
+
+// handOut hands sandbox id to a create, whose claim had key (or none):
+// no longer the pool's, and claimed now.
+func (p *Pool) handOut(id, key string) {
+	p.unmark(id)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.held, id)
+	now := time.Now()
+	for other, at := range p.claimed {
+		if now.Sub(at) > ClaimGrace {
+			delete(p.claimed, other)
 		}
+	}
+	for k, other := range p.keys {
+		if _, ok := p.claimed[other]; !ok {
+			delete(p.keys, k)
+		}
+	}
+	p.claimed[id] = now
+	if key != "" {
+		p.keys[key] = id
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -17,6 +18,12 @@ type Warm interface {
 	runtime.Claimer
 	// Holds reports whether sandbox id is the pool's, not a create's.
 	Holds(id string) bool
+	// ClaimedAt is when sandbox id was claimed, if that was lately
+	// (nodepool.ClaimGrace); zero otherwise.
+	ClaimedAt(id string) time.Time
+	// ClaimedBy is the sandbox a claim with key was served lately, if
+	// any.
+	ClaimedBy(key string) (string, bool)
 }
 
 // WithPool serves creates from warm (Claim) and returns s. The pool's
@@ -33,7 +40,7 @@ func (s *Service) Claim(ctx context.Context, req *connect.Request[nodev1.ClaimRe
 	if s.warm == nil {
 		return connect.NewResponse(&nodev1.ClaimResponse{}), nil
 	}
-	c := runtime.Claim{Template: req.Msg.GetTemplate(), Init: req.Msg.GetInitJson()}
+	c := runtime.Claim{Template: req.Msg.GetTemplate(), Init: req.Msg.GetInitJson(), Key: req.Msg.GetClaimKey()}
 	if err := json.Unmarshal(req.Msg.GetLimitsJson(), &c.Limits); err != nil {
 		return nil, errdefs.ToConnect(fmt.Errorf("the limits do not decode: %v: %w", err, errdefs.ErrInvalidArgument))
 	}
@@ -47,6 +54,11 @@ func (s *Service) Claim(ctx context.Context, req *connect.Request[nodev1.ClaimRe
 	}
 	if err := c.Network.Validate(); err != nil {
 		return nil, errdefs.ToConnect(err)
+	}
+	// A claim asked again (its answer was lost) has its sandbox, which
+	// the bound counts already.
+	if id, ok := s.warm.ClaimedBy(c.Key); ok {
+		return connect.NewResponse(&nodev1.ClaimResponse{Id: id}), nil
 	}
 	// A claimed sandbox is the node's like a created one: the bound
 	// counts it from now.
@@ -64,7 +76,8 @@ func (s *Service) Claim(ctx context.Context, req *connect.Request[nodev1.ClaimRe
 	return connect.NewResponse(&nodev1.ClaimResponse{Id: id}), nil
 }
 
-// owned is the driver's sandboxes without the warm pool's.
+// owned is the driver's sandboxes without the warm pool's, those
+// claimed lately marked so (runtime.Info.ClaimedAt).
 func (s *Service) owned(ctx context.Context) ([]runtime.Info, error) {
 	l, err := s.d.List(ctx)
 	if err != nil || s.warm == nil {
@@ -73,6 +86,7 @@ func (s *Service) owned(ctx context.Context) ([]runtime.Info, error) {
 	out := l[:0]
 	for _, i := range l {
 		if !s.warm.Holds(i.ID) {
+			i.ClaimedAt = s.warm.ClaimedAt(i.ID)
 			out = append(out, i)
 		}
 	}

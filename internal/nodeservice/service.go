@@ -198,14 +198,21 @@ func (s *Service) List(ctx context.Context, _ *connect.Request[nodev1.ListReques
 // InfoMessage is the message of a runtime Info.
 func InfoMessage(i runtime.Info) *nodev1.SandboxInfo {
 	limits, _ := json.Marshal(i.Limits)
-	return &nodev1.SandboxInfo{Id: i.ID, Template: i.Template, Runtime: i.Runtime, Status: string(i.Status), Pid: int64(i.Pid),
+	m := &nodev1.SandboxInfo{Id: i.ID, Template: i.Template, Runtime: i.Runtime, Status: string(i.Status), Pid: int64(i.Pid),
 		CreatedAtUnixNano: i.CreatedAt.UnixNano(), LimitsJson: limits, HostUid: i.HostUID}
+	if !i.ClaimedAt.IsZero() {
+		m.ClaimedAtUnixNano = i.ClaimedAt.UnixNano()
+	}
+	return m
 }
 
 // InfoOf is the runtime Info of a message.
 func InfoOf(m *nodev1.SandboxInfo) (runtime.Info, error) {
 	i := runtime.Info{ID: m.GetId(), Template: m.GetTemplate(), Runtime: m.GetRuntime(), Status: runtime.Status(m.GetStatus()),
 		Pid: int(m.GetPid()), CreatedAt: time.Unix(0, m.GetCreatedAtUnixNano()), HostUID: m.GetHostUid()}
+	if ns := m.GetClaimedAtUnixNano(); ns != 0 {
+		i.ClaimedAt = time.Unix(0, ns)
+	}
 	if b := m.GetLimitsJson(); len(b) > 0 {
 		if err := json.Unmarshal(b, &i.Limits); err != nil {
 			return i, fmt.Errorf("sandbox %q: its limits do not decode: %w", i.ID, err)

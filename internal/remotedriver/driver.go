@@ -312,7 +312,7 @@ func (d *Driver) Claim(ctx context.Context, c runtime.Claim) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("claim network policy: %v: %w", err, errdefs.ErrInvalidArgument)
 	}
-	res, err := d.c.Claim(ctx, connect.NewRequest(&nodev1.ClaimRequest{Template: c.Template, LimitsJson: limits, NetworkJson: policy, InitJson: c.Init}))
+	res, err := d.c.Claim(ctx, connect.NewRequest(&nodev1.ClaimRequest{Template: c.Template, LimitsJson: limits, NetworkJson: policy, InitJson: c.Init, ClaimKey: c.Key}))
 	if err != nil {
 		return "", d.wireErr(err)
 	}

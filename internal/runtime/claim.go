@@ -15,6 +15,9 @@ type Claim struct {
 	// Init is the body of the agent's POST /init: the create's
 	// environment and tokens.
 	Init []byte
+	// Key, when set, makes the claim safe to ask again: a claim with
+	// the key of one served lately answers the same sandbox.
+	Key string
 }
 
 // Claimer is the optional ability of a node's driver to hand a create a

@@ -154,6 +154,11 @@ type Info struct {
 	Limits    Limits
 	// HostUID is the host uid that root inside the sandbox maps to.
 	HostUID uint32
+	// ClaimedAt, set by a joined node's listing only, is when its warm
+	// pool handed the sandbox to a create, if that was within the
+	// node's claim grace (nodepool.ClaimGrace): the create may not have
+	// recorded it yet, so a settling must not take it for an orphan.
+	ClaimedAt time.Time
 }
 
 // ExecRequest is a process to run inside a sandbox.

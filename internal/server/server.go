@@ -215,7 +215,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		Retention:      cfg.MetricsRetention, DownsampleAfter: cfg.MetricsDownsampleAfter, DownsampleBucket: cfg.MetricsBucket,
 		SandboxStateDiskMB: cfg.SandboxStateDiskMB,
 		Replica:            s.leader != nil,
-		Steps:              s.leader,
+		Steps:              stepLeases(s.leader),
 	})
 	// The pool always runs: which templates it pools, and how many
 	// sandboxes of each, the configuration and the template API decide.
@@ -457,4 +457,18 @@ func trimNewline(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// stepLeases is what the lifecycle holds a joined node's pause or resume
+// with on a shared store (lifecycle.Config.Steps): leader's leaderships,
+// on one session for all of them where the store can, nil without a
+// leader.
+func stepLeases(leader store.Leader) store.TryLeader {
+	if sl, ok := leader.(store.StepLeader); ok {
+		return sl.StepLeases()
+	}
+	if leader == nil {
+		return nil
+	}
+	return leader
 }

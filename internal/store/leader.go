@@ -19,6 +19,21 @@ type Leader interface {
 	TryShare(ctx context.Context, name string) (Lease, error)
 }
 
+// TryLeader takes leaderships without waiting (Leader.TryLead).
+type TryLeader interface {
+	TryLead(ctx context.Context, name string) (Lease, error)
+}
+
+// StepLeader is an optional ability of a Leader (found by type
+// assertion): StepLeases takes many short leaderships held at once, such
+// as one per pause or resume under way, at the cost of one database
+// session for all of them rather than one each. They exclude, and are
+// excluded by, the Leader's leaderships of the same names, in any
+// process; one process holds a name once.
+type StepLeader interface {
+	StepLeases() TryLeader
+}
+
 // Lease is a held leadership.
 type Lease interface {
 	// Lost is closed when the leadership ends without Release: the

@@ -247,10 +247,15 @@ type SandboxInfo struct {
 	Pid               int64                  `protobuf:"varint,5,opt,name=pid,proto3" json:"pid,omitempty"`
 	CreatedAtUnixNano int64                  `protobuf:"varint,6,opt,name=created_at_unix_nano,json=createdAtUnixNano,proto3" json:"created_at_unix_nano,omitempty"`
 	// The runtime.Limits, JSON.
-	LimitsJson    []byte `protobuf:"bytes,7,opt,name=limits_json,json=limitsJson,proto3" json:"limits_json,omitempty"`
-	HostUid       uint32 `protobuf:"varint,8,opt,name=host_uid,json=hostUid,proto3" json:"host_uid,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LimitsJson []byte `protobuf:"bytes,7,opt,name=limits_json,json=limitsJson,proto3" json:"limits_json,omitempty"`
+	HostUid    uint32 `protobuf:"varint,8,opt,name=host_uid,json=hostUid,proto3" json:"host_uid,omitempty"`
+	// When the node's warm pool handed the sandbox to a create, within
+	// the node's claim grace; 0 otherwise (List only). The control
+	// plane's settling of a returning node leaves such a sandbox to the
+	// create that claimed it, whose record may not be written yet.
+	ClaimedAtUnixNano int64 `protobuf:"varint,9,opt,name=claimed_at_unix_nano,json=claimedAtUnixNano,proto3" json:"claimed_at_unix_nano,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *SandboxInfo) Reset() {
@@ -335,6 +340,13 @@ func (x *SandboxInfo) GetLimitsJson() []byte {
 func (x *SandboxInfo) GetHostUid() uint32 {
 	if x != nil {
 		return x.HostUid
+	}
+	return 0
+}
+
+func (x *SandboxInfo) GetClaimedAtUnixNano() int64 {
+	if x != nil {
+		return x.ClaimedAtUnixNano
 	}
 	return 0
 }
@@ -1075,7 +1087,12 @@ type ClaimRequest struct {
 	// The runtime.NetworkPolicy, JSON.
 	NetworkJson []byte `protobuf:"bytes,3,opt,name=network_json,json=networkJson,proto3" json:"network_json,omitempty"`
 	// The body of the agent's POST /init, JSON.
-	InitJson      []byte `protobuf:"bytes,4,opt,name=init_json,json=initJson,proto3" json:"init_json,omitempty"`
+	InitJson []byte `protobuf:"bytes,4,opt,name=init_json,json=initJson,proto3" json:"init_json,omitempty"`
+	// The claim's key, chosen by the control plane: a claim again with
+	// the key of one the node served within its claim grace answers the
+	// same sandbox, so a claim whose answer was lost is asked again
+	// rather than left running unrecorded. Empty: no key.
+	ClaimKey      string `protobuf:"bytes,5,opt,name=claim_key,json=claimKey,proto3" json:"claim_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1136,6 +1153,13 @@ func (x *ClaimRequest) GetInitJson() []byte {
 		return x.InitJson
 	}
 	return nil
+}
+
+func (x *ClaimRequest) GetClaimKey() string {
+	if x != nil {
+		return x.ClaimKey
+	}
+	return ""
 }
 
 type ClaimResponse struct {
@@ -1465,7 +1489,7 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"SandboxRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\",\n" +
 	"\rCreateRequest\x12\x1b\n" +
-	"\tspec_json\x18\x01 \x01(\fR\bspecJson\"\xea\x01\n" +
+	"\tspec_json\x18\x01 \x01(\fR\bspecJson\"\x9b\x02\n" +
 	"\vSandboxInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\btemplate\x18\x02 \x01(\tR\btemplate\x12\x18\n" +
@@ -1475,7 +1499,8 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"\x14created_at_unix_nano\x18\x06 \x01(\x03R\x11createdAtUnixNano\x12\x1f\n" +
 	"\vlimits_json\x18\a \x01(\fR\n" +
 	"limitsJson\x12\x19\n" +
-	"\bhost_uid\x18\b \x01(\rR\ahostUid\"\x7f\n" +
+	"\bhost_uid\x18\b \x01(\rR\ahostUid\x12/\n" +
+	"\x14claimed_at_unix_nano\x18\t \x01(\x03R\x11claimedAtUnixNano\"\x7f\n" +
 	"\vExecRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x10\n" +
@@ -1531,13 +1556,14 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"size_bytes\x18\x02 \x01(\x03R\tsizeBytes\"F\n" +
 	"\x13RestoreCloneRequest\x12\x1b\n" +
 	"\tspec_json\x18\x01 \x01(\fR\bspecJson\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\"\x8b\x01\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\xa8\x01\n" +
 	"\fClaimRequest\x12\x1a\n" +
 	"\btemplate\x18\x01 \x01(\tR\btemplate\x12\x1f\n" +
 	"\vlimits_json\x18\x02 \x01(\fR\n" +
 	"limitsJson\x12!\n" +
 	"\fnetwork_json\x18\x03 \x01(\fR\vnetworkJson\x12\x1b\n" +
-	"\tinit_json\x18\x04 \x01(\fR\binitJson\"\x1f\n" +
+	"\tinit_json\x18\x04 \x01(\fR\binitJson\x12\x1b\n" +
+	"\tclaim_key\x18\x05 \x01(\tR\bclaimKey\"\x1f\n" +
 	"\rClaimResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"1\n" +
 	"\fBuildRequest\x12!\n" +

@@ -34,6 +34,7 @@ type Store struct {
 	pool        *pgxpool.Pool
 	now         func() time.Time
 	leaseTiming leaseTiming
+	steps       *stepLeases // see StepLeases
 }
 
 // IsURL reports whether s names a PostgreSQL database (a postgres:// or
@@ -60,6 +61,7 @@ func Open(ctx context.Context, connURL string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", redact(connURL), err)
 	}
 	s := &Store{pool: pool, now: time.Now, leaseTiming: defaultLeaseTiming}
+	s.steps = &stepLeases{s: s, held: map[string]*stepLease{}}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open store %s: %w: %w", redact(connURL), err, errdefs.ErrUnavailable)
