@@ -26,7 +26,9 @@ func TestBlobRecordsMovedIntoStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	blob := func(c string, n int64) layer.Blob { return layer.Blob{Digest: "sha256:" + strings.Repeat(c, 64), Size: n} }
+	blob := func(c string, n int64) layer.Blob {
+		return layer.Blob{Digest: "sha256:" + strings.Repeat(c, 64), Size: n}
+	}
 	const (
 		d1 = "sha256-1111111111111111111111111111111111111111111111111111111111111111"
 		d2 = "key-2222222222222222222222222222222222222222222222222222222222222222"
