@@ -18,10 +18,11 @@ import (
 // ErrFailedPrecondition, saying why, when only this host can start the
 // template: no object storage holds its layers, or it stacks on a layer
 // that is neither (a base template of an older recipe, a build
-// sandbox's stack), or one whose archive this host has not pushed
-// (layer.Store.Blob, shared by the replicas through the store): a layer is named with the archive it is in object
-// storage, which is all a node trusts. The default template itself names no layers: every
-// node knows it by name.
+// sandbox's stack), or one whose archive no control plane recorded
+// (layer.Store.Blob, kept in the store for every replica): a layer is
+// named with the archive it is in object storage, which is all a node
+// trusts. The default template itself names no layers: every node knows
+// it by name.
 func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.TemplateLayer, error) {
 	if _, ok := c.stacks.Layers(ref); ok {
 		return nil, fmt.Errorf("template %q is a build's own stack: %w", ref, errdefs.ErrFailedPrecondition)

@@ -131,7 +131,8 @@ func (s *Store) push(digest string) {
 	ctx := context.Background()
 	s.pushing.Do(digest, func() (any, error) {
 		if _, ok, err := s.Blob(ctx, digest); ok || err != nil || !s.Has(digest) {
-			// Recorded unreadable: pushed by the next PushMissing.
+			// A record that could not be read: left to the next
+			// PushMissing.
 			return nil, nil
 		}
 		b, err := s.remote.Push(ctx, digest, s.Path(digest))
