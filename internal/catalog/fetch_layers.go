@@ -118,7 +118,7 @@ func (c *Catalog) basePath(l string) string {
 // layers as (digest to archive), durably, as this host's own uploads
 // are: NodeLayers names them to the nodes that create from the build.
 // The first record of a layer stays.
-func (c *Catalog) recordBlobs(blobs map[string]layer.Blob) error {
+func (c *Catalog) recordBlobs(ctx context.Context, blobs map[string]layer.Blob) error {
 	if len(blobs) == 0 {
 		return nil
 	}
@@ -128,10 +128,12 @@ func (c *Catalog) recordBlobs(blobs map[string]layer.Blob) error {
 	for d, b := range blobs {
 		// A layer recorded already keeps its archive: a node's answer
 		// does not redirect the layer other builds stack on.
-		if _, ok := c.layers.Blob(d); ok {
+		if _, ok, err := c.layers.Blob(ctx, d); err != nil {
+			return err
+		} else if ok {
 			continue
 		}
-		if err := c.layers.RecordBlob(d, b); err != nil {
+		if err := c.layers.RecordBlob(ctx, d, b); err != nil {
 			return err
 		}
 	}

@@ -247,7 +247,7 @@ func (c *Catalog) collect(ctx context.Context) error {
 	}
 	for _, d := range all {
 		if !used[d] {
-			if err := c.layers.Remove(d); err != nil {
+			if err := c.layers.Remove(ctx, d); err != nil {
 				return err
 			}
 		}

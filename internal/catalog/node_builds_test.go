@@ -58,6 +58,9 @@ func TestBuildsOnNodesRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := ls.UseBlobRecords(ctx, catalog.BlobRecords{Store: st}); err != nil {
+		t.Fatal(err)
+	}
 	ls.SetRemote(objstore.Layers{Store: obj, TmpDir: ls.Dir(), Log: slog.New(slog.DiscardHandler)})
 	const (
 		d1   = "key-1111111111111111111111111111111111111111111111111111111111111111"
@@ -112,7 +115,7 @@ func TestBuildsOnNodesRecorded(t *testing.T) {
 	if app.Status != store.BuildReady || !slices.Equal(app.Layers, []string{d1, base}) || app.SizeBytes != 42 || app.Env["A"] != "1" {
 		t.Fatalf("build recorded as %+v, want ready with the node's layers, size and settings", app)
 	}
-	if got, ok := ls.Blob(d1); !ok || got != blob('a', 10) {
+	if got, ok, _ := ls.Blob(ctx, d1); !ok || got != blob('a', 10) {
 		t.Errorf("layer %s recorded as %+v, %v; want the node's archive", d1, got, ok)
 	}
 	want := []runtime.TemplateLayer{{Digest: d1, Blob: blob('a', 10).Digest, Size: 10}, {Base: base}}
@@ -127,18 +130,21 @@ func TestBuildsOnNodesRecorded(t *testing.T) {
 	if next.Status != store.BuildReady || !slices.Equal(next.Layers, []string{d2, d1, base}) {
 		t.Fatalf("second build recorded as %+v", next)
 	}
-	if got, _ := ls.Blob(d1); got != blob('a', 10) {
+	if got, _, _ := ls.Blob(ctx, d1); got != blob('a', 10) {
 		t.Errorf("layer %s now recorded as %+v: a node's answer replaced the archive other builds stack on", d1, got)
 	}
-	if got, ok := ls.Blob(d2); !ok || got != blob('c', 30) {
+	if got, ok, _ := ls.Blob(ctx, d2); !ok || got != blob('c', 30) {
 		t.Errorf("layer %s recorded as %+v, %v", d2, got, ok)
 	}
 
-	// Another control plane on the same store (a replica) has no record
-	// of the archives: it says so rather than naming a blob it cannot
-	// vouch for.
+	// Another control plane on the same store (a replica), which ran
+	// neither build, names the layers with the archives the first
+	// recorded: the records are the store's.
 	other, err := layer.New(filepath.Join(dir, "replica-layers"))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.UseBlobRecords(ctx, catalog.BlobRecords{Store: st}); err != nil {
 		t.Fatal(err)
 	}
 	other.SetRemote(objstore.Layers{Store: obj, TmpDir: other.Dir(), Log: slog.New(slog.DiscardHandler)})
@@ -148,8 +154,22 @@ func TestBuildsOnNodesRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(replica.Close)
-	if _, err := replica.NodeLayers(ctx, "app"); !errdefs.IsFailedPrecondition(err) || !strings.Contains(err.Error(), "recorded by the control-plane replica that ran it") {
-		t.Errorf("NodeLayers on another control plane = %v, want a precondition saying where the record is", err)
+	if got, err := replica.NodeLayers(ctx, "app"); err != nil || !slices.Equal(got, want) {
+		t.Errorf("NodeLayers on another control plane = %+v, %v; want %+v", got, err, want)
+	}
+	wantNext := []runtime.TemplateLayer{{Digest: d2, Blob: blob('c', 30).Digest, Size: 30}, want[0], want[1]}
+	if got, err := replica.NodeLayers(ctx, "next"); err != nil || !slices.Equal(got, wantNext) {
+		t.Errorf("NodeLayers of the second build on another control plane = %+v, %v; want %+v", got, err, wantNext)
+	}
+
+	// A template whose layer no one recorded (a replica of an older
+	// version ran its build): a precondition saying so, not a blob the
+	// control plane cannot vouch for.
+	if err := st.DeleteLayerBlob(ctx, d2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := replica.NodeLayers(ctx, "next"); !errdefs.IsFailedPrecondition(err) || !strings.Contains(err.Error(), "no record of the archive") {
+		t.Errorf("NodeLayers of a layer with no record = %v, want a precondition saying so", err)
 	}
 }
 

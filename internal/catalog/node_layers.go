@@ -18,10 +18,11 @@ import (
 // ErrFailedPrecondition, saying why, when only this host can start the
 // template: no object storage holds its layers, or it stacks on a layer
 // that is neither (a base template of an older recipe, a build
-// sandbox's stack), or one whose archive this host has not pushed
-// (layer.Store.Blob): a layer is named with the archive it is in object
-// storage, which is all a node trusts. The default template itself names no layers: every
-// node knows it by name.
+// sandbox's stack), or one whose archive no control plane recorded
+// (layer.Store.Blob, kept in the store for every replica): a layer is
+// named with the archive it is in object storage, which is all a node
+// trusts. The default template itself names no layers: every node knows
+// it by name.
 func (c *Catalog) NodeLayers(ctx context.Context, ref string) ([]runtime.TemplateLayer, error) {
 	if _, ok := c.stacks.Layers(ref); ok {
 		return nil, fmt.Errorf("template %q is a build's own stack: %w", ref, errdefs.ErrFailedPrecondition)
@@ -49,14 +50,19 @@ func (c *Catalog) nodeLayers(ctx context.Context, ref string, b store.TemplateBu
 	out := make([]runtime.TemplateLayer, len(b.Layers))
 	for i, l := range b.Layers {
 		if d, ok := c.storeDigest(l); ok {
-			blob, ok := c.layers.Blob(d)
+			blob, ok, err := c.layers.Blob(ctx, d)
+			if err != nil {
+				return nil, err
+			}
 			if !ok && !c.layers.Has(d) {
-				// Recorded by the control plane that ran the build.
-				return nil, fmt.Errorf("template %q: this control plane has no record of the archive its layer %s is in object storage (a build on a joined node is recorded by the control-plane replica that ran it; create it through that one): %w", ref, d, errdefs.ErrFailedPrecondition)
+				// Every replica records in the store what it pushed or
+				// had a node build; one whose records were still in
+				// its data directory moves them there when it starts.
+				return nil, fmt.Errorf("template %q: no record of the archive its layer %s is in object storage (a control plane of an older version that ran its build records it once upgraded and started): %w", ref, d, errdefs.ErrFailedPrecondition)
 			}
 			if !ok {
 				// Pushed now, for the creates to come.
-				c.layers.PushMissing(d)
+				c.layers.PushMissing(ctx, d)
 				return nil, fmt.Errorf("template %q: its layer %s is not in object storage (its upload failed, is under way, or predates the object storage): %w", ref, d, errdefs.ErrFailedPrecondition)
 			}
 			out[i] = runtime.TemplateLayer{Digest: d, Tree: i < trees, Blob: blob.Digest, Size: blob.Size}

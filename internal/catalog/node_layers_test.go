@@ -70,7 +70,7 @@ func TestNodeLayers(t *testing.T) {
 	if err := ls.WaitPushes(ctx); err != nil {
 		t.Fatal(err)
 	}
-	blob, ok := ls.Blob(digest)
+	blob, ok, _ := ls.Blob(ctx, digest)
 	if !ok || !blob.Valid() {
 		t.Fatalf("after the push the layer's archive is %+v, %v", blob, ok)
 	}

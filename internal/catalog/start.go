@@ -242,7 +242,7 @@ func (c *Catalog) run(ctx context.Context, team string, b store.TemplateBuild, b
 			done.Reason = builder.Printable(err.Error())
 			logf("error", done.ReasonStep, done.Reason)
 			log.Warn("template build over its team's disk quota", logx.Err(err))
-		} else if err := c.recordBlobs(res.Blobs); err != nil {
+		} else if err := c.recordBlobs(bg, res.Blobs); err != nil {
 			done = b
 			done.Status, done.ReasonStep = store.BuildError, "finalize"
 			done.Reason = builder.Printable(err.Error())

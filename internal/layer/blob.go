@@ -1,6 +1,8 @@
 package layer
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,15 +31,74 @@ func (b Blob) Valid() bool { return blobDigestRE.MatchString(b.Digest) && b.Size
 // IsZero reports whether b names nothing.
 func (b Blob) IsZero() bool { return b == Blob{} }
 
-// blobDir holds the store's blob records: for each layer pushed to or
+// BlobRecords keeps a store's blob records (which archive each layer is
+// in the remote) somewhere other hosts read too: the control plane's
+// store, shared by its replicas, so that any of them names to nodes the
+// layers another pushed or had a node build. Without it (a joined
+// node) the records are files in the store's own directory.
+type BlobRecords interface {
+	// AddBlob records that layer digest is archive b, unless the layer
+	// has a record already, and returns the record kept: the first one
+	// stays. The record is durable when AddBlob returns.
+	AddBlob(ctx context.Context, digest string, b Blob) (Blob, error)
+	// Blob returns the record of layer digest; false when it has none.
+	Blob(ctx context.Context, digest string) (Blob, bool, error)
+	// DeleteBlob removes the record of layer digest, if any.
+	DeleteBlob(ctx context.Context, digest string) error
+}
+
+// blobDir holds the store's own blob records: for each layer pushed to or
 // fetched from the remote, the archive it is there, as "<digest> <size>".
 const blobDir = ".blobs"
 
-// setBlob records that layer digest is archive b in the remote. The
-// record is durable when setBlob returns.
-func (s *Store) setBlob(digest string, b Blob) error {
+// UseBlobRecords makes r where the store's blob records are kept, moving
+// the records kept in its directory so far (a server upgraded from when
+// they were kept there) into r first: each is added (the first record
+// of a layer stays) and then removed here, so a move cut short is
+// finished by the next. Call it before the store is in use.
+func (s *Store) UseBlobRecords(ctx context.Context, r BlobRecords) error {
+	dir := filepath.Join(s.dir, blobDir)
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("layer blob records: %w", err)
+	}
+	for _, e := range entries {
+		d := e.Name()
+		if !ValidDigest(d) {
+			// A record write cut short (".new-"), or not ours.
+			if strings.HasPrefix(d, ".new-") {
+				os.Remove(filepath.Join(dir, d))
+			}
+			continue
+		}
+		if b, ok := s.fileBlob(d); ok {
+			if _, err := r.AddBlob(ctx, d, b); err != nil {
+				return fmt.Errorf("move the record of layer %s into the store: %w", d, err)
+			}
+		}
+		if err := os.Remove(filepath.Join(dir, d)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("layer blob records: %w", err)
+		}
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("layer blob records: %w", err)
+	}
+	s.records = r
+	return nil
+}
+
+// setBlob records that layer digest is archive b in the remote, unless
+// records shared with other hosts have one already. The record is
+// durable when setBlob returns.
+func (s *Store) setBlob(ctx context.Context, digest string, b Blob) error {
 	if !ValidDigest(digest) || !b.Valid() {
 		return fmt.Errorf("layer %s blob %q: %w", digest, b.Digest, errdefs.ErrInvalidArgument)
+	}
+	if s.records != nil {
+		if _, err := s.records.AddBlob(ctx, digest, b); err != nil {
+			return fmt.Errorf("layer %s blob record: %w", digest, err)
+		}
+		return nil
 	}
 	dir := filepath.Join(s.dir, blobDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -65,12 +126,26 @@ func (s *Store) setBlob(digest string, b Blob) error {
 }
 
 // Blob returns the archive layer digest is in the remote, when this
-// store pushed it there (or fetched it from there): what another host
-// must be given to fetch exactly this layer.
-func (s *Store) Blob(digest string) (Blob, bool) {
+// store (or, with shared records, any host that shares them) pushed it
+// there or fetched it from there: what another host must be given to
+// fetch exactly this layer. The error is the records' failure to answer.
+func (s *Store) Blob(ctx context.Context, digest string) (Blob, bool, error) {
 	if !ValidDigest(digest) {
-		return Blob{}, false
+		return Blob{}, false, nil
 	}
+	if s.records != nil {
+		b, ok, err := s.records.Blob(ctx, digest)
+		if err != nil {
+			return Blob{}, false, fmt.Errorf("layer %s blob record: %w", digest, err)
+		}
+		return b, ok, nil
+	}
+	b, ok := s.fileBlob(digest)
+	return b, ok, nil
+}
+
+// fileBlob is the blob record of layer digest in the store's directory.
+func (s *Store) fileBlob(digest string) (Blob, bool) {
 	b, err := os.ReadFile(filepath.Join(s.dir, blobDir, digest))
 	if err != nil {
 		return Blob{}, false
@@ -84,8 +159,21 @@ func (s *Store) Blob(digest string) (Blob, bool) {
 	return out, true
 }
 
+// removeBlob removes the blob record of layer digest.
+func (s *Store) removeBlob(ctx context.Context, digest string) error {
+	if s.records != nil {
+		return s.records.DeleteBlob(ctx, digest)
+	}
+	if err := os.Remove(filepath.Join(s.dir, blobDir, digest)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
+}
+
 // RecordBlob records that layer digest, which another host made and
 // pushed, is archive b in the remote, as a push from this store would:
 // this host then names the layer to others by b without holding it. The
 // record is durable when RecordBlob returns.
-func (s *Store) RecordBlob(digest string, b Blob) error { return s.setBlob(digest, b) }
+func (s *Store) RecordBlob(ctx context.Context, digest string, b Blob) error {
+	return s.setBlob(ctx, digest, b)
+}

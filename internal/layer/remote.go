@@ -106,5 +106,5 @@ func (s *Store) fetch(ctx context.Context, digest string, want Blob, tree bool) 
 		return err
 	}
 	// Where it came from, so that this host can name it to others.
-	return s.setBlob(digest, got)
+	return s.setBlob(ctx, digest, got)
 }

@@ -37,6 +37,9 @@ type Store struct {
 	fetches singleflight.Group
 	// pushing are the pushes to the remote under way, by digest.
 	pushing singleflight.Group
+	// records keeps the blob records; nil: files in dir (see
+	// UseBlobRecords).
+	records BlobRecords
 }
 
 // digestRE is what a layer digest looks like: an algorithm and a hex hash.
@@ -125,16 +128,19 @@ func (s *Store) install(digest string, push bool, fill func(dir string) error) e
 // archive it is there (Blob): a layer whose push failed has none, and is
 // named to no other host.
 func (s *Store) push(digest string) {
+	ctx := context.Background()
 	s.pushing.Do(digest, func() (any, error) {
-		if _, ok := s.Blob(digest); ok || !s.Has(digest) {
+		if _, ok, err := s.Blob(ctx, digest); ok || err != nil || !s.Has(digest) {
+			// A record that could not be read: left to the next
+			// PushMissing.
 			return nil, nil
 		}
-		b, err := s.remote.Push(context.Background(), digest, s.Path(digest))
+		b, err := s.remote.Push(ctx, digest, s.Path(digest))
 		if err != nil {
 			return nil, nil // the remote reported it
 		}
 		// None recorded: named to no other host, as if not pushed.
-		return nil, s.setBlob(digest, b)
+		return nil, s.setBlob(ctx, digest, b)
 	})
 }
 
@@ -142,12 +148,15 @@ func (s *Store) push(digest string) {
 // that is installed here but has no Blob recorded: a layer installed
 // before the store had a remote, or whose push failed. A layer already
 // on its way is not pushed twice. WaitPushes waits for them.
-func (s *Store) PushMissing(digests ...string) {
+func (s *Store) PushMissing(ctx context.Context, digests ...string) {
 	if s.remote == nil {
 		return
 	}
 	for _, d := range digests {
-		if _, ok := s.Blob(d); ok || !s.Has(d) {
+		if !s.Has(d) {
+			continue
+		}
+		if _, ok, err := s.Blob(ctx, d); ok || err != nil {
 			continue
 		}
 		s.pushes.Add(1)
@@ -209,15 +218,15 @@ func (s *Store) List() ([]string, error) {
 	return out, nil
 }
 
-// Remove deletes layer digest.
-func (s *Store) Remove(digest string) error {
+// Remove deletes layer digest and its blob record.
+func (s *Store) Remove(ctx context.Context, digest string) error {
 	if !ValidDigest(digest) {
 		return fmt.Errorf("layer digest %q: %w", digest, errdefs.ErrInvalidArgument)
 	}
 	if err := os.RemoveAll(s.Path(digest)); err != nil {
 		return fmt.Errorf("remove layer %s: %w", digest, err)
 	}
-	if err := os.Remove(filepath.Join(s.dir, blobDir, digest)); err != nil && !os.IsNotExist(err) {
+	if err := s.removeBlob(ctx, digest); err != nil {
 		return fmt.Errorf("remove layer %s: %w", digest, err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -37,7 +38,7 @@ func TestStoreInstallIsAtomicAndPrivate(t *testing.T) {
 	if err := s.Install("../x", fill); err == nil {
 		t.Error("a digest with a path was accepted")
 	}
-	if err := s.Remove(d); err != nil || s.Has(d) {
+	if err := s.Remove(context.Background(), d); err != nil || s.Has(d) {
 		t.Errorf("remove: %v", err)
 	}
 }

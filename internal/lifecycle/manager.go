@@ -249,6 +249,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	m.restoreNetworks(ctx, live)
 	m.sweepCheckpoints(live)
+	m.uploadAgain(ctx, live)
 	monCtx, cancel := context.WithCancel(ctx)
 	m.mu.Lock()
 	m.stopMon = cancel

@@ -108,7 +108,7 @@ func (n *Node) uploaded(ctx context.Context, res builder.Result, log builder.Log
 	}
 	log("info", "finalize", fmt.Sprintf("uploading %d layers to object storage", len(digests)))
 	for try := 0; ; try++ {
-		n.cfg.Layers.PushMissing(digests...)
+		n.cfg.Layers.PushMissing(ctx, digests...)
 		if err := n.cfg.Layers.WaitPushes(ctx); err != nil {
 			return Outcome{}, err
 		}
@@ -117,7 +117,10 @@ func (n *Node) uploaded(ctx context.Context, res builder.Result, log builder.Log
 			if l.Digest == "" {
 				continue
 			}
-			blob, ok := n.cfg.Layers.Blob(l.Digest)
+			blob, ok, err := n.cfg.Layers.Blob(ctx, l.Digest)
+			if err != nil {
+				return Outcome{}, err
+			}
 			if !ok {
 				missing = l.Digest
 				continue

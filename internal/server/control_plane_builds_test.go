@@ -195,20 +195,20 @@ func TestControlPlaneBuildsOnNodes(t *testing.T) {
 		}
 	}
 	// Its layers were made on build-a and are recorded by the control
-	// plane with the archive build-a uploaded each as.
-	es, err := os.ReadDir(filepath.Join(cfg.DataDir, "layers", ".blobs"))
-	if err != nil || len(es) == 0 {
-		t.Fatalf("the control plane recorded no archive of the build's layers: %v", err)
+	// plane, in its store, with the archive build-a uploaded each as.
+	es := storeLayers(t, cfg, id)
+	if len(es) == 0 {
+		t.Fatalf("the control plane recorded no layer of the build")
 	}
 	for _, e := range es {
-		if _, err := os.Stat(filepath.Join(aDir, "layers", e.Name())); err != nil {
-			t.Errorf("layer %s is recorded but was not made on build-a: %v", e.Name(), err)
+		if _, err := os.Stat(filepath.Join(aDir, "layers", e)); err != nil {
+			t.Errorf("layer %s is recorded but was not made on build-a: %v", e, err)
 		}
-		if ref := recordedBlob(t, cfg, e.Name()); ref != layerRef(t, s3, e.Name()) {
-			t.Errorf("layer %s recorded as %v, the bucket has %v", e.Name(), ref, layerRef(t, s3, e.Name()))
+		if ref := recordedBlob(t, cfg, e); ref != layerRef(t, s3, e) {
+			t.Errorf("layer %s recorded as %v, the bucket has %v", e, ref, layerRef(t, s3, e))
 		}
-		if _, err := os.Stat(filepath.Join(cfg.DataDir, "layers", e.Name())); err == nil {
-			t.Errorf("layer %s is on the control plane's disk: a build on a node should leave it there", e.Name())
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, "layers", e)); err == nil {
+			t.Errorf("layer %s is on the control plane's disk: a build on a node should leave it there", e)
 		}
 	}
 
@@ -248,8 +248,8 @@ func TestControlPlaneBuildsOnNodes(t *testing.T) {
 	}
 	c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
 	for _, e := range es {
-		if _, err := os.Stat(filepath.Join(bDir, "layers", e.Name())); err != nil {
-			t.Errorf("layer %s was not fetched by build-b: %v", e.Name(), err)
+		if _, err := os.Stat(filepath.Join(bDir, "layers", e)); err != nil {
+			t.Errorf("layer %s was not fetched by build-b: %v", e, err)
 		}
 	}
 

@@ -15,6 +15,7 @@ import (
 	"github.com/soulbox/soulbox/internal/objstore/s3test"
 	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/server"
+	"github.com/soulbox/soulbox/internal/store"
 )
 
 // waitLayersUploaded waits until every layer in the server's layer store
@@ -29,16 +30,18 @@ func waitLayersUploaded(t *testing.T, cfg server.Config, s3 *s3test.Server) []st
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, e := range es {
-			if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-				continue
+		withServerStore(t, cfg, func(st store.Store) {
+			for _, e := range es {
+				if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+					continue
+				}
+				layers = append(layers, e.Name())
+				// Recorded once in the bucket: what the server names to nodes.
+				if _, err := st.LayerBlob(context.Background(), e.Name()); err != nil {
+					missing = append(missing, e.Name())
+				}
 			}
-			layers = append(layers, e.Name())
-			// Recorded once in the bucket: what the server names to nodes.
-			if _, err := os.Stat(filepath.Join(cfg.DataDir, "layers", ".blobs", e.Name())); err != nil {
-				missing = append(missing, e.Name())
-			}
-		}
+		})
 		if len(layers) > 0 && len(missing) == 0 {
 			return layers
 		}
@@ -223,11 +226,13 @@ func TestTemplateOnJoinedNode(t *testing.T) {
 	// to no joined node: with the embedded node drained the create is
 	// refused saying which layer and why, and the miss uploads it, after
 	// which the create lands on node-far again.
-	for _, l := range built {
-		if err := os.Remove(filepath.Join(cfg.DataDir, "layers", ".blobs", l)); err != nil {
-			t.Fatal(err)
+	withServerStore(t, cfg, func(st store.Store) {
+		for _, l := range built {
+			if err := st.DeleteLayerBlob(context.Background(), l); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
+	})
 	code, b, _ := c.do("POST", "/sandboxes", map[string]any{"templateID": "far-app", "timeout": 120})
 	if code != 503 || !strings.Contains(string(b), "is not in object storage") || !strings.Contains(string(b), "node node-far is not the embedded node") {
 		t.Errorf("create of a template whose layer the server never uploaded = %d %s, want 503 naming the layer", code, b)
@@ -337,21 +342,6 @@ func TestTemplateOnJoinedNode(t *testing.T) {
 		t.Errorf("the template's file on node-far with its ref planted: %d %q", code, o)
 	}
 	c.want(204, "DELETE", "/sandboxes/"+good.SandboxID, nil, nil)
-}
-
-// recordedBlob is the archive the server recorded uploading layer digest
-// as: what it names to nodes.
-func recordedBlob(t *testing.T, cfg server.Config, digest string) objstore.Ref {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(cfg.DataDir, "layers", ".blobs", digest))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := objstore.ParseRef(string(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ref
 }
 
 // firstForkError is the first error among a fork's results.

@@ -37,13 +37,19 @@ func (s *Server) openCatalog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The records of which archive each layer is in object storage are
+	// the store's, shared by every replica; those an older server kept
+	// in the layer store's directory move there first.
+	if err := layers.UseBlobRecords(ctx, catalog.BlobRecords{Store: s.store}); err != nil {
+		return err
+	}
 	if s.objects != nil {
 		layers.SetRemote(objstore.Layers{Store: s.objects, TmpDir: layers.Dir(), Log: s.log.With("component", "objects")})
 		// Layers not recorded as uploaded (installed before the object
 		// storage was set, or whose upload failed) are uploaded now, in
 		// the background: until then no joined node is named them.
 		if ds, err := layers.List(); err == nil {
-			layers.PushMissing(ds...)
+			layers.PushMissing(ctx, ds...)
 		}
 	}
 	s.layers, s.stacks = layers, &builder.Stacks{}

@@ -111,6 +111,7 @@ type Store interface {
 	AccessTokens
 	Secrets
 	CheckpointObjects
+	LayerBlobs
 	Members
 	KeyFingerprints
 }

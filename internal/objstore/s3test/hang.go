@@ -98,6 +98,14 @@ func (h *Hanger) Hang() {
 	}
 }
 
+// Pass makes the Hanger pass new connections through again (an object
+// storage back from a hang); those it held stay unanswered.
+func (h *Hanger) Pass() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.hung = false
+}
+
 // Config is the object storage configuration for bucket through h.
 func (h *Hanger) Config(bucket string) objstore.Config {
 	c := h.srv.Config(bucket)

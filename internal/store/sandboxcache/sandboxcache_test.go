@@ -250,6 +250,7 @@ func TestEveryMethodClassified(t *testing.T) {
 		"CreateAccessToken": true, "GetAccessToken": true, "RevokeAccessToken": true, "PruneAccessTokens": true,
 		"CreateSecret": true, "GetSecret": true, "ListSecrets": true, "UpdateSecret": true, "DeleteSecret": true,
 		"SetCheckpointObject": true, "CheckpointObject": true, "DeleteCheckpointObject": true,
+		"AddLayerBlob": true, "LayerBlob": true, "DeleteLayerBlob": true,
 		"CreateUser": true, "GetUser": true, "UserByEmail": true, "BindUserSubject": true, "AddMember": true,
 		"GetMember": true, "ListMembers": true, "ListUserTeams": true, "SetMemberRole": true, "RemoveMember": true,
 	}

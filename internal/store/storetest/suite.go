@@ -69,6 +69,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Nodes", s.testNodes)
 	t.Run("NodesSilentDelete", s.testNodesSilentDelete)
 	t.Run("CheckpointObjects", s.testCheckpointObjects)
+	t.Run("LayerBlobs", s.testLayerBlobs)
 	t.Run("SandboxNode", s.testSandboxNode)
 	t.Run("MoveSandbox", s.testMoveSandbox)
 	t.Run("NodeUsage", s.testNodeUsage)
