@@ -102,6 +102,12 @@ func (s *Service) RestoreMoved(ctx context.Context, req *connect.Request[nodev1.
 	if err != nil {
 		return nil, errdefs.ToConnect(err)
 	}
+	var cl runtime.Cloner
+	if req.Msg.GetClone() {
+		if cl, err = s.cloner(); err != nil {
+			return nil, errdefs.ToConnect(err)
+		}
+	}
 	if _, err := s.d.Info(ctx, spec.ID); err == nil {
 		return nil, errdefs.ToConnect(fmt.Errorf("node %s already has sandbox %q: %w", s.node, spec.ID, errdefs.ErrAlreadyExists))
 	}
@@ -125,10 +131,22 @@ func (s *Service) RestoreMoved(ctx context.Context, req *connect.Request[nodev1.
 	// overlayfs' and file capabilities): a node's upload is trusted no
 	// further than a layer.
 	if err := s.objects.DownloadDirChecked(ctx, ref, in, s.transfers, layer.CheckFetchedEntry); err != nil {
-		return nil, errdefs.ToConnect(fmt.Errorf("sandbox %q: fetch its paused state from object storage: %w", spec.ID, err))
+		what := "its paused state"
+		if req.Msg.GetClone() {
+			what = "the snapshot it is made from"
+		}
+		return nil, errdefs.ToConnect(fmt.Errorf("sandbox %q: fetch %s from object storage: %w", spec.ID, what, err))
 	}
 	if err := durable.SyncFS(in); err != nil {
 		return nil, errdefs.ToConnect(err)
+	}
+	if req.Msg.GetClone() {
+		// A snapshot: a new sandbox, restored as a fork is from the
+		// clone checkpoint the blob holds.
+		if err := cl.RestoreClone(ctx, spec, in); err != nil {
+			return nil, errdefs.ToConnect(err)
+		}
+		return connect.NewResponse(&nodev1.RestoreMovedResult{Memory: true}), nil
 	}
 	memory, err := mv.RestoreMoved(ctx, spec, in)
 	if err != nil {
@@ -143,4 +161,33 @@ func (s *Service) RestoreMoved(ctx context.Context, req *connect.Request[nodev1.
 		}
 	}
 	return connect.NewResponse(&nodev1.RestoreMovedResult{Memory: memory}), nil
+}
+
+// UploadSnapshot implements the service: the clone checkpoint is made
+// in the transfer directory (the sandbox held still for it, running on
+// afterwards), uploaded as UploadPaused uploads a pack, then removed.
+func (s *Service) UploadSnapshot(ctx context.Context, req *connect.Request[nodev1.SandboxRef]) (*connect.Response[nodev1.PausedBlob], error) {
+	id := req.Msg.GetId()
+	if err := runtime.ValidateID(id); err != nil {
+		return nil, errdefs.ToConnect(err)
+	}
+	if _, err := s.mover(); err != nil {
+		return nil, errdefs.ToConnect(err)
+	}
+	cl, err := s.cloner()
+	if err != nil {
+		return nil, errdefs.ToConnect(err)
+	}
+	pack := filepath.Join(s.transfers, id+".snapshot")
+	_ = os.RemoveAll(pack)
+	_ = os.RemoveAll(pack + ".partial")
+	defer os.RemoveAll(pack)
+	if err := cl.CheckpointClone(ctx, id, pack); err != nil {
+		return nil, errdefs.ToConnect(err)
+	}
+	ref, _, err := s.objects.UploadDir(ctx, pack, s.transfers)
+	if err != nil {
+		return nil, errdefs.ToConnect(fmt.Errorf("sandbox %q: upload its snapshot: %w", id, err))
+	}
+	return connect.NewResponse(&nodev1.PausedBlob{Digest: ref.Digest, SizeBytes: ref.Size}), nil
 }

@@ -39,3 +39,18 @@ type PausedMover interface {
 	// digest and size, and make spec's sandbox from it (see Mover).
 	RestoreFromBlob(ctx context.Context, spec Spec, blob PausedBlob) (memory bool, err error)
 }
+
+// SnapshotMover is the optional ability of a joined node's driver (the
+// control plane's side) to keep a running sandbox's snapshot in the
+// node's object storage, and to make new sandboxes from such a blob on
+// any node that reaches that storage.
+type SnapshotMover interface {
+	// UploadSnapshot has the node of running sandbox id save it with its
+	// processes, memory and files (Cloner.CheckpointClone: held still
+	// meanwhile, it runs on afterwards) and upload that as one blob.
+	UploadSnapshot(ctx context.Context, id string) (PausedBlob, error)
+	// RestoreSnapshotBlob has the node fetch blob, verified against its
+	// digest and size, and restore spec's new sandbox from it
+	// (Cloner.RestoreClone). On failure nothing of it is left.
+	RestoreSnapshotBlob(ctx context.Context, spec Spec, blob PausedBlob) error
+}

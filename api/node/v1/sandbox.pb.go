@@ -1357,7 +1357,11 @@ type RestoreMovedRequest struct {
 	// The sandbox's runtime.Spec, JSON: its id stays the same.
 	SpecJson []byte `protobuf:"bytes,1,opt,name=spec_json,json=specJson,proto3" json:"spec_json,omitempty"`
 	// The blob the control plane recorded for the sandbox's pause.
-	Blob          *PausedBlob `protobuf:"bytes,2,opt,name=blob,proto3" json:"blob,omitempty"`
+	Blob *PausedBlob `protobuf:"bytes,2,opt,name=blob,proto3" json:"blob,omitempty"`
+	// clone: the blob is a snapshot (UploadSnapshot) of another
+	// sandbox, from which the spec's new sandbox is restored with its
+	// processes and memory, under its own id and network.
+	Clone         bool `protobuf:"varint,3,opt,name=clone,proto3" json:"clone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1404,6 +1408,13 @@ func (x *RestoreMovedRequest) GetBlob() *PausedBlob {
 		return x.Blob
 	}
 	return nil
+}
+
+func (x *RestoreMovedRequest) GetClone() bool {
+	if x != nil {
+		return x.Clone
+	}
+	return false
 }
 
 type RestoreMovedResult struct {
@@ -1552,12 +1563,13 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"PausedBlob\x12\x16\n" +
 	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x1d\n" +
 	"\n" +
-	"size_bytes\x18\x02 \x01(\x03R\tsizeBytes\"c\n" +
+	"size_bytes\x18\x02 \x01(\x03R\tsizeBytes\"y\n" +
 	"\x13RestoreMovedRequest\x12\x1b\n" +
 	"\tspec_json\x18\x01 \x01(\fR\bspecJson\x12/\n" +
-	"\x04blob\x18\x02 \x01(\v2\x1b.soulbox.node.v1.PausedBlobR\x04blob\",\n" +
+	"\x04blob\x18\x02 \x01(\v2\x1b.soulbox.node.v1.PausedBlobR\x04blob\x12\x14\n" +
+	"\x05clone\x18\x03 \x01(\bR\x05clone\",\n" +
 	"\x12RestoreMovedResult\x12\x16\n" +
-	"\x06memory\x18\x01 \x01(\bR\x06memory2\x83\x10\n" +
+	"\x06memory\x18\x01 \x01(\bR\x06memory2\xcf\x10\n" +
 	"\x0eSandboxService\x12C\n" +
 	"\x04Name\x12\x1c.soulbox.node.v1.NameRequest\x1a\x1d.soulbox.node.v1.NameResponse\x12F\n" +
 	"\x06Create\x12\x1e.soulbox.node.v1.CreateRequest\x1a\x1c.soulbox.node.v1.SandboxInfo\x12<\n" +
@@ -1588,7 +1600,8 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"\x05Claim\x12\x1d.soulbox.node.v1.ClaimRequest\x1a\x1e.soulbox.node.v1.ClaimResponse\x12E\n" +
 	"\x05Build\x12\x1d.soulbox.node.v1.BuildRequest\x1a\x1b.soulbox.node.v1.BuildEvent0\x01\x12H\n" +
 	"\fUploadPaused\x12\x1b.soulbox.node.v1.SandboxRef\x1a\x1b.soulbox.node.v1.PausedBlob\x12Y\n" +
-	"\fRestoreMoved\x12$.soulbox.node.v1.RestoreMovedRequest\x1a#.soulbox.node.v1.RestoreMovedResultB/Z-github.com/soulbox/soulbox/api/node/v1;nodev1b\x06proto3"
+	"\fRestoreMoved\x12$.soulbox.node.v1.RestoreMovedRequest\x1a#.soulbox.node.v1.RestoreMovedResult\x12J\n" +
+	"\x0eUploadSnapshot\x12\x1b.soulbox.node.v1.SandboxRef\x1a\x1b.soulbox.node.v1.PausedBlobB/Z-github.com/soulbox/soulbox/api/node/v1;nodev1b\x06proto3"
 
 var (
 	file_v1_sandbox_proto_rawDescOnce sync.Once
@@ -1662,37 +1675,39 @@ var file_v1_sandbox_proto_depIdxs = []int32{
 	20, // 28: soulbox.node.v1.SandboxService.Build:input_type -> soulbox.node.v1.BuildRequest
 	3,  // 29: soulbox.node.v1.SandboxService.UploadPaused:input_type -> soulbox.node.v1.SandboxRef
 	23, // 30: soulbox.node.v1.SandboxService.RestoreMoved:input_type -> soulbox.node.v1.RestoreMovedRequest
-	2,  // 31: soulbox.node.v1.SandboxService.Name:output_type -> soulbox.node.v1.NameResponse
-	5,  // 32: soulbox.node.v1.SandboxService.Create:output_type -> soulbox.node.v1.SandboxInfo
-	0,  // 33: soulbox.node.v1.SandboxService.Start:output_type -> soulbox.node.v1.Empty
-	7,  // 34: soulbox.node.v1.SandboxService.Exec:output_type -> soulbox.node.v1.ExecResponse
-	0,  // 35: soulbox.node.v1.SandboxService.Pause:output_type -> soulbox.node.v1.Empty
-	0,  // 36: soulbox.node.v1.SandboxService.Resume:output_type -> soulbox.node.v1.Empty
-	0,  // 37: soulbox.node.v1.SandboxService.Stop:output_type -> soulbox.node.v1.Empty
-	0,  // 38: soulbox.node.v1.SandboxService.Destroy:output_type -> soulbox.node.v1.Empty
-	8,  // 39: soulbox.node.v1.SandboxService.Stats:output_type -> soulbox.node.v1.SandboxStats
-	5,  // 40: soulbox.node.v1.SandboxService.Info:output_type -> soulbox.node.v1.SandboxInfo
-	10, // 41: soulbox.node.v1.SandboxService.List:output_type -> soulbox.node.v1.ListResponse
-	0,  // 42: soulbox.node.v1.SandboxService.Update:output_type -> soulbox.node.v1.Empty
-	13, // 43: soulbox.node.v1.SandboxService.Logs:output_type -> soulbox.node.v1.LogsResponse
-	0,  // 44: soulbox.node.v1.SandboxService.KillUserProcesses:output_type -> soulbox.node.v1.Empty
-	14, // 45: soulbox.node.v1.SandboxService.Dial:output_type -> soulbox.node.v1.DialFrame
-	15, // 46: soulbox.node.v1.SandboxService.Checkpoint:output_type -> soulbox.node.v1.CheckpointState
-	0,  // 47: soulbox.node.v1.SandboxService.Restore:output_type -> soulbox.node.v1.Empty
-	15, // 48: soulbox.node.v1.SandboxService.KeptCheckpoint:output_type -> soulbox.node.v1.CheckpointState
-	0,  // 49: soulbox.node.v1.SandboxService.DropCheckpoint:output_type -> soulbox.node.v1.Empty
-	0,  // 50: soulbox.node.v1.SandboxService.Recreate:output_type -> soulbox.node.v1.Empty
-	0,  // 51: soulbox.node.v1.SandboxService.Release:output_type -> soulbox.node.v1.Empty
-	0,  // 52: soulbox.node.v1.SandboxService.RepairNetwork:output_type -> soulbox.node.v1.Empty
-	16, // 53: soulbox.node.v1.SandboxService.CheckpointClone:output_type -> soulbox.node.v1.CloneCheckpoint
-	0,  // 54: soulbox.node.v1.SandboxService.RestoreClone:output_type -> soulbox.node.v1.Empty
-	0,  // 55: soulbox.node.v1.SandboxService.DropClone:output_type -> soulbox.node.v1.Empty
-	19, // 56: soulbox.node.v1.SandboxService.Claim:output_type -> soulbox.node.v1.ClaimResponse
-	21, // 57: soulbox.node.v1.SandboxService.Build:output_type -> soulbox.node.v1.BuildEvent
-	22, // 58: soulbox.node.v1.SandboxService.UploadPaused:output_type -> soulbox.node.v1.PausedBlob
-	24, // 59: soulbox.node.v1.SandboxService.RestoreMoved:output_type -> soulbox.node.v1.RestoreMovedResult
-	31, // [31:60] is the sub-list for method output_type
-	2,  // [2:31] is the sub-list for method input_type
+	3,  // 31: soulbox.node.v1.SandboxService.UploadSnapshot:input_type -> soulbox.node.v1.SandboxRef
+	2,  // 32: soulbox.node.v1.SandboxService.Name:output_type -> soulbox.node.v1.NameResponse
+	5,  // 33: soulbox.node.v1.SandboxService.Create:output_type -> soulbox.node.v1.SandboxInfo
+	0,  // 34: soulbox.node.v1.SandboxService.Start:output_type -> soulbox.node.v1.Empty
+	7,  // 35: soulbox.node.v1.SandboxService.Exec:output_type -> soulbox.node.v1.ExecResponse
+	0,  // 36: soulbox.node.v1.SandboxService.Pause:output_type -> soulbox.node.v1.Empty
+	0,  // 37: soulbox.node.v1.SandboxService.Resume:output_type -> soulbox.node.v1.Empty
+	0,  // 38: soulbox.node.v1.SandboxService.Stop:output_type -> soulbox.node.v1.Empty
+	0,  // 39: soulbox.node.v1.SandboxService.Destroy:output_type -> soulbox.node.v1.Empty
+	8,  // 40: soulbox.node.v1.SandboxService.Stats:output_type -> soulbox.node.v1.SandboxStats
+	5,  // 41: soulbox.node.v1.SandboxService.Info:output_type -> soulbox.node.v1.SandboxInfo
+	10, // 42: soulbox.node.v1.SandboxService.List:output_type -> soulbox.node.v1.ListResponse
+	0,  // 43: soulbox.node.v1.SandboxService.Update:output_type -> soulbox.node.v1.Empty
+	13, // 44: soulbox.node.v1.SandboxService.Logs:output_type -> soulbox.node.v1.LogsResponse
+	0,  // 45: soulbox.node.v1.SandboxService.KillUserProcesses:output_type -> soulbox.node.v1.Empty
+	14, // 46: soulbox.node.v1.SandboxService.Dial:output_type -> soulbox.node.v1.DialFrame
+	15, // 47: soulbox.node.v1.SandboxService.Checkpoint:output_type -> soulbox.node.v1.CheckpointState
+	0,  // 48: soulbox.node.v1.SandboxService.Restore:output_type -> soulbox.node.v1.Empty
+	15, // 49: soulbox.node.v1.SandboxService.KeptCheckpoint:output_type -> soulbox.node.v1.CheckpointState
+	0,  // 50: soulbox.node.v1.SandboxService.DropCheckpoint:output_type -> soulbox.node.v1.Empty
+	0,  // 51: soulbox.node.v1.SandboxService.Recreate:output_type -> soulbox.node.v1.Empty
+	0,  // 52: soulbox.node.v1.SandboxService.Release:output_type -> soulbox.node.v1.Empty
+	0,  // 53: soulbox.node.v1.SandboxService.RepairNetwork:output_type -> soulbox.node.v1.Empty
+	16, // 54: soulbox.node.v1.SandboxService.CheckpointClone:output_type -> soulbox.node.v1.CloneCheckpoint
+	0,  // 55: soulbox.node.v1.SandboxService.RestoreClone:output_type -> soulbox.node.v1.Empty
+	0,  // 56: soulbox.node.v1.SandboxService.DropClone:output_type -> soulbox.node.v1.Empty
+	19, // 57: soulbox.node.v1.SandboxService.Claim:output_type -> soulbox.node.v1.ClaimResponse
+	21, // 58: soulbox.node.v1.SandboxService.Build:output_type -> soulbox.node.v1.BuildEvent
+	22, // 59: soulbox.node.v1.SandboxService.UploadPaused:output_type -> soulbox.node.v1.PausedBlob
+	24, // 60: soulbox.node.v1.SandboxService.RestoreMoved:output_type -> soulbox.node.v1.RestoreMovedResult
+	22, // 61: soulbox.node.v1.SandboxService.UploadSnapshot:output_type -> soulbox.node.v1.PausedBlob
+	32, // [32:62] is the sub-list for method output_type
+	2,  // [2:32] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
 	2,  // [2:2] is the sub-list for extension extendee
 	0,  // [0:2] is the sub-list for field type_name
