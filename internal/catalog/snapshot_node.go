@@ -58,9 +58,17 @@ func (c *Catalog) createNodeSnapshot(ctx context.Context, sb store.Sandbox, name
 	if err != nil {
 		return Snapshot{}, err
 	}
+	// The template a restore stacks on: a snapshot of a sandbox restored
+	// from such a snapshot stacks on that one's, which every node
+	// resolves (a snapshot kept in object storage names no layers of
+	// its own).
+	template := sb.TemplateID
+	if from, ok := packTemplate(tg.src); ok {
+		template = from
+	}
 	c.buildMu.RLock()
 	defer c.buildMu.RUnlock()
-	rec := snapshotRecord{SandboxID: sb.ID, Template: sb.TemplateID,
+	rec := snapshotRecord{SandboxID: sb.ID, Template: template,
 		Pack: &packRecord{Digest: blob.Digest, Size: blob.Size}, Tokens: &tokens}
 	return c.registerSnapshot(ctx, sb, tg, c.recordedLayers(tg.lowers), rec, blob.Size)
 }
@@ -85,6 +93,19 @@ func (c *Catalog) SnapshotPack(ctx context.Context, ref string) (blob runtime.Pa
 		tokens = *rec.Tokens
 	}
 	return runtime.PausedBlob{Digest: rec.Pack.Digest, Size: rec.Pack.Size}, rec.Template, tokens, true, nil
+}
+
+// packTemplate returns the template a snapshot kept in object storage
+// stacks on, if build b is one.
+func packTemplate(b store.TemplateBuild) (string, bool) {
+	if b.Source != sourceSnapshot {
+		return "", false
+	}
+	var rec snapshotRecord
+	if json.Unmarshal([]byte(b.Request), &rec) != nil || rec.Pack == nil {
+		return "", false
+	}
+	return rec.Template, true
 }
 
 // snapshotPackOf returns the blob a build names, if it is a snapshot

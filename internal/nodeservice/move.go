@@ -133,7 +133,7 @@ func (s *Service) RestoreMoved(ctx context.Context, req *connect.Request[nodev1.
 	if err := s.objects.DownloadDirChecked(ctx, ref, in, s.transfers, layer.CheckFetchedEntry); err != nil {
 		what := "its paused state"
 		if req.Msg.GetClone() {
-			what = "the snapshot it is made from"
+			what = "its snapshot"
 		}
 		return nil, errdefs.ToConnect(fmt.Errorf("sandbox %q: fetch %s from object storage: %w", spec.ID, what, err))
 	}

@@ -198,6 +198,27 @@ func TestJoinedNodeSnapshot(t *testing.T) {
 	made = append(made, onB.SandboxID)
 	check(onB, nameB)
 
+	// A sandbox restored from the snapshot is snapshotted in turn, and
+	// restores with its own state (its counter at 2).
+	var again snapshotJSON
+	c.want(201, "POST", "/sandboxes/"+onB.SandboxID+"/snapshots", nil, &again)
+	againBlob := s3.BlobPath("soulbox", snapshotBlob(t, cfg, again.SnapshotID))
+	var second sandboxJSON
+	c.want(201, "POST", "/sandboxes", map[string]any{"templateID": again.SnapshotID, "timeout": 600}, &second)
+	made = append(made, second.SandboxID)
+	if code, body := proxied(t, c, second.SandboxID, "8000"); code != 200 || body != "3" {
+		t.Errorf("counter in a sandbox from a snapshot of a restored sandbox: %d %q, want 200 \"3\"", code, body)
+	}
+	if st := storedSandbox(t, cfg, second.SandboxID); st.Node != nameB {
+		t.Errorf("sandbox from the second snapshot is on %q, want %s", st.Node, nameB)
+	}
+
+	// Files only, or without object storage, a joined node's sandbox is
+	// refused, saying so.
+	if code, body, _ := c.do("POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"memory": false}); code != 409 || !strings.Contains(string(body), nameA) {
+		t.Errorf("files-only snapshot of a joined node's sandbox = %d %s, want 409 naming the node", code, body)
+	}
+
 	// Node A ready again, node B draining: the next one on the source's
 	// own node.
 	c.want(204, "POST", "/nodes/"+nameA, map[string]any{"status": "ready"}, nil)
@@ -214,14 +235,22 @@ func TestJoinedNodeSnapshot(t *testing.T) {
 	// In use, the snapshot stays; once its sandboxes are gone it is
 	// deleted, with its blob.
 	c.want(409, "DELETE", "/templates/"+snap.SnapshotID, nil, nil)
-	for _, sb := range []sandboxJSON{onA, onB} {
+	for _, sb := range []sandboxJSON{onA, onB, second} {
 		c.want(204, "DELETE", "/sandboxes/"+sb.SandboxID, nil, nil)
 	}
 	nodeHostClean(t, dirB, "soulbox-test-"+nameB, onB.SandboxID)
+	nodeHostClean(t, dirB, "soulbox-test-"+nameB, second.SandboxID)
 	nodeHostClean(t, dirA, "soulbox-test-"+nameA, onA.SandboxID)
 	c.want(204, "DELETE", "/templates/"+snap.SnapshotID, nil, nil)
 	if _, err := os.Stat(blob); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the blob of a deleted snapshot is still in the bucket: %v", err)
+	}
+	if _, err := os.Stat(againBlob); err != nil {
+		t.Errorf("the blob of another snapshot went with the first: %v", err)
+	}
+	c.want(204, "DELETE", "/templates/"+again.SnapshotID, nil, nil)
+	if _, err := os.Stat(againBlob); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the blob of the second deleted snapshot is still in the bucket: %v", err)
 	}
 	c.want(200, "GET", "/snapshots", nil, &list)
 	if len(list) != 0 {
