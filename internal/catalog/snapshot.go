@@ -70,7 +70,9 @@ type snapshotRecord struct {
 }
 
 // memory says the snapshot keeps processes and memory.
-func (r snapshotRecord) memory() bool { return r.Checkpoint != "" || r.Pack != nil }
+func (r snapshotRecord) memory() bool {
+	return r.Checkpoint != "" || (r.Pack != nil && !r.Pack.FilesOnly)
+}
 
 // CreateSnapshot keeps the writable layer of sandbox sb (upper, owned by
 // host uids from hostUID; the caller holds the sandbox still meanwhile)

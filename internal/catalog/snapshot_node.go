@@ -23,6 +23,10 @@ import (
 type packRecord struct {
 	Digest string `json:"digest"`
 	Size   int64  `json:"size"`
+	// FilesOnly: the blob holds the sandbox's files only, from which
+	// creates boot afresh; else its clone checkpoint, which they
+	// restore.
+	FilesOnly bool `json:"filesOnly,omitempty"`
 }
 
 // SnapshotTokens are the access tokens of a snapshot's agent, which a
@@ -37,20 +41,33 @@ type BlobDeleter interface {
 	DeleteBlob(ctx context.Context, digest string) error
 }
 
-// CreateNodeSnapshot registers, as CreateSnapshot does, a snapshot with
-// processes and memory of sandbox sb of a joined node, kept in object
-// storage as blob (runtime.SnapshotMover.UploadSnapshot) with its
-// agent's tokens. A refusal (the team's disk quota, the name) deletes
-// the blob, which nothing else names.
-func (c *Catalog) CreateNodeSnapshot(ctx context.Context, sb store.Sandbox, name string, blob runtime.PausedBlob, tokens SnapshotTokens) (Snapshot, error) {
-	snap, err := c.createNodeSnapshot(ctx, sb, name, blob, tokens)
+// NodePack is a snapshot kept in object storage, as a create from it
+// needs it.
+type NodePack struct {
+	Blob runtime.PausedBlob
+	// Memory: the blob is a clone checkpoint, restored with processes
+	// and memory; else the files only, booted.
+	Memory bool
+	// Template is the template of the snapshot's source, whose layers
+	// a create from it stacks under the files.
+	Template string
+	// Tokens are the snapshot's agent's, when Memory.
+	Tokens SnapshotTokens
+}
+
+// CreateNodeSnapshot registers, as CreateSnapshot does, a snapshot of
+// sandbox sb of a joined node kept in object storage as p.Blob
+// (runtime.SnapshotMover.UploadSnapshot). A refusal (the team's disk
+// quota, the name) deletes the blob, which nothing else names.
+func (c *Catalog) CreateNodeSnapshot(ctx context.Context, sb store.Sandbox, name string, p NodePack) (Snapshot, error) {
+	snap, err := c.createNodeSnapshot(ctx, sb, name, p)
 	if err != nil {
-		c.dropPacks(context.WithoutCancel(ctx), []string{blob.Digest})
+		c.dropPacks(context.WithoutCancel(ctx), []string{p.Blob.Digest})
 	}
 	return snap, err
 }
 
-func (c *Catalog) createNodeSnapshot(ctx context.Context, sb store.Sandbox, name string, blob runtime.PausedBlob, tokens SnapshotTokens) (Snapshot, error) {
+func (c *Catalog) createNodeSnapshot(ctx context.Context, sb store.Sandbox, name string, p NodePack) (Snapshot, error) {
 	if c.blobs == nil {
 		return Snapshot{}, fmt.Errorf("this control plane has no object storage to keep snapshots of joined nodes' sandboxes in: %w", errdefs.ErrFailedPrecondition)
 	}
@@ -69,30 +86,33 @@ func (c *Catalog) createNodeSnapshot(ctx context.Context, sb store.Sandbox, name
 	c.buildMu.RLock()
 	defer c.buildMu.RUnlock()
 	rec := snapshotRecord{SandboxID: sb.ID, Template: template,
-		Pack: &packRecord{Digest: blob.Digest, Size: blob.Size}, Tokens: &tokens}
-	return c.registerSnapshot(ctx, sb, tg, c.recordedLayers(tg.lowers), rec, blob.Size)
+		Pack: &packRecord{Digest: p.Blob.Digest, Size: p.Blob.Size, FilesOnly: !p.Memory}}
+	if p.Memory {
+		rec.Tokens = &p.Tokens
+	}
+	return c.registerSnapshot(ctx, sb, tg, c.recordedLayers(tg.lowers), rec, p.Blob.Size)
 }
 
 // SnapshotPack returns, for a template ref that names a snapshot kept
-// in object storage (CreateNodeSnapshot), its blob, the template of its
-// source, whose layers a restore stacks under it, and its agent's
-// tokens. ok is false for any other template.
-func (c *Catalog) SnapshotPack(ctx context.Context, ref string) (blob runtime.PausedBlob, template string, tokens SnapshotTokens, ok bool, err error) {
+// in object storage (CreateNodeSnapshot), what a create from it needs;
+// ok is false for any other template.
+func (c *Catalog) SnapshotPack(ctx context.Context, ref string) (p NodePack, ok bool, err error) {
 	_, b, err := c.resolve(ctx, ref)
 	if err != nil || b.Source != sourceSnapshot {
-		return blob, "", tokens, false, err
+		return p, false, err
 	}
 	var rec snapshotRecord
 	if err := json.Unmarshal([]byte(b.Request), &rec); err != nil {
-		return blob, "", tokens, false, fmt.Errorf("snapshot %q: %w", ref, err)
+		return p, false, fmt.Errorf("snapshot %q: %w", ref, err)
 	}
 	if rec.Pack == nil {
-		return blob, "", tokens, false, nil
+		return p, false, nil
 	}
+	p = NodePack{Blob: runtime.PausedBlob{Digest: rec.Pack.Digest, Size: rec.Pack.Size}, Memory: !rec.Pack.FilesOnly, Template: rec.Template}
 	if rec.Tokens != nil {
-		tokens = *rec.Tokens
+		p.Tokens = *rec.Tokens
 	}
-	return runtime.PausedBlob{Digest: rec.Pack.Digest, Size: rec.Pack.Size}, rec.Template, tokens, true, nil
+	return p, true, nil
 }
 
 // packTemplate returns the template a snapshot kept in object storage

@@ -64,22 +64,22 @@ func TestNodeSnapshotBlobs(t *testing.T) {
 	}
 	blob := upload("memory")
 	tokens := catalog.SnapshotTokens{Envd: "envd-token"}
-	one, err := c.CreateNodeSnapshot(ctx, store.Sandbox{ID: "sbx1", TemplateID: "base", ClientID: "teamA", State: store.StateRunning}, "kept", blob, tokens)
+	one, err := c.CreateNodeSnapshot(ctx, store.Sandbox{ID: "sbx1", TemplateID: "base", ClientID: "teamA", State: store.StateRunning}, "kept", catalog.NodePack{Blob: blob, Memory: true, Tokens: tokens})
 	if err != nil {
 		t.Fatal(err)
 	}
-	two, err := c.CreateNodeSnapshot(ctx, store.Sandbox{ID: "sbx2", TemplateID: "base", ClientID: "teamA", State: store.StateRunning}, "", blob, tokens)
+	two, err := c.CreateNodeSnapshot(ctx, store.Sandbox{ID: "sbx2", TemplateID: "base", ClientID: "teamA", State: store.StateRunning}, "", catalog.NodePack{Blob: blob, Memory: true, Tokens: tokens})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !one.Memory || one.SizeBytes != blob.Size {
 		t.Errorf("snapshot %+v, want memory and the blob's size %d", one, blob.Size)
 	}
-	got, from, tok, ok, err := c.SnapshotPack(ctx, "kept")
-	if err != nil || !ok || got != blob || from != "base" || tok != tokens {
-		t.Errorf("SnapshotPack = %+v %q %+v %v %v, want the blob, base and the tokens", got, from, tok, ok, err)
+	want := catalog.NodePack{Blob: blob, Memory: true, Template: "base", Tokens: tokens}
+	if got, ok, err := c.SnapshotPack(ctx, "kept"); err != nil || !ok || got != want {
+		t.Errorf("SnapshotPack = %+v %v %v, want %+v", got, ok, err, want)
 	}
-	if _, _, _, ok, err := c.SnapshotPack(ctx, "base"); ok || err != nil {
+	if _, ok, err := c.SnapshotPack(ctx, "base"); ok || err != nil {
 		t.Errorf("SnapshotPack of a template = %v %v, want not one", ok, err)
 	}
 	list, err := c.ListSnapshots(ctx, "teamA", "sbx1")
@@ -103,12 +103,22 @@ func TestNodeSnapshotBlobs(t *testing.T) {
 		t.Error("the blob of the last snapshot naming it is still in the bucket")
 	}
 
+	// Files only: listed without memory, no tokens kept.
+	files := upload("files")
+	fo, err := c.CreateNodeSnapshot(ctx, store.Sandbox{ID: "sbx4", TemplateID: "base", ClientID: "teamA", State: store.StatePaused}, "", catalog.NodePack{Blob: files, Tokens: tokens})
+	if err != nil || fo.Memory {
+		t.Errorf("files-only snapshot = %+v, %v; want one without memory", fo, err)
+	}
+	if got, ok, err := c.SnapshotPack(ctx, fo.ID); err != nil || !ok || got != (catalog.NodePack{Blob: files, Template: "base"}) {
+		t.Errorf("SnapshotPack of a files-only snapshot = %+v %v %v", got, ok, err)
+	}
+
 	// Past the team's disk quota: refused, its blob deleted.
 	if err := st.CreateTeam(ctx, store.Team{ID: "teamQ", Name: "q", Quota: store.Quota{DiskBytes: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	big := upload("more memory than the quota")
-	_, err = c.CreateNodeSnapshot(ctx, store.Sandbox{ID: "sbx3", TemplateID: "base", ClientID: "teamQ", State: store.StateRunning}, "", big, tokens)
+	_, err = c.CreateNodeSnapshot(ctx, store.Sandbox{ID: "sbx3", TemplateID: "base", ClientID: "teamQ", State: store.StateRunning}, "", catalog.NodePack{Blob: big})
 	if !errors.Is(err, errdefs.ErrResourceExhausted) {
 		t.Errorf("snapshot past the disk quota = %v, want resource exhausted", err)
 	}

@@ -98,11 +98,10 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	var (
 		snapDir, snapFrom string
 		snapHas           bool
-		pack              runtime.PausedBlob
-		packTokens        catalog.SnapshotTokens
+		pack              catalog.NodePack
 	)
 	if ns, ok := m.tmpl.(NodeSnapshots); ok {
-		if pack, snapFrom, packTokens, req.FromObjects, err = ns.SnapshotPack(ctx, req.TemplateID); err != nil {
+		if pack, req.FromObjects, err = ns.SnapshotPack(ctx, req.TemplateID); err != nil {
 			return store.Sandbox{}, err
 		}
 	}
@@ -161,7 +160,7 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 		return m.createFromCheckpoint(ctx, req, snapDir, snapFrom, limits, timeout)
 	}
 	if req.FromObjects {
-		return m.createFromPack(ctx, req, node, pack, snapFrom, packTokens, limits, timeout)
+		return m.createFromPack(ctx, req, node, pack, limits, token, timeout)
 	}
 	if sb, handled, err := m.createPooled(ctx, req, node, template, limits, token, timeout); handled {
 		return sb, err

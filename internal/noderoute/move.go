@@ -61,7 +61,7 @@ func (r *Router) Moved(id, node string) { r.nodes.Store(id, node) }
 
 // UploadSnapshot implements runtime.SnapshotMover's upload on the
 // sandbox's joined node.
-func (r *Router) UploadSnapshot(ctx context.Context, id string) (blob runtime.PausedBlob, err error) {
+func (r *Router) UploadSnapshot(ctx context.Context, id string, filesOnly bool) (blob runtime.PausedBlob, err error) {
 	d, n, err := r.remote(ctx, id)
 	switch {
 	case err != nil:
@@ -73,19 +73,19 @@ func (r *Router) UploadSnapshot(ctx context.Context, id string) (blob runtime.Pa
 	if !ok {
 		return blob, cannot(id, n, "snapshot a sandbox")
 	}
-	return sm.UploadSnapshot(ctx, id)
+	return sm.UploadSnapshot(ctx, id, filesOnly)
 }
 
 // RestoreSnapshotBlobOn has joined node restore spec's new sandbox from
 // snapshot blob (runtime.SnapshotMover).
-func (r *Router) RestoreSnapshotBlobOn(ctx context.Context, node string, spec runtime.Spec, blob runtime.PausedBlob) error {
+func (r *Router) RestoreSnapshotBlobOn(ctx context.Context, node string, spec runtime.Spec, blob runtime.PausedBlob) (bool, error) {
 	d, err := r.remoteOf(ctx, node)
 	if err != nil {
-		return fmt.Errorf("node %s: %w", node, err)
+		return false, fmt.Errorf("node %s: %w", node, err)
 	}
 	sm, ok := d.(runtime.SnapshotMover)
 	if !ok {
-		return cannot(spec.ID, node, "restore a snapshot")
+		return false, cannot(spec.ID, node, "restore a snapshot")
 	}
 	return sm.RestoreSnapshotBlob(ctx, spec, blob)
 }

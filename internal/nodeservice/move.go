@@ -102,10 +102,9 @@ func (s *Service) RestoreMoved(ctx context.Context, req *connect.Request[nodev1.
 	if err != nil {
 		return nil, errdefs.ToConnect(err)
 	}
-	var cl runtime.Cloner
 	if req.Msg.GetClone() {
-		if cl, err = s.cloner(); err != nil {
-			return nil, errdefs.ToConnect(err)
+		if _, ok := s.d.(runtime.PackCreator); !ok {
+			return nil, errdefs.ToConnect(fmt.Errorf("node %s (driver %s) cannot make sandboxes from snapshots: %w", s.node, s.d.Name(), errdefs.ErrFailedPrecondition))
 		}
 	}
 	if _, err := s.d.Info(ctx, spec.ID); err == nil {
@@ -140,15 +139,12 @@ func (s *Service) RestoreMoved(ctx context.Context, req *connect.Request[nodev1.
 	if err := durable.SyncFS(in); err != nil {
 		return nil, errdefs.ToConnect(err)
 	}
+	var memory bool
 	if req.Msg.GetClone() {
-		// A snapshot: a new sandbox, restored as a fork is from the
-		// clone checkpoint the blob holds.
-		if err := cl.RestoreClone(ctx, spec, in); err != nil {
-			return nil, errdefs.ToConnect(err)
-		}
-		return connect.NewResponse(&nodev1.RestoreMovedResult{Memory: true}), nil
+		memory, err = s.restoreSnapshot(ctx, spec, in)
+	} else {
+		memory, err = mv.RestoreMoved(ctx, spec, in)
 	}
-	memory, err := mv.RestoreMoved(ctx, spec, in)
 	if err != nil {
 		return nil, errdefs.ToConnect(err)
 	}
@@ -163,27 +159,69 @@ func (s *Service) RestoreMoved(ctx context.Context, req *connect.Request[nodev1.
 	return connect.NewResponse(&nodev1.RestoreMovedResult{Memory: memory}), nil
 }
 
-// UploadSnapshot implements the service: the clone checkpoint is made
-// in the transfer directory (the sandbox held still for it, running on
-// afterwards), uploaded as UploadPaused uploads a pack, then removed.
-func (s *Service) UploadSnapshot(ctx context.Context, req *connect.Request[nodev1.SandboxRef]) (*connect.Response[nodev1.PausedBlob], error) {
+// restoreSnapshot makes spec's new sandbox from the snapshot in dir: a
+// clone checkpoint is restored as a fork is (memory true); a pack of
+// files only is created on, for the caller to start.
+func (s *Service) restoreSnapshot(ctx context.Context, spec runtime.Spec, dir string) (memory bool, err error) {
+	if _, err := os.Stat(filepath.Join(dir, "images")); err == nil {
+		cl, err := s.cloner()
+		if err != nil {
+			return false, err
+		}
+		return true, cl.RestoreClone(ctx, spec, dir)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	return false, s.d.(runtime.PackCreator).CreateFromPack(ctx, spec, dir)
+}
+
+// UploadSnapshot implements the service: the snapshot is made in the
+// transfer directory (a clone checkpoint, the sandbox held still by the
+// driver; or, with files only or of a paused sandbox, a pack of its
+// writable layer, a running sandbox held still meanwhile), uploaded as
+// UploadPaused uploads a pack, then removed.
+func (s *Service) UploadSnapshot(ctx context.Context, req *connect.Request[nodev1.UploadSnapshotRequest]) (*connect.Response[nodev1.PausedBlob], error) {
 	id := req.Msg.GetId()
 	if err := runtime.ValidateID(id); err != nil {
 		return nil, errdefs.ToConnect(err)
 	}
-	if _, err := s.mover(); err != nil {
-		return nil, errdefs.ToConnect(err)
-	}
-	cl, err := s.cloner()
+	mv, err := s.mover()
 	if err != nil {
 		return nil, errdefs.ToConnect(err)
 	}
+	info, err := s.d.Info(ctx, id)
+	if err != nil {
+		return nil, errdefs.ToConnect(err)
+	}
+	running := info.Status == runtime.StatusRunning
 	pack := filepath.Join(s.transfers, id+".snapshot")
 	_ = os.RemoveAll(pack)
 	_ = os.RemoveAll(pack + ".partial")
 	defer os.RemoveAll(pack)
-	if err := cl.CheckpointClone(ctx, id, pack); err != nil {
-		return nil, errdefs.ToConnect(err)
+	if running && !req.Msg.GetFilesOnly() {
+		cl, err := s.cloner()
+		if err != nil {
+			return nil, errdefs.ToConnect(err)
+		}
+		if err := cl.CheckpointClone(ctx, id, pack); err != nil {
+			return nil, errdefs.ToConnect(err)
+		}
+	} else {
+		if running {
+			// Held still, so that the copy is of one moment.
+			if err := s.d.Pause(ctx, id); err != nil {
+				return nil, errdefs.ToConnect(fmt.Errorf("hold sandbox %q still for its snapshot: %w", id, err))
+			}
+		}
+		err := mv.PackPaused(ctx, id, "", pack)
+		if running {
+			if rerr := s.d.Resume(context.WithoutCancel(ctx), id); rerr != nil {
+				return nil, errdefs.ToConnect(fmt.Errorf("sandbox %q: thaw it after its snapshot: %w", id, rerr))
+			}
+		}
+		if err != nil {
+			return nil, errdefs.ToConnect(err)
+		}
 	}
 	ref, _, err := s.objects.UploadDir(ctx, pack, s.transfers)
 	if err != nil {

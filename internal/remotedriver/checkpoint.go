@@ -125,8 +125,8 @@ func (d *Driver) RestoreFromBlob(ctx context.Context, spec runtime.Spec, blob ru
 var _ runtime.SnapshotMover = (*Driver)(nil)
 
 // UploadSnapshot implements runtime.SnapshotMover.
-func (d *Driver) UploadSnapshot(ctx context.Context, id string) (runtime.PausedBlob, error) {
-	res, err := d.c.UploadSnapshot(ctx, ref(id))
+func (d *Driver) UploadSnapshot(ctx context.Context, id string, filesOnly bool) (runtime.PausedBlob, error) {
+	res, err := d.c.UploadSnapshot(ctx, connect.NewRequest(&nodev1.UploadSnapshotRequest{Id: id, FilesOnly: filesOnly}))
 	if err != nil {
 		return runtime.PausedBlob{}, d.wireErr(err)
 	}
@@ -134,12 +134,15 @@ func (d *Driver) UploadSnapshot(ctx context.Context, id string) (runtime.PausedB
 }
 
 // RestoreSnapshotBlob implements runtime.SnapshotMover.
-func (d *Driver) RestoreSnapshotBlob(ctx context.Context, spec runtime.Spec, blob runtime.PausedBlob) error {
+func (d *Driver) RestoreSnapshotBlob(ctx context.Context, spec runtime.Spec, blob runtime.PausedBlob) (bool, error) {
 	b, err := json.Marshal(spec)
 	if err != nil {
-		return fmt.Errorf("sandbox %q spec: %v: %w", spec.ID, err, errdefs.ErrInvalidArgument)
+		return false, fmt.Errorf("sandbox %q spec: %v: %w", spec.ID, err, errdefs.ErrInvalidArgument)
 	}
-	_, err = d.c.RestoreMoved(ctx, connect.NewRequest(&nodev1.RestoreMovedRequest{SpecJson: b,
+	res, err := d.c.RestoreMoved(ctx, connect.NewRequest(&nodev1.RestoreMovedRequest{SpecJson: b,
 		Blob: &nodev1.PausedBlob{Digest: blob.Digest, SizeBytes: blob.Size}, Clone: true}))
-	return d.wireErr(err)
+	if err != nil {
+		return false, d.wireErr(err)
+	}
+	return res.Msg.GetMemory(), nil
 }

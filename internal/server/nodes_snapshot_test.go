@@ -59,7 +59,8 @@ func createRetrying(t *testing.T, c apiClient, body map[string]any) (int, []byte
 // storage while it runs on. Sandboxes created from the snapshot, one on
 // another joined node and one on the source's own, each have the
 // Python counter's state and the file, with their own ids and tokens;
-// the source runs on. A corrupted blob is refused and leaves nothing on
+// the source runs on. Snapshots with files only (asked, or of a paused
+// sandbox) boot with the files and the environment they are given. A corrupted blob is refused and leaves nothing on
 // the node nor a live record; the snapshot is listed as embedded ones
 // are, and deleting it frees its blob in the bucket.
 func TestJoinedNodeSnapshot(t *testing.T) {
@@ -213,12 +214,6 @@ func TestJoinedNodeSnapshot(t *testing.T) {
 		t.Errorf("sandbox from the second snapshot is on %q, want %s", st.Node, nameB)
 	}
 
-	// Files only, or without object storage, a joined node's sandbox is
-	// refused, saying so.
-	if code, body, _ := c.do("POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"memory": false}); code != 409 || !strings.Contains(string(body), nameA) {
-		t.Errorf("files-only snapshot of a joined node's sandbox = %d %s, want 409 naming the node", code, body)
-	}
-
 	// Node A ready again, node B draining: the next one on the source's
 	// own node.
 	c.want(204, "POST", "/nodes/"+nameA, map[string]any{"status": "ready"}, nil)
@@ -231,6 +226,38 @@ func TestJoinedNodeSnapshot(t *testing.T) {
 		t.Errorf("the source's own counter: %d %q, want 200 \"3\"", code, body)
 	}
 	c.want(400, "POST", "/sandboxes", map[string]any{"templateID": snap.SnapshotID, "envVars": map[string]string{"A": "1"}}, nil)
+
+	// Files only, of the running source and of a paused sandbox:
+	// creates from them boot with the files, without the processes,
+	// with the environment they are given.
+	var files, ofPaused snapshotJSON
+	c.want(201, "POST", "/sandboxes/"+src.SandboxID+"/snapshots", map[string]any{"memory": false}, &files)
+	c.want(204, "POST", "/sandboxes/"+onA.SandboxID+"/pause", map[string]any{"memory": true}, nil)
+	c.want(201, "POST", "/sandboxes/"+onA.SandboxID+"/snapshots", nil, &ofPaused)
+	c.want(200, "GET", "/snapshots?sandboxID="+onA.SandboxID, nil, &list)
+	if len(list) != 1 || list[0].SnapshotID != ofPaused.SnapshotID {
+		t.Errorf("snapshots of the paused sandbox: %+v", list)
+	}
+	var fileBlobs []string
+	for _, sn := range []snapshotJSON{files, ofPaused} {
+		fileBlobs = append(fileBlobs, s3.BlobPath("soulbox", snapshotBlob(t, cfg, sn.SnapshotID)))
+		var booted sandboxJSON
+		c.want(201, "POST", "/sandboxes", map[string]any{"templateID": sn.SnapshotID, "timeout": 600, "envVars": map[string]string{"FROM": "files"}}, &booted)
+		made = append(made, booted.SandboxID)
+		if st := storedSandbox(t, cfg, booted.SandboxID); st.State != store.StateRunning || st.Node != nameA {
+			t.Errorf("sandbox from a files-only snapshot is %s on %q, want running on %s", st.State, st.Node, nameA)
+		}
+		if o, code := sh(t, c, booted, "cat /home/user/kept.txt; echo $FROM; pgrep -f 'http[.]server' || echo no-counter"); code != 0 || o != "from-node-src\nfiles\nno-counter\n" {
+			t.Errorf("in a sandbox from files-only snapshot %s: %d %q, want the file, its environment and no counter", sn.SnapshotID, code, o)
+		}
+		c.want(204, "DELETE", "/sandboxes/"+booted.SandboxID, nil, nil)
+		c.want(204, "DELETE", "/templates/"+sn.SnapshotID, nil, nil)
+	}
+	for _, p := range fileBlobs {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the blob of a deleted files-only snapshot is still in the bucket: %v", err)
+		}
+	}
 
 	// In use, the snapshot stays; once its sandboxes are gone it is
 	// deleted, with its blob.

@@ -207,12 +207,13 @@ type SandboxServiceClient interface {
 	RestoreMoved(context.Context, *connect.Request[v1.RestoreMovedRequest]) (*connect.Response[v1.RestoreMovedResult], error)
 	// UploadSnapshot saves the running sandbox with its processes,
 	// memory and files as a clone checkpoint (held still meanwhile, it
-	// runs on afterwards) and stores it in the node's object storage as
-	// one content-addressed blob, as UploadPaused stores a pause: a
-	// snapshot any node with that storage restores (RestoreMoved with
-	// clone). Failed precondition when the node has no object storage
-	// or cannot clone the sandbox.
-	UploadSnapshot(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.PausedBlob], error)
+	// runs on afterwards), or with files_only, or when it is paused
+	// (stopped), its writable layer only, and stores that in the node's
+	// object storage as one content-addressed blob, as UploadPaused
+	// stores a pause: a snapshot any node with that storage restores
+	// (RestoreMoved with clone). Failed precondition when the node has
+	// no object storage or cannot clone the sandbox.
+	UploadSnapshot(context.Context, *connect.Request[v1.UploadSnapshotRequest]) (*connect.Response[v1.PausedBlob], error)
 }
 
 // NewSandboxServiceClient constructs a client for the soulbox.node.v1.SandboxService service. By
@@ -400,7 +401,7 @@ func NewSandboxServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(sandboxServiceMethods.ByName("RestoreMoved")),
 			connect.WithClientOptions(opts...),
 		),
-		uploadSnapshot: connect.NewClient[v1.SandboxRef, v1.PausedBlob](
+		uploadSnapshot: connect.NewClient[v1.UploadSnapshotRequest, v1.PausedBlob](
 			httpClient,
 			baseURL+SandboxServiceUploadSnapshotProcedure,
 			connect.WithSchema(sandboxServiceMethods.ByName("UploadSnapshot")),
@@ -440,7 +441,7 @@ type sandboxServiceClient struct {
 	build             *connect.Client[v1.BuildRequest, v1.BuildEvent]
 	uploadPaused      *connect.Client[v1.SandboxRef, v1.PausedBlob]
 	restoreMoved      *connect.Client[v1.RestoreMovedRequest, v1.RestoreMovedResult]
-	uploadSnapshot    *connect.Client[v1.SandboxRef, v1.PausedBlob]
+	uploadSnapshot    *connect.Client[v1.UploadSnapshotRequest, v1.PausedBlob]
 }
 
 // Name calls soulbox.node.v1.SandboxService.Name.
@@ -589,7 +590,7 @@ func (c *sandboxServiceClient) RestoreMoved(ctx context.Context, req *connect.Re
 }
 
 // UploadSnapshot calls soulbox.node.v1.SandboxService.UploadSnapshot.
-func (c *sandboxServiceClient) UploadSnapshot(ctx context.Context, req *connect.Request[v1.SandboxRef]) (*connect.Response[v1.PausedBlob], error) {
+func (c *sandboxServiceClient) UploadSnapshot(ctx context.Context, req *connect.Request[v1.UploadSnapshotRequest]) (*connect.Response[v1.PausedBlob], error) {
 	return c.uploadSnapshot.CallUnary(ctx, req)
 }
 
@@ -682,12 +683,13 @@ type SandboxServiceHandler interface {
 	RestoreMoved(context.Context, *connect.Request[v1.RestoreMovedRequest]) (*connect.Response[v1.RestoreMovedResult], error)
 	// UploadSnapshot saves the running sandbox with its processes,
 	// memory and files as a clone checkpoint (held still meanwhile, it
-	// runs on afterwards) and stores it in the node's object storage as
-	// one content-addressed blob, as UploadPaused stores a pause: a
-	// snapshot any node with that storage restores (RestoreMoved with
-	// clone). Failed precondition when the node has no object storage
-	// or cannot clone the sandbox.
-	UploadSnapshot(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.PausedBlob], error)
+	// runs on afterwards), or with files_only, or when it is paused
+	// (stopped), its writable layer only, and stores that in the node's
+	// object storage as one content-addressed blob, as UploadPaused
+	// stores a pause: a snapshot any node with that storage restores
+	// (RestoreMoved with clone). Failed precondition when the node has
+	// no object storage or cannot clone the sandbox.
+	UploadSnapshot(context.Context, *connect.Request[v1.UploadSnapshotRequest]) (*connect.Response[v1.PausedBlob], error)
 }
 
 // NewSandboxServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -1064,6 +1066,6 @@ func (UnimplementedSandboxServiceHandler) RestoreMoved(context.Context, *connect
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.RestoreMoved is not implemented"))
 }
 
-func (UnimplementedSandboxServiceHandler) UploadSnapshot(context.Context, *connect.Request[v1.SandboxRef]) (*connect.Response[v1.PausedBlob], error) {
+func (UnimplementedSandboxServiceHandler) UploadSnapshot(context.Context, *connect.Request[v1.UploadSnapshotRequest]) (*connect.Response[v1.PausedBlob], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.UploadSnapshot is not implemented"))
 }
