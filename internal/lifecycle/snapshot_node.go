@@ -65,6 +65,14 @@ func (m *Manager) snapshotOnNode(ctx context.Context, snaps Snapshots, sb store.
 	}
 	actx, cancel := nodeAct(ctx)
 	blob, err := sn.UploadSnapshot(actx, sb.ID, !memory)
+	if memory && errdefs.IsFailedPrecondition(err) {
+		// A checkpoint the node refuses (a sandbox restored before,
+		// where its CRIU lacks the patch in scripts/criu) leaves a
+		// snapshot of the files only, as on the embedded node.
+		m.log.Info("snapshot with files only: the node cannot checkpoint the sandbox", logx.Sandbox(sb.ID), "node", sb.Node, logx.Err(err))
+		memory = false
+		blob, err = sn.UploadSnapshot(actx, sb.ID, true)
+	}
 	cancel()
 	if err != nil {
 		return catalog.Snapshot{}, fmt.Errorf("snapshot sandbox %q on node %s: %w", sb.ID, sb.Node, err)
