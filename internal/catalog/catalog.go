@@ -70,6 +70,10 @@ type Config struct {
 	// resolves it (NodeLayers) and answer with layers by digest and the
 	// archives they uploaded them as.
 	BuildsOnNodes bool
+	// Blobs, when set, is the object storage that joined nodes keep
+	// their sandboxes' snapshots in (CreateNodeSnapshot): a snapshot's
+	// blob is deleted there with the last snapshot naming it.
+	Blobs BlobDeleter
 }
 
 // Catalog is the template registry.
@@ -107,6 +111,7 @@ type Catalog struct {
 	// BuildsOnNodes.
 	refuseBuilds error
 	onNodes      bool
+	blobs        BlobDeleter // Config.Blobs
 }
 
 // New opens the catalog: the default template is registered if missing,
@@ -115,7 +120,7 @@ func New(ctx context.Context, cfg Config) (*Catalog, error) {
 	c := &Catalog{
 		store: cfg.Store, base: cfg.Base, builder: cfg.Builder, stacks: cfg.Stacks, layers: cfg.Layers,
 		files: cfg.Dir, timeout: cfg.BuildTimeout, limits: cfg.Limits.withDefaults(), log: cfg.Log, cancel: map[string]context.CancelFunc{}, uploads: map[string]upload{}, filesRefs: map[string]int{},
-		refuse: cfg.Refuse, refuseBuilds: cfg.RefuseBuilds, onNodes: cfg.BuildsOnNodes,
+		refuse: cfg.Refuse, refuseBuilds: cfg.RefuseBuilds, onNodes: cfg.BuildsOnNodes, blobs: cfg.Blobs,
 	}
 	if c.timeout == 0 {
 		c.timeout = 30 * time.Minute

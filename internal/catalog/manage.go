@@ -181,9 +181,13 @@ func (c *Catalog) Delete(ctx context.Context, team, idOrName string) error {
 	}
 	c.mu.Lock()
 	builds, _ := c.store.ListBuilds(ctx, t.ID)
+	var packs []string // snapshots' blobs in object storage
 	for _, b := range builds {
 		if cancel, ok := c.cancel[b.ID]; ok {
 			cancel()
+		}
+		if p := snapshotPackOf(b); p != nil {
+			packs = append(packs, p.Digest)
 		}
 	}
 	c.mu.Unlock()
@@ -200,6 +204,7 @@ func (c *Catalog) Delete(ctx context.Context, team, idOrName string) error {
 	if err := c.collect(ctx); err != nil {
 		c.log.Warn("free template layers", "error", err)
 	}
+	c.dropPacks(ctx, packs)
 	return nil
 }
 

@@ -39,6 +39,11 @@ func (c *Catalog) nodeLayers(ctx context.Context, ref string, b store.TemplateBu
 	if b.Source == sourceDebootstrap {
 		return nil, nil
 	}
+	if from, ok := packTemplate(b); ok {
+		// Its files are in its blob: its layers are its source
+		// template's.
+		return c.NodeLayers(ctx, from)
+	}
 	if c.layers == nil || !c.layers.HasRemote() {
 		return nil, fmt.Errorf("template %q: its layers are on this host only (no object storage is configured): %w", ref, errdefs.ErrFailedPrecondition)
 	}

@@ -61,6 +61,17 @@ type snapshotRecord struct {
 	// existed hold their files in the checkpoint and restore on
 	// Template's layers.
 	FilesInLayer bool `json:"filesInLayer,omitempty"`
+	// Pack, for a snapshot taken on a joined node, is the blob in
+	// object storage holding its clone checkpoint with its files (see
+	// CreateNodeSnapshot); Tokens are its agent's access tokens, which
+	// a restore replaces.
+	Pack   *packRecord     `json:"pack,omitempty"`
+	Tokens *SnapshotTokens `json:"tokens,omitempty"`
+}
+
+// memory says the snapshot keeps processes and memory.
+func (r snapshotRecord) memory() bool {
+	return r.Checkpoint != "" || (r.Pack != nil && !r.Pack.FilesOnly)
 }
 
 // CreateSnapshot keeps the writable layer of sandbox sb (upper, owned by
@@ -81,34 +92,8 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 	if c.layers == nil {
 		return Snapshot{}, fmt.Errorf("this server keeps no template layers, so no snapshots: %w", errdefs.ErrFailedPrecondition)
 	}
-	var names []string
-	// existing is the team's snapshot of that name, which gets the new
-	// snapshot as its newest build (E2B's SandboxSnapshotRequest.name).
-	var existing *store.Template
-	if name != "" {
-		if err := store.ValidateTemplateName(name); err != nil {
-			return Snapshot{}, fmt.Errorf("snapshot name: %w", err)
-		}
-		t, err := c.store.GetTemplate(ctx, name)
-		switch {
-		case err == nil && IsSnapshot(t) && t.Team == sb.ClientID:
-			existing = &t
-		case err == nil:
-			return Snapshot{}, fmt.Errorf("name %q is taken by a template; choose another: %w", name, errdefs.ErrAlreadyExists)
-		case !errdefs.IsNotFound(err):
-			return Snapshot{}, err
-		}
-		names = []string{name}
-	}
-	_, src, err := c.resolve(ctx, sb.TemplateID)
+	tg, err := c.snapshotTarget(ctx, sb, name)
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("the template of sandbox %q: %w", sb.ID, err)
-	}
-	lowers, err := c.buildLayers(ctx, src)
-	if err != nil {
-		return Snapshot{}, err
-	}
-	if err := c.admitDisk(ctx, sb.ClientID, 0); err != nil {
 		return Snapshot{}, err
 	}
 	// No layer is collected while the snapshot is made and registered.
@@ -131,12 +116,63 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 			size += cpSize
 		}
 	}
+	return c.registerSnapshot(ctx, sb, tg, append([]string{digest}, c.recordedLayers(tg.lowers)...), rec, size)
+}
+
+// snapshotTarget is what a snapshot of sb named name is registered
+// under: the team's snapshot of that name, if there is one, and the
+// build of sb's template it stacks on.
+type snapshotTarget struct {
+	existing *store.Template // the team's snapshot of that name
+	names    []string
+	src      store.TemplateBuild
+	lowers   []string
+}
+
+// snapshotTarget checks name and the team's disk quota and finds what
+// a snapshot of sb registers under.
+func (c *Catalog) snapshotTarget(ctx context.Context, sb store.Sandbox, name string) (snapshotTarget, error) {
+	var tg snapshotTarget
+	if name != "" {
+		if err := store.ValidateTemplateName(name); err != nil {
+			return tg, fmt.Errorf("snapshot name: %w", err)
+		}
+		t, err := c.store.GetTemplate(ctx, name)
+		switch {
+		case err == nil && IsSnapshot(t) && t.Team == sb.ClientID:
+			tg.existing = &t
+		case err == nil:
+			return tg, fmt.Errorf("name %q is taken by a template; choose another: %w", name, errdefs.ErrAlreadyExists)
+		case !errdefs.IsNotFound(err):
+			return tg, err
+		}
+		tg.names = []string{name}
+	}
+	var err error
+	if _, tg.src, err = c.resolve(ctx, sb.TemplateID); err != nil {
+		return tg, fmt.Errorf("the template of sandbox %q: %w", sb.ID, err)
+	}
+	if tg.lowers, err = c.buildLayers(ctx, tg.src); err != nil {
+		return tg, err
+	}
+	if err := c.admitDisk(ctx, sb.ClientID, 0); err != nil {
+		return tg, err
+	}
+	return tg, nil
+}
+
+// registerSnapshot records the snapshot of sb whose build stacks layers
+// and keeps rec, of size bytes, as a private template of sb's team (or
+// the newest build of tg.existing), refused past the team's disk quota.
+// Call it with buildMu read-locked: what it names is not collected.
+func (c *Catalog) registerSnapshot(ctx context.Context, sb store.Sandbox, tg snapshotTarget, layers []string, rec snapshotRecord, size int64) (Snapshot, error) {
 	// What the snapshot adds is refused past the team's disk quota (its
 	// layer and checkpoint, unreferenced, are collected).
 	if err := c.admitDisk(ctx, sb.ClientID, size); err != nil {
 		return Snapshot{}, err
 	}
-	t := store.Template{ID: newID(snapshotIDPrefix), Names: names, Team: sb.ClientID, CPUCount: sb.CPUCount, MemoryMB: sb.MemoryMB}
+	existing, src := tg.existing, tg.src
+	t := store.Template{ID: newID(snapshotIDPrefix), Names: tg.names, Team: sb.ClientID, CPUCount: sb.CPUCount, MemoryMB: sb.MemoryMB}
 	if existing != nil {
 		t = *existing
 	} else if err := c.store.CreateTemplate(ctx, t); err != nil {
@@ -145,10 +181,10 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 	recJSON, _ := json.Marshal(rec)
 	b := store.TemplateBuild{ID: newID("bld"), TemplateID: t.ID, Status: store.BuildWaiting,
 		CPUCount: t.CPUCount, MemoryMB: t.MemoryMB, Request: string(recJSON), Source: sourceSnapshot}
-	err = c.store.CreateBuild(ctx, b)
+	err := c.store.CreateBuild(ctx, b)
 	if err == nil {
 		b.Status = store.BuildReady
-		b.Layers = append([]string{digest}, c.recordedLayers(lowers)...)
+		b.Layers = layers
 		b.SizeBytes = size
 		b.Env, b.Workdir, b.User, b.StartCmd, b.ReadyCmd = src.Env, src.Workdir, src.User, src.StartCmd, src.ReadyCmd
 		err = c.store.FinishBuild(ctx, b, []string{store.DefaultTag}, time.Time{})
@@ -169,7 +205,7 @@ func (c *Catalog) CreateSnapshot(ctx context.Context, sb store.Sandbox, name, up
 	if err != nil {
 		return Snapshot{}, err
 	}
-	return Snapshot{ID: t.ID, Names: t.Names, SandboxID: sb.ID, SizeBytes: size, CreatedAt: t.CreatedAt, Memory: rec.Checkpoint != ""}, nil
+	return Snapshot{ID: t.ID, Names: t.Names, SandboxID: sb.ID, SizeBytes: size, CreatedAt: t.CreatedAt, Memory: rec.memory()}, nil
 }
 
 // installCheckpoint has fill write a checkpoint into a staging directory
@@ -318,7 +354,7 @@ func (c *Catalog) ListSnapshots(ctx context.Context, team, sandboxID string) ([]
 		if sandboxID != "" && rec.SandboxID != sandboxID {
 			continue
 		}
-		out = append(out, Snapshot{ID: t.ID, Names: t.Names, SandboxID: rec.SandboxID, SizeBytes: newest.SizeBytes, CreatedAt: t.CreatedAt, Memory: rec.Checkpoint != ""})
+		out = append(out, Snapshot{ID: t.ID, Names: t.Names, SandboxID: rec.SandboxID, SizeBytes: newest.SizeBytes, CreatedAt: t.CreatedAt, Memory: rec.memory()})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
@@ -347,6 +383,14 @@ func (c *Catalog) SnapshotDiskUsage(ctx context.Context) (int64, error) {
 			return 0, err
 		}
 		for _, b := range builds {
+			if p := snapshotPackOf(b); p != nil {
+				// In object storage, counted as its blob.
+				if !seen[p.Digest] {
+					seen[p.Digest] = true
+					total += p.Size
+				}
+				continue
+			}
 			if b.Source != sourceSnapshot || len(b.Layers) == 0 {
 				continue
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/catalog"
 	"github.com/soulbox/soulbox/internal/envd"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/logx"
@@ -57,6 +58,10 @@ type CreateRequest struct {
 	// MoveFrom, set for the placement of a paused sandbox resumed away
 	// from its joined node (moveAway), names that node.
 	MoveFrom string
+	// FromObjects, set by Create for a snapshot kept in object storage
+	// (a joined node's), places the sandbox on a joined node with
+	// object storage, which restores it from there.
+	FromObjects bool
 
 	net resolvedNetwork // Network, resolved by Create
 }
@@ -93,8 +98,14 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	var (
 		snapDir, snapFrom string
 		snapHas           bool
+		pack              catalog.NodePack
 	)
-	if sc, ok := m.tmpl.(Snapshots); ok {
+	if ns, ok := m.tmpl.(NodeSnapshots); ok {
+		if pack, req.FromObjects, err = ns.SnapshotPack(ctx, req.TemplateID); err != nil {
+			return store.Sandbox{}, err
+		}
+	}
+	if sc, ok := m.tmpl.(Snapshots); ok && !req.FromObjects {
 		if snapDir, snapFrom, snapHas, err = sc.SnapshotCheckpoint(ctx, req.TemplateID); err != nil {
 			return store.Sandbox{}, err
 		}
@@ -102,7 +113,11 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	}
 	// A joined node builds the base template itself; it fetches any
 	// other template's layers from object storage, if there is one.
-	if err := m.templateLayers(ctx, &req, template); err != nil {
+	if req.FromObjects {
+		// Its blob names its layers: the snapshot's own are not
+		// named to nodes.
+		req.TemplateLayers = nil
+	} else if err := m.templateLayers(ctx, &req, template); err != nil {
 		return store.Sandbox{}, err
 	}
 	timeout := req.Timeout
@@ -143,6 +158,9 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (store.Sandbox,
 	}
 	if snapHas {
 		return m.createFromCheckpoint(ctx, req, snapDir, snapFrom, limits, timeout)
+	}
+	if req.FromObjects {
+		return m.createFromPack(ctx, req, node, pack, limits, token, timeout)
 	}
 	if sb, handled, err := m.createPooled(ctx, req, node, template, limits, token, timeout); handled {
 		return sb, err

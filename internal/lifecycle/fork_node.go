@@ -20,7 +20,8 @@ import (
 // a resumed one) is cloned as any other where the node's CRIU carries
 // the patch in scripts/criu. A paused one, or one the node cannot clone
 // (that patch missing), is refused: the embedded node forks those with
-// their files, through a snapshot, which a joined node cannot make yet.
+// their files, through a snapshot, which a joined node does not fork
+// through yet.
 // dropCloneTimeout bounds the removal of a fork's clone checkpoint on
 // its node: a node that does not answer leaves it to its next start's
 // sweep rather than holding the fork's answer.

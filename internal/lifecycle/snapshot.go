@@ -43,7 +43,7 @@ func (m *Manager) Snapshot(ctx context.Context, id, name string, memory bool) (c
 		return catalog.Snapshot{}, unsettled(sb)
 	}
 	if sb.Node != "" {
-		return catalog.Snapshot{}, fmt.Errorf("sandbox %q runs on node %s: only the embedded node's sandboxes are snapshotted yet: %w", id, sb.Node, errdefs.ErrFailedPrecondition)
+		return m.snapshotOnNode(ctx, snaps, sb, name, memory)
 	}
 	_, cloner := m.driver.(runtime.Cloner)
 	if err := m.checkSandboxBudget(ctx, sb, "snapshot", cloner && memory && sb.State == store.StateRunning); err != nil {

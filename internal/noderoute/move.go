@@ -58,3 +58,34 @@ func (r *Router) DestroyOn(ctx context.Context, node, id string) error {
 // Moved makes the router send sandbox id's calls to node, which the
 // store now records it on.
 func (r *Router) Moved(id, node string) { r.nodes.Store(id, node) }
+
+// UploadSnapshot implements runtime.SnapshotMover's upload on the
+// sandbox's joined node.
+func (r *Router) UploadSnapshot(ctx context.Context, id string, filesOnly bool) (blob runtime.PausedBlob, err error) {
+	d, n, err := r.remote(ctx, id)
+	switch {
+	case err != nil:
+		return blob, err
+	case d == nil:
+		return blob, fmt.Errorf("sandbox %q runs on the embedded node, whose snapshots the control plane keeps: %w", id, errdefs.ErrFailedPrecondition)
+	}
+	sm, ok := d.(runtime.SnapshotMover)
+	if !ok {
+		return blob, cannot(id, n, "snapshot a sandbox")
+	}
+	return sm.UploadSnapshot(ctx, id, filesOnly)
+}
+
+// RestoreSnapshotBlobOn has joined node restore spec's new sandbox from
+// snapshot blob (runtime.SnapshotMover).
+func (r *Router) RestoreSnapshotBlobOn(ctx context.Context, node string, spec runtime.Spec, blob runtime.PausedBlob) (bool, error) {
+	d, err := r.remoteOf(ctx, node)
+	if err != nil {
+		return false, fmt.Errorf("node %s: %w", node, err)
+	}
+	sm, ok := d.(runtime.SnapshotMover)
+	if !ok {
+		return false, cannot(spec.ID, node, "restore a snapshot")
+	}
+	return sm.RestoreSnapshotBlob(ctx, spec, blob)
+}

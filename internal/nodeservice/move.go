@@ -102,6 +102,11 @@ func (s *Service) RestoreMoved(ctx context.Context, req *connect.Request[nodev1.
 	if err != nil {
 		return nil, errdefs.ToConnect(err)
 	}
+	if req.Msg.GetClone() {
+		if _, ok := s.d.(runtime.PackCreator); !ok {
+			return nil, errdefs.ToConnect(fmt.Errorf("node %s (driver %s) cannot make sandboxes from snapshots: %w", s.node, s.d.Name(), errdefs.ErrFailedPrecondition))
+		}
+	}
 	if _, err := s.d.Info(ctx, spec.ID); err == nil {
 		return nil, errdefs.ToConnect(fmt.Errorf("node %s already has sandbox %q: %w", s.node, spec.ID, errdefs.ErrAlreadyExists))
 	}
@@ -125,12 +130,21 @@ func (s *Service) RestoreMoved(ctx context.Context, req *connect.Request[nodev1.
 	// overlayfs' and file capabilities): a node's upload is trusted no
 	// further than a layer.
 	if err := s.objects.DownloadDirChecked(ctx, ref, in, s.transfers, layer.CheckFetchedEntry); err != nil {
-		return nil, errdefs.ToConnect(fmt.Errorf("sandbox %q: fetch its paused state from object storage: %w", spec.ID, err))
+		what := "its paused state"
+		if req.Msg.GetClone() {
+			what = "its snapshot"
+		}
+		return nil, errdefs.ToConnect(fmt.Errorf("sandbox %q: fetch %s from object storage: %w", spec.ID, what, err))
 	}
 	if err := durable.SyncFS(in); err != nil {
 		return nil, errdefs.ToConnect(err)
 	}
-	memory, err := mv.RestoreMoved(ctx, spec, in)
+	var memory bool
+	if req.Msg.GetClone() {
+		memory, err = s.restoreSnapshot(ctx, spec, in)
+	} else {
+		memory, err = mv.RestoreMoved(ctx, spec, in)
+	}
 	if err != nil {
 		return nil, errdefs.ToConnect(err)
 	}
@@ -143,4 +157,75 @@ func (s *Service) RestoreMoved(ctx context.Context, req *connect.Request[nodev1.
 		}
 	}
 	return connect.NewResponse(&nodev1.RestoreMovedResult{Memory: memory}), nil
+}
+
+// restoreSnapshot makes spec's new sandbox from the snapshot in dir: a
+// clone checkpoint is restored as a fork is (memory true); a pack of
+// files only is created on, for the caller to start.
+func (s *Service) restoreSnapshot(ctx context.Context, spec runtime.Spec, dir string) (memory bool, err error) {
+	if _, err := os.Stat(filepath.Join(dir, "images")); err == nil {
+		cl, err := s.cloner()
+		if err != nil {
+			return false, err
+		}
+		return true, cl.RestoreClone(ctx, spec, dir)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	return false, s.d.(runtime.PackCreator).CreateFromPack(ctx, spec, dir)
+}
+
+// UploadSnapshot implements the service: the snapshot is made in the
+// transfer directory (a clone checkpoint, the sandbox held still by the
+// driver; or, with files only or of a paused sandbox, a pack of its
+// writable layer, a running sandbox held still meanwhile), uploaded as
+// UploadPaused uploads a pack, then removed.
+func (s *Service) UploadSnapshot(ctx context.Context, req *connect.Request[nodev1.UploadSnapshotRequest]) (*connect.Response[nodev1.PausedBlob], error) {
+	id := req.Msg.GetId()
+	if err := runtime.ValidateID(id); err != nil {
+		return nil, errdefs.ToConnect(err)
+	}
+	mv, err := s.mover()
+	if err != nil {
+		return nil, errdefs.ToConnect(err)
+	}
+	info, err := s.d.Info(ctx, id)
+	if err != nil {
+		return nil, errdefs.ToConnect(err)
+	}
+	running := info.Status == runtime.StatusRunning
+	pack := filepath.Join(s.transfers, id+".snapshot")
+	_ = os.RemoveAll(pack)
+	_ = os.RemoveAll(pack + ".partial")
+	defer os.RemoveAll(pack)
+	if running && !req.Msg.GetFilesOnly() {
+		cl, err := s.cloner()
+		if err != nil {
+			return nil, errdefs.ToConnect(err)
+		}
+		if err := cl.CheckpointClone(ctx, id, pack); err != nil {
+			return nil, errdefs.ToConnect(err)
+		}
+	} else {
+		if running {
+			// Held still, so that the copy is of one moment.
+			if err := s.d.Pause(ctx, id); err != nil {
+				return nil, errdefs.ToConnect(fmt.Errorf("hold sandbox %q still for its snapshot: %w", id, err))
+			}
+		}
+		err := mv.PackPaused(ctx, id, "", pack)
+		if running {
+			if rerr := s.d.Resume(context.WithoutCancel(ctx), id); rerr != nil {
+				return nil, errdefs.ToConnect(fmt.Errorf("sandbox %q: thaw it after its snapshot: %w", id, rerr))
+			}
+		}
+		if err != nil {
+			return nil, errdefs.ToConnect(err)
+		}
+	}
+	ref, _, err := s.objects.UploadDir(ctx, pack, s.transfers)
+	if err != nil {
+		return nil, errdefs.ToConnect(fmt.Errorf("sandbox %q: upload its snapshot: %w", id, err))
+	}
+	return connect.NewResponse(&nodev1.PausedBlob{Digest: ref.Digest, SizeBytes: ref.Size}), nil
 }

@@ -121,3 +121,28 @@ func (d *Driver) RestoreFromBlob(ctx context.Context, spec runtime.Spec, blob ru
 	}
 	return res.Msg.GetMemory(), nil
 }
+
+var _ runtime.SnapshotMover = (*Driver)(nil)
+
+// UploadSnapshot implements runtime.SnapshotMover.
+func (d *Driver) UploadSnapshot(ctx context.Context, id string, filesOnly bool) (runtime.PausedBlob, error) {
+	res, err := d.c.UploadSnapshot(ctx, connect.NewRequest(&nodev1.UploadSnapshotRequest{Id: id, FilesOnly: filesOnly}))
+	if err != nil {
+		return runtime.PausedBlob{}, d.wireErr(err)
+	}
+	return runtime.PausedBlob{Digest: res.Msg.GetDigest(), Size: res.Msg.GetSizeBytes()}, nil
+}
+
+// RestoreSnapshotBlob implements runtime.SnapshotMover.
+func (d *Driver) RestoreSnapshotBlob(ctx context.Context, spec runtime.Spec, blob runtime.PausedBlob) (bool, error) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return false, fmt.Errorf("sandbox %q spec: %v: %w", spec.ID, err, errdefs.ErrInvalidArgument)
+	}
+	res, err := d.c.RestoreMoved(ctx, connect.NewRequest(&nodev1.RestoreMovedRequest{SpecJson: b,
+		Blob: &nodev1.PausedBlob{Digest: blob.Digest, SizeBytes: blob.Size}, Clone: true}))
+	if err != nil {
+		return false, d.wireErr(err)
+	}
+	return res.Msg.GetMemory(), nil
+}

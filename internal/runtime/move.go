@@ -22,6 +22,17 @@ type Mover interface {
 	RestoreMoved(ctx context.Context, spec Spec, dir string) (memory bool, err error)
 }
 
+// PackCreator is the optional ability of a node's driver to create a
+// new sandbox on the files of a pack with its files only (Mover's
+// PackPaused without a checkpoint) made of another sandbox: a snapshot
+// of its files, kept in object storage.
+type PackCreator interface {
+	// CreateFromPack creates sandbox spec.ID (not the pack's) on the
+	// writable layer in dir, under this sandbox's host uids, for Start
+	// to boot. On failure nothing of it is left.
+	CreateFromPack(ctx context.Context, spec Spec, dir string) error
+}
+
 // PausedBlob is the blob in object storage holding what a paused
 // sandbox's resume on another node needs (see Mover).
 type PausedBlob struct {
@@ -38,4 +49,22 @@ type PausedMover interface {
 	// RestoreFromBlob has the node fetch blob, verified against its
 	// digest and size, and make spec's sandbox from it (see Mover).
 	RestoreFromBlob(ctx context.Context, spec Spec, blob PausedBlob) (memory bool, err error)
+}
+
+// SnapshotMover is the optional ability of a joined node's driver (the
+// control plane's side) to keep a running sandbox's snapshot in the
+// node's object storage, and to make new sandboxes from such a blob on
+// any node that reaches that storage.
+type SnapshotMover interface {
+	// UploadSnapshot has the node of sandbox id save it and upload that
+	// as one blob: when running and not filesOnly, with its processes,
+	// memory and files (Cloner.CheckpointClone: held still meanwhile, it
+	// runs on afterwards); else its files only (Mover.PackPaused
+	// without a checkpoint, a running sandbox held still meanwhile).
+	UploadSnapshot(ctx context.Context, id string, filesOnly bool) (PausedBlob, error)
+	// RestoreSnapshotBlob has the node fetch blob, verified against its
+	// digest and size, and make spec's new sandbox from it: restored
+	// (Cloner.RestoreClone; memory true), or from files only created on
+	// them and started (PackCreator). On failure nothing of it is left.
+	RestoreSnapshotBlob(ctx context.Context, spec Spec, blob PausedBlob) (memory bool, err error)
 }

@@ -88,6 +88,10 @@ type Request struct {
 	// another joined node with object storage, which fetches its paused
 	// state from there.
 	MoveFrom string
+	// FromObjects: a sandbox restored from a snapshot kept in object
+	// storage (taken on a joined node), which only a joined node with
+	// object storage fetches.
+	FromObjects bool
 }
 
 // Decision is where a sandbox goes.
@@ -149,6 +153,8 @@ func fits(n *Node, req Request) bool {
 		return false
 	case req.MoveFrom != "" && (n.Embedded || !n.ObjectStorage || n.ID == req.MoveFrom):
 		return false
+	case req.FromObjects && (n.Embedded || !n.ObjectStorage):
+		return false
 	case n.Unmetered:
 		return true
 	}
@@ -186,6 +192,10 @@ func unfit(n *Node, req Request) string {
 		return "is the embedded node, which does not take sandboxes paused on joined nodes"
 	case req.MoveFrom != "" && !n.ObjectStorage:
 		return "has no object storage to fetch the paused sandbox from (start it with --s3-endpoint)"
+	case req.FromObjects && n.Embedded:
+		return "is the embedded node, which does not restore snapshots taken on joined nodes"
+	case req.FromObjects && !n.ObjectStorage:
+		return "has no object storage to fetch the snapshot from (start it with --s3-endpoint)"
 	case n.Unmetered:
 		return ""
 	case n.MaxSandboxes > 0 && n.Sandboxes >= n.MaxSandboxes:

@@ -240,3 +240,23 @@ func TestChooseMoveFrom(t *testing.T) {
 		}
 	}
 }
+
+// A sandbox from a snapshot kept in object storage goes to a joined
+// node with object storage, its source's node included; never to the
+// embedded node or one without, each refusal saying why.
+func TestChooseFromObjects(t *testing.T) {
+	local := Node{ID: "local", Ready: true, Runs: true, Embedded: true, Unmetered: true}
+	plain := roomy("plain")
+	plain.ObjectStorage = false
+	req := Request{Template: "snap1", CPU: 2, MemoryBytes: 2 * gib, FromObjects: true}
+	if d, err := Choose([]Node{local, plain, roomy("a")}, req); err != nil || d.NodeID != "a" {
+		t.Errorf("Choose = %+v, %v; want a", d, err)
+	}
+	_, err := Choose([]Node{local, plain}, req)
+	for _, want := range []string{"node local is the embedded node, which does not restore snapshots taken on joined nodes",
+		"node plain has no object storage to fetch the snapshot from"} {
+		if !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Choose with no joined node with object storage = %v, want unavailable with %q", err, want)
+		}
+	}
+}

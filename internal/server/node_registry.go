@@ -100,7 +100,8 @@ func nodeListenerNames(listen string) []string {
 func (s *Server) place(ctx context.Context, req lifecycle.CreateRequest) (string, error) {
 	d, err := s.registry.Place(ctx, scheduler.Request{Template: req.Template, CPU: req.CPUCount, MemoryBytes: uint64(max(req.MemoryMB, 0)) << 20,
 		Team: req.Team, EmbeddedOnly: req.EmbeddedOnly,
-		EmbeddedOnlyWhy: req.EmbeddedOnlyWhy, Layers: req.LayerDigests(), Exclude: req.ExcludeNodes, MoveFrom: req.MoveFrom})
+		EmbeddedOnlyWhy: req.EmbeddedOnlyWhy, Layers: req.LayerDigests(), Exclude: req.ExcludeNodes, MoveFrom: req.MoveFrom,
+		FromObjects: req.FromObjects})
 	if err != nil {
 		return "", err
 	}

@@ -383,8 +383,9 @@ func TestJoinedNodeRunsSandboxes(t *testing.T) {
 	}
 	c.want(200, "GET", "/sandboxes/"+sb.SandboxID, nil, nil)
 
-	// What only the embedded node does is refused, saying so, and the
-	// sandbox runs on.
+	// A snapshot, which a joined node makes into object storage only
+	// (this server has none), is refused, saying so, and the sandbox
+	// runs on.
 	for _, path := range []string{"/snapshots"} {
 		code, b, _ := c.do("POST", "/sandboxes/"+sb.SandboxID+path, map[string]any{})
 		if code != 409 || !strings.Contains(string(b), "node-r2") {

@@ -53,11 +53,15 @@ func (s *Server) openCatalog(ctx context.Context) error {
 		}
 	}
 	s.layers, s.stacks = layers, &builder.Stacks{}
+	var blobs catalog.BlobDeleter
+	if s.objects != nil {
+		blobs = s.objects
+	}
 	s.catalog, err = catalog.New(ctx, catalog.Config{
 		Store: s.store, Base: s.templates, Stacks: s.stacks, Layers: layers,
 		Dir: filepath.Join(s.cfg.DataDir, "template-files"), Limits: s.cfg.TemplateLimits.catalogLimits(),
 		Log: s.log.With("component", "templates"), Refuse: s.refusePools(), RefuseBuilds: s.refuseBuilds(),
-		BuildsOnNodes: s.buildsOnNodes(),
+		BuildsOnNodes: s.buildsOnNodes(), Blobs: blobs,
 	})
 	return err
 }

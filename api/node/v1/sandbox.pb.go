@@ -1381,7 +1381,12 @@ type RestoreMovedRequest struct {
 	// The sandbox's runtime.Spec, JSON: its id stays the same.
 	SpecJson []byte `protobuf:"bytes,1,opt,name=spec_json,json=specJson,proto3" json:"spec_json,omitempty"`
 	// The blob the control plane recorded for the sandbox's pause.
-	Blob          *PausedBlob `protobuf:"bytes,2,opt,name=blob,proto3" json:"blob,omitempty"`
+	Blob *PausedBlob `protobuf:"bytes,2,opt,name=blob,proto3" json:"blob,omitempty"`
+	// clone: the blob is a snapshot (UploadSnapshot) of another
+	// sandbox, from which the spec's new sandbox is made under its own
+	// id and network: restored with its processes and memory, or, from
+	// a snapshot of its files only, created on them and started.
+	Clone         bool `protobuf:"varint,3,opt,name=clone,proto3" json:"clone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1430,6 +1435,66 @@ func (x *RestoreMovedRequest) GetBlob() *PausedBlob {
 	return nil
 }
 
+func (x *RestoreMovedRequest) GetClone() bool {
+	if x != nil {
+		return x.Clone
+	}
+	return false
+}
+
+type UploadSnapshotRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// files_only: the writable layer only; creates from it boot afresh.
+	FilesOnly     bool `protobuf:"varint,2,opt,name=files_only,json=filesOnly,proto3" json:"files_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadSnapshotRequest) Reset() {
+	*x = UploadSnapshotRequest{}
+	mi := &file_v1_sandbox_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadSnapshotRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadSnapshotRequest) ProtoMessage() {}
+
+func (x *UploadSnapshotRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_sandbox_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadSnapshotRequest.ProtoReflect.Descriptor instead.
+func (*UploadSnapshotRequest) Descriptor() ([]byte, []int) {
+	return file_v1_sandbox_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *UploadSnapshotRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UploadSnapshotRequest) GetFilesOnly() bool {
+	if x != nil {
+		return x.FilesOnly
+	}
+	return false
+}
+
 type RestoreMovedResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// memory: restored with its processes and memory; false: booted
@@ -1441,7 +1506,7 @@ type RestoreMovedResult struct {
 
 func (x *RestoreMovedResult) Reset() {
 	*x = RestoreMovedResult{}
-	mi := &file_v1_sandbox_proto_msgTypes[24]
+	mi := &file_v1_sandbox_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1453,7 +1518,7 @@ func (x *RestoreMovedResult) String() string {
 func (*RestoreMovedResult) ProtoMessage() {}
 
 func (x *RestoreMovedResult) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_sandbox_proto_msgTypes[24]
+	mi := &file_v1_sandbox_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1466,7 +1531,7 @@ func (x *RestoreMovedResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreMovedResult.ProtoReflect.Descriptor instead.
 func (*RestoreMovedResult) Descriptor() ([]byte, []int) {
-	return file_v1_sandbox_proto_rawDescGZIP(), []int{24}
+	return file_v1_sandbox_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RestoreMovedResult) GetMemory() bool {
@@ -1578,12 +1643,17 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"PausedBlob\x12\x16\n" +
 	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x1d\n" +
 	"\n" +
-	"size_bytes\x18\x02 \x01(\x03R\tsizeBytes\"c\n" +
+	"size_bytes\x18\x02 \x01(\x03R\tsizeBytes\"y\n" +
 	"\x13RestoreMovedRequest\x12\x1b\n" +
 	"\tspec_json\x18\x01 \x01(\fR\bspecJson\x12/\n" +
-	"\x04blob\x18\x02 \x01(\v2\x1b.soulbox.node.v1.PausedBlobR\x04blob\",\n" +
+	"\x04blob\x18\x02 \x01(\v2\x1b.soulbox.node.v1.PausedBlobR\x04blob\x12\x14\n" +
+	"\x05clone\x18\x03 \x01(\bR\x05clone\"F\n" +
+	"\x15UploadSnapshotRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"files_only\x18\x02 \x01(\bR\tfilesOnly\",\n" +
 	"\x12RestoreMovedResult\x12\x16\n" +
-	"\x06memory\x18\x01 \x01(\bR\x06memory2\x83\x10\n" +
+	"\x06memory\x18\x01 \x01(\bR\x06memory2\xda\x10\n" +
 	"\x0eSandboxService\x12C\n" +
 	"\x04Name\x12\x1c.soulbox.node.v1.NameRequest\x1a\x1d.soulbox.node.v1.NameResponse\x12F\n" +
 	"\x06Create\x12\x1e.soulbox.node.v1.CreateRequest\x1a\x1c.soulbox.node.v1.SandboxInfo\x12<\n" +
@@ -1614,7 +1684,8 @@ const file_v1_sandbox_proto_rawDesc = "" +
 	"\x05Claim\x12\x1d.soulbox.node.v1.ClaimRequest\x1a\x1e.soulbox.node.v1.ClaimResponse\x12E\n" +
 	"\x05Build\x12\x1d.soulbox.node.v1.BuildRequest\x1a\x1b.soulbox.node.v1.BuildEvent0\x01\x12H\n" +
 	"\fUploadPaused\x12\x1b.soulbox.node.v1.SandboxRef\x1a\x1b.soulbox.node.v1.PausedBlob\x12Y\n" +
-	"\fRestoreMoved\x12$.soulbox.node.v1.RestoreMovedRequest\x1a#.soulbox.node.v1.RestoreMovedResultB/Z-github.com/soulbox/soulbox/api/node/v1;nodev1b\x06proto3"
+	"\fRestoreMoved\x12$.soulbox.node.v1.RestoreMovedRequest\x1a#.soulbox.node.v1.RestoreMovedResult\x12U\n" +
+	"\x0eUploadSnapshot\x12&.soulbox.node.v1.UploadSnapshotRequest\x1a\x1b.soulbox.node.v1.PausedBlobB/Z-github.com/soulbox/soulbox/api/node/v1;nodev1b\x06proto3"
 
 var (
 	file_v1_sandbox_proto_rawDescOnce sync.Once
@@ -1628,33 +1699,34 @@ func file_v1_sandbox_proto_rawDescGZIP() []byte {
 	return file_v1_sandbox_proto_rawDescData
 }
 
-var file_v1_sandbox_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_v1_sandbox_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_v1_sandbox_proto_goTypes = []any{
-	(*Empty)(nil),               // 0: soulbox.node.v1.Empty
-	(*NameRequest)(nil),         // 1: soulbox.node.v1.NameRequest
-	(*NameResponse)(nil),        // 2: soulbox.node.v1.NameResponse
-	(*SandboxRef)(nil),          // 3: soulbox.node.v1.SandboxRef
-	(*CreateRequest)(nil),       // 4: soulbox.node.v1.CreateRequest
-	(*SandboxInfo)(nil),         // 5: soulbox.node.v1.SandboxInfo
-	(*ExecRequest)(nil),         // 6: soulbox.node.v1.ExecRequest
-	(*ExecResponse)(nil),        // 7: soulbox.node.v1.ExecResponse
-	(*SandboxStats)(nil),        // 8: soulbox.node.v1.SandboxStats
-	(*ListRequest)(nil),         // 9: soulbox.node.v1.ListRequest
-	(*ListResponse)(nil),        // 10: soulbox.node.v1.ListResponse
-	(*UpdateRequest)(nil),       // 11: soulbox.node.v1.UpdateRequest
-	(*LogsRequest)(nil),         // 12: soulbox.node.v1.LogsRequest
-	(*LogsResponse)(nil),        // 13: soulbox.node.v1.LogsResponse
-	(*DialFrame)(nil),           // 14: soulbox.node.v1.DialFrame
-	(*CheckpointState)(nil),     // 15: soulbox.node.v1.CheckpointState
-	(*CloneCheckpoint)(nil),     // 16: soulbox.node.v1.CloneCheckpoint
-	(*RestoreCloneRequest)(nil), // 17: soulbox.node.v1.RestoreCloneRequest
-	(*ClaimRequest)(nil),        // 18: soulbox.node.v1.ClaimRequest
-	(*ClaimResponse)(nil),       // 19: soulbox.node.v1.ClaimResponse
-	(*BuildRequest)(nil),        // 20: soulbox.node.v1.BuildRequest
-	(*BuildEvent)(nil),          // 21: soulbox.node.v1.BuildEvent
-	(*PausedBlob)(nil),          // 22: soulbox.node.v1.PausedBlob
-	(*RestoreMovedRequest)(nil), // 23: soulbox.node.v1.RestoreMovedRequest
-	(*RestoreMovedResult)(nil),  // 24: soulbox.node.v1.RestoreMovedResult
+	(*Empty)(nil),                 // 0: soulbox.node.v1.Empty
+	(*NameRequest)(nil),           // 1: soulbox.node.v1.NameRequest
+	(*NameResponse)(nil),          // 2: soulbox.node.v1.NameResponse
+	(*SandboxRef)(nil),            // 3: soulbox.node.v1.SandboxRef
+	(*CreateRequest)(nil),         // 4: soulbox.node.v1.CreateRequest
+	(*SandboxInfo)(nil),           // 5: soulbox.node.v1.SandboxInfo
+	(*ExecRequest)(nil),           // 6: soulbox.node.v1.ExecRequest
+	(*ExecResponse)(nil),          // 7: soulbox.node.v1.ExecResponse
+	(*SandboxStats)(nil),          // 8: soulbox.node.v1.SandboxStats
+	(*ListRequest)(nil),           // 9: soulbox.node.v1.ListRequest
+	(*ListResponse)(nil),          // 10: soulbox.node.v1.ListResponse
+	(*UpdateRequest)(nil),         // 11: soulbox.node.v1.UpdateRequest
+	(*LogsRequest)(nil),           // 12: soulbox.node.v1.LogsRequest
+	(*LogsResponse)(nil),          // 13: soulbox.node.v1.LogsResponse
+	(*DialFrame)(nil),             // 14: soulbox.node.v1.DialFrame
+	(*CheckpointState)(nil),       // 15: soulbox.node.v1.CheckpointState
+	(*CloneCheckpoint)(nil),       // 16: soulbox.node.v1.CloneCheckpoint
+	(*RestoreCloneRequest)(nil),   // 17: soulbox.node.v1.RestoreCloneRequest
+	(*ClaimRequest)(nil),          // 18: soulbox.node.v1.ClaimRequest
+	(*ClaimResponse)(nil),         // 19: soulbox.node.v1.ClaimResponse
+	(*BuildRequest)(nil),          // 20: soulbox.node.v1.BuildRequest
+	(*BuildEvent)(nil),            // 21: soulbox.node.v1.BuildEvent
+	(*PausedBlob)(nil),            // 22: soulbox.node.v1.PausedBlob
+	(*RestoreMovedRequest)(nil),   // 23: soulbox.node.v1.RestoreMovedRequest
+	(*UploadSnapshotRequest)(nil), // 24: soulbox.node.v1.UploadSnapshotRequest
+	(*RestoreMovedResult)(nil),    // 25: soulbox.node.v1.RestoreMovedResult
 }
 var file_v1_sandbox_proto_depIdxs = []int32{
 	5,  // 0: soulbox.node.v1.ListResponse.sandboxes:type_name -> soulbox.node.v1.SandboxInfo
@@ -1688,37 +1760,39 @@ var file_v1_sandbox_proto_depIdxs = []int32{
 	20, // 28: soulbox.node.v1.SandboxService.Build:input_type -> soulbox.node.v1.BuildRequest
 	3,  // 29: soulbox.node.v1.SandboxService.UploadPaused:input_type -> soulbox.node.v1.SandboxRef
 	23, // 30: soulbox.node.v1.SandboxService.RestoreMoved:input_type -> soulbox.node.v1.RestoreMovedRequest
-	2,  // 31: soulbox.node.v1.SandboxService.Name:output_type -> soulbox.node.v1.NameResponse
-	5,  // 32: soulbox.node.v1.SandboxService.Create:output_type -> soulbox.node.v1.SandboxInfo
-	0,  // 33: soulbox.node.v1.SandboxService.Start:output_type -> soulbox.node.v1.Empty
-	7,  // 34: soulbox.node.v1.SandboxService.Exec:output_type -> soulbox.node.v1.ExecResponse
-	0,  // 35: soulbox.node.v1.SandboxService.Pause:output_type -> soulbox.node.v1.Empty
-	0,  // 36: soulbox.node.v1.SandboxService.Resume:output_type -> soulbox.node.v1.Empty
-	0,  // 37: soulbox.node.v1.SandboxService.Stop:output_type -> soulbox.node.v1.Empty
-	0,  // 38: soulbox.node.v1.SandboxService.Destroy:output_type -> soulbox.node.v1.Empty
-	8,  // 39: soulbox.node.v1.SandboxService.Stats:output_type -> soulbox.node.v1.SandboxStats
-	5,  // 40: soulbox.node.v1.SandboxService.Info:output_type -> soulbox.node.v1.SandboxInfo
-	10, // 41: soulbox.node.v1.SandboxService.List:output_type -> soulbox.node.v1.ListResponse
-	0,  // 42: soulbox.node.v1.SandboxService.Update:output_type -> soulbox.node.v1.Empty
-	13, // 43: soulbox.node.v1.SandboxService.Logs:output_type -> soulbox.node.v1.LogsResponse
-	0,  // 44: soulbox.node.v1.SandboxService.KillUserProcesses:output_type -> soulbox.node.v1.Empty
-	14, // 45: soulbox.node.v1.SandboxService.Dial:output_type -> soulbox.node.v1.DialFrame
-	15, // 46: soulbox.node.v1.SandboxService.Checkpoint:output_type -> soulbox.node.v1.CheckpointState
-	0,  // 47: soulbox.node.v1.SandboxService.Restore:output_type -> soulbox.node.v1.Empty
-	15, // 48: soulbox.node.v1.SandboxService.KeptCheckpoint:output_type -> soulbox.node.v1.CheckpointState
-	0,  // 49: soulbox.node.v1.SandboxService.DropCheckpoint:output_type -> soulbox.node.v1.Empty
-	0,  // 50: soulbox.node.v1.SandboxService.Recreate:output_type -> soulbox.node.v1.Empty
-	0,  // 51: soulbox.node.v1.SandboxService.Release:output_type -> soulbox.node.v1.Empty
-	0,  // 52: soulbox.node.v1.SandboxService.RepairNetwork:output_type -> soulbox.node.v1.Empty
-	16, // 53: soulbox.node.v1.SandboxService.CheckpointClone:output_type -> soulbox.node.v1.CloneCheckpoint
-	0,  // 54: soulbox.node.v1.SandboxService.RestoreClone:output_type -> soulbox.node.v1.Empty
-	0,  // 55: soulbox.node.v1.SandboxService.DropClone:output_type -> soulbox.node.v1.Empty
-	19, // 56: soulbox.node.v1.SandboxService.Claim:output_type -> soulbox.node.v1.ClaimResponse
-	21, // 57: soulbox.node.v1.SandboxService.Build:output_type -> soulbox.node.v1.BuildEvent
-	22, // 58: soulbox.node.v1.SandboxService.UploadPaused:output_type -> soulbox.node.v1.PausedBlob
-	24, // 59: soulbox.node.v1.SandboxService.RestoreMoved:output_type -> soulbox.node.v1.RestoreMovedResult
-	31, // [31:60] is the sub-list for method output_type
-	2,  // [2:31] is the sub-list for method input_type
+	24, // 31: soulbox.node.v1.SandboxService.UploadSnapshot:input_type -> soulbox.node.v1.UploadSnapshotRequest
+	2,  // 32: soulbox.node.v1.SandboxService.Name:output_type -> soulbox.node.v1.NameResponse
+	5,  // 33: soulbox.node.v1.SandboxService.Create:output_type -> soulbox.node.v1.SandboxInfo
+	0,  // 34: soulbox.node.v1.SandboxService.Start:output_type -> soulbox.node.v1.Empty
+	7,  // 35: soulbox.node.v1.SandboxService.Exec:output_type -> soulbox.node.v1.ExecResponse
+	0,  // 36: soulbox.node.v1.SandboxService.Pause:output_type -> soulbox.node.v1.Empty
+	0,  // 37: soulbox.node.v1.SandboxService.Resume:output_type -> soulbox.node.v1.Empty
+	0,  // 38: soulbox.node.v1.SandboxService.Stop:output_type -> soulbox.node.v1.Empty
+	0,  // 39: soulbox.node.v1.SandboxService.Destroy:output_type -> soulbox.node.v1.Empty
+	8,  // 40: soulbox.node.v1.SandboxService.Stats:output_type -> soulbox.node.v1.SandboxStats
+	5,  // 41: soulbox.node.v1.SandboxService.Info:output_type -> soulbox.node.v1.SandboxInfo
+	10, // 42: soulbox.node.v1.SandboxService.List:output_type -> soulbox.node.v1.ListResponse
+	0,  // 43: soulbox.node.v1.SandboxService.Update:output_type -> soulbox.node.v1.Empty
+	13, // 44: soulbox.node.v1.SandboxService.Logs:output_type -> soulbox.node.v1.LogsResponse
+	0,  // 45: soulbox.node.v1.SandboxService.KillUserProcesses:output_type -> soulbox.node.v1.Empty
+	14, // 46: soulbox.node.v1.SandboxService.Dial:output_type -> soulbox.node.v1.DialFrame
+	15, // 47: soulbox.node.v1.SandboxService.Checkpoint:output_type -> soulbox.node.v1.CheckpointState
+	0,  // 48: soulbox.node.v1.SandboxService.Restore:output_type -> soulbox.node.v1.Empty
+	15, // 49: soulbox.node.v1.SandboxService.KeptCheckpoint:output_type -> soulbox.node.v1.CheckpointState
+	0,  // 50: soulbox.node.v1.SandboxService.DropCheckpoint:output_type -> soulbox.node.v1.Empty
+	0,  // 51: soulbox.node.v1.SandboxService.Recreate:output_type -> soulbox.node.v1.Empty
+	0,  // 52: soulbox.node.v1.SandboxService.Release:output_type -> soulbox.node.v1.Empty
+	0,  // 53: soulbox.node.v1.SandboxService.RepairNetwork:output_type -> soulbox.node.v1.Empty
+	16, // 54: soulbox.node.v1.SandboxService.CheckpointClone:output_type -> soulbox.node.v1.CloneCheckpoint
+	0,  // 55: soulbox.node.v1.SandboxService.RestoreClone:output_type -> soulbox.node.v1.Empty
+	0,  // 56: soulbox.node.v1.SandboxService.DropClone:output_type -> soulbox.node.v1.Empty
+	19, // 57: soulbox.node.v1.SandboxService.Claim:output_type -> soulbox.node.v1.ClaimResponse
+	21, // 58: soulbox.node.v1.SandboxService.Build:output_type -> soulbox.node.v1.BuildEvent
+	22, // 59: soulbox.node.v1.SandboxService.UploadPaused:output_type -> soulbox.node.v1.PausedBlob
+	25, // 60: soulbox.node.v1.SandboxService.RestoreMoved:output_type -> soulbox.node.v1.RestoreMovedResult
+	22, // 61: soulbox.node.v1.SandboxService.UploadSnapshot:output_type -> soulbox.node.v1.PausedBlob
+	32, // [32:62] is the sub-list for method output_type
+	2,  // [2:32] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
 	2,  // [2:2] is the sub-list for extension extendee
 	0,  // [0:2] is the sub-list for field type_name
@@ -1735,7 +1809,7 @@ func file_v1_sandbox_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_v1_sandbox_proto_rawDesc), len(file_v1_sandbox_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -117,8 +117,10 @@ func (d *Driver) checkpointClone(ctx context.Context, id, dir string, withFiles 
 		"--manage-cgroups-mode", "soft", "--tcp-established", "--file-locks", id); err != nil {
 		return d.dumpFailed(st, err, filepath.Join(work, "dump.log"))
 	}
+	// Its sandbox directory and cgroup parent, so that another node
+	// restores it too (a snapshot in object storage; mapMovedPaths).
 	meta := checkpointMeta{Sandbox: id, Runtime: st.Runtime, CreatedAt: time.Now().UTC(), External: ext, HostUID: st.HostUID, NetworkLock: lock,
-		TemplateLayers: st.TemplateLayers}
+		TemplateLayers: st.TemplateLayers, SourceDir: d.sandboxDir(id), SourceCgroupParent: d.cgroups.parent}
 	return d.sealCheckpoint(partial, dir, meta)
 }
 

@@ -15,7 +15,10 @@ import (
 	"github.com/soulbox/soulbox/internal/runtime"
 )
 
-var _ runtime.Mover = (*Driver)(nil)
+var (
+	_ runtime.Mover       = (*Driver)(nil)
+	_ runtime.PackCreator = (*Driver)(nil)
+)
 
 // A pack (PackPaused) is laid out as a clone checkpoint (clone.go):
 // checkpoint.json with the source's host uid, layers and, for the
@@ -101,6 +104,29 @@ func (d *Driver) RestoreMoved(ctx context.Context, spec runtime.Spec, dir string
 		return false, err
 	}
 	// Files only: created on them, for Start to boot.
+	return false, d.createOnPack(ctx, spec, dir, meta)
+}
+
+// CreateFromPack implements runtime.PackCreator.
+func (d *Driver) CreateFromPack(ctx context.Context, spec runtime.Spec, dir string) error {
+	dir = filepath.Clean(dir)
+	meta, err := readCheckpoint(dir)
+	if err != nil {
+		return err
+	}
+	if err := meta.validate(meta.Sandbox, "runc"); err != nil {
+		return fmt.Errorf("pack %s is not usable: %w", dir, err)
+	}
+	if meta.HostUID == 0 {
+		return fmt.Errorf("pack %s was not made for other sandboxes: %w", dir, errdefs.ErrInvalidArgument)
+	}
+	return d.createOnPack(ctx, spec, dir, meta)
+}
+
+// createOnPack creates spec's sandbox on the writable layer of the pack
+// in dir (its owners moved to the sandbox's host uids, its own host
+// name and hosts file), on spec's layers or else the pack's.
+func (d *Driver) createOnPack(ctx context.Context, spec runtime.Spec, dir string, meta checkpointMeta) error {
 	spec.Runtime = "runc"
 	if len(spec.Layers) == 0 {
 		spec.Layers = meta.TemplateLayers
@@ -114,8 +140,8 @@ func (d *Driver) RestoreMoved(ctx context.Context, spec runtime.Spec, dir string
 		}
 		return seedIdentityFree(upper)
 	}
-	_, err = d.create(ctx, spec, seed)
-	return false, err
+	_, err := d.create(ctx, spec, seed)
+	return err
 }
 
 // mapMovedPaths maps the external files of a pack made on another node

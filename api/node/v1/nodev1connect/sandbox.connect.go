@@ -113,6 +113,9 @@ const (
 	// SandboxServiceRestoreMovedProcedure is the fully-qualified name of the SandboxService's
 	// RestoreMoved RPC.
 	SandboxServiceRestoreMovedProcedure = "/soulbox.node.v1.SandboxService/RestoreMoved"
+	// SandboxServiceUploadSnapshotProcedure is the fully-qualified name of the SandboxService's
+	// UploadSnapshot RPC.
+	SandboxServiceUploadSnapshotProcedure = "/soulbox.node.v1.SandboxService/UploadSnapshot"
 )
 
 // SandboxServiceClient is a client for the soulbox.node.v1.SandboxService service.
@@ -202,6 +205,15 @@ type SandboxServiceClient interface {
 	// checkpoint, else booted from its files (a fresh agent, started).
 	// On failure nothing of it is left on the node.
 	RestoreMoved(context.Context, *connect.Request[v1.RestoreMovedRequest]) (*connect.Response[v1.RestoreMovedResult], error)
+	// UploadSnapshot saves the running sandbox with its processes,
+	// memory and files as a clone checkpoint (held still meanwhile, it
+	// runs on afterwards), or with files_only, or when it is paused
+	// (stopped), its writable layer only, and stores that in the node's
+	// object storage as one content-addressed blob, as UploadPaused
+	// stores a pause: a snapshot any node with that storage restores
+	// (RestoreMoved with clone). Failed precondition when the node has
+	// no object storage or cannot clone the sandbox.
+	UploadSnapshot(context.Context, *connect.Request[v1.UploadSnapshotRequest]) (*connect.Response[v1.PausedBlob], error)
 }
 
 // NewSandboxServiceClient constructs a client for the soulbox.node.v1.SandboxService service. By
@@ -389,6 +401,12 @@ func NewSandboxServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(sandboxServiceMethods.ByName("RestoreMoved")),
 			connect.WithClientOptions(opts...),
 		),
+		uploadSnapshot: connect.NewClient[v1.UploadSnapshotRequest, v1.PausedBlob](
+			httpClient,
+			baseURL+SandboxServiceUploadSnapshotProcedure,
+			connect.WithSchema(sandboxServiceMethods.ByName("UploadSnapshot")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -423,6 +441,7 @@ type sandboxServiceClient struct {
 	build             *connect.Client[v1.BuildRequest, v1.BuildEvent]
 	uploadPaused      *connect.Client[v1.SandboxRef, v1.PausedBlob]
 	restoreMoved      *connect.Client[v1.RestoreMovedRequest, v1.RestoreMovedResult]
+	uploadSnapshot    *connect.Client[v1.UploadSnapshotRequest, v1.PausedBlob]
 }
 
 // Name calls soulbox.node.v1.SandboxService.Name.
@@ -570,6 +589,11 @@ func (c *sandboxServiceClient) RestoreMoved(ctx context.Context, req *connect.Re
 	return c.restoreMoved.CallUnary(ctx, req)
 }
 
+// UploadSnapshot calls soulbox.node.v1.SandboxService.UploadSnapshot.
+func (c *sandboxServiceClient) UploadSnapshot(ctx context.Context, req *connect.Request[v1.UploadSnapshotRequest]) (*connect.Response[v1.PausedBlob], error) {
+	return c.uploadSnapshot.CallUnary(ctx, req)
+}
+
 // SandboxServiceHandler is an implementation of the soulbox.node.v1.SandboxService service.
 type SandboxServiceHandler interface {
 	// Name is the node driver's name ("oci/runc").
@@ -657,6 +681,15 @@ type SandboxServiceHandler interface {
 	// checkpoint, else booted from its files (a fresh agent, started).
 	// On failure nothing of it is left on the node.
 	RestoreMoved(context.Context, *connect.Request[v1.RestoreMovedRequest]) (*connect.Response[v1.RestoreMovedResult], error)
+	// UploadSnapshot saves the running sandbox with its processes,
+	// memory and files as a clone checkpoint (held still meanwhile, it
+	// runs on afterwards), or with files_only, or when it is paused
+	// (stopped), its writable layer only, and stores that in the node's
+	// object storage as one content-addressed blob, as UploadPaused
+	// stores a pause: a snapshot any node with that storage restores
+	// (RestoreMoved with clone). Failed precondition when the node has
+	// no object storage or cannot clone the sandbox.
+	UploadSnapshot(context.Context, *connect.Request[v1.UploadSnapshotRequest]) (*connect.Response[v1.PausedBlob], error)
 }
 
 // NewSandboxServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -840,6 +873,12 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 		connect.WithSchema(sandboxServiceMethods.ByName("RestoreMoved")),
 		connect.WithHandlerOptions(opts...),
 	)
+	sandboxServiceUploadSnapshotHandler := connect.NewUnaryHandler(
+		SandboxServiceUploadSnapshotProcedure,
+		svc.UploadSnapshot,
+		connect.WithSchema(sandboxServiceMethods.ByName("UploadSnapshot")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/soulbox.node.v1.SandboxService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SandboxServiceNameProcedure:
@@ -900,6 +939,8 @@ func NewSandboxServiceHandler(svc SandboxServiceHandler, opts ...connect.Handler
 			sandboxServiceUploadPausedHandler.ServeHTTP(w, r)
 		case SandboxServiceRestoreMovedProcedure:
 			sandboxServiceRestoreMovedHandler.ServeHTTP(w, r)
+		case SandboxServiceUploadSnapshotProcedure:
+			sandboxServiceUploadSnapshotHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -1023,4 +1064,8 @@ func (UnimplementedSandboxServiceHandler) UploadPaused(context.Context, *connect
 
 func (UnimplementedSandboxServiceHandler) RestoreMoved(context.Context, *connect.Request[v1.RestoreMovedRequest]) (*connect.Response[v1.RestoreMovedResult], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.RestoreMoved is not implemented"))
+}
+
+func (UnimplementedSandboxServiceHandler) UploadSnapshot(context.Context, *connect.Request[v1.UploadSnapshotRequest]) (*connect.Response[v1.PausedBlob], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("soulbox.node.v1.SandboxService.UploadSnapshot is not implemented"))
 }
