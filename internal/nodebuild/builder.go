@@ -112,7 +112,14 @@ func (b *Builder) Build(ctx context.Context, req builder.Request, log builder.Lo
 	if out.Failure != nil {
 		return builder.Result{}, out.Failure.bounded().err()
 	}
-	return out.result(node)
+	res, err := out.result(node)
+	if err == nil {
+		err = b.checkHeld(ctx, node, res)
+	}
+	if err != nil {
+		return builder.Result{}, &builder.StepError{Step: "finalize", ExitCode: -1, Err: err}
+	}
+	return res, nil
 }
 
 // uploadFiles puts the archives of req's COPY steps in object storage,
