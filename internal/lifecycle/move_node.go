@@ -171,7 +171,7 @@ func (m *Manager) moveAway(ctx context.Context, sb store.Sandbox, why error, ans
 	memory, err := mv.RestoreFromBlobOn(actx, node, spec, runtime.PausedBlob{Digest: rec.Digest, Size: rec.Size})
 	cancel()
 	if err != nil {
-		return false, fail(err)
+		return false, fail(restoreRefused(ctx, err))
 	}
 	if err := m.store.MoveSandbox(context.WithoutCancel(ctx), id, sb.Node, node,
 		store.Event{Type: store.EventResuming, Message: "runs on node " + node + " now"}); err != nil {
@@ -200,4 +200,18 @@ func (m *Manager) moveAway(ctx context.Context, sb store.Sandbox, why error, ans
 	m.dropCheckpointObject(context.WithoutCancel(ctx), id)
 	m.log.Info("paused sandbox moved to another node", logx.Sandbox(id), "from", from, "to", node, "memory", memory)
 	return true, nil
+}
+
+// restoreRefused is the error of the node a sandbox was moving to, as
+// the resume's caller gets it: nothing it could fix. A blob gone from
+// the bucket (not found) or one refused as corrupted or unsafe (failed
+// precondition, invalid argument) would tell a client that its sandbox
+// is gone, or that it asked wrongly; the sandbox stays paused and no
+// node can take it now, so it is unavailable. A node full (resource
+// exhausted) and the caller's own cancellation keep their class.
+func restoreRefused(ctx context.Context, err error) error {
+	if ctx.Err() != nil || errors.Is(err, errdefs.ErrUnavailable) || errors.Is(err, errdefs.ErrResourceExhausted) {
+		return err
+	}
+	return fmt.Errorf("%v: %w", err, errdefs.ErrUnavailable)
 }
