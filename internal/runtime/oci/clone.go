@@ -166,7 +166,7 @@ func (d *Driver) RestoreClone(ctx context.Context, spec runtime.Spec, dir string
 		if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", filepath.Join(dir, cloneUpper)+"/.", upper).CombinedOutput(); err != nil {
 			return fmt.Errorf("copy the writable layer: %v: %s", err, strings.TrimSpace(string(out)))
 		}
-		if err := shiftOwners(upper, meta.HostUID, hostUID); err != nil {
+		if err := shiftOwners(upper, meta.HostUID, hostUID, meta.SourceDir != ""); err != nil {
 			return err
 		}
 		return seedIdentityFree(upper)
@@ -246,8 +246,12 @@ func seedIdentityFree(upper string) error {
 }
 
 // shiftOwners moves the owners of everything under root from the id range
-// of host uid from to that of host uid to; other owners are kept.
-func shiftOwners(root string, from, to uint32) error {
+// of host uid from to that of host uid to; other owners are kept, unless
+// strict: the files of a pack made on another node (move.go) are its
+// sandbox's only, and one owned outside its range is refused, as its
+// checkpoint's ids are (criuimage.go), rather than kept under a host id
+// this node may give another sandbox.
+func shiftOwners(root string, from, to uint32, strict bool) error {
 	return filepath.WalkDir(root, func(p string, _ os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -255,6 +259,14 @@ func shiftOwners(root string, from, to uint32) error {
 		var st unix.Stat_t
 		if err := unix.Lstat(p, &st); err != nil {
 			return err
+		}
+		if strict {
+			for _, id := range []uint32{st.Uid, st.Gid} {
+				if id < from || id-from >= idRange {
+					rel, _ := filepath.Rel(root, p)
+					return fmt.Errorf("/%s is owned by host id %d, outside its sandbox's ids %d-%d: refused: %w", rel, id, from, uint64(from)+idRange-1, errdefs.ErrInvalidArgument)
+				}
+			}
 		}
 		move := func(id uint32) int {
 			if id >= from && id < from+idRange {

@@ -109,7 +109,7 @@ func (d *Driver) RestoreMoved(ctx context.Context, spec runtime.Spec, dir string
 		if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", filepath.Join(dir, cloneUpper)+"/.", upper).CombinedOutput(); err != nil {
 			return fmt.Errorf("copy the writable layer: %v: %s", err, strings.TrimSpace(string(out)))
 		}
-		if err := shiftOwners(upper, meta.HostUID, hostUID); err != nil {
+		if err := shiftOwners(upper, meta.HostUID, hostUID, true); err != nil {
 			return err
 		}
 		return seedIdentityFree(upper)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
@@ -54,6 +56,35 @@ func TestMovePausedBetweenDrivers(t *testing.T) {
 		}
 		if left := b.Leftovers(ctx, "moveother1"); len(left) > 0 {
 			t.Errorf("left after a refused move: %v", left)
+		}
+		// A pack holding a file owned outside its sandbox's ids (host
+		// root here, set-uid) is refused, leaving nothing: the node that
+		// made it is trusted no further than its sandbox's ids.
+		planted := filepath.Join(t.TempDir(), "planted")
+		if out, err := exec.Command("cp", "-a", pack, planted).CombinedOutput(); err != nil {
+			t.Fatalf("copy the pack: %v: %s", err, out)
+		}
+		evil := filepath.Join(planted, cloneUpper, "evil")
+		if err := os.WriteFile(evil, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(evil, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(evil, 0o755|os.ModeSetuid); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.RestoreMoved(ctx, runtime.Spec{ID: id, Template: "base"}, planted); !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "/evil") {
+			t.Errorf("restore of a pack holding a file of host root: %v, want invalid argument naming /evil", err)
+			if err == nil {
+				_ = b.Destroy(ctx, id) // not left running by a failed test
+			}
+		}
+		if _, err := b.Info(ctx, id); !errdefs.IsNotFound(err) {
+			t.Errorf("after a refused pack b has %s: %v", id, err)
+		}
+		if left := b.Leftovers(ctx, id); len(left) > 0 {
+			t.Errorf("left after a refused pack: %v", left)
 		}
 		got, err := b.RestoreMoved(ctx, runtime.Spec{ID: id, Template: "base"}, pack)
 		if err != nil {
