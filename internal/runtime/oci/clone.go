@@ -247,11 +247,12 @@ func seedIdentityFree(upper string) error {
 
 // shiftOwners moves the owners of everything under root from the id range
 // of host uid from to that of host uid to; other owners are kept, unless
-// strict: the files of a pack made on another node (move.go) are its
-// sandbox's only, and one owned outside its range is refused, as its
-// checkpoint's ids are (criuimage.go), rather than kept under a host id
-// this node may give another sandbox.
-func shiftOwners(root string, from, to uint32, strict bool) error {
+// squash: the files of a pack made on another node (move.go) may name
+// any host id, and one outside the sandbox's range becomes host root
+// (unmapped in every sandbox, as a file the host wrote there, such as
+// /etc/resolv.conf, already is) without its set-id bits, rather than
+// keep a host id this node may give another sandbox.
+func shiftOwners(root string, from, to uint32, squash bool) error {
 	return filepath.WalkDir(root, func(p string, _ os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -260,28 +261,31 @@ func shiftOwners(root string, from, to uint32, strict bool) error {
 		if err := unix.Lstat(p, &st); err != nil {
 			return err
 		}
-		if strict {
-			for _, id := range []uint32{st.Uid, st.Gid} {
-				if id < from || id-from >= idRange {
-					rel, _ := filepath.Rel(root, p)
-					return fmt.Errorf("/%s is owned by host id %d, outside its sandbox's ids %d-%d: refused: %w", rel, id, from, uint64(from)+idRange-1, errdefs.ErrInvalidArgument)
-				}
-			}
-		}
+		foreign := false
 		move := func(id uint32) int {
-			if id >= from && id < from+idRange {
+			if id >= from && id-from < idRange {
 				return int(id - from + to)
+			}
+			if squash {
+				foreign = true
+				return 0
 			}
 			return int(id)
 		}
-		if err := os.Lchown(p, move(st.Uid), move(st.Gid)); err != nil {
+		uid, gid := move(st.Uid), move(st.Gid)
+		if err := os.Lchown(p, uid, gid); err != nil {
 			return fmt.Errorf("shift the owner of %s: %w", p, err)
 		}
-		// chown clears set-id bits; give them back.
-		if st.Mode&unix.S_IFMT != unix.S_IFLNK && st.Mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
-			return os.Chmod(p, os.FileMode(st.Mode&0o777)|modeBits(st.Mode))
+		// chown clears set-id bits; give them back, but not to a file
+		// whose foreign owner was squashed.
+		if st.Mode&unix.S_IFMT == unix.S_IFLNK || st.Mode&(unix.S_ISUID|unix.S_ISGID) == 0 {
+			return nil
 		}
-		return nil
+		bits := modeBits(st.Mode)
+		if foreign {
+			bits &^= os.ModeSetuid | os.ModeSetgid
+		}
+		return os.Chmod(p, os.FileMode(st.Mode&0o777)|bits)
 	})
 }
 
