@@ -151,7 +151,11 @@ func (d *Driver) RestoreClone(ctx context.Context, spec runtime.Spec, dir string
 		}
 	}
 	spec.Runtime = "runc"
-	if len(spec.Layers) == 0 {
+	if meta.SourceDir != "" {
+		// Made on another node: its layers without the archives it
+		// names for them (move.go).
+		spec.Layers = movedLayers(meta.TemplateLayers, spec.Layers)
+	} else if len(spec.Layers) == 0 {
 		// The source's layers, as its create named them.
 		spec.Layers = meta.TemplateLayers
 	}
