@@ -90,8 +90,9 @@ func nodeHostClean(t *testing.T, dir, parent, id string) {
 // a file written before the pause is there, commands work through the
 // proxy, and the store records the new node. Paused with
 // its files only: booted again there, files kept. A blob corrupted in
-// the bucket is refused (409) and a pause whose upload never completed
-// is a 503 naming why: both leave the sandbox paused and nothing on the
+// or gone from the bucket is refused (503 naming the node, never a 404
+// saying the sandbox is gone) and a pause whose upload never completed
+// is a 503 naming why: all leave the sandbox paused and nothing on the
 // other node. Killed, the moved sandboxes leave nothing on the new
 // node's host; the killed node, started again, removes what it kept of
 // them.
