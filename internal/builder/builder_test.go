@@ -300,6 +300,48 @@ func TestBuildTimeout(t *testing.T) {
 	}
 }
 
+// TestBuildLogBoundedOutput: a RUN step's output reaches the build log
+// in lines of at most MaxLogLine bytes, even printed without a newline
+// (never held whole), and no more than MaxStepLog of it, with one line
+// saying the rest was not logged; the step still succeeds and what it
+// printed last after the bound is kept for a failure's tail.
+func TestBuildLogBoundedOutput(t *testing.T) {
+	e := setup(t)
+	// $k is 1 KiB, $m 1 MiB.
+	const flood = `k=yyyyyyyy; i=0; while [ $i -lt 7 ]; do k=$k$k; i=$((i+1)); done; m=$k; i=0; while [ $i -lt 10 ]; do m=$m$m; i=$((i+1)); done; `
+	var lines, total, warned int
+	longest := 0
+	log := func(level, step, msg string) {
+		if step != "1" && step != "2" {
+			return
+		}
+		lines++
+		total += len(msg)
+		longest = max(longest, len(msg))
+		if level == "warn" && strings.Contains(msg, "not logged") {
+			warned++
+		}
+	}
+	// 1 MiB with no newline, then 24 MiB of 1 KiB lines (shell
+	// builtins only: the image has no coreutils).
+	req := e.request("l1", builder.Step{Type: "RUN", Args: []string{flood + `printf %s "$m"; echo; i=0; while [ $i -lt 24576 ]; do printf '%s\n' "$k"; i=$((i+1)); done`}})
+	if _, err := e.b.Build(context.Background(), req, log); err != nil {
+		t.Fatal(err)
+	}
+	if longest > builder.MaxLogLine {
+		t.Errorf("a line of %d bytes reached the log, want at most %d", longest, builder.MaxLogLine)
+	}
+	if total > builder.MaxStepLog+builder.MaxLogLine || warned != 1 {
+		t.Errorf("%d bytes in %d lines logged, %d saying the rest was not; want at most %d and one", total, lines, warned, builder.MaxStepLog)
+	}
+	req = e.request("l2", builder.Step{Type: "RUN", Args: []string{flood + `i=0; while [ $i -lt 24576 ]; do printf '%s\n' "$k"; i=$((i+1)); done; echo the-end; exit 4`}})
+	_, err := e.b.Build(context.Background(), req, nolog)
+	var se *builder.StepError
+	if !errors.As(err, &se) || se.ExitCode != 4 || len(se.Tail) == 0 || se.Tail[len(se.Tail)-1] != "the-end" {
+		t.Errorf("failing step past the log bound: %v, want its last line in the tail", err)
+	}
+}
+
 // TestCopyCacheIsKeyedByTheFiles builds the same COPY step for two teams
 // that uploaded different files under the same files hash (the client's
 // name for them, which the server cannot check): the second build gets its

@@ -306,14 +306,26 @@ func sandboxID() (string, error) {
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
+// MaxLogLine bounds one line of a RUN step's output in the build log: a
+// step that prints without a newline is cut into lines of this size, so
+// its output is never held whole. MaxStepLog bounds what one step puts
+// in the log: past it the output is still read, its last lines kept for
+// the error, but not logged, and one line says so.
+const (
+	MaxLogLine = 16 << 10
+	MaxStepLog = 16 << 20
+)
+
 // stepOutput sends a RUN step's output to the build log line by line and
 // keeps its last lines for the error.
 type stepOutput struct {
-	log  Log
-	step string
-	mu   sync.Mutex
-	buf  []byte
-	last []string
+	log    Log
+	step   string
+	mu     sync.Mutex
+	buf    []byte
+	last   []string
+	logged int
+	cut    bool
 }
 
 func (o *stepOutput) Write(b []byte) (int, error) {
@@ -328,16 +340,28 @@ func (o *stepOutput) Write(b []byte) (int, error) {
 		o.line(string(o.buf[:i]))
 		o.buf = o.buf[i+1:]
 	}
+	for len(o.buf) >= MaxLogLine {
+		o.line(string(o.buf[:MaxLogLine]))
+		o.buf = o.buf[MaxLogLine:]
+	}
 	return len(b), nil
 }
 
 func (o *stepOutput) line(l string) {
 	l = Printable(strings.TrimRight(l, "\r"))
-	o.log("info", o.step, l)
 	o.last = append(o.last, l)
 	if len(o.last) > tailLines {
 		o.last = o.last[1:]
 	}
+	if o.cut {
+		return
+	}
+	if o.logged += len(l); o.logged > MaxStepLog {
+		o.cut = true
+		o.log("warn", o.step, fmt.Sprintf("the step's output passed %d MiB: the rest of it is not logged", MaxStepLog>>20))
+		return
+	}
+	o.log("info", o.step, l)
 }
 
 func (o *stepOutput) flush() {

@@ -55,6 +55,9 @@ func (m *Manager) uploadCheckpoint(ctx context.Context, id, node string) {
 		var blob runtime.PausedBlob
 		blob, err = pm.UploadPaused(ctx, id)
 		ref, sent = objstore.Ref{Digest: blob.Digest, Size: blob.Size}, true
+		if err == nil {
+			err = m.checkNodeUpload(ctx, node, ref)
+		}
 	} else if node != "" {
 		return
 	} else if err = os.MkdirAll(m.transferDir(), 0o700); err == nil {
@@ -163,4 +166,24 @@ func (m *Manager) dropCheckpointObject(ctx context.Context, id string) {
 // objRef is the blob a checkpoint record names.
 func objRef(rec store.CheckpointObject) objstore.Ref {
 	return objstore.Ref{Digest: rec.Digest, Size: rec.Size}
+}
+
+// checkNodeUpload checks the blob a joined node says it uploaded a
+// paused sandbox as: object storage must hold it at the size named. The
+// record is what another node restores the sandbox from, and what is
+// deleted once the sandbox resumes, so a blob the node never uploaded
+// (or cut short) is not recorded: the sandbox then resumes on its node
+// only, as one whose upload failed.
+func (m *Manager) checkNodeUpload(ctx context.Context, node string, ref objstore.Ref) error {
+	if !objstore.ValidDigest(ref.Digest) || ref.Size <= 0 {
+		return fmt.Errorf("node %s answered the upload with %q of %d bytes, not a blob: %w", node, ref.Digest, ref.Size, errdefs.ErrUnavailable)
+	}
+	size, err := m.objects.StatBlob(ctx, ref.Digest)
+	if err != nil {
+		return fmt.Errorf("node %s answered the upload with blob %s: %w", node, ref.Digest, err)
+	}
+	if size != ref.Size {
+		return fmt.Errorf("node %s answered the upload with blob %s of %d bytes; object storage holds %d: %w", node, ref.Digest, ref.Size, size, errdefs.ErrUnavailable)
+	}
+	return nil
 }

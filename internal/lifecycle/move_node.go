@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/catalog"
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/logx"
 	"github.com/soulbox/soulbox/internal/runtime"
@@ -140,8 +141,9 @@ func (m *Manager) moveAway(ctx context.Context, sb store.Sandbox, why error, ans
 	if err != nil {
 		return false, err
 	}
+	layers := m.moveLayers(ctx, sb)
 	node, err := m.placer(ctx, CreateRequest{TemplateID: sb.TemplateID, CPUCount: sb.CPUCount, MemoryMB: sb.MemoryMB,
-		Team: sb.ClientID, MoveFrom: sb.Node})
+		Team: sb.ClientID, MoveFrom: sb.Node, TemplateLayers: layers})
 	if err != nil {
 		if answers {
 			return false, nil
@@ -166,12 +168,12 @@ func (m *Manager) moveAway(ctx context.Context, sb store.Sandbox, why error, ans
 		return fmt.Errorf("resume sandbox %q on node %s (node %s cannot take it: %v); it stays paused: %w", id, node, sb.Node, why, err)
 	}
 	limits := runtime.Limits{CPUCount: sb.CPUCount, MemoryMB: sb.MemoryMB, DiskMB: sb.DiskMB}.WithDefaults()
-	spec := runtime.Spec{ID: id, Template: sb.TemplateID, Limits: limits, Network: policy}
+	spec := runtime.Spec{ID: id, Template: sb.TemplateID, Limits: limits, Network: policy, Layers: layers}
 	actx, cancel := nodeAct(ctx)
 	memory, err := mv.RestoreFromBlobOn(actx, node, spec, runtime.PausedBlob{Digest: rec.Digest, Size: rec.Size})
 	cancel()
 	if err != nil {
-		return false, fail(err)
+		return false, fail(restoreRefused(ctx, err))
 	}
 	if err := m.store.MoveSandbox(context.WithoutCancel(ctx), id, sb.Node, node,
 		store.Event{Type: store.EventResuming, Message: "runs on node " + node + " now"}); err != nil {
@@ -200,4 +202,38 @@ func (m *Manager) moveAway(ctx context.Context, sb store.Sandbox, why error, ans
 	m.dropCheckpointObject(context.WithoutCancel(ctx), id)
 	m.log.Info("paused sandbox moved to another node", logx.Sandbox(id), "from", from, "to", node, "memory", memory)
 	return true, nil
+}
+
+// restoreRefused is the error of the node a sandbox was moving to, as
+// the resume's caller gets it: nothing it could fix. A blob gone from
+// the bucket (not found) or one refused as corrupted or unsafe (failed
+// precondition, invalid argument) would tell a client that its sandbox
+// is gone, or that it asked wrongly; the sandbox stays paused and no
+// node can take it now, so it is unavailable. A node full (resource
+// exhausted) and the caller's own cancellation keep their class.
+func restoreRefused(ctx context.Context, err error) error {
+	if ctx.Err() != nil || errors.Is(err, errdefs.ErrUnavailable) || errors.Is(err, errdefs.ErrResourceExhausted) {
+		return err
+	}
+	return fmt.Errorf("%v: %w", err, errdefs.ErrUnavailable)
+}
+
+// moveLayers are the layers of sandbox sb's template as this control
+// plane records them, with the archive of each in object storage: the
+// node a sandbox moves to fetches a layer it lacks only as an archive
+// named so, never as one the moved pack (made by the old node) names.
+// None when the template has none to name (the base template, one
+// whose layers are not in object storage): the new node must then hold
+// what the pack stacks on.
+func (m *Manager) moveLayers(ctx context.Context, sb store.Sandbox) []runtime.TemplateLayer {
+	nt, ok := m.tmpl.(NodeTemplates)
+	if !ok || sb.TemplateID == catalog.BaseID {
+		return nil
+	}
+	layers, err := nt.NodeLayers(ctx, sb.TemplateID)
+	if err != nil {
+		m.log.Info("the layers of a moving sandbox's template cannot be named to another node", logx.Sandbox(sb.ID), logx.Err(err))
+		return nil
+	}
+	return layers
 }

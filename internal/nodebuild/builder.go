@@ -96,29 +96,30 @@ func (b *Builder) Build(ctx context.Context, req builder.Request, log builder.Lo
 		defer cancel()
 	}
 	// The step a node lost mid-build was at is the failed step.
-	step := "base"
-	relay := func(level, st, message string) {
-		if st != "" {
-			step = st
-		}
-		log(level, st, message)
-	}
+	rl := &relay{log: log, step: "base"}
 	out, err := run.Build(ctx, Request{
 		ID: req.ID, Steps: req.Steps, Force: req.Force, Files: files, Limits: req.Limits, Timeout: req.Timeout, Registries: b.cfg.Registries,
 		Base: Base{Image: req.Base.Image, Registry: req.Base.Registry, Default: req.Base.Default,
 			Layers: req.Base.NodeLayers, Settings: req.Base.Settings},
-	}, relay)
+	}, rl.line)
 	if err != nil {
 		if ctx.Err() != nil {
 			// Cancelled, or out of build minutes: the catalog says which.
 			return builder.Result{}, fmt.Errorf("node %s: %w", node, errors.Join(ctx.Err(), err))
 		}
-		return builder.Result{}, &builder.StepError{Step: step, ExitCode: -1, Err: fmt.Errorf("node %s was lost during the build: %w", node, err)}
+		return builder.Result{}, &builder.StepError{Step: rl.step, ExitCode: -1, Err: fmt.Errorf("node %s was lost during the build: %w", node, err)}
 	}
 	if out.Failure != nil {
-		return builder.Result{}, out.Failure.err()
+		return builder.Result{}, out.Failure.bounded().err()
 	}
-	return out.result(node)
+	res, err := out.result(node)
+	if err == nil {
+		err = b.checkHeld(ctx, node, res)
+	}
+	if err != nil {
+		return builder.Result{}, &builder.StepError{Step: "finalize", ExitCode: -1, Err: err}
+	}
+	return res, nil
 }
 
 // uploadFiles puts the archives of req's COPY steps in object storage,

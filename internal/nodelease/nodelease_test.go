@@ -22,7 +22,8 @@ import (
 // real runtime standing for node n1's. At its first check the node is
 // settled: the sandboxes its runtime holds that the store does not
 // record live on it (one ended, one never recorded) are destroyed, the
-// live ones kept. Silent up to its lease, nothing is lost; past it, the
+// live ones kept, and so is one recorded resuming on another node (being
+// moved to this one). Silent up to its lease, nothing is lost; past it, the
 // node's running sandbox ends once as lost naming the node, its paused
 // one (which runs nothing) stays paused, kept when the node returns,
 // and the embedded node's sandbox runs on.
@@ -61,7 +62,18 @@ func TestKeeper(t *testing.T) {
 	if err := st.SetState(ctx, "paused", []store.SandboxState{store.StateRunning}, store.StatePaused, store.Event{Type: store.EventPaused}); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{"kept", "ended", "stray", "paused"} {
+	// Paused on node n0 and being moved to n1: resuming, still recorded
+	// on n0 until n1 has made it.
+	if err := st.CreateSandbox(ctx, store.Sandbox{ID: "moving", TemplateID: "base", State: store.StateStarting, Node: "n0"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range [][2]store.SandboxState{{store.StateStarting, store.StateRunning}, {store.StateRunning, store.StatePausing},
+		{store.StatePausing, store.StatePaused}, {store.StatePaused, store.StateResuming}} {
+		if err := st.SetState(ctx, "moving", []store.SandboxState{step[0]}, step[1], store.Event{Type: store.EventResuming}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"kept", "ended", "stray", "paused", "moving"} {
 		if _, err := d.Create(ctx, runtime.Spec{ID: id, Template: "base"}); err != nil {
 			t.Fatal(err)
 		}
@@ -107,8 +119,12 @@ func TestKeeper(t *testing.T) {
 	if err := k.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ids := held(); len(ids) != 2 || !slices.Contains(ids, "kept") || !slices.Contains(ids, "paused") {
-		t.Errorf("after settling the node holds %v, want kept and paused", ids)
+	if ids := held(); len(ids) != 3 || !slices.Contains(ids, "kept") || !slices.Contains(ids, "paused") || !slices.Contains(ids, "moving") {
+		t.Errorf("after settling the node holds %v, want kept, paused and the sandbox moving to it", ids)
+	}
+	// The move done elsewhere, it leaves the rest as it was.
+	if err := d.Destroy(ctx, "moving"); err != nil && !errdefs.IsNotFound(err) {
+		t.Fatal(err)
 	}
 
 	now = t0.Add(lease)

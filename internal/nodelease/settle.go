@@ -15,6 +15,12 @@ import (
 // it, so a sandbox being created now is either missing from the runtime's
 // list or recorded already, never destroyed.
 //
+// A sandbox the store records resuming on another node is kept too: it
+// may be moving here (lifecycle's moveAway has this node make it before
+// the store records it here, and destroys it here itself if the move
+// fails), and destroying it would lose a paused sandbox whose state is
+// then deleted from object storage.
+//
 // A sandbox the store records live that the runtime no longer holds (its
 // host restarted) is left to lifecycle's monitor, which ends it as lost
 // ("gone from the runtime") at its next sample: judging it here, from a
@@ -35,6 +41,11 @@ func (k *Keeper) settle(ctx context.Context, node string) error {
 	keep := map[string]bool{}
 	for _, sb := range on(live, node) {
 		keep[sb.ID] = true
+	}
+	for _, sb := range live {
+		if sb.State == store.StateResuming && sb.Node != "" {
+			keep[sb.ID] = true
+		}
 	}
 	for _, i := range held {
 		// A template build's sandbox is in no store record: it ends

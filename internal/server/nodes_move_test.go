@@ -90,8 +90,9 @@ func nodeHostClean(t *testing.T, dir, parent, id string) {
 // a file written before the pause is there, commands work through the
 // proxy, and the store records the new node. Paused with
 // its files only: booted again there, files kept. A blob corrupted in
-// the bucket is refused (409) and a pause whose upload never completed
-// is a 503 naming why: both leave the sandbox paused and nothing on the
+// or gone from the bucket is refused (503 naming the node, never a 404
+// saying the sandbox is gone) and a pause whose upload never completed
+// is a 503 naming why: all leave the sandbox paused and nothing on the
 // other node. Killed, the moved sandboxes leave nothing on the new
 // node's host; the killed node, started again, removes what it kept of
 // them.
@@ -170,6 +171,7 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 	}
 
 	// A corrupted blob is refused; the sandbox stays paused on node A.
+	// Neither the client's mistake nor a conflict of its sandbox's: 503.
 	blob := s3.BlobPath("soulbox", memRec.Digest)
 	whole, err := os.ReadFile(blob)
 	if err != nil {
@@ -183,12 +185,12 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		code, body, _ := c.do("POST", "/sandboxes/"+mem.SandboxID+"/resume", map[string]any{"timeout": 600})
-		if code == 409 && strings.Contains(string(body), nameB) {
+		if code == 503 && strings.Contains(string(body), nameB) {
 			break
 		}
 		// Until node B's first heartbeat with its service address.
 		if code != 503 || time.Now().After(deadline) {
-			t.Fatalf("resume from a corrupted blob = %d %s, want 409 naming node B\nnode B:\n%s", code, body, b.stderr)
+			t.Fatalf("resume from a corrupted blob = %d %s, want 503 naming node B\nnode B:\n%s", code, body, b.stderr)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
@@ -202,6 +204,15 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 			t.Errorf("last event after a refused move: %s %q, want paused saying why", last.Type, last.Message)
 		}
 	})
+	// A blob gone from the bucket: 503 too, not a 404 that would say
+	// the sandbox is gone; still paused on node A.
+	if err := os.Remove(blob); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, _ := c.do("POST", "/sandboxes/"+mem.SandboxID+"/resume", map[string]any{"timeout": 600}); code != 503 || !strings.Contains(string(body), nameB) {
+		t.Errorf("resume from a blob gone from the bucket = %d %s, want 503 naming node B", code, body)
+	}
+	stillPaused(mem.SandboxID, nameA)
 	if err := os.WriteFile(blob, whole, 0o644); err != nil {
 		t.Fatal(err)
 	}

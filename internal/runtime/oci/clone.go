@@ -153,7 +153,11 @@ func (d *Driver) RestoreClone(ctx context.Context, spec runtime.Spec, dir string
 		}
 	}
 	spec.Runtime = "runc"
-	if len(spec.Layers) == 0 {
+	if meta.SourceDir != "" {
+		// Made on another node: its layers without the archives it
+		// names for them (move.go).
+		spec.Layers = movedLayers(meta.TemplateLayers, spec.Layers)
+	} else if len(spec.Layers) == 0 {
 		// The source's layers, as its create named them.
 		spec.Layers = meta.TemplateLayers
 	}
@@ -168,7 +172,7 @@ func (d *Driver) RestoreClone(ctx context.Context, spec runtime.Spec, dir string
 		if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", filepath.Join(dir, cloneUpper)+"/.", upper).CombinedOutput(); err != nil {
 			return fmt.Errorf("copy the writable layer: %v: %s", err, strings.TrimSpace(string(out)))
 		}
-		if err := shiftOwners(upper, meta.HostUID, hostUID); err != nil {
+		if err := shiftOwners(upper, meta.HostUID, hostUID, meta.SourceDir != ""); err != nil {
 			return err
 		}
 		return seedIdentityFree(upper)
@@ -248,8 +252,13 @@ func seedIdentityFree(upper string) error {
 }
 
 // shiftOwners moves the owners of everything under root from the id range
-// of host uid from to that of host uid to; other owners are kept.
-func shiftOwners(root string, from, to uint32) error {
+// of host uid from to that of host uid to; other owners are kept, unless
+// squash: the files of a pack made on another node (move.go) may name
+// any host id, and one outside the sandbox's range becomes host root
+// (unmapped in every sandbox, as a file the host wrote there, such as
+// /etc/resolv.conf, already is) without its set-id bits, rather than
+// keep a host id this node may give another sandbox.
+func shiftOwners(root string, from, to uint32, squash bool) error {
 	return filepath.WalkDir(root, func(p string, _ os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -258,20 +267,31 @@ func shiftOwners(root string, from, to uint32) error {
 		if err := unix.Lstat(p, &st); err != nil {
 			return err
 		}
+		foreign := false
 		move := func(id uint32) int {
-			if id >= from && id < from+idRange {
+			if id >= from && id-from < idRange {
 				return int(id - from + to)
+			}
+			if squash {
+				foreign = true
+				return 0
 			}
 			return int(id)
 		}
-		if err := os.Lchown(p, move(st.Uid), move(st.Gid)); err != nil {
+		uid, gid := move(st.Uid), move(st.Gid)
+		if err := os.Lchown(p, uid, gid); err != nil {
 			return fmt.Errorf("shift the owner of %s: %w", p, err)
 		}
-		// chown clears set-id bits; give them back.
-		if st.Mode&unix.S_IFMT != unix.S_IFLNK && st.Mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
-			return os.Chmod(p, os.FileMode(st.Mode&0o777)|modeBits(st.Mode))
+		// chown clears set-id bits; give them back, but not to a file
+		// whose foreign owner was squashed.
+		if st.Mode&unix.S_IFMT == unix.S_IFLNK || st.Mode&(unix.S_ISUID|unix.S_ISGID) == 0 {
+			return nil
 		}
-		return nil
+		bits := modeBits(st.Mode)
+		if foreign {
+			bits &^= os.ModeSetuid | os.ModeSetgid
+		}
+		return os.Chmod(p, os.FileMode(st.Mode&0o777)|bits)
 	})
 }
 

@@ -128,14 +128,12 @@ func (d *Driver) CreateFromPack(ctx context.Context, spec runtime.Spec, dir stri
 // name and hosts file), on spec's layers or else the pack's.
 func (d *Driver) createOnPack(ctx context.Context, spec runtime.Spec, dir string, meta checkpointMeta) error {
 	spec.Runtime = "runc"
-	if len(spec.Layers) == 0 {
-		spec.Layers = meta.TemplateLayers
-	}
+	spec.Layers = movedLayers(meta.TemplateLayers, spec.Layers)
 	seed := func(upper string, hostUID uint32) error {
 		if out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", filepath.Join(dir, cloneUpper)+"/.", upper).CombinedOutput(); err != nil {
 			return fmt.Errorf("copy the writable layer: %v: %s", err, strings.TrimSpace(string(out)))
 		}
-		if err := shiftOwners(upper, meta.HostUID, hostUID); err != nil {
+		if err := shiftOwners(upper, meta.HostUID, hostUID, true); err != nil {
 			return err
 		}
 		return seedIdentityFree(upper)
@@ -168,4 +166,37 @@ func (d *Driver) mapMovedPaths(meta *checkpointMeta) {
 			}
 		}
 	}
+}
+
+// movedLayers are the layers a sandbox moved from another node stacks
+// on: those its pack names (the node that made it knew what the sandbox
+// was created on), each fetched, if this node lacks it, only as the
+// archive the control plane names for that digest (named, from its own
+// records, in the restore's spec). A pack is made by another node and
+// trusted no further than that: the archive it names for a layer is
+// dropped, so it can never have this node install an archive of its
+// choosing as a layer other sandboxes stack on. A layer neither here
+// nor named by the control plane is refused by the resolver.
+func movedLayers(pack, named []runtime.TemplateLayer) []runtime.TemplateLayer {
+	if len(pack) == 0 {
+		return nil
+	}
+	byDigest := map[string]runtime.TemplateLayer{}
+	for _, l := range named {
+		if l.Digest != "" {
+			byDigest[l.Digest] = l
+		}
+	}
+	out := make([]runtime.TemplateLayer, len(pack))
+	for i, l := range pack {
+		switch n, ok := byDigest[l.Digest]; {
+		case l.Digest == "":
+			out[i] = runtime.TemplateLayer{Base: l.Base}
+		case ok:
+			out[i] = n
+		default:
+			out[i] = runtime.TemplateLayer{Digest: l.Digest, Tree: l.Tree}
+		}
+	}
+	return out
 }
