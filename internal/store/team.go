@@ -33,7 +33,10 @@ type TeamLoad struct {
 	// Quota is the team's; zero for a team the store keeps no row of
 	// (keys made before teams).
 	Quota Quota
-	// Deleted: the team has no row, but keys or access tokens name it.
+	// Deleted: the team has no row, keys or access tokens name it, and
+	// none of its keys is live (deleting a team revokes them all). A
+	// team known only by its keys, made without a row (auth.Create of a
+	// new team name), is not deleted while one of its keys lives.
 	Deleted bool
 }
 

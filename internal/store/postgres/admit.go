@@ -62,6 +62,7 @@ func teamLoad(ctx context.Context, tx pgx.Tx, team string) (store.TeamLoad, erro
 			COALESCE(t.quota_disk_bytes, 0), COALESCE(t.quota_build_minutes, 0),
 			t.id IS NULL AND (EXISTS (SELECT 1 FROM api_keys WHERE team = $1)
 				OR EXISTS (SELECT 1 FROM access_tokens WHERE team = $1))
+			AND NOT EXISTS (SELECT 1 FROM api_keys WHERE team = $1 AND revoked_at IS NULL)
 		FROM live LEFT JOIN teams t ON t.id = $1`, team, states).Scan(
 		&l.Sandboxes, &l.CPUs, &l.MemoryMB,
 		&l.Quota.Sandboxes, &l.Quota.CPUs, &l.Quota.MemoryMB, &l.Quota.DiskBytes, &l.Quota.BuildMinutes,

@@ -90,6 +90,15 @@ func (s *suite) testCreateIf(t *testing.T) {
 	if err != nil || seen != (store.TeamLoad{}) {
 		t.Errorf("a team without a row: %v, load %+v, want no quota and not deleted", err, seen)
 	}
+	// Nor is a team known only by a live key of its own (made without a
+	// row, as auth.Create of a new team name does).
+	implicit := apiKey("implicit", t0)
+	implicit.Team = "team-implicit"
+	mustCreateKey(t, st, implicit)
+	err = st.CreateSandboxIf(ctx, teamSandbox("team-implicit", 0), func(l store.TeamLoad) error { seen = l; return nil })
+	if err != nil || seen.Deleted {
+		t.Errorf("a team known by a live key and no row: %v, load %+v, want not deleted", err, seen)
+	}
 
 	// DeleteTeam refuses a team with live sandboxes, then the team is
 	// deleted and admit is told so.
