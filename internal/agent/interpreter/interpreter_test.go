@@ -44,13 +44,20 @@ func newTestServerState(t *testing.T) (*httptest.Server, string, *state.State) {
 	st := state.New(map[string]string{"PATH": os.Getenv("PATH"), "FROM_AGENT": "yes"}, users.Files{Passwd: passwd, Group: group})
 	r := reaper.New()
 	ctx, cancel := context.WithCancel(context.Background())
-	go r.Run(ctx)
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		r.Run(ctx)
+	}()
 	m := NewManager(r, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv := httptest.NewServer(Handler(m, st, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(func() {
 		srv.Close()
 		m.Close()
+		// A reaper left running would collect the next test's
+		// children, whose exits would then never reach its own.
 		cancel()
+		<-ran
 	})
 	return srv, home, st
 }

@@ -19,9 +19,18 @@ import (
 
 func newManager(t *testing.T) *Manager {
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
 	r := reaper.New()
-	go r.Run(ctx)
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		r.Run(ctx)
+	}()
+	// A reaper left running would collect the next test's children,
+	// whose exits would then never reach that test's own reaper.
+	t.Cleanup(func() {
+		cancel()
+		<-ran
+	})
 	return NewManager(r, func() map[string]string { return map[string]string{"FROM_INIT": "yes"} })
 }
 

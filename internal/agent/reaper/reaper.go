@@ -71,6 +71,11 @@ func (r *Reaper) Run(ctx context.Context) {
 	signal.Notify(sigs, unix.SIGCHLD)
 	defer signal.Stop(sigs)
 	for {
+		// Checked first: a signal and the end can be ready at once, and
+		// select picks either.
+		if ctx.Err() != nil {
+			return
+		}
 		r.reapAll()
 		select {
 		case <-ctx.Done():
