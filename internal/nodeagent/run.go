@@ -229,7 +229,7 @@ func (h *heartbeater) beat(ctx context.Context, draining bool) (*nodev1.Heartbea
 		c.Sandboxes, c.AllocatedCpu, c.AllocatedMemoryBytes, c.ServiceAddress = int64(n), int64(cpus), mem, h.sandboxes.advertise
 		c.ObjectStorage = h.sandboxes.objects != nil
 		if h.sandboxes.pool != nil {
-			c.PooledTemplates = h.sandboxes.pool.Ready()
+			c.PooledTemplates, c.PooledReady = h.sandboxes.pool.Ready()
 		}
 	}
 	res, err := h.c.Heartbeat(ctx, connect.NewRequest(&nodev1.HeartbeatRequest{Capacity: c, Draining: draining}))

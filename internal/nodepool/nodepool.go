@@ -84,16 +84,17 @@ func (p *Pool) Holds(id string) bool {
 	return p.held[id]
 }
 
-// Ready lists the templates with a sandbox ready, for the heartbeat:
-// the control plane prefers this node for their creates.
-func (p *Pool) Ready() []string {
-	var out []string
+// Ready lists the templates with a sandbox ready and how many of each
+// (ready[i] of templates[i]), for the heartbeat: the control plane
+// prefers this node for as many of their creates.
+func (p *Pool) Ready() (templates []string, ready []int64) {
 	for _, st := range p.p.Stats() {
 		if st.Ready > 0 {
-			out = append(out, st.Template)
+			templates = append(templates, st.Template)
+			ready = append(ready, int64(st.Ready))
 		}
 	}
-	return out
+	return templates, ready
 }
 
 // Stats reports each template's pool.

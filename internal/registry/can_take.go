@@ -12,7 +12,7 @@ import (
 // otherwise an error saying why (ErrUnavailable), as placement sees it
 // (the store read at most a second ago, this replica's reachability).
 func (r *Registry) CanTake(ctx context.Context, node string) error {
-	nodes, addrs, err := r.schedulerView(ctx)
+	nodes, addrs, _, err := r.schedulerView(ctx)
 	if err != nil {
 		return err
 	}

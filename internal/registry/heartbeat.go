@@ -49,6 +49,9 @@ func (r *Registry) Heartbeat(ctx context.Context, req *connect.Request[nodev1.He
 		r.log.Warn("node heartbeat refused", "node", id, "err", err)
 		return nil, connectError(err)
 	}
+	if rep.LiveAtReport, err = r.liveOn(ctx, id); err != nil {
+		return nil, connectError(err)
+	}
 	wasSilent := n.Status == store.NodeUnhealthy
 	n, err = r.st.RecordNodeHeartbeat(ctx, id, rep, req.Msg.GetDraining(), r.now())
 	if err != nil {
@@ -60,6 +63,22 @@ func (r *Registry) Heartbeat(ctx context.Context, req *connect.Request[nodev1.He
 		r.forgetReach(id)
 	}
 	return connect.NewResponse(&nodev1.HeartbeatResponse{Status: string(n.Status), HeartbeatIntervalMs: r.HeartbeatInterval().Milliseconds()}), nil
+}
+
+// liveOn is how many live sandboxes the store records on node: kept
+// with its report, so that a placement knows how many creates went to
+// it since (see withStoreCounts).
+func (r *Registry) liveOn(ctx context.Context, node string) (int, error) {
+	use, err := r.st.NodeUsage(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	for _, u := range use {
+		if u.Node == node {
+			return u.Sandboxes, nil
+		}
+	}
+	return 0, nil
 }
 
 // Bounds of a believable report.
@@ -104,6 +123,15 @@ func ReportOf(c *nodev1.Capacity) (store.NodeReport, error) {
 		return bad("allocated_memory_bytes %d is absurd", c.GetAllocatedMemoryBytes())
 	case len(c.GetTemplates())+len(c.GetPooledTemplates()) > maxTemplates:
 		return bad("%d templates: want at most %d", len(c.GetTemplates())+len(c.GetPooledTemplates()), maxTemplates)
+	case len(c.GetPooledReady()) > 0 && len(c.GetPooledReady()) != len(c.GetPooledTemplates()):
+		return bad("%d pooled_ready counts for %d pooled_templates: want one each", len(c.GetPooledReady()), len(c.GetPooledTemplates()))
+	}
+	var ready []int
+	for _, k := range c.GetPooledReady() {
+		if k < 1 || k > maxSandboxes {
+			return bad("pooled_ready %d: want 1 to %d", k, maxSandboxes)
+		}
+		ready = append(ready, int(k))
 	}
 	for _, t := range append(append([]string{}, c.GetTemplates()...), c.GetPooledTemplates()...) {
 		if err := store.ValidateText("template", t); err != nil || t == "" || len(t) > 255 {
@@ -123,7 +151,7 @@ func ReportOf(c *nodev1.Capacity) (store.NodeReport, error) {
 		DiskTotalBytes: c.GetDiskTotalBytes(), DiskUsedBytes: c.GetDiskUsedBytes(),
 		Sandboxes: int(c.GetSandboxes()), MaxSandboxes: int(c.GetMaxSandboxes()),
 		AllocatedCPU: int(c.GetAllocatedCpu()), AllocatedMemory: c.GetAllocatedMemoryBytes(),
-		Pooled: c.GetPooledTemplates(), Templates: c.GetTemplates(), ServiceAddress: c.GetServiceAddress(),
+		Pooled: c.GetPooledTemplates(), PooledReady: ready, Templates: c.GetTemplates(), ServiceAddress: c.GetServiceAddress(),
 		ObjectStorage: c.GetObjectStorage()}, nil
 }
 

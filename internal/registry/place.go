@@ -23,6 +23,9 @@ type view struct {
 	nodes []scheduler.Node
 	// addrs are the joined nodes' sandbox service addresses.
 	addrs map[string]string
+	// liveAtReport is, for each joined node, the store's count of its
+	// live sandboxes when its last report was received.
+	liveAtReport map[string]int
 }
 
 // Place decides where a create goes and refuses it (ErrUnavailable,
@@ -44,7 +47,7 @@ type view struct {
 // if it does not answer, the create is placed once more without it, so
 // that it goes to another node with nothing made on the first.
 func (r *Registry) Place(ctx context.Context, req scheduler.Request) (scheduler.Decision, error) {
-	nodes, addrs, err := r.schedulerView(ctx)
+	nodes, addrs, liveAtReport, err := r.schedulerView(ctx)
 	if err != nil {
 		return scheduler.Decision{}, err
 	}
@@ -57,7 +60,7 @@ func (r *Registry) Place(ctx context.Context, req scheduler.Request) (scheduler.
 		if r.embedded != nil {
 			embedded = r.embedded.ID
 		}
-		nodes = withStoreCounts(nodes, use, req.Team, embedded)
+		nodes = withStoreCounts(nodes, use, liveAtReport, req.Team, embedded)
 	}
 	for probes := 0; ; {
 		nodes = r.withReach(nodes, addrs)
@@ -106,18 +109,19 @@ func (r *Registry) Service(ctx context.Context, node string) (addr, keyFingerpri
 	return n.Report.ServiceAddress, n.KeyFingerprint, nil
 }
 
-func (r *Registry) schedulerView(ctx context.Context) ([]scheduler.Node, map[string]string, error) {
+func (r *Registry) schedulerView(ctx context.Context) ([]scheduler.Node, map[string]string, map[string]int, error) {
 	r.view.mu.Lock()
 	defer r.view.mu.Unlock()
 	if r.view.nodes != nil && r.now().Sub(r.view.at) < viewTTL {
-		return r.view.nodes, r.view.addrs, nil
+		return r.view.nodes, r.view.addrs, r.view.liveAtReport, nil
 	}
 	ns, err := r.st.ListNodes(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	out := make([]scheduler.Node, 0, len(ns))
 	addrs := map[string]string{}
+	liveAtReport := map[string]int{}
 	for _, n := range ns {
 		if n.Embedded && (r.embedded == nil || n.ID != r.embedded.ID) {
 			continue
@@ -126,7 +130,7 @@ func (r *Registry) schedulerView(ctx context.Context) ([]scheduler.Node, map[str
 			Runs: n.Embedded || n.Report.ServiceAddress != "", Embedded: n.Embedded, Unmetered: n.Embedded,
 			CPUCount: n.Report.CPUCount, AllocatedCPU: n.Report.AllocatedCPU, MemoryTotalBytes: n.Report.MemoryTotalBytes,
 			AllocatedMemory: n.Report.AllocatedMemory, Sandboxes: n.Report.Sandboxes, MaxSandboxes: n.Report.MaxSandboxes,
-			Pooled: n.Report.Pooled, Layers: n.Report.Templates, ObjectStorage: n.Report.ObjectStorage}
+			Pooled: n.Report.Pooled, PooledReady: n.Report.PooledReady, Layers: n.Report.Templates, ObjectStorage: n.Report.ObjectStorage}
 		if n.Embedded && r.embedded.Pooled != nil {
 			// The embedded node sends no heartbeat: its pool is asked.
 			sn.Pooled = r.embedded.Pooled()
@@ -135,9 +139,12 @@ func (r *Registry) schedulerView(ctx context.Context) ([]scheduler.Node, map[str
 		if !n.Embedded && n.Report.ServiceAddress != "" {
 			addrs[n.ID] = n.Report.ServiceAddress
 		}
+		if !n.Embedded {
+			liveAtReport[n.ID] = n.Report.LiveAtReport
+		}
 	}
-	r.view.nodes, r.view.addrs, r.view.at = out, addrs, r.now()
-	return out, addrs, nil
+	r.view.nodes, r.view.addrs, r.view.liveAtReport, r.view.at = out, addrs, liveAtReport, r.now()
+	return out, addrs, liveAtReport, nil
 }
 
 // invalidate makes the next placement read the store again.

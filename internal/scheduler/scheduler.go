@@ -1,7 +1,8 @@
 // Package scheduler decides where a sandbox is created: on a ready node
 // with room for it (CPU, memory, sandbox slots), preferring the nodes
-// that have its template pooled, then its layers present, then those
-// with fewer of the team's sandboxes and more room. It is pure: the
+// that have its template pooled (while their pools have a sandbox left
+// for it), then its layers present, then those with fewer of the team's
+// sandboxes and more room. It is pure: the
 // caller passes the nodes as the registry last saw them, and nothing
 // here reads or writes anything else.
 package scheduler
@@ -51,6 +52,16 @@ type Node struct {
 	// template layers on its disk.
 	Pooled []string
 	Layers []string
+	// PooledReady, when as long as Pooled, says how many sandboxes of
+	// each are ready (PooledReady[i] of Pooled[i]); otherwise each
+	// pooled template counts as one ready (a report from a node that
+	// does not send the counts).
+	PooledReady []int
+	// PlacedSinceReport counts the creates placed on the node since the
+	// report Pooled comes from: the first PooledReady of them take a
+	// warm sandbox, the rest go cold, so the pooled preference holds
+	// only while ready > placed.
+	PlacedSinceReport int
 	// ObjectStorage: the node fetches the layers it lacks from object
 	// storage.
 	ObjectStorage bool
@@ -211,7 +222,7 @@ func unfit(n *Node, req Request) string {
 
 func score(n *Node, req Request) float64 {
 	var s float64
-	if req.Template != "" && contains(n.Pooled, req.Template) {
+	if req.Template != "" && pooledLeft(n, req.Template) {
 		s += weightPooled
 	}
 	if len(req.Layers) > 0 {
@@ -243,6 +254,22 @@ func freeBytes(total, used uint64) float64 {
 		return 0
 	}
 	return float64(total-min(used, total)) / float64(total)
+}
+
+// pooledLeft is whether n's pool still has a sandbox of template for
+// this create: ready, by the report, more than the creates placed since.
+func pooledLeft(n *Node, template string) bool {
+	for i, t := range n.Pooled {
+		if t != template {
+			continue
+		}
+		ready := 1
+		if len(n.PooledReady) == len(n.Pooled) {
+			ready = n.PooledReady[i]
+		}
+		return ready > n.PlacedSinceReport
+	}
+	return false
 }
 
 // holdsAll is whether n holds every one of layers.

@@ -99,7 +99,16 @@ type NodeReport struct {
 	AllocatedCPU     int      `json:"allocatedCPU"`
 	AllocatedMemory  uint64   `json:"allocatedMemoryBytes"`
 	Pooled           []string `json:"pooled,omitempty"`
-	Templates        []string `json:"templates,omitempty"`
+	// PooledReady is how many sandboxes of each of Pooled are ready
+	// (PooledReady[i] of Pooled[i]); empty from a node that does not
+	// count them: each counts as one.
+	PooledReady []int    `json:"pooledReady,omitempty"`
+	Templates   []string `json:"templates,omitempty"`
+	// LiveAtReport is how many live sandboxes the store recorded on the
+	// node when this report was received (the control plane's count, not
+	// the node's): the creates placed on it since are the store's live
+	// count now minus this one.
+	LiveAtReport int `json:"liveAtReport,omitempty"`
 	// ServiceAddress is the host:port of the node's sandbox service;
 	// empty: the node runs no sandboxes.
 	ServiceAddress string `json:"serviceAddress,omitempty"`

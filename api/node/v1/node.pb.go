@@ -347,6 +347,11 @@ type Capacity struct {
 	// (it was started with --s3-endpoint and --listen): the control plane
 	// may place on it a template whose layers only the bucket holds.
 	ObjectStorage bool `protobuf:"varint,15,opt,name=object_storage,json=objectStorage,proto3" json:"object_storage,omitempty"`
+	// How many warm sandboxes of each of pooled_templates are ready, in
+	// the same order (pooled_ready[i] is pooled_templates[i]'s). Empty
+	// from a node older than the field: each pooled template then counts
+	// as one ready.
+	PooledReady   []int64 `protobuf:"varint,16,rep,packed,name=pooled_ready,json=pooledReady,proto3" json:"pooled_ready,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -486,6 +491,13 @@ func (x *Capacity) GetObjectStorage() bool {
 	return false
 }
 
+func (x *Capacity) GetPooledReady() []int64 {
+	if x != nil {
+		return x.PooledReady
+	}
+	return nil
+}
+
 type HeartbeatResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The node's status in the registry after this heartbeat.
@@ -561,7 +573,7 @@ const file_v1_node_proto_rawDesc = "" +
 	"\x06ca_pem\x18\x03 \x01(\fR\x05caPem\"e\n" +
 	"\x10HeartbeatRequest\x125\n" +
 	"\bcapacity\x18\x01 \x01(\v2\x19.soulbox.node.v1.CapacityR\bcapacity\x12\x1a\n" +
-	"\bdraining\x18\x02 \x01(\bR\bdraining\"\xc5\x04\n" +
+	"\bdraining\x18\x02 \x01(\bR\bdraining\"\xe8\x04\n" +
 	"\bCapacity\x12\x1b\n" +
 	"\tcpu_count\x18\x01 \x01(\x03R\bcpuCount\x12\x1f\n" +
 	"\vcpu_percent\x18\x02 \x01(\x01R\n" +
@@ -579,7 +591,8 @@ const file_v1_node_proto_rawDesc = "" +
 	"\rallocated_cpu\x18\f \x01(\x03R\fallocatedCpu\x124\n" +
 	"\x16allocated_memory_bytes\x18\r \x01(\x04R\x14allocatedMemoryBytes\x12'\n" +
 	"\x0fservice_address\x18\x0e \x01(\tR\x0eserviceAddress\x12%\n" +
-	"\x0eobject_storage\x18\x0f \x01(\bR\robjectStorage\"_\n" +
+	"\x0eobject_storage\x18\x0f \x01(\bR\robjectStorage\x12!\n" +
+	"\fpooled_ready\x18\x10 \x03(\x03R\vpooledReady\"_\n" +
 	"\x11HeartbeatResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x02 \x01(\x03R\x13heartbeatIntervalMs2\xee\x01\n" +

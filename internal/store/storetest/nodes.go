@@ -176,7 +176,8 @@ func (s *suite) testNodes(t *testing.T) {
 		if err := st.EnsureNode(ctx, store.Node{ID: "n1", Status: store.NodeReady, JoinedAt: at(time.Second)}); err != nil {
 			t.Fatal(err)
 		}
-		r := store.NodeReport{CPUCount: 4, CPUPercent: 12.5, MemoryTotalBytes: 8 << 30, MemoryUsedBytes: 1 << 30, Sandboxes: 2, Templates: []string{"base"}, ObjectStorage: true}
+		r := store.NodeReport{CPUCount: 4, CPUPercent: 12.5, MemoryTotalBytes: 8 << 30, MemoryUsedBytes: 1 << 30, Sandboxes: 2, Templates: []string{"base"}, ObjectStorage: true,
+			Pooled: []string{"base", "other"}, PooledReady: []int{3, 1}, LiveAtReport: 5}
 		if _, err := st.RecordNodeHeartbeat(ctx, "n1", r, false, at(2*time.Second)); err != nil {
 			t.Fatal(err)
 		}
