@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,8 +28,15 @@ type nodeProc struct {
 	done   chan error
 }
 
+// startNode starts `soulbox node` with args. A node that runs sandboxes
+// (--listen) gets no warm pool unless args ask for one (--pool-max): a
+// test's node ends with SIGKILL, and its pooled sandboxes would outlive
+// it (a node destroys them only at its next start).
 func startNode(t testing.TB, bin string, args ...string) *nodeProc {
 	t.Helper()
+	if slices.Contains(args, "--listen") && !slices.Contains(args, "--pool-max") {
+		args = append([]string{"--pool-max", "0"}, args...)
+	}
 	p := &nodeProc{cmd: exec.Command(bin, append([]string{"node"}, args...)...), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
