@@ -104,24 +104,7 @@ func TestJoinedNodeMovePaused(t *testing.T) {
 		nameA, poolA = "node-move-a", "10.247.36.0/24"
 		nameB, poolB = "node-move-b", "10.247.37.0/24"
 	)
-	bin := buildServer(t, "")
-	s3 := s3test.Start(t, "soulbox")
-	nodeAddr := freeAddr(t)
-	c, cfg := runServer(t, func(cfg *server.Config) {
-		cfg.NodeListen = nodeAddr
-		cfg.NodeHeartbeatTimeout = 3 * time.Second
-		cfg.Objects = server.ObjectsConfig{Endpoint: s3.Endpoint, Bucket: "soulbox", AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey}
-	})
-	secret := filepath.Join(t.TempDir(), "s3-secret")
-	if err := os.WriteFile(secret, []byte(s3test.SecretKey+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s3Flags := []string{"--s3-endpoint", s3.Endpoint, "--s3-bucket", "soulbox", "--s3-access-key", s3test.AccessKey, "--s3-secret-key-file", secret}
-	var nodes []nodeJSON
-	c.want(200, "GET", "/nodes", nil, &nodes)
-	for _, nd := range nodes {
-		c.want(204, "POST", "/nodes/"+nd.ID, map[string]any{"status": "draining"}, nil)
-	}
+	bin, s3, nodeAddr, c, cfg, s3Flags := bucketControlPlane(t)
 
 	// Two sandboxes on node A, the only node ready.
 	listenA := freeAddr(t)
@@ -344,24 +327,7 @@ func TestJoinedNodeMoveDrained(t *testing.T) {
 		nameA, poolA = "node-drain-a", "10.247.38.0/24"
 		nameB, poolB = "node-drain-b", "10.247.39.0/24"
 	)
-	bin := buildServer(t, "")
-	s3 := s3test.Start(t, "soulbox")
-	nodeAddr := freeAddr(t)
-	c, cfg := runServer(t, func(cfg *server.Config) {
-		cfg.NodeListen = nodeAddr
-		cfg.NodeHeartbeatTimeout = 3 * time.Second
-		cfg.Objects = server.ObjectsConfig{Endpoint: s3.Endpoint, Bucket: "soulbox", AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey}
-	})
-	secret := filepath.Join(t.TempDir(), "s3-secret")
-	if err := os.WriteFile(secret, []byte(s3test.SecretKey+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s3Flags := []string{"--s3-endpoint", s3.Endpoint, "--s3-bucket", "soulbox", "--s3-access-key", s3test.AccessKey, "--s3-secret-key-file", secret}
-	var nodes []nodeJSON
-	c.want(200, "GET", "/nodes", nil, &nodes)
-	for _, nd := range nodes {
-		c.want(204, "POST", "/nodes/"+nd.ID, map[string]any{"status": "draining"}, nil)
-	}
+	bin, _, nodeAddr, c, cfg, s3Flags := bucketControlPlane(t)
 	listenA := freeAddr(t)
 	a, dirA := joinRunningNode(t, c, bin, "https://"+nodeAddr, nameA, listenA, poolA, s3Flags...)
 	dA := controlPlaneDriver(t, cfg, nameA, listenA)
@@ -433,4 +399,31 @@ func TestJoinedNodeMoveDrained(t *testing.T) {
 	if list, err := dB.List(ctx); err != nil || len(list) != 0 {
 		t.Errorf("node B holds %+v (%v) after the kill", list, err)
 	}
+}
+
+// bucketControlPlane starts a control plane with object storage (a
+// test S3 server) and a node listener, drains its embedded node so
+// that creates go to joined nodes, and returns the `soulbox node` flags
+// that give a node the same bucket.
+func bucketControlPlane(t *testing.T) (bin string, s3 *s3test.Server, nodeAddr string, c apiClient, cfg server.Config, s3Flags []string) {
+	t.Helper()
+	bin = buildServer(t, "")
+	s3 = s3test.Start(t, "soulbox")
+	nodeAddr = freeAddr(t)
+	c, cfg = runServer(t, func(cfg *server.Config) {
+		cfg.NodeListen = nodeAddr
+		cfg.NodeHeartbeatTimeout = 3 * time.Second
+		cfg.Objects = server.ObjectsConfig{Endpoint: s3.Endpoint, Bucket: "soulbox", AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey}
+	})
+	secret := filepath.Join(t.TempDir(), "s3-secret")
+	if err := os.WriteFile(secret, []byte(s3test.SecretKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s3Flags = []string{"--s3-endpoint", s3.Endpoint, "--s3-bucket", "soulbox", "--s3-access-key", s3test.AccessKey, "--s3-secret-key-file", secret}
+	var nodes []nodeJSON
+	c.want(200, "GET", "/nodes", nil, &nodes)
+	for _, nd := range nodes {
+		c.want(204, "POST", "/nodes/"+nd.ID, map[string]any{"status": "draining"}, nil)
+	}
+	return bin, s3, nodeAddr, c, cfg, s3Flags
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/soulbox/soulbox/internal/objstore/s3test"
 	"github.com/soulbox/soulbox/internal/server"
 	"github.com/soulbox/soulbox/internal/store"
 	"github.com/soulbox/soulbox/internal/store/sqlite"
@@ -71,24 +70,7 @@ func TestJoinedNodeSnapshot(t *testing.T) {
 		nameA, poolA = "node-snap-a", "10.247.120.0/24"
 		nameB, poolB = "node-snap-b", "10.247.121.0/24"
 	)
-	bin := buildServer(t, "")
-	s3 := s3test.Start(t, "soulbox")
-	nodeAddr := freeAddr(t)
-	c, cfg := runServer(t, func(cfg *server.Config) {
-		cfg.NodeListen = nodeAddr
-		cfg.NodeHeartbeatTimeout = 3 * time.Second
-		cfg.Objects = server.ObjectsConfig{Endpoint: s3.Endpoint, Bucket: "soulbox", AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey}
-	})
-	secret := filepath.Join(t.TempDir(), "s3-secret")
-	if err := os.WriteFile(secret, []byte(s3test.SecretKey+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s3Flags := []string{"--s3-endpoint", s3.Endpoint, "--s3-bucket", "soulbox", "--s3-access-key", s3test.AccessKey, "--s3-secret-key-file", secret}
-	var nodes []nodeJSON
-	c.want(200, "GET", "/nodes", nil, &nodes)
-	for _, nd := range nodes {
-		c.want(204, "POST", "/nodes/"+nd.ID, map[string]any{"status": "draining"}, nil)
-	}
+	bin, s3, nodeAddr, c, cfg, s3Flags := bucketControlPlane(t)
 	ctx := context.Background()
 
 	// The source on node A, the only node ready: a counter counted once
