@@ -87,7 +87,7 @@ func TestE2BSDKBuildOnNodes(t *testing.T) {
 		startProc(t, name, bin, nil, append([]string{"node", "--control-plane", "https://" + nodes,
 			"--join-token", tok.Token, "--data-dir", ocitest.Root(t), "--name", name, "--listen", listen,
 			"--templates-dir", ocitest.TemplateCache(), "--agent", ocitest.AgentBinary(t), "--cgroup-parent", "soulbox-compat-" + name,
-			"--network-pool", "10.247." + []string{"51", "52"}[i] + ".0/24", "--network-uplink", "lo", "--network-dns", "127.0.0.1"}, s3Flags...)...)
+			"--network-pool", "10.246." + []string{"51", "52"}[i] + ".0/24", "--network-uplink", "lo", "--network-dns", "127.0.0.1"}, s3Flags...)...)
 		d, err := remotedriver.New(remotedriver.Config{Node: name, Addr: listen, ClientCert: cert, CA: ca.Pool()})
 		if err != nil {
 			t.Fatal(err)

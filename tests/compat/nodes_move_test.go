@@ -22,7 +22,7 @@ func TestE2BSDKMovePaused(t *testing.T) {
 	api, startNode := c.api, c.node
 
 	dirA, listenA := ocitest.Root(t), freeLocalAddr(t)
-	a, dA := startNode("node-m1", "10.247.40.0/24", dirA, listenA, true)
+	a, dA := startNode("node-m1", "10.246.40.0/24", dirA, listenA, true)
 	ids := sdkRun(t, env, "create", "1")
 	id := ids[0]
 	defer api("DELETE", "/sandboxes/"+id, nil, nil) // before the server stops
@@ -45,7 +45,7 @@ func TestE2BSDKMovePaused(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	_ = a.Process.Kill()
-	_, b := startNode("node-m2", "10.247.41.0/24", ocitest.Root(t), freeLocalAddr(t), true)
+	_, b := startNode("node-m2", "10.246.41.0/24", ocitest.Root(t), freeLocalAddr(t), true)
 	sdkRun(t, env, "moved", id)
 	if info, err := b.Info(ctx, id); err != nil || info.Status != "running" {
 		t.Errorf("node-m2 holds the moved sandbox as %+v, %v; want running", info, err)
@@ -55,7 +55,7 @@ func TestE2BSDKMovePaused(t *testing.T) {
 		t.Errorf("node-m2 holds %+v (%v) after the kill", list, err)
 	}
 	// node-m1, started again, removes what it kept.
-	startNode("node-m1", "10.247.40.0/24", dirA, listenA, false)
+	startNode("node-m1", "10.246.40.0/24", dirA, listenA, false)
 	deadline = time.Now().Add(30 * time.Second)
 	for {
 		list, err := dA.List(ctx)

@@ -17,7 +17,7 @@ import (
 func TestE2BSDKSnapshotsOnJoinedNode(t *testing.T) {
 	requireNode(t)
 	c := startBucketCluster(t)
-	_, d := c.node("node-s1", "10.247.122.0/24", ocitest.Root(t), freeLocalAddr(t), true)
+	_, d := c.node("node-s1", "10.246.122.0/24", ocitest.Root(t), freeLocalAddr(t), true)
 	cmd := exec.Command("node", "--test", "--test-reporter=spec", "--test-name-pattern=createSnapshot", "snapshots/snapshot.test.mjs")
 	cmd.Env = append(os.Environ(), c.env()...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr

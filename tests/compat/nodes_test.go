@@ -95,7 +95,7 @@ func TestE2BSDKAcrossNodes(t *testing.T) {
 		cmd := exec.Command(bin, "node", "--control-plane", "https://"+cfg.NodeListen, "--join-token", tok.Token,
 			"--data-dir", ocitest.Root(t), "--name", name, "--listen", listen,
 			"--templates-dir", ocitest.TemplateCache(), "--agent", ocitest.AgentBinary(t), "--cgroup-parent", "soulbox-compat-"+name,
-			"--network-pool", fmt.Sprintf("10.247.%d.0/24", 10+i), "--network-uplink", "lo", "--network-dns", "127.0.0.1")
+			"--network-pool", fmt.Sprintf("10.246.%d.0/24", 10+i), "--network-uplink", "lo", "--network-dns", "127.0.0.1")
 		stderr := &bytes.Buffer{}
 		cmd.Stderr = stderr
 		if err := cmd.Start(); err != nil {

@@ -143,7 +143,7 @@ func TestE2BSDKReplicas(t *testing.T) {
 		startProc(t, name, bin, nil, "node", "--control-plane", "https://"+a.nodes, "--control-plane", "https://"+b.nodes,
 			"--join-token", tok.Token, "--data-dir", ocitest.Root(t), "--name", name, "--listen", listen,
 			"--templates-dir", ocitest.TemplateCache(), "--agent", ocitest.AgentBinary(t), "--cgroup-parent", "soulbox-compat-"+name,
-			"--network-pool", fmt.Sprintf("10.247.%d.0/24", 20+i), "--network-uplink", "lo", "--network-dns", "127.0.0.1")
+			"--network-pool", fmt.Sprintf("10.246.%d.0/24", 20+i), "--network-uplink", "lo", "--network-dns", "127.0.0.1")
 		if drivers[name], err = remotedriver.New(remotedriver.Config{Node: name, Addr: listen, ClientCert: cert, CA: ca.Pool()}); err != nil {
 			t.Fatal(err)
 		}
