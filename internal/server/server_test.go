@@ -21,6 +21,7 @@ import (
 	"github.com/soulbox/soulbox/internal/server"
 	"github.com/soulbox/soulbox/internal/store"
 	"github.com/soulbox/soulbox/internal/store/sqlite"
+	"github.com/soulbox/soulbox/internal/testutil"
 )
 
 func TestMain(m *testing.M) { ocitest.Main(m) }
@@ -234,12 +235,8 @@ func startServer(t *testing.T, bin string, cfg server.Config) (*exec.Cmd, string
 }
 
 func freeAddr(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Helper()
+	return testutil.FreeAddr(t)
 }
 
 func getJSON(t *testing.T, url string, wantStatus int, v any) {
