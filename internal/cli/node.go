@@ -81,6 +81,7 @@ plane: it fetches the layers it lacks from the bucket, verified, into
 	f.StringVar(&cfg.Runtime.AgentPath, "agent", "", "soulbox-agent binary (default: next to this binary)")
 	f.StringVar(&cfg.Runtime.TemplatesDir, "templates-dir", "", "template cache (default: <data-dir>/templates)")
 	f.StringVar(&cfg.Runtime.Runtime, "runtime", "", "OCI runtime: runc, crun or runsc (default: the fastest that works here)")
+	f.BoolVar(&cfg.Runtime.Compat32, "compat32", false, "let sandboxes make 32-bit (i386, x32) system calls, filtered, so 32-bit programs run (default: such a call kills its thread)")
 	f.StringVar(&cfg.Runtime.CgroupParent, "cgroup-parent", "", "cgroup the node's sandboxes go under (default: derived from the data dir)")
 	f.StringVar(&cfg.Runtime.Network, "network", "on", "on: each sandbox gets a link, NAT, DNS and egress policy; off: loopback only")
 	f.StringVar(&cfg.Runtime.NetworkPool, "network-pool", "", "IPv4 range of the sandboxes' links, one /30 each (default: the first free of 10.200-254.0.0/16)")

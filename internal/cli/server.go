@@ -25,7 +25,7 @@ SOULBOX_AGENT_PATH, SOULBOX_DEBIAN_MIRROR, SOULBOX_LOG_LEVEL, SOULBOX_TLS,
 SOULBOX_TLS_CERT, SOULBOX_TLS_KEY, SOULBOX_HTTPS_LISTEN, SOULBOX_ACME_DIRECTORY,
 SOULBOX_ACME_EMAIL, SOULBOX_ACME_CA, SOULBOX_NETWORK, SOULBOX_NETWORK_POOL,
 SOULBOX_NETWORK_UPLINK, SOULBOX_NETWORK_DNS, SOULBOX_PUBLIC_TRAFFIC,
-SOULBOX_READY_MIN_FREE_MB, SOULBOX_METRICS. Flags win.
+SOULBOX_READY_MIN_FREE_MB, SOULBOX_METRICS, SOULBOX_COMPAT32. Flags win.
 
 With TLS on, --listen serves HTTPS for the API and the sandbox hosts
 <port>-<id>.<domain>, and so does port 443 of the same host (--https-listen):
@@ -62,6 +62,7 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 	f.StringVar(&cfg.TemplatesDir, "templates-dir", cfg.TemplatesDir, "template cache (default <data-dir>/templates)")
 	f.StringVar(&cfg.Domain, "domain", cfg.Domain, "domain of sandbox hosts, <port>-<id>.<domain>")
 	f.StringVar(&cfg.Runtime, "runtime", cfg.Runtime, "OCI runtime: runc, crun or runsc (default: fastest the host supports)")
+	f.BoolVar(&cfg.Compat32, "compat32", cfg.Compat32, "let sandboxes make 32-bit (i386, x32) system calls, filtered as 64-bit ones are, so 32-bit programs run (default: such a call kills its thread)")
 	f.StringVar(&cfg.AgentPath, "agent", cfg.AgentPath, "soulbox-agent binary (default: next to this binary)")
 	f.StringVar(&cfg.DebianMirror, "debian-mirror", cfg.DebianMirror, "Debian mirror the base template is built from")
 	f.StringVar(&cfg.RegistryMirrors, "registry-mirrors", cfg.RegistryMirrors, "registry mirrors tried first for Docker Hub images in template builds, comma-separated URLs")

@@ -41,6 +41,8 @@ type RuntimeConfig struct {
 	TemplatesDir string
 	// Runtime forces one OCI runtime; empty chooses.
 	Runtime string
+	// Compat32 lets sandboxes make 32-bit system calls (oci.Config).
+	Compat32 bool
 	// CgroupParent is the cgroup the node's sandboxes go under; empty:
 	// derived from the data dir.
 	CgroupParent string
@@ -167,7 +169,7 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, obje
 	}
 	resolver := nodeTemplates{base: templates, layers: layers, use: h.layerUse, stacks: &builder.Stacks{}}
 	h.driver, err = oci.New(oci.Config{Root: root, AgentPath: rc.AgentPath, Runtime: rc.Runtime, Templates: resolver,
-		Logger: log, Network: h.net, CgroupParent: rc.CgroupParent})
+		Compat32: rc.Compat32, Logger: log, Network: h.net, CgroupParent: rc.CgroupParent})
 	if err != nil {
 		return nil, err
 	}

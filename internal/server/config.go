@@ -39,6 +39,9 @@ type Config struct {
 	// Runtime forces one OCI runtime (runc, crun, runsc); empty picks the
 	// fastest one the host supports.
 	Runtime string
+	// Compat32 lets sandboxes make 32-bit (i386, x32) system calls,
+	// filtered like 64-bit ones; off, such a call kills its thread.
+	Compat32 bool
 	// AgentPath is the soulbox-agent binary; default next to this binary.
 	AgentPath string
 	// DebianMirror is where the base template's packages come from.
@@ -317,6 +320,10 @@ func (c Config) FromEnv(getenv func(string) string) Config {
 	if s := getenv("SOULBOX_NETWORK_PRIVATE_OUT"); s != "" {
 		// Anything but a boolean is taken as false: the safe reading.
 		c.NetworkPrivateOut, _ = strconv.ParseBool(s)
+	}
+	if s := getenv("SOULBOX_COMPAT32"); s != "" {
+		// Anything but a boolean is taken as false: the safe reading.
+		c.Compat32, _ = strconv.ParseBool(s)
 	}
 	if s := getenv("SOULBOX_PUBLIC_TRAFFIC"); s != "" {
 		// Anything but a boolean is taken as false: the safe reading.

@@ -77,6 +77,7 @@ func (s *Server) openEmbeddedNode(ctx context.Context) (telemetry.Driver, error)
 		Root:      filepath.Join(cfg.DataDir, "runtime"),
 		AgentPath: cfg.AgentPath,
 		Runtime:   cfg.Runtime,
+		Compat32:  cfg.Compat32,
 		Templates: s.catalog,
 		Logger:    s.log,
 		Network:   s.network,

@@ -101,6 +101,15 @@ sc(313, fd, b"", 0)`), want: `EPERM|ENOSYS`},
 		{name: "read-kcore", script: `n=$(head -c 4096 /proc/kcore | wc -c); echo "read $n bytes of /proc/kcore (masked)"; [ "$n" -gt 0 ]`, want: `read 0 bytes`},
 		{name: "reboot", script: pySyscall(`sc(169, 0xfee1dead, 672274793, 0x01234567, None)`), want: `EPERM|ENOSYS`},
 		{name: "iopl", script: pySyscall(`sc(172, 3)`), want: `EPERM|ENOSYS`},
+		// The kernel's 32-bit entry points are closed: getpid through
+		// i386's int 0x80 kills the thread (the server runs without
+		// --compat32).
+		{name: "ia32-int80-syscall", script: `python3 - <<'PY'
+import ctypes, mmap
+m = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+m.write(bytes([0xb8, 20, 0, 0, 0, 0xcd, 0x80, 0xc3]))  # mov eax, 20; int 0x80; ret
+print("ia32 getpid answered", ctypes.CFUNCTYPE(ctypes.c_long)(ctypes.addressof(ctypes.c_char.from_buffer(m)))())
+PY`, want: `(?i)bad system call`},
 
 		// Device nodes: no CAP_MKNOD, and the device cgroup denies them.
 		{name: "mknod-block-device", script: "mknod /tmp/NONCE b 8 0", want: denied, host: noUpperFile},

@@ -110,7 +110,7 @@ func (d *Driver) create(ctx context.Context, spec runtime.Spec, seed func(upper 
 	cfg := ociSpec(bundleSpec{
 		id: spec.ID, rootfs: d.rootfsDir(spec.ID), hostUID: hostUID, limits: limits,
 		env: spec.Env, agentPath: d.agentPath, noNewPriv: spec.NoNewPrivileges, runtime: rt,
-		cgroupsPath: d.cgroups.cgroupsPath(spec.ID),
+		compat32: d.compat32, cgroupsPath: d.cgroups.cgroupsPath(spec.ID),
 		userCgroups: userFDs, criuConfig: d.criuConfigPath(spec.ID),
 	})
 	if err := writeJSON(filepath.Join(d.sandboxDir(spec.ID), "config.json"), cfg); err != nil {

@@ -80,6 +80,12 @@ type Config struct {
 	// hierarchy's root) every sandbox is created under; empty derives it
 	// from Root, so two drivers on one host never share one.
 	CgroupParent string
+	// Compat32 lets sandboxes make system calls through the host's 32-bit
+	// ABIs (i386 and x32 on x86-64), filtered by the same profile, so
+	// 32-bit programs run. Off, those calls kill the calling thread
+	// (seccomp.go); sandboxes start faster and the kernel's compat entry
+	// points are closed to them.
+	Compat32 bool
 }
 
 // Driver runs sandboxes as OCI containers.
@@ -95,6 +101,7 @@ type Driver struct {
 	// put failpoint wrappers here.
 	runtimeBinaries map[string]string
 	network         *network.Manager // nil: loopback only
+	compat32        bool             // Config.Compat32
 
 	mu    sync.Mutex // guards locks
 	locks map[string]*idLock
@@ -135,7 +142,7 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if _, err := sandboxSeccomp(); err != nil {
+	if _, err := nativeSeccomp(); err != nil {
 		return nil, fmt.Errorf("oci driver: %w: %w", err, errdefs.ErrFailedPrecondition)
 	}
 	parent := cfg.CgroupParent
@@ -161,6 +168,7 @@ func New(cfg Config) (*Driver, error) {
 		cgroups:         layout,
 		runtimeBinaries: cfg.RuntimePaths,
 		network:         cfg.Network,
+		compat32:        cfg.Compat32,
 		locks:           map[string]*idLock{},
 	}
 	// Every directory on the way to a rootfs must be searchable by the

@@ -114,17 +114,23 @@ func TestSeccompArchitectures(t *testing.T) {
 
 // A sandbox's config.json carries moby's default profile exactly as dockerd
 // resolves it for the sandbox's capabilities, not a copy of our own that can
-// drift from it.
+// drift from it: with Compat32 all of it, without it all but the compat
+// architectures.
 func TestSeccompIsMobyDefault(t *testing.T) {
-	cfg := ociSpec(bundleSpec{id: "x", rootfs: "/r", hostUID: 1 << 24, runtime: "runc"})
-	want, err := seccomp.GetDefaultProfile(&specs.Spec{Process: &specs.Process{
-		Capabilities: &specs.LinuxCapabilities{Bounding: cfg.Process.Capabilities.Bounding},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(want, cfg.Linux.Seccomp); diff != "" {
-		t.Errorf("sandbox seccomp differs from moby's default profile (-moby +sandbox):\n%s", diff)
+	for _, compat32 := range []bool{true, false} {
+		cfg := ociSpec(bundleSpec{id: "x", rootfs: "/r", hostUID: 1 << 24, runtime: "runc", compat32: compat32})
+		want, err := seccomp.GetDefaultProfile(&specs.Spec{Process: &specs.Process{
+			Capabilities: &specs.LinuxCapabilities{Bounding: cfg.Process.Capabilities.Bounding},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if native, ok := nativeArch[goruntime.GOARCH]; ok && !compat32 {
+			want.Architectures = []specs.Arch{native}
+		}
+		if diff := cmp.Diff(want, cfg.Linux.Seccomp); diff != "" {
+			t.Errorf("compat32 %v: sandbox seccomp differs from moby's default profile (-moby +sandbox):\n%s", compat32, diff)
+		}
 	}
 }
 

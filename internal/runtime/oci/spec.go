@@ -57,7 +57,10 @@ type bundleSpec struct {
 	env       map[string]string
 	agentPath string // on the host
 	noNewPriv bool   // Spec.NoNewPrivileges
-	runtime   string
+	// compat32 keeps the host's 32-bit system call ABIs open, filtered
+	// (Config.Compat32).
+	compat32 bool
+	runtime  string
 	// cgroupsPath is the sandbox's cgroup relative to the hierarchy root.
 	cgroupsPath string
 	// userCgroups tells the agent its cgroup files (usercgroup.go).
@@ -83,8 +86,7 @@ func ociSpec(b bundleSpec) *specs.Spec {
 	}
 
 	caps := append([]string(nil), sandboxCaps...)
-	// New has checked that the profile resolves.
-	filter, _ := sandboxSeccomp()
+	filter := seccompFor(b.compat32)
 	memory := int64(b.limits.MemoryMB) << 20
 	pids := int64(b.limits.Pids)
 	quota := int64(b.limits.CPUCount) * 100000
