@@ -155,12 +155,25 @@ func (d *Driver) deleteContainer(ctx context.Context, rt, id string) error {
 // deleteInCgroup deletes a runc or crun container by its cgroup: every
 // process of the sandbox is in it, whatever the runtime remembers, so
 // killing them there (a paused sandbox thawed first) leaves the runtime's
-// delete only its record to remove. Asking the runtime for the state first
-// would cost a runtime process per destroy; and its forced delete polls for
-// the death of what it killed in 100 ms steps.
+// delete only its record to remove, which for runc the driver does itself.
+// Asking the runtime for the state first would cost a runtime process per
+// destroy; and its forced delete polls for the death of what it killed in
+// 100 ms steps.
 func (d *Driver) deleteInCgroup(ctx context.Context, rt, id string) error {
 	if err := d.killCgroup(id); err != nil {
 		return err
+	}
+	if rt == "runc" {
+		// What runc's forced delete does once the processes are gone,
+		// without a runc process (6 ms of CPU): remove the container's
+		// cgroups and its state directory.
+		if err := d.cgroups.remove(id); err != nil {
+			return err
+		}
+		if err := os.RemoveAll(filepath.Join(d.root, rt, id)); err != nil {
+			return fmt.Errorf("remove the runtime's state: %w", err)
+		}
+		return nil
 	}
 	_, err := d.runRuntime(ctx, rt, "delete", "--force", id)
 	if err == nil || errors.Is(err, errContainerNotExist) {

@@ -55,6 +55,11 @@ func (d *Driver) startContainer(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if pid, perr := readPidFile(filepath.Join(d.sandboxDir(id), "init.pid")); perr == nil {
+		if handled, err := d.startThroughFifo(ctx, id, pid); handled {
+			return err
+		}
+	}
 	_, err = d.runRuntime(ctx, st.Runtime, "start", id)
 	switch {
 	case err == nil:
