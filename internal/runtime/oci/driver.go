@@ -121,6 +121,9 @@ type Driver struct {
 	// dials keeps the network namespace each sandbox's dials enter
 	// (dialcache.go).
 	dials dialCache
+
+	// userns keeps the user namespace of each uid range (idmap.go).
+	userns usernsCache
 }
 
 type idLock struct {

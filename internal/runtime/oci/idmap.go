@@ -1,12 +1,79 @@
 package oci
 
 import (
+	"errors"
 	"fmt"
 	"os/exec"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
+
+// usernsCache keeps the user namespace of each host uid range the driver
+// has mounted layers for. Making one starts a child in a new user
+// namespace, which Go cannot start with vfork: the whole server is forked,
+// and copying its page tables and the copy-on-write faults after cost
+// about as much CPU as the rest of a create's root filesystem. Ranges are
+// handed out lowest first, so the ones in use are about as many as the
+// sandboxes that run at once, and each namespace is made once.
+type usernsCache struct {
+	mu     sync.Mutex
+	fds    map[uint32]int
+	closed bool
+}
+
+// usernsCacheMax bounds the namespaces kept; past it one is made per call.
+const usernsCacheMax = 4096
+
+// get returns an fd of the user namespace of hostUID's range, which the
+// caller closes.
+func (c *usernsCache) get(hostUID uint32) (int, error) {
+	c.mu.Lock()
+	fd, ok := c.fds[hostUID]
+	if ok {
+		defer c.mu.Unlock()
+		return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	}
+	c.mu.Unlock()
+	// Made without the lock: creates of other ranges do not wait.
+	fd, err := userNamespace(hostUID)
+	if err != nil {
+		return -1, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if kept, ok := c.fds[hostUID]; ok || c.closed || len(c.fds) >= usernsCacheMax {
+		if ok {
+			// Another create made it meanwhile: one is kept.
+			_ = unix.Close(fd)
+			return unix.FcntlInt(uintptr(kept), unix.F_DUPFD_CLOEXEC, 0)
+		}
+		return fd, nil
+	}
+	if c.fds == nil {
+		c.fds = map[uint32]int{}
+	}
+	c.fds[hostUID] = fd
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("user namespace: %w", err)
+	}
+	return dup, nil
+}
+
+// close lets go of every kept namespace; later gets make one per call.
+func (c *usernsCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for uid, fd := range c.fds {
+		errs = append(errs, unix.Close(fd))
+		delete(c.fds, uid)
+	}
+	c.closed = true
+	return errors.Join(errs...)
+}
 
 // userNamespace returns an fd of a user namespace mapping 0..idRange-1 to
 // hostUID..hostUID+idRange-1, for idmapped mounts. The kernel needs a

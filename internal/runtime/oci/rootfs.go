@@ -63,7 +63,7 @@ func (d *Driver) makeDisk(id string, sizeMB int, hostUID uint32) error {
 // mountRootfs composes the template layers (idmapped to hostUID) and the
 // upper layer into the sandbox's root filesystem.
 func (d *Driver) mountRootfs(id string, layers []string, hostUID uint32) error {
-	userns, err := userNamespace(hostUID)
+	userns, err := d.userns.get(hostUID)
 	if err != nil {
 		return err
 	}
