@@ -8,6 +8,7 @@ package agentinit
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -34,7 +35,7 @@ func Client(d runtime.Dialer, id string) *http.Client {
 func Wait(ctx context.Context, d runtime.Dialer, id string, wait time.Duration) error {
 	c := Client(d, id)
 	deadline := time.Now().Add(wait)
-	for {
+	for pause := pollFirst; ; pause = min(2*pause, pollMax) {
 		err := probe(ctx, c)
 		if err == nil {
 			return nil
@@ -42,7 +43,36 @@ func Wait(ctx context.Context, d runtime.Dialer, id string, wait time.Duration) 
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return fmt.Errorf("agent did not come up: %w", err)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(pause)
+	}
+}
+
+// An agent listens a few milliseconds after its sandbox starts: asked
+// again after 1, 2, 4 and then every 5 ms, it is answered within a
+// millisecond or two of listening, without a dial every millisecond for
+// a slow one.
+const (
+	pollFirst = time.Millisecond
+	pollMax   = 5 * time.Millisecond
+)
+
+// Init hands a starting agent its /init body, asking again while the
+// request gets no answer (the agent does not take connections yet), until
+// wait passes. It is Wait and Post in one: the agent answers /init only
+// once it is up. An answer other than success is final. /init may so
+// reach the agent twice, if an answer is lost; it sets the same values.
+func Init(ctx context.Context, d runtime.Dialer, id string, body []byte, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for pause := pollFirst; ; pause = min(2*pause, pollMax) {
+		err := Post(ctx, d, id, body)
+		var answered *answerError
+		if err == nil || errors.As(err, &answered) {
+			return err
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("agent did not come up: %w", err)
+		}
+		time.Sleep(pause)
 	}
 }
 
@@ -74,7 +104,12 @@ func Post(ctx context.Context, d runtime.Dialer, id string, body []byte) error {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("init agent: %s", resp.Status)
+		return fmt.Errorf("init agent: %w", &answerError{resp.Status})
 	}
 	return nil
 }
+
+// answerError is an answer of the agent's other than success.
+type answerError struct{ status string }
+
+func (e *answerError) Error() string { return e.status }

@@ -12,13 +12,11 @@ import (
 // agentClient talks to the agent of one sandbox through the driver.
 func (m *Manager) agentClient(id string) *http.Client { return agentinit.Client(m.driver, id) }
 
-// initAgent waits for the agent to answer, then hands it the sandbox's
-// environment and tokens (POST /init), as E2B's orchestrator does.
+// initAgent hands the agent the sandbox's environment and tokens (POST
+// /init), as E2B's orchestrator does, as soon as it takes connections.
 func (m *Manager) initAgent(ctx context.Context, id string, envVars map[string]string, token, traffic string) error {
-	if err := m.waitAgent(ctx, id, 15*time.Second); err != nil {
-		return err
-	}
-	return m.postInit(ctx, id, initBody(envVars, token, traffic))
+	b, _ := json.Marshal(initBody(envVars, token, traffic))
+	return agentinit.Init(ctx, m.driver, id, b, 15*time.Second)
 }
 
 // initBody is the /init body giving a sandbox's agent its environment,
