@@ -212,3 +212,21 @@ func hasCapSysResource() bool {
 	}
 	return false
 }
+
+// A blank disk of the default 10 GiB writes well under a megabyte: each
+// sandbox's disk is a copy of it, so this is what every create copies
+// and every sandbox takes of the host's disk before it writes anything.
+func TestBlankDiskIsSmall(t *testing.T) {
+	d := newTestDriver(t, nil)
+	blank, err := d.blankDisk(10240)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(blank, &st); err != nil {
+		t.Fatal(err)
+	}
+	if used := st.Blocks * 512; used > 1<<20 {
+		t.Errorf("blank 10 GiB disk uses %d bytes of the host's disk, want under 1 MiB", used)
+	}
+}
