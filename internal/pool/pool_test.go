@@ -23,13 +23,17 @@ type fakeMaker struct {
 	n         int
 	live      map[string]bool
 	destroyed []string
+	prewarmed []bool // per Make, whether it was asked to prewarm
 }
 
 func newFakeMaker(delay time.Duration) *fakeMaker {
 	return &fakeMaker{delay: delay, live: map[string]bool{}}
 }
 
-func (f *fakeMaker) Make(ctx context.Context, template string, _ []string) (string, error) {
+func (f *fakeMaker) Make(ctx context.Context, template string, prewarm []string) (string, error) {
+	f.mu.Lock()
+	f.prewarmed = append(f.prewarmed, len(prewarm) > 0)
+	f.mu.Unlock()
 	select {
 	case <-time.After(f.delay):
 	case <-ctx.Done():
@@ -237,5 +241,41 @@ func TestValidate(t *testing.T) {
 	}
 	if err := (Config{Min: 1, Max: 2}).Validate(); err != nil {
 		t.Error(err)
+	}
+}
+
+// Refills prewarm until a claim finds the pool empty; while it runs dry
+// they skip the prewarm, and say so in the stats.
+func TestDryPoolRefillsWithoutPrewarm(t *testing.T) {
+	m := newFakeMaker(20 * time.Millisecond)
+	p, stop := run(t, Config{Templates: []string{"base"}, Min: 2, Max: 2, Prewarm: []string{"python"}, Concurrency: 1}, m)
+	defer stop()
+	eventually(t, "2 ready", func() bool { return stats(p, "base").Ready == 2 })
+	m.mu.Lock()
+	before := append([]bool(nil), m.prewarmed...)
+	m.mu.Unlock()
+	for i, pre := range before {
+		if !pre {
+			t.Errorf("refill %d before any miss was not prewarmed", i)
+		}
+	}
+	// Drain it and miss once.
+	for i := 0; i < 3; i++ {
+		p.Claim("base")
+	}
+	eventually(t, "refilled", func() bool { return stats(p, "base").Ready == 2 })
+	m.mu.Lock()
+	after := m.prewarmed[len(before):]
+	m.mu.Unlock()
+	if len(after) == 0 {
+		t.Fatal("no refill after the miss")
+	}
+	for i, pre := range after {
+		if pre {
+			t.Errorf("refill %d after a miss was prewarmed", i)
+		}
+	}
+	if s := stats(p, "base"); s.Bare != uint64(len(after)) || s.Misses != 1 {
+		t.Errorf("stats %+v, want %d bare refills and 1 miss", s, len(after))
 	}
 }

@@ -84,6 +84,7 @@ func PoolCollector(stats PoolStats) prometheus.Collector {
 		d("soulbox_pool_misses_total", "Creates that found the pool empty.", c, func(s pool.Stats) float64 { return float64(s.Misses) }),
 		d("soulbox_pool_discarded_total", "Claimed sandboxes discarded as broken.", c, func(s pool.Stats) float64 { return float64(s.Discarded) }),
 		d("soulbox_pool_fill_failures_total", "Refills that failed.", c, func(s pool.Stats) float64 { return float64(s.Failures) }),
+		d("soulbox_pool_bare_refills_total", "Refills made without the prewarm, the pool having run dry.", c, func(s pool.Stats) float64 { return float64(s.Bare) }),
 		d("soulbox_pool_demand_per_second", "Smoothed rate of creates.", g, func(s pool.Stats) float64 { return s.RatePerS }),
 		d("soulbox_pool_refill_seconds", "Smoothed time to make one pooled sandbox.", g, func(s pool.Stats) float64 { return s.RefillMs / 1000 }),
 		d("soulbox_pool_sandbox_memory_bytes", "Smoothed memory of one pooled sandbox.", g, func(s pool.Stats) float64 { return s.MemoryMiB * (1 << 20) }),

@@ -55,6 +55,7 @@ func (l *TemplateLabels) FoldPoolStats(stats []pool.Stats) []pool.Stats {
 		f.Misses += s.Misses
 		f.Discarded += s.Discarded
 		f.Failures += s.Failures
+		f.Bare += s.Bare
 		f.RatePerS += s.RatePerS
 		f.RefillMs = max(f.RefillMs, s.RefillMs)
 		f.MemoryMiB = max(f.MemoryMiB, s.MemoryMiB)
