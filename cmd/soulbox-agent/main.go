@@ -63,7 +63,7 @@ func main() {
 		if err != nil {
 			log.Error("sandbox processes share the agent's cgroup", slog.Any("err", err))
 		} else {
-			r.StartIn(m.Enter)
+			r.StartIn(m.Starter().Run)
 		}
 		os.Unsetenv(usercgroup.Env)
 	}

@@ -23,17 +23,19 @@ import (
 type Reaper struct {
 	mu      sync.Mutex
 	waiters map[int]chan unix.WaitStatus
-	// enter, if set, is called before every start and its leave after.
-	enter func() (leave func(), err error)
+	// run, if set, runs every start.
+	run func(start func()) error
 }
 
-// StartIn makes every later Start run between enter and the leave it
-// returns: the agent uses it to fork its children into the sandbox's
-// user cgroup. A failing enter fails the Start. Call it before Run.
-func (r *Reaper) StartIn(enter func() (leave func(), err error)) {
+// StartIn makes every later Start run its start through run, which calls
+// it once, on a thread of its choosing, and returns when it has: the agent
+// uses it to fork its children on a thread in the sandbox's user cgroup.
+// A run that fails (without calling start) fails the Start. Call it
+// before Run.
+func (r *Reaper) StartIn(run func(start func()) error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.enter = enter
+	r.run = run
 }
 
 // New returns a reaper; call Run to start it.
@@ -49,14 +51,15 @@ func New() *Reaper {
 func (r *Reaper) Start(start func() (int, error)) (int, <-chan unix.WaitStatus, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.enter != nil {
-		leave, err := r.enter()
-		if err != nil {
-			return 0, nil, err
+	var pid int
+	var err error
+	if r.run != nil {
+		if rerr := r.run(func() { pid, err = start() }); rerr != nil {
+			return 0, nil, rerr
 		}
-		defer leave()
+	} else {
+		pid, err = start()
 	}
-	pid, err := start()
 	if err != nil {
 		return 0, nil, err
 	}

@@ -65,14 +65,16 @@ func TestReapsUnregisteredChildren(t *testing.T) {
 	t.Fatal("unregistered child was not reaped")
 }
 
-// StartIn wraps every start: enter before it, leave after, and a failing
-// enter starts nothing.
+// StartIn runs every start through its runner, and a failing runner
+// starts nothing.
 func TestStartInWrapsStarts(t *testing.T) {
 	r := New()
 	var log []string
-	r.StartIn(func() (func(), error) {
+	r.StartIn(func(start func()) error {
 		log = append(log, "enter")
-		return func() { log = append(log, "leave") }, nil
+		start()
+		log = append(log, "leave")
+		return nil
 	})
 	if _, _, err := r.Start(func() (int, error) { log = append(log, "start"); return 1 << 30, nil }); err != nil {
 		t.Fatal(err)
@@ -80,9 +82,9 @@ func TestStartInWrapsStarts(t *testing.T) {
 	if got := strings.Join(log, ","); got != "enter,start,leave" {
 		t.Errorf("order %s", got)
 	}
-	r.StartIn(func() (func(), error) { return nil, errors.New("no cgroup") })
+	r.StartIn(func(func()) error { return errors.New("no cgroup") })
 	started := false
 	if _, _, err := r.Start(func() (int, error) { started = true; return 1, nil }); err == nil || started {
-		t.Errorf("failing enter: err %v, started %v", err, started)
+		t.Errorf("failing runner: err %v, started %v", err, started)
 	}
 }

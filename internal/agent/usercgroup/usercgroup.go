@@ -3,15 +3,23 @@
 // "user", with pids and memory limits below the sandbox's (and in the cpu
 // hierarchy, so that all user processes are one group there), and hands the
 // agent open `tasks` files (cgroup v1) of the child and of the agent's own
-// cgroup, named in SOULBOX_CGROUP_FDS as "user=3,4;home=5,6". To start a
-// process the agent moves the starting thread into the child, forks there
-// (a child process inherits the cgroup of the thread that forks it) and
-// moves the thread back: no process of the sandbox ever runs outside the
-// child, and the agent keeps room to fork and answer when the child is
-// full (a fork bomb, a runaway allocation).
+// cgroup, named in SOULBOX_CGROUP_FDS as "user=3,4;home=5,6". The agent
+// forks every process from one thread it keeps in the child (a child
+// process inherits the cgroup of the thread that forks it), the Starter:
+// no process of the sandbox ever runs outside the child, and the agent's
+// other threads keep room to answer when the child is full (a fork bomb,
+// a runaway allocation).
+//
+// The thread moves once, not for every start: a move takes the kernel's
+// cgroup_threadgroup_rwsem for writing, which waits for an RCU grace
+// period unless another move was moments ago, 6 to 15 ms on the project's
+// test host after half a second without one. Moving in and out around
+// each fork, as the agent did, put that on every command that followed a
+// pause.
 package usercgroup
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -81,25 +89,66 @@ func closeInheritedOnExec() {
 	}
 }
 
-// Enter locks the calling goroutine to its thread and moves the thread
-// into the user cgroup; processes it forks until leave start there. leave
-// moves it back and unlocks it. If the move back fails, the thread stays
-// locked, and the Go runtime ends it with its goroutine, so no thread of
-// the agent lingers in the user cgroup.
-func (m *Mover) Enter() (leave func(), err error) {
+// Starter is a goroutine locked to an OS thread that stays in the user
+// cgroup; Run calls functions on it. The Go runtime starts no other
+// thread from a locked one (it uses a template thread), so the agent's
+// other threads stay in its own cgroup.
+type Starter struct {
+	m    *Mover
+	reqs chan startReq
+}
+
+type startReq struct {
+	f    func()
+	done chan error
+}
+
+// Starter starts the thread, which enters the user cgroup at once, ahead
+// of the first start (a sandbox's first command would wait for the move).
+func (m *Mover) Starter() *Starter {
+	s := &Starter{m: m, reqs: make(chan startReq)}
+	go s.loop()
+	return s
+}
+
+// Run calls f on the starter's thread, in the user cgroup, and returns
+// when f has returned; an error means the thread could not enter the
+// cgroup and f was not called.
+func (s *Starter) Run(f func()) error {
+	done := make(chan error, 1)
+	s.reqs <- startReq{f: f, done: done}
+	return <-done
+}
+
+func (s *Starter) loop() {
+	// Never unlocked: the thread lives as long as the agent.
 	goruntime.LockOSThread()
 	tid := []byte(strconv.Itoa(unix.Gettid()))
-	if err := writeAll(m.user, tid); err != nil {
-		if writeAll(m.home, tid) == nil {
-			goruntime.UnlockOSThread()
+	var entered []byte // the thread's cgroups once it entered
+	enter := func() error {
+		entered = nil
+		if err := writeAll(s.m.user, tid); err != nil {
+			_ = writeAll(s.m.home, tid)
+			return fmt.Errorf("enter the user cgroup: %w", err)
 		}
-		return nil, fmt.Errorf("enter the user cgroup: %w", err)
+		entered, _ = os.ReadFile("/proc/thread-self/cgroup")
+		return nil
 	}
-	return func() {
-		if writeAll(m.home, tid) == nil {
-			goruntime.UnlockOSThread()
+	_ = enter() // a failure is told to the first start, which tries again
+	for req := range s.reqs {
+		// Checked before every start, for a few microseconds: a thread
+		// found elsewhere (a restore that placed it with the rest of
+		// the agent) enters again.
+		now, err := os.ReadFile("/proc/thread-self/cgroup")
+		if err != nil || entered == nil || !bytes.Equal(now, entered) {
+			if err := enter(); err != nil {
+				req.done <- err
+				continue
+			}
 		}
-	}, nil
+		req.f()
+		req.done <- nil
+	}
 }
 
 func writeAll(fds []int, tid []byte) error {

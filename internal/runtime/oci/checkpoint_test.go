@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -165,8 +164,29 @@ func TestCheckpointKeepsUserCgroup(t *testing.T) {
 		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		found = found || strings.Contains(string(cmd), "counter.py")
 	}
-	if !found || slices.Contains(pids, info.Pid) {
-		t.Errorf("user cgroup holds %v: want the server and not the agent (%d)", pids, info.Pid)
+	if !found {
+		t.Errorf("user cgroup holds %v: want the server", pids)
+	}
+	assertOnlyStarterThread(t, filepath.Join(d.cgroups.dir("pids", id), userCgroupName), info.Pid)
+}
+
+// assertOnlyStarterThread checks that of the agent (pid) exactly one
+// thread is in the user cgroup dir, the one it forks the sandbox's
+// processes from, and not its main thread.
+func assertOnlyStarterThread(t *testing.T, dir string, pid int) {
+	t.Helper()
+	tids, err := readPids(filepath.Join(dir, "tasks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var agent []int
+	for _, tid := range tids {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d/task/%d", pid, tid)); err == nil {
+			agent = append(agent, tid)
+		}
+	}
+	if len(agent) != 1 || agent[0] == pid {
+		t.Errorf("agent (pid %d) threads in %s: %v; want one, not its main thread", pid, dir, agent)
 	}
 }
 
