@@ -170,16 +170,7 @@ func (m *Manager) watch(p *Proc, sio *stdio, exited <-chan unix.WaitStatus, read
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 32<<10)
-			for {
-				n, err := r.Read(buf)
-				if n > 0 {
-					p.publish(Event{Stream: stream, Data: append([]byte(nil), buf[:n]...)})
-				}
-				if err != nil {
-					return
-				}
-			}
+			readOutput(r, func(b []byte) { p.publish(Event{Stream: stream, Data: b}) })
 		}()
 	}
 	ws := <-exited

@@ -1,6 +1,7 @@
 package process
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -74,6 +75,52 @@ func (s *stdio) readers() map[Stream]*os.File {
 		return map[Stream]*os.File{PTY: s.pty}
 	}
 	return map[Stream]*os.File{Stdout: s.stdout, Stderr: s.stderr}
+}
+
+// readOutput emits what r gives until its end or its deadline (deadline).
+// At the deadline, what is already in the pipe or terminal is still
+// read, without waiting for more: output written before the process
+// ended is never dropped, however late this goroutine got a CPU (on a
+// saturated host the deadline can pass before it read anything).
+func readOutput(r *os.File, emit func([]byte)) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			emit(append([]byte(nil), buf[:n]...))
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			drainBuffered(r, buf, emit)
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// drainBuffered emits what r holds now, without waiting for more.
+func drainBuffered(r *os.File, buf []byte, emit func([]byte)) {
+	// A deadline passed makes every read fail before it is tried.
+	if r.SetReadDeadline(time.Time{}) != nil {
+		return
+	}
+	rc, err := r.SyscallConn()
+	if err != nil {
+		return
+	}
+	for {
+		var n int
+		// One non-blocking read: the fd is in the poller, so it is
+		// non-blocking, and returning true never waits.
+		if rc.Read(func(fd uintptr) bool {
+			n, _ = unix.Read(int(fd), buf)
+			return true
+		}) != nil || n <= 0 {
+			return
+		}
+		emit(append([]byte(nil), buf[:n]...))
+	}
 }
 
 // deadline lets reads of the output end d from now.
