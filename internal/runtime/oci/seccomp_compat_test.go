@@ -40,12 +40,12 @@ func TestSeccompCompatABIs(t *testing.T) {
 	}
 	run := func(d *Driver, id string) (string, int) {
 		startSandbox(t, d, id, runtime.Limits{})
-		var out bytes.Buffer
-		res, err := d.Exec(context.Background(), id, runtime.ExecRequest{Args: []string{"/bin/bash", "-c", ia32Getpid + "\necho exit=$?"}, Stdout: &out, Stderr: &out})
+		var out, errOut bytes.Buffer
+		res, err := d.Exec(context.Background(), id, runtime.ExecRequest{Args: []string{"/bin/bash", "-c", ia32Getpid + "\necho exit=$?"}, Stdout: &out, Stderr: &errOut})
 		if err != nil {
 			t.Fatalf("exec in %s: %v", id, err)
 		}
-		return out.String(), res.ExitCode
+		return out.String() + errOut.String(), res.ExitCode
 	}
 
 	native := newTestDriver(t, nil)
