@@ -18,6 +18,7 @@ const (
 	CreateCold      = "create_cold"
 	CreateWarm      = "create_warm"
 	Exec            = "exec"
+	ExecAfterPause  = "exec_after_pause"
 	Stdout          = "stdout"
 	Files           = "files"
 	AgentFiles      = "agent_files"
@@ -29,7 +30,7 @@ const (
 
 // Names lists every measurement in the order Run runs them.
 func Names() []string {
-	return []string{RuntimeBaseline, CreateCold, CreateWarm, Exec, Stdout, Files, AgentFiles, APILoadName, RunLoadName, Creates, Idle}
+	return []string{RuntimeBaseline, CreateCold, CreateWarm, Exec, ExecAfterPause, Stdout, Files, AgentFiles, APILoadName, RunLoadName, Creates, Idle}
 }
 
 // Config says what to measure and how much.

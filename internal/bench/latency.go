@@ -99,6 +99,34 @@ func measureExec(ctx context.Context, r *runner) error {
 	})
 }
 
+// execPause is how long a sandbox is left alone before each sample of
+// ExecAfterPause: long enough for what the host and the agent keep warm
+// between commands that follow each other to go cold.
+const execPause = time.Second
+
+// measureExecAfterPause times echo hi in one running sandbox after it was
+// left alone for execPause, as an agent's commands usually are apart;
+// exec measures them back to back.
+func measureExecAfterPause(ctx context.Context, r *runner) error {
+	return withSandbox(ctx, r, ExecAfterPause, func(sb client.Sandbox) error {
+		p, err := r.sample(ctx, ExecAfterPause, func(ctx context.Context) (time.Duration, error) {
+			select {
+			case <-time.After(execPause):
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+			start := time.Now()
+			err := echoHi(ctx, r.cl, sb)
+			return time.Since(start), err
+		})
+		if err != nil {
+			return err
+		}
+		r.rep.ExecAfterPauseMs = p
+		return nil
+	})
+}
+
 // echoHi runs `echo hi` in sb as the E2B SDKs run a command (a login bash
 // through the server's proxy to the agent) and checks what it printed.
 func echoHi(ctx context.Context, cl *client.Client, sb client.Sandbox) error {

@@ -32,6 +32,9 @@ type Report struct {
 	ColdOverBaseline *float64 `json:"cold_over_baseline"`
 	// ExecMs is the round trip of echo hi in a running sandbox.
 	ExecMs *Percentiles `json:"exec_ms"`
+	// ExecAfterPauseMs is the same after the sandbox was left alone for
+	// execPause, as an agent's commands usually are apart.
+	ExecAfterPauseMs *Percentiles `json:"exec_after_pause_ms"`
 
 	// Rates are in MB/s, MB being 10^6 bytes, as counted by the client.
 	StdoutMBPerSec    *float64 `json:"stdout_mb_per_sec"`
@@ -170,6 +173,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		{"create + first command, no pool", r.CreateColdMs},
 		{"runtime baseline, " + baselineName(m.Runtime), r.RuntimeBaselineMs},
 		{"exec echo hi", r.ExecMs},
+		{"exec echo hi after a 1 s pause", r.ExecAfterPauseMs},
 		{"agent: write 1 KiB", r.AgentWrite1KiBMs},
 		{"agent: read 1 KiB", r.AgentRead1KiBMs},
 		{"agent: write 1 KiB to its watch event", r.AgentWatchEventMs},

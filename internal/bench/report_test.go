@@ -20,6 +20,7 @@ func sampleReport() *Report {
 	r.CreateColdMs = &Percentiles{P50: 143, P95: 160.5, P99: 170, N: 50}
 	r.RuntimeBaselineMs = &Percentiles{P50: 22, P95: 25, P99: 30, N: 50}
 	r.ExecMs = &Percentiles{P50: 14, P95: 16, P99: 18, N: 50}
+	r.ExecAfterPauseMs = &Percentiles{P50: 15, P95: 17, P99: 19, N: 50}
 	r.StdoutMBPerSec, r.StdoutBytes = f(812.4), 256<<20
 	r.FileWriteMBPerSec, r.FileReadMBPerSec, r.FileBytes = f(300), f(450.5), 128<<20
 	r.CreatesPerSec = f(8.25)
@@ -47,6 +48,7 @@ create + first command, pool              20.5     30.0     41.2    50
 create + first command, no pool          143.0    160.5    170.0    50
 runtime baseline, runc run /bin/true      22.0     25.0     30.0    50
 exec echo hi                              14.0     16.0     18.0    50
+exec echo hi after a 1 s pause            15.0     17.0     19.0    50
 
 stdout stream            812.4 MB/s (256 MiB)
 file write               300.0 MB/s (128 MiB)
@@ -101,7 +103,7 @@ func TestWriteJSONShape(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, k := range []string{"server", "template", "started_at", "iterations", "machine",
-			"create_warm_ms", "create_cold_ms", "runtime_baseline_ms", "cold_over_baseline", "exec_ms",
+			"create_warm_ms", "create_cold_ms", "runtime_baseline_ms", "cold_over_baseline", "exec_ms", "exec_after_pause_ms",
 			"stdout_mb_per_sec", "stdout_bytes", "file_write_mb_per_sec", "file_read_mb_per_sec", "file_bytes",
 			"agent_upload_50mb_mb_per_sec", "agent_write_1kib_ms", "agent_read_1kib_ms", "agent_watch_event_ms", "api_load", "run_load",
 			"creates_per_sec", "creates", "idle_mib_per_sandbox", "skipped", "errors"} {
@@ -109,8 +111,8 @@ func TestWriteJSONShape(t *testing.T) {
 				t.Errorf("key %q missing from %s", k, b.String())
 			}
 		}
-		if len(got) != 26 {
-			t.Errorf("%d keys, want 26: %s", len(got), b.String())
+		if len(got) != 27 {
+			t.Errorf("%d keys, want 27: %s", len(got), b.String())
 		}
 		if _, ok := got["errors"].([]any); !ok {
 			t.Errorf("errors is %v, want a list", got["errors"])

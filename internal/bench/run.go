@@ -45,6 +45,7 @@ var measurements = map[string]measurement{
 	CreateCold:      func(ctx context.Context, r *runner) error { return measureCreate(ctx, r, true) },
 	CreateWarm:      func(ctx context.Context, r *runner) error { return measureCreate(ctx, r, false) },
 	Exec:            measureExec,
+	ExecAfterPause:  measureExecAfterPause,
 	Stdout:          measureStdout,
 	Files:           measureFiles,
 	AgentFiles:      measureAgentFiles,

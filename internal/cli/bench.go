@@ -29,6 +29,8 @@ proxy, and print a table (or, with --json, one JSON object):
                     needs root and the template on this machine (the server's host),
                     skipped elsewhere
   exec              echo hi in a running sandbox
+  exec_after_pause  the same after the sandbox was left alone for 1 s, as an
+                    agent's commands usually are apart
   stdout            MB/s of a command's stdout (MB = 10^6 bytes)
   files             MB/s of an upload and a download
   agent_files       the agent's file paths as the e2b SDK drives them: a 50 MB
