@@ -97,7 +97,6 @@ func TestStarterInRealCgroups(t *testing.T) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = os.Remove(dir) })
 	user, err := os.OpenFile(filepath.Join(dir, "tasks"), os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +109,14 @@ func TestStarterInRealCgroups(t *testing.T) {
 	defer home.Close()
 	m := &Mover{user: []int{int(user.Fd())}, home: []int{int(home.Fd())}}
 	st := m.Starter()
+	// The starter's thread lives as long as this process: it leaves the
+	// test's cgroup before the cgroup is removed.
+	t.Cleanup(func() {
+		_ = st.Run(func() { _ = os.WriteFile(filepath.Join(root, "tasks"), []byte(strconv.Itoa(unix.Gettid())), 0) })
+		if err := os.Remove(dir); err != nil {
+			t.Errorf("remove the test's cgroup: %v", err)
+		}
+	})
 	where := func() string {
 		b, _ := os.ReadFile("/proc/thread-self/cgroup")
 		for _, l := range strings.Split(string(b), "\n") {
