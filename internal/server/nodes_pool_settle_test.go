@@ -9,7 +9,6 @@ import (
 
 	"github.com/soulbox/soulbox/internal/nodelease"
 	"github.com/soulbox/soulbox/internal/runtime"
-	"github.com/soulbox/soulbox/internal/server"
 	"github.com/soulbox/soulbox/internal/store/sqlite"
 )
 
@@ -23,34 +22,12 @@ func TestJoinedNodeSettleSparesClaim(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
 	}
-	bin := buildServer(t, "")
-	nodeAddr := freeAddr(t)
-	c, cfg := runServer(t, func(cfg *server.Config) {
-		cfg.NodeListen = nodeAddr
-		cfg.NodeHeartbeatTimeout = 3 * time.Second
-	})
-	listen := freeAddr(t)
-	n, dir := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-c1", listen, "10.247.93.0/24",
-		"--pool-min", "1", "--pool-max", "1", "--pool-prewarm", "none")
-	remote := controlPlaneDriver(t, cfg, "node-c1", listen)
-	waitDial(t, remote, n)
-	waitNodePooled(t, c, nodeRuntime(t, dir), n, 1)
+	p := startPooledNode(t, "node-c1", "10.247.93.0/24", 1)
+	cfg, remote := p.cfg, p.remote
+	waitNodePooled(t, p.c, p.rt, p.n, 1)
 
 	ctx := context.Background()
-	var id string
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		var err error
-		if id, err = remote.Claim(ctx, runtime.Claim{Template: "base", Init: []byte(`{}`)}); err != nil || id != "" {
-			if err != nil {
-				t.Fatalf("claim: %v", err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the node's pool never had a sandbox ready\nnode:\n%s", n.stderr)
-		}
-	}
-	t.Cleanup(func() { _ = remote.Destroy(context.Background(), id) })
+	id := p.claim(t, runtime.Claim{Template: "base", Init: []byte(`{}`)})
 
 	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "soulbox.db"))
 	if err != nil {
@@ -99,36 +76,13 @@ func TestJoinedNodeClaimAskedAgain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
 	}
-	bin := buildServer(t, "")
-	nodeAddr := freeAddr(t)
-	c, cfg := runServer(t, func(cfg *server.Config) {
-		cfg.NodeListen = nodeAddr
-		cfg.NodeHeartbeatTimeout = 3 * time.Second
-	})
-	listen := freeAddr(t)
-	n, dir := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-c2", listen, "10.247.95.0/24",
-		"--pool-min", "2", "--pool-max", "2", "--pool-prewarm", "none", "--max-sandboxes", "1")
-	remote := controlPlaneDriver(t, cfg, "node-c2", listen)
-	waitDial(t, remote, n)
-	rt := nodeRuntime(t, dir)
-	waitNodePooled(t, c, rt, n, 2)
+	p := startPooledNode(t, "node-c2", "10.247.95.0/24", 2, "--max-sandboxes", "1")
+	remote := p.remote
+	waitNodePooled(t, p.c, p.rt, p.n, 2)
 
 	ctx := context.Background()
 	claim := runtime.Claim{Template: "base", Init: []byte(`{}`), Key: "k1"}
-	var id string
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		var err error
-		if id, err = remote.Claim(ctx, claim); err != nil || id != "" {
-			if err != nil {
-				t.Fatalf("claim: %v", err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the node's pool never had a sandbox ready\nnode:\n%s", n.stderr)
-		}
-	}
-	t.Cleanup(func() { _ = remote.Destroy(context.Background(), id) })
+	id := p.claim(t, claim)
 	again, err := remote.Claim(ctx, claim)
 	if err != nil || again != id {
 		t.Fatalf("the claim asked again = %q, %v; want %q, its sandbox", again, err, id)

@@ -7,12 +7,14 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/remotedriver"
 	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
@@ -71,6 +73,59 @@ func waitNodePooled(t *testing.T, c apiClient, d *oci.Driver, n *nodeProc, want 
 	}
 }
 
+// pooledNode is a control plane and one `soulbox node` child joined to
+// it with a warm pool (startPooledNode); the control plane's driver of
+// the node, a driver of the node's runtime directory, and the binary
+// the node runs.
+type pooledNode struct {
+	c      apiClient
+	cfg    server.Config
+	n      *nodeProc
+	remote *remotedriver.Driver
+	rt     *oci.Driver
+	bin    string
+}
+
+// startPooledNode starts a control plane and a node named name on it
+// whose pool keeps pool base sandboxes (no prewarm), its links in the
+// range links, with extra flags, and waits until the control plane
+// reaches the node.
+
+func startPooledNode(t *testing.T, name, links string, pool int, extra ...string) pooledNode {
+	t.Helper()
+	bin := buildServer(t, "")
+	nodeAddr := freeAddr(t)
+	c, cfg := runServer(t, func(cfg *server.Config) {
+		cfg.NodeListen = nodeAddr
+		cfg.NodeHeartbeatTimeout = 3 * time.Second
+	})
+	listen := freeAddr(t)
+	n, dir := joinRunningNode(t, c, bin, "https://"+nodeAddr, name, listen, links, append([]string{
+		"--pool-min", strconv.Itoa(pool), "--pool-max", strconv.Itoa(pool), "--pool-prewarm", "none"}, extra...)...)
+	p := pooledNode{c: c, cfg: cfg, n: n, remote: controlPlaneDriver(t, cfg, name, listen), rt: nodeRuntime(t, dir), bin: bin}
+	waitDial(t, p.remote, n)
+	return p
+}
+
+// claim claims from the node's pool until it hands out a sandbox, which
+// the test destroys at its end.
+func (p pooledNode) claim(t *testing.T, c runtime.Claim) string {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		id, err := p.remote.Claim(context.Background(), c)
+		if err != nil {
+			t.Fatalf("claim: %v", err)
+		}
+		if id != "" {
+			t.Cleanup(func() { _ = p.remote.Destroy(context.Background(), id) })
+			return id
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the node's pool never had a sandbox ready\nnode:\n%s", p.n.stderr)
+		}
+	}
+}
+
 // nodeReport is what the node's last heartbeat recorded.
 func nodeReport(t testing.TB, cfg server.Config, node string) store.NodeReport {
 	t.Helper()
@@ -101,18 +156,8 @@ func TestJoinedNodeWarmPool(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
 	}
-	bin := buildServer(t, "")
-	nodeAddr := freeAddr(t)
-	c, cfg := runServer(t, func(cfg *server.Config) {
-		cfg.NodeListen = nodeAddr
-		cfg.NodeHeartbeatTimeout = 3 * time.Second
-	})
-	listen := freeAddr(t)
-	n, dir := joinRunningNode(t, c, bin, "https://"+nodeAddr, "node-p1", listen, "10.247.29.0/24",
-		"--pool-min", "2", "--pool-max", "2", "--pool-prewarm", "none", "--max-sandboxes", "2")
-	remote := controlPlaneDriver(t, cfg, "node-p1", listen)
-	waitDial(t, remote, n)
-	rt := nodeRuntime(t, dir)
+	p := startPooledNode(t, "node-p1", "10.247.29.0/24", 2, "--max-sandboxes", "2")
+	c, cfg, n, remote, rt, bin := p.c, p.cfg, p.n, p.remote, p.rt, p.bin
 	var nodes []nodeJSON
 	c.want(200, "GET", "/nodes", nil, &nodes)
 	for _, nd := range nodes {
