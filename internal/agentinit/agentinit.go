@@ -34,17 +34,10 @@ func Client(d runtime.Dialer, id string) *http.Client {
 // Wait polls the agent's health until it answers or wait passes.
 func Wait(ctx context.Context, d runtime.Dialer, id string, wait time.Duration) error {
 	c := Client(d, id)
-	deadline := time.Now().Add(wait)
-	for pause := pollFirst; ; pause = min(2*pause, pollMax) {
+	return untilUp(ctx, wait, func() (bool, error) {
 		err := probe(ctx, c)
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("agent did not come up: %w", err)
-		}
-		time.Sleep(pause)
-	}
+		return err == nil, err
+	})
 }
 
 // An agent listens a few milliseconds after its sandbox starts: asked
@@ -56,17 +49,13 @@ const (
 	pollMax   = 5 * time.Millisecond
 )
 
-// Init hands a starting agent its /init body, asking again while the
-// request gets no answer (the agent does not take connections yet), until
-// wait passes. It is Wait and Post in one: the agent answers /init only
-// once it is up. An answer other than success is final. /init may so
-// reach the agent twice, if an answer is lost; it sets the same values.
-func Init(ctx context.Context, d runtime.Dialer, id string, body []byte, wait time.Duration) error {
+// untilUp calls try until it is done, at the pace above, or until wait
+// passes or ctx ends, which fails with try's last error.
+func untilUp(ctx context.Context, wait time.Duration, try func() (done bool, err error)) error {
 	deadline := time.Now().Add(wait)
 	for pause := pollFirst; ; pause = min(2*pause, pollMax) {
-		err := Post(ctx, d, id, body)
-		var answered *answerError
-		if err == nil || errors.As(err, &answered) {
+		done, err := try()
+		if done {
 			return err
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -74,6 +63,19 @@ func Init(ctx context.Context, d runtime.Dialer, id string, body []byte, wait ti
 		}
 		time.Sleep(pause)
 	}
+}
+
+// Init hands a starting agent its /init body, asking again while the
+// request gets no answer (the agent does not take connections yet), until
+// wait passes. It is Wait and Post in one: the agent answers /init only
+// once it is up. An answer other than success is final. /init may so
+// reach the agent twice, if an answer is lost; it sets the same values.
+func Init(ctx context.Context, d runtime.Dialer, id string, body []byte, wait time.Duration) error {
+	return untilUp(ctx, wait, func() (bool, error) {
+		err := Post(ctx, d, id, body)
+		var answered *answerError
+		return err == nil || errors.As(err, &answered), err
+	})
 }
 
 // Probe asks the agent's GET /health once, within ctx.
