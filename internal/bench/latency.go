@@ -82,21 +82,11 @@ func measureCreate(ctx context.Context, r *runner, cold bool) error {
 	return nil
 }
 
-// measureExec times echo hi in one running sandbox. Its first command is
-// left out: that cost belongs to the create, measured above.
+// measureExec times echo hi in one running sandbox, back to back. Its
+// first command is left out: that cost belongs to the create, measured
+// above.
 func measureExec(ctx context.Context, r *runner) error {
-	return withSandbox(ctx, r, Exec, func(sb client.Sandbox) error {
-		p, err := r.sample(ctx, Exec, func(ctx context.Context) (time.Duration, error) {
-			start := time.Now()
-			err := echoHi(ctx, r.cl, sb)
-			return time.Since(start), err
-		})
-		if err != nil {
-			return err
-		}
-		r.rep.ExecMs = p
-		return nil
-	})
+	return measureExecs(ctx, r, Exec, 0, &r.rep.ExecMs)
 }
 
 // execPause is how long a sandbox is left alone before each sample of
@@ -105,15 +95,22 @@ func measureExec(ctx context.Context, r *runner) error {
 const execPause = time.Second
 
 // measureExecAfterPause times echo hi in one running sandbox after it was
-// left alone for execPause, as an agent's commands usually are apart;
-// exec measures them back to back.
+// left alone for execPause, as an agent's commands usually are apart.
 func measureExecAfterPause(ctx context.Context, r *runner) error {
-	return withSandbox(ctx, r, ExecAfterPause, func(sb client.Sandbox) error {
-		p, err := r.sample(ctx, ExecAfterPause, func(ctx context.Context) (time.Duration, error) {
-			select {
-			case <-time.After(execPause):
-			case <-ctx.Done():
-				return 0, ctx.Err()
+	return measureExecs(ctx, r, ExecAfterPause, execPause, &r.rep.ExecAfterPauseMs)
+}
+
+// measureExecs times echo hi in one running sandbox, each sample after
+// pause, into *into.
+func measureExecs(ctx context.Context, r *runner, name string, pause time.Duration, into **Percentiles) error {
+	return withSandbox(ctx, r, name, func(sb client.Sandbox) error {
+		p, err := r.sample(ctx, name, func(ctx context.Context) (time.Duration, error) {
+			if pause > 0 {
+				select {
+				case <-time.After(pause):
+				case <-ctx.Done():
+					return 0, ctx.Err()
+				}
 			}
 			start := time.Now()
 			err := echoHi(ctx, r.cl, sb)
@@ -122,7 +119,7 @@ func measureExecAfterPause(ctx context.Context, r *runner) error {
 		if err != nil {
 			return err
 		}
-		r.rep.ExecAfterPauseMs = p
+		*into = p
 		return nil
 	})
 }
