@@ -43,23 +43,19 @@ func (c *usernsCache) get(hostUID uint32) (int, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if kept, ok := c.fds[hostUID]; ok || c.closed || len(c.fds) >= usernsCacheMax {
-		if ok {
-			// Another create made it meanwhile: one is kept.
-			_ = unix.Close(fd)
-			return unix.FcntlInt(uintptr(kept), unix.F_DUPFD_CLOEXEC, 0)
-		}
-		return fd, nil
+	if kept, ok := c.fds[hostUID]; ok {
+		// Another create made it meanwhile: one is kept.
+		_ = unix.Close(fd)
+		return unix.FcntlInt(uintptr(kept), unix.F_DUPFD_CLOEXEC, 0)
+	}
+	if c.closed || len(c.fds) >= usernsCacheMax {
+		return fd, nil // not kept: the caller's to close
 	}
 	if c.fds == nil {
 		c.fds = map[uint32]int{}
 	}
 	c.fds[hostUID] = fd
-	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("user namespace: %w", err)
-	}
-	return dup, nil
+	return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 }
 
 // close lets go of every kept namespace; later gets make one per call.
