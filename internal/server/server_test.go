@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/network"
 	"github.com/soulbox/soulbox/internal/runtime"
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
@@ -204,7 +205,16 @@ func startServer(t *testing.T, bin string, cfg server.Config) (*exec.Cmd, string
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		// A killed server leaves its network (the shared table, the
+		// namespace directory's mount) to the next server of its data
+		// directory, which here never comes.
+		if err := network.Uninstall(network.TagFor(cfg.DataDir)); err != nil {
+			t.Errorf("remove the killed server's network: %v", err)
+		}
+	})
 	lines := make(chan string, 100)
 	go func() {
 		sc := bufio.NewScanner(stderr)
