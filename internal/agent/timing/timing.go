@@ -8,6 +8,7 @@ package timing
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -80,5 +81,9 @@ func parseEntry(item string) (Entry, bool) {
 		return Entry{}, false
 	}
 	start := time.Unix(0, ns)
-	return Entry{Name: parts[0], Start: start, End: start.Add(time.Duration(ms * float64(time.Millisecond)))}, true
+	// dur has whole microseconds (Add writes three decimals of a
+	// millisecond): rounded to them, not truncated, so that 2.094 ms
+	// is not read as 2.093999 ms.
+	us := time.Duration(math.Round(ms*1000)) * time.Microsecond
+	return Entry{Name: parts[0], Start: start, End: start.Add(us)}, true
 }

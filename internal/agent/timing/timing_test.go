@@ -43,3 +43,19 @@ func TestParseBounded(t *testing.T) {
 		t.Errorf("entries %+v of an unknown name", got)
 	}
 }
+
+// TestDurationsReadBackExactly: a step's duration, whole microseconds as
+// written, reads back as written, not a nanosecond short (2.094 ms is
+// 2093999.9999… ns as a float).
+func TestDurationsReadBackExactly(t *testing.T) {
+	start := time.Unix(1700000000, 0)
+	for us := range 100000 {
+		d := time.Duration(us) * time.Microsecond
+		h := http.Header{}
+		Add(h, ProcessStart, start, start.Add(d))
+		got := Parse(h.Values(Header))
+		if len(got) != 1 || got[0].End.Sub(got[0].Start) != d {
+			t.Fatalf("%v read back as %+v", d, got)
+		}
+	}
+}
