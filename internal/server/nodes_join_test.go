@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/network"
 	"github.com/soulbox/soulbox/internal/server"
 )
 
@@ -47,6 +48,15 @@ func startNode(t testing.TB, bin string, args ...string) *nodeProc {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 		p.done <- nil // later waits see it ended
+		// A killed node leaves its network (the shared table, the
+		// namespace directory's mount) to its next start, which here
+		// never comes.
+		if i := slices.Index(args, "--data-dir"); i >= 0 && i+1 < len(args) {
+			root, _ := filepath.Abs(filepath.Join(args[i+1], "runtime"))
+			if err := network.Uninstall(network.TagFor(root)); err != nil {
+				t.Errorf("remove the killed node's network: %v", err)
+			}
+		}
 	})
 	return p
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soulbox/soulbox/internal/network"
 	"github.com/soulbox/soulbox/internal/nodeca"
 	"github.com/soulbox/soulbox/internal/objstore/s3test"
 	"github.com/soulbox/soulbox/internal/remotedriver"
@@ -149,6 +150,13 @@ func (c *bucketCluster) node(name, pool, dir, listen string, join bool) (*exec.C
 		case <-time.After(15 * time.Second):
 			_ = cmd.Process.Kill()
 			<-exited
+		}
+		// A node the test killed never closed its network manager: its
+		// network (the shared table, the namespace directory's mount)
+		// waits for a next start that never comes.
+		root, _ := filepath.Abs(filepath.Join(dir, "runtime"))
+		if err := network.Uninstall(network.TagFor(root)); err != nil {
+			t.Errorf("remove node %s's network: %v", name, err)
 		}
 		if t.Failed() {
 			t.Logf("%s:\n%s", name, stderr)
