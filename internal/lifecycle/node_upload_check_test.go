@@ -31,8 +31,12 @@ type answeringNode struct {
 }
 
 func (a *answeringNode) UploadPaused(_ context.Context, id string) (runtime.PausedBlob, error) {
+	// Read before the send: the test sets the next case's blob once it
+	// has received, and only what came before the send is ordered
+	// before that.
+	b := a.blob
 	a.asked <- id
-	return a.blob, nil
+	return b, nil
 }
 
 func (a *answeringNode) RestoreFromBlobOn(context.Context, string, runtime.Spec, runtime.PausedBlob) (bool, error) {
