@@ -119,6 +119,22 @@ type sandboxHost struct {
 
 // openSandboxHost opens the node's driver and listens for its service;
 // serve starts serving.
+// runtimeRoot is the sandbox driver's root in a node's data directory.
+func runtimeRoot(dataDir string) (string, error) {
+	return filepath.Abs(filepath.Join(dataDir, "runtime"))
+}
+
+// NetworkTag is the tag of the network a node of data directory dataDir
+// puts on the host: what network.Uninstall removes once a node killed
+// without its shutdown will not start again.
+func NetworkTag(dataDir string) (string, error) {
+	root, err := runtimeRoot(dataDir)
+	if err != nil {
+		return "", err
+	}
+	return network.TagFor(root), nil
+}
+
 func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, objects objstore.Settings, max int, id *identity, log *slog.Logger) (_ *sandboxHost, err error) {
 	if id.serving == nil {
 		return nil, fmt.Errorf("node %q joined without a serving certificate (a control plane older than its sandbox service): join again with a new token and data dir: %w", id.Name, errdefs.ErrFailedPrecondition)
@@ -155,7 +171,7 @@ func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, obje
 	if h.objects != nil {
 		layers.SetRemote(objstore.Layers{Store: h.objects, TmpDir: layers.Dir(), Log: log.With("component", "objects")})
 	}
-	root, err := filepath.Abs(filepath.Join(dataDir, "runtime"))
+	root, err := runtimeRoot(dataDir)
 	if err != nil {
 		return nil, err
 	}

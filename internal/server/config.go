@@ -512,11 +512,16 @@ func (c Config) Validate() error {
 	return c.TLS.Validate()
 }
 
+// NetworkTag is the tag of the network the server puts on the host: what
+// network.Uninstall removes once a server killed without its shutdown
+// will not start again.
+func (c Config) NetworkTag() string { return network.TagFor(c.DataDir) }
+
 // networkConfig is the configuration of the node's network manager; its
 // tag keeps the kernel objects of servers with different data dirs apart.
 func (c Config) networkConfig() network.Config {
 	pool, _ := netip.ParsePrefix(c.NetworkPool)
-	return network.Config{Pool: pool, Uplink: c.NetworkUplink, Upstream: c.NetworkDNS, PrivateOut: c.NetworkPrivateOut, Tag: network.TagFor(c.DataDir)}
+	return network.Config{Pool: pool, Uplink: c.NetworkUplink, Upstream: c.NetworkDNS, PrivateOut: c.NetworkPrivateOut, Tag: c.NetworkTag()}
 }
 
 // prewarm is PoolPrewarm as a list.

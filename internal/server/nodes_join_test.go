@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/network"
+	"github.com/soulbox/soulbox/internal/nodeagent"
 	"github.com/soulbox/soulbox/internal/server"
 )
 
@@ -52,8 +53,11 @@ func startNode(t testing.TB, bin string, args ...string) *nodeProc {
 		// namespace directory's mount) to its next start, which here
 		// never comes.
 		if i := slices.Index(args, "--data-dir"); i >= 0 && i+1 < len(args) {
-			root, _ := filepath.Abs(filepath.Join(args[i+1], "runtime"))
-			if err := network.Uninstall(network.TagFor(root)); err != nil {
+			tag, err := nodeagent.NetworkTag(args[i+1])
+			if err == nil {
+				err = network.Uninstall(tag)
+			}
+			if err != nil {
 				t.Errorf("remove the killed node's network: %v", err)
 			}
 		}

@@ -211,7 +211,7 @@ func startServer(t *testing.T, bin string, cfg server.Config) (*exec.Cmd, string
 		// A killed server leaves its network (the shared table, the
 		// namespace directory's mount) to the next server of its data
 		// directory, which here never comes.
-		if err := network.Uninstall(network.TagFor(cfg.DataDir)); err != nil {
+		if err := network.Uninstall(cfg.NetworkTag()); err != nil {
 			t.Errorf("remove the killed server's network: %v", err)
 		}
 	})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/soulbox/soulbox/internal/network"
+	"github.com/soulbox/soulbox/internal/nodeagent"
 	"github.com/soulbox/soulbox/internal/nodeca"
 	"github.com/soulbox/soulbox/internal/objstore/s3test"
 	"github.com/soulbox/soulbox/internal/remotedriver"
@@ -154,8 +155,11 @@ func (c *bucketCluster) node(name, pool, dir, listen string, join bool) (*exec.C
 		// A node the test killed never closed its network manager: its
 		// network (the shared table, the namespace directory's mount)
 		// waits for a next start that never comes.
-		root, _ := filepath.Abs(filepath.Join(dir, "runtime"))
-		if err := network.Uninstall(network.TagFor(root)); err != nil {
+		tag, err := nodeagent.NetworkTag(dir)
+		if err == nil {
+			err = network.Uninstall(tag)
+		}
+		if err != nil {
 			t.Errorf("remove node %s's network: %v", name, err)
 		}
 		if t.Failed() {
