@@ -124,10 +124,10 @@ func (d *Driver) Checkpoint(ctx context.Context, id, dir string) (err error) {
 	// leave the sandbox's processes frozen with no one to thaw them.
 	args := []string{"checkpoint", "--image-path", images, id}
 	if st.Runtime == "runc" {
-		args = []string{"--criu", criu, "checkpoint", "--image-path", images, "--work-path", work,
+		args = []string{"checkpoint", "--image-path", images, "--work-path", work,
 			"--manage-cgroups-mode", "soft", "--tcp-established", "--file-locks", id}
 	}
-	if _, err := d.runRuntime(context.WithoutCancel(ctx), st.Runtime, args...); err != nil {
+	if _, err := runCmd(d.criuCmd(context.WithoutCancel(ctx), st.Runtime, criu, args...), st.Runtime, args); err != nil {
 		// CRIU's own words are in its log, not in runc's message.
 		err = d.dumpFailed(st, err, filepath.Join(work, "dump.log"))
 		if now, _, serr := d.status(ctx, st); serr == nil && (now == runtime.StatusRunning || now == runtime.StatusPaused) {

@@ -112,9 +112,9 @@ func (d *Driver) checkpointClone(ctx context.Context, id, dir string, withFiles 
 	}
 	defer os.RemoveAll(work)
 	// Not cancelled with ctx, as Checkpoint.
-	if _, err := d.runRuntime(context.WithoutCancel(ctx), st.Runtime, "--criu", criu, "checkpoint",
-		"--image-path", filepath.Join(partial, "images"), "--work-path", work, "--leave-running",
-		"--manage-cgroups-mode", "soft", "--tcp-established", "--file-locks", id); err != nil {
+	args := []string{"checkpoint", "--image-path", filepath.Join(partial, "images"), "--work-path", work, "--leave-running",
+		"--manage-cgroups-mode", "soft", "--tcp-established", "--file-locks", id}
+	if _, err := runCmd(d.criuCmd(context.WithoutCancel(ctx), st.Runtime, criu, args...), st.Runtime, args); err != nil {
 		return d.dumpFailed(st, err, filepath.Join(work, "dump.log"))
 	}
 	// Its sandbox directory and cgroup parent, so that another node

@@ -39,7 +39,9 @@ func criuBinary() (string, error) {
 			if err != nil {
 				continue
 			}
-			if abs, err := filepath.EvalSymlinks(path); err == nil {
+			// runc runs it by its name (criuCmd), which a link's
+			// target may not keep.
+			if abs, err := filepath.EvalSymlinks(path); err == nil && filepath.Base(abs) == "criu" {
 				path = abs
 			}
 			v, err := criuVersion(path)

@@ -135,7 +135,7 @@ func (d *Driver) restore(ctx context.Context, st sandboxState, dir string, meta 
 	if err := shareTree(filepath.Join(dir, "images"), int(st.HostUID)); err != nil {
 		return fmt.Errorf("sandbox %q: restore: %w", id, err)
 	}
-	cmd := d.runtimeCmd(ctx, st.Runtime, "--criu", criu, "restore", "--detach",
+	cmd := d.criuCmd(ctx, st.Runtime, criu, "restore", "--detach",
 		"--bundle", d.sandboxDir(id), "--image-path", filepath.Join(dir, "images"), "--work-path", work,
 		"--pid-file", filepath.Join(d.sandboxDir(id), "init.pid"),
 		"--manage-cgroups-mode", "soft", "--tcp-established", "--file-locks", id)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -25,10 +26,42 @@ func (d *Driver) runtimeCmd(ctx context.Context, rt string, args ...string) *exe
 	return exec.CommandContext(ctx, bin, append(global, args...)...)
 }
 
+// criuCmd is runtimeCmd for a checkpoint or a restore by the CRIU at
+// criu. runc runs CRIU by the name "criu" from its PATH: 1.1 defaults its
+// --criu option to that name, and 1.4 removed the option. So the
+// command's PATH starts with that CRIU's directory, and no version is
+// given an option it may refuse. An empty criu (runsc, which needs none)
+// leaves the PATH as it is.
+func (d *Driver) criuCmd(ctx context.Context, rt, criu string, args ...string) *exec.Cmd {
+	cmd := d.runtimeCmd(ctx, rt, args...)
+	if criu != "" {
+		cmd.Env = pathFirst(os.Environ(), filepath.Dir(criu))
+	}
+	return cmd
+}
+
+// pathFirst returns env with dir first on its PATH.
+func pathFirst(env []string, dir string) []string {
+	out := make([]string, 0, len(env)+1)
+	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, "PATH="+dir+string(os.PathListSeparator)+path)
+}
+
 // runRuntime runs a runtime command and turns its failure into an error
 // carrying the runtime's own message.
 func (d *Driver) runRuntime(ctx context.Context, rt string, args ...string) ([]byte, error) {
-	cmd := d.runtimeCmd(ctx, rt, args...)
+	return runCmd(d.runtimeCmd(ctx, rt, args...), rt, args)
+}
+
+// runCmd runs cmd, a command of the runtime rt with args, as runRuntime.
+func runCmd(cmd *exec.Cmd, rt string, args []string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
