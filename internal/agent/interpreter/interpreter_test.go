@@ -228,6 +228,40 @@ func TestBashContext(t *testing.T) {
 	}
 }
 
+// A Bash context leaves nothing in its TMPDIR, though the agent ends its
+// shell with SIGKILL: the cells are read from here-strings, a small one
+// through a pipe, a large one through a file bash removes at once.
+func TestBashContextLeavesNoFiles(t *testing.T) {
+	srv, home, st := newTestServerState(t)
+	tmp := t.TempDir()
+	st.Apply(state.Init{EnvVars: map[string]string{"TMPDIR": tmp}})
+	ctx := context.Background()
+	info, status, body := createContext(t, srv, "bash", home)
+	if status != http.StatusOK {
+		t.Fatalf("create bash context: %d %s", status, body)
+	}
+	big := "x='" + strings.Repeat("a", 256<<10) + "'; echo ${#x}"
+	for _, c := range []struct{ code, want string }{
+		{"echo $TMPDIR; echo \"[$1]\"", tmp + "\n[]\n"},
+		{big, "262144\n"},
+	} {
+		ex := execute(t, ctx, srv, map[string]any{"code": c.code, "context_id": info.ID})
+		if got := ex.stream("stdout"); got != c.want || len(ex.of("error")) != 0 {
+			t.Errorf("cell of %d bytes: stdout %q, %v; want %q", len(c.code), got, ex.of("error"), c.want)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/contexts/"+info.ID, nil)
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: %d", resp.StatusCode)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left in TMPDIR after the context's end: %v", left)
+	}
+}
+
 func TestJavaScriptContext(t *testing.T) {
 	testutil.RequiresBinary(t, "node")
 	srv, home := newTestServer(t)

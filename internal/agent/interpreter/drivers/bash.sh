@@ -6,8 +6,6 @@
 
 __sbx_mark=0
 __sbx_count=0
-__sbx_dir=$(mktemp -d "${TMPDIR:-/tmp}/.soulbox-bash.XXXXXX") || exit 1
-trap 'rm -rf "$__sbx_dir"' EXIT
 
 # __sbx_emit writes an event once everything printed before it is
 # written, with a marker on stdout and stderr the agent orders it by.
@@ -30,11 +28,13 @@ __sbx_setenv() {
 	export "$1=$2"
 }
 
-# __sbx_cell runs a cell in this shell. An interrupt (SIGINT from the
-# agent) ends the cell, not the shell.
+# __sbx_cell runs the cell in __sbx_code in this shell. An interrupt (SIGINT from
+# the agent) ends the cell, not the shell. The cell is read from a
+# here-string, which leaves no file behind: the agent ends a context's
+# shell with SIGKILL, so nothing it made on disk could be removed.
 __sbx_cell() {
 	trap 'trap "" INT; return 130' INT
-	builtin source "$1" </dev/null
+	builtin source /dev/fd/5 5<<<"$__sbx_code" </dev/null
 }
 
 trap '' INT
@@ -46,14 +46,14 @@ while true; do
 	if ((__sbx_rc != 0)); then exit 0; fi     # the agent hung up
 	[[ $__sbx_code == - ]] && __sbx_code=
 	[[ $__sbx_env == - ]] && __sbx_env=
-	printf '%s' "$__sbx_code" | base64 -d >"$__sbx_dir/cell" 2>/dev/null
+	__sbx_code=$(printf '%s' "$__sbx_code" | base64 -d 2>/dev/null)
 	eval "$(printf '%s' "$__sbx_env" | base64 -d 2>/dev/null)"
 	if [[ -z $__sbx_code ]]; then # only variables to set
 		__sbx_emit "\"type\":\"done\",\"execution_count\":$__sbx_count"
 		continue
 	fi
 	__sbx_count=$((__sbx_count + 1))
-	__sbx_cell "$__sbx_dir/cell"
+	__sbx_cell
 	__sbx_rc=$?
 	trap '' INT
 	for __sbx_c in "${__sbx_restore[@]}"; do eval "$__sbx_c"; done
