@@ -8,7 +8,7 @@
 //   node node_builds.mjs fail NAME    a build whose step fails: the SDK's
 //                                     BuildError with the step's output
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Template, Sandbox, BuildError } from 'e2b'
@@ -16,6 +16,7 @@ import { Template, Sandbox, BuildError } from 'e2b'
 const [mode, name] = process.argv.slice(2)
 const dir = mkdtempSync(join(tmpdir(), 'tpl-ctx-'))
 writeFileSync(join(dir, 'hello.txt'), 'copied by the sdk\n')
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
 
 async function build (t) {
   const logs = []

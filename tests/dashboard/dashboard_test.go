@@ -51,6 +51,13 @@ func TestDashboardInBrowser(t *testing.T) {
 		if artifacts, err = os.MkdirTemp("", "soulbox-dashboard-"); err != nil {
 			t.Fatal(err)
 		}
+		// Kept only for a failure to be looked at.
+		dir := artifacts
+		t.Cleanup(func() {
+			if !t.Failed() {
+				os.RemoveAll(dir)
+			}
+		})
 	} else if err := os.MkdirAll(artifacts, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@
 // rebuild from cache, force, tags, and the mistakes users make.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync, readdirSync } from 'node:fs'
+import { mkdtempSync, writeFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Template, Sandbox, waitForFile, BuildError } from 'e2b'
@@ -13,6 +13,7 @@ const key = process.env.E2B_API_KEY
 const name = `compat-tpl-${Date.now()}`
 const dir = mkdtempSync(join(tmpdir(), 'tpl-ctx-'))
 writeFileSync(join(dir, 'hello.txt'), 'hello from the host\n')
+after(() => rmSync(dir, { recursive: true, force: true }))
 
 const template = () => Template({ fileContextPath: dir })
   .fromImage(process.env.TINY_IMAGE)
