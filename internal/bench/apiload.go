@@ -150,8 +150,8 @@ func (r *runner) openLoop(ctx context.Context, name string, kinds []string) (*AP
 			shed++
 			continue
 		}
-		kind := kinds[i%len(kinds)]
-		sb := sbs[(i/len(kinds)+i)%len(sbs)]
+		s, k := loadTarget(i, len(sbs), len(kinds))
+		sb, kind := sbs[s], kinds[k]
 		inFlt.Add(1)
 		wg.Go(func() {
 			defer inFlt.Add(-1)
@@ -196,6 +196,14 @@ func (r *runner) openLoop(ctx context.Context, name string, kinds []string) (*AP
 		load.Kinds[kind].Ms = Summarize(s)
 	}
 	return load, nil
+}
+
+// loadTarget picks the sandbox and the kind of the i-th request: the
+// sandboxes in turn, the kinds shifted by one every round of them, so
+// that every sandbox gets requests and every kind, in the mix's shares,
+// whatever the numbers of sandboxes and kinds.
+func loadTarget(i, sandboxes, kinds int) (sandbox, kind int) {
+	return i % sandboxes, (i%sandboxes + i/sandboxes) % kinds
 }
 
 // loadRequest sends one request of kind about sb.

@@ -49,3 +49,27 @@ func TestLoadKinds(t *testing.T) {
 		t.Errorf("kinds %s, want %s", got, want)
 	}
 }
+
+// Every sandbox gets every kind of request, in the mix's shares, for any
+// number of sandboxes and kinds: commands.run's single kind once reached
+// only every other sandbox.
+func TestLoadTargetSpreadsEveryKindOverEverySandbox(t *testing.T) {
+	for _, c := range []struct{ sandboxes, kinds int }{{20, 1}, {50, 1}, {20, 17}, {17, 17}, {1, 17}, {3, 2}} {
+		n := c.sandboxes * c.kinds
+		pairs := map[[2]int]int{}
+		perKind := make([]int, c.kinds)
+		for i := range n {
+			s, k := loadTarget(i, c.sandboxes, c.kinds)
+			pairs[[2]int{s, k}]++
+			perKind[k]++
+		}
+		if len(pairs) != n {
+			t.Errorf("%d sandboxes, %d kinds: %d of %d (sandbox, kind) pairs in %d requests", c.sandboxes, c.kinds, len(pairs), n, n)
+		}
+		for k, got := range perKind {
+			if got != c.sandboxes {
+				t.Errorf("%d sandboxes, %d kinds: kind %d sent %d times in %d requests, want %d", c.sandboxes, c.kinds, k, got, n, c.sandboxes)
+			}
+		}
+	}
+}
