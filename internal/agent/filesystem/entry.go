@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -157,32 +156,17 @@ type nameCache struct {
 	files users.Files
 
 	mu            sync.Mutex
-	passwd, group fileStamp
+	passwd, group users.Stamp
 	names         idNames
-}
-
-// fileStamp tells whether a file changed since it was read.
-type fileStamp struct {
-	mod  time.Time
-	size int64
-	ok   bool
-}
-
-func stampOf(path string) fileStamp {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fileStamp{}
-	}
-	return fileStamp{mod: fi.ModTime(), size: fi.Size(), ok: true}
 }
 
 // load returns the names as the files have them now. The maps returned
 // are never modified: callers share them.
 func (c *nameCache) load() idNames {
-	pw, gr := stampOf(c.files.Passwd), stampOf(c.files.Group)
+	pw, gr := users.StampOf(c.files.Passwd), users.StampOf(c.files.Group)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.names.users == nil || pw != c.passwd || gr != c.group {
+	if c.names.users == nil || !pw.Unchanged(c.passwd) || !gr.Unchanged(c.group) {
 		c.names = idNames{users: readIDs(c.files.Passwd), groups: readIDs(c.files.Group)}
 		c.passwd, c.group = pw, gr
 	}

@@ -28,13 +28,13 @@ type State struct {
 	traffic string
 	user    string
 	workdir string
-	users   users.Files
+	users   *users.Cache
 }
 
 // New returns the state of a fresh agent: no token (until /init sets one),
 // the environment it was started with, the default user.
 func New(envs map[string]string, files users.Files) *State {
-	return &State{envs: maps.Clone(envs), user: DefaultUser, users: files}
+	return &State{envs: maps.Clone(envs), user: DefaultUser, users: users.NewCache(files)}
 }
 
 // Init is the body of POST /init; absent fields leave the state as is.
