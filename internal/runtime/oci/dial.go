@@ -9,6 +9,8 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -93,11 +95,28 @@ func (d *Driver) netns(id string) (ns, pidfd int, err error) {
 	return ns, pidfd, nil
 }
 
-// dialInNetns dials addr from inside the network namespace ns. The
-// goroutine is locked to its thread while the thread is in the other
-// namespace; if the thread cannot return to its own, it stays locked and
-// dies with the goroutine rather than serve others in the wrong namespace.
+// hostNetns is the server's own network namespace, opened once, from a
+// goroutine not locked to a thread: only locked threads ever leave it.
+var hostNetns = sync.OnceValues(func() (int, error) {
+	fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open own network namespace: %w", err)
+	}
+	return fd, nil
+})
+
+// dialInNetns dials addr, an IPv4 address, from inside the network
+// namespace ns. Only the socket needs making there (a socket belongs to
+// the namespace it was made in): the goroutine is locked to its thread
+// from the entry to the socket's creation, and the thread is back in the
+// server's namespace before the connect, whose wait then costs no thread
+// of its own. If the thread cannot return, it stays locked and dies with
+// the goroutine rather than serve others in the wrong namespace.
 func dialInNetns(ctx context.Context, ns int, addr string) (net.Conn, error) {
+	host, err := hostNetns()
+	if err != nil {
+		return nil, err
+	}
 	type result struct {
 		conn net.Conn
 		err  error
@@ -105,24 +124,30 @@ func dialInNetns(ctx context.Context, ns int, addr string) (net.Conn, error) {
 	ch := make(chan result, 1)
 	go func() {
 		goruntime.LockOSThread()
-		self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			goruntime.UnlockOSThread()
-			ch <- result{err: fmt.Errorf("open own network namespace: %w", err)}
-			return
-		}
-		defer unix.Close(self)
 		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
 			goruntime.UnlockOSThread()
 			ch <- result{err: fmt.Errorf("enter network namespace: %w", err)}
 			return
 		}
-		// The socket belongs to the namespace it was created in; connect
-		// completes in the netpoller, but socket() runs here and now.
-		var dialer net.Dialer
-		conn, err := dialer.DialContext(ctx, "tcp", addr)
-		if unix.Setns(self, unix.CLONE_NEWNET) == nil {
+		inside := true
+		leave := func() error {
+			if err := unix.Setns(host, unix.CLONE_NEWNET); err != nil {
+				return fmt.Errorf("return to own network namespace: %w", err)
+			}
+			inside = false
 			goruntime.UnlockOSThread()
+			return nil
+		}
+		dialer := net.Dialer{ControlContext: func(context.Context, string, string, syscall.RawConn) error {
+			if !inside {
+				// A second attempt would make its socket here.
+				return fmt.Errorf("dial %s: one attempt only", addr)
+			}
+			return leave()
+		}}
+		conn, err := dialer.DialContext(ctx, "tcp4", addr)
+		if inside {
+			_ = leave()
 		}
 		ch <- result{conn, err}
 	}()
