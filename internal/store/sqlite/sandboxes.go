@@ -142,16 +142,17 @@ func listQuery(f store.SandboxFilter) (string, []any) {
 
 // selectSandboxes reads the sandboxes of table matching where, with
 // their metadata, in one statement so that records and metadata are one
-// snapshot.
+// snapshot. Unordered: querySandboxes orders the records, which spares
+// SQLite a sort of every row with all its columns.
 func selectSandboxes(table, where string) string {
 	return `SELECT ` + sandboxColumns + `, m.name, m.value
 		FROM ` + table + ` LEFT JOIN sandbox_metadata m ON m.sandbox_id = s.id
-		WHERE ` + where + `
-		ORDER BY s.created_at, s.id, m.name`
+		WHERE ` + where
 }
 
-// querySandboxes runs query, a selectSandboxes statement, and gathers
-// each sandbox's rows into one record.
+// querySandboxes runs query, a selectSandboxes statement, gathers each
+// sandbox's rows into one record, and orders the records by creation
+// time, then id.
 func (s *Store) querySandboxes(ctx context.Context, query string, args ...any) ([]store.Sandbox, error) {
 	rows, err := s.query(ctx, query, args...)
 	if err != nil {
@@ -159,6 +160,7 @@ func (s *Store) querySandboxes(ctx context.Context, query string, args ...any) (
 	}
 	defer rows.Close()
 	var out []store.Sandbox
+	at := map[string]int{} // a sandbox's index in out
 	for rows.Next() {
 		var (
 			sb                    store.Sandbox
@@ -174,9 +176,10 @@ func (s *Store) querySandboxes(ctx context.Context, query string, args ...any) (
 			&created, &started, &endAt, &ended, &network, &sb.TrafficAccessToken, &lifecycle, &envVars, &sb.Node, &metaName, &metaValue); err != nil {
 			return nil, err
 		}
-		// Rows of one sandbox are adjacent (ordered by id within created_at),
-		// one per metadata entry.
-		if n := len(out); n == 0 || out[n-1].ID != sb.ID {
+		// One row per metadata entry; a sandbox's rows come together
+		// from the join, but nothing here counts on it.
+		i, seen := at[sb.ID]
+		if !seen {
 			sb.State = store.SandboxState(state)
 			sb.EndReason = store.EndReason(reason)
 			sb.CreatedAt = sqlrow.FromTime(created)
@@ -202,17 +205,28 @@ func (s *Store) querySandboxes(ctx context.Context, query string, args ...any) (
 					return nil, fmt.Errorf("sandbox %q: env_vars column: %w", sb.ID, err)
 				}
 			}
+			i = len(out)
+			at[sb.ID] = i
 			out = append(out, sb)
 		}
 		if metaName.Valid {
-			cur := &out[len(out)-1]
+			cur := &out[i]
 			if cur.Metadata == nil {
 				cur.Metadata = map[string]string{}
 			}
 			cur.Metadata[metaName.String] = metaValue.String
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b store.Sandbox) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
 }
 
 // currentState reads the sandbox's state inside a write transaction, where
