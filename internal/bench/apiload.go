@@ -55,6 +55,11 @@ type APILoad struct {
 	SucceededPerSec float64              `json:"succeeded_per_sec"`
 	Errors          int                  `json:"errors"`
 	Kinds           map[string]*LoadKind `json:"kinds"`
+	// ServerCPUMsPerRequest is the CPU the server's process used during
+	// the load, per request sent: far steadier from run to run than the
+	// latencies on a shared host. Zero when the server does not show its
+	// CPU time in /metrics.
+	ServerCPUMsPerRequest float64 `json:"server_cpu_ms_per_request,omitempty"`
 }
 
 // LoadKind is one kind of request under the load.
@@ -141,6 +146,7 @@ func (r *runner) openLoop(ctx context.Context, name string, kinds []string) (*AP
 	)
 	rate := r.cfg.APIRate
 	total := int(r.cfg.APIDuration.Seconds() * float64(rate))
+	cpu0, cpuOK := serverCPU(ctx, &cl)
 	start := time.Now()
 	for i := 0; i < total && ctx.Err() == nil; i++ {
 		if d := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); d > 0 {
@@ -168,6 +174,7 @@ func (r *runner) openLoop(ctx context.Context, name string, kinds []string) (*AP
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	cpu1, cpuOK1 := serverCPU(ctx, &cl)
 
 	load := &APILoad{
 		TargetPerSec: rate, Sandboxes: len(sbs), DurationSec: roundTo(elapsed.Seconds(), 2),
@@ -192,6 +199,9 @@ func (r *runner) openLoop(ctx context.Context, name string, kinds []string) (*AP
 		samples[res.kind] = append(samples[res.kind], res.took)
 	}
 	load.SucceededPerSec = roundTo(float64(ok)/elapsed.Seconds(), 1)
+	if cpuOK && cpuOK1 && len(results) > 0 {
+		load.ServerCPUMsPerRequest = roundTo((cpu1-cpu0)*1000/float64(len(results)), 3)
+	}
 	for kind, s := range samples {
 		load.Kinds[kind].Ms = Summarize(s)
 	}
@@ -248,6 +258,9 @@ func (l *APILoad) rows(title string) [][2]string {
 	}
 	rows := [][2]string{{title, fmt.Sprintf("%.1f req/s of %d asked, %.1f/s answered without error (%d sent, %d shed by the client, %d errors) across %d sandboxes for %.0fs",
 		l.AchievedPerSec, l.TargetPerSec, l.SucceededPerSec, l.Sent, l.Shed, l.Errors, l.Sandboxes, l.DurationSec)}}
+	if l.ServerCPUMsPerRequest > 0 {
+		rows = append(rows, [2]string{"  server CPU", fmt.Sprintf("%.3f ms per request", l.ServerCPUMsPerRequest)})
+	}
 	for _, k := range l.loadKinds() {
 		lk := l.Kinds[k]
 		rows = append(rows, [2]string{"  " + k, fmt.Sprintf("p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, %d ok, %d errors", lk.Ms.P50, lk.Ms.P95, lk.Ms.P99, lk.Ms.N, lk.Errors)})
