@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/soulbox/soulbox/internal/gctune"
 	"github.com/soulbox/soulbox/internal/server"
 )
 
@@ -41,6 +42,7 @@ need only E2B_DOMAIN and E2B_API_KEY.`,
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
+			gctune.Apply(os.Getenv)
 			log := newLogger(cfg.Level())
 			// A generated admin key is shown on a terminal only: output
 			// that is not one (a journal, a pipe) is a log, and keys are
