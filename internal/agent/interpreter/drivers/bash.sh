@@ -28,10 +28,11 @@ __sbx_setenv() {
 	export "$1=$2"
 }
 
-# __sbx_cell runs the cell in __sbx_code in this shell. An interrupt (SIGINT from
-# the agent) ends the cell, not the shell. The cell is read from a
-# here-string, which leaves no file behind: the agent ends a context's
-# shell with SIGKILL, so nothing it made on disk could be removed.
+# __sbx_cell runs the cell in __sbx_code in this shell. An interrupt
+# (SIGINT from the agent) ends the cell, not the shell. The cell is read
+# from a here-string, which leaves no file behind: the agent ends a
+# context's shell with SIGKILL, so nothing it made on disk could be
+# removed.
 __sbx_cell() {
 	trap 'trap "" INT; return 130' INT
 	builtin source /dev/fd/5 5<<<"$__sbx_code" </dev/null
