@@ -119,7 +119,7 @@ func (m *Manager) Metrics(ctx context.Context, id string, start, end time.Time) 
 	}
 	present := (start.IsZero() || !start.After(now)) && (end.IsZero() || !end.Before(now.Truncate(time.Second)))
 	if out == nil && sb.State == store.StateRunning && present {
-		if st, err := m.driver.Stats(ctx, id); err == nil {
+		if st, err := m.currentStats(ctx, id); err == nil {
 			out = []Metric{toMetric(sb, runtime.Stats{}, st)}
 		} else if !errdefs.IsNotFound(err) {
 			m.log.Warn("metrics: current stats", logx.Sandbox(id), logx.Err(err))
@@ -134,4 +134,5 @@ func (m *Manager) endSeries(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.metrics, id)
+	delete(m.current, id)
 }

@@ -21,7 +21,7 @@ func (m *Manager) LatestMetric(ctx context.Context, sb store.Sandbox) (Metric, b
 		return fromSample(s), true, nil
 	}
 	if sb.State == store.StateRunning {
-		st, err := m.driver.Stats(ctx, sb.ID)
+		st, err := m.currentStats(ctx, sb.ID)
 		if err == nil {
 			return toMetric(sb, runtime.Stats{}, st), true, nil
 		}

@@ -161,7 +161,8 @@ type Manager struct {
 	mu         sync.Mutex
 	timers     map[string]armed
 	metrics    map[string]*series
-	pending    []store.MetricSample // samples of this monitor pass, written at its end
+	current    map[string]currentRead // sandbox -> its usage as last read for a request (currentStats)
+	pending    []store.MetricSample   // samples of this monitor pass, written at its end
 	lastTidy   time.Time
 	probeFails map[string]probeFailure // running sandbox -> its current run of failed health checks
 	unresp     time.Duration
@@ -193,7 +194,7 @@ func New(cfg Config) *Manager {
 		maxSbx: cfg.MaxSandboxes, maxTime: cfg.MaxTimeout, every: cfg.SampleEvery, keep: cfg.Retention,
 		probeTO: cfg.ProbeTimeout, probeN: cfg.ProbeFailures, privateTraffic: cfg.PrivateTraffic,
 		netLimits: cfg.NetworkLimits,
-		timers:    map[string]armed{}, metrics: map[string]*series{}, probeFails: map[string]probeFailure{}, unresp: cfg.UnresponsiveAfter,
+		timers:    map[string]armed{}, metrics: map[string]*series{}, current: map[string]currentRead{}, probeFails: map[string]probeFailure{}, unresp: cfg.UnresponsiveAfter,
 		netLocks:  map[string]*netLock{},
 		inTransit: map[string]int{}, unclear: map[string]bool{}, steps: cfg.Steps, stepsHeld: map[string]int{}, opLocks: map[string]*opLock{}, checkpoints: cfg.CheckpointDir,
 		pausedBudget:   int64(cfg.PausedDiskMB) << 20,

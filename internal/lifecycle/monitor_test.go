@@ -26,6 +26,7 @@ import (
 type faultDriver struct {
 	*oci.Driver
 	infos     atomic.Int64
+	stats     atomic.Int64
 	statsErr  atomic.Bool
 	mu        sync.Mutex
 	destroyed []bool // whether each Destroy's context had a deadline
@@ -46,6 +47,7 @@ func (d *faultDriver) Info(ctx context.Context, id string) (runtime.Info, error)
 }
 
 func (d *faultDriver) Stats(ctx context.Context, id string) (runtime.Stats, error) {
+	d.stats.Add(1)
 	if d.statsErr.Load() {
 		return runtime.Stats{}, errors.New("injected stats failure")
 	}
