@@ -88,6 +88,13 @@ func (b *syncBuffer) String() string {
 
 func newMonitorEnv(t *testing.T) monitorEnv {
 	t.Helper()
+	return newMonitorEnvEvery(t, 100*time.Millisecond)
+}
+
+// newMonitorEnvEvery is newMonitorEnv with the monitor's pass every
+// sampleEvery.
+func newMonitorEnvEvery(t *testing.T, sampleEvery time.Duration) monitorEnv {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
 	}
@@ -104,7 +111,7 @@ func newMonitorEnv(t *testing.T) monitorEnv {
 	e := monitorEnv{st: st, d: &faultDriver{Driver: real}, log: &syncBuffer{}}
 	e.m = lifecycle.New(lifecycle.Config{Store: st, Driver: e.d, Templates: templates,
 		Log:         slog.New(slog.NewTextHandler(e.log, nil)),
-		SampleEvery: 100 * time.Millisecond, ProbeTimeout: 300 * time.Millisecond, ProbeFailures: 3, UnresponsiveAfter: 3 * time.Second})
+		SampleEvery: sampleEvery, ProbeTimeout: 300 * time.Millisecond, ProbeFailures: 3, UnresponsiveAfter: 3 * time.Second})
 	t.Cleanup(func() {
 		e.m.Stop()
 		live, _ := st.ListSandboxes(context.Background(), store.SandboxFilter{States: []store.SandboxState{store.StateRunning, store.StatePaused}})
