@@ -3,7 +3,6 @@ package oci
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,22 +15,15 @@ import (
 // The wrapper logs the verb of each call and that CRIU.
 func runcWithoutCRIUOption(t *testing.T) (wrapper, log string) {
 	t.Helper()
-	real, err := exec.LookPath("runc")
-	if err != nil {
-		t.Skip(err)
-	}
-	dir := t.TempDir()
-	wrapper, log = filepath.Join(dir, "runc-1.4"), filepath.Join(dir, "calls")
-	script := `#!/bin/sh
-for a; do
+	log = filepath.Join(t.TempDir(), "calls")
+	wrapper = wrappedRuntime(t, "runc", "1.4", func(real string) string {
+		return `for a; do
 	case "$a" in --criu|--criu=*) echo 'flag provided but not defined: -criu' >&2; exit 2;; esac
 done
 echo "$3 $(command -v criu)" >> ` + log + `
 exec ` + real + ` "$@"
 `
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	})
 	return wrapper, log
 }
 

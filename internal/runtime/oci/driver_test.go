@@ -50,13 +50,22 @@ func TestConformance(t *testing.T) {
 // doing its work: the driver must clean up what exists although it was told
 // nothing exists.
 func failpointRuntime(t *testing.T, rt, verb string) string {
+	return wrappedRuntime(t, rt, "failpoint", func(real string) string {
+		return real + " \"$@\"\nfor a; do [ \"$a\" = " + verb + " ] && { echo 'failpoint: " + verb + " fails after it ran' >&2; exit 1; }; done\nexit 0\n"
+	})
+}
+
+// wrappedRuntime writes a shell script, <rt>-<name> in a temporary
+// directory, whose body is script(the runtime's own path), and returns
+// its path; the test is skipped where rt is not installed.
+func wrappedRuntime(t *testing.T, rt, name string, script func(real string) string) string {
+	t.Helper()
 	real, err := exec.LookPath(rt)
 	if err != nil {
 		t.Skip(err)
 	}
-	path := filepath.Join(t.TempDir(), rt+"-failpoint")
-	script := "#!/bin/sh\n" + real + " \"$@\"\nfor a; do [ \"$a\" = " + verb + " ] && { echo 'failpoint: " + verb + " fails after it ran' >&2; exit 1; }; done\nexit 0\n"
-	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+	path := filepath.Join(t.TempDir(), rt+"-"+name)
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+script(real)), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return path

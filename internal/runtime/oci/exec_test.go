@@ -2,9 +2,6 @@ package oci
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,16 +16,10 @@ func TestExecCancelledBeforeThePidFile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates real sandboxes")
 	}
-	real, err := exec.LookPath("runc")
-	if err != nil {
-		t.Skip(err)
-	}
 	// A runc whose exec starts 500 ms late, as on a loaded host.
-	slow := filepath.Join(t.TempDir(), "runc-slow")
-	script := "#!/bin/sh\nfor a; do [ \"$a\" = exec ] && sleep 0.5; done\nexec " + real + " \"$@\"\n"
-	if err := os.WriteFile(slow, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	slow := wrappedRuntime(t, "runc", "slow", func(real string) string {
+		return "for a; do [ \"$a\" = exec ] && sleep 0.5; done\nexec " + real + " \"$@\"\n"
+	})
 	d := newTestDriver(t, map[string]string{"runc": slow})
 	ctx := context.Background()
 	const id = "execcancel1"

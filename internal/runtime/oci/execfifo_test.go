@@ -3,7 +3,6 @@ package oci
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,16 +15,10 @@ import (
 // to the returned log file.
 func loggingRuntime(t *testing.T, rt string) (wrapper, log string) {
 	t.Helper()
-	real, err := exec.LookPath(rt)
-	if err != nil {
-		t.Skip(err)
-	}
-	dir := t.TempDir()
-	wrapper, log = filepath.Join(dir, rt+"-logged"), filepath.Join(dir, "calls")
-	script := "#!/bin/sh\necho \"$*\" >> " + log + "\nexec " + real + " \"$@\"\n"
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	log = filepath.Join(t.TempDir(), "calls")
+	wrapper = wrappedRuntime(t, rt, "logged", func(real string) string {
+		return "echo \"$*\" >> " + log + "\nexec " + real + " \"$@\"\n"
+	})
 	return wrapper, log
 }
 
