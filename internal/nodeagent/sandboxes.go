@@ -117,8 +117,6 @@ type sandboxHost struct {
 	ln       net.Listener
 }
 
-// openSandboxHost opens the node's driver and listens for its service;
-// serve starts serving.
 // runtimeRoot is the sandbox driver's root in a node's data directory.
 func runtimeRoot(dataDir string) (string, error) {
 	return filepath.Abs(filepath.Join(dataDir, "runtime"))
@@ -135,6 +133,8 @@ func NetworkTag(dataDir string) (string, error) {
 	return network.TagFor(root), nil
 }
 
+// openSandboxHost opens the node's driver and listens for its service;
+// serve starts serving.
 func openSandboxHost(ctx context.Context, dataDir string, rc RuntimeConfig, objects objstore.Settings, max int, id *identity, log *slog.Logger) (_ *sandboxHost, err error) {
 	if id.serving == nil {
 		return nil, fmt.Errorf("node %q joined without a serving certificate (a control plane older than its sandbox service): join again with a new token and data dir: %w", id.Name, errdefs.ErrFailedPrecondition)
