@@ -108,11 +108,17 @@ func (s *suite) testPauseResume(t *testing.T) {
 	}
 	wantErr(t, s.d.Resume(ctx, info.ID), errdefs.ErrFailedPrecondition, "resume of a running sandbox")
 	wantErr(t, s.d.Start(ctx, info.ID), errdefs.ErrFailedPrecondition, "start of a running sandbox")
-	// The background loop kept its state and runs again.
+	// The background loop kept its state and runs again. It ticks every
+	// 10 ms on a quiet host; a busy one may hold it back for a while, so
+	// the test waits for a tick rather than for a fixed time.
 	before := s.mustRun(t, info.ID, "cat /tmp/tick")
-	time.Sleep(200 * time.Millisecond)
-	if after := s.mustRun(t, info.ID, "cat /tmp/tick"); after == before {
-		t.Error("background process did not run after resume")
+	deadline := time.Now().Add(10 * time.Second)
+	for s.mustRun(t, info.ID, "cat /tmp/tick") == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("background process did not run in the 10 s after resume; processes:\n%s",
+				s.mustRun(t, info.ID, "ps -e -o pid,stat,wchan:20,args"))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
