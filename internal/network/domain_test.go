@@ -71,16 +71,19 @@ func dialIn(ctx context.Context, a network.Attachment, addr string) (net.Conn, e
 	return c, err
 }
 
-// echo checks the echo service at addr from inside the sandbox.
+// echo checks the echo service at addr from inside the sandbox. The
+// bound is long enough for a busy host: an echo that policy blocks is
+// refused at once with a reset, so it costs a blocked check nothing.
 func echo(a network.Attachment, addr netip.Addr) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	const within = 5 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
 	c, err := dialIn(ctx, a, netip.AddrPortFrom(addr, fakenet.EchoPort).String())
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
+	_ = c.SetDeadline(time.Now().Add(within))
 	if _, err := c.Write([]byte("ping\n")); err != nil {
 		return err
 	}
@@ -219,8 +222,17 @@ func TestDomainRules(t *testing.T) {
 		}
 		defer c.Close()
 		_, _ = c.Write([]byte("GET / HTTP/1.1\r\n")) // the head is never finished
-		time.Sleep(100 * time.Millisecond)
-		if left := m.Leftovers(ctx, "dom-a"); !strings.Contains(strings.Join(left, ","), "egress proxy") {
+		// The proxy counts the connection once it has accepted it, which
+		// a busy host may put off: wait for that, within a bound (the
+		// proxy keeps an unfinished head for peekTimeout, 10 s).
+		var left []string
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			left = m.Leftovers(ctx, "dom-a")
+			if strings.Contains(strings.Join(left, ","), "egress proxy") || time.Now().After(deadline) {
+				break
+			}
+		}
+		if !strings.Contains(strings.Join(left, ","), "egress proxy") {
 			t.Fatalf("leftovers %v: the leak check does not see a proxied connection", left)
 		}
 		if err := m.Teardown(ctx, "dom-a"); err != nil {
@@ -243,11 +255,16 @@ func TestConnectionCap(t *testing.T) {
 	}
 	defer m.Teardown(ctx, "cap-a")
 	dst := netip.AddrPortFrom(w.Servers[0], fakenet.EchoPort).String()
-	dial := func() (net.Conn, error) {
-		ctx, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
+	// A connection over the cap is dropped, not refused: its dial shows
+	// it only by hanging, so that one dial is cut short (shorter than
+	// the first SYN retransmission, 1 s). Dials that should succeed get
+	// long enough for a busy host.
+	dialWithin := func(d time.Duration) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, d)
 		defer cancel()
 		return dialIn(ctx, a, dst)
 	}
+	dial := func() (net.Conn, error) { return dialWithin(10 * time.Second) }
 	var open []net.Conn
 	defer func() {
 		for _, c := range open {
@@ -261,15 +278,22 @@ func TestConnectionCap(t *testing.T) {
 		}
 		open = append(open, c)
 	}
-	if c, err := dial(); err == nil {
+	if c, err := dialWithin(700 * time.Millisecond); err == nil {
 		c.Close()
 		t.Fatal("a fourth connection opened with a cap of 3")
 	}
 	open[0].Close()
 	open = open[1:]
-	time.Sleep(200 * time.Millisecond) // the close handshake
-	// The closed one leaves the count once conntrack sees it closed.
-	c, err := dial()
+	// The closed one leaves the count once conntrack sees it closed,
+	// after the close handshake (the echo server's side of it too, which
+	// a busy host may put off): until then a new dial is dropped, so it
+	// is tried again, within a bound.
+	var c net.Conn
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if c, err = dialWithin(2 * time.Second); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("after closing one of 3: %v", err)
 	}
@@ -341,24 +365,43 @@ func TestBandwidthCap(t *testing.T) {
 	}
 	defer m.Teardown(ctx, "bw-a")
 	srv := w.Servers[0]
-	within := func(t *testing.T, what string, got float64, want int) {
+	// A cap bounds the rate from above, which no transfer may pass; a
+	// starved CPU only lowers a measured rate, so reaching the cap's
+	// lower bound takes the best of up to 3 transfers.
+	const tries = 3
+	within := func(t *testing.T, what string, n int64, up bool, want int) {
 		t.Helper()
-		t.Logf("%s: %.1f Mbit/s, cap %d", what, got, want)
-		if got < 0.8*float64(want) || got > 1.2*float64(want) {
-			t.Errorf("%s: %.1f Mbit/s, want %d ±20%%", what, got, want)
+		best := 0.0
+		for i := 0; i < tries; i++ {
+			got := transfer(t, a, srv, n, up)
+			t.Logf("%s: %.1f Mbit/s, cap %d", what, got, want)
+			if got > 1.2*float64(want) {
+				t.Errorf("%s: %.1f Mbit/s, want %d ±20%%", what, got, want)
+				return
+			}
+			if best = max(best, got); best >= 0.8*float64(want) {
+				return
+			}
 		}
+		t.Errorf("%s: at best %.1f Mbit/s in %d transfers, want %d ±20%%", what, best, tries, want)
 	}
 	// Each transfer takes about 2 s at its cap.
-	within(t, "egress", transfer(t, a, srv, egress*125000*2, true), egress)
-	within(t, "ingress", transfer(t, a, srv, ingress*125000*2, false), ingress)
+	within(t, "egress", egress*125000*2, true, egress)
+	within(t, "ingress", ingress*125000*2, false, ingress)
 
 	t.Run("changed and removed at runtime", func(t *testing.T) {
 		if err := m.SetPolicy(ctx, "bw-a", runtime.NetworkPolicy{Limits: runtime.NetworkLimits{EgressMbps: 10}}); err != nil {
 			t.Fatal(err)
 		}
-		within(t, "egress", transfer(t, a, srv, 10*125000*2, true), 10)
-		if rate := transfer(t, a, srv, ingress*125000*2, false); rate < 2*ingress {
-			t.Errorf("ingress after its cap was removed: %.1f Mbit/s", rate)
+		within(t, "egress", 10*125000*2, true, 10)
+		// Without its cap, ingress goes well past it: a lower bound
+		// again, the best of up to 3 transfers.
+		best := 0.0
+		for i := 0; i < tries && best < 2*ingress; i++ {
+			best = max(best, transfer(t, a, srv, ingress*125000*2, false))
+		}
+		if best < 2*ingress {
+			t.Errorf("ingress after its cap was removed: at best %.1f Mbit/s in %d transfers", best, tries)
 		}
 	})
 }

@@ -59,10 +59,12 @@ func prefixes(ss ...string) []netip.Prefix {
 	return out
 }
 
-// get fetches http://host/ from inside the sandbox's namespace.
+// get fetches http://host/ from inside the sandbox's namespace. The bound
+// is long enough for a busy host: what policy blocks is refused at once
+// with a reset (see refused), so it costs a blocked fetch nothing.
 func get(t *testing.T, a network.Attachment, host string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return fakenet.Get(ctx, a.NetnsPath, "http://"+host+"/")
 }
@@ -78,12 +80,14 @@ func refused(t *testing.T, what string, body string, err error) {
 	}
 }
 
-// resolve asks the sandbox's nameserver (its gateway) from inside it.
+// resolve asks the sandbox's nameserver (its gateway) from inside it. The
+// bound is long enough for a busy host: a sandbox denied DNS is refused at
+// once (an ICMP administratively-prohibited), not left to time out.
 func resolve(t *testing.T, a network.Attachment, name string) (string, error) {
 	t.Helper()
 	var out string
 	err := fakenet.DoAt(a.NetnsPath, func() error {
-		c := &dns.Client{Timeout: 700 * time.Millisecond}
+		c := &dns.Client{Timeout: 5 * time.Second}
 		m := new(dns.Msg)
 		m.SetQuestion(dns.Fqdn(name), dns.TypeA)
 		r, _, err := c.Exchange(m, net.JoinHostPort(a.Gateway.String(), "53"))
