@@ -42,7 +42,9 @@ func TestAutoPauseAndAutoResume(t *testing.T) {
 		t.Fatalf("refused creates left sandboxes: %+v", list)
 	}
 
-	sb := create(t, c, map[string]any{"timeout": 3, "autoPause": true, "autoResume": map[string]any{"enabled": true}})
+	// Made with time for the setup, however loaded the host; its timeout
+	// is shortened once the setup is done.
+	sb := create(t, c, map[string]any{"timeout": 600, "autoPause": true, "autoResume": map[string]any{"enabled": true}})
 	id := sb.SandboxID
 	defer c.do("DELETE", "/sandboxes/"+id, nil)
 	var detail struct {
@@ -58,17 +60,19 @@ func TestAutoPauseAndAutoResume(t *testing.T) {
 	if o, code := sh(t, c, sb, counterServer+" for i in $(seq 50); do curl -s localhost:8000 >/dev/null && exit 0; sleep 0.1; done; exit 1"); code != 0 {
 		t.Fatalf("counter server did not start: %s", o)
 	}
+	c.want(204, "POST", "/sandboxes/"+id+"/timeout", map[string]any{"timeout": 3}, nil)
 	waitState(t, c, id, "paused", 30*time.Second)
 	if code, body := proxied(t, c, id, "8000"); code != 200 || body != "2" {
 		t.Errorf("request to an auto-paused sandbox with autoResume: %d %q, want 200 \"2\"", code, body)
 	}
 	waitState(t, c, id, "running", time.Second)
 
-	fs := create(t, c, map[string]any{"timeout": 3, "autoPause": true, "autoPauseMemory": false})
+	fs := create(t, c, map[string]any{"timeout": 600, "autoPause": true, "autoPauseMemory": false})
 	defer c.do("DELETE", "/sandboxes/"+fs.SandboxID, nil)
 	if o, code := sh(t, c, fs, "echo kept > /home/user/kept.txt"); code != 0 {
 		t.Fatal(o)
 	}
+	c.want(204, "POST", "/sandboxes/"+fs.SandboxID+"/timeout", map[string]any{"timeout": 3}, nil)
 	waitState(t, c, fs.SandboxID, "paused", 30*time.Second)
 	if code, body := proxied(t, c, fs.SandboxID, "49983"); code != 502 {
 		t.Errorf("request to a filesystem-only paused sandbox: %d %q, want 502", code, body)

@@ -221,7 +221,7 @@ func TestJoinedNodePause(t *testing.T) {
 	t.Logf("the client left the pause: %s", <-answered)
 	// Once begun, the pause completes: record and node agree.
 	var state string
-	for deadline := time.Now().Add(10 * time.Second); state != "paused" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); state != "paused" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		var got listedJSON
 		c.want(200, "GET", "/sandboxes/"+mem.SandboxID, nil, &got)
 		state = got.State
@@ -300,10 +300,13 @@ func TestJoinedNodePause(t *testing.T) {
 	}
 
 	// autoPause at the timeout, autoResume by a request.
-	auto := createOnNode(t, c, n, map[string]any{"timeout": 3, "autoPause": true, "autoResume": map[string]any{"enabled": true}}, &made)
+	// Made with time for the setup, however loaded the host; the timeout
+	// is shortened once the setup is done.
+	auto := createOnNode(t, c, n, map[string]any{"timeout": 600, "autoPause": true, "autoResume": map[string]any{"enabled": true}}, &made)
 	if o, code := sh(t, c, auto, counterServer+" for i in $(seq 50); do curl -s localhost:8000 >/dev/null && exit 0; sleep 0.1; done; exit 1"); code != 0 {
 		t.Fatalf("counter server did not start: %s", o)
 	}
+	c.want(204, "POST", "/sandboxes/"+auto.SandboxID+"/timeout", map[string]any{"timeout": 3}, nil)
 	waitState(t, c, auto.SandboxID, "paused", 30*time.Second)
 	if _, ok, err := d.KeptCheckpoint(ctx, auto.SandboxID); err != nil || !ok {
 		t.Errorf("auto-paused, the node keeps no checkpoint: %v %v", ok, err)
@@ -313,10 +316,11 @@ func TestJoinedNodePause(t *testing.T) {
 	}
 	waitState(t, c, auto.SandboxID, "running", time.Second)
 	// autoPauseMemory false: its files only, and no auto-resume.
-	fsAuto := createOnNode(t, c, n, map[string]any{"timeout": 3, "autoPause": true, "autoPauseMemory": false}, &made)
+	fsAuto := createOnNode(t, c, n, map[string]any{"timeout": 600, "autoPause": true, "autoPauseMemory": false}, &made)
 	if o, code := sh(t, c, fsAuto, "echo kept > /home/user/kept.txt"); code != 0 {
 		t.Fatal(o)
 	}
+	c.want(204, "POST", "/sandboxes/"+fsAuto.SandboxID+"/timeout", map[string]any{"timeout": 3}, nil)
 	waitState(t, c, fsAuto.SandboxID, "paused", 30*time.Second)
 	if code, body := proxied(t, c, fsAuto.SandboxID, "49983"); code != 502 {
 		t.Errorf("request to a filesystem-only auto-paused sandbox on the node: %d %q, want 502", code, body)

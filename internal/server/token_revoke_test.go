@@ -117,9 +117,14 @@ func TestEventsStreamEndsWhenItsTokenIsRevoked(t *testing.T) {
 // issued.
 func TestExpiredTokenRecordsSwept(t *testing.T) {
 	admin, cfg := runServer(t, nil)
+	// The expiry is truncated to the second, so a token of ttl seconds
+	// may expire up to a second early: ttl leaves the issues, the
+	// revocation and the first look at the records more than ttl-1 s
+	// before the first expiry, however loaded the host.
+	const ttl = 5
 	var short, revoked, long tokenJSON
-	admin.want(201, "POST", "/access-tokens", map[string]any{"ttlSeconds": 1}, &short)
-	admin.want(201, "POST", "/access-tokens", map[string]any{"ttlSeconds": 1}, &revoked)
+	admin.want(201, "POST", "/access-tokens", map[string]any{"ttlSeconds": ttl}, &short)
+	admin.want(201, "POST", "/access-tokens", map[string]any{"ttlSeconds": ttl}, &revoked)
 	admin.want(204, "DELETE", "/access-tokens/"+revoked.ID, nil, nil)
 	admin.want(201, "POST", "/access-tokens", map[string]any{"ttlSeconds": 600}, &long)
 	records := func() map[string]bool {
@@ -145,7 +150,15 @@ func TestExpiredTokenRecordsSwept(t *testing.T) {
 	if r := records(); !r[short.ID] || !r[revoked.ID] || !r[long.ID] {
 		t.Fatalf("records before expiry: %v", r)
 	}
-	time.Sleep(2100 * time.Millisecond)
+	// Until both short tokens have expired, as the server said they would.
+	expiry := short.ExpiresAt
+	if revoked.ExpiresAt.After(expiry) {
+		expiry = revoked.ExpiresAt
+	}
+	if short.ExpiresAt.IsZero() || revoked.ExpiresAt.IsZero() || time.Until(expiry) > ttl*time.Second {
+		t.Fatalf("expiries %v and %v, want within %d s", short.ExpiresAt, revoked.ExpiresAt, ttl)
+	}
+	time.Sleep(time.Until(expiry) + 100*time.Millisecond)
 	var next tokenJSON
 	admin.want(201, "POST", "/access-tokens", map[string]any{}, &next)
 	if r := records(); r[short.ID] || r[revoked.ID] || !r[long.ID] || !r[next.ID] {
