@@ -30,17 +30,30 @@ func TestMetricsBeforeTheFirstSampleReadOnceASecond(t *testing.T) {
 		return ms[0]
 	}
 	before := d.stats.Load()
+	start := time.Now()
 	first := read()
+	var reads []lifecycle.Metric
 	for range 20 {
-		if got := read(); got != first {
+		reads = append(reads, read())
+	}
+	latest, ok, err := m.LatestMetric(ctx, sb)
+	if err != nil || !ok {
+		t.Fatalf("latest metric: %+v, %v, %v; want the current usage", latest, ok, err)
+	}
+	reads = append(reads, latest)
+	n := d.stats.Load() - before
+	// The first read was kept from some time after start: when all of
+	// them took less than a second, every later one fell in its second.
+	// A host too busy for 22 requests in a second proves nothing here.
+	if took := time.Since(start); took >= time.Second {
+		t.Skipf("22 metrics requests took %v on this host, over the second they must share", took)
+	}
+	for _, got := range reads {
+		if got != first {
 			t.Errorf("within the second: %+v, want the first read %+v", got, first)
 		}
 	}
-	got, ok, err := m.LatestMetric(ctx, sb)
-	if err != nil || !ok || got != first {
-		t.Errorf("latest metric within the second: %+v, %v, %v; want %+v", got, ok, err, first)
-	}
-	if n := d.stats.Load() - before; n != 1 {
+	if n != 1 {
 		t.Errorf("22 metrics requests within a second read the runtime %d times, want 1", n)
 	}
 	time.Sleep(1100 * time.Millisecond)

@@ -40,7 +40,7 @@ func assertNoLeftovers(t *testing.T, d runtime.Driver, info runtime.Info) {
 	}
 	if info.HostUID != 0 {
 		// A process killed a moment ago may still be on its way out.
-		deadline := time.Now().Add(2 * time.Second)
+		deadline := time.Now().Add(15 * time.Second)
 		procs := processesInRange(info.HostUID, info.HostUID+65536, id)
 		for len(procs) > 0 && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
