@@ -1,9 +1,11 @@
 package cli_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -181,8 +183,9 @@ func TestSandboxLifecycleCommands(t *testing.T) {
 		t.Fatalf("resume: %s", errOut)
 	}
 
-	// ps sees a command while exec runs it.
-	bg := exec.Command(e.bin, "exec", id, "--", "sleep", "30")
+	// ps sees a command while exec runs it. It is sleep 30, with a loop
+	// beside it whose ticks show when logs below follows it.
+	bg := exec.Command(e.bin, "exec", id, "--", "sh", "-c", "while :; do echo tick; sleep 0.2; done & exec sleep 30")
 	bg.Env = append(os.Environ(), "E2B_API_URL="+e.url, "E2B_API_KEY="+e.key)
 	if err := bg.Start(); err != nil {
 		t.Fatal(err)
@@ -202,11 +205,61 @@ func TestSandboxLifecycleCommands(t *testing.T) {
 			pid = strings.Fields(line)[0]
 		}
 	}
+	logs := exec.Command(e.bin, "logs", id, pid)
+	logs.Env = append(os.Environ(), "E2B_API_URL="+e.url, "E2B_API_KEY="+e.key, "SOULBOX_API_URL=", "SOULBOX_API_KEY=")
+	var logsErr bytes.Buffer
+	logs.Stderr = &logsErr
+	logsOut, err := logs.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := logs.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Process.Kill()
+	attached := make(chan struct{})
+	drained := make(chan struct{})
 	go func() {
-		time.Sleep(300 * time.Millisecond)
-		e.run(t, "", "exec", "-u", "root", id, "--", "pkill", "-x", "sleep")
+		defer close(drained)
+		sc := bufio.NewScanner(logsOut)
+		seen := false
+		for sc.Scan() {
+			if !seen && sc.Text() == "tick" {
+				seen = true
+				close(attached)
+			}
+		}
+		_, _ = io.Copy(io.Discard, logsOut)
 	}()
-	if _, errOut, code := e.run(t, "", "logs", id, pid); code != 0 || !strings.Contains(errOut, "process "+pid+" ended") {
+	// The process is ended only once logs follows it: its output shows.
+	select {
+	case <-attached:
+	case <-time.After(15 * time.Second):
+		t.Errorf("logs %s never showed the process's output", pid)
+	}
+	// pkill again should the first find sh not yet become sleep.
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		e.run(t, "", "exec", "-u", "root", id, "--", "pkill", "-x", "sleep")
+		select {
+		case <-drained:
+		case <-time.After(time.Second):
+			if time.Now().Before(deadline) {
+				continue
+			}
+			t.Errorf("logs %s went on after the process was killed", pid)
+			logs.Process.Kill()
+			<-drained
+		}
+		break
+	}
+	code = 0
+	if err := logs.Wait(); err != nil {
+		code = -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+	}
+	if errOut := logsErr.String(); code != 0 || !strings.Contains(errOut, "process "+pid+" ended") {
 		t.Errorf("logs %s: %d %s", pid, code, errOut)
 	}
 	if _, errOut, code := e.run(t, "", "logs", id, "999999"); code == 0 || !strings.Contains(errOut, "not found") {

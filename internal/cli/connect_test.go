@@ -78,18 +78,35 @@ func TestConnectInATerminal(t *testing.T) {
 		defer mu.Unlock()
 		t.Fatalf("never saw %q on the terminal:\n%s", what, screen.String())
 	}
-	// While connected the local terminal is raw.
-	time.Sleep(300 * time.Millisecond)
-	if raw, _ := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS); raw.Lflag&unix.ICANON != 0 || raw.Lflag&unix.ECHO != 0 {
-		t.Error("local terminal not in raw mode while connected")
+	// While connected the local terminal is raw: the CLI makes it so once
+	// the remote terminal is open.
+	isRaw := func() bool {
+		raw, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
+		return err == nil && raw.Lflag&unix.ICANON == 0 && raw.Lflag&unix.ECHO == 0
+	}
+	for deadline := time.Now().Add(15 * time.Second); !isRaw(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Error("local terminal not in raw mode while connected")
+			break
+		}
 	}
 	master.Write([]byte("echo sum=$((40+2)); stty size\r"))
 	waitFor("sum=42")
 	waitFor("30 100")
-	// Resize the window: the kernel sends SIGWINCH to the CLI.
+	// Resize the window: the kernel sends SIGWINCH to the CLI, which
+	// passes the new size on; ask until the remote terminal has it.
 	unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: 150, Row: 50})
-	time.Sleep(300 * time.Millisecond)
-	master.Write([]byte("stty size\r"))
+	resized := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(screen.String(), "50 150")
+	}
+	for deadline := time.Now().Add(15 * time.Second); !resized() && time.Now().Before(deadline); {
+		master.Write([]byte("stty size\r"))
+		for next := time.Now().Add(500 * time.Millisecond); !resized() && time.Now().Before(next); {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	waitFor("50 150")
 	master.Write([]byte{4}) // Ctrl-D
 	done := make(chan error, 1)

@@ -87,7 +87,12 @@ func TestMembersAndOIDCLogin(t *testing.T) {
 				t.Errorf("verification URL %q", sub[1])
 			}
 			// Polled, and told to wait, before the user approves.
-			time.Sleep(1500 * time.Millisecond)
+			for deadline := time.Now().Add(30 * time.Second); is.Polls() < 1; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					login.Process.Kill()
+					t.Fatalf("login --oidc never polled the token endpoint:\n%s", printed.String())
+				}
+			}
 			if err := is.Approve(sub[2], "ada@example.com"); err != nil {
 				t.Fatal(err)
 			}

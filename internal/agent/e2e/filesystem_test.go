@@ -69,7 +69,7 @@ func TestFilesystemInSandbox(t *testing.T) {
 	}
 	s.sh(t, "echo hi > /home/user/proj/out/new.txt")
 	var evs []string
-	for i := 0; i < 50 && !strings.Contains(strings.Join(evs, ","), "out/new.txt"); i++ {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !strings.Contains(strings.Join(evs, ","), "out/new.txt"); {
 		time.Sleep(20 * time.Millisecond)
 		res, err := s.fs().GetWatcherEvents(ctx, withHeader(&fspb.GetWatcherEventsRequest{WatcherId: w.Msg.GetWatcherId()}, h))
 		if err != nil {

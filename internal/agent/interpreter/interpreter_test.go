@@ -393,9 +393,46 @@ func TestStubbornCellLosesTheContext(t *testing.T) {
 		return execute(t, ctx, srv, map[string]any{"code": code, "context_id": info.ID})
 	}
 	run(context.Background(), "x=1")
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	run(ctx, "trap '' INT; while true; do :; done")
+	// The cell says "armed" once it ignores SIGINT; the client hangs up
+	// (which interrupts the cell) only then, or the interrupt could land
+	// before the trap and end the cell as an ordinary one.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b, _ := json.Marshal(map[string]any{"code": "trap '' INT; echo armed; while true; do :; done", "context_id": info.ID})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/execute", bytes.NewReader(b))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	armed := make(chan bool, 1)
+	go func() {
+		var stdout strings.Builder
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var m message
+			if json.Unmarshal(sc.Bytes(), &m) != nil || m["type"] != "stdout" {
+				continue
+			}
+			text, _ := m["text"].(string)
+			stdout.WriteString(text)
+			if strings.Contains(stdout.String(), "armed\n") {
+				armed <- true
+				return
+			}
+		}
+		armed <- false
+	}()
+	select {
+	case ok := <-armed:
+		if !ok {
+			t.Fatal("the execution ended before the cell said it ignores SIGINT")
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the cell never said it ignores SIGINT")
+	}
 	cancel()
+	resp.Body.Close()
 	ex := run(context.Background(), "echo ${x-gone}")
 	if got := ex.stream("stdout"); got != "gone\n" {
 		t.Errorf("stdout %q: the state should be gone", got)

@@ -164,7 +164,12 @@ func TestSignalKillsTheGroupAndTagFinds(t *testing.T) {
 	}
 	events, leave := p.Subscribe()
 	defer leave()
-	time.Sleep(100 * time.Millisecond)
+	// The signal goes once bash and both its children are in the group.
+	for deadline := time.Now().Add(10 * time.Second); len(liveInGroup(p.Pid)) < 3; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the group is %v, want bash and its two sleeps", liveInGroup(p.Pid))
+		}
+	}
 	if err := p.Signal(unix.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -177,9 +182,16 @@ func TestSignalKillsTheGroupAndTagFinds(t *testing.T) {
 	}
 	// Both sleeps were in the group and are gone (dead: an orphan stays a
 	// zombie until whoever adopted it waits, which in a sandbox is us).
-	time.Sleep(100 * time.Millisecond)
-	if live := liveInGroup(p.Pid); len(live) > 0 {
-		t.Errorf("processes %v of the group survived SIGKILL", live)
+	// Dying takes a moment on a loaded host.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		live := liveInGroup(p.Pid)
+		if len(live) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("processes %v of the group survived SIGKILL", live)
+			break
+		}
 	}
 	if _, err := m.Get(p.Pid, ""); err == nil {
 		t.Error("killed process still found")

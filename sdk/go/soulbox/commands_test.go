@@ -89,12 +89,31 @@ func TestCommands(t *testing.T) {
 		if r, err := h.Wait(); r == nil || r.ExitCode != -1 || err == nil {
 			t.Errorf("Wait after Kill = %+v, %v; want exit -1", r, err)
 		}
-		h, _ = sb.Commands.Start(ctx, "trap 'echo bye; exit 7' TERM; while :; do sleep 0.1; done", nil)
-		time.Sleep(300 * time.Millisecond) // let bash install its trap
+		// The command says "armed" once its trap is in place; the signal
+		// goes only then.
+		armed := make(chan struct{})
+		var armedOnce sync.Once
+		var seen strings.Builder
+		h, err = sb.Commands.Start(ctx, "trap 'echo bye; exit 7' TERM; echo armed; while :; do sleep 0.1; done", &soulbox.RunOptions{
+			OnStdout: func(b []byte) {
+				seen.Write(b) // callbacks come one at a time, in order
+				if strings.Contains(seen.String(), "armed\n") {
+					armedOnce.Do(func() { close(armed) })
+				}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-armed:
+		case <-time.After(15 * time.Second):
+			t.Fatal("the command never said it had installed its trap")
+		}
 		if err := h.Signal(ctx, soulbox.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
-		if r, _ := h.Wait(); r == nil || r.ExitCode != 7 || r.Stdout != "bye\n" {
+		if r, _ := h.Wait(); r == nil || r.ExitCode != 7 || r.Stdout != "armed\nbye\n" {
 			t.Errorf("after SIGTERM: %+v", r)
 		}
 		if err := sb.Commands.Kill(ctx, 999999); !errors.Is(err, soulbox.ErrNotFound) {
@@ -179,13 +198,16 @@ func TestPTY(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer term.Close()
+	var mu sync.Mutex
 	var out bytes.Buffer
 	done := make(chan struct{})
 	go func() {
 		buf := make([]byte, 4096)
 		for {
 			n, err := term.Read(buf)
+			mu.Lock()
 			out.Write(buf[:n])
+			mu.Unlock()
 			if err != nil {
 				close(done)
 				return
@@ -195,7 +217,21 @@ func TestPTY(t *testing.T) {
 	if _, err := term.Write([]byte("stty size; tty\n")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Resize only once the shell has read the first size, or both
+	// stty calls would see the new one.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		ok := strings.Contains(out.String(), "30 100")
+		mu.Unlock()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("the shell never printed its first size:\n%q", out.String())
+		}
+	}
 	if err := term.Resize(ctx, 120, 40); err != nil {
 		t.Fatal(err)
 	}
