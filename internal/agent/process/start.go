@@ -53,8 +53,18 @@ func (s *Service) Start(ctx context.Context, req *connect.Request[pb.StartReques
 	events, leave := p.Subscribe()
 	defer leave()
 	ready()
+	// A client gone before the start event (a deadline that passed while
+	// the request was on its way) never learns the pid: nothing could
+	// signal, connect to or wait for the process, so it goes now rather
+	// than run on unseen. After the start event a hang-up leaves it
+	// running, as the SDKs' disconnect expects.
+	if err := ctx.Err(); err != nil {
+		_ = p.Signal(sigkill)
+		return connect.NewError(connect.CodeCanceled, err)
+	}
 	send := func(ev *pb.ProcessEvent) error { return stream.Send(&pb.StartResponse{Event: ev}) }
 	if err := send(startEvent(p.Pid)); err != nil {
+		_ = p.Signal(sigkill)
 		return err
 	}
 	return s.stream(ctx, req.Header(), p, events, send)
