@@ -157,6 +157,41 @@ func TestNewRejectsUntraversableRoot(t *testing.T) {
 	}
 }
 
+// A crash after a teardown removed a sandbox's directory and before it
+// released its uid range claim leaves only the claim, which no destroy
+// would come for: the driver's next start drops it, and keeps the claims
+// of sandboxes whose directory is there and those of other drivers.
+func TestStartDropsClaimsOfSandboxesGone(t *testing.T) {
+	d := newTestDriver(t, nil)
+	last := d.uidBase + uint32(d.maxSlots()-1)*idRange
+	gone, kept, other := last, last-idRange, last-2*idRange
+	for _, u := range []uint32{gone, kept, other} {
+		if _, err := os.Lstat(claimPath(u)); err == nil {
+			t.Skipf("uid range %d is claimed on this host", u)
+		}
+		t.Cleanup(func() { os.Remove(claimPath(u)) })
+	}
+	if err := os.Mkdir(d.sandboxDir("claimkept"), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	for u, c := range map[uint32]claim{gone: {d.root, "claimgone"}, kept: {d.root, "claimkept"}, other: {"/elsewhere", "claimgone"}} {
+		if err := writeClaim(u, c.root, c.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := New(Config{Root: d.root, AgentPath: ocitest.AgentBinary(t), Templates: ocitest.Templates(t)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(claimPath(gone)); err == nil {
+		t.Error("the claim of a sandbox whose directory is gone is still there")
+	}
+	for _, u := range []uint32{kept, other} {
+		if _, err := os.Lstat(claimPath(u)); err != nil {
+			t.Errorf("claim %d dropped: %v", u, err)
+		}
+	}
+}
+
 // A crash in the middle of a teardown can take state.json with the
 // sandbox directory while the container and its uid range claim are still
 // there. The next destroy, with the runtime unknown, must still find and

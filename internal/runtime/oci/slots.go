@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
+	"github.com/soulbox/soulbox/internal/runtime"
 )
 
 // idRange is the number of uids and gids each sandbox gets.
@@ -53,7 +55,40 @@ func (d *Driver) loadSlots() error {
 			return err
 		}
 	}
+	d.dropStaleClaims()
 	return nil
+}
+
+// dropStaleClaims removes this driver's claims whose sandbox directory is
+// gone: a crash after a teardown removed the directory and before it
+// released the claim leaves nothing else of the sandbox, so no later
+// destroy would come for it. A create makes the directory before it
+// claims, so a claim without one belongs to no sandbox, even one being
+// made. Such a claim reads as free to takeSlot once claimGrace has
+// passed; this keeps the claims an exact index. Called at the driver's
+// start, with the claims locked.
+func (d *Driver) dropStaleClaims() {
+	entries, _ := os.ReadDir(slotDir)
+	for _, e := range entries {
+		n, err := strconv.ParseUint(e.Name(), 10, 32)
+		if err != nil {
+			continue // the lock file
+		}
+		b, err := os.ReadFile(filepath.Join(slotDir, e.Name()))
+		if err != nil {
+			continue
+		}
+		c, ok := parseClaim(b)
+		if !ok || c.root != d.root || runtime.ValidateID(c.id) != nil {
+			continue // another driver's: it keeps its own
+		}
+		if _, err := os.Lstat(d.sandboxDir(c.id)); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(slotDir, e.Name())); err == nil {
+			d.log.Info("dropped the uid range claim of a sandbox that is gone", "host_uid", n, "sandbox.id", c.id)
+		}
+	}
 }
 
 // maxSlots is how many uid ranges fit above the base in 32 bits, less one
@@ -135,11 +170,10 @@ func claimOwner(hostUID uint32) (claim, bool) {
 	if err != nil {
 		return claim{}, false
 	}
-	parts := bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n"))
-	if len(parts) != 2 {
+	c, ok := parseClaim(b)
+	if !ok {
 		return claim{}, false
 	}
-	c := claim{root: string(parts[0]), id: string(parts[1])}
 	owner := &Driver{root: c.root}
 	st, err := owner.readState(c.id)
 	if err != nil && !errdefs.IsNotFound(err) {
@@ -154,6 +188,15 @@ func claimOwner(hostUID uint32) (claim, bool) {
 		return claim{}, false
 	}
 	return c, true
+}
+
+// parseClaim reads a claim file's content.
+func parseClaim(b []byte) (claim, bool) {
+	parts := bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n"))
+	if len(parts) != 2 {
+		return claim{}, false
+	}
+	return claim{root: string(parts[0]), id: string(parts[1])}, true
 }
 
 func claimPath(hostUID uint32) string {
