@@ -66,8 +66,9 @@ export function Keys() {
     }
     try {
       await send('PATCH', `/api-keys/${encodeURIComponent(k.id)}`, { name: to.trim() })
-      setDone(`renamed ${k.name} to ${to.trim()}`)
+      // The list first: the message never stands beside the old name.
       await load()
+      setDone(`renamed ${k.name} to ${to.trim()}`)
     } catch (e) {
       setError(`rename ${k.name}: ${errText(e)}`)
     }
@@ -77,8 +78,9 @@ export function Keys() {
     if (!confirm(`Revoke the key ${k.name}? Clients using it stop working at once.`)) return
     try {
       await send('DELETE', `/api-keys/${encodeURIComponent(k.id)}`)
-      setDone(`revoked ${k.name}`)
+      // The list first: the message never stands beside the revoked key.
       await load()
+      setDone(`revoked ${k.name}`)
     } catch (e) {
       setError(`revoke ${k.name}: ${errText(e)}`)
     }
