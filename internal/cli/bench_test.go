@@ -3,7 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -80,8 +79,7 @@ func TestBench(t *testing.T) {
 // must stop, say so, and leave none behind.
 func TestBenchInterrupt(t *testing.T) {
 	e := newCLIEnv(t)
-	cmd := exec.Command(e.bin, "bench", "--only", "creates", "--duration", "5m", "--concurrency", "4", "--json")
-	cmd.Env = append(os.Environ(), "E2B_API_URL="+e.url, "E2B_API_KEY="+e.key, "SOULBOX_API_URL=", "SOULBOX_API_KEY=")
+	cmd := e.command("bench", "--only", "creates", "--duration", "5m", "--concurrency", "4", "--json")
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Start(); err != nil {

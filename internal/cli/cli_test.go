@@ -67,12 +67,19 @@ func newCLIEnvWith(t *testing.T, mod func(*server.Config)) cliEnv {
 	return e
 }
 
-// run runs the CLI with the server in the environment, as a shell set up
-// for the E2B SDKs would have it.
-func (e cliEnv) run(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
+// command is the CLI with args and the server in the environment, as a
+// shell set up for the E2B SDKs would have it.
+func (e cliEnv) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(e.bin, args...)
 	cmd.Env = append(os.Environ(), "E2B_API_URL="+e.url, "E2B_API_KEY="+e.key, "SOULBOX_API_URL=", "SOULBOX_API_KEY=")
+	return cmd
+}
+
+// run runs the CLI (command) and returns what it printed and its exit
+// status.
+func (e cliEnv) run(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := e.command(args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -205,8 +212,7 @@ func TestSandboxLifecycleCommands(t *testing.T) {
 			pid = strings.Fields(line)[0]
 		}
 	}
-	logs := exec.Command(e.bin, "logs", id, pid)
-	logs.Env = append(os.Environ(), "E2B_API_URL="+e.url, "E2B_API_KEY="+e.key, "SOULBOX_API_URL=", "SOULBOX_API_KEY=")
+	logs := e.command("logs", id, pid)
 	var logsErr bytes.Buffer
 	logs.Stderr = &logsErr
 	logsOut, err := logs.StdoutPipe()

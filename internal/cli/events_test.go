@@ -3,8 +3,6 @@ package cli_test
 import (
 	"bufio"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,8 +16,7 @@ import (
 // `soulbox events --follow`, then reads them back and resumes after one.
 func TestEventsCommand(t *testing.T) {
 	e := newCLIEnv(t)
-	follow := exec.Command(e.bin, "events", "--follow", "--json")
-	follow.Env = append(os.Environ(), "E2B_API_URL="+e.url, "E2B_API_KEY="+e.key, "SOULBOX_API_URL=", "SOULBOX_API_KEY=")
+	follow := e.command("events", "--follow", "--json")
 	stdout, err := follow.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -3,8 +3,6 @@ package cli_test
 import (
 	"bufio"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -20,8 +18,7 @@ func TestSandboxMetricsFollow(t *testing.T) {
 		t.Fatalf("create: %d %s", code, errOut)
 	}
 	id := strings.TrimSpace(out)
-	cmd := exec.Command(e.bin, "sandbox", "metrics", id, "--follow", "--json")
-	cmd.Env = append(os.Environ(), "E2B_API_URL="+e.url, "E2B_API_KEY="+e.key, "SOULBOX_API_URL=", "SOULBOX_API_KEY=")
+	cmd := e.command("sandbox", "metrics", id, "--follow", "--json")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
