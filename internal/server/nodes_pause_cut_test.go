@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -82,7 +83,7 @@ func TestJoinedNodePauseConnectionCut(t *testing.T) {
 	})
 	listen := freeAddr(t)
 	r := startRelay(t, listen)
-	n, _ := joinRunningNode(t, c, bin, "https://"+nodeAddr, name, listen, pool, "--advertise", r.ln.Addr().String())
+	n, nodeDir := joinRunningNode(t, c, bin, "https://"+nodeAddr, name, listen, pool, "--advertise", r.ln.Addr().String())
 	d := controlPlaneDriver(t, cfg, name, listen)
 	waitDial(t, d, n)
 	var made []string
@@ -121,7 +122,23 @@ func TestJoinedNodePauseConnectionCut(t *testing.T) {
 			t.Fatalf("waiting for the pause to be recorded, the sandbox is %s", st)
 		}
 	}
-	time.Sleep(50 * time.Millisecond) // the node is asked and dumping
+	// The node is asked and dumping once CRIU writes its images into the
+	// checkpoint's partial directory; a cut before that would test a
+	// pause that never reached the node.
+	images := filepath.Join(nodeDir, "checkpoints", "*.partial", "images", "*")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if m, _ := filepath.Glob(images); len(m) > 0 {
+			break
+		}
+		select {
+		case code := <-paused:
+			t.Fatalf("the pause answered %d before the node's dump wrote an image", code)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the node's dump wrote no image within 30 s")
+		}
+	}
 	r.cut()
 	var code int
 	select {
