@@ -2,7 +2,6 @@ package compat
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -42,7 +41,8 @@ func TestE2BSDKBuildOnNodes(t *testing.T) {
 	keys := t.TempDir()
 	admin, _, _ := auth.Generate()
 	url, nodes := "http://"+freeLocalAddr(t), freeLocalAddr(t)
-	cp := startProc(t, "control-plane", bin, []string{"SOULBOX_STORE=" + pg.NewDatabase(t), "SOULBOX_ADMIN_KEY=" + admin}, append([]string{"server",
+	db := pg.NewDatabase(t)
+	cp := startProc(t, "control-plane", bin, []string{"SOULBOX_STORE=" + db, "SOULBOX_ADMIN_KEY=" + admin}, append([]string{"server",
 		"--embedded-node=off", "--keys-dir", keys, "--data-dir", ocitest.Root(t), "--listen", strings.TrimPrefix(url, "http://"),
 		"--node-listen", nodes, "--node-heartbeat-timeout", "3s", "--pool-max", "0", "--pool-min", "0",
 		"--templates-dir", ocitest.TemplateCache(), "--agent", ocitest.AgentBinary(t)}, s3Flags...)...)
@@ -92,21 +92,8 @@ func TestE2BSDKBuildOnNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(90 * time.Second)
-		for {
-			c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_, err := d.List(c)
-			cancel()
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("node %s does not serve: %v", name, err)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		waitNodeJoined(t, db, "", true, name, d)
 	}
-	time.Sleep(2500 * time.Millisecond) // a heartbeat with each service address and its storage
 
 	env := []string{"E2B_API_URL=" + url, "E2B_SANDBOX_URL=" + url, "E2B_API_KEY=" + admin, "E2B_DOMAIN=localhost"}
 	run := func(args ...string) {

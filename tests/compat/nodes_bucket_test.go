@@ -174,19 +174,6 @@ func (c *bucketCluster) node(name, pool, dir, listen string, join bool) (*exec.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
-		_, err := d.List(ctx)
-		cancel()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node %s does not serve: %v\n%s", name, err, stderr)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	time.Sleep(2500 * time.Millisecond) // its heartbeat with its address
+	waitNodeJoined(t, "", c.cfg.DataDir, false, name, d)
 	return cmd, d
 }

@@ -124,21 +124,8 @@ func TestE2BSDKAcrossNodes(t *testing.T) {
 	// Each node is ready once it serves and its heartbeat has told the
 	// control plane where (one heartbeat a second).
 	for name, d := range drivers {
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			c, cancel := context.WithTimeout(ctx, 2*time.Second)
-			_, err := d.List(c)
-			cancel()
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("node %s does not serve: %v", name, err)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		waitNodeJoined(t, "", cfg.DataDir, false, name, d)
 	}
-	time.Sleep(2500 * time.Millisecond)
 	on := func() map[string][]string {
 		t.Helper()
 		out := map[string][]string{}

@@ -150,21 +150,8 @@ func TestE2BSDKReplicas(t *testing.T) {
 	}
 	ctx := context.Background()
 	for name, d := range drivers {
-		deadline := time.Now().Add(90 * time.Second)
-		for {
-			c, cancel := context.WithTimeout(ctx, 2*time.Second)
-			_, err := d.List(c)
-			cancel()
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("node %s does not serve: %v", name, err)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		waitNodeJoined(t, store, "", false, name, d)
 	}
-	time.Sleep(2500 * time.Millisecond) // a heartbeat with each service address
 	on := func() map[string][]string {
 		t.Helper()
 		out := map[string][]string{}
