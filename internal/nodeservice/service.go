@@ -30,6 +30,13 @@ const MaxMessageBytes = 16 << 20
 // outputs, each up to MaxMessageBytes, and the rest of its fields.
 const MaxWireBytes = 2*MaxMessageBytes + 1<<20
 
+// compressMinBytes is the smallest message the node compresses for a
+// control plane that accepts gzip: the small answers that make most of
+// its calls (a sandbox's info and stats) cost more CPU to compress than
+// they save. Dial streams are never compressed (the control plane does
+// not ask it of them).
+const compressMinBytes = 1024
+
 // HTTP/2 flow control of the service's connections. Each stream may hold
 // streamWindow unread bytes, and a connection as many as all its
 // streams together: a dialled sandbox that stops reading holds up only
@@ -91,7 +98,8 @@ func New(d runtime.Driver) *Service { return &Service{d: d, dumping: map[string]
 
 // Handler is the service's path and handler.
 func (s *Service) Handler() (string, http.Handler) {
-	return nodev1connect.NewSandboxServiceHandler(s, connect.WithReadMaxBytes(MaxWireBytes), connect.WithSendMaxBytes(MaxWireBytes))
+	return nodev1connect.NewSandboxServiceHandler(s, connect.WithReadMaxBytes(MaxWireBytes), connect.WithSendMaxBytes(MaxWireBytes),
+		connect.WithCompressMinBytes(compressMinBytes))
 }
 
 func empty() *connect.Response[nodev1.Empty] { return connect.NewResponse(&nodev1.Empty{}) }

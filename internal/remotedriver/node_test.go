@@ -132,6 +132,13 @@ func servingCert(t *testing.T, ca *nodeca.CA, node string) tls.Certificate {
 // HTTP/2 settings) and returns the control plane's driver of it.
 func startNode(t *testing.T, h *hostDriver) *remotedriver.Driver {
 	t.Helper()
+	return startNodeWrapped(t, h, nil)
+}
+
+// startNodeWrapped is startNode with the node's handler wrapped by wrap
+// (nil: none).
+func startNodeWrapped(t *testing.T, h *hostDriver, wrap func(http.Handler) http.Handler) *remotedriver.Driver {
+	t.Helper()
 	ca, err := nodeca.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -141,6 +148,9 @@ func startNode(t *testing.T, h *hostDriver) *remotedriver.Driver {
 		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool(), NextProtos: []string{"h2"}}
 	path, handler := nodeservice.New(h).Handler()
 	mux := http.NewServeMux()
+	if wrap != nil {
+		handler = wrap(handler)
+	}
 	mux.Handle(path, handler)
 	srv := &http.Server{Handler: mux, TLSConfig: tc, HTTP2: nodeservice.HTTP2()}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
