@@ -1,7 +1,6 @@
 package lifecycle_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/store"
 	"github.com/soulbox/soulbox/internal/store/sqlite"
+	"github.com/soulbox/soulbox/internal/testutil"
 )
 
 // faultDriver is the real driver with failures injected and calls
@@ -66,24 +66,7 @@ type monitorEnv struct {
 	m   *lifecycle.Manager
 	st  store.Store
 	d   *faultDriver
-	log *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	log *testutil.Buffer
 }
 
 // The monitor's health check in these tests: generous enough that a
@@ -115,7 +98,7 @@ func newMonitorEnvEvery(t *testing.T, sampleEvery time.Duration) monitorEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := monitorEnv{st: st, d: &faultDriver{Driver: real}, log: &syncBuffer{}}
+	e := monitorEnv{st: st, d: &faultDriver{Driver: real}, log: &testutil.Buffer{}}
 	e.m = lifecycle.New(lifecycle.Config{Store: st, Driver: e.d, Templates: templates,
 		Log:         slog.New(slog.NewTextHandler(e.log, nil)),
 		SampleEvery: sampleEvery, ProbeTimeout: monitorProbeTimeout, ProbeFailures: 3, UnresponsiveAfter: monitorUnresponsiveAfter})

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"github.com/soulbox/soulbox/internal/network"
 	"github.com/soulbox/soulbox/internal/nodeagent"
 	"github.com/soulbox/soulbox/internal/server"
+	"github.com/soulbox/soulbox/internal/testutil"
 )
 
 type nodeTokenJSON struct {
@@ -26,7 +26,7 @@ type nodeTokenJSON struct {
 // nodeProc is a `soulbox node` child process.
 type nodeProc struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *testutil.Buffer
 	done   chan error
 }
 
@@ -39,7 +39,7 @@ func startNode(t testing.TB, bin string, args ...string) *nodeProc {
 	if slices.Contains(args, "--listen") && !slices.Contains(args, "--pool-max") {
 		args = append([]string{"--pool-max", "0"}, args...)
 	}
-	p := &nodeProc{cmd: exec.Command(bin, append([]string{"node"}, args...)...), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &nodeProc{cmd: exec.Command(bin, append([]string{"node"}, args...)...), stderr: &testutil.Buffer{}, done: make(chan error, 1)}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,5 @@
-// Package testutil gates tests on what they need from the host.
+// Package testutil holds what tests share: gates on what they need from
+// the host, free addresses, and a buffer safe to read while written.
 package testutil
 
 import (

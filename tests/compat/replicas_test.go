@@ -20,19 +20,20 @@ import (
 	"github.com/soulbox/soulbox/internal/remotedriver"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/store/postgres/pgtest"
+	"github.com/soulbox/soulbox/internal/testutil"
 )
 
 // proc is a child process with its output kept for a failure's log.
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
-	out    *bytes.Buffer
+	out    *testutil.Buffer
 	exited chan struct{}
 }
 
 func startProc(t *testing.T, name, bin string, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &bytes.Buffer{}, exited: make(chan struct{})}
+	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &testutil.Buffer{}, exited: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {

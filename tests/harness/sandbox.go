@@ -7,11 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/client"
+	"github.com/soulbox/soulbox/internal/testutil"
 )
 
 // Output is what a command printed and how it ended.
@@ -26,7 +25,7 @@ type Output struct {
 func (s *Server) Run(sb client.Sandbox, user, script string, timeout time.Duration) Output {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	var buf lockedBuffer
+	var buf testutil.Buffer
 	code, err := s.Client.Exec(ctx, sb, []string{"/bin/bash", "-c", script}, client.ExecOptions{User: user, Stdout: &buf, Stderr: &buf})
 	return Output{Text: buf.String(), Code: code, Err: err}
 }
@@ -59,23 +58,4 @@ func (s *Server) Files(sb client.Sandbox, method, user, path string, body []byte
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return resp.StatusCode, string(b), nil
-}
-
-// lockedBuffer collects stdout and stderr, which arrive on one goroutine
-// today but need not.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
