@@ -115,7 +115,7 @@ func TestNodeJoin(t *testing.T) {
 	nodeAddr := freeAddr(t)
 	c, _ := runServer(t, func(cfg *server.Config) {
 		cfg.NodeListen = nodeAddr
-		cfg.NodeHeartbeatTimeout = 2 * time.Second
+		cfg.NodeHeartbeatTimeout = 3 * time.Second
 	})
 	cp := "https://" + nodeAddr
 
