@@ -26,7 +26,7 @@ func TestJoinedNodePausedPastLease(t *testing.T) {
 	nodeAddr := freeAddr(t)
 	c, cfg := runServer(t, func(cfg *server.Config) {
 		cfg.NodeListen = nodeAddr
-		cfg.NodeHeartbeatTimeout = time.Second
+		cfg.NodeHeartbeatTimeout = 3 * time.Second
 		cfg.NodeLease = lease
 	})
 	listen := freeAddr(t)
