@@ -12,13 +12,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/soulbox/soulbox/internal/errdefs"
 	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/testutil"
 )
 
 // counterPy serves the next number of an in-memory counter on 8080.
@@ -67,30 +67,12 @@ func startCheckpointable(t *testing.T, d *Driver, id string) {
 
 func sh(t *testing.T, d *Driver, id, script string) string {
 	t.Helper()
-	var out syncBuilder // stdout and stderr are copied by goroutines of their own
+	var out testutil.Buffer // stdout and stderr are copied by goroutines of their own
 	res, err := d.Exec(context.Background(), id, runtime.ExecRequest{Args: []string{"/bin/bash", "-c", script}, Stdout: &out, Stderr: &out})
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("%q: %v, exit %d: %s", script, err, res.ExitCode, out.String())
 	}
 	return out.String()
-}
-
-// syncBuilder is a strings.Builder several goroutines may write to.
-type syncBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuilder) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuilder) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // counterGet GETs the counter, retrying for up to wait.
