@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -18,7 +20,10 @@ var _ runtime.Prioritizer = (*Driver)(nil)
 
 // SetNiceness sets the niceness of every thread in the sandbox: niceness
 // is per thread in Linux, and a thread made later takes its creator's.
-// Two passes catch threads made during the first.
+// The sandbox's threads are those of its pids cgroup and of the cgroups
+// below it: the "user" child holds every process but the agent, and an
+// agent thread moves there for a moment to start one (usercgroup.go).
+// Two passes catch threads made, or moved, during the first.
 func (d *Driver) SetNiceness(ctx context.Context, id string, niceness int) error {
 	if err := runtime.ValidateID(id); err != nil {
 		return err
@@ -35,13 +40,34 @@ func (d *Driver) SetNiceness(ctx context.Context, id string, niceness int) error
 	if d.cgroups.unified {
 		file = "cgroup.threads"
 	}
-	path := d.cgroups.dir("pids", id) + "/" + file
+	root := d.cgroups.dir("pids", id)
 	for pass := 0; pass < 2; pass++ {
-		b, err := os.ReadFile(path)
+		var tids []string
+		err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+			if err != nil {
+				// A child cgroup removed meanwhile holds no thread.
+				if path != root && errors.Is(err, fs.ErrNotExist) {
+					return nil
+				}
+				return err
+			}
+			if !e.IsDir() {
+				return nil
+			}
+			b, err := os.ReadFile(filepath.Join(path, file))
+			if err != nil {
+				if path != root && errors.Is(err, fs.ErrNotExist) {
+					return nil
+				}
+				return err
+			}
+			tids = append(tids, strings.Fields(string(b))...)
+			return nil
+		})
 		if err != nil {
 			return fmt.Errorf("sandbox %q: list its threads: %w", id, err)
 		}
-		for _, f := range strings.Fields(string(b)) {
+		for _, f := range tids {
 			tid, err := strconv.Atoi(f)
 			if err != nil {
 				continue

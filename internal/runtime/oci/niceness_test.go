@@ -1,0 +1,87 @@
+package oci
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/soulbox/soulbox/internal/runtime"
+)
+
+// A sandbox made at niceness 10 (a pooled one) and set to 0 (its claim)
+// runs at 0 throughout: its agent, also when one of its threads is in the
+// user cgroup starting a process, and the user's processes, which all
+// live in that cgroup (a prewarmed interpreter). Only the sandbox's own
+// cgroup was read before, so those kept the pool's low priority.
+func TestSetNicenessReachesTheUserCgroup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	d := newTestDriver(t, nil)
+	if !d.hasUserCgroups("runc") {
+		t.Skip("no user cgroup on this host (cgroup v2)")
+	}
+	ctx := context.Background()
+	const id = "nicetouser1"
+	if _, err := d.Create(ctx, runtime.Spec{ID: id, Template: "base", Niceness: 10}); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Destroy(ctx, id)
+	if err := d.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	info, err := d.Info(ctx, id)
+	if err != nil || info.Pid <= 0 {
+		t.Fatalf("info: %+v %v", info, err)
+	}
+	if got := threadNice(t, info.Pid); got != 10 {
+		t.Fatalf("agent of a sandbox made at 10 runs at %d", got)
+	}
+	sh(t, d, id, "setsid sleep 300 </dev/null >/dev/null 2>&1 &")
+	user := filepath.Join(d.cgroups.dir("pids", id), userCgroupName, "tasks")
+	b, err := os.ReadFile(user)
+	if err != nil || len(bytes.Fields(b)) == 0 {
+		t.Fatalf("user cgroup's threads: %q %v", b, err)
+	}
+	// The agent's main thread where a starting thread is, as its Enter
+	// puts it; moved back after.
+	tid := []byte(strconv.Itoa(info.Pid))
+	if err := os.WriteFile(user, tid, 0); err != nil {
+		t.Fatal(err)
+	}
+	err = d.SetNiceness(ctx, id, 0)
+	_ = os.WriteFile(filepath.Join(d.cgroups.dir("pids", id), "tasks"), tid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := threadNice(t, info.Pid); got != 0 {
+		t.Errorf("agent's main thread, in the user cgroup during the change, at %d; want 0", got)
+	}
+	for _, f := range bytes.Fields(b) {
+		n, _ := strconv.Atoi(string(f))
+		if got := threadNice(t, n); got != 0 {
+			t.Errorf("user thread %d at niceness %d; want 0", n, got)
+		}
+	}
+}
+
+// threadNice is the niceness of thread tid, from the host.
+func threadNice(t *testing.T, tid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", tid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// nice is the 19th field, the 17th after the name in parentheses.
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	n, err := strconv.Atoi(fields[16])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
