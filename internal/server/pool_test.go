@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +19,7 @@ import (
 	"github.com/soulbox/soulbox/internal/runtime/oci"
 	"github.com/soulbox/soulbox/internal/runtime/oci/ocitest"
 	"github.com/soulbox/soulbox/internal/server"
+	"github.com/soulbox/soulbox/internal/testutil"
 )
 
 type healthJSON struct {
@@ -279,18 +279,7 @@ func niceness(t *testing.T, d *oci.Driver, id string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", info.Pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Fields after the command name, which is in parentheses: nice is
-	// the 19th field of the line, the 17th after the name.
-	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	n, err := strconv.Atoi(fields[16])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return testutil.Niceness(t, info.Pid)
 }
 
 // A team at its quota gets 429 without costing the pool a sandbox.

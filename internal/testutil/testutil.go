@@ -1,5 +1,6 @@
 // Package testutil holds what tests share: gates on what they need from
-// the host, free addresses, and a buffer safe to read while written.
+// the host, free addresses, a buffer safe to read while written, and a
+// thread's niceness.
 package testutil
 
 import (

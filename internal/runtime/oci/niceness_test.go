@@ -3,14 +3,13 @@ package oci
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/soulbox/soulbox/internal/runtime"
+	"github.com/soulbox/soulbox/internal/testutil"
 )
 
 // A sandbox made at niceness 10 (a pooled one) and set to 0 (its claim)
@@ -39,7 +38,7 @@ func TestSetNicenessReachesTheUserCgroup(t *testing.T) {
 	if err != nil || info.Pid <= 0 {
 		t.Fatalf("info: %+v %v", info, err)
 	}
-	if got := threadNice(t, info.Pid); got != 10 {
+	if got := testutil.Niceness(t, info.Pid); got != 10 {
 		t.Fatalf("agent of a sandbox made at 10 runs at %d", got)
 	}
 	sh(t, d, id, "setsid sleep 300 </dev/null >/dev/null 2>&1 &")
@@ -59,29 +58,13 @@ func TestSetNicenessReachesTheUserCgroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := threadNice(t, info.Pid); got != 0 {
+	if got := testutil.Niceness(t, info.Pid); got != 0 {
 		t.Errorf("agent's main thread, in the user cgroup during the change, at %d; want 0", got)
 	}
 	for _, f := range bytes.Fields(b) {
 		n, _ := strconv.Atoi(string(f))
-		if got := threadNice(t, n); got != 0 {
+		if got := testutil.Niceness(t, n); got != 0 {
 			t.Errorf("user thread %d at niceness %d; want 0", n, got)
 		}
 	}
-}
-
-// threadNice is the niceness of thread tid, from the host.
-func threadNice(t *testing.T, tid int) int {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", tid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// nice is the 19th field, the 17th after the name in parentheses.
-	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	n, err := strconv.Atoi(fields[16])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
