@@ -18,26 +18,8 @@ import (
 // live in that cgroup (a prewarmed interpreter). Only the sandbox's own
 // cgroup was read before, so those kept the pool's low priority.
 func TestSetNicenessReachesTheUserCgroup(t *testing.T) {
-	if testing.Short() {
-		t.Skip("creates real sandboxes")
-	}
-	d := newTestDriver(t, nil)
-	if !d.hasUserCgroups("runc") {
-		t.Skip("no user cgroup on this host (cgroup v2)")
-	}
-	ctx := context.Background()
-	const id = "nicetouser1"
-	if _, err := d.Create(ctx, runtime.Spec{ID: id, Template: "base", Niceness: 10}); err != nil {
-		t.Fatal(err)
-	}
-	defer d.Destroy(ctx, id)
-	if err := d.Start(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	info, err := d.Info(ctx, id)
-	if err != nil || info.Pid <= 0 {
-		t.Fatalf("info: %+v %v", info, err)
-	}
+	d, info := userCgroupSandbox(t, runtime.Spec{ID: "nicetouser1", Template: "base", Niceness: 10})
+	ctx, id := context.Background(), info.ID
 	if got := testutil.Niceness(t, info.Pid); got != 10 {
 		t.Fatalf("agent of a sandbox made at 10 runs at %d", got)
 	}

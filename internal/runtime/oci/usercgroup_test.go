@@ -22,26 +22,8 @@ import (
 // not kill the agent (it did: the sandbox lost its agent under a fork
 // bomb, when starts are slow).
 func TestKillUserProcessesSparesTheAgentStarting(t *testing.T) {
-	if testing.Short() {
-		t.Skip("creates real sandboxes")
-	}
-	d := newTestDriver(t, nil)
-	if !d.hasUserCgroups("runc") {
-		t.Skip("no user cgroup on this host (cgroup v2)")
-	}
-	ctx := context.Background()
-	const id = "killspares1"
-	if _, err := d.Create(ctx, runtime.Spec{ID: id, Template: "base"}); err != nil {
-		t.Fatal(err)
-	}
-	defer d.Destroy(ctx, id)
-	if err := d.Start(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	info, err := d.Info(ctx, id)
-	if err != nil || info.Pid <= 0 {
-		t.Fatalf("info: %+v %v", info, err)
-	}
+	d, info := userCgroupSandbox(t, runtime.Spec{ID: "killspares1", Template: "base"})
+	ctx, id := context.Background(), info.ID
 	// The agent's main thread where a starting thread is, in every
 	// hierarchy of the child, as the agent's Enter puts it.
 	tid := []byte(strconv.Itoa(info.Pid))
@@ -146,4 +128,31 @@ func TestConfigUserControllersOfAnOlderSandbox(t *testing.T) {
 	if n := d.configUserControllers("missing"); n != 0 {
 		t.Errorf("configUserControllers of no sandbox = %d, want 0", n)
 	}
+}
+
+// userCgroupSandbox starts a sandbox of spec on a test driver that makes
+// user cgroups (skipping the test where none are made), destroyed at the
+// test's end, and returns the driver and the sandbox's info.
+func userCgroupSandbox(t *testing.T, spec runtime.Spec) (*Driver, runtime.Info) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("creates real sandboxes")
+	}
+	d := newTestDriver(t, nil)
+	if !d.hasUserCgroups("runc") {
+		t.Skip("no user cgroup on this host (cgroup v2)")
+	}
+	ctx := context.Background()
+	if _, err := d.Create(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Destroy(ctx, spec.ID) })
+	if err := d.Start(ctx, spec.ID); err != nil {
+		t.Fatal(err)
+	}
+	info, err := d.Info(ctx, spec.ID)
+	if err != nil || info.Pid <= 0 {
+		t.Fatalf("info: %+v %v", info, err)
+	}
+	return d, info
 }
